@@ -1,0 +1,35 @@
+"""w2v: fast word2vec training (skip-gram, CBOW; negative sampling, hierarchical softmax).
+
+    >>> import w2v
+    >>> result = w2v.train(["corpora/sample.txt"], dim=50, epochs=3)   # doctest: +SKIP
+    >>> result.vectors.analogy("man", "king", "woman")                  # doctest: +SKIP
+
+Importing ``w2v`` or loading vectors never imports Numba; only training does.
+"""
+__version__ = "0.1.0"
+
+from .formats import read_vectors, write_vectors
+from .vectors import MissingWordsError, Vectors
+
+__all__ = ["train", "TrainOptions", "Vectors", "MissingWordsError", "load", "read_vectors",
+           "write_vectors", "__version__"]
+
+
+def load(path, fmt=None, limit=None):
+    """Load word vectors (word2vec text or binary, or native); see :meth:`Vectors.load`."""
+    return Vectors.load(path, fmt=fmt, limit=limit)
+
+
+def train(corpus, options=None, **kwargs):
+    """Train vectors; see :func:`w2v.training.train`. ``corpus`` is a path or a list of paths."""
+    from .training import train as _train
+    if isinstance(corpus, str):
+        corpus = [corpus]
+    return _train(corpus, options, **kwargs)
+
+
+def __getattr__(name):
+    if name == "TrainOptions":
+        from .training import TrainOptions
+        return TrainOptions
+    raise AttributeError(name)

@@ -1,0 +1,224 @@
+"""Streaming corpus reader: files, folders, .gz/.bz2/.xz and stdin, in bounded memory.
+
+A *token* is a run of bytes other than ASCII white space (space, tab, newline,
+CR, VT, FF), as word2vec.c reads words; a *line* is a sentence. Files are read
+in blocks of ``block_size`` bytes and cut at the last white space of each block,
+so memory is bounded by the block size, never by the length of a line: text8 is
+a single 100 MB line and streams like any other file.
+
+Tokens stay ``bytes`` while streaming (splitting and counting bytes is several
+times faster than decoding every token); the vocabulary decodes each distinct
+token once, as UTF-8 with invalid bytes replaced and counted.
+
+Differences from word2vec.c: no ``</s>`` token is inserted for newlines (gensim
+does the same), and a word is not cut at 100 bytes.
+
+Example::
+
+    >>> from w2v.corpus import Corpus
+    >>> corpus = Corpus(["corpora/sample.txt"])       # doctest: +SKIP
+    >>> for piece, ends_line in corpus.pieces():      # doctest: +SKIP
+    ...     pass
+"""
+from __future__ import annotations
+
+import bz2
+import codecs
+import gzip
+import io
+import lzma
+import os
+import sys
+from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple
+
+from tqdm import tqdm
+
+__all__ = ["Corpus", "resolve_sources", "decode_token", "STDIN"]
+
+#: The name that stands for standard input.
+STDIN = "-"
+#: Default read size; also the longest token that is never cut.
+DEFAULT_BLOCK_SIZE = 1 << 20
+_WHITESPACE = (b" ", b"\n", b"\t", b"\r", b"\x0b", b"\x0c")
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+# Counting invalid UTF-8 needs a codec error handler; it adds the number of
+# replaced bytes to this one-element list.
+_invalid_bytes = [0]
+
+
+def _count_and_replace(error: UnicodeDecodeError):
+    _invalid_bytes[0] += error.end - error.start
+    return "\ufffd", error.end
+
+
+codecs.register_error("w2v.count_replace", _count_and_replace)
+
+
+def decode_token(token: bytes) -> Tuple[str, int]:
+    """Decode one token as UTF-8; returns (text, number of invalid bytes replaced by U+FFFD)."""
+    before = _invalid_bytes[0]
+    text = token.decode("utf-8", "w2v.count_replace")
+    return text, _invalid_bytes[0] - before
+
+
+def resolve_sources(paths: Sequence[str]) -> List[str]:
+    """Expand the user's inputs into a list of files (or ``-`` for stdin).
+
+    Folders are walked recursively, files in sorted order, hidden files skipped.
+    Raises ``OSError`` naming the first input that does not exist, and
+    ``ValueError`` when nothing is left to read.
+    """
+    if not paths:
+        raise ValueError("no corpus given: name one or more files, folders, or - for standard input")
+    files: List[str] = []
+    for path in paths:
+        if path == STDIN:
+            files.append(STDIN)
+        elif os.path.isdir(path):
+            found = []
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(os.path.join(root, n) for n in names if not n.startswith("."))
+            files.extend(sorted(found))
+        elif os.path.exists(path):
+            files.append(path)
+        else:
+            raise OSError(f"{path}: no such file or folder")
+    if not files:
+        raise ValueError(f"no files to read in {', '.join(paths)}")
+    if files.count(STDIN) > 1:
+        raise ValueError("standard input (-) can be read only once")
+    return files
+
+
+class Corpus:
+    """A re-readable stream of sentence pieces from one or more sources.
+
+    Parameters
+    ----------
+    paths : the user's inputs (files, folders, ``-``); expanded by :func:`resolve_sources`.
+    lowercase : lowercase every token (Unicode-aware).
+    block_size : bytes read at a time; bounds memory for lines of any length.
+    progress : show a tqdm bar of bytes read on stderr.
+
+    Standard input can be read once only: a second pass over a corpus that
+    includes ``-`` raises ``ValueError`` (train from a file, or use the
+    encoded-corpus cache, to make two passes).
+    """
+
+    def __init__(self, paths: Sequence[str], lowercase: bool = False,
+                 block_size: int = DEFAULT_BLOCK_SIZE, progress: bool = False):
+        if block_size < 64:
+            raise ValueError(f"block_size must be at least 64 bytes, got {block_size}")
+        self.files = resolve_sources(paths)
+        self.lowercase = lowercase
+        self.block_size = block_size
+        self.progress = progress
+        self._stdin_used = False
+
+    # -- raw blocks -----------------------------------------------------------------
+    def _open(self, path: str) -> Tuple[BinaryIO, BinaryIO]:
+        """Return (decompressed stream, raw stream whose position counts progress)."""
+        if path == STDIN:
+            if self._stdin_used:
+                raise ValueError("standard input (-) was already read; train from a file to make two passes")
+            self._stdin_used = True
+            stream = sys.stdin.buffer
+            return stream, stream
+        raw = open(path, "rb")
+        opener = _OPENERS.get(os.path.splitext(path)[1].lower())
+        if opener is None:
+            return raw, raw
+        return opener(raw, "rb"), raw
+
+    def _total_bytes(self) -> Optional[int]:
+        if STDIN in self.files:
+            return None
+        return sum(os.path.getsize(f) for f in self.files)
+
+    def blocks(self, desc: str = "reading") -> Iterator[Tuple[bytes, bool]]:
+        """Yield ``(block, ends_file)``: byte blocks that never split a token.
+
+        Each block ends at white space (or at the end of a file), so tokens are
+        whole. A single token longer than ``block_size`` is cut (the only way
+        to keep memory bounded on input with no white space at all).
+        """
+        bar = tqdm(total=self._total_bytes(), unit="B", unit_scale=True, desc=desc,
+                   disable=not self.progress, file=sys.stderr, leave=False)
+        try:
+            for path in self.files:
+                stream, raw = self._open(path)
+                try:
+                    yield from self._file_blocks(path, stream, raw, bar)
+                finally:
+                    if stream is not sys.stdin.buffer:
+                        stream.close()
+                        raw.close()
+        finally:
+            bar.close()
+
+    def _file_blocks(self, path, stream, raw, bar) -> Iterator[Tuple[bytes, bool]]:
+        carry = b""
+        position = 0
+        while True:
+            try:
+                data = stream.read(self.block_size)
+            except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
+                name = "standard input" if path == STDIN else path
+                raise OSError(f"{name}: cannot read compressed data ({error}); "
+                              f"is the file complete and is its extension right?") from None
+            try:  # compressed bytes read so far, so the bar matches the file size
+                now = raw.tell()
+            except (OSError, ValueError):  # a pipe
+                now = position + len(data)
+            bar.update(now - position)
+            position = now
+            if not data:
+                if carry:
+                    yield self._lower(carry), True
+                else:
+                    yield b"", True
+                return
+            block = carry + data
+            cut = max(block.rfind(w) for w in _WHITESPACE)
+            if cut < 0:
+                if len(block) >= self.block_size:  # one giant token: cut it
+                    yield self._lower(block), False
+                    carry = b""
+                else:
+                    carry = block
+                continue
+            carry = block[cut + 1:]
+            yield self._lower(block[:cut + 1]), False
+
+    def _lower(self, block: bytes) -> bytes:
+        if not self.lowercase:
+            return block
+        if block.isascii():
+            return block.lower()
+        # surrogateescape keeps invalid bytes as they are for the vocabulary to count
+        return block.decode("utf-8", "surrogateescape").lower().encode("utf-8", "surrogateescape")
+
+    # -- tokens and sentences -------------------------------------------------------
+    def tokens(self, desc: str = "counting") -> Iterator[List[bytes]]:
+        """Yield lists of tokens, block by block (line structure ignored)."""
+        for block, _ in self.blocks(desc):
+            toks = block.split()
+            if toks:
+                yield toks
+
+    def pieces(self, desc: str = "encoding") -> Iterator[Tuple[List[bytes], bool]]:
+        """Yield ``(tokens, ends_sentence)`` pieces of lines.
+
+        A line that spans several blocks comes as several pieces, the last with
+        ``ends_sentence`` True; a line never runs on into the next file.
+        """
+        for block, ends_file in self.blocks(desc):
+            lines = block.split(b"\n")
+            last = len(lines) - 1
+            for i, line in enumerate(lines):
+                if i < last:
+                    yield line.split(), True
+                elif line or ends_file:
+                    yield line.split(), ends_file

@@ -1,0 +1,292 @@
+"""Vocabulary: counting, pruning, frequency order, and the tables training needs.
+
+Counting is one pass over the corpus with bounded memory: whenever more than
+``prune_at`` distinct tokens are held, every token seen at most ``m`` times is
+dropped and ``m`` grows by one (word2vec.c's ReduceVocab, gensim's
+``max_vocab_size``). Words are then kept if seen at least ``min_count`` times,
+sorted by count (descending), ties broken by the word itself so the order is
+deterministic, and optionally capped at ``max_size`` words.
+
+Derived tables (all NumPy, no Numba):
+
+* :meth:`Vocabulary.keep_probabilities` — word2vec.c's subsampling: a word of
+  corpus frequency ``f = count / total`` is kept with probability
+  ``min(1, sqrt(t / f) + t / f)`` where ``t`` is ``sample``.
+* :meth:`Vocabulary.noise_alias` — the negative-sampling noise distribution
+  ``P(w) ∝ count(w) ** exponent`` (0.75 by default) as a Walker alias table:
+  exact and O(1) per draw from two arrays of V entries, where word2vec.c's
+  10^8-entry unigram table (400 MB) quantises the distribution and thrashes
+  the cache.
+* :meth:`Vocabulary.huffman` — the Huffman tree for hierarchical softmax, built
+  as word2vec.c's CreateBinaryTree builds it.
+
+The vocabulary file format is word2vec.c's ``-save-vocab``: one ``word count``
+per line.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from .corpus import Corpus, decode_token
+from .formats import atomic_output
+
+__all__ = ["Vocabulary", "HuffmanTree", "build_vocabulary", "count_tokens"]
+
+
+@dataclass
+class CountResult:
+    """Raw counts of one pass: distinct tokens (decoded) and totals."""
+    counts: Dict[str, int]
+    total_tokens: int
+    invalid_bytes: int
+    pruned_below: int  # counts <= this were pruned during counting (0: none)
+
+
+def count_tokens(corpus: Corpus, prune_at: Optional[int] = 10_000_000) -> CountResult:
+    """Count every token of ``corpus``; memory bounded by ``prune_at`` distinct tokens."""
+    if prune_at is not None and prune_at < 1:
+        raise ValueError(f"prune_at must be positive, got {prune_at}")
+    counter: Counter = Counter()
+    total = 0
+    min_reduce = 0
+    for toks in corpus.tokens():
+        total += len(toks)
+        counter.update(toks)
+        if prune_at is not None and len(counter) > prune_at:
+            min_reduce += 1
+            for tok in [t for t, c in counter.items() if c <= min_reduce]:
+                del counter[tok]
+    decoded: Dict[str, int] = {}
+    invalid = 0
+    for tok, c in counter.items():
+        if tok.isascii():
+            word = tok.decode("ascii")
+        else:
+            word, bad = decode_token(tok)
+            invalid += bad * c
+        decoded[word] = decoded.get(word, 0) + c
+    return CountResult(decoded, total, invalid, min_reduce)
+
+
+class Vocabulary:
+    """Words in frequency order with their counts.
+
+    Attributes
+    ----------
+    words : list[str], length V, most frequent first.
+    counts : int64[V], the corpus count of each word.
+    index : dict[str, int], word -> row.
+    total_tokens : int, tokens in the corpus including out-of-vocabulary ones
+        (0 when unknown, e.g. a vocabulary read from a file).
+    """
+
+    def __init__(self, words: Sequence[str], counts: Sequence[int], total_tokens: int = 0):
+        self.words = list(words)
+        self.counts = np.asarray(counts, dtype=np.int64)
+        if len(self.words) != len(self.counts):
+            raise ValueError("words and counts differ in length")
+        self.index = {w: i for i, w in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            raise ValueError("the vocabulary has a repeated word")
+        self.total_tokens = int(total_tokens)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    @classmethod
+    def from_counts(cls, counts: Dict[str, int], min_count: int = 5,
+                    max_size: Optional[int] = None, total_tokens: int = 0) -> "Vocabulary":
+        """Keep words seen at least ``min_count`` times, most frequent first, at most ``max_size``."""
+        if min_count < 1:
+            raise ValueError(f"min_count must be at least 1, got {min_count}")
+        if max_size is not None and max_size < 1:
+            raise ValueError(f"max_size must be at least 1, got {max_size}")
+        kept = sorted(((w, c) for w, c in counts.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
+        if max_size is not None:
+            kept = kept[:max_size]
+        if not kept:
+            most = max(counts.values(), default=0)
+            raise ValueError(f"no word occurs at least {min_count} times (the most frequent occurs {most} times); "
+                             f"lower --min-count or give a larger corpus")
+        return cls([w for w, _ in kept], [c for _, c in kept], total_tokens)
+
+    # -- word2vec.c vocabulary files --------------------------------------------------
+    def save(self, path: str) -> None:
+        """Write ``word count`` lines (word2vec.c's -save-vocab format), atomically."""
+        with atomic_output(path, "w") as f:
+            for w, c in zip(self.words, self.counts.tolist()):
+                f.write(f"{w} {c}\n")
+
+    @classmethod
+    def load(cls, path: str, min_count: int = 1, max_size: Optional[int] = None) -> "Vocabulary":
+        """Read ``word count`` lines; raises ``ValueError`` naming the file and line of a bad entry."""
+        counts: Dict[str, int] = {}
+        try:
+            with open(path, "rb") as f:
+                for lineno, raw in enumerate(f, 1):
+                    parts = raw.split()
+                    if not parts:
+                        continue
+                    if len(parts) != 2:
+                        raise ValueError(f"{path}, line {lineno}: expected 'word count', got {len(parts)} fields")
+                    try:
+                        word = parts[0].decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise ValueError(f"{path}, line {lineno}: the word is not valid UTF-8") from None
+                    try:
+                        count = int(parts[1])
+                    except ValueError:
+                        raise ValueError(f"{path}, line {lineno}: count {parts[1][:20]!r} is not an integer") from None
+                    if count < 0:
+                        raise ValueError(f"{path}, line {lineno}: negative count {count}")
+                    if word in counts:
+                        raise ValueError(f"{path}, line {lineno}: {word!r} is listed twice")
+                    counts[word] = count
+        except OSError as error:
+            raise OSError(f"{path}: cannot read vocabulary ({error.strerror or error})") from None
+        if not counts:
+            raise ValueError(f"{path}: the vocabulary file is empty")
+        return cls.from_counts(counts, min_count=min_count, max_size=max_size)
+
+    # -- derived tables ---------------------------------------------------------------
+    def keep_probabilities(self, sample: float) -> np.ndarray:
+        """float32[V]: probability of keeping one occurrence of each word.
+
+        word2vec.c: ``ran = (sqrt(c / (t*T)) + 1) * (t*T) / c`` with ``T`` the
+        in-vocabulary token count, i.e. ``sqrt(t/f) + t/f`` for ``f = c/T``;
+        clipped to 1 here (word2vec.c compares against a uniform draw, the same).
+        ``sample <= 0`` keeps everything.
+        """
+        if sample < 0:
+            raise ValueError(f"sample must be >= 0, got {sample}")
+        if sample == 0:
+            return np.ones(len(self), dtype=np.float32)
+        threshold = sample * float(self.counts.sum())
+        ratio = threshold / self.counts.astype(np.float64)
+        return np.minimum(1.0, np.sqrt(ratio) + ratio).astype(np.float32)
+
+    def noise_alias(self, exponent: float = 0.75):
+        """Walker alias table of ``P(w) ∝ count(w) ** exponent``.
+
+        Returns ``(probability float32[V], alias int32[V])``: draw ``i`` uniform
+        in [0, V) and ``u`` uniform in [0, 1); the sample is ``i`` if
+        ``u < probability[i]`` else ``alias[i]``.
+        """
+        weights = self.counts.astype(np.float64) ** exponent
+        return alias_table(weights / weights.sum())
+
+    def noise_distribution(self, exponent: float = 0.75) -> np.ndarray:
+        """float64[V]: the normalised noise distribution itself (for tests and reports)."""
+        weights = self.counts.astype(np.float64) ** exponent
+        return weights / weights.sum()
+
+    def huffman(self) -> "HuffmanTree":
+        """The Huffman tree over word counts (see :class:`HuffmanTree`)."""
+        return HuffmanTree.build(self.counts)
+
+
+def alias_table(p: np.ndarray):
+    """Vose's alias method for a distribution ``p`` (float64[V], sums to 1)."""
+    n = len(p)
+    scaled = p * n
+    prob = np.ones(n, dtype=np.float64)
+    alias = np.arange(n, dtype=np.int32)
+    small = [i for i in range(n) if scaled[i] < 1.0]
+    large = [i for i in range(n) if scaled[i] >= 1.0]
+    while small and large:
+        s, l = small.pop(), large.pop()
+        prob[s] = scaled[s]
+        alias[s] = l
+        scaled[l] = scaled[l] + scaled[s] - 1.0
+        (small if scaled[l] < 1.0 else large).append(l)
+    # leftovers are 1 up to rounding
+    return prob.astype(np.float32), alias
+
+
+@dataclass
+class HuffmanTree:
+    """Codes and paths for hierarchical softmax, as word2vec.c's CreateBinaryTree.
+
+    codes : uint8[V, L], ``codes[w, :lengths[w]]`` is w's code, root first.
+    points : int32[V, L], ``points[w, j]`` is the inner node (a row of the
+        V-1 output vectors) whose output decides bit ``codes[w, j]``.
+    lengths : int32[V], code lengths (>= 1 when V >= 2).
+    """
+    codes: np.ndarray
+    points: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def build(cls, counts: np.ndarray) -> "HuffmanTree":
+        counts = np.asarray(counts, dtype=np.int64)
+        v = len(counts)
+        if v < 2:
+            raise ValueError("hierarchical softmax needs at least 2 words in the vocabulary")
+        order = np.argsort(-counts, kind="stable")
+        if not np.array_equal(order, np.arange(v)):
+            raise ValueError("counts must be sorted in descending order")
+        count = np.empty(2 * v, dtype=np.int64)
+        count[:v] = counts
+        count[v:] = np.iinfo(np.int64).max // 4
+        parent = np.zeros(2 * v, dtype=np.int64)
+        binary = np.zeros(2 * v, dtype=np.uint8)
+        # two queues: leaves from the rarest (pos1 down), inner nodes in creation order (pos2 up)
+        pos1, pos2 = v - 1, v
+        for a in range(v - 1):
+            picks = []
+            for _ in range(2):
+                if pos1 >= 0 and count[pos1] < count[pos2]:
+                    picks.append(pos1)
+                    pos1 -= 1
+                else:
+                    picks.append(pos2)
+                    pos2 += 1
+            m1, m2 = picks
+            count[v + a] = count[m1] + count[m2]
+            parent[m1] = v + a
+            parent[m2] = v + a
+            binary[m2] = 1
+        root = 2 * v - 2
+        paths_codes: List[List[int]] = []
+        paths_points: List[List[int]] = []
+        for w in range(v):
+            code, point = [], []
+            node = w
+            while node != root:
+                code.append(int(binary[node]))
+                node = int(parent[node])
+                point.append(node - v)
+            paths_codes.append(code[::-1])
+            paths_points.append(point[::-1])
+        depth = max(len(c) for c in paths_codes)
+        codes = np.zeros((v, depth), dtype=np.uint8)
+        points = np.zeros((v, depth), dtype=np.int32)
+        lengths = np.zeros(v, dtype=np.int32)
+        for w in range(v):
+            n = len(paths_codes[w])
+            lengths[w] = n
+            codes[w, :n] = paths_codes[w]
+            points[w, :n] = paths_points[w]
+        return cls(codes, points, lengths)
+
+
+def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int] = None,
+                     prune_at: Optional[int] = 10_000_000):
+    """Count ``corpus`` and keep its vocabulary; returns ``(Vocabulary, CountResult)``."""
+    if min_count < 1:
+        raise ValueError(f"min_count must be at least 1, got {min_count}")
+    result = count_tokens(corpus, prune_at=prune_at)
+    if result.total_tokens == 0:
+        names = ", ".join("standard input" if f == "-" else f for f in corpus.files)
+        raise ValueError(f"the corpus is empty: no words in {names}")
+    vocab = Vocabulary.from_counts(result.counts, min_count=min_count, max_size=max_size,
+                                   total_tokens=result.total_tokens)
+    return vocab, result
