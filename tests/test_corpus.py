@@ -1,0 +1,91 @@
+import bz2
+import gzip
+import io
+import lzma
+import sys
+
+import pytest
+
+from conftest import write
+from w2v.corpus import Corpus, resolve_sources
+
+
+def all_tokens(corpus):
+    return [t for toks in corpus.tokens() for t in toks]
+
+
+def sentences(corpus):
+    out, current = [], []
+    for toks, ends in corpus.pieces():
+        current.extend(toks)
+        if ends:
+            out.append(current)
+            current = []
+    return [s for s in out if s]
+
+
+def test_reads_plain_and_compressed_files_alike(tmp_path):
+    text = b"the cat sat\non the mat\n"
+    paths = [write(tmp_path / "a.txt", text)]
+    for ext, compress in ((".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress)):
+        paths.append(write(tmp_path / f"a{ext}", compress(text)))
+    for p in paths:
+        assert sentences(Corpus([p])) == [[b"the", b"cat", b"sat"], [b"on", b"the", b"mat"]], p
+
+
+def test_folder_is_read_recursively_in_sorted_order(tmp_path):
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "b.txt", "two\n")
+    write(tmp_path / "a.txt", "one\n")
+    write(tmp_path / "sub" / "c.txt", "three\n")
+    write(tmp_path / ".hidden", "never\n")
+    assert all_tokens(Corpus([str(tmp_path)])) == [b"one", b"two", b"three"]
+
+
+def test_stdin(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"a b\nc\n")))
+    corpus = Corpus(["-"])
+    assert sentences(corpus) == [[b"a", b"b"], [b"c"]]
+    with pytest.raises(ValueError, match="already read"):
+        sentences(corpus)
+
+
+def test_missing_input_is_named(tmp_path):
+    with pytest.raises(OSError, match="nope.txt: no such file"):
+        resolve_sources([str(tmp_path / "nope.txt")])
+    with pytest.raises(ValueError, match="no files"):
+        resolve_sources([str(tmp_path)])
+
+
+def test_long_line_streams_in_bounded_blocks_and_tokens_are_never_split(tmp_path):
+    words = [f"w{i % 97}" for i in range(20000)]
+    path = write(tmp_path / "one_line.txt", " ".join(words))  # no newline at all
+    corpus = Corpus([path], block_size=256)
+    blocks = [b for b, _ in corpus.blocks()]
+    assert max(len(b) for b in blocks) <= 256 + 8  # bounded by the block size (plus a carried token)
+    assert [t.decode() for t in all_tokens(corpus)] == words
+    assert sentences(corpus) == [[w.encode() for w in words]]
+
+
+def test_token_longer_than_a_block_is_cut_not_lost(tmp_path):
+    path = write(tmp_path / "x.txt", b"a " + b"y" * 1000 + b" b\n")
+    toks = all_tokens(Corpus([path], block_size=100))
+    assert toks[0] == b"a" and toks[-1] == b"b"
+    assert b"".join(toks[1:-1]) == b"y" * 1000
+
+
+def test_lines_do_not_run_across_files(tmp_path):
+    a = write(tmp_path / "a.txt", "x y")  # no final newline
+    b = write(tmp_path / "b.txt", "z\n")
+    assert sentences(Corpus([a, b])) == [[b"x", b"y"], [b"z"]]
+
+
+def test_lowercase_is_unicode_aware(tmp_path):
+    path = write(tmp_path / "u.txt", "Straße ÉCOLE Apple\n".encode())
+    assert all_tokens(Corpus([path], lowercase=True)) == ["straße".encode(), "école".encode(), b"apple"]
+
+
+def test_damaged_compressed_file_is_a_clear_error(tmp_path):
+    path = write(tmp_path / "bad.gz", gzip.compress(b"hello world " * 1000)[:50])
+    with pytest.raises(OSError, match="bad.gz: cannot read compressed data"):
+        all_tokens(Corpus([path]))

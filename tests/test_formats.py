@@ -1,0 +1,176 @@
+import os
+import struct
+
+import numpy as np
+import pytest
+
+from conftest import write
+from w2v import formats
+from w2v.formats import atomic_output, detect_format, read_vectors, write_vectors
+
+WORDS = ["the", "über", "a"]
+MATRIX = np.array([[0.5, -1.25, 3.0], [1e-8, 2.5e7, -0.0], [0.1, 0.2, 0.3]], dtype=np.float32)
+
+
+def binary_fixture(words=WORDS, matrix=MATRIX, newline=True):
+    """word2vec.c's -binary 1 layout, built by hand."""
+    out = f"{len(words)} {matrix.shape[1]}\n".encode()
+    for w, row in zip(words, matrix):
+        out += w.encode() + b" " + struct.pack(f"<{len(row)}f", *row) + (b"\n" if newline else b"")
+    return out
+
+
+def test_binary_is_exactly_word2vec_c_layout(tmp_path):
+    path = str(tmp_path / "v.bin")
+    write_vectors(path, WORDS, MATRIX)
+    assert open(path, "rb").read() == binary_fixture()
+
+
+@pytest.mark.parametrize("newline", [True, False])
+def test_reads_hand_built_binary_with_and_without_row_newlines(tmp_path, newline):
+    path = write(tmp_path / "v.bin", binary_fixture(newline=newline))
+    got = read_vectors(path)
+    assert got.words == WORDS
+    np.testing.assert_array_equal(got.vectors, MATRIX)
+
+
+def test_reads_hand_built_text_with_trailing_spaces(tmp_path):
+    text = "3 3\nthe 0.5 -1.25 3 \nüber 1e-08 25000000 -0 \na 0.1 0.2 0.3\n"
+    got = read_vectors(write(tmp_path / "v.txt", text.encode()))
+    assert got.words == WORDS
+    np.testing.assert_array_equal(got.vectors, MATRIX)
+
+
+@pytest.mark.parametrize("ext", [".bin", ".txt", ".vec", ".npz"])
+def test_round_trip_is_exact_in_every_format(tmp_path, ext):
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((50, 7)).astype(np.float32)
+    words = [f"w{i}é" for i in range(50)]
+    path = str(tmp_path / f"v{ext}")
+    write_vectors(path, words, matrix, counts=np.arange(50, 0, -1), meta={"dim": 7})
+    got = read_vectors(path)
+    assert got.words == words
+    np.testing.assert_array_equal(got.vectors, matrix)
+    assert detect_format(path) == formats.format_for_path(path)
+    if ext == ".npz":
+        assert got.meta == {"dim": 7} and got.counts.tolist() == list(range(50, 0, -1))
+    assert read_vectors(path, limit=5).words == words[:5]
+
+
+def test_native_format_never_unpickles(tmp_path):
+    path = str(tmp_path / "evil.npz")
+    np.savez(path, format=np.frombuffer(b"w2v-native", np.uint8), version=np.array([1]),
+             vectors=np.zeros((1, 2), np.float32), words=np.array([object()], dtype=object),
+             meta=np.frombuffer(b"{}", np.uint8))
+    with pytest.raises(ValueError, match="evil.npz"):
+        read_vectors(path)
+
+
+@pytest.mark.parametrize("name,data,message", [
+    ("trunc.bin", binary_fixture()[:-10], r"byte \d+: the file ends inside word 3 of the 3"),
+    ("count.bin", binary_fixture().replace(b"3 3\n", b"4 3\n", 1), "ends inside word 4"),
+    ("extra.bin", binary_fixture().replace(b"3 3\n", b"2 3\n", 1), "data after the 2 words"),
+    ("header.bin", b"hello world\n" + binary_fixture()[4:], "line 1: expected a header"),
+    ("short.txt", b"2 3\na 1 2 3\nb 1 2\n", "line 3: expected a word and 3 numbers, got 2"),
+    ("float.txt", b"1 2\na 1 x2\n", "line 2: b'x2' is not a number"),
+    ("utf8.txt", b"1 2\n\xff\xfe 1 2\n", "line 2: the word .* is not valid UTF-8"),
+    ("few.txt", b"3 2\na 1 2\n", "line 3: the file ends after 1 of the 3 words"),
+    ("many.txt", b"1 2\na 1 2\nb 3 4\n", "line 3: more lines than the 1 words"),
+    ("empty.txt", b"", "line 1: expected a header"),
+    ("zip.npz", b"PK\x03\x04garbage", "damaged native vectors file"),
+])
+def test_damaged_files_get_errors_naming_file_and_place(tmp_path, name, data, message):
+    path = write(tmp_path / name, data)
+    fmt = {"bin": "binary", "txt": "text", "npz": "native"}[name.rsplit(".", 1)[1]]
+    with pytest.raises(ValueError, match=message) as info:
+        read_vectors(path, fmt=fmt)
+    assert name in str(info.value)
+
+
+def test_non_utf8_word_in_binary(tmp_path):
+    path = write(tmp_path / "v.bin", binary_fixture(words=["ok", "b\xe4d", "a"]).replace("b\xe4d".encode(), b"b\xe4d"))
+    with pytest.raises(ValueError, match=r"v.bin, byte \d+: the word b'b\\xe4d' is not valid UTF-8"):
+        read_vectors(path)
+    assert read_vectors(path, unicode_errors="replace").words[1] == "b\ufffdd"
+
+
+def test_missing_file_is_an_oserror(tmp_path):
+    with pytest.raises(OSError, match="nope.bin: cannot read"):
+        read_vectors(str(tmp_path / "nope.bin"))
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    path = str(tmp_path / "v.bin")
+    write_vectors(path, WORDS, MATRIX)
+    before = open(path, "rb").read()
+
+    def explode(f, words, vectors):
+        f.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(formats, "_write_binary", explode)
+    with pytest.raises(KeyboardInterrupt):
+        write_vectors(path, ["x"], MATRIX[:1])
+    assert open(path, "rb").read() == before
+    assert os.listdir(tmp_path) == ["v.bin"]
+
+
+def test_bad_output_paths_fail_before_writing(tmp_path):
+    with pytest.raises(OSError, match="does not exist"):
+        write_vectors(str(tmp_path / "no" / "v.bin"), WORDS, MATRIX)
+    with pytest.raises(ValueError, match="cannot tell the format"):
+        write_vectors(str(tmp_path / "v.dat"), WORDS, MATRIX)
+    with pytest.raises(ValueError, match="white space"):
+        write_vectors(str(tmp_path / "v.bin"), ["a b", "c", "d"], MATRIX)
+    with pytest.raises(OSError, match="is a folder"):
+        formats.check_writable(str(tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+def test_atomic_output_keeps_permissions_sane(tmp_path):
+    path = str(tmp_path / "f.txt")
+    with atomic_output(path, "w") as f:
+        f.write("x")
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# -- gensim, both ways (the test extra installs gensim) --------------------------------
+gensim_models = pytest.importorskip("gensim.models")
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_gensim_reads_ours_exactly(tmp_path, binary):
+    rng = np.random.default_rng(5)
+    matrix = rng.standard_normal((30, 11)).astype(np.float32)
+    words = [f"w{i}ß" for i in range(30)]
+    path = str(tmp_path / ("v.bin" if binary else "v.txt"))
+    write_vectors(path, words, matrix)
+    kv = gensim_models.KeyedVectors.load_word2vec_format(path, binary=binary)
+    assert list(kv.index_to_key) == words
+    np.testing.assert_array_equal(kv.vectors, matrix)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_we_read_gensims_exactly_and_round_trip_bytes(tmp_path, binary):
+    rng = np.random.default_rng(6)
+    kv = gensim_models.KeyedVectors(vector_size=9)
+    words = [f"g{i}ü" for i in range(25)]
+    kv.add_vectors(words, rng.standard_normal((25, 9)).astype(np.float32))
+    theirs = str(tmp_path / ("g.bin" if binary else "g.txt"))
+    kv.save_word2vec_format(theirs, binary=binary)
+    got = read_vectors(theirs)
+    assert got.words == words
+    np.testing.assert_array_equal(got.vectors, kv.vectors)
+    # ours -> gensim -> ours: the same bytes as our first file
+    ours = str(tmp_path / ("o.bin" if binary else "o.txt"))
+    write_vectors(ours, got.words, got.vectors)
+    again = gensim_models.KeyedVectors.load_word2vec_format(ours, binary=binary)
+    ours2 = str(tmp_path / ("o2.bin" if binary else "o2.txt"))
+    write_vectors(ours2, list(again.index_to_key), again.vectors)
+    assert open(ours, "rb").read() == open(ours2, "rb").read()

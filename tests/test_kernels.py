@@ -1,0 +1,182 @@
+"""Kernels against slow NumPy references of the same updates, on a tiny vocabulary.
+
+The random draws are fixed: window 1 (so the shrunk window is always 1),
+no subsampling, and a noise table whose every draw is word ``NOISE``.
+"""
+import numpy as np
+import pytest
+
+from w2v import kernels
+from w2v.vocab import HuffmanTree
+
+V, D = 6, 8
+NOISE = 5
+TABLES = kernels.make_tables()
+
+
+def table_sigmoid(x):
+    """σ as the kernels compute it (table, clipped to 0/1 outside ±6)."""
+    if x >= 6:
+        return 1.0
+    if x <= -6:
+        return 0.0
+    return float(TABLES[0, int(np.float32((x + 6) * np.float32(kernels.TABLE_SIZE / 12)))])
+
+
+def setup(seed=0, hs=False):
+    rng = np.random.default_rng(seed)
+    syn0 = (rng.standard_normal((V, D)) * 0.5).astype(np.float32)
+    syn1neg = (rng.standard_normal((V, D)) * 0.5).astype(np.float32)
+    counts = np.array([50, 30, 20, 10, 5, 2])
+    tree = HuffmanTree.build(counts)
+    syn1 = (rng.standard_normal((V - 1, D)) * 0.5).astype(np.float32)
+    if not hs:
+        tree = HuffmanTree(np.zeros((V, 1), np.uint8), np.zeros((V, 1), np.int32), np.zeros(V, np.int32))
+    keep = np.ones(V, np.float32)
+    alias_prob = np.zeros(V, np.float32)          # never keep the first pick...
+    alias_index = np.full(V, NOISE, np.int32)     # ...so every draw is NOISE
+    return syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index
+
+
+def outputs_of(word, tree, negative, hs):
+    """[(matrix name, row, label)] in the order word2vec.c trains them."""
+    out = []
+    if hs:
+        for j in range(tree.lengths[word]):
+            out.append(("syn1", tree.points[word, j], 1.0 - tree.codes[word, j]))
+    if negative:
+        out.append(("neg", word, 1.0))
+        out += [("neg", NOISE, 0.0)] * negative if word != NOISE else []
+    return out
+
+
+def reference_exact(sentence, model, negative, hs, alpha, cbow_mean=True, seed=0):
+    syn0, syn1neg, syn1, tree, *_ = setup(seed, hs)
+    mats = {"neg": syn1neg.astype(np.float64), "syn1": syn1.astype(np.float64)}
+    syn0 = syn0.astype(np.float64)
+    for pos, word in enumerate(sentence):
+        ctx = [sentence[c] for c in (pos - 1, pos + 1) if 0 <= c < len(sentence)]
+        if model == "sg":
+            groups = [([c], syn0[c].copy()) for c in ctx]
+        else:
+            h = syn0[ctx].sum(axis=0) / (len(ctx) if cbow_mean else 1)
+            groups = [(ctx, h)]
+        for rows, h in groups:
+            neu1e = np.zeros(D)
+            for name, row, label in outputs_of(word, tree, negative, hs):
+                x = float(np.float32(h @ mats[name][row]))
+                if name == "syn1" and abs(x) >= 6:
+                    continue
+                g = (label - table_sigmoid(x)) * alpha
+                neu1e += g * mats[name][row]
+                mats[name][row] += g * h
+            for r in rows:
+                syn0[r] += neu1e
+    return syn0, mats["neg"], mats["syn1"]
+
+
+def reference_batched(sentence, negative, hs, alpha, seed=0):
+    syn0, syn1neg, syn1, tree, *_ = setup(seed, hs)
+    mats = {"neg": syn1neg.astype(np.float64), "syn1": syn1.astype(np.float64)}
+    syn0 = syn0.astype(np.float64)
+    for pos, word in enumerate(sentence):
+        ctx = [sentence[c] for c in (pos - 1, pos + 1) if 0 <= c < len(sentence)]
+        inputs = syn0[ctx].copy()                        # B x D, old weights
+        delta = np.zeros_like(inputs)
+        groups = {}
+        for name, row, label in outputs_of(word, tree, negative, hs):
+            key = (name, row, label)
+            groups[key] = groups.get(key, 0) + 1          # duplicates merged with a count
+        for name in ("syn1", "neg"):
+            outs = [(row, label, n) for (nm, row, label), n in groups.items() if nm == name]
+            if not outs:
+                continue
+            rows = [r for r, _, _ in outs]
+            out = mats[name][rows].copy()                 # O x D, old weights
+            grads = np.zeros((len(ctx), len(outs)))
+            for b in range(len(ctx)):
+                for o, (_, label, n) in enumerate(outs):
+                    x = float(np.float32(inputs[b] @ out[o]))
+                    if name == "syn1" and abs(x) >= 6:
+                        continue
+                    grads[b, o] = (label - table_sigmoid(x)) * alpha * n
+            delta += grads @ out
+            for o, r in enumerate(rows):
+                mats[name][r] += grads[:, o] @ inputs
+        for i, c in enumerate(ctx):
+            syn0[c] += delta[i]
+    return syn0, mats["neg"], mats["syn1"]
+
+
+def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0):
+    syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index = setup(seed, hs)
+    ids = np.array(sentence, dtype=np.int32)
+    offsets = np.array([0, len(ids)], dtype=np.int64)
+    args = (syn0, syn1neg, syn1, ids, offsets, 0, 1, keep, alias_prob, alias_index, tree.codes, tree.points,
+            tree.lengths, TABLES, 1, negative, np.float32(alpha), np.float32(alpha), kernels.seed_state(3))
+    if name == "cbow_exact":
+        args = args + (cbow_mean,)
+    loss, count, trained = getattr(kernels, name)(*args)
+    return syn0, syn1neg, syn1, loss, count, trained
+
+
+SENTENCE = [0, 1, 2, 3, 1, 4, 0]
+CASES = [(3, False), (0, True), (2, True)]  # (negative, hs): NS, HS, both
+
+
+@pytest.mark.parametrize("negative,hs", CASES)
+@pytest.mark.parametrize("model,cbow_mean", [("sg", True), ("cbow", True), ("cbow", False)])
+def test_exact_kernels_match_reference(model, cbow_mean, negative, hs):
+    name = "sg_exact" if model == "sg" else "cbow_exact"
+    syn0, syn1neg, syn1, loss, count, trained = run_kernel(name, SENTENCE, negative, hs, 0.1, cbow_mean)
+    ref0, refneg, ref1 = reference_exact(SENTENCE, model, negative, hs, 0.1, cbow_mean)
+    np.testing.assert_allclose(syn0, ref0, atol=1e-5)
+    np.testing.assert_allclose(syn1neg, refneg, atol=1e-5)
+    np.testing.assert_allclose(syn1, ref1, atol=1e-5)
+    assert trained == len(SENTENCE)
+    assert count > 0 and np.isfinite(loss) and loss > 0
+    assert not np.allclose(syn0, setup(0, hs)[0])  # something was learned
+
+
+@pytest.mark.parametrize("negative,hs", CASES)
+def test_batched_kernel_matches_reference(negative, hs):
+    syn0, syn1neg, syn1, loss, count, trained = run_kernel("sg_batched", SENTENCE, negative, hs, 0.1)
+    ref0, refneg, ref1 = reference_batched(SENTENCE, negative, hs, 0.1)
+    np.testing.assert_allclose(syn0, ref0, atol=1e-5)
+    np.testing.assert_allclose(syn1neg, refneg, atol=1e-5)
+    np.testing.assert_allclose(syn1, ref1, atol=1e-5)
+    assert trained == len(SENTENCE) and count > 0
+
+
+def test_loss_counts_every_prediction_with_the_true_objective():
+    # sentence [0, 1], window 1, one negative (always NOISE), a learning rate too small to move the weights:
+    # centre 0 is predicted from context 1, centre 1 from context 0; each pair makes 2 predictions
+    syn0, syn1neg, *_ = setup(0)
+    syn0, syn1neg = syn0.astype(np.float64), syn1neg.astype(np.float64)
+    expected = 0.0
+    for centre, context in ((0, 1), (1, 0)):
+        h = syn0[context]
+        expected += np.log1p(np.exp(-(h @ syn1neg[centre])))   # -log σ(x) for the centre word
+        expected += np.log1p(np.exp(h @ syn1neg[NOISE]))       # -log σ(-x) for the negative
+    for name in ("sg_exact", "sg_batched"):
+        *_, loss, count, _ = run_kernel(name, [0, 1], 1, False, 1e-9)
+        assert count == 4
+        assert loss == pytest.approx(expected, rel=1e-2)
+
+
+def test_sigmoid_table_is_close_to_the_sigmoid():
+    x = np.linspace(-5.99, 5.99, 2001)
+    approx = np.array([table_sigmoid(v) for v in x])
+    assert np.abs(approx - 1 / (1 + np.exp(-x))).max() < 0.004
+
+
+def test_subsampling_drops_frequent_words_at_the_expected_rate():
+    syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index = setup(0)
+    keep = np.array([0.25, 1, 1, 1, 1, 1], np.float32)
+    ids = np.array([0, 1] * 20000, dtype=np.int32)
+    offsets = np.arange(0, len(ids) + 1, 1000, dtype=np.int64)
+    _, _, trained = kernels.sg_batched(syn0, syn1neg, syn1, ids, offsets, 0, len(offsets) - 1, keep, alias_prob,
+                                       alias_index, tree.codes, tree.points, tree.lengths, TABLES, 2, 1,
+                                       np.float32(1e-6), np.float32(1e-6), kernels.seed_state(9))
+    expected = 20000 * 1.25
+    assert abs(trained - expected) < 4 * np.sqrt(20000 * 0.25 * 0.75)

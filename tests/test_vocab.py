@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+
+from conftest import write
+from w2v.corpus import Corpus
+from w2v.vocab import HuffmanTree, Vocabulary, build_vocabulary, count_tokens
+
+
+def corpus_of(tmp_path, text, **kw):
+    return Corpus([write(tmp_path / "c.txt", text)], **kw)
+
+
+def test_counts_min_count_and_deterministic_order(tmp_path):
+    vocab, counted = build_vocabulary(corpus_of(tmp_path, "b a c a b a d\nc b\n"), min_count=2)
+    assert vocab.words == ["a", "b", "c"]  # a 3, b 3, c 2: ties broken by the word
+    assert vocab.counts.tolist() == [3, 3, 2]
+    assert counted.total_tokens == 9
+    assert vocab.index["c"] == 2
+
+
+def test_max_size_caps_the_vocabulary(tmp_path):
+    vocab, _ = build_vocabulary(corpus_of(tmp_path, "a a a b b c"), min_count=1, max_size=2)
+    assert vocab.words == ["a", "b"]
+
+
+def test_no_surviving_word_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no word occurs at least 5 times"):
+        build_vocabulary(corpus_of(tmp_path, "a b c"), min_count=5)
+    with pytest.raises(ValueError, match="corpus is empty"):
+        build_vocabulary(corpus_of(tmp_path, "  \n\n"), min_count=1)
+
+
+def test_pruning_bounds_distinct_tokens_and_keeps_frequent_words(tmp_path):
+    rare = " ".join(f"r{i}" for i in range(5000))
+    text = ("common " * 50 + rare + "\n") * 2
+    counted = count_tokens(Corpus([write(tmp_path / "p.txt", text)], block_size=1024), prune_at=100)
+    assert counted.counts["common"] == 100
+    assert len(counted.counts) <= 101 + 100  # pruned as it went
+    assert counted.pruned_below >= 1
+
+
+def test_invalid_utf8_is_replaced_and_counted(tmp_path):
+    path = write(tmp_path / "bad.txt", b"caf\xe9 caf\xe9 ok\n")
+    counted = count_tokens(Corpus([path]))
+    assert counted.counts == {"caf\ufffd": 2, "ok": 1}
+    assert counted.invalid_bytes == 2
+
+
+def test_vocabulary_file_round_trip_and_errors(tmp_path):
+    vocab = Vocabulary(["the", "über", "a"], [10, 7, 7])
+    path = str(tmp_path / "v.txt")
+    vocab.save(path)
+    assert open(path, encoding="utf-8").read() == "the 10\nüber 7\na 7\n"
+    again = Vocabulary.load(path)
+    assert again.words == ["the", "a", "über"] and again.counts.tolist() == [10, 7, 7]
+    for text, message in [("the x\n", "line 1: count 'x' is not an integer"),
+                          ("a 1\nb\n", "line 2: expected 'word count'"),
+                          ("a 1\na 2\n", "line 2: 'a' is listed twice"),
+                          ("", "empty")]:
+        bad = write(tmp_path / "bad.txt", text)
+        with pytest.raises(ValueError, match=message):
+            Vocabulary.load(bad)
+
+
+def test_keep_probabilities_follow_word2vec_c():
+    vocab = Vocabulary(["a", "b", "c"], [990_000, 9_000, 1_000])
+    t = 1e-3
+    keep = vocab.keep_probabilities(t)
+    f = vocab.counts / vocab.counts.sum()
+    expected = np.minimum(1, np.sqrt(t / f) + t / f)
+    np.testing.assert_allclose(keep, expected, rtol=1e-6)
+    assert keep[0] < keep[1] < keep[2] == 1.0
+    assert (vocab.keep_probabilities(0) == 1).all()
+
+
+def test_alias_sampler_matches_the_noise_distribution():
+    counts = np.array([5000, 1200, 800, 300, 90, 40, 10, 5])
+    vocab = Vocabulary([f"w{i}" for i in range(len(counts))], counts)
+    p = vocab.noise_distribution(0.75)
+    np.testing.assert_allclose(p, counts ** 0.75 / (counts ** 0.75).sum())
+    prob, alias = vocab.noise_alias(0.75)
+    rng = np.random.default_rng(7)
+    n = 400_000
+    i = rng.integers(0, len(counts), n)
+    u = rng.random(n)
+    draws = np.where(u < prob[i], i, alias[i])
+    observed = np.bincount(draws, minlength=len(counts))
+    expected = p * n
+    chi2 = ((observed - expected) ** 2 / expected).sum()
+    assert chi2 < 24.3  # chi-square, 7 degrees of freedom, p = 0.001
+
+
+@pytest.mark.parametrize("counts", [[5, 3], [10, 10, 10, 10], [100, 50, 20, 20, 9, 3, 2, 1, 1, 1],
+                                    list(range(300, 0, -1))])
+def test_huffman_codes_are_prefix_free_complete_and_ordered(counts):
+    tree = HuffmanTree.build(np.array(counts))
+    codes = ["".join(map(str, tree.codes[w, :tree.lengths[w]])) for w in range(len(counts))]
+    assert all(codes)
+    assert sum(2.0 ** -len(c) for c in codes) == pytest.approx(1.0)  # Kraft's equality: a full tree
+    for a in codes:
+        for b in codes:
+            assert a == b or not b.startswith(a)
+    lengths = tree.lengths
+    assert all(lengths[i] <= lengths[j] for i in range(len(counts)) for j in range(len(counts))
+               if counts[i] > counts[j])
+    assert (tree.points[:, 0] == len(counts) - 2).all()  # the root is inner node V-2, as in word2vec.c
+    assert tree.points.max() <= len(counts) - 2
+
+
+def test_huffman_needs_two_words():
+    with pytest.raises(ValueError, match="at least 2 words"):
+        HuffmanTree.build(np.array([3]))

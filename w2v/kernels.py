@@ -1,0 +1,436 @@
+"""Numba kernels: the inner loop of word2vec training. Arrays and scalars only.
+
+Every kernel trains one *chunk* of the encoded corpus (sentences
+``offsets[s_begin] .. offsets[s_end]`` of ``ids``) and returns
+``(loss_sum, predictions, words_trained)``:
+
+* ``loss_sum`` float64: the negative log-likelihood summed over every binary
+  prediction made (centre word, each negative sample, each Huffman node):
+  ``-log σ(x)`` for label 1 and ``-log σ(-x)`` for label 0;
+* ``predictions`` int64: how many such predictions were made;
+* ``words_trained`` int64: centre words left after subsampling.
+
+Shapes and dtypes (checked once in :mod:`w2v.training`): ``syn0`` float32[V, D]
+input vectors; ``syn1neg`` float32[V, D] negative-sampling output vectors;
+``syn1`` float32[V-1, D] hierarchical-softmax inner nodes; ``ids`` int32[N];
+``offsets`` int64[S+1]; ``keep`` float32[V] subsampling keep-probabilities;
+``alias_prob`` float32[V], ``alias_index`` int32[V] the noise distribution;
+``codes`` uint8[V, L], ``points`` int32[V, L], ``code_lengths`` int32[V];
+``tables`` float32[2, T+1]: σ(x) and log σ(x) at the centres of T bins of
+[-6, 6]. Weights are updated in place, lock-free (Hogwild) when several
+threads train chunks at once; the kernels release the GIL.
+
+The learning rate falls linearly from ``alpha_begin`` to ``alpha_end`` over
+the chunk's words (updated at every sentence; word2vec.c every 10,000 words).
+
+Two families, chosen in Python (:data:`w2v.training.KERNELS`):
+
+*exact* — word2vec.c's algorithm, pair by pair: skip-gram trains the context
+word's input vector against the centre word's outputs; fresh negatives for
+every (context, centre) pair; CBOW averages (or sums) the context. Deviations:
+the sigmoid table holds bin centres (word2vec.c: left edges); the RNG is
+xorshift64* seeded per chunk (word2vec.c: an LCG per thread); negatives come
+from an exact alias table (word2vec.c: a 10^8-entry table).
+
+*batched* (skip-gram, after Ji et al. 2016, "HogBatch"): for one centre word,
+its B context words form the inputs and the outputs — the centre word plus k
+negatives drawn once for the whole window (duplicates merged with a count, a
+draw equal to the centre dropped), and/or the centre word's Huffman path — are
+shared by all B inputs. Scores ``B × O`` and all gradients are computed from
+the weights as they were before the window, then applied. This is the same
+objective with the same expected gradient: every (context, centre) pair still
+sees k samples from the noise distribution, only the samples are shared
+within a window, and an update within the window does not see the window's
+own earlier updates (Hogwild already allows that across threads). The rows
+are read once per window instead of once per pair, which turns a
+memory-latency-bound loop into small dense products.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+MAX_EXP = 6.0
+TABLE_SIZE = 1000
+
+_U12 = np.uint64(12)
+_U25 = np.uint64(25)
+_U27 = np.uint64(27)
+_U32 = np.uint64(32)
+_U40 = np.uint64(40)
+_MASK32 = np.uint64(0xFFFFFFFF)
+_XS_MULT = np.uint64(2685821657736338717)
+_F24 = np.float32(1.0 / (1 << 24))
+_F32 = 1.0 / 4294967296.0
+_ZERO = np.float32(0.0)
+_ONE = np.float32(1.0)
+_MAXF = np.float32(MAX_EXP)
+_SCALE = np.float32(TABLE_SIZE / (2 * MAX_EXP))
+_FAST = {"reassoc", "contract"}  # never nnan/ninf: NaN must surface as a NaN loss
+
+
+def make_tables() -> np.ndarray:
+    """float32[2, TABLE_SIZE+1]: σ and log σ at bin centres of [-MAX_EXP, MAX_EXP).
+
+    One spare entry guards against float rounding at the top edge.
+    """
+    centres = (np.arange(TABLE_SIZE + 1) + 0.5) / TABLE_SIZE * 2 * MAX_EXP - MAX_EXP
+    centres = np.minimum(centres, MAX_EXP)
+    sig = 1.0 / (1.0 + np.exp(-centres))
+    return np.stack([sig, np.log(sig)]).astype(np.float32)
+
+
+def seed_state(seed: int, *salt: int) -> np.uint64:
+    """A non-zero xorshift64* state from a seed and salts (splitmix64 mixing), in Python."""
+    mask = (1 << 64) - 1
+    z = (seed * 0x9E3779B97F4A7C15) & mask
+    for s in salt:
+        z = (z ^ ((s + 1) * 0xBF58476D1CE4E5B9)) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+    return np.uint64(z or 0x2545F4914F6CDD1D)
+
+
+# -- small leaves -------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _next(state):
+    """xorshift64*: returns (new state, 64 random bits)."""
+    state ^= state >> _U12
+    state ^= state << _U25
+    state ^= state >> _U27
+    return state, state * _XS_MULT
+
+
+@njit(cache=True, inline="always")
+def _uniform(bits):
+    """float32 uniform in [0, 1) from the top 24 bits."""
+    return np.float32(bits >> _U40) * _F24
+
+
+@njit(cache=True, inline="always")
+def _below(bits, n):
+    """Integer uniform in [0, n) from the top 32 bits (multiply-shift)."""
+    return np.int64(((bits >> _U32) * np.uint64(n)) >> _U32)
+
+
+@njit(cache=True, inline="always")
+def _draw_noise(state, alias_prob, alias_index):
+    """One draw from the alias table: returns (state, word id)."""
+    state, bits = _next(state)
+    i = _below(bits, alias_prob.shape[0])
+    u = np.float32(bits & _MASK32 & np.uint64(0xFFFFFF)) * _F24
+    if u < alias_prob[i]:
+        return state, i
+    return state, np.int64(alias_index[i])
+
+
+@njit(cache=True, inline="always")
+def _score(x, label, tables, skip_outside):
+    """Gradient factor and loss of one binary prediction with logit x.
+
+    Returns ``(label - σ(x), -log σ(±x))`` with σ from the table. Outside
+    (-6, 6) σ is taken as 0 or 1 (word2vec.c's clipping for negative sampling);
+    with ``skip_outside`` (word2vec.c's hierarchical softmax) the gradient is 0.
+    The loss uses ``-log σ(-x) = -log σ(x) + x`` and the asymptote
+    ``-log σ(x) ≈ -x`` below -6. A NaN x gives a NaN loss.
+    """
+    if x > -_MAXF and x < _MAXF:
+        i = np.int64((x + _MAXF) * _SCALE)
+        g = label - tables[0, i]
+        loss = -tables[1, i] + (_ONE - label) * x
+        return g, loss
+    if x >= _MAXF:
+        loss = (_ONE - label) * x
+        g = label - _ONE
+    elif x <= -_MAXF:
+        loss = -label * x
+        g = label
+    else:
+        return x, x  # NaN
+    if skip_outside:
+        g = _ZERO
+    return g, loss
+
+
+@njit(cache=True, inline="always")
+def _subsample(ids, begin, end, keep, sen, state):
+    """Copy the kept words of ``ids[begin:end]`` into ``sen``; returns (state, length)."""
+    n = 0
+    for j in range(begin, end):
+        w = ids[j]
+        k = keep[w]
+        if k < _ONE:
+            state, bits = _next(state)
+            if _uniform(bits) >= k:
+                continue
+        sen[n] = w
+        n += 1
+    return state, n
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _dot(a, b, dim):
+    s = _ZERO
+    for d in range(dim):
+        s += a[d] * b[d]
+    return s
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _axpy(g, x, y, dim):
+    """y += g * x"""
+    for d in range(dim):
+        y[d] += g * x[d]
+
+
+@njit(cache=True, inline="always")
+def _alpha_at(alpha_begin, alpha_end, done, total):
+    return np.float32(alpha_begin + (alpha_end - alpha_begin) * (done / max(total, 1)))
+
+
+# -- exact (word2vec.c) updates -------------------------------------------------------
+@njit(cache=True, fastmath=_FAST)
+def _exact_outputs(h, neu1e, word, alpha, syn1neg, negative, alias_prob, alias_index,
+                   syn1, codes, points, code_lengths, tables, state):
+    """Train input ``h`` (float32[D]) against ``word``'s outputs, as word2vec.c.
+
+    Output rows are updated at once; the input gradient is accumulated in
+    ``neu1e`` for the caller to apply. Returns (state, loss, predictions).
+    """
+    dim = h.shape[0]
+    loss = 0.0
+    count = 0
+    for j in range(code_lengths[word]):  # hierarchical softmax: label = 1 - code
+        row = syn1[points[word, j]]
+        label = _ONE - np.float32(codes[word, j])
+        g, l = _score(_dot(h, row, dim), label, tables, True)
+        loss += l
+        count += 1
+        g *= alpha
+        if g != _ZERO:
+            _axpy(g, row, neu1e, dim)
+            _axpy(g, h, row, dim)
+    for j in range(negative + 1 if negative > 0 else 0):
+        if j == 0:
+            target = np.int64(word)
+            label = _ONE
+        else:
+            state, target = _draw_noise(state, alias_prob, alias_index)
+            if target == word:
+                continue
+            label = _ZERO
+        row = syn1neg[target]
+        g, l = _score(_dot(h, row, dim), label, tables, False)
+        loss += l
+        count += 1
+        g *= alpha
+        _axpy(g, row, neu1e, dim)
+        _axpy(g, h, row, dim)
+    return state, loss, count
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def sg_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index,
+             codes, points, code_lengths, tables, window, negative, alpha_begin, alpha_end, seed):
+    """Skip-gram, word2vec.c pair by pair (see the module docstring)."""
+    dim = syn0.shape[1]
+    state = seed
+    total = offsets[s_end] - offsets[s_begin]
+    longest = 0
+    for s in range(s_begin, s_end):
+        longest = max(longest, offsets[s + 1] - offsets[s])
+    sen = np.empty(longest, dtype=np.int32)
+    neu1e = np.empty(dim, dtype=np.float32)
+    loss = 0.0
+    count = 0
+    trained = 0
+    for s in range(s_begin, s_end):
+        alpha = _alpha_at(alpha_begin, alpha_end, offsets[s] - offsets[s_begin], total)
+        state, n = _subsample(ids, offsets[s], offsets[s + 1], keep, sen, state)
+        trained += n
+        for pos in range(n):
+            word = sen[pos]
+            state, bits = _next(state)
+            b = _below(bits, window)  # effective window: window - b, uniform in [1, window]
+            for c in range(max(0, pos - window + b), min(n, pos + window - b + 1)):
+                if c == pos:
+                    continue
+                h = syn0[sen[c]]
+                neu1e[:] = _ZERO
+                state, l, k = _exact_outputs(h, neu1e, word, alpha, syn1neg, negative, alias_prob,
+                                             alias_index, syn1, codes, points, code_lengths, tables, state)
+                loss += l
+                count += k
+                _axpy(_ONE, neu1e, h, dim)
+    return loss, count, trained
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index,
+               codes, points, code_lengths, tables, window, negative, alpha_begin, alpha_end, seed,
+               cbow_mean):
+    """CBOW, word2vec.c: the (mean or sum of the) context predicts the centre word.
+
+    As in word2vec.c the input gradient is added in full to every context
+    word, also when the context was averaged.
+    """
+    dim = syn0.shape[1]
+    state = seed
+    total = offsets[s_end] - offsets[s_begin]
+    longest = 0
+    for s in range(s_begin, s_end):
+        longest = max(longest, offsets[s + 1] - offsets[s])
+    sen = np.empty(longest, dtype=np.int32)
+    neu1 = np.empty(dim, dtype=np.float32)
+    neu1e = np.empty(dim, dtype=np.float32)
+    loss = 0.0
+    count = 0
+    trained = 0
+    for s in range(s_begin, s_end):
+        alpha = _alpha_at(alpha_begin, alpha_end, offsets[s] - offsets[s_begin], total)
+        state, n = _subsample(ids, offsets[s], offsets[s + 1], keep, sen, state)
+        trained += n
+        for pos in range(n):
+            word = sen[pos]
+            state, bits = _next(state)
+            b = _below(bits, window)
+            lo = max(0, pos - window + b)
+            hi = min(n, pos + window - b + 1)
+            neu1[:] = _ZERO
+            cw = 0
+            for c in range(lo, hi):
+                if c != pos:
+                    _axpy(_ONE, syn0[sen[c]], neu1, dim)
+                    cw += 1
+            if cw == 0:
+                continue
+            if cbow_mean:
+                inv = _ONE / np.float32(cw)
+                for d in range(dim):
+                    neu1[d] *= inv
+            neu1e[:] = _ZERO
+            state, l, k = _exact_outputs(neu1, neu1e, word, alpha, syn1neg, negative, alias_prob,
+                                         alias_index, syn1, codes, points, code_lengths, tables, state)
+            loss += l
+            count += k
+            for c in range(lo, hi):
+                if c != pos:
+                    _axpy(_ONE, neu1e, syn0[sen[c]], dim)
+    return loss, count, trained
+
+
+# -- batched skip-gram ------------------------------------------------------------------
+@njit(cache=True, fastmath=_FAST)
+def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_outside, alpha,
+                tables, out_rows, grads, in_delta):
+    """One shared-output update for a window.
+
+    inputs float32[B, D] (copies of the context rows, B = n_in), out_matrix
+    the output weights, out_ids int64[O] its rows used here with labels and
+    multiplicities (float32[O]). grads float32[B, O] and out_rows
+    float32[O, D] are scratch. Adds the input gradients to in_delta
+    float32[B, D]; applies the output gradients to out_matrix. Returns
+    (loss, predictions).
+    """
+    dim = inputs.shape[1]
+    for o in range(n_out):
+        out_rows[o, :] = out_matrix[out_ids[o]]
+    loss = 0.0
+    count = 0
+    for b in range(n_in):
+        for o in range(n_out):
+            g, l = _score(_dot(inputs[b], out_rows[o], dim), labels[o], tables, skip_outside)
+            loss += l * weights[o]
+            count += np.int64(weights[o])
+            grads[b, o] = g * alpha * weights[o]
+    for b in range(n_in):  # input gradient: sum_o g[b, o] * out[o]
+        for o in range(n_out):
+            g = grads[b, o]
+            if g != _ZERO:
+                _axpy(g, out_rows[o], in_delta[b], dim)
+    for o in range(n_out):  # output gradient: sum_b g[b, o] * in[b]
+        row = out_matrix[out_ids[o]]
+        for b in range(n_in):
+            g = grads[b, o]
+            if g != _ZERO:
+                _axpy(g, inputs[b], row, dim)
+    return loss, count
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index,
+               codes, points, code_lengths, tables, window, negative, alpha_begin, alpha_end, seed):
+    """Skip-gram with outputs shared across each centre word's window (module docstring)."""
+    dim = syn0.shape[1]
+    state = seed
+    total = offsets[s_end] - offsets[s_begin]
+    longest = 0
+    for s in range(s_begin, s_end):
+        longest = max(longest, offsets[s + 1] - offsets[s])
+    sen = np.empty(longest, dtype=np.int32)
+    max_in = 2 * window
+    max_out = max(negative + 1, codes.shape[1])
+    ctx = np.empty(max_in, dtype=np.int64)
+    inputs = np.empty((max_in, dim), dtype=np.float32)
+    in_delta = np.empty((max_in, dim), dtype=np.float32)
+    out_rows = np.empty((max_out, dim), dtype=np.float32)
+    grads = np.empty((max_in, max_out), dtype=np.float32)
+    out_ids = np.empty(max_out, dtype=np.int64)
+    labels = np.empty(max_out, dtype=np.float32)
+    weights = np.empty(max_out, dtype=np.float32)
+    loss = 0.0
+    count = 0
+    trained = 0
+    for s in range(s_begin, s_end):
+        alpha = _alpha_at(alpha_begin, alpha_end, offsets[s] - offsets[s_begin], total)
+        state, n = _subsample(ids, offsets[s], offsets[s + 1], keep, sen, state)
+        trained += n
+        for pos in range(n):
+            word = sen[pos]
+            state, bits = _next(state)
+            b = _below(bits, window)
+            n_in = 0
+            for c in range(max(0, pos - window + b), min(n, pos + window - b + 1)):
+                if c != pos:
+                    ctx[n_in] = sen[c]
+                    inputs[n_in, :] = syn0[sen[c]]
+                    in_delta[n_in, :] = _ZERO
+                    n_in += 1
+            if n_in == 0:
+                continue
+            n_hs = code_lengths[word]
+            if n_hs > 0:  # hierarchical softmax: the centre's Huffman path, label = 1 - code
+                for j in range(n_hs):
+                    out_ids[j] = points[word, j]
+                    labels[j] = _ONE - np.float32(codes[word, j])
+                    weights[j] = _ONE
+                l, k = _batch_pass(inputs, n_in, syn1, out_ids, labels, weights, n_hs, True, alpha,
+                                   tables, out_rows, grads, in_delta)
+                loss += l
+                count += k
+            if negative > 0:  # the centre word, then k shared negatives
+                out_ids[0] = word
+                labels[0] = _ONE
+                weights[0] = _ONE
+                n_out = 1
+                for j in range(negative):
+                    state, target = _draw_noise(state, alias_prob, alias_index)
+                    if target == word:
+                        continue
+                    for o in range(1, n_out):
+                        if out_ids[o] == target:
+                            weights[o] += _ONE
+                            break
+                    else:
+                        out_ids[n_out] = target
+                        labels[n_out] = _ZERO
+                        weights[n_out] = _ONE
+                        n_out += 1
+                l, k = _batch_pass(inputs, n_in, syn1neg, out_ids, labels, weights, n_out, False, alpha,
+                                   tables, out_rows, grads, in_delta)
+                loss += l
+                count += k
+            for i in range(n_in):
+                _axpy(_ONE, in_delta[i], syn0[ctx[i]], dim)
+    return loss, count, trained

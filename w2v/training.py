@@ -1,0 +1,327 @@
+"""Training: options, weights, epochs, learning-rate schedule, threads, progress, loss.
+
+Python owns the outer loops; the kernels in :mod:`w2v.kernels` own the inner
+one. The encoded corpus is cut into chunks of about ``chunk_words`` words
+(whole sentences); worker threads take chunks in order and train them
+lock-free on shared weights (Hogwild), with the GIL released. The learning
+rate falls linearly with the words claimed so far, over all epochs and all
+threads, from ``alpha`` to ``alpha * 1e-4`` (word2vec.c's schedule). Each chunk
+gets its own RNG state from (seed, epoch, chunk), so one thread with a seed
+gives identical weights on every run.
+
+Example::
+
+    >>> import w2v
+    >>> result = w2v.train(["corpora/sample.txt"], dim=50, epochs=3, seed=1)   # doctest: +SKIP
+    >>> result.vectors.most_similar("king", topn=3)                           # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import os
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, List, Optional, Sequence
+
+import numpy as np
+
+from .corpus import Corpus
+from .encode import EncodedCorpus, encode_corpus
+from .vectors import Vectors
+from .vocab import Vocabulary, build_vocabulary
+
+__all__ = ["TrainOptions", "TrainResult", "train", "train_encoded", "KERNELS", "default_threads"]
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class TrainOptions:
+    """Hyper-parameters; defaults are word2vec.c's (``alpha`` None: 0.025 skip-gram, 0.05 CBOW)."""
+    model: str = "sg"
+    dim: int = 100
+    window: int = 5
+    negative: int = 5
+    hs: bool = False
+    sample: float = 1e-3
+    min_count: int = 5
+    max_vocab: Optional[int] = None
+    epochs: int = 5
+    alpha: Optional[float] = None
+    min_alpha_ratio: float = 1e-4
+    threads: int = 0            # 0: all available CPUs
+    seed: int = 1
+    cbow_mean: bool = True
+    ns_exponent: float = 0.75
+    exact: bool = False         # word2vec.c's pair-by-pair skip-gram instead of the batched kernel
+    lowercase: bool = False
+    max_sentence_length: int = 10_000
+    chunk_words: int = 100_000
+
+    def validate(self) -> "TrainOptions":
+        """Raise ``ValueError`` naming the first bad option; fill in defaults."""
+        def need(ok, name, what):
+            if not ok:
+                raise ValueError(f"{name} {what}, got {getattr(self, name)!r}")
+        need(self.model in ("sg", "cbow"), "model", "must be 'sg' (skip-gram) or 'cbow'")
+        need(isinstance(self.dim, int) and 1 <= self.dim <= 10_000, "dim", "must be an integer in [1, 10000]")
+        need(isinstance(self.window, int) and self.window >= 1, "window", "must be a positive integer")
+        need(isinstance(self.negative, int) and 0 <= self.negative <= 1000, "negative", "must be an integer in [0, 1000]")
+        if self.negative == 0 and not self.hs:
+            raise ValueError("negative is 0 and hs is off: nothing would be trained; "
+                             "use negative sampling (negative > 0) or hierarchical softmax (hs)")
+        need(self.sample >= 0 and math.isfinite(self.sample), "sample", "must be >= 0")
+        need(isinstance(self.min_count, int) and self.min_count >= 1, "min_count", "must be a positive integer")
+        need(self.max_vocab is None or self.max_vocab >= 1, "max_vocab", "must be a positive integer")
+        need(isinstance(self.epochs, int) and self.epochs >= 1, "epochs", "must be a positive integer")
+        if self.alpha is None:
+            self.alpha = 0.05 if self.model == "cbow" else 0.025
+        need(0 < self.alpha < 10 and math.isfinite(self.alpha), "alpha", "must be in (0, 10)")
+        need(0 <= self.min_alpha_ratio <= 1, "min_alpha_ratio", "must be in [0, 1]")
+        need(isinstance(self.threads, int) and self.threads >= 0, "threads", "must be >= 0 (0: all CPUs)")
+        if self.threads == 0:
+            self.threads = default_threads()
+        need(isinstance(self.seed, int) and self.seed >= 0, "seed", "must be a non-negative integer")
+        need(math.isfinite(self.ns_exponent), "ns_exponent", "must be a finite number")
+        need(self.max_sentence_length >= 1, "max_sentence_length", "must be positive")
+        need(self.chunk_words >= 1, "chunk_words", "must be positive")
+        return self
+
+    @property
+    def kernel_name(self) -> str:
+        if self.model == "cbow":
+            return "cbow_exact"
+        return "sg_exact" if self.exact else "sg_batched"
+
+
+@dataclass
+class EpochStats:
+    epoch: int
+    loss: float          # mean negative log-likelihood per prediction
+    words: int           # corpus words processed (before subsampling)
+    trained: int         # centre words trained (after subsampling)
+    seconds: float
+    alpha_end: float
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the vectors, the per-epoch history and the totals."""
+    vectors: Vectors
+    history: List[EpochStats] = field(default_factory=list)
+    seconds: float = 0.0
+    compile_seconds: float = 0.0
+    options: Optional[TrainOptions] = None
+
+    @property
+    def losses(self) -> List[float]:
+        return [e.loss for e in self.history]
+
+    @property
+    def words_per_second(self) -> float:
+        words = sum(e.words for e in self.history)
+        return words / self.seconds if self.seconds > 0 else 0.0
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite."""
+
+
+class TrainingInterrupted(Exception):
+    """Training was stopped (Ctrl-C or a callback); nothing is written."""
+
+
+def _kernels():
+    """The kernel table, imported on first use so that queries never load Numba."""
+    from . import kernels
+    return kernels
+
+
+KERNELS = ("sg_batched", "sg_exact", "cbow_exact")
+
+
+def _compile(kernel_name: str, args) -> float:
+    """Run the kernel once on an empty chunk so compilation (or cache loading) is paid here."""
+    start = time.perf_counter()
+    kernel = getattr(_kernels(), kernel_name)
+    kernel(*args)
+    return time.perf_counter() - start
+
+
+def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *,
+          progress: bool = False, log: Optional[Callable[[str], None]] = None,
+          callback: Optional[Callable[[EpochStats], Optional[bool]]] = None,
+          vocab: Optional[Vocabulary] = None, save_vocab: Optional[str] = None,
+          cache_dir: Optional[str] = None, **option_values) -> TrainResult:
+    """Train word vectors from text files (or ``-`` for stdin).
+
+    ``options`` or keyword options (see :class:`TrainOptions`); ``vocab`` skips
+    counting; ``save_vocab`` writes the vocabulary (``word count`` lines) there; ``callback(epoch_stats)`` runs after each epoch and may return
+    True to stop. Returns a :class:`TrainResult`.
+    """
+    if options is None:
+        options = TrainOptions(**option_values)
+    elif option_values:
+        raise ValueError("give options either as TrainOptions or as keywords, not both")
+    options.validate()
+    say = log or (lambda message: None)
+    corpus = Corpus(corpus_paths, lowercase=options.lowercase, progress=progress)
+    if STDIN_NAME in corpus.files and vocab is None:
+        raise ValueError("training reads the corpus twice (counting, then encoding), so it cannot read "
+                         "standard input; save it to a file, or give a vocabulary file")
+    if vocab is None:
+        vocab, counted = build_vocabulary(corpus, min_count=options.min_count, max_size=options.max_vocab)
+        if counted.invalid_bytes:
+            say(f"warning: {counted.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
+    if save_vocab:
+        vocab.save(save_vocab)
+    encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=cache_dir)
+    try:
+        return train_encoded(encoded, vocab, options, progress=progress, log=say, callback=callback)
+    finally:
+        encoded.close()
+
+
+STDIN_NAME = "-"
+
+
+def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptions, *,
+                  progress: bool = False, log: Optional[Callable[[str], None]] = None,
+                  callback: Optional[Callable[[EpochStats], Optional[bool]]] = None,
+                  stop_event: Optional[threading.Event] = None) -> TrainResult:
+    """Train on an already encoded corpus (see :func:`train`)."""
+    options.validate()
+    say = log or (lambda message: None)
+    v, dim = len(vocab), options.dim
+    rng = np.random.default_rng(options.seed)
+    # word2vec.c: input vectors uniform in [-0.5, 0.5) / dim, output vectors zero
+    syn0 = ((rng.random((v, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)).astype(np.float32)
+    syn1neg = np.zeros((v if options.negative > 0 else 0, dim), dtype=np.float32)
+    if options.hs:
+        tree = vocab.huffman()
+        syn1 = np.zeros((v - 1, dim), dtype=np.float32)
+        codes, points, lengths = tree.codes, tree.points, tree.lengths
+    else:
+        syn1 = np.zeros((0, dim), dtype=np.float32)
+        codes = np.zeros((v, 1), dtype=np.uint8)
+        points = np.zeros((v, 1), dtype=np.int32)
+        lengths = np.zeros(v, dtype=np.int32)
+    keep = vocab.keep_probabilities(options.sample)
+    alias_prob, alias_index = vocab.noise_alias(options.ns_exponent)
+    kernels = _kernels()
+    tables = kernels.make_tables()
+    ids = encoded.ids
+    offsets = encoded.offsets
+    if ids.dtype != np.int32 or offsets.dtype != np.int64:
+        raise ValueError("encoded corpus must hold int32 ids and int64 offsets")
+
+    kernel_name = options.kernel_name
+    kernel = getattr(kernels, kernel_name)
+    extra = (options.cbow_mean,) if options.model == "cbow" else ()
+
+    def args(s_begin, s_end, alpha_begin, alpha_end, seed):
+        return (syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index,
+                codes, points, lengths, tables, options.window, options.negative,
+                np.float32(alpha_begin), np.float32(alpha_end), seed) + extra
+
+    say("compiling kernels (cached after the first run)...")
+    compile_seconds = _compile(kernel_name, args(0, 0, 0.0, 0.0, kernels.seed_state(0)))
+
+    # chunks of whole sentences, about chunk_words each
+    n_words = int(offsets[-1])
+    targets = np.arange(options.chunk_words, n_words, options.chunk_words, dtype=np.int64)
+    bounds = np.unique(np.concatenate([[0], np.searchsorted(offsets, targets), [len(offsets) - 1]]))
+    chunks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+    total_words = n_words * options.epochs
+    alpha0 = float(options.alpha)
+    alpha_floor = alpha0 * options.min_alpha_ratio
+
+    def alpha_at(done: int) -> float:
+        return max(alpha_floor, alpha0 * (1.0 - done / total_words))
+
+    threads = max(1, min(options.threads, len(chunks)))
+    say(f"training {options.model}{' (batched)' if kernel_name == 'sg_batched' else ''} "
+        f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
+        f"on {n_words:,} words, vocabulary {v:,}, dim {dim}, {options.epochs} epochs, {threads} threads")
+
+    from tqdm import tqdm
+    bar = tqdm(total=total_words, unit="w", unit_scale=True, disable=not progress, file=sys.stderr,
+               dynamic_ncols=True, smoothing=0.1)
+    stop = stop_event or threading.Event()
+    lock = threading.Lock()
+    history: List[EpochStats] = []
+    claimed = [0]
+    failure: List[BaseException] = []
+    start_all = time.perf_counter()
+    try:
+        for epoch in range(options.epochs):
+            epoch_start = time.perf_counter()
+            state = {"next": 0, "loss": 0.0, "count": 0, "trained": 0, "words": 0}
+
+            def worker():
+                while not stop.is_set():
+                    with lock:
+                        i = state["next"]
+                        if i >= len(chunks):
+                            return
+                        state["next"] = i + 1
+                        s_begin, s_end = chunks[i]
+                        words = int(offsets[s_end] - offsets[s_begin])
+                        done = claimed[0]
+                        claimed[0] += words
+                    seed = kernels.seed_state(options.seed, epoch, i)
+                    loss, count, trained = kernel(*args(s_begin, s_end, alpha_at(done), alpha_at(done + words), seed))
+                    with lock:
+                        state["loss"] += loss
+                        state["count"] += count
+                        state["trained"] += trained
+                        state["words"] += words
+                        mean = state["loss"] / max(state["count"], 1)
+                        if not math.isfinite(loss):
+                            stop.set()
+                            return
+                        bar.update(words)
+                        bar.set_postfix_str(f"epoch {epoch + 1}/{options.epochs} alpha {alpha_at(done + words):.5f} "
+                                            f"loss {mean:.4f}", refresh=False)
+
+            with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+                futures = [pool.submit(worker) for _ in range(threads)]
+                try:
+                    while True:
+                        finished, pending = concurrent.futures.wait(futures, timeout=0.25)
+                        if not pending:
+                            break
+                except KeyboardInterrupt:
+                    stop.set()
+                    concurrent.futures.wait(futures)
+                    raise TrainingInterrupted("training interrupted; nothing was written") from None
+                for f in futures:
+                    f.result()
+            mean = state["loss"] / max(state["count"], 1)
+            if not math.isfinite(mean) or not np.isfinite(syn0[:: max(1, v // 1000)]).all():
+                raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the loss is {mean}; "
+                                       f"lower the learning rate (alpha {alpha0} now)")
+            if stop.is_set():
+                raise TrainingInterrupted("training stopped; nothing was written")
+            stats = EpochStats(epoch + 1, mean, state["words"], state["trained"],
+                               time.perf_counter() - epoch_start, alpha_at(claimed[0]))
+            history.append(stats)
+            if callback is not None and callback(stats):
+                say(f"stopped by the callback after epoch {epoch + 1}")
+                break
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start_all
+    meta = {"options": asdict(options), "kernel": kernel_name, "losses": [e.loss for e in history],
+            "corpus_words": n_words}
+    vectors = Vectors(vocab.words, syn0, counts=vocab.counts, meta=meta)
+    return TrainResult(vectors, history, seconds, compile_seconds, options)

@@ -1,0 +1,188 @@
+"""Trained word vectors: lookup, similarity, nearest neighbours, analogies.
+
+No Numba here: loading and querying vectors is plain NumPy.
+
+Example::
+
+    >>> from w2v import Vectors
+    >>> vecs = Vectors.load("vectors.bin")                       # doctest: +SKIP
+    >>> vecs.most_similar("france", topn=3)                      # doctest: +SKIP
+    [('paris', 0.81), ...]
+    >>> vecs.analogy("man", "king", "woman")                     # doctest: +SKIP
+    [('queen', 0.77), ...]                 # king - man + woman
+
+Conventions (gensim's): similarities are cosines; the query words are never
+among the answers; ``restrict_vocab=N`` searches only the N most frequent
+words (the first N rows, as files are in frequency order).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .formats import read_vectors, write_vectors
+
+__all__ = ["Vectors", "MissingWordsError"]
+
+
+class MissingWordsError(KeyError):
+    """One or more words are not in the vocabulary; ``.words`` lists them all."""
+
+    def __init__(self, words: Sequence[str]):
+        self.words = list(words)
+        super().__init__(self.words)
+
+    def __str__(self) -> str:
+        listed = ", ".join(repr(w) for w in self.words)
+        return f"not in the vocabulary: {listed}"
+
+
+class Vectors:
+    """Words and their vectors.
+
+    Attributes
+    ----------
+    words : list[str], V words, most frequent first when trained by w2v.
+    matrix : float32[V, D], one row per word.
+    index : dict[str, int].
+    counts : int64[V] or None.
+    meta : dict, e.g. the training options (native format only).
+    """
+
+    def __init__(self, words: Sequence[str], matrix: np.ndarray, counts: Optional[np.ndarray] = None,
+                 meta: Optional[Dict[str, Any]] = None):
+        self.words = list(words)
+        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        if self.matrix.ndim != 2 or len(self.words) != self.matrix.shape[0]:
+            raise ValueError(f"{len(self.words)} words but a matrix of shape {self.matrix.shape}")
+        self.index = {w: i for i, w in enumerate(self.words)}
+        self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        self.meta = dict(meta or {})
+        self._unit: Optional[np.ndarray] = None
+        self._lower_index: Optional[Dict[str, int]] = None
+
+    # -- files ------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str, fmt: Optional[str] = None, limit: Optional[int] = None) -> "Vectors":
+        """Read word2vec text or binary, or native; ``fmt`` None detects it; ``limit`` first N words."""
+        data = read_vectors(path, fmt=fmt, limit=limit)
+        return cls(data.words, data.vectors, data.counts, data.meta)
+
+    def save(self, path: str, fmt: Optional[str] = None) -> None:
+        """Write atomically; ``fmt`` None follows the extension (.bin, .txt/.vec, .npz)."""
+        write_vectors(path, self.words, self.matrix, fmt=fmt, counts=self.counts, meta=self.meta)
+
+    # -- basics -------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+    @property
+    def unit(self) -> np.ndarray:
+        """float32[V, D]: rows scaled to unit length (zero rows stay zero); computed once."""
+        if self._unit is None:
+            norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
+            self._unit = (self.matrix / np.where(norms > 0, norms, 1)).astype(np.float32)
+        return self._unit
+
+    def _ids(self, words: Iterable[str]) -> List[int]:
+        words = list(words)
+        missing = [w for w in words if w not in self.index]
+        if missing:
+            raise MissingWordsError(missing)
+        return [self.index[w] for w in words]
+
+    def vector(self, word: str) -> np.ndarray:
+        """float32[D]: the raw vector of ``word``."""
+        return self.matrix[self._ids([word])[0]]
+
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine similarity of two words."""
+        i, j = self._ids([a, b])
+        return float(self.unit[i] @ self.unit[j])
+
+    # -- neighbours -----------------------------------------------------------------------
+    def _top(self, scores: np.ndarray, exclude: Iterable[int], topn: int) -> List[Tuple[str, float]]:
+        scores = scores.astype(np.float64, copy=True)
+        for i in exclude:
+            if i < len(scores):
+                scores[i] = -np.inf
+        topn = min(topn, int(np.isfinite(scores).sum()))
+        if topn <= 0:
+            return []
+        best = np.argpartition(-scores, topn - 1)[:topn]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(self.words[i], float(scores[i])) for i in best]
+
+    def _check(self, topn: int, restrict_vocab: Optional[int]) -> int:
+        if topn < 1:
+            raise ValueError(f"topn must be at least 1, got {topn}")
+        if restrict_vocab is not None and restrict_vocab < 1:
+            raise ValueError(f"restrict_vocab must be at least 1, got {restrict_vocab}")
+        return len(self) if restrict_vocab is None else min(restrict_vocab, len(self))
+
+    def most_similar(self, positive: Sequence[str] | str = (), negative: Sequence[str] | str = (),
+                     topn: int = 10, restrict_vocab: Optional[int] = None) -> List[Tuple[str, float]]:
+        """Words nearest (by cosine) to the mean of the unit vectors of ``positive``
+        minus those of ``negative`` (3CosAdd). Returns [(word, cosine)], best first."""
+        positive = [positive] if isinstance(positive, str) else list(positive)
+        negative = [negative] if isinstance(negative, str) else list(negative)
+        if not positive and not negative:
+            raise ValueError("give at least one word")
+        limit = self._check(topn, restrict_vocab)
+        pos, neg = self._ids(positive), self._ids(negative)
+        query = self.unit[pos].sum(axis=0) - self.unit[neg].sum(axis=0)
+        norm = np.linalg.norm(query)
+        if norm > 0:
+            query = query / norm
+        return self._top(self.unit[:limit] @ query, pos + neg, topn)
+
+    def analogy(self, a: str, b: str, c: str, method: str = "add", topn: int = 1,
+                restrict_vocab: Optional[int] = None) -> List[Tuple[str, float]]:
+        """``a`` is to ``b`` as ``c`` is to ?  (b − a + c; ``analogy('man', 'king', 'woman')`` → queen).
+
+        ``method`` "add": 3CosAdd, cos(x, b) − cos(x, a) + cos(x, c);
+        "mul": Levy & Goldberg's 3CosMul, cos'(x, b) · cos'(x, c) / (cos'(x, a) + 1e-3)
+        with cosines shifted to [0, 1] as cos' = (cos + 1) / 2.
+        """
+        if method not in ("add", "mul"):
+            raise ValueError(f"method must be 'add' or 'mul', got {method!r}")
+        limit = self._check(topn, restrict_vocab)
+        ia, ib, ic = self._ids([a, b, c])
+        if method == "add":
+            return self.most_similar([b, c], [a], topn=topn, restrict_vocab=restrict_vocab)
+        sims = self.unit[:limit] @ self.unit[[ia, ib, ic]].T
+        sims = (sims + 1) / 2
+        scores = sims[:, 1] * sims[:, 2] / (sims[:, 0] + 1e-3)
+        return self._top(scores, [ia, ib, ic], topn)
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest from the mean of the others' unit vectors (gensim's rule: from the mean of all)."""
+        words = list(words)
+        if len(words) < 2:
+            raise ValueError("give at least two words")
+        ids = self._ids(words)
+        unit = self.unit[ids]
+        mean = unit.mean(axis=0)
+        mean /= max(np.linalg.norm(mean), 1e-12)
+        return words[int(np.argmin(unit @ mean))]
+
+    # -- case-insensitive lookup for evaluation ------------------------------------------
+    def lookup_ci(self, word: str, limit: Optional[int] = None) -> Optional[int]:
+        """Row of the most frequent word equal to ``word`` ignoring case, within the first ``limit``."""
+        if self._lower_index is None:
+            index: Dict[str, int] = {}
+            for i, w in enumerate(self.words):
+                index.setdefault(w.upper(), i)
+            self._lower_index = index
+        i = self._lower_index.get(word.upper())
+        if i is None or (limit is not None and i >= limit):
+            return None
+        return i
