@@ -144,7 +144,8 @@ class Vocabulary:
                     try:
                         count = int(parts[1])
                     except ValueError:
-                        raise ValueError(f"{path}, line {lineno}: count {parts[1][:20]!r} is not an integer") from None
+                        shown = parts[1][:20].decode("utf-8", "replace")
+                        raise ValueError(f"{path}, line {lineno}: count {shown!r} is not an integer") from None
                     if count < 0:
                         raise ValueError(f"{path}, line {lineno}: negative count {count}")
                     if word in counts:

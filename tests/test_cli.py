@@ -1,0 +1,180 @@
+import json
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import cli, parse_expression
+from conftest import write
+from w2v import Vectors
+
+COMMANDS = ["train", "vocab", "convert", "similar", "analogy", "query", "evaluate", "plot"]
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, sample_path):
+    path = str(tmp_path_factory.mktemp("vec") / "v.bin")
+    result = run("train", sample_path, "-o", path, "--dim", 30, "--epochs", 3, "--seed", 2, "-q")
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def assert_clean_error(result, code, *fragments):
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.output and f"w2v {command}" in result.output
+
+
+def test_version_and_group_help():
+    import w2v
+    assert w2v.__version__ in run("--version").output
+    assert "train" in run("--help").output
+
+
+def test_train_writes_vectors_and_a_summary(trained, sample_path, tmp_path):
+    v = Vectors.load(trained)
+    assert v.dim == 30 and "queen" in v
+    out = str(tmp_path / "v.txt")
+    vocab_file = str(tmp_path / "vocab.txt")
+    result = run("train", sample_path, "-o", out, "--dim", 8, "--epochs", 1, "--model", "cbow", "--hs",
+                 "--negative", 0, "--save-vocab", vocab_file, "--threads", 1)
+    assert result.exit_code == 0, result.output
+    assert "vocabulary 737 words" in result.output and "words/s" in result.output
+    assert Vectors.load(out).dim == 8
+    assert open(vocab_file).readline().split()[0] == Vectors.load(out).words[0]
+
+
+def test_train_from_stdin_with_a_vocabulary(tmp_path, sample_path):
+    vocab_file = str(tmp_path / "vocab.txt")
+    assert run("vocab", sample_path, "-o", vocab_file, "-q").exit_code == 0
+    out = str(tmp_path / "v.npz")
+    with open(sample_path) as f:
+        result = run("train", "-", "-o", out, "--read-vocab", vocab_file, "--dim", 8, "--epochs", 1, "-q", input=f.read())
+    assert result.exit_code == 0, result.output
+    assert len(Vectors.load(out)) == 737
+
+
+@pytest.mark.parametrize("args,code,fragment", [
+    (["--negative", "0"], 2, "nothing would be trained"),
+    (["--dim", "0"], 2, "--dim"),
+    (["--model", "glove"], 2, "--model"),
+    (["--alpha", "0"], 2, "--alpha"),
+    (["--window", "-1"], 2, "--window"),
+    (["--sample", "2"], 2, "--sample"),
+    (["--model", "cbow", "--exact"], 2, "--exact applies to skip-gram"),
+    (["--min-count", "100000"], 1, "no word occurs at least 100000 times"),
+])
+def test_train_bad_options(tmp_path, sample_path, args, code, fragment):
+    out = tmp_path / "v.bin"
+    assert_clean_error(run("train", sample_path, "-o", out, "-q", *args), code, fragment)
+    assert not out.exists()
+
+
+def test_train_bad_inputs_and_outputs_leave_nothing(tmp_path, sample_path):
+    existing = write(tmp_path / "old.bin", b"precious")
+    assert_clean_error(run("train", tmp_path / "missing.txt", "-o", existing, "-q"), 1, "missing.txt: no such file")
+    assert open(existing, "rb").read() == b"precious"
+    assert_clean_error(run("train", sample_path, "-o", tmp_path / "v.dat", "-q"), 2, "cannot tell the format")
+    assert_clean_error(run("train", sample_path, "-o", tmp_path / "nofolder" / "v.bin", "-q"), 1, "does not exist")
+    empty = write(tmp_path / "empty.txt", "")
+    assert_clean_error(run("train", empty, "-o", existing, "-q"), 1, "the corpus is empty")
+    assert open(existing, "rb").read() == b"precious"
+    assert sorted(os.listdir(tmp_path)) == ["empty.txt", "old.bin"]
+
+
+def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, sample_path, monkeypatch):
+    import w2v.training
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(w2v.training, "train_encoded", interrupted)
+    out = tmp_path / "v.bin"
+    result = run("train", sample_path, "-o", out, "-q")
+    assert_clean_error(result, 130, "interrupted")
+    assert not out.exists()
+
+
+def test_vocab_summary(tmp_path, sample_path):
+    result = run("vocab", sample_path, "--min-count", 5, "-q")
+    assert result.exit_code == 0
+    assert "tokens 400,290" in result.output and "kept 737 types" in result.output
+    assert_clean_error(run("vocab", sample_path, "-o", tmp_path / "no" / "v.txt", "-q"), 1, "does not exist")
+
+
+def test_convert_between_formats(trained, tmp_path):
+    for name in ("v.txt", "v.npz", "v2.bin"):
+        out = str(tmp_path / name)
+        assert run("convert", trained, out).exit_code == 0
+        np.testing.assert_array_equal(Vectors.load(out).matrix, Vectors.load(trained).matrix)
+    small = str(tmp_path / "small.vec")
+    assert run("convert", trained, small, "--limit", 10).exit_code == 0
+    assert len(Vectors.load(small)) == 10
+    assert_clean_error(run("convert", trained, tmp_path / "x.dat"), 2, "cannot tell the format")
+    bad = write(tmp_path / "bad.bin", b"not vectors at all\n")
+    assert_clean_error(run("convert", bad, tmp_path / "y.txt"), 1, "bad.bin, line 1")
+    assert not (tmp_path / "y.txt").exists()
+
+
+def test_similar_analogy_and_unknown_words(trained):
+    result = run("similar", trained, "france", "--topn", 3)
+    assert result.exit_code == 0 and len(result.output.splitlines()) == 3
+    assert run("analogy", trained, "king", "-", "man", "+", "woman").output.split()[0] == "queen"
+    assert run("analogy", trained, "man", "king", "woman").output.split()[0] == "queen"
+    assert run("analogy", trained, "man", "king", "woman", "--method", "mul").output.split()[0] == "queen"
+    assert_clean_error(run("similar", trained, "kaiser"), 1, "not in the vocabulary: 'kaiser'")
+    assert_clean_error(run("analogy", trained, "a", "-", "b", "+", "c", "+", "d", "--method", "mul"), 1, "--method mul")
+
+
+def test_parse_expression():
+    assert parse_expression(["king", "-", "man", "+", "woman"]) == (["king", "woman"], ["man"])
+    assert parse_expression(["king -man +woman"]) == (["king", "woman"], ["man"])
+    assert parse_expression(["man", "king", "woman"]) == (["king", "woman"], ["man"])
+
+
+def test_query_reads_a_pipe(trained):
+    result = run("query", trained, "--topn", 2, input="france\nking - man + woman\nkaiser\n\nEXIT\nparis\n")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "# france" and lines[3] == "# king - man + woman" and lines[4].startswith("queen")
+    assert "not in the vocabulary: 'kaiser'" in result.output
+    assert "# paris" not in result.output  # EXIT ends the session
+
+
+def test_evaluate_table_and_json(trained, tmp_path):
+    import planted
+    q = planted.write_questions(str(tmp_path / "q.txt"))
+    p = write(tmp_path / "p.tsv", "king\tqueen\t8\nman\tcat\t1\nparis\tfrance\t7\nzzz\tking\t3\n")
+    table = run("evaluate", trained, "--analogies", q, "--pairs", p)
+    assert table.exit_code == 0, table.output
+    assert "gender" in table.output and "total" in table.output and "Spearman" in table.output
+    data = json.loads(run("evaluate", trained, "--analogies", q, "--pairs", p, "--json").output)
+    assert data["analogies"][q]["total"]["accuracy"] > 0.8
+    assert data["pairs"][p]["oov"] == 1
+    assert_clean_error(run("evaluate", trained), 2, "at least one --analogies or --pairs")
+    bad = write(tmp_path / "bad.txt", ": s\na b\n")
+    assert_clean_error(run("evaluate", trained, "--analogies", bad), 1, "bad.txt, line 2")
+
+
+def test_plot_writes_a_png(trained, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "p.png"
+    result = run("plot", trained, "man:king", "woman:queen", "paris", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_clean_error(run("plot", trained, "man:king:x", "-o", out), 1, "word:word")
+    assert_clean_error(run("plot", trained, "man", "kaiser", "-o", tmp_path / "q.png"), 1, "kaiser")
+    assert not (tmp_path / "q.png").exists()

@@ -1,0 +1,165 @@
+import numpy as np
+import pytest
+
+from conftest import write
+from w2v import MissingWordsError, Vectors
+from w2v.evaluate import evaluate_analogies, evaluate_pairs, pearson, spearman
+
+
+def toy():
+    """Vectors built so the answers are known: gender along axis 0, royalty along axis 1."""
+    words = ["man", "woman", "king", "queen", "apple", "pear", "Man", "banana"]
+    m = np.array([
+        [1, 0, 0, 0.1], [-1, 0, 0, 0.1], [1, 1, 0, 0.1], [-1, 1, 0, 0.1],
+        [0, 0, 1, 0], [0, 0.1, 1, 0.1], [1, 0.05, 0, 0.12], [0.05, 0, 1, 0.05],
+    ], dtype=np.float32)
+    shared = np.full((len(words), 1), 1.5, dtype=np.float32)  # real embeddings share a common direction
+    return Vectors(words, np.hstack([m, shared]))
+
+
+def test_lookup_similarity_and_missing_words():
+    v = toy()
+    np.testing.assert_array_equal(v.vector("king"), np.array([1, 1, 0, 0.1, 1.5], dtype=np.float32))
+    assert v.similarity("apple", "apple") == pytest.approx(1.0)
+    assert v.similarity("apple", "man") == pytest.approx(2.25 / np.sqrt(3.26 * 3.25))
+    with pytest.raises(MissingWordsError) as info:
+        v.most_similar(["king", "kaiser", "zar"])
+    assert info.value.words == ["kaiser", "zar"]
+    assert "'kaiser', 'zar'" in str(info.value)
+    assert isinstance(info.value, KeyError)
+
+
+def test_neighbours_exclude_the_query_and_respect_restrict_vocab():
+    v = toy()
+    top = v.most_similar("apple", topn=3)
+    assert top[0][0] in ("banana", "pear") and "apple" not in [w for w, _ in top]
+    assert v.most_similar("apple", topn=1, restrict_vocab=6)[0][0] == "pear"
+    assert len(v.most_similar("apple", topn=100)) == len(v) - 1
+
+
+@pytest.mark.parametrize("method", ["add", "mul"])
+def test_analogy_both_methods(method):
+    v = toy()
+    assert v.analogy("man", "king", "woman", method=method)[0][0] == "queen"
+    assert v.analogy("king", "man", "queen", method=method)[0][0] == "woman"
+
+
+def test_3cosmul_formula():
+    v = toy()
+    u = v.unit
+    a, b, c = v.index["man"], v.index["king"], v.index["woman"]
+    q = v.index["queen"]
+    cos = lambda i, j: (u[i] @ u[j] + 1) / 2  # noqa: E731
+    expected = cos(q, b) * cos(q, c) / (cos(q, a) + 1e-3)
+    assert v.analogy("man", "king", "woman", method="mul")[0][1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_doesnt_match():
+    assert toy().doesnt_match(["apple", "pear", "banana", "king"]) == "king"
+
+
+def test_bad_arguments():
+    v = toy()
+    with pytest.raises(ValueError, match="method"):
+        v.analogy("man", "king", "woman", method="sub")
+    with pytest.raises(ValueError, match="topn"):
+        v.most_similar("man", topn=0)
+
+
+ANALOGIES = """# a comment
+: family
+man woman king queen
+MAN KING WOMAN QUEEN
+man woman king emperor
+: gram-fruit
+apple pear apple pear
+"""
+
+
+def test_evaluate_analogies_sections_case_and_oov(tmp_path):
+    path = write(tmp_path / "q.txt", ANALOGIES)
+    r = evaluate_analogies(toy(), path, restrict_vocab=None)
+    family, fruit = r.sections
+    assert (family.correct, family.answered, family.skipped) == (2, 2, 1)  # 'emperor' unknown; case ignored
+    assert (fruit.answered, fruit.correct) == (1, 0)  # the answer is a question word, never allowed
+    assert r.semantic.accuracy == 1.0 and r.syntactic.accuracy == 0.0
+    assert r.total.accuracy == pytest.approx(2 / 3) and r.coverage == pytest.approx(3 / 4)
+    sensitive = evaluate_analogies(toy(), path, restrict_vocab=None, case_insensitive=False)
+    assert sensitive.sections[0].skipped == 2
+    restricted = evaluate_analogies(toy(), path, restrict_vocab=3)
+    assert restricted.total.answered == 0
+
+
+def test_case_variants_of_question_words_are_never_answers(tmp_path):
+    # 'Man' (a variant of the question word 'man') is the nearest to king - woman + man, but may not answer
+    path = write(tmp_path / "q.txt", ": x\nwoman man queen king\n")
+    assert evaluate_analogies(toy(), path, restrict_vocab=None).total.correct == 1
+
+
+def test_bad_analogy_files(tmp_path):
+    with pytest.raises(ValueError, match=r"q.txt, line 2: expected 4 words"):
+        evaluate_analogies(toy(), write(tmp_path / "q.txt", ": s\na b c\n"))
+    with pytest.raises(ValueError, match="before the first"):
+        evaluate_analogies(toy(), write(tmp_path / "q.txt", "a b c d\n"))
+    with pytest.raises(ValueError, match="no analogy questions"):
+        evaluate_analogies(toy(), write(tmp_path / "q.txt", "# nothing\n"))
+
+
+def test_evaluate_pairs(tmp_path):
+    path = write(tmp_path / "p.tsv", "# comment\nword1\tword2\tscore\nman\tMan\t9\nking\tqueen\t7\n"
+                                     "apple\tman\t1\npear\tapple\t8\napple\tkiwi\t5\n")
+    v = toy()
+    r = evaluate_pairs(v, path)
+    assert r.pairs == 4 and r.oov == 1 and r.oov_ratio == pytest.approx(20.0)
+    model = [v.similarity(a, b) for a, b in [("man", "man"), ("king", "queen"), ("apple", "man"), ("pear", "apple")]]
+    assert r.spearman == pytest.approx(spearman([9, 7, 1, 8], model))
+    with pytest.raises(ValueError, match=r"p.tsv, line 3: the score 'high' is not a number"):
+        evaluate_pairs(v, write(tmp_path / "p.tsv", "a\tb\t1\nc\td\t2\ne\tf\thigh\n"))
+
+
+def test_rank_correlations_match_the_definitions():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # ties share their average rank: ranks of [1, 2, 2, 3] are [1, 2.5, 2.5, 4]
+    assert spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(pearson([1, 2.5, 2.5, 4], [1, 2, 3, 4]))
+
+
+def test_loading_does_not_import_numba(tmp_path):
+    import subprocess
+    import sys
+    path = str(tmp_path / "v.bin")
+    toy().save(path)
+    code = ("import sys, w2v; from w2v.evaluate import evaluate_pairs; v = w2v.load(%r); v.most_similar('man');"
+            "assert 'numba' not in sys.modules, 'numba imported'" % path)
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- equal to gensim's numbers --------------------------------------------------------
+gensim_models = pytest.importorskip("gensim.models")
+
+
+def test_evaluation_equals_gensims(tmp_path, sample_path):
+    import planted
+    import w2v
+    vectors = w2v.train(sample_path, dim=20, epochs=1, threads=1, seed=3).vectors
+    path = str(tmp_path / "v.bin")
+    vectors.save(path)
+    kv = gensim_models.KeyedVectors.load_word2vec_format(path, binary=True)
+    questions = planted.write_questions(str(tmp_path / "q.txt"))
+    with open(questions, "a") as f:
+        f.write(": extra\nKing Queen Man Woman\nking queen man unknownword\n")
+    for restrict in (30000, 200):
+        ours = evaluate_analogies(vectors, questions, restrict_vocab=restrict)
+        total, sections = kv.evaluate_word_analogies(questions, restrict_vocab=restrict, case_insensitive=True)
+        assert ours.total.accuracy == pytest.approx(total)
+        theirs = {s["section"]: s for s in sections}
+        for s in ours.sections:
+            assert s.correct == len(theirs[s.name]["correct"]) and s.answered == s.correct + len(theirs[s.name]["incorrect"])
+    pairs = write(tmp_path / "p.tsv", "# c\n" + "".join(f"{a}\t{b}\t{i % 7}\n" for i, (a, b) in enumerate(
+        [("king", "queen"), ("man", "woman"), ("paris", "france"), ("cat", "dogs"), ("walk", "eat"),
+         ("rome", "italy"), ("zzz", "king"), ("boy", "girl"), ("sing", "sang")])))
+    r = evaluate_pairs(vectors, pairs)
+    pearson_g, spearman_g, oov_g = kv.evaluate_word_pairs(pairs)
+    assert r.spearman == pytest.approx(spearman_g.statistic if hasattr(spearman_g, "statistic") else spearman_g[0])
+    assert r.pearson == pytest.approx(pearson_g[0], rel=1e-5)
+    assert r.oov_ratio == pytest.approx(oov_g)
