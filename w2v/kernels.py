@@ -323,38 +323,44 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 # -- batched skip-gram ------------------------------------------------------------------
 @njit(cache=True, fastmath=_FAST)
 def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_outside, alpha,
-                tables, out_rows, grads, in_delta):
+                tables, out_rows, out_delta, in_delta):
     """One shared-output update for a window.
 
     inputs float32[B, D] (copies of the context rows, B = n_in), out_matrix
     the output weights, out_ids int64[O] its rows used here with labels and
-    multiplicities (float32[O]). grads float32[B, O] and out_rows
-    float32[O, D] are scratch. Adds the input gradients to in_delta
-    float32[B, D]; applies the output gradients to out_matrix. Returns
-    (loss, predictions).
+    multiplicities (float32[O]). out_rows and out_delta float32[O, D] are
+    scratch. Adds the input gradients to in_delta float32[B, D]; applies the
+    output gradients to out_matrix. Returns (loss, predictions).
+
+    For each (b, o): x = in[b]·out[o]; g = alpha · weight[o] · (label[o] − σ(x));
+    in_delta[b] += g · out[o]; out_delta[o] += g · in[b] — all from the old
+    rows, in one pass over L1-resident scratch.
     """
     dim = inputs.shape[1]
     for o in range(n_out):
-        out_rows[o, :] = out_matrix[out_ids[o]]
+        row = out_ids[o]
+        for d in range(dim):
+            out_rows[o, d] = out_matrix[row, d]
+            out_delta[o, d] = _ZERO
     loss = 0.0
     count = 0
     for b in range(n_in):
         for o in range(n_out):
-            g, l = _score(_dot(inputs[b], out_rows[o], dim), labels[o], tables, skip_outside)
+            x = _ZERO
+            for d in range(dim):
+                x += inputs[b, d] * out_rows[o, d]
+            g, l = _score(x, labels[o], tables, skip_outside)
             loss += l * weights[o]
             count += np.int64(weights[o])
-            grads[b, o] = g * alpha * weights[o]
-    for b in range(n_in):  # input gradient: sum_o g[b, o] * out[o]
-        for o in range(n_out):
-            g = grads[b, o]
+            g *= alpha * weights[o]
             if g != _ZERO:
-                _axpy(g, out_rows[o], in_delta[b], dim)
-    for o in range(n_out):  # output gradient: sum_b g[b, o] * in[b]
-        row = out_matrix[out_ids[o]]
-        for b in range(n_in):
-            g = grads[b, o]
-            if g != _ZERO:
-                _axpy(g, inputs[b], row, dim)
+                for d in range(dim):
+                    in_delta[b, d] += g * out_rows[o, d]
+                    out_delta[o, d] += g * inputs[b, d]
+    for o in range(n_out):
+        row = out_ids[o]
+        for d in range(dim):
+            out_matrix[row, d] += out_delta[o, d]
     return loss, count
 
 
@@ -375,7 +381,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     inputs = np.empty((max_in, dim), dtype=np.float32)
     in_delta = np.empty((max_in, dim), dtype=np.float32)
     out_rows = np.empty((max_out, dim), dtype=np.float32)
-    grads = np.empty((max_in, max_out), dtype=np.float32)
+    out_delta = np.empty((max_out, dim), dtype=np.float32)
     out_ids = np.empty(max_out, dtype=np.int64)
     labels = np.empty(max_out, dtype=np.float32)
     weights = np.empty(max_out, dtype=np.float32)
@@ -393,9 +399,11 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
             n_in = 0
             for c in range(max(0, pos - window + b), min(n, pos + window - b + 1)):
                 if c != pos:
-                    ctx[n_in] = sen[c]
-                    inputs[n_in, :] = syn0[sen[c]]
-                    in_delta[n_in, :] = _ZERO
+                    w = sen[c]
+                    ctx[n_in] = w
+                    for d in range(dim):
+                        inputs[n_in, d] = syn0[w, d]
+                        in_delta[n_in, d] = _ZERO
                     n_in += 1
             if n_in == 0:
                 continue
@@ -406,7 +414,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                     labels[j] = _ONE - np.float32(codes[word, j])
                     weights[j] = _ONE
                 l, k = _batch_pass(inputs, n_in, syn1, out_ids, labels, weights, n_hs, True, alpha,
-                                   tables, out_rows, grads, in_delta)
+                                   tables, out_rows, out_delta, in_delta)
                 loss += l
                 count += k
             if negative > 0:  # the centre word, then k shared negatives
@@ -428,9 +436,11 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                         weights[n_out] = _ONE
                         n_out += 1
                 l, k = _batch_pass(inputs, n_in, syn1neg, out_ids, labels, weights, n_out, False, alpha,
-                                   tables, out_rows, grads, in_delta)
+                                   tables, out_rows, out_delta, in_delta)
                 loss += l
                 count += k
             for i in range(n_in):
-                _axpy(_ONE, in_delta[i], syn0[ctx[i]], dim)
+                w = ctx[i]
+                for d in range(dim):
+                    syn0[w, d] += in_delta[i, d]
     return loss, count, trained
