@@ -1,0 +1,351 @@
+"""Side-by-side benchmark: w2v, word2vec.c and gensim on one corpus, same settings, same cores.
+
+    python benchmarks/compare.py --corpus ../shared/data/wiki8.txt.gz --threads 2 --repeat 3 \\
+        --configs sg-ns,cbow-ns,sg-hs
+    python benchmarks/compare.py --quick            # a 1M-token slice, one repeat: a few minutes
+
+The corpus is first written once as plain text in lines of ``--line-words``
+words (1000 by default, word2vec.c's own sentence length), so every system
+reads the same file with the same sentences. Runs alternate between systems
+(A B C A B C ...) so that drift of the machine hits all alike; each is a child
+process whose wall time and peak memory (``ru_maxrss``) are measured here,
+and whose vectors are evaluated by one evaluator (w2v's): analogies on
+questions-words (30,000 most frequent words, case-insensitive), WordSim-353
+and SimLex-999 Spearman.
+
+Each system also reports the corpus words it walked through per epoch; a run
+that trained noticeably fewer words than the others (gensim's corpus_file
+mode skips data with some line layouts, gensim issues #2693 and #2757) is
+flagged in the table.
+
+Results go to ``--out`` (default benchmarks/results/) as JSON and markdown,
+with a PNG of words/sec against analogy accuracy when matplotlib is there.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+from w2v import Vectors  # noqa: E402
+from w2v.evaluate import evaluate_analogies, evaluate_pairs  # noqa: E402
+
+SYSTEMS = ["w2v", "word2vec-c", "gensim-file", "gensim-iter"]
+ALL_SYSTEMS = SYSTEMS + ["w2v-exact"]
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+
+
+def prepare_corpus(source: str, folder: str, line_words: int, max_tokens=None) -> str:
+    """Write ``source`` as plain text, ``line_words`` words a line (at most ``max_tokens``); returns the path."""
+    from w2v.corpus import Corpus
+    target = os.path.join(folder, "corpus.txt")
+    pending = []
+    budget = max_tokens if max_tokens is not None else float("inf")
+    with open(target, "wb") as out:
+        for tokens in Corpus([source]).tokens():
+            pending.extend(tokens[:max(0, int(min(budget, len(tokens))))])
+            budget -= len(tokens)
+            whole = len(pending) - len(pending) % line_words
+            for i in range(0, whole, line_words):
+                out.write(b" ".join(pending[i:i + line_words]) + b"\n")
+            pending = pending[whole:]
+            if budget <= 0:
+                break
+        if pending:
+            out.write(b" ".join(pending) + b"\n")
+    return target
+
+
+def find_word2vec(explicit):
+    """The word2vec.c binary: --word2vec-bin, else `word2vec` on PATH or beside this Python."""
+    candidates = [explicit] if explicit else [shutil.which("word2vec"),
+                                              os.path.join(os.path.dirname(sys.executable), "word2vec")]
+    for path in candidates:
+        if path and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def run_child(command):
+    """Run ``command``; returns (JSON it printed, wall seconds, peak RSS in MiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])}... failed ({proc.returncode}): {err.strip()[-800:]}")
+    return json.loads(out.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024
+
+
+def evaluate(path: str, data: str):
+    vectors = Vectors.load(path)
+    scores = {}
+    questions = os.path.join(data, "questions-words.txt")
+    if os.path.exists(questions):
+        result = evaluate_analogies(vectors, questions, restrict_vocab=30000)
+        scores.update(analogy=100 * result.total.accuracy, semantic=100 * result.semantic.accuracy,
+                      syntactic=100 * result.syntactic.accuracy)
+    for name, file in (("wordsim353", "wordsim353.tsv"), ("simlex999", "simlex999.txt")):
+        if os.path.exists(os.path.join(data, file)):
+            scores[name] = evaluate_pairs(vectors, os.path.join(data, file)).spearman
+    return scores
+
+
+def machine_info():
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cores": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+        with open("/proc/meminfo") as f:
+            info["memory_gib"] = round(int(f.readline().split()[1]) / 2 ** 20, 1)
+    except (OSError, StopIteration):
+        pass
+    versions = {}
+    for module in ("w2v", "numba", "numpy", "gensim"):
+        try:
+            versions[module] = __import__(module).__version__
+        except ImportError:
+            versions[module] = None
+    try:
+        from importlib.metadata import version
+        versions["word2vec (PyPI)"] = version("word2vec")
+    except Exception:  # noqa: BLE001 - not installed
+        versions["word2vec (PyPI)"] = None
+    try:
+        versions["gcc"] = subprocess.run(["gcc", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        versions["gcc"] = None
+    info["versions"] = versions
+    return info
+
+
+def summarise(runs):
+    """Median, min and max of each measure over the repeats of one (config, system, threads)."""
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["config"], run["system"], run["threads"]), []).append(run)
+    rows = []
+    for (config, system, threads), items in groups.items():
+        row = {"config": config, "system": system, "threads": threads, "repeats": len(items)}
+        for key in ("words_per_second", "train_seconds", "wall_seconds", "peak_mib", "analogy", "semantic",
+                    "syntactic", "wordsim353", "simlex999", "raw_words_per_epoch", "effective_words_per_epoch"):
+            values = [r[key] for r in items if r.get(key) is not None]
+            if values:
+                row[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+        rows.append(row)
+    # flag runs that trained noticeably fewer words than the others of their configuration
+    for config in {r["config"] for r in rows}:
+        for key in ("raw_words_per_epoch", "effective_words_per_epoch"):
+            same = [r for r in rows if r["config"] == config and key in r]
+            if len(same) < 2:
+                continue
+            most = max(r[key]["median"] for r in same)
+            for r in same:
+                if r[key]["median"] < 0.9 * most:
+                    r["fewer_words"] = True
+    return rows
+
+
+def markdown(report):
+    lines = [f"# w2v benchmark, {report['date']}", "",
+             f"Corpus `{report['corpus']}` ({report['tokens']:,} tokens, lines of {report['line_words']} words); "
+             f"dim {report['dim']}, window 5, sample 1e-3, min-count 5, {report['epochs']} epochs; "
+             f"median of {report['repeat']} alternating repeats (min–max).", "",
+             f"Machine: {report['machine'].get('cpu')}, {report['machine'].get('cores')} cores, "
+             f"{report['machine'].get('memory_gib')} GiB; versions: "
+             + ", ".join(f"{k} {v}" for k, v in report["machine"]["versions"].items() if v), "",
+             "| config | system | threads | words/s | train s | peak MiB | analogy % | sem % | syn % | WS353 | SimLex | trained words/epoch |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def cell(row, key, fmt):
+        if key not in row:
+            return "–"
+        v = row[key]
+        if v["min"] == v["max"]:
+            return format(v["median"], fmt)
+        return f"{format(v['median'], fmt)} ({format(v['min'], fmt)}–{format(v['max'], fmt)})"
+
+    for row in sorted(report["summary"], key=lambda r: (r["config"], r["threads"], r["system"])):
+        words = cell(row, "effective_words_per_epoch", ",.0f") + (" ⚠ fewer" if row.get("fewer_words") else "")
+        lines.append(f"| {row['config']} | {row['system']} | {row['threads']} | {cell(row, 'words_per_second', ',.0f')} | "
+                     f"{cell(row, 'train_seconds', '.1f')} | {cell(row, 'peak_mib', ',.0f')} | "
+                     f"{cell(row, 'analogy', '.2f')} | {cell(row, 'semantic', '.2f')} | {cell(row, 'syntactic', '.2f')} | "
+                     f"{cell(row, 'wordsim353', '.3f')} | {cell(row, 'simlex999', '.3f')} | {words} |")
+    ratios = report.get("ratios")
+    if ratios:
+        lines += ["", "## w2v against its peers (medians)", "",
+                  "| config | threads | peer | words/s ratio | analogy Δ points | WS353 Δ | SimLex Δ |", "|---|---|---|---|---|---|---|"]
+        for r in ratios:
+            lines.append(f"| {r['config']} | {r['threads']} | {r['peer']} | {r['speed_ratio']:.2f}× | "
+                         f"{r.get('analogy_delta', float('nan')):+.2f} | {r.get('wordsim353_delta', float('nan')):+.3f} | "
+                         f"{r.get('simlex999_delta', float('nan')):+.3f} |")
+    if report.get("compile"):
+        c = report["compile"]
+        lines += ["", f"Numba compilation: {c['cold_seconds']:.1f} s with an empty cache, "
+                      f"{c['warm_seconds']:.2f} s from the cache (all kernels of the run)."]
+    lines += ["", "words/s = corpus tokens × epochs ÷ training seconds (vocabulary building excluded; "
+                  "word2vec.c's time includes reading its vocabulary, building its unigram table and writing the "
+                  "output). Trained words/epoch = words left after dropping unknown words and subsampling, as the "
+                  "system reports them (word2vec.c does not); ⚠ marks a run more than 10% below the others. "
+                  "Peak MiB is the child process's maximum resident set.", ""]
+    return "\n".join(lines)
+
+
+def ratios(summary):
+    out = []
+    for row in summary:
+        if row["system"] != "w2v":
+            continue
+        for peer in summary:
+            if peer["config"] != row["config"] or peer["threads"] != row["threads"] or peer["system"] == "w2v":
+                continue
+            r = {"config": row["config"], "threads": row["threads"], "peer": peer["system"],
+                 "speed_ratio": row["words_per_second"]["median"] / peer["words_per_second"]["median"]}
+            for key in ("analogy", "wordsim353", "simlex999"):
+                if key in row and key in peer:
+                    r[f"{key}_delta"] = row[key]["median"] - peer[key]["median"]
+            out.append(r)
+    return out
+
+
+def compile_times(corpus: str, folder: str):
+    """Seconds to get w2v's kernels ready with an empty Numba cache, then with a warm one."""
+    cache = tempfile.mkdtemp(dir=folder, prefix="numba-cache-")
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+    code = ("import json, time, w2v; t = time.perf_counter(); "
+            "r = w2v.train(%r, dim=20, epochs=1, threads=1, max_sentence_length=100); "
+            "print(json.dumps({'compile': r.compile_seconds}))") % corpus
+    times = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+        times.append(json.loads(out.stdout.strip().splitlines()[-1])["compile"])
+    return {"cold_seconds": times[0], "warm_seconds": times[1]}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default=os.path.join(DATA, "wiki8.txt.gz"))
+    parser.add_argument("--data", default=DATA, help="folder with questions-words.txt, wordsim353.tsv, simlex999.txt")
+    parser.add_argument("--threads", default="2", help="comma-separated thread counts")
+    parser.add_argument("--scaling", default="", help="extra thread counts for w2v on sg-ns, e.g. 1")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--configs", default="sg-ns,cbow-ns,sg-hs")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--line-words", type=int, default=1000)
+    parser.add_argument("--word2vec-bin")
+    parser.add_argument("--quick", action="store_true", help="a 1M-token slice, one repeat")
+    parser.add_argument("--max-tokens", type=int)
+    parser.add_argument("--no-compile-time", action="store_true")
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--name", default=None, help="file name stem for the results")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeat, args.max_tokens = 1, args.max_tokens or 1_000_000
+    systems = [s for s in args.systems.split(",") if s]
+    for s in systems:
+        if s not in ALL_SYSTEMS:
+            parser.error(f"unknown system {s!r}; choose from {', '.join(ALL_SYSTEMS)}")
+    word2vec_bin = find_word2vec(args.word2vec_bin)
+    if "word2vec-c" in systems and word2vec_bin is None:
+        print("compare: word2vec.c not found (pip install word2vec, or --word2vec-bin); skipping it", file=sys.stderr)
+        systems.remove("word2vec-c")
+    if any(s.startswith("gensim") for s in systems):
+        try:
+            import gensim  # noqa: F401
+        except ImportError:
+            print("compare: gensim is not installed (pip install '.[bench]'); skipping it", file=sys.stderr)
+            systems = [s for s in systems if not s.startswith("gensim")]
+    configs = [c for c in args.configs.split(",") if c]
+    threads = [int(t) for t in args.threads.split(",") if t]
+    os.makedirs(args.out, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="w2v-bench-")
+    try:
+        corpus = prepare_corpus(args.corpus, work, args.line_words, args.max_tokens)
+        with open(corpus, "rb") as f:
+            tokens = sum(len(line.split()) for line in f)
+        plan = [(c, s, t) for c in configs for t in threads for s in systems]
+        plan += [("sg-ns", "w2v", int(t)) for t in args.scaling.split(",") if t and int(t) not in threads
+                 and "sg-ns" in configs]
+        runs = []
+        for repeat in range(args.repeat):
+            for config, system, n_threads in plan:
+                output = os.path.join(work, f"{system}-{config}-{n_threads}.bin")
+                command = [sys.executable, os.path.join(HERE, "systems.py"), system, "--corpus", corpus,
+                           "--output", output, "--config", config, "--threads", str(n_threads),
+                           "--epochs", str(args.epochs), "--dim", str(args.dim), "--seed", str(repeat + 1)]
+                if word2vec_bin:
+                    command += ["--word2vec-bin", word2vec_bin]
+                result, wall, peak = run_child(command)
+                run = dict(result, config=config, system=system, threads=n_threads, repeat=repeat + 1,
+                           wall_seconds=wall, peak_mib=peak,
+                           words_per_second=tokens * args.epochs / result["train_seconds"])
+                run.update(evaluate(output, args.data))
+                os.unlink(output)
+                runs.append(run)
+                print(f"[{repeat + 1}/{args.repeat}] {config} {system} x{n_threads}: "
+                      f"{run['words_per_second']:,.0f} words/s, {run['train_seconds']:.1f} s, {peak:,.0f} MiB, "
+                      f"analogy {run.get('analogy', float('nan')):.2f}%", file=sys.stderr, flush=True)
+        summary = summarise(runs)
+        report = {"date": datetime.date.today().isoformat(), "corpus": os.path.basename(args.corpus),
+                  "tokens": tokens, "line_words": args.line_words, "epochs": args.epochs, "dim": args.dim,
+                  "repeat": args.repeat, "machine": machine_info(), "summary": summary, "ratios": ratios(summary),
+                  "runs": runs}
+        if not args.no_compile_time and "w2v" in systems:
+            report["compile"] = compile_times(corpus, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    stem = args.name or ("quick" if args.quick else f"{report['corpus'].split('.')[0]}-{report['date']}")
+    with open(os.path.join(args.out, stem + ".json"), "w") as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(args.out, stem + ".md"), "w") as f:
+        f.write(markdown(report))
+    try:
+        plot(report, os.path.join(args.out, stem + ".png"))
+    except ImportError:
+        print("compare: matplotlib not installed; no plot", file=sys.stderr)
+    print(markdown(report))
+    return report
+
+
+def plot(report, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
+    markers = {"sg-ns": "o", "cbow-ns": "s", "sg-hs": "^"}
+    colours = {"w2v": "#d62728", "w2v-exact": "#ff9896", "word2vec-c": "#1f77b4", "gensim-file": "#2ca02c",
+               "gensim-iter": "#98df8a"}
+    for row in report["summary"]:
+        if "analogy" not in row:
+            continue
+        x, y = row["words_per_second"]["median"] / 1e6, row["analogy"]["median"]
+        ax.scatter(x, y, marker=markers.get(row["config"], "o"), color=colours.get(row["system"], "k"), s=50)
+        ax.annotate(f"{row['system']} {row['config']} ×{row['threads']}", (x, y), xytext=(4, 3),
+                    textcoords="offset points", fontsize=7)
+    ax.set_xlabel("million words / second")
+    ax.set_ylabel("analogy accuracy, % (questions-words, 30k)")
+    ax.set_title(f"{report['corpus']}: speed against quality")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

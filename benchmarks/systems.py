@@ -1,0 +1,125 @@
+"""One training run of one system, in a child process: ``python benchmarks/systems.py SYSTEM ...``.
+
+Each system trains with the same hyper-parameters and prints one JSON line:
+``train_seconds`` (training alone, vocabulary building excluded where the
+tool allows), ``raw_words_per_epoch`` (corpus tokens the trainer walked
+through per epoch, out-of-vocabulary ones included; None: all of them),
+``effective_words_per_epoch`` (words trained after dropping unknown words
+and subsampling, where the tool reports it) and ``vectors`` (the word2vec binary file it wrote).
+The parent (:mod:`compare`) measures wall time and peak memory of this
+process and evaluates the vectors.
+
+Systems: ``w2v`` (batched skip-gram), ``w2v-exact`` (word2vec.c's
+pair-by-pair updates), ``word2vec-c`` (the original C tool), ``gensim-file``
+(gensim's corpus_file mode), ``gensim-iter`` (gensim with a LineSentence
+iterator).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+CONFIGS = {  # name: (skip-gram?, negative, hs, alpha)
+    "sg-ns": (True, 5, False, 0.025),
+    "cbow-ns": (False, 5, False, 0.05),
+    "sg-hs": (True, 0, True, 0.025),
+}
+
+
+def run_w2v(args, exact: bool):
+    from w2v.corpus import Corpus
+    from w2v.encode import encode_corpus
+    from w2v.training import TrainOptions, train_encoded
+    from w2v.vocab import build_vocabulary
+    sg, negative, hs, alpha = CONFIGS[args.config]
+    options = TrainOptions(model="sg" if sg else "cbow", dim=args.dim, window=args.window, negative=negative, hs=hs,
+                           sample=args.sample, min_count=args.min_count, epochs=args.epochs, alpha=alpha,
+                           threads=args.threads, seed=args.seed, exact=exact)
+    corpus = Corpus([args.corpus])
+    vocab, counted = build_vocabulary(corpus, min_count=args.min_count)
+    encoded = encode_corpus(corpus, vocab)
+    result = train_encoded(encoded, vocab, options)
+    result.vectors.save(args.output)
+    return {"train_seconds": result.seconds, "compile_seconds": result.compile_seconds,
+            "raw_words_per_epoch": counted.total_tokens,
+            "effective_words_per_epoch": sum(e.trained for e in result.history) / len(result.history),
+            "losses": result.losses}
+
+
+def run_word2vec_c(args):
+    sg, negative, hs, alpha = CONFIGS[args.config]
+    binary = args.word2vec_bin
+    vocab_file = args.output + ".vocab"
+    common = ["-train", args.corpus, "-min-count", str(args.min_count)]
+    # count once (no -output: word2vec.c saves the vocabulary and stops), then time training alone
+    subprocess.run([binary] + common + ["-save-vocab", vocab_file], check=True, stdout=subprocess.DEVNULL)
+    command = [binary] + common + ["-read-vocab", vocab_file, "-output", args.output, "-binary", "1",
+                                   "-size", str(args.dim), "-window", str(args.window), "-sample", str(args.sample),
+                                   "-negative", str(negative), "-hs", "1" if hs else "0", "-cbow", "0" if sg else "1",
+                                   "-iter", str(args.epochs), "-threads", str(args.threads), "-alpha", str(alpha)]
+    start = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    os.unlink(vocab_file)
+    # word2vec.c walks through every token (its "Words in train file" counts in-vocabulary words and </s>)
+    return {"train_seconds": seconds, "raw_words_per_epoch": None, "effective_words_per_epoch": None,
+            "note": "time includes reading the vocabulary, the 1e8-entry unigram table and writing the output"}
+
+
+def run_gensim(args, mode: str):
+    from gensim.models import Word2Vec
+    from gensim.models.word2vec import LineSentence
+    sg, negative, hs, alpha = CONFIGS[args.config]
+    model = Word2Vec(vector_size=args.dim, window=args.window, min_count=args.min_count, sample=args.sample,
+                     negative=negative, hs=1 if hs else 0, sg=1 if sg else 0, workers=args.threads, alpha=alpha,
+                     seed=args.seed, max_vocab_size=None)
+    if mode == "file":
+        model.build_vocab(corpus_file=args.corpus)
+        start = time.perf_counter()
+        effective, raw = model.train(corpus_file=args.corpus, total_words=model.corpus_total_words,
+                                     epochs=args.epochs)
+    else:
+        model.build_vocab(LineSentence(args.corpus))
+        start = time.perf_counter()
+        effective, raw = model.train(LineSentence(args.corpus), total_examples=model.corpus_count,
+                                     epochs=args.epochs)
+    seconds = time.perf_counter() - start
+    model.wv.save_word2vec_format(args.output, binary=True)
+    return {"train_seconds": seconds, "raw_words_per_epoch": raw / args.epochs,
+            "effective_words_per_epoch": effective / args.epochs}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("system", choices=["w2v", "w2v-exact", "word2vec-c", "gensim-file", "gensim-iter"])
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--config", choices=list(CONFIGS), default="sg-ns")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--window", type=int, default=5)
+    parser.add_argument("--sample", type=float, default=1e-3)
+    parser.add_argument("--min-count", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--word2vec-bin", default="word2vec")
+    args = parser.parse_args(argv)
+    if args.system in ("w2v", "w2v-exact"):
+        result = run_w2v(args, exact=args.system == "w2v-exact")
+    elif args.system == "word2vec-c":
+        result = run_word2vec_c(args)
+    else:
+        result = run_gensim(args, "file" if args.system == "gensim-file" else "iter")
+    result["vectors"] = args.output
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""The benchmark runner, in quick mode, on w2v alone and a tiny generated corpus (the real runs live in benchmarks/)."""
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_quick_runner_writes_results(tmp_path, sample_path):
+    import planted
+    data = tmp_path / "data"
+    data.mkdir()
+    planted.write_questions(str(data / "questions-words.txt"))
+    (data / "wordsim353.tsv").write_text("king\tqueen\t8\nman\tcat\t1\nparis\tfrance\t7\nwalk\tsing\t3\n")
+    out = tmp_path / "results"
+    command = [sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"), "--quick", "--systems", "w2v",
+               "--configs", "sg-ns", "--corpus", sample_path, "--data", str(data), "--out", str(out),
+               "--max-tokens", "100000", "--dim", "20", "--line-words", "50", "--no-compile-time", "--name", "t"]
+    subprocess.run(command, check=True, capture_output=True, text=True, cwd=str(tmp_path))
+    report = json.loads((out / "t.json").read_text())
+    assert report["tokens"] == 100000 and report["repeat"] == 1
+    (run,) = report["runs"]
+    assert run["system"] == "w2v" and run["words_per_second"] > 0 and run["peak_mib"] > 0
+    assert 0 < run["effective_words_per_epoch"] < 100000
+    assert run["analogy"] > 50  # the planted relations, learned from a quarter of the sample
+    assert "| sg-ns | w2v | 2 |" in (out / "t.md").read_text()
