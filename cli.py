@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sys
 import time
@@ -18,6 +17,7 @@ import click
 
 import w2v
 from w2v.formats import FORMATS, check_writable, format_for_path
+from w2v.training import TrainingInterrupted  # no Numba: kernels load on first training
 from w2v.vectors import MissingWordsError, Vectors
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -42,10 +42,8 @@ def user_errors():
         raise Interrupted("interrupted; nothing was written") from None
     except (ValueError, OSError) as error:
         raise click.ClickException(str(error)) from None
-    except Exception as error:  # noqa: BLE001 - the training stop signals
-        if type(error).__name__ == "TrainingInterrupted":
-            raise Interrupted(str(error)) from None
-        raise
+    except TrainingInterrupted as error:
+        raise Interrupted(str(error)) from None
 
 
 def _log(quiet: bool):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -78,17 +79,25 @@ def find_word2vec(explicit):
     return None
 
 
+# Linux carries a process's peak RSS across fork and exec, so a child forked straight from this
+# (large, after evaluating vectors) process would report at least our own peak. A small launcher
+# process forks the child instead and reports the child's own ru_maxrss (in KiB).
+_LAUNCHER = ("import os, subprocess, sys\n"
+             "child = subprocess.Popen(sys.argv[1:])\n"
+             "_, status, usage = os.wait4(child.pid, 0)\n"
+             "sys.stderr.write('\\nW2V-BENCH-MAXRSS %d\\n' % usage.ru_maxrss)\n"
+             "sys.exit(os.waitstatus_to_exitcode(status))\n")
+
+
 def run_child(command):
-    """Run ``command``; returns (JSON it printed, wall seconds, peak RSS in MiB)."""
+    """Run ``command``; returns (JSON it printed, wall seconds, peak RSS of the command in MiB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
+    done = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER] + command, capture_output=True, text=True)
     wall = time.perf_counter() - start
-    out, err = proc.stdout.read(), proc.stderr.read()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:4])}... failed ({proc.returncode}): {err.strip()[-800:]}")
-    return json.loads(out.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])}... failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+    peak_kib = int(done.stderr.rsplit("W2V-BENCH-MAXRSS", 1)[1].split()[0])
+    return json.loads(done.stdout.strip().splitlines()[-1]), wall, peak_kib / 1024
 
 
 def evaluate(path: str, data: str):
@@ -196,7 +205,7 @@ def markdown(report):
     if report.get("compile"):
         c = report["compile"]
         lines += ["", f"Numba compilation: {c['cold_seconds']:.1f} s with an empty cache, "
-                      f"{c['warm_seconds']:.2f} s from the cache (all kernels of the run)."]
+                      f"{c['warm_seconds']:.2f} s from the cache (the skip-gram kernel, in a fresh process)."]
     lines += ["", "words/s = corpus tokens × epochs ÷ training seconds (vocabulary building excluded; "
                   "word2vec.c's time includes reading its vocabulary, building its unigram table and writing the "
                   "output). Trained words/epoch = words left after dropping unknown words and subsampling, as the "
@@ -266,9 +275,7 @@ def main(argv=None):
         print("compare: word2vec.c not found (pip install word2vec, or --word2vec-bin); skipping it", file=sys.stderr)
         systems.remove("word2vec-c")
     if any(s.startswith("gensim") for s in systems):
-        try:
-            import gensim  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("gensim") is None:
             print("compare: gensim is not installed (pip install '.[bench]'); skipping it", file=sys.stderr)
             systems = [s for s in systems if not s.startswith("gensim")]
     configs = [c for c in args.configs.split(",") if c]

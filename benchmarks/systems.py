@@ -65,7 +65,7 @@ def run_word2vec_c(args):
                                    "-negative", str(negative), "-hs", "1" if hs else "0", "-cbow", "0" if sg else "1",
                                    "-iter", str(args.epochs), "-threads", str(args.threads), "-alpha", str(alpha)]
     start = time.perf_counter()
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    subprocess.run(command, check=True, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     os.unlink(vocab_file)
     # word2vec.c walks through every token (its "Words in train file" counts in-vocabulary words and </s>)

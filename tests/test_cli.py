@@ -178,3 +178,26 @@ def test_plot_writes_a_png(trained, tmp_path):
     assert_clean_error(run("plot", trained, "man:king:x", "-o", out), 1, "word:word")
     assert_clean_error(run("plot", trained, "man", "kaiser", "-o", tmp_path / "q.png"), 1, "kaiser")
     assert not (tmp_path / "q.png").exists()
+
+
+def test_train_vocabulary_and_cache_options_bad_values(tmp_path, sample_path):
+    out = tmp_path / "v.bin"
+    bad_vocab = write(tmp_path / "bad_vocab.txt", "the 10\nof\n")
+    assert_clean_error(run("train", sample_path, "-o", out, "-q", "--read-vocab", bad_vocab), 1,
+                       "bad_vocab.txt, line 2: expected 'word count'")
+    assert_clean_error(run("train", sample_path, "-o", out, "-q", "--read-vocab", tmp_path / "none.txt"), 2,
+                       "--read-vocab")
+    assert_clean_error(run("train", sample_path, "-o", out, "-q", "--save-vocab", tmp_path / "no" / "v.txt"), 1,
+                       "does not exist")
+    assert_clean_error(run("train", sample_path, "-o", out, "-q", "--cache-dir", tmp_path / "nodir"), 2, "--cache-dir")
+    assert_clean_error(run("train", "-", "-o", out, "-q", input="a b c\n"), 1, "cannot read standard input")
+    assert not out.exists()
+
+
+def test_train_with_a_cache_folder_leaves_it_empty(tmp_path, sample_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    out = tmp_path / "v.bin"
+    result = run("train", sample_path, "-o", out, "-q", "--dim", 8, "--epochs", 1, "--cache-dir", cache)
+    assert result.exit_code == 0, result.output
+    assert out.exists() and list(cache.iterdir()) == []

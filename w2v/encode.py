@@ -28,7 +28,7 @@ from .vocab import Vocabulary
 
 __all__ = ["EncodedCorpus", "encode_corpus"]
 
-_FLUSH = 1 << 20  # ids buffered in a Python list before becoming an int32 array
+_FLUSH = 1 << 16  # ids buffered in a Python list before becoming an int32 array
 
 
 @dataclass
@@ -83,11 +83,16 @@ class _TokenIds(dict):
 
 
 class _Sink:
-    """Appends int arrays in memory or to a file; ``finish`` returns one array."""
+    """Appends int arrays in memory or to a file; ``finish`` returns one array.
 
-    def __init__(self, dtype, folder: Optional[str], name: str):
+    In memory it fills one buffer of ``capacity`` entries, growing it by half
+    when full, so the peak is the array itself (plus growth slack), not the
+    array twice as a final concatenation would need.
+    """
+
+    def __init__(self, dtype, folder: Optional[str], name: str, capacity: int = 1 << 16):
         self.dtype = np.dtype(dtype)
-        self.parts: List[np.ndarray] = []
+        self.buffer = np.empty(max(capacity, 1), dtype=self.dtype) if folder is None else None
         self.length = 0
         self.path = None
         self.file = None
@@ -99,15 +104,20 @@ class _Sink:
         arr = np.asarray(values, dtype=self.dtype)
         if not len(arr):
             return
-        self.length += len(arr)
         if self.file is not None:
             arr.tofile(self.file)
         else:
-            self.parts.append(arr)
+            end = self.length + len(arr)
+            if end > len(self.buffer):
+                self.buffer = np.resize(self.buffer, max(end, len(self.buffer) * 3 // 2))
+            self.buffer[self.length:end] = arr
+        self.length += len(arr)
 
     def finish(self) -> np.ndarray:
         if self.file is None:
-            return np.concatenate(self.parts) if self.parts else np.zeros(0, self.dtype)
+            if self.length == len(self.buffer):
+                return self.buffer
+            return self.buffer[:self.length].copy()
         self.file.close()
         if self.length == 0:
             return np.zeros(0, self.dtype)
@@ -121,14 +131,18 @@ class _Sink:
 
 def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 10_000,
                   cache_dir: Optional[str] = None) -> EncodedCorpus:
-    """Encode ``corpus`` with ``vocab``; see the module docstring for the layout."""
+    """Encode ``corpus`` with ``vocab``; see the module docstring for the layout.
+
+    The vocabulary's counts size the ids array up front: when the vocabulary
+    was counted from this corpus, they add up to exactly N.
+    """
     if max_sentence_length < 1:
         raise ValueError(f"max_sentence_length must be at least 1, got {max_sentence_length}")
     if cache_dir is not None and not os.path.isdir(cache_dir):
         raise OSError(f"{cache_dir}: the cache folder does not exist")
     lookup = _TokenIds(vocab)
     get = lookup.__getitem__
-    ids_sink = _Sink(np.int32, cache_dir, "ids")
+    ids_sink = _Sink(np.int32, cache_dir, "ids", capacity=int(vocab.counts.sum()))
     offsets_sink = _Sink(np.int64, cache_dir, "offsets")
     try:
         offsets_sink.append([0])

@@ -31,7 +31,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import tempfile

@@ -61,7 +61,6 @@ _U40 = np.uint64(40)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _XS_MULT = np.uint64(2685821657736338717)
 _F24 = np.float32(1.0 / (1 << 24))
-_F32 = 1.0 / 4294967296.0
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
 _MAXF = np.float32(MAX_EXP)

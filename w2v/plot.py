@@ -53,7 +53,7 @@ def plot_words(vectors: Vectors, items: Sequence[str], output: str) -> None:
     words, arrows = parse_items(items)
     if len(words) < 2:
         raise ValueError("give at least two words to plot")
-    ids = vectors._ids(words)
+    ids = vectors.indices(words)
     points = pca_2d(vectors.unit[ids])
     where = {w: points[i] for i, w in enumerate(words)}
     fig, ax = plt.subplots(figsize=(7, 6), dpi=110)

@@ -27,8 +27,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, List, Optional, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
-from .corpus import Corpus
+from .corpus import STDIN, Corpus
 from .encode import EncodedCorpus, encode_corpus
 from .vectors import Vectors
 from .vocab import Vocabulary, build_vocabulary
@@ -149,12 +150,16 @@ def _kernels():
 KERNELS = ("sg_batched", "sg_exact", "cbow_exact")
 
 
-def _compile(kernel_name: str, args) -> float:
-    """Run the kernel once on an empty chunk so compilation (or cache loading) is paid here."""
+def _compile(kernel_name: str, args):
+    """Run the kernel once on an empty chunk so compilation (or cache loading) is paid here.
+
+    Returns (seconds, compiled): ``compiled`` is False when Numba's on-disk cache served it.
+    """
     start = time.perf_counter()
     kernel = getattr(_kernels(), kernel_name)
+    misses = sum(kernel.stats.cache_misses.values())
     kernel(*args)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, sum(kernel.stats.cache_misses.values()) > misses
 
 
 def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *,
@@ -175,7 +180,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     options.validate()
     say = log or (lambda message: None)
     corpus = Corpus(corpus_paths, lowercase=options.lowercase, progress=progress)
-    if STDIN_NAME in corpus.files and vocab is None:
+    if STDIN in corpus.files and vocab is None:
         raise ValueError("training reads the corpus twice (counting, then encoding), so it cannot read "
                          "standard input; save it to a file, or give a vocabulary file")
     if vocab is None:
@@ -190,8 +195,6 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     finally:
         encoded.close()
 
-
-STDIN_NAME = "-"
 
 
 def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptions, *,
@@ -233,8 +236,9 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
                 codes, points, lengths, tables, options.window, options.negative,
                 np.float32(alpha_begin), np.float32(alpha_end), seed) + extra
 
-    say("compiling kernels (cached after the first run)...")
-    compile_seconds = _compile(kernel_name, args(0, 0, 0.0, 0.0, kernels.seed_state(0)))
+    say("preparing kernels (compiled on the first run, then loaded from Numba's cache)...")
+    compile_seconds, compiled = _compile(kernel_name, args(0, 0, 0.0, 0.0, kernels.seed_state(0)))
+    say(f"kernels {'compiled' if compiled else 'loaded from the cache'} in {compile_seconds:.1f} s")
 
     # chunks of whole sentences, about chunk_words each
     n_words = int(offsets[-1])
@@ -253,14 +257,12 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
         f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
         f"on {n_words:,} words, vocabulary {v:,}, dim {dim}, {options.epochs} epochs, {threads} threads")
 
-    from tqdm import tqdm
     bar = tqdm(total=total_words, unit="w", unit_scale=True, disable=not progress, file=sys.stderr,
                dynamic_ncols=True, smoothing=0.1)
     stop = stop_event or threading.Event()
     lock = threading.Lock()
     history: List[EpochStats] = []
     claimed = [0]
-    failure: List[BaseException] = []
     start_all = time.perf_counter()
     try:
         for epoch in range(options.epochs):
@@ -290,7 +292,7 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
                             stop.set()
                             return
                         bar.update(words)
-                        bar.set_postfix_str(f"epoch {epoch + 1}/{options.epochs} alpha {alpha_at(done + words):.5f} "
+                        bar.set_postfix_str(f"epoch {epoch + 1}/{options.epochs} alpha {alpha_at(done + words):.3g} "
                                             f"loss {mean:.4f}", refresh=False)
 
             with concurrent.futures.ThreadPoolExecutor(threads) as pool:

@@ -92,7 +92,8 @@ class Vectors:
             self._unit = (self.matrix / np.where(norms > 0, norms, 1)).astype(np.float32)
         return self._unit
 
-    def _ids(self, words: Iterable[str]) -> List[int]:
+    def indices(self, words: Iterable[str]) -> List[int]:
+        """Rows of ``words``; raises :class:`MissingWordsError` naming every unknown one."""
         words = list(words)
         missing = [w for w in words if w not in self.index]
         if missing:
@@ -101,11 +102,11 @@ class Vectors:
 
     def vector(self, word: str) -> np.ndarray:
         """float32[D]: the raw vector of ``word``."""
-        return self.matrix[self._ids([word])[0]]
+        return self.matrix[self.indices([word])[0]]
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two words."""
-        i, j = self._ids([a, b])
+        i, j = self.indices([a, b])
         return float(self.unit[i] @ self.unit[j])
 
     # -- neighbours -----------------------------------------------------------------------
@@ -137,7 +138,7 @@ class Vectors:
         if not positive and not negative:
             raise ValueError("give at least one word")
         limit = self._check(topn, restrict_vocab)
-        pos, neg = self._ids(positive), self._ids(negative)
+        pos, neg = self.indices(positive), self.indices(negative)
         query = self.unit[pos].sum(axis=0) - self.unit[neg].sum(axis=0)
         norm = np.linalg.norm(query)
         if norm > 0:
@@ -155,7 +156,7 @@ class Vectors:
         if method not in ("add", "mul"):
             raise ValueError(f"method must be 'add' or 'mul', got {method!r}")
         limit = self._check(topn, restrict_vocab)
-        ia, ib, ic = self._ids([a, b, c])
+        ia, ib, ic = self.indices([a, b, c])
         if method == "add":
             return self.most_similar([b, c], [a], topn=topn, restrict_vocab=restrict_vocab)
         sims = self.unit[:limit] @ self.unit[[ia, ib, ic]].T
@@ -168,7 +169,7 @@ class Vectors:
         words = list(words)
         if len(words) < 2:
             raise ValueError("give at least two words")
-        ids = self._ids(words)
+        ids = self.indices(words)
         unit = self.unit[ids]
         mean = unit.mean(axis=0)
         mean /= max(np.linalg.norm(mean), 1e-12)

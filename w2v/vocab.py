@@ -25,10 +25,9 @@ per line.
 """
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
