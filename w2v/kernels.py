@@ -322,18 +322,20 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 # -- batched skip-gram ------------------------------------------------------------------
 @njit(cache=True, fastmath=_FAST)
 def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_outside, alpha,
-                tables, out_rows, out_delta, in_delta):
+                tables, out_rows, out_delta, in_delta, grads):
     """One shared-output update for a window.
 
     inputs float32[B, D] (copies of the context rows, B = n_in), out_matrix
     the output weights, out_ids int64[O] its rows used here with labels and
-    multiplicities (float32[O]). out_rows and out_delta float32[O, D] are
-    scratch. Adds the input gradients to in_delta float32[B, D]; applies the
-    output gradients to out_matrix. Returns (loss, predictions).
+    multiplicities (float32[O]). out_rows and out_delta float32[O, D] and
+    grads float32[B, O] are scratch. Adds the input gradients to in_delta
+    float32[B, D]; applies the output gradients to out_matrix. Returns
+    (loss, predictions).
 
-    For each (b, o): x = in[b]·out[o]; g = alpha · weight[o] · (label[o] − σ(x));
-    in_delta[b] += g · out[o]; out_delta[o] += g · in[b] — all from the old
-    rows, in one pass over L1-resident scratch.
+    Three phases, all on L1-resident scratch and all from the old rows:
+    x[b, o] = in[b]·out[o] (B·O independent dot products, so the CPU overlaps
+    them); g[b, o] = alpha · weight[o] · (label[o] − σ(x[b, o])); then
+    in_delta[b] += g[b, o] · out[o] and out_delta[o] += g[b, o] · in[b].
     """
     dim = inputs.shape[1]
     for o in range(n_out):
@@ -341,17 +343,23 @@ def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_
         for d in range(dim):
             out_rows[o, d] = out_matrix[row, d]
             out_delta[o, d] = _ZERO
-    loss = 0.0
-    count = 0
     for b in range(n_in):
         for o in range(n_out):
             x = _ZERO
             for d in range(dim):
                 x += inputs[b, d] * out_rows[o, d]
-            g, l = _score(x, labels[o], tables, skip_outside)
+            grads[b, o] = x
+    loss = 0.0
+    count = 0
+    for b in range(n_in):
+        for o in range(n_out):
+            g, l = _score(grads[b, o], labels[o], tables, skip_outside)
             loss += l * weights[o]
             count += np.int64(weights[o])
-            g *= alpha * weights[o]
+            grads[b, o] = g * alpha * weights[o]
+    for b in range(n_in):
+        for o in range(n_out):
+            g = grads[b, o]
             if g != _ZERO:
                 for d in range(dim):
                     in_delta[b, d] += g * out_rows[o, d]
@@ -381,6 +389,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     in_delta = np.empty((max_in, dim), dtype=np.float32)
     out_rows = np.empty((max_out, dim), dtype=np.float32)
     out_delta = np.empty((max_out, dim), dtype=np.float32)
+    grads = np.empty((max_in, max_out), dtype=np.float32)
     out_ids = np.empty(max_out, dtype=np.int64)
     labels = np.empty(max_out, dtype=np.float32)
     weights = np.empty(max_out, dtype=np.float32)
@@ -413,7 +422,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                     labels[j] = _ONE - np.float32(codes[word, j])
                     weights[j] = _ONE
                 l, k = _batch_pass(inputs, n_in, syn1, out_ids, labels, weights, n_hs, True, alpha,
-                                   tables, out_rows, out_delta, in_delta)
+                                   tables, out_rows, out_delta, in_delta, grads)
                 loss += l
                 count += k
             if negative > 0:  # the centre word, then k shared negatives
@@ -435,7 +444,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                         weights[n_out] = _ONE
                         n_out += 1
                 l, k = _batch_pass(inputs, n_in, syn1neg, out_ids, labels, weights, n_out, False, alpha,
-                                   tables, out_rows, out_delta, in_delta)
+                                   tables, out_rows, out_delta, in_delta, grads)
                 loss += l
                 count += k
             for i in range(n_in):
