@@ -168,6 +168,23 @@ def _subsample(ids, begin, end, keep, sen, state):
     return state, n
 
 
+@njit(cache=True, inline="always")
+def _sentence_buffer(offsets, s_begin, s_end):
+    """int32 scratch as long as the longest sentence of the chunk."""
+    longest = 0
+    for s in range(s_begin, s_end):
+        longest = max(longest, offsets[s + 1] - offsets[s])
+    return np.empty(longest, dtype=np.int32)
+
+
+@njit(cache=True, inline="always")
+def _window(state, pos, n, window):
+    """word2vec.c's shrunk window: b uniform in [0, window), context positions [lo, hi) around pos."""
+    state, bits = _next(state)
+    b = _below(bits, window)  # effective window: window - b, uniform in [1, window]
+    return state, max(0, pos - window + b), min(n, pos + window - b + 1)
+
+
 @njit(cache=True, fastmath=_FAST, inline="always")
 def _dot(a, b, dim):
     s = _ZERO
@@ -236,10 +253,7 @@ def sg_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob
     dim = syn0.shape[1]
     state = seed
     total = offsets[s_end] - offsets[s_begin]
-    longest = 0
-    for s in range(s_begin, s_end):
-        longest = max(longest, offsets[s + 1] - offsets[s])
-    sen = np.empty(longest, dtype=np.int32)
+    sen = _sentence_buffer(offsets, s_begin, s_end)
     neu1e = np.empty(dim, dtype=np.float32)
     loss = 0.0
     count = 0
@@ -250,9 +264,8 @@ def sg_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob
         trained += n
         for pos in range(n):
             word = sen[pos]
-            state, bits = _next(state)
-            b = _below(bits, window)  # effective window: window - b, uniform in [1, window]
-            for c in range(max(0, pos - window + b), min(n, pos + window - b + 1)):
+            state, lo, hi = _window(state, pos, n, window)
+            for c in range(lo, hi):
                 if c == pos:
                     continue
                 h = syn0[sen[c]]
@@ -277,10 +290,7 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     dim = syn0.shape[1]
     state = seed
     total = offsets[s_end] - offsets[s_begin]
-    longest = 0
-    for s in range(s_begin, s_end):
-        longest = max(longest, offsets[s + 1] - offsets[s])
-    sen = np.empty(longest, dtype=np.int32)
+    sen = _sentence_buffer(offsets, s_begin, s_end)
     neu1 = np.empty(dim, dtype=np.float32)
     neu1e = np.empty(dim, dtype=np.float32)
     loss = 0.0
@@ -292,10 +302,7 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
         trained += n
         for pos in range(n):
             word = sen[pos]
-            state, bits = _next(state)
-            b = _below(bits, window)
-            lo = max(0, pos - window + b)
-            hi = min(n, pos + window - b + 1)
+            state, lo, hi = _window(state, pos, n, window)
             neu1[:] = _ZERO
             cw = 0
             for c in range(lo, hi):
@@ -378,10 +385,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     dim = syn0.shape[1]
     state = seed
     total = offsets[s_end] - offsets[s_begin]
-    longest = 0
-    for s in range(s_begin, s_end):
-        longest = max(longest, offsets[s + 1] - offsets[s])
-    sen = np.empty(longest, dtype=np.int32)
+    sen = _sentence_buffer(offsets, s_begin, s_end)
     max_in = 2 * window
     max_out = max(negative + 1, codes.shape[1])
     ctx = np.empty(max_in, dtype=np.int64)
@@ -402,10 +406,9 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
         trained += n
         for pos in range(n):
             word = sen[pos]
-            state, bits = _next(state)
-            b = _below(bits, window)
+            state, lo, hi = _window(state, pos, n, window)
             n_in = 0
-            for c in range(max(0, pos - window + b), min(n, pos + window - b + 1)):
+            for c in range(lo, hi):
                 if c != pos:
                     w = sen[c]
                     ctx[n_in] = w
