@@ -1,0 +1,88 @@
+"""Microbenchmark of one training kernel, single-threaded, for A/B comparisons of kernel changes.
+
+    python benchmarks/kernel_bench.py --corpus ../shared/data/wiki8.txt.gz --kernel sg_batched
+    python benchmarks/kernel_bench.py --kernel sg_batched --hs --negative 0
+
+It encodes the corpus once, then trains ``--sentences`` sentences per timing
+``--repeat`` times on fresh slices, and reports the best: corpus words/s,
+trained centre words/s, predictions per centre word, and GFLOP/s, counting
+6·D flops per prediction (one dot product and two axpys of length D).
+Machine noise on shared VMs is large, so alternate runs of the two versions
+being compared, and compare medians.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from w2v import kernels  # noqa: E402
+from w2v.corpus import Corpus  # noqa: E402
+from w2v.encode import encode_corpus  # noqa: E402
+from w2v.vocab import build_vocabulary  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default=os.path.join(os.path.dirname(ROOT), "shared", "data", "wiki8.txt.gz"))
+    parser.add_argument("--kernel", choices=["sg_batched", "sg_exact", "cbow_exact"], default="sg_batched")
+    parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--window", type=int, default=5)
+    parser.add_argument("--negative", type=int, default=5)
+    parser.add_argument("--hs", action="store_true")
+    parser.add_argument("--sentences", type=int, default=300, help="sentences per timing (wiki8: 10,000 words each)")
+    parser.add_argument("--repeat", type=int, default=4)
+    args = parser.parse_args(argv)
+    corpus = Corpus([args.corpus])
+    vocab, _ = build_vocabulary(corpus)
+    encoded = encode_corpus(corpus, vocab)
+    ids, offsets = encoded.ids, encoded.offsets
+    v, dim = len(vocab), args.dim
+    rng = np.random.default_rng(1)
+    syn0 = ((rng.random((v, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)).astype(np.float32)
+    syn1neg = np.zeros((v, dim), np.float32)
+    if args.hs:
+        tree = vocab.huffman()
+        codes, points, lengths = tree.codes, tree.points, tree.lengths
+        syn1 = np.zeros((v - 1, dim), np.float32)
+    else:
+        codes, points, lengths = np.zeros((v, 1), np.uint8), np.zeros((v, 1), np.int32), np.zeros(v, np.int32)
+        syn1 = np.zeros((0, dim), np.float32)
+    keep = vocab.keep_probabilities(1e-3)
+    alias_prob, alias_index = vocab.noise_alias()
+    tables = kernels.make_tables()
+    kernel = getattr(kernels, args.kernel)
+    extra = (True,) if args.kernel == "cbow_exact" else ()
+
+    def call(s_begin, s_end):
+        return kernel(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index, codes,
+                      points, lengths, tables, args.window, args.negative, np.float32(0.025), np.float32(0.02),
+                      kernels.seed_state(1), *extra)
+
+    call(0, 1)  # compile or load from the cache
+    n = args.sentences
+    if (args.repeat * n + 1) >= len(offsets):
+        parser.error(f"the corpus has {len(offsets) - 1} sentences; lower --sentences or --repeat")
+    best = None
+    for rep in range(args.repeat):
+        begin, end = 1 + rep * n, 1 + (rep + 1) * n
+        start = time.perf_counter()
+        _, predictions, trained = call(begin, end)
+        seconds = time.perf_counter() - start
+        words = int(offsets[end] - offsets[begin])
+        if best is None or seconds < best[0]:
+            best = (seconds, words, trained, predictions)
+    seconds, words, trained, predictions = best
+    print(f"{args.kernel}{' hs' if args.hs else ''} negative {args.negative}: {words / seconds:,.0f} words/s, "
+          f"{trained / seconds:,.0f} centre words/s, {predictions / max(trained, 1):.1f} predictions per centre word, "
+          f"{6 * dim * predictions / seconds / 1e9:.2f} GFLOP/s (1 thread, best of {args.repeat})")
+
+
+if __name__ == "__main__":
+    main()
