@@ -44,11 +44,13 @@ def run_w2v(args, exact: bool):
                            threads=args.threads, seed=args.seed, exact=exact)
     corpus = Corpus([args.corpus])
     vocab, counted = build_vocabulary(corpus, min_count=args.min_count)
+    total_tokens = counted.total_tokens
+    del counted  # as w2v.train does: the raw counts are not needed while training
     encoded = encode_corpus(corpus, vocab)
     result = train_encoded(encoded, vocab, options)
     result.vectors.save(args.output)
     return {"train_seconds": result.seconds, "compile_seconds": result.compile_seconds,
-            "raw_words_per_epoch": counted.total_tokens,
+            "raw_words_per_epoch": total_tokens,
             "effective_words_per_epoch": sum(e.trained for e in result.history) / len(result.history),
             "losses": result.losses}
 

@@ -187,6 +187,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         vocab, counted = build_vocabulary(corpus, min_count=options.min_count, max_size=options.max_vocab)
         if counted.invalid_bytes:
             say(f"warning: {counted.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
+        del counted  # every distinct token of the corpus: not needed while training
     if save_vocab:
         vocab.save(save_vocab)
     encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=cache_dir)
