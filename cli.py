@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 from typing import List, Optional, Sequence
@@ -21,7 +20,6 @@ from w2v.training import TrainingInterrupted  # no Numba: kernels load on first 
 from w2v.vectors import MissingWordsError, Vectors
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-DEFAULT_SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpora", "sample.txt")
 
 
 class Interrupted(click.ClickException):

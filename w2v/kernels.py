@@ -58,7 +58,7 @@ _U25 = np.uint64(25)
 _U27 = np.uint64(27)
 _U32 = np.uint64(32)
 _U40 = np.uint64(40)
-_MASK32 = np.uint64(0xFFFFFFFF)
+_MASK24 = np.uint64(0xFFFFFF)
 _XS_MULT = np.uint64(2685821657736338717)
 _F24 = np.float32(1.0 / (1 << 24))
 _ZERO = np.float32(0.0)
@@ -118,7 +118,7 @@ def _draw_noise(state, alias_prob, alias_index):
     """One draw from the alias table: returns (state, word id)."""
     state, bits = _next(state)
     i = _below(bits, alias_prob.shape[0])
-    u = np.float32(bits & _MASK32 & np.uint64(0xFFFFFF)) * _F24
+    u = np.float32(bits & _MASK24) * _F24  # the low 24 bits; the index used the high 32
     if u < alias_prob[i]:
         return state, i
     return state, np.int64(alias_index[i])

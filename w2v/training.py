@@ -45,6 +45,11 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: The kernel for each (architecture, exact?): the variant is picked once, here, never in the inner loop.
+#: CBOW has only word2vec.c's updates. The loss (NS, HS or both) is a loop-invariant kernel argument.
+KERNELS = {("sg", False): "sg_batched", ("sg", True): "sg_exact", ("cbow", True): "cbow_exact"}
+
+
 @dataclass
 class TrainOptions:
     """Hyper-parameters; defaults are word2vec.c's (``alpha`` None: 0.025 skip-gram, 0.05 CBOW)."""
@@ -99,9 +104,7 @@ class TrainOptions:
 
     @property
     def kernel_name(self) -> str:
-        if self.model == "cbow":
-            return "cbow_exact"
-        return "sg_exact" if self.exact else "sg_batched"
+        return KERNELS[(self.model, self.exact or self.model == "cbow")]
 
 
 @dataclass
@@ -147,7 +150,6 @@ def _kernels():
     return kernels
 
 
-KERNELS = ("sg_batched", "sg_exact", "cbow_exact")
 
 
 def _compile(kernel_name: str, args):

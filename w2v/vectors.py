@@ -155,10 +155,10 @@ class Vectors:
         """
         if method not in ("add", "mul"):
             raise ValueError(f"method must be 'add' or 'mul', got {method!r}")
-        limit = self._check(topn, restrict_vocab)
-        ia, ib, ic = self.indices([a, b, c])
         if method == "add":
             return self.most_similar([b, c], [a], topn=topn, restrict_vocab=restrict_vocab)
+        limit = self._check(topn, restrict_vocab)
+        ia, ib, ic = self.indices([a, b, c])
         sims = self.unit[:limit] @ self.unit[[ia, ib, ic]].T
         sims = (sims + 1) / 2
         scores = sims[:, 1] * sims[:, 2] / (sims[:, 0] + 1e-3)
