@@ -28,8 +28,9 @@ from w2v.encode import encode_corpus  # noqa: E402
 from w2v.vocab import build_vocabulary  # noqa: E402
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def make_parser(description):
+    """The options shared by this benchmark and ``profile_kernel.py``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--corpus", default=os.path.join(os.path.dirname(ROOT), "shared", "data", "wiki8.txt.gz"))
     parser.add_argument("--kernel", choices=["sg_batched", "sg_exact", "cbow_exact"], default="sg_batched")
     parser.add_argument("--dim", type=int, default=100)
@@ -38,7 +39,11 @@ def main(argv=None):
     parser.add_argument("--hs", action="store_true")
     parser.add_argument("--sentences", type=int, default=300, help="sentences per timing (wiki8: 10,000 words each)")
     parser.add_argument("--repeat", type=int, default=4)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def setup(args):
+    """Encode the corpus and build the weights; returns (call(s_begin, s_end), offsets, kernel)."""
     corpus = Corpus([args.corpus])
     vocab, _ = build_vocabulary(corpus)
     encoded = encode_corpus(corpus, vocab)
@@ -66,6 +71,14 @@ def main(argv=None):
                       kernels.seed_state(1), *extra)
 
     call(0, 1)  # compile or load from the cache
+    return call, offsets, kernel
+
+
+def main(argv=None):
+    parser = make_parser(__doc__.splitlines()[0])
+    args = parser.parse_args(argv)
+    call, offsets, _ = setup(args)
+    dim = args.dim
     n = args.sentences
     if (args.repeat * n + 1) >= len(offsets):
         parser.error(f"the corpus has {len(offsets) - 1} sentences; lower --sentences or --repeat")

@@ -327,35 +327,70 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 
 
 # -- batched skip-gram ------------------------------------------------------------------
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _add_four_rows(dst, i, src, j, g0, g1, g2, g3, dim):
+    """dst[i] += g0·src[j] + g1·src[j+1] + g2·src[j+2] + g3·src[j+3]: one load and store of dst[i] per four rows."""
+    for d in range(dim):
+        dst[i, d] += g0 * src[j, d] + g1 * src[j + 1, d] + g2 * src[j + 2, d] + g3 * src[j + 3, d]
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _add_row(dst, i, src, j, g, dim):
+    """dst[i] += g·src[j]"""
+    for d in range(dim):
+        dst[i, d] += g * src[j, d]
+
+
 @njit(cache=True, fastmath=_FAST)
 def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_outside, alpha,
-                tables, out_rows, out_delta, in_delta, grads):
+                tables, out_rows, in_delta, grads):
     """One shared-output update for a window.
 
     inputs float32[B, D] (copies of the context rows, B = n_in), out_matrix
-    the output weights, out_ids int64[O] its rows used here with labels and
-    multiplicities (float32[O]). out_rows and out_delta float32[O, D] and
-    grads float32[B, O] are scratch. Adds the input gradients to in_delta
+    the output weights, out_ids int64[O] its distinct rows used here, with
+    labels and multiplicities float32[O]. out_rows float32[O, D] and grads
+    float32[B, O] are scratch. Adds the input gradients to in_delta
     float32[B, D]; applies the output gradients to out_matrix. Returns
     (loss, predictions).
 
-    Three phases, all on L1-resident scratch and all from the old rows:
-    x[b, o] = in[b]·out[o] (B·O independent dot products, so the CPU overlaps
-    them); g[b, o] = alpha · weight[o] · (label[o] − σ(x[b, o])); then
-    in_delta[b] += g[b, o] · out[o] and out_delta[o] += g[b, o] · in[b].
+    Three phases, all from the rows as they were before the window:
+    X = In · Outᵀ (B × O dot products); G = alpha · weight · (label − σ(X));
+    then in_delta += G · Out and Out += Gᵀ · In. Each phase works on four
+    rows at a time, so every vector load feeds four fused multiply-adds and a
+    row of in_delta or out_matrix is loaded and stored once per four outputs
+    (or inputs) instead of once per pair: a one-pair-at-a-time loop is bound
+    by loads and stores, not by arithmetic.
     """
     dim = inputs.shape[1]
     for o in range(n_out):
         row = out_ids[o]
         for d in range(dim):
             out_rows[o, d] = out_matrix[row, d]
-            out_delta[o, d] = _ZERO
+    # X = In · Outᵀ, four outputs per pass over the input row
     for b in range(n_in):
-        for o in range(n_out):
-            x = _ZERO
+        o = 0
+        while o + 4 <= n_out:
+            x0 = _ZERO
+            x1 = _ZERO
+            x2 = _ZERO
+            x3 = _ZERO
             for d in range(dim):
-                x += inputs[b, d] * out_rows[o, d]
-            grads[b, o] = x
+                v = inputs[b, d]
+                x0 += v * out_rows[o, d]
+                x1 += v * out_rows[o + 1, d]
+                x2 += v * out_rows[o + 2, d]
+                x3 += v * out_rows[o + 3, d]
+            grads[b, o] = x0
+            grads[b, o + 1] = x1
+            grads[b, o + 2] = x2
+            grads[b, o + 3] = x3
+            o += 4
+        while o < n_out:
+            x0 = _ZERO
+            for d in range(dim):
+                x0 += inputs[b, d] * out_rows[o, d]
+            grads[b, o] = x0
+            o += 1
     loss = 0.0
     count = 0
     for b in range(n_in):
@@ -364,17 +399,27 @@ def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_
             loss += l * weights[o]
             count += np.int64(weights[o])
             grads[b, o] = g * alpha * weights[o]
+    # in_delta += G · Out, four outputs per pass over the delta row
     for b in range(n_in):
-        for o in range(n_out):
-            g = grads[b, o]
-            if g != _ZERO:
-                for d in range(dim):
-                    in_delta[b, d] += g * out_rows[o, d]
-                    out_delta[o, d] += g * inputs[b, d]
+        o = 0
+        while o + 4 <= n_out:
+            _add_four_rows(in_delta, b, out_rows, o, grads[b, o], grads[b, o + 1], grads[b, o + 2],
+                           grads[b, o + 3], dim)
+            o += 4
+        while o < n_out:
+            _add_row(in_delta, b, out_rows, o, grads[b, o], dim)
+            o += 1
+    # Out += Gᵀ · In, straight into the weights (the rows are distinct), four inputs per pass
     for o in range(n_out):
         row = out_ids[o]
-        for d in range(dim):
-            out_matrix[row, d] += out_delta[o, d]
+        b = 0
+        while b + 4 <= n_in:
+            _add_four_rows(out_matrix, row, inputs, b, grads[b, o], grads[b + 1, o], grads[b + 2, o],
+                           grads[b + 3, o], dim)
+            b += 4
+        while b < n_in:
+            _add_row(out_matrix, row, inputs, b, grads[b, o], dim)
+            b += 1
     return loss, count
 
 
@@ -392,7 +437,6 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     inputs = np.empty((max_in, dim), dtype=np.float32)
     in_delta = np.empty((max_in, dim), dtype=np.float32)
     out_rows = np.empty((max_out, dim), dtype=np.float32)
-    out_delta = np.empty((max_out, dim), dtype=np.float32)
     grads = np.empty((max_in, max_out), dtype=np.float32)
     out_ids = np.empty(max_out, dtype=np.int64)
     labels = np.empty(max_out, dtype=np.float32)
@@ -425,7 +469,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                     labels[j] = _ONE - np.float32(codes[word, j])
                     weights[j] = _ONE
                 l, k = _batch_pass(inputs, n_in, syn1, out_ids, labels, weights, n_hs, True, alpha,
-                                   tables, out_rows, out_delta, in_delta, grads)
+                                   tables, out_rows, in_delta, grads)
                 loss += l
                 count += k
             if negative > 0:  # the centre word, then k shared negatives
@@ -447,7 +491,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                         weights[n_out] = _ONE
                         n_out += 1
                 l, k = _batch_pass(inputs, n_in, syn1neg, out_ids, labels, weights, n_out, False, alpha,
-                                   tables, out_rows, out_delta, in_delta, grads)
+                                   tables, out_rows, in_delta, grads)
                 loss += l
                 count += k
             for i in range(n_in):
