@@ -103,7 +103,8 @@ def cli():
               help="Take the vocabulary from this 'word count' file instead of counting (allows stdin).")
 @click.option("--save-vocab", type=click.Path(dir_okay=False), help="Also write the vocabulary here.")
 @click.option("--cache-dir", type=click.Path(exists=True, file_okay=False),
-              help="Keep the encoded corpus in memory-mapped files in this folder instead of RAM.")
+              help="Folder for the encoded corpus (4 bytes a word, read back chunk by chunk, removed at the "
+                   "end)  [default: the system's temporary folder]")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 def train(corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, epochs, alpha,
           threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab, save_vocab,

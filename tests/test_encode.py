@@ -24,20 +24,51 @@ def test_long_lines_are_cut_into_pieces_never_dropped(tmp_path):
     assert enc.n_words == 27
 
 
-def test_memory_mapped_cache_gives_the_same_arrays_and_cleans_up(tmp_path, sample_path):
+def test_spooled_ids_read_back_by_chunk_equal_the_in_memory_arrays(tmp_path, sample_path):
     from w2v.vocab import build_vocabulary
     corpus = Corpus([sample_path])
     vocab, _ = build_vocabulary(corpus)
     in_memory = encode_corpus(corpus, vocab)
     cache = tmp_path / "cache"
     cache.mkdir()
-    mapped = encode_corpus(corpus, vocab, cache_dir=str(cache))
-    assert isinstance(mapped.ids, np.memmap)
-    np.testing.assert_array_equal(in_memory.ids, mapped.ids)
-    np.testing.assert_array_equal(in_memory.offsets, mapped.offsets)
-    assert len(list(cache.iterdir())) == 2
-    mapped.close()
-    assert list(cache.iterdir()) == []
+    spooled = encode_corpus(corpus, vocab, cache_dir=str(cache))
+    assert spooled.ids is None
+    assert list(cache.iterdir()) == []  # unlinked at once: nothing can be left behind
+    np.testing.assert_array_equal(in_memory.offsets, spooled.offsets)
+    s = spooled.n_sentences
+    for begin, end in [(0, s), (0, 1), (s // 3, s // 2), (s - 1, s), (5, 5)]:
+        ids, offsets = spooled.chunk(begin, end)
+        expected_ids, expected_offsets = in_memory.chunk(begin, end)
+        assert ids.dtype == np.int32 and offsets[0] == 0
+        np.testing.assert_array_equal(ids, expected_ids)
+        np.testing.assert_array_equal(offsets, expected_offsets)
+        np.testing.assert_array_equal(
+            ids, in_memory.ids[in_memory.offsets[begin]:in_memory.offsets[end]])
+    spooled.close()
+    assert spooled.fd is None
+
+
+def test_unwritable_cache_folder_is_a_clear_error(tmp_path, sample_path, monkeypatch):
+    from w2v import encode
+    vocab = Vocabulary(["the"], [10])
+
+    class Full:
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+        def close(self):
+            pass
+
+    real_init = encode._Sink.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        if self.file is not None:
+            self.file.close()
+            self.file = Full()
+    monkeypatch.setattr(encode._Sink, "__init__", init)
+    with pytest.raises(OSError, match="No space left on device.*--cache-dir"):
+        encode_corpus(Corpus([sample_path]), vocab, cache_dir=str(tmp_path))
 
 
 def test_nothing_in_vocabulary_is_an_error(tmp_path):

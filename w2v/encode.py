@@ -11,8 +11,12 @@ cut into pieces of that length (the remainder is trained too, never dropped;
 word2vec.c cuts at 1000 words after subsampling, gensim at 10,000 before).
 Sentences left empty by dropping unknown words are skipped.
 
-The arrays live in memory, or with ``cache_dir`` in memory-mapped files there
-(for corpora larger than memory); the files are removed by :meth:`EncodedCorpus.close`.
+The ids live in memory, or with ``cache_dir`` in a temporary file there,
+read back one chunk at a time (:meth:`EncodedCorpus.chunk`): the file is
+served from the operating system's page cache, so the corpus costs disk and
+cache, not the process's own memory, as a tool that re-reads its text file
+every epoch does. The file is unlinked as soon as it is created, so nothing is
+left behind even if the process is killed. Offsets always stay in memory.
 """
 from __future__ import annotations
 
@@ -33,29 +37,41 @@ _FLUSH = 1 << 16  # ids buffered in a Python list before becoming an int32 array
 
 @dataclass
 class EncodedCorpus:
-    """ids int32[N] and offsets int64[S+1] (see the module docstring)."""
-    ids: np.ndarray
+    """ids int32[N] (None when spooled to a file) and offsets int64[S+1] (see the module docstring)."""
+    ids: Optional[np.ndarray]
     offsets: np.ndarray
-    files: tuple = ()
+    fd: Optional[int] = None   # the spooled ids file, when ids is None
 
     @property
     def n_words(self) -> int:
-        return int(len(self.ids))
+        return int(self.offsets[-1])
 
     @property
     def n_sentences(self) -> int:
         return int(len(self.offsets) - 1)
 
+    def chunk(self, s_begin: int, s_end: int):
+        """Sentences ``s_begin .. s_end``: (ids int32[n], offsets int64[s_end - s_begin + 1] starting at 0)."""
+        begin, end = int(self.offsets[s_begin]), int(self.offsets[s_end])
+        offsets = self.offsets[s_begin:s_end + 1] - begin
+        if self.ids is not None:
+            return self.ids[begin:end], offsets
+        ids = np.empty(end - begin, dtype=np.int32)
+        view, at = memoryview(ids).cast("B"), 0
+        while at < len(view):
+            got = os.preadv(self.fd, [view[at:]], begin * 4 + at)
+            if got <= 0:
+                raise OSError("the encoded corpus file ended early (was the cache folder cleaned while training?)")
+            at += got
+        return ids, offsets
+
     def close(self) -> None:
-        """Drop the arrays and remove any memory-mapped files."""
+        """Drop the arrays and close the spooled file."""
         self.ids = np.zeros(0, np.int32)
         self.offsets = np.zeros(1, np.int64)
-        for path in self.files:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-        self.files = ()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 class _TokenIds(dict):
@@ -83,29 +99,38 @@ class _TokenIds(dict):
 
 
 class _Sink:
-    """Appends int arrays in memory or to a file; ``finish`` returns one array.
+    """Appends integers in memory or to an unlinked temporary file; ``finish`` returns the array or the fd.
 
     In memory it fills one buffer of ``capacity`` entries, growing it by half
     when full, so the peak is the array itself (plus growth slack), not the
     array twice as a final concatenation would need.
     """
 
-    def __init__(self, dtype, folder: Optional[str], name: str, capacity: int = 1 << 16):
+    def __init__(self, dtype, folder: Optional[str] = None, capacity: int = 1 << 16):
         self.dtype = np.dtype(dtype)
         self.buffer = np.empty(max(capacity, 1), dtype=self.dtype) if folder is None else None
         self.length = 0
-        self.path = None
+        self.folder = folder
         self.file = None
         if folder is not None:
-            fd, self.path = tempfile.mkstemp(dir=folder, prefix=f"w2v-{name}-", suffix=".bin")
-            self.file = os.fdopen(fd, "wb")
+            fd, path = tempfile.mkstemp(dir=folder, prefix="w2v-ids-", suffix=".bin")
+            try:
+                os.unlink(path)  # nothing is left behind, however the process ends
+            except OSError:  # not POSIX: removed when closed instead
+                os.close(fd)
+                fd = os.open(path, os.O_RDWR | getattr(os, "O_TEMPORARY", 0))
+            self.file = os.fdopen(fd, "w+b")
 
     def append(self, values) -> None:
         arr = np.asarray(values, dtype=self.dtype)
         if not len(arr):
             return
         if self.file is not None:
-            arr.tofile(self.file)
+            try:
+                self.file.write(arr.tobytes())
+            except OSError as e:
+                raise OSError(f"{self.folder}: cannot write the encoded corpus there ({e.strerror or e}); "
+                              f"free some space or give another folder (--cache-dir)") from None
         else:
             end = self.length + len(arr)
             if end > len(self.buffer):
@@ -113,20 +138,24 @@ class _Sink:
             self.buffer[self.length:end] = arr
         self.length += len(arr)
 
-    def finish(self) -> np.ndarray:
+    def finish(self):
+        """(ids array, None) in memory; (None, file descriptor) when spooled."""
         if self.file is None:
             if self.length == len(self.buffer):
-                return self.buffer
-            return self.buffer[:self.length].copy()
+                return self.buffer, None
+            return self.buffer[:self.length].copy(), None
+        try:
+            self.file.flush()
+        except OSError as e:
+            raise OSError(f"{self.folder}: cannot write the encoded corpus there ({e.strerror or e}); "
+                          f"free some space or give another folder (--cache-dir)") from None
+        fd = os.dup(self.file.fileno())
         self.file.close()
-        if self.length == 0:
-            return np.zeros(0, self.dtype)
-        return np.memmap(self.path, dtype=self.dtype, mode="r", shape=(self.length,))
+        return None, fd
 
     def discard(self) -> None:
         if self.file is not None:
             self.file.close()
-            os.unlink(self.path)
 
 
 def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 10_000,
@@ -142,10 +171,10 @@ def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 
         raise OSError(f"{cache_dir}: the cache folder does not exist")
     lookup = _TokenIds(vocab)
     get = lookup.__getitem__
-    ids_sink = _Sink(np.int32, cache_dir, "ids", capacity=int(vocab.counts.sum()))
-    offsets_sink = _Sink(np.int64, cache_dir, "offsets")
+    ids_sink = _Sink(np.int32, cache_dir, capacity=int(vocab.counts.sum()))
+    offsets = _Sink(np.int64)
     try:
-        offsets_sink.append([0])
+        offsets.append([0])
         pending: List[int] = []
         written = 0        # ids before ``pending``
         start = 0          # where the current sentence starts
@@ -161,23 +190,18 @@ def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 
                 start = end
             if len(pending) >= _FLUSH:
                 ids_sink.append(pending)
-                offsets_sink.append(cuts)
+                offsets.append(cuts)
                 written += len(pending)
                 pending, cuts = [], []
         end = written + len(pending)
         if end > start:  # the last sentence may lack its line end
             cuts.append(end)
         ids_sink.append(pending)
-        offsets_sink.append(cuts)
-        ids = ids_sink.finish()
-        offsets = offsets_sink.finish()
+        offsets.append(cuts)
+        if end == 0:
+            raise ValueError("no word of the corpus is in the vocabulary: nothing to train on")
+        ids, fd = ids_sink.finish()
     except BaseException:
         ids_sink.discard()
-        offsets_sink.discard()
         raise
-    if len(ids) == 0:
-        ids_sink.discard()
-        offsets_sink.discard()
-        raise ValueError("no word of the corpus is in the vocabulary: nothing to train on")
-    files = tuple(p for p in (ids_sink.path, offsets_sink.path) if p)
-    return EncodedCorpus(ids, offsets, files)
+    return EncodedCorpus(ids, offsets.finish()[0], fd)

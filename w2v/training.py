@@ -21,6 +21,7 @@ import concurrent.futures
 import math
 import os
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -168,12 +169,15 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
           progress: bool = False, log: Optional[Callable[[str], None]] = None,
           callback: Optional[Callable[[EpochStats], Optional[bool]]] = None,
           vocab: Optional[Vocabulary] = None, save_vocab: Optional[str] = None,
-          cache_dir: Optional[str] = None, **option_values) -> TrainResult:
+          cache_dir: Optional[str] = None, in_memory: bool = False, **option_values) -> TrainResult:
     """Train word vectors from text files (or ``-`` for stdin).
 
     ``options`` or keyword options (see :class:`TrainOptions`); ``vocab`` skips
     counting; ``save_vocab`` writes the vocabulary (``word count`` lines) there; ``callback(epoch_stats)`` runs after each epoch and may return
-    True to stop. Returns a :class:`TrainResult`.
+    True to stop. The encoded corpus (4 bytes a word) goes to an unlinked
+    temporary file in ``cache_dir`` (default: the system's temporary folder)
+    and is read back a chunk at a time, so it takes page cache, not process
+    memory; ``in_memory=True`` keeps it in RAM instead. Returns a :class:`TrainResult`.
     """
     if options is None:
         options = TrainOptions(**option_values)
@@ -192,7 +196,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         del counted  # every distinct token of the corpus: not needed while training
     if save_vocab:
         vocab.save(save_vocab)
-    encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=cache_dir)
+    spool = None if in_memory else (cache_dir or tempfile.gettempdir())
+    encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=spool)
     try:
         return train_encoded(encoded, vocab, options, progress=progress, log=say, callback=callback)
     finally:
@@ -225,9 +230,8 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
     alias_prob, alias_index = vocab.noise_alias(options.ns_exponent)
     kernels = _kernels()
     tables = kernels.make_tables()
-    ids = encoded.ids
     offsets = encoded.offsets
-    if ids.dtype != np.int32 or offsets.dtype != np.int64:
+    if offsets.dtype != np.int64 or (encoded.ids is not None and encoded.ids.dtype != np.int32):
         raise ValueError("encoded corpus must hold int32 ids and int64 offsets")
 
     kernel_name = options.kernel_name
@@ -235,7 +239,8 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
     extra = (options.cbow_mean,) if options.model == "cbow" else ()
 
     def args(s_begin, s_end, alpha_begin, alpha_end, seed):
-        return (syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index,
+        ids, chunk_offsets = encoded.chunk(s_begin, s_end)  # the chunk's sentences, offsets from 0
+        return (syn0, syn1neg, syn1, ids, chunk_offsets, 0, s_end - s_begin, keep, alias_prob, alias_index,
                 codes, points, lengths, tables, options.window, options.negative,
                 np.float32(alpha_begin), np.float32(alpha_end), seed) + extra
 
