@@ -35,8 +35,7 @@ CONFIGS = {  # name: (skip-gram?, negative, hs, alpha)
 
 def run_w2v(args, exact: bool):
     from w2v.corpus import Corpus
-    from w2v.encode import encode_corpus
-    from w2v.training import TrainOptions, train_encoded
+    from w2v.training import TrainOptions, train
     from w2v.vocab import build_vocabulary
     sg, negative, hs, alpha = CONFIGS[args.config]
     options = TrainOptions(model="sg" if sg else "cbow", dim=args.dim, window=args.window, negative=negative, hs=hs,
@@ -46,8 +45,7 @@ def run_w2v(args, exact: bool):
     vocab, counted = build_vocabulary(corpus, min_count=args.min_count)
     total_tokens = counted.total_tokens
     del counted  # as w2v.train does: the raw counts are not needed while training
-    encoded = encode_corpus(corpus, vocab)
-    result = train_encoded(encoded, vocab, options)
+    result = train([args.corpus], options, vocab=vocab)  # encodes and trains as `w2v train` does
     result.vectors.save(args.output)
     return {"train_seconds": result.seconds, "compile_seconds": result.compile_seconds,
             "raw_words_per_epoch": total_tokens,
