@@ -92,8 +92,9 @@ def cli():
 @click.option("--seed", type=click.IntRange(0), default=1, show_default=True,
               help="Random seed; with --threads 1 two runs write identical files.")
 @click.option("--cbow-sum", is_flag=True, help="CBOW sums the context vectors instead of averaging them.")
-@click.option("--exact", is_flag=True,
-              help="Skip-gram with word2vec.c's pair-by-pair updates instead of the faster batched kernel.")
+@click.option("--exact/--batched", default=None,
+              help="Skip-gram kernel: --exact does word2vec.c's pair-by-pair updates; --batched shares each "
+                   "window's outputs (faster).  [default: batched with negative sampling, exact with --hs]")
 @click.option("--ns-exponent", type=float, default=0.75, show_default=True,
               help="Noise distribution ∝ count^exponent.")
 @click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
@@ -130,8 +131,8 @@ def train(corpus, output, fmt, model, dim, window, negative, hs, sample, min_cou
         fmt = format_for_path(output, fmt)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    if exact and model == "cbow":
-        raise click.UsageError("--exact applies to skip-gram; CBOW always uses word2vec.c's updates")
+    if exact is not None and model == "cbow":
+        raise click.UsageError("--exact/--batched apply to skip-gram; CBOW always uses word2vec.c's updates")
     say = _log(quiet)
     start = time.perf_counter()
     with user_errors():

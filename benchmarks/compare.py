@@ -44,7 +44,7 @@ from w2v import Vectors  # noqa: E402
 from w2v.evaluate import evaluate_analogies, evaluate_pairs  # noqa: E402
 
 SYSTEMS = ["w2v", "word2vec-c", "gensim-file", "gensim-iter"]
-ALL_SYSTEMS = SYSTEMS + ["w2v-exact"]
+ALL_SYSTEMS = SYSTEMS + ["w2v-exact", "w2v-batched"]
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
 
 
@@ -336,7 +336,7 @@ def plot(report, path):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
     markers = {"sg-ns": "o", "cbow-ns": "s", "sg-hs": "^"}
-    colours = {"w2v": "#d62728", "w2v-exact": "#ff9896", "word2vec-c": "#1f77b4", "gensim-file": "#2ca02c",
+    colours = {"w2v": "#d62728", "w2v-exact": "#ff9896", "w2v-batched": "#8c564b", "word2vec-c": "#1f77b4", "gensim-file": "#2ca02c",
                "gensim-iter": "#98df8a"}
     for row in report["summary"]:
         if "analogy" not in row:

@@ -9,8 +9,9 @@ and subsampling, where the tool reports it) and ``vectors`` (the word2vec binary
 The parent (:mod:`compare`) measures wall time and peak memory of this
 process and evaluates the vectors.
 
-Systems: ``w2v`` (batched skip-gram), ``w2v-exact`` (word2vec.c's
-pair-by-pair updates), ``word2vec-c`` (the original C tool), ``gensim-file``
+Systems: ``w2v`` (its defaults: batched skip-gram with negative sampling,
+word2vec.c's pair-by-pair updates with hierarchical softmax), ``w2v-exact``
+(always pair by pair), ``w2v-batched`` (always batched), ``word2vec-c`` (the original C tool), ``gensim-file``
 (gensim's corpus_file mode), ``gensim-iter`` (gensim with a LineSentence
 iterator).
 """
@@ -33,7 +34,7 @@ CONFIGS = {  # name: (skip-gram?, negative, hs, alpha)
 }
 
 
-def run_w2v(args, exact: bool):
+def run_w2v(args, exact):
     from w2v.corpus import Corpus
     from w2v.training import TrainOptions, train
     from w2v.vocab import build_vocabulary
@@ -98,7 +99,8 @@ def run_gensim(args, mode: str):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("system", choices=["w2v", "w2v-exact", "word2vec-c", "gensim-file", "gensim-iter"])
+    parser.add_argument("system", choices=["w2v", "w2v-exact", "w2v-batched", "word2vec-c", "gensim-file",
+                                           "gensim-iter"])
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--config", choices=list(CONFIGS), default="sg-ns")
@@ -111,8 +113,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--word2vec-bin", default="word2vec")
     args = parser.parse_args(argv)
-    if args.system in ("w2v", "w2v-exact"):
-        result = run_w2v(args, exact=args.system == "w2v-exact")
+    if args.system.startswith("w2v"):
+        result = run_w2v(args, exact={"w2v": None, "w2v-exact": True, "w2v-batched": False}[args.system])
     elif args.system == "word2vec-c":
         result = run_word2vec_c(args)
     else:

@@ -122,9 +122,12 @@ def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0):
 
 SENTENCE = [0, 1, 2, 3, 1, 4, 0]
 CASES = [(3, False), (0, True), (2, True)]  # (negative, hs): NS, HS, both
+# negative 3 draws NOISE three times (the one-pair-at-a-time path for repeated negatives);
+# negative 1 cannot repeat (the reordered pass)
+EXACT_CASES = CASES + [(1, False), (1, True)]
 
 
-@pytest.mark.parametrize("negative,hs", CASES)
+@pytest.mark.parametrize("negative,hs", EXACT_CASES)
 @pytest.mark.parametrize("model,cbow_mean", [("sg", True), ("cbow", True), ("cbow", False)])
 def test_exact_kernels_match_reference(model, cbow_mean, negative, hs):
     name = "sg_exact" if model == "sg" else "cbow_exact"

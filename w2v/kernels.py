@@ -206,44 +206,130 @@ def _alpha_at(alpha_begin, alpha_end, done, total):
 
 
 # -- exact (word2vec.c) updates -------------------------------------------------------
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _dot_four(h, m, r0, r1, r2, r3, dim):
+    """(h·m[r0], h·m[r1], h·m[r2], h·m[r3]): four independent sums over one pass of h."""
+    x0 = _ZERO
+    x1 = _ZERO
+    x2 = _ZERO
+    x3 = _ZERO
+    for d in range(dim):
+        v = h[d]
+        x0 += v * m[r0, d]
+        x1 += v * m[r1, d]
+        x2 += v * m[r2, d]
+        x3 += v * m[r3, d]
+    return x0, x1, x2, x3
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _add_four(dst, m, r0, r1, r2, r3, g0, g1, g2, g3, dim):
+    """dst += g0·m[r0] + g1·m[r1] + g2·m[r2] + g3·m[r3] (dst float32[D])."""
+    for d in range(dim):
+        dst[d] += g0 * m[r0, d] + g1 * m[r1, d] + g2 * m[r2, d] + g3 * m[r3, d]
+
+
+@njit(cache=True, fastmath=_FAST)
+def _one_input_pass(h, neu1e, out_matrix, rows, labels, n, skip_outside, alpha, tables, xs):
+    """word2vec.c's updates of one input ``h`` against ``n`` distinct output rows, reordered.
+
+    rows int64[n] and labels float32[n] name the outputs; xs float32[n] is
+    scratch. First every x_o = h·out[o] (independent sums the CPU overlaps),
+    then g_o = alpha · (label_o − σ(x_o)), then neu1e += Σ g_o · out[o] from
+    the old rows (word2vec.c adds to neu1e before it updates the row) and
+    out[o] += g_o · h. As h is fixed and the rows are distinct, this is
+    word2vec.c's arithmetic, only summed in another order. Returns (loss, n).
+    """
+    dim = h.shape[0]
+    o = 0
+    while o + 4 <= n:
+        x0, x1, x2, x3 = _dot_four(h, out_matrix, rows[o], rows[o + 1], rows[o + 2], rows[o + 3], dim)
+        xs[o] = x0
+        xs[o + 1] = x1
+        xs[o + 2] = x2
+        xs[o + 3] = x3
+        o += 4
+    while o < n:
+        xs[o] = _dot(h, out_matrix[rows[o]], dim)
+        o += 1
+    loss = 0.0
+    for o in range(n):
+        g, l = _score(xs[o], labels[o], tables, skip_outside)
+        loss += l
+        xs[o] = g * alpha
+    o = 0
+    while o + 4 <= n:
+        _add_four(neu1e, out_matrix, rows[o], rows[o + 1], rows[o + 2], rows[o + 3],
+                  xs[o], xs[o + 1], xs[o + 2], xs[o + 3], dim)
+        o += 4
+    while o < n:
+        _axpy(xs[o], out_matrix[rows[o]], neu1e, dim)
+        o += 1
+    for o in range(n):
+        if xs[o] != _ZERO:  # hierarchical softmax skips |x| >= 6
+            _axpy(xs[o], h, out_matrix[rows[o]], dim)
+    return loss, n
+
+
 @njit(cache=True, fastmath=_FAST)
 def _exact_outputs(h, neu1e, word, alpha, syn1neg, negative, alias_prob, alias_index,
-                   syn1, codes, points, code_lengths, tables, state):
+                   syn1, codes, points, code_lengths, tables, state, rows, labels, xs):
     """Train input ``h`` (float32[D]) against ``word``'s outputs, as word2vec.c.
 
     Output rows are updated at once; the input gradient is accumulated in
-    ``neu1e`` for the caller to apply. Returns (state, loss, predictions).
+    ``neu1e`` for the caller to apply. rows int64, labels and xs float32
+    (each at least max(negative + 1, code length) long) are scratch. Returns
+    (state, loss, predictions). The negatives are drawn first, in word2vec.c's
+    order; when one repeats, the pairs run one by one as in word2vec.c (the
+    repeat sees the first update), otherwise as one reordered pass.
     """
     dim = h.shape[0]
     loss = 0.0
     count = 0
-    for j in range(code_lengths[word]):  # hierarchical softmax: label = 1 - code
-        row = syn1[points[word, j]]
-        label = _ONE - np.float32(codes[word, j])
-        g, l = _score(_dot(h, row, dim), label, tables, True)
+    n = code_lengths[word]
+    if n > 0:  # hierarchical softmax: the Huffman path, label = 1 - code
+        for j in range(n):
+            rows[j] = points[word, j]
+            labels[j] = _ONE - np.float32(codes[word, j])
+        l, k = _one_input_pass(h, neu1e, syn1, rows, labels, n, True, alpha, tables, xs)
         loss += l
-        count += 1
-        g *= alpha
-        if g != _ZERO:
-            _axpy(g, row, neu1e, dim)
-            _axpy(g, h, row, dim)
-    for j in range(negative + 1 if negative > 0 else 0):
-        if j == 0:
-            target = np.int64(word)
-            label = _ONE
-        else:
+        count += k
+    if negative > 0:  # the word itself, then the negatives (a draw equal to the word is skipped)
+        rows[0] = word
+        labels[0] = _ONE
+        n = 1
+        repeated = False
+        for j in range(negative):
             state, target = _draw_noise(state, alias_prob, alias_index)
             if target == word:
                 continue
-            label = _ZERO
-        row = syn1neg[target]
-        g, l = _score(_dot(h, row, dim), label, tables, False)
-        loss += l
-        count += 1
-        g *= alpha
-        _axpy(g, row, neu1e, dim)
-        _axpy(g, h, row, dim)
+            for o in range(1, n):
+                if rows[o] == target:
+                    repeated = True
+            rows[n] = target
+            labels[n] = _ZERO
+            n += 1
+        if repeated:
+            for o in range(n):
+                row = syn1neg[rows[o]]
+                g, l = _score(_dot(h, row, dim), labels[o], tables, False)
+                loss += l
+                g *= alpha
+                _axpy(g, row, neu1e, dim)
+                _axpy(g, h, row, dim)
+            count += n
+        else:
+            l, k = _one_input_pass(h, neu1e, syn1neg, rows, labels, n, False, alpha, tables, xs)
+            loss += l
+            count += k
     return state, loss, count
+
+
+@njit(cache=True, inline="always")
+def _output_scratch(negative, codes):
+    """rows int64, labels and xs float32, each max(negative + 1, longest Huffman code) long."""
+    n = max(negative + 1, codes.shape[1])
+    return np.empty(n, dtype=np.int64), np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
@@ -255,6 +341,7 @@ def sg_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob
     total = offsets[s_end] - offsets[s_begin]
     sen = _sentence_buffer(offsets, s_begin, s_end)
     neu1e = np.empty(dim, dtype=np.float32)
+    rows, labels, xs = _output_scratch(negative, codes)
     loss = 0.0
     count = 0
     trained = 0
@@ -271,7 +358,8 @@ def sg_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob
                 h = syn0[sen[c]]
                 neu1e[:] = _ZERO
                 state, l, k = _exact_outputs(h, neu1e, word, alpha, syn1neg, negative, alias_prob,
-                                             alias_index, syn1, codes, points, code_lengths, tables, state)
+                                             alias_index, syn1, codes, points, code_lengths, tables, state,
+                                             rows, labels, xs)
                 loss += l
                 count += k
                 _axpy(_ONE, neu1e, h, dim)
@@ -293,6 +381,7 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     sen = _sentence_buffer(offsets, s_begin, s_end)
     neu1 = np.empty(dim, dtype=np.float32)
     neu1e = np.empty(dim, dtype=np.float32)
+    rows, labels, xs = _output_scratch(negative, codes)
     loss = 0.0
     count = 0
     trained = 0
@@ -317,7 +406,8 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                     neu1[d] *= inv
             neu1e[:] = _ZERO
             state, l, k = _exact_outputs(neu1, neu1e, word, alpha, syn1neg, negative, alias_prob,
-                                         alias_index, syn1, codes, points, code_lengths, tables, state)
+                                         alias_index, syn1, codes, points, code_lengths, tables, state,
+                                         rows, labels, xs)
             loss += l
             count += k
             for c in range(lo, hi):

@@ -115,7 +115,10 @@ class Vocabulary:
             most = max(counts.values(), default=0)
             raise ValueError(f"no word occurs at least {min_count} times (the most frequent occurs {most} times); "
                              f"lower --min-count or give a larger corpus")
-        return cls([w for w, _ in kept], [c for _, c in kept], total_tokens)
+        # fresh copies of the kept words: the originals sit among every distinct token of the
+        # corpus, and would pin that memory after the raw counts are dropped
+        words = [w.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass") for w, _ in kept]
+        return cls(words, [c for _, c in kept], total_tokens)
 
     # -- word2vec.c vocabulary files --------------------------------------------------
     def save(self, path: str) -> None:
