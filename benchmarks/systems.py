@@ -9,9 +9,9 @@ and subsampling, where the tool reports it) and ``vectors`` (the word2vec binary
 The parent (:mod:`compare`) measures wall time and peak memory of this
 process and evaluates the vectors.
 
-Systems: ``w2v`` (its defaults: batched skip-gram with negative sampling,
-word2vec.c's pair-by-pair updates with hierarchical softmax), ``w2v-exact``
-(always pair by pair), ``w2v-batched`` (always batched), ``word2vec-c`` (the original C tool), ``gensim-file``
+Systems: ``w2v`` (its defaults: batched skip-gram), ``w2v-exact``
+(word2vec.c's pair-by-pair updates, ``--exact``), ``w2v-batched`` (``--batched``,
+the same as the default today), ``word2vec-c`` (the original C tool), ``gensim-file``
 (gensim's corpus_file mode), ``gensim-iter`` (gensim with a LineSentence
 iterator).
 """

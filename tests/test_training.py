@@ -12,18 +12,17 @@ COMBOS = {
     "sg-ns-exact": dict(model="sg", exact=True),
     "cbow-ns": dict(model="cbow"),
     "sg-hs": dict(model="sg", hs=True, negative=0),
-    "sg-hs-batched": dict(model="sg", hs=True, negative=0, exact=False),
+    "sg-hs-exact": dict(model="sg", hs=True, negative=0, exact=True),
     "cbow-hs": dict(model="cbow", hs=True, negative=0),
 }
 
 
-def test_default_kernel_is_batched_for_negative_sampling_and_exact_for_hs():
+def test_skip_gram_is_batched_unless_exact_is_asked_for():
     def kernel(**options):
         return TrainOptions(**options).validate().kernel_name
-    assert kernel(model="sg") == "sg_batched"
-    assert kernel(model="sg", hs=True, negative=0) == "sg_exact"
-    assert kernel(model="sg", hs=True) == "sg_exact"
-    assert kernel(model="sg", hs=True, exact=False) == "sg_batched"
+    assert kernel(model="sg") == kernel(model="sg", exact=False) == "sg_batched"
+    assert kernel(model="sg", hs=True, negative=0) == "sg_batched"
+    assert kernel(model="sg", hs=True, exact=True) == "sg_exact"
     assert kernel(model="sg", exact=True) == "sg_exact"
     assert kernel(model="cbow") == kernel(model="cbow", hs=True) == "cbow_exact"
     with pytest.raises(ValueError, match="exact"):

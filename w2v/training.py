@@ -48,9 +48,9 @@ def default_threads() -> int:
 
 #: The kernel for each (architecture, exact?): the variant is picked once, here, never in the inner loop.
 #: CBOW has only word2vec.c's updates. The loss (NS, HS or both) is a loop-invariant kernel argument.
-#: By default (``exact=None``) skip-gram is batched with negative sampling alone and exact when
-#: hierarchical softmax is on: on wiki8 batched HS scored about 0.8 analogy points below word2vec.c
-#: (benchmarks/results/wiki8-hs.md), and the batched kernels are the default only where quality is equal.
+#: Skip-gram is batched unless ``exact`` is True. With hierarchical softmax the batched kernel scored
+#: 0.8 analogy points below word2vec.c on wiki8 (3 seeds) while the exact one ran slower than
+#: word2vec.c on 2 threads (benchmarks/results/wiki8-exact-kernels.log); speed won the default there.
 KERNELS = {("sg", False): "sg_batched", ("sg", True): "sg_exact", ("cbow", True): "cbow_exact"}
 
 
@@ -72,7 +72,7 @@ class TrainOptions:
     seed: int = 1
     cbow_mean: bool = True
     ns_exponent: float = 0.75
-    exact: Optional[bool] = None  # skip-gram: True word2vec.c's pair-by-pair updates, False batched, None: exact with hs
+    exact: Optional[bool] = None  # skip-gram: True word2vec.c's pair-by-pair updates; False or None batched
     lowercase: bool = False
     max_sentence_length: int = 10_000
     chunk_words: int = 100_000
@@ -104,13 +104,12 @@ class TrainOptions:
         need(math.isfinite(self.ns_exponent), "ns_exponent", "must be a finite number")
         need(self.max_sentence_length >= 1, "max_sentence_length", "must be positive")
         need(self.chunk_words >= 1, "chunk_words", "must be positive")
-        need(self.exact in (None, True, False), "exact", "must be True, False or None (the default for the loss)")
+        need(self.exact in (None, True, False), "exact", "must be True, False or None (batched)")
         return self
 
     @property
     def kernel_name(self) -> str:
-        exact = self.hs if self.exact is None else self.exact
-        return KERNELS[(self.model, bool(exact) or self.model == "cbow")]
+        return KERNELS[(self.model, bool(self.exact) or self.model == "cbow")]
 
 
 @dataclass
