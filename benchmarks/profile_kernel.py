@@ -7,18 +7,20 @@ Needs Linux ``perf`` (Debian: linux-perf) and binutils' ``nm`` and ``objdump``.
 It trains slices of the corpus on one thread for ``--seconds`` while
 ``perf record -e cpu-clock`` samples this process (a timer event, so it works
 on VMs without hardware counters). Numba's JIT code has no symbols perf
-knows, so the script writes the compiled object file of the kernel (through
-Numba's non-public ``_get_compiled_object``) and a ``/tmp/perf-PID.map``, then
-prints the share of samples per function, per innermost loop (found from the
-backward jumps of the disassembly, with its count of vector multiply-adds and
-their width: zmm 16 floats, ymm 8, xmm 4 or 1) and the hottest instructions. ``--out`` keeps the object file, the full annotated
-disassembly (``annotated.txt``) and perf's data.
+knows, so the script writes the kernels' compiled object files (through
+Numba's non-public ``_get_compiled_object``) and maps the sampled addresses
+onto them. It prints the share of samples per function, per innermost loop
+(found from the backward jumps of the disassembly, with its count of vector
+arithmetic and their width: zmm 16 floats, ymm 8, xmm 4 or 1) and the hottest
+instructions. ``--out`` keeps the object files, the annotated disassembly
+(``annotated.txt``) and perf's data.
 """
 from __future__ import annotations
 
 import collections
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,9 +64,12 @@ def main(argv=None):
     parser.add_argument("--top", type=int, default=40, help="hottest instructions to print")
     parser.add_argument("--out", help="folder for the object file, perf data and annotated disassembly")
     args = parser.parse_args(argv)
+    missing = [tool for tool in ("perf", "nm", "objdump") if shutil.which(tool) is None]
+    if missing:
+        sys.exit(f"profile_kernel.py needs {', '.join(missing)} (Debian: linux-perf, binutils)")
     out = args.out or tempfile.mkdtemp(prefix="w2v-profile-")
     os.makedirs(out, exist_ok=True)
-    call, offsets, kernel = setup(args)
+    call, offsets, _ = setup(args)
     # every compiled function of the kernels module: a kernel calls helpers compiled into libraries of their own
     from w2v import kernels
     functions = []  # (name, address, size, object index, offset in the object)
@@ -97,9 +102,6 @@ def main(argv=None):
                              for name, (offset, size, _) in symbols.items())
     if not functions:
         sys.exit("could not find the kernels' code in memory")
-    with open(f"/tmp/perf-{os.getpid()}.map", "w") as f:
-        for name, address, size, _, _ in functions:
-            f.write(f"{address:x} {size:x} {name}\n")
 
     data = os.path.join(out, "perf.data")
     recorder = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "4999", "-p", str(os.getpid()),
@@ -155,7 +157,6 @@ def main(argv=None):
     for (index, offset), hits in by_place.most_common(args.top):
         print(f"{100 * hits / total:6.2f}% object{index} {offset:6x}: {code.get((index, offset), '?')[:90]}")
     print(f"\nannotated disassembly: {os.path.join(out, 'annotated.txt')}")
-    os.unlink(f"/tmp/perf-{os.getpid()}.map")
 
 
 def loop_shares(code, by_place):

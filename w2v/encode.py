@@ -129,8 +129,7 @@ class _Sink:
             try:
                 self.file.write(arr.tobytes())
             except OSError as e:
-                raise OSError(f"{self.folder}: cannot write the encoded corpus there ({e.strerror or e}); "
-                              f"free some space or give another folder (--cache-dir)") from None
+                raise self._write_error(e) from None
         else:
             end = self.length + len(arr)
             if end > len(self.buffer):
@@ -147,11 +146,14 @@ class _Sink:
         try:
             self.file.flush()
         except OSError as e:
-            raise OSError(f"{self.folder}: cannot write the encoded corpus there ({e.strerror or e}); "
-                          f"free some space or give another folder (--cache-dir)") from None
+            raise self._write_error(e) from None
         fd = os.dup(self.file.fileno())
         self.file.close()
         return None, fd
+
+    def _write_error(self, error: OSError) -> OSError:
+        return OSError(f"{self.folder}: cannot write the encoded corpus there ({error.strerror or error}); "
+                       f"free some space or give another folder (--cache-dir)")
 
     def discard(self) -> None:
         if self.file is not None:

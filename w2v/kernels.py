@@ -417,20 +417,6 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 
 
 # -- batched skip-gram ------------------------------------------------------------------
-@njit(cache=True, fastmath=_FAST, inline="always")
-def _add_four_rows(dst, i, src, j, g0, g1, g2, g3, dim):
-    """dst[i] += g0·src[j] + g1·src[j+1] + g2·src[j+2] + g3·src[j+3]: one load and store of dst[i] per four rows."""
-    for d in range(dim):
-        dst[i, d] += g0 * src[j, d] + g1 * src[j + 1, d] + g2 * src[j + 2, d] + g3 * src[j + 3, d]
-
-
-@njit(cache=True, fastmath=_FAST, inline="always")
-def _add_row(dst, i, src, j, g, dim):
-    """dst[i] += g·src[j]"""
-    for d in range(dim):
-        dst[i, d] += g * src[j, d]
-
-
 @njit(cache=True, fastmath=_FAST)
 def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_outside, alpha,
                 tables, out_rows, in_delta, grads):
@@ -460,26 +446,14 @@ def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_
     for b in range(n_in):
         o = 0
         while o + 4 <= n_out:
-            x0 = _ZERO
-            x1 = _ZERO
-            x2 = _ZERO
-            x3 = _ZERO
-            for d in range(dim):
-                v = inputs[b, d]
-                x0 += v * out_rows[o, d]
-                x1 += v * out_rows[o + 1, d]
-                x2 += v * out_rows[o + 2, d]
-                x3 += v * out_rows[o + 3, d]
+            x0, x1, x2, x3 = _dot_four(inputs[b], out_rows, o, o + 1, o + 2, o + 3, dim)
             grads[b, o] = x0
             grads[b, o + 1] = x1
             grads[b, o + 2] = x2
             grads[b, o + 3] = x3
             o += 4
         while o < n_out:
-            x0 = _ZERO
-            for d in range(dim):
-                x0 += inputs[b, d] * out_rows[o, d]
-            grads[b, o] = x0
+            grads[b, o] = _dot(inputs[b], out_rows[o], dim)
             o += 1
     loss = 0.0
     count = 0
@@ -493,22 +467,22 @@ def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_
     for b in range(n_in):
         o = 0
         while o + 4 <= n_out:
-            _add_four_rows(in_delta, b, out_rows, o, grads[b, o], grads[b, o + 1], grads[b, o + 2],
-                           grads[b, o + 3], dim)
+            _add_four(in_delta[b], out_rows, o, o + 1, o + 2, o + 3, grads[b, o], grads[b, o + 1],
+                      grads[b, o + 2], grads[b, o + 3], dim)
             o += 4
         while o < n_out:
-            _add_row(in_delta, b, out_rows, o, grads[b, o], dim)
+            _axpy(grads[b, o], out_rows[o], in_delta[b], dim)
             o += 1
     # Out += Gᵀ · In, straight into the weights (the rows are distinct), four inputs per pass
     for o in range(n_out):
         row = out_ids[o]
         b = 0
         while b + 4 <= n_in:
-            _add_four_rows(out_matrix, row, inputs, b, grads[b, o], grads[b + 1, o], grads[b + 2, o],
-                           grads[b + 3, o], dim)
+            _add_four(out_matrix[row], inputs, b, b + 1, b + 2, b + 3, grads[b, o], grads[b + 1, o],
+                      grads[b + 2, o], grads[b + 3, o], dim)
             b += 4
         while b < n_in:
-            _add_row(out_matrix, row, inputs, b, grads[b, o], dim)
+            _axpy(grads[b, o], inputs[b], out_matrix[row], dim)
             b += 1
     return loss, count
 

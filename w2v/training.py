@@ -155,8 +155,6 @@ def _kernels():
     return kernels
 
 
-
-
 def _compile(kernel_name: str, args):
     """Run the kernel once on an empty chunk so compilation (or cache loading) is paid here.
 
