@@ -179,7 +179,7 @@ def vocab(corpus, output, min_count, max_vocab, lowercase, top, quiet):
         if output:
             vocabulary.save(output)
     kept = int(vocabulary.counts.sum())
-    click.echo(f"tokens {counted.total_tokens:,}; types {len(counted.counts):,}; kept {len(vocabulary):,} types "
+    click.echo(f"tokens {counted.total_tokens:,}; types {counted.distinct:,}; kept {len(vocabulary):,} types "
                f"(min count {min_count}) covering {kept / counted.total_tokens:.2%} of tokens; "
                f"{time.perf_counter() - start:.1f} s")
     if counted.invalid_bytes:

@@ -46,6 +46,16 @@ def test_invalid_utf8_is_replaced_and_counted(tmp_path):
     assert counted.invalid_bytes == 2
 
 
+def test_tokens_that_read_the_same_after_replacement_are_one_word(tmp_path):
+    # two invalid spellings and the valid "caf\ufffd" itself all read as caf\ufffd: 2 + 2 + 1 occurrences
+    text = b"caf\xe9 caf\xe9 caf\xff caf\xff caf\xef\xbf\xbd \xc3\xbcber \xc3\xbcber ok\n"
+    counted = count_tokens(Corpus([write(tmp_path / "bad.txt", text)]))
+    assert counted.counts == {"caf\ufffd": 5, "\u00fcber": 2, "ok": 1}
+    vocab, summary = build_vocabulary(Corpus([write(tmp_path / "bad.txt", text)]), min_count=2)
+    assert vocab.words == ["caf\ufffd", "\u00fcber"] and vocab.counts.tolist() == [5, 2]
+    assert (summary.distinct, summary.invalid_bytes, summary.total_tokens) == (3, 4, 8)
+
+
 def test_vocabulary_file_round_trip_and_errors(tmp_path):
     vocab = Vocabulary(["the", "über", "a"], [10, 7, 7])
     path = str(tmp_path / "v.txt")

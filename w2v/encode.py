@@ -28,6 +28,7 @@ from typing import List, Optional
 import numpy as np
 
 from .corpus import Corpus, decode_token
+from .memory import release_free_memory
 from .vocab import Vocabulary
 
 __all__ = ["EncodedCorpus", "encode_corpus"]
@@ -206,4 +207,6 @@ def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 
     except BaseException:
         ids_sink.discard()
         raise
+    del lookup, get
+    release_free_memory()  # the pass's token lists and lookup table, before training allocates
     return EncodedCorpus(ids, offsets.finish()[0], fd)

@@ -33,8 +33,9 @@ import numpy as np
 
 from .corpus import Corpus, decode_token
 from .formats import atomic_output
+from .memory import release_free_memory
 
-__all__ = ["Vocabulary", "HuffmanTree", "build_vocabulary", "count_tokens"]
+__all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "count_tokens"]
 
 
 @dataclass
@@ -46,8 +47,24 @@ class CountResult:
     pruned_below: int  # counts <= this were pruned during counting (0: none)
 
 
-def count_tokens(corpus: Corpus, prune_at: Optional[int] = 10_000_000) -> CountResult:
-    """Count every token of ``corpus``; memory bounded by ``prune_at`` distinct tokens."""
+@dataclass
+class CountSummary:
+    """What :func:`build_vocabulary` reports of its counting pass (the raw counts are dropped)."""
+    total_tokens: int
+    distinct: int      # distinct tokens seen (after any pruning)
+    invalid_bytes: int
+    pruned_below: int
+
+
+def _count(corpus: Corpus, prune_at: Optional[int]):
+    """One counting pass: ``(counter, odd, total, invalid_bytes, pruned_below)``.
+
+    ``counter`` maps each token that is valid UTF-8 to its count, still as
+    bytes (decoding millions of rare tokens only to drop them would double the
+    pass's peak memory); ``odd`` maps the text of tokens that are not valid
+    UTF-8 (invalid bytes replaced by U+FFFD, as encoding will read them)
+    to their merged counts, together with any valid token of the same text.
+    """
     if prune_at is not None and prune_at < 1:
         raise ValueError(f"prune_at must be positive, got {prune_at}")
     counter: Counter = Counter()
@@ -60,16 +77,25 @@ def count_tokens(corpus: Corpus, prune_at: Optional[int] = 10_000_000) -> CountR
             min_reduce += 1
             for tok in [t for t, c in counter.items() if c <= min_reduce]:
                 del counter[tok]
-    decoded: Dict[str, int] = {}
+    odd: Dict[str, int] = {}
     invalid = 0
-    for tok, c in counter.items():
-        if tok.isascii():
-            word = tok.decode("ascii")
-        else:
-            word, bad = decode_token(tok)
+    for tok in [t for t in counter if not t.isascii()]:
+        word, bad = decode_token(tok)
+        if bad:
+            c = counter.pop(tok)
             invalid += bad * c
-        decoded[word] = decoded.get(word, 0) + c
-    return CountResult(decoded, total, invalid, min_reduce)
+            odd[word] = odd.get(word, 0) + c
+    for word in odd:
+        odd[word] += counter.pop(word.encode("utf-8"), 0)
+    return counter, odd, total, invalid, min_reduce
+
+
+def count_tokens(corpus: Corpus, prune_at: Optional[int] = 10_000_000) -> CountResult:
+    """Count every token of ``corpus``; memory bounded by ``prune_at`` distinct tokens."""
+    counter, odd, total, invalid, pruned = _count(corpus, prune_at)
+    decoded = {tok.decode("utf-8"): c for tok, c in counter.items()}
+    decoded.update(odd)  # no key in common: _count merged them
+    return CountResult(decoded, total, invalid, pruned)
 
 
 class Vocabulary:
@@ -104,21 +130,8 @@ class Vocabulary:
     def from_counts(cls, counts: Dict[str, int], min_count: int = 5,
                     max_size: Optional[int] = None, total_tokens: int = 0) -> "Vocabulary":
         """Keep words seen at least ``min_count`` times, most frequent first, at most ``max_size``."""
-        if min_count < 1:
-            raise ValueError(f"min_count must be at least 1, got {min_count}")
-        if max_size is not None and max_size < 1:
-            raise ValueError(f"max_size must be at least 1, got {max_size}")
-        kept = sorted(((w, c) for w, c in counts.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
-        if max_size is not None:
-            kept = kept[:max_size]
-        if not kept:
-            most = max(counts.values(), default=0)
-            raise ValueError(f"no word occurs at least {min_count} times (the most frequent occurs {most} times); "
-                             f"lower --min-count or give a larger corpus")
-        # fresh copies of the kept words: the originals sit among every distinct token of the
-        # corpus, and would pin that memory after the raw counts are dropped
-        words = [w.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass") for w, _ in kept]
-        return cls(words, [c for _, c in kept], total_tokens)
+        words, kept_counts = _select(counts.items(), min_count, max_size, max(counts.values(), default=0))
+        return cls(words, kept_counts, total_tokens)
 
     # -- word2vec.c vocabulary files --------------------------------------------------
     def save(self, path: str) -> None:
@@ -281,15 +294,48 @@ class HuffmanTree:
         return cls(codes, points, lengths)
 
 
-def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int] = None,
-                     prune_at: Optional[int] = 10_000_000):
-    """Count ``corpus`` and keep its vocabulary; returns ``(Vocabulary, CountResult)``."""
+def _check_limits(min_count: int, max_size: Optional[int]) -> None:
     if min_count < 1:
         raise ValueError(f"min_count must be at least 1, got {min_count}")
-    result = count_tokens(corpus, prune_at=prune_at)
-    if result.total_tokens == 0:
+    if max_size is not None and max_size < 1:
+        raise ValueError(f"max_size must be at least 1, got {max_size}")
+
+
+def _select(pairs, min_count: int, max_size: Optional[int], most: int):
+    """(words, counts) of the (word, count) ``pairs`` seen at least ``min_count`` times,
+    by count descending then word, at most ``max_size``; ``most`` is the largest count (for the error)."""
+    _check_limits(min_count, max_size)
+    kept = sorted(((w, c) for w, c in pairs if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
+    if max_size is not None:
+        kept = kept[:max_size]
+    if not kept:
+        raise ValueError(f"no word occurs at least {min_count} times (the most frequent occurs {most} times); "
+                         f"lower --min-count or give a larger corpus")
+    return [w for w, _ in kept], [c for _, c in kept]
+
+
+def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int] = None,
+                     prune_at: Optional[int] = 10_000_000):
+    """Count ``corpus`` and keep its vocabulary; returns ``(Vocabulary, CountSummary)``.
+
+    Memory: the kept words are joined into one string and every object of the
+    counting pass (one per distinct token of the corpus) is dropped before the
+    vocabulary's own strings are made, so those land in fresh memory and the
+    allocator can hand the counting pass's memory back to the system; left
+    interleaved, a few kept words per page would pin it all while training.
+    """
+    _check_limits(min_count, max_size)  # before the corpus is read
+    counter, odd, total, invalid, pruned = _count(corpus, prune_at)
+    if total == 0:
         names = ", ".join("standard input" if f == "-" else f for f in corpus.files)
         raise ValueError(f"the corpus is empty: no words in {names}")
-    vocab = Vocabulary.from_counts(result.counts, min_count=min_count, max_size=max_size,
-                                   total_tokens=result.total_tokens)
-    return vocab, result
+    most = max(max(counter.values(), default=0), max(odd.values(), default=0))
+    pairs = [(t.decode("utf-8"), c) for t, c in counter.items() if c >= min_count] + list(odd.items())
+    words, counts = _select(pairs, min_count, max_size, most)
+    summary = CountSummary(total, len(counter) + len(odd), invalid, pruned)
+    joined = "\n".join(words)  # a token never holds a newline: the corpus is split on whitespace
+    del words, pairs, counter, odd
+    vocab = Vocabulary(joined.split("\n"), counts, summary.total_tokens)
+    del joined
+    release_free_memory()
+    return vocab, summary

@@ -1,0 +1,36 @@
+"""Handing freed memory back to the operating system after the corpus passes.
+
+Counting and encoding make and drop millions of small objects. CPython frees
+its own pools as they empty, but glibc's malloc keeps freed heap pages for
+reuse, so after these passes the process still holds memory that training
+never touches: about 12 MB on wiki8 (17M tokens), more on larger corpora.
+``malloc_trim(0)`` returns it. Elsewhere (not glibc) this does nothing.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+__all__ = ["release_free_memory"]
+
+
+def _malloc_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # musl and others have no malloc_trim
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def release_free_memory() -> bool:
+    """Return the allocator's free pages to the system; True if it could try."""
+    if _TRIM is None:
+        return False
+    _TRIM(0)
+    return True
