@@ -198,10 +198,13 @@ def markdown(report):
     if ratios:
         lines += ["", "## w2v against its peers (medians)", "",
                   "| config | threads | peer | words/s ratio | analogy Δ points | WS353 Δ | SimLex Δ |", "|---|---|---|---|---|---|---|"]
+        def delta(r, key, fmt):
+            value = r.get(key, float("nan"))
+            return "–" if value != value else format(value, fmt)  # NaN: not evaluated
         for r in ratios:
             lines.append(f"| {r['config']} | {r['threads']} | {r['peer']} | {r['speed_ratio']:.2f}× | "
-                         f"{r.get('analogy_delta', float('nan')):+.2f} | {r.get('wordsim353_delta', float('nan')):+.3f} | "
-                         f"{r.get('simlex999_delta', float('nan')):+.3f} |")
+                         f"{delta(r, 'analogy_delta', '+.2f')} | {delta(r, 'wordsim353_delta', '+.3f')} | "
+                         f"{delta(r, 'simlex999_delta', '+.3f')} |")
     if report.get("compile"):
         c = report["compile"]
         lines += ["", f"Numba compilation: {c['cold_seconds']:.1f} s with an empty cache, "
@@ -252,6 +255,7 @@ def main(argv=None):
     parser.add_argument("--threads", default="2", help="comma-separated thread counts")
     parser.add_argument("--scaling", default="", help="extra thread counts for w2v on sg-ns, e.g. 1")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=1, help="repeat i uses seed FIRST_SEED + i")
     parser.add_argument("--configs", default="sg-ns,cbow-ns,sg-hs")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--epochs", type=int, default=5)
@@ -268,8 +272,8 @@ def main(argv=None):
         args.repeat, args.max_tokens = 1, args.max_tokens or 1_000_000
     systems = [s for s in args.systems.split(",") if s]
     for s in systems:
-        if s not in ALL_SYSTEMS:
-            parser.error(f"unknown system {s!r}; choose from {', '.join(ALL_SYSTEMS)}")
+        if s not in ALL_SYSTEMS and not (s.startswith("w2v-g") and s[5:].isdigit()):
+            parser.error(f"unknown system {s!r}; choose from {', '.join(ALL_SYSTEMS)} or w2v-g<N>")
     word2vec_bin = find_word2vec(args.word2vec_bin)
     if "word2vec-c" in systems and word2vec_bin is None:
         print("compare: word2vec.c not found (pip install word2vec, or --word2vec-bin); skipping it", file=sys.stderr)
@@ -290,16 +294,18 @@ def main(argv=None):
         plan += [("sg-ns", "w2v", int(t)) for t in args.scaling.split(",") if t and int(t) not in threads
                  and "sg-ns" in configs]
         runs = []
+        partial = os.path.join(args.out, (args.name or "compare") + ".runs.jsonl")
         for repeat in range(args.repeat):
             for config, system, n_threads in plan:
                 output = os.path.join(work, f"{system}-{config}-{n_threads}.bin")
                 command = [sys.executable, os.path.join(HERE, "systems.py"), system, "--corpus", corpus,
                            "--output", output, "--config", config, "--threads", str(n_threads),
-                           "--epochs", str(args.epochs), "--dim", str(args.dim), "--seed", str(repeat + 1)]
+                           "--epochs", str(args.epochs), "--dim", str(args.dim), "--seed", str(args.first_seed + repeat)]
                 if word2vec_bin:
                     command += ["--word2vec-bin", word2vec_bin]
                 result, wall, peak = run_child(command)
                 run = dict(result, config=config, system=system, threads=n_threads, repeat=repeat + 1,
+                           seed=args.first_seed + repeat,
                            wall_seconds=wall, peak_mib=peak,
                            words_per_second=tokens * args.epochs / result["train_seconds"])
                 run.update(evaluate(output, args.data))
@@ -307,7 +313,12 @@ def main(argv=None):
                 runs.append(run)
                 print(f"[{repeat + 1}/{args.repeat}] {config} {system} x{n_threads}: "
                       f"{run['words_per_second']:,.0f} words/s, {run['train_seconds']:.1f} s, {peak:,.0f} MiB, "
-                      f"analogy {run.get('analogy', float('nan')):.2f}%", file=sys.stderr, flush=True)
+                      f"analogy {run.get('analogy', float('nan')):.2f}% "
+                      f"(sem {run.get('semantic', float('nan')):.2f}, syn {run.get('syntactic', float('nan')):.2f}), "
+                      f"WS353 {run.get('wordsim353', float('nan')):.3f}, SimLex {run.get('simlex999', float('nan')):.3f}",
+                      file=sys.stderr, flush=True)
+                with open(partial, "a") as f:  # a stopped run keeps what it measured
+                    f.write(json.dumps(run) + "\n")
         summary = summarise(runs)
         report = {"date": datetime.date.today().isoformat(), "corpus": os.path.basename(args.corpus),
                   "tokens": tokens, "line_words": args.line_words, "epochs": args.epochs, "dim": args.dim,
@@ -320,6 +331,8 @@ def main(argv=None):
     stem = args.name or ("quick" if args.quick else f"{report['corpus'].split('.')[0]}-{report['date']}")
     with open(os.path.join(args.out, stem + ".json"), "w") as f:
         json.dump(report, f, indent=1)
+    if os.path.exists(partial):  # the full report holds every run
+        os.unlink(partial)
     with open(os.path.join(args.out, stem + ".md"), "w") as f:
         f.write(markdown(report))
     try:

@@ -11,7 +11,8 @@ process and evaluates the vectors.
 
 Systems: ``w2v`` (its defaults: batched skip-gram), ``w2v-exact``
 (word2vec.c's pair-by-pair updates, ``--exact``), ``w2v-batched`` (``--batched``,
-the same as the default today), ``word2vec-c`` (the original C tool), ``gensim-file``
+the same as the default today), ``w2v-g<N>`` (batched, with hierarchical softmax's path
+shared by groups of N context words; ``w2v-g0``: the whole window), ``word2vec-c`` (the original C tool), ``gensim-file``
 (gensim's corpus_file mode), ``gensim-iter`` (gensim with a LineSentence
 iterator).
 """
@@ -34,7 +35,7 @@ CONFIGS = {  # name: (skip-gram?, negative, hs, alpha)
 }
 
 
-def run_w2v(args, exact):
+def run_w2v(args, exact, hs_group=None):
     from w2v.corpus import Corpus
     from w2v.training import TrainOptions, train
     from w2v.vocab import build_vocabulary
@@ -42,6 +43,8 @@ def run_w2v(args, exact):
     options = TrainOptions(model="sg" if sg else "cbow", dim=args.dim, window=args.window, negative=negative, hs=hs,
                            sample=args.sample, min_count=args.min_count, epochs=args.epochs, alpha=alpha,
                            threads=args.threads, seed=args.seed, exact=exact)
+    if hs_group is not None:
+        options.hs_group = hs_group
     corpus = Corpus([args.corpus])
     vocab, counted = build_vocabulary(corpus, min_count=args.min_count)
     total_tokens = counted.total_tokens
@@ -99,8 +102,7 @@ def run_gensim(args, mode: str):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("system", choices=["w2v", "w2v-exact", "w2v-batched", "word2vec-c", "gensim-file",
-                                           "gensim-iter"])
+    parser.add_argument("system", help="w2v, w2v-exact, w2v-batched, w2v-g<N>, word2vec-c, gensim-file or gensim-iter")
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--config", choices=list(CONFIGS), default="sg-ns")
@@ -113,12 +115,16 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--word2vec-bin", default="word2vec")
     args = parser.parse_args(argv)
-    if args.system.startswith("w2v"):
+    if args.system.startswith("w2v-g") and args.system[5:].isdigit():
+        result = run_w2v(args, False, int(args.system[5:]))
+    elif args.system in ("w2v", "w2v-exact", "w2v-batched"):
         result = run_w2v(args, exact={"w2v": None, "w2v-exact": True, "w2v-batched": False}[args.system])
     elif args.system == "word2vec-c":
         result = run_word2vec_c(args)
+    elif args.system in ("gensim-file", "gensim-iter"):
+        result = run_gensim(args, args.system[len("gensim-"):])
     else:
-        result = run_gensim(args, "file" if args.system == "gensim-file" else "iter")
+        parser.error(f"unknown system {args.system!r}")
     result["vectors"] = args.output
     print(json.dumps(result))
 
