@@ -37,6 +37,8 @@ def make_parser(description):
     parser.add_argument("--window", type=int, default=5)
     parser.add_argument("--negative", type=int, default=5)
     parser.add_argument("--hs", action="store_true")
+    parser.add_argument("--hs-group", type=int, default=4,
+                        help="sg_batched: context words per Huffman-path update (0: the whole window)")
     parser.add_argument("--sentences", type=int, default=300, help="sentences per timing (wiki8: 10,000 words each)")
     parser.add_argument("--repeat", type=int, default=4)
     return parser
@@ -63,7 +65,7 @@ def setup(args):
     alias_prob, alias_index = vocab.noise_alias()
     tables = kernels.make_tables()
     kernel = getattr(kernels, args.kernel)
-    extra = (True,) if args.kernel == "cbow_exact" else ()
+    extra = {"cbow_exact": (True,), "sg_batched": (args.hs_group,)}.get(args.kernel, ())
 
     def call(s_begin, s_end):
         return kernel(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index, codes,

@@ -75,7 +75,7 @@ def reference_exact(sentence, model, negative, hs, alpha, cbow_mean=True, seed=0
     return syn0, mats["neg"], mats["syn1"]
 
 
-def reference_batched(sentence, negative, hs, alpha, seed=0):
+def reference_batched(sentence, negative, hs, alpha, seed=0, hs_group=0):
     syn0, syn1neg, syn1, tree, *_ = setup(seed, hs)
     mats = {"neg": syn1neg.astype(np.float64), "syn1": syn1.astype(np.float64)}
     syn0 = syn0.astype(np.float64)
@@ -92,23 +92,26 @@ def reference_batched(sentence, negative, hs, alpha, seed=0):
             if not outs:
                 continue
             rows = [r for r, _, _ in outs]
-            out = mats[name][rows].copy()                 # O x D, old weights
-            grads = np.zeros((len(ctx), len(outs)))
-            for b in range(len(ctx)):
-                for o, (_, label, n) in enumerate(outs):
-                    x = float(np.float32(inputs[b] @ out[o]))
-                    if name == "syn1" and abs(x) >= 6:
-                        continue
-                    grads[b, o] = (label - table_sigmoid(x)) * alpha * n
-            delta += grads @ out
-            for o, r in enumerate(rows):
-                mats[name][r] += grads[:, o] @ inputs
+            group = hs_group if name == "syn1" and hs_group > 0 else len(ctx)
+            for first in range(0, len(ctx), group):      # inputs sharing one read of the output rows
+                batch = range(first, min(len(ctx), first + group))
+                out = mats[name][rows].copy()             # O x D, the weights before this group
+                grads = np.zeros((len(ctx), len(outs)))
+                for b in batch:
+                    for o, (_, label, n) in enumerate(outs):
+                        x = float(np.float32(inputs[b] @ out[o]))
+                        if name == "syn1" and abs(x) >= 6:
+                            continue
+                        grads[b, o] = (label - table_sigmoid(x)) * alpha * n
+                delta += grads @ out
+                for o, r in enumerate(rows):
+                    mats[name][r] += grads[:, o] @ inputs
         for i, c in enumerate(ctx):
             syn0[c] += delta[i]
     return syn0, mats["neg"], mats["syn1"]
 
 
-def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0):
+def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_group=0):
     syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index = setup(seed, hs)
     ids = np.array(sentence, dtype=np.int32)
     offsets = np.array([0, len(ids)], dtype=np.int64)
@@ -116,6 +119,8 @@ def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0):
             tree.lengths, TABLES, 1, negative, np.float32(alpha), np.float32(alpha), kernels.seed_state(3))
     if name == "cbow_exact":
         args = args + (cbow_mean,)
+    if name == "sg_batched":
+        args = args + (hs_group,)
     loss, count, trained = getattr(kernels, name)(*args)
     return syn0, syn1neg, syn1, loss, count, trained
 
@@ -141,10 +146,11 @@ def test_exact_kernels_match_reference(model, cbow_mean, negative, hs):
     assert not np.allclose(syn0, setup(0, hs)[0])  # something was learned
 
 
-@pytest.mark.parametrize("negative,hs", CASES)
-def test_batched_kernel_matches_reference(negative, hs):
-    syn0, syn1neg, syn1, loss, count, trained = run_kernel("sg_batched", SENTENCE, negative, hs, 0.1)
-    ref0, refneg, ref1 = reference_batched(SENTENCE, negative, hs, 0.1)
+@pytest.mark.parametrize("negative,hs,hs_group", [c + (0,) for c in CASES] + [(0, True, 1), (2, True, 1)])
+def test_batched_kernel_matches_reference(negative, hs, hs_group):
+    syn0, syn1neg, syn1, loss, count, trained = run_kernel("sg_batched", SENTENCE, negative, hs, 0.1,
+                                                           hs_group=hs_group)
+    ref0, refneg, ref1 = reference_batched(SENTENCE, negative, hs, 0.1, hs_group=hs_group)
     np.testing.assert_allclose(syn0, ref0, atol=1e-5)
     np.testing.assert_allclose(syn1neg, refneg, atol=1e-5)
     np.testing.assert_allclose(syn1, ref1, atol=1e-5)
@@ -180,6 +186,6 @@ def test_subsampling_drops_frequent_words_at_the_expected_rate():
     offsets = np.arange(0, len(ids) + 1, 1000, dtype=np.int64)
     _, _, trained = kernels.sg_batched(syn0, syn1neg, syn1, ids, offsets, 0, len(offsets) - 1, keep, alias_prob,
                                        alias_index, tree.codes, tree.points, tree.lengths, TABLES, 2, 1,
-                                       np.float32(1e-6), np.float32(1e-6), kernels.seed_state(9))
+                                       np.float32(1e-6), np.float32(1e-6), kernels.seed_state(9), 0)
     expected = 20000 * 1.25
     assert abs(trained - expected) < 4 * np.sqrt(20000 * 0.25 * 0.75)

@@ -27,6 +27,9 @@ def test_skip_gram_is_batched_unless_exact_is_asked_for():
     assert kernel(model="cbow") == kernel(model="cbow", hs=True) == "cbow_exact"
     with pytest.raises(ValueError, match="exact"):
         TrainOptions(exact="yes").validate()
+    assert TrainOptions().hs_group == 4  # the Huffman path is shared by groups of 4 context words
+    with pytest.raises(ValueError, match="hs_group"):
+        TrainOptions(hs_group=-1).validate()
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,16 @@ within a window, and an update within the window does not see the window's
 own earlier updates (Hogwild already allows that across threads). The rows
 are read once per window instead of once per pair, which turns a
 memory-latency-bound loop into small dense products.
+
+With hierarchical softmax the shared outputs are the centre word's Huffman
+path, whose top nodes are shared by every word of the corpus. Sharing one
+stale read of the path across the whole window (up to 2 × window inputs) cost
+1.0 analogy point against word2vec.c on wiki8 (8 seeds), mostly in the
+semantic questions; so the path is shared by groups of at most ``hs_group``
+context words (4 by default in :class:`w2v.training.TrainOptions`), each group
+reading the rows as the previous group left them. Groups of 4 cost 8.5% of the
+speed (2 threads) and scored 0.26 points below word2vec.c (8 seeds, per-seed sd
+0.5): benchmarks/results/wiki8-hs-groups.md.
 """
 from __future__ import annotations
 
@@ -418,11 +428,11 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 
 # -- batched skip-gram ------------------------------------------------------------------
 @njit(cache=True, fastmath=_FAST)
-def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_outside, alpha,
+def _batch_pass(inputs, b_begin, b_end, out_matrix, out_ids, labels, weights, n_out, skip_outside, alpha,
                 tables, out_rows, in_delta, grads):
-    """One shared-output update for a window.
+    """One shared-output update for the inputs ``b_begin .. b_end - 1`` of a window.
 
-    inputs float32[B, D] (copies of the context rows, B = n_in), out_matrix
+    inputs float32[B, D] (copies of the context rows), out_matrix
     the output weights, out_ids int64[O] its distinct rows used here, with
     labels and multiplicities float32[O]. out_rows float32[O, D] and grads
     float32[B, O] are scratch. Adds the input gradients to in_delta
@@ -443,7 +453,7 @@ def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_
         for d in range(dim):
             out_rows[o, d] = out_matrix[row, d]
     # X = In · Outᵀ, four outputs per pass over the input row
-    for b in range(n_in):
+    for b in range(b_begin, b_end):
         o = 0
         while o + 4 <= n_out:
             x0, x1, x2, x3 = _dot_four(inputs[b], out_rows, o, o + 1, o + 2, o + 3, dim)
@@ -457,14 +467,14 @@ def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_
             o += 1
     loss = 0.0
     count = 0
-    for b in range(n_in):
+    for b in range(b_begin, b_end):
         for o in range(n_out):
             g, l = _score(grads[b, o], labels[o], tables, skip_outside)
             loss += l * weights[o]
             count += np.int64(weights[o])
             grads[b, o] = g * alpha * weights[o]
     # in_delta += G · Out, four outputs per pass over the delta row
-    for b in range(n_in):
+    for b in range(b_begin, b_end):
         o = 0
         while o + 4 <= n_out:
             _add_four(in_delta[b], out_rows, o, o + 1, o + 2, o + 3, grads[b, o], grads[b, o + 1],
@@ -476,12 +486,12 @@ def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_
     # Out += Gᵀ · In, straight into the weights (the rows are distinct), four inputs per pass
     for o in range(n_out):
         row = out_ids[o]
-        b = 0
-        while b + 4 <= n_in:
+        b = b_begin
+        while b + 4 <= b_end:
             _add_four(out_matrix[row], inputs, b, b + 1, b + 2, b + 3, grads[b, o], grads[b + 1, o],
                       grads[b + 2, o], grads[b + 3, o], dim)
             b += 4
-        while b < n_in:
+        while b < b_end:
             _axpy(grads[b, o], inputs[b], out_matrix[row], dim)
             b += 1
     return loss, count
@@ -489,8 +499,14 @@ def _batch_pass(inputs, n_in, out_matrix, out_ids, labels, weights, n_out, skip_
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index,
-               codes, points, code_lengths, tables, window, negative, alpha_begin, alpha_end, seed):
-    """Skip-gram with outputs shared across each centre word's window (module docstring)."""
+               codes, points, code_lengths, tables, window, negative, alpha_begin, alpha_end, seed,
+               hs_group):
+    """Skip-gram with outputs shared across each centre word's window (module docstring).
+
+    ``hs_group``: with hierarchical softmax, the Huffman path is shared by at
+    most this many context words at a time (0: the whole window); the path's
+    rows are read again, updated, for the next group.
+    """
     dim = syn0.shape[1]
     state = seed
     total = offsets[s_end] - offsets[s_begin]
@@ -532,10 +548,12 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                     out_ids[j] = points[word, j]
                     labels[j] = _ONE - np.float32(codes[word, j])
                     weights[j] = _ONE
-                l, k = _batch_pass(inputs, n_in, syn1, out_ids, labels, weights, n_hs, True, alpha,
-                                   tables, out_rows, in_delta, grads)
-                loss += l
-                count += k
+                group = n_in if hs_group <= 0 else hs_group
+                for b_begin in range(0, n_in, group):
+                    l, k = _batch_pass(inputs, b_begin, min(n_in, b_begin + group), syn1, out_ids, labels,
+                                       weights, n_hs, True, alpha, tables, out_rows, in_delta, grads)
+                    loss += l
+                    count += k
             if negative > 0:  # the centre word, then k shared negatives
                 out_ids[0] = word
                 labels[0] = _ONE
@@ -554,7 +572,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                         labels[n_out] = _ZERO
                         weights[n_out] = _ONE
                         n_out += 1
-                l, k = _batch_pass(inputs, n_in, syn1neg, out_ids, labels, weights, n_out, False, alpha,
+                l, k = _batch_pass(inputs, 0, n_in, syn1neg, out_ids, labels, weights, n_out, False, alpha,
                                    tables, out_rows, in_delta, grads)
                 loss += l
                 count += k

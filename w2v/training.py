@@ -48,9 +48,10 @@ def default_threads() -> int:
 
 #: The kernel for each (architecture, exact?): the variant is picked once, here, never in the inner loop.
 #: CBOW has only word2vec.c's updates. The loss (NS, HS or both) is a loop-invariant kernel argument.
-#: Skip-gram is batched unless ``exact`` is True. With hierarchical softmax the batched kernel scored
-#: 0.8 analogy points below word2vec.c on wiki8 (3 seeds) while the exact one ran slower than
-#: word2vec.c on 2 threads (benchmarks/results/wiki8-exact-kernels.log); speed won the default there.
+#: Skip-gram is batched unless ``exact`` is True. With hierarchical softmax the batched kernel shares
+#: the Huffman path by groups of ``hs_group`` context words (see :mod:`w2v.kernels`). On wiki8 groups of 4
+#: scored 0.26 analogy points below word2vec.c, the whole window 1.04 and the exact kernel 0.88, which
+#: also ran 32% slower than groups of 4 on 2 threads (benchmarks/results/wiki8-hs-groups.md).
 KERNELS = {("sg", False): "sg_batched", ("sg", True): "sg_exact", ("cbow", True): "cbow_exact"}
 
 
@@ -73,6 +74,7 @@ class TrainOptions:
     cbow_mean: bool = True
     ns_exponent: float = 0.75
     exact: Optional[bool] = None  # skip-gram: True word2vec.c's pair-by-pair updates; False or None batched
+    hs_group: int = 4           # batched skip-gram with hs: context words per update of the Huffman path (0: all)
     lowercase: bool = False
     max_sentence_length: int = 10_000
     chunk_words: int = 100_000
@@ -105,6 +107,8 @@ class TrainOptions:
         need(self.max_sentence_length >= 1, "max_sentence_length", "must be positive")
         need(self.chunk_words >= 1, "chunk_words", "must be positive")
         need(self.exact in (None, True, False), "exact", "must be True, False or None (batched)")
+        need(isinstance(self.hs_group, int) and self.hs_group >= 0, "hs_group",
+             "must be a non-negative integer (0: the whole window)")
         return self
 
     @property
@@ -238,7 +242,7 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
 
     kernel_name = options.kernel_name
     kernel = getattr(kernels, kernel_name)
-    extra = (options.cbow_mean,) if options.model == "cbow" else ()
+    extra = {"cbow_exact": (options.cbow_mean,), "sg_batched": (options.hs_group,)}.get(kernel_name, ())
 
     def args(s_begin, s_end, alpha_begin, alpha_end, seed):
         ids, chunk_offsets = encoded.chunk(s_begin, s_end)  # the chunk's sentences, offsets from 0
