@@ -439,7 +439,7 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, out_ids, labels, weights, n_
     float32[B, D]; applies the output gradients to out_matrix. Returns
     (loss, predictions).
 
-    Three phases, all from the rows as they were before the window:
+    Three phases, all from the rows as they were before this call:
     X = In · Outᵀ (B × O dot products); G = alpha · weight · (label − σ(X));
     then in_delta += G · Out and Out += Gᵀ · In. Each phase works on four
     rows at a time, so every vector load feeds four fused multiply-adds and a
