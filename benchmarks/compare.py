@@ -42,6 +42,7 @@ sys.path.insert(0, ROOT)
 
 from w2v import Vectors  # noqa: E402
 from w2v.evaluate import evaluate_analogies, evaluate_pairs  # noqa: E402
+from systems import w2v_variant  # noqa: E402  (beside this script)
 
 SYSTEMS = ["w2v", "word2vec-c", "gensim-file", "gensim-iter"]
 ALL_SYSTEMS = SYSTEMS + ["w2v-exact", "w2v-batched"]
@@ -272,7 +273,7 @@ def main(argv=None):
         args.repeat, args.max_tokens = 1, args.max_tokens or 1_000_000
     systems = [s for s in args.systems.split(",") if s]
     for s in systems:
-        if s not in ALL_SYSTEMS and not (s.startswith("w2v-g") and s[5:].isdigit()):
+        if s not in ALL_SYSTEMS and w2v_variant(s) is None:
             parser.error(f"unknown system {s!r}; choose from {', '.join(ALL_SYSTEMS)} or w2v-g<N>")
     word2vec_bin = find_word2vec(args.word2vec_bin)
     if "word2vec-c" in systems and word2vec_bin is None:
@@ -285,6 +286,9 @@ def main(argv=None):
     configs = [c for c in args.configs.split(",") if c]
     threads = [int(t) for t in args.threads.split(",") if t]
     os.makedirs(args.out, exist_ok=True)
+    date = datetime.date.today().isoformat()
+    stem = args.name or ("quick" if args.quick else f"{os.path.basename(args.corpus).split('.')[0]}-{date}")
+    partial = os.path.join(args.out, stem + ".runs.jsonl")
     work = tempfile.mkdtemp(prefix="w2v-bench-")
     try:
         corpus = prepare_corpus(args.corpus, work, args.line_words, args.max_tokens)
@@ -294,7 +298,6 @@ def main(argv=None):
         plan += [("sg-ns", "w2v", int(t)) for t in args.scaling.split(",") if t and int(t) not in threads
                  and "sg-ns" in configs]
         runs = []
-        partial = os.path.join(args.out, (args.name or "compare") + ".runs.jsonl")
         for repeat in range(args.repeat):
             for config, system, n_threads in plan:
                 output = os.path.join(work, f"{system}-{config}-{n_threads}.bin")
@@ -320,7 +323,7 @@ def main(argv=None):
                 with open(partial, "a") as f:  # a stopped run keeps what it measured
                     f.write(json.dumps(run) + "\n")
         summary = summarise(runs)
-        report = {"date": datetime.date.today().isoformat(), "corpus": os.path.basename(args.corpus),
+        report = {"date": date, "corpus": os.path.basename(args.corpus),
                   "tokens": tokens, "line_words": args.line_words, "epochs": args.epochs, "dim": args.dim,
                   "repeat": args.repeat, "machine": machine_info(), "summary": summary, "ratios": ratios(summary),
                   "runs": runs}
@@ -328,7 +331,6 @@ def main(argv=None):
             report["compile"] = compile_times(corpus, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    stem = args.name or ("quick" if args.quick else f"{report['corpus'].split('.')[0]}-{report['date']}")
     with open(os.path.join(args.out, stem + ".json"), "w") as f:
         json.dump(report, f, indent=1)
     if os.path.exists(partial):  # the full report holds every run

@@ -1,7 +1,8 @@
-"""Microbenchmark of one training kernel, single-threaded, for A/B comparisons of kernel changes.
+"""Microbenchmark of one training kernel, for A/B comparisons of kernel changes.
 
     python benchmarks/kernel_bench.py --corpus ../shared/data/wiki8.txt.gz --kernel sg_batched
     python benchmarks/kernel_bench.py --kernel sg_batched --hs --negative 0
+    python benchmarks/kernel_bench.py --hs --negative 0 --threads 2 --sentences 150   # Hogwild, 2 threads
 
 It encodes the corpus once, then trains ``--sentences`` sentences per timing
 ``--repeat`` times on fresh slices, and reports the best: corpus words/s,
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -78,25 +80,39 @@ def setup(args):
 
 def main(argv=None):
     parser = make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="threads at once, each on its own --sentences")
     args = parser.parse_args(argv)
     call, offsets, _ = setup(args)
     dim = args.dim
     n = args.sentences
-    if (args.repeat * n + 1) >= len(offsets):
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
+    if (args.repeat * args.threads * n + 1) >= len(offsets):
         parser.error(f"the corpus has {len(offsets) - 1} sentences; lower --sentences or --repeat")
     best = None
     for rep in range(args.repeat):
-        begin, end = 1 + rep * n, 1 + (rep + 1) * n
+        # each thread trains its own n sentences at once (the kernels release the GIL), as training's workers do
+        slices = [(1 + (rep * args.threads + t) * n, 1 + (rep * args.threads + t + 1) * n) for t in range(args.threads)]
+        results = [None] * args.threads
+
+        def work(t):
+            results[t] = call(*slices[t])
+        workers = [threading.Thread(target=work, args=(t,)) for t in range(args.threads)]
         start = time.perf_counter()
-        _, predictions, trained = call(begin, end)
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
         seconds = time.perf_counter() - start
-        words = int(offsets[end] - offsets[begin])
+        words = sum(int(offsets[end] - offsets[begin]) for begin, end in slices)
+        trained = sum(r[2] for r in results)
+        predictions = sum(r[1] for r in results)
         if best is None or seconds < best[0]:
             best = (seconds, words, trained, predictions)
     seconds, words, trained, predictions = best
     print(f"{args.kernel}{' hs' if args.hs else ''} negative {args.negative}: {words / seconds:,.0f} words/s, "
           f"{trained / seconds:,.0f} centre words/s, {predictions / max(trained, 1):.1f} predictions per centre word, "
-          f"{6 * dim * predictions / seconds / 1e9:.2f} GFLOP/s (1 thread, best of {args.repeat})")
+          f"{6 * dim * predictions / seconds / 1e9:.2f} GFLOP/s ({args.threads} thread(s), best of {args.repeat})")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,18 @@ CONFIGS = {  # name: (skip-gram?, negative, hs, alpha)
 }
 
 
+W2V_SYSTEMS = {"w2v": (None, None), "w2v-exact": (True, None), "w2v-batched": (False, None)}
+
+
+def w2v_variant(system: str):
+    """``(exact, hs_group)`` of a w2v system name (None: the default), or None for another system."""
+    if system in W2V_SYSTEMS:
+        return W2V_SYSTEMS[system]
+    if system.startswith("w2v-g") and system[len("w2v-g"):].isdigit():
+        return False, int(system[len("w2v-g"):])
+    return None
+
+
 def run_w2v(args, exact, hs_group=None):
     from w2v.corpus import Corpus
     from w2v.training import TrainOptions, train
@@ -115,10 +127,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--word2vec-bin", default="word2vec")
     args = parser.parse_args(argv)
-    if args.system.startswith("w2v-g") and args.system[5:].isdigit():
-        result = run_w2v(args, False, int(args.system[5:]))
-    elif args.system in ("w2v", "w2v-exact", "w2v-batched"):
-        result = run_w2v(args, exact={"w2v": None, "w2v-exact": True, "w2v-batched": False}[args.system])
+    variant = w2v_variant(args.system)
+    if variant is not None:
+        result = run_w2v(args, *variant)
     elif args.system == "word2vec-c":
         result = run_word2vec_c(args)
     elif args.system in ("gensim-file", "gensim-iter"):

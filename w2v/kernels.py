@@ -51,9 +51,9 @@ stale read of the path across the whole window (up to 2 × window inputs) cost
 1.0 analogy point against word2vec.c on wiki8 (8 seeds), mostly in the
 semantic questions; so the path is shared by groups of at most ``hs_group``
 context words (4 by default in :class:`w2v.training.TrainOptions`), each group
-reading the rows as the previous group left them. Groups of 4 cost 8.5% of the
-speed (2 threads) and scored 0.44 points below word2vec.c (10 seeds, per-seed sd
-0.5): benchmarks/results/wiki8-hs-groups.md.
+reading the rows as the previous group left them. Groups of 4 cost 4% of the
+speed on one thread and scored 0.44 points below word2vec.c (10 seeds, per-seed
+sd 0.5): benchmarks/results/wiki8-hs-groups.md.
 """
 from __future__ import annotations
 

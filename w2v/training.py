@@ -51,7 +51,7 @@ def default_threads() -> int:
 #: Skip-gram is batched unless ``exact`` is True. With hierarchical softmax the batched kernel shares
 #: the Huffman path by groups of ``hs_group`` context words (see :mod:`w2v.kernels`). On wiki8 groups of 4
 #: scored 0.44 analogy points below word2vec.c, the whole window 1.04 and the exact kernel 0.88, which
-#: also ran 32% slower than groups of 4 on 2 threads (benchmarks/results/wiki8-hs-groups.md).
+#: is also 20% slower on one thread (benchmarks/results/wiki8-hs-groups.md).
 KERNELS = {("sg", False): "sg_batched", ("sg", True): "sg_exact", ("cbow", True): "cbow_exact"}
 
 
