@@ -24,7 +24,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from w2v import kernels  # noqa: E402
+from w2v import kernels, training  # noqa: E402
 from w2v.corpus import Corpus  # noqa: E402
 from w2v.encode import encode_corpus  # noqa: E402
 from w2v.vocab import build_vocabulary  # noqa: E402
@@ -41,6 +41,11 @@ def make_parser(description):
     parser.add_argument("--hs", action="store_true")
     parser.add_argument("--hs-group", type=int, default=4,
                         help="sg_batched: context words per Huffman-path update (0: the whole window)")
+    parser.add_argument("--hs-private", type=int, default=None,
+                        help="sg_batched: top Huffman nodes kept private per thread (default: training's choice "
+                             "for --threads)")
+    parser.add_argument("--hs-sync", type=int, default=None,
+                        help="sg_batched: centre words between merges of the private nodes (default: training's)")
     parser.add_argument("--sentences", type=int, default=300, help="sentences per timing (wiki8: 10,000 words each)")
     parser.add_argument("--repeat", type=int, default=4)
     return parser
@@ -67,7 +72,10 @@ def setup(args):
     alias_prob, alias_index = vocab.noise_alias()
     tables = kernels.make_tables()
     kernel = getattr(kernels, args.kernel)
-    extra = {"cbow_exact": (True,), "sg_batched": (args.hs_group,)}.get(args.kernel, ())
+    threads = getattr(args, "threads", 1)
+    private = training.hs_private_nodes(threads) if args.hs_private is None else args.hs_private
+    sync = training.HS_SYNC_WORDS if args.hs_sync is None else args.hs_sync
+    extra = {"cbow_exact": (True,), "sg_batched": (args.hs_group, private, sync)}.get(args.kernel, ())
 
     def call(s_begin, s_end):
         return kernel(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index, codes,

@@ -111,7 +111,7 @@ def reference_batched(sentence, negative, hs, alpha, seed=0, hs_group=0):
     return syn0, mats["neg"], mats["syn1"]
 
 
-def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_group=0):
+def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_group=0, hs_private=0, hs_sync=1):
     syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index = setup(seed, hs)
     ids = np.array(sentence, dtype=np.int32)
     offsets = np.array([0, len(ids)], dtype=np.int64)
@@ -120,7 +120,7 @@ def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_g
     if name == "cbow_exact":
         args = args + (cbow_mean,)
     if name == "sg_batched":
-        args = args + (hs_group,)
+        args = args + (hs_group, hs_private, hs_sync)
     loss, count, trained = getattr(kernels, name)(*args)
     return syn0, syn1neg, syn1, loss, count, trained
 
@@ -157,6 +157,32 @@ def test_batched_kernel_matches_reference(negative, hs, hs_group):
     assert trained == len(SENTENCE) and count > 0
 
 
+@pytest.mark.parametrize("hs_private,hs_sync", [(3, 1), (3, 1000), (100, 2)])
+def test_private_huffman_nodes_merge_back_every_update(hs_private, hs_sync):
+    # one thread: training the top nodes in a private copy and merging it is the same update
+    # (hs_private 100 > the 5 inner nodes: all of them)
+    syn0, syn1neg, syn1, *_ = run_kernel("sg_batched", SENTENCE, 2, True, 0.1, hs_group=1,
+                                         hs_private=hs_private, hs_sync=hs_sync)
+    ref0, refneg, ref1 = reference_batched(SENTENCE, 2, True, 0.1, hs_group=1)
+    np.testing.assert_allclose(syn0, ref0, atol=1e-5)
+    np.testing.assert_allclose(syn1neg, refneg, atol=1e-5)
+    np.testing.assert_allclose(syn1, ref1, atol=1e-5)
+
+
+def test_private_rows_merge_adds_this_threads_change_to_the_others():
+    rng = np.random.default_rng(0)
+    shared = rng.random((5, 4), dtype=np.float32)
+    base = shared[2:].copy()                     # the copy taken at the last merge
+    private = base + np.float32(0.5)             # this thread's updates since
+    shared[2:] += np.float32(0.25)               # another thread's, meanwhile
+    untouched, expected = shared[:2].copy(), base + np.float32(0.75)
+    kernels._sync_private(shared, 2, private, base)
+    np.testing.assert_allclose(shared[2:], expected, atol=1e-6)
+    np.testing.assert_array_equal(shared[:2], untouched)
+    np.testing.assert_array_equal(private, shared[2:])  # a fresh copy for both
+    np.testing.assert_array_equal(base, shared[2:])
+
+
 def test_loss_counts_every_prediction_with_the_true_objective():
     # sentence [0, 1], window 1, one negative (always NOISE), a learning rate too small to move the weights:
     # centre 0 is predicted from context 1, centre 1 from context 0; each pair makes 2 predictions
@@ -186,6 +212,6 @@ def test_subsampling_drops_frequent_words_at_the_expected_rate():
     offsets = np.arange(0, len(ids) + 1, 1000, dtype=np.int64)
     _, _, trained = kernels.sg_batched(syn0, syn1neg, syn1, ids, offsets, 0, len(offsets) - 1, keep, alias_prob,
                                        alias_index, tree.codes, tree.points, tree.lengths, TABLES, 2, 1,
-                                       np.float32(1e-6), np.float32(1e-6), kernels.seed_state(9), 0)
+                                       np.float32(1e-6), np.float32(1e-6), kernels.seed_state(9), 0, 0, 1)
     expected = 20000 * 1.25
     assert abs(trained - expected) < 4 * np.sqrt(20000 * 0.25 * 0.75)

@@ -428,8 +428,8 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 
 # -- batched skip-gram ------------------------------------------------------------------
 @njit(cache=True, fastmath=_FAST)
-def _batch_pass(inputs, b_begin, b_end, out_matrix, out_ids, labels, weights, n_out, skip_outside, alpha,
-                tables, out_rows, in_delta, grads):
+def _batch_pass(inputs, b_begin, b_end, out_matrix, private, first_private, out_ids, labels, weights, n_out,
+                skip_outside, alpha, tables, out_rows, in_delta, grads):
     """One shared-output update for the inputs ``b_begin .. b_end - 1`` of a window.
 
     inputs float32[B, D] (copies of the context rows), out_matrix
@@ -446,12 +446,17 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, out_ids, labels, weights, n_
     row of in_delta or out_matrix is loaded and stored once per four outputs
     (or inputs) instead of once per pair: a one-pair-at-a-time loop is bound
     by loads and stores, not by arithmetic.
+
+    Rows ``first_private`` and above are read from and written to
+    ``private[row - first_private]`` (float32[P, D], this thread's copy of the
+    top Huffman nodes, see :func:`_sync_private`) instead of ``out_matrix``.
     """
     dim = inputs.shape[1]
     for o in range(n_out):
         row = out_ids[o]
+        src = private[row - first_private] if row >= first_private else out_matrix[row]
         for d in range(dim):
-            out_rows[o, d] = out_matrix[row, d]
+            out_rows[o, d] = src[d]
     # X = In · Outᵀ, four outputs per pass over the input row
     for b in range(b_begin, b_end):
         o = 0
@@ -486,26 +491,57 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, out_ids, labels, weights, n_
     # Out += Gᵀ · In, straight into the weights (the rows are distinct), four inputs per pass
     for o in range(n_out):
         row = out_ids[o]
+        dst = private[row - first_private] if row >= first_private else out_matrix[row]
         b = b_begin
         while b + 4 <= b_end:
-            _add_four(out_matrix[row], inputs, b, b + 1, b + 2, b + 3, grads[b, o], grads[b + 1, o],
+            _add_four(dst, inputs, b, b + 1, b + 2, b + 3, grads[b, o], grads[b + 1, o],
                       grads[b + 2, o], grads[b + 3, o], dim)
             b += 4
         while b < b_end:
-            _axpy(grads[b, o], inputs[b], out_matrix[row], dim)
+            _axpy(grads[b, o], inputs[b], dst, dim)
             b += 1
     return loss, count
+
+
+@njit(cache=True, fastmath=_FAST)
+def _sync_private(shared, first, private, base):
+    """Merge this thread's copy of rows ``first ..`` of ``shared`` and take a fresh one.
+
+    shared float32[R, D]; private and base float32[P, D], P = R - first.
+    shared[first + i] += private[i] − base[i] (this thread's updates since the
+    last merge, added to whatever the other threads wrote meanwhile), then
+    private[i] = base[i] = shared[first + i].
+    """
+    dim = shared.shape[1]
+    for i in range(private.shape[0]):
+        row = shared[first + i]
+        for d in range(dim):
+            v = row[d] + (private[i, d] - base[i, d])
+            row[d] = v
+            private[i, d] = v
+            base[i, d] = v
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index,
                codes, points, code_lengths, tables, window, negative, alpha_begin, alpha_end, seed,
-               hs_group):
+               hs_group, hs_private, hs_sync):
     """Skip-gram with outputs shared across each centre word's window (module docstring).
 
     ``hs_group``: with hierarchical softmax, the Huffman path is shared by at
     most this many context words at a time (0: the whole window); the path's
     rows are read again, updated, for the next group.
+
+    ``hs_private``, ``hs_sync``: the top ``hs_private`` nodes of the Huffman
+    tree (the last rows of syn1: Huffman merges the lightest nodes first, so
+    the root is row V-2 and the rows below it are the next most visited) are
+    trained in a copy private to this call, merged into syn1 every
+    ``hs_sync`` centre words and at the end (:func:`_sync_private`). Every
+    centre word's path starts at the root, so with several threads these rows
+    are written by all of them all the time, and each write waits for the
+    cache line to come back from the other core: two threads trained no
+    faster than one. 0 turns it off (as training does with one thread, where
+    nothing else writes the rows).
     """
     dim = syn0.shape[1]
     state = seed
@@ -521,6 +557,16 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     out_ids = np.empty(max_out, dtype=np.int64)
     labels = np.empty(max_out, dtype=np.float32)
     weights = np.empty(max_out, dtype=np.float32)
+    n_private = max(0, min(hs_private, syn1.shape[0]))
+    first_private = syn1.shape[0] - n_private
+    private = np.empty((n_private, dim), dtype=np.float32)
+    base = np.empty((n_private, dim), dtype=np.float32)
+    for i in range(n_private):
+        for d in range(dim):
+            private[i, d] = syn1[first_private + i, d]
+            base[i, d] = private[i, d]
+    no_private = np.empty((0, dim), dtype=np.float32)
+    since_sync = 0
     loss = 0.0
     count = 0
     trained = 0
@@ -550,10 +596,15 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                     weights[j] = _ONE
                 group = n_in if hs_group <= 0 else hs_group
                 for b_begin in range(0, n_in, group):
-                    l, k = _batch_pass(inputs, b_begin, min(n_in, b_begin + group), syn1, out_ids, labels,
-                                       weights, n_hs, True, alpha, tables, out_rows, in_delta, grads)
+                    l, k = _batch_pass(inputs, b_begin, min(n_in, b_begin + group), syn1, private, first_private,
+                                       out_ids, labels, weights, n_hs, True, alpha, tables, out_rows, in_delta,
+                                       grads)
                     loss += l
                     count += k
+                since_sync += 1
+                if n_private > 0 and since_sync >= hs_sync:
+                    _sync_private(syn1, first_private, private, base)
+                    since_sync = 0
             if negative > 0:  # the centre word, then k shared negatives
                 out_ids[0] = word
                 labels[0] = _ONE
@@ -572,12 +623,14 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                         labels[n_out] = _ZERO
                         weights[n_out] = _ONE
                         n_out += 1
-                l, k = _batch_pass(inputs, 0, n_in, syn1neg, out_ids, labels, weights, n_out, False, alpha,
-                                   tables, out_rows, in_delta, grads)
+                l, k = _batch_pass(inputs, 0, n_in, syn1neg, no_private, syn1neg.shape[0], out_ids, labels,
+                                   weights, n_out, False, alpha, tables, out_rows, in_delta, grads)
                 loss += l
                 count += k
             for i in range(n_in):
                 w = ctx[i]
                 for d in range(dim):
                     syn0[w, d] += in_delta[i, d]
+    if n_private > 0:
+        _sync_private(syn1, first_private, private, base)
     return loss, count, trained

@@ -54,6 +54,18 @@ def default_threads() -> int:
 #: is also 20% slower on one thread (benchmarks/results/wiki8-hs-groups.md).
 KERNELS = {("sg", False): "sg_batched", ("sg", True): "sg_exact", ("cbow", True): "cbow_exact"}
 
+#: Batched skip-gram with hierarchical softmax and several threads: each thread trains its own copy of the
+#: top HS_PRIVATE_NODES Huffman nodes and merges it every HS_SYNC_WORDS centre words (see
+#: :func:`w2v.kernels.sg_batched`): every path starts at the root, and threads that all write the same rows
+#: wait on each other's caches.
+HS_PRIVATE_NODES = 64
+HS_SYNC_WORDS = 1024
+
+
+def hs_private_nodes(threads: int) -> int:
+    """How many top Huffman nodes each thread keeps private: none with one thread (nothing to wait for)."""
+    return HS_PRIVATE_NODES if threads > 1 else 0
+
 
 @dataclass
 class TrainOptions:
@@ -242,7 +254,14 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
 
     kernel_name = options.kernel_name
     kernel = getattr(kernels, kernel_name)
-    extra = {"cbow_exact": (options.cbow_mean,), "sg_batched": (options.hs_group,)}.get(kernel_name, ())
+    # chunks of whole sentences, about chunk_words each
+    n_words = int(offsets[-1])
+    targets = np.arange(options.chunk_words, n_words, options.chunk_words, dtype=np.int64)
+    bounds = np.unique(np.concatenate([[0], np.searchsorted(offsets, targets), [len(offsets) - 1]]))
+    chunks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+    threads = max(1, min(options.threads, len(chunks)))
+    extra = {"cbow_exact": (options.cbow_mean,),
+             "sg_batched": (options.hs_group, hs_private_nodes(threads), HS_SYNC_WORDS)}.get(kernel_name, ())
 
     def args(s_begin, s_end, alpha_begin, alpha_end, seed):
         ids, chunk_offsets = encoded.chunk(s_begin, s_end)  # the chunk's sentences, offsets from 0
@@ -254,11 +273,6 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
     compile_seconds, compiled = _compile(kernel_name, args(0, 0, 0.0, 0.0, kernels.seed_state(0)))
     say(f"kernels {'compiled' if compiled else 'loaded from the cache'} in {compile_seconds:.1f} s")
 
-    # chunks of whole sentences, about chunk_words each
-    n_words = int(offsets[-1])
-    targets = np.arange(options.chunk_words, n_words, options.chunk_words, dtype=np.int64)
-    bounds = np.unique(np.concatenate([[0], np.searchsorted(offsets, targets), [len(offsets) - 1]]))
-    chunks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
     total_words = n_words * options.epochs
     alpha0 = float(options.alpha)
     alpha_floor = alpha0 * options.min_alpha_ratio
@@ -266,7 +280,6 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
     def alpha_at(done: int) -> float:
         return max(alpha_floor, alpha0 * (1.0 - done / total_words))
 
-    threads = max(1, min(options.threads, len(chunks)))
     say(f"training {options.model}{' (batched)' if kernel_name == 'sg_batched' else ''} "
         f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
         f"on {n_words:,} words, vocabulary {v:,}, dim {dim}, {options.epochs} epochs, {threads} threads")
