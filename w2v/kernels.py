@@ -54,6 +54,15 @@ context words (4 by default in :class:`w2v.training.TrainOptions`), each group
 reading the rows as the previous group left them. Groups of 4 cost 4% of the
 speed on one thread and scored 0.44 points below word2vec.c (10 seeds, per-seed
 sd 0.5): benchmarks/results/wiki8-hs-groups.md.
+
+Every Huffman path starts at the root, so with several threads every update
+writes the same few top rows of syn1, and each write waits for the cache line
+to come back from the other core: on 2 threads the HS kernel at times ran no
+faster than on one. With several threads the batched kernel therefore trains
+the top nodes in a copy private to the thread and merges it every
+``hs_sync`` centre words (:func:`sg_batched`). Deviation from word2vec.c (and
+from plain Hogwild): a thread sees the other threads' updates of those rows
+up to ``hs_sync`` centre words late.
 """
 from __future__ import annotations
 
@@ -633,4 +642,167 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                     syn0[w, d] += in_delta[i, d]
     if n_private > 0:
         _sync_private(syn1, first_private, private, base)
+    return loss, count, trained
+
+
+# -- batched CBOW -----------------------------------------------------------------------
+@njit(cache=True, fastmath=_FAST)
+def _cbow_shared_negatives(h, neu1e, word, syn1neg, neg_ids, neg_weights, n_neg, neg_rows, grads, alpha, tables):
+    """One CBOW centre word against its own output row and the batch's shared negatives.
+
+    h float32[D] the context vector; word its centre word; neg_ids int64[K]
+    the batch's distinct negatives with multiplicities neg_weights float32[K]
+    and copies neg_rows float32[K, D] taken at the start of the batch. Adds
+    the input gradient to neu1e float32[D]; updates syn1neg[word] at once (as
+    word2vec.c, from the row before the update); leaves the negatives'
+    gradients in grads float32[K] for :func:`_apply_shared_negatives`. A
+    negative equal to ``word`` is skipped, as word2vec.c skips it. Returns
+    (loss, predictions).
+    """
+    dim = h.shape[0]
+    out = syn1neg[word]
+    g, loss = _score(_dot(h, out, dim), _ONE, tables, False)
+    g *= alpha
+    count = 1
+    j = 0
+    while j + 4 <= n_neg:
+        x0, x1, x2, x3 = _dot_four(h, neg_rows, j, j + 1, j + 2, j + 3, dim)
+        grads[j] = x0
+        grads[j + 1] = x1
+        grads[j + 2] = x2
+        grads[j + 3] = x3
+        j += 4
+    while j < n_neg:
+        grads[j] = _dot(h, neg_rows[j], dim)
+        j += 1
+    for j in range(n_neg):
+        if neg_ids[j] == word:
+            grads[j] = _ZERO
+            continue
+        gj, l = _score(grads[j], _ZERO, tables, False)
+        loss += l * neg_weights[j]
+        count += np.int64(neg_weights[j])
+        grads[j] = gj * alpha * neg_weights[j]
+    _axpy(g, out, neu1e, dim)
+    j = 0
+    while j + 4 <= n_neg:
+        _add_four(neu1e, neg_rows, j, j + 1, j + 2, j + 3, grads[j], grads[j + 1], grads[j + 2], grads[j + 3], dim)
+        j += 4
+    while j < n_neg:
+        _axpy(grads[j], neg_rows[j], neu1e, dim)
+        j += 1
+    _axpy(g, h, out, dim)
+    return loss, count
+
+
+@njit(cache=True, fastmath=_FAST)
+def _apply_shared_negatives(syn1neg, neg_ids, n_neg, hidden, grads, nb):
+    """syn1neg[neg_ids[j]] += Σ_i grads[i, j] · hidden[i] over the batch's nb centre words, four at a time."""
+    dim = hidden.shape[1]
+    for j in range(n_neg):
+        dst = syn1neg[neg_ids[j]]
+        i = 0
+        while i + 4 <= nb:
+            _add_four(dst, hidden, i, i + 1, i + 2, i + 3, grads[i, j], grads[i + 1, j], grads[i + 2, j],
+                      grads[i + 3, j], dim)
+            i += 4
+        while i < nb:
+            _axpy(grads[i, j], hidden[i], dst, dim)
+            i += 1
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def cbow_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index,
+                 codes, points, code_lengths, tables, window, negative, alpha_begin, alpha_end, seed,
+                 cbow_mean, batch):
+    """CBOW with ``batch`` consecutive centre words sharing one draw of k negatives.
+
+    Centre by centre, as word2vec.c: h from the current input rows, the
+    Huffman path (hierarchical softmax), the centre's own output row, and the
+    input gradient added in full to every context word at once. Only the
+    negatives are shared: drawn once per ``batch`` centre words, their rows
+    copied once, every centre's scores taken against those copies, and their
+    updates Σ_i g_ij · h_i applied at the end of the batch. Deviation from
+    word2vec.c: each centre still sees k draws from the noise distribution,
+    but the same k as its neighbours, from rows up to ``batch`` centre words
+    old. Reading and writing the k negative rows once per batch instead of
+    once per centre word is what makes this faster. (Computing the batch's
+    context vectors from the rows before the batch as well, so that the
+    context updates could also be deferred, cost about 5 analogy points on
+    wiki8: neighbouring windows share most of their words.)
+    """
+    dim = syn0.shape[1]
+    state = seed
+    total = offsets[s_end] - offsets[s_begin]
+    sen = _sentence_buffer(offsets, s_begin, s_end)
+    batch = max(1, batch)
+    hidden = np.empty((batch, dim), dtype=np.float32)
+    neu1e = np.empty(dim, dtype=np.float32)
+    k = max(negative, 1)
+    neg_ids = np.empty(k, dtype=np.int64)
+    neg_weights = np.empty(k, dtype=np.float32)
+    neg_rows = np.empty((k, dim), dtype=np.float32)
+    grads = np.empty((batch, k), dtype=np.float32)
+    rows, labels, xs = _output_scratch(0, codes)
+    loss = 0.0
+    count = 0
+    trained = 0
+    for s in range(s_begin, s_end):
+        alpha = _alpha_at(alpha_begin, alpha_end, offsets[s] - offsets[s_begin], total)
+        state, n = _subsample(ids, offsets[s], offsets[s + 1], keep, sen, state)
+        trained += n
+        nb = 0  # centre words in the current batch
+        n_neg = 0
+        for pos in range(n):
+            word = sen[pos]
+            state, lo, hi = _window(state, pos, n, window)
+            h = hidden[nb]
+            h[:] = _ZERO
+            cw = 0
+            for c in range(lo, hi):
+                if c != pos:
+                    _axpy(_ONE, syn0[sen[c]], h, dim)
+                    cw += 1
+            if cw == 0:
+                continue
+            if cbow_mean:
+                inv = _ONE / np.float32(cw)
+                for d in range(dim):
+                    h[d] *= inv
+            neu1e[:] = _ZERO
+            if code_lengths[word] > 0:  # hierarchical softmax: the centre's own path, as word2vec.c
+                state, l, c = _exact_outputs(h, neu1e, word, alpha, syn1neg, 0, alias_prob, alias_index, syn1,
+                                             codes, points, code_lengths, tables, state, rows, labels, xs)
+                loss += l
+                count += c
+            if negative > 0:
+                if nb == 0:  # a new batch: k draws, duplicates merged with a count, rows copied once
+                    n_neg = 0
+                    for j in range(negative):
+                        state, target = _draw_noise(state, alias_prob, alias_index)
+                        for o in range(n_neg):
+                            if neg_ids[o] == target:
+                                neg_weights[o] += _ONE
+                                break
+                        else:
+                            neg_ids[n_neg] = target
+                            neg_weights[n_neg] = _ONE
+                            n_neg += 1
+                    for j in range(n_neg):
+                        row = neg_ids[j]
+                        for d in range(dim):
+                            neg_rows[j, d] = syn1neg[row, d]
+                l, c = _cbow_shared_negatives(h, neu1e, word, syn1neg, neg_ids, neg_weights, n_neg, neg_rows,
+                                              grads[nb], alpha, tables)
+                loss += l
+                count += c
+                nb += 1
+            for c in range(lo, hi):
+                if c != pos:
+                    _axpy(_ONE, neu1e, syn0[sen[c]], dim)
+            if nb == batch:
+                _apply_shared_negatives(syn1neg, neg_ids, n_neg, hidden, grads, nb)
+                nb = 0
+        if nb > 0:
+            _apply_shared_negatives(syn1neg, neg_ids, n_neg, hidden, grads, nb)
     return loss, count, trained
