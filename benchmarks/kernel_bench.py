@@ -34,7 +34,7 @@ def make_parser(description):
     """The options shared by this benchmark and ``profile_kernel.py``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--corpus", default=os.path.join(os.path.dirname(ROOT), "shared", "data", "wiki8.txt.gz"))
-    parser.add_argument("--kernel", choices=["sg_batched", "sg_exact", "cbow_exact", "cbow_batched"], default="sg_batched")
+    parser.add_argument("--kernel", choices=["sg_batched", "sg_exact", "cbow_exact"], default="sg_batched")
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--window", type=int, default=5)
     parser.add_argument("--negative", type=int, default=5)
@@ -46,8 +46,6 @@ def make_parser(description):
                              "for --threads)")
     parser.add_argument("--hs-sync", type=int, default=None,
                         help="sg_batched: centre words between merges of the private nodes (default: training's)")
-    parser.add_argument("--cbow-batch", type=int, default=None,
-                        help="cbow_batched: centre words sharing one draw of negatives (default: training's)")
     parser.add_argument("--sentences", type=int, default=300, help="sentences per timing (wiki8: 10,000 words each)")
     parser.add_argument("--repeat", type=int, default=4)
     return parser
@@ -77,9 +75,7 @@ def setup(args):
     threads = getattr(args, "threads", 1)
     private = training.hs_private_nodes(threads) if args.hs_private is None else args.hs_private
     sync = training.HS_SYNC_WORDS if args.hs_sync is None else args.hs_sync
-    cbow_batch = training.TrainOptions().cbow_batch if args.cbow_batch is None else args.cbow_batch
-    extra = {"cbow_exact": (True,), "cbow_batched": (True, cbow_batch),
-             "sg_batched": (args.hs_group, private, sync)}.get(args.kernel, ())
+    extra = {"cbow_exact": (True,), "sg_batched": (args.hs_group, private, sync)}.get(args.kernel, ())
 
     def call(s_begin, s_end):
         return kernel(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index, codes,

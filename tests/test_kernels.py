@@ -111,43 +111,7 @@ def reference_batched(sentence, negative, hs, alpha, seed=0, hs_group=0):
     return syn0, mats["neg"], mats["syn1"]
 
 
-def reference_cbow_batched(sentence, negative, hs, alpha, cbow_mean, batch, seed=0):
-    """word2vec.c's CBOW, except that the negatives (all NOISE) are drawn once per ``batch`` centre words,
-    scored against copies of their rows taken at the start of the batch, and updated at its end."""
-    syn0, syn1neg, syn1, tree, *_ = setup(seed, hs)
-    neg, inner, syn0 = syn1neg.astype(np.float64), syn1.astype(np.float64), syn0.astype(np.float64)
-    for first in range(0, len(sentence), batch):
-        copy = neg[NOISE].copy()
-        deferred = np.zeros(D)
-        for pos in range(first, min(len(sentence), first + batch)):
-            word = sentence[pos]
-            ctx = [sentence[c] for c in (pos - 1, pos + 1) if 0 <= c < len(sentence)]
-            h = syn0[ctx].sum(axis=0) / (len(ctx) if cbow_mean else 1)
-            neu1e = np.zeros(D)
-            outs = [(inner, row, label, 1, True) for _, row, label in outputs_of(word, tree, 0, hs)]
-            if negative:
-                outs.append((neg, word, 1.0, 1, True))
-                if word != NOISE:
-                    outs.append((neg, NOISE, 0.0, negative, False))
-            for matrix, row, label, n, now in outs:
-                out = matrix[row] if now else copy
-                x = float(np.float32(h @ out))
-                if matrix is inner and abs(x) >= 6:
-                    continue
-                g = (label - table_sigmoid(x)) * alpha * n
-                neu1e += g * out
-                if now:
-                    matrix[row] += g * h
-                else:
-                    deferred += g * h
-            for r in ctx:
-                syn0[r] += neu1e
-        neg[NOISE] += deferred
-    return syn0, neg, inner
-
-
-def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_group=0, hs_private=0, hs_sync=1,
-               batch=2):
+def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_group=0, hs_private=0, hs_sync=1):
     syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index = setup(seed, hs)
     ids = np.array(sentence, dtype=np.int32)
     offsets = np.array([0, len(ids)], dtype=np.int64)
@@ -155,8 +119,6 @@ def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_g
             tree.lengths, TABLES, 1, negative, np.float32(alpha), np.float32(alpha), kernels.seed_state(3))
     if name == "cbow_exact":
         args = args + (cbow_mean,)
-    if name == "cbow_batched":
-        args = args + (cbow_mean, batch)
     if name == "sg_batched":
         args = args + (hs_group, hs_private, hs_sync)
     loss, count, trained = getattr(kernels, name)(*args)
@@ -193,24 +155,6 @@ def test_batched_kernel_matches_reference(negative, hs, hs_group):
     np.testing.assert_allclose(syn1neg, refneg, atol=1e-5)
     np.testing.assert_allclose(syn1, ref1, atol=1e-5)
     assert trained == len(SENTENCE) and count > 0
-
-
-@pytest.mark.parametrize("negative,hs", EXACT_CASES)
-@pytest.mark.parametrize("cbow_mean,batch", [(True, 3), (False, 3), (True, 1), (True, 8)])
-@pytest.mark.parametrize("sentence", [SENTENCE, [0, NOISE, 2, NOISE, 1]])
-def test_batched_cbow_kernel_matches_reference(negative, hs, cbow_mean, batch, sentence):
-    # 8 holds the whole sentence; a centre equal to NOISE skips its negatives; batch 1 is word2vec.c's CBOW
-    # unless a negative repeats (merged here, one by one in word2vec.c)
-    syn0, syn1neg, syn1, loss, count, trained = run_kernel("cbow_batched", sentence, negative, hs, 0.1, cbow_mean,
-                                                           batch=batch)
-    ref0, refneg, ref1 = reference_cbow_batched(sentence, negative, hs, 0.1, cbow_mean, batch)
-    np.testing.assert_allclose(syn0, ref0, atol=1e-5)
-    np.testing.assert_allclose(syn1neg, refneg, atol=1e-5)
-    np.testing.assert_allclose(syn1, ref1, atol=1e-5)
-    assert trained == len(sentence) and count > 0 and np.isfinite(loss)
-    if batch == 1 and negative <= 1:
-        exact = run_kernel("cbow_exact", sentence, negative, hs, 0.1, cbow_mean)
-        np.testing.assert_allclose(syn0, exact[0], atol=1e-5)
 
 
 @pytest.mark.parametrize("hs_private,hs_sync", [(3, 1), (3, 1000), (100, 2)])

@@ -17,22 +17,19 @@ COMBOS = {
 }
 
 
-def test_kernels_are_batched_unless_exact_is_asked_for():
+def test_skip_gram_is_batched_unless_exact_is_asked_for():
     def kernel(**options):
         return TrainOptions(**options).validate().kernel_name
     assert kernel(model="sg") == kernel(model="sg", exact=False) == "sg_batched"
     assert kernel(model="sg", hs=True, negative=0) == "sg_batched"
     assert kernel(model="sg", hs=True, exact=True) == "sg_exact"
     assert kernel(model="sg", exact=True) == "sg_exact"
-    assert kernel(model="cbow") == kernel(model="cbow", hs=True) == kernel(model="cbow", exact=True) == "cbow_exact"
-    assert kernel(model="cbow", exact=False) == "cbow_batched"  # an experiment: benchmarks/cbow_batch_quality.py
+    assert kernel(model="cbow") == kernel(model="cbow", hs=True) == "cbow_exact"
     with pytest.raises(ValueError, match="exact"):
         TrainOptions(exact="yes").validate()
     assert TrainOptions().hs_group == 4  # the Huffman path is shared by groups of 4 context words
-    assert TrainOptions().cbow_batch == 8  # 8 CBOW centre words share one draw of negatives
-    for bad in (dict(hs_group=-1), dict(cbow_batch=0)):
-        with pytest.raises(ValueError, match=list(bad)[0]):
-            TrainOptions(**bad).validate()
+    with pytest.raises(ValueError, match="hs_group"):
+        TrainOptions(hs_group=-1).validate()
 
 
 @pytest.fixture(scope="module")

@@ -52,8 +52,7 @@ def default_threads() -> int:
 #: the Huffman path by groups of ``hs_group`` context words (see :mod:`w2v.kernels`). On wiki8 groups of 4
 #: scored 0.44 analogy points below word2vec.c, the whole window 1.04 and the exact kernel 0.88, which
 #: is also 20% slower on one thread (benchmarks/results/wiki8-hs-groups.md).
-KERNELS = {("sg", False): "sg_batched", ("sg", True): "sg_exact",
-           ("cbow", False): "cbow_batched", ("cbow", True): "cbow_exact"}
+KERNELS = {("sg", False): "sg_batched", ("sg", True): "sg_exact", ("cbow", True): "cbow_exact"}
 
 #: Batched skip-gram with hierarchical softmax and several threads: each thread trains its own copy of the
 #: top HS_PRIVATE_NODES Huffman nodes and merges it every HS_SYNC_WORDS centre words (see
@@ -88,7 +87,6 @@ class TrainOptions:
     ns_exponent: float = 0.75
     exact: Optional[bool] = None  # skip-gram: True word2vec.c's pair-by-pair updates; False or None batched
     hs_group: int = 4           # batched skip-gram with hs: context words per update of the Huffman path (0: all)
-    cbow_batch: int = 8         # batched CBOW: consecutive centre words sharing one draw of negatives
     lowercase: bool = False
     max_sentence_length: int = 10_000
     chunk_words: int = 100_000
@@ -123,13 +121,11 @@ class TrainOptions:
         need(self.exact in (None, True, False), "exact", "must be True, False or None (batched)")
         need(isinstance(self.hs_group, int) and self.hs_group >= 0, "hs_group",
              "must be a non-negative integer (0: the whole window)")
-        need(isinstance(self.cbow_batch, int) and self.cbow_batch >= 1, "cbow_batch", "must be a positive integer")
         return self
 
     @property
     def kernel_name(self) -> str:
-        exact = self.exact if self.exact is not None else self.model == "cbow"  # CBOW: exact unless asked
-        return KERNELS[(self.model, bool(exact))]
+        return KERNELS[(self.model, bool(self.exact) or self.model == "cbow")]
 
 
 @dataclass
@@ -264,7 +260,7 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
     bounds = np.unique(np.concatenate([[0], np.searchsorted(offsets, targets), [len(offsets) - 1]]))
     chunks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
     threads = max(1, min(options.threads, len(chunks)))
-    extra = {"cbow_exact": (options.cbow_mean,), "cbow_batched": (options.cbow_mean, options.cbow_batch),
+    extra = {"cbow_exact": (options.cbow_mean,),
              "sg_batched": (options.hs_group, hs_private_nodes(threads), HS_SYNC_WORDS)}.get(kernel_name, ())
 
     def args(s_begin, s_end, alpha_begin, alpha_end, seed):
@@ -284,7 +280,7 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
     def alpha_at(done: int) -> float:
         return max(alpha_floor, alpha0 * (1.0 - done / total_words))
 
-    say(f"training {options.model}{' (batched)' if kernel_name.endswith('_batched') else ''} "
+    say(f"training {options.model}{' (batched)' if kernel_name == 'sg_batched' else ''} "
         f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
         f"on {n_words:,} words, vocabulary {v:,}, dim {dim}, {options.epochs} epochs, {threads} threads")
 
