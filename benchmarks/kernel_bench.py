@@ -5,7 +5,7 @@
     python benchmarks/kernel_bench.py --hs --negative 0 --threads 2 --sentences 150   # Hogwild, 2 threads
 
 It encodes the corpus once, then trains ``--sentences`` sentences per timing
-``--repeat`` times on fresh slices, and reports the best: corpus words/s,
+``--repeat`` times on fresh slices, and reports every timing's words/s and the best: corpus words/s,
 trained centre words/s, predictions per centre word, and GFLOP/s, counting
 6·D flops per prediction (one dot product and two axpys of length D).
 Machine noise on shared VMs is large, so alternate runs of the two versions
@@ -98,6 +98,7 @@ def main(argv=None):
     if (args.repeat * args.threads * n + 1) >= len(offsets):
         parser.error(f"the corpus has {len(offsets) - 1} sentences; lower --sentences or --repeat")
     best = None
+    speeds = []
     for rep in range(args.repeat):
         # each thread trains its own n sentences at once (the kernels release the GIL), as training's workers do
         slices = [(1 + (rep * args.threads + t) * n, 1 + (rep * args.threads + t + 1) * n) for t in range(args.threads)]
@@ -113,6 +114,7 @@ def main(argv=None):
             w.join()
         seconds = time.perf_counter() - start
         words = sum(int(offsets[end] - offsets[begin]) for begin, end in slices)
+        speeds.append(words / seconds)
         trained = sum(r[2] for r in results)
         predictions = sum(r[1] for r in results)
         if best is None or seconds < best[0]:
@@ -120,7 +122,8 @@ def main(argv=None):
     seconds, words, trained, predictions = best
     print(f"{args.kernel}{' hs' if args.hs else ''} negative {args.negative}: {words / seconds:,.0f} words/s, "
           f"{trained / seconds:,.0f} centre words/s, {predictions / max(trained, 1):.1f} predictions per centre word, "
-          f"{6 * dim * predictions / seconds / 1e9:.2f} GFLOP/s ({args.threads} thread(s), best of {args.repeat})")
+          f"{6 * dim * predictions / seconds / 1e9:.2f} GFLOP/s ({args.threads} thread(s), best of {args.repeat}; "
+          f"each: {', '.join(f'{s:,.0f}' for s in speeds)} words/s)")
 
 
 if __name__ == "__main__":
