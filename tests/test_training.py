@@ -5,7 +5,7 @@ import planted
 import w2v
 from conftest import write
 from w2v.evaluate import evaluate_analogies
-from w2v.training import TrainOptions, TrainingDiverged, TrainingInterrupted
+from w2v.training import HS_PRIVATE_NODES, TrainOptions, TrainingDiverged, TrainingInterrupted, hs_private_nodes
 
 COMBOS = {
     "sg-ns": dict(model="sg"),
@@ -28,6 +28,8 @@ def test_skip_gram_is_batched_unless_exact_is_asked_for():
     with pytest.raises(ValueError, match="exact"):
         TrainOptions(exact="yes").validate()
     assert TrainOptions().hs_group == 4  # the Huffman path is shared by groups of 4 context words
+    # several threads train the top Huffman nodes in private copies; one thread has nothing to wait for
+    assert hs_private_nodes(1) == 0 and hs_private_nodes(2) == hs_private_nodes(8) == HS_PRIVATE_NODES > 0
     with pytest.raises(ValueError, match="hs_group"):
         TrainOptions(hs_group=-1).validate()
 
