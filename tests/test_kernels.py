@@ -183,6 +183,29 @@ def test_private_rows_merge_adds_this_threads_change_to_the_others():
     np.testing.assert_array_equal(base, shared[2:])
 
 
+@pytest.mark.parametrize("name", ["sg_batched", "sg_exact", "cbow_exact"])
+@pytest.mark.parametrize("negative,hs", CASES)
+def test_zero_padded_rows_train_the_same_and_stay_zero(name, negative, hs):
+    # training pads rows to a multiple of 8 floats (w2v.training.ROW_PAD): same update, padding stays 0
+    syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index = setup(0, hs)
+    dim = 5
+    results = []
+    for width in (dim, 8):
+        weights = [np.zeros((m.shape[0], width), np.float32) for m in (syn0, syn1neg, syn1)]
+        for w, m in zip(weights, (syn0, syn1neg, syn1)):
+            w[:, :dim] = m[:, :dim]
+        ids = np.array(SENTENCE, dtype=np.int32)
+        extra = {"sg_batched": (1, 0, 1), "cbow_exact": (True,)}.get(name, ())
+        getattr(kernels, name)(*weights, ids, np.array([0, len(ids)], np.int64), 0, 1, keep, alias_prob, alias_index,
+                               tree.codes, tree.points, tree.lengths, TABLES, 1, negative, np.float32(0.1),
+                               np.float32(0.1), kernels.seed_state(3), *extra)
+        results.append(weights)
+    for plain, padded in zip(*results):
+        np.testing.assert_allclose(padded[:, :dim], plain, atol=1e-6)
+        assert not padded[:, dim:].any()
+    assert not np.allclose(results[0][0], syn0[:, :dim])  # something was learned
+
+
 def test_loss_counts_every_prediction_with_the_true_objective():
     # sentence [0, 1], window 1, one negative (always NOISE), a learning rate too small to move the weights:
     # centre 0 is predicted from context 1, centre 1 from context 0; each pair makes 2 predictions

@@ -68,6 +68,14 @@ def test_seeded_single_thread_runs_are_byte_identical(sample_path, tmp_path):
     assert not np.array_equal(other, w2v.train(sample_path, dim=20, epochs=1, threads=1, seed=5).vectors.matrix)
 
 
+def test_vectors_have_the_asked_dimension_without_the_padding(sample_path):
+    from w2v.training import padded_dim
+    assert [padded_dim(d) for d in (1, 8, 10, 100, 300)] == [8, 8, 16, 104, 304]
+    matrix = w2v.train(sample_path, dim=10, epochs=1, threads=1, seed=5).vectors.matrix
+    assert matrix.shape == (737, 10) and matrix.flags.c_contiguous and matrix.dtype == np.float32
+    assert (np.abs(matrix) > 0).any(axis=0).all()  # no column is padding
+
+
 def test_history_and_callback(sample_path):
     seen = []
     result = w2v.train(sample_path, dim=10, epochs=3, threads=2, callback=lambda s: seen.append(s.epoch) or s.epoch == 2)
