@@ -18,7 +18,9 @@ input vectors; ``syn1neg`` float32[V, D] negative-sampling output vectors;
 ``codes`` uint8[V, L], ``points`` int32[V, L], ``code_lengths`` int32[V];
 ``tables`` float32[2, T+1]: σ(x) and log σ(x) at the centres of T bins of
 [-6, 6]. Weights are updated in place, lock-free (Hogwild) when several
-threads train chunks at once; the kernels release the GIL.
+threads train chunks at once; the kernels release the GIL. D is the row length, which
+may include zero padding (training pads rows to a multiple of 8 floats); zero columns stay
+zero under every update here.
 
 The learning rate falls linearly from ``alpha_begin`` to ``alpha_end`` over
 the chunk's words (updated at every sentence; word2vec.c every 10,000 words).

@@ -65,9 +65,9 @@ HS_SYNC_WORDS = 1024
 #: The weights' rows are padded with zeros to a multiple of ROW_PAD floats. LLVM vectorises the kernels'
 #: loops over a row in blocks of 8 or 16 floats and finishes with remainder loops (the profile showed
 #: xmm and scalar epilogues at dim 100); on one thread (``kernel_bench.py --dim N``) skip-gram HS ran 15%
-#: faster at dim 104 than at dim 100, and NS 5-13%, although each row is 4% longer. The padding stays exactly zero (every update adds multiples of rows whose padding is zero),
-#: so it changes no result beyond the order of float additions, and it is cut off before the vectors are
-#: returned.
+#: faster at dim 104 than at dim 100, and NS 5-13%, although each row is 4% longer. The padding stays
+#: exactly zero (every update adds multiples of rows whose padding is zero), so it changes no result
+#: beyond the order of float additions, and it is cut off before the vectors are returned.
 ROW_PAD = 8
 
 
