@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from .corpus import STDIN, Corpus
 from .encode import EncodedCorpus, encode_corpus
+from .memory import release_compiler_pages
 from .vectors import Vectors
 from .vocab import Vocabulary, build_vocabulary
 
@@ -246,17 +247,11 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
     say = log or (lambda message: None)
     v, dim = len(vocab), options.dim
     rows = padded_dim(dim)  # the weights' row length: dim, then zeros (see ROW_PAD)
-    rng = np.random.default_rng(options.seed)
-    # word2vec.c: input vectors uniform in [-0.5, 0.5) / dim, output vectors zero
-    syn0 = np.zeros((v, rows), dtype=np.float32)
-    syn0[:, :dim] = (rng.random((v, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
-    syn1neg = np.zeros((v if options.negative > 0 else 0, rows), dtype=np.float32)
+    shapes = [(v, rows), (v if options.negative > 0 else 0, rows), (v - 1 if options.hs else 0, rows)]
     if options.hs:
         tree = vocab.huffman()
-        syn1 = np.zeros((v - 1, rows), dtype=np.float32)
         codes, points, lengths = tree.codes, tree.points, tree.lengths
     else:
-        syn1 = np.zeros((0, rows), dtype=np.float32)
         codes = np.zeros((v, 1), dtype=np.uint8)
         points = np.zeros((v, 1), dtype=np.int32)
         lengths = np.zeros(v, dtype=np.int32)
@@ -279,15 +274,26 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
     extra = {"cbow_exact": (options.cbow_mean,),
              "sg_batched": (options.hs_group, hs_private_nodes(threads), HS_SYNC_WORDS)}.get(kernel_name, ())
 
-    def args(s_begin, s_end, alpha_begin, alpha_end, seed):
+    def args(weights, s_begin, s_end, alpha_begin, alpha_end, seed):
         ids, chunk_offsets = encoded.chunk(s_begin, s_end)  # the chunk's sentences, offsets from 0
-        return (syn0, syn1neg, syn1, ids, chunk_offsets, 0, s_end - s_begin, keep, alias_prob, alias_index,
-                codes, points, lengths, tables, options.window, options.negative,
-                np.float32(alpha_begin), np.float32(alpha_end), seed) + extra
+        return tuple(weights) + (ids, chunk_offsets, 0, s_end - s_begin, keep, alias_prob, alias_index,
+                                 codes, points, lengths, tables, options.window, options.negative,
+                                 np.float32(alpha_begin), np.float32(alpha_end), seed) + extra
 
+    # The kernel is loaded (or compiled) on stand-in weights of the same types, before the real weights
+    # exist; then LLVM's library pages, which training never touches again, are handed back. The
+    # process's peak memory is then the larger of the two moments, not their sum (w2v.memory).
     say("preparing kernels (compiled on the first run, then loaded from Numba's cache)...")
-    compile_seconds, compiled = _compile(kernel_name, args(0, 0, 0.0, 0.0, kernels.seed_state(0)))
+    stand_ins = [np.zeros((min(n, 1), r), dtype=np.float32) for n, r in shapes]
+    compile_seconds, compiled = _compile(kernel_name, args(stand_ins, 0, 0, 0.0, 0.0, kernels.seed_state(0)))
+    del stand_ins
+    release_compiler_pages()
     say(f"kernels {'compiled' if compiled else 'loaded from the cache'} in {compile_seconds:.1f} s")
+
+    rng = np.random.default_rng(options.seed)
+    # word2vec.c: input vectors uniform in [-0.5, 0.5) / dim, output vectors zero
+    syn0, syn1neg, syn1 = (np.zeros(shape, dtype=np.float32) for shape in shapes)
+    syn0[:, :dim] = (rng.random((v, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
 
     total_words = n_words * options.epochs
     alpha0 = float(options.alpha)
@@ -324,7 +330,8 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
                         done = claimed[0]
                         claimed[0] += words
                     seed = kernels.seed_state(options.seed, epoch, i)
-                    loss, count, trained = kernel(*args(s_begin, s_end, alpha_at(done), alpha_at(done + words), seed))
+                    loss, count, trained = kernel(*args((syn0, syn1neg, syn1), s_begin, s_end, alpha_at(done),
+                                                        alpha_at(done + words), seed))
                     with lock:
                         state["loss"] += loss
                         state["count"] += count
