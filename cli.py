@@ -38,6 +38,8 @@ def user_errors():
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         raise Interrupted("interrupted; nothing was written") from None
+    except BrokenPipeError:
+        raise  # the reader (`| head`) has gone: click exits quietly, as a filter should
     except (ValueError, OSError) as error:
         raise click.ClickException(str(error)) from None
     except TrainingInterrupted as error:

@@ -202,3 +202,17 @@ def test_train_with_a_cache_folder_leaves_it_empty(tmp_path, sample_path):
     result = run("train", sample_path, "-o", out, "-q", "--dim", 8, "--epochs", 1, "--cache-dir", cache)
     assert result.exit_code == 0, result.output
     assert out.exists() and list(cache.iterdir()) == []
+
+
+def test_a_closed_pipe_is_not_an_error(trained):
+    # `w2v similar ... | head -1`: the reader goes away before w2v writes; no "Error: Broken pipe"
+    import subprocess
+    import sys
+    cli_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cli.py")
+    process = subprocess.Popen([sys.executable, cli_path, "similar", trained, "king", "--topn", "500"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.wait()
+    assert "Error" not in stderr and "Traceback" not in stderr, stderr
+    assert process.returncode != 0  # the output was cut short
