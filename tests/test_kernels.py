@@ -111,8 +111,19 @@ def reference_batched(sentence, negative, hs, alpha, seed=0, hs_group=0):
     return syn0, mats["neg"], mats["syn1"]
 
 
-def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_group=0, hs_private=0, hs_sync=1):
+def zero_padded(matrix, dim, width):
+    """The first ``dim`` columns of ``matrix``, then zeros up to ``width`` columns."""
+    padded = np.zeros((matrix.shape[0], width), np.float32)
+    padded[:, :dim] = matrix[:, :dim]
+    return padded
+
+
+def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_group=0, hs_private=0, hs_sync=1,
+               dim=D, width=D):
+    """Train ``sentence`` once; the weights are setup()'s first ``dim`` columns, zero-padded to ``width``."""
     syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index = setup(seed, hs)
+    if (dim, width) != (D, D):
+        syn0, syn1neg, syn1 = (zero_padded(m, dim, width) for m in (syn0, syn1neg, syn1))
     ids = np.array(sentence, dtype=np.int32)
     offsets = np.array([0, len(ids)], dtype=np.int64)
     args = (syn0, syn1neg, syn1, ids, offsets, 0, 1, keep, alias_prob, alias_index, tree.codes, tree.points,
@@ -187,23 +198,13 @@ def test_private_rows_merge_adds_this_threads_change_to_the_others():
 @pytest.mark.parametrize("negative,hs", CASES)
 def test_zero_padded_rows_train_the_same_and_stay_zero(name, negative, hs):
     # training pads rows to a multiple of 8 floats (w2v.training.ROW_PAD): same update, padding stays 0
-    syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index = setup(0, hs)
     dim = 5
-    results = []
-    for width in (dim, 8):
-        weights = [np.zeros((m.shape[0], width), np.float32) for m in (syn0, syn1neg, syn1)]
-        for w, m in zip(weights, (syn0, syn1neg, syn1)):
-            w[:, :dim] = m[:, :dim]
-        ids = np.array(SENTENCE, dtype=np.int32)
-        extra = {"sg_batched": (1, 0, 1), "cbow_exact": (True,)}.get(name, ())
-        getattr(kernels, name)(*weights, ids, np.array([0, len(ids)], np.int64), 0, 1, keep, alias_prob, alias_index,
-                               tree.codes, tree.points, tree.lengths, TABLES, 1, negative, np.float32(0.1),
-                               np.float32(0.1), kernels.seed_state(3), *extra)
-        results.append(weights)
-    for plain, padded in zip(*results):
-        np.testing.assert_allclose(padded[:, :dim], plain, atol=1e-6)
-        assert not padded[:, dim:].any()
-    assert not np.allclose(results[0][0], syn0[:, :dim])  # something was learned
+    plain = run_kernel(name, SENTENCE, negative, hs, 0.1, hs_group=1, dim=dim, width=dim)[:3]
+    padded = run_kernel(name, SENTENCE, negative, hs, 0.1, hs_group=1, dim=dim, width=8)[:3]
+    for p, q in zip(plain, padded):
+        np.testing.assert_allclose(q[:, :dim], p, atol=1e-6)
+        assert not q[:, dim:].any()
+    assert not np.allclose(plain[0], setup(0, hs)[0][:, :dim])  # something was learned
 
 
 def test_loss_counts_every_prediction_with_the_true_objective():

@@ -574,12 +574,9 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     weights = np.empty(max_out, dtype=np.float32)
     n_private = max(0, min(hs_private, syn1.shape[0]))
     first_private = syn1.shape[0] - n_private
-    private = np.empty((n_private, dim), dtype=np.float32)
-    base = np.empty((n_private, dim), dtype=np.float32)
-    for i in range(n_private):
-        for d in range(dim):
-            private[i, d] = syn1[first_private + i, d]
-            base[i, d] = private[i, d]
+    private = np.zeros((n_private, dim), dtype=np.float32)
+    base = np.zeros((n_private, dim), dtype=np.float32)
+    _sync_private(syn1, first_private, private, base)  # nothing to merge yet: takes the first copy
     no_private = np.empty((0, dim), dtype=np.float32)
     since_sync = 0
     loss = 0.0

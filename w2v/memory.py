@@ -19,48 +19,38 @@ or when the kernel refuses, it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import sys
 
 __all__ = ["release_free_memory", "release_compiler_pages"]
 
 
-def _malloc_trim():
+@functools.lru_cache(maxsize=None)
+def _libc_function(name: str, *argtypes):
+    """The C library's function ``name`` (Linux only), or None; looked up on first use.
+
+    ``CDLL(None)`` is the running process, whose symbols include the C
+    library's, so no search for the library file is needed.
+    """
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
-    except (OSError, AttributeError):  # musl and others have no malloc_trim
+        function = getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):  # e.g. musl has no malloc_trim
         return None
-
-
-_TRIM = _malloc_trim()
+    function.argtypes = list(argtypes)
+    function.restype = ctypes.c_int
+    return function
 
 
 def release_free_memory() -> None:
     """Return the allocator's free pages to the system (where the allocator can)."""
-    if _TRIM is not None:
-        _TRIM(0)
+    trim = _libc_function("malloc_trim", ctypes.c_size_t)
+    if trim is not None:
+        trim(0)
 
 
 _MADV_PAGEOUT = 21  # linux/mman.h
-
-
-def _madvise():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        madvise = libc.madvise
-    except (OSError, AttributeError):
-        return None
-    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    madvise.restype = ctypes.c_int
-    return madvise
-
-
-_MADVISE = _madvise()
 
 
 def compiler_mappings(maps_text: str, library: str = "libllvmlite"):
@@ -79,7 +69,8 @@ def compiler_mappings(maps_text: str, library: str = "libllvmlite"):
 
 def release_compiler_pages() -> int:
     """Page out LLVM's read-only library pages (see the module docstring); returns the bytes advised."""
-    if _MADVISE is None:
+    madvise = _libc_function("madvise", ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    if madvise is None:
         return 0
     try:
         with open("/proc/self/maps") as f:
@@ -88,6 +79,6 @@ def release_compiler_pages() -> int:
         return 0
     advised = 0
     for start, end in regions:
-        if _MADVISE(start, end - start, _MADV_PAGEOUT) == 0:
+        if madvise(start, end - start, _MADV_PAGEOUT) == 0:
             advised += end - start
     return advised
