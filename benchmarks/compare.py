@@ -178,6 +178,8 @@ def markdown(report):
              f"Machine: {report['machine'].get('cpu')}, {report['machine'].get('cores')} cores, "
              f"{report['machine'].get('memory_gib')} GiB; versions: "
              + ", ".join(f"{k} {v}" for k, v in report["machine"]["versions"].items() if v), "",
+             *(["word2vec.c: the seeded build of `seeded_word2vec_c.py`, given each repeat's seed.", ""]
+               if report.get("word2vec_seeded") else []),
              "| config | system | threads | words/s | train s | peak MiB | analogy % | sem % | syn % | WS353 | SimLex | trained words/epoch |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
@@ -263,6 +265,8 @@ def main(argv=None):
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--line-words", type=int, default=1000)
     parser.add_argument("--word2vec-bin")
+    parser.add_argument("--word2vec-seeded", action="store_true",
+                        help="--word2vec-bin is a build of seeded_word2vec_c.py: give it each repeat's seed")
     parser.add_argument("--quick", action="store_true", help="a 1M-token slice, one repeat")
     parser.add_argument("--max-tokens", type=int)
     parser.add_argument("--no-compile-time", action="store_true")
@@ -305,7 +309,7 @@ def main(argv=None):
                            "--output", output, "--config", config, "--threads", str(n_threads),
                            "--epochs", str(args.epochs), "--dim", str(args.dim), "--seed", str(args.first_seed + repeat)]
                 if word2vec_bin:
-                    command += ["--word2vec-bin", word2vec_bin]
+                    command += ["--word2vec-bin", word2vec_bin] + (["--word2vec-seeded"] if args.word2vec_seeded else [])
                 result, wall, peak = run_child(command)
                 run = dict(result, config=config, system=system, threads=n_threads, repeat=repeat + 1,
                            seed=args.first_seed + repeat,
@@ -325,6 +329,7 @@ def main(argv=None):
         summary = summarise(runs)
         report = {"date": date, "corpus": os.path.basename(args.corpus),
                   "tokens": tokens, "line_words": args.line_words, "epochs": args.epochs, "dim": args.dim,
+                  "word2vec_seeded": args.word2vec_seeded,
                   "repeat": args.repeat, "machine": machine_info(), "summary": summary, "ratios": ratios(summary),
                   "runs": runs}
         if not args.no_compile_time and "w2v" in systems:

@@ -80,6 +80,8 @@ def run_word2vec_c(args):
                                    "-size", str(args.dim), "-window", str(args.window), "-sample", str(args.sample),
                                    "-negative", str(negative), "-hs", "1" if hs else "0", "-cbow", "0" if sg else "1",
                                    "-iter", str(args.epochs), "-threads", str(args.threads), "-alpha", str(alpha)]
+    if args.word2vec_seeded:  # a build of seeded_word2vec_c.py: its random states start from the seed
+        command += ["-seed", str(args.seed)]
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -126,6 +128,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--word2vec-bin", default="word2vec")
+    parser.add_argument("--word2vec-seeded", action="store_true", help="the binary takes -seed (seeded_word2vec_c.py)")
     args = parser.parse_args(argv)
     variant = w2v_variant(args.system)
     if variant is not None:
