@@ -96,8 +96,8 @@ def cli():
 @click.option("--cbow-sum", is_flag=True, help="CBOW sums the context vectors instead of averaging them.")
 @click.option("--exact/--batched", default=None,
               help="Skip-gram kernel: --exact does word2vec.c's pair-by-pair updates; --batched shares each "
-                   "window's negatives (and, with --hs, the Huffman path by groups of 4 context words): "
-                   "faster, within 0.5 analogy points of word2vec.c on wiki8  [default: batched]")
+                   "window's negatives (with --hs, each context word still reads the Huffman path afresh): "
+                   "faster, at word2vec.c's quality on wiki8  [default: batched]")
 @click.option("--ns-exponent", type=float, default=0.75, show_default=True,
               help="Noise distribution ∝ count^exponent.")
 @click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")

@@ -144,7 +144,7 @@ def machine_info():
 
 
 def summarise(runs):
-    """Median, min and max of each measure over the repeats of one (config, system, threads)."""
+    """Median, min, max, mean and sd of each measure over the repeats of one (config, system, threads)."""
     groups = {}
     for run in runs:
         groups.setdefault((run["config"], run["system"], run["threads"]), []).append(run)
@@ -155,7 +155,9 @@ def summarise(runs):
                     "syntactic", "wordsim353", "simlex999", "raw_words_per_epoch", "effective_words_per_epoch"):
             values = [r[key] for r in items if r.get(key) is not None]
             if values:
-                row[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+                row[key] = {"median": statistics.median(values), "min": min(values), "max": max(values),
+                            "mean": statistics.fmean(values),
+                            "sd": statistics.stdev(values) if len(values) > 1 else 0.0, "n": len(values)}
         rows.append(row)
     # flag runs that trained noticeably fewer words than the others of their configuration
     for config in {r["config"] for r in rows}:
@@ -175,6 +177,7 @@ def markdown(report):
              f"Corpus `{report['corpus']}` ({report['tokens']:,} tokens, lines of {report['line_words']} words); "
              f"dim {report['dim']}, window 5, sample 1e-3, min-count 5, {report['epochs']} epochs; "
              f"median of {report['repeat']} alternating repeats (min–max).", "",
+             *([f"Pooled from {', '.join(report['merged_from'])}.", ""] if report.get("merged_from") else []),
              f"Machine: {report['machine'].get('cpu')}, {report['machine'].get('cores')} cores, "
              f"{report['machine'].get('memory_gib')} GiB; versions: "
              + ", ".join(f"{k} {v}" for k, v in report["machine"]["versions"].items() if v), "",
@@ -208,6 +211,16 @@ def markdown(report):
             lines.append(f"| {r['config']} | {r['threads']} | {r['peer']} | {r['speed_ratio']:.2f}× | "
                          f"{delta(r, 'analogy_delta', '+.2f')} | {delta(r, 'wordsim353_delta', '+.3f')} | "
                          f"{delta(r, 'simlex999_delta', '+.3f')} |")
+        if report["repeat"] > 1 and any("analogy_mean_delta" in r for r in ratios):
+            lines += ["", "## Quality: difference of the means over seeds ± its standard error", "",
+                      "| config | threads | peer | analogy Δ points | WS353 Δ | SimLex Δ |", "|---|---|---|---|---|---|"]
+            def mean_delta(r, key, fmt):
+                if f"{key}_mean_delta" not in r:
+                    return "–"
+                return f"{format(r[key + '_mean_delta'], fmt)} ± {format(r[key + '_mean_delta_se'], fmt[1:])}"
+            for r in ratios:
+                lines.append(f"| {r['config']} | {r['threads']} | {r['peer']} | {mean_delta(r, 'analogy', '+.2f')} | "
+                             f"{mean_delta(r, 'wordsim353', '+.3f')} | {mean_delta(r, 'simlex999', '+.3f')} |")
     if report.get("compile"):
         c = report["compile"]
         lines += ["", f"Numba compilation: {c['cold_seconds']:.1f} s with an empty cache, "
@@ -232,7 +245,11 @@ def ratios(summary):
                  "speed_ratio": row["words_per_second"]["median"] / peer["words_per_second"]["median"]}
             for key in ("analogy", "wordsim353", "simlex999"):
                 if key in row and key in peer:
-                    r[f"{key}_delta"] = row[key]["median"] - peer[key]["median"]
+                    a, b = row[key], peer[key]
+                    r[f"{key}_delta"] = a["median"] - b["median"]
+                    # quality is a mean over seeds: the difference of means and its standard error
+                    r[f"{key}_mean_delta"] = a["mean"] - b["mean"]
+                    r[f"{key}_mean_delta_se"] = (a["sd"] ** 2 / a["n"] + b["sd"] ** 2 / b["n"]) ** 0.5
             out.append(r)
     return out
 
@@ -272,7 +289,11 @@ def main(argv=None):
     parser.add_argument("--no-compile-time", action="store_true")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--name", default=None, help="file name stem for the results")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="no runs: pool the runs of these reports (same corpus and settings) into NAME.md/.json")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge_reports(args.merge, args.out, args.name or "merged")
     if args.quick:
         args.repeat, args.max_tokens = 1, args.max_tokens or 1_000_000
     systems = [s for s in args.systems.split(",") if s]
@@ -346,6 +367,27 @@ def main(argv=None):
         plot(report, os.path.join(args.out, stem + ".png"))
     except ImportError:
         print("compare: matplotlib not installed; no plot", file=sys.stderr)
+    print(markdown(report))
+    return report
+
+
+def merge_reports(paths, folder, stem):
+    """One report from the runs of several (e.g. more seeds in a later session); writes STEM.json and STEM.md."""
+    reports = [json.load(open(p)) for p in paths]
+    settings = {(r["corpus"], r["tokens"], r["line_words"], r["epochs"], r["dim"]) for r in reports}
+    if len(settings) > 1:
+        raise SystemExit(f"compare: the reports differ in corpus or settings: {sorted(settings)}")
+    runs = [run for r in reports for run in r["runs"]]
+    summary = summarise(runs)
+    report = dict(reports[0], date=" + ".join(sorted({r["date"] for r in reports})), summary=summary,
+                  ratios=ratios(summary), runs=runs, merged_from=[os.path.basename(p) for p in paths],
+                  repeat=max(row["repeats"] for row in summary))
+    report.pop("compile", None)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, stem + ".json"), "w") as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(folder, stem + ".md"), "w") as f:
+        f.write(markdown(report))
     print(markdown(report))
     return report
 

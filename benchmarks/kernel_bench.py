@@ -39,8 +39,9 @@ def make_parser(description):
     parser.add_argument("--window", type=int, default=5)
     parser.add_argument("--negative", type=int, default=5)
     parser.add_argument("--hs", action="store_true")
-    parser.add_argument("--hs-group", type=int, default=4,
-                        help="sg_batched: context words per Huffman-path update (0: the whole window)")
+    parser.add_argument("--hs-group", type=int, default=training.TrainOptions().hs_group,
+                        help="sg_batched: context words per Huffman-path update (0: the whole window; "
+                             "default: training's)")
     parser.add_argument("--hs-private", type=int, default=None,
                         help="sg_batched: top Huffman nodes kept private per thread (default: training's choice "
                              "for --threads)")

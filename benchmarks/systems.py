@@ -12,7 +12,8 @@ process and evaluates the vectors.
 Systems: ``w2v`` (its defaults: batched skip-gram), ``w2v-exact``
 (word2vec.c's pair-by-pair updates, ``--exact``), ``w2v-batched`` (``--batched``,
 the same as the default today), ``w2v-g<N>`` (batched, with hierarchical softmax's path
-shared by groups of N context words; ``w2v-g0``: the whole window), ``word2vec-c`` (the original C tool), ``gensim-file``
+shared by groups of N context words; ``w2v-g0``: the whole window; ``w2v-g<N>-p<P>``: and P private
+top Huffman nodes per thread), ``word2vec-c`` (the original C tool), ``gensim-file``
 (gensim's corpus_file mode), ``gensim-iter`` (gensim with a LineSentence
 iterator).
 """
@@ -39,18 +40,26 @@ W2V_SYSTEMS = {"w2v": (None, None), "w2v-exact": (True, None), "w2v-batched": (F
 
 
 def w2v_variant(system: str):
-    """``(exact, hs_group)`` of a w2v system name (None: the default), or None for another system."""
+    """``(exact, hs_group, hs_private)`` of a w2v system name (None: the default), or None for another system.
+
+    ``w2v-g<N>``: batched with the Huffman path shared by groups of N; ``w2v-g<N>-p<P>``: and P private
+    top Huffman nodes per thread instead of ``training.HS_PRIVATE_NODES``.
+    """
     if system in W2V_SYSTEMS:
-        return W2V_SYSTEMS[system]
-    if system.startswith("w2v-g") and system[len("w2v-g"):].isdigit():
-        return False, int(system[len("w2v-g"):])
+        return W2V_SYSTEMS[system] + (None,)
+    group, _, private = system[len("w2v-g"):].partition("-p")
+    if system.startswith("w2v-g") and group.isdigit() and (private.isdigit() or "-p" not in system):
+        return False, int(group), int(private) if private else None
     return None
 
 
-def run_w2v(args, exact, hs_group=None):
+def run_w2v(args, exact, hs_group=None, hs_private=None):
+    from w2v import training
     from w2v.corpus import Corpus
     from w2v.training import TrainOptions, train
     from w2v.vocab import build_vocabulary
+    if hs_private is not None:
+        training.HS_PRIVATE_NODES = hs_private
     sg, negative, hs, alpha = CONFIGS[args.config]
     options = TrainOptions(model="sg" if sg else "cbow", dim=args.dim, window=args.window, negative=negative, hs=hs,
                            sample=args.sample, min_count=args.min_count, epochs=args.epochs, alpha=alpha,

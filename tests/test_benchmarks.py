@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -25,3 +27,16 @@ def test_quick_runner_writes_results(tmp_path, sample_path):
     assert 0 < run["effective_words_per_epoch"] < 100000
     assert run["analogy"] > 50  # the planted relations, learned from a quarter of the sample
     assert "| sg-ns | w2v | 2 |" in (out / "t.md").read_text()
+
+
+def test_seeded_word2vec_c_patch_moves_both_random_states():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from seeded_word2vec_c import SEED_PATCH, patch_source
+    original = "\n".join(old for old, _ in SEED_PATCH)  # word2vec.c's four lines the patch changes
+    patched = patch_source(original)
+    assert "next_random = 1 + seed;" in patched
+    assert "next_random = (long long)id + (seed << 20);" in patched
+    assert 'ArgPos((char *)"-seed", argc, argv)) > 0) seed = atoll' in patched
+    assert patched.index("long long seed = 0;") < patched.index("1 + seed")  # declared before use
+    with pytest.raises(ValueError, match="expected 'unsigned long long next_random = 1;' once, found it 0 times"):
+        patch_source(original.replace("next_random = 1;", "next_random = 7;"))

@@ -27,7 +27,7 @@ def test_skip_gram_is_batched_unless_exact_is_asked_for():
     assert kernel(model="cbow") == kernel(model="cbow", hs=True) == "cbow_exact"
     with pytest.raises(ValueError, match="exact"):
         TrainOptions(exact="yes").validate()
-    assert TrainOptions().hs_group == 4  # the Huffman path is shared by groups of 4 context words
+    assert TrainOptions().hs_group == 1  # each context word sees the Huffman path as the previous one left it
     # several threads train the top Huffman nodes in private copies; one thread has nothing to wait for
     assert hs_private_nodes(1) == 0 and hs_private_nodes(2) == hs_private_nodes(8) == HS_PRIVATE_NODES > 0
     with pytest.raises(ValueError, match="hs_group"):

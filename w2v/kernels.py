@@ -52,10 +52,12 @@ path, whose top nodes are shared by every word of the corpus. Sharing one
 stale read of the path across the whole window (up to 2 × window inputs) cost
 1.0 analogy point against word2vec.c on wiki8 (8 seeds), mostly in the
 semantic questions; so the path is shared by groups of at most ``hs_group``
-context words (4 by default in :class:`w2v.training.TrainOptions`), each group
-reading the rows as the previous group left them. Groups of 4 cost 4% of the
-speed on one thread and scored 0.44 points below word2vec.c (10 seeds, per-seed
-sd 0.5): benchmarks/results/wiki8-hs-groups.md.
+context words, each group reading the rows as the previous group left them.
+Groups of 4 still lost about 1 point (2–3 in the semantic questions) against
+word2vec.c built with a seed, so the default in
+:class:`w2v.training.TrainOptions` is 1: every context word reads the path as
+the previous one left it, as in word2vec.c, and only the negatives of negative
+sampling are shared across the window (benchmarks/results/wiki8-hs-seeded.md).
 
 Every Huffman path starts at the root, so with several threads every update
 writes the same few top rows of syn1, and each write waits for the cache line

@@ -50,9 +50,10 @@ def default_threads() -> int:
 #: The kernel for each (architecture, exact?): the variant is picked once, here, never in the inner loop.
 #: CBOW has only word2vec.c's updates. The loss (NS, HS or both) is a loop-invariant kernel argument.
 #: Skip-gram is batched unless ``exact`` is True. With hierarchical softmax the batched kernel shares
-#: the Huffman path by groups of ``hs_group`` context words (see :mod:`w2v.kernels`). On wiki8 groups of 4
-#: scored 0.44 analogy points below word2vec.c, the whole window 1.04 and the exact kernel 0.88, which
-#: is also 20% slower on one thread (benchmarks/results/wiki8-hs-groups.md).
+#: the Huffman path by groups of ``hs_group`` context words (see :mod:`w2v.kernels`); the default, 1, gives
+#: every context word the path as the previous one left it, as word2vec.c does. Against word2vec.c built
+#: with a seed (benchmarks/seeded_word2vec_c.py), groups of 4 lost about 1 analogy point on wiki8, almost all
+#: of it in the semantic questions (benchmarks/results/wiki8-hs-seeded.md).
 KERNELS = {("sg", False): "sg_batched", ("sg", True): "sg_exact", ("cbow", True): "cbow_exact"}
 
 #: Batched skip-gram with hierarchical softmax and several threads: each thread trains its own copy of the
@@ -101,7 +102,7 @@ class TrainOptions:
     cbow_mean: bool = True
     ns_exponent: float = 0.75
     exact: Optional[bool] = None  # skip-gram: True word2vec.c's pair-by-pair updates; False or None batched
-    hs_group: int = 4           # batched skip-gram with hs: context words per update of the Huffman path (0: all)
+    hs_group: int = 1           # batched skip-gram with hs: context words per update of the Huffman path (0: all)
     lowercase: bool = False
     max_sentence_length: int = 10_000
     chunk_words: int = 100_000
