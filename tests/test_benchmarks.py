@@ -40,3 +40,26 @@ def test_seeded_word2vec_c_patch_moves_both_random_states():
     assert patched.index("long long seed = 0;") < patched.index("1 + seed")  # declared before use
     with pytest.raises(ValueError, match="expected 'unsigned long long next_random = 1;' once, found it 0 times"):
         patch_source(original.replace("next_random = 1;", "next_random = 7;"))
+
+
+def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from compare import merge_reports
+
+    def report(date, analogies):  # one w2v and one word2vec-c run per seed
+        runs = [{"config": "sg-hs", "system": system, "threads": 2, "words_per_second": speed, "train_seconds": 1.0,
+                 "analogy": value + shift, "seed": seed}
+                for seed, value in analogies for system, shift, speed in (("w2v", 0.0, 2e6), ("word2vec-c", 1.0, 1e6))]
+        path = tmp_path / f"{date}.json"
+        path.write_text(json.dumps({"date": date, "corpus": "c.txt", "tokens": 10, "line_words": 5, "epochs": 1,
+                                    "dim": 8, "repeat": len(analogies), "runs": runs,
+                                    "machine": {"cpu": "x", "cores": 2, "memory_gib": 1, "versions": {}}}))
+        return str(path)
+
+    merged = merge_reports([report("d1", [(1, 30.0), (2, 31.0)]), report("d2", [(3, 32.0)])], str(tmp_path), "m")
+    (ratio,) = merged["ratios"]
+    assert ratio["peer"] == "word2vec-c" and ratio["speed_ratio"] == 2.0
+    assert ratio["analogy_mean_delta"] == pytest.approx(-1.0)
+    assert ratio["analogy_mean_delta_se"] == pytest.approx((1.0 / 3 + 1.0 / 3) ** 0.5)  # sd 1 in both, n 3
+    text = (tmp_path / "m.md").read_text()
+    assert "Pooled from d1.json, d2.json." in text and "| sg-hs | 2 | word2vec-c | -1.00 ± 0.82 |" in text
