@@ -357,12 +357,9 @@ def main(argv=None):
             report["compile"] = compile_times(corpus, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    with open(os.path.join(args.out, stem + ".json"), "w") as f:
-        json.dump(report, f, indent=1)
+    write_report(report, args.out, stem)
     if os.path.exists(partial):  # the full report holds every run
         os.unlink(partial)
-    with open(os.path.join(args.out, stem + ".md"), "w") as f:
-        f.write(markdown(report))
     try:
         plot(report, os.path.join(args.out, stem + ".png"))
     except ImportError:
@@ -371,9 +368,24 @@ def main(argv=None):
     return report
 
 
+def write_report(report, folder, stem):
+    """``folder/STEM.json`` (every run) and ``folder/STEM.md`` (the tables)."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, stem + ".json"), "w") as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(folder, stem + ".md"), "w") as f:
+        f.write(markdown(report))
+
+
 def merge_reports(paths, folder, stem):
     """One report from the runs of several (e.g. more seeds in a later session); writes STEM.json and STEM.md."""
-    reports = [json.load(open(p)) for p in paths]
+    reports = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                reports.append(json.load(f))
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"compare: cannot read the report {path}: {error}") from None
     settings = {(r["corpus"], r["tokens"], r["line_words"], r["epochs"], r["dim"]) for r in reports}
     if len(settings) > 1:
         raise SystemExit(f"compare: the reports differ in corpus or settings: {sorted(settings)}")
@@ -383,11 +395,7 @@ def merge_reports(paths, folder, stem):
                   ratios=ratios(summary), runs=runs, merged_from=[os.path.basename(p) for p in paths],
                   repeat=max(row["repeats"] for row in summary))
     report.pop("compile", None)
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, stem + ".json"), "w") as f:
-        json.dump(report, f, indent=1)
-    with open(os.path.join(folder, stem + ".md"), "w") as f:
-        f.write(markdown(report))
+    write_report(report, folder, stem)
     print(markdown(report))
     return report
 

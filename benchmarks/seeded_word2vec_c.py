@@ -79,7 +79,10 @@ def main(argv=None):
     parser.add_argument("-o", "--output", required=True, help="path of the binary to write")
     parser.add_argument("--source", help="a word2vec.c to patch instead of downloading the package")
     args = parser.parse_args(argv)
-    print(build(args.output, args.source))
+    try:
+        print(build(args.output, args.source))
+    except (ValueError, OSError, subprocess.CalledProcessError) as error:
+        raise SystemExit(f"seeded_word2vec_c: {error}") from None
 
 
 if __name__ == "__main__":

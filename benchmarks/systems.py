@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -36,7 +37,7 @@ CONFIGS = {  # name: (skip-gram?, negative, hs, alpha)
 }
 
 
-W2V_SYSTEMS = {"w2v": (None, None), "w2v-exact": (True, None), "w2v-batched": (False, None)}
+W2V_SYSTEMS = {"w2v": (None, None, None), "w2v-exact": (True, None, None), "w2v-batched": (False, None, None)}
 
 
 def w2v_variant(system: str):
@@ -46,11 +47,12 @@ def w2v_variant(system: str):
     top Huffman nodes per thread instead of ``training.HS_PRIVATE_NODES``.
     """
     if system in W2V_SYSTEMS:
-        return W2V_SYSTEMS[system] + (None,)
-    group, _, private = system[len("w2v-g"):].partition("-p")
-    if system.startswith("w2v-g") and group.isdigit() and (private.isdigit() or "-p" not in system):
-        return False, int(group), int(private) if private else None
-    return None
+        return W2V_SYSTEMS[system]
+    found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
+    if found is None:
+        return None
+    group, private = found.groups()
+    return False, int(group), None if private is None else int(private)
 
 
 def run_w2v(args, exact, hs_group=None, hs_private=None):

@@ -63,3 +63,31 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     assert ratio["analogy_mean_delta_se"] == pytest.approx((1.0 / 3 + 1.0 / 3) ** 0.5)  # sd 1 in both, n 3
     text = (tmp_path / "m.md").read_text()
     assert "Pooled from d1.json, d2.json." in text and "| sg-hs | 2 | word2vec-c | -1.00 ± 0.82 |" in text
+
+
+@pytest.mark.parametrize("script,arguments", [
+    ("compare.py", ["--merge", "missing.json", "--name", "m"]),
+    ("seeded_word2vec_c.py", ["--source", "not-word2vec.c", "-o", "word2vec-seeded"]),
+])
+def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
+    (tmp_path / "not-word2vec.c").write_text("int main() { return 0; }\n")
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", script)] + arguments
+                            + (["--out", str(tmp_path)] if script == "compare.py" else []),
+                            capture_output=True, text=True, cwd=str(tmp_path))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-word2vec.c"]  # nothing written
+
+
+def test_merging_reports_of_different_settings_is_refused(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from compare import merge_reports
+    paths = []
+    for dim in (8, 16):
+        path = tmp_path / f"d{dim}.json"
+        path.write_text(json.dumps({"date": "d", "corpus": "c.txt", "tokens": 10, "line_words": 5, "epochs": 1,
+                                    "dim": dim, "runs": []}))
+        paths.append(str(path))
+    with pytest.raises(SystemExit, match="differ in corpus or settings"):
+        merge_reports(paths, str(tmp_path), "m")
+    assert not (tmp_path / "m.md").exists()

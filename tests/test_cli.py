@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli, parse_expression
-from conftest import write
+from conftest import ROOT, write
 from w2v import Vectors
 
 COMMANDS = ["train", "vocab", "convert", "similar", "analogy", "query", "evaluate", "plot"]
@@ -208,7 +208,7 @@ def test_a_closed_pipe_is_not_an_error(trained):
     # `w2v similar ... | head -1`: the reader goes away before w2v writes; no "Error: Broken pipe"
     import subprocess
     import sys
-    cli_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cli.py")
+    cli_path = os.path.join(ROOT, "cli.py")
     process = subprocess.Popen([sys.executable, cli_path, "similar", trained, "king", "--topn", "500"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     process.stdout.close()
