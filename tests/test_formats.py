@@ -6,7 +6,8 @@ import pytest
 
 from conftest import write
 from w2v import formats
-from w2v.formats import atomic_output, detect_format, read_vectors, write_vectors
+from w2v.files import open_output, plan_output
+from w2v.formats import detect_format, read_vectors, write_vectors
 
 WORDS = ["the", "über", "a"]
 MATRIX = np.array([[0.5, -1.25, 3.0], [1e-8, 2.5e7, -0.0], [0.1, 0.2, 0.3]], dtype=np.float32)
@@ -68,13 +69,13 @@ def test_native_format_never_unpickles(tmp_path):
 
 @pytest.mark.parametrize("name,data,message", [
     ("trunc.bin", binary_fixture()[:-10], r"byte \d+: the file ends inside word 3 of the 3"),
-    ("count.bin", binary_fixture().replace(b"3 3\n", b"4 3\n", 1), "ends inside word 4"),
+    ("count.bin", binary_fixture().replace(b"3 3\n", b"4 3\n", 1), "line 1: the header promises 4 words"),
     ("extra.bin", binary_fixture().replace(b"3 3\n", b"2 3\n", 1), "data after the 2 words"),
     ("header.bin", b"hello world\n" + binary_fixture()[4:], "line 1: expected a header"),
     ("short.txt", b"2 3\na 1 2 3\nb 1 2\n", "line 3: expected a word and 3 numbers, got 2"),
     ("float.txt", b"1 2\na 1 x2\n", "line 2: b'x2' is not a number"),
     ("utf8.txt", b"1 2\n\xff\xfe 1 2\n", "line 2: the word .* is not valid UTF-8"),
-    ("few.txt", b"3 2\na 1 2\n", "line 3: the file ends after 1 of the 3 words"),
+    ("few.txt", b"3 2\na 1.0000000 2.0000000\n", "line 3: the file ends after 1 of the 3 words"),
     ("many.txt", b"1 2\na 1 2\nb 3 4\n", "line 3: more lines than the 1 words"),
     ("empty.txt", b"", "line 1: expected a header"),
     ("zip.npz", b"PK\x03\x04garbage", "damaged native vectors file"),
@@ -123,13 +124,13 @@ def test_bad_output_paths_fail_before_writing(tmp_path):
     with pytest.raises(ValueError, match="white space"):
         write_vectors(str(tmp_path / "v.bin"), ["a b", "c", "d"], MATRIX)
     with pytest.raises(OSError, match="is a folder"):
-        formats.check_writable(str(tmp_path))
+        plan_output(str(tmp_path))
     assert os.listdir(tmp_path) == []
 
 
 def test_atomic_output_keeps_permissions_sane(tmp_path):
     path = str(tmp_path / "f.txt")
-    with atomic_output(path, "w") as f:
+    with open_output(path, "w") as f:
         f.write("x")
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~_umask()
 

@@ -102,9 +102,10 @@ def test_invalid_options_are_rejected_before_reading(options, message):
 
 
 def test_defaults_are_word2vec_c_s():
-    o = TrainOptions().validate()
+    o = TrainOptions().resolved()
     assert (o.dim, o.window, o.sample, o.negative, o.min_count, o.epochs, o.alpha) == (100, 5, 1e-3, 5, 5, 5, 0.025)
-    assert TrainOptions(model="cbow").validate().alpha == 0.05
+    assert TrainOptions(model="cbow").resolved().alpha == 0.05
+    assert TrainOptions().validate().alpha is None  # validating checks; it fills nothing in
 
 
 def test_divergence_stops_with_advice(tmp_path):

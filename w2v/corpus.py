@@ -1,7 +1,8 @@
 """Streaming corpus reader: files, folders, .gz/.bz2/.xz and stdin, in bounded memory.
 
 A *token* is a run of bytes other than ASCII white space (space, tab, newline,
-CR, VT, FF), as word2vec.c reads words; a *line* is a sentence. Files are read
+CR, VT, FF), as word2vec.c reads words (:mod:`w2v.words` is the one
+definition); a *line* is a sentence. Files are read
 in blocks of ``block_size`` bytes and cut at the last white space of each block,
 so memory is bounded by the block size, never by the length of a line: text8 is
 a single 100 MB line and streams like any other file.
@@ -32,13 +33,16 @@ from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
+from .files import file_identity
+from .words import SEPARATORS
+
 __all__ = ["Corpus", "resolve_sources", "decode_token", "STDIN"]
 
 #: The name that stands for standard input.
 STDIN = "-"
 #: Default read size; also the longest token that is never cut.
 DEFAULT_BLOCK_SIZE = 1 << 20
-_WHITESPACE = (b" ", b"\n", b"\t", b"\r", b"\x0b", b"\x0c")
+_WHITESPACE = tuple(SEPARATORS[i:i + 1] for i in range(len(SEPARATORS)))
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 # Counting invalid UTF-8 needs a codec error handler; it adds the number of
@@ -61,15 +65,19 @@ def decode_token(token: bytes) -> Tuple[str, int]:
     return text, _invalid_bytes[0] - before
 
 
-def resolve_sources(paths: Sequence[str]) -> List[str]:
+def resolve_sources(paths: Sequence[str], exclude: Sequence[str] = ()) -> List[str]:
     """Expand the user's inputs into a list of files (or ``-`` for stdin).
 
-    Folders are walked recursively, files in sorted order, hidden files skipped.
-    Raises ``OSError`` naming the first input that does not exist, and
-    ``ValueError`` when nothing is left to read.
+    Folders are walked recursively, files in sorted order, hidden files
+    skipped, and so are the files named in ``exclude`` (a run's own outputs:
+    the vectors of a previous run lying in the corpus folder are not text to
+    train on), compared by device and inode. Raises ``OSError`` naming the
+    first input that does not exist, and ``ValueError`` when nothing is left
+    to read.
     """
     if not paths:
         raise ValueError("no corpus given: name one or more files, folders, or - for standard input")
+    skip = {identity for identity in map(file_identity, exclude) if identity is not None}
     files: List[str] = []
     for path in paths:
         if path == STDIN:
@@ -79,7 +87,7 @@ def resolve_sources(paths: Sequence[str]) -> List[str]:
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(os.path.join(root, n) for n in names if not n.startswith("."))
-            files.extend(sorted(found))
+            files.extend(sorted(f for f in found if not skip or file_identity(f) not in skip))
         elif os.path.exists(path):
             files.append(path)
         else:
@@ -100,6 +108,7 @@ class Corpus:
     lowercase : lowercase every token (Unicode-aware).
     block_size : bytes read at a time; bounds memory for lines of any length.
     progress : show a tqdm bar of bytes read on stderr.
+    exclude : files never read from folders (see :func:`resolve_sources`).
 
     Standard input can be read once only: a second pass over a corpus that
     includes ``-`` raises ``ValueError`` (train from a file, or use the
@@ -107,10 +116,10 @@ class Corpus:
     """
 
     def __init__(self, paths: Sequence[str], lowercase: bool = False,
-                 block_size: int = DEFAULT_BLOCK_SIZE, progress: bool = False):
+                 block_size: int = DEFAULT_BLOCK_SIZE, progress: bool = False, exclude: Sequence[str] = ()):
         if block_size < 64:
             raise ValueError(f"block_size must be at least 64 bytes, got {block_size}")
-        self.files = resolve_sources(paths)
+        self.files = resolve_sources(paths, exclude)
         self.lowercase = lowercase
         self.block_size = block_size
         self.progress = progress

@@ -20,6 +20,7 @@ left behind even if the process is killed. Offsets always stay in memory.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -157,8 +158,11 @@ class _Sink:
                        f"free some space or give another folder (--cache-dir)")
 
     def discard(self) -> None:
+        """Close the spooled file, dropping what it holds; a failing close (a full disk) is not news."""
         if self.file is not None:
-            self.file.close()
+            with contextlib.suppress(OSError):  # the buffered writer closes its fd even when the flush fails
+                self.file.close()
+            self.file = None
 
 
 def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 10_000,

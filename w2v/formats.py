@@ -1,4 +1,4 @@
-"""Word-vector files: word2vec text and binary, our native format, atomic writes.
+"""Word-vector files: word2vec text and binary, and our native format.
 
 Formats
 -------
@@ -10,13 +10,21 @@ Formats
   without the newline.
 * **native** (``.npz``): a NumPy zip of plain arrays — ``vectors`` float32[V, D],
   ``counts`` int64[V], ``words`` (UTF-8 bytes of the words joined by newlines)
-  and ``meta`` (UTF-8 JSON: training configuration). Loaded with
-  ``allow_pickle=False``: no file we read can run code.
+  and ``meta`` (UTF-8 JSON object: training configuration). Read member by
+  member with every header checked (no object arrays: no file we read can
+  run code), and never with pickle.
 
-Every write goes to a temporary file in the destination folder, renamed into
-place once complete (:func:`atomic_output`), so an interrupted or failed write
-leaves any existing file untouched. Every reader error is a ``ValueError``
-naming the file and the line or byte offset.
+Words follow :mod:`w2v.words` (no ASCII white space, at most
+``MAX_WORD_BYTES`` bytes, valid UTF-8); the writers refuse anything else, and
+non-finite values, before they create a file, so every file written here is
+read back by :func:`read_vectors`. Writes go through :func:`w2v.files.open_output`
+(atomic, never over a special or protected file). Text is written a block of
+rows at a time, so memory stays bounded whatever the matrix size.
+
+Every reader error is a ``ValueError`` naming the file and the line or byte
+offset. A header is checked against the file's size before anything is
+allocated. Repeated words are kept once (the first, as gensim does), and the
+number dropped is reported in :attr:`VectorFile.repeated`.
 
 This module never imports Numba.
 
@@ -30,76 +38,50 @@ Example::
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["FORMATS", "VectorFile", "atomic_output", "check_writable", "format_for_path",
-           "read_vectors", "write_vectors", "detect_format"]
+from .files import open_output
+from .words import MAX_WORD_BYTES, word_problem
+
+__all__ = ["FORMATS", "VectorFile", "format_for_path", "read_vectors", "write_vectors", "detect_format",
+           "check_words", "estimated_size"]
 
 #: Format names, and the extensions that select them.
 FORMATS = ("binary", "text", "native")
 _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text", ".npz": "native"}
 _NATIVE_VERSION = 1
+_TEXT_BLOCK_ROWS = 4096  # rows formatted at a time when writing text
 
 
 @dataclass
 class VectorFile:
-    """What a vectors file holds: words, float32[V, D] vectors, optional counts and metadata."""
+    """What a vectors file holds: words, float32[V, D] vectors, optional counts and metadata.
+
+    ``repeated``: entries dropped because their word came earlier in the file.
+    """
     words: List[str]
     vectors: np.ndarray
     counts: Optional[np.ndarray] = None
     meta: Dict[str, Any] = field(default_factory=dict)
+    repeated: int = 0
 
 
 # -- writing --------------------------------------------------------------------------
-def check_writable(path: str) -> None:
-    """Raise ``OSError`` now if ``path`` cannot be written (before hours of training)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise OSError(f"{path}: is a folder; give a file name for the output")
-    if not os.path.isdir(folder):
-        raise OSError(f"{path}: the folder {folder} does not exist")
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".w2v-probe-")
-    except OSError as error:
-        raise OSError(f"{path}: cannot write in {folder} ({error.strerror or error})") from None
-    os.close(fd)
-    os.unlink(probe)
-
-
-@contextlib.contextmanager
-def atomic_output(path: str, mode: str = "wb"):
-    """Open a temporary file beside ``path``; rename it to ``path`` only if the block succeeds."""
-    check_writable(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        kwargs = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
-        with os.fdopen(fd, mode, **kwargs) as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def format_for_path(path: str, fmt: Optional[str] = None) -> str:
-    """The format named by ``fmt``, or else by the extension of ``path``."""
+    """The format named by ``fmt``, or else by the extension of ``path`` (standard output: text)."""
     if fmt is not None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
         return fmt
+    from .files import STDOUT_NAMES
+    if path in STDOUT_NAMES:
+        return "text"
     ext = os.path.splitext(path)[1].lower()
     if ext not in _EXTENSIONS:
         raise ValueError(f"{path}: cannot tell the format from the extension {ext or '(none)'}; "
@@ -107,19 +89,61 @@ def format_for_path(path: str, fmt: Optional[str] = None) -> str:
     return _EXTENSIONS[ext]
 
 
+def check_words(words: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming the first word that is not a word (:mod:`w2v.words`) or repeats."""
+    seen = set()
+    for i, w in enumerate(words):
+        problem = word_problem(w)
+        if problem is not None:
+            shown = repr(w[:40]) + ("..." if isinstance(w, str) and len(w) > 40 else "")
+            raise ValueError(f"cannot write the word {shown} (entry {i + 1}): it {problem}")
+        if w in seen:
+            raise ValueError(f"cannot write the word {w[:40]!r} (entry {i + 1}): it is listed twice")
+        seen.add(w)
+
+
+def _first_non_finite(vectors: np.ndarray, block: int = 1 << 16) -> Optional[int]:
+    """The first row holding a NaN or an infinity, or None; checked a block of rows at a time."""
+    for start in range(0, len(vectors), block):
+        ok = np.isfinite(vectors[start:start + block]).all(axis=1)
+        if not ok.all():
+            return start + int(np.argmin(ok))
+    return None
+
+
+def estimated_size(fmt: str, n_words: int, dim: int, word_bytes: int) -> int:
+    """About how many bytes a vectors file of this shape takes (for the free-space check)."""
+    per_row = {"binary": 4 * dim + 2, "native": 4 * dim + 9, "text": 13 * dim + 1}[fmt]
+    return n_words * per_row + word_bytes + 64 + (1024 if fmt == "native" else 0)
+
+
 def write_vectors(path: str, words: Sequence[str], vectors: np.ndarray, fmt: Optional[str] = None,
-                  counts: Optional[np.ndarray] = None, meta: Optional[Dict[str, Any]] = None) -> None:
-    """Write ``vectors`` (float32[V, D]) for ``words`` in ``fmt`` (or the extension's format), atomically."""
+                  counts: Optional[np.ndarray] = None, meta: Optional[Dict[str, Any]] = None,
+                  force: bool = False) -> None:
+    """Write ``vectors`` (float32[V, D]) for ``words`` in ``fmt`` (or the extension's format), atomically.
+
+    Words and values are checked before the file is created (see the module
+    docstring); ``force`` replaces a read-only file (keeping its permissions).
+    """
     fmt = format_for_path(path, fmt)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"vectors of shape {vectors.shape} do not match {len(words)} words")
-    for w in words:
-        if not w or any(ch.isspace() for ch in w):
-            raise ValueError(f"cannot write the word {w!r}: words must be non-empty and contain no white space")
-    with atomic_output(path, "wb") as f:
+    if vectors.shape[1] < 1:
+        raise ValueError("vectors must have at least one dimension")
+    check_words(words)
+    bad = _first_non_finite(vectors)
+    if bad is not None:
+        raise ValueError(f"cannot write the vector of {words[bad][:40]!r} (entry {bad + 1}): it is not finite")
+    if counts is not None:
+        counts = np.asarray(counts)
+        if counts.shape != (len(words),) or counts.dtype.kind not in "iu" or (counts < 0).any():
+            raise ValueError(f"counts must be {len(words)} non-negative integers")
+    meta = dict(meta or {})
+    meta_bytes = json.dumps(meta, sort_keys=True, allow_nan=False).encode("utf-8")
+    with open_output(path, "wb", force=force) as f:
         if fmt == "native":
-            _write_native(f, words, vectors, counts, meta or {})
+            _write_native(f, words, vectors, counts, meta_bytes)
         elif fmt == "binary":
             _write_binary(f, words, vectors)
         else:
@@ -137,17 +161,19 @@ def _write_text(f, words, vectors) -> None:
     f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
     # 9 significant digits read back as the same float32 (word2vec.c's %lf keeps 6 decimals)
     row_format = " ".join(["%.9g"] * vectors.shape[1])
-    for w, row in zip(words, vectors.tolist()):
-        f.write((w + " " + row_format % tuple(row) + "\n").encode("utf-8"))
+    for start in range(0, len(words), _TEXT_BLOCK_ROWS):
+        rows = vectors[start:start + _TEXT_BLOCK_ROWS].tolist()  # Python floats for one block only
+        lines = [w + " " + row_format % tuple(row) + "\n" for w, row in zip(words[start:start + len(rows)], rows)]
+        f.write("".join(lines).encode("utf-8"))
 
 
-def _write_native(f, words, vectors, counts, meta) -> None:
+def _write_native(f, words, vectors, counts, meta_bytes) -> None:
     arrays = {
         "format": np.frombuffer(b"w2v-native", dtype=np.uint8),
         "version": np.array([_NATIVE_VERSION], dtype=np.int64),
         "vectors": vectors,
         "words": np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8),
-        "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
+        "meta": np.frombuffer(meta_bytes, dtype=np.uint8),
     }
     if counts is not None:
         arrays["counts"] = np.asarray(counts, dtype=np.int64)
@@ -155,54 +181,77 @@ def _write_native(f, words, vectors, counts, meta) -> None:
 
 
 # -- reading --------------------------------------------------------------------------
+def _looks_like_text_row(line: bytes, dim: int) -> bool:
+    parts = line.rstrip(b"\r\n").split(b" ")
+    while parts and parts[-1] == b"":
+        parts.pop()
+    if len(parts) != dim + 1:
+        return False
+    try:
+        [float(x) for x in parts[1:]]
+    except ValueError:
+        return False
+    return True
+
+
 def detect_format(path: str) -> str:
-    """Guess a vectors file's format from its first bytes (zip: native; else binary or text)."""
+    """The format of a vectors file, from its content: zip is native; a header whose first row
+    parses as a word and D numbers is text; anything else binary."""
     try:
         with open(path, "rb") as f:
-            head = f.read(4096)
+            header = f.readline(200)
+            if header.startswith(b"PK\x03\x04"):
+                return "native"
+            parts = header.split()
+            if len(parts) != 2 or not all(p.isdigit() for p in parts) or not header.endswith(b"\n"):
+                return "text"  # the reader names what is wrong with the header
+            dim = int(parts[1])
+            first = f.readline(MAX_WORD_BYTES + 64 * max(dim, 1) + 2)
     except OSError as error:
         raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
-    if head.startswith(b"PK\x03\x04"):
-        return "native"
-    newline = head.find(b"\n")
-    body = head[newline + 1:] if newline >= 0 else b""
-    # float32 bytes almost surely include a control or non-ASCII byte within a few vectors;
-    # text vectors are printable ASCII after the word (words may be UTF-8)
-    try:
-        body.decode("utf-8")
-        is_text = not any(b < 9 or 13 < b < 32 for b in body)
-    except UnicodeDecodeError as error:
-        is_text = error.start >= len(body) - 3 and not any(b < 9 or 13 < b < 32 for b in body[:error.start])
-    return "text" if is_text else "binary"
+    if not first:
+        return "text"
+    return "text" if _looks_like_text_row(first, dim) else "binary"
 
 
 def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = None,
                  unicode_errors: str = "strict") -> VectorFile:
-    """Read a vectors file; ``fmt`` None detects it. ``limit`` keeps the first N words.
+    """Read a vectors file; ``fmt`` None detects it. ``limit`` keeps the first N entries.
 
     Raises ``OSError`` if the file cannot be opened and ``ValueError`` (naming the
     file and the line or byte offset) if it is not a well-formed vectors file.
     """
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
+    if os.path.isdir(path):
+        raise OSError(f"{path}: is a folder, not a vectors file")
     if fmt is None:
         fmt = detect_format(path)
     elif fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     try:
         if fmt == "native":
-            return _read_native(path, limit)
-        with open(path, "rb") as f:
-            if fmt == "binary":
-                return _read_binary(path, f, limit, unicode_errors)
-            return _read_text(path, f, limit, unicode_errors)
+            data = _read_native(path, limit)
+        else:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if fmt == "binary":
+                    data = _read_binary(path, f, size, limit, unicode_errors)
+                else:
+                    data = _read_text(path, f, size, limit, unicode_errors)
     except OSError as error:
-        if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)):
-            raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
-        raise
+        raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+    except MemoryError:
+        raise ValueError(f"{path}: not enough memory to load it (use a limit to read the first words)") from None
+    _check_read_words(path, data)
+    return _drop_repeats(data)
 
 
-def _parse_header(path: str, line: bytes):
+def _parse_header(path: str, line: bytes, size: int, min_row_bytes, limit: Optional[int]):
+    """(count, dim) from a header line, checked against the file's ``size`` before anything is allocated.
+
+    ``min_row_bytes(dim)``: the fewest bytes one entry can take.
+    """
     parts = line.split()
     try:
         if len(parts) != 2:
@@ -214,6 +263,12 @@ def _parse_header(path: str, line: bytes):
                          f"is this a word2vec file?") from None
     if count < 0 or dim < 1:
         raise ValueError(f"{path}, line 1: bad header: {count} words of dimension {dim}")
+    n = count if limit is None else min(limit, count)
+    needed = n * min_row_bytes(dim)
+    if needed > size:
+        raise ValueError(f"{path}, line 1: the header promises {count:,} words of dimension {dim:,}, "
+                         f"which needs at least {needed:,} bytes, but the file has {size:,}: "
+                         f"a damaged header, or not a word2vec file")
     return count, dim
 
 
@@ -224,8 +279,24 @@ def _decode_word(path: str, raw: bytes, where: str, unicode_errors: str) -> str:
         raise ValueError(f"{path}, {where}: the word {raw[:40]!r} is not valid UTF-8") from None
 
 
-def _read_text(path, f, limit, unicode_errors) -> VectorFile:
-    count, dim = _parse_header(path, f.readline())
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) -> None:
+    try:
+        values = [float(x) for x in numbers]
+    except ValueError:
+        bad = next(x for x in numbers if not _is_float(x))
+        raise ValueError(f"{path}, line {lineno}: {bad[:30]!r} is not a number") from None
+    for x, value in zip(numbers, values):
+        if not abs(value) <= _F32_MAX:  # NaN, inf, and what float32 cannot hold
+            raise ValueError(f"{path}, line {lineno}: {x[:30].decode('ascii', 'replace')!r} is not a finite "
+                             f"float32 number")
+    out[:] = values
+
+
+def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
+    count, dim = _parse_header(path, f.readline(), size, lambda d: 2 * d + 1, limit)
     n = count if limit is None else min(limit, count)
     vectors = np.empty((n, dim), dtype=np.float32)
     words: List[str] = []
@@ -240,11 +311,7 @@ def _read_text(path, f, limit, unicode_errors) -> VectorFile:
         if len(parts) != dim + 1:
             raise ValueError(f"{path}, line {lineno}: expected a word and {dim} numbers, got {len(parts) - 1} numbers")
         words.append(_decode_word(path, parts[0], f"line {lineno}", unicode_errors))
-        try:
-            vectors[i] = [float(x) for x in parts[1:]]
-        except ValueError:
-            bad = next(x for x in parts[1:] if not _is_float(x))
-            raise ValueError(f"{path}, line {lineno}: {bad[:30]!r} is not a number") from None
+        _parse_row(path, lineno, parts[1:], vectors[i])
     if limit is None and f.readline().strip():
         raise ValueError(f"{path}, line {count + 2}: more lines than the {count} words in the header")
     return VectorFile(words, vectors)
@@ -258,25 +325,27 @@ def _is_float(x: bytes) -> bool:
         return False
 
 
-def _read_binary(path, f, limit, unicode_errors) -> VectorFile:
+def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     header = f.readline()
-    count, dim = _parse_header(path, header)
+    count, dim = _parse_header(path, header, size, lambda d: 4 * d + 2, limit)
     n = count if limit is None else min(limit, count)
     vectors = np.empty((n, dim), dtype=np.float32)
     words: List[str] = []
     row_bytes = 4 * dim
+    longest = MAX_WORD_BYTES + 1  # a word, and the newline before it
     buf = b""
     pos = 0
     offset = len(header)  # file offset of buf[0]
-    chunk = max(1 << 20, 4 * row_bytes)
+    chunk = max(1 << 20, 4 * (row_bytes + longest))
     for i in range(n):
         # a word runs to the next space; leading newlines (word2vec.c's row ends) are skipped
         while True:
-            space = buf.find(b" ", pos)
-            if space >= 0 and space - pos <= 1000 and len(buf) - space - 1 >= row_bytes:
+            space = buf.find(b" ", pos, pos + longest + 1)
+            if space >= 0 and len(buf) - space - 1 >= row_bytes:
                 break
-            if space < 0 and len(buf) - pos > 1000 + row_bytes:
-                raise ValueError(f"{path}, byte {offset + pos}: no word found (no space within 1000 bytes)")
+            if space < 0 and len(buf) - pos > longest:
+                raise ValueError(f"{path}, byte {offset + pos}: no word found (no space within "
+                                 f"{MAX_WORD_BYTES:,} bytes, the longest word w2v reads)")
             more = f.read(chunk)
             if not more:
                 raise ValueError(f"{path}, byte {offset + len(buf)}: the file ends inside word {i + 1} "
@@ -295,36 +364,115 @@ def _read_binary(path, f, limit, unicode_errors) -> VectorFile:
         rest = buf[pos:] + f.read(2)
         if rest.strip(b"\n"):
             raise ValueError(f"{path}, byte {offset + pos}: data after the {count} words in the header")
-    if not np.isfinite(vectors).all():
-        bad = int(np.argwhere(~np.isfinite(vectors))[0][0])
-        raise ValueError(f"{path}: the vector of {words[bad]!r} (entry {bad + 1}) is not finite")
+    _refuse_non_finite(path, words, vectors)
     return VectorFile(words, vectors)
+
+
+def _refuse_non_finite(path: str, words: List[str], vectors: np.ndarray) -> None:
+    bad = _first_non_finite(vectors)
+    if bad is not None:
+        raise ValueError(f"{path}: the vector of {words[bad][:40]!r} (entry {bad + 1}) is not finite")
+
+
+def _check_read_words(path: str, data: VectorFile) -> None:
+    for i, w in enumerate(data.words):
+        problem = word_problem(w)
+        if problem is not None:
+            raise ValueError(f"{path}: entry {i + 1}, the word {w[:40]!r}, {problem}")
+
+
+def _drop_repeats(data: VectorFile) -> VectorFile:
+    """Keep the first entry of each word (gensim keeps the first too)."""
+    if len(set(data.words)) == len(data.words):
+        return data
+    seen, keep = set(), []
+    for i, w in enumerate(data.words):
+        if w not in seen:
+            seen.add(w)
+            keep.append(i)
+    rows = np.array(keep, dtype=np.int64)
+    counts = None if data.counts is None else data.counts[rows]
+    return VectorFile([data.words[i] for i in keep], data.vectors[rows], counts, data.meta,
+                      len(data.words) - len(keep))
+
+
+# -- native ---------------------------------------------------------------------------
+_NATIVE_MEMBERS = {  # name: (allowed dtype kinds, itemsize, ndim)
+    "format": ("u", 1, 1), "version": ("iu", 8, 1), "vectors": ("f", 4, 2), "words": ("u", 1, 1),
+    "meta": ("u", 1, 1), "counts": ("iu", 8, 1),
+}
+
+
+def _native_array(path: str, archive: zipfile.ZipFile, name: str, rows: Optional[int] = None) -> np.ndarray:
+    """One member of a native file, its header checked before anything is allocated; ``rows`` reads
+    only the first rows of a 2-D member."""
+    kinds, itemsize, ndim = _NATIVE_MEMBERS[name]
+    try:
+        info = archive.getinfo(name + ".npy")
+    except KeyError:
+        raise ValueError(f"{path}: a damaged native vectors file (no {name!r} array)") from None
+    with archive.open(info) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(f)
+        except (ValueError, SyntaxError, TypeError) as error:
+            raise ValueError(f"{path}: a damaged native vectors file ({name!r}: {error})") from None
+        if (dtype.hasobject or dtype.kind not in kinds or dtype.itemsize != itemsize or len(shape) != ndim
+                or fortran or any(d < 0 for d in shape)):
+            raise ValueError(f"{path}: a damaged native vectors file: {name!r} is a {dtype} array of shape "
+                             f"{shape}; expected {ndim}-D, {itemsize}-byte {'/'.join(kinds)} values")
+        if rows is not None and ndim == 2:
+            shape = (min(rows, shape[0]), shape[1])
+        nbytes = int(np.prod(shape, dtype=object)) * itemsize
+        if nbytes > info.file_size:
+            raise ValueError(f"{path}: a damaged native vectors file: {name!r} claims shape {shape}, "
+                             f"{nbytes:,} bytes, in a member of {info.file_size:,}")
+        array = np.empty(shape, dtype=dtype)  # the file's byte order; made native below
+        view = memoryview(array).cast("B") if nbytes else memoryview(b"")
+        got = 0
+        while got < nbytes:
+            n = f.readinto(view[got:])
+            if not n:
+                raise ValueError(f"{path}: a damaged native vectors file ({name!r} is cut short)")
+            got += n
+    return array.astype(dtype.newbyteorder("="), copy=False)
 
 
 def _read_native(path, limit) -> VectorFile:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if "format" not in data or bytes(data["format"]) != b"w2v-native":
+        with zipfile.ZipFile(path) as archive:
+            if bytes(_native_array(path, archive, "format")) != b"w2v-native":
                 raise ValueError(f"{path}: a NumPy archive, but not a w2v native vectors file")
-            version = int(data["version"][0])
-            if version > _NATIVE_VERSION:
-                raise ValueError(f"{path}: native format version {version} is newer than this w2v reads "
-                                 f"({_NATIVE_VERSION}); upgrade w2v")
-            vectors = data["vectors"]
-            words = bytes(data["words"]).decode("utf-8").split("\n")
-            counts = data["counts"] if "counts" in data else None
-            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-    except (zipfile.BadZipFile, EOFError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as error:
+            version = _native_array(path, archive, "version")
+            if version.shape != (1,):
+                raise ValueError(f"{path}: a damaged native vectors file: 'version' must hold one integer")
+            if int(version[0]) > _NATIVE_VERSION or int(version[0]) < 1:
+                raise ValueError(f"{path}: native format version {int(version[0])} is not one this w2v reads "
+                                 f"(1 to {_NATIVE_VERSION}); upgrade w2v")
+            vectors = _native_array(path, archive, "vectors", rows=limit)
+            raw_words = bytes(_native_array(path, archive, "words"))
+            words = raw_words.decode("utf-8").split("\n") if raw_words else []
+            counts = _native_array(path, archive, "counts") if "counts.npy" in archive.namelist() else None
+            meta = json.loads(bytes(_native_array(path, archive, "meta")).decode("utf-8"))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, json.JSONDecodeError, UnicodeDecodeError,
+            NotImplementedError) as error:
         raise ValueError(f"{path}: a damaged native vectors file ({error})") from None
-    except ValueError as error:
-        if str(error).startswith(path):
-            raise
-        raise ValueError(f"{path}: a damaged native vectors file ({error})") from None
-    if vectors.ndim != 2 or vectors.dtype != np.float32 or len(words) != len(vectors):
-        raise ValueError(f"{path}: inconsistent native file: {len(words)} words, vectors {vectors.shape} {vectors.dtype}")
-    if counts is not None and counts.shape != (len(words),):
-        raise ValueError(f"{path}: inconsistent native file: counts of shape {counts.shape}")
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: a damaged native vectors file: 'meta' is not a JSON object")
     if limit is not None:
-        words, vectors = words[:limit], vectors[:limit]
+        words = words[:limit]
         counts = counts[:limit] if counts is not None else None
-    return VectorFile(words, np.ascontiguousarray(vectors), counts, meta)
+    if len(words) != len(vectors):
+        raise ValueError(f"{path}: inconsistent native file: {len(words)} words, vectors {vectors.shape}")
+    if counts is not None:
+        if counts.shape != (len(words),):
+            raise ValueError(f"{path}: inconsistent native file: counts of shape {counts.shape} for {len(words)} words")
+        if counts.dtype.kind == "u" and counts.size and counts.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"{path}: a damaged native vectors file: a count does not fit in 64 bits")
+        counts = counts.astype(np.int64)
+        if (counts < 0).any():
+            raise ValueError(f"{path}: a damaged native vectors file: negative counts")
+    _refuse_non_finite(path, words, vectors)
+    return VectorFile(words, vectors.astype(np.float32, copy=False), counts, meta)

@@ -75,7 +75,29 @@ analogy points worse on wiki8 (benchmarks/results/wiki8-cbow-batched-experiment.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+import numba
+
+#: Whether the kernels are cached on disk. Numba's ``cache=True`` needs a writable folder (beside this
+#: file, NUMBA_CACHE_DIR, or the user's cache folder); where there is none (a read-only install, HOME and
+#: NUMBA_CACHE_DIR), decorating raises, and the kernels are compiled in memory instead: training still
+#: runs, and :mod:`w2v.training` says so once.
+CACHED = True
+CACHE_PROBLEM = ""
+
+
+def njit(*args, cache=False, **flags):
+    """``numba.njit``, falling back to no cache when no cache folder can be written (see CACHED)."""
+    def decorate(function):
+        global CACHED, CACHE_PROBLEM
+        if cache and CACHED:
+            try:
+                return numba.njit(cache=True, **flags)(function)
+            except RuntimeError as error:  # "cannot cache function ...: no locator available"
+                CACHED, CACHE_PROBLEM = False, str(error)
+        return numba.njit(**flags)(function)
+    if args and callable(args[0]):
+        return decorate(args[0])
+    return decorate
 
 MAX_EXP = 6.0
 TABLE_SIZE = 1000

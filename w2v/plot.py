@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .formats import atomic_output  # noqa: E402
+from .files import open_output  # noqa: E402
 from .vectors import Vectors  # noqa: E402
 
 __all__ = ["plot_words", "parse_items", "pca_2d"]
@@ -48,8 +48,9 @@ def pca_2d(matrix: np.ndarray) -> np.ndarray:
     return centred @ basis
 
 
-def plot_words(vectors: Vectors, items: Sequence[str], output: str) -> None:
-    """Write a PNG of ``items`` (words and ``a:b`` pairs) to ``output``, atomically."""
+def plot_words(vectors: Vectors, items: Sequence[str], output: str, force: bool = False) -> None:
+    """Write a PNG of ``items`` (words and ``a:b`` pairs) to ``output``, atomically
+    (:func:`w2v.files.open_output`; ``force`` replaces a read-only file)."""
     words, arrows = parse_items(items)
     if len(words) < 2:
         raise ValueError("give at least two words to plot")
@@ -69,7 +70,7 @@ def plot_words(vectors: Vectors, items: Sequence[str], output: str) -> None:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     try:
-        with atomic_output(output, "wb") as f:
+        with open_output(output, "wb", force=force) as f:
             fig.savefig(f, format="png")
     finally:
         plt.close(fig)

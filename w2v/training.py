@@ -19,42 +19,27 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
-import os
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
 
 from .corpus import STDIN, Corpus
 from .encode import EncodedCorpus, encode_corpus
+from .files import check_free_space
 from .memory import release_compiler_pages
+from .options import KERNELS, TrainOptions, default_threads
 from .vectors import Vectors
 from .vocab import Vocabulary, build_vocabulary
+from .words import MAX_WORD_BYTES
 
 __all__ = ["TrainOptions", "TrainResult", "train", "train_encoded", "KERNELS", "default_threads"]
 
-
-def default_threads() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-#: The kernel for each (architecture, exact?): the variant is picked once, here, never in the inner loop.
-#: CBOW has only word2vec.c's updates. The loss (NS, HS or both) is a loop-invariant kernel argument.
-#: Skip-gram is batched unless ``exact`` is True. With hierarchical softmax the batched kernel shares
-#: the Huffman path by groups of ``hs_group`` context words (see :mod:`w2v.kernels`); the default, 1, gives
-#: every context word the path as the previous one left it, as word2vec.c does. Against word2vec.c built
-#: with a seed (benchmarks/seeded_word2vec_c.py), groups of 4 lost about 1 analogy point on wiki8, almost all
-#: of it in the semantic questions (benchmarks/results/wiki8-hs-seeded.md).
-KERNELS = {("sg", False): "sg_batched", ("sg", True): "sg_exact", ("cbow", True): "cbow_exact"}
 
 #: Batched skip-gram with hierarchical softmax and several threads: each thread trains its own copy of the
 #: top HS_PRIVATE_NODES Huffman nodes and merges it every HS_SYNC_WORDS centre words (see
@@ -81,67 +66,6 @@ def padded_dim(dim: int) -> int:
 def hs_private_nodes(threads: int) -> int:
     """How many top Huffman nodes each thread keeps private: none with one thread (nothing to wait for)."""
     return HS_PRIVATE_NODES if threads > 1 else 0
-
-
-@dataclass
-class TrainOptions:
-    """Hyper-parameters; defaults are word2vec.c's (``alpha`` None: 0.025 skip-gram, 0.05 CBOW)."""
-    model: str = "sg"
-    dim: int = 100
-    window: int = 5
-    negative: int = 5
-    hs: bool = False
-    sample: float = 1e-3
-    min_count: int = 5
-    max_vocab: Optional[int] = None
-    epochs: int = 5
-    alpha: Optional[float] = None
-    min_alpha_ratio: float = 1e-4
-    threads: int = 0            # 0: all available CPUs
-    seed: int = 1
-    cbow_mean: bool = True
-    ns_exponent: float = 0.75
-    exact: Optional[bool] = None  # skip-gram: True word2vec.c's pair-by-pair updates; False or None batched
-    hs_group: int = 1           # batched skip-gram with hs: context words per update of the Huffman path (0: all)
-    lowercase: bool = False
-    max_sentence_length: int = 10_000
-    chunk_words: int = 100_000
-
-    def validate(self) -> "TrainOptions":
-        """Raise ``ValueError`` naming the first bad option; fill in defaults."""
-        def need(ok, name, what):
-            if not ok:
-                raise ValueError(f"{name} {what}, got {getattr(self, name)!r}")
-        need(self.model in ("sg", "cbow"), "model", "must be 'sg' (skip-gram) or 'cbow'")
-        need(isinstance(self.dim, int) and 1 <= self.dim <= 10_000, "dim", "must be an integer in [1, 10000]")
-        need(isinstance(self.window, int) and self.window >= 1, "window", "must be a positive integer")
-        need(isinstance(self.negative, int) and 0 <= self.negative <= 1000, "negative", "must be an integer in [0, 1000]")
-        if self.negative == 0 and not self.hs:
-            raise ValueError("negative is 0 and hs is off: nothing would be trained; "
-                             "use negative sampling (negative > 0) or hierarchical softmax (hs)")
-        need(self.sample >= 0 and math.isfinite(self.sample), "sample", "must be >= 0")
-        need(isinstance(self.min_count, int) and self.min_count >= 1, "min_count", "must be a positive integer")
-        need(self.max_vocab is None or self.max_vocab >= 1, "max_vocab", "must be a positive integer")
-        need(isinstance(self.epochs, int) and self.epochs >= 1, "epochs", "must be a positive integer")
-        if self.alpha is None:
-            self.alpha = 0.05 if self.model == "cbow" else 0.025
-        need(0 < self.alpha < 10 and math.isfinite(self.alpha), "alpha", "must be in (0, 10)")
-        need(0 <= self.min_alpha_ratio <= 1, "min_alpha_ratio", "must be in [0, 1]")
-        need(isinstance(self.threads, int) and self.threads >= 0, "threads", "must be >= 0 (0: all CPUs)")
-        if self.threads == 0:
-            self.threads = default_threads()
-        need(isinstance(self.seed, int) and self.seed >= 0, "seed", "must be a non-negative integer")
-        need(math.isfinite(self.ns_exponent), "ns_exponent", "must be a finite number")
-        need(self.max_sentence_length >= 1, "max_sentence_length", "must be positive")
-        need(self.chunk_words >= 1, "chunk_words", "must be positive")
-        need(self.exact in (None, True, False), "exact", "must be True, False or None (batched)")
-        need(isinstance(self.hs_group, int) and self.hs_group >= 0, "hs_group",
-             "must be a non-negative integer (0: the whole window)")
-        return self
-
-    @property
-    def kernel_name(self) -> str:
-        return KERNELS[(self.model, bool(self.exact) or self.model == "cbow")]
 
 
 @dataclass
@@ -193,44 +117,66 @@ def _compile(kernel_name: str, args):
     Returns (seconds, compiled): ``compiled`` is False when Numba's on-disk cache served it.
     """
     start = time.perf_counter()
-    kernel = getattr(_kernels(), kernel_name)
+    kernels = _kernels()
+    kernel = getattr(kernels, kernel_name)
     misses = sum(kernel.stats.cache_misses.values())
     kernel(*args)
-    return time.perf_counter() - start, sum(kernel.stats.cache_misses.values()) > misses
+    compiled = not kernels.CACHED or sum(kernel.stats.cache_misses.values()) > misses
+    return time.perf_counter() - start, compiled
+
+
+#: What a run will write, given its vocabulary: [(folder, bytes, what)] (see :func:`train`'s ``reserve``).
+Reserve = Callable[[Vocabulary], List[Tuple[str, int, str]]]
 
 
 def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *,
           progress: bool = False, log: Optional[Callable[[str], None]] = None,
           callback: Optional[Callable[[EpochStats], Optional[bool]]] = None,
           vocab: Optional[Vocabulary] = None, save_vocab: Optional[str] = None,
-          cache_dir: Optional[str] = None, in_memory: bool = False, **option_values) -> TrainResult:
+          cache_dir: Optional[str] = None, in_memory: bool = False, exclude: Sequence[str] = (),
+          reserve: Optional[Reserve] = None, force: bool = False, **option_values) -> TrainResult:
     """Train word vectors from text files (or ``-`` for stdin).
 
     ``options`` or keyword options (see :class:`TrainOptions`); ``vocab`` skips
-    counting; ``save_vocab`` writes the vocabulary (``word count`` lines) there; ``callback(epoch_stats)`` runs after each epoch and may return
-    True to stop. The encoded corpus (4 bytes a word) goes to an unlinked
-    temporary file in ``cache_dir`` (default: the system's temporary folder)
-    and is read back a chunk at a time, so it takes page cache, not process
-    memory; ``in_memory=True`` keeps it in RAM instead. Returns a :class:`TrainResult`.
+    counting; ``save_vocab`` writes the vocabulary (``word count`` lines) there
+    (``force``: even over a read-only file);
+    ``callback(epoch_stats)`` runs after each epoch and may return True to stop.
+    The encoded corpus (4 bytes a word) goes to an unlinked temporary file in
+    ``cache_dir`` (default: the system's temporary folder) and is read back a
+    chunk at a time, so it takes page cache, not process memory;
+    ``in_memory=True`` keeps it in RAM instead. ``exclude``: files never read
+    from corpus folders (the run's outputs). Once the vocabulary is known and
+    before the corpus is encoded, the free disk space is checked for the
+    encoded corpus and for what ``reserve(vocab)`` lists (the caller's
+    outputs), so a full disk is found before training, not after. Returns a
+    :class:`TrainResult`.
     """
     if options is None:
         options = TrainOptions(**option_values)
     elif option_values:
         raise ValueError("give options either as TrainOptions or as keywords, not both")
-    options.validate()
+    options = options.resolved()
     say = log or (lambda message: None)
-    corpus = Corpus(corpus_paths, lowercase=options.lowercase, progress=progress)
+    corpus = Corpus(corpus_paths, lowercase=options.lowercase, progress=progress, exclude=exclude)
     if STDIN in corpus.files and vocab is None:
         raise ValueError("training reads the corpus twice (counting, then encoding), so it cannot read "
                          "standard input; save it to a file, or give a vocabulary file")
+    counted_here = vocab is None
     if vocab is None:
         vocab, counted = build_vocabulary(corpus, min_count=options.min_count, max_size=options.max_vocab)
         if counted.invalid_bytes:
             say(f"warning: {counted.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
+        if counted.too_long:
+            say(f"note: {counted.too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes are not words "
+                f"and were left out")
         del counted  # every distinct token of the corpus: not needed while training
-    if save_vocab:
-        vocab.save(save_vocab)
     spool = None if in_memory else (cache_dir or tempfile.gettempdir())
+    needs = list(reserve(vocab)) if reserve is not None else []
+    if spool is not None and counted_here:  # then the counts add up to the ids to spool
+        needs.append((spool, 4 * int(vocab.counts.sum()), "the encoded corpus"))
+    check_free_space(needs)
+    if save_vocab:
+        vocab.save(save_vocab, force=force)
     encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=spool)
     try:
         return train_encoded(encoded, vocab, options, progress=progress, log=say, callback=callback)
@@ -244,7 +190,7 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
                   callback: Optional[Callable[[EpochStats], Optional[bool]]] = None,
                   stop_event: Optional[threading.Event] = None) -> TrainResult:
     """Train on an already encoded corpus (see :func:`train`)."""
-    options.validate()
+    options = options.resolved()
     say = log or (lambda message: None)
     v, dim = len(vocab), options.dim
     rows = padded_dim(dim)  # the weights' row length: dim, then zeros (see ROW_PAD)
@@ -290,6 +236,9 @@ def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptio
     del stand_ins
     release_compiler_pages()
     say(f"kernels {'compiled' if compiled else 'loaded from the cache'} in {compile_seconds:.1f} s")
+    if not kernels.CACHED:
+        say(f"note: no writable folder for Numba's cache ({kernels.CACHE_PROBLEM}); the kernels were compiled "
+            f"in memory and will be compiled again next time (set NUMBA_CACHE_DIR to a writable folder)")
 
     rng = np.random.default_rng(options.seed)
     # word2vec.c: input vectors uniform in [-0.5, 0.5) / dim, output vectors zero

@@ -48,6 +48,7 @@ class Vectors:
     index : dict[str, int].
     counts : int64[V] or None.
     meta : dict, e.g. the training options (native format only).
+    repeated : int, entries of the file loaded that repeated an earlier word (dropped).
     """
 
     def __init__(self, words: Sequence[str], matrix: np.ndarray, counts: Optional[np.ndarray] = None,
@@ -57,6 +58,10 @@ class Vectors:
         if self.matrix.ndim != 2 or len(self.words) != self.matrix.shape[0]:
             raise ValueError(f"{len(self.words)} words but a matrix of shape {self.matrix.shape}")
         self.index = {w: i for i, w in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            twice = next(w for i, w in enumerate(self.words) if self.index[w] != i)
+            raise ValueError(f"the word {twice!r} is listed twice")
+        self.repeated = 0
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
         self.meta = dict(meta or {})
         self._unit: Optional[np.ndarray] = None
@@ -67,11 +72,14 @@ class Vectors:
     def load(cls, path: str, fmt: Optional[str] = None, limit: Optional[int] = None) -> "Vectors":
         """Read word2vec text or binary, or native; ``fmt`` None detects it; ``limit`` first N words."""
         data = read_vectors(path, fmt=fmt, limit=limit)
-        return cls(data.words, data.vectors, data.counts, data.meta)
+        vectors = cls(data.words, data.vectors, data.counts, data.meta)
+        vectors.repeated = data.repeated
+        return vectors
 
-    def save(self, path: str, fmt: Optional[str] = None) -> None:
-        """Write atomically; ``fmt`` None follows the extension (.bin, .txt/.vec, .npz)."""
-        write_vectors(path, self.words, self.matrix, fmt=fmt, counts=self.counts, meta=self.meta)
+    def save(self, path: str, fmt: Optional[str] = None, force: bool = False) -> None:
+        """Write atomically (:func:`w2v.formats.write_vectors`); ``fmt`` None follows the extension
+        (.bin, .txt/.vec, .npz); ``force`` replaces a read-only file."""
+        write_vectors(path, self.words, self.matrix, fmt=fmt, counts=self.counts, meta=self.meta, force=force)
 
     # -- basics -------------------------------------------------------------------------
     def __len__(self) -> int:

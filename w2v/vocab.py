@@ -20,6 +20,11 @@ Derived tables (all NumPy, no Numba):
 * :meth:`Vocabulary.huffman` — the Huffman tree for hierarchical softmax, built
   as word2vec.c's CreateBinaryTree builds it.
 
+Words are what :mod:`w2v.words` says: tokens longer than ``MAX_WORD_BYTES``
+are left out of the vocabulary (and counted in :class:`CountSummary`).
+Counts are at most :data:`MAX_TOTAL_COUNT` in all, so every sum and
+frequency stays exact in int64 and float64.
+
 The vocabulary file format is word2vec.c's ``-save-vocab``: one ``word count``
 per line.
 """
@@ -32,10 +37,14 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from .corpus import Corpus, decode_token
-from .formats import atomic_output
+from .files import open_output
 from .memory import release_free_memory
+from .words import MAX_WORD_BYTES, word_problem
 
-__all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "count_tokens"]
+__all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "count_tokens", "MAX_TOTAL_COUNT"]
+
+#: The largest total of counts a vocabulary holds (2^53: float64 represents every integer up to it).
+MAX_TOTAL_COUNT = 1 << 53
 
 
 @dataclass
@@ -54,6 +63,7 @@ class CountSummary:
     distinct: int      # distinct tokens seen (after any pruning)
     invalid_bytes: int
     pruned_below: int
+    too_long: int = 0  # distinct tokens longer than MAX_WORD_BYTES, left out
 
 
 def _count(corpus: Corpus, prune_at: Optional[int]):
@@ -112,9 +122,15 @@ class Vocabulary:
 
     def __init__(self, words: Sequence[str], counts: Sequence[int], total_tokens: int = 0):
         self.words = list(words)
-        self.counts = np.asarray(counts, dtype=np.int64)
-        if len(self.words) != len(self.counts):
+        if len(self.words) != len(counts):
             raise ValueError("words and counts differ in length")
+        try:
+            self.counts = np.asarray(counts, dtype=np.int64)
+        except OverflowError:
+            raise ValueError("a count does not fit in 64 bits") from None
+        if len(self.counts) and (self.counts.min() < 0 or self.counts.max() > MAX_TOTAL_COUNT
+                                 or float(self.counts.sum(dtype=np.float64)) > MAX_TOTAL_COUNT):
+            raise ValueError("the counts must be non-negative and add up to at most 2^53")
         self.index = {w: i for i, w in enumerate(self.words)}
         if len(self.index) != len(self.words):
             raise ValueError("the vocabulary has a repeated word")
@@ -134,9 +150,10 @@ class Vocabulary:
         return cls(words, kept_counts, total_tokens)
 
     # -- word2vec.c vocabulary files --------------------------------------------------
-    def save(self, path: str) -> None:
-        """Write ``word count`` lines (word2vec.c's -save-vocab format), atomically."""
-        with atomic_output(path, "w") as f:
+    def save(self, path: str, force: bool = False) -> None:
+        """Write ``word count`` lines (word2vec.c's -save-vocab format), atomically
+        (:func:`w2v.files.open_output`; ``force`` replaces a read-only file)."""
+        with open_output(path, "w", force=force) as f:
             for w, c in zip(self.words, self.counts.tolist()):
                 f.write(f"{w} {c}\n")
 
@@ -156,6 +173,9 @@ class Vocabulary:
                         word = parts[0].decode("utf-8")
                     except UnicodeDecodeError:
                         raise ValueError(f"{path}, line {lineno}: the word is not valid UTF-8") from None
+                    problem = word_problem(word)
+                    if problem is not None:
+                        raise ValueError(f"{path}, line {lineno}: the word {word[:40]!r} {problem}")
                     try:
                         count = int(parts[1])
                     except ValueError:
@@ -163,6 +183,8 @@ class Vocabulary:
                         raise ValueError(f"{path}, line {lineno}: count {shown!r} is not an integer") from None
                     if count < 0:
                         raise ValueError(f"{path}, line {lineno}: negative count {count}")
+                    if count > MAX_TOTAL_COUNT:
+                        raise ValueError(f"{path}, line {lineno}: the count {count} is larger than 2^53")
                     if word in counts:
                         raise ValueError(f"{path}, line {lineno}: {word!r} is listed twice")
                     counts[word] = count
@@ -170,6 +192,8 @@ class Vocabulary:
             raise OSError(f"{path}: cannot read vocabulary ({error.strerror or error})") from None
         if not counts:
             raise ValueError(f"{path}: the vocabulary file is empty")
+        if sum(counts.values()) > MAX_TOTAL_COUNT:
+            raise ValueError(f"{path}: the counts add up to more than 2^53")
         return cls.from_counts(counts, min_count=min_count, max_size=max_size)
 
     # -- derived tables ---------------------------------------------------------------
@@ -196,13 +220,22 @@ class Vocabulary:
         in [0, V) and ``u`` uniform in [0, 1); the sample is ``i`` if
         ``u < probability[i]`` else ``alias[i]``.
         """
-        weights = self.counts.astype(np.float64) ** exponent
-        return alias_table(weights / weights.sum())
+        return alias_table(self.noise_distribution(exponent))
 
     def noise_distribution(self, exponent: float = 0.75) -> np.ndarray:
-        """float64[V]: the normalised noise distribution itself (for tests and reports)."""
-        weights = self.counts.astype(np.float64) ** exponent
-        return weights / weights.sum()
+        """float64[V]: the normalised noise distribution itself.
+
+        Raises ``ValueError`` when ``count ** exponent`` overflows or vanishes
+        for this vocabulary (an exponent far from word2vec.c's 0.75).
+        """
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+            weights = np.maximum(self.counts, 1).astype(np.float64) ** exponent
+            total = weights.sum()
+            p = weights / total
+        if not (np.isfinite(total) and total > 0 and np.isfinite(p).all() and p.max() > 0):
+            raise ValueError(f"ns_exponent {exponent}: count ** {exponent} is not a usable distribution for "
+                             f"these counts (it overflows or vanishes); use a value near 0.75")
+        return p
 
     def huffman(self) -> "HuffmanTree":
         """The Huffman tree over word counts (see :class:`HuffmanTree`)."""
@@ -330,9 +363,16 @@ def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int]
         names = ", ".join("standard input" if f == "-" else f for f in corpus.files)
         raise ValueError(f"the corpus is empty: no words in {names}")
     most = max(max(counter.values(), default=0), max(odd.values(), default=0))
-    pairs = [(t.decode("utf-8"), c) for t, c in counter.items() if c >= min_count] + list(odd.items())
+    too_long = sum(1 for t in counter if len(t) > MAX_WORD_BYTES) + sum(
+        1 for w in odd if len(w.encode("utf-8")) > MAX_WORD_BYTES)
+    pairs = [(t.decode("utf-8"), c) for t, c in counter.items() if c >= min_count and len(t) <= MAX_WORD_BYTES]
+    pairs += [(w, c) for w, c in odd.items() if len(w.encode("utf-8")) <= MAX_WORD_BYTES]
+    if too_long and not pairs:
+        raise ValueError(f"no word: the corpus's {too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes "
+                         f"are not words, and no other token occurs at least {min_count} time{'s' if min_count > 1 else ''}; is it text with white "
+                         f"space between words?")
     words, counts = _select(pairs, min_count, max_size, most)
-    summary = CountSummary(total, len(counter) + len(odd), invalid, pruned)
+    summary = CountSummary(total, len(counter) + len(odd), invalid, pruned, too_long)
     joined = "\n".join(words)  # a token never holds a newline: the corpus is split on whitespace
     del words, pairs, counter, odd
     vocab = Vocabulary(joined.split("\n"), counts, summary.total_tokens)

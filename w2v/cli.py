@@ -1,0 +1,554 @@
+"""The ``w2v`` command line: train, vocab, convert, similar, analogy, query, evaluate, plot.
+
+Library errors (``ValueError``, ``OSError``, a missing word) become one-line
+click errors with exit status 1; bad options exit 2; Ctrl-C exits 130, and
+SIGTERM 143 and SIGHUP 129 (what ``timeout``, Slurm and ``docker stop`` send)
+are handled alike: temporary files are removed and nothing half-written is
+left. No command prints a traceback for a user's mistake.
+
+Every command that writes plans its outputs first (:mod:`w2v.files`): an
+output that is an input, a special file or a read-only file (without
+``--force``) is refused before anything is read.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from typing import List, Optional, Sequence
+
+import click
+
+import w2v
+from w2v.files import Output, check_outputs, plan_output
+from w2v.formats import FORMATS, estimated_size, format_for_path
+from w2v.options import LIMITS
+from w2v.training import TrainingInterrupted  # no Numba: kernels load on first training
+from w2v.vectors import MissingWordsError, Vectors
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+#: The signal that stopped the run (SIGINT for Ctrl-C); its exit status is 128 + its number.
+_stopped_by = [signal.SIGINT]
+
+
+class Interrupted(click.ClickException):
+    """A run stopped by a signal: one line, exit 128 + the signal's number."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.exit_code = 128 + int(_stopped_by[0])
+
+    def show(self, file=None):
+        click.echo(f"w2v: {self.message}", err=True)
+
+
+@contextlib.contextmanager
+def user_errors(interrupted: str = "interrupted; nothing was written"):
+    """Turn library errors into one-line click errors (exit 1; a signal 128 + its number)."""
+    try:
+        yield
+    except MissingWordsError as error:
+        raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        raise Interrupted(interrupted) from None
+    except BrokenPipeError:
+        raise  # the reader (`| head`) has gone: click exits quietly, as a filter should
+    except MemoryError:
+        raise click.ClickException("not enough memory for this run (a smaller --max-vocab, --dim or --limit "
+                                   "needs less)") from None
+    except (ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    except TrainingInterrupted as error:
+        raise Interrupted(str(error)) from None
+
+
+def _log(quiet: bool):
+    return (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
+
+
+def _load(path: str, limit: Optional[int] = None) -> Vectors:
+    with user_errors("interrupted"):
+        vectors = Vectors.load(path, limit=limit)
+    if vectors.repeated:
+        click.echo(f"w2v: note: {path} lists {vectors.repeated:,} word{'s' if vectors.repeated > 1 else ''} "
+                   f"more than once; the first of each is kept", err=True)
+    return vectors
+
+
+def _plan(outputs: Sequence[Optional[str]], inputs: Sequence[str], force: bool) -> List[Output]:
+    """Plan every output and refuse one that is an input or another output, before anything is read."""
+    with user_errors():
+        planned = [plan_output(path, force) for path in outputs if path]
+        check_outputs(planned, inputs)
+    return planned
+
+
+def _range(name: str):
+    """The click type of a numeric option, from :data:`w2v.options.LIMITS` (the library checks the same)."""
+    limit = LIMITS[name]
+    if limit.kind is int:
+        return click.IntRange(limit.low, limit.high)
+    return click.FloatRange(limit.low, limit.high, min_open=limit.low_open, max_open=limit.high_open)
+
+
+_force_option = click.option("-f", "--force", is_flag=True,
+                             help="Replace an existing read-only output (its permissions are kept).")
+
+
+class _Group(click.Group):
+    """Ctrl-C (or SIGTERM) anywhere, also between a command's own handlers, exits 128 + the signal."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(w2v.__version__, "-V", "--version", prog_name="w2v")
+def cli():
+    """w2v: train word2vec embeddings fast, query them, and evaluate them.
+
+    \b
+    Example:
+      w2v train corpora/sample.txt -o vectors.bin
+      w2v analogy vectors.bin king - man + woman
+    """
+
+
+# -- train ----------------------------------------------------------------------------
+@cli.command(context_settings=CONTEXT)
+@click.argument("corpus", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write the vectors; the extension picks the format (.bin, .txt/.vec, .npz); "
+                   "- is standard output (text unless --format says otherwise).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format, whatever the extension.")
+@click.option("--model", type=click.Choice(["sg", "cbow"]), default="sg", show_default=True,
+              help="Skip-gram or continuous bag of words.")
+@click.option("--dim", type=_range("dim"), default=100, show_default=True, help="Vector dimension.")
+@click.option("--window", type=_range("window"), default=5, show_default=True,
+              help="Largest distance to a context word (each centre word draws its window in [1, window]).")
+@click.option("--negative", type=_range("negative"), default=5, show_default=True,
+              help="Negative samples per prediction (0: off).")
+@click.option("--hs", is_flag=True, help="Hierarchical softmax (with --negative 0 alone, or both at once).")
+@click.option("--sample", type=_range("sample"), default=1e-3, show_default=True,
+              help="Subsampling threshold for frequent words (0: off).")
+@click.option("--min-count", type=_range("min_count"), default=5, show_default=True,
+              help="Drop words seen fewer times.")
+@click.option("--max-vocab", type=_range("max_vocab"), default=None, help="Keep at most this many words.")
+@click.option("--epochs", type=_range("epochs"), default=5, show_default=True, help="Passes over the corpus.")
+@click.option("--alpha", type=_range("alpha"), default=None,
+              help="Starting learning rate  [default: 0.025 sg, 0.05 cbow]")
+@click.option("--threads", type=_range("threads"), default=0,
+              help="Worker threads  [default: all available CPUs]")
+@click.option("--seed", type=_range("seed"), default=1, show_default=True,
+              help="Random seed; with --threads 1 two runs write identical files.")
+@click.option("--cbow-sum", is_flag=True, help="CBOW sums the context vectors instead of averaging them.")
+@click.option("--exact/--batched", default=None,
+              help="Skip-gram kernel: --exact does word2vec.c's pair-by-pair updates; --batched shares each "
+                   "window's negatives (with --hs, each context word still reads the Huffman path afresh): "
+                   "faster, at word2vec.c's quality on wiki8  [default: batched]")
+@click.option("--ns-exponent", type=_range("ns_exponent"), default=0.75, show_default=True,
+              help="Noise distribution ∝ count^exponent.")
+@click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
+@click.option("--max-sentence-length", type=_range("max_sentence_length"), default=10000, show_default=True,
+              help="Longer lines are cut into pieces of this many words.")
+@click.option("--read-vocab", type=click.Path(exists=True, dir_okay=False),
+              help="Take the vocabulary from this 'word count' file instead of counting (allows stdin).")
+@click.option("--save-vocab", type=click.Path(dir_okay=False, allow_dash=True), help="Also write the vocabulary here.")
+@click.option("--cache-dir", type=click.Path(exists=True, file_okay=False),
+              help="Folder for the encoded corpus (4 bytes a word, read back chunk by chunk, removed at the "
+                   "end)  [default: the system's temporary folder]")
+@_force_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+def train(corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, epochs, alpha,
+          threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab, save_vocab,
+          cache_dir, force, quiet):
+    """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz, or - for stdin).
+
+    A line is a sentence; words are separated by white space. Outputs are
+    checked before the corpus is read: an output may not be an input, a
+    special file or (without --force) a read-only file. Vectors lying in a
+    corpus folder from an earlier run are not read as text.
+
+    \b
+    Example:
+      w2v train corpora/sample.txt -o vectors.bin
+      w2v train text8 -o text8.bin --model cbow --dim 200 --epochs 10 --threads 4
+    """
+    from w2v.corpus import resolve_sources
+    from w2v.training import TrainOptions, train as run_training
+    from w2v.vocab import Vocabulary
+
+    options = TrainOptions(model=model, dim=dim, window=window, negative=negative, hs=hs, sample=sample,
+                           min_count=min_count, max_vocab=max_vocab, epochs=epochs, alpha=alpha, threads=threads,
+                           seed=seed, cbow_mean=not cbow_sum, ns_exponent=ns_exponent, exact=exact,
+                           lowercase=lowercase, max_sentence_length=max_sentence_length)
+    try:
+        options.validate()
+        fmt = format_for_path(output, fmt)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    if exact is not None and model == "cbow":
+        raise click.UsageError("--exact/--batched apply to skip-gram; CBOW always uses word2vec.c's updates")
+    say = _log(quiet)
+    start = time.perf_counter()
+    outputs = [output] + ([save_vocab] if save_vocab else [])
+    with user_errors():
+        planned = [plan_output(path, force) for path in outputs]
+        targets = [out.target for out in planned if out.kind == "file"]
+        check_outputs(planned, resolve_sources(list(corpus), exclude=targets) + ([read_vocab] if read_vocab else []))
+    vectors_out = planned[0]
+    vocab_before = _stat(save_vocab)
+
+    def reserve(vocab):
+        word_bytes = sum(len(w.encode("utf-8")) for w in vocab.words)
+        needs = [(vectors_out.folder, estimated_size(fmt, len(vocab), dim, word_bytes), f"the vectors ({output})")]
+        if save_vocab:
+            needs.append((planned[1].folder, word_bytes + 12 * len(vocab), f"the vocabulary ({save_vocab})"))
+        return needs
+
+    vocab_written = lambda: save_vocab and _stat(save_vocab) != vocab_before  # noqa: E731
+    try:
+        with user_errors():
+            vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
+            result = run_training(list(corpus), options, progress=not quiet, log=say, vocab=vocab,
+                                  cache_dir=cache_dir, save_vocab=save_vocab, exclude=targets, reserve=reserve,
+                                  force=force)
+            result.vectors.save(output, fmt=fmt, force=force)
+    except Interrupted as stopped:
+        if vocab_written():
+            stopped.message = f"{stopped.message.split(';')[0]}; the vectors were not written " \
+                              f"(the vocabulary was written to {save_vocab})"
+        raise
+    last = result.history[-1]
+    words = sum(e.words for e in result.history)
+    say(f"vocabulary {len(result.vectors):,} words; trained {words:,} words in {result.seconds:.1f} s "
+        f"({result.words_per_second:,.0f} words/s, {result.options.threads} threads); final loss {last.loss:.4f}; "
+        f"wrote {output} ({fmt}) after {time.perf_counter() - start:.1f} s in all")
+
+
+def _stat(path: Optional[str]):
+    """What identifies the file's current content (for 'was it written?'), or None."""
+    if not path or path == "-":
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+# -- vocab ----------------------------------------------------------------------------
+@cli.command(context_settings=CONTEXT)
+@click.argument("corpus", nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Save as 'word count' lines (word2vec.c's format); - is standard output.")
+@click.option("--min-count", type=_range("min_count"), default=5, show_default=True,
+              help="Drop words seen fewer times.")
+@click.option("--max-vocab", type=_range("max_vocab"), default=None, help="Keep at most this many words.")
+@click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
+@click.option("--top", type=click.IntRange(0), default=10, show_default=True, help="Show the most frequent words.")
+@_force_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def vocab(corpus, output, min_count, max_vocab, lowercase, top, force, quiet):
+    """Count the words of CORPUS and summarise (optionally save) its vocabulary.
+
+    \b
+    Example:
+      w2v vocab corpora/sample.txt -o vocab.txt --min-count 5
+    """
+    from w2v.corpus import Corpus
+    from w2v.vocab import build_vocabulary
+
+    start = time.perf_counter()
+    with user_errors():
+        planned = [plan_output(output, force)] if output else []
+        exclude = [out.target for out in planned if out.kind == "file"]
+        source = Corpus(list(corpus), lowercase=lowercase, progress=not quiet, exclude=exclude)
+        check_outputs(planned, source.files)
+        vocabulary, counted = build_vocabulary(source, min_count=min_count, max_size=max_vocab)
+        if output:
+            vocabulary.save(output, force=force)
+    to_stderr = bool(planned) and planned[0].kind == "stdout"  # the summary must not mix with the vocabulary
+    kept = int(vocabulary.counts.sum())
+    click.echo(f"tokens {counted.total_tokens:,}; types {counted.distinct:,}; kept {len(vocabulary):,} types "
+               f"(min count {min_count}) covering {kept / counted.total_tokens:.2%} of tokens; "
+               f"{time.perf_counter() - start:.1f} s", err=to_stderr)
+    if counted.invalid_bytes:
+        click.echo(f"warning: {counted.invalid_bytes:,} bytes of invalid UTF-8 were replaced by U+FFFD", err=True)
+    if counted.pruned_below:
+        click.echo(f"note: words seen at most {counted.pruned_below} times were pruned while counting to bound memory",
+                   err=True)
+    if counted.too_long:
+        click.echo(f"note: {counted.too_long:,} distinct tokens longer than the longest word were left out", err=True)
+    if top:
+        click.echo("most frequent: " + ", ".join(f"{w} {c:,}" for w, c in
+                                                 zip(vocabulary.words[:top], vocabulary.counts[:top].tolist())),
+                   err=to_stderr)
+    if output and not to_stderr:
+        click.echo(f"wrote {output}")
+
+
+# -- convert --------------------------------------------------------------------------
+@cli.command(context_settings=CONTEXT)
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("destination", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--to", "fmt", type=click.Choice(FORMATS), help="Output format, whatever the extension.")
+@click.option("--limit", type=click.IntRange(1), help="Keep only the first N words.")
+@_force_option
+def convert(source, destination, fmt, limit, force):
+    """Convert vectors between word2vec text, word2vec binary and the native format.
+
+    DESTINATION may not be SOURCE (by any name or link); - is standard output.
+
+    \b
+    Example:
+      w2v convert vectors.bin vectors.txt
+      w2v convert GoogleNews-vectors.bin small.npz --limit 100000
+    """
+    try:
+        fmt = format_for_path(destination, fmt)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="DESTINATION") from None
+    planned = _plan([destination], [source], force)
+    vectors = _load(source, limit)
+    with user_errors():
+        vectors.save(destination, fmt=fmt, force=force)
+    click.echo(f"wrote {len(vectors):,} vectors of dimension {vectors.dim} to {destination} ({fmt})",
+               err=planned[0].kind == "stdout")
+
+
+# -- queries --------------------------------------------------------------------------
+def parse_expression(tokens: Sequence[str]):
+    """``king - man + woman`` -> (['king', 'woman'], ['man']); ``a b c`` -> a is to b as c is to ?
+
+    Returns (positive, negative). Signs may stand alone or be glued to a word (``-man``).
+    """
+    tokens = [t for token in tokens for t in token.split()]
+    if len(tokens) == 3 and not any(t in "+-" or t[0] in "+-" for t in tokens):
+        a, b, c = tokens  # word2vec.c's word-analogy: a is to b as c is to ?
+        return [b, c], [a]
+    positive: List[str] = []
+    negative: List[str] = []
+    sign = "+"
+    for token in tokens:
+        if token in ("+", "-"):
+            sign = token
+            continue
+        if token[0] in "+-" and len(token) > 1:
+            sign, token = token[0], token[1:]
+        (positive if sign == "+" else negative).append(token)
+        sign = "+"
+    if not positive and not negative:
+        raise ValueError("empty expression")
+    return positive, negative
+
+
+def parse_analogy(tokens: Sequence[str]):
+    """An analogy's (positive, negative): three bare words ``a b c``, or an expression with at least
+    one word added and one subtracted (``king - man + woman``); anything else is a ``ValueError``."""
+    words = [t for token in tokens for t in token.split()]
+    signed = any(t in "+-" or t[0] in "+-" for t in words)
+    if not signed and len(words) != 3:
+        raise ValueError(f"an analogy is three words (a b c: a is to b as c is to ?) or an expression such as "
+                         f"'king - man + woman'; got {len(words)} word{'s' if len(words) != 1 else ''} "
+                         f"(w2v similar gives the neighbours of words)")
+    positive, negative = parse_expression(words)
+    if not positive or not negative:
+        raise ValueError("an analogy expression adds at least one word and subtracts at least one, "
+                         "as in 'king - man + woman'")
+    return positive, negative
+
+
+def _print_neighbours(pairs):
+    for word, score in pairs:
+        click.echo(f"{word}\t{score:.4f}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.argument("words", nargs=-1, required=True)
+@click.option("--topn", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--restrict-vocab", type=click.IntRange(1), help="Search only the N most frequent words.")
+def similar(vectors, words, topn, restrict_vocab):
+    """Nearest neighbours (cosine) of WORDS (their vectors are summed).
+
+    \b
+    Example:
+      w2v similar vectors.bin france --topn 5
+    """
+    vecs = _load(vectors)
+    with user_errors():
+        _print_neighbours(vecs.most_similar(list(words), topn=topn, restrict_vocab=restrict_vocab))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.argument("expression", nargs=-1, required=True)
+@click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
+              help="3CosAdd or 3CosMul (Levy & Goldberg).")
+@click.option("--topn", type=click.IntRange(1), default=5, show_default=True)
+@click.option("--restrict-vocab", type=click.IntRange(1), help="Search only the N most frequent words.")
+def analogy(vectors, expression, method, topn, restrict_vocab):
+    """Solve an analogy: an EXPRESSION like `king - man + woman`, or three words `man king woman`.
+
+    Three bare words read as word2vec.c's word-analogy tool reads them: the
+    first is to the second as the third is to ?
+
+    \b
+    Example:
+      w2v analogy vectors.bin king - man + woman
+      w2v analogy vectors.bin man king woman --method mul
+    """
+    vecs = _load(vectors)
+    with user_errors():
+        positive, negative = parse_analogy(expression)
+        if method == "mul":
+            if len(positive) != 2 or len(negative) != 1:
+                raise ValueError("--method mul needs exactly b - a + c (two words added, one subtracted)")
+            answers = vecs.analogy(negative[0], positive[0], positive[1], method="mul", topn=topn,
+                                   restrict_vocab=restrict_vocab)
+        else:
+            answers = vecs.most_similar(positive, negative, topn=topn, restrict_vocab=restrict_vocab)
+        _print_neighbours(answers)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.option("--topn", type=click.IntRange(1), default=10, show_default=True)
+def query(vectors, topn):
+    """Answer queries read from standard input, one a line, like word2vec.c's distance tool.
+
+    A line is a word (neighbours), several words (neighbours of their sum), or
+    an expression such as `king - man + woman`. An unknown word is reported and
+    the next line is read. Ends at end of input or an `EXIT` line.
+
+    \b
+    Example:
+      echo "king - man + woman" | w2v query vectors.bin
+    """
+    vecs = _load(vectors)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo(f"{len(vecs):,} words of dimension {vecs.dim}; enter a word or an expression (Ctrl-D ends)",
+                   err=True)
+    while True:
+        if interactive:
+            click.echo("> ", nl=False, err=True)
+        line = sys.stdin.readline()
+        if not line or line.strip() == "EXIT":
+            break
+        tokens = line.split()
+        if not tokens:
+            continue
+        try:
+            if len(tokens) == 1 or not any(t.startswith(("+", "-")) for t in tokens):
+                answers = vecs.most_similar(tokens, topn=topn)
+            else:
+                positive, negative = parse_expression(tokens)
+                answers = vecs.most_similar(positive, negative, topn=topn)
+        except (MissingWordsError, ValueError) as error:
+            click.echo(f"w2v: {error}", err=True)
+            continue
+        click.echo(f"# {line.strip()}")
+        _print_neighbours(answers)
+
+
+# -- evaluate -------------------------------------------------------------------------
+@cli.command(context_settings=CONTEXT)
+@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.option("--analogies", "analogy_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="An analogy file in the questions-words format (repeatable).")
+@click.option("--pairs", "pair_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A word-pair file: word1<TAB>word2<TAB>score, # comments (repeatable).")
+@click.option("--restrict-vocab", type=click.IntRange(1), default=30000, show_default=True,
+              help="Analogies: answer within the N most frequent words; questions outside are skipped.")
+@click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True)
+@click.option("--case-sensitive", is_flag=True, help="Compare words as they are (default: ignore case).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def evaluate(vectors, analogy_files, pair_files, restrict_vocab, method, case_sensitive, as_json):
+    """Evaluate VECTORS on analogy sets and word-pair similarity sets.
+
+    Conventions are gensim's evaluate_word_analogies / evaluate_word_pairs
+    (and word2vec.c's compute-accuracy with threshold 30000).
+
+    \b
+    Example:
+      w2v evaluate vectors.bin --analogies questions-words.txt --pairs wordsim353.tsv
+    """
+    from w2v.evaluate import evaluate_analogies, evaluate_pairs
+
+    if not analogy_files and not pair_files:
+        raise click.UsageError("give at least one --analogies or --pairs file")
+    vecs = _load(vectors)
+    report = {"vectors": vectors, "analogies": {}, "pairs": {}}
+    with user_errors():
+        for path in analogy_files:
+            result = evaluate_analogies(vecs, path, restrict_vocab=restrict_vocab,
+                                        case_insensitive=not case_sensitive, method=method)
+            report["analogies"][path] = result.as_dict()
+        for path in pair_files:
+            report["pairs"][path] = evaluate_pairs(vecs, path, case_insensitive=not case_sensitive).as_dict()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for path, result in report["analogies"].items():
+        click.echo(f"{path} (3Cos{method.capitalize()}, {restrict_vocab:,} most frequent words)")
+        click.echo(f"  {'section':<32}{'accuracy':>9}{'correct':>9}{'answered':>10}{'skipped':>9}")
+        rows = list(result["sections"].items()) + [(k, result[k]) for k in ("semantic", "syntactic", "total")]
+        for name, s in rows:
+            click.echo(f"  {name:<32}{s['accuracy']:>9.2%}{s['correct']:>9}{s['answered']:>10}{s['skipped']:>9}")
+        click.echo(f"  coverage {result['coverage']:.2%} of questions answered")
+    for path, result in report["pairs"].items():
+        click.echo(f"{path}: Spearman {result['spearman']:.4f}  Pearson {result['pearson']:.4f}  "
+                   f"OOV {result['oov_ratio']:.1f}% ({result['oov']} of {result['pairs'] + result['oov']} pairs)")
+
+
+# -- plot -----------------------------------------------------------------------------
+@cli.command(context_settings=CONTEXT)
+@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.argument("words", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@_force_option
+def plot(vectors, words, output, force):
+    """Project WORDS to 2-D (PCA) and draw them; `a:b` draws an arrow from a to b.
+
+    Needs matplotlib (pip install 'w2v[plot]').
+
+    \b
+    Example:
+      w2v plot vectors.bin man:king woman:queen france:paris italy:rome -o analogies.png
+    """
+    try:
+        from w2v.plot import plot_words
+    except ImportError:
+        raise click.ClickException("plotting needs matplotlib: pip install 'w2v[plot]'") from None
+    _plan([output], [vectors], force)
+    vecs = _load(vectors)
+    with user_errors():
+        plot_words(vecs, list(words), output, force=force)
+    click.echo(f"wrote {output}")
+
+
+def _stop(signum, frame):
+    """SIGTERM and SIGHUP stop a run as Ctrl-C does (temporary files removed), exiting 128 + the signal."""
+    _stopped_by[0] = signum
+    raise KeyboardInterrupt
+
+
+def main(argv=None):
+    """Console-script entry point."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
+    cli.main(args=argv, prog_name="w2v")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Training options and their limits: the one source of truth for the library and the CLI.
+
+:data:`LIMITS` gives every numeric option's type and range; the CLI builds
+its click types from it (``w2v/cli.py``) and :meth:`TrainOptions.validate`
+checks the same table, so a value the command line accepts is a value
+training accepts. :meth:`TrainOptions.validate` only checks;
+:meth:`TrainOptions.resolved` returns a copy with the defaults that depend on
+other options or on the machine filled in (``alpha``: 0.025 skip-gram, 0.05
+CBOW, as word2vec.c; ``threads`` 0: every CPU this process may use).
+
+No Numba here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from typing import Dict, NamedTuple, Optional
+
+__all__ = ["TrainOptions", "LIMITS", "Limit", "default_threads", "KERNELS"]
+
+
+class Limit(NamedTuple):
+    """An option's type and range: ``low``/``high`` None is unbounded; ``*_open`` excludes the bound."""
+    kind: type
+    low: Optional[float]
+    high: Optional[float]
+    low_open: bool = False
+    high_open: bool = False
+
+    def describe(self) -> str:
+        if self.low is not None and self.high is not None:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            where = f"in {left}{self.low:g}, {self.high:g}{right}"
+        elif self.low is not None:
+            where = f"{'>' if self.low_open else '>='} {self.low:g}"
+        else:
+            where = f"{'<' if self.high_open else '<='} {self.high:g}"
+        return f"must be {'an integer' if self.kind is int else 'a number'} {where}"
+
+    def admits(self, value) -> bool:
+        if self.kind is int and (not isinstance(value, int) or isinstance(value, bool)):
+            return False
+        if self.kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                   or not math.isfinite(value)):
+            return False
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
+            return False
+        return True
+
+
+#: Every numeric option's type and range.
+LIMITS: Dict[str, Limit] = {
+    "dim": Limit(int, 1, 10_000),
+    "window": Limit(int, 1, 1000),
+    "negative": Limit(int, 0, 1000),
+    "sample": Limit(float, 0, 1),
+    "min_count": Limit(int, 1, None),
+    "max_vocab": Limit(int, 1, None),
+    "epochs": Limit(int, 1, 10_000),
+    "alpha": Limit(float, 0, 10, low_open=True, high_open=True),
+    "min_alpha_ratio": Limit(float, 0, 1),
+    "threads": Limit(int, 0, 1024),
+    "seed": Limit(int, 0, 2 ** 63 - 1),
+    # count ** exponent must stay a usable distribution; the table is also checked when it is built
+    "ns_exponent": Limit(float, -10, 10),
+    "max_sentence_length": Limit(int, 1, None),
+    "chunk_words": Limit(int, 1, None),
+    "hs_group": Limit(int, 0, None),
+}
+
+#: The kernel for each (architecture, exact?): the variant is picked once, here, never in the inner loop.
+#: CBOW has only word2vec.c's updates. Skip-gram is batched unless ``exact`` is True (see
+#: :mod:`w2v.kernels`).
+KERNELS = {("sg", False): "sg_batched", ("sg", True): "sg_exact", ("cbow", True): "cbow_exact"}
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class TrainOptions:
+    """Hyper-parameters; defaults are word2vec.c's (``alpha`` None: 0.025 skip-gram, 0.05 CBOW)."""
+    model: str = "sg"
+    dim: int = 100
+    window: int = 5
+    negative: int = 5
+    hs: bool = False
+    sample: float = 1e-3
+    min_count: int = 5
+    max_vocab: Optional[int] = None
+    epochs: int = 5
+    alpha: Optional[float] = None
+    min_alpha_ratio: float = 1e-4
+    threads: int = 0            # 0: all available CPUs
+    seed: int = 1
+    cbow_mean: bool = True
+    ns_exponent: float = 0.75
+    exact: Optional[bool] = None  # skip-gram: True word2vec.c's pair-by-pair updates; False or None batched
+    hs_group: int = 1           # batched skip-gram with hs: context words per update of the Huffman path (0: all)
+    lowercase: bool = False
+    max_sentence_length: int = 10_000
+    chunk_words: int = 100_000
+
+    def validate(self) -> "TrainOptions":
+        """Raise ``ValueError`` naming the first bad option; changes nothing. Returns self."""
+        if self.model not in ("sg", "cbow"):
+            raise ValueError(f"model must be 'sg' (skip-gram) or 'cbow', got {self.model!r}")
+        for name, limit in LIMITS.items():
+            value = getattr(self, name)
+            if value is None and name in ("alpha", "max_vocab"):
+                continue
+            if limit.kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not limit.admits(value):
+                raise ValueError(f"{name} {limit.describe()}, got {getattr(self, name)!r}")
+        if self.negative == 0 and not self.hs:
+            raise ValueError("negative is 0 and hs is off: nothing would be trained; "
+                             "use negative sampling (negative > 0) or hierarchical softmax (hs)")
+        if self.exact not in (None, True, False):
+            raise ValueError(f"exact must be True, False or None (batched), got {self.exact!r}")
+        for name in ("hs", "cbow_mean", "lowercase"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        return self
+
+    def resolved(self) -> "TrainOptions":
+        """A validated copy with ``alpha`` and ``threads`` filled in (see the module docstring)."""
+        self.validate()
+        alpha = self.alpha if self.alpha is not None else (0.05 if self.model == "cbow" else 0.025)
+        threads = self.threads or default_threads()
+        return dataclasses.replace(self, alpha=float(alpha), threads=threads)
+
+    @property
+    def kernel_name(self) -> str:
+        return KERNELS[(self.model, bool(self.exact) or self.model == "cbow")]
