@@ -175,3 +175,16 @@ def test_we_read_gensims_exactly_and_round_trip_bytes(tmp_path, binary):
     ours2 = str(tmp_path / ("o2.bin" if binary else "o2.txt"))
     write_vectors(ours2, list(again.index_to_key), again.vectors)
     assert open(ours, "rb").read() == open(ours2, "rb").read()
+
+
+def test_text_is_written_in_blocks_with_the_same_bytes_as_row_by_row(tmp_path):
+    # rows are formatted a block at a time (bounded memory); the bytes are those of one row at a time
+    rng = np.random.default_rng(8)
+    n = 2 * formats._TEXT_BLOCK_ROWS + 7
+    matrix = (rng.standard_normal((n, 3)) * 10.0 ** rng.integers(-20, 20, (n, 1))).astype(np.float32)
+    words = [f"w{i}\u00a0x" for i in range(n)]
+    path = str(tmp_path / "v.txt")
+    write_vectors(path, words, matrix)
+    expected = f"{n} 3\n" + "".join(w + " " + " ".join("%.9g" % x for x in row) + "\n"
+                                      for w, row in zip(words, matrix.tolist()))
+    assert open(path, "rb").read() == expected.encode("utf-8")

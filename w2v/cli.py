@@ -87,6 +87,13 @@ def _plan(outputs: Sequence[Optional[str]], inputs: Sequence[str], force: bool) 
     return planned
 
 
+def source_files(paths: Sequence[str]) -> List[str]:
+    """The files a corpus argument names (folders expanded), for the output checks."""
+    from w2v.corpus import resolve_sources
+    with user_errors():
+        return resolve_sources(paths)
+
+
 def _range(name: str):
     """The click type of a numeric option, from :data:`w2v.options.LIMITS` (the library checks the same)."""
     limit = LIMITS[name]
@@ -181,7 +188,6 @@ def train(corpus, output, fmt, model, dim, window, negative, hs, sample, min_cou
       w2v train corpora/sample.txt -o vectors.bin
       w2v train text8 -o text8.bin --model cbow --dim 200 --epochs 10 --threads 4
     """
-    from w2v.corpus import resolve_sources
     from w2v.training import TrainOptions, train as run_training
     from w2v.vocab import Vocabulary
 
@@ -199,10 +205,8 @@ def train(corpus, output, fmt, model, dim, window, negative, hs, sample, min_cou
     say = _log(quiet)
     start = time.perf_counter()
     outputs = [output] + ([save_vocab] if save_vocab else [])
-    with user_errors():
-        planned = [plan_output(path, force) for path in outputs]
-        targets = [out.target for out in planned if out.kind == "file"]
-        check_outputs(planned, resolve_sources(list(corpus), exclude=targets) + ([read_vocab] if read_vocab else []))
+    planned = _plan(outputs, list(corpus) + source_files(list(corpus)) + ([read_vocab] if read_vocab else []),
+                    force)
     vectors_out = planned[0]
     vocab_before = _stat(save_vocab)
 
@@ -218,8 +222,7 @@ def train(corpus, output, fmt, model, dim, window, negative, hs, sample, min_cou
         with user_errors():
             vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
             result = run_training(list(corpus), options, progress=not quiet, log=say, vocab=vocab,
-                                  cache_dir=cache_dir, save_vocab=save_vocab, exclude=targets, reserve=reserve,
-                                  force=force)
+                                  cache_dir=cache_dir, save_vocab=save_vocab, reserve=reserve, force=force)
             result.vectors.save(output, fmt=fmt, force=force)
     except Interrupted as stopped:
         if vocab_written():
@@ -267,11 +270,9 @@ def vocab(corpus, output, min_count, max_vocab, lowercase, top, force, quiet):
     from w2v.vocab import build_vocabulary
 
     start = time.perf_counter()
+    planned = _plan([output], list(corpus) + source_files(list(corpus)), force)
     with user_errors():
-        planned = [plan_output(output, force)] if output else []
-        exclude = [out.target for out in planned if out.kind == "file"]
-        source = Corpus(list(corpus), lowercase=lowercase, progress=not quiet, exclude=exclude)
-        check_outputs(planned, source.files)
+        source = Corpus(list(corpus), lowercase=lowercase, progress=not quiet)
         vocabulary, counted = build_vocabulary(source, min_count=min_count, max_size=max_vocab)
         if output:
             vocabulary.save(output, force=force)

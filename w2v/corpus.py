@@ -33,7 +33,6 @@ from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
-from .files import file_identity
 from .words import SEPARATORS
 
 __all__ = ["Corpus", "resolve_sources", "decode_token", "STDIN"]
@@ -65,19 +64,15 @@ def decode_token(token: bytes) -> Tuple[str, int]:
     return text, _invalid_bytes[0] - before
 
 
-def resolve_sources(paths: Sequence[str], exclude: Sequence[str] = ()) -> List[str]:
+def resolve_sources(paths: Sequence[str]) -> List[str]:
     """Expand the user's inputs into a list of files (or ``-`` for stdin).
 
     Folders are walked recursively, files in sorted order, hidden files
-    skipped, and so are the files named in ``exclude`` (a run's own outputs:
-    the vectors of a previous run lying in the corpus folder are not text to
-    train on), compared by device and inode. Raises ``OSError`` naming the
-    first input that does not exist, and ``ValueError`` when nothing is left
-    to read.
+    skipped. Raises ``OSError`` naming the first input that does not exist,
+    and ``ValueError`` when nothing is left to read.
     """
     if not paths:
         raise ValueError("no corpus given: name one or more files, folders, or - for standard input")
-    skip = {identity for identity in map(file_identity, exclude) if identity is not None}
     files: List[str] = []
     for path in paths:
         if path == STDIN:
@@ -87,7 +82,7 @@ def resolve_sources(paths: Sequence[str], exclude: Sequence[str] = ()) -> List[s
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(os.path.join(root, n) for n in names if not n.startswith("."))
-            files.extend(sorted(f for f in found if not skip or file_identity(f) not in skip))
+            files.extend(sorted(found))
         elif os.path.exists(path):
             files.append(path)
         else:
@@ -108,7 +103,6 @@ class Corpus:
     lowercase : lowercase every token (Unicode-aware).
     block_size : bytes read at a time; bounds memory for lines of any length.
     progress : show a tqdm bar of bytes read on stderr.
-    exclude : files never read from folders (see :func:`resolve_sources`).
 
     Standard input can be read once only: a second pass over a corpus that
     includes ``-`` raises ``ValueError`` (train from a file, or use the
@@ -116,10 +110,10 @@ class Corpus:
     """
 
     def __init__(self, paths: Sequence[str], lowercase: bool = False,
-                 block_size: int = DEFAULT_BLOCK_SIZE, progress: bool = False, exclude: Sequence[str] = ()):
+                 block_size: int = DEFAULT_BLOCK_SIZE, progress: bool = False):
         if block_size < 64:
             raise ValueError(f"block_size must be at least 64 bytes, got {block_size}")
-        self.files = resolve_sources(paths, exclude)
+        self.files = resolve_sources(paths)
         self.lowercase = lowercase
         self.block_size = block_size
         self.progress = progress

@@ -120,22 +120,33 @@ def plan_output(path: str, force: bool = False) -> Output:
     return Output(path, "file", target)
 
 
-def file_identity(path: str) -> Optional[Tuple[int, int]]:
-    """(device, inode) of what ``path`` names (``-``: standard input), or None if it does not exist."""
+def file_identity(path: str, stream=None) -> Optional[Tuple[int, int]]:
+    """(device, inode) of what ``path`` names (``-``: ``stream``, standard input by default), or None
+    if it does not exist."""
     try:
-        st = os.fstat(sys.stdin.fileno()) if path == "-" else os.stat(path)
-    except (OSError, ValueError, AttributeError):
+        st = os.fstat((stream or sys.stdin).fileno()) if path == "-" else os.stat(path)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return None
     return st.st_dev, st.st_ino
 
 
 def check_outputs(outputs: Sequence[Output], inputs: Iterable[str]) -> None:
-    """Raise ``OSError`` if an output is one of the ``inputs`` or two outputs are one file.
+    """Raise ``OSError`` if an output is one of the ``inputs``, lies in an input folder, or two
+    outputs are one file.
 
     Files are compared by device and inode, so every spelling of a path
     (relative, ``./``, symbolic or hard links) is caught. Standard input
-    counts as an input (``-o /dev/stdin < corpus.txt`` is the corpus).
+    counts as an input (``-o /dev/stdin < corpus.txt`` is the corpus). A new
+    file inside a corpus folder is refused too: the next run over that folder
+    would read it as text.
     """
+    inputs = list(inputs)
+    folders = [os.path.realpath(p) for p in inputs if p != "-" and os.path.isdir(p)]
+    for out in outputs:
+        for folder in folders:
+            if out.kind == "file" and os.path.commonpath([folder, out.target]) == folder:
+                raise OSError(f"{out.path}: lies in the corpus folder {folder}, whose files are all read as text; "
+                              f"write the output elsewhere")
     named: Dict[Tuple[int, int], str] = {}
     for path in inputs:
         identity = file_identity(path)
@@ -145,6 +156,10 @@ def check_outputs(outputs: Sequence[Output], inputs: Iterable[str]) -> None:
     for out in outputs:
         if out.kind == "stdout":
             key: object = "stdout"
+            identity = file_identity("-", sys.stdout)  # `w2v train c.txt -o - >> c.txt`
+            if identity is not None and identity in named:
+                raise OSError(f"{out.path}: standard output is the input {named[identity]}; "
+                              f"w2v never writes over an input")
         else:
             identity = file_identity(out.target)
             if identity is not None and identity in named and out.target != "/dev/null":
@@ -232,11 +247,11 @@ def _yield_wrapped(raw, out: Output, mode: str):
     try:
         yield f
         f.flush()
-    finally:
+    finally:  # detach the wrappers: the caller's stream stays open, and they write nothing more
         with contextlib.suppress(Exception):
-            f.detach() if mode == "w" else None
+            f.detach()
         with contextlib.suppress(Exception):
-            guarded.detach()  # the caller's stream stays open; our wrappers write nothing more
+            guarded.detach()
 
 
 def _stat_or_none(path: str):

@@ -46,7 +46,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .files import open_output
+from .files import STDOUT_NAMES, open_output
 from .words import MAX_WORD_BYTES, word_problem
 
 __all__ = ["FORMATS", "VectorFile", "format_for_path", "read_vectors", "write_vectors", "detect_format",
@@ -56,7 +56,7 @@ __all__ = ["FORMATS", "VectorFile", "format_for_path", "read_vectors", "write_ve
 FORMATS = ("binary", "text", "native")
 _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text", ".npz": "native"}
 _NATIVE_VERSION = 1
-_TEXT_BLOCK_ROWS = 4096  # rows formatted at a time when writing text
+_TEXT_BLOCK_ROWS = 1024  # rows formatted at a time when writing text
 
 
 @dataclass
@@ -74,13 +74,13 @@ class VectorFile:
 
 # -- writing --------------------------------------------------------------------------
 def format_for_path(path: str, fmt: Optional[str] = None) -> str:
-    """The format named by ``fmt``, or else by the extension of ``path`` (standard output: text)."""
+    """The format named by ``fmt``, or else by the extension of ``path`` (standard output and
+    /dev/null: text)."""
     if fmt is not None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
         return fmt
-    from .files import STDOUT_NAMES
-    if path in STDOUT_NAMES:
+    if path in STDOUT_NAMES or path == os.devnull:
         return "text"
     ext = os.path.splitext(path)[1].lower()
     if ext not in _EXTENSIONS:
@@ -279,20 +279,19 @@ def _decode_word(path: str, raw: bytes, where: str, unicode_errors: str) -> str:
         raise ValueError(f"{path}, {where}: the word {raw[:40]!r} is not valid UTF-8") from None
 
 
-_F32_MAX = float(np.finfo(np.float32).max)
-
-
 def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) -> None:
     try:
         values = [float(x) for x in numbers]
     except ValueError:
         bad = next(x for x in numbers if not _is_float(x))
         raise ValueError(f"{path}, line {lineno}: {bad[:30]!r} is not a number") from None
-    for x, value in zip(numbers, values):
-        if not abs(value) <= _F32_MAX:  # NaN, inf, and what float32 cannot hold
-            raise ValueError(f"{path}, line {lineno}: {x[:30].decode('ascii', 'replace')!r} is not a finite "
-                             f"float32 number")
-    out[:] = values
+    with np.errstate(over="ignore", invalid="ignore"):
+        out[:] = values  # rounded to float32: what float32 cannot hold becomes inf
+    finite = np.isfinite(out)
+    if not finite.all():
+        x = numbers[int(np.argmin(finite))]
+        raise ValueError(f"{path}, line {lineno}: {x[:30].decode('ascii', 'replace')!r} is not a finite "
+                         f"float32 number")
 
 
 def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:

@@ -133,7 +133,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
           progress: bool = False, log: Optional[Callable[[str], None]] = None,
           callback: Optional[Callable[[EpochStats], Optional[bool]]] = None,
           vocab: Optional[Vocabulary] = None, save_vocab: Optional[str] = None,
-          cache_dir: Optional[str] = None, in_memory: bool = False, exclude: Sequence[str] = (),
+          cache_dir: Optional[str] = None, in_memory: bool = False,
           reserve: Optional[Reserve] = None, force: bool = False, **option_values) -> TrainResult:
     """Train word vectors from text files (or ``-`` for stdin).
 
@@ -144,8 +144,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     The encoded corpus (4 bytes a word) goes to an unlinked temporary file in
     ``cache_dir`` (default: the system's temporary folder) and is read back a
     chunk at a time, so it takes page cache, not process memory;
-    ``in_memory=True`` keeps it in RAM instead. ``exclude``: files never read
-    from corpus folders (the run's outputs). Once the vocabulary is known and
+    ``in_memory=True`` keeps it in RAM instead. Once the vocabulary is known and
     before the corpus is encoded, the free disk space is checked for the
     encoded corpus and for what ``reserve(vocab)`` lists (the caller's
     outputs), so a full disk is found before training, not after. Returns a
@@ -157,7 +156,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         raise ValueError("give options either as TrainOptions or as keywords, not both")
     options = options.resolved()
     say = log or (lambda message: None)
-    corpus = Corpus(corpus_paths, lowercase=options.lowercase, progress=progress, exclude=exclude)
+    corpus = Corpus(corpus_paths, lowercase=options.lowercase, progress=progress)
     if STDIN in corpus.files and vocab is None:
         raise ValueError("training reads the corpus twice (counting, then encoding), so it cannot read "
                          "standard input; save it to a file, or give a vocabulary file")

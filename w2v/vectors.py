@@ -96,8 +96,12 @@ class Vectors:
     def unit(self) -> np.ndarray:
         """float32[V, D]: rows scaled to unit length (zero rows stay zero); computed once."""
         if self._unit is None:
-            norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
-            self._unit = (self.matrix / np.where(norms > 0, norms, 1)).astype(np.float32)
+            unit = np.empty_like(self.matrix)
+            for start in range(0, len(unit), 1 << 14):  # float64 a block at a time: no overflow, bounded memory
+                rows = self.matrix[start:start + (1 << 14)].astype(np.float64)
+                norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))[:, None]
+                unit[start:start + len(rows)] = rows / np.where(norms > 0, norms, 1)
+            self._unit = unit
         return self._unit
 
     def indices(self, words: Iterable[str]) -> List[int]:

@@ -1,0 +1,494 @@
+"""w2v never loses a user's data: the matrix of bad inputs and outputs (issue: reliability).
+
+Each row of CASES is one command a user might type in a folder prepared by
+``make_folder``; every row asserts the exit status, the one-line message
+naming the file or option, that no file was created or changed (bytes and
+mode) and that no temporary file is left. A new case is one line.
+"""
+import errno
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT, write
+from w2v.cli import cli
+from w2v.formats import read_vectors, write_vectors
+
+CORPUS = "\n".join(" ".join(["king", "queen", "man", "woman", "paris", "france"][(i + j) % 6] for j in range(12))
+                   for i in range(300)) + "\n"
+SMALL = ["-q", "--dim", "4", "--epochs", "1", "--min-count", "1", "--threads", "1"]
+
+
+def make_folder(root):
+    """The user's files: a corpus, a folder of text, vectors in three formats, a vocabulary, links."""
+    write(root / "c.txt", CORPUS)
+    (root / "data").mkdir()
+    write(root / "data" / "a.txt", CORPUS)
+    write_vectors(str(root / "v.bin"), ["king", "queen", "man"], np.eye(3, dtype=np.float32))
+    write_vectors(str(root / "v.txt"), ["king", "queen", "man"], np.eye(3, dtype=np.float32))
+    write(root / "voc.txt", "king 10\nqueen 9\n")
+    os.symlink("c.txt", root / "link.txt")
+    os.link(root / "c.txt", root / "hard.txt")
+    os.symlink("v.bin", root / "vlink.bin")
+    write(root / "ro.bin", b"protected")
+    os.chmod(root / "ro.bin", 0o444)
+    write(root / "nan.txt", "2 3\na nan 1 2\nb 1 2 3\n")
+    write(root / "inf.txt", "1 2\na 1e39 1\n")
+    write(root / "huge.bin", "1000000000 1000\nabc")
+    write(root / "wide.bin", "3 2000000000\nabc")
+    write(root / "digits.txt", "999999999999999999999999999 2\na 1 2\n")
+    write(root / "bigcount.txt", "king 99999999999999999999999\n")
+    write(root / "nearcount.txt", "king 9000000000000000000\nqueen 9000000000000000000\n")
+    write(root / "nows.txt", "x" * 30_000)
+
+
+def snapshot(root):
+    """{relative path: (bytes or link target, mode)} of everything under root."""
+    seen = {}
+    for folder, dirs, names in os.walk(root):
+        for name in names + dirs:
+            path = os.path.join(folder, name)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                content = "->" + os.readlink(path)
+            elif stat.S_ISREG(st.st_mode):
+                content = open(path, "rb").read()
+            else:
+                content = stat.S_IFMT(st.st_mode)
+            seen[os.path.relpath(path, root)] = (content, stat.S_IMODE(st.st_mode))
+    return seen
+
+
+def run(root, args, input=None):
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return CliRunner().invoke(cli, args, input=input)
+    finally:
+        os.chdir(cwd)
+
+
+# (id, command line, exit status, fragment of the one-line message)
+CASES = [
+    # 1. an output is never an input, however it is spelled
+    ("train-onto-corpus", ["train", "c.txt", "-o", "c.txt"], 1, "c.txt: is the same file as the input c.txt"),
+    ("train-onto-dot-slash", ["train", "c.txt", "-o", "./c.txt"], 1, "is the same file as the input c.txt"),
+    ("train-onto-symlink", ["train", "c.txt", "-o", "link.txt"], 1, "link.txt: is the same file as the input"),
+    ("train-onto-hard-link", ["train", "c.txt", "-o", "hard.txt"], 1, "hard.txt: is the same file as the input"),
+    ("train-corpus-via-link", ["train", "link.txt", "-o", "c.txt"], 1, "is the same file as the input link.txt"),
+    ("vocab-onto-corpus", ["vocab", "c.txt", "-o", "c.txt"], 1, "is the same file as the input c.txt"),
+    ("save-vocab-onto-corpus", ["train", "c.txt", "-o", "new.bin", "--save-vocab", "c.txt"], 1,
+     "c.txt: is the same file as the input"),
+    ("output-onto-read-vocab", ["train", "c.txt", "-o", "voc.txt", "--read-vocab", "voc.txt"], 1,
+     "voc.txt: is the same file as the input voc.txt"),
+    ("two-outputs-one-file", ["train", "c.txt", "-o", "new.bin", "--save-vocab", "new.bin"], 1,
+     "is the same output as new.bin"),
+    ("convert-onto-itself", ["convert", "v.bin", "v.bin"], 1, "v.bin: is the same file as the input v.bin"),
+    ("convert-onto-link", ["convert", "vlink.bin", "v.bin"], 1, "is the same file as the input vlink.bin"),
+    ("plot-onto-vectors", ["plot", "v.bin", "king", "queen", "-o", "v.bin"], 1, "is the same file as the input"),
+    ("output-in-corpus-folder", ["train", "data", "-o", "data/v.bin"], 1, "lies in the corpus folder"),
+    ("old-output-in-corpus-folder", ["train", "data/", "-o", "data/a.txt"], 1, "lies in the corpus folder"),
+    ("vocab-in-corpus-folder", ["vocab", "data", "-o", "data/vocab.txt"], 1, "lies in the corpus folder"),
+    # 2. special files are never replaced
+    ("output-is-a-folder", ["train", "c.txt", "-o", "data"], 2, "'data' is a directory"),
+    ("output-is-dev-full", ["train", "c.txt", "-o", "/dev/full", "--format", "text"], 1,
+     "/dev/full: is a character device"),
+    ("convert-to-dev-zero", ["convert", "v.bin", "/dev/zero", "--to", "text"], 1, "is a character device"),
+    # 3. protected files
+    ("read-only-output", ["train", "c.txt", "-o", "ro.bin"], 1, "ro.bin: is read-only"),
+    ("read-only-vocab", ["vocab", "c.txt", "-o", "ro.bin"], 1, "ro.bin: is read-only"),
+    ("read-only-convert", ["convert", "v.txt", "ro.bin"], 1, "ro.bin: is read-only"),
+    # 5. w2v writes nothing it cannot read back
+    ("no-white-space-corpus", ["train", "nows.txt", "-o", "v.bin", "--min-count", "1"], 1,
+     "longer than 10,000 bytes are not words"),
+    ("convert-nan", ["convert", "nan.txt", "new.bin"], 1, "nan.txt, line 2: 'nan' is not a finite float32"),
+    # 6. impossible headers fail before allocating
+    ("huge-header-bin", ["similar", "huge.bin", "a"], 1, "huge.bin, line 1: the header promises 1,000,000,000"),
+    ("wide-header-bin", ["similar", "wide.bin", "a"], 1, "wide.bin, line 1: the header promises 3 words"),
+    ("27-digit-header", ["similar", "digits.txt", "a"], 1, "digits.txt, line 1: the header promises"),
+    # 8. counts that do not fit
+    ("count-overflow", ["train", "c.txt", "-o", "new.bin", "--read-vocab", "bigcount.txt"], 1,
+     "bigcount.txt, line 1: the count 99999999999999999999999 is larger than 2^53"),
+    ("count-near-2^63", ["train", "c.txt", "-o", "new.bin", "--read-vocab", "nearcount.txt"], 1,
+     "nearcount.txt, line 1: the count 9000000000000000000 is larger than 2^53"),
+    # 12. NaN and infinity
+    ("nan-vectors", ["similar", "nan.txt", "a"], 1, "'nan' is not a finite float32"),
+    ("overflowing-vectors", ["evaluate", "inf.txt", "--pairs", "voc.txt"], 1, "'1e39' is not a finite float32"),
+    # 13. options whose values break the tables
+    ("ns-exponent-high", ["train", "c.txt", "-o", "new.bin", "--ns-exponent", "1000"], 2, "--ns-exponent"),
+    ("ns-exponent-low", ["train", "c.txt", "-o", "new.bin", "--ns-exponent", "-1000"], 2, "--ns-exponent"),
+    # 14. an analogy is three words or an expression with + and -
+    ("analogy-four-words", ["analogy", "v.bin", "man", "king", "woman", "queen"], 1, "got 4 words"),
+    ("analogy-two-words", ["analogy", "v.bin", "man", "king"], 1, "got 2 words"),
+    ("analogy-one-word", ["analogy", "v.bin", "king"], 1, "got 1 word"),
+    ("analogy-only-added", ["analogy", "v.bin", "king", "+", "queen"], 1, "subtracts at least one"),
+    # 15. one range for every option
+    ("alpha-at-the-limit", ["train", "c.txt", "-o", "new.bin", "--alpha", "10"], 2, "--alpha"),
+]
+
+
+@pytest.mark.parametrize("args,code,fragment", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_inputs_and_outputs_change_nothing(tmp_path, args, code, fragment):
+    make_folder(tmp_path)
+    before = snapshot(tmp_path)
+    result = run(tmp_path, args + (SMALL if args[0] == "train" else []))
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert fragment in result.output, result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1, result.output
+    assert snapshot(tmp_path) == before  # nothing created, changed or left behind (temporary files included)
+    assert not os.path.exists("/dev/full") or stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_stdout_names_are_written_as_streams(tmp_path):
+    make_folder(tmp_path)
+    for name in ("-", "/dev/stdout"):
+        result = run(tmp_path, ["train", "c.txt", "-o", name] + SMALL)
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines()[0] == "6 4"  # the text header, on standard output
+    assert os.path.islink("/dev/stdout")  # still the link it was
+    assert run(tmp_path, ["convert", "v.bin", "/dev/null"]).exit_code == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_standard_output_appending_to_the_corpus_is_refused(tmp_path):
+    make_folder(tmp_path)
+    before = snapshot(tmp_path)
+    with open(tmp_path / "c.txt", "ab") as corpus_as_stdout:
+        done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", "c.txt", "-o", "-"] + SMALL,
+                              cwd=tmp_path, stdout=corpus_as_stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1 and "standard output is the input c.txt" in done.stderr, done.stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_a_pipe_is_written_in_place(tmp_path):
+    make_folder(tmp_path)
+    fifo = str(tmp_path / "pipe")
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+    result = run(tmp_path, ["convert", "v.bin", "pipe", "--to", "text"])
+    out = reader.communicate(timeout=30)[0]
+    assert result.exit_code == 0, result.output
+    assert out.splitlines()[0] == b"3 3" and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
+def test_a_device_node_is_never_replaced(tmp_path):
+    make_folder(tmp_path)
+    node = tmp_path / "node"
+    try:
+        os.mknod(node, 0o644 | stat.S_IFCHR, os.makedev(1, 3))
+    except OSError:
+        pytest.skip("mknod is not permitted here")
+    result = run(tmp_path, ["train", "c.txt", "-o", "node", "--format", "text"] + SMALL)
+    assert result.exit_code == 1 and "node: is a character device" in result.output
+    assert stat.S_ISCHR(os.lstat(node).st_mode)
+
+
+def test_force_replaces_a_read_only_file_and_keeps_its_mode(tmp_path):
+    make_folder(tmp_path)
+    result = run(tmp_path, ["train", "c.txt", "-o", "ro.bin", "--force"] + SMALL)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(os.stat(tmp_path / "ro.bin").st_mode) == 0o444
+    assert len(read_vectors(str(tmp_path / "ro.bin")).words) == 6
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_link_stays_a_link(tmp_path):
+    make_folder(tmp_path)
+    os.chmod(tmp_path / "v.txt", 0o640)  # not mkstemp's 0o600
+    os.symlink("v.txt", tmp_path / "out-link.txt")
+    assert run(tmp_path, ["convert", "v.bin", "out-link.txt"]).exit_code == 0
+    assert os.path.islink(tmp_path / "out-link.txt")
+    assert stat.S_IMODE(os.stat(tmp_path / "v.txt").st_mode) == 0o640
+    assert read_vectors(str(tmp_path / "v.txt")).words == ["king", "queen", "man"]
+
+
+# -- 4, 5: what a word is; every file we write we read back -------------------------------
+SPACES = ["\u00a0", "\u1680", "\u2000", "\u2007", "\u200b", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000",
+          "\u0085", "\x1c", "\x1d", "\x1e", "\x1f", "\ufeff", "\x00"]
+NASTY = (["mrs" + s + "of" for s in SPACES] + ["#comment", "PK\x03\x04", "3", "1e5", "nan", "-", "über",
+                                                "😀", "e\u0301", "\u202eltr", "x" * 10_000, "y" * 4000 + "é"])
+
+
+@pytest.mark.parametrize("ext", [".bin", ".txt", ".vec", ".npz"])
+def test_the_nastiest_words_and_values_round_trip(tmp_path, ext):
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((len(NASTY), 5)).astype(np.float32)
+    matrix[0] = [np.finfo(np.float32).max, -np.finfo(np.float32).max, np.finfo(np.float32).tiny, 1e-45, -0.0]
+    path = str(tmp_path / f"v{ext}")
+    write_vectors(path, NASTY, matrix, counts=np.arange(len(NASTY)))
+    got = read_vectors(path)
+    assert got.words == NASTY
+    np.testing.assert_array_equal(got.vectors, matrix)
+    assert run(tmp_path, ["similar", path, "über", "--topn", "1"]).exit_code == 0
+
+
+def test_words_with_unicode_spaces_train_and_save(tmp_path):
+    words = ["mrs" + s + "of" for s in SPACES if s != "\x00"] + ["plain"]
+    rng = np.random.default_rng(1)
+    write(tmp_path / "u.txt", "\n".join(" ".join(rng.choice(words, 15)) for _ in range(200)) + "\n")
+    for out in ("u.bin", "u.txt.vec", "u.npz"):
+        result = run(tmp_path, ["train", "u.txt", "-o", out] + SMALL)
+        assert result.exit_code == 0, result.output
+        assert sorted(read_vectors(str(tmp_path / out)).words) == sorted(words)
+
+
+def test_writers_refuse_what_readers_would_refuse_before_creating_a_file(tmp_path):
+    eye = np.eye(2, dtype=np.float32)
+    for words, matrix, message in [
+        (["a b", "c"], eye, "ASCII white space"), (["a", "a"], eye, "listed twice"), (["", "b"], eye, "is empty"),
+        (["x" * 10_001, "b"], eye, "10,001 bytes long"), (["\udc80", "b"], eye, "lone surrogate"),
+        (["a", "b"], np.array([[1, np.nan], [0, 1]], np.float32), "not finite"),
+        (["a", "b"], np.array([[1, np.inf], [0, 1]], np.float32), "not finite"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            write_vectors(str(tmp_path / "v.bin"), words, matrix)
+    assert os.listdir(tmp_path) == []
+
+
+def test_repeated_words_keep_the_first_and_say_so(tmp_path):
+    path = write(tmp_path / "dup.txt", "3 2\na 1 0\nb 0 1\na 5 5\n")
+    got = read_vectors(path)
+    assert got.words == ["a", "b"] and got.repeated == 1 and got.vectors[0].tolist() == [1, 0]
+    result = run(tmp_path, ["similar", "dup.txt", "a"])
+    assert result.exit_code == 0 and "lists 1 word more than once" in result.output
+    assert "a\t" not in result.output  # a word is never its own neighbour
+
+
+# -- 6, 7: damaged native files --------------------------------------------------------------
+def native(path, **changes):
+    arrays = dict(format=np.frombuffer(b"w2v-native", np.uint8), version=np.array([1]),
+                  vectors=np.zeros((2, 3), np.float32), words=np.frombuffer(b"a\nb", np.uint8),
+                  meta=np.frombuffer(b"{}", np.uint8))
+    arrays.update(changes)
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+    return str(path)
+
+
+def crafted_shape(path):
+    import zipfile
+    native(path)
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members["vectors.npy"] = members["vectors.npy"].replace(b"(2, 3)", b"(2000000000, 3000)")
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return str(path)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: native(p, version=np.array(1)), "'version' is a int64 array of shape ()"),
+    (lambda p: native(p, version=np.array([], np.int64)), "'version' must hold one integer"),
+    (lambda p: native(p, version=np.array([99])), "version 99 is not one this w2v reads"),
+    (lambda p: native(p, meta=np.frombuffer(b"[1, 2]", np.uint8)), "'meta' is not a JSON object"),
+    (lambda p: native(p, counts=np.array(["1", "2"])), "'counts' is a <U1 array"),
+    (lambda p: native(p, counts=np.array([-1, 2])), "negative counts"),
+    (lambda p: native(p, vectors=np.zeros((2, 3), np.float64)), "'vectors' is a float64 array"),
+    (lambda p: native(p, vectors=np.array([[1, 2, np.nan], [0, 0, 0]], np.float32)), "is not finite"),
+    (lambda p: native(p, words=None), "no 'words' array"),
+    (lambda p: native(p, words=np.frombuffer(b"a", np.uint8)), "1 words, vectors (2, 3)"),
+    (crafted_shape, "'vectors' claims shape (2000000000, 3000)"),
+])
+def test_damaged_native_files_get_one_line_naming_the_file(tmp_path, make, message):
+    path = make(tmp_path / "bad.npz")
+    result = run(tmp_path, ["similar", path, "a"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "bad.npz" in result.output and message in result.output, result.output
+
+
+# -- 10: disk space ----------------------------------------------------------------------------
+class DiskFull:
+    """A file whose every write fails as on a full disk (and its close too, as a failing flush does)."""
+
+    def __init__(self, file, fail_on_close):
+        self.file, self.fail_on_close = file, fail_on_close
+
+    @classmethod
+    def opener(cls, fdopen, fail_on_close=False):
+        return lambda fd, mode: cls(fdopen(fd, mode), fail_on_close)
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def close(self):
+        self.file.close()
+        if self.fail_on_close:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def test_too_little_disk_space_fails_before_training(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+    make_folder(tmp_path)
+    before = snapshot(tmp_path)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10_000, 9_000, 1_000))
+    result = run(tmp_path, ["train", "c.txt", "-o", "new.txt", "--save-vocab", "new.vocab"] + SMALL)
+    assert result.exit_code == 1, result.output
+    assert "not enough free disk space" in result.output and "new.txt" in result.output
+    assert "--cache-dir" in result.output and "training" not in result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_a_full_disk_while_writing_names_the_file_and_what_to_do(tmp_path, monkeypatch):
+    from w2v import files
+    make_folder(tmp_path)
+    before = snapshot(tmp_path)
+    monkeypatch.setattr(files.os, "fdopen", DiskFull.opener(os.fdopen))
+    result = run(tmp_path, ["convert", "v.bin", "v.txt"])
+    assert result.exit_code == 1
+    assert "v.txt: the disk holding" in result.output and "is full" in result.output
+    assert "free some space or write the output elsewhere" in result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_a_full_cache_folder_names_the_folder_once(tmp_path, monkeypatch):
+    from w2v import encode
+    make_folder(tmp_path)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setattr(encode.os, "fdopen", DiskFull.opener(os.fdopen, fail_on_close=True))
+    result = run(tmp_path, ["train", "c.txt", "-o", "new.bin", "--cache-dir", "cache"] + SMALL)
+    assert result.exit_code == 1
+    assert "cache: cannot write the encoded corpus there" in result.output and "--cache-dir" in result.output
+    assert not (tmp_path / "new.bin").exists() and list(cache.iterdir()) == []
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 1 MB file system (tmpfs), where this machine lets the tests mount one."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    yield mount
+    subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_really_full_disk(tmp_path, small_disk):
+    import shutil
+    write(tmp_path / "c.txt", CORPUS)
+    write_vectors(str(small_disk / "old.bin"), ["a"], np.ones((1, 2), np.float32))
+    old = open(small_disk / "old.bin", "rb").read()
+    write(small_disk / "filler", b"\0" * (shutil.disk_usage(small_disk).free - 4096))  # 4 KB are left
+    result = run(tmp_path, ["train", "c.txt", "-o", str(small_disk / "old.bin"), "--dim", "300", "--epochs", "1",
+                            "--min-count", "1", "-q"])
+    assert result.exit_code == 1 and "not enough free disk space" in result.output, result.output
+    with pytest.raises(OSError, match="the disk holding .* is full"):  # the library writes without the check
+        write_vectors(str(small_disk / "old.bin"), [f"w{i}" for i in range(2000)], np.ones((2000, 50), np.float32))
+    assert open(small_disk / "old.bin", "rb").read() == old
+    assert sorted(os.listdir(small_disk)) == ["filler", "old.bin"]
+
+
+# -- 9: no writable cache for Numba ---------------------------------------------------------------
+def test_training_without_a_writable_numba_cache(tmp_path):
+    write(tmp_path / "c.txt", CORPUS)
+    env = dict(os.environ, NUMBA_CACHE_LOCATOR_CLASSES="ZipCacheLocator")  # no locator finds a folder
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", "c.txt", "-o", "v.bin",
+                           "--dim", "4", "--epochs", "1", "--min-count", "1", "--threads", "1"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("no writable folder for Numba's cache") == 1
+    assert len(read_vectors(str(tmp_path / "v.bin")).words) == 6
+
+
+# -- 11, 15: signals --------------------------------------------------------------------------
+def test_sigterm_while_training_exits_143_and_writes_nothing(tmp_path):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(500)]
+    write(tmp_path / "big.txt", "\n".join(" ".join(rng.choice(words, 1000)) for _ in range(2000)))
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "cli.py"), "train", "big.txt", "-o", "v.bin",
+                                "--epochs", "1000", "--dim", "8", "--threads", "1", "--save-vocab", "v.vocab"],
+                               cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    lines = []
+    while time.time() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if line.startswith("training "):
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    stderr = "".join(lines) + process.stderr.read()
+    assert process.wait(timeout=60) == 143, stderr
+    assert "Traceback" not in stderr
+    assert "the vectors were not written (the vocabulary was written to v.vocab)" in stderr
+    assert sorted(os.listdir(tmp_path)) == ["big.txt", "v.vocab"]
+
+
+def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
+    make_folder(tmp_path)
+    before = snapshot(tmp_path)
+    script = ("import os, signal\n"
+              "import w2v.formats as formats\n"
+              "def dying(f, words, vectors):\n"
+              "    f.write(b'partial' * 100000)\n"
+              "    os.kill(os.getpid(), signal.SIGTERM)\n"
+              "formats._write_text = dying\n"
+              "from w2v.cli import main\n"
+              "main(['convert', 'v.bin', 'v.txt'])\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 143, done.stderr
+    assert "nothing was written" in done.stderr or "interrupted" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_ctrl_c_in_query_exits_130(tmp_path):
+    make_folder(tmp_path)
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "cli.py"), "query", "v.bin"], cwd=tmp_path,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdin.write("king\n")
+    process.stdin.flush()
+    assert process.stdout.readline().startswith("# king")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted" in stderr and "Aborted" not in stderr
+
+
+def test_every_option_has_one_range():
+    # the CLI's click types come from w2v.options.LIMITS, and TrainOptions checks the same table:
+    # at every bound both accept or both refuse
+    import click
+    from w2v.cli import train as train_command
+    from w2v.options import LIMITS, TrainOptions
+    params = {p.name: p for p in train_command.params}
+    checked = 0
+    for name, limit in LIMITS.items():
+        if name not in params:
+            continue
+        for value in (limit.low, limit.high):
+            if value is None:
+                continue
+            value = limit.kind(value)
+            try:
+                params[name].type.convert(value, None, None)
+                cli_ok = True
+            except click.BadParameter:
+                cli_ok = False
+            try:
+                TrainOptions(hs=True, **{name: value}).validate()
+                library_ok = True
+            except ValueError:
+                library_ok = False
+            assert cli_ok == library_ok, (name, value, cli_ok, library_ok)
+            checked += 1
+    assert checked >= 15
