@@ -32,6 +32,7 @@ from tqdm import tqdm
 from .corpus import STDIN, Corpus
 from .encode import EncodedCorpus, encode_corpus
 from .files import check_free_space
+from .formats import check_words
 from .memory import release_compiler_pages
 from .options import KERNELS, TrainOptions, default_threads
 from .vectors import Vectors
@@ -169,6 +170,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
             say(f"note: {counted.too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes are not words "
                 f"and were left out")
         del counted  # every distinct token of the corpus: not needed while training
+    check_words(vocab.words)  # what the writers would refuse after training, refused now
     spool = None if in_memory else (cache_dir or tempfile.gettempdir())
     needs = list(reserve(vocab)) if reserve is not None else []
     if spool is not None and counted_here:  # then the counts add up to the ids to spool
