@@ -102,7 +102,7 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, sample_path, monkeypatch)
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(w2v.training, "train_encoded", interrupted)
+    monkeypatch.setattr(w2v.training, "_train", interrupted)
     out = tmp_path / "v.bin"
     result = run("train", sample_path, "-o", out, "-q")
     assert_clean_error(result, 130, "interrupted")

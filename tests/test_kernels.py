@@ -197,7 +197,7 @@ def test_private_rows_merge_adds_this_threads_change_to_the_others():
 @pytest.mark.parametrize("name", ["sg_batched", "sg_exact", "cbow_exact"])
 @pytest.mark.parametrize("negative,hs", CASES)
 def test_zero_padded_rows_train_the_same_and_stay_zero(name, negative, hs):
-    # training pads rows to a multiple of 8 floats (w2v.training.ROW_PAD): same update, padding stays 0
+    # training pads rows to a multiple of 8 floats (w2v.model.ROW_PAD): same update, padding stays 0
     dim = 5
     plain = run_kernel(name, SENTENCE, negative, hs, 0.1, hs_group=1, dim=dim, width=dim)[:3]
     padded = run_kernel(name, SENTENCE, negative, hs, 0.1, hs_group=1, dim=dim, width=8)[:3]

@@ -5,7 +5,9 @@ import planted
 import w2v
 from conftest import write
 from w2v.evaluate import evaluate_analogies
-from w2v.training import HS_PRIVATE_NODES, TrainOptions, TrainingDiverged, TrainingInterrupted, hs_private_nodes
+from w2v.model import Model
+from w2v.training import TrainOptions, TrainingDiverged, TrainingInterrupted
+from w2v.vocab import Vocabulary
 
 COMBOS = {
     "sg-ns": dict(model="sg"),
@@ -27,9 +29,10 @@ def test_skip_gram_is_batched_unless_exact_is_asked_for():
     assert kernel(model="cbow") == kernel(model="cbow", hs=True) == "cbow_exact"
     with pytest.raises(ValueError, match="exact"):
         TrainOptions(exact="yes").validate()
-    assert TrainOptions().hs_group == 1  # each context word sees the Huffman path as the previous one left it
     # several threads train the top Huffman nodes in private copies; one thread has nothing to wait for
-    assert hs_private_nodes(1) == 0 and hs_private_nodes(2) == hs_private_nodes(8) == HS_PRIVATE_NODES > 0
+    model = Model.new(Vocabulary(["a", "b", "c"], [3, 2, 1]), TrainOptions(hs=True, hs_private_nodes=7))
+    assert model.kernel_settings(1).hs_private == 0
+    assert model.kernel_settings(2).hs_private == model.kernel_settings(8).hs_private == 7
     with pytest.raises(ValueError, match="hs_group"):
         TrainOptions(hs_group=-1).validate()
 
@@ -69,10 +72,10 @@ def test_seeded_single_thread_runs_are_byte_identical(sample_path, tmp_path):
 
 
 def test_vectors_have_the_asked_dimension_without_the_padding(sample_path):
-    from w2v.training import padded_dim
+    from w2v.model import padded_dim
     assert [padded_dim(d) for d in (1, 8, 10, 100, 300)] == [8, 8, 16, 104, 304]
     matrix = w2v.train(sample_path, dim=10, epochs=1, threads=1, seed=5).vectors.matrix
-    assert matrix.shape == (737, 10) and matrix.flags.c_contiguous and matrix.dtype == np.float32
+    assert matrix.shape == (737, 10) and matrix.dtype == np.float32  # a view of the model's padded rows
     assert (np.abs(matrix) > 0).any(axis=0).all()  # no column is padding
 
 

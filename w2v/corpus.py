@@ -29,6 +29,7 @@ import gzip
 import lzma
 import os
 import sys
+import zlib
 from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
@@ -118,6 +119,24 @@ class Corpus:
         self.block_size = block_size
         self.progress = progress
         self._stdin_used = False
+
+    def fingerprint(self, sample: int = 1 << 16) -> Optional[List[List[int]]]:
+        """A cheap identity of the files: [size, CRC-32 of the first and of the last ``sample`` bytes]
+        each (compressed files as they lie on disk); None when the corpus includes standard input."""
+        if STDIN in self.files:
+            return None
+        prints = []
+        for path in self.files:
+            try:
+                with open(path, "rb") as f:
+                    size = os.fstat(f.fileno()).st_size
+                    head = f.read(sample)
+                    f.seek(max(0, size - sample))
+                    tail = f.read(sample)
+            except OSError as error:
+                raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+            prints.append([size, zlib.crc32(head), zlib.crc32(tail)])
+        return prints
 
     # -- raw blocks -----------------------------------------------------------------
     def _open(self, path: str) -> Tuple[BinaryIO, BinaryIO]:

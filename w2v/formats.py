@@ -126,7 +126,9 @@ def write_vectors(path: str, words: Sequence[str], vectors: np.ndarray, fmt: Opt
     docstring); ``force`` replaces a read-only file (keeping its permissions).
     """
     fmt = format_for_path(path, fmt)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    vectors = np.asarray(vectors)  # rows are written one block at a time: a strided view needs no copy
+    if vectors.dtype != np.float32:
+        vectors = vectors.astype(np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"vectors of shape {vectors.shape} do not match {len(words)} words")
     if vectors.shape[1] < 1:

@@ -70,6 +70,8 @@ LIMITS: Dict[str, Limit] = {
     "max_sentence_length": Limit(int, 1, None),
     "chunk_words": Limit(int, 1, None),
     "hs_group": Limit(int, 0, None),
+    "hs_private_nodes": Limit(int, 0, None),
+    "hs_sync_words": Limit(int, 1, None),
 }
 
 #: The kernel for each (architecture, exact?): the variant is picked once, here, never in the inner loop.
@@ -106,6 +108,11 @@ class TrainOptions:
     ns_exponent: float = 0.75
     exact: Optional[bool] = None  # skip-gram: True word2vec.c's pair-by-pair updates; False or None batched
     hs_group: int = 1           # batched skip-gram with hs: context words per update of the Huffman path (0: all)
+    # batched skip-gram with hs and several threads: each thread trains its own copy of the top
+    # hs_private_nodes Huffman nodes and merges it every hs_sync_words centre words (w2v.kernels.sg_batched):
+    # every path starts at the root, and threads that all write the same rows wait on each other's caches
+    hs_private_nodes: int = 64
+    hs_sync_words: int = 1024
     lowercase: bool = False
     max_sentence_length: int = 10_000
     chunk_words: int = 100_000

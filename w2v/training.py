@@ -1,19 +1,30 @@
-"""Training: options, weights, epochs, learning-rate schedule, threads, progress, loss.
+"""Training: the learning-rate schedule, epochs, threads, progress, loss, checkpoints.
 
 Python owns the outer loops; the kernels in :mod:`w2v.kernels` own the inner
 one. The encoded corpus is cut into chunks of about ``chunk_words`` words
-(whole sentences); worker threads take chunks in order and train them
-lock-free on shared weights (Hogwild), with the GIL released. The learning
-rate falls linearly with the words claimed so far, over all epochs and all
-threads, from ``alpha`` to ``alpha * 1e-4`` (word2vec.c's schedule). Each chunk
-gets its own RNG state from (seed, epoch, chunk), so one thread with a seed
-gives identical weights on every run.
+(whole sentences). The main thread hands chunks, in order, to a pool of
+worker threads, at most one chunk in flight per thread; the workers train
+them lock-free on shared weights (Hogwild), with the GIL released. The
+learning rate falls linearly with the words handed out so far, over all
+epochs and threads, from ``alpha`` to ``alpha * min_alpha_ratio`` (word2vec.c:
+``alpha * 1e-4``). Each chunk gets its own RNG state from (seed, epoch,
+chunk), so one thread with a seed gives identical weights on every run.
+
+Checkpoints are taken where no chunk is in flight: after every epoch, and
+with ``checkpoint_every`` seconds also between chunks (the main thread stops
+handing out chunks until the ones in flight are done). The model then holds
+its exact position (:class:`w2v.model.Position`), so a run stopped there and
+resumed from the checkpoint with one thread gives the same bytes as one that
+was not stopped. Ctrl-C, SIGTERM or a ``stop_event`` stop handing out chunks,
+wait for those in flight, write a last checkpoint (when one was asked for)
+and raise :class:`TrainingInterrupted`.
 
 Example::
 
     >>> import w2v
     >>> result = w2v.train(["corpora/sample.txt"], dim=50, epochs=3, seed=1)   # doctest: +SKIP
     >>> result.vectors.most_similar("king", topn=3)                           # doctest: +SKIP
+    >>> result.model.save("sample.w2vm")                                       # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -24,7 +35,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
@@ -34,39 +45,14 @@ from .encode import EncodedCorpus, encode_corpus
 from .files import check_free_space
 from .formats import check_words
 from .memory import release_compiler_pages
+from .model import Model, Position, kernel_args, kernel_function
 from .options import KERNELS, TrainOptions, default_threads
 from .vectors import Vectors
 from .vocab import Vocabulary, build_vocabulary
 from .words import MAX_WORD_BYTES
 
-__all__ = ["TrainOptions", "TrainResult", "train", "train_encoded", "KERNELS", "default_threads"]
-
-
-#: Batched skip-gram with hierarchical softmax and several threads: each thread trains its own copy of the
-#: top HS_PRIVATE_NODES Huffman nodes and merges it every HS_SYNC_WORDS centre words (see
-#: :func:`w2v.kernels.sg_batched`): every path starts at the root, and threads that all write the same rows
-#: wait on each other's caches.
-HS_PRIVATE_NODES = 64
-HS_SYNC_WORDS = 1024
-
-
-#: The weights' rows are padded with zeros to a multiple of ROW_PAD floats. LLVM vectorises the kernels'
-#: loops over a row in blocks of 8 or 16 floats and finishes with remainder loops (the profile showed
-#: xmm and scalar epilogues at dim 100); on one thread (``kernel_bench.py --dim N``) skip-gram HS ran 15%
-#: faster at dim 104 than at dim 100, and NS 5-13%, although each row is 4% longer. The padding stays
-#: exactly zero (every update adds multiples of rows whose padding is zero), so it changes no result
-#: beyond the order of float additions, and it is cut off before the vectors are returned.
-ROW_PAD = 8
-
-
-def padded_dim(dim: int) -> int:
-    """``dim`` rounded up to a multiple of :data:`ROW_PAD`."""
-    return -(-dim // ROW_PAD) * ROW_PAD
-
-
-def hs_private_nodes(threads: int) -> int:
-    """How many top Huffman nodes each thread keeps private: none with one thread (nothing to wait for)."""
-    return HS_PRIVATE_NODES if threads > 1 else 0
+__all__ = ["TrainOptions", "TrainResult", "EpochStats", "train", "train_model", "train_encoded", "KERNELS",
+           "default_threads", "TrainingDiverged", "TrainingInterrupted", "plan_chunks"]
 
 
 @dataclass
@@ -81,12 +67,13 @@ class EpochStats:
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns: the vectors, the per-epoch history and the totals."""
+    """What training returns: the vectors, this run's per-epoch history and totals, and the model."""
     vectors: Vectors
     history: List[EpochStats] = field(default_factory=list)
     seconds: float = 0.0
     compile_seconds: float = 0.0
     options: Optional[TrainOptions] = None
+    model: Optional[Model] = None
 
     @property
     def losses(self) -> List[float]:
@@ -103,27 +90,259 @@ class TrainingDiverged(ValueError):
 
 
 class TrainingInterrupted(Exception):
-    """Training was stopped (Ctrl-C or a callback); nothing is written."""
+    """Training was stopped (a signal, a stop event or a callback) before its schedule ended."""
 
 
-def _kernels():
-    """The kernel table, imported on first use so that queries never load Numba."""
+def plan_chunks(offsets: np.ndarray, chunk_words: int) -> List[Tuple[int, int]]:
+    """Sentence ranges ``(s_begin, s_end)`` of about ``chunk_words`` words each, whole sentences."""
+    n_words = int(offsets[-1])
+    targets = np.arange(chunk_words, n_words, chunk_words, dtype=np.int64)
+    bounds = np.unique(np.concatenate([[0], np.searchsorted(offsets, targets), [len(offsets) - 1]]))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
+def _prepare_kernel(model: Model, threads: int, say) -> float:
+    """Load (or compile) the model's kernel on stand-in weights of the same types, then hand LLVM's
+    pages back (:mod:`w2v.memory`): the process's peak is then the larger of the two moments, not
+    their sum. Returns the seconds it took."""
     from . import kernels
-    return kernels
-
-
-def _compile(kernel_name: str, args):
-    """Run the kernel once on an empty chunk so compilation (or cache loading) is paid here.
-
-    Returns (seconds, compiled): ``compiled`` is False when Numba's on-disk cache served it.
-    """
+    say("preparing kernels (compiled on the first run, then loaded from Numba's cache)...")
+    kernel = kernel_function(model.kernel_name)
+    ids, offsets = np.zeros(0, np.int32), np.zeros(1, np.int64)
+    args = kernel_args(model.kernel_name, model.stand_in_weights(), model.tables(), ids, offsets, 0, 0,
+                       model.kernel_settings(threads), 0.0, 0.0, kernels.seed_state(0))
     start = time.perf_counter()
-    kernels = _kernels()
-    kernel = getattr(kernels, kernel_name)
     misses = sum(kernel.stats.cache_misses.values())
     kernel(*args)
+    seconds = time.perf_counter() - start
     compiled = not kernels.CACHED or sum(kernel.stats.cache_misses.values()) > misses
-    return time.perf_counter() - start, compiled
+    release_compiler_pages()
+    say(f"kernels {'compiled' if compiled else 'loaded from the cache'} in {seconds:.1f} s")
+    if not kernels.CACHED:
+        say(f"note: no writable folder for Numba's cache ({kernels.CACHE_PROBLEM}); the kernels were compiled "
+            f"in memory and will be compiled again next time (set NUMBA_CACHE_DIR to a writable folder)")
+    return seconds
+
+
+class _Run:
+    """One call of :func:`train_model`: hands out chunks, tallies them, takes checkpoints."""
+
+    def __init__(self, model: Model, encoded: EncodedCorpus, threads: int, *, bar, stop: threading.Event,
+                 checkpoint: Optional[str], checkpoint_every: Optional[float], force: bool,
+                 chunk_callback, say):
+        self.model, self.encoded, self.position = model, encoded, model.position
+        self.chunks = plan_chunks(encoded.offsets, model.options.chunk_words)
+        self.threads = threads
+        self.kernel = kernel_function(model.kernel_name)
+        self.settings = model.kernel_settings(threads)
+        self.bar, self.stop, self.say = bar, stop, say
+        self.checkpoint, self.checkpoint_every, self.force = checkpoint, checkpoint_every, force
+        self.chunk_callback = chunk_callback
+        self.last_checkpoint = time.monotonic()
+        self.diverged = False
+
+    def alpha_at(self, done: int) -> float:
+        p, ratio = self.position, self.model.options.min_alpha_ratio
+        return max(p.alpha * ratio, p.alpha * (1.0 - done / p.total_words))
+
+    def _submit(self, pool, epoch: int, i: int):
+        from .kernels import seed_state
+        s_begin, s_end = self.chunks[i]
+        offsets = self.encoded.offsets
+        words = int(offsets[s_end] - offsets[s_begin])
+        done = self.position.words_done
+        self.position.words_done += words
+        ids, chunk_offsets = self.encoded.chunk(s_begin, s_end)
+        args = kernel_args(self.model.kernel_name, self.model.weights, self.model.tables(), ids, chunk_offsets, 0,
+                           s_end - s_begin, self.settings, self.alpha_at(done), self.alpha_at(done + words),
+                           seed_state(self.model.options.seed, epoch, i))
+        return pool.submit(self.kernel, *args), words
+
+    def _tally(self, result, words: int) -> None:
+        loss, predictions, trained = result
+        p = self.position
+        p.loss += loss
+        p.predictions += predictions
+        p.trained += trained
+        p.words += words
+        if not math.isfinite(loss):
+            self.diverged = True
+            self.stop.set()
+        self.bar.update(words)
+        self.bar.set_postfix_str(f"epoch {p.epoch + 1}/{p.epochs} alpha {self.alpha_at(p.words_done):.3g} "
+                                 f"loss {p.loss / max(p.predictions, 1):.4f}", refresh=False)
+
+    def _drain(self, in_flight: Dict) -> None:
+        """Wait for every chunk in flight and tally it (also when the main thread is interrupted again)."""
+        for future, words in list(in_flight.items()):
+            self._tally(future.result(), words)
+            del in_flight[future]
+
+    def run_epoch(self, pool) -> None:
+        """Train the rest of epoch ``position.epoch`` from chunk ``position.chunk``; on return no chunk is in
+        flight and the position is exact. Raises on a stop or a divergence."""
+        p = self.position
+        epoch, next_chunk = p.epoch, p.chunk
+        in_flight: Dict = {}
+        try:
+            while True:
+                while not self.stop.is_set() and next_chunk < len(self.chunks) and len(in_flight) < self.threads:
+                    future, words = self._submit(pool, epoch, next_chunk)
+                    in_flight[future] = words
+                    next_chunk += 1
+                if not in_flight:
+                    break
+                finished, _ = concurrent.futures.wait(in_flight, timeout=0.25,
+                                                      return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    self._tally(future.result(), in_flight.pop(future))
+                if not in_flight:  # nothing in flight: the position is exact here
+                    p.chunk = next_chunk
+                    if self.chunk_callback is not None and self.chunk_callback(p):
+                        self.stop.set()
+                    if (self.checkpoint_every is not None and next_chunk < len(self.chunks)
+                            and time.monotonic() - self.last_checkpoint >= self.checkpoint_every):
+                        self.save_checkpoint()
+        except KeyboardInterrupt:
+            self.stop.set()
+            self._drain(in_flight)
+            p.chunk = next_chunk
+            raise
+        p.chunk = next_chunk
+        if self.diverged:
+            raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the loss is "
+                                   f"{p.loss / max(p.predictions, 1)}; lower the learning rate (alpha {p.alpha} now)")
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint:
+            self.model.save(self.checkpoint, force=self.force)
+            self.last_checkpoint = time.monotonic()
+
+
+def _corpus_description(corpus: Optional[Corpus], encoded: EncodedCorpus) -> Dict:
+    description = {"words": encoded.n_words, "sentences": encoded.n_sentences}
+    if corpus is not None:
+        description["files"] = corpus.fingerprint()
+    return description
+
+
+def _check_same_corpus(model: Model, corpus: Optional[Corpus], encoded: Optional[EncodedCorpus],
+                       allow_other_corpus: bool) -> None:
+    """A resumed schedule must see the corpus it was trained on (size and a cheap fingerprint)."""
+    expected = model.position.corpus
+    if allow_other_corpus or not expected:
+        return
+    if encoded is None:
+        if corpus is not None and expected.get("files") and corpus.fingerprint() not in (None, expected["files"]):
+            differs = "its files differ in size or content"
+        else:
+            return
+    elif (encoded.n_words, encoded.n_sentences) != (expected.get("words"), expected.get("sentences")):
+        differs = (f"it has {encoded.n_words:,} words in {encoded.n_sentences:,} sentences, the checkpoint's "
+                   f"had {expected.get('words', 0):,} in {expected.get('sentences', 0):,}")
+    else:
+        return
+    raise ValueError(f"this is not the corpus the checkpoint was trained on ({differs}); resume on the same "
+                     f"corpus, or pass --allow-other-corpus (allow_other_corpus=True) to go on with this one")
+
+
+def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Optional[float] = None,
+                progress: bool = False, log: Optional[Callable[[str], None]] = None,
+                callback: Optional[Callable[[EpochStats], Optional[bool]]] = None,
+                stop_event: Optional[threading.Event] = None, checkpoint: Optional[str] = None,
+                checkpoint_every: Optional[float] = None, force: bool = False,
+                chunk_callback: Optional[Callable[[Position], Optional[bool]]] = None,
+                cache_dir: Optional[str] = None, in_memory: bool = False,
+                allow_other_corpus: bool = False) -> TrainResult:
+    """Train ``model`` on ``corpus`` (paths, or an :class:`w2v.encode.EncodedCorpus` of its vocabulary).
+
+    A model in the middle of its schedule (a checkpoint) goes on with it when ``epochs`` and ``alpha``
+    are None, on the same corpus unless ``allow_other_corpus``; otherwise a new schedule of ``epochs``
+    passes (default: the options') starts from ``alpha`` (default: the options', which a new run
+    resolves to 0.025 skip-gram and 0.05 CBOW). ``checkpoint``: a model file written after every epoch, every ``checkpoint_every`` seconds
+    between chunks, and when stopped. ``callback(epoch_stats)`` runs after each epoch and may return True
+    to end the schedule there; ``chunk_callback(position)`` runs between chunks (none in flight) and may
+    return True to stop as ``stop_event`` does (:class:`TrainingInterrupted`, after the checkpoint).
+    """
+    say = log or (lambda message: None)
+    resuming = model.position.started and not model.position.finished and epochs is None and alpha is None
+    source = None
+    if isinstance(corpus, EncodedCorpus):
+        encoded, owned = corpus, False
+    else:
+        source = Corpus([corpus] if isinstance(corpus, str) else list(corpus), lowercase=model.options.lowercase,
+                        progress=progress)
+        if resuming:
+            _check_same_corpus(model, source, None, allow_other_corpus)
+        spool = None if in_memory else (cache_dir or tempfile.gettempdir())
+        encoded, owned = encode_corpus(source, model.vocab, model.options.max_sentence_length, cache_dir=spool), True
+    try:
+        if encoded.offsets.dtype != np.int64 or (encoded.ids is not None and encoded.ids.dtype != np.int32):
+            raise ValueError("encoded corpus must hold int32 ids and int64 offsets")
+        if resuming:
+            _check_same_corpus(model, None, encoded, allow_other_corpus)
+        else:
+            model.position.start(_corpus_description(source, encoded), epochs or model.options.epochs,
+                                 alpha if alpha is not None else model.options.alpha)
+        return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
+                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
+                      chunk_callback=chunk_callback)
+    finally:
+        if owned:
+            encoded.close()
+
+
+def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, stop_event, checkpoint,
+           checkpoint_every, force, chunk_callback) -> TrainResult:
+    options, p = model.options, model.position
+    threads = max(1, min(options.threads, len(plan_chunks(encoded.offsets, options.chunk_words))))
+    compile_seconds = _prepare_kernel(model, threads, say)
+    model.initialize()
+    model.writable()
+    say(f"training {options.model}{' (batched)' if model.kernel_name == 'sg_batched' else ''} "
+        f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
+        f"on {encoded.n_words:,} words, vocabulary {len(model.vocab):,}, dim {options.dim}, {p.epochs} epochs"
+        f"{f' from epoch {p.epoch + 1}' if p.epoch or p.chunk else ''}, {threads} threads")
+    bar = tqdm(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, disable=not progress,
+               file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    stop = stop_event or threading.Event()
+    run = _Run(model, encoded, threads, bar=bar, stop=stop, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+               force=force, chunk_callback=chunk_callback, say=say)
+    history: List[EpochStats] = []
+    start_all = time.perf_counter()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            while not p.finished:
+                epoch_start = time.perf_counter()
+                try:
+                    run.run_epoch(pool)
+                except KeyboardInterrupt:
+                    run.save_checkpoint()
+                    raise TrainingInterrupted(_stopped_message(checkpoint)) from None
+                if p.chunk < len(run.chunks):  # stopped between chunks
+                    run.save_checkpoint()
+                    raise TrainingInterrupted(_stopped_message(checkpoint))
+                sample = model.weights.syn0[:: max(1, len(model.vocab) // 1000)]
+                if not np.isfinite(sample).all():
+                    raise TrainingDiverged(f"training diverged in epoch {p.epoch + 1}; lower the learning rate "
+                                           f"(alpha {p.alpha} now)")
+                stats = EpochStats(p.epoch + 1, p.loss / max(p.predictions, 1), p.words, p.trained,
+                                   time.perf_counter() - epoch_start, run.alpha_at(p.words_done))
+                p.finish_epoch(asdict(stats))
+                history.append(stats)
+                run.save_checkpoint()
+                if callback is not None and callback(stats):
+                    say(f"stopped by the callback after epoch {stats.epoch}")
+                    break
+    finally:
+        bar.close()
+    return TrainResult(model.vectors, history, time.perf_counter() - start_all, compile_seconds, options, model)
+
+
+def _stopped_message(checkpoint: Optional[str]) -> str:
+    if checkpoint:
+        return f"training stopped; the checkpoint {checkpoint} holds it up to here (resume with --resume {checkpoint})"
+    return "training interrupted; nothing was written"
 
 
 #: What a run will write, given its vocabulary: [(folder, bytes, what)] (see :func:`train`'s ``reserve``).
@@ -135,21 +354,23 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
           callback: Optional[Callable[[EpochStats], Optional[bool]]] = None,
           vocab: Optional[Vocabulary] = None, save_vocab: Optional[str] = None,
           cache_dir: Optional[str] = None, in_memory: bool = False,
-          reserve: Optional[Reserve] = None, force: bool = False, **option_values) -> TrainResult:
-    """Train word vectors from text files (or ``-`` for stdin).
+          reserve: Optional[Reserve] = None, force: bool = False, checkpoint: Optional[str] = None,
+          checkpoint_every: Optional[float] = None, stop_event: Optional[threading.Event] = None,
+          chunk_callback=None, **option_values) -> TrainResult:
+    """Train word vectors from text files (or ``-`` for stdin): the one-call API.
 
     ``options`` or keyword options (see :class:`TrainOptions`); ``vocab`` skips
     counting; ``save_vocab`` writes the vocabulary (``word count`` lines) there
-    (``force``: even over a read-only file);
-    ``callback(epoch_stats)`` runs after each epoch and may return True to stop.
-    The encoded corpus (4 bytes a word) goes to an unlinked temporary file in
-    ``cache_dir`` (default: the system's temporary folder) and is read back a
-    chunk at a time, so it takes page cache, not process memory;
-    ``in_memory=True`` keeps it in RAM instead. Once the vocabulary is known and
-    before the corpus is encoded, the free disk space is checked for the
-    encoded corpus and for what ``reserve(vocab)`` lists (the caller's
-    outputs), so a full disk is found before training, not after. Returns a
-    :class:`TrainResult`.
+    (``force``: even over a read-only file). The encoded corpus (4 bytes a
+    word) goes to an unlinked temporary file in ``cache_dir`` (default: the
+    system's temporary folder) and is read back a chunk at a time, so it takes
+    page cache, not process memory; ``in_memory=True`` keeps it in RAM instead.
+    Once the vocabulary is known and before the corpus is encoded, the words
+    are checked (what the writers would refuse) and the free disk space for
+    the encoded corpus and for what ``reserve(vocab)`` lists (the caller's
+    outputs), so a problem is found before training, not after. The rest
+    (``checkpoint``, ``callback`` ...) is :func:`train_model`'s. Returns a
+    :class:`TrainResult` whose ``model`` can be saved and trained further.
     """
     if options is None:
         options = TrainOptions(**option_values)
@@ -163,13 +384,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
                          "standard input; save it to a file, or give a vocabulary file")
     counted_here = vocab is None
     if vocab is None:
-        vocab, counted = build_vocabulary(corpus, min_count=options.min_count, max_size=options.max_vocab)
-        if counted.invalid_bytes:
-            say(f"warning: {counted.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
-        if counted.too_long:
-            say(f"note: {counted.too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes are not words "
-                f"and were left out")
-        del counted  # every distinct token of the corpus: not needed while training
+        vocab = count_vocabulary(corpus, options, say)
+    model = Model.new(vocab, options)
     check_words(vocab.words)  # what the writers would refuse after training, refused now
     spool = None if in_memory else (cache_dir or tempfile.gettempdir())
     needs = list(reserve(vocab)) if reserve is not None else []
@@ -180,152 +396,29 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         vocab.save(save_vocab, force=force)
     encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=spool)
     try:
-        return train_encoded(encoded, vocab, options, progress=progress, log=say, callback=callback)
+        model.position.start(_corpus_description(corpus, encoded), options.epochs, options.alpha)
+        return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
+                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
+                      chunk_callback=chunk_callback)
     finally:
         encoded.close()
 
+
+def count_vocabulary(corpus: Corpus, options: TrainOptions, say) -> Vocabulary:
+    """The corpus's vocabulary under ``options`` (min_count, max_vocab), with its notes said."""
+    vocab, counted = build_vocabulary(corpus, min_count=options.min_count, max_size=options.max_vocab)
+    if counted.invalid_bytes:
+        say(f"warning: {counted.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
+    if counted.too_long:
+        say(f"note: {counted.too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes are not words "
+            f"and were left out")
+    return vocab  # the raw counts (every distinct token of the corpus) are dropped before training
 
 
 def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptions, *,
                   progress: bool = False, log: Optional[Callable[[str], None]] = None,
                   callback: Optional[Callable[[EpochStats], Optional[bool]]] = None,
                   stop_event: Optional[threading.Event] = None) -> TrainResult:
-    """Train on an already encoded corpus (see :func:`train`)."""
-    options = options.resolved()
-    say = log or (lambda message: None)
-    v, dim = len(vocab), options.dim
-    rows = padded_dim(dim)  # the weights' row length: dim, then zeros (see ROW_PAD)
-    shapes = [(v, rows), (v if options.negative > 0 else 0, rows), (v - 1 if options.hs else 0, rows)]
-    if options.hs:
-        tree = vocab.huffman()
-        codes, points, lengths = tree.codes, tree.points, tree.lengths
-    else:
-        codes = np.zeros((v, 1), dtype=np.uint8)
-        points = np.zeros((v, 1), dtype=np.int32)
-        lengths = np.zeros(v, dtype=np.int32)
-    keep = vocab.keep_probabilities(options.sample)
-    alias_prob, alias_index = vocab.noise_alias(options.ns_exponent)
-    kernels = _kernels()
-    tables = kernels.make_tables()
-    offsets = encoded.offsets
-    if offsets.dtype != np.int64 or (encoded.ids is not None and encoded.ids.dtype != np.int32):
-        raise ValueError("encoded corpus must hold int32 ids and int64 offsets")
-
-    kernel_name = options.kernel_name
-    kernel = getattr(kernels, kernel_name)
-    # chunks of whole sentences, about chunk_words each
-    n_words = int(offsets[-1])
-    targets = np.arange(options.chunk_words, n_words, options.chunk_words, dtype=np.int64)
-    bounds = np.unique(np.concatenate([[0], np.searchsorted(offsets, targets), [len(offsets) - 1]]))
-    chunks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
-    threads = max(1, min(options.threads, len(chunks)))
-    extra = {"cbow_exact": (options.cbow_mean,),
-             "sg_batched": (options.hs_group, hs_private_nodes(threads), HS_SYNC_WORDS)}.get(kernel_name, ())
-
-    def args(weights, s_begin, s_end, alpha_begin, alpha_end, seed):
-        ids, chunk_offsets = encoded.chunk(s_begin, s_end)  # the chunk's sentences, offsets from 0
-        return tuple(weights) + (ids, chunk_offsets, 0, s_end - s_begin, keep, alias_prob, alias_index,
-                                 codes, points, lengths, tables, options.window, options.negative,
-                                 np.float32(alpha_begin), np.float32(alpha_end), seed) + extra
-
-    # The kernel is loaded (or compiled) on stand-in weights of the same types, before the real weights
-    # exist; then LLVM's library pages, which training never touches again, are handed back. The
-    # process's peak memory is then the larger of the two moments, not their sum (w2v.memory).
-    say("preparing kernels (compiled on the first run, then loaded from Numba's cache)...")
-    stand_ins = [np.zeros((min(n, 1), r), dtype=np.float32) for n, r in shapes]
-    compile_seconds, compiled = _compile(kernel_name, args(stand_ins, 0, 0, 0.0, 0.0, kernels.seed_state(0)))
-    del stand_ins
-    release_compiler_pages()
-    say(f"kernels {'compiled' if compiled else 'loaded from the cache'} in {compile_seconds:.1f} s")
-    if not kernels.CACHED:
-        say(f"note: no writable folder for Numba's cache ({kernels.CACHE_PROBLEM}); the kernels were compiled "
-            f"in memory and will be compiled again next time (set NUMBA_CACHE_DIR to a writable folder)")
-
-    rng = np.random.default_rng(options.seed)
-    # word2vec.c: input vectors uniform in [-0.5, 0.5) / dim, output vectors zero
-    syn0, syn1neg, syn1 = (np.zeros(shape, dtype=np.float32) for shape in shapes)
-    syn0[:, :dim] = (rng.random((v, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
-
-    total_words = n_words * options.epochs
-    alpha0 = float(options.alpha)
-    alpha_floor = alpha0 * options.min_alpha_ratio
-
-    def alpha_at(done: int) -> float:
-        return max(alpha_floor, alpha0 * (1.0 - done / total_words))
-
-    say(f"training {options.model}{' (batched)' if kernel_name == 'sg_batched' else ''} "
-        f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
-        f"on {n_words:,} words, vocabulary {v:,}, dim {dim}, {options.epochs} epochs, {threads} threads")
-
-    bar = tqdm(total=total_words, unit="w", unit_scale=True, disable=not progress, file=sys.stderr,
-               dynamic_ncols=True, smoothing=0.1)
-    stop = stop_event or threading.Event()
-    lock = threading.Lock()
-    history: List[EpochStats] = []
-    claimed = [0]
-    start_all = time.perf_counter()
-    try:
-        for epoch in range(options.epochs):
-            epoch_start = time.perf_counter()
-            state = {"next": 0, "loss": 0.0, "count": 0, "trained": 0, "words": 0}
-
-            def worker():
-                while not stop.is_set():
-                    with lock:
-                        i = state["next"]
-                        if i >= len(chunks):
-                            return
-                        state["next"] = i + 1
-                        s_begin, s_end = chunks[i]
-                        words = int(offsets[s_end] - offsets[s_begin])
-                        done = claimed[0]
-                        claimed[0] += words
-                    seed = kernels.seed_state(options.seed, epoch, i)
-                    loss, count, trained = kernel(*args((syn0, syn1neg, syn1), s_begin, s_end, alpha_at(done),
-                                                        alpha_at(done + words), seed))
-                    with lock:
-                        state["loss"] += loss
-                        state["count"] += count
-                        state["trained"] += trained
-                        state["words"] += words
-                        mean = state["loss"] / max(state["count"], 1)
-                        if not math.isfinite(loss):
-                            stop.set()
-                            return
-                        bar.update(words)
-                        bar.set_postfix_str(f"epoch {epoch + 1}/{options.epochs} alpha {alpha_at(done + words):.3g} "
-                                            f"loss {mean:.4f}", refresh=False)
-
-            with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-                futures = [pool.submit(worker) for _ in range(threads)]
-                try:
-                    while True:
-                        finished, pending = concurrent.futures.wait(futures, timeout=0.25)
-                        if not pending:
-                            break
-                except KeyboardInterrupt:
-                    stop.set()
-                    concurrent.futures.wait(futures)
-                    raise TrainingInterrupted("training interrupted; nothing was written") from None
-                for f in futures:
-                    f.result()
-            mean = state["loss"] / max(state["count"], 1)
-            if not math.isfinite(mean) or not np.isfinite(syn0[:: max(1, v // 1000)]).all():
-                raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the loss is {mean}; "
-                                       f"lower the learning rate (alpha {alpha0} now)")
-            if stop.is_set():
-                raise TrainingInterrupted("training stopped; nothing was written")
-            stats = EpochStats(epoch + 1, mean, state["words"], state["trained"],
-                               time.perf_counter() - epoch_start, alpha_at(claimed[0]))
-            history.append(stats)
-            if callback is not None and callback(stats):
-                say(f"stopped by the callback after epoch {epoch + 1}")
-                break
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - start_all
-    meta = {"options": asdict(options), "kernel": kernel_name, "losses": [e.loss for e in history],
-            "corpus_words": n_words}
-    del syn1neg, syn1  # free the output weights before the unpadded copy of the input vectors is made
-    vectors = Vectors(vocab.words, syn0[:, :dim], counts=vocab.counts, meta=meta)
-    return TrainResult(vectors, history, seconds, compile_seconds, options)
+    """Train a new model on an already encoded corpus (see :func:`train`)."""
+    return train_model(Model.new(vocab, options), encoded, progress=progress, log=log, callback=callback,
+                       stop_event=stop_event)

@@ -44,7 +44,8 @@ class Vectors:
     Attributes
     ----------
     words : list[str], V words, most frequent first when trained by w2v.
-    matrix : float32[V, D], one row per word.
+    matrix : float32[V, D], one row per word (not copied: it may be a view, e.g. of a model's
+        weights, or a read-only memory map).
     index : dict[str, int].
     counts : int64[V] or None.
     meta : dict, e.g. the training options (native format only).
@@ -54,7 +55,9 @@ class Vectors:
     def __init__(self, words: Sequence[str], matrix: np.ndarray, counts: Optional[np.ndarray] = None,
                  meta: Optional[Dict[str, Any]] = None):
         self.words = list(words)
-        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        matrix = np.asarray(matrix)
+        # kept as given when float32 (a model's vectors are a view of its padded rows, a memory map stays one)
+        self.matrix = matrix if matrix.dtype == np.float32 else matrix.astype(np.float32)
         if self.matrix.ndim != 2 or len(self.words) != self.matrix.shape[0]:
             raise ValueError(f"{len(self.words)} words but a matrix of shape {self.matrix.shape}")
         self.index = {w: i for i, w in enumerate(self.words)}
