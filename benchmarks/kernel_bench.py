@@ -4,7 +4,8 @@
     python benchmarks/kernel_bench.py --kernel sg_batched --hs --negative 0
     python benchmarks/kernel_bench.py --hs --negative 0 --threads 2 --sentences 150   # Hogwild, 2 threads
 
-It encodes the corpus once, then trains ``--sentences`` sentences per timing
+It encodes the corpus once and builds the weights as training does (rows padded to a multiple
+of 8 floats, :mod:`w2v.model`), then trains ``--sentences`` sentences per timing
 ``--repeat`` times on fresh slices, and reports every timing's words/s and the best: corpus words/s,
 trained centre words/s, predictions per centre word, and GFLOP/s, counting
 6·D flops per prediction (one dot product and two axpys of length D).
@@ -24,9 +25,11 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from w2v import kernels, training  # noqa: E402
+from w2v import kernels  # noqa: E402
 from w2v.corpus import Corpus  # noqa: E402
 from w2v.encode import encode_corpus  # noqa: E402
+from w2v.model import Model, kernel_args, kernel_function  # noqa: E402
+from w2v.options import TrainOptions  # noqa: E402
 from w2v.vocab import build_vocabulary  # noqa: E402
 
 
@@ -39,7 +42,7 @@ def make_parser(description):
     parser.add_argument("--window", type=int, default=5)
     parser.add_argument("--negative", type=int, default=5)
     parser.add_argument("--hs", action="store_true")
-    parser.add_argument("--hs-group", type=int, default=training.TrainOptions().hs_group,
+    parser.add_argument("--hs-group", type=int, default=TrainOptions().hs_group,
                         help="sg_batched: context words per Huffman-path update (0: the whole window; "
                              "default: training's)")
     parser.add_argument("--hs-private", type=int, default=None,
@@ -53,35 +56,26 @@ def make_parser(description):
 
 
 def setup(args):
-    """Encode the corpus and build the weights; returns (call(s_begin, s_end), offsets, kernel)."""
+    """Encode the corpus and build the model; returns (call(s_begin, s_end), offsets, kernel)."""
     corpus = Corpus([args.corpus])
     vocab, _ = build_vocabulary(corpus)
     encoded = encode_corpus(corpus, vocab)
     ids, offsets = encoded.ids, encoded.offsets
-    v, dim = len(vocab), args.dim
-    rng = np.random.default_rng(1)
-    syn0 = ((rng.random((v, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)).astype(np.float32)
-    syn1neg = np.zeros((v, dim), np.float32)
-    if args.hs:
-        tree = vocab.huffman()
-        codes, points, lengths = tree.codes, tree.points, tree.lengths
-        syn1 = np.zeros((v - 1, dim), np.float32)
-    else:
-        codes, points, lengths = np.zeros((v, 1), np.uint8), np.zeros((v, 1), np.int32), np.zeros(v, np.int32)
-        syn1 = np.zeros((0, dim), np.float32)
-    keep = vocab.keep_probabilities(1e-3)
-    alias_prob, alias_index = vocab.noise_alias()
-    tables = kernels.make_tables()
-    kernel = getattr(kernels, args.kernel)
     threads = getattr(args, "threads", 1)
-    private = training.hs_private_nodes(threads) if args.hs_private is None else args.hs_private
-    sync = training.HS_SYNC_WORDS if args.hs_sync is None else args.hs_sync
-    extra = {"cbow_exact": (True,), "sg_batched": (args.hs_group, private, sync)}.get(args.kernel, ())
+    defaults = TrainOptions()
+    options = TrainOptions(dim=args.dim, window=args.window, negative=args.negative, hs=args.hs,
+                           hs_group=args.hs_group, threads=threads, seed=1,
+                           model="cbow" if args.kernel == "cbow_exact" else "sg", exact=args.kernel == "sg_exact",
+                           hs_private_nodes=defaults.hs_private_nodes if args.hs_private is None else args.hs_private,
+                           hs_sync_words=defaults.hs_sync_words if args.hs_sync is None else args.hs_sync)
+    model = Model.new(vocab, options)
+    model.initialize()
+    kernel = kernel_function(args.kernel)
+    tables, settings = model.tables(), model.kernel_settings(threads)
 
     def call(s_begin, s_end):
-        return kernel(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index, codes,
-                      points, lengths, tables, args.window, args.negative, np.float32(0.025), np.float32(0.02),
-                      kernels.seed_state(1), *extra)
+        return kernel(*kernel_args(args.kernel, model.weights, tables, ids, offsets, s_begin, s_end, settings,
+                                   0.025, 0.02, kernels.seed_state(1)))
 
     call(0, 1)  # compile or load from the cache
     return call, offsets, kernel

@@ -44,7 +44,7 @@ def w2v_variant(system: str):
     """``(exact, hs_group, hs_private)`` of a w2v system name (None: the default), or None for another system.
 
     ``w2v-g<N>``: batched with the Huffman path shared by groups of N; ``w2v-g<N>-p<P>``: and P private
-    top Huffman nodes per thread instead of ``training.HS_PRIVATE_NODES``.
+    top Huffman nodes per thread instead of the default ``TrainOptions.hs_private_nodes``.
     """
     if system in W2V_SYSTEMS:
         return W2V_SYSTEMS[system]
@@ -56,18 +56,15 @@ def w2v_variant(system: str):
 
 
 def run_w2v(args, exact, hs_group=None, hs_private=None):
-    from w2v import training
     from w2v.corpus import Corpus
     from w2v.training import TrainOptions, train
     from w2v.vocab import build_vocabulary
-    if hs_private is not None:
-        training.HS_PRIVATE_NODES = hs_private
     sg, negative, hs, alpha = CONFIGS[args.config]
+    variant = {name: value for name, value in (("hs_group", hs_group), ("hs_private_nodes", hs_private))
+               if value is not None}
     options = TrainOptions(model="sg" if sg else "cbow", dim=args.dim, window=args.window, negative=negative, hs=hs,
                            sample=args.sample, min_count=args.min_count, epochs=args.epochs, alpha=alpha,
-                           threads=args.threads, seed=args.seed, exact=exact)
-    if hs_group is not None:
-        options.hs_group = hs_group
+                           threads=args.threads, seed=args.seed, exact=exact, **variant)
     corpus = Corpus([args.corpus])
     vocab, counted = build_vocabulary(corpus, min_count=args.min_count)
     total_tokens = counted.total_tokens

@@ -1,13 +1,17 @@
 """Kernels against slow NumPy references of the same updates, on a tiny vocabulary.
 
-The random draws are fixed: window 1 (so the shrunk window is always 1),
-no subsampling, and a noise table whose every draw is word ``NOISE``.
+The reference tests fix the random draws: window 1 (so the shrunk window is
+always 1), no subsampling, and a noise table whose every draw is word
+``NOISE``. The random paths themselves are tested at the end: the shrunk
+window's sizes, the negatives drawn and the words kept by subsampling,
+against their expected distributions over many draws.
 """
 import numpy as np
 import pytest
 
 from w2v import kernels
-from w2v.vocab import HuffmanTree
+from w2v.model import KernelSettings, Tables, Weights, kernel_args, kernel_function
+from w2v.vocab import HuffmanTree, Vocabulary
 
 V, D = 6, 8
 NOISE = 5
@@ -126,13 +130,11 @@ def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_g
         syn0, syn1neg, syn1 = (zero_padded(m, dim, width) for m in (syn0, syn1neg, syn1))
     ids = np.array(sentence, dtype=np.int32)
     offsets = np.array([0, len(ids)], dtype=np.int64)
-    args = (syn0, syn1neg, syn1, ids, offsets, 0, 1, keep, alias_prob, alias_index, tree.codes, tree.points,
-            tree.lengths, TABLES, 1, negative, np.float32(alpha), np.float32(alpha), kernels.seed_state(3))
-    if name == "cbow_exact":
-        args = args + (cbow_mean,)
-    if name == "sg_batched":
-        args = args + (hs_group, hs_private, hs_sync)
-    loss, count, trained = getattr(kernels, name)(*args)
+    tables = Tables(keep, alias_prob, alias_index, tree.codes, tree.points, tree.lengths, TABLES)
+    settings = KernelSettings(1, negative, cbow_mean, hs_group, hs_private, hs_sync)
+    loss, count, trained = kernel_function(name)(*kernel_args(name, Weights(syn0, syn1neg, syn1), tables, ids,
+                                                              offsets, 0, 1, settings, alpha, alpha,
+                                                              kernels.seed_state(3)))
     return syn0, syn1neg, syn1, loss, count, trained
 
 
@@ -234,8 +236,93 @@ def test_subsampling_drops_frequent_words_at_the_expected_rate():
     keep = np.array([0.25, 1, 1, 1, 1, 1], np.float32)
     ids = np.array([0, 1] * 20000, dtype=np.int32)
     offsets = np.arange(0, len(ids) + 1, 1000, dtype=np.int64)
-    _, _, trained = kernels.sg_batched(syn0, syn1neg, syn1, ids, offsets, 0, len(offsets) - 1, keep, alias_prob,
-                                       alias_index, tree.codes, tree.points, tree.lengths, TABLES, 2, 1,
-                                       np.float32(1e-6), np.float32(1e-6), kernels.seed_state(9), 0, 0, 1)
+    tables = Tables(keep, alias_prob, alias_index, tree.codes, tree.points, tree.lengths, TABLES)
+    _, _, trained = kernels.sg_batched(*kernel_args("sg_batched", Weights(syn0, syn1neg, syn1), tables, ids, offsets,
+                                                    0, len(offsets) - 1, KernelSettings(2, 1, hs_group=0), 1e-6,
+                                                    1e-6, kernels.seed_state(9)))
     expected = 20000 * 1.25
     assert abs(trained - expected) < 4 * np.sqrt(20000 * 0.25 * 0.75)
+
+
+# -- the random paths, against their distributions ----------------------------------------------
+def chi_square_ok(observed, expected):
+    """Pearson's chi-square below the 0.999 quantile (Wilson-Hilferty), for len(observed) - 1 degrees."""
+    observed, expected = np.asarray(observed, float), np.asarray(expected, float)
+    k = len(observed) - 1
+    if k == 0:
+        return observed[0] == expected[0]
+    statistic = ((observed - expected) ** 2 / expected).sum()
+    z = 3.09  # the 0.999 quantile of the standard normal
+    return statistic < k * (1 - 2 / (9 * k) + z * np.sqrt(2 / (9 * k))) ** 3
+
+
+@pytest.mark.parametrize("window", [1, 2, 5, 10])
+def test_the_shrunk_window_is_uniform_in_1_to_window(window):
+    # word2vec.c: b uniform in [0, window), so the effective window window - b is uniform in [1, window]
+    state, sizes = kernels.seed_state(11), np.zeros(window + 1, dtype=np.int64)
+    for _ in range(20_000):
+        state, lo, hi = kernels._window(np.uint64(state), 500, 1000, window)
+        assert 500 - lo == hi - 501  # symmetric around the centre, far from the sentence's ends
+        sizes[500 - lo] += 1
+    assert sizes[0] == 0
+    assert chi_square_ok(sizes[1:], np.full(window, 20_000 / window))
+
+
+def test_the_window_seen_by_the_kernel_averages_window_plus_one_context_words():
+    # through the whole kernel: in a long sentence each centre word sees on average 2 * E[size] = window + 1
+    # context words, each one prediction with negative 0 and hierarchical softmax over a 1-node tree
+    window, n = 5, 40_000
+    counts = np.array([n // 2, n // 2])
+    tree = HuffmanTree.build(counts)
+    syn0, syn1neg, syn1 = np.zeros((2, 8), np.float32), np.zeros((0, 8), np.float32), np.zeros((1, 8), np.float32)
+    ids = np.tile(np.array([0, 1], np.int32), n // 2)
+    offsets = np.array([0, n], np.int64)
+    tables = Tables(np.ones(2, np.float32), np.ones(2, np.float32), np.zeros(2, np.int32), tree.codes, tree.points,
+                    tree.lengths, TABLES)
+    for name in ("sg_exact", "sg_batched", "cbow_exact"):
+        _, predictions, trained = kernel_function(name)(*kernel_args(
+            name, Weights(syn0.copy(), syn1neg, syn1.copy()), tables, ids, offsets, 0, 1,
+            KernelSettings(window, 0, hs_group=1), 0.0, 0.0, kernels.seed_state(2)))
+        assert trained == n
+        if name == "cbow_exact":  # one prediction per centre word, whatever its window
+            assert predictions == n
+        else:  # expected (window + 1) per centre word; sd of the mean about 0.02 here
+            assert abs(predictions / n - (window + 1)) < 0.1, (name, predictions / n)
+
+
+def test_negatives_are_drawn_from_count_to_the_exponent():
+    counts = np.array([1000, 400, 150, 60, 20, 7, 3, 1])
+    vocab = Vocabulary([f"w{i}" for i in range(len(counts))], counts)
+    for exponent in (0.75, 0.0, 1.0, -0.5):
+        prob, alias = vocab.noise_alias(exponent)
+        state, drawn = kernels.seed_state(5), np.zeros(len(counts), dtype=np.int64)
+        for _ in range(40_000):
+            state, word = kernels._draw_noise(np.uint64(state), prob, alias)
+            drawn[word] += 1
+        expected = counts.astype(float) ** exponent
+        assert chi_square_ok(drawn, 40_000 * expected / expected.sum()), (exponent, drawn)
+
+
+def test_negatives_drawn_inside_the_kernel_follow_the_noise_distribution():
+    # sg_exact with one negative: the loss of each negative pair is -log sigma(-h.out[w]) = log 2 when the
+    # outputs are zero, so nothing is learnt from it; what is learnt is which rows of syn1neg were touched:
+    # a row's update is proportional to the number of times it was drawn
+    counts = np.array([4000, 1000, 250, 60])
+    vocab = Vocabulary(["a", "b", "c", "d"], counts)
+    prob, alias = vocab.noise_alias(0.75)
+    n = 20_000
+    syn0 = np.zeros((4, 8), np.float32)
+    syn0[:, 0] = 1.0  # every input vector the same: an update of a row measures its draws
+    syn1neg = np.zeros((4, 8), np.float32)
+    ids = np.zeros(n, np.int32)  # centre and context always word 0, whose own row gets label 1
+    empty = HuffmanTree(np.zeros((4, 1), np.uint8), np.zeros((4, 1), np.int32), np.zeros(4, np.int32))
+    tables = Tables(np.ones(4, np.float32), prob, alias, empty.codes, empty.points, empty.lengths, TABLES)
+    kernels.sg_exact(*kernel_args("sg_exact", Weights(syn0, syn1neg, np.zeros((0, 8), np.float32)), tables, ids,
+                                  np.array([0, n], np.int64), 0, 1, KernelSettings(1, 1), 1e-7, 1e-7,
+                                  kernels.seed_state(8)))
+    # each draw of w != 0 adds alpha * (0 - sigma(0)) * h to syn1neg[w]: -0.5e-7 per draw in column 0
+    drawn = np.rint(syn1neg[1:, 0] / np.float32(-0.5e-7)).astype(np.int64)
+    pairs = 2 * (n - 1)  # every word of the sentence has its neighbours as context (window 1)
+    p = counts.astype(float) ** 0.75
+    p /= p.sum()
+    assert chi_square_ok(np.append(drawn, pairs - drawn.sum()), pairs * np.append(p[1:], p[0]))

@@ -3,7 +3,7 @@ import pytest
 
 from conftest import write
 from w2v.corpus import Corpus
-from w2v.vocab import HuffmanTree, Vocabulary, build_vocabulary, count_tokens
+from w2v.vocab import HuffmanTree, Vocabulary, build_vocabulary
 
 
 def corpus_of(tmp_path, text, **kw):
@@ -33,24 +33,25 @@ def test_no_surviving_word_is_a_clear_error(tmp_path):
 def test_pruning_bounds_distinct_tokens_and_keeps_frequent_words(tmp_path):
     rare = " ".join(f"r{i}" for i in range(5000))
     text = ("common " * 50 + rare + "\n") * 2
-    counted = count_tokens(Corpus([write(tmp_path / "p.txt", text)], block_size=1024), prune_at=100)
-    assert counted.counts["common"] == 100
-    assert len(counted.counts) <= 101 + 100  # pruned as it went
+    vocab, counted = build_vocabulary(Corpus([write(tmp_path / "p.txt", text)], block_size=1024), min_count=1,
+                                      prune_at=100)
+    assert vocab.counts[vocab.index["common"]] == 100
+    assert counted.distinct <= 101 + 100  # pruned as it went
     assert counted.pruned_below >= 1
 
 
 def test_invalid_utf8_is_replaced_and_counted(tmp_path):
     path = write(tmp_path / "bad.txt", b"caf\xe9 caf\xe9 ok\n")
-    counted = count_tokens(Corpus([path]))
-    assert counted.counts == {"caf\ufffd": 2, "ok": 1}
+    vocab, counted = build_vocabulary(Corpus([path]), min_count=1)
+    assert dict(zip(vocab.words, vocab.counts.tolist())) == {"caf\ufffd": 2, "ok": 1}
     assert counted.invalid_bytes == 2
 
 
 def test_tokens_that_read_the_same_after_replacement_are_one_word(tmp_path):
     # two invalid spellings and the valid "caf\ufffd" itself all read as caf\ufffd: 2 + 2 + 1 occurrences
     text = b"caf\xe9 caf\xe9 caf\xff caf\xff caf\xef\xbf\xbd \xc3\xbcber \xc3\xbcber ok\n"
-    counted = count_tokens(Corpus([write(tmp_path / "bad.txt", text)]))
-    assert counted.counts == {"caf\ufffd": 5, "\u00fcber": 2, "ok": 1}
+    vocab, _ = build_vocabulary(Corpus([write(tmp_path / "bad.txt", text)]), min_count=1)
+    assert dict(zip(vocab.words, vocab.counts.tolist())) == {"caf\ufffd": 5, "\u00fcber": 2, "ok": 1}
     vocab, summary = build_vocabulary(Corpus([write(tmp_path / "bad.txt", text)]), min_count=2)
     assert vocab.words == ["caf\ufffd", "\u00fcber"] and vocab.counts.tolist() == [5, 2]
     assert (summary.distinct, summary.invalid_bytes, summary.total_tokens) == (3, 4, 8)

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 from .formats import read_vectors, write_vectors
 from .vectors import MissingWordsError, Vectors
 
-__all__ = ["train", "TrainOptions", "Vectors", "MissingWordsError", "load", "read_vectors",
+__all__ = ["train", "TrainOptions", "Model", "Vectors", "MissingWordsError", "load", "read_vectors",
            "write_vectors", "__version__"]
 
 
@@ -30,6 +30,9 @@ def train(corpus, options=None, **kwargs):
 
 def __getattr__(name):
     if name == "TrainOptions":
-        from .training import TrainOptions
+        from .options import TrainOptions
         return TrainOptions
+    if name == "Model":
+        from .model import Model
+        return Model
     raise AttributeError(name)

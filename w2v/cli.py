@@ -171,22 +171,41 @@ def cli():
 @click.option("--cache-dir", type=click.Path(exists=True, file_okay=False),
               help="Folder for the encoded corpus (4 bytes a word, read back chunk by chunk, removed at the "
                    "end)  [default: the system's temporary folder]")
+@click.option("--checkpoint", type=click.Path(dir_okay=False),
+              help="Write the whole model here (a .w2vm file) after every epoch and when stopped, to --resume from.")
+@click.option("--checkpoint-every", type=click.FloatRange(0, min_open=True), metavar="MINUTES",
+              help="Also write the checkpoint every MINUTES within long epochs (between chunks).")
+@click.option("--resume", type=click.Path(exists=True, dir_okay=False),
+              help="Go on with the run this checkpoint stopped (same corpus, same options) and keep "
+                   "checkpointing there.")
+@click.option("--allow-other-corpus", is_flag=True, help="With --resume: go on even if the corpus differs.")
+@click.option("--init", type=click.Path(exists=True, dir_okay=False),
+              help="Train this model (a .w2vm file) further on CORPUS: a new schedule of --epochs from --alpha.")
+@click.option("--update-vocab", is_flag=True,
+              help="With --init: add the words of CORPUS that reach --min-count (new vectors) and merge the counts.")
 @_force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
-def train(corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, epochs, alpha,
+@click.pass_context
+def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, epochs, alpha,
           threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab, save_vocab,
-          cache_dir, force, quiet):
+          cache_dir, checkpoint, checkpoint_every, resume, allow_other_corpus, init, update_vocab, force, quiet):
     """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz, or - for stdin).
 
     A line is a sentence; words are separated by white space. Outputs are
-    checked before the corpus is read: an output may not be an input, a
-    special file or (without --force) a read-only file. Vectors lying in a
-    corpus folder from an earlier run are not read as text.
+    checked before the corpus is read: an output may not be an input, lie in
+    a corpus folder, be a special file or (without --force) a read-only file.
+
+    --checkpoint keeps the whole model, so that a stopped run goes on with
+    --resume (with --threads 1 and a seed, to the same bytes as a run that
+    never stopped) and a finished one can be trained further with --init.
 
     \b
     Example:
       w2v train corpora/sample.txt -o vectors.bin
       w2v train text8 -o text8.bin --model cbow --dim 200 --epochs 10 --threads 4
+      w2v train text8 -o text8.bin --checkpoint text8.w2vm       # stopped? then:
+      w2v train text8 -o text8.bin --resume text8.w2vm
+      w2v train more.txt -o v.bin --init text8.w2vm --update-vocab --epochs 3
     """
     from w2v.training import TrainOptions, train as run_training
     from w2v.vocab import Vocabulary
@@ -202,11 +221,15 @@ def train(corpus, output, fmt, model, dim, window, negative, hs, sample, min_cou
         raise click.UsageError(str(error)) from None
     if exact is not None and model == "cbow":
         raise click.UsageError("--exact/--batched apply to skip-gram; CBOW always uses word2vec.c's updates")
+    _check_model_options(ctx, resume, init, update_vocab, allow_other_corpus, checkpoint, checkpoint_every, read_vocab)
+    checkpoint = checkpoint or resume
     say = _log(quiet)
     start = time.perf_counter()
+    inputs = list(corpus) + source_files(list(corpus)) + [p for p in (read_vocab, init) if p]
     outputs = [output] + ([save_vocab] if save_vocab else [])
-    planned = _plan(outputs, list(corpus) + source_files(list(corpus)) + ([read_vocab] if read_vocab else []),
-                    force)
+    planned = _plan(outputs + ([checkpoint] if checkpoint else []), inputs, force)
+    if resume:  # the checkpoint it resumes from is the one place an output may be an input: it supersedes it
+        _plan(outputs, [resume], force)
     vectors_out = planned[0]
     vocab_before = _stat(save_vocab)
 
@@ -215,25 +238,108 @@ def train(corpus, output, fmt, model, dim, window, negative, hs, sample, min_cou
         needs = [(vectors_out.folder, estimated_size(fmt, len(vocab), dim, word_bytes), f"the vectors ({output})")]
         if save_vocab:
             needs.append((planned[1].folder, word_bytes + 12 * len(vocab), f"the vocabulary ({save_vocab})"))
+        if checkpoint:
+            needs.append((planned[-1].folder, estimated_size("native", 2 * len(vocab), dim, word_bytes),
+                          f"the checkpoint ({checkpoint})"))
         return needs
 
     vocab_written = lambda: save_vocab and _stat(save_vocab) != vocab_before  # noqa: E731
+    every = None if checkpoint_every is None else 60.0 * checkpoint_every
     try:
         with user_errors():
-            vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
-            result = run_training(list(corpus), options, progress=not quiet, log=say, vocab=vocab,
-                                  cache_dir=cache_dir, save_vocab=save_vocab, reserve=reserve, force=force)
+            if resume or init:
+                result = _train_further(ctx, list(corpus), options, resume or init, bool(resume), update_vocab,
+                                        allow_other_corpus, save_vocab, reserve, checkpoint, every, cache_dir,
+                                        force, quiet, say)
+            else:
+                vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
+                result = run_training(list(corpus), options, progress=not quiet, log=say, vocab=vocab,
+                                      cache_dir=cache_dir, save_vocab=save_vocab, reserve=reserve, force=force,
+                                      checkpoint=checkpoint, checkpoint_every=every)
             result.vectors.save(output, fmt=fmt, force=force)
     except Interrupted as stopped:
         if vocab_written():
             stopped.message = f"{stopped.message.split(';')[0]}; the vectors were not written " \
                               f"(the vocabulary was written to {save_vocab})"
         raise
-    last = result.history[-1]
     words = sum(e.words for e in result.history)
+    last = f"; final loss {result.history[-1].loss:.4f}" if result.history else ""
     say(f"vocabulary {len(result.vectors):,} words; trained {words:,} words in {result.seconds:.1f} s "
-        f"({result.words_per_second:,.0f} words/s, {result.options.threads} threads); final loss {last.loss:.4f}; "
+        f"({result.words_per_second:,.0f} words/s, {result.options.threads} threads){last}; "
         f"wrote {output} ({fmt}) after {time.perf_counter() - start:.1f} s in all")
+
+
+#: What a model keeps whatever the command line says: the shape of its weights and of its vocabulary.
+_MODEL_KEEPS = ("model", "dim", "negative", "hs", "cbow_sum", "lowercase", "max_vocab")
+#: What --init may change for the new schedule (the CLI's parameter name: the option's name).
+_INIT_MAY_SET = {"window": "window", "sample": "sample", "min_count": "min_count", "epochs": "epochs",
+                 "alpha": "alpha", "seed": "seed", "ns_exponent": "ns_exponent", "exact": "exact",
+                 "max_sentence_length": "max_sentence_length"}
+
+
+def _given(ctx, name: str) -> bool:
+    from click.core import ParameterSource
+    return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+
+
+def _check_model_options(ctx, resume, init, update_vocab, allow_other_corpus, checkpoint, checkpoint_every,
+                         read_vocab) -> None:
+    """The options that go with --resume and --init, checked before anything is read."""
+    if resume and init:
+        raise click.UsageError("--resume goes on with a stopped run and --init starts a new one: give one")
+    if update_vocab and not init:
+        raise click.UsageError("--update-vocab goes with --init (the model whose vocabulary grows)")
+    if allow_other_corpus and not resume:
+        raise click.UsageError("--allow-other-corpus goes with --resume")
+    if checkpoint_every is not None and not (checkpoint or resume):
+        raise click.UsageError("--checkpoint-every needs --checkpoint (the file to write)")
+    if (resume or init) and read_vocab:
+        raise click.UsageError(f"--read-vocab does not go with --{'resume' if resume else 'init'}: the model "
+                               f"has its vocabulary (--update-vocab extends it)")
+    fixed = _MODEL_KEEPS if init else _MODEL_KEEPS + tuple(_INIT_MAY_SET)
+    for name in fixed if (resume or init) else ():
+        if _given(ctx, name):
+            flag = "--" + name.replace("_", "-")
+            raise click.UsageError(f"{flag}: {'a resumed run keeps all' if resume else 'a model keeps'} the "
+                                   f"options it was trained with; only "
+                                   f"{'--threads' if resume else ', '.join('--' + n.replace('_', '-') for n in _INIT_MAY_SET)}"
+                                   f" may change")
+
+
+def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other_corpus, save_vocab, reserve,
+                   checkpoint, every, cache_dir, force, quiet, say):
+    """--resume and --init: load the model, adjust it, check what will be written, train."""
+    import dataclasses
+    from w2v.corpus import STDIN, Corpus
+    from w2v.files import check_free_space
+    from w2v.model import Model
+    from w2v.training import count_vocabulary
+
+    model = Model.load(path)
+    p = model.position
+    if resume and not (p.started and not p.finished):
+        raise ValueError(f"{path}: its run is finished ({p.epoch} of {p.epochs} epochs); train it further with "
+                         f"--init {path}")
+    changes = {"threads": options.resolved().threads}
+    if not resume:
+        changes.update({field: getattr(options, field) for name, field in _INIT_MAY_SET.items() if _given(ctx, name)})
+        changes["alpha"] = options.resolved().alpha if options.alpha is None else options.alpha  # a new run's
+        changes["epochs"] = options.epochs
+    model.options = dataclasses.replace(model.options, **changes).resolved()
+    if update_vocab:
+        if STDIN in corpus:
+            raise ValueError("--update-vocab reads the corpus twice (counting, then encoding), so it cannot read "
+                             "standard input; save it to a file")
+        added = model.update_vocabulary(count_vocabulary(Corpus(corpus, lowercase=model.options.lowercase),
+                                                         model.options, say))
+        say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
+    check_free_space(reserve(model.vocab))
+    if save_vocab:
+        model.vocab.save(save_vocab, force=force)
+    return model.train(corpus, epochs=None if resume else model.options.epochs,
+                       alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
+                       checkpoint=checkpoint, checkpoint_every=every, force=force, cache_dir=cache_dir,
+                       allow_other_corpus=allow_other_corpus)
 
 
 def _stat(path: Optional[str]):

@@ -130,7 +130,6 @@ def evaluate_analogies(vectors: Vectors, path: str, restrict_vocab: Optional[int
         raise ValueError(f"restrict_vocab must be at least 1, got {restrict_vocab}")
     sections = read_analogies(path)
     limit = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
-    unit = vectors.unit[:limit]
     if case_insensitive:
         def find(word):
             return vectors.lookup_ci(word, limit)
@@ -155,13 +154,7 @@ def evaluate_analogies(vectors: Vectors, path: str, restrict_vocab: Optional[int
         for start in range(0, len(known), _BATCH):
             batch = np.array(known[start:start + _BATCH], dtype=np.int64)
             a, b, c, d = batch.T
-            if method == "add":
-                query = unit[b] + unit[c] - unit[a]
-                query /= np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-12)
-                scores = query @ unit.T
-            else:
-                sim_a, sim_b, sim_c = ((unit[x] @ unit.T + 1) / 2 for x in (a, b, c))
-                scores = sim_b * sim_c / (sim_a + 1e-3)
+            scores = vectors.analogy_scores(a, b, c, method=method, limit=limit)
             # the question words (and their case variants) are never answers
             for col in (a, b, c):
                 scores[canonical[None, :] == col[:, None]] = -np.inf

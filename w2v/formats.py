@@ -8,6 +8,8 @@ Formats
   ``word``, a space, D little-endian float32 and a newline — byte for byte what
   word2vec.c's ``-binary 1`` writes. The reader also accepts gensim's variant
   without the newline.
+* **model** (``.w2vm``, read only here): a whole model (:mod:`w2v.modelfile`); its
+  input vectors are read, memory-mapped.
 * **native** (``.npz``): a NumPy zip of plain arrays — ``vectors`` float32[V, D],
   ``counts`` int64[V], ``words`` (UTF-8 bytes of the words joined by newlines)
   and ``meta`` (UTF-8 JSON object: training configuration). Read member by
@@ -47,6 +49,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from .files import STDOUT_NAMES, open_output
+from .modelfile import MAGIC as MODEL_MAGIC, read_model_file
 from .words import MAX_WORD_BYTES, word_problem
 
 __all__ = ["FORMATS", "VectorFile", "format_for_path", "read_vectors", "write_vectors", "detect_format",
@@ -204,6 +207,8 @@ def detect_format(path: str) -> str:
             header = f.readline(200)
             if header.startswith(b"PK\x03\x04"):
                 return "native"
+            if header.startswith(MODEL_MAGIC):
+                return "model"
             parts = header.split()
             if len(parts) != 2 or not all(p.isdigit() for p in parts) or not header.endswith(b"\n"):
                 return "text"  # the reader names what is wrong with the header
@@ -229,10 +234,12 @@ def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = No
         raise OSError(f"{path}: is a folder, not a vectors file")
     if fmt is None:
         fmt = detect_format(path)
-    elif fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    elif fmt not in FORMATS + ("model",):
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS + ('model',))}")
     try:
-        if fmt == "native":
+        if fmt == "model":
+            data = _read_model(path, limit)
+        elif fmt == "native":
             data = _read_native(path, limit)
         else:
             with open(path, "rb") as f:
@@ -395,6 +402,15 @@ def _drop_repeats(data: VectorFile) -> VectorFile:
     counts = None if data.counts is None else data.counts[rows]
     return VectorFile([data.words[i] for i in keep], data.vectors[rows], counts, data.meta,
                       len(data.words) - len(keep))
+
+
+def _read_model(path: str, limit: Optional[int]) -> VectorFile:
+    """A model file's input vectors (memory-mapped) with its words, counts and options."""
+    model = read_model_file(path, mmap=True)
+    n = len(model.words) if limit is None else min(limit, len(model.words))
+    vectors = model.syn0[:n]
+    _refuse_non_finite(path, model.words, vectors)
+    return VectorFile(model.words[:n], vectors, model.counts[:n], {"options": model.options, **model.meta})
 
 
 # -- native ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ Every kernel trains one *chunk* of the encoded corpus (sentences
 * ``predictions`` int64: how many such predictions were made;
 * ``words_trained`` int64: centre words left after subsampling.
 
-Shapes and dtypes (checked once in :mod:`w2v.training`): ``syn0`` float32[V, D]
+Shapes and dtypes (built in one place, :func:`w2v.model.kernel_args`): ``syn0`` float32[V, D]
 input vectors; ``syn1neg`` float32[V, D] negative-sampling output vectors;
 ``syn1`` float32[V-1, D] hierarchical-softmax inner nodes; ``ids`` int32[N];
 ``offsets`` int64[S+1]; ``keep`` float32[V] subsampling keep-probabilities;
@@ -25,7 +25,7 @@ zero under every update here.
 The learning rate falls linearly from ``alpha_begin`` to ``alpha_end`` over
 the chunk's words (updated at every sentence; word2vec.c every 10,000 words).
 
-Two families, chosen in Python (:data:`w2v.training.KERNELS`):
+Two families, chosen in Python (:data:`w2v.options.KERNELS`, :func:`w2v.model.kernel_function`):
 
 *exact* — word2vec.c's algorithm, pair by pair: skip-gram trains the context
 word's input vector against the centre word's outputs; fresh negatives for
@@ -48,29 +48,25 @@ are read once per window instead of once per pair, which turns a
 memory-latency-bound loop into small dense products.
 
 With hierarchical softmax the shared outputs are the centre word's Huffman
-path, whose top nodes are shared by every word of the corpus. Sharing one
-stale read of the path across the whole window (up to 2 × window inputs) cost
-1.0 analogy point against word2vec.c on wiki8 (8 seeds), mostly in the
-semantic questions; so the path is shared by groups of at most ``hs_group``
-context words, each group reading the rows as the previous group left them.
-Groups of 4 still lost about 1 point (2–3 in the semantic questions) against
-word2vec.c built with a seed, so the default in
-:class:`w2v.training.TrainOptions` is 1: every context word reads the path as
-the previous one left it, as in word2vec.c, and only the negatives of negative
-sampling are shared across the window (benchmarks/results/wiki8-hs-seeded.md).
+path, whose top nodes are shared by every word of the corpus. The path is
+shared by groups of at most ``hs_group`` context words, each group reading the
+rows as the previous group left them; with ``hs_group`` 1 (the default in
+:class:`w2v.options.TrainOptions`) every context word reads the path as the
+previous one left it, as in word2vec.c, and only the negatives of negative
+sampling are shared across the window. Larger groups are faster and lose
+quality, mostly on semantic analogies (the measurements:
+benchmarks/README.md, "Hierarchical softmax").
 
 Every Huffman path starts at the root, so with several threads every update
 writes the same few top rows of syn1, and each write waits for the cache line
-to come back from the other core: on 2 threads the HS kernel at times ran no
-faster than on one. With several threads the batched kernel therefore trains
-the top nodes in a copy private to the thread and merges it every
-``hs_sync`` centre words (:func:`sg_batched`). Deviation from word2vec.c (and
-from plain Hogwild): a thread sees the other threads' updates of those rows
-up to ``hs_sync`` centre words late.
+to come back from the other core. With several threads the batched kernel
+therefore trains the top nodes in a copy private to the thread and merges it
+every ``hs_sync`` centre words (:func:`sg_batched`). Deviation from word2vec.c
+(and from plain Hogwild): a thread sees the other threads' updates of those
+rows up to ``hs_sync`` centre words late.
 
-CBOW has only word2vec.c's updates: sharing one draw of negatives across
-consecutive centre words was 1.6× faster and 1.3 (2 words) to 5 (8 words)
-analogy points worse on wiki8 (benchmarks/results/wiki8-cbow-batched-experiment.md).
+CBOW has only word2vec.c's updates: sharing negatives across consecutive
+centre words was faster but lost quality (benchmarks/README.md, "CBOW").
 """
 from __future__ import annotations
 
@@ -578,9 +574,8 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     ``hs_sync`` centre words and at the end (:func:`_sync_private`). Every
     centre word's path starts at the root, so with several threads these rows
     are written by all of them all the time, and each write waits for the
-    cache line to come back from the other core: two threads trained no
-    faster than one. 0 turns it off (as training does with one thread, where
-    nothing else writes the rows).
+    cache line to come back from the other core. 0 turns it off (as training
+    does with one thread, where nothing else writes the rows).
     """
     dim = syn0.shape[1]
     state = seed

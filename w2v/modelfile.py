@@ -199,13 +199,14 @@ def _check_layout(path: str, header, size: int) -> Dict[str, Dict[str, Any]]:
 
 def _read_array(path: str, f, spec, mmap: bool, verify: bool) -> np.ndarray:
     dtype, shape = np.dtype(spec["dtype"]), tuple(spec["shape"])
-    if mmap and spec["nbytes"]:
+    if not spec["nbytes"]:
+        array = np.empty(shape, dtype=dtype)
+    elif mmap:
         array = np.memmap(path, dtype=dtype, mode="r", offset=spec["offset"], shape=shape)
     else:
         array = np.empty(shape, dtype=dtype)
         f.seek(spec["offset"])
-        view = memoryview(array).cast("B") if spec["nbytes"] else memoryview(b"")
-        if f.readinto(view) != spec["nbytes"]:
+        if f.readinto(memoryview(array).cast("B")) != spec["nbytes"]:
             raise _damaged(path, "an array is cut short: truncated?")
     if verify:
         crc = 0

@@ -184,6 +184,8 @@ class _Run:
         p = self.position
         epoch, next_chunk = p.epoch, p.chunk
         in_flight: Dict = {}
+        if self.chunk_callback is not None and self.chunk_callback(p):  # also at the epoch's start
+            self.stop.set()
         try:
             while True:
                 while not self.stop.is_set() and next_chunk < len(self.chunks) and len(in_flight) < self.threads:
@@ -261,8 +263,8 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
     passes (default: the options') starts from ``alpha`` (default: the options', which a new run
     resolves to 0.025 skip-gram and 0.05 CBOW). ``checkpoint``: a model file written after every epoch, every ``checkpoint_every`` seconds
     between chunks, and when stopped. ``callback(epoch_stats)`` runs after each epoch and may return True
-    to end the schedule there; ``chunk_callback(position)`` runs between chunks (none in flight) and may
-    return True to stop as ``stop_event`` does (:class:`TrainingInterrupted`, after the checkpoint).
+    to end the schedule there; ``chunk_callback(position)`` runs at the start of each epoch and between
+    chunks (none in flight) and may return True to stop as ``stop_event`` does (:class:`TrainingInterrupted`, after the checkpoint).
     """
     say = log or (lambda message: None)
     resuming = model.position.started and not model.position.finished and epochs is None and alpha is None

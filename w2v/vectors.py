@@ -164,20 +164,31 @@ class Vectors:
                 restrict_vocab: Optional[int] = None) -> List[Tuple[str, float]]:
         """``a`` is to ``b`` as ``c`` is to ?  (b − a + c; ``analogy('man', 'king', 'woman')`` → queen).
 
-        ``method`` "add": 3CosAdd, cos(x, b) − cos(x, a) + cos(x, c);
-        "mul": Levy & Goldberg's 3CosMul, cos'(x, b) · cos'(x, c) / (cos'(x, a) + 1e-3)
-        with cosines shifted to [0, 1] as cos' = (cos + 1) / 2.
+        Scores are :meth:`analogy_scores`'; the three words are never answers.
+        """
+        limit = self._check(topn, restrict_vocab)
+        ia, ib, ic = self.indices([a, b, c])
+        scores = self.analogy_scores([ia], [ib], [ic], method=method, limit=limit)[0]
+        return self._top(scores, [ia, ib, ic], topn)
+
+    def analogy_scores(self, a, b, c, method: str = "add", limit: Optional[int] = None) -> np.ndarray:
+        """float32[Q, N]: how well each of the first N words (all without ``limit``) answers each of Q
+        questions ``a[q]`` : ``b[q]`` :: ``c[q]`` : ? (rows; the question words are not excluded here).
+
+        "add" (3CosAdd): cos(x, b − a + c) with unit vectors, which ranks as cos(x, b) − cos(x, a) + cos(x, c);
+        "mul" (Levy & Goldberg's 3CosMul): cos'(x, b) · cos'(x, c) / (cos'(x, a) + 1e-3), with cosines
+        shifted to [0, 1] as cos' = (cos + 1) / 2.
         """
         if method not in ("add", "mul"):
             raise ValueError(f"method must be 'add' or 'mul', got {method!r}")
+        unit = self.unit[:limit]
+        a, b, c = (np.asarray(x, dtype=np.int64) for x in (a, b, c))
         if method == "add":
-            return self.most_similar([b, c], [a], topn=topn, restrict_vocab=restrict_vocab)
-        limit = self._check(topn, restrict_vocab)
-        ia, ib, ic = self.indices([a, b, c])
-        sims = self.unit[:limit] @ self.unit[[ia, ib, ic]].T
-        sims = (sims + 1) / 2
-        scores = sims[:, 1] * sims[:, 2] / (sims[:, 0] + 1e-3)
-        return self._top(scores, [ia, ib, ic], topn)
+            query = self.unit[b] + self.unit[c] - self.unit[a]
+            query /= np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-12)
+            return query @ unit.T
+        sim_a, sim_b, sim_c = ((self.unit[x] @ unit.T + 1) / 2 for x in (a, b, c))
+        return sim_b * sim_c / (sim_a + 1e-3)
 
     def doesnt_match(self, words: Sequence[str]) -> str:
         """The word furthest from the mean of the others' unit vectors (gensim's rule: from the mean of all)."""

@@ -41,19 +41,10 @@ from .files import open_output
 from .memory import release_free_memory
 from .words import MAX_WORD_BYTES, word_problem
 
-__all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "count_tokens", "MAX_TOTAL_COUNT"]
+__all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "MAX_TOTAL_COUNT"]
 
 #: The largest total of counts a vocabulary holds (2^53: float64 represents every integer up to it).
 MAX_TOTAL_COUNT = 1 << 53
-
-
-@dataclass
-class CountResult:
-    """Raw counts of one pass: distinct tokens (decoded) and totals."""
-    counts: Dict[str, int]
-    total_tokens: int
-    invalid_bytes: int
-    pruned_below: int  # counts <= this were pruned during counting (0: none)
 
 
 @dataclass
@@ -98,14 +89,6 @@ def _count(corpus: Corpus, prune_at: Optional[int]):
     for word in odd:
         odd[word] += counter.pop(word.encode("utf-8"), 0)
     return counter, odd, total, invalid, min_reduce
-
-
-def count_tokens(corpus: Corpus, prune_at: Optional[int] = 10_000_000) -> CountResult:
-    """Count every token of ``corpus``; memory bounded by ``prune_at`` distinct tokens."""
-    counter, odd, total, invalid, pruned = _count(corpus, prune_at)
-    decoded = {tok.decode("utf-8"): c for tok, c in counter.items()}
-    decoded.update(odd)  # no key in common: _count merged them
-    return CountResult(decoded, total, invalid, pruned)
 
 
 class Vocabulary:

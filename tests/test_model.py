@@ -1,0 +1,220 @@
+"""The model: its file, checkpoints and resume (same bytes as an uninterrupted run), continued training."""
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import planted
+import w2v
+from conftest import ROOT, write
+from w2v.cli import cli
+from w2v.model import Model, padded_dim
+from w2v.modelfile import read_model_file
+from w2v.training import TrainingInterrupted
+
+SMALL = dict(dim=12, threads=1, seed=4, chunk_words=50_000)  # the sample corpus: 9 chunks an epoch
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def trained(sample_path):
+    return w2v.train(sample_path, epochs=2, hs=True, **SMALL).model  # both output layers
+
+
+def test_the_model_file_round_trips_every_array_bit_for_bit(trained, tmp_path):
+    path = str(tmp_path / "m.w2vm")
+    trained.save(path)
+    for mmap in (False, True):
+        loaded = Model.load(path, mmap=mmap)
+        for name in ("syn0", "syn1neg", "syn1"):
+            original = getattr(trained.weights, name)[:, :trained.dim]
+            np.testing.assert_array_equal(getattr(loaded.weights, name)[:, :loaded.dim], original)
+        assert loaded.vocab.words == trained.vocab.words
+        np.testing.assert_array_equal(loaded.vocab.counts, trained.vocab.counts)
+        assert loaded.options == trained.options and loaded.position == trained.position
+        assert loaded.vectors.most_similar("king", topn=3) == trained.vectors.most_similar("king", topn=3)
+    assert not Model.load(path, mmap=True).weights.syn0.flags.writeable  # a read-only map
+    # the file is about the weights, unpadded: (V + V + V-1) x D float32 plus words and counts
+    v, d = len(trained.vocab), trained.dim
+    assert os.path.getsize(path) < (3 * v * d * 4 + 20 * v + 4096)
+
+
+def test_vectors_are_a_view_of_the_weights(trained):
+    assert np.shares_memory(trained.vectors.matrix, trained.weights.syn0)
+    assert trained.weights.syn0.shape[1] == padded_dim(trained.dim) and trained.vectors.dim == trained.dim
+
+
+def test_query_commands_read_a_model_file(trained, tmp_path):
+    path = str(tmp_path / "m.w2vm")
+    trained.save(path)
+    result = run("similar", path, "king", "--topn", 1)
+    assert result.exit_code == 0 and result.output.split()[0] == trained.vectors.most_similar("king")[0][0]
+    assert run("convert", path, tmp_path / "v.bin").exit_code == 0
+    assert w2v.load(str(tmp_path / "v.bin")).words == trained.vocab.words
+
+
+def damage(path, how):
+    data = bytearray(open(path, "rb").read())
+    length = struct.unpack_from("<Q", data, 12)[0]
+    header = json.loads(bytes(data[20:20 + length]))
+    if how == "truncated":
+        del data[len(data) // 2:]
+    elif how == "flipped":
+        data[header["arrays"]["syn0"]["offset"] + 5] ^= 0x10
+    elif how == "magic":
+        data[:8] = b"NOTMODEL"
+    elif how == "newer":
+        struct.pack_into("<I", data, 8, 99)
+    elif how == "header":
+        data[20:22] = b"{{"
+    elif how == "shape":
+        text = bytes(data[20:20 + length]).replace(b'"shape": [', b'"shape": [1', 1)
+        data[20:20 + length] = text[:length]
+    elif how == "empty":
+        data = bytearray()
+    open(path, "wb").write(bytes(data))
+
+
+@pytest.mark.parametrize("how,message", [
+    ("truncated", "truncated?"), ("flipped", "a checksum does not match"), ("magic", "not a w2v model file"),
+    ("newer", "version 99 is not one this w2v reads"), ("header", "its header is not JSON"),
+    ("shape", "damaged w2v model file"), ("empty", "not a w2v model file"),
+])
+def test_every_kind_of_damage_is_one_line_naming_the_file(trained, tmp_path, sample_path, how, message):
+    path = str(tmp_path / "m.w2vm")
+    trained.save(path)
+    damage(path, how)
+    with pytest.raises(ValueError, match=message) as info:
+        Model.load(path)
+    assert "m.w2vm" in str(info.value)
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "--init", path, "-q")
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "v.bin").exists()
+
+
+# -- resume = uninterrupted -------------------------------------------------------------------
+@pytest.mark.parametrize("combo", [dict(), dict(model="cbow"), dict(hs=True, negative=0)])
+@pytest.mark.parametrize("stop", [(1, 0), (1, 4), (2, 7)])  # (epochs done, chunks of the next done)
+def test_a_resumed_run_writes_the_same_bytes(sample_path, tmp_path, combo, stop):
+    whole = w2v.train(sample_path, epochs=3, **SMALL, **combo)
+    path = str(tmp_path / "ck.w2vm")
+    with pytest.raises(TrainingInterrupted, match="the checkpoint .* holds it up to here"):
+        w2v.train(sample_path, epochs=3, checkpoint=path, chunk_callback=lambda p: (p.epoch, p.chunk) == stop,
+                  **SMALL, **combo)
+    model = Model.load(path)
+    assert (model.position.epoch, model.position.chunk) == stop
+    resumed = model.train(sample_path)
+    assert resumed.vectors.matrix.tobytes() == whole.vectors.matrix.tobytes()
+    assert resumed.model.vectors.meta["losses"] == whole.vectors.meta["losses"]
+    for name in ("syn1neg", "syn1"):
+        np.testing.assert_array_equal(getattr(resumed.model.weights, name), getattr(whole.model.weights, name))
+
+
+def test_sigterm_then_resume_gives_the_uninterrupted_bytes(sample_path, tmp_path):
+    common = ["--dim", "12", "--threads", "1", "--seed", "9", "--epochs", "12", "-q"]
+    assert run("train", sample_path, "-o", tmp_path / "whole.bin", *common).exit_code == 0
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "cli.py"), "train", sample_path, "-o", "v.bin",
+                                "--checkpoint", "ck.w2vm", "--dim", "12", "--threads", "1", "--seed", "9",
+                                "--epochs", "12"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if line.startswith("training "):
+            break
+    time.sleep(0.6)  # somewhere in the middle of the run
+    process.send_signal(signal.SIGTERM)
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 143, stderr
+    assert "resume with --resume ck.w2vm" in stderr and not (tmp_path / "v.bin").exists()
+    stopped = Model.load(str(tmp_path / "ck.w2vm")).position
+    assert 0 < stopped.words_done < stopped.total_words
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "--resume", tmp_path / "ck.w2vm", "--threads", 1, "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "v.bin").read_bytes() == (tmp_path / "whole.bin").read_bytes()
+
+
+def test_resume_refuses_another_corpus_unless_asked(sample_path, tmp_path):
+    path = str(tmp_path / "ck.w2vm")
+    with pytest.raises(TrainingInterrupted):
+        w2v.train(sample_path, epochs=2, checkpoint=path, chunk_callback=lambda p: p.chunk == 2, **SMALL)
+    other = write(tmp_path / "other.txt", open(sample_path).read()[:-20000])
+    result = run("train", other, "-o", tmp_path / "v.bin", "--resume", path, "-q")
+    assert result.exit_code == 1 and "not the corpus the checkpoint was trained on" in result.output
+    assert "--allow-other-corpus" in result.output and not (tmp_path / "v.bin").exists()
+    result = run("train", other, "-o", tmp_path / "v.bin", "--resume", path, "--allow-other-corpus", "-q")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["--update-vocab"], 2, "--update-vocab goes with --init"),
+    (["--checkpoint-every", "5"], 2, "--checkpoint-every needs --checkpoint"),
+    (["--allow-other-corpus"], 2, "--allow-other-corpus goes with --resume"),
+    (["--init", "MODEL", "--dim", "30"], 2, "--dim: a model keeps the options"),
+    (["--resume", "MODEL", "--init", "MODEL"], 2, "give one"),
+    (["--resume", "MODEL"], 1, "its run is finished"),
+    (["--resume", "MODEL", "--epochs", "3"], 2, "--epochs: a resumed run keeps all the options"),
+    (["--init", "MODEL", "--read-vocab", "MODEL"], 2, "--read-vocab does not go with --init"),
+    (["--checkpoint", "CORPUS"], 1, "is the same file as the input"),
+    (["--init", "MODEL", "--checkpoint", "MODEL"], 1, "is the same file as the input"),
+])
+def test_model_options_bad_combinations(trained, sample_path, tmp_path, args, code, message):
+    model = str(tmp_path / "m.w2vm")
+    trained.save(model)
+    args = [{"MODEL": model, "CORPUS": sample_path}.get(a, a) for a in args]
+    before = open(model, "rb").read()
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "-q", *args)
+    assert result.exit_code == code and message in result.output, result.output
+    assert open(model, "rb").read() == before and not (tmp_path / "v.bin").exists()
+
+
+# -- continued training ------------------------------------------------------------------------
+def test_continued_training_gives_new_words_vectors_that_learn_the_planted_relation(sample_path, tmp_path):
+    """Trained without any line naming madrid, then further on the whole corpus with --update-vocab:
+    madrid gets a vector, and is spain's capital. Over seeds 1-10 madrid ranked first among the
+    capitals for spain every time, and paris - france + spain gave madrid in all 10."""
+    first = write(tmp_path / "first.txt", "".join(line for line in open(sample_path) if "madrid" not in line))
+    base = str(tmp_path / "base.w2vm")
+    result = run("train", first, "-o", tmp_path / "first.bin", "--checkpoint", base, "--dim", 30, "--threads", 1,
+                 "--seed", 3, "--epochs", 5, "-q")
+    assert result.exit_code == 0 and "madrid" not in Model.load(base).vocab
+    out, more = tmp_path / "more.bin", str(tmp_path / "more.w2vm")
+    result = run("train", sample_path, "-o", out, "--init", base, "--update-vocab", "--epochs", 3, "--threads", 1,
+                 "--seed", 3, "--checkpoint", more)
+    assert result.exit_code == 0, result.output
+    assert "vocabulary: 1 new words" in result.output
+    vectors = w2v.load(str(out))
+    capitals = [capital for _, capital in planted.capital_pairs()]
+    assert max(capitals, key=lambda c: vectors.similarity("spain", c)) == "madrid"
+    assert vectors.analogy("france", "paris", "spain")[0][0] == "madrid"
+    before, after = Model.load(base).vocab, Model.load(more).vocab
+    in_second = sum(line.split().count("king") for line in open(sample_path))
+    assert after.counts[after.index["king"]] == before.counts[before.index["king"]] + in_second  # counts merged
+    assert list(after.counts) == sorted(after.counts, reverse=True)  # rows kept in frequency order
+
+
+def test_without_update_vocab_new_words_are_ignored_and_hs_refuses_it(trained, sample_path, tmp_path):
+    base = str(tmp_path / "m.w2vm")
+    trained.save(base)
+    extra = write(tmp_path / "extra.txt", ("zebra quagga " * 50 + "king queen\n") * 20)
+    result = run("train", extra, "-o", tmp_path / "v.bin", "--init", base, "--epochs", 1, "-q", "--min-count", 1)
+    assert result.exit_code == 0 and "zebra" not in w2v.load(str(tmp_path / "v.bin"))
+    result = run("train", extra, "-o", tmp_path / "v2.bin", "--init", base, "--update-vocab", "-q")
+    assert result.exit_code == 1 and "cannot extend a hierarchical-softmax model" in result.output
+
+
+def test_checkpoints_every_epoch_leave_a_complete_file(sample_path, tmp_path):
+    path = str(tmp_path / "ck.w2vm")
+    seen = []
+    w2v.train(sample_path, epochs=3, checkpoint=path, callback=lambda s: seen.append(
+        Model.load(path).position.epoch), **SMALL)
+    assert seen == [1, 2, 3]
+    assert read_model_file(path).state["epoch"] == 3
+    assert sorted(os.listdir(tmp_path)) == ["ck.w2vm"]
