@@ -178,8 +178,9 @@ def test_model_options_bad_combinations(trained, sample_path, tmp_path, args, co
 # -- continued training ------------------------------------------------------------------------
 def test_continued_training_gives_new_words_vectors_that_learn_the_planted_relation(sample_path, tmp_path):
     """Trained without any line naming madrid, then further on the whole corpus with --update-vocab:
-    madrid gets a vector, and is spain's capital. Over seeds 1-10 madrid ranked first among the
-    capitals for spain every time, and paris - france + spain gave madrid in all 10."""
+    madrid gets a vector, and is spain's capital. Over seeds 1-20 madrid ranked first among the
+    capitals for spain every time, and paris - france + spain gave madrid in all 20
+    (benchmarks/results/test-calibration.md)."""
     first = write(tmp_path / "first.txt", "".join(line for line in open(sample_path) if "madrid" not in line))
     base = str(tmp_path / "base.w2vm")
     result = run("train", first, "-o", tmp_path / "first.bin", "--checkpoint", base, "--dim", 30, "--threads", 1,

@@ -44,8 +44,10 @@ def questions(tmp_path_factory):
 
 @pytest.mark.parametrize("combo", list(COMBOS))
 def test_planted_relations_are_learned(combo, sample_path, questions):
-    """Over seeds 1-5 every combination scored >= 0.98 on each relation; 0.9 leaves a margin."""
-    result = w2v.train(sample_path, dim=50, epochs=5, threads=2, seed=11, **COMBOS[combo])
+    """One thread and a seed: deterministic. Over seeds 1-20 the lowest accuracy of any relation was
+    0.957 (cbow-hs, seed 13) and 1.000 for every other combination (benchmarks/calibrate_tests.py,
+    benchmarks/results/test-calibration.md); 0.9 leaves a margin."""
+    result = w2v.train(sample_path, dim=50, epochs=5, threads=1, seed=11, **COMBOS[combo])
     vectors = result.vectors
     scores = evaluate_analogies(vectors, questions, restrict_vocab=None)
     for section in scores.sections:

@@ -262,9 +262,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
             stopped.message = f"{stopped.message.split(';')[0]}; the vectors were not written " \
                               f"(the vocabulary was written to {save_vocab})"
         raise
-    words = sum(e.words for e in result.history)
     last = f"; final loss {result.history[-1].loss:.4f}" if result.history else ""
-    say(f"vocabulary {len(result.vectors):,} words; trained {words:,} words in {result.seconds:.1f} s "
+    say(f"vocabulary {len(result.vectors):,} words; trained {result.words:,} words in {result.seconds:.1f} s "
         f"({result.words_per_second:,.0f} words/s, {result.options.threads} threads){last}; "
         f"wrote {output} ({fmt}) after {time.perf_counter() - start:.1f} s in all")
 
@@ -363,9 +362,10 @@ def _stat(path: Optional[str]):
 @click.option("--max-vocab", type=_range("max_vocab"), default=None, help="Keep at most this many words.")
 @click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
 @click.option("--top", type=click.IntRange(0), default=10, show_default=True, help="Show the most frequent words.")
+@click.option("--threads", type=_range("threads"), default=0, help="Threads that count  [default: all available CPUs]")
 @_force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def vocab(corpus, output, min_count, max_vocab, lowercase, top, force, quiet):
+def vocab(corpus, output, min_count, max_vocab, lowercase, top, threads, force, quiet):
     """Count the words of CORPUS and summarise (optionally save) its vocabulary.
 
     \b
@@ -373,13 +373,15 @@ def vocab(corpus, output, min_count, max_vocab, lowercase, top, force, quiet):
       w2v vocab corpora/sample.txt -o vocab.txt --min-count 5
     """
     from w2v.corpus import Corpus
+    from w2v.options import default_threads
     from w2v.vocab import build_vocabulary
 
     start = time.perf_counter()
     planned = _plan([output], list(corpus) + source_files(list(corpus)), force)
     with user_errors():
         source = Corpus(list(corpus), lowercase=lowercase, progress=not quiet)
-        vocabulary, counted = build_vocabulary(source, min_count=min_count, max_size=max_vocab)
+        vocabulary, counted = build_vocabulary(source, min_count=min_count, max_size=max_vocab,
+                                               threads=threads or default_threads())
         if output:
             vocabulary.save(output, force=force)
     to_stderr = bool(planned) and planned[0].kind == "stdout"  # the summary must not mix with the vocabulary

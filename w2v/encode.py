@@ -9,7 +9,8 @@ The result is two flat arrays, the contract with the kernels:
 A line is a sentence; a sentence longer than ``max_sentence_length`` ids is
 cut into pieces of that length (the remainder is trained too, never dropped;
 word2vec.c cuts at 1000 words after subsampling, gensim at 10,000 before).
-Sentences left empty by dropping unknown words are skipped.
+Sentences left empty by dropping unknown words are skipped. The text is read
+and looked up in compiled code on several threads (:mod:`w2v.scan`).
 
 The ids live in memory, or with ``cache_dir`` in a temporary file there,
 read back one chunk at a time (:meth:`EncodedCorpus.chunk`): the file is
@@ -24,7 +25,7 @@ import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -34,7 +35,6 @@ from .vocab import Vocabulary
 
 __all__ = ["EncodedCorpus", "encode_corpus"]
 
-_FLUSH = 1 << 16  # ids buffered in a Python list before becoming an int32 array
 
 
 @dataclass
@@ -74,30 +74,6 @@ class EncodedCorpus:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
-
-
-class _TokenIds(dict):
-    """bytes token -> vocabulary id, -1 for unknown tokens.
-
-    Tokens that are not valid UTF-8 are decoded with replacement (as the
-    vocabulary counted them) and cached; other misses are not cached, so
-    memory stays bounded by the vocabulary.
-    """
-
-    def __init__(self, vocab: Vocabulary):
-        super().__init__((w.encode("utf-8"), i) for i, w in enumerate(vocab.words))
-        self._index = vocab.index
-
-    def __missing__(self, token: bytes) -> int:
-        if token.isascii():
-            return -1
-        word, bad = decode_token(token)
-        if not bad:
-            return -1
-        found = self._index.get(word, -1)
-        if found >= 0:
-            self[token] = found
-        return found
 
 
 class _Sink:
@@ -165,52 +141,55 @@ class _Sink:
             self.file = None
 
 
+def sentence_offsets(line_ends: np.ndarray, total: int, max_sentence_length: int) -> np.ndarray:
+    """int64[S+1] sentence offsets from the places where lines end (sorted, int64) in ``total`` ids.
+
+    Every line with ids is a sentence, cut into pieces of ``max_sentence_length`` (the last piece
+    may be shorter; nothing is dropped); lines left empty are skipped.
+    """
+    ends = np.append(np.asarray(line_ends, dtype=np.int64), np.int64(total))
+    starts = np.concatenate([np.zeros(1, np.int64), ends[:-1]])
+    lengths = ends - starts
+    nonempty = lengths > 0
+    starts, lengths = starts[nonempty], lengths[nonempty]
+    pieces = (lengths + max_sentence_length - 1) // max_sentence_length
+    first = np.cumsum(pieces) - pieces  # each line's first piece
+    within = np.arange(int(pieces.sum()), dtype=np.int64) - np.repeat(first, pieces)
+    return np.append(np.repeat(starts, pieces) + within * max_sentence_length, np.int64(total))
+
+
 def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 10_000,
-                  cache_dir: Optional[str] = None) -> EncodedCorpus:
-    """Encode ``corpus`` with ``vocab``; see the module docstring for the layout.
+                  cache_dir: Optional[str] = None, threads: int = 1) -> EncodedCorpus:
+    """Encode ``corpus`` with ``vocab`` on ``threads`` threads (:func:`w2v.scan.encode_pieces`); see the
+    module docstring for the layout. The result does not depend on the number of threads.
 
     The vocabulary's counts size the ids array up front: when the vocabulary
     was counted from this corpus, they add up to exactly N.
     """
+    from .scan import encode_pieces
     if max_sentence_length < 1:
         raise ValueError(f"max_sentence_length must be at least 1, got {max_sentence_length}")
     if cache_dir is not None and not os.path.isdir(cache_dir):
         raise OSError(f"{cache_dir}: the cache folder does not exist")
-    lookup = _TokenIds(vocab)
-    get = lookup.__getitem__
+    index = vocab.index
+
+    def resolve(token: bytes) -> int:  # a token that is not valid UTF-8 reads as its replaced text
+        return index.get(decode_token(token)[0], -1)
+
     ids_sink = _Sink(np.int32, cache_dir, capacity=int(vocab.counts.sum()))
-    offsets = _Sink(np.int64)
+    line_ends = _Sink(np.int64)
     try:
-        offsets.append([0])
-        pending: List[int] = []
-        written = 0        # ids before ``pending``
-        start = 0          # where the current sentence starts
-        cuts: List[int] = []
-        for tokens, ends in corpus.pieces():
-            pending.extend(i for i in map(get, tokens) if i >= 0)
-            end = written + len(pending)
-            while end - start > max_sentence_length:
-                start += max_sentence_length
-                cuts.append(start)
-            if ends and end > start:
-                cuts.append(end)
-                start = end
-            if len(pending) >= _FLUSH:
-                ids_sink.append(pending)
-                offsets.append(cuts)
-                written += len(pending)
-                pending, cuts = [], []
-        end = written + len(pending)
-        if end > start:  # the last sentence may lack its line end
-            cuts.append(end)
-        ids_sink.append(pending)
-        offsets.append(cuts)
-        if end == 0:
+        written = 0
+        for ids, ends in encode_pieces(corpus, vocab.words, resolve, threads):
+            ids_sink.append(ids)
+            line_ends.append(ends + written)
+            written += len(ids)
+        if written == 0:
             raise ValueError("no word of the corpus is in the vocabulary: nothing to train on")
         ids, fd = ids_sink.finish()
     except BaseException:
         ids_sink.discard()
         raise
-    del lookup, get
-    release_free_memory()  # the pass's token lists and lookup table, before training allocates
-    return EncodedCorpus(ids, offsets.finish()[0], fd)
+    offsets = sentence_offsets(line_ends.finish()[0], written, max_sentence_length)
+    release_free_memory()  # the pass's pieces and tables, before training allocates
+    return EncodedCorpus(ids, offsets, fd)

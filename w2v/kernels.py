@@ -665,3 +665,305 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     if n_private > 0:
         _sync_private(syn1, first_private, private, base)
     return loss, count, trained
+
+
+# -- text: tokens, counting and encoding (w2v.scan runs these over pieces of the corpus) ----------
+# A token table maps the bytes of a token to an entry: entries are numbered in first-seen order and
+# their bytes live in one arena, so growing the table or merging two never copies a token twice.
+# State: slots int64[C] (entry number or -1; C a power of two), hashes uint64[M], starts int64[M] and
+# lengths int64[M] (the entry's bytes in the arena), counts int64[M], arena uint8[A]; and the scalars
+# n (entries) and used (arena bytes). Tokens are runs of bytes other than the six ASCII white-space
+# bytes (w2v.words.SEPARATORS); a hash is 64-bit FNV-1a.
+_FNV_OFFSET = np.uint64(14695981039346656037)
+_FNV_PRIME = np.uint64(1099511628211)
+
+
+@njit(cache=True, inline="always")
+def _is_space(b):
+    return b <= 32 and (b == 32 or b == 10 or b == 9 or b == 13 or b == 11 or b == 12)  # most bytes: one test
+
+
+@njit(cache=True, inline="always")
+def _fnv(data, start, end):
+    h = _FNV_OFFSET
+    for i in range(start, end):
+        h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+    return h
+
+
+@njit(cache=True, inline="always")
+def _same(data, start, end, arena, at):
+    for i in range(end - start):
+        if data[start + i] != arena[at + i]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def table_new(capacity):
+    """An empty token table with room for about ``capacity`` entries (see the section comment)."""
+    slots_size = 1024
+    while slots_size < 2 * capacity:
+        slots_size *= 2
+    entries = max(capacity, 16)
+    return (np.full(slots_size, -1, np.int64), np.empty(entries, np.uint64), np.empty(entries, np.int64),
+            np.empty(entries, np.int64), np.empty(entries, np.int64), np.empty(max(8 * entries, 1024), np.uint8))
+
+
+@njit(cache=True)
+def _rehash(slots_size, hashes, n):
+    slots = np.full(slots_size, -1, np.int64)
+    mask = np.uint64(slots_size - 1)
+    for e in range(n):
+        s = np.int64(hashes[e] & mask)
+        while slots[s] >= 0:
+            s = (s + 1) & (slots_size - 1)
+        slots[s] = e
+    return slots
+
+
+@njit(cache=True, inline="always")
+def _find(slots, hashes, starts, lengths, arena, data, start, end, h):
+    """(slot, entry or -1) of the token data[start:end] with hash h."""
+    size = slots.shape[0]
+    s = np.int64(h & np.uint64(size - 1))
+    while True:
+        e = slots[s]
+        if e < 0:
+            return s, -1
+        if hashes[e] == h and lengths[e] == end - start and _same(data, start, end, arena, starts[e]):
+            return s, e
+        s = (s + 1) & (size - 1)
+
+
+@njit(cache=True)
+def table_add(table, n, used, data, start, end, h, count):
+    """Add ``count`` to the token data[start:end] (hash h); returns (table, n, used), grown as needed."""
+    slots, hashes, starts, lengths, counts, arena = table
+    s, e = _find(slots, hashes, starts, lengths, arena, data, start, end, h)
+    if e >= 0:
+        counts[e] += count
+        return table, n, used
+    length = end - start
+    if n == hashes.shape[0]:
+        grown = 2 * n
+        hashes2, starts2 = np.empty(grown, np.uint64), np.empty(grown, np.int64)
+        lengths2, counts2 = np.empty(grown, np.int64), np.empty(grown, np.int64)
+        hashes2[:n] = hashes[:n]
+        starts2[:n] = starts[:n]
+        lengths2[:n] = lengths[:n]
+        counts2[:n] = counts[:n]
+        hashes, starts, lengths, counts = hashes2, starts2, lengths2, counts2
+    if used + length > arena.shape[0]:
+        arena2 = np.empty(max(2 * arena.shape[0], used + length), np.uint8)
+        arena2[:used] = arena[:used]
+        arena = arena2
+    arena[used:used + length] = data[start:end]
+    hashes[n] = h
+    starts[n] = used
+    lengths[n] = length
+    counts[n] = count
+    slots[s] = n
+    n += 1
+    used += length
+    if 2 * n > slots.shape[0]:
+        slots = _rehash(2 * slots.shape[0], hashes, n)
+    return (slots, hashes, starts, lengths, counts, arena), n, used
+
+
+@njit(cache=True, nogil=True)
+def count_tokens(data, table, n, used):
+    """Count every token of ``data`` (uint8[B], cut at white space) into the table.
+
+    Returns (table, n, used, tokens): the table as grown, and how many tokens ``data`` held. A token
+    already in the table is counted in place; only a new one goes through :func:`table_add` (which
+    passes six arrays in and out: too slow for every token).
+    """
+    slots, hashes, starts, lengths, counts, arena = table
+    tokens = 0
+    i = 0
+    size = data.shape[0]
+    while i < size:
+        while i < size and _is_space(data[i]):
+            i += 1
+        if i >= size:
+            break
+        start = i
+        h = _FNV_OFFSET
+        while i < size:  # find the token's end and hash it in one pass (as _fnv does)
+            b = data[i]
+            if _is_space(b):
+                break
+            h = (h ^ np.uint64(b)) * _FNV_PRIME
+            i += 1
+        e = _find(slots, hashes, starts, lengths, arena, data, start, i, h)[1]
+        if e >= 0:
+            counts[e] += 1
+        else:
+            table, n, used = table_add(table, n, used, data, start, i, h, 1)
+            slots, hashes, starts, lengths, counts, arena = table
+        tokens += 1
+    return table, n, used, tokens
+
+
+@njit(cache=True, nogil=True)
+def table_merge(table, n, used, other, other_n):
+    """Add every entry of ``other`` (its first ``other_n``) to ``table``, in ``other``'s order."""
+    o_hashes, o_starts, o_lengths, o_counts, o_arena = other[1], other[2], other[3], other[4], other[5]
+    slots, hashes, starts, lengths, counts, arena = table
+    for e in range(other_n):
+        start, end, h = o_starts[e], o_starts[e] + o_lengths[e], o_hashes[e]
+        found = _find(slots, hashes, starts, lengths, arena, o_arena, start, end, h)[1]
+        if found >= 0:
+            counts[found] += o_counts[e]
+        else:
+            table, n, used = table_add(table, n, used, o_arena, start, end, h, o_counts[e])
+            slots, hashes, starts, lengths, counts, arena = table
+    return table, n, used
+
+
+@njit(cache=True, nogil=True)
+def table_prune(table, n, at_most):
+    """Drop every entry counted ``at_most`` times or fewer (word2vec.c's ReduceVocab), keeping the
+    order of the rest; returns (table, n, used) with the arena compacted."""
+    slots, hashes, starts, lengths, counts, arena = table
+    kept = 0
+    used = 0
+    for e in range(n):
+        if counts[e] > at_most:
+            length = lengths[e]
+            source = starts[e]
+            for i in range(length):  # moves bytes left (used <= source): a forward copy is safe
+                arena[used + i] = arena[source + i]
+            hashes[kept] = hashes[e]
+            starts[kept] = used
+            lengths[kept] = length
+            counts[kept] = counts[e]
+            kept += 1
+            used += length
+    return (_rehash(slots.shape[0], hashes, kept), hashes, starts, lengths, counts, arena), kept, used
+
+
+@njit(cache=True)
+def table_lookup(table, token):
+    """The entry of ``token`` (uint8[L]) or -1."""
+    slots, hashes, starts, lengths, counts, arena = table
+    return _find(slots, hashes, starts, lengths, arena, token, 0, token.shape[0], _fnv(token, 0, token.shape[0]))[1]
+
+
+@njit(cache=True, inline="always")
+def _continuation(arena, at, end):
+    return at < end and 0x80 <= arena[at] <= 0xBF
+
+
+@njit(cache=True)
+def _utf8_valid(arena, start, end):
+    """Whether arena[start:end] is valid UTF-8 as Python's strict decoder reads it."""
+    i = start
+    while i < end:
+        b = arena[i]
+        if b < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= b <= 0xDF:
+            need, low, high = 1, 0x80, 0xBF
+        elif b == 0xE0:
+            need, low, high = 2, 0xA0, 0xBF
+        elif 0xE1 <= b <= 0xEC or 0xEE <= b <= 0xEF:
+            need, low, high = 2, 0x80, 0xBF
+        elif b == 0xED:
+            need, low, high = 2, 0x80, 0x9F
+        elif b == 0xF0:
+            need, low, high = 3, 0x90, 0xBF
+        elif 0xF1 <= b <= 0xF3:
+            need, low, high = 3, 0x80, 0xBF
+        elif b == 0xF4:
+            need, low, high = 3, 0x80, 0x8F
+        else:
+            return False
+        if i + need >= end:  # the sequence is cut short
+            return False
+        second = arena[i + 1]
+        if second < low or second > high:
+            return False
+        for k in range(2, need + 1):
+            if not _continuation(arena, i + k, end):
+                return False
+        i += need + 1
+    return True
+
+
+@njit(cache=True, nogil=True)
+def table_invalid_utf8(table, n):
+    """bool[n]: which entries are not valid UTF-8."""
+    starts, lengths, arena = table[2], table[3], table[5]
+    out = np.zeros(n, np.bool_)
+    for e in range(n):
+        s = starts[e]
+        ascii_only = True
+        for i in range(s, s + lengths[e]):
+            if arena[i] >= 0x80:
+                ascii_only = False
+                break
+        if not ascii_only:
+            out[e] = not _utf8_valid(arena, s, s + lengths[e])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def encode_tokens(data, table, n, ids_of_entry):
+    """Encode ``data`` (uint8[B], cut at white space) with a table of the vocabulary.
+
+    ``ids_of_entry`` int32[n]: the word id of each entry. Returns (ids int32[T], line_ends int64[L],
+    pending int64[P, 3]): the ids of the known tokens in order; for every newline, how many ids came
+    before it; and, for each unknown token that is not valid UTF-8 (it may read as a known word once
+    its invalid bytes are replaced, which Python decides), (its place in ids, its start, its end), with
+    a placeholder id -2 at that place.
+    """
+    slots, hashes, starts, lengths, counts, arena = table
+    size = data.shape[0]
+    ids = np.empty(size // 2 + 1, np.int32)
+    line_ends = np.empty(16, np.int64)
+    pending = np.empty((4, 3), np.int64)
+    n_ids = 0
+    n_lines = 0
+    n_pending = 0
+    i = 0
+    while i < size:
+        b = data[i]
+        if _is_space(b):
+            if b == 10:
+                if n_lines == line_ends.shape[0]:
+                    grown = np.empty(2 * n_lines, np.int64)
+                    grown[:n_lines] = line_ends
+                    line_ends = grown
+                line_ends[n_lines] = n_ids
+                n_lines += 1
+            i += 1
+            continue
+        start = i
+        high = np.uint8(0)
+        h = _FNV_OFFSET
+        while i < size:  # find the token's end, hash it and note a non-ASCII byte in one pass
+            b = data[i]
+            if _is_space(b):
+                break
+            high |= b
+            h = (h ^ np.uint64(b)) * _FNV_PRIME
+            i += 1
+        e = _find(slots, hashes, starts, lengths, arena, data, start, i, h)[1]
+        if e >= 0:
+            ids[n_ids] = ids_of_entry[e]
+            n_ids += 1
+        elif high >= 0x80 and not _utf8_valid(data, start, i):
+            if n_pending == pending.shape[0]:
+                grown2 = np.empty((2 * n_pending, 3), np.int64)
+                grown2[:n_pending] = pending
+                pending = grown2
+            pending[n_pending, 0] = n_ids
+            pending[n_pending, 1] = start
+            pending[n_pending, 2] = i
+            n_pending += 1
+            ids[n_ids] = -2
+            n_ids += 1
+    return ids[:n_ids].copy(), line_ends[:n_lines].copy(), pending[:n_pending].copy()

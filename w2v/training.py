@@ -74,6 +74,7 @@ class TrainResult:
     compile_seconds: float = 0.0
     options: Optional[TrainOptions] = None
     model: Optional[Model] = None
+    words: int = 0       # corpus words trained by this call (a resumed run's earlier words not included)
 
     @property
     def losses(self) -> List[float]:
@@ -81,8 +82,7 @@ class TrainResult:
 
     @property
     def words_per_second(self) -> float:
-        words = sum(e.words for e in self.history)
-        return words / self.seconds if self.seconds > 0 else 0.0
+        return self.words / self.seconds if self.seconds > 0 else 0.0
 
 
 class TrainingDiverged(ValueError):
@@ -277,7 +277,8 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
         if resuming:
             _check_same_corpus(model, source, None, allow_other_corpus)
         spool = None if in_memory else (cache_dir or tempfile.gettempdir())
-        encoded, owned = encode_corpus(source, model.vocab, model.options.max_sentence_length, cache_dir=spool), True
+        encoded, owned = encode_corpus(source, model.vocab, model.options.max_sentence_length, cache_dir=spool,
+                                       threads=model.options.threads), True
     try:
         if encoded.offsets.dtype != np.int64 or (encoded.ids is not None and encoded.ids.dtype != np.int32):
             raise ValueError("encoded corpus must hold int32 ids and int64 offsets")
@@ -311,7 +312,7 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
     run = _Run(model, encoded, threads, bar=bar, stop=stop, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                force=force, chunk_callback=chunk_callback, say=say)
     history: List[EpochStats] = []
-    start_all = time.perf_counter()
+    start_all, words_before = time.perf_counter(), p.words_done
     try:
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             while not p.finished:
@@ -338,7 +339,8 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
                     break
     finally:
         bar.close()
-    return TrainResult(model.vectors, history, time.perf_counter() - start_all, compile_seconds, options, model)
+    return TrainResult(model.vectors, history, time.perf_counter() - start_all, compile_seconds, options, model,
+                       p.words_done - words_before)
 
 
 def _stopped_message(checkpoint: Optional[str]) -> str:
@@ -396,7 +398,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     check_free_space(needs)
     if save_vocab:
         vocab.save(save_vocab, force=force)
-    encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=spool)
+    encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=spool, threads=options.threads)
     try:
         model.position.start(_corpus_description(corpus, encoded), options.epochs, options.alpha)
         return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
@@ -408,7 +410,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
 
 def count_vocabulary(corpus: Corpus, options: TrainOptions, say) -> Vocabulary:
     """The corpus's vocabulary under ``options`` (min_count, max_vocab), with its notes said."""
-    vocab, counted = build_vocabulary(corpus, min_count=options.min_count, max_size=options.max_vocab)
+    vocab, counted = build_vocabulary(corpus, min_count=options.min_count, max_size=options.max_vocab,
+                                      threads=options.resolved().threads)
     if counted.invalid_bytes:
         say(f"warning: {counted.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
     if counted.too_long:

@@ -30,7 +30,6 @@ per line.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
@@ -57,38 +56,42 @@ class CountSummary:
     too_long: int = 0  # distinct tokens longer than MAX_WORD_BYTES, left out
 
 
-def _count(corpus: Corpus, prune_at: Optional[int]):
-    """One counting pass: ``(counter, odd, total, invalid_bytes, pruned_below)``.
+def _count(corpus: Corpus, prune_at: Optional[int], threads: int, min_count: int):
+    """One counting pass (:func:`w2v.scan.count`): ``(pairs, summary, most)``.
 
-    ``counter`` maps each token that is valid UTF-8 to its count, still as
-    bytes (decoding millions of rare tokens only to drop them would double the
-    pass's peak memory); ``odd`` maps the text of tokens that are not valid
-    UTF-8 (invalid bytes replaced by U+FFFD, as encoding will read them)
-    to their merged counts, together with any valid token of the same text.
+    ``pairs``: (word, count) of every word that may be kept: valid UTF-8 tokens of at most
+    ``MAX_WORD_BYTES`` bytes, and the text of tokens that are not valid UTF-8 (invalid bytes replaced
+    by U+FFFD, as encoding will read them) with their merged counts, together with any valid token of
+    the same text. Tokens are decoded only when kept (or odd): decoding millions of rare tokens only
+    to drop them would double the pass's peak memory. ``most``: the largest count (for messages).
     """
+    from . import kernels, scan
     if prune_at is not None and prune_at < 1:
         raise ValueError(f"prune_at must be positive, got {prune_at}")
-    counter: Counter = Counter()
-    total = 0
-    min_reduce = 0
-    for toks in corpus.tokens():
-        total += len(toks)
-        counter.update(toks)
-        if prune_at is not None and len(counter) > prune_at:
-            min_reduce += 1
-            for tok in [t for t, c in counter.items() if c <= min_reduce]:
-                del counter[tok]
+    counted = scan.count(corpus, prune_at, threads)
+    counts, lengths = counted.counts, counted.lengths
+    invalid = kernels.table_invalid_utf8(counted.table, counted.n)
     odd: Dict[str, int] = {}
-    invalid = 0
-    for tok in [t for t in counter if not t.isascii()]:
-        word, bad = decode_token(tok)
-        if bad:
-            c = counter.pop(tok)
-            invalid += bad * c
-            odd[word] = odd.get(word, 0) + c
+    invalid_bytes = 0
+    for entry in np.flatnonzero(invalid).tolist():
+        word, bad = decode_token(counted.token(entry))
+        invalid_bytes += bad * int(counts[entry])
+        odd[word] = odd.get(word, 0) + int(counts[entry])
+    valid = ~invalid
     for word in odd:
-        odd[word] += counter.pop(word.encode("utf-8"), 0)
-    return counter, odd, total, invalid, min_reduce
+        entry = kernels.table_lookup(counted.table, np.frombuffer(word.encode("utf-8"), dtype=np.uint8))
+        if entry >= 0 and valid[entry]:
+            odd[word] += int(counts[entry])
+            valid[entry] = False
+    too_long = int((valid & (lengths > MAX_WORD_BYTES)).sum()) + sum(
+        1 for w in odd if len(w.encode("utf-8")) > MAX_WORD_BYTES)
+    most = max(int(counts[valid].max(initial=0)), max(odd.values(), default=0))
+    keep = valid & (lengths <= MAX_WORD_BYTES) & (counts >= min_count)
+    pairs = [(counted.token(e).decode("utf-8"), int(counts[e])) for e in np.flatnonzero(keep).tolist()]
+    pairs += [(w, c) for w, c in odd.items() if len(w.encode("utf-8")) <= MAX_WORD_BYTES]
+    summary = CountSummary(counted.total_tokens, int(valid.sum()) + len(odd), invalid_bytes, counted.pruned_below,
+                           too_long)
+    return pairs, summary, most
 
 
 class Vocabulary:
@@ -331,33 +334,26 @@ def _select(pairs, min_count: int, max_size: Optional[int], most: int):
 
 
 def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int] = None,
-                     prune_at: Optional[int] = 10_000_000):
-    """Count ``corpus`` and keep its vocabulary; returns ``(Vocabulary, CountSummary)``.
+                     prune_at: Optional[int] = 10_000_000, threads: int = 1):
+    """Count ``corpus`` on ``threads`` threads and keep its vocabulary; returns ``(Vocabulary, CountSummary)``.
 
-    Memory: the kept words are joined into one string and every object of the
-    counting pass (one per distinct token of the corpus) is dropped before the
-    vocabulary's own strings are made, so those land in fresh memory and the
-    allocator can hand the counting pass's memory back to the system; left
-    interleaved, a few kept words per page would pin it all while training.
+    The vocabulary is the same whatever the number of threads (:mod:`w2v.scan`). Memory: the kept
+    words are joined into one string and the token table is dropped before the vocabulary's own
+    strings are made, so the allocator can hand the counting pass's memory back to the system.
     """
     _check_limits(min_count, max_size)  # before the corpus is read
-    counter, odd, total, invalid, pruned = _count(corpus, prune_at)
-    if total == 0:
+    pairs, summary, most = _count(corpus, prune_at, threads, min_count)
+    if summary.total_tokens == 0:
         names = ", ".join("standard input" if f == "-" else f for f in corpus.files)
         raise ValueError(f"the corpus is empty: no words in {names}")
-    most = max(max(counter.values(), default=0), max(odd.values(), default=0))
-    too_long = sum(1 for t in counter if len(t) > MAX_WORD_BYTES) + sum(
-        1 for w in odd if len(w.encode("utf-8")) > MAX_WORD_BYTES)
-    pairs = [(t.decode("utf-8"), c) for t, c in counter.items() if c >= min_count and len(t) <= MAX_WORD_BYTES]
-    pairs += [(w, c) for w, c in odd.items() if len(w.encode("utf-8")) <= MAX_WORD_BYTES]
-    if too_long and not pairs:
-        raise ValueError(f"no word: the corpus's {too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes "
-                         f"are not words, and no other token occurs at least {min_count} time{'s' if min_count > 1 else ''}; is it text with white "
-                         f"space between words?")
+    pairs = [(w, c) for w, c in pairs if c >= min_count]
+    if summary.too_long and not pairs:
+        raise ValueError(f"no word: the corpus's {summary.too_long:,} distinct tokens longer than "
+                         f"{MAX_WORD_BYTES:,} bytes are not words, and no other token occurs at least {min_count} "
+                         f"time{'s' if min_count > 1 else ''}; is it text with white space between words?")
     words, counts = _select(pairs, min_count, max_size, most)
-    summary = CountSummary(total, len(counter) + len(odd), invalid, pruned, too_long)
     joined = "\n".join(words)  # a token never holds a newline: the corpus is split on whitespace
-    del words, pairs, counter, odd
+    del words, pairs
     vocab = Vocabulary(joined.split("\n"), counts, summary.total_tokens)
     del joined
     release_free_memory()

@@ -1,0 +1,89 @@
+"""Counting and encoding speed (MB/s of text) on 1 and 2 threads, against an older checkout.
+
+    python benchmarks/scan_speed.py --corpus /tmp/wiki8-lines.txt --old /path/to/old/checkout --repeat 3
+
+Each run is a child process that builds the vocabulary (min count 5) and encodes the corpus in
+memory, timing the two passes apart (after loading Numba's cached kernels, timed on their own), and prints a digest of the words, counts, ids and offsets, so
+the runs also show that every version and thread count gives the same result. Runs alternate.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+CHILD = r"""
+import hashlib, inspect, json, sys, time
+sys.path.insert(0, sys.argv[1])
+from w2v.corpus import Corpus
+from w2v.encode import encode_corpus
+from w2v.vocab import build_vocabulary
+corpus_path, threads, warm = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+threaded = "threads" in inspect.signature(build_vocabulary).parameters
+kw = {"threads": threads} if threaded else {}
+start0 = time.perf_counter()
+if threaded:  # load Numba and the text kernels first (w2v train loads them for training anyway)
+    encode_corpus(Corpus([warm]), build_vocabulary(Corpus([warm]), min_count=1, **kw)[0], **kw)
+loaded = time.perf_counter()
+start = loaded
+vocab, _ = build_vocabulary(Corpus([corpus_path]), min_count=5, **kw)
+counted = time.perf_counter()
+encoded = encode_corpus(Corpus([corpus_path]), vocab, **kw)
+done = time.perf_counter()
+digest = hashlib.sha1()
+digest.update("\n".join(vocab.words).encode()); digest.update(vocab.counts.tobytes())
+digest.update(encoded.ids.tobytes()); digest.update(encoded.offsets.tobytes())
+print(json.dumps({"load_s": loaded - start0, "count_s": counted - start, "encode_s": done - counted, "digest": digest.hexdigest()[:12],
+                  "words": len(vocab), "tokens": int(encoded.n_words)}))
+"""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--name", default="scan-speed")
+    args = parser.parse_args(argv)
+    size = os.path.getsize(args.corpus)
+    versions = [("now", ROOT, 1), ("now", ROOT, 2)] + ([("old", args.old, 1)] if args.old else [])
+    rows = []
+    for rep in range(args.repeat):
+        for name, root, threads in versions:
+            done = subprocess.run([sys.executable, "-c", CHILD, root, args.corpus, str(threads),
+                                   os.path.join(ROOT, "corpora", "sample.txt")],
+                                  capture_output=True, text=True, check=True)
+            row = {"version": name, "threads": threads, "run": rep + 1, **json.loads(done.stdout.splitlines()[-1])}
+            row["MB/s"] = size / 1e6 / (row["count_s"] + row["encode_s"])
+            rows.append(row)
+            print(row, flush=True)
+    lines = [f"# Counting and encoding speed\n\n`python benchmarks/scan_speed.py --corpus {args.corpus}"
+             f"{' --old ' + args.old if args.old else ''} --repeat {args.repeat}` ({size / 1e6:.0f} MB of text; "
+             f"in-memory encoding; runs alternate)\n",
+             "Loading Numba and the compiled text kernels (from its cache) is timed apart, before the passes: "
+             "`w2v train` loads them for training in any case.\n",
+             "| version | threads | run | loading s | counting s | encoding s | MB/s (both passes) | digest |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['version']} | {r['threads']} | {r['run']} | {r['load_s']:.2f} | {r['count_s']:.2f} | "
+                     f"{r['encode_s']:.2f} | "
+                     f"{r['MB/s']:.1f} | {r['digest']} |")
+    lines.append("")
+    for name, _, threads in versions:
+        group = sorted(r["MB/s"] for r in rows if r["version"] == name and r["threads"] == threads)
+        lines.append(f"- {name}, {threads} thread(s): median {group[len(group) // 2]:.1f} MB/s")
+    lines.append(f"- digests: {sorted(set(r['digest'] for r in rows))} (one digest: the same words, counts, ids "
+                 f"and offsets everywhere)")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(HERE, "results", args.name + ".md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

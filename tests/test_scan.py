@@ -1,0 +1,101 @@
+"""The compiled, threaded passes (w2v.scan) against the plain-Python references, on awkward text."""
+import bz2
+import gzip
+
+import numpy as np
+import pytest
+
+import reference_text
+from conftest import write
+from w2v import scan
+from w2v.corpus import Corpus
+from w2v.encode import encode_corpus, sentence_offsets
+from w2v.vocab import Vocabulary, build_vocabulary
+
+TEXTS = {
+    "lines": b"the cat sat\non the mat\n\n\nthe end\n",
+    "no-final-newline": b"a b c\nd e f",
+    "crlf": b"one two\r\nthree four\r\n\r\nfive\r\n",
+    "tabs-and-feeds": b"a\tb\x0bc\x0cd  e\n\t\n f",
+    "no-white-space": b"x" * 5000,
+    "utf8": "über straße naïve 😀 über\nçà et là über\n".encode(),
+    "invalid-utf8": b"caf\xe9 caf\xe9 caf\xff caf\xef\xbf\xbd ok \xc3\xbcber \xed\xa0\x80 \xf4\x90\x80\x80 \xc0\xaf x\xe2\x82\n",
+    "unicode-spaces": "mrs\u00a0of a\u3000b x\u2028y p\x1cq mrs\u00a0of\n".encode(),
+    "long-lines": (" ".join(f"w{i % 7}" for i in range(2500)) + "\n" + "w1 w2\n") .encode(),
+    "empty": b"",
+    "only-space": b" \n\n \t\n",
+}
+
+
+def corpus_files(tmp_path, name):
+    data = TEXTS[name]
+    return [write(tmp_path / "a.txt", data), write(tmp_path / "b.txt.gz", gzip.compress(data)),
+            write(tmp_path / "c.txt.bz2", bz2.compress(data[::-1]))]
+
+
+@pytest.fixture(params=[(1, None), (2, 64), (3, 7)], ids=["1 thread", "2 threads, 64-byte pieces",
+                                                            "3 threads, 7-byte pieces"])
+def threads(request, monkeypatch):
+    count, piece_bytes = request.param
+    if piece_bytes:
+        monkeypatch.setattr(scan, "PIECE_BYTES", piece_bytes)
+    return count
+
+
+@pytest.mark.parametrize("name", list(TEXTS))
+@pytest.mark.parametrize("block_size", [64, 1 << 20])
+def test_counting_and_encoding_equal_the_reference(tmp_path, name, block_size, threads):
+    files = corpus_files(tmp_path, name)
+    corpus = Corpus(files, block_size=block_size)
+    words, total = reference_text.count(corpus)
+    if total == 0:
+        with pytest.raises(ValueError, match="the corpus is empty"):
+            build_vocabulary(Corpus(files, block_size=block_size), min_count=1, threads=threads)
+        return
+    vocab, summary = build_vocabulary(Corpus(files, block_size=block_size), min_count=1, threads=threads)
+    expected_words, expected_counts = reference_text.vocabulary(corpus, 1)
+    assert vocab.words == expected_words and vocab.counts.tolist() == expected_counts
+    assert summary.total_tokens == total and summary.distinct == len(words)
+    for max_length in (3, 10_000):
+        ids, offsets = reference_text.encode(corpus, vocab.words, max_length)
+        encoded = encode_corpus(Corpus(files, block_size=block_size), vocab, max_length, threads=threads)
+        np.testing.assert_array_equal(encoded.ids, ids)
+        np.testing.assert_array_equal(encoded.offsets, offsets)
+
+
+def test_the_sample_corpus_gives_the_reference_vocabulary_and_ids(sample_path, threads):
+    corpus = Corpus([sample_path])
+    vocab, _ = build_vocabulary(corpus, min_count=5, threads=threads)
+    words, counts = reference_text.vocabulary(corpus, 5)
+    assert vocab.words == words and vocab.counts.tolist() == counts
+    ids, offsets = reference_text.encode(corpus, vocab.words, 10_000)
+    encoded = encode_corpus(corpus, vocab, threads=threads)
+    np.testing.assert_array_equal(encoded.ids, ids)
+    np.testing.assert_array_equal(encoded.offsets, offsets)
+
+
+def test_unknown_words_are_dropped_and_a_read_vocabulary_maps_invalid_utf8(tmp_path, threads):
+    path = write(tmp_path / "c.txt", b"caf\xe9 zzz cafe\nzzz\n\xff\xfe yyy caf\xe9\n")
+    vocab = Vocabulary(["caf\ufffd", "cafe", "\ufffd\ufffd"], [3, 2, 1])
+    encoded = encode_corpus(Corpus([path]), vocab, threads=threads)
+    assert encoded.ids.tolist() == [0, 1, 2, 0] and encoded.offsets.tolist() == [0, 2, 4]
+
+
+def test_pruning_gives_the_same_vocabulary_whatever_the_threads(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    text = "\n".join(" ".join(f"r{x}" for x in rng.zipf(1.3, 300) % 5000) + " common" * 20 for _ in range(200))
+    path = write(tmp_path / "z.txt", text)
+    monkeypatch.setattr(scan, "PIECE_BYTES", 4096)
+    results = []
+    for threads in (1, 2, 3):
+        vocab, summary = build_vocabulary(Corpus([path]), min_count=2, prune_at=300, threads=threads)
+        results.append((vocab.words, vocab.counts.tolist(), summary.pruned_below, summary.distinct))
+    assert results[0] == results[1] == results[2]
+    assert results[0][2] >= 1 and results[0][3] <= 300  # it pruned, down to the limit
+    assert results[0][1][results[0][0].index("common")] == 4000
+
+
+def test_sentence_offsets_cut_long_lines_and_skip_empty_ones():
+    assert sentence_offsets(np.array([3, 3, 10], np.int64), 12, 4).tolist() == [0, 3, 7, 10, 12]
+    assert sentence_offsets(np.array([], np.int64), 8, 4).tolist() == [0, 4, 8]
+    assert sentence_offsets(np.array([0, 0], np.int64), 0, 4).tolist() == [0]

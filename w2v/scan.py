@@ -1,0 +1,152 @@
+"""The two passes over the text, counting and encoding, in compiled code on every core.
+
+The corpus is read in blocks (:meth:`w2v.corpus.Corpus.blocks`, in the main thread, which also
+decompresses) and gathered into *pieces* of about :data:`PIECE_BYTES`, each cut at white space.
+Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`, which release
+the GIL; the main thread takes the results back in the pieces' order. So the result is the same
+whatever the number of threads, and memory is bounded by the pieces in flight (two per thread).
+
+Pieces join the blocks of one file as they are; between two files a newline is put, so a line never
+runs on into the next file, and after a token that a block had to cut (a run of more than the block
+size without white space) a space, so the cut stays where the reader made it. Tokens, lines and
+sentences are therefore exactly what the line-by-line Python reader made.
+
+Counting (:func:`count`) keeps one token table for the corpus: each piece's table is merged into it
+in order, and as long as it holds more than ``prune_at`` distinct tokens, every token seen at most
+``m`` times is dropped and ``m`` grows by one (word2vec.c's ReduceVocab). Pruning happens at piece
+boundaries, so the vocabulary of a pruned count does not depend on the number of threads either, and
+memory holds at most ``prune_at`` tokens plus those of the pieces in flight.
+
+Encoding (:func:`encode`) looks every token up in a table of the vocabulary's words; a token that is
+not found and is not valid UTF-8 is decoded with replacement in Python and looked up again (the
+vocabulary counted it that way). Sentences are cut from the line ends as
+:func:`w2v.encode.sentence_offsets` says.
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+from dataclasses import dataclass
+from typing import Callable, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from .corpus import Corpus
+
+__all__ = ["PIECE_BYTES", "pieces", "count", "Counted", "word_table", "encode_pieces"]
+
+#: About how many bytes of text one piece holds.
+PIECE_BYTES = 8 << 20
+_SPACE = frozenset(b" \t\n\r\x0b\x0c")
+
+
+def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None) -> Iterator[np.ndarray]:
+    """uint8 arrays of about ``piece_bytes`` (default :data:`PIECE_BYTES`) of the corpus, each ending at
+    white space (module docstring)."""
+    piece_bytes = piece_bytes or PIECE_BYTES
+    parts: List[bytes] = []
+    size = 0
+    for block, ends_file in corpus.blocks(desc):
+        if block:
+            parts.append(block)
+            size += len(block)
+            if not ends_file and block[-1] not in _SPACE:  # a token cut by the reader stays cut
+                parts.append(b" ")
+        if ends_file:
+            parts.append(b"\n")
+        if size >= piece_bytes:
+            yield np.frombuffer(b"".join(parts), dtype=np.uint8)
+            parts, size = [], 0
+    if size:
+        yield np.frombuffer(b"".join(parts), dtype=np.uint8)
+
+
+def _in_order(work: Callable, items: Iterator, threads: int) -> Iterator:
+    """``work(item)`` for every item on ``threads`` threads, results in the items' order, at most two per
+    thread in flight."""
+    if threads <= 1:
+        for item in items:
+            yield work(item)
+        return
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        in_flight: collections.deque = collections.deque()
+        for item in items:
+            in_flight.append(pool.submit(work, item))
+            while len(in_flight) >= 2 * threads:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+
+@dataclass
+class Counted:
+    """A counted corpus: the token table (see :mod:`w2v.kernels`), its size, the tokens seen, and the
+    pruning threshold reached (0: nothing pruned)."""
+    table: tuple
+    n: int
+    total_tokens: int
+    pruned_below: int
+
+    def token(self, entry: int) -> bytes:
+        start, length = int(self.table[2][entry]), int(self.table[3][entry])
+        return self.table[5][start:start + length].tobytes()
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self.table[4][:self.n]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.table[3][:self.n]
+
+
+def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
+    """Count every token of ``corpus`` on ``threads`` threads; memory bounded by ``prune_at`` distinct tokens."""
+    from . import kernels
+
+    def count_piece(piece):
+        table, n, _, tokens = kernels.count_tokens(piece, kernels.table_new(1 << 14), 0, 0)
+        return table, n, tokens
+
+    table, n, used = kernels.table_new(1 << 16), 0, 0
+    total = pruned = 0
+    for piece_table, piece_n, tokens in _in_order(count_piece, pieces(corpus, "counting"), threads):
+        table, n, used = kernels.table_merge(table, n, used, piece_table, piece_n)
+        total += tokens
+        while prune_at is not None and n > prune_at:  # word2vec.c prunes as long as it is over, too
+            pruned += 1
+            table, n, used = kernels.table_prune(table, n, pruned)
+    return Counted(table, n, total, pruned)
+
+
+def word_table(words: List[str]) -> Tuple[tuple, int]:
+    """A token table of ``words`` whose entry ``i`` is word ``i`` (words hold no white space)."""
+    from . import kernels
+    blob = np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8)
+    table, n, _, _ = kernels.count_tokens(blob, kernels.table_new(max(len(words), 16)), 0, 0)
+    if n != len(words):
+        raise ValueError("the vocabulary's words must be distinct and hold no white space")
+    return table, n
+
+
+def encode_pieces(corpus: Corpus, words: List[str], resolve: Callable[[bytes], int], threads: int = 1):
+    """Yield (ids int32[T], line_ends int64[L]) for each piece of ``corpus`` in order: the word ids of
+    its known tokens and, for each newline, how many of those ids came before it. ``resolve(token)``
+    gives the id (or -1) of a token that is not valid UTF-8 and not found as it is."""
+    from . import kernels
+    table, n = word_table(words)
+    ids_of_entry = np.arange(n, dtype=np.int32)
+
+    def encode_piece(piece):
+        ids, line_ends, pending = kernels.encode_tokens(piece, table, n, ids_of_entry)
+        if len(pending):
+            for place, start, end in pending.tolist():
+                ids[place] = resolve(piece[start:end].tobytes())
+            unknown = ids < 0
+            if unknown.any():  # drop them, and move the line ends back past them
+                before = np.concatenate([[0], np.cumsum(unknown)])
+                line_ends = line_ends - before[line_ends]
+                ids = ids[~unknown]
+        return ids, line_ends
+
+    yield from _in_order(encode_piece, pieces(corpus, "encoding"), threads)
