@@ -27,6 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 W2V = [sys.executable, os.path.join(ROOT, "cli.py")]
+ARGS = None  # the parsed command line
 COMMON = ["--threads", "2", "--dim", "100", "--window", "5", "--negative", "5", "--sample", "1e-3",
           "--min-count", "5"]
 
@@ -84,7 +85,7 @@ def mean(rows, key):
 
 
 def write(name: str, text: str) -> None:
-    path = os.path.join(HERE, "results", name + ".md")
+    path = os.path.join(HERE, "results", (ARGS.name or name) + ".md")
     with open(path, "w") as f:
         f.write(text)
     print(text)
@@ -107,12 +108,24 @@ def checkpoint_cost(args, corpus, folder):
             print(rows[-1], flush=True)
     without = mean([r for r in rows if r["checkpoint"] == "none"], "wall s")
     with_ = mean([r for r in rows if r["checkpoint"] != "none"], "wall s")
+    # the added work itself, free of the machine's drift: writing the last checkpoint again, 5 times
+    sys.path.insert(0, ROOT)
+    from w2v.model import Model
+    model = Model.load(os.path.join(folder, "ck.w2vm"))
+    saves = []
+    for _ in range(5):
+        start = time.perf_counter()
+        model.save(os.path.join(folder, "again.w2vm"))
+        saves.append(time.perf_counter() - start)
     write("model-checkpoint-cost", f"# Checkpoint cost: wiki8, sg-ns, 5 epochs, 2 threads\n\n"
           f"`python benchmarks/model_runs.py checkpoint-cost --repeat {args.repeat}`; each run is\n"
           f"`w2v train wiki8.txt -o v.bin --epochs 5 {' '.join(COMMON)} [--checkpoint ck.w2vm]`, alternating.\n\n"
           + table(rows, ["run", "checkpoint", "wall s", "model file bytes"])
           + f"\nMean wall time {without:.1f} s without, {with_:.1f} s with a checkpoint after every epoch: "
-            f"{100 * (with_ / without - 1):+.1f}%.\n")
+            f"{100 * (with_ / without - 1):+.1f}% (the runs' own spread is larger than the effect).\n\n"
+            f"Writing the checkpoint itself (`Model.save`, {os.path.getsize(os.path.join(folder, 'again.w2vm')):,} "
+            f"bytes, flushed to disk), 5 times: {', '.join(f'{x:.3f}' for x in saves)} s; 5 checkpoints add "
+            f"{5 * sorted(saves)[2]:.2f} s, {100 * 5 * sorted(saves)[2] / without:.1f}% of the run without them.\n")
 
 
 def resume(args, corpus, folder):
@@ -191,6 +204,7 @@ def continued(args, corpus, folder):
 def speed(args, corpus, folder):
     rows = []
     configs = {"sg-ns": [], "cbow-ns": ["--model", "cbow", "--alpha", "0.05"], "sg-hs": ["--hs", "--negative", "0"]}
+    configs = {name: extra for name, extra in configs.items() if name in args.configs.split(",")}
     for rep in range(args.repeat):
         for config, extra in configs.items():
             for version, cli in (("before", [sys.executable, args.old]), ("after", W2V)):
@@ -208,7 +222,8 @@ def speed(args, corpus, folder):
             summary += (f"- {config} {version}: median {speeds[len(speeds) // 2]:,.0f} words/s "
                         f"({', '.join(f'{s:,.0f}' for s in speeds)}), mean wall {mean(group, 'wall s'):.1f} s\n")
     write("model-speed-before-after", f"# Training speed before and after the model reshaping: wiki8, 1 epoch, "
-          f"2 threads\n\n`python benchmarks/model_runs.py speed --old {args.old} --repeat {args.repeat}` "
+          f"2 threads\n\n`python benchmarks/model_runs.py speed --old {args.old} --repeat {args.repeat} "
+          f"--configs {args.configs}` "
           f"(before: that checkout's cli.py; runs alternate).\n\n"
           + table(rows, ["config", "version", "run", "wall s", "words/s"]) + "\n" + summary)
 
@@ -222,7 +237,11 @@ def main(argv=None):
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--stop-after", type=float, default=100.0, help="resume: seconds before SIGTERM")
     parser.add_argument("--old", help="speed: the cli.py of the version to compare with")
+    parser.add_argument("--configs", default="sg-ns,cbow-ns,sg-hs", help="speed: which configurations")
+    parser.add_argument("--name", help="the results file's name (default: one per measurement)")
     args = parser.parse_args(argv)
+    global ARGS
+    ARGS = args
     if args.what == "speed" and not args.old:
         parser.error("speed needs --old PATH/cli.py")
     corpus = corpus_lines(args)

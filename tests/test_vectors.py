@@ -163,3 +163,37 @@ def test_evaluation_equals_gensims(tmp_path, sample_path):
     assert r.spearman == pytest.approx(spearman_g.statistic if hasattr(spearman_g, "statistic") else spearman_g[0])
     assert r.pearson == pytest.approx(pearson_g[0], rel=1e-5)
     assert r.oov_ratio == pytest.approx(oov_g)
+
+
+# -- vectors at scale: memory maps, stored norms, cosines a block at a time ---------------------
+def test_memory_mapped_vectors_answer_exactly_as_loaded_ones(tmp_path, monkeypatch):
+    from w2v import vectors as vectors_module
+    monkeypatch.setattr(vectors_module, "_BLOCK", 7)  # many blocks
+    rng = np.random.default_rng(4)
+    words = [f"w{i}" for i in range(100)]
+    path = str(tmp_path / "v.npz")
+    Vectors(words, rng.standard_normal((100, 12)).astype(np.float32)).save(path)
+    mapped, loaded = Vectors.load(path, mmap=True), Vectors.load(path)
+    assert isinstance(mapped.matrix, np.memmap) and not isinstance(loaded.matrix, np.memmap)
+    for v in (mapped, loaded):
+        assert v.norms.dtype == np.float64
+    assert mapped.most_similar("w3", topn=5) == loaded.most_similar("w3", topn=5)
+    assert mapped.analogy("w1", "w2", "w3", topn=3) == loaded.analogy("w1", "w2", "w3", topn=3)
+    assert mapped.analogy("w1", "w2", "w3", method="mul") == loaded.analogy("w1", "w2", "w3", method="mul")
+    np.testing.assert_allclose(loaded.cosines(loaded.unit_rows([3]))[0], loaded.unit @ loaded.unit[3], atol=1e-6)
+
+
+def test_native_files_without_stored_norms_still_load(tmp_path):
+    path = str(tmp_path / "old.npz")
+    np.savez(path, format=np.frombuffer(b"w2v-native", np.uint8), version=np.array([1]),
+             vectors=np.array([[3, 4], [1, 0]], np.float32), words=np.frombuffer(b"a\nb", np.uint8),
+             meta=np.frombuffer(b"{}", np.uint8))
+    v = Vectors.load(path, mmap=True)
+    assert v.norms.tolist() == [5.0, 1.0] and v.similarity("a", "b") == pytest.approx(0.6)
+
+
+def test_cosines_of_huge_values_fall_back_to_float64():
+    v = Vectors(["a", "b", "c"], np.array([[1e20, 1e20], [1e20, -1e20], [1, 1]], np.float32))
+    scores = v.cosines(v.unit_rows([2]))[0]
+    assert np.isfinite(scores).all()
+    np.testing.assert_allclose(scores, [1, 0, 1], atol=1e-6)

@@ -72,7 +72,11 @@ def _log(quiet: bool):
 
 def _load(path: str, limit: Optional[int] = None) -> Vectors:
     with user_errors("interrupted"):
-        vectors = Vectors.load(path, limit=limit)
+        vectors = Vectors.load(path, limit=limit, mmap=True)  # native and model files: mapped, ready at once
+        try:
+            vectors.norms  # every query needs them; a mapped file's values are first read (and checked) here
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
     if vectors.repeated:
         click.echo(f"w2v: note: {path} lists {vectors.repeated:,} word{'s' if vectors.repeated > 1 else ''} "
                    f"more than once; the first of each is kept", err=True)

@@ -227,7 +227,6 @@ def evaluate_pairs(vectors: Vectors, path: str, restrict_vocab: Optional[int] = 
     limit = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
     gold, model = [], []
     oov = 0
-    unit = vectors.unit
     for a, b, score in pairs:
         if case_insensitive:
             ia, ib = vectors.lookup_ci(a, limit), vectors.lookup_ci(b, limit)
@@ -239,7 +238,8 @@ def evaluate_pairs(vectors: Vectors, path: str, restrict_vocab: Optional[int] = 
             oov += 1
             continue
         gold.append(score)
-        model.append(float(unit[ia] @ unit[ib]))
+        unit = vectors.unit_rows([ia, ib])
+        model.append(float(unit[0] @ unit[1]))
     n = len(gold)
     if n < 2:
         return PairResult(float("nan"), float("nan"), 100.0 * oov / len(pairs), n, oov)

@@ -11,8 +11,10 @@ Formats
 * **model** (``.w2vm``, read only here): a whole model (:mod:`w2v.modelfile`); its
   input vectors are read, memory-mapped.
 * **native** (``.npz``): a NumPy zip of plain arrays — ``vectors`` float32[V, D],
-  ``counts`` int64[V], ``words`` (UTF-8 bytes of the words joined by newlines)
-  and ``meta`` (UTF-8 JSON object: training configuration). Read member by
+  ``counts`` int64[V], ``words`` (UTF-8 bytes of the words joined by newlines),
+  ``norms`` float64[V] (each row's length, so that a memory-mapped file answers
+  a query without first reading every row; optional) and ``meta`` (UTF-8 JSON
+  object: training configuration). Read member by
   member with every header checked (no object arrays: no file we read can
   run code), and never with pickle.
 
@@ -73,6 +75,7 @@ class VectorFile:
     counts: Optional[np.ndarray] = None
     meta: Dict[str, Any] = field(default_factory=dict)
     repeated: int = 0
+    norms: Optional[np.ndarray] = None  # float64[V] row lengths, when the file stores them (native)
 
 
 # -- writing --------------------------------------------------------------------------
@@ -182,7 +185,17 @@ def _write_native(f, words, vectors, counts, meta_bytes) -> None:
     }
     if counts is not None:
         arrays["counts"] = np.asarray(counts, dtype=np.int64)
+    arrays["norms"] = row_norms(vectors)  # so that a memory-mapped file answers without reading every row
     np.savez(f, **arrays)
+
+
+def row_norms(matrix: np.ndarray, block: int = 1 << 14) -> np.ndarray:
+    """float64[V]: the length of every row, a block of rows at a time in float64 (no overflow)."""
+    norms = np.empty(len(matrix), dtype=np.float64)
+    for start in range(0, len(matrix), block):
+        rows = np.asarray(matrix[start:start + block], dtype=np.float64)
+        norms[start:start + len(rows)] = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    return norms
 
 
 # -- reading --------------------------------------------------------------------------
@@ -222,8 +235,9 @@ def detect_format(path: str) -> str:
 
 
 def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = None,
-                 unicode_errors: str = "strict") -> VectorFile:
-    """Read a vectors file; ``fmt`` None detects it. ``limit`` keeps the first N entries.
+                 unicode_errors: str = "strict", mmap: bool = False) -> VectorFile:
+    """Read a vectors file; ``fmt`` None detects it. ``limit`` keeps the first N entries. ``mmap``:
+    a native or model file's matrix is memory-mapped read-only, not read (word2vec files are read).
 
     Raises ``OSError`` if the file cannot be opened and ``ValueError`` (naming the
     file and the line or byte offset) if it is not a well-formed vectors file.
@@ -238,9 +252,9 @@ def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = No
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS + ('model',))}")
     try:
         if fmt == "model":
-            data = _read_model(path, limit)
+            data = _read_model(path, limit, mmap)
         elif fmt == "native":
-            data = _read_native(path, limit)
+            data = _read_native(path, limit, mmap)
         else:
             with open(path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
@@ -404,25 +418,27 @@ def _drop_repeats(data: VectorFile) -> VectorFile:
                       len(data.words) - len(keep))
 
 
-def _read_model(path: str, limit: Optional[int]) -> VectorFile:
-    """A model file's input vectors (memory-mapped) with its words, counts and options."""
-    model = read_model_file(path, mmap=True)
+def _read_model(path: str, limit: Optional[int], mmap: bool) -> VectorFile:
+    """A model file's input vectors with its words, counts and options."""
+    model = read_model_file(path, mmap=mmap)
     n = len(model.words) if limit is None else min(limit, len(model.words))
     vectors = model.syn0[:n]
-    _refuse_non_finite(path, model.words, vectors)
+    if not mmap:  # a mapped matrix is not read through at load (that is its point)
+        _refuse_non_finite(path, model.words, vectors)
     return VectorFile(model.words[:n], vectors, model.counts[:n], {"options": model.options, **model.meta})
 
 
 # -- native ---------------------------------------------------------------------------
 _NATIVE_MEMBERS = {  # name: (allowed dtype kinds, itemsize, ndim)
     "format": ("u", 1, 1), "version": ("iu", 8, 1), "vectors": ("f", 4, 2), "words": ("u", 1, 1),
-    "meta": ("u", 1, 1), "counts": ("iu", 8, 1),
+    "meta": ("u", 1, 1), "counts": ("iu", 8, 1), "norms": ("f", 8, 1),
 }
 
 
-def _native_array(path: str, archive: zipfile.ZipFile, name: str, rows: Optional[int] = None) -> np.ndarray:
+def _native_array(path: str, archive: zipfile.ZipFile, name: str, rows: Optional[int] = None,
+                  mmap: bool = False) -> np.ndarray:
     """One member of a native file, its header checked before anything is allocated; ``rows`` reads
-    only the first rows of a 2-D member."""
+    only the first rows of a 2-D member; ``mmap`` maps a stored (uncompressed) member read-only."""
     kinds, itemsize, ndim = _NATIVE_MEMBERS[name]
     try:
         info = archive.getinfo(name + ".npy")
@@ -446,6 +462,9 @@ def _native_array(path: str, archive: zipfile.ZipFile, name: str, rows: Optional
         if nbytes > info.file_size:
             raise ValueError(f"{path}: a damaged native vectors file: {name!r} claims shape {shape}, "
                              f"{nbytes:,} bytes, in a member of {info.file_size:,}")
+        if mmap and info.compress_type == zipfile.ZIP_STORED and nbytes:
+            return np.memmap(path, dtype=dtype, mode="r", shape=shape,
+                             offset=_member_data_offset(path, info) + f.tell())
         array = np.empty(shape, dtype=dtype)  # the file's byte order; made native below
         view = memoryview(array).cast("B") if nbytes else memoryview(b"")
         got = 0
@@ -457,7 +476,18 @@ def _native_array(path: str, archive: zipfile.ZipFile, name: str, rows: Optional
     return array.astype(dtype.newbyteorder("="), copy=False)
 
 
-def _read_native(path, limit) -> VectorFile:
+def _member_data_offset(path: str, info: zipfile.ZipInfo) -> int:
+    """Where a stored zip member's bytes start in the file (after its local header)."""
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        local = f.read(30)
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        raise ValueError(f"{path}: a damaged native vectors file (a zip member's header)")
+    name_length, extra_length = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
+    return info.header_offset + 30 + name_length + extra_length
+
+
+def _read_native(path, limit, mmap=False) -> VectorFile:
     try:
         with zipfile.ZipFile(path) as archive:
             if bytes(_native_array(path, archive, "format")) != b"w2v-native":
@@ -468,10 +498,11 @@ def _read_native(path, limit) -> VectorFile:
             if int(version[0]) > _NATIVE_VERSION or int(version[0]) < 1:
                 raise ValueError(f"{path}: native format version {int(version[0])} is not one this w2v reads "
                                  f"(1 to {_NATIVE_VERSION}); upgrade w2v")
-            vectors = _native_array(path, archive, "vectors", rows=limit)
+            vectors = _native_array(path, archive, "vectors", rows=limit, mmap=mmap)
             raw_words = bytes(_native_array(path, archive, "words"))
             words = raw_words.decode("utf-8").split("\n") if raw_words else []
             counts = _native_array(path, archive, "counts") if "counts.npy" in archive.namelist() else None
+            norms = _native_array(path, archive, "norms") if "norms.npy" in archive.namelist() else None
             meta = json.loads(bytes(_native_array(path, archive, "meta")).decode("utf-8"))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, json.JSONDecodeError, UnicodeDecodeError,
             NotImplementedError) as error:
@@ -481,6 +512,9 @@ def _read_native(path, limit) -> VectorFile:
     if limit is not None:
         words = words[:limit]
         counts = counts[:limit] if counts is not None else None
+        norms = norms[:limit] if norms is not None else None
+    if norms is not None and (norms.shape != (len(words),) or not np.isfinite(norms).all()):
+        raise ValueError(f"{path}: a damaged native vectors file: its norms are not {len(words)} finite numbers")
     if len(words) != len(vectors):
         raise ValueError(f"{path}: inconsistent native file: {len(words)} words, vectors {vectors.shape}")
     if counts is not None:
@@ -491,5 +525,7 @@ def _read_native(path, limit) -> VectorFile:
         counts = counts.astype(np.int64)
         if (counts < 0).any():
             raise ValueError(f"{path}: a damaged native vectors file: negative counts")
-    _refuse_non_finite(path, words, vectors)
-    return VectorFile(words, vectors.astype(np.float32, copy=False), counts, meta)
+    if not isinstance(vectors, np.memmap):  # a mapped matrix is not read through at load (that is its point)
+        _refuse_non_finite(path, words, vectors)
+    return VectorFile(words, vectors if isinstance(vectors, np.memmap) else vectors.astype(np.float32, copy=False),
+                      counts, meta, norms=norms)

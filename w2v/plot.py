@@ -55,7 +55,7 @@ def plot_words(vectors: Vectors, items: Sequence[str], output: str, force: bool 
     if len(words) < 2:
         raise ValueError("give at least two words to plot")
     ids = vectors.indices(words)
-    points = pca_2d(vectors.unit[ids])
+    points = pca_2d(vectors.unit_rows(ids))
     where = {w: points[i] for i, w in enumerate(words)}
     fig, ax = plt.subplots(figsize=(7, 6), dpi=110)
     ax.scatter(points[:, 0], points[:, 1], s=18, color="#1f77b4")

@@ -151,12 +151,13 @@ class _Run:
         offsets = self.encoded.offsets
         words = int(offsets[s_end] - offsets[s_begin])
         done = self.position.words_done
-        self.position.words_done += words
         ids, chunk_offsets = self.encoded.chunk(s_begin, s_end)
         args = kernel_args(self.model.kernel_name, self.model.weights, self.model.tables(), ids, chunk_offsets, 0,
                            s_end - s_begin, self.settings, self.alpha_at(done), self.alpha_at(done + words),
                            seed_state(self.model.options.seed, epoch, i))
-        return pool.submit(self.kernel, *args), words
+        future = pool.submit(self.kernel, *args)
+        self.position.words_done += words  # only once the chunk is surely on its way
+        return future, words
 
     def _tally(self, result, words: int) -> None:
         loss, predictions, trained = result

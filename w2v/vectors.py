@@ -21,9 +21,11 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .formats import read_vectors, write_vectors
+from .formats import read_vectors, row_norms, write_vectors
 
 __all__ = ["Vectors", "MissingWordsError"]
+
+_BLOCK = 1 << 14  # rows at a time in norms and cosines (16,384 x 300 floats: 20 MB)
 
 
 class MissingWordsError(KeyError):
@@ -53,9 +55,9 @@ class Vectors:
     """
 
     def __init__(self, words: Sequence[str], matrix: np.ndarray, counts: Optional[np.ndarray] = None,
-                 meta: Optional[Dict[str, Any]] = None):
+                 meta: Optional[Dict[str, Any]] = None, norms: Optional[np.ndarray] = None):
         self.words = list(words)
-        matrix = np.asarray(matrix)
+        matrix = np.asanyarray(matrix)
         # kept as given when float32 (a model's vectors are a view of its padded rows, a memory map stays one)
         self.matrix = matrix if matrix.dtype == np.float32 else matrix.astype(np.float32)
         if self.matrix.ndim != 2 or len(self.words) != self.matrix.shape[0]:
@@ -67,15 +69,23 @@ class Vectors:
         self.repeated = 0
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
         self.meta = dict(meta or {})
-        self._unit: Optional[np.ndarray] = None
+        self._norms: Optional[np.ndarray] = None
+        if norms is not None:  # stored beside the matrix (native files)
+            norms = np.asarray(norms, dtype=np.float64)
+            if norms.shape != (len(self.words),) or not np.isfinite(norms).all():
+                raise ValueError(f"norms must be {len(self.words)} finite numbers")
+            self._norms = np.where(norms > 0, norms, 1.0)
         self._lower_index: Optional[Dict[str, int]] = None
 
     # -- files ------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str, fmt: Optional[str] = None, limit: Optional[int] = None) -> "Vectors":
-        """Read word2vec text or binary, or native; ``fmt`` None detects it; ``limit`` first N words."""
-        data = read_vectors(path, fmt=fmt, limit=limit)
-        vectors = cls(data.words, data.vectors, data.counts, data.meta)
+    def load(cls, path: str, fmt: Optional[str] = None, limit: Optional[int] = None,
+             mmap: bool = False) -> "Vectors":
+        """Read word2vec text or binary, native or a model file; ``fmt`` None detects it; ``limit`` first N
+        words; ``mmap`` maps a native or model file's matrix read-only instead of reading it (ready at
+        once, in memory only as far as it is used)."""
+        data = read_vectors(path, fmt=fmt, limit=limit, mmap=mmap)
+        vectors = cls(data.words, data.vectors, data.counts, data.meta, norms=data.norms)
         vectors.repeated = data.repeated
         return vectors
 
@@ -96,16 +106,48 @@ class Vectors:
         return int(self.matrix.shape[1])
 
     @property
+    def norms(self) -> np.ndarray:
+        """float64[V]: each row's length (1 for a zero row, which then stays zero when divided);
+        computed once, a block of rows at a time in float64 (no overflow, bounded memory)."""
+        if self._norms is None:
+            norms = row_norms(self.matrix, _BLOCK)
+            finite = np.isfinite(norms)
+            if not finite.all():  # a memory-mapped file is checked here, when first read through
+                bad = int(np.argmin(finite))
+                raise ValueError(f"the vector of {self.words[bad][:40]!r} (entry {bad + 1}) is not finite")
+            norms[norms == 0] = 1
+            self._norms = norms
+        return self._norms
+
+    def unit_rows(self, rows) -> np.ndarray:
+        """float32[k, D]: the given rows scaled to unit length."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return (np.asarray(self.matrix[rows], dtype=np.float64) / self.norms[rows, None]).astype(np.float32)
+
+    @property
     def unit(self) -> np.ndarray:
-        """float32[V, D]: rows scaled to unit length (zero rows stay zero); computed once."""
-        if self._unit is None:
-            unit = np.empty_like(self.matrix)
-            for start in range(0, len(unit), 1 << 14):  # float64 a block at a time: no overflow, bounded memory
-                rows = self.matrix[start:start + (1 << 14)].astype(np.float64)
-                norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))[:, None]
-                unit[start:start + len(rows)] = rows / np.where(norms > 0, norms, 1)
-            self._unit = unit
-        return self._unit
+        """float32[V, D]: every row scaled to unit length, as a new matrix (V × D floats: the queries
+        never make it; they divide by :attr:`norms` a block at a time)."""
+        return np.concatenate([self.unit_rows(np.arange(start, min(start + _BLOCK, len(self))))
+                               for start in range(0, len(self), _BLOCK)] or [np.zeros((0, self.dim), np.float32)])
+
+    def cosines(self, queries: np.ndarray, limit: Optional[int] = None) -> np.ndarray:
+        """float32[Q, N]: the cosine of each of Q query vectors (unit length, float32[Q, D]) with each of
+        the first N rows (all without ``limit``), computed a block of rows at a time, so memory holds
+        the answer and one block, never a normalised copy of the matrix."""
+        n = len(self) if limit is None else min(limit, len(self))
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        norms = self.norms
+        out = np.empty((len(queries), n), dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, n, _BLOCK):
+                end = min(start + _BLOCK, n)
+                block = np.asarray(self.matrix[start:end])
+                scores = (queries @ block.T) / norms[start:end]
+                if not np.isfinite(scores).all():  # float32 products overflowed (values near 1e19): again in float64
+                    scores = (queries.astype(np.float64) @ block.astype(np.float64).T) / norms[start:end]
+                out[:, start:end] = scores
+        return out
 
     def indices(self, words: Iterable[str]) -> List[int]:
         """Rows of ``words``; raises :class:`MissingWordsError` naming every unknown one."""
@@ -121,8 +163,8 @@ class Vectors:
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two words."""
-        i, j = self.indices([a, b])
-        return float(self.unit[i] @ self.unit[j])
+        unit = self.unit_rows(self.indices([a, b]))
+        return float(unit[0] @ unit[1])
 
     # -- neighbours -----------------------------------------------------------------------
     def _top(self, scores: np.ndarray, exclude: Iterable[int], topn: int) -> List[Tuple[str, float]]:
@@ -154,11 +196,11 @@ class Vectors:
             raise ValueError("give at least one word")
         limit = self._check(topn, restrict_vocab)
         pos, neg = self.indices(positive), self.indices(negative)
-        query = self.unit[pos].sum(axis=0) - self.unit[neg].sum(axis=0)
+        query = self.unit_rows(pos).sum(axis=0) - self.unit_rows(neg).sum(axis=0)
         norm = np.linalg.norm(query)
         if norm > 0:
             query = query / norm
-        return self._top(self.unit[:limit] @ query, pos + neg, topn)
+        return self._top(self.cosines(query, limit)[0], pos + neg, topn)
 
     def analogy(self, a: str, b: str, c: str, method: str = "add", topn: int = 1,
                 restrict_vocab: Optional[int] = None) -> List[Tuple[str, float]]:
@@ -181,13 +223,12 @@ class Vectors:
         """
         if method not in ("add", "mul"):
             raise ValueError(f"method must be 'add' or 'mul', got {method!r}")
-        unit = self.unit[:limit]
         a, b, c = (np.asarray(x, dtype=np.int64) for x in (a, b, c))
         if method == "add":
-            query = self.unit[b] + self.unit[c] - self.unit[a]
+            query = self.unit_rows(b) + self.unit_rows(c) - self.unit_rows(a)
             query /= np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-12)
-            return query @ unit.T
-        sim_a, sim_b, sim_c = ((self.unit[x] @ unit.T + 1) / 2 for x in (a, b, c))
+            return self.cosines(query, limit)
+        sim_a, sim_b, sim_c = ((self.cosines(self.unit_rows(x), limit) + 1) / 2 for x in (a, b, c))
         return sim_b * sim_c / (sim_a + 1e-3)
 
     def doesnt_match(self, words: Sequence[str]) -> str:
@@ -196,7 +237,7 @@ class Vectors:
         if len(words) < 2:
             raise ValueError("give at least two words")
         ids = self.indices(words)
-        unit = self.unit[ids]
+        unit = self.unit_rows(ids)
         mean = unit.mean(axis=0)
         mean /= max(np.linalg.norm(mean), 1e-12)
         return words[int(np.argmin(unit @ mean))]

@@ -1,0 +1,92 @@
+"""Vectors at scale: time to the first `similar` answer and peak memory, w2v against gensim.
+
+    python benchmarks/vectors_scale.py --words 1000000 --dim 300 --repeat 2
+
+Writes a synthetic matrix (standard normal float32, words ``w0 .. w{N-1}``) as word2vec binary and
+as w2v's native ``.npz`` (and gensim's native ``.kv`` with its ``.npy``), then times, as child
+processes measured by ``/usr/bin/time`` (wall seconds and peak resident memory):
+
+* ``w2v similar vectors.bin w5`` and ``w2v similar vectors.npz w5`` (the native file is memory-mapped);
+* gensim: ``KeyedVectors.load_word2vec_format(binary=True)`` then ``most_similar``, and
+  ``KeyedVectors.load(mmap='r')`` then ``most_similar``.
+
+The files are deleted afterwards. Results go to ``results/vectors-scale.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+GENSIM_BIN = ("import sys; from gensim.models import KeyedVectors as K; "
+              "kv = K.load_word2vec_format(sys.argv[1], binary=True); print(kv.most_similar('w5', topn=10)[0])")
+GENSIM_KV = ("import sys; from gensim.models import KeyedVectors as K; "
+             "kv = K.load(sys.argv[1], mmap='r'); print(kv.most_similar('w5', topn=10)[0])")
+
+
+def measure(command):
+    done = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    seconds, kib = done.stderr.strip().splitlines()[-1].split()
+    return float(seconds), int(kib) / 1024, done.stdout.splitlines()[0] if done.stdout else ""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--words", type=int, default=1_000_000)
+    parser.add_argument("--dim", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--folder", default=tempfile.gettempdir())
+    args = parser.parse_args(argv)
+    sys.path.insert(0, ROOT)
+    from w2v.formats import write_vectors
+    folder = tempfile.mkdtemp(dir=args.folder, prefix="w2v-scale-")
+    words = [f"w{i}" for i in range(args.words)]
+    matrix = np.random.default_rng(0).standard_normal((args.words, args.dim), dtype=np.float32)
+    paths = {"bin": os.path.join(folder, "v.bin"), "npz": os.path.join(folder, "v.npz"),
+             "kv": os.path.join(folder, "v.kv")}
+    write_vectors(paths["bin"], words, matrix)
+    write_vectors(paths["npz"], words, matrix)
+    from gensim.models import KeyedVectors
+    kv = KeyedVectors(vector_size=args.dim, count=args.words)
+    kv.add_vectors(words, matrix)
+    kv.save(paths["kv"])
+    del kv, matrix
+    w2v = [sys.executable, os.path.join(ROOT, "cli.py"), "similar"]
+    systems = {"w2v, word2vec binary": w2v + [paths["bin"], "w5"],
+               "w2v, native .npz (memory-mapped)": w2v + [paths["npz"], "w5"],
+               "gensim, word2vec binary": [sys.executable, "-c", GENSIM_BIN, paths["bin"]],
+               "gensim, native .kv (mmap='r')": [sys.executable, "-c", GENSIM_KV, paths["kv"]]}
+    rows = []
+    try:
+        for rep in range(args.repeat):
+            for name, command in systems.items():
+                seconds, mib, first = measure(command)
+                rows.append((name, rep + 1, seconds, mib, first))
+                print(rows[-1], flush=True)
+    finally:
+        for name in os.listdir(folder):
+            os.unlink(os.path.join(folder, name))
+        os.rmdir(folder)
+    matrix_mib = args.words * args.dim * 4 / 2 ** 20
+    text = (f"# Vectors at scale: {args.words:,} × {args.dim} (matrix {matrix_mib:,.0f} MiB)\n\n"
+            f"`python benchmarks/vectors_scale.py --words {args.words} --dim {args.dim} --repeat {args.repeat}`: "
+            f"time from start to the first answer of a 10-neighbour query, and peak memory, each a child "
+            f"process (`/usr/bin/time`), runs alternating; files in the page cache after the first round.\n\n"
+            "| system | run | seconds | peak MiB | first answer |\n|---|---|---|---|---|\n"
+            + "".join(f"| {n} | {r} | {s:.2f} | {m:,.0f} | {a} |\n" for n, r, s, m, a in rows))
+    with open(os.path.join(HERE, "results", "vectors-scale.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
