@@ -1,3 +1,4 @@
+import os
 import numpy as np
 import pytest
 
@@ -197,3 +198,20 @@ def test_cosines_of_huge_values_fall_back_to_float64():
     scores = v.cosines(v.unit_rows([2]))[0]
     assert np.isfinite(scores).all()
     np.testing.assert_allclose(scores, [1, 0, 1], atol=1e-6)
+
+
+def _file_backed_rss_kib():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("RssFile:"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads RssFile from /proc")
+def test_a_query_over_a_mapped_matrix_does_not_keep_it_resident(tmp_path):
+    rows, dim = 100_000, 256  # 100 MB
+    path = str(tmp_path / "big.npz")
+    Vectors([f"w{i}" for i in range(rows)], np.random.default_rng(1).standard_normal((rows, dim), np.float32)).save(path)
+    mapped = Vectors.load(path, mmap=True)
+    before = _file_backed_rss_kib()
+    assert mapped.most_similar("w1", topn=3)[0][0] != "w1"
+    grown = _file_backed_rss_kib() - before
+    assert grown < rows * dim * 4 / 1024 / 4, grown  # well under the matrix: blocks are let go as they are used

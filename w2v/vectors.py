@@ -17,6 +17,7 @@ words (the first N rows, as files are in frequency order).
 """
 from __future__ import annotations
 
+import mmap
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -26,6 +27,24 @@ from .formats import read_vectors, row_norms, write_vectors
 __all__ = ["Vectors", "MissingWordsError"]
 
 _BLOCK = 1 << 14  # rows at a time in norms and cosines (16,384 x 300 floats: 20 MB)
+
+
+def _release(block: np.ndarray) -> None:
+    """Drop a memory-mapped block's pages from this process (``madvise(MADV_DONTNEED)``): the file stays
+    in the operating system's cache and is read again from there if needed, but a query over a map of
+    millions of rows then holds one block at a time, not the whole matrix, in its resident memory."""
+    mm = getattr(block, "_mmap", None)
+    if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    try:
+        base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+        start = block.ctypes.data - base
+        first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+        last = (start + block.nbytes) // mmap.PAGESIZE * mmap.PAGESIZE
+        if last > first:
+            mm.madvise(mmap.MADV_DONTNEED, first, last - first)
+    except (ValueError, OSError, BufferError):
+        pass
 
 
 class MissingWordsError(KeyError):
@@ -55,14 +74,15 @@ class Vectors:
     """
 
     def __init__(self, words: Sequence[str], matrix: np.ndarray, counts: Optional[np.ndarray] = None,
-                 meta: Optional[Dict[str, Any]] = None, norms: Optional[np.ndarray] = None):
+                 meta: Optional[Dict[str, Any]] = None, norms: Optional[np.ndarray] = None,
+                 index: Optional[Dict[str, int]] = None):
         self.words = list(words)
         matrix = np.asanyarray(matrix)
         # kept as given when float32 (a model's vectors are a view of its padded rows, a memory map stays one)
         self.matrix = matrix if matrix.dtype == np.float32 else matrix.astype(np.float32)
         if self.matrix.ndim != 2 or len(self.words) != self.matrix.shape[0]:
             raise ValueError(f"{len(self.words)} words but a matrix of shape {self.matrix.shape}")
-        self.index = {w: i for i, w in enumerate(self.words)}
+        self.index = index if index is not None else dict(zip(self.words, range(len(self.words))))
         if len(self.index) != len(self.words):
             twice = next(w for i, w in enumerate(self.words) if self.index[w] != i)
             raise ValueError(f"the word {twice!r} is listed twice")
@@ -85,7 +105,7 @@ class Vectors:
         words; ``mmap`` maps a native or model file's matrix read-only instead of reading it (ready at
         once, in memory only as far as it is used)."""
         data = read_vectors(path, fmt=fmt, limit=limit, mmap=mmap)
-        vectors = cls(data.words, data.vectors, data.counts, data.meta, norms=data.norms)
+        vectors = cls(data.words, data.vectors, data.counts, data.meta, norms=data.norms, index=data.index)
         vectors.repeated = data.repeated
         return vectors
 
@@ -147,6 +167,7 @@ class Vectors:
                 if not np.isfinite(scores).all():  # float32 products overflowed (values near 1e19): again in float64
                     scores = (queries.astype(np.float64) @ block.astype(np.float64).T) / norms[start:end]
                 out[:, start:end] = scores
+                _release(self.matrix[start:end])
         return out
 
     def indices(self, words: Iterable[str]) -> List[int]:
