@@ -670,12 +670,14 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 # -- text: tokens, counting and encoding (w2v.scan runs these over pieces of the corpus) ----------
 # A token table maps the bytes of a token to an entry: entries are numbered in first-seen order and
 # their bytes live in one arena, so growing the table or merging two never copies a token twice.
-# State: slots int64[C] (entry number or -1; C a power of two), hashes uint64[M], starts int64[M] and
-# lengths int64[M] (the entry's bytes in the arena), counts int64[M], arena uint8[A]; and the scalars
-# n (entries) and used (arena bytes). Tokens are runs of bytes other than the six ASCII white-space
-# bytes (w2v.words.SEPARATORS); a hash is 64-bit FNV-1a.
+# State, a tuple: slots uint64[C, 2] (a token's hash and its entry + 1; 0: empty; C a power of two),
+# hashes uint64[M] (for rehashing), entries int64[M, 3] (start and length of the bytes in the arena,
+# count), arena uint8[A]; and the scalars n (entries) and used (arena bytes). A look-up that finds its
+# token touches one slot row, one entry row and the token's bytes: three cache lines. Tokens are runs
+# of bytes other than the six ASCII white-space bytes (w2v.words.SEPARATORS); the hash is 64-bit FNV-1a.
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
+_START, _LENGTH, _COUNT = 0, 1, 2
 
 
 @njit(cache=True, inline="always")
@@ -706,69 +708,67 @@ def table_new(capacity):
     while slots_size < 2 * capacity:
         slots_size *= 2
     entries = max(capacity, 16)
-    return (np.full(slots_size, -1, np.int64), np.empty(entries, np.uint64), np.empty(entries, np.int64),
-            np.empty(entries, np.int64), np.empty(entries, np.int64), np.empty(max(8 * entries, 1024), np.uint8))
+    return (np.zeros((slots_size, 2), np.uint64), np.empty(entries, np.uint64), np.empty((entries, 3), np.int64),
+            np.empty(max(8 * entries, 1024), np.uint8))
 
 
 @njit(cache=True)
 def _rehash(slots_size, hashes, n):
-    slots = np.full(slots_size, -1, np.int64)
+    slots = np.zeros((slots_size, 2), np.uint64)
     mask = np.uint64(slots_size - 1)
     for e in range(n):
         s = np.int64(hashes[e] & mask)
-        while slots[s] >= 0:
+        while slots[s, 1] != 0:
             s = (s + 1) & (slots_size - 1)
-        slots[s] = e
+        slots[s, 0] = hashes[e]
+        slots[s, 1] = np.uint64(e + 1)
     return slots
 
 
 @njit(cache=True, inline="always")
-def _find(slots, hashes, starts, lengths, arena, data, start, end, h):
+def _find(slots, entries, arena, data, start, end, h):
     """(slot, entry or -1) of the token data[start:end] with hash h."""
     size = slots.shape[0]
     s = np.int64(h & np.uint64(size - 1))
     while True:
-        e = slots[s]
-        if e < 0:
+        stored = slots[s, 1]
+        if stored == 0:
             return s, -1
-        if hashes[e] == h and lengths[e] == end - start and _same(data, start, end, arena, starts[e]):
-            return s, e
+        if slots[s, 0] == h:
+            e = np.int64(stored) - 1
+            if entries[e, _LENGTH] == end - start and _same(data, start, end, arena, entries[e, _START]):
+                return s, e
         s = (s + 1) & (size - 1)
 
 
 @njit(cache=True)
 def table_add(table, n, used, data, start, end, h, count):
-    """Add ``count`` to the token data[start:end] (hash h); returns (table, n, used), grown as needed."""
-    slots, hashes, starts, lengths, counts, arena = table
-    s, e = _find(slots, hashes, starts, lengths, arena, data, start, end, h)
-    if e >= 0:
-        counts[e] += count
-        return table, n, used
+    """Add a new token data[start:end] (hash h, not in the table) with ``count``; returns (table, n, used),
+    grown as needed. Callers look the token up first: this passes the arrays in and out."""
+    slots, hashes, entries, arena = table
+    s = _find(slots, entries, arena, data, start, end, h)[0]
     length = end - start
     if n == hashes.shape[0]:
-        grown = 2 * n
-        hashes2, starts2 = np.empty(grown, np.uint64), np.empty(grown, np.int64)
-        lengths2, counts2 = np.empty(grown, np.int64), np.empty(grown, np.int64)
+        hashes2, entries2 = np.empty(2 * n, np.uint64), np.empty((2 * n, 3), np.int64)
         hashes2[:n] = hashes[:n]
-        starts2[:n] = starts[:n]
-        lengths2[:n] = lengths[:n]
-        counts2[:n] = counts[:n]
-        hashes, starts, lengths, counts = hashes2, starts2, lengths2, counts2
+        entries2[:n] = entries[:n]
+        hashes, entries = hashes2, entries2
     if used + length > arena.shape[0]:
         arena2 = np.empty(max(2 * arena.shape[0], used + length), np.uint8)
         arena2[:used] = arena[:used]
         arena = arena2
     arena[used:used + length] = data[start:end]
     hashes[n] = h
-    starts[n] = used
-    lengths[n] = length
-    counts[n] = count
-    slots[s] = n
+    entries[n, _START] = used
+    entries[n, _LENGTH] = length
+    entries[n, _COUNT] = count
+    slots[s, 0] = h
+    slots[s, 1] = np.uint64(n + 1)
     n += 1
     used += length
     if 2 * n > slots.shape[0]:
         slots = _rehash(2 * slots.shape[0], hashes, n)
-    return (slots, hashes, starts, lengths, counts, arena), n, used
+    return (slots, hashes, entries, arena), n, used
 
 
 @njit(cache=True, nogil=True)
@@ -776,10 +776,9 @@ def count_tokens(data, table, n, used):
     """Count every token of ``data`` (uint8[B], cut at white space) into the table.
 
     Returns (table, n, used, tokens): the table as grown, and how many tokens ``data`` held. A token
-    already in the table is counted in place; only a new one goes through :func:`table_add` (which
-    passes six arrays in and out: too slow for every token).
+    already in the table is counted in place; only a new one goes through :func:`table_add`.
     """
-    slots, hashes, starts, lengths, counts, arena = table
+    slots, hashes, entries, arena = table
     tokens = 0
     i = 0
     size = data.shape[0]
@@ -796,12 +795,12 @@ def count_tokens(data, table, n, used):
                 break
             h = (h ^ np.uint64(b)) * _FNV_PRIME
             i += 1
-        e = _find(slots, hashes, starts, lengths, arena, data, start, i, h)[1]
+        e = _find(slots, entries, arena, data, start, i, h)[1]
         if e >= 0:
-            counts[e] += 1
+            entries[e, _COUNT] += 1
         else:
             table, n, used = table_add(table, n, used, data, start, i, h, 1)
-            slots, hashes, starts, lengths, counts, arena = table
+            slots, hashes, entries, arena = table
         tokens += 1
     return table, n, used, tokens
 
@@ -809,16 +808,17 @@ def count_tokens(data, table, n, used):
 @njit(cache=True, nogil=True)
 def table_merge(table, n, used, other, other_n):
     """Add every entry of ``other`` (its first ``other_n``) to ``table``, in ``other``'s order."""
-    o_hashes, o_starts, o_lengths, o_counts, o_arena = other[1], other[2], other[3], other[4], other[5]
-    slots, hashes, starts, lengths, counts, arena = table
+    o_hashes, o_entries, o_arena = other[1], other[2], other[3]
+    slots, hashes, entries, arena = table
     for e in range(other_n):
-        start, end, h = o_starts[e], o_starts[e] + o_lengths[e], o_hashes[e]
-        found = _find(slots, hashes, starts, lengths, arena, o_arena, start, end, h)[1]
+        start, h = o_entries[e, _START], o_hashes[e]
+        end = start + o_entries[e, _LENGTH]
+        found = _find(slots, entries, arena, o_arena, start, end, h)[1]
         if found >= 0:
-            counts[found] += o_counts[e]
+            entries[found, _COUNT] += o_entries[e, _COUNT]
         else:
-            table, n, used = table_add(table, n, used, o_arena, start, end, h, o_counts[e])
-            slots, hashes, starts, lengths, counts, arena = table
+            table, n, used = table_add(table, n, used, o_arena, start, end, h, o_entries[e, _COUNT])
+            slots, hashes, entries, arena = table
     return table, n, used
 
 
@@ -826,29 +826,28 @@ def table_merge(table, n, used, other, other_n):
 def table_prune(table, n, at_most):
     """Drop every entry counted ``at_most`` times or fewer (word2vec.c's ReduceVocab), keeping the
     order of the rest; returns (table, n, used) with the arena compacted."""
-    slots, hashes, starts, lengths, counts, arena = table
+    slots, hashes, entries, arena = table
     kept = 0
     used = 0
     for e in range(n):
-        if counts[e] > at_most:
-            length = lengths[e]
-            source = starts[e]
+        if entries[e, _COUNT] > at_most:
+            length, source = entries[e, _LENGTH], entries[e, _START]
             for i in range(length):  # moves bytes left (used <= source): a forward copy is safe
                 arena[used + i] = arena[source + i]
             hashes[kept] = hashes[e]
-            starts[kept] = used
-            lengths[kept] = length
-            counts[kept] = counts[e]
+            entries[kept, _START] = used
+            entries[kept, _LENGTH] = length
+            entries[kept, _COUNT] = entries[e, _COUNT]
             kept += 1
             used += length
-    return (_rehash(slots.shape[0], hashes, kept), hashes, starts, lengths, counts, arena), kept, used
+    return (_rehash(slots.shape[0], hashes, kept), hashes, entries, arena), kept, used
 
 
 @njit(cache=True)
 def table_lookup(table, token):
     """The entry of ``token`` (uint8[L]) or -1."""
-    slots, hashes, starts, lengths, counts, arena = table
-    return _find(slots, hashes, starts, lengths, arena, token, 0, token.shape[0], _fnv(token, 0, token.shape[0]))[1]
+    slots, hashes, entries, arena = table
+    return _find(slots, entries, arena, token, 0, token.shape[0], _fnv(token, 0, token.shape[0]))[1]
 
 
 @njit(cache=True, inline="always")
@@ -896,17 +895,18 @@ def _utf8_valid(arena, start, end):
 @njit(cache=True, nogil=True)
 def table_invalid_utf8(table, n):
     """bool[n]: which entries are not valid UTF-8."""
-    starts, lengths, arena = table[2], table[3], table[5]
+    entries, arena = table[2], table[3]
     out = np.zeros(n, np.bool_)
     for e in range(n):
-        s = starts[e]
+        s = entries[e, _START]
+        end = s + entries[e, _LENGTH]
         ascii_only = True
-        for i in range(s, s + lengths[e]):
+        for i in range(s, end):
             if arena[i] >= 0x80:
                 ascii_only = False
                 break
         if not ascii_only:
-            out[e] = not _utf8_valid(arena, s, s + lengths[e])
+            out[e] = not _utf8_valid(arena, s, end)
     return out
 
 
@@ -920,7 +920,7 @@ def encode_tokens(data, table, n, ids_of_entry):
     its invalid bytes are replaced, which Python decides), (its place in ids, its start, its end), with
     a placeholder id -2 at that place.
     """
-    slots, hashes, starts, lengths, counts, arena = table
+    slots, hashes, entries, arena = table
     size = data.shape[0]
     ids = np.empty(size // 2 + 1, np.int32)
     line_ends = np.empty(16, np.int64)
@@ -951,7 +951,7 @@ def encode_tokens(data, table, n, ids_of_entry):
             high |= b
             h = (h ^ np.uint64(b)) * _FNV_PRIME
             i += 1
-        e = _find(slots, hashes, starts, lengths, arena, data, start, i, h)[1]
+        e = _find(slots, entries, arena, data, start, i, h)[1]
         if e >= 0:
             ids[n_ids] = ids_of_entry[e]
             n_ids += 1

@@ -87,17 +87,29 @@ class Counted:
     total_tokens: int
     pruned_below: int
 
+    def words(self, entries: np.ndarray) -> List[str]:
+        """The given entries' tokens decoded as UTF-8 (valid ones only), gathered with one copy."""
+        entries = np.asarray(entries, dtype=np.int64)
+        if not len(entries):
+            return []
+        starts, lengths = self.table[2][entries, 0], self.table[2][entries, 1]
+        ends = np.cumsum(lengths + 1)  # each token, then a newline
+        gathered = np.full(int(ends[-1]) - 1, 10, dtype=np.uint8)
+        within = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        gathered[np.repeat(ends - lengths - 1, lengths) + within] = self.table[3][np.repeat(starts, lengths) + within]
+        return gathered.tobytes().decode("utf-8").split("\n")
+
     def token(self, entry: int) -> bytes:
-        start, length = int(self.table[2][entry]), int(self.table[3][entry])
-        return self.table[5][start:start + length].tobytes()
+        start, length = (int(x) for x in self.table[2][entry, :2])
+        return self.table[3][start:start + length].tobytes()
 
     @property
     def counts(self) -> np.ndarray:
-        return self.table[4][:self.n]
+        return self.table[2][:self.n, 2]
 
     @property
     def lengths(self) -> np.ndarray:
-        return self.table[3][:self.n]
+        return self.table[2][:self.n, 1]
 
 
 def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:

@@ -87,7 +87,8 @@ def _count(corpus: Corpus, prune_at: Optional[int], threads: int, min_count: int
         1 for w in odd if len(w.encode("utf-8")) > MAX_WORD_BYTES)
     most = max(int(counts[valid].max(initial=0)), max(odd.values(), default=0))
     keep = valid & (lengths <= MAX_WORD_BYTES) & (counts >= min_count)
-    pairs = [(counted.token(e).decode("utf-8"), int(counts[e])) for e in np.flatnonzero(keep).tolist()]
+    kept = np.flatnonzero(keep)
+    pairs = list(zip(counted.words(kept), counts[kept].tolist()))
     pairs += [(w, c) for w, c in odd.items() if len(w.encode("utf-8")) <= MAX_WORD_BYTES]
     summary = CountSummary(counted.total_tokens, int(valid.sum()) + len(odd), invalid_bytes, counted.pruned_below,
                            too_long)
