@@ -1,4 +1,4 @@
-"""The ``w2v`` command line: train, vocab, convert, similar, analogy, query, evaluate, plot.
+"""The ``w2v`` command line: train, vocab, convert, classes, similar, analogy, query, evaluate, plot.
 
 Library errors (``ValueError``, ``OSError``, a missing word) become one-line
 click errors with exit status 1; bad options exit 2; Ctrl-C exits 130, and
@@ -434,6 +434,40 @@ def convert(source, destination, fmt, limit, force):
     with user_errors():
         vectors.save(destination, fmt=fmt, force=force)
     click.echo(f"wrote {len(vectors):,} vectors of dimension {vectors.dim} to {destination} ({fmt})",
+               err=planned[0].kind == "stdout")
+
+
+# -- classes --------------------------------------------------------------------------
+@cli.command(context_settings=CONTEXT)
+@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.option("-k", "--classes", "k", type=click.IntRange(1), required=True, help="How many classes.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write 'word class' lines, sorted by class (- is standard output).")
+@click.option("--iterations", type=click.IntRange(1), default=10, show_default=True,
+              help="At most this many passes (it stops earlier when no word changes class).")
+@click.option("--seed", type=click.IntRange(0), default=1, show_default=True, help="Random seed of the start.")
+@_force_option
+def classes(vectors, k, output, iterations, seed, force):
+    """Cluster the words of VECTORS into K classes: k-means on the unit vectors (word2vec.c's -classes),
+    started with k-means++, seeded and reproducible.
+
+    \b
+    Example:
+      w2v classes vectors.bin -k 500 -o classes.txt
+    """
+    from w2v.classes import kmeans, write_classes
+
+    planned = _plan([output], [vectors], force)
+    vecs = _load(vectors)
+    if k > len(vecs):
+        raise click.BadParameter(f"{k:,} classes for {len(vecs):,} words; give at most {len(vecs):,}",
+                                 param_hint="'-k'")
+    start = time.perf_counter()
+    with user_errors():
+        labels, _, passes = kmeans(vecs, k, iterations=iterations, seed=seed)
+        write_classes(output, vecs.words, labels, force=force)
+    click.echo(f"wrote {len(vecs):,} words in {len(set(labels.tolist())):,} classes to {output} after {passes} "
+               f"pass{'es' if passes > 1 else ''} ({time.perf_counter() - start:.1f} s)",
                err=planned[0].kind == "stdout")
 
 

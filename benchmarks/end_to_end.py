@@ -1,0 +1,83 @@
+"""End-to-end wall time, what users feel: from the command's start to the written file, counting included.
+
+    python benchmarks/seeded_word2vec_c.py -o /tmp/word2vec-seeded          # or the pip build of word2vec.c
+    python benchmarks/end_to_end.py --corpus /tmp/wiki8-lines.txt --word2vec-bin /tmp/word2vec-seeded
+
+sg-ns, dim 100, window 5, negative 5, sample 1e-3, min-count 5, 2 threads. Each run is timed by
+``/usr/bin/time`` (wall seconds, peak resident memory), runs alternate:
+
+* 1 epoch: ``w2v train`` against word2vec.c (``-train ... -iter 1``; it learns its vocabulary in the
+  same run);
+* 5 epochs: ``w2v train`` against gensim's ``corpus_file`` mode (``Word2Vec(corpus_file=...)``, which
+  builds its vocabulary and trains, then ``save_word2vec_format``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+GENSIM = ("import sys; from gensim.models import Word2Vec; "
+          "m = Word2Vec(corpus_file=sys.argv[1], vector_size=100, window=5, min_count=5, sample=1e-3, "
+          "negative=5, hs=0, sg=1, workers=2, epochs=int(sys.argv[3]), alpha=0.025, seed=1); "
+          "m.wv.save_word2vec_format(sys.argv[2], binary=True)")
+
+
+def timed(command):
+    done = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    seconds, kib = done.stderr.strip().splitlines()[-1].split()
+    return float(seconds), int(kib) / 1024
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--word2vec-bin", required=True)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args(argv)
+    folder = tempfile.mkdtemp(prefix="w2v-e2e-")
+    out = os.path.join(folder, "v.bin")
+    w2v = [sys.executable, os.path.join(ROOT, "cli.py"), "train", args.corpus, "-o", out, "-q", "--threads", "2",
+           "--dim", "100", "--window", "5", "--negative", "5", "--sample", "1e-3", "--min-count", "5"]
+    c = [args.word2vec_bin, "-train", args.corpus, "-output", out, "-binary", "1", "-size", "100", "-window", "5",
+         "-sample", "1e-3", "-negative", "5", "-hs", "0", "-cbow", "0", "-min-count", "5", "-threads", "2",
+         "-alpha", "0.025"]
+    runs = {(1, "w2v"): w2v + ["--epochs", "1"], (1, "word2vec.c"): c + ["-iter", "1"],
+            (5, "w2v"): w2v + ["--epochs", "5"], (5, "gensim corpus_file"): [sys.executable, "-c", GENSIM, args.corpus,
+                                                                              out, "5"]}
+    rows = []
+    try:
+        for rep in range(args.repeat):
+            for (epochs, system), command in runs.items():
+                seconds, mib = timed(command)
+                rows.append((epochs, system, rep + 1, seconds, mib))
+                print(rows[-1], flush=True)
+    finally:
+        for name in os.listdir(folder):
+            os.unlink(os.path.join(folder, name))
+        os.rmdir(folder)
+    lines = [f"# End-to-end wall time: wiki8, sg-ns, 2 threads\n\n`python benchmarks/end_to_end.py --corpus "
+             f"{args.corpus} --word2vec-bin {args.word2vec_bin} --repeat {args.repeat}` (counting, encoding, "
+             f"training and writing; `/usr/bin/time`; runs alternate)\n",
+             "| epochs | system | run | wall s | peak MiB |", "|---|---|---|---|---|"]
+    lines += [f"| {e} | {s} | {r} | {w:.1f} | {m:,.0f} |" for e, s, r, w, m in rows]
+    lines.append("")
+    for epochs, peer in ((1, "word2vec.c"), (5, "gensim corpus_file")):
+        ours = sorted(w for e, s, _, w, _ in rows if e == epochs and s == "w2v")
+        theirs = sorted(w for e, s, _, w, _ in rows if e == epochs and s == peer)
+        lines.append(f"- {epochs} epoch(s): w2v median {ours[len(ours) // 2]:.1f} s, {peer} "
+                     f"{theirs[len(theirs) // 2]:.1f} s: {theirs[len(theirs) // 2] / ours[len(ours) // 2]:.1f}x")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(HERE, "results", "end-to-end.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
