@@ -19,14 +19,9 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
 
-
-def timed(command):
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    seconds, kib = done.stderr.strip().splitlines()[-1].split()
-    return float(seconds), int(kib) / 1024
+from timing import time_command  # noqa: E402
 
 
 def read_pairs(path):
@@ -48,6 +43,11 @@ def agreement(classes: dict, pairs):
         sizes[label] = sizes.get(label, 0) + 1
     chance = sum(s * s for s in sizes.values()) / len(classes) ** 2
     return same, len(known), chance
+
+
+def timed(command):
+    seconds, mib, _ = time_command(command)
+    return seconds, mib
 
 
 def main(argv=None):

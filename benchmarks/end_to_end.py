@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from timing import time_command  # noqa: E402
 GENSIM = ("import sys; from gensim.models import Word2Vec; "
           "m = Word2Vec(corpus_file=sys.argv[1], vector_size=100, window=5, min_count=5, sample=1e-3, "
           "negative=5, hs=0, sg=1, workers=2, epochs=int(sys.argv[3]), alpha=0.025, seed=1); "
@@ -28,11 +30,8 @@ GENSIM = ("import sys; from gensim.models import Word2Vec; "
 
 
 def timed(command):
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    seconds, kib = done.stderr.strip().splitlines()[-1].split()
-    return float(seconds), int(kib) / 1024
+    seconds, mib, _ = time_command(command)
+    return seconds, mib
 
 
 def main(argv=None):

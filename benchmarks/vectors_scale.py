@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -24,6 +23,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from timing import time_command  # noqa: E402
 
 GENSIM_BIN = ("import sys; from gensim.models import KeyedVectors as K; "
               "kv = K.load_word2vec_format(sys.argv[1], binary=True); print(kv.most_similar('w5', topn=10)[0])")
@@ -32,11 +34,8 @@ GENSIM_KV = ("import sys; from gensim.models import KeyedVectors as K; "
 
 
 def measure(command):
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    seconds, kib = done.stderr.strip().splitlines()[-1].split()
-    return float(seconds), int(kib) / 1024, done.stdout.splitlines()[0] if done.stdout else ""
+    seconds, mib, out = time_command(command)
+    return seconds, mib, out.splitlines()[0] if out else ""
 
 
 def main(argv=None):

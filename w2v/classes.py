@@ -33,6 +33,7 @@ import numpy as np
 
 from .files import open_output
 from .vectors import Vectors
+from .words import read_word_integers
 
 __all__ = ["kmeans", "write_classes", "read_classes"]
 
@@ -114,22 +115,4 @@ def write_classes(path: str, words, labels: np.ndarray, force: bool = False) -> 
 
 def read_classes(path: str) -> dict:
     """{word: class} from a file of ``word class`` lines; ``ValueError`` naming the file and line."""
-    classes = {}
-    try:
-        with open(path, "rb") as f:
-            for lineno, raw in enumerate(f, 1):
-                parts = raw.split()
-                if not parts:
-                    continue
-                try:
-                    if len(parts) != 2:
-                        raise ValueError
-                    word, label = parts[0].decode("utf-8"), int(parts[1])
-                except (ValueError, UnicodeDecodeError):
-                    raise ValueError(f"{path}, line {lineno}: expected 'word class'") from None
-                if word in classes:
-                    raise ValueError(f"{path}, line {lineno}: {word!r} is listed twice")
-                classes[word] = label
-    except OSError as error:
-        raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
-    return classes
+    return read_word_integers(path, "class", 0, 1 << 31)

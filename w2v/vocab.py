@@ -38,7 +38,7 @@ import numpy as np
 from .corpus import Corpus, decode_token
 from .files import open_output
 from .memory import release_free_memory
-from .words import MAX_WORD_BYTES, word_problem
+from .words import MAX_WORD_BYTES, read_word_integers
 
 __all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "MAX_TOTAL_COUNT"]
 
@@ -147,36 +147,7 @@ class Vocabulary:
     @classmethod
     def load(cls, path: str, min_count: int = 1, max_size: Optional[int] = None) -> "Vocabulary":
         """Read ``word count`` lines; raises ``ValueError`` naming the file and line of a bad entry."""
-        counts: Dict[str, int] = {}
-        try:
-            with open(path, "rb") as f:
-                for lineno, raw in enumerate(f, 1):
-                    parts = raw.split()
-                    if not parts:
-                        continue
-                    if len(parts) != 2:
-                        raise ValueError(f"{path}, line {lineno}: expected 'word count', got {len(parts)} fields")
-                    try:
-                        word = parts[0].decode("utf-8")
-                    except UnicodeDecodeError:
-                        raise ValueError(f"{path}, line {lineno}: the word is not valid UTF-8") from None
-                    problem = word_problem(word)
-                    if problem is not None:
-                        raise ValueError(f"{path}, line {lineno}: the word {word[:40]!r} {problem}")
-                    try:
-                        count = int(parts[1])
-                    except ValueError:
-                        shown = parts[1][:20].decode("utf-8", "replace")
-                        raise ValueError(f"{path}, line {lineno}: count {shown!r} is not an integer") from None
-                    if count < 0:
-                        raise ValueError(f"{path}, line {lineno}: negative count {count}")
-                    if count > MAX_TOTAL_COUNT:
-                        raise ValueError(f"{path}, line {lineno}: the count {count} is larger than 2^53")
-                    if word in counts:
-                        raise ValueError(f"{path}, line {lineno}: {word!r} is listed twice")
-                    counts[word] = count
-        except OSError as error:
-            raise OSError(f"{path}: cannot read vocabulary ({error.strerror or error})") from None
+        counts = read_word_integers(path, "count", 0, MAX_TOTAL_COUNT)
         if not counts:
             raise ValueError(f"{path}: the vocabulary file is empty")
         if sum(counts.values()) > MAX_TOTAL_COUNT:

@@ -19,9 +19,9 @@ gensim has no limit.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Dict, Optional
 
-__all__ = ["SEPARATORS", "MAX_WORD_BYTES", "word_problem"]
+__all__ = ["SEPARATORS", "MAX_WORD_BYTES", "word_problem", "read_word_integers"]
 
 #: The bytes that separate words (``bytes.split()``'s white space).
 SEPARATORS = b" \t\n\r\x0b\x0c"
@@ -45,3 +45,44 @@ def word_problem(word: str) -> Optional[str]:
     if size > MAX_WORD_BYTES:
         return f"is {size:,} bytes long; words are at most {MAX_WORD_BYTES:,} bytes"
     return None
+
+
+def read_word_integers(path: str, what: str, low: int, high: int) -> Dict[str, int]:
+    """{word: integer} from a file of ``word integer`` lines (blank lines skipped): word2vec.c's
+    vocabulary files (``what`` "count") and word-class files ("class"). Every problem is a
+    ``ValueError`` naming the file and the line: a line that is not two fields, a word that is not
+    UTF-8 or not a word, a value that is not an integer in [low, high], a word listed twice."""
+    values: Dict[str, int] = {}
+    try:
+        with open(path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                parts = raw.split()
+                if not parts:
+                    continue
+                where = f"{path}, line {lineno}"
+                if len(parts) != 2:
+                    raise ValueError(f"{where}: expected 'word {what}', got {len(parts)} fields")
+                try:
+                    word = parts[0].decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ValueError(f"{where}: the word is not valid UTF-8") from None
+                problem = word_problem(word)
+                if problem is not None:
+                    raise ValueError(f"{where}: the word {word[:40]!r} {problem}")
+                try:
+                    value = int(parts[1])
+                except ValueError:
+                    shown = parts[1][:20].decode("utf-8", "replace")
+                    raise ValueError(f"{where}: {what} {shown!r} is not an integer") from None
+                if value < low:
+                    raise ValueError(f"{where}: negative {what} {value}" if low == 0 else
+                                     f"{where}: {what} {value} is below {low}")
+                if value > high:
+                    raise ValueError(f"{where}: the {what} {value} is larger than {high:,}"
+                                     if high != 1 << 53 else f"{where}: the {what} {value} is larger than 2^53")
+                if word in values:
+                    raise ValueError(f"{where}: {word!r} is listed twice")
+                values[word] = value
+    except OSError as error:
+        raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+    return values

@@ -1,0 +1,15 @@
+"""Timing a command from outside, as the benchmarks do: wall seconds and peak resident memory."""
+from __future__ import annotations
+
+import subprocess
+from typing import List, Tuple
+
+
+def time_command(command: List[str]) -> Tuple[float, float, str]:
+    """Run ``command`` under ``/usr/bin/time``; returns (wall seconds, peak MiB, its standard output).
+    A command that fails ends the benchmark with its error."""
+    done = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    seconds, kib = done.stderr.strip().splitlines()[-1].split()
+    return float(seconds), int(kib) / 1024, done.stdout
