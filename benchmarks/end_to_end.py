@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 
@@ -68,10 +69,9 @@ def main(argv=None):
     lines += [f"| {e} | {s} | {r} | {w:.1f} | {m:,.0f} |" for e, s, r, w, m in rows]
     lines.append("")
     for epochs, peer in ((1, "word2vec.c"), (5, "gensim corpus_file")):
-        ours = sorted(w for e, s, _, w, _ in rows if e == epochs and s == "w2v")
-        theirs = sorted(w for e, s, _, w, _ in rows if e == epochs and s == peer)
-        lines.append(f"- {epochs} epoch(s): w2v median {ours[len(ours) // 2]:.1f} s, {peer} "
-                     f"{theirs[len(theirs) // 2]:.1f} s: {theirs[len(theirs) // 2] / ours[len(ours) // 2]:.1f}x")
+        ours = statistics.median(w for e, s, _, w, _ in rows if e == epochs and s == "w2v")
+        theirs = statistics.median(w for e, s, _, w, _ in rows if e == epochs and s == peer)
+        lines.append(f"- {epochs} epoch(s): w2v median {ours:.1f} s, {peer} {theirs:.1f} s: {theirs / ours:.1f}x")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(HERE, "results", "end-to-end.md"), "w") as f:
         f.write(text)

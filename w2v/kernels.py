@@ -922,7 +922,7 @@ def encode_tokens(data, table, n, ids_of_entry):
     """
     slots, hashes, entries, arena = table
     size = data.shape[0]
-    ids = np.empty(size // 2 + 1, np.int32)
+    ids = np.empty(size // 2 + 1, np.int32)  # room for the most tokens the piece can hold
     line_ends = np.empty(16, np.int64)
     pending = np.empty((4, 3), np.int64)
     n_ids = 0

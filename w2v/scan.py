@@ -4,7 +4,7 @@ The corpus is read in blocks (:meth:`w2v.corpus.Corpus.blocks`, in the main thre
 decompresses) and gathered into *pieces* of about :data:`PIECE_BYTES`, each cut at white space.
 Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`, which release
 the GIL; the main thread takes the results back in the pieces' order. So the result is the same
-whatever the number of threads, and memory is bounded by the pieces in flight (two per thread).
+whatever the number of threads, and memory is bounded by the pieces in flight (one per thread, and one more).
 
 Pieces join the blocks of one file as they are; between two files a newline is put, so a line never
 runs on into the next file, and after a token that a block had to cut (a run of more than the block
@@ -36,7 +36,7 @@ from .corpus import Corpus
 __all__ = ["PIECE_BYTES", "pieces", "count", "Counted", "word_table", "encode_pieces"]
 
 #: About how many bytes of text one piece holds.
-PIECE_BYTES = 8 << 20
+PIECE_BYTES = 4 << 20
 _SPACE = frozenset(b" \t\n\r\x0b\x0c")
 
 
@@ -62,8 +62,8 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None) -> Iter
 
 
 def _in_order(work: Callable, items: Iterator, threads: int) -> Iterator:
-    """``work(item)`` for every item on ``threads`` threads, results in the items' order, at most two per
-    thread in flight."""
+    """``work(item)`` for every item on ``threads`` threads, results in the items' order, at most
+    ``threads + 1`` in flight (one waiting while the reader makes the next)."""
     if threads <= 1:
         for item in items:
             yield work(item)
@@ -72,7 +72,7 @@ def _in_order(work: Callable, items: Iterator, threads: int) -> Iterator:
         in_flight: collections.deque = collections.deque()
         for item in items:
             in_flight.append(pool.submit(work, item))
-            while len(in_flight) >= 2 * threads:
+            while len(in_flight) > threads:
                 yield in_flight.popleft().result()
         while in_flight:
             yield in_flight.popleft().result()
@@ -112,9 +112,32 @@ class Counted:
         return self.table[2][:self.n, 1]
 
 
+def prepare() -> None:
+    """Load (or compile) every text kernel once, on a few bytes, then hand LLVM's pages back
+    (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes never use them."""
+    global _prepared
+    if _prepared:
+        return
+    from . import kernels
+    from .memory import release_compiler_pages
+    data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)
+    table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
+    merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n)
+    kernels.table_prune(*merged[:2], 0)
+    kernels.table_invalid_utf8(table, n)
+    kernels.table_lookup(table, data[:1])
+    kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
+    release_compiler_pages()
+    _prepared = True
+
+
+_prepared = False
+
+
 def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
     """Count every token of ``corpus`` on ``threads`` threads; memory bounded by ``prune_at`` distinct tokens."""
     from . import kernels
+    prepare()
 
     def count_piece(piece):
         table, n, _, tokens = kernels.count_tokens(piece, kernels.table_new(1 << 14), 0, 0)
@@ -146,6 +169,7 @@ def encode_pieces(corpus: Corpus, words: List[str], resolve: Callable[[bytes], i
     its known tokens and, for each newline, how many of those ids came before it. ``resolve(token)``
     gives the id (or -1) of a token that is not valid UTF-8 and not found as it is."""
     from . import kernels
+    prepare()
     table, n = word_table(words)
     ids_of_entry = np.arange(n, dtype=np.int32)
 
