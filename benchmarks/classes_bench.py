@@ -45,11 +45,6 @@ def agreement(classes: dict, pairs):
     return same, len(known), chance
 
 
-def timed(command):
-    seconds, mib, _ = time_command(command)
-    return seconds, mib
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", required=True)
@@ -62,14 +57,15 @@ def main(argv=None):
     folder = tempfile.mkdtemp(prefix="w2v-classes-")
     c = [args.word2vec_bin, "-train", args.corpus, "-size", "100", "-window", "5", "-sample", "1e-3",
          "-negative", "5", "-hs", "0", "-cbow", "0", "-min-count", "5", "-threads", "2", "-iter", "1", "-binary", "1"]
-    c_plain, _ = timed(c + ["-output", os.path.join(folder, "c.bin")])
-    c_classes, c_mib = timed(c + ["-output", os.path.join(folder, "c-classes.txt"), "-classes", str(args.k)])
+    c_plain, _, _ = time_command(c + ["-output", os.path.join(folder, "c.bin")])
+    c_classes, c_mib, _ = time_command(c + ["-output", os.path.join(folder, "c-classes.txt"), "-classes",
+                                            str(args.k)])
     vectors = os.path.join(folder, "w.bin")
     subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", args.corpus, "-o", vectors, "-q",
                     "--threads", "2", "--epochs", "1", "--seed", "1"], check=True)
     ours = os.path.join(folder, "w-classes.txt")
-    w_seconds, w_mib = timed([sys.executable, os.path.join(ROOT, "cli.py"), "classes", vectors, "-k", str(args.k),
-                              "-o", ours])
+    w_seconds, w_mib, _ = time_command([sys.executable, os.path.join(ROOT, "cli.py"), "classes", vectors, "-k",
+                                        str(args.k), "-o", ours])
     pairs = read_pairs(os.path.join(args.data, "wordsim353.tsv"))
     rows = [("word2vec.c -classes", c_classes - c_plain, c_mib, *agreement(read_classes(
                 os.path.join(folder, "c-classes.txt")), pairs)),

@@ -30,11 +30,6 @@ GENSIM = ("import sys; from gensim.models import Word2Vec; "
           "m.wv.save_word2vec_format(sys.argv[2], binary=True)")
 
 
-def timed(command):
-    seconds, mib, _ = time_command(command)
-    return seconds, mib
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", required=True)
@@ -55,7 +50,7 @@ def main(argv=None):
     try:
         for rep in range(args.repeat):
             for (epochs, system), command in runs.items():
-                seconds, mib = timed(command)
+                seconds, mib, _ = time_command(command)
                 rows.append((epochs, system, rep + 1, seconds, mib))
                 print(rows[-1], flush=True)
     finally:
