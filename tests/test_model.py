@@ -219,3 +219,19 @@ def test_checkpoints_every_epoch_leave_a_complete_file(sample_path, tmp_path):
     assert seen == [1, 2, 3]
     assert read_model_file(path).state["epoch"] == 3
     assert sorted(os.listdir(tmp_path)) == ["ck.w2vm"]
+
+
+def test_checkpoint_every_writes_between_chunks(sample_path, tmp_path):
+    path = str(tmp_path / "ck.w2vm")
+    seen = []
+
+    def look(position):  # the file holds the previous chunk boundary's checkpoint
+        if os.path.exists(path):
+            saved = Model.load(path).position
+            seen.append((saved.epoch, saved.chunk))
+
+    w2v.train(sample_path, epochs=1, checkpoint=path, checkpoint_every=1e-9, chunk_callback=look, **SMALL)
+    assert [chunk for _, chunk in seen] == list(range(1, 9))  # after chunks 1..8 of the 9, mid-epoch
+    assert Model.load(path).position.finished
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "--checkpoint", path, "--checkpoint-every", 0, "-q")
+    assert result.exit_code == 2 and "--checkpoint-every" in result.output
