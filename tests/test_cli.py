@@ -9,7 +9,7 @@ from cli import cli, parse_expression
 from conftest import ROOT, write
 from w2v import Vectors
 
-COMMANDS = ["train", "vocab", "convert", "classes", "similar", "analogy", "query", "evaluate", "plot"]
+COMMANDS = ["train", "vocab", "phrases", "convert", "classes", "similar", "analogy", "query", "evaluate", "plot"]
 
 
 def run(*args, input=None):

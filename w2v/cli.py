@@ -1,4 +1,4 @@
-"""The ``w2v`` command line: train, vocab, convert, classes, similar, analogy, query, evaluate, plot.
+"""The ``w2v`` command line: train, vocab, phrases, convert, classes, similar, analogy, query, evaluate, plot.
 
 Library errors (``ValueError``, ``OSError``, a missing word) become one-line
 click errors with exit status 1; bad options exit 2; Ctrl-C exits 130, and
@@ -435,6 +435,64 @@ def convert(source, destination, fmt, limit, force):
         vectors.save(destination, fmt=fmt, force=force)
     click.echo(f"wrote {len(vectors):,} vectors of dimension {vectors.dim} to {destination} ({fmt})",
                err=planned[0].kind == "stdout")
+
+
+# -- phrases --------------------------------------------------------------------------
+@cli.command(context_settings=CONTEXT)
+@click.argument("corpus", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write the text with its phrases joined (- is standard output).")
+@click.option("--min-count", type=_range("min_count"), default=5, show_default=True,
+              help="Words and pairs seen fewer times never join (and this is word2phrase's discount).")
+@click.option("--threshold", type=float, multiple=True,
+              help="Join a pair whose score is above this  [default: 100; npmi: 0.5]. Give it once for every "
+                   "pass, or once for all.")
+@click.option("--passes", type=click.IntRange(1, 10), default=1, show_default=True,
+              help="Passes over the text: the second joins phrases into longer ones (word2vec.c's demo: 2).")
+@click.option("--scoring", type=click.Choice(["word2phrase", "npmi"]), default="word2phrase", show_default=True,
+              help="word2phrase's score, or gensim's normalised PMI (threshold in [-1, 1]).")
+@click.option("--delimiter", default="_", show_default=True, help="What joins the words of a phrase.")
+@click.option("--threads", type=_range("threads"), default=0, help="Threads that count  [default: all CPUs]")
+@_force_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, threads, force, quiet):
+    """Join frequent pairs of words into phrases (word2phrase): "new york" becomes new_york.
+
+    Lines stay lines; words are written one space apart.
+
+    \b
+    Example:
+      w2v phrases text8 -o text8-phrases.txt --passes 2 --threshold 200 --threshold 100
+    """
+    import tempfile
+
+    from w2v.corpus import Corpus
+    from w2v.options import default_threads
+    from w2v.phrases import check_phrase_options, count_phrases, write_phrases
+
+    thresholds = list(threshold) or [0.5 if scoring == "npmi" else 100.0]
+    if len(thresholds) == 1:
+        thresholds *= passes
+    if len(thresholds) != passes:
+        raise click.BadParameter(f"{len(thresholds)} thresholds for {passes} passes; give one, or one a pass",
+                                 param_hint="'--threshold'")
+    try:
+        for value in thresholds:
+            check_phrase_options(min_count, value, scoring, delimiter)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    planned = _plan([output], list(corpus) + source_files(list(corpus)), force)
+    start = time.perf_counter()
+    with user_errors(), tempfile.TemporaryDirectory(prefix="w2v-phrases-") as folder:
+        source = list(corpus)
+        for number, value in enumerate(thresholds, 1):
+            target = planned[0] if number == passes else os.path.join(folder, f"pass{number}.txt")
+            counts = count_phrases(Corpus(source, progress=not quiet), threads=threads or default_threads())
+            write_phrases(Corpus(source, progress=not quiet), counts, target, min_count, value, scoring, delimiter,
+                          force=force)
+            source = [target] if number < passes else source
+    click.echo(f"wrote {output} after {passes} pass{'es' if passes > 1 else ''} ({time.perf_counter() - start:.1f} s)",
+               err=True)
 
 
 # -- classes --------------------------------------------------------------------------

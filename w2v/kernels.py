@@ -967,3 +967,185 @@ def encode_tokens(data, table, n, ids_of_entry):
             ids[n_ids] = -2
             n_ids += 1
     return ids[:n_ids].copy(), line_ends[:n_lines].copy(), pending[:n_pending].copy()
+
+
+# -- text: phrases (word2phrase; w2v.phrases runs these) -------------------------------------------
+# Unigrams and bigrams share one token table: a bigram's key is its two tokens joined by a newline,
+# which no token holds, so the two kinds never collide (word2phrase.c joins them with "_", which
+# collides with a token that already holds one).
+
+
+@njit(cache=True, inline="always")
+def _pair_key(scratch, data, a_start, a_end, b_start, b_end):
+    """Write token a, a newline and token b into ``scratch`` (grown if short); returns (scratch, length)."""
+    length = (a_end - a_start) + 1 + (b_end - b_start)
+    if length > scratch.shape[0]:
+        scratch = np.empty(2 * length, np.uint8)
+    k = 0
+    for i in range(a_start, a_end):
+        scratch[k] = data[i]
+        k += 1
+    scratch[k] = 10
+    k += 1
+    for i in range(b_start, b_end):
+        scratch[k] = data[i]
+        k += 1
+    return scratch, length
+
+
+@njit(cache=True, inline="always")
+def _next_token(data, i):
+    """The next token at or after ``i``: (start, end, newlines skipped before it); start -1 at the end."""
+    size = data.shape[0]
+    newlines = 0
+    while i < size and _is_space(data[i]):
+        if data[i] == 10:
+            newlines += 1
+        i += 1
+    if i >= size:
+        return -1, size, newlines
+    start = i
+    while i < size and not _is_space(data[i]):
+        i += 1
+    return start, i, newlines
+
+
+@njit(cache=True)
+def table_count(table, n, used, key, start, end):
+    """Count the token key[start:end] once more; returns (table, n, used)."""
+    slots, hashes, entries, arena = table
+    h = _fnv(key, start, end)
+    e = _find(slots, entries, arena, key, start, end, h)[1]
+    if e >= 0:
+        entries[e, _COUNT] += 1
+        return table, n, used
+    return table_add(table, n, used, key, start, end, h, 1)
+
+
+@njit(cache=True, nogil=True)
+def count_pairs(data, table, n, used):
+    """Count the tokens of ``data`` and the pairs of tokens next to each other on a line.
+
+    Returns (table, n, used, tokens, edges int64[6]): edges = the first token's start and end (-1, -1
+    without a token), whether a newline comes before it, the last token's start and end, and whether a
+    newline comes after it, so that the caller counts the pair that straddles two pieces.
+    """
+    scratch = np.empty(256, np.uint8)
+    edges = np.full(6, -1, np.int64)
+    edges[2] = 0
+    edges[5] = 0
+    size = data.shape[0]
+    tokens = 0
+    prev_start = -1
+    prev_end = -1
+    newline = False
+    i = 0
+    while i < size:
+        start, i, newlines = _next_token(data, i)
+        newline = newline or newlines > 0
+        if start < 0:
+            break
+        table, n, used = table_count(table, n, used, data, start, i)
+        if tokens == 0:
+            edges[0] = start
+            edges[1] = i
+            edges[2] = 1 if newline else 0
+        elif not newline:
+            scratch, length = _pair_key(scratch, data, prev_start, prev_end, start, i)
+            table, n, used = table_count(table, n, used, scratch, 0, length)
+        tokens += 1
+        prev_start = start
+        prev_end = i
+        newline = False
+    edges[3] = prev_start
+    edges[4] = prev_end
+    edges[5] = 1 if newline else 0
+    return table, n, used, tokens, edges
+
+
+@njit(cache=True, inline="always")
+def _count_of(table, key, start, end):
+    slots, hashes, entries, arena = table
+    e = _find(slots, entries, arena, key, start, end, _fnv(key, start, end))[1]
+    return entries[e, _COUNT] if e >= 0 else 0
+
+
+@njit(cache=True, nogil=True)
+def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state, prev):
+    """Write ``data`` with the pairs whose score passes ``threshold`` joined by ``delimiter``.
+
+    word2phrase's greedy rule, left to right: a token joins the one before it when both tokens and
+    their pair were seen at least ``min_count`` times and the score beats the threshold; a token that
+    joined cannot join the next. The score is word2phrase's (count(ab) − min_count) / count(a) /
+    count(b) × total, in float32 as word2phrase.c computes it, or with ``npmi`` gensim's normalised PMI
+    ln(p(ab) / (p(a) p(b))) / −ln p(ab) with p(x) = count(x) / total. Tokens are written one space apart
+    and every newline is kept, so lines stay lines.
+
+    ``state`` int64[3] carries a piece's end into the next one: whether the last token may still join
+    (and its count), and whether a token was written on the current line; ``prev`` uint8[L] holds the
+    last token. Returns (output uint8[], state, prev).
+    """
+    size = data.shape[0]
+    out = np.empty(size * (1 + delimiter.shape[0]) + prev.shape[0] + 16, np.uint8)
+    scratch = np.empty(256, np.uint8)
+    n_out = 0
+    may_join = state[0] == 1
+    pa = state[1]
+    on_line = state[2] == 1
+    prev_start = -1  # the previous token in this piece, or (-1) the carried one
+    prev_end = -1
+    i = 0
+    while i < size:
+        start, i, newlines = _next_token(data, i)
+        for _ in range(newlines):  # every line end is kept
+            out[n_out] = 10
+            n_out += 1
+        if newlines:
+            may_join = False
+            on_line = False
+        if start < 0:
+            break
+        pb = _count_of(table, data, start, i)
+        joined = False
+        if may_join and pa >= min_count and pb >= min_count:
+            # the pair's key: the previous token (in this piece, or carried from the last), a newline, this one
+            source, s0, s1 = (data, prev_start, prev_end) if prev_start >= 0 else (prev, 0, prev.shape[0])
+            need = (s1 - s0) + 1 + (i - start)
+            if need > scratch.shape[0]:
+                scratch = np.empty(2 * need, np.uint8)
+            for k in range(s1 - s0):
+                scratch[k] = source[s0 + k]
+            scratch[s1 - s0] = 10
+            for k in range(i - start):
+                scratch[s1 - s0 + 1 + k] = data[start + k]
+            pab = _count_of(table, scratch, 0, need)
+            if pab >= min_count:
+                if npmi:
+                    p_ab = pab / total
+                    score = np.log(p_ab / ((pa / total) * (pb / total))) / -np.log(p_ab)
+                else:
+                    score = np.float64(np.float32(np.float32(np.float32(pab - min_count) / np.float32(pa))
+                                                  / np.float32(pb)) * np.float32(total))
+                joined = score > threshold
+        if on_line:
+            if joined:
+                for k in range(delimiter.shape[0]):
+                    out[n_out] = delimiter[k]
+                    n_out += 1
+            else:
+                out[n_out] = 32
+                n_out += 1
+        for k in range(start, i):
+            out[n_out] = data[k]
+            n_out += 1
+        on_line = True
+        may_join = not joined
+        pa = pb
+        prev_start = start
+        prev_end = i
+    if prev_start >= 0:  # the last token, for the next piece
+        prev = data[prev_start:prev_end].copy()
+    state[0] = 1 if may_join else 0
+    state[1] = pa
+    state[2] = 1 if on_line else 0
+    return out[:n_out].copy(), state, prev

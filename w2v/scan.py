@@ -6,8 +6,8 @@ Worker threads count or encode the pieces with the text kernels of :mod:`w2v.ker
 the GIL; the main thread takes the results back in the pieces' order. So the result is the same
 whatever the number of threads, and memory is bounded by the pieces in flight (one per thread, and one more).
 
-Pieces join the blocks of one file as they are; between two files a newline is put, so a line never
-runs on into the next file, and after a token that a block had to cut (a run of more than the block
+Pieces join the blocks of one file as they are; after a file whose text does not end with a newline
+one is put, so a line never runs on into the next file, and after a token that a block had to cut (a run of more than the block
 size without white space) a space, so the cut stays where the reader made it. Tokens, lines and
 sentences are therefore exactly what the line-by-line Python reader made.
 
@@ -46,14 +46,18 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None) -> Iter
     piece_bytes = piece_bytes or PIECE_BYTES
     parts: List[bytes] = []
     size = 0
+    ended_line = True  # whether the file's text so far ends with a newline
     for block, ends_file in corpus.blocks(desc):
         if block:
             parts.append(block)
             size += len(block)
+            ended_line = block[-1] == 10
             if not ends_file and block[-1] not in _SPACE:  # a token cut by the reader stays cut
                 parts.append(b" ")
         if ends_file:
-            parts.append(b"\n")
+            if not ended_line:  # a line never runs on into the next file
+                parts.append(b"\n")
+            ended_line = True
         if size >= piece_bytes:
             yield np.frombuffer(b"".join(parts), dtype=np.uint8)
             parts, size = [], 0

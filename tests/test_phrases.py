@@ -1,0 +1,138 @@
+"""Phrases (word2phrase): the score by hand, the greedy joins against a plain-Python reference, passes."""
+from collections import Counter
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import write
+from w2v import scan
+from w2v.cli import cli
+from w2v.corpus import Corpus
+from w2v.phrases import count_phrases, write_phrases
+
+
+def reference(text: str, min_count: int, threshold: float, npmi: bool = False, delimiter: str = "_") -> str:
+    """word2phrase's rule on whole lines (module docstring of w2v.phrases), in plain Python."""
+    lines = [line.split() for line in text.split("\n")]
+    if lines and not lines[-1]:
+        lines.pop()
+    uni, pairs = Counter(), Counter()
+    for tokens in lines:
+        uni.update(tokens)
+        pairs.update(zip(tokens, tokens[1:]))
+    total = sum(uni.values())
+    out = []
+    for tokens in lines:
+        words, previous = [], None
+        for token in tokens:
+            joined = False
+            if previous is not None and uni[previous] >= min_count and uni[token] >= min_count:
+                pab = pairs[(previous, token)]
+                if pab >= min_count:
+                    if npmi:
+                        p = pab / total
+                        score = np.log(p / (uni[previous] / total * uni[token] / total)) / -np.log(p)
+                    else:
+                        f = np.float32
+                        score = float(f(f(f(pab - min_count) / f(uni[previous])) / f(uni[token])) * f(total))
+                    joined = score > threshold
+            if joined:
+                words[-1] += delimiter + token
+                previous = None
+            else:
+                words.append(token)
+                previous = token
+        out.append(" ".join(words))
+    return "".join(line + "\n" for line in out)
+
+
+def phrased(tmp_path, text, threads=1, **options):
+    path = write(tmp_path / "in.txt", text)
+    out = str(tmp_path / "out.txt")
+    write_phrases(Corpus([path]), count_phrases(Corpus([path]), threads=threads), out, **options)
+    return open(out).read()
+
+
+def test_the_score_by_hand_and_the_threshold_boundary(tmp_path):
+    # 10 lines "a b": a 10, b 10, pair 10, 20 words: score (10 - 5) / 10 / 10 * 20 = 1.0
+    text = "a b\n" * 10
+    assert phrased(tmp_path, text, min_count=5, threshold=0.99) == "a_b\n" * 10
+    assert phrased(tmp_path, text, min_count=5, threshold=1.0) == text  # above, not at, the threshold
+    assert phrased(tmp_path, text, min_count=10, threshold=0.0) == text  # the discount: (10 - 10) = 0
+    assert phrased(tmp_path, text, min_count=11, threshold=0.0) == text  # rarer than min_count: never
+
+
+def test_joins_never_cross_a_line_and_a_joined_word_does_not_join_again(tmp_path):
+    text = "x y\n" * 20 + "y x\n" * 3 + "x\ny\n" * 20
+    out = phrased(tmp_path, text, min_count=1, threshold=0.0)
+    assert "x_y\n" in out and "y_x" in out and "x\ny\n" in out
+    assert phrased(tmp_path, "a a a a\n" * 10, min_count=1, threshold=0.0) == "a_a a_a\n" * 10
+
+
+def test_two_passes_make_a_trigram(tmp_path):
+    path = write(tmp_path / "in.txt", "new york times\n" * 30 + "new york\n" * 5 + "york times\n" * 2)
+    out = tmp_path / "out.txt"
+    result = CliRunner().invoke(cli, ["phrases", path, "-o", str(out), "--passes", "2", "--min-count", "2",
+                                      "--threshold", "0.5", "-q"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().splitlines()[0] == "new_york_times"
+
+
+@pytest.mark.parametrize("threads,piece_bytes", [(1, None), (2, 16), (3, 5)])
+@pytest.mark.parametrize("npmi", [False, True])
+def test_joins_equal_the_reference_whatever_the_pieces(tmp_path, monkeypatch, threads, piece_bytes, npmi):
+    if piece_bytes:
+        monkeypatch.setattr(scan, "PIECE_BYTES", piece_bytes)
+    rng = np.random.default_rng(7)
+    vocabulary = [f"w{i}" for i in range(40)]
+    lines = []
+    for _ in range(300):
+        words = list(rng.choice(vocabulary, int(rng.integers(0, 12))))
+        if rng.random() < 0.5:  # planted pairs
+            words[int(rng.integers(0, len(words) + 1)):0] = ["new", "york"]
+        lines.append(" ".join(words))
+    text = "\n".join(lines) + "\n"
+    threshold = 0.3 if npmi else 5.0
+    expected = reference(text, 3, threshold, npmi)
+    assert "new_york" in expected
+    assert phrased(tmp_path, text, threads, min_count=3, threshold=threshold,
+                   scoring="npmi" if npmi else "word2phrase") == expected
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--scoring", "npmi", "--threshold", "2"], "in [-1, 1]"),
+    (["--threshold", "-5"], "at least 0"),
+    (["--delimiter", " "], "delimiter"),
+    (["--passes", "2", "--threshold", "1", "--threshold", "2", "--threshold", "3"], "3 thresholds for 2 passes"),
+    (["--min-count", "0"], "--min-count"),
+])
+def test_bad_options_are_one_line(tmp_path, args, message):
+    path = write(tmp_path / "in.txt", "a b\n" * 10)
+    result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "out.txt"), "-q"] + args)
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_the_output_is_never_the_input_and_stdin_is_refused(tmp_path):
+    path = write(tmp_path / "in.txt", "a b\n" * 10)
+    result = CliRunner().invoke(cli, ["phrases", path, "-o", path])
+    assert result.exit_code == 1 and "is the same file as the input" in result.output
+    result = CliRunner().invoke(cli, ["phrases", "-", "-o", str(tmp_path / "o.txt")], input="a b\n")
+    assert result.exit_code == 1 and "cannot read standard input" in result.output
+
+
+def test_a_pair_that_straddles_two_pieces_is_counted(tmp_path, monkeypatch):
+    from w2v import kernels
+    path = write(tmp_path / "in.txt", "aaaa bbbb\n" * 3)
+    cut = [b"aaaa ", b"bbbb\naaaa", b" bbbb", b"\n", b"aaaa bbbb\n"]  # pairs cut before and after the space
+    monkeypatch.setattr(scan, "pieces", lambda corpus, desc: (np.frombuffer(p, np.uint8) for p in cut))
+    for threads in (1, 2):
+        counts = count_phrases(Corpus([path]), threads=threads)
+        entry = kernels.table_lookup(counts.table, np.frombuffer(b"aaaa\nbbbb", np.uint8))
+        assert entry >= 0 and counts.table[2][entry, 2] == 3 and counts.total_words == 6
+        wrong = kernels.table_lookup(counts.table, np.frombuffer(b"bbbb\naaaa", np.uint8))
+        assert wrong < 0  # never across a newline
+    out = str(tmp_path / "out.txt")
+    write_phrases(Corpus([path]), counts, out, min_count=1, threshold=0.0)
+    assert open(out).read() == "aaaa_bbbb\n" * 3
