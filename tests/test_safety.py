@@ -47,6 +47,7 @@ def make_folder(root):
     write(root / "bigcount.txt", "king 99999999999999999999999\n")
     write(root / "nearcount.txt", "king 9000000000000000000\nqueen 9000000000000000000\n")
     write(root / "nows.txt", "x" * 30_000)
+    write(root / "empty.txt", "")
 
 
 def snapshot(root):
@@ -131,6 +132,15 @@ CASES = [
     ("analogy-only-added", ["analogy", "v.bin", "king", "+", "queen"], 1, "subtracts at least one"),
     # 15. one range for every option
     ("alpha-at-the-limit", ["train", "c.txt", "-o", "new.bin", "--alpha", "10"], 2, "--alpha"),
+    ("vocab-threads-negative", ["vocab", "c.txt", "--threads", "-1"], 2, "--threads"),
+    # the commands added since: phrases and classes keep the same promises
+    ("phrases-onto-corpus", ["phrases", "c.txt", "-o", "c.txt"], 1, "c.txt: is the same file as the input"),
+    ("phrases-in-corpus-folder", ["phrases", "data", "-o", "data/p.txt"], 1, "lies in the corpus folder"),
+    ("phrases-to-dev-full", ["phrases", "c.txt", "-o", "/dev/full"], 1, "is a character device"),
+    ("phrases-read-only", ["phrases", "c.txt", "-o", "ro.bin"], 1, "ro.bin: is read-only"),
+    ("phrases-empty-corpus", ["phrases", "empty.txt", "-o", "new.txt"], 1, "the corpus is empty"),
+    ("classes-onto-vectors", ["classes", "v.bin", "-k", "2", "-o", "v.bin"], 1, "is the same file as the input"),
+    ("classes-of-nan", ["classes", "nan.txt", "-k", "1", "-o", "new.txt"], 1, "'nan' is not a finite float32"),
 ]
 
 
