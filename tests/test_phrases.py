@@ -136,3 +136,38 @@ def test_a_pair_that_straddles_two_pieces_is_counted(tmp_path, monkeypatch):
     out = str(tmp_path / "out.txt")
     write_phrases(Corpus([path]), counts, out, min_count=1, threshold=0.0)
     assert open(out).read() == "aaaa_bbbb\n" * 3
+
+
+@pytest.mark.parametrize("scoring,threshold", [("word2phrase", 5.0), ("npmi", 0.3)])
+def test_a_saved_table_applied_again_gives_the_same_text(tmp_path, scoring, threshold):
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(30)] + ["new", "york", "times"]
+    text = "\n".join(" ".join(rng.choice(words, int(rng.integers(1, 15)))) + " new york times"
+                     for _ in range(200)) + "\n"
+    path = write(tmp_path / "in.txt", text)
+    first, again, table = (str(tmp_path / name) for name in ("first.txt", "again.txt", "table.tsv"))
+    common = ["-q", "--min-count", "3", "--threshold", str(threshold), "--scoring", scoring]
+    result = CliRunner().invoke(cli, ["phrases", path, "-o", first, "--save-table", table] + common)
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in open(table).read().splitlines()]
+    assert rows and all(len(r) == 3 and len(r[0].split(" ")) == 2 for r in rows)
+    scores = [float(r[1]) for r in rows]
+    assert scores == sorted(scores, reverse=True) and min(scores) > threshold
+    assert ["new york"] == [r[0] for r in rows if r[0].startswith("new ")]
+    result = CliRunner().invoke(cli, ["phrases", path, "-o", again, "--phrase-table", table, "-q"])
+    assert result.exit_code == 0, result.output
+    assert open(again).read() == open(first).read() == reference(text, 3, threshold, scoring == "npmi")
+
+
+def test_bad_phrase_tables_and_table_options(tmp_path):
+    path = write(tmp_path / "in.txt", "a b\n" * 10)
+    for content, line in (("a b\t1.5\n", 1), ("a b\t1\t2\nab\t1\t2\n", 2), ("a b\tx\t2\n", 1)):
+        table = write(tmp_path / "t.tsv", content)
+        result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "o.txt"), "--phrase-table", table])
+        assert result.exit_code == 1 and f"t.tsv, line {line}: expected" in result.output, result.output
+    result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "o.txt"), "--passes", "2",
+                                      "--save-table", str(tmp_path / "t2.tsv")])
+    assert result.exit_code == 2 and "one pass" in result.output
+    result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "o.txt"), "--save-table", path])
+    assert result.exit_code == 1 and "is the same file as the input" in result.output
+    assert not (tmp_path / "o.txt").exists()

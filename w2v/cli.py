@@ -453,9 +453,15 @@ def convert(source, destination, fmt, limit, force):
               help="word2phrase's score, or gensim's normalised PMI (threshold in [-1, 1]).")
 @click.option("--delimiter", default="_", show_default=True, help="What joins the words of a phrase.")
 @click.option("--threads", type=_range("threads"), default=0, help="Threads that count  [default: all CPUs]")
+@click.option("--save-table", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Also write the pairs that join: 'first second<TAB>score<TAB>count', best first (one pass).")
+@click.option("--phrase-table", type=click.Path(exists=True, dir_okay=False),
+              help="Join the pairs of this saved table instead of counting (one pass; gives the text the "
+                   "pass that saved it gave).")
 @_force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, threads, force, quiet):
+def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, threads, save_table, phrase_table,
+            force, quiet):
     """Join frequent pairs of words into phrases (word2phrase): "new york" becomes new_york.
 
     Lines stay lines; words are written one space apart.
@@ -468,7 +474,8 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
 
     from w2v.corpus import Corpus
     from w2v.options import default_threads
-    from w2v.phrases import check_phrase_options, count_phrases, write_phrases
+    from w2v.phrases import check_phrase_options, count_phrases, read_phrase_table, save_phrase_table, write_phrases
+    from w2v.phrases import phrase_table as phrase_table_rows
 
     thresholds = list(threshold) or [0.5 if scoring == "npmi" else 100.0]
     if len(thresholds) == 1:
@@ -481,13 +488,21 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
             check_phrase_options(min_count, value, scoring, delimiter)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    planned = _plan([output], list(corpus) + source_files(list(corpus)), force)
+    if passes > 1 and (save_table or phrase_table):
+        raise click.UsageError("--save-table and --phrase-table go with one pass")
+    planned = _plan([output] + ([save_table] if save_table else []),
+                    list(corpus) + source_files(list(corpus)) + ([phrase_table] if phrase_table else []), force)
     start = time.perf_counter()
     with user_errors(), tempfile.TemporaryDirectory(prefix="w2v-phrases-") as folder:
         source = list(corpus)
         for number, value in enumerate(thresholds, 1):
             target = planned[0] if number == passes else os.path.join(folder, f"pass{number}.txt")
-            counts = count_phrases(Corpus(source, progress=not quiet), threads=threads or default_threads())
+            if phrase_table:
+                counts = read_phrase_table(phrase_table)
+            else:
+                counts = count_phrases(Corpus(source, progress=not quiet), threads=threads or default_threads())
+            if save_table:
+                save_phrase_table(planned[1], phrase_table_rows(counts, min_count, value, scoring), force=force)
             write_phrases(Corpus(source, progress=not quiet), counts, target, min_count, value, scoring, delimiter,
                           force=force)
             source = [target] if number < passes else source

@@ -1071,7 +1071,7 @@ def _count_of(table, key, start, end):
 
 
 @njit(cache=True, nogil=True)
-def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state, prev):
+def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state, prev, table_only):
     """Write ``data`` with the pairs whose score passes ``threshold`` joined by ``delimiter``.
 
     word2phrase's greedy rule, left to right: a token joins the one before it when both tokens and
@@ -1080,6 +1080,9 @@ def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state,
     count(b) × total, in float32 as word2phrase.c computes it, or with ``npmi`` gensim's normalised PMI
     ln(p(ab) / (p(a) p(b))) / −ln p(ab) with p(x) = count(x) / total. Tokens are written one space apart
     and every newline is kept, so lines stay lines.
+
+    With ``table_only`` the table holds just the pairs of a saved phrase table, and a pair joins when
+    the table holds it (the pairs a counted pass would have joined: :func:`pair_scores`).
 
     ``state`` int64[3] carries a piece's end into the next one: whether the last token may still join
     (and its count), and whether a token was written on the current line; ``prev`` uint8[L] holds the
@@ -1107,7 +1110,7 @@ def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state,
             break
         pb = _count_of(table, data, start, i)
         joined = False
-        if may_join and pa >= min_count and pb >= min_count:
+        if may_join and (table_only or (pa >= min_count and pb >= min_count)):
             # the pair's key: the previous token (in this piece, or carried from the last), a newline, this one
             source, s0, s1 = (data, prev_start, prev_end) if prev_start >= 0 else (prev, 0, prev.shape[0])
             need = (s1 - s0) + 1 + (i - start)
@@ -1119,14 +1122,10 @@ def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state,
             for k in range(i - start):
                 scratch[s1 - s0 + 1 + k] = data[start + k]
             pab = _count_of(table, scratch, 0, need)
-            if pab >= min_count:
-                if npmi:
-                    p_ab = pab / total
-                    score = np.log(p_ab / ((pa / total) * (pb / total))) / -np.log(p_ab)
-                else:
-                    score = np.float64(np.float32(np.float32(np.float32(pab - min_count) / np.float32(pa))
-                                                  / np.float32(pb)) * np.float32(total))
-                joined = score > threshold
+            if table_only:  # a saved phrase table: a pair it holds joins
+                joined = pab > 0
+            elif pab >= min_count:
+                joined = _pair_score(pa, pb, pab, min_count, total, npmi) > threshold
         if on_line:
             if joined:
                 for k in range(delimiter.shape[0]):
@@ -1149,3 +1148,54 @@ def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state,
     state[1] = pa
     state[2] = 1 if on_line else 0
     return out[:n_out].copy(), state, prev
+
+
+@njit(cache=True, inline="always")
+def _pair_score(pa, pb, pab, min_count, total, npmi):
+    """word2phrase's score (float32, as word2phrase.c), or gensim's normalised PMI."""
+    if npmi:
+        p_ab = pab / total
+        return np.log(p_ab / ((pa / total) * (pb / total))) / -np.log(p_ab)
+    return np.float64(np.float32(np.float32(np.float32(pab - min_count) / np.float32(pa)) / np.float32(pb))
+                      * np.float32(total))
+
+
+@njit(cache=True, nogil=True)
+def pair_scores(table, n, min_count, threshold, total, npmi):
+    """The pairs that :func:`join_pairs` joins: (entries int64[k], scores float64[k], split int64[k]) for
+    every pair key (two tokens joined by a newline, ``split`` the newline's offset) whose tokens and
+    itself were seen at least ``min_count`` times and whose score beats ``threshold``."""
+    slots, hashes, entries, arena = table
+    found = np.empty(16, np.int64)
+    scores = np.empty(16, np.float64)
+    splits = np.empty(16, np.int64)
+    k = 0
+    for e in range(n):
+        start, length, pab = entries[e, _START], entries[e, _LENGTH], entries[e, _COUNT]
+        if pab < min_count:
+            continue
+        cut = -1
+        for i in range(start, start + length):
+            if arena[i] == 10:
+                cut = i
+                break
+        if cut < 0:
+            continue
+        pa = _count_of(table, arena, start, cut)
+        pb = _count_of(table, arena, cut + 1, start + length)
+        if pa < min_count or pb < min_count:
+            continue
+        score = _pair_score(pa, pb, pab, min_count, total, npmi)
+        if not score > threshold:
+            continue
+        if k == found.shape[0]:
+            found2, scores2, splits2 = np.empty(2 * k, np.int64), np.empty(2 * k, np.float64), np.empty(2 * k, np.int64)
+            found2[:k] = found
+            scores2[:k] = scores
+            splits2[:k] = splits
+            found, scores, splits = found2, scores2, splits2
+        found[k] = e
+        scores[k] = score
+        splits[k] = cut - start
+        k += 1
+    return found[:k].copy(), scores[:k].copy(), splits[:k].copy()

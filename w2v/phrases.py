@@ -35,7 +35,8 @@ from .corpus import STDIN, Corpus
 from .files import open_output
 from .words import SEPARATORS
 
-__all__ = ["PhraseCounts", "count_phrases", "write_phrases", "check_phrase_options"]
+__all__ = ["PhraseCounts", "count_phrases", "write_phrases", "check_phrase_options", "phrase_table",
+           "save_phrase_table", "read_phrase_table"]
 
 
 @dataclass
@@ -46,6 +47,7 @@ class PhraseCounts:
     n: int
     total_words: int
     pruned_below: int
+    table_only: bool = False  # a saved phrase table: the pairs that join, without counts
 
 
 def check_phrase_options(min_count: int, threshold: float, scoring: str, delimiter: str) -> None:
@@ -114,5 +116,58 @@ def write_phrases(corpus: Corpus, counts: PhraseCounts, output, min_count: int =
     with open_output(output, "wb", force=force) as f:
         for piece in scan.pieces(corpus, "joining"):
             text, state, prev = kernels.join_pairs(piece, counts.table, min_count, float(threshold),
-                                                   counts.total_words, scoring == "npmi", glue, state, prev)
+                                                   max(counts.total_words, 1), scoring == "npmi", glue, state,
+                                                   prev, counts.table_only)
             f.write(text.tobytes())
+
+
+def phrase_table(counts: PhraseCounts, min_count: int = 5, threshold: float = 100.0,
+                 scoring: str = "word2phrase"):
+    """[(first word, second word, score, count)] of the pairs a pass with these settings joins, best
+    score first (ties by the words)."""
+    from . import kernels
+    entries, scores, splits = kernels.pair_scores(counts.table, counts.n, min_count, float(threshold),
+                                                  counts.total_words, scoring == "npmi")
+    rows = []
+    for entry, score, split in zip(entries.tolist(), scores.tolist(), splits.tolist()):
+        start, length, count = (int(x) for x in counts.table[2][entry])
+        key = counts.table[3][start:start + length].tobytes().decode("utf-8", "replace")
+        rows.append((key[:split], key[split + 1:], score, count))
+    rows.sort(key=lambda row: (-row[2], row[0], row[1]))
+    return rows
+
+
+def save_phrase_table(path, rows, force: bool = False) -> None:
+    """Write ``first second<TAB>score<TAB>count`` lines (the pair's two words one space apart, so a word
+    that already holds the delimiter stays unambiguous), atomically."""
+    with open_output(path, "w", force=force) as f:
+        f.write("".join(f"{a} {b}\t{score:.9g}\t{count}\n" for a, b, score, count in rows))
+
+
+def read_phrase_table(path: str) -> PhraseCounts:
+    """A saved phrase table, ready for :func:`write_phrases`: the text it gives is the text the pass
+    that saved it gave. ``ValueError`` naming the file and line of a malformed one."""
+    from . import kernels
+    from .words import word_problem
+    keys = []
+    try:
+        with open(path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                if not raw.strip():
+                    continue
+                fields = raw.rstrip(b"\r\n").split(b"\t")
+                try:
+                    words = fields[0].decode("utf-8").split(" ")
+                    float(fields[1]), int(fields[2])
+                    if len(fields) != 3 or len(words) != 2 or any(word_problem(w) for w in words):
+                        raise ValueError
+                except (ValueError, IndexError, UnicodeDecodeError):
+                    raise ValueError(f"{path}, line {lineno}: expected 'first second<TAB>score<TAB>count'") from None
+                keys.append("\n".join(words).encode("utf-8"))
+    except OSError as error:
+        raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+    table, n, used = kernels.table_new(max(len(keys), 16)), 0, 0
+    for key in keys:
+        array = np.frombuffer(key, dtype=np.uint8)
+        table, n, used = kernels.table_count(table, n, used, array, 0, len(array))
+    return PhraseCounts(table, n, 0, 0, table_only=True)
