@@ -171,3 +171,39 @@ def test_bad_phrase_tables_and_table_options(tmp_path):
     result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "o.txt"), "--save-table", path])
     assert result.exit_code == 1 and "is the same file as the input" in result.output
     assert not (tmp_path / "o.txt").exists()
+
+
+def test_training_with_phrases_equals_training_on_the_phrased_text(tmp_path, sample_path):
+    # --phrases and --phrase-table join while reading: the same bytes as phrasing to a file first
+    out = {name: str(tmp_path / f"{name}.bin") for name in ("file", "table", "counted")}
+    phrased_text, table = str(tmp_path / "p.txt"), str(tmp_path / "t.tsv")
+    common = ["-q", "--threads", "1", "--seed", "3", "--dim", "8", "--epochs", "1"]
+    runs = [["phrases", sample_path, "-o", phrased_text, "--save-table", table, "--threshold", "30", "-q"],
+            ["train", phrased_text, "-o", out["file"]] + common,
+            ["train", sample_path, "-o", out["table"], "--phrase-table", table] + common,
+            ["train", sample_path, "-o", out["counted"], "--phrases", "1", "--phrase-threshold", "30"] + common]
+    for args in runs:
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+    first = open(out["file"], "rb").read()
+    assert open(out["table"], "rb").read() == first == open(out["counted"], "rb").read()
+    from w2v import Vectors
+    assert any("_" in w for w in Vectors.load(out["counted"]).words)
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["--phrases", "1", "--phrase-table", "TABLE"], 2, "not both"),
+    (["--phrases", "2", "--phrase-threshold", "1", "--phrase-threshold", "2", "--phrase-threshold", "3"], 2,
+     "3 thresholds for 2 passes"),
+    (["--phrase-threshold", "5"], 2, "thresholds for 0 passes"),
+    (["--phrases", "1", "--init", "TABLE"], 2, "go with a new run"),
+    (["--phrase-table", "BAD"], 1, "expected 'first second"),
+])
+def test_training_phrase_options_bad_values(tmp_path, args, code, message):
+    path = write(tmp_path / "in.txt", "a b c\n" * 20)
+    table = write(tmp_path / "t.tsv", "a b\t1\t20\n")
+    bad = write(tmp_path / "bad.tsv", "a\t1\n")
+    args = [{"TABLE": table, "BAD": bad}.get(a, a) for a in args]
+    result = CliRunner().invoke(cli, ["train", path, "-o", str(tmp_path / "v.bin"), "-q", "--min-count", "1"] + args)
+    assert result.exit_code == code and message in result.output, result.output
+    assert not (tmp_path / "v.bin").exists()

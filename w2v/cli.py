@@ -175,6 +175,12 @@ def cli():
 @click.option("--cache-dir", type=click.Path(exists=True, file_okay=False),
               help="Folder for the encoded corpus (4 bytes a word, read back chunk by chunk, removed at the "
                    "end)  [default: the system's temporary folder]")
+@click.option("--phrases", type=click.IntRange(0, 10), default=0, show_default=True,
+              help="Passes of word2phrase over the corpus as it is read (new york -> new_york); no copy is written.")
+@click.option("--phrase-threshold", type=click.FloatRange(0), multiple=True,
+              help="The threshold of each pass of --phrases (one for all, or one a pass)  [default: 100]")
+@click.option("--phrase-table", type=click.Path(exists=True, dir_okay=False),
+              help="Join the pairs of this table (w2v phrases --save-table) as the corpus is read.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False),
               help="Write the whole model here (a .w2vm file) after every epoch and when stopped, to --resume from.")
 @click.option("--checkpoint-every", type=click.FloatRange(0, min_open=True), metavar="MINUTES",
@@ -192,7 +198,8 @@ def cli():
 @click.pass_context
 def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, epochs, alpha,
           threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab, save_vocab,
-          cache_dir, checkpoint, checkpoint_every, resume, allow_other_corpus, init, update_vocab, force, quiet):
+          cache_dir, phrases, phrase_threshold, phrase_table, checkpoint, checkpoint_every, resume,
+          allow_other_corpus, init, update_vocab, force, quiet):
     """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz, or - for stdin).
 
     A line is a sentence; words are separated by white space. Outputs are
@@ -226,10 +233,18 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     if exact is not None and model == "cbow":
         raise click.UsageError("--exact/--batched apply to skip-gram; CBOW always uses word2vec.c's updates")
     _check_model_options(ctx, resume, init, update_vocab, allow_other_corpus, checkpoint, checkpoint_every, read_vocab)
+    thresholds = tuple(phrase_threshold) or (100.0,)
+    if (phrases or phrase_table) and (resume or init):
+        raise click.UsageError("--phrases and --phrase-table go with a new run, not with --resume or --init")
+    if phrases and phrase_table:
+        raise click.UsageError("give --phrases (count them) or --phrase-table (a saved table), not both")
+    if phrase_threshold and (not phrases or len(thresholds) not in (1, phrases)):
+        raise click.BadParameter(f"{len(thresholds)} thresholds for {phrases} passes of --phrases; give one, or "
+                                 f"one a pass", param_hint="'--phrase-threshold'")
     checkpoint = checkpoint or resume
     say = _log(quiet)
     start = time.perf_counter()
-    inputs = list(corpus) + source_files(list(corpus)) + [p for p in (read_vocab, init) if p]
+    inputs = list(corpus) + source_files(list(corpus)) + [p for p in (read_vocab, init, phrase_table) if p]
     outputs = [output] + ([save_vocab] if save_vocab else [])
     planned = _plan(outputs + ([checkpoint] if checkpoint else []), inputs, force)
     if resume:  # the checkpoint it resumes from is the one place an output may be an input: it supersedes it
@@ -259,7 +274,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                 vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
                 result = run_training(list(corpus), options, progress=not quiet, log=say, vocab=vocab,
                                       cache_dir=cache_dir, save_vocab=save_vocab, reserve=reserve, force=force,
-                                      checkpoint=checkpoint, checkpoint_every=every)
+                                      checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
+                                      phrase_thresholds=thresholds, phrase_table=phrase_table)
             result.vectors.save(output, fmt=fmt, force=force)
     except Interrupted as stopped:
         if vocab_written():

@@ -36,7 +36,7 @@ from .files import open_output
 from .words import SEPARATORS
 
 __all__ = ["PhraseCounts", "count_phrases", "write_phrases", "check_phrase_options", "phrase_table",
-           "save_phrase_table", "read_phrase_table"]
+           "save_phrase_table", "read_phrase_table", "PhrasedCorpus", "phrased"]
 
 
 @dataclass
@@ -171,3 +171,52 @@ def read_phrase_table(path: str) -> PhraseCounts:
         array = np.frombuffer(key, dtype=np.uint8)
         table, n, used = kernels.table_count(table, n, used, array, 0, len(array))
     return PhraseCounts(table, n, 0, 0, table_only=True)
+
+
+class PhrasedCorpus:
+    """A corpus read with its phrases joined, as :func:`write_phrases` would write it, without writing it:
+    what training reads with ``--phrases`` or ``--phrase-table``. It has what the passes of
+    :mod:`w2v.scan` use of a :class:`w2v.corpus.Corpus`: ``files``, ``fingerprint()`` and ``blocks()``,
+    whose blocks end at white space."""
+
+    def __init__(self, corpus, counts: PhraseCounts, min_count: int = 5, threshold: float = 100.0,
+                 scoring: str = "word2phrase", delimiter: str = "_"):
+        check_phrase_options(min_count, threshold, scoring, delimiter)
+        _no_stdin(corpus)
+        self.corpus, self.counts = corpus, counts
+        self.min_count, self.threshold, self.scoring = min_count, float(threshold), scoring
+        self.glue = np.frombuffer(delimiter.encode("utf-8"), np.uint8)
+        self.files = corpus.files
+
+    def fingerprint(self):
+        return self.corpus.fingerprint()
+
+    def blocks(self, desc: str = "reading"):
+        from . import kernels, scan
+        state, prev = np.zeros(3, np.int64), np.zeros(0, np.uint8)
+        carry = b""
+        for piece in scan.pieces(self.corpus, desc):
+            text, state, prev = kernels.join_pairs(piece, self.counts.table, self.min_count, self.threshold,
+                                                   max(self.counts.total_words, 1), self.scoring == "npmi",
+                                                   self.glue, state, prev, self.counts.table_only)
+            block = carry + text.tobytes()
+            cut = max(block.rfind(b" "), block.rfind(b"\n"))  # the last token may still be joined to
+            carry = block[cut + 1:]
+            if cut >= 0:
+                yield block[:cut + 1], False
+        yield carry + (b"\n" if carry else b""), True
+
+
+def phrased(corpus, passes: int = 1, thresholds=(100.0,), min_count: int = 5, scoring: str = "word2phrase",
+            delimiter: str = "_", table: Optional[str] = None, threads: int = 1):
+    """``corpus`` read through ``passes`` passes of phrases (counted on the text the pass before
+    made), or through a saved phrase ``table``; see :class:`PhrasedCorpus`."""
+    if table is not None:
+        return PhrasedCorpus(corpus, read_phrase_table(table), min_count, thresholds[0], scoring, delimiter)
+    thresholds = list(thresholds) * passes if len(thresholds) == 1 else list(thresholds)
+    if len(thresholds) != passes:
+        raise ValueError(f"{len(thresholds)} thresholds for {passes} passes of phrases; give one, or one a pass")
+    for threshold in thresholds:
+        corpus = PhrasedCorpus(corpus, count_phrases(corpus, threads=threads), min_count, threshold, scoring,
+                               delimiter)
+    return corpus

@@ -361,7 +361,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
           cache_dir: Optional[str] = None, in_memory: bool = False,
           reserve: Optional[Reserve] = None, force: bool = False, checkpoint: Optional[str] = None,
           checkpoint_every: Optional[float] = None, stop_event: Optional[threading.Event] = None,
-          chunk_callback=None, **option_values) -> TrainResult:
+          chunk_callback=None, phrases: int = 0, phrase_thresholds: Sequence[float] = (100.0,),
+          phrase_table: Optional[str] = None, **option_values) -> TrainResult:
     """Train word vectors from text files (or ``-`` for stdin): the one-call API.
 
     ``options`` or keyword options (see :class:`TrainOptions`); ``vocab`` skips
@@ -374,8 +375,11 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     are checked (what the writers would refuse) and the free disk space for
     the encoded corpus and for what ``reserve(vocab)`` lists (the caller's
     outputs), so a problem is found before training, not after. The rest
-    (``checkpoint``, ``callback`` ...) is :func:`train_model`'s. Returns a
-    :class:`TrainResult` whose ``model`` can be saved and trained further.
+    (``checkpoint``, ``callback`` ...) is :func:`train_model`'s. ``phrases``
+    passes of word2phrase (thresholds ``phrase_thresholds``, min count the
+    vocabulary's), or a saved ``phrase_table``, join phrases as the corpus is
+    read, without writing a phrased copy (:class:`w2v.phrases.PhrasedCorpus`).
+    Returns a :class:`TrainResult` whose ``model`` can be saved and trained further.
     """
     if options is None:
         options = TrainOptions(**option_values)
@@ -384,6 +388,10 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     options = options.resolved()
     say = log or (lambda message: None)
     corpus = Corpus(corpus_paths, lowercase=options.lowercase, progress=progress)
+    if phrases or phrase_table:
+        from .phrases import phrased
+        corpus = phrased(corpus, phrases, tuple(phrase_thresholds), options.min_count, table=phrase_table,
+                         threads=options.threads)
     if STDIN in corpus.files and vocab is None:
         raise ValueError("training reads the corpus twice (counting, then encoding), so it cannot read "
                          "standard input; save it to a file, or give a vocabulary file")
