@@ -207,3 +207,15 @@ def test_training_phrase_options_bad_values(tmp_path, args, code, message):
     result = CliRunner().invoke(cli, ["train", path, "-o", str(tmp_path / "v.bin"), "-q", "--min-count", "1"] + args)
     assert result.exit_code == code and message in result.output, result.output
     assert not (tmp_path / "v.bin").exists()
+
+
+def test_counting_pairs_is_bounded_by_pruning(tmp_path, monkeypatch):
+    from w2v import kernels
+    monkeypatch.setattr(scan, "PIECE_BYTES", 256)  # pruning is checked between pieces
+    rng = np.random.default_rng(5)
+    text = "\n".join(" ".join(f"r{x}" for x in rng.integers(0, 3000, 20)) + " new york" for _ in range(300)) + "\n"
+    path = write(tmp_path / "in.txt", text)
+    counts = count_phrases(Corpus([path]), prune_at=100)
+    assert counts.n <= 100 and counts.pruned_below >= 1  # far more distinct tokens and pairs than 100
+    entry = kernels.table_lookup(counts.table, np.frombuffer(b"new\nyork", np.uint8))
+    assert entry >= 0 and counts.table[2][entry, 2] == 300  # the frequent pair kept its count
