@@ -27,7 +27,6 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 W2V = [sys.executable, os.path.join(ROOT, "cli.py")]
-ARGS = None  # the parsed command line
 COMMON = ["--threads", "2", "--dim", "100", "--window", "5", "--negative", "5", "--sample", "1e-3",
           "--min-count", "5"]
 
@@ -84,8 +83,9 @@ def mean(rows, key):
     return sum(values) / len(values) if values else float("nan")
 
 
-def write(name: str, text: str) -> None:
-    path = os.path.join(HERE, "results", (ARGS.name or name) + ".md")
+def write(args, name: str, text: str) -> None:
+    """Write a result as results/NAME.md (``--name`` overrides the measurement's own name)."""
+    path = os.path.join(HERE, "results", (args.name or name) + ".md")
     with open(path, "w") as f:
         f.write(text)
     print(text)
@@ -117,7 +117,7 @@ def checkpoint_cost(args, corpus, folder):
         start = time.perf_counter()
         model.save(os.path.join(folder, "again.w2vm"))
         saves.append(time.perf_counter() - start)
-    write("model-checkpoint-cost", f"# Checkpoint cost: wiki8, sg-ns, 5 epochs, 2 threads\n\n"
+    write(args, "model-checkpoint-cost", f"# Checkpoint cost: wiki8, sg-ns, 5 epochs, 2 threads\n\n"
           f"`python benchmarks/model_runs.py checkpoint-cost --repeat {args.repeat}`; each run is\n"
           f"`w2v train wiki8.txt -o v.bin --epochs 5 {' '.join(COMMON)} [--checkpoint ck.w2vm]`, alternating.\n\n"
           + table(rows, ["run", "checkpoint", "wall s", "model file bytes"])
@@ -155,7 +155,7 @@ def resume(args, corpus, folder):
                       f"SimLex-999 {mean(group, 'simlex'):.4f}, words/s {mean(group, 'words/s'):,.0f}\n"
                       for kind, group in (("uninterrupted", [r for r in rows if r["run"] == "uninterrupted"]),
                                           ("resumed", [r for r in rows if r["run"] != "uninterrupted"])))
-    write("model-resume", f"# Resume: wiki8, sg-ns, 5 epochs, 2 threads\n\n"
+    write(args, "model-resume", f"# Resume: wiki8, sg-ns, 5 epochs, 2 threads\n\n"
           f"`python benchmarks/model_runs.py resume --repeat {args.repeat} --stop-after {args.stop_after}`: "
           f"each seed trains once uninterrupted, once stopped with SIGTERM and resumed with "
           f"`w2v train wiki8.txt -o v.bin --resume ck.w2vm --threads 2` (words/s: the resumed part).\n\n"
@@ -192,7 +192,7 @@ def continued(args, corpus, folder):
     vectors = grown.vectors
     neighbours = "".join(f"- {w} ({grown.vocab.counts[grown.vocab.index[w]]:,}): "
                          + ", ".join(n for n, _ in vectors.most_similar(w, topn=6)) + "\n" for w in fresh)
-    write("model-continued", f"# Continued training: wiki8 halves, sg-ns, 2 threads, seed {seed}\n\n"
+    write(args, "model-continued", f"# Continued training: wiki8 halves, sg-ns, 2 threads, seed {seed}\n\n"
           f"`python benchmarks/model_runs.py continue`: wiki8 (1,000-word lines) cut into halves by lines; "
           f"`w2v train first.txt -o v.bin --epochs 5 --checkpoint first.w2vm`, then\n"
           f"`w2v train second.txt -o v.bin --init first.w2vm --update-vocab --epochs 5` (so every word is "
@@ -221,7 +221,7 @@ def speed(args, corpus, folder):
             speeds = sorted(r["words/s"] for r in group)
             summary += (f"- {config} {version}: median {speeds[len(speeds) // 2]:,.0f} words/s "
                         f"({', '.join(f'{s:,.0f}' for s in speeds)}), mean wall {mean(group, 'wall s'):.1f} s\n")
-    write("model-speed-before-after", f"# Training speed before and after the model reshaping: wiki8, 1 epoch, "
+    write(args, "model-speed-before-after", f"# Training speed before and after the model reshaping: wiki8, 1 epoch, "
           f"2 threads\n\n`python benchmarks/model_runs.py speed --old {args.old} --repeat {args.repeat} "
           f"--configs {args.configs}` "
           f"(before: that checkout's cli.py; runs alternate).\n\n"
@@ -240,8 +240,6 @@ def main(argv=None):
     parser.add_argument("--configs", default="sg-ns,cbow-ns,sg-hs", help="speed: which configurations")
     parser.add_argument("--name", help="the results file's name (default: one per measurement)")
     args = parser.parse_args(argv)
-    global ARGS
-    ARGS = args
     if args.what == "speed" and not args.old:
         parser.error("speed needs --old PATH/cli.py")
     corpus = corpus_lines(args)

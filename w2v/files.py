@@ -276,11 +276,13 @@ def _take_mode(fd: int, existing) -> None:
 
 
 def describe_bytes(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+    """``n`` bytes for a message: 1,234 bytes, 5.6 MB ... (powers of 1000, up to TB)."""
+    unit = "bytes"
+    for bigger in ("KB", "MB", "GB", "TB"):
+        if n < 1000:
+            break
+        n, unit = n / 1000, bigger
+    return f"{n:,.0f} bytes" if unit == "bytes" else f"{n:,.1f} {unit}"
 
 
 def check_free_space(needs: Sequence[Tuple[str, int, str]]) -> None:

@@ -976,19 +976,20 @@ def encode_tokens(data, table, n, ids_of_entry):
 
 
 @njit(cache=True, inline="always")
-def _pair_key(scratch, data, a_start, a_end, b_start, b_end):
-    """Write token a, a newline and token b into ``scratch`` (grown if short); returns (scratch, length)."""
+def _pair_key(scratch, first, a_start, a_end, second, b_start, b_end):
+    """Write first[a_start:a_end], a newline and second[b_start:b_end] into ``scratch`` (grown if short);
+    returns (scratch, length): the key of the pair of those two tokens."""
     length = (a_end - a_start) + 1 + (b_end - b_start)
     if length > scratch.shape[0]:
         scratch = np.empty(2 * length, np.uint8)
     k = 0
     for i in range(a_start, a_end):
-        scratch[k] = data[i]
+        scratch[k] = first[i]
         k += 1
     scratch[k] = 10
     k += 1
     for i in range(b_start, b_end):
-        scratch[k] = data[i]
+        scratch[k] = second[i]
         k += 1
     return scratch, length
 
@@ -1051,7 +1052,7 @@ def count_pairs(data, table, n, used):
             edges[1] = i
             edges[2] = 1 if newline else 0
         elif not newline:
-            scratch, length = _pair_key(scratch, data, prev_start, prev_end, start, i)
+            scratch, length = _pair_key(scratch, data, prev_start, prev_end, data, start, i)
             table, n, used = table_count(table, n, used, scratch, 0, length)
         tokens += 1
         prev_start = start
@@ -1112,16 +1113,11 @@ def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state,
         joined = False
         if may_join and (table_only or (pa >= min_count and pb >= min_count)):
             # the pair's key: the previous token (in this piece, or carried from the last), a newline, this one
-            source, s0, s1 = (data, prev_start, prev_end) if prev_start >= 0 else (prev, 0, prev.shape[0])
-            need = (s1 - s0) + 1 + (i - start)
-            if need > scratch.shape[0]:
-                scratch = np.empty(2 * need, np.uint8)
-            for k in range(s1 - s0):
-                scratch[k] = source[s0 + k]
-            scratch[s1 - s0] = 10
-            for k in range(i - start):
-                scratch[s1 - s0 + 1 + k] = data[start + k]
-            pab = _count_of(table, scratch, 0, need)
+            if prev_start >= 0:
+                scratch, length = _pair_key(scratch, data, prev_start, prev_end, data, start, i)
+            else:  # the previous token came from the piece before
+                scratch, length = _pair_key(scratch, prev, 0, prev.shape[0], data, start, i)
+            pab = _count_of(table, scratch, 0, length)
             if table_only:  # a saved phrase table: a pair it holds joins
                 joined = pab > 0
             elif pab >= min_count:
