@@ -193,13 +193,20 @@ def cli():
               help="Train this model (a .w2vm file) further on CORPUS: a new schedule of --epochs from --alpha.")
 @click.option("--update-vocab", is_flag=True,
               help="With --init: add the words of CORPUS that reach --min-count (new vectors) and merge the counts.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Train on a Dask cluster: tcp://HOST:8786 (a running 'dask scheduler'), or local:N to start N "
+                   "worker processes here. Needs pip install 'w2v[distributed]'; every worker must read CORPUS "
+                   "under the same path. --threads is then threads per worker.")
+@click.option("--sync-words", type=click.IntRange(1), default=None, metavar="N",
+              help="With --scheduler: words each worker trains between syncs of the workers' weights  "
+                   "[default: 2000000 / the number of workers]")
 @_force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, epochs, alpha,
           threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab, save_vocab,
           cache_dir, phrases, phrase_threshold, phrase_table, checkpoint, checkpoint_every, resume,
-          allow_other_corpus, init, update_vocab, force, quiet):
+          allow_other_corpus, init, update_vocab, scheduler, sync_words, force, quiet):
     """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz, or - for stdin).
 
     A line is a sentence; words are separated by white space. Outputs are
@@ -217,6 +224,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
       w2v train text8 -o text8.bin --checkpoint text8.w2vm       # stopped? then:
       w2v train text8 -o text8.bin --resume text8.w2vm
       w2v train more.txt -o v.bin --init text8.w2vm --update-vocab --epochs 3
+      w2v train text8 -o text8.bin --scheduler local:2 --threads 1
     """
     from w2v.training import TrainOptions, train as run_training
     from w2v.vocab import Vocabulary
@@ -241,6 +249,13 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     if phrase_threshold and (not phrases or len(thresholds) not in (1, phrases)):
         raise click.BadParameter(f"{len(thresholds)} thresholds for {phrases} passes of --phrases; give one, or "
                                  f"one a pass", param_hint="'--phrase-threshold'")
+    if scheduler and (phrases or phrase_table):
+        raise click.UsageError("--phrases and --phrase-table do not go with --scheduler yet: write the phrased "
+                               "corpus with 'w2v phrases' and train on it")
+    if sync_words is not None and not scheduler:
+        raise click.UsageError("--sync-words goes with --scheduler")
+    if scheduler and "-" in corpus:
+        raise click.UsageError("--scheduler: the workers read the corpus from files, not from standard input")
     checkpoint = checkpoint or resume
     say = _log(quiet)
     start = time.perf_counter()
@@ -269,7 +284,15 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
             if resume or init:
                 result = _train_further(ctx, list(corpus), options, resume or init, bool(resume), update_vocab,
                                         allow_other_corpus, save_vocab, reserve, checkpoint, every, cache_dir,
-                                        force, quiet, say)
+                                        force, quiet, say, scheduler, sync_words)
+            elif scheduler:
+                from w2v import distributed
+                vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
+                result = distributed.train(list(corpus), options, scheduler=scheduler,
+                                           sync_words=sync_words,
+                                           progress=not quiet, log=say, vocab=vocab, cache_dir=cache_dir,
+                                           save_vocab=save_vocab, reserve=reserve, force=force,
+                                           checkpoint=checkpoint, checkpoint_every=every)
             else:
                 vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
                 result = run_training(list(corpus), options, progress=not quiet, log=say, vocab=vocab,
@@ -283,8 +306,14 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                               f"(the vocabulary was written to {save_vocab})"
         raise
     last = f"; final loss {result.history[-1].loss:.4f}" if result.history else ""
+    where = f"{result.options.threads} threads"
+    if result.syncs:
+        syncs = result.syncs
+        where += (f" a worker; {len(syncs)} syncs of {sum(s.seconds for s in syncs) / len(syncs):.2f} s, "
+                  f"{sum(s.bytes_in for s in syncs) / len(syncs) / 1e6:.1f} MB in and "
+                  f"{sum(s.bytes_out for s in syncs) / len(syncs) / 1e6:.1f} MB out each")
     say(f"vocabulary {len(result.vectors):,} words; trained {result.words:,} words in {result.seconds:.1f} s "
-        f"({result.words_per_second:,.0f} words/s, {result.options.threads} threads){last}; "
+        f"({result.words_per_second:,.0f} words/s, {where}){last}; "
         f"wrote {output} ({fmt}) after {time.perf_counter() - start:.1f} s in all")
 
 
@@ -326,7 +355,7 @@ def _check_model_options(ctx, resume, init, update_vocab, allow_other_corpus, ch
 
 
 def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other_corpus, save_vocab, reserve,
-                   checkpoint, every, cache_dir, force, quiet, say):
+                   checkpoint, every, cache_dir, force, quiet, say, scheduler=None, sync_words=None):
     """--resume and --init: load the model, adjust it, check what will be written, train."""
     import dataclasses
     from w2v.corpus import STDIN, Corpus
@@ -355,6 +384,13 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
     check_free_space(reserve(model.vocab))
     if save_vocab:
         model.vocab.save(save_vocab, force=force)
+    if scheduler:
+        from w2v import distributed
+        return distributed.train_model(model, corpus, scheduler=scheduler, sync_words=sync_words,
+                                       threads=options.threads, epochs=None if resume else model.options.epochs,
+                                       alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
+                                       checkpoint=checkpoint, checkpoint_every=every, force=force,
+                                       cache_dir=cache_dir, allow_other_corpus=allow_other_corpus)
     return model.train(corpus, epochs=None if resume else model.options.epochs,
                        alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
                        checkpoint=checkpoint, checkpoint_every=every, force=force, cache_dir=cache_dir,

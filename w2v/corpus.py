@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from .words import SEPARATORS
 
-__all__ = ["Corpus", "resolve_sources", "decode_token", "STDIN"]
+__all__ = ["Corpus", "CorpusPart", "resolve_sources", "decode_token", "STDIN"]
 
 #: The name that stands for standard input.
 STDIN = "-"
@@ -153,6 +153,10 @@ class Corpus:
             return raw, raw
         return opener(raw, "rb"), raw
 
+    def part(self, k: int, n: int) -> "CorpusPart":
+        """Part ``k`` of ``n`` of this corpus (:class:`CorpusPart`): every token is in exactly one part."""
+        return CorpusPart(self.files, k, n, lowercase=self.lowercase, block_size=self.block_size)
+
     def _total_bytes(self) -> Optional[int]:
         if STDIN in self.files:
             return None
@@ -243,3 +247,103 @@ class Corpus:
                     yield line.split(), True
                 elif line or ends_file:
                     yield line.split(), ends_file
+
+
+#: A plain file smaller than this is not cut into parts: it goes whole to one part.
+MIN_PART_BYTES = 1 << 16
+
+
+class _Range:
+    """A binary stream over bytes ``[start, end)`` of a file (``read`` and ``tell`` only)."""
+
+    def __init__(self, file: BinaryIO, start: int, end: int):
+        self.file, self.end = file, end
+        file.seek(start)
+
+    def read(self, size: int) -> bytes:
+        return self.file.read(max(0, min(size, self.end - self.file.tell())))
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def token_start(file: BinaryIO, offset: int, size: int) -> int:
+    """The first place at or after ``offset`` where a token may start: 0, ``size``, or just after white space."""
+    if offset <= 0:
+        return 0
+    position = offset - 1
+    file.seek(position)
+    while position < size:
+        data = file.read(1 << 16)
+        if not data:
+            break
+        cuts = [i for i in (data.find(w) for w in _WHITESPACE) if i >= 0]
+        if cuts:
+            return position + min(cuts) + 1
+        position += len(data)
+    return size
+
+
+class CorpusPart(Corpus):
+    """Part ``k`` of ``n`` of a corpus's files, for counting and training on several machines.
+
+    A plain file of at least :data:`MIN_PART_BYTES` is cut into ``n`` byte ranges of about equal
+    size, moved forward to where a token starts (:func:`token_start`), so that every token lies in
+    exactly one part; part ``k`` reads range ``k`` of every such file. A smaller file goes whole to
+    part ``i mod n`` (``i``: its place among the corpus's files). A compressed stream cannot be cut
+    at a byte offset, so every part decompresses it and keeps the blocks ``j`` with ``j mod n == k``
+    (blocks end at white space, :meth:`Corpus.blocks`). The parts' counts therefore add up to the
+    whole corpus's counts exactly. A line that crosses a cut is two sentences, one in each part;
+    nothing else differs from reading the whole corpus. Standard input cannot be cut.
+    """
+
+    def __init__(self, files: Sequence[str], k: int, n: int, lowercase: bool = False,
+                 block_size: int = DEFAULT_BLOCK_SIZE):
+        if STDIN in files:
+            raise ValueError("standard input cannot be shared among several machines; save it to a file")
+        if not 0 <= k < n:
+            raise ValueError(f"part {k} of {n} does not exist")
+        super().__init__(files, lowercase=lowercase, block_size=block_size)
+        self.k, self.n = k, n
+
+    def _total_bytes(self) -> Optional[int]:
+        return None
+
+    def blocks(self, desc: str = "reading") -> Iterator[Tuple[bytes, bool]]:
+        bar = tqdm(disable=True)
+        try:
+            for i, path in enumerate(self.files):
+                compressed = os.path.splitext(path)[1].lower() in _OPENERS
+                try:
+                    size = os.path.getsize(path)
+                except OSError as error:
+                    raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+                if compressed:
+                    stream, raw = self._open(path)
+                    try:
+                        for j, (block, ends_file) in enumerate(self._file_blocks(path, stream, raw, bar)):
+                            if ends_file:
+                                yield (block if j % self.n == self.k else b""), True
+                            elif j % self.n == self.k:
+                                yield block, False
+                    finally:
+                        stream.close()
+                        raw.close()
+                elif size < MIN_PART_BYTES * self.n:
+                    if i % self.n == self.k:
+                        stream, raw = self._open(path)
+                        try:
+                            yield from self._file_blocks(path, stream, raw, bar)
+                        finally:
+                            stream.close()
+                else:
+                    with open(path, "rb") as file:
+                        start = token_start(file, size * self.k // self.n, size)
+                        end = token_start(file, size * (self.k + 1) // self.n, size)
+                        stream = _Range(file, start, end)
+                        yield from self._file_blocks(path, stream, stream, bar)
+        finally:
+            bar.close()

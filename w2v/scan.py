@@ -33,7 +33,7 @@ import numpy as np
 
 from .corpus import Corpus
 
-__all__ = ["PIECE_BYTES", "pieces", "count", "Counted", "word_table", "encode_pieces"]
+__all__ = ["PIECE_BYTES", "pieces", "count", "merge", "Counted", "word_table", "encode_pieces"]
 
 #: About how many bytes of text one piece holds.
 PIECE_BYTES = 4 << 20
@@ -107,6 +107,12 @@ class Counted:
         start, length = (int(x) for x in self.table[2][entry, :2])
         return self.table[3][start:start + length].tobytes()
 
+    def compact(self) -> tuple:
+        """``(hashes, entries, arena)`` trimmed to what the table holds: what :func:`merge` takes."""
+        hashes, entries, arena = self.table[1][:self.n], self.table[2][:self.n], self.table[3]
+        used = int((entries[:, 0] + entries[:, 1]).max(initial=0))
+        return hashes.copy(), entries.copy(), arena[:used].copy()
+
     @property
     def counts(self) -> np.ndarray:
         return self.table[2][:self.n, 2]
@@ -153,6 +159,25 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
         table, n, used = kernels.table_merge(table, n, used, piece_table, piece_n)
         total += tokens
         while prune_at is not None and n > prune_at:  # word2vec.c prunes as long as it is over, too
+            pruned += 1
+            table, n, used = kernels.table_prune(table, n, pruned)
+    return Counted(table, n, total, pruned)
+
+
+def merge(parts, prune_at: Optional[int]) -> Counted:
+    """One count from the counts of a corpus's parts (``(compact table, total_tokens, pruned_below)`` each,
+    see :meth:`Counted.compact`), merged in the given order with :func:`count`'s pruning rule. When no
+    part was pruned and the merge is not, the result holds exactly the counts of counting the whole."""
+    from . import kernels
+    prepare()
+    table, n, used = kernels.table_new(1 << 16), 0, 0
+    total = pruned = 0
+    no_slots = np.zeros((1, 2), np.uint64)
+    for (hashes, entries, arena), tokens, part_pruned in parts:
+        table, n, used = kernels.table_merge(table, n, used, (no_slots, hashes, entries, arena), len(hashes))
+        total += tokens
+        pruned = max(pruned, part_pruned)
+        while prune_at is not None and n > prune_at:
             pruned += 1
             table, n, used = kernels.table_prune(table, n, pruned)
     return Counted(table, n, total, pruned)

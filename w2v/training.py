@@ -75,6 +75,7 @@ class TrainResult:
     options: Optional[TrainOptions] = None
     model: Optional[Model] = None
     words: int = 0       # corpus words trained by this call (a resumed run's earlier words not included)
+    syncs: list = field(default_factory=list)  # distributed runs: one w2v.distributed.SyncStats a sync
 
     @property
     def losses(self) -> List[float]:
@@ -240,7 +241,8 @@ def _check_same_corpus(model: Model, corpus: Optional[Corpus], encoded: Optional
             differs = "its files differ in size or content"
         else:
             return
-    elif (encoded.n_words, encoded.n_sentences) != (expected.get("words"), expected.get("sentences")):
+    elif (encoded.n_words, encoded.n_sentences if not expected.get("shards") else None) != (
+            expected.get("words"), expected.get("sentences") if not expected.get("shards") else None):
         differs = (f"it has {encoded.n_words:,} words in {encoded.n_sentences:,} sentences, the checkpoint's "
                    f"had {expected.get('words', 0):,} in {expected.get('sentences', 0):,}")
     else:
@@ -269,6 +271,11 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
     """
     say = log or (lambda message: None)
     resuming = model.position.started and not model.position.finished and epochs is None and alpha is None
+    shards = model.position.corpus.get("shards")
+    if resuming and shards and model.position.chunk:
+        raise ValueError(f"this checkpoint stopped between syncs of a distributed run of {shards} shards; resume it "
+                         f"with --scheduler ({shards} workers) and --sync-words "
+                         f"{model.position.corpus.get('sync_words')}")
     source = None
     if isinstance(corpus, EncodedCorpus):
         encoded, owned = corpus, False
@@ -326,13 +333,7 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
                 if p.chunk < len(run.chunks):  # stopped between chunks
                     run.save_checkpoint()
                     raise TrainingInterrupted(_stopped_message(checkpoint))
-                sample = model.weights.syn0[:: max(1, len(model.vocab) // 1000)]
-                if not np.isfinite(sample).all():
-                    raise TrainingDiverged(f"training diverged in epoch {p.epoch + 1}; lower the learning rate "
-                                           f"(alpha {p.alpha} now)")
-                stats = EpochStats(p.epoch + 1, p.loss / max(p.predictions, 1), p.words, p.trained,
-                                   time.perf_counter() - epoch_start, run.alpha_at(p.words_done))
-                p.finish_epoch(asdict(stats))
+                stats = finish_epoch(model, epoch_start, run.alpha_at(p.words_done))
                 history.append(stats)
                 run.save_checkpoint()
                 if callback is not None and callback(stats):
@@ -342,6 +343,20 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
         bar.close()
     return TrainResult(model.vectors, history, time.perf_counter() - start_all, compile_seconds, options, model,
                        p.words_done - words_before)
+
+
+def finish_epoch(model: Model, epoch_start: float, alpha_end: float) -> EpochStats:
+    """Close the model's current epoch: check the weights are finite (a sample of rows), record the
+    epoch's statistics in its position and return them."""
+    p = model.position
+    sample = model.weights.syn0[:: max(1, len(model.vocab) // 1000)]
+    if not np.isfinite(sample).all():
+        raise TrainingDiverged(f"training diverged in epoch {p.epoch + 1}; lower the learning rate "
+                               f"(alpha {p.alpha} now)")
+    stats = EpochStats(p.epoch + 1, p.loss / max(p.predictions, 1), p.words, p.trained,
+                       time.perf_counter() - epoch_start, alpha_end)
+    p.finish_epoch(asdict(stats))
+    return stats
 
 
 def _stopped_message(checkpoint: Optional[str]) -> str:

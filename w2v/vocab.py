@@ -40,7 +40,7 @@ from .files import open_output
 from .memory import release_free_memory
 from .words import MAX_WORD_BYTES, read_word_integers
 
-__all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "MAX_TOTAL_COUNT"]
+__all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "vocabulary_from_count", "MAX_TOTAL_COUNT"]
 
 #: The largest total of counts a vocabulary holds (2^53: float64 represents every integer up to it).
 MAX_TOTAL_COUNT = 1 << 53
@@ -57,7 +57,15 @@ class CountSummary:
 
 
 def _count(corpus: Corpus, prune_at: Optional[int], threads: int, min_count: int):
-    """One counting pass (:func:`w2v.scan.count`): ``(pairs, summary, most)``.
+    """One counting pass (:func:`w2v.scan.count`): ``(pairs, summary, most)`` (see :func:`_pairs`)."""
+    from . import scan
+    if prune_at is not None and prune_at < 1:
+        raise ValueError(f"prune_at must be positive, got {prune_at}")
+    return _pairs(scan.count(corpus, prune_at, threads), min_count)
+
+
+def _pairs(counted, min_count: int):
+    """The words a count (a :class:`w2v.scan.Counted`) may keep: ``(pairs, summary, most)``.
 
     ``pairs``: (word, count) of every word that may be kept: valid UTF-8 tokens of at most
     ``MAX_WORD_BYTES`` bytes, and the text of tokens that are not valid UTF-8 (invalid bytes replaced
@@ -65,10 +73,7 @@ def _count(corpus: Corpus, prune_at: Optional[int], threads: int, min_count: int
     the same text. Tokens are decoded only when kept (or odd): decoding millions of rare tokens only
     to drop them would double the pass's peak memory. ``most``: the largest count (for messages).
     """
-    from . import kernels, scan
-    if prune_at is not None and prune_at < 1:
-        raise ValueError(f"prune_at must be positive, got {prune_at}")
-    counted = scan.count(corpus, prune_at, threads)
+    from . import kernels
     counts, lengths = counted.counts, counted.lengths
     invalid = kernels.table_invalid_utf8(counted.table, counted.n)
     odd: Dict[str, int] = {}
@@ -314,10 +319,21 @@ def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int]
     strings are made, so the allocator can hand the counting pass's memory back to the system.
     """
     _check_limits(min_count, max_size)  # before the corpus is read
-    pairs, summary, most = _count(corpus, prune_at, threads, min_count)
+    names = ", ".join("standard input" if f == "-" else f for f in corpus.files)
+    return _vocabulary(_count(corpus, prune_at, threads, min_count), min_count, max_size, names)
+
+
+def vocabulary_from_count(counted, min_count: int = 5, max_size: Optional[int] = None, source: str = "the corpus"):
+    """The vocabulary of a finished count (a :class:`w2v.scan.Counted`, e.g. merged from several
+    machines' counts by :mod:`w2v.distributed`): ``(Vocabulary, CountSummary)``, as :func:`build_vocabulary`."""
+    _check_limits(min_count, max_size)
+    return _vocabulary(_pairs(counted, min_count), min_count, max_size, source)
+
+
+def _vocabulary(count, min_count: int, max_size: Optional[int], source: str):
+    pairs, summary, most = count
     if summary.total_tokens == 0:
-        names = ", ".join("standard input" if f == "-" else f for f in corpus.files)
-        raise ValueError(f"the corpus is empty: no words in {names}")
+        raise ValueError(f"the corpus is empty: no words in {source}")
     pairs = [(w, c) for w, c in pairs if c >= min_count]
     if summary.too_long and not pairs:
         raise ValueError(f"no word: the corpus's {summary.too_long:,} distinct tokens longer than "

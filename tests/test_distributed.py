@@ -1,0 +1,267 @@
+"""Distributed training on a Dask LocalCluster of 2 worker processes (started here, one per module)."""
+import gzip
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("distributed")  # the test extra installs it: these run in CI
+
+import w2v  # noqa: E402
+from conftest import ROOT  # noqa: E402
+from w2v import distributed  # noqa: E402
+from w2v.cli import cli  # noqa: E402
+from w2v.corpus import Corpus  # noqa: E402
+from w2v.model import Model  # noqa: E402
+from w2v.options import TrainOptions  # noqa: E402
+from w2v.training import TrainingInterrupted  # noqa: E402
+from w2v.vocab import build_vocabulary  # noqa: E402
+
+SMALL = dict(dim=16, threads=1, seed=3, chunk_words=20_000)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.connect("local:2") as opened:
+        yield opened
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_two_workers_learn_the_planted_relation(cluster, sample_path):
+    result = distributed.train([sample_path], cluster=cluster, epochs=3, sync_words=110_000, **SMALL)
+    assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"
+    # about 200k words a shard, a sync every 110k: 2 rounds an epoch, after 6 warm-up rounds in the first
+    assert len(result.syncs) == 7 + 2 + 2
+    assert result.words == 3 * result.model.position.corpus["words"]
+    assert result.history[-1].loss < result.history[0].loss
+
+
+@pytest.mark.parametrize("options", [dict(hs=True, negative=0), dict(model="cbow")], ids=["sg-hs", "cbow"])
+def test_every_configuration_trains(cluster, sample_path, options):
+    result = distributed.train([sample_path], cluster=cluster, epochs=2, sync_words=100_000, **{**SMALL, **options})
+    assert np.isfinite(result.vectors.matrix).all()
+    assert "queen" in [w for w, _ in result.vectors.analogy("man", "king", "woman", topn=5)]
+
+
+def _awkward_corpus(folder):
+    """Plain and compressed files, a small one, no final newline, invalid UTF-8, long lines."""
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(300)] + ["caf\u00e9", "na\u00efve", "x\xffy"]
+    lines = [" ".join(rng.choice(words, size=rng.integers(1, 400))) for _ in range(800)]
+    text = "\n".join(lines).encode("utf-8", "surrogateescape").replace("x\xc3\xbfy".encode(), b"x\xffy")
+    (folder / "a.txt").write_bytes(text)
+    (folder / "b.txt.gz").write_bytes(gzip.compress(text[: len(text) // 2] + b"\tB\x0cC  D"))
+    (folder / "c.txt").write_bytes(b"tiny file w1 w2")
+    return [str(folder / n) for n in ("a.txt", "b.txt.gz", "c.txt")]
+
+
+def test_the_distributed_vocabulary_is_the_single_machine_one(cluster, tmp_path):
+    files = _awkward_corpus(tmp_path)
+    options = TrainOptions(min_count=1, threads=1).resolved()
+    one, _ = build_vocabulary(Corpus(files), min_count=1)
+    workers = cluster.workers
+    spread = distributed._count_on(cluster, workers, Corpus(files), options, lambda message: None)
+    assert spread.words == one.words
+    assert spread.counts.tolist() == one.counts.tolist()
+    assert spread.total_tokens == one.total_tokens
+
+
+def test_parts_hold_every_token_once(tmp_path):
+    files = _awkward_corpus(tmp_path)
+    whole = sorted(t for b, _ in Corpus(files, block_size=4096).blocks() for t in b.split())
+    for n in (2, 3, 5):
+        parts = sorted(t for k in range(n) for b, _ in Corpus(files, block_size=4096).part(k, n).blocks()
+                       for t in b.split())
+        assert parts == whole
+
+
+def test_the_combine_rule_on_hand_made_changes():
+    old = np.full((5, 2), 1000.0, np.float32)  # long rows: the changes below are small against them
+    # worker 0 changed rows 0, 1 and 4; worker 1 rows 1, 2 and 4; row 3: nobody
+    changes = [(np.array([0, 1, 4]), np.array([[1.0, 1.0], [2.0, 0.0], [6.0, 0.0]], np.float32)),
+               (None, np.array([[0, 0], [4.0, 0.0], [3.0, 3.0], [0, 0], [4.0, 0.0]], np.float32))]
+    # rows 0-3: a few updates each (linear); row 4: 10^6 each (both pulled it all the way)
+    updates = [np.array([5.0, 1.0, 0.0, 0.0, 1e6]), np.array([0.0, 3.0, 2.0, 0.0, 1e6])]
+    delta = distributed.combine(old, changes, updates, eta=1e-4)
+    assert delta[0].tolist() == [1.0, 1.0]                   # one worker: its change whole
+    assert delta[2].tolist() == [3.0, 3.0]
+    assert np.allclose(delta[1], [6.0, 0.0], rtol=1e-3)      # both, few updates: the sum (not halved)
+    assert delta[3].tolist() == [0.0, 0.0]                   # nobody: unchanged
+    assert np.allclose(delta[4], [5.0, 0.0], rtol=1e-3)      # both, saturated: the mean (not doubled)
+    # in between: exactly (1 - e^(-eta n)) / sum_k (1 - e^(-eta n_k)) of the sum
+    middle = distributed.combine(old[:1], [(None, np.array([[1.0, 0]], np.float32))] * 2,
+                                 [np.array([5000.0])] * 2, eta=1e-4)
+    assert np.isclose(middle[0, 0], 2 * (1 - np.exp(-1.0)) / (2 * (1 - np.exp(-0.5))), rtol=1e-5)
+    # no contraction (eta 0): every row gets the sum
+    assert np.allclose(distributed.combine(old, changes, updates, eta=0.0)[4], [10.0, 0.0], rtol=1e-2)
+    # a row that moved as far as its own length was pulled all the way, whatever the counts: the mean
+    short = np.full((5, 2), 2.0, np.float32)  # shorter than both changes of row 4
+    assert np.allclose(distributed.combine(short, changes, updates, eta=0.0)[4], [5.0, 0.0], rtol=1e-6)
+    assert np.allclose(distributed.combine(np.zeros((5, 2), np.float32), changes, updates, eta=0.0)[1], [3.0, 0.0])
+
+
+def test_expected_updates_follow_the_windows_and_the_noise(sample_path):
+    vocab, _ = build_vocabulary(Corpus([sample_path]), min_count=5)
+    model = Model.new(vocab, TrainOptions(hs=True, negative=5, sample=0, window=4))
+    occurrences = np.zeros(len(vocab), np.int64)
+    occurrences[[0, 7]] = [10, 3]
+    syn0, syn1neg, syn1 = distributed.expected_updates(model, occurrences)
+    assert syn0[[0, 7]].tolist() == [50, 15] and syn0.sum() == 65  # window + 1 contexts an occurrence
+    noise = vocab.counts ** 0.75 / (vocab.counts ** 0.75).sum()
+    assert np.allclose(syn1neg, (occurrences + 5 * noise * 13) * 5)  # targets, and negatives everywhere
+    tree = vocab.huffman()
+    on_path = set(tree.points[0, :tree.lengths[0]]) | set(tree.points[7, :tree.lengths[7]])
+    assert set(np.flatnonzero(syn1)) == on_path
+    assert syn1[tree.points[0, 0]] == 13 * 5  # every path goes through the root
+    cbow = Model.new(vocab, TrainOptions(model="cbow", negative=5, sample=0, window=4))
+    assert np.allclose(distributed.expected_updates(cbow, occurrences)[1], occurrences + 5 * noise * 13)
+
+
+def test_the_default_sync_interval_keeps_the_words_trained_apart_in_all():
+    assert distributed.default_sync_words(2) == 1_000_000
+    assert distributed.default_sync_words(4) == 500_000
+    assert distributed.default_sync_words(1000) == 10_000  # never below
+
+
+def test_rounds_warm_up_then_hold_sync_words():
+    assert distributed.round_plan(1000, 400, warmup=False) == [0.0, 1 / 3, 2 / 3, 1.0]
+    plan = distributed.round_plan(10_000, 640, warmup=True)
+    sizes = np.diff(np.array(plan) * 10_000)
+    assert np.allclose(sizes[:6], [10, 20, 40, 80, 160, 320])  # 640 / 2^6, doubling
+    assert len(sizes) == 6 + 15 and np.allclose(sizes[6:], (10_000 - 630) / 15) and max(sizes) <= 640
+    assert distributed.round_plan(25, 640, warmup=True) == [0.0, 10 / 25, 1.0]  # a tiny shard
+
+
+def test_a_run_stopped_between_syncs_resumes_to_the_same_bytes(cluster, sample_path, tmp_path):
+    """One thread a worker and a seed: rounds and the combine are deterministic, so stop + resume = one run."""
+    whole = distributed.train([sample_path], cluster=cluster, epochs=2, sync_words=55_000, **SMALL)
+    checkpoint = str(tmp_path / "c.w2vm")
+    rounds = []
+    with pytest.raises(TrainingInterrupted, match="last sync"):
+        distributed.train([sample_path], cluster=cluster, epochs=2, sync_words=55_000, checkpoint=checkpoint,
+                          round_callback=lambda p: rounds.append(p.chunk) or len(rounds) > 5, **SMALL)
+    stopped = Model.load(checkpoint)
+    assert (stopped.position.epoch, stopped.position.chunk) == (0, 5)  # within the first epoch's 9 rounds
+    with pytest.raises(ValueError, match="between syncs of a distributed run of 2 shards"):
+        stopped.train([sample_path])  # on one machine
+    with pytest.raises(ValueError, match="resume with 2 workers and --sync-words 55000"):
+        distributed.train_model(Model.load(checkpoint), [sample_path], cluster=cluster, sync_words=80_000)
+    resumed = distributed.train_model(Model.load(checkpoint), [sample_path], cluster=cluster)
+    assert np.array_equal(resumed.model.weights.syn0, whole.model.weights.syn0)
+    assert np.array_equal(resumed.model.weights.syn1neg, whole.model.weights.syn1neg)
+
+
+def test_a_worker_that_lost_the_shard_gets_the_whole_weights(cluster, sample_path):
+    """A worker restarted between rounds has neither shard nor weights: the round is run again with both."""
+    killed = []
+
+    def restart_a_worker(position):
+        if position.chunk == 2 and not killed:
+            killed.append(cluster.workers[0])
+            cluster.client.restart_workers([cluster.workers[0]])
+        return False
+
+    result = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000,
+                               round_callback=restart_a_worker, **SMALL)
+    assert killed and len(result.syncs) == 9
+    assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"
+
+
+def test_a_worker_that_cannot_read_the_corpus_is_named(cluster, tmp_path):
+    with pytest.raises(OSError, match=r"worker tcp://.* cannot read .*gone\.txt .*same path"):
+        distributed._check_workers_read(cluster, [str(tmp_path / "gone.txt")])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_scheduler_is_one_line(sample_path, tmp_path):
+    out = tmp_path / "v.bin"
+    result = run("train", sample_path, "-o", out, "--scheduler", f"tcp://127.0.0.1:{_free_port()}", "-q")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot reach the Dask scheduler at tcp://127.0.0.1:")
+    assert len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sync-words", "100"], "--sync-words goes with --scheduler"),
+    (["--scheduler", "local:2", "--phrases", "1"], "do not go with --scheduler"),
+    (["--scheduler", "local:0"], "local:N needs a number of workers"),
+    (["--scheduler", "nonsense"], "give an address such as"),
+])
+def test_bad_distributed_options_are_one_line(sample_path, tmp_path, args, message):
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "-q", *args)
+    assert result.exit_code != 0 and message in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "v.bin").exists()
+
+
+def test_the_cli_trains_on_a_local_cluster(sample_path, tmp_path):
+    out = tmp_path / "v.bin"
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", sample_path, "-o", str(out),
+                           "--scheduler", "local:2", "--threads", "1", "--dim", "16", "--epochs", "2",
+                           "--sync-words", "110000"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "in 2 shards" in done.stderr and "9 syncs of" in done.stderr
+    assert w2v.Vectors.load(str(out)).matrix.shape[1] == 16
+
+
+def test_a_worker_killed_mid_run_gives_a_finished_run_or_a_clear_error(tmp_path, sample_path):
+    """SIGKILL one worker process of the command's LocalCluster while it trains: the command either
+    finishes (the round is run again) or stops with one line; the vectors file is never partial."""
+    psutil = pytest.importorskip("psutil")  # distributed depends on it
+    corpus = tmp_path / "c.txt"
+    with open(sample_path, "rb") as f:
+        text = f.read()
+    corpus.write_bytes(text * 4)
+    out = tmp_path / "v.bin"
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "cli.py"), "train", str(corpus), "-o", str(out),
+                                "--scheduler", "local:2", "--threads", "1", "--dim", "32", "--epochs", "20",
+                                "--sync-words", "100000"], stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any(line.startswith("training") for line in lines) and time.monotonic() < deadline:
+            assert process.poll() is None, "".join(lines)
+            time.sleep(0.1)
+        workers = [p for p in psutil.Process(process.pid).children(recursive=True)
+                   if "spawn_main" in " ".join(p.cmdline())]  # the nannies' worker processes
+        assert len(workers) == 2
+        time.sleep(1.0)  # well inside training: 20 epochs take longer
+        assert process.poll() is None
+        os.kill(workers[0].pid, signal.SIGKILL)
+        process.wait(timeout=300)
+        reader.join(timeout=10)
+        stderr = "".join(lines)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    if process.returncode == 0:
+        assert w2v.Vectors.load(str(out)).matrix.shape[1] == 32
+    else:
+        errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and "Traceback" not in stderr, stderr[-2000:]
+        assert not out.exists()
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]  # no temporary file left
+
+
+def test_distributed_training_needs_no_dask_import_elsewhere():
+    done = subprocess.run([sys.executable, "-c", "import w2v, w2v.training, w2v.cli, sys; "
+                                                 "print('distributed' in sys.modules or 'dask' in sys.modules)"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip() == "False"

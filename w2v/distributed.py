@@ -1,0 +1,865 @@
+"""Training across the workers of a Dask cluster: the same model, the same kernels, several machines.
+
+Install with ``pip install 'w2v[distributed]'``. This is the only module that imports Dask, and only
+when it is used. Every worker must read the corpus under the same path as the client (a shared
+filesystem); :func:`connect` and :func:`train` check that first and name the worker and the file
+that fail.
+
+How a run goes (the split of xgboost.dask and lightgbm.dask: the single-machine trainer stays the
+core, Dask carries the work and the results):
+
+1. **Parts.** The corpus is cut into one part per worker (:class:`w2v.corpus.CorpusPart`: byte ranges
+   of plain files cut where tokens start, blocks of compressed streams dealt round-robin), so every
+   token lies in exactly one part.
+2. **Vocabulary.** Each worker counts its part with the compiled counting pass (:func:`w2v.scan.count`)
+   and sends back its token table; the client merges the tables in part order with the same pruning
+   rule (:func:`w2v.scan.merge`) and keeps the vocabulary as a single machine does
+   (:func:`w2v.vocab.vocabulary_from_count`). Without pruning (fewer distinct tokens than
+   ``prune_at``, 10 million) the vocabulary is identical to the single-machine one.
+3. **Shards.** Each worker encodes its part with that vocabulary (:func:`w2v.encode.encode_corpus`,
+   spooled on the worker) and keeps it for the whole run.
+4. **Rounds.** An epoch is cut into ``R = ceil(largest shard's words / sync_words)`` rounds; in round
+   ``r`` every worker trains the chunks of the ``r``-th ``1/R`` of its shard with the multithreaded
+   kernels on its own copy of the weights (local SGD). The learning rate follows one schedule over
+   all workers' words: a round starts at the rate of the words all workers finished before it, ends
+   at the rate after it, and each worker interpolates between the two over its own share.
+5. **Combine.** After each round the client merges the workers' changes row by row (:func:`combine`):
+   ``new = old + F · Σ_k Δ_k`` with ``F = (1 − Π_k (1 − s_k)) / Σ_k s_k``, where ``s_k`` is the share
+   of the way to where its updates lead that worker ``k`` moved the row: estimated from how many
+   updates the worker is expected to have made to it (the counts of each word in its round's text,
+   :func:`expected_updates`, and the pull of one update, :func:`contraction`) and from how far the
+   row moved against its length. A row only one worker updated keeps that worker's
+   change whole (``F = 1``); rows with few updates a round get the sum of the changes, as one
+   machine would have made them (plain averaging would shrink rare and middling words' changes by
+   the number of workers); rows that every worker pulled all the way get the mean (plain summing,
+   as Spark MLlib's Word2Vec does once per iteration, would move them the number of workers times
+   too far, and diverges with many partitions, SPARK-24666). The new values of the rows that changed
+   go back to every worker (all rows when that is smaller to describe); workers send back only the
+   rows they changed, or the whole matrix when most rows changed.
+
+What we took from the literature: Ji et al. (2016, "Parallelizing Word2Vec in Shared and Distributed
+Memory"; their pWord2Vec MPI code) train each node on its own shard with its own model replica, the
+learning rate following the global progress, and synchronise the replicas by plain averaging
+(an all-reduce sum divided by the number of nodes) every 0.1 s, the most frequent words at every
+sync and rarer ones exponentially less often. We took the replicas, the global schedule and the
+frequent syncs; we combine per row instead of averaging (a plain average divides the change of
+every word all nodes saw by the number of nodes; see benchmarks/results/distributed-*.md). Ordentlich et al. (2016,
+"Network-Efficient Distributed Word2vec Training System for Large Vocabularies", Yahoo) instead
+shard the *columns* of every vector over parameter servers and compute dot products where the
+vectors live, for vocabularies of hundreds of millions of words that fit no single machine; we did
+not take that: it needs a parameter server, and a vocabulary that fits one worker's memory twice
+(the worker keeps its last synced copy to find what it changed) is the case we serve.
+
+Faults: every round's task is a function of the weights after the previous sync and the shard, so a
+round lost with its worker is run again elsewhere. Dask re-runs a task whose worker died; the new
+worker has neither the shard nor the weights, so it answers "stale", and the client sends it the
+full weights with the task again (it encodes the shard from the shared files). When Dask gives up
+(the task killed its workers three times, ``distributed.scheduler.allowed-failures``), the run stops
+with one clear error and, with a checkpoint file, a checkpoint of the last sync; the vectors are
+never written partly.
+
+Checkpoints are written after every epoch, every ``checkpoint_every`` seconds between rounds, and
+when stopped; the position counts rounds (``Position.chunk``), and the checkpoint records the number
+of shards and the sync interval, so a run stopped between rounds resumes only with the same ones
+(at an epoch's end, with any).
+
+Example::
+
+    >>> from w2v import distributed
+    >>> result = distributed.train(["corpus.txt"], dim=100, epochs=5,
+    ...                            scheduler="local:2", threads=1)     # doctest: +SKIP
+    >>> result.vectors.save("vectors.bin")                            # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .corpus import STDIN, Corpus, CorpusPart
+from .files import check_free_space
+from .formats import check_words
+from .model import Model, Weights, kernel_args, kernel_function
+from .options import TrainOptions
+from .training import EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch, plan_chunks
+from .vocab import Vocabulary
+
+__all__ = ["train", "train_model", "connect", "combine", "expected_updates", "contraction", "default_sync_words", "SyncStats"]
+
+#: Words all workers together train between two syncs by default: each worker trains this divided
+#: by the number of workers (1,000,000 each on 2 workers). Quality falls with the words trained
+#: apart, and more so the more workers there are (benchmarks/results/distributed-sync.md).
+DEFAULT_SYNC_WORDS_TOTAL = 2_000_000
+
+
+def default_sync_words(workers: int) -> int:
+    """Words each of ``workers`` workers trains between syncs by default (at least 10,000)."""
+    return max(10_000, DEFAULT_SYNC_WORDS_TOTAL // max(1, workers))
+#: A round's rows go as (rows, values) when fewer than this share of a matrix's rows changed.
+SPARSE_SHARE = 0.5
+
+
+# -- the cluster ------------------------------------------------------------------------------------
+def _dask():
+    try:
+        import distributed
+    except ImportError:
+        raise ValueError("distributed training needs Dask: pip install 'w2v[distributed]'") from None
+    return distributed
+
+
+class Cluster:
+    """A Dask client, and the local cluster it started (if any): close it when done (a context manager)."""
+
+    def __init__(self, client, local=None):
+        self.client, self.local = client, local
+
+    @property
+    def workers(self) -> List[str]:
+        return sorted(self.client.scheduler_info()["workers"])
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self.local is not None:
+                self.local.close()
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def connect(scheduler: str, timeout: float = 10.0) -> Cluster:
+    """A :class:`Cluster` for ``scheduler``: ``tcp://HOST:PORT`` (an existing ``dask scheduler``) or
+    ``local:N`` (a new ``LocalCluster`` of N worker processes on this machine, one Dask thread each: the
+    kernels bring their own threads). Raises ``ValueError``/``OSError`` with one line."""
+    distributed = _dask()
+    import logging
+    if scheduler.startswith("local:"):
+        try:
+            n = int(scheduler[len("local:"):])
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ValueError(f"--scheduler {scheduler}: local:N needs a number of workers N >= 1")
+        try:
+            cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                               dashboard_address=":0", silence_logs=logging.ERROR)
+        except (OSError, RuntimeError, TimeoutError) as error:
+            raise OSError(f"could not start a local Dask cluster of {n} workers ({error})") from None
+        return Cluster(distributed.Client(cluster), cluster)
+    if "://" not in scheduler and ":" not in scheduler:
+        raise ValueError(f"--scheduler {scheduler}: give an address such as tcp://HOST:8786, or local:N")
+    try:
+        client = distributed.Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise OSError(f"cannot reach the Dask scheduler at {scheduler} ({str(error).splitlines()[0][:200]}); "
+                      f"start one with 'dask scheduler' and workers with 'dask worker {scheduler}', "
+                      f"or use --scheduler local:N") from None
+    return Cluster(client)
+
+
+def _wait_for_workers(cluster: Cluster, timeout: float = 60.0) -> List[str]:
+    workers = cluster.workers
+    if not workers:
+        try:
+            cluster.client.wait_for_workers(1, timeout=timeout)
+        except (TimeoutError, OSError):
+            raise OSError(f"the Dask scheduler has no workers (waited {timeout:.0f} s); start some with "
+                          f"'dask worker ADDRESS'") from None
+        workers = cluster.workers
+    return workers
+
+
+def _unreadable(files: Sequence[str]) -> List[Tuple[str, str]]:
+    """(file, reason) for every file this process cannot read (runs on the workers)."""
+    problems = []
+    for path in files:
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+        except OSError as error:
+            problems.append((path, error.strerror or str(error)))
+    return problems
+
+
+def _check_workers_read(cluster: Cluster, files: Sequence[str]) -> None:
+    answers = cluster.client.run(_unreadable, list(files))
+    for worker, problems in sorted(answers.items()):
+        if problems:
+            path, reason = problems[0]
+            raise OSError(f"worker {worker} cannot read {path} ({reason}); every worker must see the corpus "
+                          f"under the same path (a shared filesystem)")
+
+
+# -- state on the workers ----------------------------------------------------------------------------
+@dataclass
+class _Shard:
+    """What a worker keeps of one shard between rounds: the encoded part, its chunks, its weights."""
+    model: Model
+    encoded: Any
+    chunks: List[Tuple[int, int]]
+    chunk_starts: np.ndarray     # int64[C+1] the shard's words before each chunk (and all of them, last)
+    version: int = -1            # the sync whose weights ``model.weights`` started this round from
+    synced: Optional[Weights] = None
+    pool: Any = None
+
+
+#: (run, shard) -> _Shard, in each worker process.
+_SHARDS: Dict[Tuple[str, int], _Shard] = {}
+_LOCK = threading.Lock()
+
+
+def _count_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int], threads: int):
+    """Count part ``k`` of ``n`` (runs on a worker): ``(compact table, tokens, pruned_below)``."""
+    from . import scan
+    counted = scan.count(CorpusPart(files, k, n, lowercase=lowercase), prune_at, threads)
+    return counted.compact(), counted.total_tokens, counted.pruned_below
+
+
+def _open_shard(run: str, k: int, n: int, files, vocab: Vocabulary, options: Dict[str, Any], cache_dir,
+                chunk_words: int):
+    """Encode part ``k`` of ``n`` with ``vocab`` and keep it for the run (runs on a worker)."""
+    from .encode import encode_corpus
+    with _LOCK:
+        shard = _SHARDS.get((run, k))
+    if shard is not None:
+        return shard
+    opts = TrainOptions(**options)
+    part = CorpusPart(files, k, n, lowercase=opts.lowercase)
+    folder = cache_dir if cache_dir and os.path.isdir(cache_dir) else tempfile.gettempdir()
+    try:
+        encoded = encode_corpus(part, vocab, opts.max_sentence_length, cache_dir=folder, threads=opts.threads)
+    except ValueError as error:
+        if "nothing to train on" not in str(error):
+            raise
+        from .encode import EncodedCorpus
+        encoded = EncodedCorpus(np.zeros(0, np.int32), np.zeros(1, np.int64), None)
+    chunks = plan_chunks(encoded.offsets, chunk_words) if encoded.n_words else []
+    starts = [int(encoded.offsets[b]) for b, _ in chunks] + [encoded.n_words]
+    shard = _Shard(Model(vocab, opts), encoded, chunks, np.asarray(starts, dtype=np.int64))
+    with _LOCK:
+        _SHARDS[(run, k)] = shard
+    return shard
+
+
+def _describe_shard(run: str, k: int, n: int, files, vocab, options, cache_dir, chunk_words: int):
+    """Open the shard (runs on a worker); returns its chunk starts (``_Shard.chunk_starts``) and its sentences."""
+    shard = _open_shard(run, k, n, files, vocab, options, cache_dir, chunk_words)
+    return shard.chunk_starts, shard.encoded.n_sentences
+
+
+#: The first epoch starts with rounds of sync_words / 2^WARMUP_STEPS words a worker, doubling up to
+#: sync_words: replicas that start from the same random weights and train long apart break the
+#: symmetry of the start in different ways, and combining them then mixes two different solutions.
+WARMUP_STEPS = 6
+
+
+def round_plan(shard_words: int, sync_words: int, warmup: bool) -> List[float]:
+    """The rounds of an epoch as shares of each shard's words, ``[0, f_1, ..., 1]``: rounds of at most
+    ``sync_words`` words of the largest shard (``shard_words``), after warm-up rounds of
+    ``sync_words / 2^WARMUP_STEPS``, ``... / 2^(WARMUP_STEPS-1)`` ... words when ``warmup``."""
+    sizes = [sync_words / 2 ** j for j in range(WARMUP_STEPS, 0, -1)] if warmup else []
+    ends, done = [], 0.0
+    for size in sizes:
+        if done + size >= shard_words:
+            break
+        done += size
+        ends.append(done)
+    rest = max(1, math.ceil((shard_words - done) / sync_words))
+    ends += [done + (shard_words - done) * (i + 1) / rest for i in range(rest)]
+    return [0.0] + [min(1.0, e / shard_words) for e in ends[:-1]] + [1.0]
+
+
+def round_chunks(chunk_starts: np.ndarray, begin: float, end: float) -> Tuple[int, int]:
+    """The chunks ``first .. last-1`` of the round that covers shares ``begin .. end`` of a shard's
+    words (``chunk_starts``: int64[C+1], the words before each chunk, then all of them): the chunks
+    starting in it (the last round, ``end`` 1, takes every chunk left)."""
+    total = int(chunk_starts[-1])
+    bounds = np.searchsorted(chunk_starts[:-1], [total * begin, total * end], side="left")
+    return int(bounds[0]), int(bounds[1]) if end < 1.0 else len(chunk_starts) - 1
+
+
+def _apply(weights: Weights, update) -> None:
+    """Write a sync's rows into ``weights`` in place: ``update`` is one (rows or None, values) per matrix."""
+    for matrix, (rows, values) in zip(weights, update):
+        if rows is None:
+            matrix[...] = values
+        elif len(rows):
+            matrix[rows] = values
+
+
+def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chunk_words: int, version: int,
+                 update, full, epoch: int, begin: float, end: float, alpha_begin: float, alpha_end: float):
+    """Train the round of ``epoch`` that covers shares ``begin .. end`` of shard ``k`` (runs on a worker).
+
+    ``update``: the rows sync ``version`` changed (applied when this shard's weights are at sync
+    ``version - 1``); ``full``: the whole weights of sync ``version`` (or None). Returns ``"stale"``
+    when neither brings the shard to sync ``version`` (a worker that took the shard over), else
+    ``(changes, occurrences, loss, predictions, trained, words)``: ``changes`` one (rows or None,
+    Δ rows) per matrix, ``occurrences`` int64[V] the count of each word in the round's text.
+    """
+    import concurrent.futures
+    from .kernels import seed_state
+    shard = _open_shard(run, k, n, files, vocab, options, cache_dir, chunk_words)
+    model = shard.model
+    if full is not None:
+        model.weights = Weights(*(np.array(m, dtype=np.float32, copy=True) for m in full))
+        shard.synced = Weights(*(m.copy() for m in model.weights))
+    elif shard.version == version - 1 and shard.synced is not None:
+        _apply(model.weights, update)
+        _apply(shard.synced, update)
+    elif shard.version != version or shard.synced is None:
+        return "stale"
+    shard.version = version
+    threads = model.options.threads
+    if shard.pool is None:
+        shard.pool = concurrent.futures.ThreadPoolExecutor(threads)
+    texts = []  # the round's ids, to count each word once at the end
+    first, last = round_chunks(shard.chunk_starts, begin, end) if shard.chunks else (0, 0)
+    words_round = int(shard.chunk_starts[last] - shard.chunk_starts[first]) if shard.chunks else 0
+    kernel, settings, tables = kernel_function(model.kernel_name), model.kernel_settings(threads), model.tables()
+    loss = 0.0
+    predictions = trained = 0
+
+    def alpha_at(words: int) -> float:
+        return alpha_begin + (alpha_end - alpha_begin) * (words / words_round if words_round else 0.0)
+
+    in_flight = []
+    for i in range(first, last):
+        s_begin, s_end = shard.chunks[i]
+        ids, offsets = shard.encoded.chunk(s_begin, s_end)
+        texts.append(ids)
+        done = int(shard.chunk_starts[i] - shard.chunk_starts[first])
+        words = int(shard.chunk_starts[i + 1] - shard.chunk_starts[i])
+        args = kernel_args(model.kernel_name, model.weights, tables, ids, offsets, 0, s_end - s_begin, settings,
+                           alpha_at(done), alpha_at(done + words), seed_state(model.options.seed, epoch, k, i))
+        in_flight.append(shard.pool.submit(kernel, *args))
+        while len(in_flight) >= threads:
+            chunk_loss, chunk_predictions, chunk_trained = in_flight.pop(0).result()
+            loss, predictions, trained = loss + chunk_loss, predictions + chunk_predictions, trained + chunk_trained
+    for future in in_flight:
+        chunk_loss, chunk_predictions, chunk_trained = future.result()
+        loss, predictions, trained = loss + chunk_loss, predictions + chunk_predictions, trained + chunk_trained
+    occurrences = np.bincount(np.concatenate(texts) if texts else np.zeros(0, np.int32),
+                              minlength=len(model.vocab)).astype(np.int64)
+    del texts
+    changes = []
+    for now, before in zip(model.weights, shard.synced):
+        if not len(now):
+            changes.append((None, np.zeros((0, now.shape[1]), np.float32)))
+            continue
+        changed = np.flatnonzero((now != before).any(axis=1))
+        if len(changed) < SPARSE_SHARE * len(now):
+            changes.append((changed, now[changed] - before[changed]))
+        else:
+            changes.append((None, now - before))
+    return changes, occurrences, float(loss), int(predictions), int(trained), words_round
+
+
+def _forget(run: str) -> int:
+    """Drop a run's shards (runs on every worker at the end)."""
+    with _LOCK:
+        keys = [key for key in _SHARDS if key[0] == run]
+        for key in keys:
+            shard = _SHARDS.pop(key)
+            if shard.pool is not None:
+                shard.pool.shutdown(wait=False)
+            shard.encoded.close()
+    return len(keys)
+
+
+# -- the combine rule -------------------------------------------------------------------------------
+def expected_updates(model: Model, occurrences: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How many updates one worker is expected to make to each row of each matrix in a round whose
+    text held each word ``occurrences[w]`` times (int64[V]): float64 arrays for syn0 [V], syn1neg
+    [V or 0] and syn1 [V-1 or 0].
+
+    A kept occurrence (subsampling keeps word ``w`` with probability ``keep[w]``) has on average
+    ``window + 1`` context words (the window is shrunk uniformly in [1, window], both sides), so:
+
+    * ``syn0[w]``: ``keep[w] · occurrences[w] · (window + 1)`` (as a context, for skip-gram and CBOW);
+    * ``syn1neg[w]``: as a target, ``keep[w] · occurrences[w] · t`` with ``t = window + 1`` for
+      skip-gram (one update a pair) and 1 for CBOW (one a centre word); as a negative sample,
+      ``negative · noise[w] · Σ_u keep[u] · occurrences[u] · t``;
+    * ``syn1[node]`` (hierarchical softmax): ``Σ keep[w] · occurrences[w] · t`` over the words ``w``
+      whose Huffman path goes through the node.
+    """
+    tables, options = model.tables(), model.options
+    kept = tables.keep.astype(np.float64) * occurrences
+    contexts = options.window + 1.0
+    per_target = contexts if options.model == "sg" else 1.0
+    syn0 = kept * contexts
+    syn1neg = np.zeros(0)
+    if options.negative > 0:
+        noise = model.vocab.counts.astype(np.float64) ** options.ns_exponent
+        noise /= noise.sum()
+        syn1neg = (kept + options.negative * noise * kept.sum()) * per_target
+    syn1 = np.zeros(0)
+    if options.hs:
+        lengths = tables.code_lengths
+        on_path = np.arange(tables.points.shape[1])[None, :] < lengths[:, None]
+        syn1 = np.bincount(tables.points[on_path], weights=np.broadcast_to(kept[:, None], on_path.shape)[on_path],
+                           minlength=len(model.vocab) - 1) * per_target
+    return syn0, syn1neg, syn1
+
+
+def contraction(partner: np.ndarray, alpha: float, dim: int, weights: Optional[np.ndarray] = None) -> float:
+    """``η``, how far one update pulls a row towards where its updates lead, as a share of the way:
+    ``alpha · σ' · E|y|² / dim`` for an update against a partner row ``y`` of ``partner`` (float32[R, P]),
+    with ``σ' = 0.2`` (the logistic's slope, 0.25 at 0, less as predictions sharpen) and ``E|y|²`` the
+    partner rows' mean squared norm (weighted by ``weights`` when given); one update moves the row along
+    one partner direction, so per dimension the pull is ``1/dim`` of it."""
+    if not len(partner):
+        return 0.0
+    step = max(1, len(partner) // 4096)  # a sample of rows is enough for a mean
+    rows = partner[::step].astype(np.float64)
+    squares = np.einsum("ij,ij->i", rows, rows)
+    mean = float(np.average(squares, weights=None if weights is None else weights[::step] + 1e-300))
+    return alpha * 0.2 * mean / dim
+
+
+class _Combiner:
+    """:func:`combine` for one matrix, taking the workers' changes one at a time as they arrive (so
+    the client holds one change at a time, not one per worker), then applying the result in place."""
+
+    def __init__(self, matrix: np.ndarray, eta: float):
+        self.matrix, self.eta = matrix, eta
+        self.total = np.zeros(matrix.shape, dtype=np.float32)
+        self.stay = np.zeros(len(matrix), dtype=np.float64)     # Σ_k log(1 - s_k)
+        self.shares = np.zeros(len(matrix), dtype=np.float64)   # Σ_k s_k
+        self.norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix, dtype=np.float64))
+        self.bytes_in = 0
+
+    def add(self, change: Tuple[Optional[np.ndarray], np.ndarray], updates: np.ndarray) -> None:
+        rows, delta = change
+        self.bytes_in += _nbytes(change)
+        if not len(self.matrix):
+            return
+        if rows is None:
+            self.total += delta
+        elif len(rows):
+            self.total[rows] += delta
+        share = -np.expm1(-self.eta * updates)
+        index = slice(None) if rows is None else rows
+        moved = np.sqrt(np.einsum("ij,ij->i", delta, delta, dtype=np.float64))
+        share[index] = np.maximum(share[index], np.minimum(1.0, moved / np.maximum(self.norms[index], 1e-30)))
+        share = np.minimum(share, 1.0 - 1e-9)
+        self.stay += np.log1p(-share)
+        self.shares += share
+
+    def delta(self) -> np.ndarray:
+        factor = np.ones(len(self.matrix), dtype=np.float64)
+        moved = self.shares > 1e-12
+        factor[moved] = -np.expm1(self.stay[moved]) / self.shares[moved]
+        self.total *= factor.astype(np.float32)[:, None]
+        return self.total
+
+    def apply(self) -> np.ndarray:
+        """Add the combined change to the matrix; returns the rows that changed."""
+        if not len(self.matrix):
+            return np.zeros(0, dtype=np.int64)
+        delta = self.delta()
+        rows = np.flatnonzero(delta.any(axis=1))
+        self.matrix[rows] += delta[rows]
+        return rows
+
+
+def combine(old: np.ndarray, changes: Sequence[Tuple[Optional[np.ndarray], np.ndarray]],
+            updates: Sequence[np.ndarray], eta: float) -> np.ndarray:
+    """The combined change of one matrix (float32[rows, P]) whose rows are ``old`` from the workers'
+    ``changes`` (rows or None for all, Δ rows) and their expected updates of each row ``updates``
+    (float64[rows] each, :func:`expected_updates`), for a pull ``eta`` per update (:func:`contraction`).
+
+    Model: each update pulls a row a share of the way towards where its updates lead, so worker ``k``
+    moved it a share ``s_k`` of the way, and one machine making all the workers' updates one after
+    the other would have moved it ``1 − Π_k (1 − s_k)`` of it. The best estimate of the way is
+    ``Σ_k Δ_k / Σ_k s_k``, so the combined change is ``F · Σ_k Δ_k`` with
+    ``F = (1 − Π_k (1 − s_k)) / Σ_k s_k``. The share ``s_k`` is the larger of two estimates: from
+    the counts, ``1 − exp(−η n_k)`` for ``n_k`` expected updates; and from the change itself,
+    ``|Δ_k| / |row|`` (at most 1): a row that moved as far as its own length was pulled all the way,
+    whatever the counts say (the counts' ``η`` assumes partners in random directions and
+    underestimates the pull on the rows every worker updates thousands of times a round; with the
+    counts alone, four workers overshot words of rank 100-1,000 until they diverged). So:
+
+    * a row only one worker updated keeps that worker's change whole (``F = 1``);
+    * rows with few updates a round and small changes (rare and middling words) get the **sum** of
+      the changes, what one machine would have done (plain averaging would shrink them by the
+      number of workers);
+    * rows every worker pulled all the way (the most frequent words, and every row at the start,
+      when rows are short) get the **mean** (plain summing would move them the number of workers
+      times too far, and with more than two workers further away at every sync, as Spark's
+      Word2Vec does, SPARK-24666).
+    """
+    combiner = _Combiner(old, eta)
+    for change, u in zip(changes, updates):
+        combiner.add(change, u)
+    return combiner.delta()
+
+
+# -- the client ------------------------------------------------------------------------------------
+@dataclass
+class SyncStats:
+    """One sync: seconds from the round's end on the slowest worker to the new weights sent, bytes each way."""
+    seconds: float
+    bytes_in: int
+    bytes_out: int
+
+
+def _nbytes(change) -> int:
+    rows, values = change
+    return values.nbytes + (0 if rows is None else rows.nbytes)
+
+
+class _DistributedRun:
+    """One call of :func:`train_model` on a cluster."""
+
+    def __init__(self, cluster: Cluster, model: Model, corpus: Corpus, workers: List[str], *, sync_words: int,
+                 cache_dir, progress: bool, say, stop: threading.Event, checkpoint, checkpoint_every, force,
+                 round_callback):
+        self.cluster, self.client, self.model, self.corpus = cluster, cluster.client, model, corpus
+        self.workers, self.n = workers, len(workers)
+        self.run = uuid.uuid4().hex
+        self.sync_words, self.cache_dir, self.say, self.stop = sync_words, cache_dir, say, stop
+        self.progress = progress
+        self.checkpoint, self.checkpoint_every, self.force = checkpoint, checkpoint_every, force
+        self.round_callback = round_callback
+        self.options = asdict(model.options)
+        self.syncs: List[SyncStats] = []
+        self.version = 0
+        self.vocab_future = None
+        self.update_future = None
+        # chunks small enough for the warm-up's first rounds
+        self.chunk_words = max(1000, min(model.options.chunk_words, sync_words >> WARMUP_STEPS))
+
+    def _submit(self, function, k: int, *args, **kwargs):
+        return self.client.submit(function, *args, workers=[self.workers[k]], allow_other_workers=True,
+                                  pure=False, **kwargs)
+
+    def open_shards(self) -> List[np.ndarray]:
+        self.vocab_future = self.client.scatter(self.model.vocab, broadcast=True, hash=False)
+        futures = [self._submit(_describe_shard, k, self.run, k, self.n, self.corpus.files, self.vocab_future,
+                                self.options, self.cache_dir, self.chunk_words) for k in range(self.n)]
+        described = self.client.gather(futures)
+        self.shard_starts = [words for words, _ in described]
+        self.sentences = sum(s for _, s in described)
+        return self.shard_starts
+
+    @property
+    def words(self) -> int:
+        return sum(int(c[-1]) for c in self.shard_starts)
+
+    def plan(self, epoch: int) -> List[float]:
+        """The epoch's rounds (:func:`round_plan`), warming up in a schedule's first epoch."""
+        return round_plan(max(int(c[-1]) for c in self.shard_starts), self.sync_words, warmup=epoch == 0)
+
+    def alpha_at(self, done: int) -> float:
+        p, ratio = self.model.position, self.model.options.min_alpha_ratio
+        return max(p.alpha * ratio, p.alpha * (1.0 - done / p.total_words))
+
+    def _round(self, epoch: int, r: int, plan: List[float], bar) -> int:
+        """Run round ``r`` of ``plan`` on every shard and combine it into the model; returns its words."""
+        p = self.model.position
+        begin, end = plan[r], plan[r + 1]
+        planned = sum(int(c[b] - c[a]) for c in self.shard_starts for a, b in [round_chunks(c, begin, end)])
+        alpha_begin, alpha_end = self.alpha_at(p.words_done), self.alpha_at(p.words_done + planned)
+        full = None
+        if self.update_future is None:  # the first round: every worker gets the whole weights
+            full = self.client.scatter(tuple(self.model.weights), broadcast=True, hash=False)
+
+        def submit(k, full_weights):
+            return self._submit(_train_round, k, self.run, k, self.n, self.corpus.files, self.vocab_future,
+                                self.options, self.cache_dir, self.chunk_words, self.version, self.update_future,
+                                full_weights, epoch, begin, end, alpha_begin, alpha_end)
+
+        distributed = _dask()
+        futures = {submit(k, full): k for k in range(self.n)}
+        etas = self._contractions((alpha_begin + alpha_end) / 2)
+        combiners = [_Combiner(matrix, eta) for matrix, eta in zip(self.model.weights, etas)]
+        last_result = None
+        pending = distributed.as_completed(list(futures))
+        for future in pending:
+            k = futures.pop(future)
+            try:
+                result = future.result()
+            except distributed.KilledWorker:
+                raise OSError(f"Dask workers kept dying while training shard {k} (round {r + 1} of epoch "
+                              f"{epoch + 1}); see the workers' logs (memory limits?)") from None
+            if isinstance(result, str):  # a worker took the shard over: give it the whole weights
+                again = submit(k, self.client.scatter(tuple(self.model.weights), hash=False))
+                futures[again] = k
+                pending.add(again)
+                continue
+            changes, occurrences, loss, predictions, trained, words = result
+            del result
+            for combiner, change, updates in zip(combiners, changes, expected_updates(self.model, occurrences)):
+                combiner.add(change, updates)
+            del changes
+            last_result = time.perf_counter()
+            p.loss, p.predictions, p.trained, p.words = (p.loss + loss, p.predictions + predictions,
+                                                         p.trained + trained, p.words + words)
+            if not math.isfinite(loss):
+                raise TrainingDiverged(f"training diverged in epoch {epoch + 1} (shard {k}): the loss is "
+                                       f"{loss}; lower the learning rate (alpha {p.alpha} now)")
+            bar.update(words)
+        update = []
+        for combiner, matrix in zip(combiners, self.model.weights):
+            rows = combiner.apply()
+            update.append((rows, matrix[rows]) if len(rows) < SPARSE_SHARE * len(matrix) else (None, matrix))
+        self.version += 1
+        self.update_future = self.client.scatter(tuple(update), broadcast=True, hash=False)
+        bytes_out = sum(_nbytes(u) for u in update) * self.n
+        self.syncs.append(SyncStats(time.perf_counter() - last_result, sum(c.bytes_in for c in combiners), bytes_out))
+        return planned
+
+    def _contractions(self, alpha: float) -> Tuple[float, float, float]:
+        """:func:`contraction` of each matrix's rows: syn0 rows are updated against output rows (the noise
+        distribution's with negative sampling, else inner nodes), output rows against input rows (by frequency)."""
+        model = self.model
+        w, vocab, dim = model.weights, model.vocab, model.dim
+        counts = vocab.counts.astype(np.float64)
+        if len(w.syn1neg):
+            noise = counts ** model.options.ns_exponent
+            inputs = contraction(w.syn1neg, alpha, dim, noise / noise.sum())
+        else:
+            inputs = contraction(w.syn1, alpha, dim)
+        outputs = contraction(w.syn0, alpha, dim, counts / counts.sum())
+        return inputs, outputs, outputs
+
+    def train(self) -> TrainResult:
+        from tqdm import tqdm
+        model, p = self.model, self.model.position
+        rounds = len(self.plan(1)) - 1
+        self.say(f"training {model.options.model} {'hs ' if model.options.hs else ''}"
+                 f"{f'negative {model.options.negative} ' if model.options.negative else ''}on {self.words:,} words "
+                 f"in {self.n} shards, vocabulary {len(model.vocab):,}, dim {model.options.dim}, {p.epochs} epochs"
+                 f"{f' from epoch {p.epoch + 1}' if p.epoch or p.chunk else ''}, {model.options.threads} threads "
+                 f"a worker, {rounds} syncs an epoch (the first epoch {len(self.plan(0)) - 1})")
+        bar = tqdm(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, disable=not self.progress,
+                   file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+        history: List[EpochStats] = []
+        start_all, words_before = time.perf_counter(), p.words_done
+        last_checkpoint = time.monotonic()
+        try:
+            while not p.finished:
+                epoch_start = time.perf_counter()
+                plan = self.plan(p.epoch)
+                rounds = len(plan) - 1
+                for r in range(p.chunk, rounds):
+                    if self.stop.is_set() or (self.round_callback is not None and self.round_callback(p)):
+                        self.save_checkpoint()
+                        raise TrainingInterrupted(_stopped(self.checkpoint))
+                    p.words_done += self._round(p.epoch, r, plan, bar)
+                    p.chunk = r + 1
+                    bar.set_postfix_str(f"epoch {p.epoch + 1}/{p.epochs} alpha {self.alpha_at(p.words_done):.3g} "
+                                        f"loss {p.loss / max(p.predictions, 1):.4f}", refresh=False)
+                    if (self.checkpoint_every is not None and r + 1 < rounds
+                            and time.monotonic() - last_checkpoint >= self.checkpoint_every):
+                        self.save_checkpoint()
+                        last_checkpoint = time.monotonic()
+                history.append(finish_epoch(model, epoch_start, self.alpha_at(p.words_done)))
+                self.save_checkpoint()
+                last_checkpoint = time.monotonic()
+        except KeyboardInterrupt:
+            self.save_checkpoint()
+            raise TrainingInterrupted(_stopped(self.checkpoint)) from None
+        finally:
+            bar.close()
+        return TrainResult(model.vectors, history, time.perf_counter() - start_all, 0.0, model.options, model,
+                           p.words_done - words_before, self.syncs)
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint:
+            self.model.save(self.checkpoint, force=self.force)
+
+    def close(self) -> None:
+        try:
+            self.client.run(_forget, self.run)
+        except Exception:  # noqa: BLE001 - a dead cluster leaves nothing to clean
+            pass
+
+
+def _stopped(checkpoint: Optional[str]) -> str:
+    if checkpoint:
+        return (f"training stopped; the checkpoint {checkpoint} holds it up to the last sync "
+                f"(resume with --resume {checkpoint} and the same --scheduler workers and --sync-words)")
+    return "training interrupted; nothing was written"
+
+
+# -- the public calls -----------------------------------------------------------------------------------
+def _threads_per_worker(cluster: Cluster, workers: List[str]) -> int:
+    """For ``threads`` 0: the CPUs of each worker's machine shared among the workers on it (the fewest)."""
+    from .options import default_threads
+    cpus = cluster.client.run(default_threads)
+    hosts: Dict[str, List[str]] = {}
+    for worker in workers:
+        hosts.setdefault(worker.rsplit(":", 1)[0], []).append(worker)
+    return max(1, min(cpus[w] // len(on_host) for on_host in hosts.values() for w in on_host))
+
+
+def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: TrainOptions, say,
+              prune_at: Optional[int] = 10_000_000) -> Vocabulary:
+    """The vocabulary, counted part by part on the workers and merged here (module docstring, step 2)."""
+    from . import scan
+    from .vocab import vocabulary_from_count
+    from .words import MAX_WORD_BYTES
+    client, n = cluster.client, len(workers)
+    futures = [client.submit(_count_part, corpus.files, options.lowercase, k, n, prune_at, options.threads,
+                             workers=[workers[k]], allow_other_workers=True, pure=False) for k in range(n)]
+    parts = client.gather(futures)
+    del futures
+    counted = scan.merge(parts, prune_at)
+    del parts
+    vocab, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab,
+                                           ", ".join(corpus.files))
+    if summary.invalid_bytes:
+        say(f"warning: {summary.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
+    if summary.too_long:
+        say(f"note: {summary.too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes are not words "
+            f"and were left out")
+    return vocab
+
+
+def _cluster_for(scheduler: Optional[str], cluster: Optional[Cluster]) -> Tuple[Cluster, bool]:
+    if cluster is not None:
+        return cluster, False
+    if not scheduler:
+        raise ValueError("distributed training needs a scheduler address (tcp://HOST:PORT) or local:N")
+    return connect(scheduler), True
+
+
+def _corpus(corpus_paths, lowercase: bool, progress: bool) -> Corpus:
+    corpus = Corpus([corpus_paths] if isinstance(corpus_paths, str) else list(corpus_paths), lowercase=lowercase,
+                    progress=progress)
+    if STDIN in corpus.files:
+        raise ValueError("distributed training reads the corpus on the workers, so it cannot read standard "
+                         "input; save it to a file every worker can read")
+    return corpus
+
+
+def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *, scheduler: Optional[str] = None,
+          cluster: Optional[Cluster] = None, sync_words: Optional[int] = None, progress: bool = False,
+          log: Optional[Callable[[str], None]] = None, vocab: Optional[Vocabulary] = None,
+          save_vocab: Optional[str] = None, cache_dir: Optional[str] = None, reserve=None, force: bool = False,
+          checkpoint: Optional[str] = None, checkpoint_every: Optional[float] = None,
+          stop_event: Optional[threading.Event] = None, round_callback=None, **option_values) -> TrainResult:
+    """Train word vectors on a Dask cluster: :func:`w2v.training.train`'s arguments, plus ``scheduler``
+    (``tcp://HOST:PORT`` or ``local:N``) or an open ``cluster`` (:func:`connect`), and ``sync_words``,
+    the words each worker trains between syncs (None: :func:`default_sync_words`). ``options.threads`` are threads per worker (0: the CPUs
+    of each worker's machine shared among its workers). ``round_callback(position)`` runs before each
+    round and may return True to stop as ``stop_event`` does. The result's ``syncs`` lists each sync's
+    :class:`SyncStats`."""
+    if options is None:
+        options = TrainOptions(**option_values)
+    elif option_values:
+        raise ValueError("give options either as TrainOptions or as keywords, not both")
+    options.validate()
+    if sync_words is not None and sync_words < 1:
+        raise ValueError(f"sync_words must be at least 1, got {sync_words}")
+    say = log or (lambda message: None)
+    corpus = _corpus(corpus_paths, options.lowercase, progress)
+    cluster, owned = _cluster_for(scheduler, cluster)
+    try:
+        workers = _wait_for_workers(cluster)
+        _check_workers_read(cluster, corpus.files)
+        if not options.threads:
+            import dataclasses
+            options = dataclasses.replace(options, threads=_threads_per_worker(cluster, workers))
+        options = options.resolved()
+        if vocab is None:
+            say(f"counting the vocabulary on {len(workers)} workers...")
+            vocab = _count_on(cluster, workers, corpus, options, say)
+        model = Model.new(vocab, options)
+        check_words(vocab.words)
+        check_free_space(list(reserve(vocab)) if reserve is not None else [])
+        if save_vocab:
+            vocab.save(save_vocab, force=force)
+        return _train_on(cluster, workers, model, corpus, resuming=False, epochs=options.epochs,
+                         alpha=options.alpha, sync_words=sync_words or default_sync_words(len(workers)), cache_dir=cache_dir, progress=progress,
+                         say=say, stop_event=stop_event, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                         force=force, round_callback=round_callback, allow_other_corpus=False)
+    finally:
+        if owned:
+            cluster.close()
+
+
+def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, cluster: Optional[Cluster] = None,
+                sync_words: Optional[int] = None, epochs: Optional[int] = None, alpha: Optional[float] = None,
+                progress: bool = False, log=None, stop_event=None, checkpoint=None, checkpoint_every=None,
+                force: bool = False, cache_dir=None, allow_other_corpus: bool = False,
+                round_callback=None, threads: Optional[int] = None) -> TrainResult:
+    """:func:`w2v.training.train_model` on a cluster: go on with a stopped run (``epochs`` and ``alpha``
+    None; the same number of workers and ``sync_words`` when it stopped between syncs), or train a
+    model further with a new schedule. ``sync_words`` None: the checkpoint's, else the default."""
+    p = model.position
+    resuming = p.started and not p.finished and epochs is None and alpha is None
+    before = p.corpus if resuming else {}
+    say = log or (lambda message: None)
+    corpus = _corpus(corpus_paths, model.options.lowercase, progress)
+    cluster, owned = _cluster_for(scheduler, cluster)
+    try:
+        workers = _wait_for_workers(cluster)
+        _check_workers_read(cluster, corpus.files)
+        sync_words = sync_words or before.get("sync_words") or default_sync_words(len(workers))
+        if threads is not None:
+            import dataclasses
+            model.options = dataclasses.replace(model.options, threads=threads or _threads_per_worker(cluster, workers))
+        if resuming and p.chunk and (before.get("shards"), before.get("sync_words")) != (len(workers), sync_words):
+            if before.get("shards"):
+                why = (f"it stopped between syncs of {before['shards']} shards synced every "
+                       f"{before['sync_words']:,} words; resume with {before['shards']} workers and "
+                       f"--sync-words {before['sync_words']}")
+            else:
+                why = "it stopped in the middle of an epoch of a single-machine run; resume it without --scheduler"
+            raise ValueError(f"this checkpoint cannot be resumed on {len(workers)} workers: {why}")
+        return _train_on(cluster, workers, model, corpus, resuming=resuming, epochs=epochs or model.options.epochs,
+                         alpha=alpha if alpha is not None else model.options.alpha, sync_words=sync_words,
+                         cache_dir=cache_dir, progress=progress, say=say, stop_event=stop_event,
+                         checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
+                         round_callback=round_callback, allow_other_corpus=allow_other_corpus)
+    finally:
+        if owned:
+            cluster.close()
+
+
+def _train_on(cluster: Cluster, workers: List[str], model: Model, corpus: Corpus, *, resuming: bool, epochs: int,
+              alpha: float, sync_words: int, cache_dir, progress, say, stop_event, checkpoint, checkpoint_every,
+              force, round_callback, allow_other_corpus: bool) -> TrainResult:
+    run = _DistributedRun(cluster, model, corpus, workers, sync_words=sync_words, cache_dir=cache_dir,
+                          progress=progress, say=say, stop=stop_event or threading.Event(), checkpoint=checkpoint,
+                          checkpoint_every=checkpoint_every, force=force, round_callback=round_callback)
+    try:
+        say(f"encoding the corpus on {len(workers)} workers...")
+        run.open_shards()
+        if run.words == 0:
+            raise ValueError("no word of the corpus is in the vocabulary: nothing to train on")
+        description = {"words": run.words, "sentences": run.sentences, "files": corpus.fingerprint(),
+                       "shards": len(workers), "sync_words": sync_words}
+        p = model.position
+        if resuming:
+            expected = p.corpus
+            if not allow_other_corpus and expected and (expected.get("words") != run.words or (
+                    expected.get("files") and description["files"] != expected["files"])):
+                raise ValueError(f"this is not the corpus the checkpoint was trained on (it has {run.words:,} "
+                                 f"words, the checkpoint's had {expected.get('words', 0):,}); resume on the same "
+                                 f"corpus, or pass --allow-other-corpus (allow_other_corpus=True) to go on with this one")
+            p.corpus = description
+            p.total_words = run.words * p.epochs
+        else:
+            p.start(description, epochs, alpha)
+        model.initialize()
+        model.writable()
+        return run.train()
+    finally:
+        run.close()
