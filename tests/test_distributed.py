@@ -177,6 +177,42 @@ def test_a_worker_that_lost_the_shard_gets_the_whole_weights(cluster, sample_pat
     assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"
 
 
+def test_when_dask_gives_up_on_a_round_the_checkpoint_holds_the_last_sync(sample_path, tmp_path):
+    """With no failure allowed, killing the worker that runs a round ends the run with one error
+    naming the checkpoint, which holds the model as the last sync left it."""
+    import dask
+    corpus = tmp_path / "c.txt"
+    with open(sample_path, "rb") as f:
+        corpus.write_bytes(f.read() * 4)  # 800k words a shard: a round takes about a second
+    checkpoint = str(tmp_path / "c.w2vm")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with distributed.connect("local:2") as cluster:
+            pids = cluster.client.run(os.getpid)
+            victim = cluster.workers[0]
+            killer = []
+
+            def kill_when_it_trains():
+                deadline = time.monotonic() + 30
+                while not cluster.client.processing([victim]).get(victim) and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                time.sleep(0.05)  # a round takes several tenths of a second
+                os.kill(pids[victim], signal.SIGKILL)
+
+            def kill_during_epoch_3(position):
+                if position.epoch == 2 and not killer:
+                    killer.append(threading.Thread(target=kill_when_it_trains, daemon=True))
+                    killer[0].start()
+                return False
+
+            with pytest.raises(OSError, match=r"kept dying .* epoch 3\).*the checkpoint .*c\.w2vm holds the model up "
+                                              r"to the last sync"):
+                distributed.train([str(corpus)], cluster=cluster, epochs=4, sync_words=10_000_000, dim=64,
+                                  threads=1, seed=2, checkpoint=checkpoint, round_callback=kill_during_epoch_3)
+    stopped = Model.load(checkpoint)
+    assert (stopped.position.epoch, stopped.position.chunk, stopped.position.words) == (2, 0, 0)
+    assert len(stopped.position.history) == 2
+
+
 def test_a_worker_that_cannot_read_the_corpus_is_named(cluster, tmp_path):
     with pytest.raises(OSError, match=r"worker tcp://.* cannot read .*gone\.txt .*same path"):
         distributed._check_workers_read(cluster, [str(tmp_path / "gone.txt")])

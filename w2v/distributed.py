@@ -517,6 +517,10 @@ class SyncStats:
     bytes_out: int
 
 
+class _WorkersLost(Exception):
+    """Dask gave up on a round's task: the workers running it kept dying."""
+
+
 def _nbytes(change) -> int:
     rows, values = change
     return values.nbytes + (0 if rows is None else rows.nbytes)
@@ -594,8 +598,10 @@ class _DistributedRun:
             try:
                 result = future.result()
             except distributed.KilledWorker:
-                raise OSError(f"Dask workers kept dying while training shard {k} (round {r + 1} of epoch "
-                              f"{epoch + 1}); see the workers' logs (memory limits?)") from None
+                for other in futures:
+                    other.cancel()
+                raise _WorkersLost(f"Dask workers kept dying while training shard {k} (round {r + 1} of epoch "
+                                   f"{epoch + 1}); see the workers' logs (memory limits?)") from None
             if isinstance(result, str):  # a worker took the shard over: give it the whole weights
                 again = submit(k, self.client.scatter(tuple(self.model.weights), hash=False))
                 futures[again] = k
@@ -660,7 +666,15 @@ class _DistributedRun:
                     if self.stop.is_set() or (self.round_callback is not None and self.round_callback(p)):
                         self.save_checkpoint()
                         raise TrainingInterrupted(_stopped(self.checkpoint))
-                    p.words_done += self._round(p.epoch, r, plan, bar)
+                    tallies = (p.loss, p.predictions, p.trained, p.words)
+                    try:
+                        p.words_done += self._round(p.epoch, r, plan, bar)
+                    except _WorkersLost as lost:  # the model is as the last sync left it: keep that
+                        p.loss, p.predictions, p.trained, p.words = tallies
+                        self.save_checkpoint()
+                        kept = (f"; the checkpoint {self.checkpoint} holds the model up to the last sync (resume "
+                                f"with --resume {self.checkpoint})" if self.checkpoint else "; nothing was written")
+                        raise OSError(f"{lost}{kept}") from None
                     p.chunk = r + 1
                     bar.set_postfix_str(f"epoch {p.epoch + 1}/{p.epochs} alpha {self.alpha_at(p.words_done):.3g} "
                                         f"loss {p.loss / max(p.predictions, 1):.4f}", refresh=False)
