@@ -103,6 +103,10 @@ DEFAULT_SYNC_WORDS_TOTAL = 2_000_000
 def default_sync_words(workers: int) -> int:
     """Words each of ``workers`` workers trains between syncs by default (at least 10,000)."""
     return max(10_000, DEFAULT_SYNC_WORDS_TOTAL // max(1, workers))
+#: Seconds sending the weights to the workers may take before it is tried again (twice).
+SEND_SECONDS = 600
+#: Seconds closing the client and a local cluster may take.
+CLOSE_SECONDS = 20
 #: A round's rows go as (rows, values) when fewer than this share of a matrix's rows changed.
 SPARSE_SHARE = 0.5
 
@@ -127,11 +131,18 @@ class Cluster:
         return sorted(self.client.scheduler_info()["workers"])
 
     def close(self) -> None:
+        """Close the client, and the local cluster it started, within bounded time (a worker that is
+        restarting must not keep the command from ending)."""
         try:
-            self.client.close()
+            self.client.close(timeout=CLOSE_SECONDS)
+        except Exception:  # noqa: BLE001 - closing a client whose scheduler is gone
+            pass
         finally:
             if self.local is not None:
-                self.local.close()
+                try:
+                    self.local.close(timeout=CLOSE_SECONDS)
+                except Exception:  # noqa: BLE001 - and a cluster that is half down
+                    pass
 
     def __enter__(self) -> "Cluster":
         return self
@@ -368,8 +379,9 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
     return changes, occurrences, float(loss), int(predictions), int(trained), words_round
 
 
-def _forget(run: str) -> int:
-    """Drop a run's shards (runs on every worker at the end)."""
+async def _forget(run: str) -> int:
+    """Drop a run's shards (runs on every worker at the end, in its event loop: a coroutine, so that
+    the client need not wait for the answers)."""
     with _LOCK:
         keys = [key for key in _SHARDS if key[0] == run]
         for key in keys:
@@ -580,7 +592,7 @@ class _DistributedRun:
         alpha_begin, alpha_end = self.alpha_at(p.words_done), self.alpha_at(p.words_done + planned)
         full = None
         if self.update_future is None:  # the first round: every worker gets the whole weights
-            full = self.client.scatter(tuple(self.model.weights), broadcast=True, hash=False)
+            full = self._send(tuple(self.model.weights))
 
         def submit(k, full_weights):
             return self._submit(_train_round, k, self.run, k, self.n, self.corpus.files, self.vocab_future,
@@ -603,7 +615,7 @@ class _DistributedRun:
                 raise _WorkersLost(f"Dask workers kept dying while training shard {k} (round {r + 1} of epoch "
                                    f"{epoch + 1}); see the workers' logs (memory limits?)") from None
             if isinstance(result, str):  # a worker took the shard over: give it the whole weights
-                again = submit(k, self.client.scatter(tuple(self.model.weights), hash=False))
+                again = submit(k, self._send(tuple(self.model.weights), broadcast=False))
                 futures[again] = k
                 pending.add(again)
                 continue
@@ -624,10 +636,23 @@ class _DistributedRun:
             rows = combiner.apply()
             update.append((rows, matrix[rows]) if len(rows) < SPARSE_SHARE * len(matrix) else (None, matrix))
         self.version += 1
-        self.update_future = self.client.scatter(tuple(update), broadcast=True, hash=False)
+        self.update_future = self._send(tuple(update))
         bytes_out = sum(_nbytes(u) for u in update) * self.n
         self.syncs.append(SyncStats(time.perf_counter() - last_result, sum(c.bytes_in for c in combiners), bytes_out))
         return planned
+
+    def _send(self, data, broadcast: bool = True):
+        """``data`` on every worker (a future). A worker that dies while it receives does not stop the
+        run: the data then goes to one worker, from which the others fetch it (or, taking a lost
+        shard over, get the whole weights)."""
+        for attempt in range(3):
+            try:
+                return self.client.scatter(data, broadcast=broadcast and attempt == 0, hash=False,
+                                           timeout=SEND_SECONDS)
+            except (OSError, TimeoutError) as error:  # distributed's CommClosedError is an OSError
+                failure = error
+                time.sleep(1.0)
+        raise OSError(f"could not send the weights to the Dask workers ({failure})")
 
     def _contractions(self, alpha: float) -> Tuple[float, float, float]:
         """:func:`contraction` of each matrix's rows: syn0 rows are updated against output rows (the noise
@@ -698,8 +723,10 @@ class _DistributedRun:
             self.model.save(self.checkpoint, force=self.force)
 
     def close(self) -> None:
+        """Ask every worker to drop the run's shards, without waiting for the answers: a worker that
+        died or is restarting holds nothing, and must not keep the command from ending."""
         try:
-            self.client.run(_forget, self.run)
+            self.client.run(_forget, self.run, wait=False)
         except Exception:  # noqa: BLE001 - a dead cluster leaves nothing to clean
             pass
 
