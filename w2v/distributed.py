@@ -18,9 +18,12 @@ core, Dask carries the work and the results):
    ``prune_at``, 10 million) the vocabulary is identical to the single-machine one.
 3. **Shards.** Each worker encodes its part with that vocabulary (:func:`w2v.encode.encode_corpus`,
    spooled on the worker) and keeps it for the whole run.
-4. **Rounds.** An epoch is cut into ``R = ceil(largest shard's words / sync_words)`` rounds; in round
-   ``r`` every worker trains the chunks of the ``r``-th ``1/R`` of its shard with the multithreaded
-   kernels on its own copy of the weights (local SGD). The learning rate follows one schedule over
+4. **Rounds.** An epoch is cut into rounds of at most ``sync_words`` words of the largest shard, each
+   the same share of every shard (:func:`round_plan`; a schedule's first epoch starts with warm-up
+   rounds of ``sync_words / 64`` words doubling up to ``sync_words``); in a round every worker trains
+   the chunks of its share with the multithreaded kernels on its own copy of the weights (local
+   SGD). With one thread a worker and a seed, a run gives the same weights every time. The
+   learning rate follows one schedule over
    all workers' words: a round starts at the rate of the words all workers finished before it, ends
    at the rate after it, and each worker interpolates between the two over its own share.
 5. **Combine.** After each round the client merges the workers' changes row by row (:func:`combine`):
