@@ -281,7 +281,7 @@ def test_a_worker_killed_mid_run_gives_a_finished_run_or_a_clear_error(tmp_path,
         time.sleep(1.0)  # well inside training: 20 epochs take longer
         assert process.poll() is None
         os.kill(workers[0].pid, signal.SIGKILL)
-        process.wait(timeout=300)
+        process.wait(timeout=120)  # 20 epochs take about 20 s
         reader.join(timeout=10)
         stderr = "".join(lines)
     finally:
