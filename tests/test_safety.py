@@ -472,6 +472,7 @@ def test_ctrl_c_in_query_exits_130(tmp_path):
     process.stdin.flush()
     assert process.stdout.readline().startswith("# king")
     process.send_signal(signal.SIGINT)
+    time.sleep(0.5)  # the interrupt first: closing stdin (communicate) would end the loop at EOF
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "interrupted" in stderr and "Aborted" not in stderr
 
