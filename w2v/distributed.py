@@ -106,8 +106,10 @@ DEFAULT_SYNC_WORDS_TOTAL = 2_000_000
 def default_sync_words(workers: int) -> int:
     """Words each of ``workers`` workers trains between syncs by default (at least 10,000)."""
     return max(10_000, DEFAULT_SYNC_WORDS_TOTAL // max(1, workers))
-#: Seconds sending the weights to the workers may take before it is tried again (twice).
-SEND_SECONDS = 600
+#: Sending data to the workers may take this many seconds, and one more for every
+#: SEND_BYTES_PER_SECOND bytes, before it is tried again (twice, to one worker).
+SEND_SECONDS = 20
+SEND_BYTES_PER_SECOND = 20e6
 #: Seconds closing the client and a local cluster may take.
 CLOSE_SECONDS = 20
 #: A round's rows go as (rows, values) when fewer than this share of a matrix's rows changed.
@@ -648,10 +650,12 @@ class _DistributedRun:
         """``data`` on every worker (a future). A worker that dies while it receives does not stop the
         run: the data then goes to one worker, from which the others fetch it (or, taking a lost
         shard over, get the whole weights)."""
+        seconds = SEND_SECONDS + sum(_nbytes(part) if isinstance(part, tuple) else part.nbytes
+                                     for part in data) / SEND_BYTES_PER_SECOND
         for attempt in range(3):
-            try:
+            try:  # a broadcast can wait for ever on a worker that died while receiving: bounded
                 return self.client.scatter(data, broadcast=broadcast and attempt == 0, hash=False,
-                                           timeout=SEND_SECONDS)
+                                           timeout=seconds)
             except (OSError, TimeoutError) as error:  # distributed's CommClosedError is an OSError
                 failure = error
                 time.sleep(1.0)
