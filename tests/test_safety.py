@@ -466,13 +466,15 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
 
 def test_ctrl_c_in_query_exits_130(tmp_path):
     make_folder(tmp_path)
+    # a shell that starts a job in the background has it ignore SIGINT, and Python then keeps ignoring it:
+    # the command starts as a terminal would start it
     process = subprocess.Popen([sys.executable, os.path.join(ROOT, "cli.py"), "query", "v.bin"], cwd=tmp_path,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     process.stdin.write("king\n")
     process.stdin.flush()
     assert process.stdout.readline().startswith("# king")
     process.send_signal(signal.SIGINT)
-    time.sleep(0.5)  # the interrupt first: closing stdin (communicate) would end the loop at EOF
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "interrupted" in stderr and "Aborted" not in stderr
 
