@@ -652,13 +652,25 @@ class _DistributedRun:
         shard over, get the whole weights)."""
         seconds = SEND_SECONDS + sum(_nbytes(part) if isinstance(part, tuple) else part.nbytes
                                      for part in data) / SEND_BYTES_PER_SECOND
+        failure: BaseException = TimeoutError()
         for attempt in range(3):
-            try:  # a broadcast can wait for ever on a worker that died while receiving: bounded
-                return self.client.scatter(data, broadcast=broadcast and attempt == 0, hash=False,
-                                           timeout=seconds)
-            except (OSError, TimeoutError) as error:  # distributed's CommClosedError is an OSError
-                failure = error
-                time.sleep(1.0)
+            box: Dict[str, Any] = {}
+
+            def send(broadcast_now=broadcast and attempt == 0, box=box):
+                try:
+                    box["future"] = self.client.scatter(data, broadcast=broadcast_now, hash=False)
+                except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+                    box["error"] = error
+
+            # a broadcast can wait for ever on a worker that died while receiving (Client.scatter's own
+            # timeout does not cover it): wait in a daemon thread, which cannot keep the process alive
+            sender = threading.Thread(target=send, daemon=True)
+            sender.start()
+            sender.join(seconds)
+            if "future" in box:
+                return box["future"]
+            failure = box.get("error", TimeoutError(f"no answer in {seconds:.0f} s"))
+            time.sleep(1.0)
         raise OSError(f"could not send the weights to the Dask workers ({failure})")
 
     def _contractions(self, alpha: float) -> Tuple[float, float, float]:
