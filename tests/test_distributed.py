@@ -237,6 +237,7 @@ def test_an_unreachable_scheduler_is_one_line(sample_path, tmp_path):
     (["--sync-words", "100"], "--sync-words goes with --scheduler"),
     (["--scheduler", "local:2", "--phrases", "1"], "do not go with --scheduler"),
     (["--scheduler", "local:0"], "local:N needs a number of workers"),
+    (["--scheduler", "local:2", "--sync-words", "0"], "--sync-words"),
     (["--scheduler", "nonsense"], "give an address such as"),
 ])
 def test_bad_distributed_options_are_one_line(sample_path, tmp_path, args, message):

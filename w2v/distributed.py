@@ -92,7 +92,8 @@ from .files import check_free_space
 from .formats import check_words
 from .model import Model, Weights, kernel_args, kernel_function
 from .options import TrainOptions
-from .training import EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch, plan_chunks
+from .training import (EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch, plan_chunks,
+                       say_count_notes)
 from .vocab import Vocabulary
 
 __all__ = ["train", "train_model", "connect", "combine", "expected_updates", "contraction", "default_sync_words", "SyncStats"]
@@ -549,7 +550,7 @@ class _DistributedRun:
     def __init__(self, cluster: Cluster, model: Model, corpus: Corpus, workers: List[str], *, sync_words: int,
                  cache_dir, progress: bool, say, stop: threading.Event, checkpoint, checkpoint_every, force,
                  round_callback):
-        self.cluster, self.client, self.model, self.corpus = cluster, cluster.client, model, corpus
+        self.client, self.model, self.corpus = cluster.client, model, corpus
         self.workers, self.n = workers, len(workers)
         self.run = uuid.uuid4().hex
         self.sync_words, self.cache_dir, self.say, self.stop = sync_words, cache_dir, say, stop
@@ -586,8 +587,7 @@ class _DistributedRun:
         return round_plan(max(int(c[-1]) for c in self.shard_starts), self.sync_words, warmup=epoch == 0)
 
     def alpha_at(self, done: int) -> float:
-        p, ratio = self.model.position, self.model.options.min_alpha_ratio
-        return max(p.alpha * ratio, p.alpha * (1.0 - done / p.total_words))
+        return self.model.position.alpha_at(done, self.model.options.min_alpha_ratio)
 
     def _round(self, epoch: int, r: int, plan: List[float], bar) -> int:
         """Run round ``r`` of ``plan`` on every shard and combine it into the model; returns its words."""
@@ -773,7 +773,6 @@ def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: Tra
     """The vocabulary, counted part by part on the workers and merged here (module docstring, step 2)."""
     from . import scan
     from .vocab import vocabulary_from_count
-    from .words import MAX_WORD_BYTES
     client, n = cluster.client, len(workers)
     futures = [client.submit(_count_part, corpus.files, options.lowercase, k, n, prune_at, options.threads,
                              workers=[workers[k]], allow_other_workers=True, pure=False) for k in range(n)]
@@ -783,11 +782,7 @@ def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: Tra
     del parts
     vocab, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab,
                                            ", ".join(corpus.files))
-    if summary.invalid_bytes:
-        say(f"warning: {summary.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
-    if summary.too_long:
-        say(f"note: {summary.too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes are not words "
-            f"and were left out")
+    say_count_notes(summary, say)
     return vocab
 
 

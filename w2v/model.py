@@ -131,6 +131,11 @@ class Position:
     def finished(self) -> bool:
         return self.started and self.epoch >= self.epochs
 
+    def alpha_at(self, done: int, min_ratio: float) -> float:
+        """The learning rate after ``done`` words of the schedule: linear from ``alpha`` down to
+        ``alpha * min_ratio`` (word2vec.c: ``alpha * 1e-4``), never below it."""
+        return max(self.alpha * min_ratio, self.alpha * (1.0 - done / self.total_words))
+
     def start(self, corpus: Dict[str, Any], epochs: int, alpha: float) -> None:
         """Begin a new schedule of ``epochs`` passes over ``corpus`` from rate ``alpha``."""
         fresh = Position(epochs=epochs, total_words=int(corpus["words"]) * epochs, alpha=float(alpha),

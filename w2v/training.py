@@ -143,8 +143,7 @@ class _Run:
         self.diverged = False
 
     def alpha_at(self, done: int) -> float:
-        p, ratio = self.position, self.model.options.min_alpha_ratio
-        return max(p.alpha * ratio, p.alpha * (1.0 - done / p.total_words))
+        return self.position.alpha_at(done, self.model.options.min_alpha_ratio)
 
     def _submit(self, pool, epoch: int, i: int):
         from .kernels import seed_state
@@ -437,12 +436,17 @@ def count_vocabulary(corpus: Corpus, options: TrainOptions, say) -> Vocabulary:
     """The corpus's vocabulary under ``options`` (min_count, max_vocab), with its notes said."""
     vocab, counted = build_vocabulary(corpus, min_count=options.min_count, max_size=options.max_vocab,
                                       threads=options.resolved().threads)
-    if counted.invalid_bytes:
-        say(f"warning: {counted.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
-    if counted.too_long:
-        say(f"note: {counted.too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes are not words "
-            f"and were left out")
+    say_count_notes(counted, say)
     return vocab  # the raw counts (every distinct token of the corpus) are dropped before training
+
+
+def say_count_notes(summary, say) -> None:
+    """Say what a counting pass's :class:`w2v.vocab.CountSummary` holds that the user should know."""
+    if summary.invalid_bytes:
+        say(f"warning: {summary.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
+    if summary.too_long:
+        say(f"note: {summary.too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes are not words "
+            f"and were left out")
 
 
 def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptions, *,
