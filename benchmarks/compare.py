@@ -46,7 +46,37 @@ from systems import w2v_variant  # noqa: E402  (beside this script)
 
 SYSTEMS = ["w2v", "word2vec-c", "gensim-file", "gensim-iter"]
 ALL_SYSTEMS = SYSTEMS + ["w2v-exact", "w2v-batched"]
-DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")  # this project's development data, when beside it
+EVALUATION_SETS = ("questions-words.txt", "wordsim353.tsv", "simlex999.txt")
+TEXT8_HINT = "python corpora/download_text8.py (100 MB, written to ./text8)"
+
+
+class BadArgument(ValueError):
+    """A bad option or input: said in one line, never a traceback."""
+
+
+def default_corpus(folder: str = "."):
+    """The corpus when none is given: this project's wiki8, else text8 where ``corpora/download_text8.py`` puts it."""
+    for path in (os.path.join(DATA, "wiki8.txt.gz"), os.path.join(folder, "text8")):
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def default_data():
+    """The evaluation sets when no ``--data`` is given: this project's, else the copies gensim ships in its tests.
+
+    gensim (installed by the ``bench`` extra) carries questions-words.txt, wordsim353.tsv and simlex999.txt in
+    ``gensim/test/test_data``; they are the files every word2vec paper scores on.
+    """
+    folders = [DATA]
+    spec = importlib.util.find_spec("gensim")
+    if spec is not None and spec.origin:
+        folders.append(os.path.join(os.path.dirname(spec.origin), "test", "test_data"))
+    for folder in folders:
+        if all(os.path.isfile(os.path.join(folder, name)) for name in EVALUATION_SETS):
+            return folder
+    return None
 
 
 def prepare_corpus(source: str, folder: str, line_words: int, max_tokens=None) -> str:
@@ -96,7 +126,9 @@ def run_child(command):
     done = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER] + command, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:4])}... failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+        lines = [line for line in done.stderr.splitlines() if line.strip() and "W2V-BENCH-MAXRSS" not in line]
+        raise RuntimeError(f"{os.path.basename(command[1])} {command[2]} failed (exit {done.returncode}): "
+                           f"{lines[-1].strip() if lines else 'no message'}")
     peak_kib = int(done.stderr.rsplit("W2V-BENCH-MAXRSS", 1)[1].split()[0])
     return json.loads(done.stdout.strip().splitlines()[-1]), wall, peak_kib / 1024
 
@@ -104,6 +136,8 @@ def run_child(command):
 def evaluate(path: str, data: str):
     vectors = Vectors.load(path)
     scores = {}
+    if data == "none":
+        return scores
     questions = os.path.join(data, "questions-words.txt")
     if os.path.exists(questions):
         result = evaluate_analogies(vectors, questions, restrict_vocab=30000)
@@ -268,13 +302,60 @@ def compile_times(corpus: str, folder: str):
     return {"cold_seconds": times[0], "warm_seconds": times[1]}
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        raise BadArgument(message)
+
+
+def _positive_ints(option: str, text: str, allow_empty=False):
+    try:
+        values = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise BadArgument(f"{option} {text!r}: expected comma-separated whole numbers") from None
+    if (not values and not allow_empty) or any(v < 1 for v in values):
+        raise BadArgument(f"{option} {text!r}: expected numbers of at least 1")
+    return values
+
+
+def _check_arguments(args, systems, configs):
+    """Every argument checked before anything runs: a bad one raises BadArgument naming it."""
+    from systems import CONFIGS
+    for name in ("repeat", "epochs", "dim", "line_words", "max_tokens"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise BadArgument(f"--{name.replace('_', '-')} {value}: must be at least 1")
+    for c in configs:
+        if c not in CONFIGS:
+            raise BadArgument(f"unknown config {c!r}; choose from {', '.join(CONFIGS)}")
+    if not configs or not systems:
+        raise BadArgument("--configs and --systems need at least one name each")
+    for s in systems:
+        if s not in ALL_SYSTEMS and w2v_variant(s) is None:
+            raise BadArgument(f"unknown system {s!r}; choose from {', '.join(ALL_SYSTEMS)} or w2v-g<N>")
+    if args.corpus is None:
+        raise BadArgument(f"no corpus: give --corpus FILE, or get text8 with `{TEXT8_HINT}`")
+    if not os.path.exists(args.corpus):
+        raise BadArgument(f"--corpus {args.corpus}: no such file or folder")
+    if args.data is None:
+        raise BadArgument("no evaluation sets: give --data FOLDER (with " + ", ".join(EVALUATION_SETS)
+                          + "), install gensim (pip install '.[bench]'), which ships them, or --data none")
+    if args.data != "none" and not os.path.isdir(args.data):
+        raise BadArgument(f"--data {args.data}: no such folder")
+    if args.word2vec_bin and not (os.path.isfile(args.word2vec_bin) and os.access(args.word2vec_bin, os.X_OK)):
+        raise BadArgument(f"--word2vec-bin {args.word2vec_bin}: not an executable file")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise BadArgument(f"--out {args.out}: not a folder")
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", default=os.path.join(DATA, "wiki8.txt.gz"))
-    parser.add_argument("--data", default=DATA, help="folder with questions-words.txt, wordsim353.tsv, simlex999.txt")
+    parser = _Parser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", help="text file, folder or .gz/.bz2/.xz (default: wiki8 of the development "
+                                         "data, else ./text8 from corpora/download_text8.py)")
+    parser.add_argument("--data", help="folder with questions-words.txt, wordsim353.tsv, simlex999.txt, or 'none' "
+                                       "(default: the development data, else gensim's copies)")
     parser.add_argument("--threads", default="2", help="comma-separated thread counts")
     parser.add_argument("--scaling", default="", help="extra thread counts for w2v on sg-ns, e.g. 1")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, help="runs of each system and config (default 3; 1 with --quick)")
     parser.add_argument("--first-seed", type=int, default=1, help="repeat i uses seed FIRST_SEED + i")
     parser.add_argument("--configs", default="sg-ns,cbow-ns,sg-hs")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
@@ -284,22 +365,28 @@ def main(argv=None):
     parser.add_argument("--word2vec-bin")
     parser.add_argument("--word2vec-seeded", action="store_true",
                         help="--word2vec-bin is a build of seeded_word2vec_c.py: give it each repeat's seed")
-    parser.add_argument("--quick", action="store_true", help="a 1M-token slice, one repeat")
+    parser.add_argument("--quick", action="store_true", help="a 1M-token slice, one repeat unless --repeat says")
     parser.add_argument("--max-tokens", type=int)
     parser.add_argument("--no-compile-time", action="store_true")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--name", default=None, help="file name stem for the results")
     parser.add_argument("--merge", nargs="+", metavar="JSON",
-                        help="no runs: pool the runs of these reports (same corpus and settings) into NAME.md/.json")
+                        help="no runs: pool the runs of these reports (same corpus and settings; a stopped run's "
+                             "NAME.runs.jsonl too) into NAME.md/.json")
     args = parser.parse_args(argv)
     if args.merge:
         return merge_reports(args.merge, args.out, args.name or "merged")
     if args.quick:
-        args.repeat, args.max_tokens = 1, args.max_tokens or 1_000_000
+        args.repeat = 1 if args.repeat is None else args.repeat
+        args.max_tokens = 1_000_000 if args.max_tokens is None else args.max_tokens
+    args.repeat = 3 if args.repeat is None else args.repeat
+    args.corpus = args.corpus or default_corpus()
+    args.data = args.data or default_data()
     systems = [s for s in args.systems.split(",") if s]
-    for s in systems:
-        if s not in ALL_SYSTEMS and w2v_variant(s) is None:
-            parser.error(f"unknown system {s!r}; choose from {', '.join(ALL_SYSTEMS)} or w2v-g<N>")
+    configs = [c for c in args.configs.split(",") if c]
+    threads = _positive_ints("--threads", args.threads)
+    scaling = _positive_ints("--scaling", args.scaling, allow_empty=True)
+    _check_arguments(args, systems, configs)
     word2vec_bin = find_word2vec(args.word2vec_bin)
     if "word2vec-c" in systems and word2vec_bin is None:
         print("compare: word2vec.c not found (pip install word2vec, or --word2vec-bin); skipping it", file=sys.stderr)
@@ -308,8 +395,6 @@ def main(argv=None):
         if importlib.util.find_spec("gensim") is None:
             print("compare: gensim is not installed (pip install '.[bench]'); skipping it", file=sys.stderr)
             systems = [s for s in systems if not s.startswith("gensim")]
-    configs = [c for c in args.configs.split(",") if c]
-    threads = [int(t) for t in args.threads.split(",") if t]
     os.makedirs(args.out, exist_ok=True)
     date = datetime.date.today().isoformat()
     stem = args.name or ("quick" if args.quick else f"{os.path.basename(args.corpus).split('.')[0]}-{date}")
@@ -320,8 +405,12 @@ def main(argv=None):
         with open(corpus, "rb") as f:
             tokens = sum(len(line.split()) for line in f)
         plan = [(c, s, t) for c in configs for t in threads for s in systems]
-        plan += [("sg-ns", "w2v", int(t)) for t in args.scaling.split(",") if t and int(t) not in threads
-                 and "sg-ns" in configs]
+        plan += [("sg-ns", "w2v", t) for t in scaling if t not in threads and "sg-ns" in configs]
+        settings = {"date": date, "corpus": os.path.basename(args.corpus), "tokens": tokens,
+                    "line_words": args.line_words, "epochs": args.epochs, "dim": args.dim,
+                    "word2vec_seeded": args.word2vec_seeded, "machine": machine_info()}
+        with open(partial, "w") as f:  # the settings first, then a line per run: --merge reads it
+            f.write(json.dumps({"settings": settings}) + "\n")
         runs = []
         for repeat in range(args.repeat):
             for config, system, n_threads in plan:
@@ -348,11 +437,7 @@ def main(argv=None):
                 with open(partial, "a") as f:  # a stopped run keeps what it measured
                     f.write(json.dumps(run) + "\n")
         summary = summarise(runs)
-        report = {"date": date, "corpus": os.path.basename(args.corpus),
-                  "tokens": tokens, "line_words": args.line_words, "epochs": args.epochs, "dim": args.dim,
-                  "word2vec_seeded": args.word2vec_seeded,
-                  "repeat": args.repeat, "machine": machine_info(), "summary": summary, "ratios": ratios(summary),
-                  "runs": runs}
+        report = dict(settings, repeat=args.repeat, summary=summary, ratios=ratios(summary), runs=runs)
         if not args.no_compile_time and "w2v" in systems:
             report["compile"] = compile_times(corpus, work)
     finally:
@@ -383,8 +468,12 @@ def merge_reports(paths, folder, stem):
     for path in paths:
         try:
             with open(path) as f:
-                reports.append(json.load(f))
-        except (OSError, ValueError) as error:
+                if path.endswith(".runs.jsonl"):  # the runs a stopped comparison kept
+                    lines = [json.loads(line) for line in f if line.strip()]
+                    reports.append(dict(lines[0]["settings"], runs=lines[1:]))
+                else:
+                    reports.append(json.load(f))
+        except (OSError, ValueError, LookupError, TypeError) as error:
             raise SystemExit(f"compare: cannot read the report {path}: {error}") from None
     settings = {(r["corpus"], r["tokens"], r["line_words"], r["epochs"], r["dim"]) for r in reports}
     if len(settings) > 1:
@@ -425,4 +514,8 @@ def plot(report, path):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (BadArgument, OSError, RuntimeError) as error:
+        detail = f"{error.strerror}: {error.filename}" if isinstance(error, OSError) and error.filename else error
+        sys.exit(f"compare: {detail}")

@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
@@ -48,11 +50,75 @@ def w2v_variant(system: str):
     """
     if system in W2V_SYSTEMS:
         return W2V_SYSTEMS[system]
+    if system in ("w2v-lr-gensim", "w2v-cinit") or re.fullmatch(r"w2v-lr-end[0-9.]+", system):
+        return W2V_SYSTEMS["w2v"]
     found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
     if found is None:
         return None
     group, private = found.groups()
     return False, int(group), None if private is None else int(private)
+
+
+def use_gensim_file_schedule(workers: int) -> None:
+    """Experiment (system ``w2v-lr-gensim``): w2v with gensim ``corpus_file``'s learning-rate schedule.
+
+    In corpus_file mode each of gensim's ``workers`` threads reads 1/workers of the file and sets its rate
+    from its own words against the whole corpus's (``get_next_alpha`` in word2vec_corpusfile.pyx), so an
+    epoch's progress only reaches 1/workers: epoch e runs from alpha(1 - e/E) to alpha(1 - (e + 1/workers)/E),
+    a saw-tooth higher on average than word2vec.c's straight line, ending at alpha(1 - (E - 1 + 1/workers)/E).
+    """
+    from w2v.model import Position
+
+    def alpha_at(self, done, min_ratio):
+        per_epoch = self.total_words / self.epochs
+        epoch = min(int(done // per_epoch), self.epochs - 1)
+        progress = (epoch + (done - epoch * per_epoch) / per_epoch / workers) / self.epochs
+        return max(self.alpha * min_ratio, self.alpha * (1.0 - progress))
+
+    Position.alpha_at = alpha_at
+
+
+def use_linear_schedule_to(end_ratio: float) -> None:
+    """Experiment (system ``w2v-lr-end<R>``): the rate falls in a straight line from alpha to alpha × R
+    over the run (word2vec.c: to alpha × 1e-4), the same average as gensim corpus_file's saw-tooth with two
+    workers when R = 0.1 would have, without the saw-tooth."""
+    from w2v.model import Position
+
+    def alpha_at(self, done, min_ratio):
+        return self.alpha * (1.0 - (1.0 - end_ratio) * min(1.0, done / self.total_words))
+
+    Position.alpha_at = alpha_at
+
+
+def word2vec_c_start(seed: int, words: int, dim: int) -> np.ndarray:
+    """float32[words, dim]: word2vec.c's initial input vectors (InitNet), as the seeded build makes them.
+
+    word2vec.c draws ``next_random = next_random * 25214903917 + 11`` (mod 2^64, from 1 + seed) and uses
+    its low 16 bits: ``((next_random & 0xFFFF) / 65536 - 0.5) / dim``, row after row. The low 16 bits of
+    that generator are a generator mod 2^16 on their own, so the draws repeat every 65,536: rows
+    16,384 apart start equal, and the low bits of neighbouring draws are strongly patterned.
+    """
+    multiplier, state = 25214903917 % 65536, (1 + seed) % 65536
+    cycle = np.empty(65536, dtype=np.float32)
+    for i in range(65536):
+        state = (multiplier * state + 11) % 65536
+        cycle[i] = state
+    draws = cycle[np.arange(dim, (words + 1) * dim) % 65536].reshape(words, dim)  # row 0 is word2vec.c's </s>
+    return (draws / np.float32(65536) - np.float32(0.5)) / np.float32(dim)
+
+
+def use_word2vec_c_start() -> None:
+    """Experiment (system ``w2v-cinit``): w2v trained from word2vec.c's initial vectors."""
+    from w2v.model import Model
+    initialize = Model.initialize
+
+    def patched(self):
+        fresh = self.weights is None
+        initialize(self)
+        if fresh:
+            self.weights.syn0[:, :self.dim] = word2vec_c_start(self.options.seed, len(self.vocab), self.dim)
+
+    Model.initialize = patched
 
 
 def run_w2v(args, exact, hs_group=None, hs_private=None):
@@ -138,6 +204,15 @@ def main(argv=None):
     parser.add_argument("--word2vec-bin", default="word2vec")
     parser.add_argument("--word2vec-seeded", action="store_true", help="the binary takes -seed (seeded_word2vec_c.py)")
     args = parser.parse_args(argv)
+    if args.system == "w2v-lr-gensim":
+        use_gensim_file_schedule(args.threads)
+        args.system = "w2v"
+    elif args.system == "w2v-cinit":
+        use_word2vec_c_start()
+        args.system = "w2v"
+    elif args.system.startswith("w2v-lr-end"):
+        use_linear_schedule_to(float(args.system[len("w2v-lr-end"):]))
+        args.system = "w2v"
     variant = w2v_variant(args.system)
     if variant is not None:
         result = run_w2v(args, *variant)

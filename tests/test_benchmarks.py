@@ -29,6 +29,28 @@ def test_quick_runner_writes_results(tmp_path, sample_path):
     assert "| sg-ns | w2v | 2 |" in (out / "t.md").read_text()
 
 
+def test_quick_runs_with_nothing_but_the_repository_and_gensim(tmp_path, monkeypatch, sample_path):
+    """Outside this project's development data: the corpus is ./text8 (corpora/download_text8.py writes it
+    there) and the evaluation sets are the copies gensim ships; without a corpus, one line says what to do."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import compare
+    monkeypatch.setattr(compare, "DATA", str(tmp_path / "no-development-data"))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "results"
+    arguments = ["--quick", "--systems", "w2v", "--configs", "sg-ns", "--out", str(out), "--name", "t",
+                 "--max-tokens", "100000", "--dim", "20", "--line-words", "50", "--no-compile-time"]
+    with pytest.raises(compare.BadArgument, match=r"no corpus: give --corpus FILE, or get text8 with "
+                                                  r"`python corpora/download_text8.py"):
+        compare.main(arguments)
+    assert not out.exists()
+    (tmp_path / "text8").write_bytes(open(sample_path, "rb").read())
+    report = compare.main(arguments)
+    assert report["corpus"] == "text8" and report["tokens"] == 100000
+    (run,) = report["runs"]
+    assert {"analogy", "semantic", "syntactic", "wordsim353", "simlex999"} <= set(run)  # gensim's copies scored
+    assert compare.default_data().endswith(os.path.join("gensim", "test", "test_data"))
+
+
 def test_seeded_word2vec_c_patch_moves_both_random_states():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from seeded_word2vec_c import SEED_PATCH, patch_source
@@ -67,6 +89,13 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
 
 @pytest.mark.parametrize("script,arguments", [
     ("compare.py", ["--merge", "missing.json", "--name", "m"]),
+    ("compare.py", ["--corpus", "missing.txt"]),
+    ("compare.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
+    ("compare.py", ["--corpus", "not-word2vec.c", "--threads", "two"]),
+    ("compare.py", ["--corpus", "not-word2vec.c", "--configs", "sg-neg"]),
+    ("compare.py", ["--corpus", "not-word2vec.c", "--data", "missing"]),
+    ("compare.py", ["--corpus", "not-word2vec.c", "--word2vec-bin", "not-word2vec.c"]),
+    ("compare.py", ["--no-such-option"]),
     ("seeded_word2vec_c.py", ["--source", "not-word2vec.c", "-o", "word2vec-seeded"]),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
