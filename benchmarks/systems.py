@@ -50,7 +50,7 @@ def w2v_variant(system: str):
     """
     if system in W2V_SYSTEMS:
         return W2V_SYSTEMS[system]
-    if system in ("w2v-lr-gensim", "w2v-cinit") or re.fullmatch(r"w2v-lr-end[0-9.]+", system):
+    if system in ("w2v-lr-gensim", "w2v-cinit") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
     found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
     if found is None:
@@ -126,6 +126,7 @@ def run_w2v(args, exact, hs_group=None, hs_private=None):
     from w2v.training import TrainOptions, train
     from w2v.vocab import build_vocabulary
     sg, negative, hs, alpha = CONFIGS[args.config]
+    alpha = getattr(args, "alpha", None) or alpha
     variant = {name: value for name, value in (("hs_group", hs_group), ("hs_private_nodes", hs_private))
                if value is not None}
     options = TrainOptions(model="sg" if sg else "cbow", dim=args.dim, window=args.window, negative=negative, hs=hs,
@@ -212,6 +213,9 @@ def main(argv=None):
         args.system = "w2v"
     elif args.system.startswith("w2v-lr-end"):
         use_linear_schedule_to(float(args.system[len("w2v-lr-end"):]))
+        args.system = "w2v"
+    elif args.system.startswith("w2v-alpha"):  # experiment: another starting rate, word2vec.c's schedule
+        args.alpha = float(args.system[len("w2v-alpha"):])
         args.system = "w2v"
     variant = w2v_variant(args.system)
     if variant is not None:

@@ -74,8 +74,9 @@ def test_train_from_stdin_with_a_vocabulary(tmp_path, sample_path):
     (["--alpha", "0"], 2, "--alpha"),
     (["--window", "-1"], 2, "--window"),
     (["--sample", "2"], 2, "--sample"),
-    (["--model", "cbow", "--exact"], 2, "--exact/--batched apply to skip-gram"),
-    (["--model", "cbow", "--batched"], 2, "--exact/--batched apply to skip-gram"),
+    (["--model", "cbow", "--batched"], 2, "--batched applies to skip-gram"),
+    (["--min-alpha-ratio", "1.5"], 2, "--min-alpha-ratio"),
+    (["--min-alpha-ratio", "-0.1"], 2, "--min-alpha-ratio"),
     (["--min-count", "100000"], 1, "no word occurs at least 100000 times"),
 ])
 def test_train_bad_options(tmp_path, sample_path, args, code, fragment):

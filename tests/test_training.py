@@ -113,6 +113,37 @@ def test_defaults_are_word2vec_c_s():
     assert TrainOptions().validate().alpha is None  # validating checks; it fills nothing in
 
 
+def test_cbow_s_learning_rate_ends_higher_unless_exact():
+    from w2v.options import CBOW_MIN_ALPHA_RATIO
+    assert CBOW_MIN_ALPHA_RATIO > 0.01
+    assert TrainOptions(model="cbow").resolved().min_alpha_ratio == CBOW_MIN_ALPHA_RATIO
+    assert TrainOptions(model="cbow", exact=True).resolved().min_alpha_ratio == 1e-4  # word2vec.c's
+    assert TrainOptions(model="sg").resolved().min_alpha_ratio == 1e-4
+    assert TrainOptions(model="sg", min_alpha_ratio=0.3).resolved().min_alpha_ratio == 0.3
+    assert TrainOptions(model="cbow", min_alpha_ratio=0.0).resolved().min_alpha_ratio == 0.0
+
+
+def test_the_rate_falls_in_a_line_to_alpha_times_the_ratio():
+    from w2v.model import Position
+    p = Position(epochs=2, total_words=1000, alpha=0.05, corpus={})
+    assert p.alpha_at(0, 0.2) == pytest.approx(0.05)
+    assert p.alpha_at(500, 0.2) == pytest.approx(0.05 * 0.6)
+    assert p.alpha_at(1000, 0.2) == pytest.approx(0.01)
+    assert p.alpha_at(1500, 0.2) == pytest.approx(0.01)  # never below the end
+    assert p.alpha_at(1000, 1e-4) == pytest.approx(0.05 * 1e-4)  # word2vec.c's floor
+    assert abs(p.alpha_at(300, 1e-4) - 0.05 * 0.7) <= 0.05 * 1e-4  # within alpha * 1e-4 of word2vec.c's line
+
+
+@pytest.mark.parametrize("exact,end", [(None, "cbow"), (True, 1e-4)])
+def test_a_cbow_run_ends_its_schedule_where_its_options_say(sample_path, exact, end):
+    from w2v.options import CBOW_MIN_ALPHA_RATIO
+    ratio = CBOW_MIN_ALPHA_RATIO if end == "cbow" else end
+    result = w2v.train(sample_path, model="cbow", dim=16, epochs=2, threads=1, exact=exact)
+    first, last = (e.alpha_end for e in result.history)
+    assert first == pytest.approx(0.05 * (1 - (1 - ratio) / 2), rel=0.02)
+    assert last == pytest.approx(0.05 * ratio, rel=0.02)
+
+
 def test_divergence_stops_with_advice(tmp_path):
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(30)]

@@ -155,6 +155,9 @@ def cli():
 @click.option("--epochs", type=_range("epochs"), default=5, show_default=True, help="Passes over the corpus.")
 @click.option("--alpha", type=_range("alpha"), default=None,
               help="Starting learning rate  [default: 0.025 sg, 0.05 cbow]")
+@click.option("--min-alpha-ratio", type=_range("min_alpha_ratio"), default=None, metavar="R",
+              help="The learning rate falls linearly from --alpha to --alpha × R  [default: 1e-4 (word2vec.c) "
+                   "for sg and with --exact; 0.2 for cbow]")
 @click.option("--threads", type=_range("threads"), default=0,
               help="Worker threads  [default: all available CPUs]")
 @click.option("--seed", type=_range("seed"), default=1, show_default=True,
@@ -163,7 +166,8 @@ def cli():
 @click.option("--exact/--batched", default=None,
               help="Skip-gram kernel: --exact does word2vec.c's pair-by-pair updates; --batched shares each "
                    "window's negatives (with --hs, each context word still reads the Huffman path afresh): "
-                   "faster, at word2vec.c's quality on wiki8  [default: batched]")
+                   "faster, at word2vec.c's quality on wiki8  [default: batched]. CBOW always updates as "
+                   "word2vec.c; --exact also gives it word2vec.c's learning rate (down to alpha × 1e-4).")
 @click.option("--ns-exponent", type=_range("ns_exponent"), default=0.75, show_default=True,
               help="Noise distribution ∝ count^exponent.")
 @click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
@@ -204,7 +208,7 @@ def cli():
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, epochs, alpha,
-          threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab, save_vocab,
+          min_alpha_ratio, threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab, save_vocab,
           cache_dir, phrases, phrase_threshold, phrase_table, checkpoint, checkpoint_every, resume,
           allow_other_corpus, init, update_vocab, scheduler, sync_words, force, quiet):
     """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz, or - for stdin).
@@ -230,7 +234,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     from w2v.vocab import Vocabulary
 
     options = TrainOptions(model=model, dim=dim, window=window, negative=negative, hs=hs, sample=sample,
-                           min_count=min_count, max_vocab=max_vocab, epochs=epochs, alpha=alpha, threads=threads,
+                           min_count=min_count, max_vocab=max_vocab, epochs=epochs, alpha=alpha,
+                           min_alpha_ratio=min_alpha_ratio, threads=threads,
                            seed=seed, cbow_mean=not cbow_sum, ns_exponent=ns_exponent, exact=exact,
                            lowercase=lowercase, max_sentence_length=max_sentence_length)
     try:
@@ -238,8 +243,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
         fmt = format_for_path(output, fmt)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    if exact is not None and model == "cbow":
-        raise click.UsageError("--exact/--batched apply to skip-gram; CBOW always uses word2vec.c's updates")
+    if exact is False and model == "cbow":
+        raise click.UsageError("--batched applies to skip-gram; CBOW always uses word2vec.c's updates")
     _check_model_options(ctx, resume, init, update_vocab, allow_other_corpus, checkpoint, checkpoint_every, read_vocab)
     thresholds = tuple(phrase_threshold) or (100.0,)
     if (phrases or phrase_table) and (resume or init):
@@ -321,7 +326,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
 _MODEL_KEEPS = ("model", "dim", "negative", "hs", "cbow_sum", "lowercase", "max_vocab")
 #: What --init may change for the new schedule (the CLI's parameter name: the option's name).
 _INIT_MAY_SET = {"window": "window", "sample": "sample", "min_count": "min_count", "epochs": "epochs",
-                 "alpha": "alpha", "seed": "seed", "ns_exponent": "ns_exponent", "exact": "exact",
+                 "alpha": "alpha", "min_alpha_ratio": "min_alpha_ratio", "seed": "seed", "ns_exponent": "ns_exponent", "exact": "exact",
                  "max_sentence_length": "max_sentence_length"}
 
 
@@ -372,6 +377,7 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
     if not resume:
         changes.update({field: getattr(options, field) for name, field in _INIT_MAY_SET.items() if _given(ctx, name)})
         changes["alpha"] = options.resolved().alpha if options.alpha is None else options.alpha  # a new run's
+        changes["min_alpha_ratio"] = options.min_alpha_ratio  # None: the default for the model and kernel
         changes["epochs"] = options.epochs
     model.options = dataclasses.replace(model.options, **changes).resolved()
     if update_vocab:

@@ -132,9 +132,13 @@ class Position:
         return self.started and self.epoch >= self.epochs
 
     def alpha_at(self, done: int, min_ratio: float) -> float:
-        """The learning rate after ``done`` words of the schedule: linear from ``alpha`` down to
-        ``alpha * min_ratio`` (word2vec.c: ``alpha * 1e-4``), never below it."""
-        return max(self.alpha * min_ratio, self.alpha * (1.0 - done / self.total_words))
+        """The learning rate after ``done`` words of the schedule: linear from ``alpha`` at the start to
+        ``alpha * min_ratio`` at the end (gensim's ``min_alpha``, as a fraction), never below it.
+
+        word2vec.c falls towards 0 and stops at ``alpha * 1e-4``: ``max(alpha * 1e-4, alpha * (1 - t))``;
+        with ``min_ratio`` 1e-4 the two differ by at most ``alpha * 1e-4``."""
+        progress = min(1.0, done / self.total_words)
+        return self.alpha * max(min_ratio, 1.0 - (1.0 - min_ratio) * progress)
 
     def start(self, corpus: Dict[str, Any], epochs: int, alpha: float) -> None:
         """Begin a new schedule of ``epochs`` passes over ``corpus`` from rate ``alpha``."""
