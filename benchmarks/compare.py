@@ -158,17 +158,17 @@ def machine_info():
             info["memory_gib"] = round(int(f.readline().split()[1]) / 2 ** 20, 1)
     except (OSError, StopIteration):
         pass
-    versions = {}
-    for module in ("w2v", "numba", "numpy", "gensim"):
+    # Versions from the installed metadata, never by importing: this process is the children's parent,
+    # and a Numba (llvmlite) it had loaded would be shared with every w2v child, whose w2v/memory.py
+    # can then not drop LLVM's pages (shared pages are skipped): their peak memory would read ~45 MiB high.
+    from importlib.metadata import PackageNotFoundError, version
+    import w2v
+    versions = {"w2v": w2v.__version__}
+    for module, name in (("numba", "numba"), ("numpy", "numpy"), ("gensim", "gensim"), ("word2vec (PyPI)", "word2vec")):
         try:
-            versions[module] = __import__(module).__version__
-        except ImportError:
+            versions[module] = version(name)
+        except PackageNotFoundError:
             versions[module] = None
-    try:
-        from importlib.metadata import version
-        versions["word2vec (PyPI)"] = version("word2vec")
-    except Exception:  # noqa: BLE001 - not installed
-        versions["word2vec (PyPI)"] = None
     try:
         versions["gcc"] = subprocess.run(["gcc", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     except (OSError, IndexError):

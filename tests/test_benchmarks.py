@@ -51,6 +51,16 @@ def test_quick_runs_with_nothing_but_the_repository_and_gensim(tmp_path, monkeyp
     assert compare.default_data().endswith(os.path.join("gensim", "test", "test_data"))
 
 
+def test_the_runner_never_loads_numba_or_gensim_itself():
+    """compare.py is every run's parent: a Numba it had loaded would share LLVM's pages with the w2v child,
+    which could then not page them out, and the child's peak memory would read high."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import compare; compare.machine_info(); "
+            "compare.default_data(); print(sorted(m for m in ('numba', 'llvmlite', 'gensim') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, os.path.join(ROOT, "benchmarks")], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_seeded_word2vec_c_patch_moves_both_random_states():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from seeded_word2vec_c import SEED_PATCH, patch_source
