@@ -208,8 +208,8 @@ def cli():
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, epochs, alpha,
-          min_alpha_ratio, threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab, save_vocab,
-          cache_dir, phrases, phrase_threshold, phrase_table, checkpoint, checkpoint_every, resume,
+          min_alpha_ratio, threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab,
+          save_vocab, cache_dir, phrases, phrase_threshold, phrase_table, checkpoint, checkpoint_every, resume,
           allow_other_corpus, init, update_vocab, scheduler, sync_words, force, quiet):
     """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz, or - for stdin).
 
@@ -326,8 +326,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
 _MODEL_KEEPS = ("model", "dim", "negative", "hs", "cbow_sum", "lowercase", "max_vocab")
 #: What --init may change for the new schedule (the CLI's parameter name: the option's name).
 _INIT_MAY_SET = {"window": "window", "sample": "sample", "min_count": "min_count", "epochs": "epochs",
-                 "alpha": "alpha", "min_alpha_ratio": "min_alpha_ratio", "seed": "seed", "ns_exponent": "ns_exponent", "exact": "exact",
-                 "max_sentence_length": "max_sentence_length"}
+                 "alpha": "alpha", "min_alpha_ratio": "min_alpha_ratio", "seed": "seed", "ns_exponent": "ns_exponent",
+                 "exact": "exact", "max_sentence_length": "max_sentence_length"}
 
 
 def _given(ctx, name: str) -> bool:
