@@ -10,17 +10,18 @@ Each point is one whole command timed by ``/usr/bin/time``, from its start to th
 compare.py's configurations (dim 100, window 5, sample 1e-3, min-count 5, 2 threads; sg-ns alpha 0.025,
 cbow-ns 0.05); only the number of epochs changes. Runs alternate between systems at each epoch count.
 
-The question it answers: w2v is several times faster, so within the time a peer needs for its 5 epochs,
+``--repeat N`` runs every point N times (seeds SEED, SEED+1, ...): a point is then the median wall time
+and the mean scores. The question it answers: w2v is several times faster, so within the time a peer needs for its 5 epochs,
 how good can w2v's vectors get by training longer? ``best_within`` in the JSON is, for every peer point,
 the best w2v score reached in no more time. Results go to ``--out`` as STEM.json, STEM.md and STEM.png
 (analogy and WordSim-353 against seconds, one line per system and configuration).
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
+import statistics
 import sys
 import tempfile
 
@@ -29,7 +30,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from compare import BadArgument, default_data, evaluate, machine_info  # noqa: E402
+from compare import BadArgument, _Parser, default_data, evaluate, machine_info  # noqa: E402
 from systems import CONFIGS  # noqa: E402
 from timing import time_command  # noqa: E402
 
@@ -59,6 +60,21 @@ def command(system: str, config: str, epochs: int, corpus: str, out: str, seed: 
         + (["-seed", str(seed)] if seeded else [])
 
 
+def summarise(runs):
+    """One point per (config, system, epochs): the median wall time and peak memory, the mean scores."""
+    points = []
+    for key in dict.fromkeys((r["config"], r["system"], r["epochs"]) for r in runs):
+        same = [r for r in runs if (r["config"], r["system"], r["epochs"]) == key]
+        point = dict(config=key[0], system=key[1], epochs=key[2], repeats=len(same),
+                     wall_seconds=statistics.median(r["wall_seconds"] for r in same),
+                     peak_mib=statistics.median(r["peak_mib"] for r in same))
+        for metric in ("analogy", "semantic", "syntactic", "wordsim353", "simlex999"):
+            if all(metric in r for r in same):
+                point[metric] = statistics.mean(r[metric] for r in same)
+        points.append(point)
+    return points
+
+
 def best_within(points, seconds, metric):
     """The best ``metric`` among ``points`` that took at most ``seconds`` (None: none was that fast)."""
     reached = [p[metric] for p in points if p["wall_seconds"] <= seconds and metric in p]
@@ -82,9 +98,9 @@ def compare_curves(points):
 def markdown(report) -> str:
     lines = [f"# Quality against end-to-end wall time, {report['date']}", "",
              f"`{report['command']}`", "",
-             f"Corpus `{report['corpus']}`; dim 100, window 5, sample 1e-3, min-count 5, 2 threads, seed "
-             f"{report['seed']}; each point is one whole command (vocabulary, training, writing) under "
-             "`/usr/bin/time`.", "",
+             f"Corpus `{report['corpus']}`; dim 100, window 5, sample 1e-3, min-count 5, 2 threads; "
+             f"{report.get('repeat', 1)} run(s) a point from seed {report['seed']} (median wall time, mean scores); "
+             "each run is one whole command (vocabulary, training, writing) under `/usr/bin/time`.", "",
              "| config | system | epochs | wall s | peak MiB | analogy % | WS353 | SimLex |", "|---|---|---|---|---|---|---|---|"]
     for p in report["points"]:
         lines.append(f"| {p['config']} | {p['system']} | {p['epochs']} | {p['wall_seconds']:.1f} | "
@@ -107,6 +123,7 @@ def plot(report, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
     metrics = (("analogy", "analogy accuracy, %"), ("wordsim353", "WordSim-353 Spearman"))
     configs = sorted({p["config"] for p in report["points"]})
     fig, axes = plt.subplots(len(configs), 2, figsize=(11, 4.2 * len(configs)), dpi=100, squeeze=False)
@@ -124,6 +141,8 @@ def plot(report, path):
                     ax.annotate(f"{p['epochs']}", (p["wall_seconds"], p[metric]), xytext=(3, 3),
                                 textcoords="offset points", fontsize=7)
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
             ax.set_xlabel("end-to-end wall seconds (log; labels: epochs)")
             ax.set_ylabel(label)
             ax.set_title(f"{config}: {label}")
@@ -145,7 +164,7 @@ def _counts(option, text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", required=True, help="plain text, one sentence a line (all systems read it)")
     parser.add_argument("--data", help="evaluation sets (default: the development data, else gensim's copies)")
     parser.add_argument("--word2vec-bin", help="word2vec.c's binary (none: word2vec.c is left out)")
@@ -153,6 +172,8 @@ def main(argv=None):
     parser.add_argument("--configs", default="sg-ns,cbow-ns")
     parser.add_argument("--epochs", default="1,2,5,10,20", help="w2v's epoch counts")
     parser.add_argument("--peer-epochs", default="1,2,5", help="gensim's and word2vec.c's epoch counts")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--repeat", type=int, default=1, help="runs of every point (seeds SEED, SEED+1, ...)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--name", default="quality-time")
@@ -169,31 +190,41 @@ def main(argv=None):
         raise BadArgument("no evaluation sets: give --data FOLDER or install gensim (pip install '.[bench]')")
     if args.word2vec_bin and not os.access(args.word2vec_bin, os.X_OK):
         raise BadArgument(f"--word2vec-bin {args.word2vec_bin}: not an executable file")
-    systems = [s for s in SYSTEMS if s != "word2vec-c" or args.word2vec_bin]
+    chosen = [s for s in args.systems.split(",") if s]
+    if not chosen or any(s not in SYSTEMS for s in chosen):
+        raise BadArgument(f"--systems {args.systems!r}: choose from {', '.join(SYSTEMS)}")
+    if args.repeat < 1:
+        raise BadArgument(f"--repeat {args.repeat}: must be at least 1")
+    systems = [s for s in chosen if s != "word2vec-c" or args.word2vec_bin]
     os.makedirs(args.out, exist_ok=True)
     folder = tempfile.mkdtemp(prefix="w2v-quality-time-")
     out = os.path.join(folder, "v.bin")
-    points = []
+    runs = []
     try:
-        for config in configs:
-            for epochs in sorted(set(ours) | set(theirs)):
-                for system in systems:
-                    if epochs not in (ours if system == "w2v" else theirs):
-                        continue
-                    seconds, mib, _ = time_command(command(system, config, epochs, args.corpus, out, args.seed,
-                                                           args.word2vec_bin, args.word2vec_seeded))
-                    point = dict(config=config, system=system, epochs=epochs, wall_seconds=seconds, peak_mib=mib)
-                    point.update(evaluate(out, data))
-                    os.unlink(out)
-                    points.append(point)
-                    print(json.dumps(point), file=sys.stderr, flush=True)
+        for repeat in range(args.repeat):
+            seed = args.seed + repeat
+            for config in configs:
+                for epochs in sorted(set(ours) | set(theirs)):
+                    for system in systems:
+                        if epochs not in (ours if system == "w2v" else theirs):
+                            continue
+                        seconds, mib, _ = time_command(command(system, config, epochs, args.corpus, out, seed,
+                                                               args.word2vec_bin, args.word2vec_seeded))
+                        run = dict(config=config, system=system, epochs=epochs, seed=seed, wall_seconds=seconds,
+                                   peak_mib=mib)
+                        run.update(evaluate(out, data))
+                        os.unlink(out)
+                        runs.append(run)
+                        print(json.dumps(run), file=sys.stderr, flush=True)
     finally:
         for name in os.listdir(folder):
             os.unlink(os.path.join(folder, name))
         os.rmdir(folder)
+    points = summarise(runs)
     report = {"date": datetime.date.today().isoformat(), "corpus": os.path.basename(args.corpus), "seed": args.seed,
+              "repeat": args.repeat,
               "command": "python benchmarks/quality_time.py " + " ".join(sys.argv[1:] if argv is None else argv),
-              "machine": machine_info(), "points": points, "best_within": compare_curves(points)}
+              "machine": machine_info(), "points": points, "best_within": compare_curves(points), "runs": runs}
     with open(os.path.join(args.out, args.name + ".json"), "w") as f:
         json.dump(report, f, indent=1)
     with open(os.path.join(args.out, args.name + ".md"), "w") as f:

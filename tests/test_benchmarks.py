@@ -61,6 +61,23 @@ def test_the_runner_never_loads_numba_or_gensim_itself():
     assert done.stdout.strip() == "[]"
 
 
+def test_quality_against_time_takes_w2v_s_best_within_each_peer_point():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from quality_time import compare_curves, summarise
+    runs = [dict(config="cbow-ns", system=system, epochs=epochs, seed=seed, wall_seconds=seconds, peak_mib=100,
+                 analogy=analogy, wordsim353=0.5)
+            for system, epochs, seconds, analogy in (("w2v", 1, 5.0, 10.0), ("w2v", 2, 9.0, 20.0),
+                                                     ("w2v", 5, 20.0, 30.0), ("gensim-file", 1, 8.0, 12.0),
+                                                     ("gensim-file", 5, 40.0, 28.0))
+            for seed, shift in ((1, 0.0), (2, 1.0)) for seconds, analogy in [(seconds + shift, analogy + shift)]]
+    points = summarise(runs)
+    assert len(points) == 5 and points[0]["repeats"] == 2
+    assert points[0]["wall_seconds"] == 5.5 and points[0]["analogy"] == 10.5  # median time, mean score
+    rows = {row["epochs"]: row for row in compare_curves(points)}
+    assert rows[1]["analogy_peer"] == 12.5 and rows[1]["analogy_w2v"] == 10.5  # only w2v's 1 epoch was as fast
+    assert rows[5]["analogy_w2v"] == 30.5  # w2v's 5 epochs took 20.5 s, under gensim's 40.5
+
+
 def test_seeded_word2vec_c_patch_moves_both_random_states():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from seeded_word2vec_c import SEED_PATCH, patch_source
@@ -106,12 +123,15 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("compare.py", ["--corpus", "not-word2vec.c", "--data", "missing"]),
     ("compare.py", ["--corpus", "not-word2vec.c", "--word2vec-bin", "not-word2vec.c"]),
     ("compare.py", ["--no-such-option"]),
+    ("quality_time.py", ["--corpus", "missing.txt"]),
+    ("quality_time.py", ["--corpus", "not-word2vec.c", "--epochs", "0"]),
+    ("quality_time.py", ["--corpus", "not-word2vec.c", "--systems", "fasttext"]),
     ("seeded_word2vec_c.py", ["--source", "not-word2vec.c", "-o", "word2vec-seeded"]),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
     (tmp_path / "not-word2vec.c").write_text("int main() { return 0; }\n")
     result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", script)] + arguments
-                            + (["--out", str(tmp_path)] if script == "compare.py" else []),
+                            + (["--out", str(tmp_path)] if script in ("compare.py", "quality_time.py") else []),
                             capture_output=True, text=True, cwd=str(tmp_path))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
