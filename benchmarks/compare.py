@@ -302,12 +302,14 @@ def compile_times(corpus: str, folder: str):
     return {"cold_seconds": times[0], "warm_seconds": times[1]}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with its errors raised as BadArgument (one line) instead of its usage block."""
+
+    def error(self, message):
         raise BadArgument(message)
 
 
-def _positive_ints(option: str, text: str, allow_empty=False):
+def positive_ints(option: str, text: str, allow_empty=False):
     try:
         values = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
@@ -348,7 +350,7 @@ def _check_arguments(args, systems, configs):
 
 
 def main(argv=None):
-    parser = _Parser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", help="text file, folder or .gz/.bz2/.xz (default: wiki8 of the development "
                                          "data, else ./text8 from corpora/download_text8.py)")
     parser.add_argument("--data", help="folder with questions-words.txt, wordsim353.tsv, simlex999.txt, or 'none' "
@@ -384,8 +386,8 @@ def main(argv=None):
     args.data = args.data or default_data()
     systems = [s for s in args.systems.split(",") if s]
     configs = [c for c in args.configs.split(",") if c]
-    threads = _positive_ints("--threads", args.threads)
-    scaling = _positive_ints("--scaling", args.scaling, allow_empty=True)
+    threads = positive_ints("--threads", args.threads)
+    scaling = positive_ints("--scaling", args.scaling, allow_empty=True)
     _check_arguments(args, systems, configs)
     word2vec_bin = find_word2vec(args.word2vec_bin)
     if "word2vec-c" in systems and word2vec_bin is None:

@@ -30,7 +30,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from compare import BadArgument, _Parser, default_data, evaluate, machine_info  # noqa: E402
+from compare import BadArgument, OneLineParser, default_data, evaluate, machine_info, positive_ints  # noqa: E402
 from systems import CONFIGS  # noqa: E402
 from timing import time_command  # noqa: E402
 
@@ -153,18 +153,8 @@ def plot(report, path):
     plt.close(fig)
 
 
-def _counts(option, text):
-    try:
-        values = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise BadArgument(f"{option} {text!r}: expected comma-separated whole numbers") from None
-    if not values or min(values) < 1:
-        raise BadArgument(f"{option} {text!r}: expected numbers of at least 1")
-    return values
-
-
 def main(argv=None):
-    parser = _Parser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", required=True, help="plain text, one sentence a line (all systems read it)")
     parser.add_argument("--data", help="evaluation sets (default: the development data, else gensim's copies)")
     parser.add_argument("--word2vec-bin", help="word2vec.c's binary (none: word2vec.c is left out)")
@@ -179,7 +169,7 @@ def main(argv=None):
     parser.add_argument("--name", default="quality-time")
     args = parser.parse_args(argv)
     configs = [c for c in args.configs.split(",") if c]
-    ours, theirs = _counts("--epochs", args.epochs), _counts("--peer-epochs", args.peer_epochs)
+    ours, theirs = positive_ints("--epochs", args.epochs), positive_ints("--peer-epochs", args.peer_epochs)
     data = args.data or default_data()
     unknown = [c for c in configs if c not in CONFIGS or CONFIGS[c][2]]
     if unknown or not configs:

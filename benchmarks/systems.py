@@ -16,6 +16,11 @@ shared by groups of N context words; ``w2v-g0``: the whole window; ``w2v-g<N>-p<
 top Huffman nodes per thread), ``word2vec-c`` (the original C tool), ``gensim-file``
 (gensim's corpus_file mode), ``gensim-iter`` (gensim with a LineSentence
 iterator).
+
+Experiments (w2v with one thing changed, for the quality investigations in benchmarks/README.md):
+``w2v-lr-end<R>`` (the learning rate falls in a line to alpha × R, ``min_alpha_ratio``),
+``w2v-alpha<A>`` (another starting rate), ``w2v-lr-gensim`` (gensim corpus_file's per-thread
+saw-tooth schedule) and ``w2v-cinit`` (word2vec.c's initial input vectors).
 """
 from __future__ import annotations
 
@@ -78,18 +83,6 @@ def use_gensim_file_schedule(workers: int) -> None:
     Position.alpha_at = alpha_at
 
 
-def use_linear_schedule_to(end_ratio: float) -> None:
-    """Experiment (system ``w2v-lr-end<R>``): the rate falls in a straight line from alpha to alpha × R
-    over the run (word2vec.c: to alpha × 1e-4), the same average as gensim corpus_file's saw-tooth with two
-    workers when R = 0.1 would have, without the saw-tooth."""
-    from w2v.model import Position
-
-    def alpha_at(self, done, min_ratio):
-        return self.alpha * (1.0 - (1.0 - end_ratio) * min(1.0, done / self.total_words))
-
-    Position.alpha_at = alpha_at
-
-
 def word2vec_c_start(seed: int, words: int, dim: int) -> np.ndarray:
     """float32[words, dim]: word2vec.c's initial input vectors (InitNet), as the seeded build makes them.
 
@@ -127,11 +120,12 @@ def run_w2v(args, exact, hs_group=None, hs_private=None):
     from w2v.vocab import build_vocabulary
     sg, negative, hs, alpha = CONFIGS[args.config]
     alpha = getattr(args, "alpha", None) or alpha
+    schedule = {"min_alpha_ratio": args.min_alpha_ratio} if getattr(args, "min_alpha_ratio", None) else {}
     variant = {name: value for name, value in (("hs_group", hs_group), ("hs_private_nodes", hs_private))
                if value is not None}
     options = TrainOptions(model="sg" if sg else "cbow", dim=args.dim, window=args.window, negative=negative, hs=hs,
                            sample=args.sample, min_count=args.min_count, epochs=args.epochs, alpha=alpha,
-                           threads=args.threads, seed=args.seed, exact=exact, **variant)
+                           threads=args.threads, seed=args.seed, exact=exact, **variant, **schedule)
     corpus = Corpus([args.corpus])
     vocab, counted = build_vocabulary(corpus, min_count=args.min_count)
     total_tokens = counted.total_tokens
@@ -211,10 +205,10 @@ def main(argv=None):
     elif args.system == "w2v-cinit":
         use_word2vec_c_start()
         args.system = "w2v"
-    elif args.system.startswith("w2v-lr-end"):
-        use_linear_schedule_to(float(args.system[len("w2v-lr-end"):]))
+    elif args.system.startswith("w2v-lr-end"):  # experiment: the rate falls in a line to alpha × R
+        args.min_alpha_ratio = float(args.system[len("w2v-lr-end"):])
         args.system = "w2v"
-    elif args.system.startswith("w2v-alpha"):  # experiment: another starting rate, word2vec.c's schedule
+    elif args.system.startswith("w2v-alpha"):  # experiment: another starting rate
         args.alpha = float(args.system[len("w2v-alpha"):])
         args.system = "w2v"
     variant = w2v_variant(args.system)

@@ -221,6 +221,11 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     --resume (with --threads 1 and a seed, to the same bytes as a run that
     never stopped) and a finished one can be trained further with --init.
 
+    For the best vectors in the time gensim takes for its default 5 epochs,
+    train 10: on wiki8 with 2 threads, --epochs 10 took 49 s (cbow) and 116 s
+    (sg) end to end against gensim's 69 s and 264 s for 5, and scored 3.7 and
+    6.5 analogy points higher (README, "Quality for the time").
+
     \b
     Example:
       w2v train corpora/sample.txt -o vectors.bin
