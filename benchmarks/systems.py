@@ -20,7 +20,8 @@ iterator).
 Experiments (w2v with one thing changed, for the quality investigations in benchmarks/README.md):
 ``w2v-lr-end<R>`` (the learning rate falls in a line to alpha × R, ``min_alpha_ratio``),
 ``w2v-alpha<A>`` (another starting rate), ``w2v-lr-gensim`` (gensim corpus_file's per-thread
-saw-tooth schedule) and ``w2v-cinit`` (word2vec.c's initial input vectors).
+saw-tooth schedule), ``w2v-cinit`` (word2vec.c's initial input vectors) and ``w2v-sigmoid-c``
+(word2vec.c's sigmoid table: left bin edges).
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def w2v_variant(system: str):
     """
     if system in W2V_SYSTEMS:
         return W2V_SYSTEMS[system]
-    if system in ("w2v-lr-gensim", "w2v-cinit") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
+    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
     found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
     if found is None:
@@ -112,6 +113,19 @@ def use_word2vec_c_start() -> None:
             self.weights.syn0[:, :self.dim] = word2vec_c_start(self.options.seed, len(self.vocab), self.dim)
 
     Model.initialize = patched
+
+
+def use_word2vec_c_sigmoid() -> None:
+    """Experiment (system ``w2v-sigmoid-c``): σ read from word2vec.c's table, whose entries are the
+    bins' left edges (w2v's are their centres), so every σ is about half a bin low."""
+    import w2v.kernels as kernels
+
+    def make_tables():
+        edges = np.arange(kernels.TABLE_SIZE + 1) / kernels.TABLE_SIZE * 2 * kernels.MAX_EXP - kernels.MAX_EXP
+        sig = 1.0 / (1.0 + np.exp(-np.minimum(edges, kernels.MAX_EXP)))
+        return np.stack([sig, np.log(sig)]).astype(np.float32)
+
+    kernels.make_tables = make_tables
 
 
 def run_w2v(args, exact, hs_group=None, hs_private=None):
@@ -201,6 +215,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.system == "w2v-lr-gensim":
         use_gensim_file_schedule(args.threads)
+        args.system = "w2v"
+    elif args.system == "w2v-sigmoid-c":
+        use_word2vec_c_sigmoid()
         args.system = "w2v"
     elif args.system == "w2v-cinit":
         use_word2vec_c_start()
