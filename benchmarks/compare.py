@@ -55,9 +55,9 @@ class BadArgument(ValueError):
     """A bad option or input: said in one line, never a traceback."""
 
 
-def default_corpus(folder: str = "."):
-    """The corpus when none is given: this project's wiki8, else text8 where ``corpora/download_text8.py`` puts it."""
-    for path in (os.path.join(DATA, "wiki8.txt.gz"), os.path.join(folder, "text8")):
+def default_corpus():
+    """The corpus when none is given: this project's wiki8, else ./text8, where ``corpora/download_text8.py`` puts it."""
+    for path in (os.path.join(DATA, "wiki8.txt.gz"), "text8"):
         if os.path.isfile(path):
             return path
     return None

@@ -23,11 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from quality_time import command  # noqa: E402
 from timing import time_command  # noqa: E402
-GENSIM = ("import sys; from gensim.models import Word2Vec; "
-          "m = Word2Vec(corpus_file=sys.argv[1], vector_size=100, window=5, min_count=5, sample=1e-3, "
-          "negative=5, hs=0, sg=1, workers=2, epochs=int(sys.argv[3]), alpha=0.025, seed=1); "
-          "m.wv.save_word2vec_format(sys.argv[2], binary=True)")
 
 
 def main(argv=None):
@@ -38,19 +35,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="w2v-e2e-")
     out = os.path.join(folder, "v.bin")
-    w2v = [sys.executable, os.path.join(ROOT, "cli.py"), "train", args.corpus, "-o", out, "-q", "--threads", "2",
-           "--dim", "100", "--window", "5", "--negative", "5", "--sample", "1e-3", "--min-count", "5"]
-    c = [args.word2vec_bin, "-train", args.corpus, "-output", out, "-binary", "1", "-size", "100", "-window", "5",
-         "-sample", "1e-3", "-negative", "5", "-hs", "0", "-cbow", "0", "-min-count", "5", "-threads", "2",
-         "-alpha", "0.025"]
-    runs = {(1, "w2v"): w2v + ["--epochs", "1"], (1, "word2vec.c"): c + ["-iter", "1"],
-            (5, "w2v"): w2v + ["--epochs", "5"], (5, "gensim corpus_file"): [sys.executable, "-c", GENSIM, args.corpus,
-                                                                              out, "5"]}
+
+    def whole(system, epochs):  # sg-ns, seed 1, word2vec.c without -seed (its own start)
+        return command(system, "sg-ns", epochs, args.corpus, out, 1, args.word2vec_bin, False)
+
+    runs = {(1, "w2v"): whole("w2v", 1), (1, "word2vec.c"): whole("word2vec-c", 1),
+            (5, "w2v"): whole("w2v", 5), (5, "gensim corpus_file"): whole("gensim-file", 5)}
     rows = []
     try:
         for rep in range(args.repeat):
-            for (epochs, system), command in runs.items():
-                seconds, mib, _ = time_command(command)
+            for (epochs, system), run in runs.items():
+                seconds, mib, _ = time_command(run)
                 rows.append((epochs, system, rep + 1, seconds, mib))
                 print(rows[-1], flush=True)
     finally:

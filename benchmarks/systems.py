@@ -133,8 +133,8 @@ def run_w2v(args, exact, hs_group=None, hs_private=None):
     from w2v.training import TrainOptions, train
     from w2v.vocab import build_vocabulary
     sg, negative, hs, alpha = CONFIGS[args.config]
-    alpha = getattr(args, "alpha", None) or alpha
-    schedule = {"min_alpha_ratio": args.min_alpha_ratio} if getattr(args, "min_alpha_ratio", None) else {}
+    alpha = args.alpha or alpha
+    schedule = {"min_alpha_ratio": args.min_alpha_ratio} if args.min_alpha_ratio else {}
     variant = {name: value for name, value in (("hs_group", hs_group), ("hs_private_nodes", hs_private))
                if value is not None}
     options = TrainOptions(model="sg" if sg else "cbow", dim=args.dim, window=args.window, negative=negative, hs=hs,
@@ -212,6 +212,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--word2vec-bin", default="word2vec")
     parser.add_argument("--word2vec-seeded", action="store_true", help="the binary takes -seed (seeded_word2vec_c.py)")
+    parser.set_defaults(alpha=None, min_alpha_ratio=None)  # set by the experiment systems below
     args = parser.parse_args(argv)
     if args.system == "w2v-lr-gensim":
         use_gensim_file_schedule(args.threads)

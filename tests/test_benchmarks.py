@@ -126,6 +126,9 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("quality_time.py", ["--corpus", "missing.txt"]),
     ("quality_time.py", ["--corpus", "not-word2vec.c", "--epochs", "0"]),
     ("quality_time.py", ["--corpus", "not-word2vec.c", "--systems", "fasttext"]),
+    ("quality_time.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
+    ("quality_time.py", ["--corpus", "not-word2vec.c", "--configs", "sg-hs"]),
+    ("quality_time.py", ["--corpus", "not-word2vec.c", "--peer-epochs", "one"]),
     ("seeded_word2vec_c.py", ["--source", "not-word2vec.c", "-o", "word2vec-seeded"]),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):

@@ -107,6 +107,8 @@ DEFAULT_SYNC_WORDS_TOTAL = 2_000_000
 def default_sync_words(workers: int) -> int:
     """Words each of ``workers`` workers trains between syncs by default (at least 10,000)."""
     return max(10_000, DEFAULT_SYNC_WORDS_TOTAL // max(1, workers))
+
+
 #: Sending data to the workers may take this many seconds, and one more for every
 #: SEND_BYTES_PER_SECOND bytes, before it is tried again (twice, to one worker).
 SEND_SECONDS = 20
