@@ -83,3 +83,23 @@ def test_the_command(tmp_path):
         assert not (tmp_path / "x.txt").exists()
     result = CliRunner().invoke(cli, ["classes", path, "-k", "3", "-o", path])
     assert result.exit_code == 1 and "is the same file as the input" in result.output
+
+
+def test_train_writes_the_classes_of_the_vectors_it_trained(tmp_path, sample_path):
+    common = ["-q", "--threads", "1", "--seed", "3", "--dim", "8", "--epochs", "1"]
+    out, classes = str(tmp_path / "v.bin"), str(tmp_path / "c.txt")
+    result = CliRunner().invoke(cli, ["train", sample_path, "-o", out, "--classes", "7", "--classes-output", classes]
+                                + common)
+    assert result.exit_code == 0, result.output
+    vectors = Vectors.load(out)
+    got = read_classes(classes)
+    assert sorted(got) == sorted(vectors.words) and set(got.values()) == set(range(7))
+    labels = kmeans(vectors, 7, seed=3)[0]  # the seed of the run
+    assert [got[w] for w in vectors.words] == labels.tolist()
+    for args, code, message in ((["--classes", "7"], 2, "go together"),
+                                (["--classes-output", classes], 2, "go together"),
+                                (["--classes", "100000", "--classes-output", str(tmp_path / "x.txt")], 1,
+                                 "100,000 classes for")):
+        result = CliRunner().invoke(cli, ["train", sample_path, "-o", str(tmp_path / "y.bin")] + args + common)
+        assert result.exit_code == code and message in result.output, result.output
+        assert not (tmp_path / "y.bin").exists() and not (tmp_path / "x.txt").exists()

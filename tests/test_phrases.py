@@ -47,10 +47,11 @@ def reference(text: str, min_count: int, threshold: float, npmi: bool = False, d
     return "".join(line + "\n" for line in out)
 
 
-def phrased(tmp_path, text, threads=1, **options):
+def phrased(tmp_path, text, threads=1, block_size=1 << 20, **options):
     path = write(tmp_path / "in.txt", text)
     out = str(tmp_path / "out.txt")
-    write_phrases(Corpus([path]), count_phrases(Corpus([path]), threads=threads), out, **options)
+    counts = count_phrases(Corpus([path], block_size=block_size), options.get("min_count", 5), threads=threads)
+    write_phrases(Corpus([path], block_size=block_size), counts, out, threads=threads, **options)
     return open(out).read()
 
 
@@ -79,11 +80,10 @@ def test_two_passes_make_a_trigram(tmp_path):
     assert out.read_text().splitlines()[0] == "new_york_times"
 
 
-@pytest.mark.parametrize("threads,piece_bytes", [(1, None), (2, 16), (3, 5)])
+@pytest.mark.parametrize("threads,piece_bytes", [(1, None), (2, 64), (3, 100)])
 @pytest.mark.parametrize("npmi", [False, True])
 def test_joins_equal_the_reference_whatever_the_pieces(tmp_path, monkeypatch, threads, piece_bytes, npmi):
-    if piece_bytes:
-        monkeypatch.setattr(scan, "PIECE_BYTES", piece_bytes)
+    monkeypatch.setattr(scan, "PIECE_BYTES", piece_bytes or scan.PIECE_BYTES)  # pieces of a block or two
     rng = np.random.default_rng(7)
     vocabulary = [f"w{i}" for i in range(40)]
     lines = []
@@ -96,7 +96,7 @@ def test_joins_equal_the_reference_whatever_the_pieces(tmp_path, monkeypatch, th
     threshold = 0.3 if npmi else 5.0
     expected = reference(text, 3, threshold, npmi)
     assert "new_york" in expected
-    assert phrased(tmp_path, text, threads, min_count=3, threshold=threshold,
+    assert phrased(tmp_path, text, threads, piece_bytes or 1 << 20, min_count=3, threshold=threshold,
                    scoring="npmi" if npmi else "word2phrase") == expected
 
 
@@ -123,16 +123,13 @@ def test_the_output_is_never_the_input_and_stdin_is_refused(tmp_path):
 
 
 def test_a_pair_that_straddles_two_pieces_is_counted(tmp_path, monkeypatch):
-    from w2v import kernels
     path = write(tmp_path / "in.txt", "aaaa bbbb\n" * 3)
     cut = [b"aaaa ", b"bbbb\naaaa", b" bbbb", b"\n", b"aaaa bbbb\n"]  # pairs cut before and after the space
     monkeypatch.setattr(scan, "pieces", lambda corpus, desc: (np.frombuffer(p, np.uint8) for p in cut))
     for threads in (1, 2):
-        counts = count_phrases(Corpus([path]), threads=threads)
-        entry = kernels.table_lookup(counts.table, np.frombuffer(b"aaaa\nbbbb", np.uint8))
-        assert entry >= 0 and counts.table[2][entry, 2] == 3 and counts.total_words == 6
-        wrong = kernels.table_lookup(counts.table, np.frombuffer(b"bbbb\naaaa", np.uint8))
-        assert wrong < 0  # never across a newline
+        counts = count_phrases(Corpus([path]), min_count=1, threads=threads)
+        assert counts.pair_count("aaaa", "bbbb") == 3 and counts.total_words == 6
+        assert counts.pair_count("bbbb", "aaaa") == 0  # never across a newline
     out = str(tmp_path / "out.txt")
     write_phrases(Corpus([path]), counts, out, min_count=1, threshold=0.0)
     assert open(out).read() == "aaaa_bbbb\n" * 3
@@ -159,15 +156,37 @@ def test_a_saved_table_applied_again_gives_the_same_text(tmp_path, scoring, thre
     assert open(again).read() == open(first).read() == reference(text, 3, threshold, scoring == "npmi")
 
 
+def test_a_table_of_two_passes_gives_the_text_of_the_two_passes(tmp_path):
+    text = "new york times\n" * 30 + "new york\n" * 5 + "york times\n" * 2 + "the times of new york\n" * 3
+    path = write(tmp_path / "in.txt", text)
+    first, again, table = (str(tmp_path / name) for name in ("first.txt", "again.txt", "table.tsv"))
+    result = CliRunner().invoke(cli, ["phrases", path, "-o", first, "--passes", "2", "--min-count", "2",
+                                      "--threshold", "0.5", "--save-table", table, "-q"])
+    assert result.exit_code == 0, result.output
+    assert open(first).read().splitlines()[0] == "new_york_times"
+    lines = open(table).read().splitlines()
+    assert lines.count("# pass 2") == 1
+    second = lines[lines.index("# pass 2") + 1:]
+    assert [r.split("\t")[0] for r in second if r.startswith("new_york ")] == ["new_york times"]
+    result = CliRunner().invoke(cli, ["phrases", path, "-o", again, "--phrase-table", table, "-q"])
+    assert result.exit_code == 0, result.output
+    assert open(again).read() == open(first).read()
+
+
 def test_bad_phrase_tables_and_table_options(tmp_path):
     path = write(tmp_path / "in.txt", "a b\n" * 10)
     for content, line in (("a b\t1.5\n", 1), ("a b\t1\t2\nab\t1\t2\n", 2), ("a b\tx\t2\n", 1)):
         table = write(tmp_path / "t.tsv", content)
         result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "o.txt"), "--phrase-table", table])
         assert result.exit_code == 1 and f"t.tsv, line {line}: expected" in result.output, result.output
-    result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "o.txt"), "--passes", "2",
-                                      "--save-table", str(tmp_path / "t2.tsv")])
-    assert result.exit_code == 2 and "one pass" in result.output
+    good = write(tmp_path / "good.tsv", "a b\t1\t2\n")
+    for extra in (["--passes", "2"], ["--save-table", str(tmp_path / "t2.tsv")]):
+        result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "o.txt"), "--phrase-table", good]
+                                    + extra)
+        assert result.exit_code == 2 and "applies the passes the table holds" in result.output
+    table = write(tmp_path / "t.tsv", "a b\t1\t2\n# pass 3\nc d\t1\t2\n")  # pass 2 must come next
+    result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "o.txt"), "--phrase-table", table])
+    assert result.exit_code == 1 and "t.tsv, line 2: expected" in result.output and "# pass 2" in result.output
     result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "o.txt"), "--save-table", path])
     assert result.exit_code == 1 and "is the same file as the input" in result.output
     assert not (tmp_path / "o.txt").exists()
@@ -196,7 +215,6 @@ def test_training_with_phrases_equals_training_on_the_phrased_text(tmp_path, sam
     (["--phrases", "2", "--phrase-threshold", "1", "--phrase-threshold", "2", "--phrase-threshold", "3"], 2,
      "3 thresholds for 2 passes"),
     (["--phrase-threshold", "5"], 2, "thresholds for 0 passes"),
-    (["--phrases", "1", "--init", "TABLE"], 2, "go with a new run"),
     (["--phrase-table", "BAD"], 1, "expected 'first second"),
 ])
 def test_training_phrase_options_bad_values(tmp_path, args, code, message):
@@ -210,12 +228,42 @@ def test_training_phrase_options_bad_values(tmp_path, args, code, message):
 
 
 def test_counting_pairs_is_bounded_by_pruning(tmp_path, monkeypatch):
-    from w2v import kernels
     monkeypatch.setattr(scan, "PIECE_BYTES", 256)  # pruning is checked between pieces
     rng = np.random.default_rng(5)
     text = "\n".join(" ".join(f"r{x}" for x in rng.integers(0, 3000, 20)) + " new york" for _ in range(300)) + "\n"
     path = write(tmp_path / "in.txt", text)
-    counts = count_phrases(Corpus([path]), prune_at=100)
-    assert counts.n <= 100 and counts.pruned_below >= 1  # far more distinct tokens and pairs than 100
-    entry = kernels.table_lookup(counts.table, np.frombuffer(b"new\nyork", np.uint8))
-    assert entry >= 0 and counts.table[2][entry, 2] == 300  # the frequent pair kept its count
+    counts = count_phrases(Corpus([path]), min_count=1, prune_at=100)
+    # far more distinct tokens and pairs than 100
+    assert counts.n <= 100 and counts.n_pairs <= 100 and counts.pruned_below >= 1
+    assert counts.word_count("new") == 300 and counts.pair_count("new", "york") == 300  # frequent: kept whole
+
+
+def test_a_phrased_run_resumes_through_the_phrases_its_checkpoint_recorded(tmp_path, sample_path):
+    from w2v.model import Model
+    from w2v.training import TrainingInterrupted, train
+    small = dict(dim=12, threads=1, seed=4, chunk_words=50_000, epochs=2, phrases=1, phrase_thresholds=(30.0,))
+    whole = train([sample_path], **small)
+    path = str(tmp_path / "ck.w2vm")
+    with pytest.raises(TrainingInterrupted):
+        train([sample_path], checkpoint=path, chunk_callback=lambda p: (p.epoch, p.chunk) == (1, 3), **small)
+    model = Model.load(path)
+    assert model.position.corpus["phrases"]["thresholds"] == [30.0]
+    resumed = model.train(sample_path)  # the paths alone: the phrases come from the checkpoint
+    assert resumed.vectors.matrix.tobytes() == whole.vectors.matrix.tobytes()
+    result = CliRunner().invoke(cli, ["train", sample_path, "-o", str(tmp_path / "v.bin"), "--resume", path,
+                                      "--phrases", "1"])
+    assert result.exit_code == 2 and "through the phrases its checkpoint recorded" in result.output
+
+
+def test_init_with_phrases_adds_phrases_to_the_vocabulary(tmp_path, sample_path):
+    from w2v import Vectors
+    model, out = str(tmp_path / "m.w2vm"), str(tmp_path / "v.bin")
+    common = ["-q", "--threads", "1", "--seed", "3", "--dim", "8", "--epochs", "1"]
+    result = CliRunner().invoke(cli, ["train", sample_path, "-o", str(tmp_path / "plain.bin"), "--checkpoint", model]
+                                + common)
+    assert result.exit_code == 0, result.output
+    assert not any("_" in w for w in Vectors.load(str(tmp_path / "plain.bin")).words)
+    result = CliRunner().invoke(cli, ["train", sample_path, "-o", out, "--init", model, "--update-vocab",
+                                      "--phrases", "1", "--phrase-threshold", "30", "-q", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert any("_" in w for w in Vectors.load(out).words)

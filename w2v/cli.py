@@ -204,13 +204,18 @@ def cli():
 @click.option("--sync-words", type=click.IntRange(1), default=None, metavar="N",
               help="With --scheduler: words each worker trains between syncs of the workers' weights  "
                    "[default: 2000000 / the number of workers]")
+@click.option("--classes", "classes_k", type=click.IntRange(1), metavar="K",
+              help="Also cluster the trained vectors into K word classes (word2vec.c's -classes; w2v classes) and "
+                   "write them to --classes-output.")
+@click.option("--classes-output", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where --classes writes its 'word class' lines, sorted by class (- is standard output).")
 @_force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, epochs, alpha,
           min_alpha_ratio, threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab,
           save_vocab, cache_dir, phrases, phrase_threshold, phrase_table, checkpoint, checkpoint_every, resume,
-          allow_other_corpus, init, update_vocab, scheduler, sync_words, force, quiet):
+          allow_other_corpus, init, update_vocab, scheduler, sync_words, classes_k, classes_output, force, quiet):
     """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz, or - for stdin).
 
     A line is a sentence; words are separated by white space. Outputs are
@@ -252,8 +257,9 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
         raise click.UsageError("--batched applies to skip-gram; CBOW always uses word2vec.c's updates")
     _check_model_options(ctx, resume, init, update_vocab, allow_other_corpus, checkpoint, checkpoint_every, read_vocab)
     thresholds = tuple(phrase_threshold) or (100.0,)
-    if (phrases or phrase_table) and (resume or init):
-        raise click.UsageError("--phrases and --phrase-table go with a new run, not with --resume or --init")
+    if (phrases or phrase_table) and resume:
+        raise click.UsageError("--resume reads the corpus through the phrases its checkpoint recorded; give no "
+                               "--phrases or --phrase-table")
     if phrases and phrase_table:
         raise click.UsageError("give --phrases (count them) or --phrase-table (a saved table), not both")
     if phrase_threshold and (not phrases or len(thresholds) not in (1, phrases)):
@@ -266,11 +272,13 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
         raise click.UsageError("--sync-words goes with --scheduler")
     if scheduler and "-" in corpus:
         raise click.UsageError("--scheduler: the workers read the corpus from files, not from standard input")
+    if (classes_k is None) != (classes_output is None):
+        raise click.UsageError("--classes K and --classes-output FILE go together")
     checkpoint = checkpoint or resume
     say = _log(quiet)
     start = time.perf_counter()
     inputs = list(corpus) + source_files(list(corpus)) + [p for p in (read_vocab, init, phrase_table) if p]
-    outputs = [output] + ([save_vocab] if save_vocab else [])
+    outputs = [output] + ([save_vocab] if save_vocab else []) + ([classes_output] if classes_output else [])
     planned = _plan(outputs + ([checkpoint] if checkpoint else []), inputs, force)
     if resume:  # the checkpoint it resumes from is the one place an output may be an input: it supersedes it
         _plan(outputs, [resume], force)
@@ -278,10 +286,15 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     vocab_before = _stat(save_vocab)
 
     def reserve(vocab):
+        if classes_k is not None and classes_k > len(vocab):
+            raise ValueError(f"--classes: {classes_k:,} classes for {len(vocab):,} words; give at most {len(vocab):,}")
         word_bytes = sum(len(w.encode("utf-8")) for w in vocab.words)
         needs = [(vectors_out.folder, estimated_size(fmt, len(vocab), dim, word_bytes), f"the vectors ({output})")]
         if save_vocab:
             needs.append((planned[1].folder, word_bytes + 12 * len(vocab), f"the vocabulary ({save_vocab})"))
+        if classes_output:
+            needs.append((planned[len(outputs) - 1].folder, word_bytes + 8 * len(vocab),
+                          f"the classes ({classes_output})"))
         if checkpoint:
             needs.append((planned[-1].folder, estimated_size("native", 2 * len(vocab), dim, word_bytes),
                           f"the checkpoint ({checkpoint})"))
@@ -294,7 +307,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
             if resume or init:
                 result = _train_further(ctx, list(corpus), options, resume or init, bool(resume), update_vocab,
                                         allow_other_corpus, save_vocab, reserve, checkpoint, every, cache_dir,
-                                        force, quiet, say, scheduler, sync_words)
+                                        force, quiet, say, scheduler, sync_words,
+                                        (phrases, thresholds, phrase_table))
             elif scheduler:
                 from w2v import distributed
                 vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
@@ -310,6 +324,11 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                                       checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
                                       phrase_thresholds=thresholds, phrase_table=phrase_table)
             result.vectors.save(output, fmt=fmt, force=force)
+            if classes_k is not None:
+                from w2v.classes import kmeans, write_classes
+                labels = kmeans(result.vectors, classes_k, seed=result.options.seed)[0]
+                write_classes(classes_output, result.vectors.words, labels, force=force)
+                say(f"wrote {len(result.vectors):,} words in {classes_k:,} classes to {classes_output}")
     except Interrupted as stopped:
         if vocab_written():
             stopped.message = f"{stopped.message.split(';')[0]}; the vectors were not written " \
@@ -365,8 +384,10 @@ def _check_model_options(ctx, resume, init, update_vocab, allow_other_corpus, ch
 
 
 def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other_corpus, save_vocab, reserve,
-                   checkpoint, every, cache_dir, force, quiet, say, scheduler=None, sync_words=None):
-    """--resume and --init: load the model, adjust it, check what will be written, train."""
+                   checkpoint, every, cache_dir, force, quiet, say, scheduler=None, sync_words=None,
+                   phrasing=(0, (), None)):
+    """--resume and --init: load the model, adjust it, check what will be written, train. ``phrasing``:
+    --init's (passes, thresholds, table) of phrases (--resume takes its checkpoint's)."""
     import dataclasses
     from w2v.corpus import STDIN, Corpus
     from w2v.files import check_free_space
@@ -385,12 +406,21 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
         changes["min_alpha_ratio"] = options.min_alpha_ratio  # None: the default for the model and kernel
         changes["epochs"] = options.epochs
     model.options = dataclasses.replace(model.options, **changes).resolved()
+    passes, thresholds, table = phrasing
+    if scheduler and resume and p.corpus.get("phrases"):
+        raise ValueError(f"{path}: its run read phrased text, which --scheduler does not do yet; resume it "
+                         f"without --scheduler")
+    source = corpus
+    if passes or table:
+        from w2v.phrases import phrased
+        source = phrased(Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet), passes, thresholds,
+                         model.options.min_count, table=table, threads=model.options.threads)
     if update_vocab:
         if STDIN in corpus:
             raise ValueError("--update-vocab reads the corpus twice (counting, then encoding), so it cannot read "
                              "standard input; save it to a file")
-        added = model.update_vocabulary(count_vocabulary(Corpus(corpus, lowercase=model.options.lowercase),
-                                                         model.options, say))
+        counted = source if source is not corpus else Corpus(corpus, lowercase=model.options.lowercase)
+        added = model.update_vocabulary(count_vocabulary(counted, model.options, say))
         say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
     check_free_space(reserve(model.vocab))
     if save_vocab:
@@ -402,7 +432,7 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
                                        alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
                                        checkpoint=checkpoint, checkpoint_every=every, force=force,
                                        cache_dir=cache_dir, allow_other_corpus=allow_other_corpus)
-    return model.train(corpus, epochs=None if resume else model.options.epochs,
+    return model.train(source, epochs=None if resume else model.options.epochs,
                        alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
                        checkpoint=checkpoint, checkpoint_every=every, force=force, cache_dir=cache_dir,
                        allow_other_corpus=allow_other_corpus)
@@ -515,12 +545,13 @@ def convert(source, destination, fmt, limit, force):
 @click.option("--scoring", type=click.Choice(["word2phrase", "npmi"]), default="word2phrase", show_default=True,
               help="word2phrase's score, or gensim's normalised PMI (threshold in [-1, 1]).")
 @click.option("--delimiter", default="_", show_default=True, help="What joins the words of a phrase.")
-@click.option("--threads", type=_range("threads"), default=0, help="Threads that count  [default: all CPUs]")
+@click.option("--threads", type=_range("threads"), default=0, help="Threads that count and join  [default: all CPUs]")
 @click.option("--save-table", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Also write the pairs that join: 'first second<TAB>score<TAB>count', best first (one pass).")
+              help="Also write the pairs that join: 'first second<TAB>score<TAB>count', best first, each pass "
+                   "after a '# pass K' line from the second on.")
 @click.option("--phrase-table", type=click.Path(exists=True, dir_okay=False),
-              help="Join the pairs of this saved table instead of counting (one pass; gives the text the "
-                   "pass that saved it gave).")
+              help="Join the pairs of this saved table instead of counting (all its passes; gives the text "
+                   "the passes that saved it gave).")
 @_force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, threads, save_table, phrase_table,
@@ -551,24 +582,31 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
             check_phrase_options(min_count, value, scoring, delimiter)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    if passes > 1 and (save_table or phrase_table):
-        raise click.UsageError("--save-table and --phrase-table go with one pass")
+    if phrase_table and (passes > 1 or save_table):
+        raise click.UsageError("--phrase-table applies the passes the table holds: it goes without --passes and "
+                               "--save-table")
     planned = _plan([output] + ([save_table] if save_table else []),
                     list(corpus) + source_files(list(corpus)) + ([phrase_table] if phrase_table else []), force)
     start = time.perf_counter()
+    threads = threads or default_threads()
     with user_errors(), tempfile.TemporaryDirectory(prefix="w2v-phrases-") as folder:
-        source = list(corpus)
-        for number, value in enumerate(thresholds, 1):
+        tables = read_phrase_table(phrase_table) if phrase_table else None
+        passes = len(tables) if tables else passes
+        source, saved = list(corpus), []
+        for number in range(1, passes + 1):
+            value = thresholds[number - 1] if not tables else thresholds[0]
             target = planned[0] if number == passes else os.path.join(folder, f"pass{number}.txt")
-            if phrase_table:
-                counts = read_phrase_table(phrase_table)
+            if tables:
+                counts = tables[number - 1]
             else:
-                counts = count_phrases(Corpus(source, progress=not quiet), threads=threads or default_threads())
+                counts = count_phrases(Corpus(source, progress=not quiet), min_count, threads=threads)
             if save_table:
-                save_phrase_table(planned[1], phrase_table_rows(counts, min_count, value, scoring), force=force)
+                saved.append(phrase_table_rows(counts, min_count, value, scoring))
             write_phrases(Corpus(source, progress=not quiet), counts, target, min_count, value, scoring, delimiter,
-                          force=force)
-            source = [target] if number < passes else source
+                          force=force, threads=threads)
+            source = [target]
+        if save_table:
+            save_phrase_table(planned[1], saved, force=force)
     click.echo(f"wrote {output} after {passes} pass{'es' if passes > 1 else ''} ({time.perf_counter() - start:.1f} s)",
                err=True)
 

@@ -970,33 +970,101 @@ def encode_tokens(data, table, n, ids_of_entry):
 
 
 # -- text: phrases (word2phrase; w2v.phrases runs these) -------------------------------------------
-# Unigrams and bigrams share one token table: a bigram's key is its two tokens joined by a newline,
-# which no token holds, so the two kinds never collide (word2phrase.c joins them with "_", which
-# collides with a token that already holds one).
+# Phrases count in two tables: the tokens in a token table (above), counted first, and the pairs of
+# tokens next to each other on a line in a *pair table* keyed by the two tokens' entries in it, a
+# 64-bit integer (first << 32 | second) + 1, so that a look-up hashes one integer and touches one slot
+# instead of hashing and comparing the pair's bytes. A pair table is (keys uint64[C], counts int64[C]),
+# C a power of two, key 0 an empty slot, open addressing with linear probing, at most half full; n, the
+# pairs held, travels beside it. Only pairs of two tokens seen at least min_count times are counted:
+# no other pair can join.
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True)
+def pairs_new(capacity):
+    """An empty pair table with room for ``capacity`` pairs: (keys uint64[C], counts int64[C])."""
+    size = 1024
+    while size < 2 * capacity:
+        size *= 2
+    return np.zeros(size, np.uint64), np.zeros(size, np.int64)
 
 
 @njit(cache=True, inline="always")
-def _pair_key(scratch, first, a_start, a_end, second, b_start, b_end):
-    """Write first[a_start:a_end], a newline and second[b_start:b_end] into ``scratch`` (grown if short);
-    returns (scratch, length): the key of the pair of those two tokens."""
-    length = (a_end - a_start) + 1 + (b_end - b_start)
-    if length > scratch.shape[0]:
-        scratch = np.empty(2 * length, np.uint8)
-    k = 0
-    for i in range(a_start, a_end):
-        scratch[k] = first[i]
-        k += 1
-    scratch[k] = 10
-    k += 1
-    for i in range(b_start, b_end):
-        scratch[k] = second[i]
-        k += 1
-    return scratch, length
+def _pair_code(a, b):
+    return (np.uint64(a) << np.uint64(32) | np.uint64(b)) + np.uint64(1)
 
 
 @njit(cache=True, inline="always")
-def _next_token(data, i):
-    """The next token at or after ``i``: (start, end, newlines skipped before it); start -1 at the end."""
+def _pair_slot(keys, key):
+    """The slot holding ``key``, or the empty slot where it would go."""
+    mask = keys.shape[0] - 1
+    s = np.int64((key * _GOLDEN) >> np.uint64(32)) & mask
+    while keys[s] != 0 and keys[s] != key:
+        s = (s + 1) & mask
+    return s
+
+
+@njit(cache=True)
+def _pairs_rebuilt(keys, counts, size, above):
+    """A pair table of ``size`` slots holding the pairs of ``keys``/``counts`` counted more than ``above``
+    times; returns (keys, counts, n)."""
+    new_keys, new_counts = np.zeros(size, np.uint64), np.zeros(size, np.int64)
+    n = 0
+    for s in range(keys.shape[0]):
+        if keys[s] != 0 and counts[s] > above:
+            t = _pair_slot(new_keys, keys[s])
+            new_keys[t] = keys[s]
+            new_counts[t] = counts[s]
+            n += 1
+    return new_keys, new_counts, n
+
+
+@njit(cache=True, inline="always")
+def _pair_add(keys, counts, n, key, count):
+    s = _pair_slot(keys, key)
+    if keys[s] != 0:
+        counts[s] += count
+        return keys, counts, n
+    keys[s] = key
+    counts[s] = count
+    n += 1
+    if 2 * n > keys.shape[0]:
+        keys, counts, n = _pairs_rebuilt(keys, counts, 2 * keys.shape[0], 0)
+    return keys, counts, n
+
+
+@njit(cache=True, nogil=True)
+def pairs_merge(keys, counts, n, other_keys, other_counts):
+    """Add every pair of the other table to this one; returns (keys, counts, n)."""
+    for s in range(other_keys.shape[0]):
+        if other_keys[s] != 0:
+            keys, counts, n = _pair_add(keys, counts, n, other_keys[s], other_counts[s])
+    return keys, counts, n
+
+
+@njit(cache=True)
+def pairs_add(keys, counts, n, a, b, count):
+    """Count the pair of entries (a, b) ``count`` times more; returns (keys, counts, n)."""
+    return _pair_add(keys, counts, n, _pair_code(a, b), count)
+
+
+@njit(cache=True, nogil=True)
+def pairs_prune(keys, counts, at_most):
+    """Drop every pair counted ``at_most`` times or fewer (word2vec.c's ReduceVocab); returns (keys, counts, n)."""
+    return _pairs_rebuilt(keys, counts, keys.shape[0], at_most)
+
+
+@njit(cache=True)
+def pairs_count_of(keys, counts, a, b):
+    """How many times the pair of entries (a, b) was counted (0: never)."""
+    s = _pair_slot(keys, _pair_code(a, b))
+    return counts[s] if keys[s] != 0 else 0
+
+
+@njit(cache=True, inline="always")
+def _next_hashed(data, i):
+    """The next token at or after ``i``: (start, end, newlines skipped before it, its FNV-1a hash);
+    start -1 at the end."""
     size = data.shape[0]
     newlines = 0
     while i < size and _is_space(data[i]):
@@ -1004,11 +1072,16 @@ def _next_token(data, i):
             newlines += 1
         i += 1
     if i >= size:
-        return -1, size, newlines
+        return -1, size, newlines, _FNV_OFFSET
     start = i
-    while i < size and not _is_space(data[i]):
+    h = _FNV_OFFSET
+    while i < size:
+        b = data[i]
+        if _is_space(b):
+            break
+        h = (h ^ np.uint64(b)) * _FNV_PRIME
         i += 1
-    return start, i, newlines
+    return start, i, newlines, h
 
 
 @njit(cache=True)
@@ -1024,55 +1097,76 @@ def table_count(table, n, used, key, start, end):
 
 
 @njit(cache=True, nogil=True)
-def count_pairs(data, table, n, used):
-    """Count the tokens of ``data`` and the pairs of tokens next to each other on a line.
+def count_pairs(data, table, min_count, keys, counts, n):
+    """Count the pairs of tokens next to each other on a line of ``data`` (uint8[B], cut at white space)
+    whose tokens are both in the token ``table`` with counts of at least ``min_count``.
 
-    Returns (table, n, used, tokens, edges int64[6]): edges = the first token's start and end (-1, -1
-    without a token), whether a newline comes before it, the last token's start and end, and whether a
-    newline comes after it, so that the caller counts the pair that straddles two pieces.
+    Returns (keys, counts, n, edges int64[5]): edges = the tokens of ``data``, the first token's entry
+    (-1: not counted enough), whether a newline comes before it, the last token's entry, and whether a
+    newline comes after it (or, without tokens, whether ``data`` holds one), so that the caller counts
+    the pair that straddles two pieces.
     """
-    scratch = np.empty(256, np.uint8)
-    edges = np.full(6, -1, np.int64)
-    edges[2] = 0
-    edges[5] = 0
-    size = data.shape[0]
+    slots, hashes, entries, arena = table
+    edges = np.zeros(5, np.int64)
     tokens = 0
-    prev_start = -1
-    prev_end = -1
+    prev = -1
     newline = False
     i = 0
-    while i < size:
-        start, i, newlines = _next_token(data, i)
+    while True:
+        start, i, newlines, h = _next_hashed(data, i)
         newline = newline or newlines > 0
         if start < 0:
             break
-        table, n, used = table_count(table, n, used, data, start, i)
+        e = _find(slots, entries, arena, data, start, i, h)[1]
+        if e >= 0 and entries[e, _COUNT] < min_count:
+            e = -1
         if tokens == 0:
-            edges[0] = start
-            edges[1] = i
+            edges[1] = e
             edges[2] = 1 if newline else 0
-        elif not newline:
-            scratch, length = _pair_key(scratch, data, prev_start, prev_end, data, start, i)
-            table, n, used = table_count(table, n, used, scratch, 0, length)
+        elif not newline and prev >= 0 and e >= 0:
+            keys, counts, n = _pair_add(keys, counts, n, _pair_code(prev, e), 1)
         tokens += 1
-        prev_start = start
-        prev_end = i
+        prev = e
         newline = False
-    edges[3] = prev_start
-    edges[4] = prev_end
-    edges[5] = 1 if newline else 0
-    return table, n, used, tokens, edges
+    edges[0] = tokens
+    edges[3] = prev
+    edges[4] = 1 if newline else 0
+    return keys, counts, n, edges
 
 
 @njit(cache=True, inline="always")
-def _count_of(table, key, start, end):
-    slots, hashes, entries, arena = table
-    e = _find(slots, entries, arena, key, start, end, _fnv(key, start, end))[1]
-    return entries[e, _COUNT] if e >= 0 else 0
+def _pair_score(pa, pb, pab, min_count, total, npmi):
+    """word2phrase's score (float32, as word2phrase.c), or gensim's normalised PMI."""
+    if npmi:
+        p_ab = pab / total
+        return np.log(p_ab / ((pa / total) * (pb / total))) / -np.log(p_ab)
+    return np.float64(np.float32(np.float32(np.float32(pab - min_count) / np.float32(pa)) / np.float32(pb))
+                      * np.float32(total))
+
+
+@njit(cache=True, inline="always")
+def _joins(entries, keys, counts, a, b, min_count, threshold, total, npmi, table_only):
+    """Whether the token of entry ``a`` followed by that of entry ``b`` (-1: unknown) join."""
+    if a < 0 or b < 0:
+        return False
+    if table_only:  # a saved phrase table: a pair it holds joins
+        return keys[_pair_slot(keys, _pair_code(a, b))] != 0
+    pa, pb = entries[a, _COUNT], entries[b, _COUNT]
+    if pa < min_count or pb < min_count:
+        return False
+    s = _pair_slot(keys, _pair_code(a, b))
+    pab = counts[s] if keys[s] != 0 else 0
+    return pab >= min_count and _pair_score(pa, pb, pab, min_count, total, npmi) > threshold
+
+
+@njit(cache=True)
+def pair_joins(table, keys, counts, a, b, min_count, threshold, total, npmi, table_only):
+    """:func:`join_pairs`'s rule for one pair of entries (-1: an unknown token)."""
+    return _joins(table[2], keys, counts, a, b, min_count, threshold, total, npmi, table_only)
 
 
 @njit(cache=True, nogil=True)
-def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state, prev, table_only):
+def join_pairs(data, table, keys, counts, min_count, threshold, total, npmi, delimiter, state, table_only):
     """Write ``data`` with the pairs whose score passes ``threshold`` joined by ``delimiter``.
 
     word2phrase's greedy rule, left to right: a token joins the one before it when both tokens and
@@ -1082,46 +1176,43 @@ def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state,
     ln(p(ab) / (p(a) p(b))) / −ln p(ab) with p(x) = count(x) / total. Tokens are written one space apart
     and every newline is kept, so lines stay lines.
 
-    With ``table_only`` the table holds just the pairs of a saved phrase table, and a pair joins when
-    the table holds it (the pairs a counted pass would have joined: :func:`pair_scores`).
+    With ``table_only`` the pair table holds just the pairs of a saved phrase table, and a pair joins
+    when it is there (the pairs a counted pass would have joined: :func:`pair_scores`).
 
-    ``state`` int64[3] carries a piece's end into the next one: whether the last token may still join
-    (and its count), and whether a token was written on the current line; ``prev`` uint8[L] holds the
-    last token. Returns (output uint8[], state, prev).
+    ``state`` int64[3] carries a piece's end into the next: whether the last token may still join, its
+    entry (-1: none or unknown), and whether a token was written on the current line. Returns (output
+    uint8[], state, first int64[3]): first = the piece's tokens, its first token's entry and whether a
+    newline comes before it (so that a piece joined from a fresh state can be mended: w2v.phrases).
     """
+    slots, hashes, entries, arena = table
     size = data.shape[0]
-    out = np.empty(size * (1 + delimiter.shape[0]) + prev.shape[0] + 16, np.uint8)
-    scratch = np.empty(256, np.uint8)
+    out = np.empty(size * (1 + delimiter.shape[0]) + 16, np.uint8)
+    first = np.zeros(3, np.int64)
+    first[1] = -1
     n_out = 0
     may_join = state[0] == 1
-    pa = state[1]
+    prev = state[1]
     on_line = state[2] == 1
-    prev_start = -1  # the previous token in this piece, or (-1) the carried one
-    prev_end = -1
+    tokens = 0
     i = 0
-    while i < size:
-        start, i, newlines = _next_token(data, i)
+    while True:
+        start, i, newlines, h = _next_hashed(data, i)
         for _ in range(newlines):  # every line end is kept
             out[n_out] = 10
             n_out += 1
         if newlines:
             may_join = False
             on_line = False
+            prev = -1
         if start < 0:
             break
-        pb = _count_of(table, data, start, i)
-        joined = False
-        if may_join and (table_only or (pa >= min_count and pb >= min_count)):
-            # the pair's key: the previous token (in this piece, or carried from the last), a newline, this one
-            if prev_start >= 0:
-                scratch, length = _pair_key(scratch, data, prev_start, prev_end, data, start, i)
-            else:  # the previous token came from the piece before
-                scratch, length = _pair_key(scratch, prev, 0, prev.shape[0], data, start, i)
-            pab = _count_of(table, scratch, 0, length)
-            if table_only:  # a saved phrase table: a pair it holds joins
-                joined = pab > 0
-            elif pab >= min_count:
-                joined = _pair_score(pa, pb, pab, min_count, total, npmi) > threshold
+        e = _find(slots, entries, arena, data, start, i, h)[1]
+        if tokens == 0:
+            first[1] = e
+            first[2] = 1 if newlines else 0
+        tokens += 1
+        joined = may_join and _joins(entries, keys, counts, prev, e, min_count, threshold, total, npmi,
+                                     table_only)
         if on_line:
             if joined:
                 for k in range(delimiter.shape[0]):
@@ -1135,63 +1226,34 @@ def join_pairs(data, table, min_count, threshold, total, npmi, delimiter, state,
             n_out += 1
         on_line = True
         may_join = not joined
-        pa = pb
-        prev_start = start
-        prev_end = i
-    if prev_start >= 0:  # the last token, for the next piece
-        prev = data[prev_start:prev_end].copy()
+        prev = e
+    first[0] = tokens
     state[0] = 1 if may_join else 0
-    state[1] = pa
+    state[1] = prev
     state[2] = 1 if on_line else 0
-    return out[:n_out].copy(), state, prev
-
-
-@njit(cache=True, inline="always")
-def _pair_score(pa, pb, pab, min_count, total, npmi):
-    """word2phrase's score (float32, as word2phrase.c), or gensim's normalised PMI."""
-    if npmi:
-        p_ab = pab / total
-        return np.log(p_ab / ((pa / total) * (pb / total))) / -np.log(p_ab)
-    return np.float64(np.float32(np.float32(np.float32(pab - min_count) / np.float32(pa)) / np.float32(pb))
-                      * np.float32(total))
+    return out[:n_out].copy(), state, first
 
 
 @njit(cache=True, nogil=True)
-def pair_scores(table, n, min_count, threshold, total, npmi):
-    """The pairs that :func:`join_pairs` joins: (entries int64[k], scores float64[k], split int64[k]) for
-    every pair key (two tokens joined by a newline, ``split`` the newline's offset) whose tokens and
-    itself were seen at least ``min_count`` times and whose score beats ``threshold``."""
-    slots, hashes, entries, arena = table
-    found = np.empty(16, np.int64)
-    scores = np.empty(16, np.float64)
-    splits = np.empty(16, np.int64)
+def pair_scores(table, keys, counts, min_count, threshold, total, npmi):
+    """The pairs that :func:`join_pairs` joins: (first entries int64[k], second entries int64[k],
+    scores float64[k], counts int64[k]), in slot order."""
+    entries = table[2]
+    firsts = np.empty(keys.shape[0], np.int64)
+    seconds = np.empty(keys.shape[0], np.int64)
+    scores = np.empty(keys.shape[0], np.float64)
+    found = np.empty(keys.shape[0], np.int64)
     k = 0
-    for e in range(n):
-        start, length, pab = entries[e, _START], entries[e, _LENGTH], entries[e, _COUNT]
-        if pab < min_count:
+    for s in range(keys.shape[0]):
+        if keys[s] == 0:
             continue
-        cut = -1
-        for i in range(start, start + length):
-            if arena[i] == 10:
-                cut = i
-                break
-        if cut < 0:
+        code = keys[s] - np.uint64(1)
+        a, b = np.int64(code >> np.uint64(32)), np.int64(code & np.uint64(0xFFFFFFFF))
+        if not _joins(entries, keys, counts, a, b, min_count, threshold, total, npmi, False):
             continue
-        pa = _count_of(table, arena, start, cut)
-        pb = _count_of(table, arena, cut + 1, start + length)
-        if pa < min_count or pb < min_count:
-            continue
-        score = _pair_score(pa, pb, pab, min_count, total, npmi)
-        if not score > threshold:
-            continue
-        if k == found.shape[0]:
-            found2, scores2, splits2 = np.empty(2 * k, np.int64), np.empty(2 * k, np.float64), np.empty(2 * k, np.int64)
-            found2[:k] = found
-            scores2[:k] = scores
-            splits2[:k] = splits
-            found, scores, splits = found2, scores2, splits2
-        found[k] = e
-        scores[k] = score
-        splits[k] = cut - start
+        firsts[k] = a
+        seconds[k] = b
+        scores[k] = _pair_score(entries[a, _COUNT], entries[b, _COUNT], counts[s], min_count, total, npmi)
+        found[k] = counts[s]
         k += 1
-    return found[:k].copy(), scores[:k].copy(), splits[:k].copy()
+    return firsts[:k].copy(), seconds[:k].copy(), scores[:k].copy(), found[:k].copy()

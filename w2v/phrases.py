@@ -26,8 +26,9 @@ Example::
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 
@@ -36,18 +37,38 @@ from .files import open_output
 from .words import SEPARATORS
 
 __all__ = ["PhraseCounts", "count_phrases", "write_phrases", "check_phrase_options", "phrase_table",
-           "save_phrase_table", "read_phrase_table", "PhrasedCorpus", "phrased"]
+           "save_phrase_table", "read_phrase_table", "PhrasedCorpus", "phrased", "joined_pieces"]
 
 
 @dataclass
 class PhraseCounts:
-    """Token and pair counts (a token table of :mod:`w2v.kernels`), the corpus's words, and the
-    pruning threshold reached (0: nothing pruned)."""
+    """What a pass of phrases counted: the tokens (a token table of :mod:`w2v.kernels`, ``n`` entries),
+    the pairs of tokens both seen at least ``min_count`` times (a pair table: keys, counts; ``n_pairs``
+    pairs), the corpus's words, and the pruning threshold reached (0: nothing pruned)."""
     table: tuple
     n: int
+    pairs: tuple
+    n_pairs: int
     total_words: int
     pruned_below: int
+    min_count: int
     table_only: bool = False  # a saved phrase table: the pairs that join, without counts
+
+    def _entry(self, word: str) -> int:
+        from . import kernels
+        return int(kernels.table_lookup(self.table, np.frombuffer(word.encode("utf-8"), np.uint8)))
+
+    def word_count(self, word: str) -> int:
+        """How many times ``word`` was counted (0: never, or pruned)."""
+        entry = self._entry(word)
+        return int(self.table[2][entry, 2]) if entry >= 0 else 0
+
+    def pair_count(self, first: str, second: str) -> int:
+        """How many times ``first second`` was counted on a line (0: never, pruned, or a word of it seen
+        fewer than ``min_count`` times)."""
+        from . import kernels
+        a, b = self._entry(first), self._entry(second)
+        return int(kernels.pairs_count_of(*self.pairs, a, b)) if a >= 0 and b >= 0 else 0
 
 
 def check_phrase_options(min_count: int, threshold: float, scoring: str, delimiter: str) -> None:
@@ -66,58 +87,93 @@ def check_phrase_options(min_count: int, threshold: float, scoring: str, delimit
 
 def _no_stdin(corpus: Corpus) -> None:
     if STDIN in corpus.files:
-        raise ValueError("phrases read the corpus twice (counting, then joining), so they cannot read standard "
-                         "input; save it to a file")
+        raise ValueError("phrases read the corpus more than once (counting, then joining), so they cannot read "
+                         "standard input; save it to a file")
 
 
-def count_phrases(corpus: Corpus, prune_at: Optional[int] = 40_000_000, threads: int = 1) -> PhraseCounts:
-    """Count the tokens and the pairs on a line of ``corpus`` (module docstring)."""
+def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 40_000_000,
+                  threads: int = 1) -> PhraseCounts:
+    """Count the tokens of ``corpus``, then the pairs on a line of tokens seen at least ``min_count``
+    times (module docstring); each table holds at most ``prune_at`` entries between pieces."""
     from . import kernels, scan
+    check_phrase_options(min_count, 0.0, "word2phrase", "_")
     _no_stdin(corpus)
-    scan.prepare()
+    words = scan.count(corpus, prune_at, threads)
+    if words.total_tokens == 0:
+        raise ValueError("the corpus is empty: no words to join")
+    table = words.table
 
     def count_piece(piece):
-        table, n, _, tokens, edges = kernels.count_pairs(piece, kernels.table_new(1 << 14), 0, 0)
-        first = piece[edges[0]:edges[1]].copy() if tokens else None
-        last = piece[edges[3]:edges[4]].copy() if tokens else None
-        return table, n, tokens, first, bool(edges[2]), last, bool(edges[5])
+        keys, counts, n, edges = kernels.count_pairs(piece, table, min_count, *kernels.pairs_new(1 << 14), 0)
+        return keys, counts, edges
 
-    table, n, used = kernels.table_new(1 << 16), 0, 0
-    total = pruned = 0
-    before: Optional[np.ndarray] = None  # the last token so far, while no newline has followed it
-    for piece_table, piece_n, tokens, first, newline_first, last, newline_last in scan._in_order(
+    keys, counts = kernels.pairs_new(1 << 16)
+    n = pruned = 0
+    before = -1  # the entry of the last token so far, while no newline has followed it
+    for piece_keys, piece_counts, (tokens, first, newline_first, last, newline_last) in scan._in_order(
             count_piece, scan.pieces(corpus, "counting pairs"), threads):
-        table, n, used = kernels.table_merge(table, n, used, piece_table, piece_n)
-        total += tokens
+        keys, counts, n = kernels.pairs_merge(keys, counts, n, piece_keys, piece_counts)
         if tokens:
-            if before is not None and not newline_first:  # the pair that straddles two pieces
-                key = np.concatenate([before, np.frombuffer(b"\n", np.uint8), first])
-                table, n, used = kernels.table_count(table, n, used, key, 0, len(key))
-            before = None if newline_last else last
+            if before >= 0 and first >= 0 and not newline_first:  # the pair that straddles two pieces
+                keys, counts, n = kernels.pairs_add(keys, counts, n, before, first, 1)
+            before = -1 if newline_last else last
         elif newline_last:  # a piece of white space only, with a line end in it
-            before = None
+            before = -1
         while prune_at is not None and n > prune_at:
             pruned += 1
-            table, n, used = kernels.table_prune(table, n, pruned)
-    if total == 0:
-        raise ValueError("the corpus is empty: no words to join")
-    return PhraseCounts(table, n, total, pruned)
+            keys, counts, n = kernels.pairs_prune(keys, counts, pruned)
+    return PhraseCounts(table, words.n, (keys, counts), n, words.total_tokens, max(pruned, words.pruned_below),
+                        min_count)
+
+
+def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, threshold: float = 100.0,
+                  scoring: str = "word2phrase", delimiter: str = "_", threads: int = 1, desc: str = "joining"):
+    """Yield the text of ``corpus`` with its phrases joined (module docstring), piece by piece in order:
+    uint8 arrays. Worker threads join pieces from a fresh start (no token before); the main thread mends
+    a piece whose first token turns out to join the last token of the piece before by joining it again
+    from the right start, so the text does not depend on the number of threads."""
+    from . import kernels, scan
+    check_phrase_options(min_count, threshold, scoring, delimiter)
+    if min_count < counts.min_count:
+        raise ValueError(f"the pairs were counted for min_count {counts.min_count}; join with at least that, "
+                         f"got {min_count}")
+    _no_stdin(corpus)
+    glue = np.frombuffer(delimiter.encode("utf-8"), np.uint8)
+    settings = (counts.table, *counts.pairs, min_count, float(threshold), max(counts.total_words, 1),
+                scoring == "npmi", glue)
+    space = np.frombuffer(b" ", np.uint8)
+
+    def join_piece(piece):
+        text, state, first = kernels.join_pairs(piece, *settings, np.array([0, -1, 0], np.int64), counts.table_only)
+        return piece, text, state, first
+
+    carried = np.array([0, -1, 0], np.int64)  # may join, last entry, a token on the line
+    for piece, text, state, (tokens, first, newline_first) in scan._in_order(
+            join_piece, scan.pieces(corpus, desc), threads):
+        if not tokens:  # white space: the line ends (if any) are the text
+            if len(text):
+                carried = state
+            yield text
+        elif newline_first or not carried[2]:  # the piece starts a line: a fresh start is the right one
+            carried = state
+            yield text
+        elif carried[0] and kernels.pair_joins(counts.table, *counts.pairs, carried[1], first, *settings[3:7],
+                                               counts.table_only):
+            text, carried, _ = kernels.join_pairs(piece, *settings, carried, counts.table_only)
+            yield text
+        else:
+            carried = state
+            yield space
+            yield text
 
 
 def write_phrases(corpus: Corpus, counts: PhraseCounts, output, min_count: int = 5, threshold: float = 100.0,
-                  scoring: str = "word2phrase", delimiter: str = "_", force: bool = False) -> None:
+                  scoring: str = "word2phrase", delimiter: str = "_", force: bool = False, threads: int = 1) -> None:
     """Write ``corpus`` with its phrases joined (module docstring) to ``output`` (a path or a planned
     :class:`w2v.files.Output`), atomically."""
-    from . import kernels, scan
-    check_phrase_options(min_count, threshold, scoring, delimiter)
-    _no_stdin(corpus)
-    state, prev = np.zeros(3, np.int64), np.zeros(0, np.uint8)
-    glue = np.frombuffer(delimiter.encode("utf-8"), np.uint8)
+    pieces = joined_pieces(corpus, counts, min_count, threshold, scoring, delimiter, threads)
     with open_output(output, "wb", force=force) as f:
-        for piece in scan.pieces(corpus, "joining"):
-            text, state, prev = kernels.join_pairs(piece, counts.table, min_count, float(threshold),
-                                                   max(counts.total_words, 1), scoring == "npmi", glue, state,
-                                                   prev, counts.table_only)
+        for text in pieces:
             f.write(text.tobytes())
 
 
@@ -126,51 +182,85 @@ def phrase_table(counts: PhraseCounts, min_count: int = 5, threshold: float = 10
     """[(first word, second word, score, count)] of the pairs a pass with these settings joins, best
     score first (ties by the words)."""
     from . import kernels
-    entries, scores, splits = kernels.pair_scores(counts.table, counts.n, min_count, float(threshold),
-                                                  counts.total_words, scoring == "npmi")
-    rows = []
-    for entry, score, split in zip(entries.tolist(), scores.tolist(), splits.tolist()):
-        start, length, count = (int(x) for x in counts.table[2][entry])
-        key = counts.table[3][start:start + length].tobytes().decode("utf-8", "replace")
-        rows.append((key[:split], key[split + 1:], score, count))
+    words = scan_words(counts)
+    firsts, seconds, scores, found = kernels.pair_scores(counts.table, *counts.pairs, min_count, float(threshold),
+                                                         max(counts.total_words, 1), scoring == "npmi")
+    rows = [(words(a), words(b), score, count)
+            for a, b, score, count in zip(firsts.tolist(), seconds.tolist(), scores.tolist(), found.tolist())]
     rows.sort(key=lambda row: (-row[2], row[0], row[1]))
     return rows
 
 
-def save_phrase_table(path, rows, force: bool = False) -> None:
-    """Write ``first second<TAB>score<TAB>count`` lines (the pair's two words one space apart, so a word
-    that already holds the delimiter stays unambiguous), atomically."""
+def scan_words(counts: PhraseCounts):
+    """entry -> its token, decoded (with replacement)."""
+    entries, arena = counts.table[2], counts.table[3]
+
+    def word(entry: int) -> str:
+        start, length = int(entries[entry, 0]), int(entries[entry, 1])
+        return arena[start:start + length].tobytes().decode("utf-8", "replace")
+    return word
+
+
+def save_phrase_table(path, passes, force: bool = False) -> None:
+    """Write the pairs each pass joins (``passes``: one list of :func:`phrase_table` rows a pass) as
+    ``first second<TAB>score<TAB>count`` lines (the pair's two words one space apart, so a word that
+    already holds the delimiter stays unambiguous), each pass after a ``# pass K`` line from the second
+    on (a one-pass table has none), atomically."""
     with open_output(path, "w", force=force) as f:
-        f.write("".join(f"{a} {b}\t{score:.9g}\t{count}\n" for a, b, score, count in rows))
+        for number, rows in enumerate(passes, 1):
+            if number > 1:
+                f.write(f"{PASS_LINE}{number}\n")
+            f.write("".join(f"{a} {b}\t{score:.9g}\t{count}\n" for a, b, score, count in rows))
 
 
-def read_phrase_table(path: str) -> PhraseCounts:
-    """A saved phrase table, ready for :func:`write_phrases`: the text it gives is the text the pass
-    that saved it gave. ``ValueError`` naming the file and line of a malformed one."""
-    from . import kernels
+#: What starts the pairs of pass K of a saved table (a line without a tab, so never a pair's line).
+PASS_LINE = "# pass "
+
+
+def read_phrase_table(path: str) -> List[PhraseCounts]:
+    """A saved phrase table, one :class:`PhraseCounts` a pass, ready for :func:`write_phrases`: applied
+    in order they give the text the passes that saved them gave. ``ValueError`` naming the file and
+    line of a malformed one."""
     from .words import word_problem
-    keys = []
+    passes: List[list] = [[]]
     try:
         with open(path, "rb") as f:
             for lineno, raw in enumerate(f, 1):
                 if not raw.strip():
                     continue
-                fields = raw.rstrip(b"\r\n").split(b"\t")
+                line = raw.rstrip(b"\r\n")
+                if line == f"{PASS_LINE}{len(passes) + 1}".encode():
+                    passes.append([])
+                    continue
+                fields = line.split(b"\t")
                 try:
                     words = fields[0].decode("utf-8").split(" ")
                     float(fields[1]), int(fields[2])
                     if len(fields) != 3 or len(words) != 2 or any(word_problem(w) for w in words):
                         raise ValueError
                 except (ValueError, IndexError, UnicodeDecodeError):
-                    raise ValueError(f"{path}, line {lineno}: expected 'first second<TAB>score<TAB>count'") from None
-                keys.append("\n".join(words).encode("utf-8"))
+                    raise ValueError(f"{path}, line {lineno}: expected 'first second<TAB>score<TAB>count' "
+                                     f"or '{PASS_LINE}{len(passes) + 1}'") from None
+                passes[-1].append(words)
     except OSError as error:
         raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
-    table, n, used = kernels.table_new(max(len(keys), 16)), 0, 0
-    for key in keys:
-        array = np.frombuffer(key, dtype=np.uint8)
-        table, n, used = kernels.table_count(table, n, used, array, 0, len(array))
-    return PhraseCounts(table, n, 0, 0, table_only=True)
+    return [_table_of(pairs) for pairs in passes]
+
+
+def _table_of(pairs) -> PhraseCounts:
+    """Counts that join exactly ``pairs`` ([first, second] words)."""
+    from . import kernels
+    table, n, used = kernels.table_new(max(2 * len(pairs), 16)), 0, 0
+    keys, counts = kernels.pairs_new(max(len(pairs), 1))
+    n_pairs = 0
+    for words in pairs:
+        entries = []
+        for word in words:
+            array = np.frombuffer(word.encode("utf-8"), np.uint8)
+            table, n, used = kernels.table_count(table, n, used, array, 0, len(array))
+            entries.append(int(kernels.table_lookup(table, array)))
+        keys, counts, n_pairs = kernels.pairs_add(keys, counts, n_pairs, *entries, 1)
+    return PhraseCounts(table, n, (keys, counts), n_pairs, 0, 0, 1, table_only=True)
 
 
 class PhrasedCorpus:
@@ -179,26 +269,22 @@ class PhrasedCorpus:
     :mod:`w2v.scan` use of a :class:`w2v.corpus.Corpus`: ``files``, ``fingerprint()`` and ``blocks()``,
     whose blocks end at white space."""
 
+    phrase_settings = None  # set by phrased()
+
     def __init__(self, corpus, counts: PhraseCounts, min_count: int = 5, threshold: float = 100.0,
-                 scoring: str = "word2phrase", delimiter: str = "_"):
+                 scoring: str = "word2phrase", delimiter: str = "_", threads: int = 1):
         check_phrase_options(min_count, threshold, scoring, delimiter)
         _no_stdin(corpus)
-        self.corpus, self.counts = corpus, counts
-        self.min_count, self.threshold, self.scoring = min_count, float(threshold), scoring
-        self.glue = np.frombuffer(delimiter.encode("utf-8"), np.uint8)
+        self.corpus, self.counts, self.threads = corpus, counts, threads
+        self.settings = (min_count, float(threshold), scoring, delimiter)
         self.files = corpus.files
 
     def fingerprint(self):
         return self.corpus.fingerprint()
 
     def blocks(self, desc: str = "reading"):
-        from . import kernels, scan
-        state, prev = np.zeros(3, np.int64), np.zeros(0, np.uint8)
         carry = b""
-        for piece in scan.pieces(self.corpus, desc):
-            text, state, prev = kernels.join_pairs(piece, self.counts.table, self.min_count, self.threshold,
-                                                   max(self.counts.total_words, 1), self.scoring == "npmi",
-                                                   self.glue, state, prev, self.counts.table_only)
+        for text in joined_pieces(self.corpus, self.counts, *self.settings, threads=self.threads, desc=desc):
             block = carry + text.tobytes()
             cut = max(block.rfind(b" "), block.rfind(b"\n"))  # the last token may still be joined to
             carry = block[cut + 1:]
@@ -210,13 +296,21 @@ class PhrasedCorpus:
 def phrased(corpus, passes: int = 1, thresholds=(100.0,), min_count: int = 5, scoring: str = "word2phrase",
             delimiter: str = "_", table: Optional[str] = None, threads: int = 1):
     """``corpus`` read through ``passes`` passes of phrases (counted on the text the pass before
-    made), or through a saved phrase ``table``; see :class:`PhrasedCorpus`."""
+    made), or through the passes of a saved phrase ``table``; see :class:`PhrasedCorpus`. The result's
+    ``phrase_settings`` (a dict of these arguments, the table's absolute path) is what a checkpoint
+    records, so that a resumed run reads the corpus as the run it resumes did."""
+    settings = {"passes": passes, "thresholds": [float(t) for t in thresholds], "min_count": min_count,
+                "scoring": scoring, "delimiter": delimiter, "table": os.path.abspath(table) if table else None}
     if table is not None:
-        return PhrasedCorpus(corpus, read_phrase_table(table), min_count, thresholds[0], scoring, delimiter)
+        for counts in read_phrase_table(table):
+            corpus = PhrasedCorpus(corpus, counts, min_count, thresholds[0], scoring, delimiter, threads)
+        corpus.phrase_settings = settings
+        return corpus
     thresholds = list(thresholds) * passes if len(thresholds) == 1 else list(thresholds)
     if len(thresholds) != passes:
         raise ValueError(f"{len(thresholds)} thresholds for {passes} passes of phrases; give one, or one a pass")
     for threshold in thresholds:
-        corpus = PhrasedCorpus(corpus, count_phrases(corpus, threads=threads), min_count, threshold, scoring,
-                               delimiter)
+        corpus = PhrasedCorpus(corpus, count_phrases(corpus, min_count, threads=threads), min_count, threshold,
+                               scoring, delimiter, threads)
+    corpus.phrase_settings = settings
     return corpus

@@ -226,6 +226,8 @@ def _corpus_description(corpus: Optional[Corpus], encoded: EncodedCorpus) -> Dic
     description = {"words": encoded.n_words, "sentences": encoded.n_sentences}
     if corpus is not None:
         description["files"] = corpus.fingerprint()
+        if getattr(corpus, "phrase_settings", None):  # what a resumed run reads the corpus through
+            description["phrases"] = corpus.phrase_settings
     return description
 
 
@@ -259,7 +261,8 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                 chunk_callback: Optional[Callable[[Position], Optional[bool]]] = None,
                 cache_dir: Optional[str] = None, in_memory: bool = False,
                 allow_other_corpus: bool = False) -> TrainResult:
-    """Train ``model`` on ``corpus`` (paths, or an :class:`w2v.encode.EncodedCorpus` of its vocabulary).
+    """Train ``model`` on ``corpus`` (paths, a :class:`w2v.corpus.Corpus` or a phrased one from
+    :func:`w2v.phrases.phrased`, or an :class:`w2v.encode.EncodedCorpus` of its vocabulary).
 
     A model in the middle of its schedule (a checkpoint) goes on with it when ``epochs`` and ``alpha``
     are None, on the same corpus unless ``allow_other_corpus``; otherwise a new schedule of ``epochs``
@@ -268,6 +271,8 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
     between chunks, and when stopped. ``callback(epoch_stats)`` runs after each epoch and may return True
     to end the schedule there; ``chunk_callback(position)`` runs at the start of each epoch and between
     chunks (none in flight) and may return True to stop as ``stop_event`` does (:class:`TrainingInterrupted`, after the checkpoint).
+    A schedule that went on phrased text (its position records the phrase settings) goes on reading
+    paths through the same phrases.
     """
     say = log or (lambda message: None)
     resuming = model.position.started and not model.position.finished and epochs is None and alpha is None
@@ -280,8 +285,15 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
     if isinstance(corpus, EncodedCorpus):
         encoded, owned = corpus, False
     else:
-        source = Corpus([corpus] if isinstance(corpus, str) else list(corpus), lowercase=model.options.lowercase,
-                        progress=progress)
+        if hasattr(corpus, "blocks"):
+            source = corpus
+        else:
+            source = Corpus([corpus] if isinstance(corpus, str) else list(corpus), lowercase=model.options.lowercase,
+                            progress=progress)
+            recorded = model.position.corpus.get("phrases") if resuming else None
+            if recorded:
+                from .phrases import phrased
+                source = phrased(source, threads=model.options.threads, **recorded)
         if resuming:
             _check_same_corpus(model, source, None, allow_other_corpus)
         spool = None if in_memory else (cache_dir or tempfile.gettempdir())
