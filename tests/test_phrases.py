@@ -50,7 +50,8 @@ def reference(text: str, min_count: int, threshold: float, npmi: bool = False, d
 def phrased(tmp_path, text, threads=1, block_size=1 << 20, **options):
     path = write(tmp_path / "in.txt", text)
     out = str(tmp_path / "out.txt")
-    counts = count_phrases(Corpus([path], block_size=block_size), options.get("min_count", 5), threads=threads)
+    counts = count_phrases(Corpus([path], block_size=block_size), options.get("min_count", 5), threads=threads,
+                           threshold=options.get("threshold", 100.0), scoring=options.get("scoring", "word2phrase"))
     write_phrases(Corpus([path], block_size=block_size), counts, out, threads=threads, **options)
     return open(out).read()
 
@@ -267,3 +268,22 @@ def test_init_with_phrases_adds_phrases_to_the_vocabulary(tmp_path, sample_path)
                                       "--phrases", "1", "--phrase-threshold", "30", "-q", "--threads", "1"])
     assert result.exit_code == 0, result.output
     assert any("_" in w for w in Vectors.load(out).words)
+
+
+def test_counts_made_for_a_threshold_join_with_that_threshold_or_higher(tmp_path):
+    text = "new york\n" * 20 + "the the the the\n" * 50  # N = 240: new york scores 10.8, the the at most 1.19
+    path = write(tmp_path / "in.txt", text)
+    every = count_phrases(Corpus([path]), min_count=2)
+    bounded = count_phrases(Corpus([path]), min_count=2, threshold=3.0)
+    assert every.at_least is None and bounded.at_least == 3.0
+    assert (bounded.n_pairs, every.n_pairs) == (1, 2)  # "the the" cannot beat 3, so it was not counted
+    assert bounded.pair_count("new", "york") == every.pair_count("new", "york") == 20
+    out = str(tmp_path / "out.txt")
+    for threshold in (3.0, 4.0):
+        write_phrases(Corpus([path]), bounded, out, min_count=2, threshold=threshold)
+        assert open(out).read() == reference(text, 2, threshold, False)
+    for kwargs, message in ((dict(threshold=2.0), "threshold at least as high"),
+                            (dict(threshold=0.5, scoring="npmi"), "join with that score"),
+                            (dict(min_count=1, threshold=3.0), "counted for min_count 2")):
+        with pytest.raises(ValueError, match=message):
+            write_phrases(Corpus([path]), bounded, out, **{"min_count": 2, **kwargs})

@@ -599,7 +599,8 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
             if tables:
                 counts = tables[number - 1]
             else:
-                counts = count_phrases(Corpus(source, progress=not quiet), min_count, threads=threads)
+                counts = count_phrases(Corpus(source, progress=not quiet), min_count, threads=threads,
+                                       threshold=value, scoring=scoring)
             if save_table:
                 saved.append(phrase_table_rows(counts, min_count, value, scoring))
             write_phrases(Corpus(source, progress=not quiet), counts, target, min_count, value, scoring, delimiter,

@@ -973,92 +973,99 @@ def encode_tokens(data, table, n, ids_of_entry):
 # Phrases count in two tables: the tokens in a token table (above), counted first, and the pairs of
 # tokens next to each other on a line in a *pair table* keyed by the two tokens' entries in it, a
 # 64-bit integer (first << 32 | second) + 1, so that a look-up hashes one integer and touches one slot
-# instead of hashing and comparing the pair's bytes. A pair table is (keys uint64[C], counts int64[C]),
-# C a power of two, key 0 an empty slot, open addressing with linear probing, at most half full; n, the
-# pairs held, travels beside it. Only pairs of two tokens seen at least min_count times are counted:
+# instead of hashing and comparing the pair's bytes. A pair table is int64[C, 2]: a key and its count
+# side by side (one cache line a look-up), C a power of two, key 0 an empty slot, open addressing with
+# linear probing, at most half full; n, the pairs held, travels beside it. Entries stay below 2**31. Only pairs of two tokens seen at least min_count times are counted:
 # no other pair can join.
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 @njit(cache=True)
 def pairs_new(capacity):
-    """An empty pair table with room for ``capacity`` pairs: (keys uint64[C], counts int64[C])."""
+    """An empty pair table with room for ``capacity`` pairs: int64[C, 2] (key, count)."""
     size = 1024
     while size < 2 * capacity:
         size *= 2
-    return np.zeros(size, np.uint64), np.zeros(size, np.int64)
+    return np.zeros((size, 2), np.int64)
 
 
 @njit(cache=True, inline="always")
 def _pair_code(a, b):
-    return (np.uint64(a) << np.uint64(32) | np.uint64(b)) + np.uint64(1)
+    return (np.int64(a) << 32 | np.int64(b)) + 1
 
 
 @njit(cache=True, inline="always")
-def _pair_slot(keys, key):
+def _pair_slot(pairs, key):
     """The slot holding ``key``, or the empty slot where it would go."""
-    mask = keys.shape[0] - 1
-    s = np.int64((key * _GOLDEN) >> np.uint64(32)) & mask
-    while keys[s] != 0 and keys[s] != key:
+    mask = pairs.shape[0] - 1
+    s = np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(32)) & mask
+    while pairs[s, 0] != 0 and pairs[s, 0] != key:
         s = (s + 1) & mask
     return s
 
 
 @njit(cache=True)
-def _pairs_rebuilt(keys, counts, size, above):
-    """A pair table of ``size`` slots holding the pairs of ``keys``/``counts`` counted more than ``above``
-    times; returns (keys, counts, n)."""
-    new_keys, new_counts = np.zeros(size, np.uint64), np.zeros(size, np.int64)
+def _pairs_rebuilt(pairs, size, above):
+    """A pair table of ``size`` slots holding the pairs of ``pairs`` counted more than ``above`` times;
+    returns (pairs, n)."""
+    new = np.zeros((size, 2), np.int64)
     n = 0
-    for s in range(keys.shape[0]):
-        if keys[s] != 0 and counts[s] > above:
-            t = _pair_slot(new_keys, keys[s])
-            new_keys[t] = keys[s]
-            new_counts[t] = counts[s]
+    for s in range(pairs.shape[0]):
+        if pairs[s, 0] != 0 and pairs[s, 1] > above:
+            t = _pair_slot(new, pairs[s, 0])
+            new[t, 0] = pairs[s, 0]
+            new[t, 1] = pairs[s, 1]
             n += 1
-    return new_keys, new_counts, n
+    return new, n
 
 
 @njit(cache=True, inline="always")
-def _pair_add(keys, counts, n, key, count):
-    s = _pair_slot(keys, key)
-    if keys[s] != 0:
-        counts[s] += count
-        return keys, counts, n
-    keys[s] = key
-    counts[s] = count
+def _pair_add(pairs, n, key, count):
+    s = _pair_slot(pairs, key)
+    if pairs[s, 0] != 0:
+        pairs[s, 1] += count
+        return pairs, n
+    pairs[s, 0] = key
+    pairs[s, 1] = count
     n += 1
-    if 2 * n > keys.shape[0]:
-        keys, counts, n = _pairs_rebuilt(keys, counts, 2 * keys.shape[0], 0)
-    return keys, counts, n
+    if 2 * n > pairs.shape[0]:
+        pairs, n = _pairs_rebuilt(pairs, 2 * pairs.shape[0], 0)
+    return pairs, n
 
 
 @njit(cache=True, nogil=True)
-def pairs_merge(keys, counts, n, other_keys, other_counts):
-    """Add every pair of the other table to this one; returns (keys, counts, n)."""
-    for s in range(other_keys.shape[0]):
-        if other_keys[s] != 0:
-            keys, counts, n = _pair_add(keys, counts, n, other_keys[s], other_counts[s])
-    return keys, counts, n
+def pairs_merge(pairs, n, other):
+    """Add every pair of the ``other`` table to this one; returns (pairs, n)."""
+    for s in range(other.shape[0]):
+        if other[s, 0] != 0:
+            pairs, n = _pair_add(pairs, n, other[s, 0], other[s, 1])
+    return pairs, n
 
 
 @njit(cache=True)
-def pairs_add(keys, counts, n, a, b, count):
-    """Count the pair of entries (a, b) ``count`` times more; returns (keys, counts, n)."""
-    return _pair_add(keys, counts, n, _pair_code(a, b), count)
+def pairs_from(firsts, seconds):
+    """A pair table holding each pair of entries (firsts[i], seconds[i]) once; returns (pairs, n)."""
+    pairs = pairs_new(firsts.shape[0])
+    n = 0
+    for i in range(firsts.shape[0]):
+        s = _pair_slot(pairs, _pair_code(firsts[i], seconds[i]))
+        if pairs[s, 0] == 0:
+            pairs[s, 0] = _pair_code(firsts[i], seconds[i])
+            pairs[s, 1] = 1
+            n += 1
+    return pairs, n
 
 
 @njit(cache=True, nogil=True)
-def pairs_prune(keys, counts, at_most):
-    """Drop every pair counted ``at_most`` times or fewer (word2vec.c's ReduceVocab); returns (keys, counts, n)."""
-    return _pairs_rebuilt(keys, counts, keys.shape[0], at_most)
+def pairs_prune(pairs, at_most):
+    """Drop every pair counted ``at_most`` times or fewer (word2vec.c's ReduceVocab); returns (pairs, n)."""
+    return _pairs_rebuilt(pairs, pairs.shape[0], at_most)
 
 
 @njit(cache=True)
-def pairs_count_of(keys, counts, a, b):
+def pairs_count_of(pairs, a, b):
     """How many times the pair of entries (a, b) was counted (0: never)."""
-    s = _pair_slot(keys, _pair_code(a, b))
-    return counts[s] if keys[s] != 0 else 0
+    return pairs[_pair_slot(pairs, _pair_code(a, b)), 1]
 
 
 @njit(cache=True, inline="always")
@@ -1096,15 +1103,38 @@ def table_count(table, n, used, key, start, end):
     return table_add(table, n, used, key, start, end, h, 1)
 
 
-@njit(cache=True, nogil=True)
-def count_pairs(data, table, min_count, keys, counts, n):
-    """Count the pairs of tokens next to each other on a line of ``data`` (uint8[B], cut at white space)
-    whose tokens are both in the token ``table`` with counts of at least ``min_count``.
+@njit(cache=True, inline="always")
+def _worth_counting(entries, a, b, min_count, at_least, total):
+    """Whether the pair of entries (a, b) may join: both tokens seen ``min_count`` times, and, when
+    ``at_least`` >= 0, a count of the pair no larger than either token's (the most it can be) would give
+    word2phrase's score above ``at_least``. The bound is computed in float64 with a margin of 1e-6 over
+    the float32 score's rounding (under 5e-7), so no pair that can pass is left out."""
+    pa, pb = entries[a, _COUNT], entries[b, _COUNT]
+    if pa < min_count or pb < min_count:
+        return False
+    if at_least < 0:
+        return True
+    return (min(pa, pb) - min_count) * np.float64(total) * (1.0 + 1e-6) > at_least * np.float64(pa) * np.float64(pb)
 
-    Returns (keys, counts, n, edges int64[5]): edges = the tokens of ``data``, the first token's entry
-    (-1: not counted enough), whether a newline comes before it, the last token's entry, and whether a
+
+@njit(cache=True)
+def pairs_count(pairs, n, a, b, table, min_count, at_least, total):
+    """Count the pair of entries (a, b) once more when :func:`count_pairs` would; returns (pairs, n)."""
+    if a >= 0 and b >= 0 and _worth_counting(table[2], a, b, min_count, at_least, total):
+        return _pair_add(pairs, n, _pair_code(a, b), 1)
+    return pairs, n
+
+
+@njit(cache=True, nogil=True)
+def count_pairs(data, table, min_count, at_least, total, pairs, n):
+    """Count the pairs of tokens next to each other on a line of ``data`` (uint8[B], cut at white space)
+    that may join (:func:`_worth_counting`: both tokens in the token ``table`` seen ``min_count`` times,
+    and with ``at_least`` >= 0 a score that can beat it).
+
+    Returns (pairs, n, edges int64[5]): edges = the tokens of ``data``, the first token's entry
+    (-1: not in the table), whether a newline comes before it, the last token's entry, and whether a
     newline comes after it (or, without tokens, whether ``data`` holds one), so that the caller counts
-    the pair that straddles two pieces.
+    the pair that straddles two pieces (:func:`pairs_count`).
     """
     slots, hashes, entries, arena = table
     edges = np.zeros(5, np.int64)
@@ -1118,20 +1148,18 @@ def count_pairs(data, table, min_count, keys, counts, n):
         if start < 0:
             break
         e = _find(slots, entries, arena, data, start, i, h)[1]
-        if e >= 0 and entries[e, _COUNT] < min_count:
-            e = -1
         if tokens == 0:
             edges[1] = e
             edges[2] = 1 if newline else 0
-        elif not newline and prev >= 0 and e >= 0:
-            keys, counts, n = _pair_add(keys, counts, n, _pair_code(prev, e), 1)
+        elif not newline and prev >= 0 and e >= 0 and _worth_counting(entries, prev, e, min_count, at_least, total):
+            pairs, n = _pair_add(pairs, n, _pair_code(prev, e), 1)
         tokens += 1
         prev = e
         newline = False
     edges[0] = tokens
     edges[3] = prev
     edges[4] = 1 if newline else 0
-    return keys, counts, n, edges
+    return pairs, n, edges
 
 
 @njit(cache=True, inline="always")
@@ -1145,28 +1173,27 @@ def _pair_score(pa, pb, pab, min_count, total, npmi):
 
 
 @njit(cache=True, inline="always")
-def _joins(entries, keys, counts, a, b, min_count, threshold, total, npmi, table_only):
+def _joins(entries, pairs, a, b, min_count, threshold, total, npmi, table_only):
     """Whether the token of entry ``a`` followed by that of entry ``b`` (-1: unknown) join."""
     if a < 0 or b < 0:
         return False
     if table_only:  # a saved phrase table: a pair it holds joins
-        return keys[_pair_slot(keys, _pair_code(a, b))] != 0
+        return pairs[_pair_slot(pairs, _pair_code(a, b)), 0] != 0
     pa, pb = entries[a, _COUNT], entries[b, _COUNT]
     if pa < min_count or pb < min_count:
         return False
-    s = _pair_slot(keys, _pair_code(a, b))
-    pab = counts[s] if keys[s] != 0 else 0
+    pab = pairs[_pair_slot(pairs, _pair_code(a, b)), 1]
     return pab >= min_count and _pair_score(pa, pb, pab, min_count, total, npmi) > threshold
 
 
 @njit(cache=True)
-def pair_joins(table, keys, counts, a, b, min_count, threshold, total, npmi, table_only):
+def pair_joins(table, pairs, a, b, min_count, threshold, total, npmi, table_only):
     """:func:`join_pairs`'s rule for one pair of entries (-1: an unknown token)."""
-    return _joins(table[2], keys, counts, a, b, min_count, threshold, total, npmi, table_only)
+    return _joins(table[2], pairs, a, b, min_count, threshold, total, npmi, table_only)
 
 
 @njit(cache=True, nogil=True)
-def join_pairs(data, table, keys, counts, min_count, threshold, total, npmi, delimiter, state, table_only):
+def join_pairs(data, table, pairs, min_count, threshold, total, npmi, delimiter, state, table_only):
     """Write ``data`` with the pairs whose score passes ``threshold`` joined by ``delimiter``.
 
     word2phrase's greedy rule, left to right: a token joins the one before it when both tokens and
@@ -1211,7 +1238,7 @@ def join_pairs(data, table, keys, counts, min_count, threshold, total, npmi, del
             first[1] = e
             first[2] = 1 if newlines else 0
         tokens += 1
-        joined = may_join and _joins(entries, keys, counts, prev, e, min_count, threshold, total, npmi,
+        joined = may_join and _joins(entries, pairs, prev, e, min_count, threshold, total, npmi,
                                      table_only)
         if on_line:
             if joined:
@@ -1235,25 +1262,25 @@ def join_pairs(data, table, keys, counts, min_count, threshold, total, npmi, del
 
 
 @njit(cache=True, nogil=True)
-def pair_scores(table, keys, counts, min_count, threshold, total, npmi):
+def pair_scores(table, pairs, min_count, threshold, total, npmi):
     """The pairs that :func:`join_pairs` joins: (first entries int64[k], second entries int64[k],
     scores float64[k], counts int64[k]), in slot order."""
     entries = table[2]
-    firsts = np.empty(keys.shape[0], np.int64)
-    seconds = np.empty(keys.shape[0], np.int64)
-    scores = np.empty(keys.shape[0], np.float64)
-    found = np.empty(keys.shape[0], np.int64)
+    firsts = np.empty(pairs.shape[0], np.int64)
+    seconds = np.empty(pairs.shape[0], np.int64)
+    scores = np.empty(pairs.shape[0], np.float64)
+    found = np.empty(pairs.shape[0], np.int64)
     k = 0
-    for s in range(keys.shape[0]):
-        if keys[s] == 0:
+    for s in range(pairs.shape[0]):
+        if pairs[s, 0] == 0:
             continue
-        code = keys[s] - np.uint64(1)
-        a, b = np.int64(code >> np.uint64(32)), np.int64(code & np.uint64(0xFFFFFFFF))
-        if not _joins(entries, keys, counts, a, b, min_count, threshold, total, npmi, False):
+        code = pairs[s, 0] - 1
+        a, b = code >> 32, code & 0xFFFFFFFF
+        if not _joins(entries, pairs, a, b, min_count, threshold, total, npmi, False):
             continue
         firsts[k] = a
         seconds[k] = b
-        scores[k] = _pair_score(entries[a, _COUNT], entries[b, _COUNT], counts[s], min_count, total, npmi)
-        found[k] = counts[s]
+        scores[k] = _pair_score(entries[a, _COUNT], entries[b, _COUNT], pairs[s, 1], min_count, total, npmi)
+        found[k] = pairs[s, 1]
         k += 1
     return firsts[:k].copy(), seconds[:k].copy(), scores[:k].copy(), found[:k].copy()

@@ -21,8 +21,8 @@ Example::
 
     >>> from w2v.corpus import Corpus
     >>> from w2v.phrases import count_phrases, write_phrases
-    >>> counts = count_phrases(Corpus(["text.txt"]))                         # doctest: +SKIP
-    >>> write_phrases(Corpus(["text.txt"]), counts, "phrased.txt")           # doctest: +SKIP
+    >>> counts = count_phrases(Corpus(["text.txt"]), min_count=5, threshold=100)  # doctest: +SKIP
+    >>> write_phrases(Corpus(["text.txt"]), counts, "phrased.txt", min_count=5, threshold=100)  # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -43,16 +43,29 @@ __all__ = ["PhraseCounts", "count_phrases", "write_phrases", "check_phrase_optio
 @dataclass
 class PhraseCounts:
     """What a pass of phrases counted: the tokens (a token table of :mod:`w2v.kernels`, ``n`` entries),
-    the pairs of tokens both seen at least ``min_count`` times (a pair table: keys, counts; ``n_pairs``
-    pairs), the corpus's words, and the pruning threshold reached (0: nothing pruned)."""
+    the pairs that may join (a pair table, int64[C, 2]; ``n_pairs`` pairs): pairs of tokens both seen
+    at least ``min_count`` times and, when ``at_least`` is set, whose word2phrase score can beat it; the
+    corpus's words, and the pruning threshold reached (0: nothing pruned)."""
     table: tuple
     n: int
-    pairs: tuple
+    pairs: np.ndarray
     n_pairs: int
     total_words: int
     pruned_below: int
     min_count: int
+    at_least: Optional[float] = None
     table_only: bool = False  # a saved phrase table: the pairs that join, without counts
+
+    def check_join(self, min_count: int, threshold: float, scoring: str) -> None:
+        """``ValueError`` unless joining with these settings can use these counts."""
+        if self.table_only:
+            return
+        if min_count < self.min_count:
+            raise ValueError(f"the pairs were counted for min_count {self.min_count}; join with at least that, "
+                             f"got {min_count}")
+        if self.at_least is not None and (scoring != "word2phrase" or threshold < self.at_least):
+            raise ValueError(f"the pairs were counted for word2phrase's score above {self.at_least}; join with "
+                             f"that score and a threshold at least as high, got {scoring} {threshold}")
 
     def _entry(self, word: str) -> int:
         from . import kernels
@@ -68,7 +81,7 @@ class PhraseCounts:
         fewer than ``min_count`` times)."""
         from . import kernels
         a, b = self._entry(first), self._entry(second)
-        return int(kernels.pairs_count_of(*self.pairs, a, b)) if a >= 0 and b >= 0 else 0
+        return int(kernels.pairs_count_of(self.pairs, a, b)) if a >= 0 and b >= 0 else 0
 
 
 def check_phrase_options(min_count: int, threshold: float, scoring: str, delimiter: str) -> None:
@@ -92,38 +105,43 @@ def _no_stdin(corpus: Corpus) -> None:
 
 
 def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 40_000_000,
-                  threads: int = 1) -> PhraseCounts:
-    """Count the tokens of ``corpus``, then the pairs on a line of tokens seen at least ``min_count``
-    times (module docstring); each table holds at most ``prune_at`` entries between pieces."""
+                  threads: int = 1, threshold: Optional[float] = None, scoring: str = "word2phrase") -> PhraseCounts:
+    """Count the tokens of ``corpus``, then the pairs on a line that may join (module docstring); each
+    table holds at most ``prune_at`` entries between pieces. With a ``threshold`` of word2phrase's
+    score, only pairs that can beat it are counted (far fewer: no pair of two frequent words can), and
+    the counts join with that threshold or higher; without one they join with any."""
     from . import kernels, scan
-    check_phrase_options(min_count, 0.0, "word2phrase", "_")
+    check_phrase_options(min_count, 0.0 if threshold is None else threshold, scoring, "_")
     _no_stdin(corpus)
     words = scan.count(corpus, prune_at, threads)
     if words.total_tokens == 0:
         raise ValueError("the corpus is empty: no words to join")
-    table = words.table
+    # the bound needs every token's whole count (a pruned count can be below its pairs')
+    at_least = float(threshold) if threshold is not None and scoring == "word2phrase" and not words.pruned_below \
+        else None
+    settings = (words.table, min_count, -1.0 if at_least is None else at_least, words.total_tokens)
 
     def count_piece(piece):
-        keys, counts, n, edges = kernels.count_pairs(piece, table, min_count, *kernels.pairs_new(1 << 14), 0)
-        return keys, counts, edges
+        pairs, _, edges = kernels.count_pairs(piece, *settings, kernels.pairs_new(1 << 14), 0)
+        return pairs, edges
 
-    keys, counts = kernels.pairs_new(1 << 16)
+    pairs = kernels.pairs_new(1 << 16)
     n = pruned = 0
     before = -1  # the entry of the last token so far, while no newline has followed it
-    for piece_keys, piece_counts, (tokens, first, newline_first, last, newline_last) in scan._in_order(
+    for piece_pairs, (tokens, first, newline_first, last, newline_last) in scan._in_order(
             count_piece, scan.pieces(corpus, "counting pairs"), threads):
-        keys, counts, n = kernels.pairs_merge(keys, counts, n, piece_keys, piece_counts)
+        pairs, n = kernels.pairs_merge(pairs, n, piece_pairs)
         if tokens:
-            if before >= 0 and first >= 0 and not newline_first:  # the pair that straddles two pieces
-                keys, counts, n = kernels.pairs_add(keys, counts, n, before, first, 1)
+            if not newline_first:  # the pair that straddles two pieces
+                pairs, n = kernels.pairs_count(pairs, n, before, first, *settings)
             before = -1 if newline_last else last
         elif newline_last:  # a piece of white space only, with a line end in it
             before = -1
         while prune_at is not None and n > prune_at:
             pruned += 1
-            keys, counts, n = kernels.pairs_prune(keys, counts, pruned)
-    return PhraseCounts(table, words.n, (keys, counts), n, words.total_tokens, max(pruned, words.pruned_below),
-                        min_count)
+            pairs, n = kernels.pairs_prune(pairs, pruned)
+    return PhraseCounts(words.table, words.n, pairs, n, words.total_tokens,
+                        max(pruned, words.pruned_below), min_count, at_least)
 
 
 def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, threshold: float = 100.0,
@@ -134,12 +152,11 @@ def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, thre
     from the right start, so the text does not depend on the number of threads."""
     from . import kernels, scan
     check_phrase_options(min_count, threshold, scoring, delimiter)
-    if min_count < counts.min_count:
-        raise ValueError(f"the pairs were counted for min_count {counts.min_count}; join with at least that, "
-                         f"got {min_count}")
+    counts.check_join(min_count, threshold, scoring)
     _no_stdin(corpus)
+    counts = joining(counts, min_count, threshold, scoring)
     glue = np.frombuffer(delimiter.encode("utf-8"), np.uint8)
-    settings = (counts.table, *counts.pairs, min_count, float(threshold), max(counts.total_words, 1),
+    settings = (counts.table, counts.pairs, min_count, float(threshold), max(counts.total_words, 1),
                 scoring == "npmi", glue)
     space = np.frombuffer(b" ", np.uint8)
 
@@ -157,7 +174,7 @@ def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, thre
         elif newline_first or not carried[2]:  # the piece starts a line: a fresh start is the right one
             carried = state
             yield text
-        elif carried[0] and kernels.pair_joins(counts.table, *counts.pairs, carried[1], first, *settings[3:7],
+        elif carried[0] and kernels.pair_joins(counts.table, counts.pairs, carried[1], first, *settings[2:6],
                                                counts.table_only):
             text, carried, _ = kernels.join_pairs(piece, *settings, carried, counts.table_only)
             yield text
@@ -165,6 +182,20 @@ def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, thre
             carried = state
             yield space
             yield text
+
+
+def joining(counts: PhraseCounts, min_count: int, threshold: float, scoring: str) -> PhraseCounts:
+    """The pairs that join (:func:`phrase_table`'s) as a table of their own, over the same tokens: what
+    joining looks pairs up in. It holds thousands of pairs where the counts hold millions, so it stays
+    in the processor's cache; joining with it is joining with the counts (it is how a saved table joins)."""
+    from . import kernels
+    if counts.table_only:
+        return counts
+    firsts, seconds, _, _ = kernels.pair_scores(counts.table, counts.pairs, min_count, float(threshold),
+                                                max(counts.total_words, 1), scoring == "npmi")
+    pairs, n = kernels.pairs_from(firsts, seconds)
+    return PhraseCounts(counts.table, counts.n, pairs, n, counts.total_words, counts.pruned_below,
+                        counts.min_count, table_only=True)
 
 
 def write_phrases(corpus: Corpus, counts: PhraseCounts, output, min_count: int = 5, threshold: float = 100.0,
@@ -182,8 +213,9 @@ def phrase_table(counts: PhraseCounts, min_count: int = 5, threshold: float = 10
     """[(first word, second word, score, count)] of the pairs a pass with these settings joins, best
     score first (ties by the words)."""
     from . import kernels
+    counts.check_join(min_count, threshold, scoring)
     words = scan_words(counts)
-    firsts, seconds, scores, found = kernels.pair_scores(counts.table, *counts.pairs, min_count, float(threshold),
+    firsts, seconds, scores, found = kernels.pair_scores(counts.table, counts.pairs, min_count, float(threshold),
                                                          max(counts.total_words, 1), scoring == "npmi")
     rows = [(words(a), words(b), score, count)
             for a, b, score, count in zip(firsts.tolist(), seconds.tolist(), scores.tolist(), found.tolist())]
@@ -251,16 +283,14 @@ def _table_of(pairs) -> PhraseCounts:
     """Counts that join exactly ``pairs`` ([first, second] words)."""
     from . import kernels
     table, n, used = kernels.table_new(max(2 * len(pairs), 16)), 0, 0
-    keys, counts = kernels.pairs_new(max(len(pairs), 1))
-    n_pairs = 0
-    for words in pairs:
-        entries = []
-        for word in words:
+    entries = np.empty((len(pairs), 2), np.int64)
+    for i, words in enumerate(pairs):
+        for j, word in enumerate(words):
             array = np.frombuffer(word.encode("utf-8"), np.uint8)
             table, n, used = kernels.table_count(table, n, used, array, 0, len(array))
-            entries.append(int(kernels.table_lookup(table, array)))
-        keys, counts, n_pairs = kernels.pairs_add(keys, counts, n_pairs, *entries, 1)
-    return PhraseCounts(table, n, (keys, counts), n_pairs, 0, 0, 1, table_only=True)
+            entries[i, j] = kernels.table_lookup(table, array)
+    pair_table, n_pairs = kernels.pairs_from(entries[:, 0], entries[:, 1])
+    return PhraseCounts(table, n, pair_table, n_pairs, 0, 0, 1, table_only=True)
 
 
 class PhrasedCorpus:
@@ -310,7 +340,7 @@ def phrased(corpus, passes: int = 1, thresholds=(100.0,), min_count: int = 5, sc
     if len(thresholds) != passes:
         raise ValueError(f"{len(thresholds)} thresholds for {passes} passes of phrases; give one, or one a pass")
     for threshold in thresholds:
-        corpus = PhrasedCorpus(corpus, count_phrases(corpus, min_count, threads=threads), min_count, threshold,
-                               scoring, delimiter, threads)
+        counts = count_phrases(corpus, min_count, threads=threads, threshold=threshold, scoring=scoring)
+        corpus = PhrasedCorpus(corpus, counts, min_count, threshold, scoring, delimiter, threads)
     corpus.phrase_settings = settings
     return corpus
