@@ -205,7 +205,7 @@ def write_phrases(corpus: Corpus, counts: PhraseCounts, output, min_count: int =
     pieces = joined_pieces(corpus, counts, min_count, threshold, scoring, delimiter, threads)
     with open_output(output, "wb", force=force) as f:
         for text in pieces:
-            f.write(text.tobytes())
+            f.write(memoryview(text))
 
 
 def phrase_table(counts: PhraseCounts, min_count: int = 5, threshold: float = 100.0,
