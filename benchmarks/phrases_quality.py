@@ -1,0 +1,148 @@
+"""Phrases and quality: wiki8 with two passes of phrases against wiki8 as it is, over several seeds.
+
+    python benchmarks/phrases_quality.py --corpus /tmp/wiki8-lines.txt --seeds 1,2,3,4 \
+        --name phrases-quality-seeds1-4
+
+The corpus is phrased once (``w2v phrases --passes 2 --threshold 200 --threshold 100``, word2vec.c's
+demo), then for every seed both texts are trained alternately with the same settings (sg-ns, 5 epochs,
+2 threads, the defaults otherwise). Scores: phrase analogies (``questions-phrases.txt``: accuracy and
+how many questions all four phrases are among the 30,000 most frequent words of); and, so that the
+two vocabularies are compared on the same questions, word analogies, WordSim-353 and SimLex-999 on
+the questions and pairs **both** vector sets cover (joining "new york" removes some occurrences of
+"new", and whole words, from the phrased vocabulary), beside the scores on everything each covers.
+Differences are phrased minus plain, paired by seed, mean ± standard error. A diagnostic row scores
+the common questions with the phrase tokens taken out of the answers (how much of a difference comes
+from phrases being wrong answers), and the phrase analogies are also scored over the whole vocabulary.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+from compare import DATA  # noqa: E402
+from w2v.evaluate import evaluate_analogies, evaluate_pairs, read_analogies, read_pairs  # noqa: E402
+from w2v.vectors import Vectors  # noqa: E402
+
+W2V = [sys.executable, os.path.join(ROOT, "cli.py")]
+ANALOGY_LIMIT = 30000
+
+
+def covered(vectors: Vectors, word: str) -> bool:
+    return vectors.lookup_ci(word, min(ANALOGY_LIMIT, len(vectors))) is not None
+
+
+def common_files(plain: Vectors, phrased: Vectors, data: str, folder: str):
+    """Question and pair files holding only what both vector sets cover."""
+    both = {}
+    questions = os.path.join(folder, "common-questions.txt")
+    with open(questions, "w", encoding="utf-8") as f:
+        for section, rows in read_analogies(os.path.join(data, "questions-words.txt")):
+            f.write(f": {section}\n")
+            for row in rows:
+                if all(covered(plain, w) and covered(phrased, w) for w in row):
+                    f.write(" ".join(row) + "\n")
+    both["analogy"] = questions
+    for name, file in (("ws353", "wordsim353.tsv"), ("simlex", "simlex999.txt")):
+        path = os.path.join(folder, f"common-{name}.tsv")
+        with open(path, "w", encoding="utf-8") as f:
+            for a, b, score in read_pairs(os.path.join(data, file)):
+                if all(v.lookup_ci(w, len(v)) is not None for v in (plain, phrased) for w in (a, b)):
+                    f.write(f"{a}\t{b}\t{score}\n")
+        both[name] = path
+    return both
+
+
+def single_words(vectors: Vectors) -> Vectors:
+    """The vectors without their phrase tokens (a diagnostic: how much phrases cost as wrong answers)."""
+    keep = [i for i, w in enumerate(vectors.words) if "_" not in w]
+    return Vectors([vectors.words[i] for i in keep], vectors.matrix[keep])
+
+
+def scores(vectors: Vectors, data: str, common: dict) -> dict:
+    words = evaluate_analogies(vectors, os.path.join(data, "questions-words.txt"))
+    phrases = evaluate_analogies(vectors, os.path.join(data, "questions-phrases.txt"))
+    all_phrases = evaluate_analogies(vectors, os.path.join(data, "questions-phrases.txt"), restrict_vocab=None)
+    common_words = evaluate_analogies(vectors, common["analogy"])
+    return {
+        "analogy (common, answers single words)": 100 * evaluate_analogies(single_words(vectors),
+                                                                            common["analogy"]).accuracy,
+        "phrase analogy (whole vocabulary)": 100 * all_phrases.accuracy,
+        "phrase questions answered (whole vocabulary)": all_phrases.total.answered,
+        "analogy (own coverage)": 100 * words.accuracy, "analogy coverage %": 100 * words.coverage,
+        "analogy (common)": 100 * common_words.accuracy, "common questions": common_words.total.answered,
+        "phrase analogy": 100 * phrases.accuracy if phrases.total.answered else float("nan"),
+        "phrase questions answered": phrases.total.answered,
+        "WS353 (common)": evaluate_pairs(vectors, common["ws353"]).spearman,
+        "SimLex (common)": evaluate_pairs(vectors, common["simlex"]).spearman,
+        "WS353 (own coverage)": evaluate_pairs(vectors, os.path.join(data, "wordsim353.tsv")).spearman,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--data", default=DATA, help="the evaluation sets, questions-phrases.txt among them")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--name", default="phrases-quality")
+    args = parser.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    with tempfile.TemporaryDirectory(prefix="w2v-phrases-quality-") as work:
+        phrased_text = os.path.join(work, "phrased.txt")
+        subprocess.run(W2V + ["phrases", args.corpus, "-o", phrased_text, "--passes", "2", "--threshold", "200",
+                              "--threshold", "100", "-q"], check=True)
+        runs = []
+        for seed in seeds:
+            vectors = {}
+            for name, text in (("plain", args.corpus), ("phrased", phrased_text)):
+                out = os.path.join(work, f"{name}-{seed}.bin")
+                subprocess.run(W2V + ["train", text, "-o", out, "-q", "--threads", str(args.threads), "--epochs",
+                                      str(args.epochs), "--seed", str(seed)], check=True)
+                vectors[name] = Vectors.load(out)
+            common = common_files(vectors["plain"], vectors["phrased"], args.data, work)
+            for name in ("plain", "phrased"):
+                runs.append({"seed": seed, "text": name, **scores(vectors[name], args.data, common)})
+                print(json.dumps(runs[-1]), flush=True)
+    write_report(runs, args)
+
+
+def mean_se(values):
+    values = [v for v in values if v == v]
+    if not values:
+        return "–"
+    se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else float("nan")
+    return f"{statistics.mean(values):.4g} ± {se:.2g}"
+
+
+def write_report(runs, args):
+    keys = [k for k in runs[0] if k not in ("seed", "text")]
+    lines = [f"# {__doc__.splitlines()[0]}", "",
+             f"`python benchmarks/phrases_quality.py --corpus {args.corpus} --seeds {args.seeds}"
+             f" --epochs {args.epochs} --threads {args.threads} --name {args.name}`", "",
+             "| metric | plain | phrased | phrased − plain (paired) |", "|---|---|---|---|"]
+    for key in keys:
+        by = {t: {r["seed"]: r[key] for r in runs if r["text"] == t} for t in ("plain", "phrased")}
+        diffs = [by["phrased"][s] - by["plain"][s] for s in by["plain"]]
+        lines.append(f"| {key} | {mean_se(by['plain'].values())} | {mean_se(by['phrased'].values())} | "
+                     f"{mean_se(diffs)} |")
+    folder = os.path.join(HERE, "results")
+    with open(os.path.join(folder, args.name + ".md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(folder, args.name + ".json"), "w") as f:
+        json.dump(runs, f, indent=1)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
