@@ -1,21 +1,33 @@
 """Phrases: word2phrase's joins of frequent pairs ("new york" -> new_york), in compiled code.
 
-Two passes over the text (:mod:`w2v.scan`'s pieces, in order), as word2phrase.c makes them:
+Three passes over the text (:mod:`w2v.scan`'s pieces, in order), on every thread:
 
-1. count every token and every pair of tokens next to each other on a line (worker threads count
-   pieces; the main thread adds the pair that straddles two pieces and merges in order, pruning as
-   the vocabulary does, so the counts do not depend on the number of threads);
-2. write the text again, left to right, joining a token to the one before it when both and their
-   pair were seen at least ``min_count`` times and the pair's score beats ``threshold``; a token that
-   joined cannot join the next one, so one pass makes pairs and a second pass can make triples.
+1. count every token (:func:`w2v.scan.count`: the vocabulary's count, pruned as it is);
+2. count the pairs of tokens next to each other on a line that may still join: both tokens seen at
+   least ``min_count`` times and, given the threshold of word2phrase's score, a score that can beat
+   it with the pair as frequent as its rarer token (no pair of two frequent words can). A pair is
+   keyed by the two tokens' entries in the token table (:mod:`w2v.kernels`' pair tables), so no pair's
+   bytes are hashed or stored; worker threads count pieces, the main thread adds the pair that
+   straddles two pieces and merges in order, pruning as the vocabulary does, so the counts do not
+   depend on the number of threads;
+3. write the text again, left to right, joining a token to the one before it when the pair is among
+   those that join (both tokens and the pair seen at least ``min_count`` times, the pair's score above
+   ``threshold``: a table of a few thousand pairs, looked up in cache); a token that joined cannot
+   join the next one, so one pass makes pairs and a second pass can make triples. Worker threads join
+   pieces from a fresh start; a piece whose first token joins the last of the piece before is joined
+   again from the right start, so the text does not depend on the threads either.
 
 The default score is word2phrase's ``(count(ab) − min_count) / (count(a) · count(b)) × N`` (N: the
 words of the corpus), computed in float32 as word2phrase.c does; ``scoring="npmi"`` is gensim's
 normalised pointwise mutual information, in [−1, 1]. Tokens are written one space apart and every
-newline is kept: lines stay lines (a file's last line gets a newline if it had none). Deviations from word2phrase.c: it also counts the pair made by
-the last word of a line and the first of the next (its ``start`` flag is never set), though it never
-joins them; and it starts every output word with a space or an underscore, so its lines begin with a
-space.
+newline is kept: lines stay lines (a file's last line gets a newline if it had none). Deviations
+from word2phrase.c: it also counts the pair made by the last word of a line and the first of the
+next (its ``start`` flag is cleared before it is tested), though it never joins them; it joins the
+keys of pairs with "_", so a pair can collide with a token holding "_" (w2v's keys cannot); and it
+starts every output word with a space or an underscore, so its lines begin with a space.
+
+A saved phrase table (:func:`save_phrase_table`) lists the pairs each pass joins; applied
+(:func:`read_phrase_table`) it gives the text those passes gave.
 
 Example::
 
