@@ -192,8 +192,15 @@ def test_train_vocabulary_and_cache_options_bad_values(tmp_path, sample_path):
     assert_clean_error(run("train", sample_path, "-o", out, "-q", "--save-vocab", tmp_path / "no" / "v.txt"), 1,
                        "does not exist")
     assert_clean_error(run("train", sample_path, "-o", out, "-q", "--cache-dir", tmp_path / "nodir"), 2, "--cache-dir")
-    assert_clean_error(run("train", "-", "-o", out, "-q", input="a b c\n"), 1, "cannot read standard input")
     assert not out.exists()
+
+
+def test_train_reads_standard_input_once_without_a_vocabulary(tmp_path, sample_path):
+    common = ["-q", "--threads", "1", "--seed", "3", "--dim", "8", "--epochs", "1"]
+    result = run("train", "-", "-o", tmp_path / "stdin.bin", *common, input=open(sample_path).read())
+    assert result.exit_code == 0, result.output
+    assert run("train", sample_path, "-o", tmp_path / "file.bin", *common).exit_code == 0
+    assert (tmp_path / "stdin.bin").read_bytes() == (tmp_path / "file.bin").read_bytes()
 
 
 def test_train_with_a_cache_folder_leaves_it_empty(tmp_path, sample_path):

@@ -69,9 +69,44 @@ def test_unwritable_cache_folder_is_a_clear_error(tmp_path, sample_path, monkeyp
     monkeypatch.setattr(encode._Sink, "__init__", init)
     with pytest.raises(OSError, match="No space left on device.*--cache-dir"):
         encode_corpus(Corpus([sample_path]), vocab, cache_dir=str(tmp_path))
+    import w2v
+    with pytest.raises(OSError, match="No space left on device.*--cache-dir"):  # spooling while counting
+        w2v.train(sample_path, cache_dir=str(tmp_path), dim=8)
 
 
 def test_nothing_in_vocabulary_is_an_error(tmp_path):
     path = write(tmp_path / "c.txt", "x y z\n")
     with pytest.raises(ValueError, match="nothing to train on"):
         encode_corpus(Corpus([path]), Vocabulary(["a"], [1]))
+
+
+@pytest.mark.parametrize("threads,in_memory", [(1, True), (2, False), (3, True)])
+def test_one_reading_encodes_as_two_readings_do(tmp_path, monkeypatch, threads, in_memory):
+    from w2v import encode, scan
+    from w2v.vocab import vocabulary_from_count
+    monkeypatch.setattr(scan, "PIECE_BYTES", 64)  # many pieces
+    monkeypatch.setattr(encode, "_REMAP_CHUNK", 7)  # many chunks, line ends on their edges
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(30)] + ["caf\xe9"]
+    lines = [" ".join(rng.choice(words, int(rng.integers(0, 25)))) for _ in range(200)]
+    text = "\n".join(lines).encode("utf-8") + b"\n\n bad\xff token\n" + b"w1 " * 40
+    path = write(tmp_path / "in.txt", text)
+    corpus = Corpus([path], block_size=64)
+    counted, spooled = scan.count_and_spool(corpus, None, threads, None if in_memory else str(tmp_path))
+    assert spooled is not None and spooled.tokens == counted.total_tokens
+    vocab, _ = vocabulary_from_count(counted, min_count=3)
+    one = encode.encode_spooled(spooled, encode.entry_word_ids(counted, vocab), max_sentence_length=9,
+                                threads=threads)
+    two = encode_corpus(Corpus([path], block_size=64), vocab, max_sentence_length=9, threads=threads)
+    ids_one = one.chunk(0, one.n_sentences)[0]
+    assert np.array_equal(ids_one, two.ids) and np.array_equal(one.offsets, two.offsets)
+    assert (ids_one >= 0).all() and len(ids_one) < counted.total_tokens  # rare words were dropped
+    one.close()
+    assert not list(tmp_path.glob("w2v-ids-*"))
+
+
+def test_pruning_drops_the_spool(tmp_path):
+    from w2v import scan
+    path = write(tmp_path / "in.txt", " ".join(f"t{i}" for i in range(50)) + "\n")
+    counted, spooled = scan.count_and_spool(Corpus([path]), 10, 1, None)
+    assert spooled is None and counted.pruned_below >= 1

@@ -1,3 +1,4 @@
+import io
 import numpy as np
 import pytest
 
@@ -152,9 +153,12 @@ def test_divergence_stops_with_advice(tmp_path):
         w2v.train(path, dim=50, epochs=2, threads=1, alpha=9.0, sample=0, min_count=1, model="cbow", cbow_mean=False)
 
 
-def test_stdin_needs_a_vocabulary():
-    with pytest.raises(ValueError, match="cannot read standard input"):
-        w2v.train("-", dim=10)
+def test_stdin_whose_count_was_pruned_needs_a_vocabulary(monkeypatch):
+    from w2v import training
+    monkeypatch.setattr(training, "VOCAB_PRUNE_AT", 2)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"a " * 100 + b"b " * 50 + b"c d e f g\n")))
+    with pytest.raises(ValueError, match="its count was pruned"):
+        w2v.train("-", dim=10, min_count=1)
 
 
 def test_stop_event_interrupts(sample_path):

@@ -33,7 +33,7 @@ from .corpus import Corpus, decode_token
 from .memory import release_free_memory
 from .vocab import Vocabulary
 
-__all__ = ["EncodedCorpus", "encode_corpus"]
+__all__ = ["EncodedCorpus", "encode_corpus", "entry_word_ids", "encode_spooled"]
 
 
 
@@ -59,12 +59,7 @@ class EncodedCorpus:
         if self.ids is not None:
             return self.ids[begin:end], offsets
         ids = np.empty(end - begin, dtype=np.int32)
-        view, at = memoryview(ids).cast("B"), 0
-        while at < len(view):
-            got = os.preadv(self.fd, [view[at:]], begin * 4 + at)
-            if got <= 0:
-                raise OSError("the encoded corpus file ended early (was the cache folder cleaned while training?)")
-            at += got
+        _read_exactly(self.fd, ids, begin * 4)
         return ids, offsets
 
     def close(self) -> None:
@@ -110,8 +105,10 @@ class _Sink:
                 raise self._write_error(e) from None
         else:
             end = self.length + len(arr)
-            if end > len(self.buffer):
-                self.buffer = np.resize(self.buffer, max(end, len(self.buffer) * 3 // 2))
+            if end > len(self.buffer):  # (np.resize would tile the old values over the new room: slow)
+                grown = np.empty(max(end, len(self.buffer) * 3 // 2), dtype=self.dtype)
+                grown[:self.length] = self.buffer[:self.length]
+                self.buffer = grown
             self.buffer[self.length:end] = arr
         self.length += len(arr)
 
@@ -193,3 +190,82 @@ def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 
     offsets = sentence_offsets(line_ends.finish()[0], written, max_sentence_length)
     release_free_memory()  # the pass's pieces and tables, before training allocates
     return EncodedCorpus(ids, offsets, fd)
+
+
+def entry_word_ids(counted, vocab: Vocabulary) -> np.ndarray:
+    """int32[n]: the word id of each entry of a count (:class:`w2v.scan.Counted`), -1 for a token that is
+    not a word; a token that is not valid UTF-8 is the word its replaced text is, as when encoding."""
+    from . import kernels, scan
+    words, _ = scan.word_table(vocab.words)
+    ids = kernels.entry_ids(counted.table, counted.n, words)
+    index = vocab.index
+    for entry in np.flatnonzero(ids == -2).tolist():
+        ids[entry] = index.get(decode_token(counted.token(entry))[0], -1)
+    return ids
+
+
+#: Tokens remapped at a time by :func:`encode_spooled`.
+_REMAP_CHUNK = 1 << 22
+
+
+def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_000,
+                   threads: int = 1) -> EncodedCorpus:
+    """The encoded corpus from a spool of count entries (:func:`w2v.scan.count_and_spool`) and each
+    entry's word id (:func:`entry_word_ids`): the same ids and offsets as :func:`encode_corpus` makes
+    by reading the text again. Chunks of the spool are remapped on ``threads`` threads (tokens that are
+    not words dropped, the line ends moved back past them) and written back in order over the spool
+    (never ahead of what was read), which becomes the encoded corpus's, in memory or in its file."""
+    from . import kernels
+    from .scan import _in_order
+    if max_sentence_length < 1:
+        raise ValueError(f"max_sentence_length must be at least 1, got {max_sentence_length}")
+    ends, total = spooled.line_ends, spooled.tokens
+    chunks = -(-total // _REMAP_CHUNK)
+    cuts = np.searchsorted(ends, np.minimum(np.arange(chunks + 1) * _REMAP_CHUNK, total), side="left")
+    cuts[-1] = len(ends)  # the line ends after the last token go with the last chunk
+
+    def remap(chunk: int):
+        begin, end = chunk * _REMAP_CHUNK, min(total, (chunk + 1) * _REMAP_CHUNK)
+        if spooled.ids is not None:
+            raw = spooled.ids[begin:end]
+        else:
+            raw = np.empty(end - begin, np.int32)
+            _read_exactly(spooled.fd, raw, 4 * begin)
+        return kernels.remap_ids(raw, word_ids, ends[cuts[chunk]:cuts[chunk + 1]] - begin)
+
+    new_ends = np.empty_like(ends)
+    written = 0
+    for chunk, (kept, moved) in enumerate(_in_order(remap, range(chunks), threads)):
+        new_ends[cuts[chunk]:cuts[chunk + 1]] = moved + written
+        if spooled.ids is not None:
+            spooled.ids[written:written + len(kept)] = kept  # written <= the chunk's start: already read
+        else:
+            _write_exactly(spooled.fd, kept, 4 * written)
+        written += len(kept)
+    if written == 0:
+        spooled.close()
+        raise ValueError("no word of the corpus is in the vocabulary: nothing to train on")
+    offsets = sentence_offsets(new_ends, written, max_sentence_length)
+    if spooled.ids is not None:
+        result = EncodedCorpus(spooled.ids[:written], offsets)
+    else:
+        os.ftruncate(spooled.fd, 4 * written)
+        result = EncodedCorpus(None, offsets, spooled.fd)
+    spooled.fd, spooled.ids = None, None  # the encoded corpus owns them now
+    release_free_memory()
+    return result
+
+
+def _read_exactly(fd: int, into: np.ndarray, at: int) -> None:
+    view, done = memoryview(into).cast("B"), 0
+    while done < len(view):
+        got = os.preadv(fd, [view[done:]], at + done)
+        if got <= 0:
+            raise OSError("the encoded corpus file ended early (was the cache folder cleaned while training?)")
+        done += got
+
+
+def _write_exactly(fd: int, values: np.ndarray, at: int) -> None:
+    view, done = memoryview(np.ascontiguousarray(values)).cast("B"), 0
+    while done < len(view):
+        done += os.pwrite(fd, view[done:], at + done)

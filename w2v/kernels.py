@@ -771,6 +771,29 @@ def table_add(table, n, used, data, start, end, h, count):
     return (slots, hashes, entries, arena), n, used
 
 
+@njit(cache=True, inline="always")
+def _appended(values, n, value):
+    """``values`` (doubled when full) with values[n] = value; returns (values, n + 1)."""
+    if n == values.shape[0]:
+        grown = np.empty(2 * n, values.dtype)
+        grown[:n] = values
+        values = grown
+    values[n] = value
+    return values, n + 1
+
+
+@njit(cache=True, inline="always")
+def _count_token(table, n, used, data, start, end, h):
+    """Count the token data[start:end] (hash h) once more; returns (table, n, used, its entry)."""
+    slots, hashes, entries, arena = table
+    e = _find(slots, entries, arena, data, start, end, h)[1]
+    if e >= 0:
+        entries[e, _COUNT] += 1
+        return table, n, used, e
+    table, n, used = table_add(table, n, used, data, start, end, h, 1)
+    return table, n, used, n - 1
+
+
 @njit(cache=True, nogil=True)
 def count_tokens(data, table, n, used):
     """Count every token of ``data`` (uint8[B], cut at white space) into the table.
@@ -778,38 +801,55 @@ def count_tokens(data, table, n, used):
     Returns (table, n, used, tokens): the table as grown, and how many tokens ``data`` held. A token
     already in the table is counted in place; only a new one goes through :func:`table_add`.
     """
-    slots, hashes, entries, arena = table
     tokens = 0
     i = 0
-    size = data.shape[0]
-    while i < size:
-        while i < size and _is_space(data[i]):
-            i += 1
-        if i >= size:
+    while True:
+        start, i, _, h = _next_hashed(data, i)
+        if start < 0:
             break
-        start = i
-        h = _FNV_OFFSET
-        while i < size:  # find the token's end and hash it in one pass (as _fnv does)
-            b = data[i]
-            if _is_space(b):
-                break
-            h = (h ^ np.uint64(b)) * _FNV_PRIME
-            i += 1
-        e = _find(slots, entries, arena, data, start, i, h)[1]
-        if e >= 0:
-            entries[e, _COUNT] += 1
-        else:
-            table, n, used = table_add(table, n, used, data, start, i, h, 1)
-            slots, hashes, entries, arena = table
+        table, n, used, _ = _count_token(table, n, used, data, start, i, h)
         tokens += 1
     return table, n, used, tokens
 
 
 @njit(cache=True, nogil=True)
+def count_tokens_ids(data, table, n, used):
+    """:func:`count_tokens`, also saying which entry each token is: the one pass that counts and encodes.
+
+    Returns (table, n, used, entries int32[T], line_ends int64[L]): the table as grown, every token's
+    entry in this table in order, and for every newline how many tokens came before it.
+    """
+    ids = np.empty(data.shape[0] // 2 + 1, np.int32)  # room for the most tokens the piece can hold
+    line_ends = np.empty(16, np.int64)
+    n_ids = 0
+    n_lines = 0
+    i = 0
+    while True:
+        start, i, newlines, h = _next_hashed(data, i)
+        for _ in range(newlines):
+            line_ends, n_lines = _appended(line_ends, n_lines, n_ids)
+        if start < 0:
+            break
+        table, n, used, e = _count_token(table, n, used, data, start, i, h)
+        ids[n_ids] = e
+        n_ids += 1
+    return table, n, used, ids[:n_ids].copy(), line_ends[:n_lines].copy()
+
+
+@njit(cache=True, nogil=True)
 def table_merge(table, n, used, other, other_n):
     """Add every entry of ``other`` (its first ``other_n``) to ``table``, in ``other``'s order."""
+    table, n, used, _ = table_merge_map(table, n, used, other, other_n)
+    return table, n, used
+
+
+@njit(cache=True, nogil=True)
+def table_merge_map(table, n, used, other, other_n):
+    """:func:`table_merge`, also returning where each of ``other``'s entries went: (table, n, used,
+    int32[other_n])."""
     o_hashes, o_entries, o_arena = other[1], other[2], other[3]
     slots, hashes, entries, arena = table
+    where = np.empty(other_n, np.int32)
     for e in range(other_n):
         start, h = o_entries[e, _START], o_hashes[e]
         end = start + o_entries[e, _LENGTH]
@@ -817,9 +857,55 @@ def table_merge(table, n, used, other, other_n):
         if found >= 0:
             entries[found, _COUNT] += o_entries[e, _COUNT]
         else:
+            found = n
             table, n, used = table_add(table, n, used, o_arena, start, end, h, o_entries[e, _COUNT])
             slots, hashes, entries, arena = table
-    return table, n, used
+        where[e] = found
+    return table, n, used, where
+
+
+@njit(cache=True, nogil=True)
+def remap_ids(raw, word_ids, line_ends):
+    """Entries to word ids: (ids int32[k], line_ends int64[L]) for ``raw`` int32[T] (entries of a count),
+    ``word_ids`` int32[n] (-1: not a word, dropped) and ``line_ends`` int64[L] (places in ``raw``, sorted,
+    at most T) moved back past the dropped tokens before them."""
+    out = np.empty(raw.shape[0], np.int32)
+    moved = np.empty(line_ends.shape[0], np.int64)
+    k = 0
+    j = 0
+    for i in range(raw.shape[0]):
+        while j < line_ends.shape[0] and line_ends[j] <= i:
+            moved[j] = k
+            j += 1
+        w = word_ids[raw[i]]
+        if w >= 0:
+            out[k] = w
+            k += 1
+    while j < line_ends.shape[0]:
+        moved[j] = k
+        j += 1
+    return out[:k], moved
+
+
+@njit(cache=True, nogil=True)
+def entry_ids(table, n, words):
+    """The word id (entry of the token table ``words``) of each of ``table``'s first ``n`` entries:
+    int32[n], -1 when not a word, -2 when not a word as it is but not valid UTF-8 either (Python decides
+    what its replaced text is, as :func:`encode_tokens` leaves it)."""
+    w_slots, w_hashes, w_entries, w_arena = words
+    entries, arena = table[2], table[3]
+    out = np.empty(n, np.int32)
+    for e in range(n):
+        start = entries[e, _START]
+        end = start + entries[e, _LENGTH]
+        found = _find(w_slots, w_entries, w_arena, arena, start, end, _fnv(arena, start, end))[1]
+        if found >= 0:
+            out[e] = found
+        elif _utf8_valid(arena, start, end):
+            out[e] = -1
+        else:
+            out[e] = -2
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -933,12 +1019,7 @@ def encode_tokens(data, table, n, ids_of_entry):
         b = data[i]
         if _is_space(b):
             if b == 10:
-                if n_lines == line_ends.shape[0]:
-                    grown = np.empty(2 * n_lines, np.int64)
-                    grown[:n_lines] = line_ends
-                    line_ends = grown
-                line_ends[n_lines] = n_ids
-                n_lines += 1
+                line_ends, n_lines = _appended(line_ends, n_lines, n_ids)
             i += 1
             continue
         start = i

@@ -33,7 +33,8 @@ import numpy as np
 
 from .corpus import Corpus
 
-__all__ = ["PIECE_BYTES", "pieces", "count", "merge", "Counted", "word_table", "encode_pieces"]
+__all__ = ["PIECE_BYTES", "pieces", "count", "count_and_spool", "Spooled", "merge", "Counted", "word_table",
+           "encode_pieces"]
 
 #: About how many bytes of text one piece holds.
 PIECE_BYTES = 4 << 20
@@ -137,6 +138,10 @@ def prepare() -> None:
     kernels.table_invalid_utf8(table, n)
     kernels.table_lookup(table, data[:1])
     kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
+    table, n, used, _, _ = kernels.count_tokens_ids(data, kernels.table_new(16), 0, 0)
+    kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n)
+    kernels.entry_ids(table, n, table)
+    kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64))
     release_compiler_pages()
     _prepared = True
 
@@ -162,6 +167,65 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
             pruned += 1
             table, n, used = kernels.table_prune(table, n, pruned)
     return Counted(table, n, total, pruned)
+
+
+@dataclass
+class Spooled:
+    """Every token of a corpus as its entry in the corpus's count (:func:`count_and_spool`): int32 in
+    memory (``ids``) or in an unlinked file (``fd``), and for every newline how many tokens came before it."""
+    ids: Optional[np.ndarray]
+    fd: Optional[int]
+    line_ends: np.ndarray
+    tokens: int
+
+    def close(self) -> None:
+        import os
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self.ids = None
+
+
+def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
+                    folder: Optional[str] = None) -> Tuple[Counted, Optional[Spooled]]:
+    """:func:`count`, writing down each token's entry as it goes (in memory, or with ``folder`` in an
+    unlinked file there), so that encoding is a look-up per entry instead of a second reading of the
+    text (:func:`w2v.encode.encode_spooled`); this is how a corpus read once (standard input) is trained
+    without a vocabulary file. Pruning renumbers the entries, so once it happens the spool is dropped
+    (``None``) and encoding must read the text again. The count is :func:`count`'s, whatever the threads."""
+    from . import kernels
+    from .encode import _Sink
+    prepare()
+
+    def count_piece(piece):
+        table, n, _, ids, ends = kernels.count_tokens_ids(piece, kernels.table_new(1 << 14), 0, 0)
+        return table, n, ids, ends
+
+    table, n, used = kernels.table_new(1 << 16), 0, 0
+    total = pruned = 0
+    ids_sink, ends_sink = _Sink(np.int32, folder, capacity=1 << 20), _Sink(np.int64)
+    spooling = True
+    try:
+        for piece_table, piece_n, ids, ends in _in_order(count_piece, pieces(corpus, "counting"), threads):
+            table, n, used, where = kernels.table_merge_map(table, n, used, piece_table, piece_n)
+            if spooling:
+                ids_sink.append(where[ids])
+                ends_sink.append(ends + total)
+            total += len(ids)
+            while prune_at is not None and n > prune_at:
+                pruned += 1
+                table, n, used = kernels.table_prune(table, n, pruned)
+                if spooling:
+                    spooling = False
+                    ids_sink.discard()
+        spooled = None
+        if spooling:
+            spooled_ids, fd = ids_sink.finish()
+            spooled = Spooled(spooled_ids, fd, ends_sink.finish()[0], total)
+    except BaseException:
+        ids_sink.discard()
+        raise
+    return Counted(table, n, total, pruned), spooled
 
 
 def merge(parts, prune_at: Optional[int]) -> Counted:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
+import os
 import sys
 import tempfile
 import threading
@@ -41,14 +42,14 @@ import numpy as np
 from tqdm import tqdm
 
 from .corpus import STDIN, Corpus
-from .encode import EncodedCorpus, encode_corpus
+from .encode import EncodedCorpus, encode_corpus, encode_spooled
 from .files import check_free_space
 from .formats import check_words
 from .memory import release_compiler_pages
 from .model import Model, Position, kernel_args, kernel_function
 from .options import KERNELS, TrainOptions, default_threads
 from .vectors import Vectors
-from .vocab import Vocabulary, build_vocabulary
+from .vocab import VOCAB_PRUNE_AT, Vocabulary, build_vocabulary, vocabulary_from_count
 from .words import MAX_WORD_BYTES
 
 __all__ = ["TrainOptions", "TrainResult", "EpochStats", "train", "train_model", "train_encoded", "KERNELS",
@@ -419,22 +420,34 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         from .phrases import phrased
         corpus = phrased(corpus, phrases, tuple(phrase_thresholds), options.min_count, table=phrase_table,
                          threads=options.threads)
-    if STDIN in corpus.files and vocab is None:
-        raise ValueError("training reads the corpus twice (counting, then encoding), so it cannot read "
-                         "standard input; save it to a file, or give a vocabulary file")
-    counted_here = vocab is None
-    if vocab is None:
-        vocab = count_vocabulary(corpus, options, say)
-    model = Model.new(vocab, options)
-    check_words(vocab.words)  # what the writers would refuse after training, refused now
     spool = None if in_memory else (cache_dir or tempfile.gettempdir())
-    needs = list(reserve(vocab)) if reserve is not None else []
-    if spool is not None and counted_here:  # then the counts add up to the ids to spool
-        needs.append((spool, 4 * int(vocab.counts.sum()), "the encoded corpus"))
-    check_free_space(needs)
-    if save_vocab:
-        vocab.save(save_vocab, force=force)
-    encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=spool, threads=options.threads)
+    if spool is not None and not os.path.isdir(spool):
+        raise OSError(f"{spool}: the cache folder does not exist")
+    counted_here = vocab is None
+    spooled = None
+    try:
+        if vocab is None:  # one reading of the text: counted, and each token's entry spooled
+            vocab, spooled, word_ids = count_and_spool_vocabulary(corpus, options, say, spool)
+            if spooled is None and STDIN in corpus.files:
+                raise ValueError(f"standard input holds more than {VOCAB_PRUNE_AT:,} distinct tokens, so its count "
+                                 f"was pruned and encoding would need to read it again; save it to a file, or "
+                                 f"give a vocabulary file (--read-vocab)")
+        model = Model.new(vocab, options)
+        check_words(vocab.words)  # what the writers would refuse after training, refused now
+        needs = list(reserve(vocab)) if reserve is not None else []
+        if spool is not None and counted_here and spooled is None:  # the counts add up to the ids to spool
+            needs.append((spool, 4 * int(vocab.counts.sum()), "the encoded corpus"))
+        check_free_space(needs)
+        if save_vocab:
+            vocab.save(save_vocab, force=force)
+        if spooled is not None:
+            encoded = encode_spooled(spooled, word_ids, options.max_sentence_length, options.threads)
+        else:
+            encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=spool,
+                                    threads=options.threads)
+    finally:
+        if spooled is not None:
+            spooled.close()  # nothing left to close once encode_spooled has taken the spool
     try:
         model.position.start(_corpus_description(corpus, encoded), options.epochs, options.alpha)
         return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
@@ -442,6 +455,25 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
                       chunk_callback=chunk_callback)
     finally:
         encoded.close()
+
+
+def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folder: Optional[str]):
+    """The corpus's vocabulary (as :func:`count_vocabulary`) from one reading of the text that also spools
+    each token's entry (:func:`w2v.scan.count_and_spool`, in ``folder`` or in memory): (vocabulary,
+    spool or None when the count was pruned, each entry's word id or None)."""
+    from .encode import entry_word_ids
+    from .scan import count_and_spool
+    counted, spooled = count_and_spool(corpus, VOCAB_PRUNE_AT, options.threads, folder)
+    try:
+        names = ", ".join("standard input" if f == STDIN else f for f in corpus.files)
+        vocab, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab, names)
+        say_count_notes(summary, say)
+        word_ids = entry_word_ids(counted, vocab) if spooled is not None else None
+    except BaseException:
+        if spooled is not None:
+            spooled.close()
+        raise
+    return vocab, spooled, word_ids
 
 
 def count_vocabulary(corpus: Corpus, options: TrainOptions, say) -> Vocabulary:
