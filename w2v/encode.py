@@ -205,7 +205,7 @@ def entry_word_ids(counted, vocab: Vocabulary) -> np.ndarray:
 
 
 #: Tokens remapped at a time by :func:`encode_spooled`.
-_REMAP_CHUNK = 1 << 22
+_REMAP_CHUNK = 1 << 20
 
 
 def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_000,

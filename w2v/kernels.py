@@ -819,7 +819,7 @@ def count_tokens_ids(data, table, n, used):
     Returns (table, n, used, entries int32[T], line_ends int64[L]): the table as grown, every token's
     entry in this table in order, and for every newline how many tokens came before it.
     """
-    ids = np.empty(data.shape[0] // 2 + 1, np.int32)  # room for the most tokens the piece can hold
+    ids = np.empty(data.shape[0] // 8 + 16, np.int32)  # text averages over 5 bytes a token; grown if not
     line_ends = np.empty(16, np.int64)
     n_ids = 0
     n_lines = 0
@@ -831,8 +831,7 @@ def count_tokens_ids(data, table, n, used):
         if start < 0:
             break
         table, n, used, e = _count_token(table, n, used, data, start, i, h)
-        ids[n_ids] = e
-        n_ids += 1
+        ids, n_ids = _appended(ids, n_ids, e)
     return table, n, used, ids[:n_ids].copy(), line_ends[:n_lines].copy()
 
 
@@ -1008,7 +1007,7 @@ def encode_tokens(data, table, n, ids_of_entry):
     """
     slots, hashes, entries, arena = table
     size = data.shape[0]
-    ids = np.empty(size // 2 + 1, np.int32)  # room for the most tokens the piece can hold
+    ids = np.empty(size // 8 + 16, np.int32)  # text averages over 5 bytes a token; grown if not
     line_ends = np.empty(16, np.int64)
     pending = np.empty((4, 3), np.int64)
     n_ids = 0
@@ -1034,8 +1033,7 @@ def encode_tokens(data, table, n, ids_of_entry):
             i += 1
         e = _find(slots, entries, arena, data, start, i, h)[1]
         if e >= 0:
-            ids[n_ids] = ids_of_entry[e]
-            n_ids += 1
+            ids, n_ids = _appended(ids, n_ids, ids_of_entry[e])
         elif high >= 0x80 and not _utf8_valid(data, start, i):
             if n_pending == pending.shape[0]:
                 grown2 = np.empty((2 * n_pending, 3), np.int64)
@@ -1045,8 +1043,7 @@ def encode_tokens(data, table, n, ids_of_entry):
             pending[n_pending, 1] = start
             pending[n_pending, 2] = i
             n_pending += 1
-            ids[n_ids] = -2
-            n_ids += 1
+            ids, n_ids = _appended(ids, n_ids, -2)
     return ids[:n_ids].copy(), line_ends[:n_lines].copy(), pending[:n_pending].copy()
 
 
