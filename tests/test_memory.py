@@ -36,3 +36,11 @@ def test_kernels_still_run_after_the_compiler_pages_are_handed_back():
     after = run_kernel("sg_batched", SENTENCE, 2, True, 0.1)
     for a, b in zip(before[:3], after[:3]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_large_blocks_get_mappings_of_their_own(monkeypatch):
+    from w2v import memory
+    calls = []
+    monkeypatch.setattr(memory, "_libc_function", lambda name, *types: (lambda *args: calls.append((name, args))))
+    memory.map_large_blocks()
+    assert calls == [("mallopt", (-3, 1 << 20))]  # M_MMAP_THRESHOLD: fixed, no longer rising as blocks are freed

@@ -130,7 +130,8 @@ def prepare() -> None:
     if _prepared:
         return
     from . import kernels
-    from .memory import release_compiler_pages
+    from .memory import map_large_blocks, release_compiler_pages
+    map_large_blocks()
     data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)
     table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
     merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n)
