@@ -174,7 +174,7 @@ def cli():
 @click.option("--max-sentence-length", type=_range("max_sentence_length"), default=10000, show_default=True,
               help="Longer lines are cut into pieces of this many words.")
 @click.option("--read-vocab", type=click.Path(exists=True, dir_okay=False),
-              help="Take the vocabulary from this 'word count' file instead of counting (allows stdin).")
+              help="Take the vocabulary from this 'word count' file instead of counting.")
 @click.option("--save-vocab", type=click.Path(dir_okay=False, allow_dash=True), help="Also write the vocabulary here.")
 @click.option("--cache-dir", type=click.Path(exists=True, file_okay=False),
               help="Folder for the encoded corpus (4 bytes a word, read back chunk by chunk, removed at the "

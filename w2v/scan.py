@@ -17,7 +17,12 @@ in order, and as long as it holds more than ``prune_at`` distinct tokens, every 
 boundaries, so the vocabulary of a pruned count does not depend on the number of threads either, and
 memory holds at most ``prune_at`` tokens plus those of the pieces in flight.
 
-Encoding (:func:`encode`) looks every token up in a table of the vocabulary's words; a token that is
+Training reads the text once (:func:`count_and_spool`): the counting pass also writes down each
+token's entry in the count (merging a piece's table gives where its entries went), and once the
+vocabulary is known :func:`w2v.encode.encode_spooled` maps the entries to word ids, which gives what
+encoding the text again gives. Pruning renumbers the entries, so a pruned count drops that spool.
+
+Encoding (:func:`encode_pieces`) looks every token up in a table of the vocabulary's words; a token that is
 not found and is not valid UTF-8 is decoded with replacement in Python and looked up again (the
 vocabulary counted it that way). Sentences are cut from the line ends as
 :func:`w2v.encode.sentence_offsets` says.
