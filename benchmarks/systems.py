@@ -20,8 +20,9 @@ iterator).
 Experiments (w2v with one thing changed, for the quality investigations in benchmarks/README.md):
 ``w2v-lr-end<R>`` (the learning rate falls in a line to alpha × R, ``min_alpha_ratio``),
 ``w2v-alpha<A>`` (another starting rate), ``w2v-lr-gensim`` (gensim corpus_file's per-thread
-saw-tooth schedule), ``w2v-cinit`` (word2vec.c's initial input vectors) and ``w2v-sigmoid-c``
-(word2vec.c's sigmoid table: left bin edges).
+saw-tooth schedule), ``w2v-cinit`` (word2vec.c's initial input vectors), ``w2v-sigmoid-c``
+(word2vec.c's sigmoid table: left bin edges) and ``w2v-halves`` (each thread trains its own half of
+the corpus at the same time, as word2vec.c's threads do).
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def w2v_variant(system: str):
     """
     if system in W2V_SYSTEMS:
         return W2V_SYSTEMS[system]
-    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
+    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
     found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
     if found is None:
@@ -126,6 +127,23 @@ def use_word2vec_c_sigmoid() -> None:
         return np.stack([sig, np.log(sig)]).astype(np.float32)
 
     kernels.make_tables = make_tables
+
+
+def use_word2vec_c_halves() -> None:
+    """Experiment (system ``w2v-halves``): the chunks of each epoch taken from the corpus's two halves in
+    turn, so that with 2 threads one trains the first half while the other trains the second at the same
+    time, as word2vec.c's threads each start at their own part of the file (w2v's take the chunks in
+    order, so both train neighbouring text). The learning rate still follows the words done by both."""
+    import w2v.training as training
+    plan = training.plan_chunks
+
+    def interleaved(offsets, chunk_words):
+        chunks = plan(offsets, chunk_words)
+        half = (len(chunks) + 1) // 2
+        first, second = chunks[:half], chunks[half:]
+        return [c for pair in zip(first, second + [None]) for c in pair if c is not None]
+
+    training.plan_chunks = interleaved
 
 
 def run_w2v(args, exact, hs_group=None, hs_private=None):
@@ -222,6 +240,9 @@ def main(argv=None):
         args.system = "w2v"
     elif args.system == "w2v-cinit":
         use_word2vec_c_start()
+        args.system = "w2v"
+    elif args.system == "w2v-halves":
+        use_word2vec_c_halves()
         args.system = "w2v"
     elif args.system.startswith("w2v-lr-end"):  # experiment: the rate falls in a line to alpha × R
         args.min_alpha_ratio = float(args.system[len("w2v-lr-end"):])

@@ -99,3 +99,28 @@ def test_sentence_offsets_cut_long_lines_and_skip_empty_ones():
     assert sentence_offsets(np.array([3, 3, 10], np.int64), 12, 4).tolist() == [0, 3, 7, 10, 12]
     assert sentence_offsets(np.array([], np.int64), 8, 4).tolist() == [0, 4, 8]
     assert sentence_offsets(np.array([0, 0], np.int64), 0, 4).tolist() == [0]
+
+
+def test_read_ahead_keeps_order_raises_the_readers_error_and_stops_the_reader():
+    import threading
+    assert list(scan.read_ahead(iter(range(100)), depth=3)) == list(range(100))
+
+    def failing():
+        yield 1
+        raise OSError("corpus.gz: cannot read compressed data")
+    got = []
+    with pytest.raises(OSError, match="cannot read compressed data"):
+        for item in scan.read_ahead(failing()):
+            got.append(item)
+    assert got == [1]
+    closed = threading.Event()
+
+    def endless():
+        try:
+            while True:
+                yield 0
+        finally:
+            closed.set()
+    for _ in scan.read_ahead(endless(), depth=2):
+        break  # the consumer stops early: the reader stops and closes its source
+    assert closed.wait(5)

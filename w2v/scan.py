@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator, List, Optional, Tuple
 
@@ -53,7 +55,7 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None) -> Iter
     parts: List[bytes] = []
     size = 0
     ended_line = True  # whether the file's text so far ends with a newline
-    for block, ends_file in corpus.blocks(desc):
+    for block, ends_file in read_ahead(corpus.blocks(desc)):
         if block:
             parts.append(block)
             size += len(block)
@@ -69,6 +71,57 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None) -> Iter
             parts, size = [], 0
     if size:
         yield np.frombuffer(b"".join(parts), dtype=np.uint8)
+
+
+#: Blocks the reader thread of :func:`read_ahead` may be ahead of the passes.
+READ_AHEAD = 8
+_END = object()
+
+
+def read_ahead(items: Iterator, depth: Optional[int] = None) -> Iterator:
+    """The items of ``items`` made by a thread of its own, up to ``depth`` (default :data:`READ_AHEAD`)
+    ahead: reading and decompressing a corpus release the GIL, so the passes never wait on them (one
+    ``.gz`` stream cannot be decompressed in parallel, but it can be beside the parsing). An exception
+    of the reader is raised here; when the consumer stops early, the reader stops and closes ``items``."""
+    depth = depth or READ_AHEAD
+    handoff: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+            offer((_END, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            offer((_END, error))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="w2v-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if item is _END:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=1.0)  # a reader blocked on a read (standard input) is left to end with the process
 
 
 def _in_order(work: Callable, items: Iterator, threads: int) -> Iterator:
