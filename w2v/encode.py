@@ -10,7 +10,10 @@ A line is a sentence; a sentence longer than ``max_sentence_length`` ids is
 cut into pieces of that length (the remainder is trained too, never dropped;
 word2vec.c cuts at 1000 words after subsampling, gensim at 10,000 before).
 Sentences left empty by dropping unknown words are skipped. The text is read
-and looked up in compiled code on several threads (:mod:`w2v.scan`).
+and looked up in compiled code on several threads (:mod:`w2v.scan`), or, when
+the vocabulary was counted from the same reading, not read again:
+:func:`encode_spooled` maps the count's entries, spooled while counting, to
+word ids.
 
 The ids live in memory, or with ``cache_dir`` in a temporary file there,
 read back one chunk at a time (:meth:`EncodedCorpus.chunk`): the file is

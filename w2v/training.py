@@ -399,10 +399,13 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     word) goes to an unlinked temporary file in ``cache_dir`` (default: the
     system's temporary folder) and is read back a chunk at a time, so it takes
     page cache, not process memory; ``in_memory=True`` keeps it in RAM instead.
-    Once the vocabulary is known and before the corpus is encoded, the words
-    are checked (what the writers would refuse) and the free disk space for
-    the encoded corpus and for what ``reserve(vocab)`` lists (the caller's
-    outputs), so a problem is found before training, not after. The rest
+    The text is read once: counting also spools each token's entry of the
+    count there, and once the vocabulary is known the spool becomes the word
+    ids (:func:`w2v.encode.encode_spooled`; a pruned count reads the text
+    again). Before that, the words are checked (what the writers would
+    refuse) and the free disk space for what ``reserve(vocab)`` lists (the
+    caller's outputs), so a problem is found before training, not after; a
+    disk that fills while spooling is one error naming the folder. The rest
     (``checkpoint``, ``callback`` ...) is :func:`train_model`'s. ``phrases``
     passes of word2phrase (thresholds ``phrase_thresholds``, min count the
     vocabulary's), or a saved ``phrase_table``, join phrases as the corpus is
