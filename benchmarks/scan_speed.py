@@ -84,7 +84,8 @@ def main(argv=None):
             rows.append(row)
             print(row, flush=True)
     lines = [f"# Counting and encoding speed\n\n`python benchmarks/scan_speed.py --corpus {args.corpus}"
-             f"{' --old ' + args.old if args.old else ''} --repeat {args.repeat}` ({size / 1e6:.0f} MB of text; "
+             f"{' --old ' + args.old if args.old else ''} --repeat {args.repeat}` ({size / 1e6:.0f} MB of "
+             f"{'compressed text: MB/s are of the file' if args.corpus.endswith(('.gz', '.bz2', '.xz')) else 'text'}; "
              f"in-memory encoding; runs alternate)\n",
              "Loading Numba and the compiled text kernels (from its cache) is timed apart, before the passes: "
              "`w2v train` loads them for training in any case.\n",
