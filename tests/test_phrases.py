@@ -115,12 +115,26 @@ def test_bad_options_are_one_line(tmp_path, args, message):
     assert not (tmp_path / "out.txt").exists()
 
 
-def test_the_output_is_never_the_input_and_stdin_is_refused(tmp_path):
+def test_the_output_is_never_the_input_and_stdin_is_saved_first(tmp_path, sample_path):
     path = write(tmp_path / "in.txt", "a b\n" * 10)
     result = CliRunner().invoke(cli, ["phrases", path, "-o", path])
     assert result.exit_code == 1 and "is the same file as the input" in result.output
-    result = CliRunner().invoke(cli, ["phrases", "-", "-o", str(tmp_path / "o.txt")], input="a b\n")
-    assert result.exit_code == 1 and "cannot read standard input" in result.output
+    text = open(sample_path).read()
+    outputs = {}
+    for name, source, given in (("file", sample_path, None), ("stdin", "-", text)):
+        outputs[name] = str(tmp_path / f"{name}.txt")
+        result = CliRunner().invoke(cli, ["phrases", source, "-o", outputs[name], "--threshold", "30", "-q"],
+                                    input=given)
+        assert result.exit_code == 0, result.output
+    assert open(outputs["stdin"]).read() == open(outputs["file"]).read() and "_" in open(outputs["file"]).read()
+    common = ["-q", "--threads", "1", "--seed", "3", "--dim", "8", "--epochs", "1", "--phrases", "1",
+              "--phrase-threshold", "30", "--cache-dir", str(tmp_path)]  # where standard input is saved
+    for name, source, given in (("file", sample_path, None), ("stdin", "-", text)):
+        outputs[name] = str(tmp_path / f"{name}.bin")
+        result = CliRunner().invoke(cli, ["train", source, "-o", outputs[name]] + common, input=given)
+        assert result.exit_code == 0, result.output
+    assert open(outputs["stdin"], "rb").read() == open(outputs["file"], "rb").read()
+    assert not list(tmp_path.glob("w2v-*"))  # the saved standard input and the spool are gone
 
 
 def test_a_pair_that_straddles_two_pieces_is_counted(tmp_path, monkeypatch):

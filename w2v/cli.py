@@ -98,6 +98,29 @@ def source_files(paths: Sequence[str]) -> List[str]:
         return resolve_sources(paths)
 
 
+@contextlib.contextmanager
+def _stdin_saved(corpus: Sequence[str], folder: Optional[str], where: str):
+    """``corpus`` with standard input (``-``) saved to a temporary file in ``folder`` (default: the system's
+    temporary folder) first, for a pass that reads its corpus more than once; the file is removed at
+    the end. ``where``: the option that moves it, for the error of a full disk."""
+    import shutil
+    import tempfile
+    if "-" not in corpus:
+        yield list(corpus)
+        return
+    fd, path = tempfile.mkstemp(prefix="w2v-stdin-", suffix=".txt", dir=folder)
+    try:
+        try:
+            with os.fdopen(fd, "wb") as f:
+                shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+        except OSError as error:
+            raise OSError(f"{os.path.dirname(path)}: cannot save standard input there ({error.strerror or error}); "
+                          f"free some space or {where}") from None
+        yield [path if p == "-" else p for p in corpus]
+    finally:
+        os.unlink(path)
+
+
 def _range(name: str):
     """The click type of a numeric option, from :data:`w2v.options.LIMITS` (the library checks the same)."""
     limit = LIMITS[name]
@@ -319,10 +342,13 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                                            checkpoint=checkpoint, checkpoint_every=every)
             else:
                 vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
-                result = run_training(list(corpus), options, progress=not quiet, log=say, vocab=vocab,
-                                      cache_dir=cache_dir, save_vocab=save_vocab, reserve=reserve, force=force,
-                                      checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
-                                      phrase_thresholds=thresholds, phrase_table=phrase_table)
+                phrased_stdin = phrases or phrase_table  # phrases read the text more than once
+                with _stdin_saved(corpus if phrased_stdin else [], cache_dir, "give another folder (--cache-dir)") \
+                        as saved:
+                    result = run_training(saved or list(corpus), options, progress=not quiet, log=say, vocab=vocab,
+                                          cache_dir=cache_dir, save_vocab=save_vocab, reserve=reserve, force=force,
+                                          checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
+                                          phrase_thresholds=thresholds, phrase_table=phrase_table)
             result.vectors.save(output, fmt=fmt, force=force)
             if classes_k is not None:
                 from w2v.classes import kmeans, write_classes
@@ -589,7 +615,8 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
                     list(corpus) + source_files(list(corpus)) + ([phrase_table] if phrase_table else []), force)
     start = time.perf_counter()
     threads = threads or default_threads()
-    with user_errors(), tempfile.TemporaryDirectory(prefix="w2v-phrases-") as folder:
+    with user_errors(), tempfile.TemporaryDirectory(prefix="w2v-phrases-") as folder, \
+            _stdin_saved(corpus, folder, "set TMPDIR to another folder") as corpus:
         tables = read_phrase_table(phrase_table) if phrase_table else None
         passes = len(tables) if tables else passes
         source, saved = list(corpus), []
