@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import os
 import queue
 import threading
 from dataclasses import dataclass
@@ -238,7 +239,6 @@ class Spooled:
     tokens: int
 
     def close(self) -> None:
-        import os
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
