@@ -11,7 +11,6 @@ w2v's word2phrase.c wrote too.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -21,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from compare import BadArgument, OneLineParser  # noqa: E402
 from seeded_word2vec_c import CFLAGS, fetch_source  # noqa: E402
 from timing import time_command  # noqa: E402
 
@@ -59,10 +59,14 @@ def pairs_across_line_ends(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each system, alternating; the median is shown")
     args = parser.parse_args(argv)
+    if not os.path.isfile(args.corpus):
+        raise BadArgument(f"--corpus {args.corpus}: no such file")
+    if args.repeat < 1:
+        raise BadArgument(f"--repeat {args.repeat}: must be at least 1")
     with tempfile.TemporaryDirectory(prefix="w2v-phrases-bench-") as work:
         source = fetch_source(work).replace("word2vec.c", "word2phrase.c")
         word2phrase = os.path.join(work, "word2phrase")
@@ -120,4 +124,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BadArgument as error:
+        sys.exit(f"phrases_bench: {error}")

@@ -16,7 +16,6 @@ from phrases being wrong answers), and the phrase analogies are also scored over
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -29,7 +28,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from compare import DATA  # noqa: E402
+from compare import DATA, BadArgument, OneLineParser, positive_ints  # noqa: E402
 from w2v.evaluate import evaluate_analogies, evaluate_pairs, read_analogies, read_pairs  # noqa: E402
 from w2v.vectors import Vectors  # noqa: E402
 
@@ -89,7 +88,7 @@ def scores(vectors: Vectors, data: str, common: dict) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--data", default=DATA, help="the evaluation sets, questions-phrases.txt among them")
     parser.add_argument("--seeds", default="1,2,3")
@@ -97,7 +96,16 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--name", default="phrases-quality")
     args = parser.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = positive_ints("--seeds", args.seeds)
+    if not os.path.isfile(args.corpus):
+        raise BadArgument(f"--corpus {args.corpus}: no such file")
+    missing = [f for f in ("questions-words.txt", "questions-phrases.txt", "wordsim353.tsv", "simlex999.txt")
+               if not os.path.isfile(os.path.join(args.data, f))]
+    if missing:
+        raise BadArgument(f"--data {args.data}: it lacks {', '.join(missing)}")
+    for option, value in (("--epochs", args.epochs), ("--threads", args.threads)):
+        if value < 1:
+            raise BadArgument(f"{option} {value}: must be at least 1")
     with tempfile.TemporaryDirectory(prefix="w2v-phrases-quality-") as work:
         phrased_text = os.path.join(work, "phrased.txt")
         subprocess.run(W2V + ["phrases", args.corpus, "-o", phrased_text, "--passes", "2", "--threshold", "200",
@@ -145,4 +153,7 @@ def write_report(runs, args):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BadArgument as error:
+        sys.exit(f"phrases_quality: {error}")

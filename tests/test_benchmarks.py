@@ -130,6 +130,12 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("quality_time.py", ["--corpus", "not-word2vec.c", "--configs", "sg-hs"]),
     ("quality_time.py", ["--corpus", "not-word2vec.c", "--peer-epochs", "one"]),
     ("seeded_word2vec_c.py", ["--source", "not-word2vec.c", "-o", "word2vec-seeded"]),
+    ("phrases_bench.py", ["--corpus", "missing.txt"]),
+    ("phrases_bench.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
+    ("phrases_quality.py", ["--corpus", "missing.txt"]),
+    ("phrases_quality.py", ["--corpus", "not-word2vec.c", "--seeds", "one"]),
+    ("phrases_quality.py", ["--corpus", "not-word2vec.c", "--epochs", "0"]),
+    ("phrases_quality.py", ["--corpus", "not-word2vec.c", "--data", "missing"]),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
     (tmp_path / "not-word2vec.c").write_text("int main() { return 0; }\n")

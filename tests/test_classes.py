@@ -99,7 +99,8 @@ def test_train_writes_the_classes_of_the_vectors_it_trained(tmp_path, sample_pat
     for args, code, message in ((["--classes", "7"], 2, "go together"),
                                 (["--classes-output", classes], 2, "go together"),
                                 (["--classes", "100000", "--classes-output", str(tmp_path / "x.txt")], 1,
-                                 "100,000 classes for")):
+                                 "100,000 classes for"),
+                                (["--classes", "0", "--classes-output", str(tmp_path / "x.txt")], 2, "--classes")):
         result = CliRunner().invoke(cli, ["train", sample_path, "-o", str(tmp_path / "y.bin")] + args + common)
         assert result.exit_code == code and message in result.output, result.output
         assert not (tmp_path / "y.bin").exists() and not (tmp_path / "x.txt").exists()

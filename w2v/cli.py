@@ -342,10 +342,10 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                                            checkpoint=checkpoint, checkpoint_every=every)
             else:
                 vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
-                phrased_stdin = phrases or phrase_table  # phrases read the text more than once
-                with _stdin_saved(corpus if phrased_stdin else [], cache_dir, "give another folder (--cache-dir)") \
-                        as saved:
-                    result = run_training(saved or list(corpus), options, progress=not quiet, log=say, vocab=vocab,
+                sources = (_stdin_saved(corpus, cache_dir, "give another folder (--cache-dir)")
+                           if phrases or phrase_table else contextlib.nullcontext(list(corpus)))  # phrases: 2+ reads
+                with sources as paths:
+                    result = run_training(paths, options, progress=not quiet, log=say, vocab=vocab,
                                           cache_dir=cache_dir, save_vocab=save_vocab, reserve=reserve, force=force,
                                           checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
                                           phrase_thresholds=thresholds, phrase_table=phrase_table)

@@ -1251,12 +1251,9 @@ def _pair_score(pa, pb, pab, min_count, total, npmi):
 
 
 @njit(cache=True, inline="always")
-def _joins(entries, pairs, a, b, min_count, threshold, total, npmi, table_only):
-    """Whether the token of entry ``a`` followed by that of entry ``b`` (-1: unknown) join."""
-    if a < 0 or b < 0:
-        return False
-    if table_only:  # a saved phrase table: a pair it holds joins
-        return pairs[_pair_slot(pairs, _pair_code(a, b)), 0] != 0
+def _scores_above(entries, pairs, a, b, min_count, threshold, total, npmi):
+    """Whether the pair of entries (a, b) joins by its counts: both tokens and the pair seen at least
+    ``min_count`` times and the pair's score above ``threshold``."""
     pa, pb = entries[a, _COUNT], entries[b, _COUNT]
     if pa < min_count or pb < min_count:
         return False
@@ -1264,25 +1261,26 @@ def _joins(entries, pairs, a, b, min_count, threshold, total, npmi, table_only):
     return pab >= min_count and _pair_score(pa, pb, pab, min_count, total, npmi) > threshold
 
 
+@njit(cache=True, inline="always")
+def _listed(joining, a, b):
+    """Whether the pair of entries (a, b) (-1: an unknown token) is in the table of pairs that join."""
+    return a >= 0 and b >= 0 and joining[_pair_slot(joining, _pair_code(a, b)), 0] != 0
+
+
 @njit(cache=True)
-def pair_joins(table, pairs, a, b, min_count, threshold, total, npmi, table_only):
+def pair_joins(joining, a, b):
     """:func:`join_pairs`'s rule for one pair of entries (-1: an unknown token)."""
-    return _joins(table[2], pairs, a, b, min_count, threshold, total, npmi, table_only)
+    return _listed(joining, a, b)
 
 
 @njit(cache=True, nogil=True)
-def join_pairs(data, table, pairs, min_count, threshold, total, npmi, delimiter, state, table_only):
-    """Write ``data`` with the pairs whose score passes ``threshold`` joined by ``delimiter``.
+def join_pairs(data, table, joining, delimiter, state):
+    """Write ``data`` with the pairs of the pair table ``joining`` joined by ``delimiter``.
 
-    word2phrase's greedy rule, left to right: a token joins the one before it when both tokens and
-    their pair were seen at least ``min_count`` times and the score beats the threshold; a token that
-    joined cannot join the next. The score is word2phrase's (count(ab) − min_count) / count(a) /
-    count(b) × total, in float32 as word2phrase.c computes it, or with ``npmi`` gensim's normalised PMI
-    ln(p(ab) / (p(a) p(b))) / −ln p(ab) with p(x) = count(x) / total. Tokens are written one space apart
-    and every newline is kept, so lines stay lines.
-
-    With ``table_only`` the pair table holds just the pairs of a saved phrase table, and a pair joins
-    when it is there (the pairs a counted pass would have joined: :func:`pair_scores`).
+    word2phrase's greedy rule, left to right: a token joins the one before it when their pair is one
+    that joins (``joining`` holds them: :func:`pair_scores`' pairs, or a saved phrase table's); a token
+    that joined cannot join the next. Tokens are looked up in the token ``table`` the pairs' entries
+    refer to; they are written one space apart and every newline is kept, so lines stay lines.
 
     ``state`` int64[3] carries a piece's end into the next: whether the last token may still join, its
     entry (-1: none or unknown), and whether a token was written on the current line. Returns (output
@@ -1316,8 +1314,7 @@ def join_pairs(data, table, pairs, min_count, threshold, total, npmi, delimiter,
             first[1] = e
             first[2] = 1 if newlines else 0
         tokens += 1
-        joined = may_join and _joins(entries, pairs, prev, e, min_count, threshold, total, npmi,
-                                     table_only)
+        joined = may_join and _listed(joining, prev, e)
         if on_line:
             if joined:
                 for k in range(delimiter.shape[0]):
@@ -1341,8 +1338,9 @@ def join_pairs(data, table, pairs, min_count, threshold, total, npmi, delimiter,
 
 @njit(cache=True, nogil=True)
 def pair_scores(table, pairs, min_count, threshold, total, npmi):
-    """The pairs that :func:`join_pairs` joins: (first entries int64[k], second entries int64[k],
-    scores float64[k], counts int64[k]), in slot order."""
+    """The pairs that join by their counts (both tokens and the pair seen at least ``min_count`` times,
+    the score above ``threshold``): (first entries int64[k], second entries int64[k], scores float64[k],
+    counts int64[k]), in slot order; :func:`join_pairs` joins them."""
     entries = table[2]
     firsts = np.empty(pairs.shape[0], np.int64)
     seconds = np.empty(pairs.shape[0], np.int64)
@@ -1354,7 +1352,7 @@ def pair_scores(table, pairs, min_count, threshold, total, npmi):
             continue
         code = pairs[s, 0] - 1
         a, b = code >> 32, code & 0xFFFFFFFF
-        if not _joins(entries, pairs, a, b, min_count, threshold, total, npmi, False):
+        if not _scores_above(entries, pairs, a, b, min_count, threshold, total, npmi):
             continue
         firsts[k] = a
         seconds[k] = b

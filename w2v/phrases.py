@@ -168,13 +168,11 @@ def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, thre
     counts.check_join(min_count, threshold, scoring)
     _no_stdin(corpus)
     counts = joining(counts, min_count, threshold, scoring)
-    glue = np.frombuffer(delimiter.encode("utf-8"), np.uint8)
-    settings = (counts.table, counts.pairs, min_count, float(threshold), max(counts.total_words, 1),
-                scoring == "npmi", glue)
+    settings = (counts.table, counts.pairs, np.frombuffer(delimiter.encode("utf-8"), np.uint8))
     space = np.frombuffer(b" ", np.uint8)
 
     def join_piece(piece):
-        text, state, first = kernels.join_pairs(piece, *settings, np.array([0, -1, 0], np.int64), counts.table_only)
+        text, state, first = kernels.join_pairs(piece, *settings, np.array([0, -1, 0], np.int64))
         return piece, text, state, first
 
     carried = np.array([0, -1, 0], np.int64)  # may join, last entry, a token on the line
@@ -187,9 +185,8 @@ def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, thre
         elif newline_first or not carried[2]:  # the piece starts a line: a fresh start is the right one
             carried = state
             yield text
-        elif carried[0] and kernels.pair_joins(counts.table, counts.pairs, carried[1], first, *settings[2:6],
-                                               counts.table_only):
-            text, carried, _ = kernels.join_pairs(piece, *settings, carried, counts.table_only)
+        elif carried[0] and kernels.pair_joins(counts.pairs, carried[1], first):
+            text, carried, _ = kernels.join_pairs(piece, *settings, carried)
             yield text
         else:
             carried = state
