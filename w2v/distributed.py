@@ -82,6 +82,7 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import CancelledError
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -109,14 +110,16 @@ def default_sync_words(workers: int) -> int:
     return max(10_000, DEFAULT_SYNC_WORDS_TOTAL // max(1, workers))
 
 
-#: Sending data to the workers may take this many seconds, and one more for every
-#: SEND_BYTES_PER_SECOND bytes, before it is tried again (twice, to one worker).
+#: Sending data to a worker may take this many seconds, and one more for every
+#: SEND_BYTES_PER_SECOND bytes; a worker that has not taken it by then is skipped.
 SEND_SECONDS = 20
 SEND_BYTES_PER_SECOND = 20e6
 #: Seconds closing the client and a local cluster may take.
 CLOSE_SECONDS = 20
 #: A round's rows go as (rows, values) when fewer than this share of a matrix's rows changed.
 SPARSE_SHARE = 0.5
+#: A shard's round whose data was lost with a worker is sent again at most this many times a round.
+ROUND_RETRIES = 3
 
 
 # -- the cluster ------------------------------------------------------------------------------------
@@ -562,8 +565,8 @@ class _DistributedRun:
         self.options = asdict(model.options)
         self.syncs: List[SyncStats] = []
         self.version = 0
-        self.vocab_future = None
-        self.update_future = None
+        self.vocab_copies: Dict[str, Any] = {}
+        self.update_copies: Optional[Dict[str, Any]] = None
         # chunks small enough for the warm-up's first rounds
         self.chunk_words = max(1000, min(model.options.chunk_words, sync_words >> WARMUP_STEPS))
 
@@ -572,8 +575,8 @@ class _DistributedRun:
                                   pure=False, **kwargs)
 
     def open_shards(self) -> List[np.ndarray]:
-        self.vocab_future = self.client.scatter(self.model.vocab, broadcast=True, hash=False)
-        futures = [self._submit(_describe_shard, k, self.run, k, self.n, self.corpus.files, self.vocab_future,
+        self.vocab_copies = self._send(self.model.vocab)
+        futures = [self._submit(_describe_shard, k, self.run, k, self.n, self.corpus.files, self._vocab_for(k),
                                 self.options, self.cache_dir, self.chunk_words) for k in range(self.n)]
         described = self.client.gather(futures)
         self.shard_starts = [words for words, _ in described]
@@ -598,16 +601,22 @@ class _DistributedRun:
         planned = sum(int(c[b] - c[a]) for c in self.shard_starts for a, b in [round_chunks(c, begin, end)])
         alpha_begin, alpha_end = self.alpha_at(p.words_done), self.alpha_at(p.words_done + planned)
         full = None
-        if self.update_future is None:  # the first round: every worker gets the whole weights
+        if self.update_copies is None:  # the first round: every worker gets the whole weights
             full = self._send(tuple(self.model.weights))
 
-        def submit(k, full_weights):
-            return self._submit(_train_round, k, self.run, k, self.n, self.corpus.files, self.vocab_future,
-                                self.options, self.cache_dir, self.chunk_words, self.version, self.update_future,
-                                full_weights, epoch, begin, end, alpha_begin, alpha_end)
+        def submit(k, full_copies):
+            """Shard ``k``'s round, with the whole weights (``full_copies``) or the last sync's rows."""
+            update = None if full_copies is not None else self._copy_for(k, self.update_copies)
+            if full_copies is None and update is None:  # every copy of the rows was lost: send it all
+                full_copies = self._send(tuple(self.model.weights))
+            return self._submit(_train_round, k, self.run, k, self.n, self.corpus.files, self._vocab_for(k),
+                                self.options, self.cache_dir, self.chunk_words, self.version, update,
+                                None if full_copies is None else self._copy_for(k, full_copies),
+                                epoch, begin, end, alpha_begin, alpha_end)
 
         distributed = _dask()
         futures = {submit(k, full): k for k in range(self.n)}
+        sent = [0] * self.n
         etas = self._contractions((alpha_begin + alpha_end) / 2)
         combiners = [_Combiner(matrix, eta) for matrix, eta in zip(self.model.weights, etas)]
         last_result = None
@@ -621,8 +630,16 @@ class _DistributedRun:
                     other.cancel()
                 raise _WorkersLost(f"Dask workers kept dying while training shard {k} (round {r + 1} of epoch "
                                    f"{epoch + 1}); see the workers' logs (memory limits?)") from None
-            if isinstance(result, str):  # a worker took the shard over: give it the whole weights
-                again = submit(k, self._send(tuple(self.model.weights), broadcast=False))
+            except CancelledError:  # its data was lost with a worker (Dask forgets a lost copy's dependents)
+                result = "lost"
+            if isinstance(result, str):  # a worker took the shard over, or its data was lost: send the weights
+                sent[k] += 1
+                if sent[k] > ROUND_RETRIES:
+                    for other in futures:
+                        other.cancel()
+                    raise _WorkersLost(f"the weights sent for shard {k} were lost {sent[k]} times in round "
+                                       f"{r + 1} of epoch {epoch + 1}: workers keep dying")
+                again = submit(k, self._send(tuple(self.model.weights)))
                 futures[again] = k
                 pending.add(again)
                 continue
@@ -643,37 +660,64 @@ class _DistributedRun:
             rows = combiner.apply()
             update.append((rows, matrix[rows]) if len(rows) < SPARSE_SHARE * len(matrix) else (None, matrix))
         self.version += 1
-        self.update_future = self._send(tuple(update))
-        bytes_out = sum(_nbytes(u) for u in update) * self.n
+        self.update_copies = self._send(tuple(update))
+        bytes_out = sum(_nbytes(u) for u in update) * len(self.update_copies)
         self.syncs.append(SyncStats(time.perf_counter() - last_result, sum(c.bytes_in for c in combiners), bytes_out))
         return planned
 
-    def _send(self, data, broadcast: bool = True):
-        """``data`` on every worker (a future). A worker that dies while it receives does not stop the
-        run: the data then goes to one worker, from which the others fetch it (or, taking a lost
-        shard over, get the whole weights)."""
-        seconds = SEND_SECONDS + sum(_nbytes(part) if isinstance(part, tuple) else part.nbytes
-                                     for part in data) / SEND_BYTES_PER_SECOND
-        failure: BaseException = TimeoutError()
+    def _send(self, data) -> Dict[str, Any]:
+        """A copy of ``data`` on every live worker, by worker address: a future (a tuple of futures, one
+        an item, for a tuple).
+
+        Not Dask's broadcast (``Client.scatter(broadcast=True)``): its replication waits for ever, and
+        every later broadcast with it, when a worker dies while it runs (dask/distributed#5704, #6578).
+        Each worker gets its own copy, each send bounded (``SEND_SECONDS``, in a daemon thread, which
+        cannot keep the process alive); a worker that has not taken it by then is skipped, and a round
+        there fetches another worker's copy. No copy on any worker, three times: OSError."""
+        seconds = SEND_SECONDS + sum(_nbytes(part) if isinstance(part, tuple) else getattr(part, "nbytes", 0)
+                                     for part in (data if isinstance(data, tuple) else ())) / SEND_BYTES_PER_SECOND
+        failure: BaseException = TimeoutError(f"no answer in {seconds:.0f} s")
         for attempt in range(3):
-            box: Dict[str, Any] = {}
+            copies: Dict[str, Any] = {}
+            for worker in self._live_workers():
+                box: Dict[str, Any] = {}
 
-            def send(broadcast_now=broadcast and attempt == 0, box=box):
-                try:
-                    box["future"] = self.client.scatter(data, broadcast=broadcast_now, hash=False)
-                except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
-                    box["error"] = error
+                def send(worker=worker, box=box):
+                    try:
+                        box["future"] = self.client.scatter(data, workers=[worker], hash=False)
+                    except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+                        box["error"] = error
 
-            # a broadcast can wait for ever on a worker that died while receiving (Client.scatter's own
-            # timeout does not cover it): wait in a daemon thread, which cannot keep the process alive
-            sender = threading.Thread(target=send, daemon=True)
-            sender.start()
-            sender.join(seconds)
-            if "future" in box:
-                return box["future"]
-            failure = box.get("error", TimeoutError(f"no answer in {seconds:.0f} s"))
+                sender = threading.Thread(target=send, daemon=True)
+                sender.start()
+                sender.join(seconds)
+                if "future" in box:
+                    copies[worker] = box["future"]
+                else:
+                    failure = box.get("error", failure)
+            if copies:
+                return copies
             time.sleep(1.0)
         raise OSError(f"could not send the weights to the Dask workers ({failure})")
+
+    def _live_workers(self) -> List[str]:
+        try:
+            return list(self.client.nthreads())
+        except Exception:  # noqa: BLE001 - the scheduler is going away: nothing can be sent
+            return []
+
+    def _copy_for(self, k: int, copies: Dict[str, Any]):
+        """Shard ``k``'s worker's copy of some data, else another worker's that is still held; None if none is."""
+        held = {worker: copy for worker, copy in copies.items()
+                if all(future.status == "finished" for future in (copy if isinstance(copy, tuple) else (copy,)))}
+        return held.get(self.workers[k], next(iter(held.values()), None))
+
+    def _vocab_for(self, k: int):
+        copy = self._copy_for(k, self.vocab_copies)
+        if copy is None:
+            self.vocab_copies = self._send(self.model.vocab)
+            copy = self._copy_for(k, self.vocab_copies)
+        return copy
 
     def _contractions(self, alpha: float) -> Tuple[float, float, float]:
         """:func:`contraction` of each matrix's rows: syn0 rows are updated against output rows (the noise
