@@ -309,6 +309,14 @@ class OneLineParser(argparse.ArgumentParser):
         raise BadArgument(message)
 
 
+def run_in_one_line(main, prog: str) -> None:
+    """Run a benchmark's ``main()``, a bad argument ending it with one line ``prog: message``."""
+    try:
+        main()
+    except BadArgument as error:
+        sys.exit(f"{prog}: {error}")
+
+
 def positive_ints(option: str, text: str, allow_empty=False):
     try:
         values = [int(t) for t in text.split(",") if t.strip()]

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from compare import BadArgument, OneLineParser  # noqa: E402
+from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
 from seeded_word2vec_c import CFLAGS, fetch_source  # noqa: E402
 from timing import time_command  # noqa: E402
 
@@ -124,7 +124,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BadArgument as error:
-        sys.exit(f"phrases_bench: {error}")
+    run_in_one_line(main, "phrases_bench")

@@ -28,7 +28,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from compare import DATA, BadArgument, OneLineParser, positive_ints  # noqa: E402
+from compare import BadArgument, DATA, OneLineParser, positive_ints, run_in_one_line  # noqa: E402
 from w2v.evaluate import evaluate_analogies, evaluate_pairs, read_analogies, read_pairs  # noqa: E402
 from w2v.vectors import Vectors  # noqa: E402
 
@@ -153,7 +153,4 @@ def write_report(runs, args):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BadArgument as error:
-        sys.exit(f"phrases_quality: {error}")
+    run_in_one_line(main, "phrases_quality")

@@ -30,7 +30,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from compare import BadArgument, OneLineParser, default_data, evaluate, machine_info, positive_ints  # noqa: E402
+from compare import (BadArgument, OneLineParser, default_data, evaluate, machine_info, positive_ints,  # noqa: E402
+                     run_in_one_line)
 from systems import CONFIGS  # noqa: E402
 from timing import time_command  # noqa: E402
 
@@ -228,7 +229,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BadArgument as error:
-        sys.exit(f"quality_time: {error}")
+    run_in_one_line(main, "quality_time")
