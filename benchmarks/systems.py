@@ -21,8 +21,9 @@ Experiments (w2v with one thing changed, for the quality investigations in bench
 ``w2v-lr-end<R>`` (the learning rate falls in a line to alpha × R, ``min_alpha_ratio``),
 ``w2v-alpha<A>`` (another starting rate), ``w2v-lr-gensim`` (gensim corpus_file's per-thread
 saw-tooth schedule), ``w2v-cinit`` (word2vec.c's initial input vectors), ``w2v-sigmoid-c``
-(word2vec.c's sigmoid table: left bin edges) and ``w2v-halves`` (each thread trains its own half of
-the corpus at the same time, as word2vec.c's threads do).
+(word2vec.c's sigmoid table: left bin edges), ``w2v-halves`` (each thread trains its own half of
+the corpus at the same time, as word2vec.c's threads do) and ``w2v-eos`` (hierarchical softmax's tree
+with word2vec.c's ``</s>`` leaf).
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def w2v_variant(system: str):
     """
     if system in W2V_SYSTEMS:
         return W2V_SYSTEMS[system]
-    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
+    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-eos") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
     found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
     if found is None:
@@ -144,6 +145,37 @@ def use_word2vec_c_halves() -> None:
         return [c for pair in zip(first, second + [None]) for c in pair if c is not None]
 
     training.plan_chunks = interleaved
+
+
+def use_word2vec_c_eos_leaf(corpus: str) -> None:
+    """Experiment (system ``w2v-eos``): hierarchical softmax over word2vec.c's tree, which has one more
+    leaf, ``</s>`` (counted once a line, never trained), kept first in its vocabulary whatever its
+    count. Its tree-building takes leaves from the rarest up and assumes them sorted, so ``</s>``
+    (17,000 lines of wiki8 in 1,000-word lines: the count of a word of rank ~300) is taken after every
+    word, and pairs with the smallest inner node left, putting every word under that node one bit
+    deeper. The words' codes and paths are read off that tree; syn1 gets its V inner nodes."""
+    from w2v import vocab as vocab_module
+    from w2v.model import Model
+    with open(corpus, "rb") as f:
+        lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 24), b""))
+
+    def build(cls, counts):
+        counts = np.asarray(counts, dtype=np.int64)
+        with_eos = np.concatenate([[lines], counts])
+        return cls(*vocab_module.huffman_paths(*vocab_module.huffman_merge(with_eos), len(with_eos)))
+
+    def eos_removed(cls, counts):
+        codes, points, lengths = build(cls, counts).__dict__.values()
+        return cls(codes[1:], points[1:], lengths[1:])
+
+    vocab_module.HuffmanTree.build = classmethod(eos_removed)
+    shapes = Model._shapes
+
+    def with_one_more_node(self):
+        syn0, syn1neg, syn1 = shapes(self)
+        return syn0, syn1neg, (syn1[0] + 1, syn1[1]) if syn1[0] else syn1
+
+    Model._shapes = with_one_more_node
 
 
 def run_w2v(args, exact, hs_group=None, hs_private=None):
@@ -243,6 +275,9 @@ def main(argv=None):
         args.system = "w2v"
     elif args.system == "w2v-halves":
         use_word2vec_c_halves()
+        args.system = "w2v"
+    elif args.system == "w2v-eos":
+        use_word2vec_c_eos_leaf(args.corpus)
         args.system = "w2v"
     elif args.system.startswith("w2v-lr-end"):  # experiment: the rate falls in a line to alpha × R
         args.min_alpha_ratio = float(args.system[len("w2v-lr-end"):])

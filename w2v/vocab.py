@@ -31,7 +31,7 @@ per line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -246,49 +246,65 @@ class HuffmanTree:
         order = np.argsort(-counts, kind="stable")
         if not np.array_equal(order, np.arange(v)):
             raise ValueError("counts must be sorted in descending order")
-        count = np.empty(2 * v, dtype=np.int64)
-        count[:v] = counts
-        count[v:] = np.iinfo(np.int64).max // 4
-        parent = np.zeros(2 * v, dtype=np.int64)
-        binary = np.zeros(2 * v, dtype=np.uint8)
-        # two queues: leaves from the rarest (pos1 down), inner nodes in creation order (pos2 up)
-        pos1, pos2 = v - 1, v
-        for a in range(v - 1):
-            picks = []
-            for _ in range(2):
-                if pos1 >= 0 and count[pos1] < count[pos2]:
-                    picks.append(pos1)
-                    pos1 -= 1
-                else:
-                    picks.append(pos2)
-                    pos2 += 1
-            m1, m2 = picks
-            count[v + a] = count[m1] + count[m2]
-            parent[m1] = v + a
-            parent[m2] = v + a
-            binary[m2] = 1
-        root = 2 * v - 2
-        paths_codes: List[List[int]] = []
-        paths_points: List[List[int]] = []
-        for w in range(v):
-            code, point = [], []
-            node = w
-            while node != root:
-                code.append(int(binary[node]))
-                node = int(parent[node])
-                point.append(node - v)
-            paths_codes.append(code[::-1])
-            paths_points.append(point[::-1])
-        depth = max(len(c) for c in paths_codes)
-        codes = np.zeros((v, depth), dtype=np.uint8)
-        points = np.zeros((v, depth), dtype=np.int32)
-        lengths = np.zeros(v, dtype=np.int32)
-        for w in range(v):
-            n = len(paths_codes[w])
-            lengths[w] = n
-            codes[w, :n] = paths_codes[w]
-            points[w, :n] = paths_points[w]
-        return cls(codes, points, lengths)
+        return cls(*huffman_paths(*huffman_merge(counts), v))
+
+
+def huffman_merge(counts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """word2vec.c's pairing of V leaves (``counts`` int64[V], taken from the last to the first)
+    into V-1 inner nodes: ``(parent, binary)``, int64[2V] and uint8[2V], node ``V + a`` being the
+    a-th inner node made. Two queues, leaves from the rarest (the end of ``counts``) and inner nodes
+    in the order made; of equal counts the inner node is taken. The Huffman tree when ``counts`` is
+    sorted in descending order (:meth:`HuffmanTree.build` checks it)."""
+    v = len(counts)
+    count = np.empty(2 * v, dtype=np.int64)
+    count[:v] = counts
+    count[v:] = np.iinfo(np.int64).max // 4
+    parent = np.zeros(2 * v, dtype=np.int64)
+    binary = np.zeros(2 * v, dtype=np.uint8)
+    pos1, pos2 = v - 1, v
+    for a in range(v - 1):
+        picks = []
+        for _ in range(2):
+            if pos1 >= 0 and count[pos1] < count[pos2]:
+                picks.append(pos1)
+                pos1 -= 1
+            else:
+                picks.append(pos2)
+                pos2 += 1
+        m1, m2 = picks
+        count[v + a] = count[m1] + count[m2]
+        parent[m1] = v + a
+        parent[m2] = v + a
+        binary[m2] = 1
+    return parent, binary
+
+
+def huffman_paths(parent: np.ndarray, binary: np.ndarray, v: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The codes, points and lengths (:class:`HuffmanTree`'s arrays) of leaves ``0 .. v-1`` of the tree
+    :func:`huffman_merge` made of ``len(parent) // 2`` leaves (its root is its last inner node)."""
+    leaves = len(parent) // 2
+    root = 2 * leaves - 2
+    paths_codes: List[List[int]] = []
+    paths_points: List[List[int]] = []
+    for w in range(v):
+        code, point = [], []
+        node = w
+        while node != root:
+            code.append(int(binary[node]))
+            node = int(parent[node])
+            point.append(node - leaves)
+        paths_codes.append(code[::-1])
+        paths_points.append(point[::-1])
+    depth = max(len(c) for c in paths_codes)
+    codes = np.zeros((v, depth), dtype=np.uint8)
+    points = np.zeros((v, depth), dtype=np.int32)
+    lengths = np.zeros(v, dtype=np.int32)
+    for w in range(v):
+        n = len(paths_codes[w])
+        lengths[w] = n
+        codes[w, :n] = paths_codes[w]
+        points[w, :n] = paths_points[w]
+    return codes, points, lengths
 
 
 def _check_limits(min_count: int, max_size: Optional[int]) -> None:
