@@ -77,12 +77,26 @@ def test_train_from_stdin_with_a_vocabulary(tmp_path, sample_path):
     (["--model", "cbow", "--batched"], 2, "--batched applies to skip-gram"),
     (["--min-alpha-ratio", "1.5"], 2, "--min-alpha-ratio"),
     (["--min-alpha-ratio", "-0.1"], 2, "--min-alpha-ratio"),
+    (["--count-limit", "0"], 2, "--count-limit"),
     (["--min-count", "100000"], 1, "no word occurs at least 100000 times"),
 ])
 def test_train_bad_options(tmp_path, sample_path, args, code, fragment):
     out = tmp_path / "v.bin"
     assert_clean_error(run("train", sample_path, "-o", out, "-q", *args), code, fragment)
     assert not out.exists()
+
+
+def test_vocab_count_limit_prunes_and_says_so(tmp_path):
+    tokens = [f"t{seen}_{i}" for seen in (1, 2, 3) for i in range(200) for _ in range(seen)]
+    corpus = write(tmp_path / "c.txt", " ".join(tokens) + "\n" + "common other " * 50 + "\n")
+    counts = {}
+    for limit in (100, 1000):
+        out = tmp_path / f"v{limit}.txt"
+        result = run("vocab", corpus, "-o", out, "--min-count", 3, "--count-limit", limit)
+        assert result.exit_code == 0, result.output
+        counts[limit] = len(out.read_text().splitlines())
+        assert ("raise --count-limit" in result.output) == (limit == 100)
+    assert counts == {100: 2, 1000: 202}
 
 
 def test_train_bad_inputs_and_outputs_leave_nothing(tmp_path, sample_path):

@@ -154,11 +154,24 @@ def test_divergence_stops_with_advice(tmp_path):
 
 
 def test_stdin_whose_count_was_pruned_needs_a_vocabulary(monkeypatch):
-    from w2v import training
-    monkeypatch.setattr(training, "VOCAB_PRUNE_AT", 2)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"a " * 100 + b"b " * 50 + b"c d e f g\n")))
-    with pytest.raises(ValueError, match="its count was pruned"):
-        w2v.train("-", dim=10, min_count=1)
+    with pytest.raises(ValueError, match="its count was pruned.*or raise --count-limit"):
+        w2v.train("-", dim=10, min_count=1, count_limit=2)
+
+
+def test_the_count_limit_bounds_counting_and_says_what_it_cost(tmp_path):
+    """Past --count-limit distinct tokens the rarest are pruned, as long as the count holds more (and
+    the run says so); a higher limit counts exactly. 200 tokens each seen 1, 2 and 3 times: a limit of
+    100 prunes up to 3 and loses the 200 words that min-count 3 keeps."""
+    tokens = [f"t{seen}_{i}" for seen in (1, 2, 3) for i in range(200) for _ in range(seen)]
+    path = write(tmp_path / "c.txt", " ".join(tokens) + "\n" + "common other " * 50 + "\n")
+    said = []
+    pruned = w2v.train(path, dim=8, epochs=1, threads=1, min_count=3, count_limit=100, log=said.append)
+    exact = w2v.train(path, dim=8, epochs=1, threads=1, min_count=3, count_limit=1000)
+    assert len(exact.vectors) == 202 and "t3_7" in exact.vectors
+    assert sorted(pruned.vectors.words) == ["common", "other"]
+    assert any("raise --count-limit" in line for line in said)
+    assert TrainOptions(count_limit=100).validate() and pytest.raises(ValueError, TrainOptions(count_limit=0).validate)
 
 
 def test_stop_event_interrupts(sample_path):

@@ -25,7 +25,7 @@ import click
 import w2v
 from w2v.files import Output, check_outputs, plan_output
 from w2v.formats import FORMATS, estimated_size, format_for_path
-from w2v.options import LIMITS
+from w2v.options import COUNT_LIMIT, LIMITS
 from w2v.training import TrainingInterrupted  # no Numba: kernels load on first training
 from w2v.vectors import MissingWordsError, Vectors
 
@@ -175,6 +175,9 @@ def cli():
 @click.option("--min-count", type=_range("min_count"), default=5, show_default=True,
               help="Drop words seen fewer times.")
 @click.option("--max-vocab", type=_range("max_vocab"), default=None, help="Keep at most this many words.")
+@click.option("--count-limit", type=_range("count_limit"), default=COUNT_LIMIT, show_default=True, metavar="N",
+              help="Distinct tokens held while counting; past it the rarest are pruned, as word2vec.c does at 21 "
+                   "million (about 120 bytes a token). Raise it for exact counts of a corpus with more.")
 @click.option("--epochs", type=_range("epochs"), default=5, show_default=True, help="Passes over the corpus.")
 @click.option("--alpha", type=_range("alpha"), default=None,
               help="Starting learning rate  [default: 0.025 sg, 0.05 cbow]")
@@ -235,7 +238,7 @@ def cli():
 @_force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
-def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, epochs, alpha,
+def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, count_limit, epochs, alpha,
           min_alpha_ratio, threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab,
           save_vocab, cache_dir, phrases, phrase_threshold, phrase_table, checkpoint, checkpoint_every, resume,
           allow_other_corpus, init, update_vocab, scheduler, sync_words, classes_k, classes_output, force, quiet):
@@ -267,7 +270,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     from w2v.vocab import Vocabulary
 
     options = TrainOptions(model=model, dim=dim, window=window, negative=negative, hs=hs, sample=sample,
-                           min_count=min_count, max_vocab=max_vocab, epochs=epochs, alpha=alpha,
+                           min_count=min_count, max_vocab=max_vocab, count_limit=count_limit, epochs=epochs, alpha=alpha,
                            min_alpha_ratio=min_alpha_ratio, threads=threads,
                            seed=seed, cbow_mean=not cbow_sum, ns_exponent=ns_exponent, exact=exact,
                            lowercase=lowercase, max_sentence_length=max_sentence_length)
@@ -377,7 +380,7 @@ _MODEL_KEEPS = ("model", "dim", "negative", "hs", "cbow_sum", "lowercase", "max_
 #: What --init may change for the new schedule (the CLI's parameter name: the option's name).
 _INIT_MAY_SET = {"window": "window", "sample": "sample", "min_count": "min_count", "epochs": "epochs",
                  "alpha": "alpha", "min_alpha_ratio": "min_alpha_ratio", "seed": "seed", "ns_exponent": "ns_exponent",
-                 "exact": "exact", "max_sentence_length": "max_sentence_length"}
+                 "exact": "exact", "max_sentence_length": "max_sentence_length", "count_limit": "count_limit"}
 
 
 def _given(ctx, name: str) -> bool:
@@ -483,12 +486,15 @@ def _stat(path: Optional[str]):
 @click.option("--min-count", type=_range("min_count"), default=5, show_default=True,
               help="Drop words seen fewer times.")
 @click.option("--max-vocab", type=_range("max_vocab"), default=None, help="Keep at most this many words.")
+@click.option("--count-limit", type=_range("count_limit"), default=COUNT_LIMIT, show_default=True, metavar="N",
+              help="Distinct tokens held while counting; past it the rarest are pruned, as word2vec.c does at 21 "
+                   "million (about 120 bytes a token). Raise it for exact counts of a corpus with more.")
 @click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
 @click.option("--top", type=click.IntRange(0), default=10, show_default=True, help="Show the most frequent words.")
 @click.option("--threads", type=_range("threads"), default=0, help="Threads that count  [default: all available CPUs]")
 @_force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def vocab(corpus, output, min_count, max_vocab, lowercase, top, threads, force, quiet):
+def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, threads, force, quiet):
     """Count the words of CORPUS and summarise (optionally save) its vocabulary.
 
     \b
@@ -497,6 +503,7 @@ def vocab(corpus, output, min_count, max_vocab, lowercase, top, threads, force, 
     """
     from w2v.corpus import Corpus
     from w2v.options import default_threads
+    from w2v.training import pruned_note
     from w2v.vocab import build_vocabulary
 
     start = time.perf_counter()
@@ -504,7 +511,7 @@ def vocab(corpus, output, min_count, max_vocab, lowercase, top, threads, force, 
     with user_errors():
         source = Corpus(list(corpus), lowercase=lowercase, progress=not quiet)
         vocabulary, counted = build_vocabulary(source, min_count=min_count, max_size=max_vocab,
-                                               threads=threads or default_threads())
+                                               prune_at=count_limit, threads=threads or default_threads())
         if output:
             vocabulary.save(output, force=force)
     to_stderr = bool(planned) and planned[0].kind == "stdout"  # the summary must not mix with the vocabulary
@@ -515,8 +522,7 @@ def vocab(corpus, output, min_count, max_vocab, lowercase, top, threads, force, 
     if counted.invalid_bytes:
         click.echo(f"warning: {counted.invalid_bytes:,} bytes of invalid UTF-8 were replaced by U+FFFD", err=True)
     if counted.pruned_below:
-        click.echo(f"note: words seen at most {counted.pruned_below} times were pruned while counting to bound memory",
-                   err=True)
+        click.echo(pruned_note(counted.pruned_below), err=True)
     if counted.too_long:
         click.echo(f"note: {counted.too_long:,} distinct tokens longer than the longest word were left out", err=True)
     if top:

@@ -15,7 +15,7 @@ core, Dask carries the work and the results):
    and sends back its token table; the client merges the tables in part order with the same pruning
    rule (:func:`w2v.scan.merge`) and keeps the vocabulary as a single machine does
    (:func:`w2v.vocab.vocabulary_from_count`). Without pruning (fewer distinct tokens than
-   ``prune_at``, 10 million) the vocabulary is identical to the single-machine one.
+   ``--count-limit``, 10 million) the vocabulary is identical to the single-machine one.
 3. **Shards.** Each worker encodes its part with that vocabulary (:func:`w2v.encode.encode_corpus`,
    spooled on the worker) and keeps it for the whole run.
 4. **Rounds.** An epoch is cut into rounds of at most ``sync_words`` words of the largest shard, each
@@ -814,12 +814,13 @@ def _threads_per_worker(cluster: Cluster, workers: List[str]) -> int:
     return max(1, min(cpus[w] // len(on_host) for on_host in hosts.values() for w in on_host))
 
 
-def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: TrainOptions, say,
-              prune_at: Optional[int] = 10_000_000) -> Vocabulary:
-    """The vocabulary, counted part by part on the workers and merged here (module docstring, step 2)."""
+def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: TrainOptions, say) -> Vocabulary:
+    """The vocabulary, counted part by part on the workers and merged here (module docstring, step 2);
+    each part and the merge hold at most ``options.count_limit`` distinct tokens."""
     from . import scan
     from .vocab import vocabulary_from_count
     client, n = cluster.client, len(workers)
+    prune_at = options.count_limit
     futures = [client.submit(_count_part, corpus.files, options.lowercase, k, n, prune_at, options.threads,
                              workers=[workers[k]], allow_other_workers=True, pure=False) for k in range(n)]
     parts = client.gather(futures)

@@ -64,6 +64,10 @@ WORD2VEC_MIN_ALPHA_RATIO = 1e-4
 #: progress against the whole corpus, so with 2 threads every epoch ends half-way down.
 CBOW_MIN_ALPHA_RATIO = 0.2
 
+#: Distinct tokens a vocabulary count holds before it prunes the rarest (word2vec.c's ReduceVocab,
+#: which prunes at 21 million): about 120 bytes each, so 10 million bound counting to about 1.2 GB.
+COUNT_LIMIT = 10_000_000
+
 #: Every numeric option's type and range.
 LIMITS: Dict[str, Limit] = {
     "dim": Limit(int, 1, 10_000),
@@ -72,6 +76,7 @@ LIMITS: Dict[str, Limit] = {
     "sample": Limit(float, 0, 1),
     "min_count": Limit(int, 1, None),
     "max_vocab": Limit(int, 1, None),
+    "count_limit": Limit(int, 1, None),
     "epochs": Limit(int, 1, 10_000),
     "alpha": Limit(float, 0, 10, low_open=True, high_open=True),
     "min_alpha_ratio": Limit(float, 0, 1),
@@ -112,6 +117,7 @@ class TrainOptions:
     sample: float = 1e-3
     min_count: int = 5
     max_vocab: Optional[int] = None
+    count_limit: int = COUNT_LIMIT  # distinct tokens held while counting before the rarest are pruned
     epochs: int = 5
     alpha: Optional[float] = None
     min_alpha_ratio: Optional[float] = None  # the rate falls linearly from alpha to alpha * this

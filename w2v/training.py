@@ -49,7 +49,7 @@ from .memory import release_compiler_pages
 from .model import Model, Position, kernel_args, kernel_function
 from .options import KERNELS, TrainOptions, default_threads
 from .vectors import Vectors
-from .vocab import VOCAB_PRUNE_AT, Vocabulary, build_vocabulary, vocabulary_from_count
+from .vocab import Vocabulary, build_vocabulary, vocabulary_from_count
 from .words import MAX_WORD_BYTES
 
 __all__ = ["TrainOptions", "TrainResult", "EpochStats", "train", "train_model", "train_encoded", "KERNELS",
@@ -432,9 +432,9 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         if vocab is None:  # one reading of the text: counted, and each token's entry spooled
             vocab, spooled, word_ids = count_and_spool_vocabulary(corpus, options, say, spool)
             if spooled is None and STDIN in corpus.files:
-                raise ValueError(f"standard input holds more than {VOCAB_PRUNE_AT:,} distinct tokens, so its count "
-                                 f"was pruned and encoding would need to read it again; save it to a file, or "
-                                 f"give a vocabulary file (--read-vocab)")
+                raise ValueError(f"standard input holds more than {options.count_limit:,} distinct tokens, so its "
+                                 f"count was pruned and encoding would need to read it again; save it to a file, "
+                                 f"give a vocabulary file (--read-vocab), or raise --count-limit")
         model = Model.new(vocab, options)
         check_words(vocab.words)  # what the writers would refuse after training, refused now
         needs = list(reserve(vocab)) if reserve is not None else []
@@ -466,7 +466,7 @@ def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folde
     spool or None when the count was pruned, each entry's word id or None)."""
     from .encode import entry_word_ids
     from .scan import count_and_spool
-    counted, spooled = count_and_spool(corpus, VOCAB_PRUNE_AT, options.threads, folder)
+    counted, spooled = count_and_spool(corpus, options.count_limit, options.threads, folder)
     try:
         names = ", ".join("standard input" if f == STDIN else f for f in corpus.files)
         vocab, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab, names)
@@ -482,7 +482,7 @@ def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folde
 def count_vocabulary(corpus: Corpus, options: TrainOptions, say) -> Vocabulary:
     """The corpus's vocabulary under ``options`` (min_count, max_vocab), with its notes said."""
     vocab, counted = build_vocabulary(corpus, min_count=options.min_count, max_size=options.max_vocab,
-                                      threads=options.resolved().threads)
+                                      prune_at=options.count_limit, threads=options.resolved().threads)
     say_count_notes(counted, say)
     return vocab  # the raw counts (every distinct token of the corpus) are dropped before training
 
@@ -494,6 +494,15 @@ def say_count_notes(summary, say) -> None:
     if summary.too_long:
         say(f"note: {summary.too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes are not words "
             f"and were left out")
+    if summary.pruned_below:
+        say(pruned_note(summary.pruned_below))
+
+
+def pruned_note(pruned_below: int) -> str:
+    """What a user whose count was pruned should know, and what to do about it."""
+    return (f"note: the count held more distinct tokens than --count-limit, so tokens seen at most {pruned_below} "
+            f"times were pruned while counting (as word2vec.c does): some rare words may be missing or undercounted; "
+            f"raise --count-limit (about 120 bytes a token) for exact counts")
 
 
 def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptions, *,

@@ -38,6 +38,7 @@ import numpy as np
 from .corpus import Corpus, decode_token
 from .files import open_output
 from .memory import release_free_memory
+from .options import COUNT_LIMIT
 from .words import MAX_WORD_BYTES, read_word_integers
 
 __all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "vocabulary_from_count", "MAX_TOTAL_COUNT",
@@ -328,7 +329,7 @@ def _select(pairs, min_count: int, max_size: Optional[int], most: int):
 
 
 #: At most this many distinct tokens are held while counting a vocabulary (then word2vec.c's pruning).
-VOCAB_PRUNE_AT = 10_000_000
+VOCAB_PRUNE_AT = COUNT_LIMIT
 
 
 def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int] = None,
