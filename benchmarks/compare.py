@@ -309,6 +309,14 @@ class OneLineParser(argparse.ArgumentParser):
         raise BadArgument(message)
 
 
+def write_result(name: str, lines) -> None:
+    """Write a benchmark's markdown ``lines`` to ``results/<name>.md`` (an absolute name: that path) and print them."""
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(HERE, "results", f"{name}.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
 def run_in_one_line(main, prog: str) -> None:
     """Run a benchmark's ``main()``, a bad argument ending it with one line ``prog: message``."""
     try:

@@ -22,7 +22,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from compare import OneLineParser, run_in_one_line  # noqa: E402
+from compare import OneLineParser, run_in_one_line, write_result  # noqa: E402
 from quality_time import CONFIGS, command  # noqa: E402
 from timing import time_command  # noqa: E402
 
@@ -82,10 +82,7 @@ def main(argv=None):
              "2 threads; each system once, in turn, under `/usr/bin/time`.", "",
              "| system | wall s | peak MiB | words kept |", "|---|---|---|---|"]
     lines += [f"| {s} | {w:.1f} | {m:,.0f} | {v:,} |" for s, w, m, v in rows]
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(HERE, "results", f"{args.name}.md"), "w") as f:
-        f.write(text)
-    print(text)
+    write_result(args.name, lines)
 
 
 if __name__ == "__main__":

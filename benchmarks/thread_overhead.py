@@ -1,0 +1,120 @@
+"""Training with many threads: does the main thread (chunks handed out, tallied, the progress bar)
+keep 64 or more threads busy? Measurable on 2 cores by standing in for the kernel.
+
+    python benchmarks/thread_overhead.py --corpus corpora/sample.txt
+
+w2v's main thread hands out one chunk per pool thread and tallies each as it ends (``w2v.training``).
+Here the real ``train`` runs, with the real chunk plan, learning-rate schedule, pool and tqdm bar,
+but the kernel is replaced by one that sleeps ``--chunk-ms`` milliseconds with the GIL released, as
+the real kernel does while it trains (a chunk of 100,000 words takes about 100 ms on one thread of
+this machine for sg-ns, 40 ms for CBOW). Sleeping threads need no core, so 64 or 256 of them run on
+2 cores, and only the main thread's work competes for the CPU: the measured chunks a second against
+``threads / chunk`` is how far the main thread alone lets training scale.
+
+Also measured: the real kernel's cost per call that holds the GIL (Numba's dispatch of ~20
+arguments, on an empty chunk), which every thread pays once a chunk.
+Results go to ``results/<--name>.md``.
+"""
+from __future__ import annotations
+
+import datetime
+import itertools
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, ROOT)
+
+from compare import BadArgument, OneLineParser, positive_ints, run_in_one_line, write_result  # noqa: E402
+
+
+class SleepingKernel:
+    """Stands in for a kernel: sleeps ``seconds`` (the GIL released) and reports nothing trained;
+    counts its calls."""
+
+    class stats:  # what the kernel preparation reads
+        cache_misses: dict = {}
+
+    def __init__(self, seconds: float):
+        self.seconds, self.calls = seconds, itertools.count()
+
+    def __call__(self, *args):
+        next(self.calls)
+        time.sleep(self.seconds)
+        return 0.0, 0, 0
+
+
+def dispatch_microseconds(corpus: str, calls: int = 2000) -> float:
+    """The real sg-ns kernel's microseconds a call on an empty chunk (the part of a chunk that holds the GIL)."""
+    import w2v
+    from w2v import kernels
+    from w2v.model import kernel_args, kernel_function
+    model = w2v.train([corpus], dim=100, epochs=1, threads=1, seed=1).model
+    kernel = kernel_function(model.kernel_name)
+    args = kernel_args(model.kernel_name, model.weights, model.tables(), np.zeros(0, np.int32),
+                       np.zeros(1, np.int64), 0, 0, model.kernel_settings(1), 0.025, 0.025, kernels.seed_state(0))
+    kernel(*args)
+    start = time.perf_counter()
+    for _ in range(calls):
+        kernel(*args)
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def emulated(corpus: str, threads: int, chunk_words: int, chunk_seconds: float) -> tuple:
+    """(chunks, seconds) of one epoch of the real training loop over a sleeping kernel."""
+    import w2v
+    from w2v import training
+    real, kernel = training.kernel_function, SleepingKernel(chunk_seconds)
+    training.kernel_function = lambda name: kernel
+    try:
+        result = w2v.train([corpus], dim=8, epochs=1, threads=threads, chunk_words=chunk_words, progress=True)
+    finally:
+        training.kernel_function = real
+    return next(kernel.calls) - 1, result.history[-1].seconds  # one call prepared the kernel
+
+
+def main(argv=None):
+    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default=os.path.join(ROOT, "corpora", "sample.txt"))
+    parser.add_argument("--threads", default="2,8,32,64,128,256")
+    parser.add_argument("--chunk-ms", default="100,40")
+    parser.add_argument("--waves", type=int, default=40, help="chunks an epoch per thread (about)")
+    parser.add_argument("--name", default="thread-overhead")
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.corpus):
+        raise BadArgument(f"--corpus {args.corpus}: no such file")
+    threads = positive_ints("--threads", args.threads)
+    chunk_ms = positive_ints("--chunk-ms", args.chunk_ms)
+    if args.waves < 2:
+        raise BadArgument(f"--waves {args.waves}: must be at least 2")
+    words = sum(len(line.split()) for line in open(args.corpus, encoding="utf-8", errors="replace"))
+    dispatch = dispatch_microseconds(args.corpus)
+    print(f"kernel dispatch: {dispatch:.1f} us a call", flush=True)
+    rows = []
+    for ms in chunk_ms:
+        for n in threads:
+            chunks, seconds = emulated(args.corpus, n, max(1, words // (args.waves * n)), ms / 1000)
+            ideal = math.ceil(chunks / n) * ms / 1000  # every thread busy from start to end
+            rows.append((ms, n, chunks, seconds, chunks / seconds, chunks / ideal, ideal / seconds))
+            print(rows[-1], flush=True)
+    lines = [f"# The main thread with many training threads ({datetime.date.today()})", "",
+             f"`python benchmarks/thread_overhead.py {' '.join(argv if argv is not None else sys.argv[1:])}`", "",
+             "The real `w2v.train` loop (chunk plan, schedule, pool, tqdm bar shown) with the kernel replaced "
+             "by a sleep of the chunk's time with the GIL released (see the script's docstring); one epoch of "
+             f"about {args.waves} chunks a thread. Ideal: every thread busy from the start to the end "
+             "(ceil(chunks / threads) chunk times); efficiency = ideal seconds / measured seconds.",
+             f"Real sg-ns kernel, cost of a call on an empty chunk (GIL held): **{dispatch:.1f} µs**.", "",
+             "| chunk ms | threads | chunks | seconds | chunks/s | ideal chunks/s | efficiency |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {ms} | {n} | {c} | {s:.2f} | {r:,.0f} | {i:,.0f} | {e:.2f} |" for ms, n, c, s, r, i, e in rows]
+    write_result(args.name, lines)
+
+
+if __name__ == "__main__":
+    run_in_one_line(main, "thread_overhead")
