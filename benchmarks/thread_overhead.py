@@ -12,7 +12,12 @@ this machine for sg-ns, 40 ms for CBOW). Sleeping threads need no core, so 64 or
 ``threads / chunk`` is how far the main thread alone lets training scale.
 
 Also measured: the real kernel's cost per call that holds the GIL (Numba's dispatch of ~20
-arguments, on an empty chunk), which every thread pays once a chunk.
+arguments, on an empty chunk), which every thread pays once a chunk; and with ``--tail-corpus``
+(e.g. wiki8), whole epochs with each chunk sleeping for its words at ``--words-per-second`` a thread,
+with w2v's chunk plan and with fixed chunks of 100,000 words, to show the epoch's tail: an epoch
+ends when its last chunk does.
+
+    python benchmarks/thread_overhead.py --tail-corpus /tmp/wiki8.txt --tail-threads 16,64
 Results go to ``results/<--name>.md``.
 """
 from __future__ import annotations
@@ -23,6 +28,7 @@ import math
 import os
 import sys
 import time
+from typing import Tuple
 
 import numpy as np
 
@@ -41,12 +47,12 @@ class SleepingKernel:
     class stats:  # what the kernel preparation reads
         cache_misses: dict = {}
 
-    def __init__(self, seconds: float):
-        self.seconds, self.calls = seconds, itertools.count()
+    def __init__(self, seconds: float, seconds_a_word: float = 0.0):
+        self.seconds, self.seconds_a_word, self.calls = seconds, seconds_a_word, itertools.count()
 
     def __call__(self, *args):
         next(self.calls)
-        time.sleep(self.seconds)
+        time.sleep(self.seconds + self.seconds_a_word * len(args[3]))  # args[3]: the chunk's word ids
         return 0.0, 0, 0
 
 
@@ -79,18 +85,42 @@ def emulated(corpus: str, threads: int, chunk_words: int, chunk_seconds: float) 
     return next(kernel.calls) - 1, result.history[-1].seconds  # one call prepared the kernel
 
 
+def epoch_tail(corpus: str, threads: int, words_per_second: float, planned: bool) -> Tuple[int, float, float]:
+    """(words, epoch seconds, ideal seconds) of training ``corpus`` on ``threads`` threads each training
+    ``words_per_second`` (sleeping kernels); ``planned``: w2v's chunk plan (smaller chunks for many
+    threads), else chunks of ``chunk_words`` whatever the threads (w2v before the plan)."""
+    import w2v
+    from w2v import training
+    real, sizes, kernel = training.kernel_function, training.chunk_words_for, SleepingKernel(0.0, 1 / words_per_second)
+    training.kernel_function = lambda name: kernel
+    if not planned:
+        training.chunk_words_for = lambda n_words, threads, chunk_words: chunk_words
+    try:
+        result = w2v.train([corpus], dim=8, epochs=1, threads=threads)
+    finally:
+        training.kernel_function, training.chunk_words_for = real, sizes
+    words = result.model.position.corpus["words"]
+    return words, result.history[-1].seconds, words / (threads * words_per_second)
+
+
 def main(argv=None):
     parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default=os.path.join(ROOT, "corpora", "sample.txt"))
     parser.add_argument("--threads", default="2,8,32,64,128,256")
     parser.add_argument("--chunk-ms", default="100,40")
     parser.add_argument("--waves", type=int, default=40, help="chunks an epoch per thread (about)")
+    parser.add_argument("--tail-corpus", help="also time whole epochs of this corpus (e.g. wiki8) on --tail-threads")
+    parser.add_argument("--tail-threads", default="16,64")
+    parser.add_argument("--words-per-second", type=float, default=1e6, help="a thread's speed in --tail-corpus runs")
     parser.add_argument("--name", default="thread-overhead")
     args = parser.parse_args(argv)
     if not os.path.isfile(args.corpus):
         raise BadArgument(f"--corpus {args.corpus}: no such file")
     threads = positive_ints("--threads", args.threads)
     chunk_ms = positive_ints("--chunk-ms", args.chunk_ms)
+    tail_threads = positive_ints("--tail-threads", args.tail_threads)
+    if args.tail_corpus is not None and not os.path.isfile(args.tail_corpus):
+        raise BadArgument(f"--tail-corpus {args.tail_corpus}: no such file")
     if args.waves < 2:
         raise BadArgument(f"--waves {args.waves}: must be at least 2")
     words = sum(len(line.split()) for line in open(args.corpus, encoding="utf-8", errors="replace"))
@@ -113,6 +143,19 @@ def main(argv=None):
              "| chunk ms | threads | chunks | seconds | chunks/s | ideal chunks/s | efficiency |",
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {ms} | {n} | {c} | {s:.2f} | {r:,.0f} | {i:,.0f} | {e:.2f} |" for ms, n, c, s, r, i, e in rows]
+    if args.tail_corpus:
+        lines += ["", f"## Whole epochs of `{os.path.basename(args.tail_corpus)}`, each thread training "
+                      f"{args.words_per_second:,.0f} words/s (sleeping)", "",
+                  "An epoch ends when its last chunk does. Ideal: words / (threads × words/s).", "",
+                  "| threads | chunks | words a chunk | epoch s | ideal s | efficiency |", "|---|---|---|---|---|---|"]
+        from w2v.training import chunk_words_for
+        for n in tail_threads:
+            for planned in (False, True):
+                words, seconds, ideal = epoch_tail(args.tail_corpus, n, args.words_per_second, planned)
+                size = chunk_words_for(words, n, 100_000) if planned else 100_000
+                lines.append(f"| {n} | {'plan: ' if planned else 'fixed: '}{math.ceil(words / size)} | {size:,} | "
+                             f"{seconds:.3f} | {ideal:.3f} | {ideal / seconds:.2f} |")
+                print(lines[-1], flush=True)
     write_result(args.name, lines)
 
 

@@ -1,4 +1,5 @@
 """The model: its file, checkpoints and resume (same bytes as an uninterrupted run), continued training."""
+import dataclasses
 import json
 import os
 import signal
@@ -118,6 +119,36 @@ def test_a_resumed_run_writes_the_same_bytes(sample_path, tmp_path, combo, stop)
     assert resumed.model.vectors.meta["losses"] == whole.vectors.meta["losses"]
     for name in ("syn1neg", "syn1"):
         np.testing.assert_array_equal(getattr(resumed.model.weights, name), getattr(whole.model.weights, name))
+
+
+def test_chunks_shrink_for_many_threads_and_a_resumed_run_keeps_its_plan(sample_path, tmp_path):
+    """With several threads a small corpus is cut into smaller chunks (8 a thread, down to 10,000 words);
+    the plan is the schedule's: a run started on 4 threads keeps its chunks when it goes on with 1, so
+    chunk k of a checkpoint is the same text whatever the threads."""
+    from w2v.corpus import Corpus
+    from w2v.encode import encode_corpus
+    from w2v.training import chunk_words_for, plan_chunks
+    assert chunk_words_for(400_000, 1, 100_000) == 100_000         # one thread: as asked
+    assert chunk_words_for(400_000, 4, 100_000) == 12_500          # 32 chunks, 8 a thread
+    assert chunk_words_for(400_000, 64, 100_000) == 10_000         # not below 10,000 words
+    assert chunk_words_for(100_000_000, 64, 100_000) == 100_000    # a large corpus: as asked
+    path = str(tmp_path / "ck.w2vm")
+    with pytest.raises(TrainingInterrupted):  # stopped as epoch 2 starts (4 threads stop only between chunks)
+        w2v.train(sample_path, epochs=2, checkpoint=path, chunk_callback=lambda p: p.epoch == 1,
+                  **{**SMALL, "threads": 4, "chunk_words": 100_000})
+    model = Model.load(path)
+    words = model.position.corpus["words"]
+    assert model.position.corpus["chunk_words"] == -(-words // 32)
+    model.options = dataclasses.replace(model.options, threads=1)
+    with pytest.raises(TrainingInterrupted):  # one thread: stopped after chunk 20 of the 4-thread plan
+        model.train(sample_path, checkpoint=path, chunk_callback=lambda p: p.chunk == 20)
+    model = Model.load(path)
+    assert (model.position.epoch, model.position.chunk, model.position.corpus["chunk_words"]) == (1, 20, -(-words // 32))
+    resumed = model.train(sample_path)
+    assert resumed.model.position.corpus["chunk_words"] == -(-words // 32) and resumed.model.position.finished
+    encoded = encode_corpus(Corpus([sample_path]), model.vocab)
+    first = plan_chunks(encoded.offsets, -(-words // 32))[20][0]
+    assert resumed.words == words - int(encoded.offsets[first])  # it went on from chunk 20 of the same plan
 
 
 def test_sigterm_then_resume_gives_the_uninterrupted_bytes(sample_path, tmp_path):

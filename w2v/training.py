@@ -2,7 +2,8 @@
 
 Python owns the outer loops; the kernels in :mod:`w2v.kernels` own the inner
 one. The encoded corpus is cut into chunks of about ``chunk_words`` words
-(whole sentences). The main thread hands chunks, in order, to a pool of
+(whole sentences; with several threads smaller where the corpus is small for
+them, :func:`chunk_words_for`, and kept with the schedule's position). The main thread hands chunks, in order, to a pool of
 worker threads, at most one chunk in flight per thread; the workers train
 them lock-free on shared weights (Hogwild), with the GIL released. The
 learning rate falls linearly with the words handed out so far, over all
@@ -95,6 +96,23 @@ class TrainingInterrupted(Exception):
     """Training was stopped (a signal, a stop event or a callback) before its schedule ended."""
 
 
+#: With several threads each gets at least this many chunks an epoch, the chunks made smaller than
+#: ``chunk_words`` where the corpus is small for the threads (but not below MIN_CHUNK_WORDS): an epoch
+#: ends when its last chunk does, so with C chunks on T threads only C / (T·⌈C/T⌉) of the threads' time
+#: is used (wiki8's 170 chunks of 100,000 words on 64 threads: 0.88; benchmarks/README.md, "Many threads").
+CHUNKS_PER_THREAD = 8
+MIN_CHUNK_WORDS = 10_000
+
+
+def chunk_words_for(n_words: int, threads: int, chunk_words: int) -> int:
+    """Words a chunk for a corpus of ``n_words`` on ``threads`` threads: ``chunk_words``, or with several
+    threads fewer, so that each gets :data:`CHUNKS_PER_THREAD` chunks an epoch, down to
+    :data:`MIN_CHUNK_WORDS` (each chunk costs the main thread a hand-out and a tally, ~0.2 ms)."""
+    if threads <= 1:
+        return chunk_words
+    return min(chunk_words, max(MIN_CHUNK_WORDS, -(-n_words // (threads * CHUNKS_PER_THREAD))))
+
+
 def plan_chunks(offsets: np.ndarray, chunk_words: int) -> List[Tuple[int, int]]:
     """Sentence ranges ``(s_begin, s_end)`` of about ``chunk_words`` words each, whole sentences."""
     n_words = int(offsets[-1])
@@ -133,7 +151,7 @@ class _Run:
                  checkpoint: Optional[str], checkpoint_every: Optional[float], force: bool,
                  chunk_callback, say):
         self.model, self.encoded, self.position = model, encoded, model.position
-        self.chunks = plan_chunks(encoded.offsets, model.options.chunk_words)
+        self.chunks = plan_chunks(encoded.offsets, model.position.corpus["chunk_words"])
         self.threads = threads
         self.kernel = kernel_function(model.kernel_name)
         self.settings = model.kernel_settings(threads)
@@ -319,7 +337,10 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
 def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, stop_event, checkpoint,
            checkpoint_every, force, chunk_callback) -> TrainResult:
     options, p = model.options, model.position
-    threads = max(1, min(options.threads, len(plan_chunks(encoded.offsets, options.chunk_words))))
+    # the chunk plan is the schedule's, so that a position (epoch, chunk) means the same text when a
+    # run resumes, whatever its threads
+    p.corpus.setdefault("chunk_words", chunk_words_for(encoded.n_words, options.threads, options.chunk_words))
+    threads = max(1, min(options.threads, len(plan_chunks(encoded.offsets, p.corpus["chunk_words"]))))
     compile_seconds = _prepare_kernel(model, threads, say)
     model.initialize()
     model.writable()
