@@ -671,30 +671,30 @@ class _DistributedRun:
 
         Not Dask's broadcast (``Client.scatter(broadcast=True)``): its replication waits for ever, and
         every later broadcast with it, when a worker dies while it runs (dask/distributed#5704, #6578).
-        Each worker gets its own copy, each send bounded (``SEND_SECONDS``, in a daemon thread, which
-        cannot keep the process alive); a worker that has not taken it by then is skipped, and a round
-        there fetches another worker's copy. No copy on any worker, three times: OSError."""
+        Each worker gets its own copy, all sent at once, each in a daemon thread (which cannot keep the
+        process alive) waited for at most ``SEND_SECONDS`` (and a second a SEND_BYTES_PER_SECOND); a
+        worker that has not taken it by then is skipped, and a round there fetches another worker's
+        copy. No copy on any worker, three times: OSError."""
         seconds = SEND_SECONDS + sum(_nbytes(part) if isinstance(part, tuple) else getattr(part, "nbytes", 0)
                                      for part in (data if isinstance(data, tuple) else ())) / SEND_BYTES_PER_SECOND
         failure: BaseException = TimeoutError(f"no answer in {seconds:.0f} s")
         for attempt in range(3):
-            copies: Dict[str, Any] = {}
-            for worker in self._live_workers():
-                box: Dict[str, Any] = {}
+            boxes: Dict[str, Dict[str, Any]] = {worker: {} for worker in self._live_workers()}
 
-                def send(worker=worker, box=box):
-                    try:
-                        box["future"] = self.client.scatter(data, workers=[worker], hash=False)
-                    except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
-                        box["error"] = error
+            def send(worker, box):
+                try:
+                    box["future"] = self.client.scatter(data, workers=[worker], hash=False)
+                except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+                    box["error"] = error
 
-                sender = threading.Thread(target=send, daemon=True)
+            senders = [threading.Thread(target=send, args=item, daemon=True) for item in boxes.items()]
+            for sender in senders:
                 sender.start()
-                sender.join(seconds)
-                if "future" in box:
-                    copies[worker] = box["future"]
-                else:
-                    failure = box.get("error", failure)
+            deadline = time.monotonic() + seconds
+            for sender in senders:
+                sender.join(max(0.0, deadline - time.monotonic()))
+            copies = {worker: box["future"] for worker, box in boxes.items() if "future" in box}
+            failure = next((box["error"] for box in boxes.values() if "error" in box), failure)
             if copies:
                 return copies
             time.sleep(1.0)
