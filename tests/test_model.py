@@ -151,6 +151,25 @@ def test_chunks_shrink_for_many_threads_and_a_resumed_run_keeps_its_plan(sample_
     assert resumed.words == words - int(encoded.offsets[first])  # it went on from chunk 20 of the same plan
 
 
+def test_a_checkpoint_from_before_kept_plans_resumes_with_its_chunk_words(sample_path, tmp_path):
+    """A checkpoint whose position has no chunk plan (written before plans were kept) was cut into
+    ``chunk_words`` chunks whatever its threads: it resumes with those, even on 2 threads."""
+    from w2v.corpus import Corpus
+    from w2v.encode import encode_corpus
+    from w2v.training import plan_chunks
+    path = str(tmp_path / "ck.w2vm")
+    with pytest.raises(TrainingInterrupted):
+        w2v.train(sample_path, epochs=1, checkpoint=path, chunk_callback=lambda p: p.chunk == 3, **SMALL)
+    model = Model.load(path)
+    del model.position.corpus["chunk_words"]
+    model.options = dataclasses.replace(model.options, threads=2)
+    resumed = model.train(sample_path)
+    encoded = encode_corpus(Corpus([sample_path]), model.vocab)
+    first = plan_chunks(encoded.offsets, SMALL["chunk_words"])[3][0]
+    assert resumed.model.position.corpus["chunk_words"] == SMALL["chunk_words"]
+    assert resumed.words == model.position.corpus["words"] - int(encoded.offsets[first])
+
+
 def test_sigterm_then_resume_gives_the_uninterrupted_bytes(sample_path, tmp_path):
     common = ["--dim", "12", "--threads", "1", "--seed", "9", "--epochs", "12", "-q"]
     assert run("train", sample_path, "-o", tmp_path / "whole.bin", *common).exit_code == 0

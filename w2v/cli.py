@@ -238,9 +238,9 @@ def cli():
 @_force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
-def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, count_limit, epochs, alpha,
-          min_alpha_ratio, threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length, read_vocab,
-          save_vocab, cache_dir, phrases, phrase_threshold, phrase_table, checkpoint, checkpoint_every, resume,
+def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, count_limit,
+          epochs, alpha, min_alpha_ratio, threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length,
+          read_vocab, save_vocab, cache_dir, phrases, phrase_threshold, phrase_table, checkpoint, checkpoint_every, resume,
           allow_other_corpus, init, update_vocab, scheduler, sync_words, classes_k, classes_output, force, quiet):
     """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz, or - for stdin).
 
@@ -270,8 +270,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     from w2v.vocab import Vocabulary
 
     options = TrainOptions(model=model, dim=dim, window=window, negative=negative, hs=hs, sample=sample,
-                           min_count=min_count, max_vocab=max_vocab, count_limit=count_limit, epochs=epochs, alpha=alpha,
-                           min_alpha_ratio=min_alpha_ratio, threads=threads,
+                           min_count=min_count, max_vocab=max_vocab, count_limit=count_limit, epochs=epochs,
+                           alpha=alpha, min_alpha_ratio=min_alpha_ratio, threads=threads,
                            seed=seed, cbow_mean=not cbow_sum, ns_exponent=ns_exponent, exact=exact,
                            lowercase=lowercase, max_sentence_length=max_sentence_length)
     try:

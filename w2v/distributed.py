@@ -678,7 +678,7 @@ class _DistributedRun:
         seconds = SEND_SECONDS + sum(_nbytes(part) if isinstance(part, tuple) else getattr(part, "nbytes", 0)
                                      for part in (data if isinstance(data, tuple) else ())) / SEND_BYTES_PER_SECOND
         failure: BaseException = TimeoutError(f"no answer in {seconds:.0f} s")
-        for attempt in range(3):
+        for _ in range(3):
             boxes: Dict[str, Dict[str, Any]] = {worker: {} for worker in self._live_workers()}
 
             def send(worker, box):

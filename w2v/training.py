@@ -3,8 +3,8 @@
 Python owns the outer loops; the kernels in :mod:`w2v.kernels` own the inner
 one. The encoded corpus is cut into chunks of about ``chunk_words`` words
 (whole sentences; with several threads smaller where the corpus is small for
-them, :func:`chunk_words_for`, and kept with the schedule's position). The main thread hands chunks, in order, to a pool of
-worker threads, at most one chunk in flight per thread; the workers train
+them, :func:`chunk_words_for`; the plan is kept with the schedule's position).
+The main thread hands chunks, in order, to a pool of worker threads, at most one chunk in flight per thread; the workers train
 them lock-free on shared weights (Hogwild), with the GIL released. The
 learning rate falls linearly with the words handed out so far, over all
 epochs and threads, from ``alpha`` to ``alpha * min_alpha_ratio`` (word2vec.c:
@@ -99,7 +99,7 @@ class TrainingInterrupted(Exception):
 #: With several threads each gets at least this many chunks an epoch, the chunks made smaller than
 #: ``chunk_words`` where the corpus is small for the threads (but not below MIN_CHUNK_WORDS): an epoch
 #: ends when its last chunk does, so with C chunks on T threads only C / (T·⌈C/T⌉) of the threads' time
-#: is used (wiki8's 170 chunks of 100,000 words on 64 threads: 0.88; benchmarks/README.md, "Many threads").
+#: is used (wiki8's 167 chunks of 100,000 words on 64 threads: 0.87; benchmarks/README.md, "Many threads").
 CHUNKS_PER_THREAD = 8
 MIN_CHUNK_WORDS = 10_000
 
@@ -339,7 +339,9 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
     options, p = model.options, model.position
     # the chunk plan is the schedule's, so that a position (epoch, chunk) means the same text when a
     # run resumes, whatever its threads
-    p.corpus.setdefault("chunk_words", chunk_words_for(encoded.n_words, options.threads, options.chunk_words))
+    if "chunk_words" not in p.corpus:  # a schedule begun before plans were kept used chunk_words as it is
+        p.corpus["chunk_words"] = (options.chunk_words if p.words_done else
+                                   chunk_words_for(encoded.n_words, options.threads, options.chunk_words))
     threads = max(1, min(options.threads, len(plan_chunks(encoded.offsets, p.corpus["chunk_words"]))))
     compile_seconds = _prepare_kernel(model, threads, say)
     model.initialize()
