@@ -211,6 +211,34 @@ def test_a_worker_killed_as_the_weights_go_out_holds_up_one_round_at_most(cluste
     assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"
 
 
+@pytest.mark.parametrize("losses", [1, distributed.ROUND_RETRIES + 1])
+def test_a_round_whose_data_was_lost_is_sent_again_a_few_times(cluster, sample_path, tmp_path, monkeypatch, losses):
+    """Dask cancels a task whose scattered input was lost with a worker: the round is sent again with the
+    whole weights, and after ROUND_RETRIES such losses in one round the run stops with the error and the
+    checkpoint of the last sync. (Here the task itself is cancelled, as Dask does.)"""
+    submit = distributed._DistributedRun._submit
+    lost = []
+
+    def losing(self, function, k, *args, **kwargs):
+        future = submit(self, function, k, *args, **kwargs)
+        if function is distributed._train_round and self.version == 3 and k == 0 and len(lost) < losses:
+            lost.append(future)
+            self.client.cancel([future])
+        return future
+
+    monkeypatch.setattr(distributed._DistributedRun, "_submit", losing)
+    checkpoint = str(tmp_path / "c.w2vm")
+    if losses <= distributed.ROUND_RETRIES:
+        result = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, **SMALL)
+        assert len(lost) == losses and len(result.syncs) == 9
+        assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"
+    else:
+        with pytest.raises(OSError, match=r"lost 4 times in round 4 of epoch 1: workers keep dying; the checkpoint"):
+            distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, checkpoint=checkpoint,
+                              **SMALL)
+        assert Model.load(checkpoint).position.chunk == 3  # the three rounds synced before
+
+
 def test_when_dask_gives_up_on_a_round_the_checkpoint_holds_the_last_sync(sample_path, tmp_path):
     """With no failure allowed, killing the worker that runs a round ends the run with one error
     naming the checkpoint, which holds the model as the last sync left it."""
