@@ -135,6 +135,8 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("phrases_quality.py", ["--corpus", "missing.txt"]),
     ("synthetic_scale.py", ["--word2vec-bin", "missing", "--tokens", "5"]),
     ("thread_overhead.py", ["--corpus", "missing.txt"]),
+    ("distributed_same_stream.py", ["--corpus", "missing.txt"]),
+    ("distributed_same_stream.py", ["--corpus", "not-word2vec.c", "--seed", "four"]),
     ("thread_overhead.py", ["--threads", "0"]),
     ("thread_overhead.py", ["--chunk-ms", "fast"]),
     ("thread_overhead.py", ["--waves", "1"]),
