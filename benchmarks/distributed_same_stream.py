@@ -41,6 +41,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not os.path.isfile(args.corpus):
         raise BadArgument(f"--corpus {args.corpus}: no such file")
+    if not 1 <= args.dim <= 10_000 or args.seed < 0:
+        raise BadArgument(f"--dim {args.dim} --seed {args.seed}: the dimension must be 1 to 10,000, the seed "
+                          f"not negative")
     import w2v
     from w2v import distributed, kernels
     options = dict(epochs=1, seed=args.seed, threads=1, dim=args.dim)

@@ -4,8 +4,9 @@ one epoch end to end in w2v, word2vec.c and gensim.
     python benchmarks/seeded_word2vec_c.py -o /tmp/word2vec-seeded
     python benchmarks/synthetic_scale.py --tokens 500000000 --exponent 1.2 --word2vec-bin /tmp/word2vec-seeded
 
-The corpus comes from ``zipf_corpus.py`` (made in ``--folder``, deleted afterwards unless
-``--keep``; or given with ``--corpus``). Each system runs once, in turn, under ``/usr/bin/time``
+The corpus comes from ``zipf_corpus.py`` (made in a new folder inside ``--folder`` with the
+vectors, and deleted with it; with ``--keep`` written to ``--folder`` itself, never over a file
+there; or given with ``--corpus``). Each system runs once, in turn, under ``/usr/bin/time``
 (wall seconds, peak resident memory): the whole command, from reading the text to the written
 vectors file, with the same settings (``--config``, 1 epoch, dim 100, window 5, sample 1e-3,
 min-count 5, 2 threads). The kept vocabulary of each is read off its file's header. The report goes
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,14 +59,21 @@ def main(argv=None):
         parser.error(f"--word2vec-bin {args.word2vec_bin}: no such file")
     if args.corpus is not None and not os.path.isfile(args.corpus):
         parser.error(f"--corpus {args.corpus}: no such file")
+    if args.exponent <= 1:
+        parser.error(f"--exponent {args.exponent}: a zipf law needs more than 1")
+    if not os.path.isdir(args.folder):
+        parser.error(f"--folder {args.folder}: no such folder")
+    work = tempfile.mkdtemp(prefix="w2v-scale-", dir=args.folder)  # nothing already in --folder is replaced
     corpus, made = args.corpus, None
-    if corpus is None:
-        corpus = made = os.path.join(args.folder, f"zipf-{args.tokens}.txt")
-        subprocess.run([sys.executable, os.path.join(HERE, "zipf_corpus.py"), corpus, "--tokens",
-                        str(args.tokens), "--exponent", str(args.exponent)], check=True)
-    out = os.path.join(args.folder, "synthetic-scale-vectors.bin")
+    out = os.path.join(work, "vectors.bin")
     rows = []
     try:
+        if corpus is None:
+            corpus = made = os.path.join(args.folder if args.keep else work, f"zipf-{args.tokens}.txt")
+            if os.path.exists(made):
+                parser.error(f"{made} exists already; move it away or pass it as --corpus")
+            subprocess.run([sys.executable, os.path.join(HERE, "zipf_corpus.py"), corpus, "--tokens",
+                            str(args.tokens), "--exponent", str(args.exponent)], check=True)
         size = os.path.getsize(corpus)
         for system in systems:
             seconds, mib, _ = time_command(command(SYSTEMS[system], args.config, 1, corpus, out, 1,
@@ -72,9 +81,7 @@ def main(argv=None):
             rows.append((system, seconds, mib, vocabulary_size(out)))
             print(rows[-1], flush=True)
     finally:
-        for path in (out, made if not args.keep else None):
-            if path and os.path.exists(path):
-                os.unlink(path)
+        shutil.rmtree(work)
     lines = [f"# Scale: a synthetic corpus, one epoch end to end ({datetime.date.today()})", "",
              f"`python benchmarks/synthetic_scale.py {' '.join(argv if argv is not None else sys.argv[1:])}`", "",
              f"Corpus: {'`' + corpus + '`' if made is None else f'zipf_corpus.py, {args.tokens:,} tokens, exponent {args.exponent}'}"

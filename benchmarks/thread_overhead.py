@@ -121,6 +121,8 @@ def main(argv=None):
     tail_threads = positive_ints("--tail-threads", args.tail_threads)
     if args.tail_corpus is not None and not os.path.isfile(args.tail_corpus):
         raise BadArgument(f"--tail-corpus {args.tail_corpus}: no such file")
+    if args.words_per_second <= 0:
+        raise BadArgument(f"--words-per-second {args.words_per_second}: must be positive")
     if args.waves < 2:
         raise BadArgument(f"--waves {args.waves}: must be at least 2")
     words = sum(len(line.split()) for line in open(args.corpus, encoding="utf-8", errors="replace"))

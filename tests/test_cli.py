@@ -129,6 +129,7 @@ def test_vocab_summary(tmp_path, sample_path):
     assert result.exit_code == 0
     assert "tokens 400,290" in result.output and "kept 737 types" in result.output
     assert_clean_error(run("vocab", sample_path, "-o", tmp_path / "no" / "v.txt", "-q"), 1, "does not exist")
+    assert_clean_error(run("vocab", sample_path, "--count-limit", 0, "-q"), 2, "--count-limit")
 
 
 def test_convert_between_formats(trained, tmp_path):

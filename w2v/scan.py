@@ -223,10 +223,19 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
     for piece_table, piece_n, tokens in _in_order(count_piece, pieces(corpus, "counting"), threads):
         table, n, used = kernels.table_merge(table, n, used, piece_table, piece_n)
         total += tokens
-        while prune_at is not None and n > prune_at:  # word2vec.c prunes as long as it is over, too
-            pruned += 1
-            table, n, used = kernels.table_prune(table, n, pruned)
+        table, n, used, pruned = _prune(table, n, used, pruned, prune_at)
     return Counted(table, n, total, pruned)
+
+
+def _prune(table, n: int, used: int, pruned: int, prune_at: Optional[int]):
+    """word2vec.c's ReduceVocab for as long as the table holds more than ``prune_at`` tokens: every
+    token seen at most ``pruned + 1`` times is dropped, and that bound grows by one each time.
+    Returns ``(table, n, used, pruned)``."""
+    from . import kernels
+    while prune_at is not None and n > prune_at:
+        pruned += 1
+        table, n, used = kernels.table_prune(table, n, pruned)
+    return table, n, used, pruned
 
 
 @dataclass
@@ -271,12 +280,11 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
                 ids_sink.append(where[ids])
                 ends_sink.append(ends + total)
             total += len(ids)
-            while prune_at is not None and n > prune_at:
-                pruned += 1
-                table, n, used = kernels.table_prune(table, n, pruned)
-                if spooling:
-                    spooling = False
-                    ids_sink.discard()
+            before = pruned
+            table, n, used, pruned = _prune(table, n, used, pruned, prune_at)
+            if spooling and pruned > before:  # the entries were renumbered: the spool is of no use
+                spooling = False
+                ids_sink.discard()
         spooled = None
         if spooling:
             spooled_ids, fd = ids_sink.finish()
@@ -299,10 +307,7 @@ def merge(parts, prune_at: Optional[int]) -> Counted:
     for (hashes, entries, arena), tokens, part_pruned in parts:
         table, n, used = kernels.table_merge(table, n, used, (no_slots, hashes, entries, arena), len(hashes))
         total += tokens
-        pruned = max(pruned, part_pruned)
-        while prune_at is not None and n > prune_at:
-            pruned += 1
-            table, n, used = kernels.table_prune(table, n, pruned)
+        table, n, used, pruned = _prune(table, n, used, max(pruned, part_pruned), prune_at)
     return Counted(table, n, total, pruned)
 
 

@@ -41,8 +41,7 @@ from .memory import release_free_memory
 from .options import COUNT_LIMIT
 from .words import MAX_WORD_BYTES, read_word_integers
 
-__all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "vocabulary_from_count", "MAX_TOTAL_COUNT",
-           "VOCAB_PRUNE_AT"]
+__all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "vocabulary_from_count", "MAX_TOTAL_COUNT"]
 
 #: The largest total of counts a vocabulary holds (2^53: float64 represents every integer up to it).
 MAX_TOTAL_COUNT = 1 << 53
@@ -328,12 +327,10 @@ def _select(pairs, min_count: int, max_size: Optional[int], most: int):
     return [w for w, _ in kept], [c for _, c in kept]
 
 
-#: At most this many distinct tokens are held while counting a vocabulary (then word2vec.c's pruning).
-VOCAB_PRUNE_AT = COUNT_LIMIT
 
 
 def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int] = None,
-                     prune_at: Optional[int] = VOCAB_PRUNE_AT, threads: int = 1):
+                     prune_at: Optional[int] = COUNT_LIMIT, threads: int = 1):
     """Count ``corpus`` on ``threads`` threads and keep its vocabulary; returns ``(Vocabulary, CountSummary)``.
 
     The vocabulary is the same whatever the number of threads (:mod:`w2v.scan`). Memory: the kept
