@@ -8,6 +8,8 @@ the setups compared alternate, seed by seed.
     python benchmarks/distributed_runs.py quality --seeds 1 2 3          # 2 threads vs local:2 vs local:4
     python benchmarks/distributed_runs.py sync --sync-words 250000 1000000 4000000
     python benchmarks/distributed_runs.py overhead --repeat 3            # 1 epoch, words/s and wall time
+    python benchmarks/distributed_runs.py variants --variants counts guard:1 --seeds 1 2 3 4
+                                                  # the combine rule's variants (combine_variants.py)
 
 Each writes ``results/distributed-NAME.md`` with the commands beside the numbers; the sync lines of
 the runs (seconds, bytes in and out per sync) are copied from the command's own report.
@@ -101,6 +103,33 @@ def sync_sweep(args, corpus, folder):
             f"(--sync-words and --seed varying).\n\n" + table(rows, keys))
 
 
+def variants(args, corpus, folder):
+    """local:N with each variant of the combine rule (combine_variants.py), seed by seed."""
+    rows, command = [], None
+    for seed in args.seeds:
+        for variant in args.variants:
+            out = os.path.join(folder, "vectors.bin")
+            command = ([sys.executable, os.path.join(HERE, "combine_variants.py"), variant, "train", corpus, "-o", out,
+                        "--epochs", str(args.epochs), "--seed", str(seed)] + COMMON
+                       + ["--scheduler", f"local:{args.workers}", "--threads", "1"])
+            seconds, stderr = timed(command)
+            row = {"variant": variant, "seed": seed, "wall s": seconds, **syncs(stderr), **evaluate(out, args.data)}
+            rows.append(row)
+            print(row, flush=True)
+    means = [{"variant": v, **{k: mean([r for r in rows if r["variant"] == v], k)
+                               for k in ("analogy", "ws353", "simlex")}} for v in args.variants]
+    words = command[4:]
+    words[words.index("-o") + 1] = "OUT.bin"
+    shown_command = " ".join(["python", "benchmarks/combine_variants.py", "VARIANT", "train"] + words)
+    return (f"# Distributed training: variants of the combine rule (wiki8, sg-ns, {args.epochs} epochs, "
+            f"local:{args.workers})\n\n"
+            f"`python benchmarks/distributed_runs.py variants --workers {args.workers} --epochs {args.epochs} "
+            f"--variants {' '.join(args.variants)} --seeds {' '.join(map(str, args.seeds))}`; each run: "
+            f"`{shown_command}` (VARIANT and --seed varying).\n\n"
+            "Means over seeds:\n\n" + table(means, ["variant", "analogy", "ws353", "simlex"])
+            + "\nEvery run:\n\n" + table(rows, ["variant", "seed", "wall s", "syncs", "analogy", "ws353", "simlex"]))
+
+
 def overhead(args, corpus, folder):
     rows = []
     for i in range(args.repeat):
@@ -117,7 +146,7 @@ def overhead(args, corpus, folder):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["quality", "sync", "overhead"])
+    parser.add_argument("what", choices=["quality", "sync", "overhead", "variants"])
     parser.add_argument("--data", default=os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "data"))
     parser.add_argument("--corpus", default=os.path.join(tempfile.gettempdir(), "wiki8-lines.txt"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
@@ -126,12 +155,15 @@ def main(argv=None):
     parser.add_argument("--sync-words", dest="sync_words_list", type=int, nargs="+",
                         default=[250_000, 1_000_000, 4_000_000])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--variants", nargs="+", default=["chosen"],
+                        help="combine rules for `variants` (combine_variants.py: chosen, eta:C, counts, sum-inputs)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--name", help="results/NAME.md instead of the measurement's own name")
     args = parser.parse_args(argv)
     corpus = corpus_lines(args)
     with tempfile.TemporaryDirectory() as folder:
-        text = {"quality": quality, "sync": sync_sweep, "overhead": overhead}[args.what](args, corpus, folder)
+        text = {"quality": quality, "sync": sync_sweep, "overhead": overhead,
+                "variants": variants}[args.what](args, corpus, folder)
     path = os.path.join(HERE, "results", (args.name or f"distributed-{args.what}") + ".md")
     with open(path, "w") as f:
         f.write(text)

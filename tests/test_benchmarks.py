@@ -152,6 +152,12 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("phrases_quality.py", ["--corpus", "not-word2vec.c", "--seeds", "one"]),
     ("phrases_quality.py", ["--corpus", "not-word2vec.c", "--epochs", "0"]),
     ("phrases_quality.py", ["--corpus", "not-word2vec.c", "--data", "missing"]),
+    ("combine_oracle.py", ["--corpus", "missing.txt"]),
+    ("combine_oracle.py", ["--corpus", "not-word2vec.c", "--sync-words", "10"]),
+    ("combine_variants.py", ["bogus", "train", "not-word2vec.c", "-o", "v.bin"]),
+    ("combine_variants.py", ["eta:0", "train", "not-word2vec.c", "-o", "v.bin"]),
+    ("combine_variants.py", ["guard:two", "train", "not-word2vec.c", "-o", "v.bin"]),
+    ("combine_variants.py", []),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
     (tmp_path / "not-word2vec.c").write_text("int main() { return 0; }\n")

@@ -104,10 +104,23 @@ def test_the_combine_rule_on_hand_made_changes():
     assert np.isclose(middle[0, 0], 2 * (1 - np.exp(-1.0)) / (2 * (1 - np.exp(-0.5))), rtol=1e-5)
     # no contraction (eta 0): every row gets the sum
     assert np.allclose(distributed.combine(old, changes, updates, eta=0.0)[4], [10.0, 0.0], rtol=1e-2)
-    # a row that moved as far as its own length was pulled all the way, whatever the counts: the mean
+    # two workers: the counts alone, however short the row (rare rows are short; summing two
+    # changes of a saturated row reflects it about its target, which does not grow)
     short = np.full((5, 2), 2.0, np.float32)  # shorter than both changes of row 4
-    assert np.allclose(distributed.combine(short, changes, updates, eta=0.0)[4], [5.0, 0.0], rtol=1e-6)
-    assert np.allclose(distributed.combine(np.zeros((5, 2), np.float32), changes, updates, eta=0.0)[1], [3.0, 0.0])
+    assert np.allclose(distributed.combine(short, changes, updates, eta=0.0)[4], [10.0, 0.0], rtol=1e-6)
+    # three or more: a row that moved as far as its own length was pulled all the way, whatever the
+    # counts say: the mean (the sum would overshoot it k - 1 times further every sync)
+    third = (np.array([1, 4]), np.array([[2.0, 0.0], [5.0, 0.0]], np.float32))
+    three = [np.array([5.0, 1.0, 0.0, 0.0, 1e6]), np.array([0.0, 3.0, 2.0, 0.0, 1e6]), np.array([0, 1.0, 0, 0, 1e6])]
+    guarded = distributed.combine(short, changes + [third], three, eta=0.0)
+    assert np.allclose(guarded[4], [5.0, 0.0], rtol=1e-6)
+    # row 1: changes 2, 4 and 2 against a row of length sqrt(8): shares 2/sqrt(8), 1 and 2/sqrt(8)
+    assert np.allclose(guarded[1], [8.0 / (1 + 4 / np.sqrt(8)), 0.0], rtol=1e-5)
+    assert np.allclose(guarded[0], [1.0, 1.0]) and np.allclose(guarded[2], [3.0, 3.0])  # one worker: whole
+    assert np.allclose(distributed.combine(old, changes + [third], three, eta=0.0)[4], [15.0, 0.0], rtol=1e-2)
+    zero = np.zeros((5, 2), np.float32)  # every row at the start is short: changed by three, the mean
+    assert np.allclose(distributed.combine(zero, changes + [third], three, eta=0.0)[1], [8.0 / 3, 0.0])
+    assert np.allclose(distributed.combine(zero, changes, updates, eta=0.0)[1], [6.0, 0.0])
 
 
 def test_expected_updates_follow_the_windows_and_the_noise(sample_path):

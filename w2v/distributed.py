@@ -30,9 +30,9 @@ core, Dask carries the work and the results):
    ``new = old + F · Σ_k Δ_k`` with ``F = (1 − Π_k (1 − s_k)) / Σ_k s_k``, where ``s_k`` is the share
    of the way to where its updates lead that worker ``k`` moved the row: estimated from how many
    updates the worker is expected to have made to it (the counts of each word in its round's text,
-   :func:`expected_updates`, and the pull of one update, :func:`contraction`) and from how far the
-   row moved against its length. A row only one worker updated keeps that worker's
-   change whole (``F = 1``); rows with few updates a round get the sum of the changes, as one
+   :func:`expected_updates`, and the pull of one update, :func:`contraction`), and for a row that
+   three or more workers changed also from how far the row moved against its length. A row only
+   one worker updated keeps that worker's change whole (``F = 1``); rows with few updates a round get the sum of the changes, as one
    machine would have made them (plain averaging would shrink rare and middling words' changes by
    the number of workers); rows that every worker pulled all the way get the mean (plain summing,
    as Spark MLlib's Word2Vec does once per iteration, would move them the number of workers times
@@ -118,6 +118,9 @@ SEND_BYTES_PER_SECOND = 20e6
 CLOSE_SECONDS = 20
 #: A round's rows go as (rows, values) when fewer than this share of a matrix's rows changed.
 SPARSE_SHARE = 0.5
+#: Rows that at least this many workers changed in a round take the guard ``‖Δ_k‖/‖row‖`` in the
+#: combine (:func:`combine`); rows fewer workers changed take the shares from the counts alone.
+GUARD_WORKERS = 3
 #: A shard's round whose data was lost with a worker is sent again at most this many times a round.
 ROUND_RETRIES = 3
 
@@ -460,8 +463,12 @@ class _Combiner:
     def __init__(self, matrix: np.ndarray, eta: float):
         self.matrix, self.eta = matrix, eta
         self.total = np.zeros(matrix.shape, dtype=np.float32)
-        self.stay = np.zeros(len(matrix), dtype=np.float64)     # Σ_k log(1 - s_k)
-        self.shares = np.zeros(len(matrix), dtype=np.float64)   # Σ_k s_k
+        rows = len(matrix)
+        self.stay = np.zeros(rows, dtype=np.float64)     # Σ_k log(1 - s_k), the shares from the counts
+        self.shares = np.zeros(rows, dtype=np.float64)   # Σ_k s_k
+        self.guarded_stay = np.zeros(rows, dtype=np.float64)    # the same with the guard ‖Δ_k‖/‖row‖
+        self.guarded_shares = np.zeros(rows, dtype=np.float64)
+        self.touched = np.zeros(rows, dtype=np.int32)    # how many workers changed the row
         self.norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix, dtype=np.float64))
         self.bytes_in = 0
 
@@ -474,18 +481,25 @@ class _Combiner:
             self.total += delta
         elif len(rows):
             self.total[rows] += delta
-        share = -np.expm1(-self.eta * updates)
+        counted = np.minimum(-np.expm1(-self.eta * updates), 1.0 - 1e-9)
         index = slice(None) if rows is None else rows
         moved = np.sqrt(np.einsum("ij,ij->i", delta, delta, dtype=np.float64))
-        share[index] = np.maximum(share[index], np.minimum(1.0, moved / np.maximum(self.norms[index], 1e-30)))
-        share = np.minimum(share, 1.0 - 1e-9)
-        self.stay += np.log1p(-share)
-        self.shares += share
+        guarded = counted.copy()
+        guarded[index] = np.minimum(np.maximum(guarded[index], moved / np.maximum(self.norms[index], 1e-30)),
+                                    1.0 - 1e-9)
+        self.stay += np.log1p(-counted)
+        self.shares += counted
+        self.guarded_stay += np.log1p(-guarded)
+        self.guarded_shares += guarded
+        self.touched[index] += moved > 0
 
     def delta(self) -> np.ndarray:
+        many = self.touched >= GUARD_WORKERS
+        stay = np.where(many, self.guarded_stay, self.stay)
+        shares = np.where(many, self.guarded_shares, self.shares)
         factor = np.ones(len(self.matrix), dtype=np.float64)
-        moved = self.shares > 1e-12
-        factor[moved] = -np.expm1(self.stay[moved]) / self.shares[moved]
+        moved = shares > 1e-12
+        factor[moved] = -np.expm1(stay[moved]) / shares[moved]
         self.total *= factor.astype(np.float32)[:, None]
         return self.total
 
@@ -509,19 +523,28 @@ def combine(old: np.ndarray, changes: Sequence[Tuple[Optional[np.ndarray], np.nd
     moved it a share ``s_k`` of the way, and one machine making all the workers' updates one after
     the other would have moved it ``1 − Π_k (1 − s_k)`` of it. The best estimate of the way is
     ``Σ_k Δ_k / Σ_k s_k``, so the combined change is ``F · Σ_k Δ_k`` with
-    ``F = (1 − Π_k (1 − s_k)) / Σ_k s_k``. The share ``s_k`` is the larger of two estimates: from
-    the counts, ``1 − exp(−η n_k)`` for ``n_k`` expected updates; and from the change itself,
-    ``|Δ_k| / |row|`` (at most 1): a row that moved as far as its own length was pulled all the way,
-    whatever the counts say (the counts' ``η`` assumes partners in random directions and
-    underestimates the pull on the rows every worker updates thousands of times a round; with the
-    counts alone, four workers overshot words of rank 100-1,000 until they diverged). So:
+    ``F = (1 − Π_k (1 − s_k)) / Σ_k s_k``. The share ``s_k`` comes from the counts,
+    ``1 − exp(−η n_k)`` for ``n_k`` expected updates. The counts' ``η`` assumes partners in random
+    directions and underestimates the pull on the rows every worker updates thousands of times a
+    round, so a row that :data:`GUARD_WORKERS` (3) or more workers changed takes the larger of that
+    and the change's own measure, ``|Δ_k| / |row|`` (at most 1: a row that moved as far as its own
+    length was pulled all the way). Only those rows: when the counts call a row that ``k`` workers
+    pulled all the way unsaturated, the sum moves it ``x → x + k (t − x)``; for two workers that is
+    the reflection ``2t − x``, which does not grow, for three or more the distance to ``t`` grows
+    ``k − 1`` times a sync (four workers with the counts alone diverged on words of rank
+    100–1,000). Where it is not needed the guard costs: short rows (rare words, and every row at the
+    start) move as far as they are long after a few updates, and averaging their changes halves
+    what they learn; guarding every row cost two workers 0.7 analogy points on wiki8, and on four
+    workers guarding only the rows three or more changed scores as guarding all
+    (benchmarks/results/distributed-variants-*.md). So:
 
     * a row only one worker updated keeps that worker's change whole (``F = 1``);
-    * rows with few updates a round and small changes (rare and middling words) get the **sum** of
-      the changes, what one machine would have done (plain averaging would shrink them by the
-      number of workers);
-    * rows every worker pulled all the way (the most frequent words, and every row at the start,
-      when rows are short) get the **mean** (plain summing would move them the number of workers
+    * rows with few updates a round (rare and middling words; where three or more workers changed
+      them, only while their changes are small against their length) get the **sum** of the
+      changes, what one machine would have done (plain averaging would shrink them by the number of
+      workers);
+    * rows every worker pulled all the way (the most frequent words; where three or more workers
+      changed them, also every row at the start, when rows are short) get the **mean** (plain summing would move them the number of workers
       times too far, and with more than two workers further away at every sync, as Spark's
       Word2Vec does, SPARK-24666).
     """

@@ -1,0 +1,114 @@
+"""Run ``w2v`` with a variant of the distributed combine rule (an experiment, not an option of w2v).
+
+    python benchmarks/combine_variants.py VARIANT train CORPUS -o OUT.bin --scheduler local:2 ...
+
+The combine runs in the client (the ``w2v train`` process), so patching :mod:`w2v.distributed` here
+changes it for the whole run; the workers are untouched. Variants (see ``w2v.distributed.combine``
+for the rule they alter):
+
+* ``chosen``: the rule as it is (the guard for rows three or more workers changed; the runs in
+  ``results/distributed-variants-seeds1-4.md`` and ``-cap10-*.md`` were made before, when the rule
+  guarded every row, ``guard:1`` now, and their ``eta:C`` rows vary that rule);
+* ``eta:C``: every matrix's pull per update ``η`` times ``C`` (so the shares from the counts,
+  ``1 − exp(−η n)``, are larger for ``C > 1``: more rows get the mean, fewer the sum);
+* ``counts``: the shares from the counts alone, without the guard ``‖Δ‖/‖row‖`` (on two workers the
+  same as ``chosen`` now);
+* ``sum-inputs``: syn0 rows always get the plain sum ``Σ Δ_k`` (the output rows keep the rule);
+* ``cap:C``: the guard ``‖Δ‖/‖row‖`` believed only up to the share ``1 − exp(−C η n)`` (the counts' pull
+  underestimated at most ``C`` times), so rows with few updates keep the counts' share;
+* ``guard:K``: the guard only for rows that at least ``K`` workers changed (the counts' shares for
+  the rest): ``w2v.distributed.GUARD_WORKERS`` set to ``K``.
+
+Used by ``distributed_runs.py variants``; the results are in ``results/distributed-variants*.md``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+VARIANTS = ("chosen", "eta:C", "counts", "sum-inputs", "cap:C", "guard:K")
+
+
+def apply_variant(name: str) -> None:
+    """Patch :mod:`w2v.distributed` for variant ``name`` (one of :data:`VARIANTS`, ``eta:C`` with a number)."""
+    from w2v import distributed
+    if name == "chosen":
+        return
+    if name.startswith("eta:"):
+        factor = float(name[4:])
+        if not factor > 0:
+            raise SystemExit(f"combine_variants.py: eta:C needs C > 0, not {name[4:]!r}")
+        original = distributed.contraction
+
+        def scaled(*args, **kwargs):
+            return factor * original(*args, **kwargs)
+        distributed.contraction = scaled
+        return
+    if name == "counts":
+        distributed.GUARD_WORKERS = sys.maxsize
+        return
+    if name.startswith("cap:"):
+        cap = float(name[4:])
+        if not cap > 0:
+            raise SystemExit(f"combine_variants.py: cap:C needs C > 0, not {name[4:]!r}")
+        distributed.GUARD_WORKERS = 1
+        original_add = distributed._Combiner.add
+
+        def add(self, change, updates):
+            """The library's add, then the guarded share capped at 1 − exp(−C η n) (never below the counts')."""
+            shares, guarded_stay, guarded_shares = (self.shares.copy(), self.guarded_stay.copy(),
+                                                    self.guarded_shares.copy())
+            original_add(self, change, updates)
+            counted, guarded = self.shares - shares, self.guarded_shares - guarded_shares
+            capped = np.maximum(counted, np.minimum(guarded, -np.expm1(-cap * self.eta * updates)))
+            self.guarded_stay, self.guarded_shares = guarded_stay + np.log1p(-capped), guarded_shares + capped
+        distributed._Combiner.add = add
+        return
+    if name == "sum-inputs":
+        original_init = distributed._Combiner.__init__
+
+        def init(self, matrix, eta):
+            original_init(self, matrix, eta)
+            self.plain = matrix.dtype == np.float32 and matrix is _first_matrix[0]
+
+        _first_matrix = [None]
+        original_round = distributed._DistributedRun._round
+
+        def round_(self, *args, **kwargs):
+            _first_matrix[0] = self.model.weights.syn0
+            return original_round(self, *args, **kwargs)
+        original_delta = distributed._Combiner.delta
+
+        def delta(self):
+            if getattr(self, "plain", False):
+                return self.total
+            return original_delta(self)
+        distributed._Combiner.__init__ = init
+        distributed._DistributedRun._round = round_
+        distributed._Combiner.delta = delta
+        return
+    if name.startswith("guard:"):
+        try:
+            distributed.GUARD_WORKERS = int(name[6:])
+        except ValueError:
+            raise SystemExit(f"combine_variants.py: guard:K needs a whole number, not {name[6:]!r}") from None
+        return
+    raise SystemExit(f"combine_variants.py: unknown variant {name!r}; one of {', '.join(VARIANTS)}")
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        raise SystemExit("usage: combine_variants.py VARIANT W2V-ARGUMENTS...")
+    apply_variant(argv[0])
+    from w2v.cli import main as w2v_main
+    w2v_main(argv[1:])
+
+
+if __name__ == "__main__":
+    main()
