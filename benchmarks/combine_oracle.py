@@ -10,7 +10,7 @@ rounds' updates one after the other, in both orders (``A`` then ``B`` from ``W``
 moves the result, the floor no rule can beat. Each rule's combined change ``C`` is scored per matrix
 and band of word ranks by its relative squared error ``Σ ‖C − Δ*‖² / Σ ‖Δ*‖²``, and the best single
 factor of the sum for the band, ``F* = Σ ⟨Δ*, S⟩ / Σ ‖S‖²`` (``S = Δ_A + Δ_B``), is shown beside
-the rule's own mean factor.
+the mean factor of the counts' rule (what two workers use).
 
 States: the first round of a run (fresh weights, ``alpha`` 0.025) and a round after one epoch of
 one-machine training (``alpha`` 0.02, a 5-epoch schedule's rate after its first epoch). Results
@@ -116,7 +116,7 @@ def one_state(label, model, corpus, options, sync_words, alpha, begin, seed_epoc
         rules = {
             "sum": np.ones(len(old)),
             "mean": np.full(len(old), 0.5),
-            "chosen": factors(old, deltas, updates, etas[i]),
+            "guard all": factors(old, deltas, updates, etas[i]),
             "counts": factors(old, deltas, updates, etas[i], guard=False),
             "eta x0.5": factors(old, deltas, updates, etas[i] * 0.5),
             "eta x2": factors(old, deltas, updates, etas[i] * 2),
@@ -134,8 +134,8 @@ def one_state(label, model, corpus, options, sync_words, alpha, begin, seed_epoc
             for rule, f in rules.items():
                 combined = s * f[band, None]
                 row[rule] = float(np.sum((combined - t) ** 2)) / reference
-                if rule == "chosen":
-                    row["F chosen"] = float(np.sum(f[band] * weight) / max(weight.sum(), 1e-300))
+                if rule == "counts":
+                    row["F counts"] = float(np.sum(f[band] * weight) / max(weight.sum(), 1e-300))
             rows.append(row)
     return rows
 
@@ -162,15 +162,16 @@ def main(argv=None):
     fresh.initialize()
     rows = one_state("start", fresh, args.corpus, options, args.sync_words, 0.025, 0.0, 0)
     rows += one_state("after 1 epoch", trained, args.corpus, options, args.sync_words, 0.02, 0.3, 1)
-    keys = ["state", "matrix", "ranks", "order floor", "sum", "mean", "chosen", "counts", "eta x0.5", "eta x2",
-            "F*", "F chosen"]
+    keys = ["state", "matrix", "ranks", "order floor", "sum", "mean", "guard all", "counts", "eta x0.5", "eta x2",
+            "F*", "F counts"]
     lines = [f"# Combine rules against one machine training both rounds ({datetime.date.today()})", "",
              f"`python benchmarks/combine_oracle.py {' '.join(argv if argv is not None else sys.argv[1:])}`", "",
              f"Two shards of {os.path.basename(args.corpus)}, one round of {args.sync_words:,} words each, one thread, seed {args.seed}, dim "
              f"{args.dim}. Cells: relative squared error of each rule's combined change against one machine "
              f"making both rounds (both orders, averaged); `order floor`: what the order alone moves; `F*`: "
-             f"the best single factor of the sum for the band; `F chosen`: the chosen rule's mean factor "
-             f"(weighted by ‖S‖²).", "",
+             f"the best single factor of the sum for the band; `F counts`: the mean factor of the rule two "
+             f"workers use (the counts' shares; weighted by ‖S‖²). `guard all`: the guard ‖Δ‖/‖row‖ on every row; "
+             f"`eta x…`: that rule with the counts' pull scaled.", "",
              "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for row in rows:
         lines.append("| " + " | ".join(row[k] if isinstance(row[k], str) else f"{row[k]:.4f}" for k in keys) + " |")
