@@ -1,6 +1,7 @@
 """Counting and encoding speed (MB/s of text) on 1 and 2 threads, against an older checkout.
 
     python benchmarks/scan_speed.py --corpus /tmp/wiki8-lines.txt --old /path/to/old/checkout --repeat 3
+    python benchmarks/scan_speed.py --corpus /tmp/wiki8-lines.txt --spool /tmp      # the ids to a file, as w2v train
 
 Each run is a child process that loads Numba's cached kernels (timed on its own), builds the
 vocabulary (min count 5) and encodes the corpus in memory, timing counting and encoding apart (a
@@ -32,7 +33,7 @@ try:  # one reading of the text: counted and spooled, then the spool remapped
     from w2v.vocab import vocabulary_from_count
 except ImportError:
     count_and_spool = None
-corpus_path, threads, warm = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+corpus_path, threads, warm, spool = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] or None
 threaded = "threads" in inspect.signature(build_vocabulary).parameters
 kw = {"threads": threads} if threaded else {}
 
@@ -42,7 +43,7 @@ def passes(path):
         vocab, _ = build_vocabulary(Corpus([path]), min_count=5, **kw)
         counted = time.perf_counter()
         return vocab, counted, encode_corpus(Corpus([path]), vocab, **kw)
-    count, spooled = count_and_spool(Corpus([path]), 10_000_000, threads)
+    count, spooled = count_and_spool(Corpus([path]), 10_000_000, threads, spool)
     vocab, _ = vocabulary_from_count(count, min_count=5)
     counted = time.perf_counter()
     return vocab, counted, encode_spooled(spooled, entry_word_ids(count, vocab), threads=threads)
@@ -58,7 +59,8 @@ vocab, counted, encoded = passes(corpus_path)
 done = time.perf_counter()
 digest = hashlib.sha1()
 digest.update("\n".join(vocab.words).encode()); digest.update(vocab.counts.tobytes())
-digest.update(encoded.ids.tobytes()); digest.update(encoded.offsets.tobytes())
+ids = encoded.ids if encoded.ids is not None else encoded.chunk(0, len(encoded.offsets) - 1)[0]  # spooled: read back
+digest.update(ids.tobytes()); digest.update(encoded.offsets.tobytes())
 print(json.dumps({"load_s": loaded - start0, "count_s": counted - start, "encode_s": done - counted, "digest": digest.hexdigest()[:12],
                   "words": len(vocab), "tokens": int(encoded.n_words)}))
 """
@@ -70,23 +72,28 @@ def main(argv=None):
     parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--name", default="scan-speed")
+    parser.add_argument("--spool", metavar="FOLDER",
+                        help="spool the ids to a file in FOLDER, as `w2v train` does, instead of in memory")
     args = parser.parse_args(argv)
+    if args.spool and not os.path.isdir(args.spool):
+        parser.error(f"--spool {args.spool}: no such folder")
     size = os.path.getsize(args.corpus)
     versions = [("now", ROOT, 1), ("now", ROOT, 2)] + ([("old", args.old, 1), ("old", args.old, 2)] if args.old else [])
     rows = []
     for rep in range(args.repeat):
         for name, root, threads in versions:
             done = subprocess.run([sys.executable, "-c", CHILD, root, args.corpus, str(threads),
-                                   os.path.join(ROOT, "corpora", "sample.txt")],
+                                   os.path.join(ROOT, "corpora", "sample.txt"), args.spool or ""],
                                   capture_output=True, text=True, check=True)
             row = {"version": name, "threads": threads, "run": rep + 1, **json.loads(done.stdout.splitlines()[-1])}
             row["MB/s"] = size / 1e6 / (row["count_s"] + row["encode_s"])
             rows.append(row)
             print(row, flush=True)
     lines = [f"# Counting and encoding speed\n\n`python benchmarks/scan_speed.py --corpus {args.corpus}"
-             f"{' --old ' + args.old if args.old else ''} --repeat {args.repeat}` ({size / 1e6:.0f} MB of "
+             f"{' --old ' + args.old if args.old else ''} --repeat {args.repeat}"
+             f"{' --spool ' + args.spool if args.spool else ''}` ({size / 1e6:.0f} MB of "
              f"{'compressed text: MB/s are of the file' if args.corpus.endswith(('.gz', '.bz2', '.xz')) else 'text'}; "
-             f"in-memory encoding; runs alternate)\n",
+             f"{'ids spooled to a file, as w2v train does' if args.spool else 'in-memory encoding'}; runs alternate)\n",
              "Loading Numba and the compiled text kernels (from its cache) is timed apart, before the passes: "
              "`w2v train` loads them for training in any case.\n",
              "| version | threads | run | loading s | counting s | encoding s | MB/s (counting + encoding) | digest |",

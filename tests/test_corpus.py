@@ -74,6 +74,25 @@ def test_token_longer_than_a_block_is_cut_not_lost(tmp_path):
     assert b"".join(toks[1:-1]) == b"y" * 1000
 
 
+def test_blocks_cut_at_the_last_white_space_even_far_before_the_end(tmp_path):
+    """The cut is looked for in a block's last 4 KB first, then in the rest: tokens of 5,000 bytes
+    put the last white space of many 16 KB blocks more than 4 KB before their end; the separators
+    vary (tab, carriage return, form feed) so that the cut is found by each of them."""
+    seps = [b" ", b"\t", b"\r\n", b"\x0c", b"\n"]
+    tokens = [(b"t%d-" % i) + b"x" * (9000 if i % 3 == 0 else 7) for i in range(60)]
+    text = b"".join(t + seps[i % len(seps)] for i, t in enumerate(tokens))
+    path = write(tmp_path / "long_tokens.txt", text)
+    reads = [text[i:i + 16384] for i in range(0, len(text), 16384)]  # what each read returns
+    last = [max(r.rfind(c) for c in (b" ", b"\t", b"\n", b"\r", b"\x0c")) for r in reads[:-1]]
+    assert any(0 <= c < len(r) - 4096 for c, r in zip(last, reads))  # the search past the last 4 KB is used
+    corpus = Corpus([path], block_size=16384)
+    blocks = [b for b, _ in corpus.blocks()]
+    assert all(len(b) <= 16384 + 9100 for b in blocks) and len(blocks) >= 5
+    assert all(not b or b[-1:] in (b" ", b"\t", b"\n", b"\x0c", b"\r") for b in blocks[:-1])
+    assert all_tokens(corpus) == tokens
+    assert b"".join(blocks) == text
+
+
 def test_lines_do_not_run_across_files(tmp_path):
     a = write(tmp_path / "a.txt", "x y")  # no final newline
     b = write(tmp_path / "b.txt", "z\n")

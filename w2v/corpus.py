@@ -95,6 +95,16 @@ def resolve_sources(paths: Sequence[str]) -> List[str]:
     return files
 
 
+def _last_space(data: bytes) -> int:
+    """Where the last white space byte of ``data`` is, or -1: looked for in the last 4 KB first (a
+    separator that is not in the text would otherwise make a search of the whole block)."""
+    tail = max(0, len(data) - 4096)
+    cut = max(data.rfind(w, tail) for w in _WHITESPACE)
+    if cut < 0 and tail:
+        cut = max(data.rfind(w, 0, tail) for w in _WHITESPACE)
+    return cut
+
+
 class Corpus:
     """A re-readable stream of sentence pieces from one or more sources.
 
@@ -205,17 +215,21 @@ class Corpus:
                 else:
                     yield b"", True
                 return
-            block = carry + data
-            cut = max(block.rfind(w) for w in _WHITESPACE)
+            cut = _last_space(data)  # the carry never holds white space: it is what followed the last
             if cut < 0:
+                block = carry + data
                 if len(block) >= self.block_size:  # one giant token: cut it
                     yield self._lower(block), False
                     carry = b""
                 else:
                     carry = block
                 continue
-            carry = block[cut + 1:]
-            yield self._lower(block[:cut + 1]), False
+            if not carry and cut + 1 == len(data):
+                block = data
+            else:  # one copy: the carry and the data up to the cut
+                block = b"".join((carry, memoryview(data)[:cut + 1]))
+            carry = data[cut + 1:]
+            yield self._lower(block), False
 
     def _lower(self, block: bytes) -> bytes:
         if not self.lowercase:

@@ -79,12 +79,14 @@ class _Sink:
 
     In memory it fills one buffer of ``capacity`` entries, growing it by half
     when full, so the peak is the array itself (plus growth slack), not the
-    array twice as a final concatenation would need.
+    array twice as a final concatenation would need; slack never written is
+    never touched, so a generous ``capacity`` costs address space, not memory.
     """
 
     def __init__(self, dtype, folder: Optional[str] = None, capacity: int = 1 << 16):
         self.dtype = np.dtype(dtype)
         self.buffer = np.empty(max(capacity, 1), dtype=self.dtype) if folder is None else None
+        self.scratch = np.empty(0, dtype=self.dtype)  # reused by append_mapped on the way to the file
         self.length = 0
         self.folder = folder
         self.file = None
@@ -98,29 +100,49 @@ class _Sink:
             self.file = os.fdopen(fd, "w+b")
 
     def append(self, values) -> None:
-        arr = np.asarray(values, dtype=self.dtype)
+        arr = np.ascontiguousarray(values, dtype=self.dtype)
         if not len(arr):
             return
         if self.file is not None:
-            try:
-                self.file.write(arr.tobytes())
-            except OSError as e:
-                raise self._write_error(e) from None
+            self._write(arr)
         else:
-            end = self.length + len(arr)
-            if end > len(self.buffer):  # (np.resize would tile the old values over the new room: slow)
-                grown = np.empty(max(end, len(self.buffer) * 3 // 2), dtype=self.dtype)
-                grown[:self.length] = self.buffer[:self.length]
-                self.buffer = grown
-            self.buffer[self.length:end] = arr
+            self._reserve(self.length + len(arr))
+            self.buffer[self.length:self.length + len(arr)] = arr
         self.length += len(arr)
+
+    def append_mapped(self, mapping: np.ndarray, indexes: np.ndarray) -> None:
+        """Append ``mapping[indexes]`` (``mapping`` of the sink's dtype, ``indexes`` valid indexes of it)
+        without making that array: gathered straight into the buffer in memory, or into a scratch
+        buffer reused for every write to the file."""
+        n = len(indexes)
+        if not n:
+            return
+        if self.file is not None:
+            if len(self.scratch) < n:
+                self.scratch = np.empty(n, dtype=self.dtype)
+            np.take(mapping, indexes, out=self.scratch[:n], mode="clip")  # clip: no bounds-check copy
+            self._write(self.scratch[:n])
+        else:
+            self._reserve(self.length + n)
+            np.take(mapping, indexes, out=self.buffer[self.length:self.length + n], mode="clip")
+        self.length += n
+
+    def _reserve(self, end: int) -> None:
+        if end > len(self.buffer):  # (np.resize would tile the old values over the new room: slow)
+            grown = np.empty(max(end, len(self.buffer) * 3 // 2), dtype=self.dtype)
+            grown[:self.length] = self.buffer[:self.length]
+            self.buffer = grown
+
+    def _write(self, arr: np.ndarray) -> None:
+        try:
+            self.file.write(memoryview(arr).cast("B"))  # the array's own bytes, no copy
+        except OSError as e:
+            raise self._write_error(e) from None
 
     def finish(self):
         """(ids array, None) in memory; (None, file descriptor) when spooled."""
         if self.file is None:
-            if self.length == len(self.buffer):
-                return self.buffer, None
-            return self.buffer[:self.length].copy(), None
+            return self.buffer[:self.length], None  # the slack beyond was never touched
         try:
             self.file.flush()
         except OSError as e:

@@ -819,7 +819,9 @@ def count_tokens_ids(data, table, n, used):
     Returns (table, n, used, entries int32[T], line_ends int64[L]): the table as grown, every token's
     entry in this table in order, and for every newline how many tokens came before it.
     """
-    ids = np.empty(data.shape[0] // 8 + 16, np.int32)  # text averages over 5 bytes a token; grown if not
+    # room for the most tokens the bytes can hold (a byte and a separator each): never grown; the
+    # pages past the tokens written are never touched, so this costs address space, not memory
+    ids = np.empty(data.shape[0] // 2 + 16, np.int32)
     line_ends = np.empty(16, np.int64)
     n_ids = 0
     n_lines = 0
@@ -832,7 +834,7 @@ def count_tokens_ids(data, table, n, used):
             break
         table, n, used, e = _count_token(table, n, used, data, start, i, h)
         ids, n_ids = _appended(ids, n_ids, e)
-    return table, n, used, ids[:n_ids].copy(), line_ends[:n_lines].copy()
+    return table, n, used, ids[:n_ids], line_ends[:n_lines].copy()
 
 
 @njit(cache=True, nogil=True)
