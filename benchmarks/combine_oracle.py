@@ -166,11 +166,13 @@ def main(argv=None):
             "F*", "F counts"]
     lines = [f"# Combine rules against one machine training both rounds ({datetime.date.today()})", "",
              f"`python benchmarks/combine_oracle.py {' '.join(argv if argv is not None else sys.argv[1:])}`", "",
-             f"Two shards of {os.path.basename(args.corpus)}, one round of {args.sync_words:,} words each, one thread, seed {args.seed}, dim "
+             f"Two shards of {os.path.basename(args.corpus)}, one round of {args.sync_words:,} words each, one "
+             f"thread, seed {args.seed}, dim "
              f"{args.dim}. Cells: relative squared error of each rule's combined change against one machine "
              f"making both rounds (both orders, averaged); `order floor`: what the order alone moves; `F*`: "
              f"the best single factor of the sum for the band; `F counts`: the mean factor of the rule two "
-             f"workers use (the counts' shares; weighted by ‖S‖²). `guard all`: the guard ‖Δ‖/‖row‖ on every row; "
+             f"workers use (the counts' shares; weighted by ‖S‖²). `guard all`: the guard ‖Δ‖/‖row‖ on every "
+             f"row; "
              f"`eta x…`: that rule with the counts' pull scaled.", "",
              "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for row in rows:

@@ -32,6 +32,9 @@ def main(argv=None):
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--word2vec-bin", required=True)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--epochs", type=int, nargs="+", choices=[1, 5], default=[1, 5],
+                        help="which comparisons: 1 (against word2vec.c), 5 (against gensim), or both")
+    parser.add_argument("--name", default="end-to-end", help="results/NAME.md")
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="w2v-e2e-")
     out = os.path.join(folder, "v.bin")
@@ -41,6 +44,7 @@ def main(argv=None):
 
     runs = {(1, "w2v"): whole("w2v", 1), (1, "word2vec.c"): whole("word2vec-c", 1),
             (5, "w2v"): whole("w2v", 5), (5, "gensim corpus_file"): whole("gensim-file", 5)}
+    runs = {key: run for key, run in runs.items() if key[0] in args.epochs}
     rows = []
     try:
         for rep in range(args.repeat):
@@ -53,17 +57,18 @@ def main(argv=None):
             os.unlink(os.path.join(folder, name))
         os.rmdir(folder)
     lines = [f"# End-to-end wall time: wiki8, sg-ns, 2 threads\n\n`python benchmarks/end_to_end.py --corpus "
-             f"{args.corpus} --word2vec-bin {args.word2vec_bin} --repeat {args.repeat}` (counting, encoding, "
+             f"{args.corpus} --word2vec-bin {args.word2vec_bin} --repeat {args.repeat}"
+             f"{' --epochs ' + ' '.join(map(str, args.epochs)) if args.epochs != [1, 5] else ''}` (counting, encoding, "
              f"training and writing; `/usr/bin/time`; runs alternate)\n",
              "| epochs | system | run | wall s | peak MiB |", "|---|---|---|---|---|"]
     lines += [f"| {e} | {s} | {r} | {w:.1f} | {m:,.0f} |" for e, s, r, w, m in rows]
     lines.append("")
-    for epochs, peer in ((1, "word2vec.c"), (5, "gensim corpus_file")):
+    for epochs, peer in [(e, p) for e, p in ((1, "word2vec.c"), (5, "gensim corpus_file")) if e in args.epochs]:
         ours = statistics.median(w for e, s, _, w, _ in rows if e == epochs and s == "w2v")
         theirs = statistics.median(w for e, s, _, w, _ in rows if e == epochs and s == peer)
         lines.append(f"- {epochs} epoch(s): w2v median {ours:.1f} s, {peer} {theirs:.1f} s: {theirs / ours:.1f}x")
     text = "\n".join(lines) + "\n"
-    with open(os.path.join(HERE, "results", "end-to-end.md"), "w") as f:
+    with open(os.path.join(HERE, "results", args.name + ".md"), "w") as f:
         f.write(text)
     print(text)
 

@@ -75,6 +75,15 @@ def test_vocabulary_file_round_trip_and_errors(tmp_path):
             Vocabulary.load(bad)
 
 
+def test_ties_are_ordered_by_the_words_code_points_whatever_the_text_order(tmp_path):
+    # first seen in the reverse of the final order; "Z" < "a" < "é" < "中" by code point
+    text = "中 中 é é a a Z Z zz zz zz b\n"
+    vocab, _ = build_vocabulary(corpus_of(tmp_path, text), min_count=2)
+    assert vocab.words == ["zz", "Z", "a", "é", "中"] and vocab.counts.tolist() == [3, 2, 2, 2, 2]
+    top, _ = build_vocabulary(corpus_of(tmp_path, text), min_count=2, max_size=3)
+    assert top.words == ["zz", "Z", "a"]
+
+
 def test_keep_probabilities_follow_word2vec_c():
     vocab = Vocabulary(["a", "b", "c"], [990_000, 9_000, 1_000])
     t = 1e-3

@@ -32,8 +32,8 @@ core, Dask carries the work and the results):
    updates the worker is expected to have made to it (the counts of each word in its round's text,
    :func:`expected_updates`, and the pull of one update, :func:`contraction`), and for a row that
    three or more workers changed also from how far the row moved against its length. A row only
-   one worker updated keeps that worker's change whole (``F = 1``); rows with few updates a round get the sum of the changes, as one
-   machine would have made them (plain averaging would shrink rare and middling words' changes by
+   one worker updated keeps that worker's change whole (``F = 1``); rows with few updates a round
+   get the sum of the changes, as one machine would have made them (plain averaging would shrink rare and middling words' changes by
    the number of workers); rows that every worker pulled all the way get the mean (plain summing,
    as Spark MLlib's Word2Vec does once per iteration, would move them the number of workers times
    too far, and diverges with many partitions, SPARK-24666). The new values of the rows that changed
@@ -544,9 +544,9 @@ def combine(old: np.ndarray, changes: Sequence[Tuple[Optional[np.ndarray], np.nd
       changes, what one machine would have done (plain averaging would shrink them by the number of
       workers);
     * rows every worker pulled all the way (the most frequent words; where three or more workers
-      changed them, also every row at the start, when rows are short) get the **mean** (plain summing would move them the number of workers
-      times too far, and with more than two workers further away at every sync, as Spark's
-      Word2Vec does, SPARK-24666).
+      changed them, also every row at the start, when rows are short) get the **mean** (plain
+      summing would move them the number of workers times too far, and with more than two workers
+      further away at every sync, as Spark's Word2Vec does, SPARK-24666).
     """
     combiner = _Combiner(old, eta)
     for change, u in zip(changes, updates):
