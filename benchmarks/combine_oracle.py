@@ -47,23 +47,18 @@ def dense(change, shape) -> np.ndarray:
     return out
 
 
-def factors(old, deltas, updates, eta, guard=True) -> np.ndarray:
-    """The combine rule's factor ``F = (1 − Π(1 − s_k)) / Σ s_k`` per row (``w2v.distributed.combine``),
-    with the guard ``‖Δ_k‖/‖row‖`` or from the counts alone."""
-    norms = np.linalg.norm(old.astype(np.float64), axis=1)
-    stay = np.zeros(len(old))
-    shares = np.zeros(len(old))
-    for delta, u in zip(deltas, updates):
-        share = -np.expm1(-eta * u)
-        if guard:
-            share = np.maximum(share, np.minimum(1.0, np.linalg.norm(delta, axis=1) / np.maximum(norms, 1e-30)))
-        share = np.minimum(share, 1 - 1e-9)
-        stay += np.log1p(-share)
-        shares += share
-    f = np.ones(len(old))
-    moved = shares > 1e-12
-    f[moved] = -np.expm1(stay[moved]) / shares[moved]
-    return f
+def combined(old, deltas, updates, eta, guard_workers) -> np.ndarray:
+    """``w2v.distributed.combine`` of the dense changes ``deltas`` (float64[V, P] each), with the guard
+    ``‖Δ_k‖/‖row‖`` on rows that ``guard_workers`` or more workers changed (1: every row; more than the
+    workers: the counts alone), as float64."""
+    from w2v import distributed
+    saved = distributed.GUARD_WORKERS
+    distributed.GUARD_WORKERS = guard_workers
+    try:
+        changes = [(None, d.astype(np.float32)) for d in deltas]
+        return distributed.combine(old, changes, updates, eta).astype(np.float64)
+    finally:
+        distributed.GUARD_WORKERS = saved
 
 
 def one_state(label, model, corpus, options, sync_words, alpha, begin, seed_epoch):
@@ -114,12 +109,12 @@ def one_state(label, model, corpus, options, sync_words, alpha, begin, seed_epoc
         total = deltas[0] + deltas[1]
         updates = [expected[k][i] for k in range(n)]
         rules = {
-            "sum": np.ones(len(old)),
-            "mean": np.full(len(old), 0.5),
-            "guard all": factors(old, deltas, updates, etas[i]),
-            "counts": factors(old, deltas, updates, etas[i], guard=False),
-            "eta x0.5": factors(old, deltas, updates, etas[i] * 0.5),
-            "eta x2": factors(old, deltas, updates, etas[i] * 2),
+            "sum": total,
+            "mean": total / 2,
+            "guard all": combined(old, deltas, updates, etas[i], 1),
+            "counts": combined(old, deltas, updates, etas[i], n + 1),
+            "eta x0.5": combined(old, deltas, updates, etas[i] * 0.5, 1),
+            "eta x2": combined(old, deltas, updates, etas[i] * 2, 1),
         }
         for lo, hi in BANDS:
             band = slice(lo, hi)
@@ -130,12 +125,10 @@ def one_state(label, model, corpus, options, sync_words, alpha, begin, seed_epoc
             row = {"state": label, "matrix": name, "ranks": f"{lo:,}–{hi:,}" if hi else f"{lo:,}–",
                    "order floor": float(np.sum(floor[band] ** 2)) / reference,
                    "F*": float(np.sum(t * s) / max(np.sum(s * s), 1e-300))}
-            weight = np.sum(s * s, axis=1)
-            for rule, f in rules.items():
-                combined = s * f[band, None]
-                row[rule] = float(np.sum((combined - t) ** 2)) / reference
-                if rule == "counts":
-                    row["F counts"] = float(np.sum(f[band] * weight) / max(weight.sum(), 1e-300))
+            for rule, change in rules.items():
+                row[rule] = float(np.sum((change[band] - t) ** 2)) / reference
+                if rule == "counts":  # C = F·S row by row, so this is F's mean weighted by ‖S‖²
+                    row["F counts"] = float(np.sum(change[band] * s) / max(float(np.sum(s * s)), 1e-300))
             rows.append(row)
     return rows
 

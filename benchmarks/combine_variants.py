@@ -13,7 +13,6 @@ for the rule they alter):
   ``1 − exp(−η n)``, are larger for ``C > 1``: more rows get the mean, fewer the sum);
 * ``counts``: the shares from the counts alone, without the guard ``‖Δ‖/‖row‖`` (on two workers the
   same as ``chosen`` now);
-* ``sum-inputs``: syn0 rows always get the plain sum ``Σ Δ_k`` (the output rows keep the rule);
 * ``cap:C``: the guard ``‖Δ‖/‖row‖`` believed only up to the share ``1 − exp(−C η n)`` (the counts' pull
   underestimated at most ``C`` times), so rows with few updates keep the counts' share;
 * ``guard:K``: the guard only for rows that at least ``K`` workers changed (the counts' shares for
@@ -31,7 +30,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-VARIANTS = ("chosen", "eta:C", "counts", "sum-inputs", "cap:C", "guard:K")
+VARIANTS = ("chosen", "eta:C", "counts", "cap:C", "guard:K")
 
 
 def apply_variant(name: str) -> None:
@@ -68,29 +67,6 @@ def apply_variant(name: str) -> None:
             capped = np.maximum(counted, np.minimum(guarded, -np.expm1(-cap * self.eta * updates)))
             self.guarded_stay, self.guarded_shares = guarded_stay + np.log1p(-capped), guarded_shares + capped
         distributed._Combiner.add = add
-        return
-    if name == "sum-inputs":
-        original_init = distributed._Combiner.__init__
-
-        def init(self, matrix, eta):
-            original_init(self, matrix, eta)
-            self.plain = matrix.dtype == np.float32 and matrix is _first_matrix[0]
-
-        _first_matrix = [None]
-        original_round = distributed._DistributedRun._round
-
-        def round_(self, *args, **kwargs):
-            _first_matrix[0] = self.model.weights.syn0
-            return original_round(self, *args, **kwargs)
-        original_delta = distributed._Combiner.delta
-
-        def delta(self):
-            if getattr(self, "plain", False):
-                return self.total
-            return original_delta(self)
-        distributed._Combiner.__init__ = init
-        distributed._DistributedRun._round = round_
-        distributed._Combiner.delta = delta
         return
     if name.startswith("guard:"):
         try:

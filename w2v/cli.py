@@ -131,6 +131,10 @@ def _range(name: str):
 
 _force_option = click.option("-f", "--force", is_flag=True,
                              help="Replace an existing read-only output (its permissions are kept).")
+_count_limit_option = click.option(
+    "--count-limit", type=_range("count_limit"), default=COUNT_LIMIT, show_default=True, metavar="N",
+    help="Distinct tokens held while counting; past it the rarest are pruned, as word2vec.c does at 21 million "
+         "(about 120 bytes a token). Raise it for exact counts of a corpus with more.")
 
 
 class _Group(click.Group):
@@ -175,9 +179,7 @@ def cli():
 @click.option("--min-count", type=_range("min_count"), default=5, show_default=True,
               help="Drop words seen fewer times.")
 @click.option("--max-vocab", type=_range("max_vocab"), default=None, help="Keep at most this many words.")
-@click.option("--count-limit", type=_range("count_limit"), default=COUNT_LIMIT, show_default=True, metavar="N",
-              help="Distinct tokens held while counting; past it the rarest are pruned, as word2vec.c does at 21 "
-                   "million (about 120 bytes a token). Raise it for exact counts of a corpus with more.")
+@_count_limit_option
 @click.option("--epochs", type=_range("epochs"), default=5, show_default=True, help="Passes over the corpus.")
 @click.option("--alpha", type=_range("alpha"), default=None,
               help="Starting learning rate  [default: 0.025 sg, 0.05 cbow]")
@@ -486,9 +488,7 @@ def _stat(path: Optional[str]):
 @click.option("--min-count", type=_range("min_count"), default=5, show_default=True,
               help="Drop words seen fewer times.")
 @click.option("--max-vocab", type=_range("max_vocab"), default=None, help="Keep at most this many words.")
-@click.option("--count-limit", type=_range("count_limit"), default=COUNT_LIMIT, show_default=True, metavar="N",
-              help="Distinct tokens held while counting; past it the rarest are pruned, as word2vec.c does at 21 "
-                   "million (about 120 bytes a token). Raise it for exact counts of a corpus with more.")
+@_count_limit_option
 @click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
 @click.option("--top", type=click.IntRange(0), default=10, show_default=True, help="Show the most frequent words.")
 @click.option("--threads", type=_range("threads"), default=0, help="Threads that count  [default: all available CPUs]")

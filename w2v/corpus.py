@@ -175,6 +175,13 @@ class Corpus:
             return None
         return sum(os.path.getsize(f) for f in self.files)
 
+    def plain_bytes(self) -> Optional[int]:
+        """The bytes of text the corpus holds when every file is read as it is (no standard input, no
+        compressed file), else None."""
+        if any(f == STDIN or os.path.splitext(f)[1].lower() in _OPENERS for f in self.files):
+            return None
+        return self._total_bytes()
+
     def blocks(self, desc: str = "reading") -> Iterator[Tuple[bytes, bool]]:
         """Yield ``(block, ends_file)``: byte blocks that never split a token.
 

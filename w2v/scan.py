@@ -271,8 +271,7 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
 
     table, n, used = kernels.table_new(1 << 16), 0, 0
     total = pruned = 0
-    plain = folder is None and isinstance(corpus, Corpus) and all(_plain(f) for f in corpus.files)
-    size = corpus._total_bytes() if plain else None
+    size = corpus.plain_bytes() if folder is None and isinstance(corpus, Corpus) else None
     # room for a token every 4 bytes of plain text (wiki8 has one every 5.9); address space, not memory
     ids_sink, ends_sink = _Sink(np.int32, folder, capacity=max(1 << 20, (size or 0) // 4)), _Sink(np.int64)
     spooling = True
@@ -296,12 +295,6 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
         ids_sink.discard()
         raise
     return Counted(table, n, total, pruned), spooled
-
-
-def _plain(path: str) -> bool:
-    """Whether ``path`` is read as it is (not standard input, not a compressed file)."""
-    from .corpus import _OPENERS, STDIN
-    return path != STDIN and os.path.splitext(path)[1].lower() not in _OPENERS
 
 
 def merge(parts, prune_at: Optional[int]) -> Counted:
