@@ -124,3 +124,40 @@ def test_read_ahead_keeps_order_raises_the_readers_error_and_stops_the_reader():
     for _ in scan.read_ahead(endless(), depth=2):
         break  # the consumer stops early: the reader stops and closes its source
     assert closed.wait(5)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_in_turn_folds_in_order_and_raises_without_hanging(threads):
+    import random
+    import threading
+    import time
+    folded, folders = [], set()
+
+    def work(item):
+        time.sleep(random.random() * 0.002)  # finish out of order
+        return item * item
+
+    def fold(result):
+        folders.add(threading.current_thread().name)
+        folded.append(result)
+    scan._in_turn(work, fold, iter(range(60)), threads)
+    assert folded == [i * i for i in range(60)]
+    assert (threading.main_thread().name in folders) == (threads == 1)  # folded by the workers
+
+    for failing_step in ("work", "fold"):
+        folded.clear()
+
+        def work_failing(item):
+            if failing_step == "work" and item == 7:
+                raise ValueError("item 7 cannot be counted")
+            return work(item)
+
+        def fold_failing(result):
+            if failing_step == "fold" and result == 49:
+                raise ValueError("item 7 cannot be folded")
+            fold(result)
+        with pytest.raises(ValueError, match="item 7"):
+            scan._in_turn(work_failing, fold_failing, iter(range(60)), threads)
+        # folds stop at the failure (a failed work may also stop folds before it that wait for their turn)
+        assert folded == [i * i for i in range(len(folded))]
+        assert len(folded) == 7 if failing_step == "fold" else len(folded) <= 7

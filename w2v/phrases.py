@@ -138,23 +138,26 @@ def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 
         pairs, _, edges = kernels.count_pairs(piece, *settings, kernels.pairs_new(1 << 14), 0)
         return pairs, edges
 
-    pairs = kernels.pairs_new(1 << 16)
-    n = pruned = 0
-    before = -1  # the entry of the last token so far, while no newline has followed it
-    for piece_pairs, (tokens, first, newline_first, last, newline_last) in scan._in_order(
-            count_piece, scan.pieces(corpus, "counting pairs"), threads):
-        pairs, n = kernels.pairs_merge(pairs, n, piece_pairs)
+    # before: the entry of the last token so far, while no newline has followed it
+    state = {"pairs": kernels.pairs_new(1 << 16), "n": 0, "pruned": 0, "before": -1}
+
+    def fold(counted_piece):
+        piece_pairs, (tokens, first, newline_first, last, newline_last) = counted_piece
+        pairs, n = kernels.pairs_merge(state["pairs"], state["n"], piece_pairs)
         if tokens:
             if not newline_first:  # the pair that straddles two pieces
-                pairs, n = kernels.pairs_count(pairs, n, before, first, *settings)
-            before = -1 if newline_last else last
+                pairs, n = kernels.pairs_count(pairs, n, state["before"], first, *settings)
+            state["before"] = -1 if newline_last else last
         elif newline_last:  # a piece of white space only, with a line end in it
-            before = -1
+            state["before"] = -1
         while prune_at is not None and n > prune_at:
-            pruned += 1
-            pairs, n = kernels.pairs_prune(pairs, pruned)
-    return PhraseCounts(words.table, words.n, pairs, n, words.total_tokens,
-                        max(pruned, words.pruned_below), min_count, at_least)
+            state["pruned"] += 1
+            pairs, n = kernels.pairs_prune(pairs, state["pruned"])
+        state["pairs"], state["n"] = pairs, n
+
+    scan._in_turn(count_piece, fold, scan.pieces(corpus, "counting pairs"), threads)
+    return PhraseCounts(words.table, words.n, state["pairs"], state["n"], words.total_tokens,
+                        max(state["pruned"], words.pruned_below), min_count, at_least)
 
 
 def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, threshold: float = 100.0,

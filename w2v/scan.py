@@ -3,8 +3,11 @@
 The corpus is read in blocks (:meth:`w2v.corpus.Corpus.blocks`, in the main thread, which also
 decompresses) and gathered into *pieces* of about :data:`PIECE_BYTES`, each cut at white space.
 Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`, which release
-the GIL; the main thread takes the results back in the pieces' order. So the result is the same
-whatever the number of threads, and memory is bounded by the pieces in flight (one per thread, and one more).
+the GIL, and the results are taken in the pieces' order: counting merges each piece's table into the
+corpus's in the thread that counted it, once the piece before is merged (:func:`_in_turn`), so that no
+thread more than the cores competes for them; encoding hands its pieces back to the main thread. So the
+result is the same whatever the number of threads, and memory is bounded by the pieces in flight (one
+per thread, and one more).
 
 Pieces join the blocks of one file as they are; after a file whose text does not end with a newline
 one is put, so a line never runs on into the next file, and after a token that a block had to cut (a run of more than the block
@@ -142,6 +145,55 @@ def _in_order(work: Callable, items: Iterator, threads: int) -> Iterator:
             yield in_flight.popleft().result()
 
 
+def _in_turn(work: Callable, fold: Callable, items: Iterator, threads: int) -> None:
+    """``work(item)`` for every item on ``threads`` threads, and ``fold(result)`` for each result in the
+    items' order, at most ``threads + 1`` items in flight.
+
+    The fold is done by the thread that did the work, once the item before it is folded: a thread that
+    waits for its turn sleeps, so the threads never outnumber the cores as they would if the main thread
+    folded beside them, and the folds (serial by nature) overlap the other threads' work. An exception in
+    ``work`` or ``fold`` stops the items after it and is raised here."""
+    if threads <= 1:
+        for item in items:
+            fold(work(item))
+        return
+    turn = threading.Condition()
+    progress = {"next": 0, "failed": False}
+
+    def task(index: int, item) -> None:
+        try:
+            result = work(item)
+            with turn:
+                while progress["next"] != index and not progress["failed"]:
+                    turn.wait()
+                if progress["failed"]:
+                    return
+            fold(result)
+        except BaseException:
+            with turn:
+                progress["failed"] = True
+                turn.notify_all()
+            raise
+        with turn:
+            progress["next"] = index + 1
+            turn.notify_all()
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        in_flight: collections.deque = collections.deque()
+        try:
+            for index, item in enumerate(items):
+                in_flight.append(pool.submit(task, index, item))
+                while len(in_flight) > threads:
+                    in_flight.popleft().result()
+            while in_flight:
+                in_flight.popleft().result()
+        except BaseException:
+            with turn:  # the tasks waiting for a turn that will not come return at once
+                progress["failed"] = True
+                turn.notify_all()
+            raise
+
+
 @dataclass
 class Counted:
     """A counted corpus: the token table (see :mod:`w2v.kernels`), its size, the tokens seen, and the
@@ -218,13 +270,16 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
         table, n, _, tokens = kernels.count_tokens(piece, kernels.table_new(1 << 14), 0, 0)
         return table, n, tokens
 
-    table, n, used = kernels.table_new(1 << 16), 0, 0
-    total = pruned = 0
-    for piece_table, piece_n, tokens in _in_order(count_piece, pieces(corpus, "counting"), threads):
-        table, n, used = kernels.table_merge(table, n, used, piece_table, piece_n)
-        total += tokens
-        table, n, used, pruned = _prune(table, n, used, pruned, prune_at)
-    return Counted(table, n, total, pruned)
+    state = {"table": kernels.table_new(1 << 16), "n": 0, "used": 0, "total": 0, "pruned": 0}
+
+    def fold(counted_piece):
+        piece_table, piece_n, tokens = counted_piece
+        table, n, used = kernels.table_merge(state["table"], state["n"], state["used"], piece_table, piece_n)
+        state["total"] += tokens
+        state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, state["pruned"], prune_at)
+
+    _in_turn(count_piece, fold, pieces(corpus, "counting"), threads)
+    return Counted(state["table"], state["n"], state["total"], state["pruned"])
 
 
 def _prune(table, n: int, used: int, pruned: int, prune_at: Optional[int]):
@@ -269,32 +324,35 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
         table, n, _, ids, ends = kernels.count_tokens_ids(piece, kernels.table_new(1 << 16), 0, 0)
         return table, n, ids, ends
 
-    table, n, used = kernels.table_new(1 << 16), 0, 0
-    total = pruned = 0
+    state = {"table": kernels.table_new(1 << 16), "n": 0, "used": 0, "total": 0, "pruned": 0, "spooling": True}
     size = corpus.plain_bytes() if folder is None and isinstance(corpus, Corpus) else None
     # room for a token every 4 bytes of plain text (wiki8 has one every 5.9); address space, not memory
     ids_sink, ends_sink = _Sink(np.int32, folder, capacity=max(1 << 20, (size or 0) // 4)), _Sink(np.int64)
-    spooling = True
+
+    def fold(counted_piece):
+        piece_table, piece_n, ids, ends = counted_piece
+        table, n, used, where = kernels.table_merge_map(state["table"], state["n"], state["used"],
+                                                        piece_table, piece_n)
+        if state["spooling"]:
+            ids_sink.append_mapped(where, ids)
+            ends_sink.append(ends + state["total"])
+        state["total"] += len(ids)
+        before = state["pruned"]
+        state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, before, prune_at)
+        if state["spooling"] and state["pruned"] > before:  # the entries were renumbered: the spool is of no use
+            state["spooling"] = False
+            ids_sink.discard()
+
     try:
-        for piece_table, piece_n, ids, ends in _in_order(count_piece, pieces(corpus, "counting"), threads):
-            table, n, used, where = kernels.table_merge_map(table, n, used, piece_table, piece_n)
-            if spooling:
-                ids_sink.append_mapped(where, ids)
-                ends_sink.append(ends + total)
-            total += len(ids)
-            before = pruned
-            table, n, used, pruned = _prune(table, n, used, pruned, prune_at)
-            if spooling and pruned > before:  # the entries were renumbered: the spool is of no use
-                spooling = False
-                ids_sink.discard()
+        _in_turn(count_piece, fold, pieces(corpus, "counting"), threads)
         spooled = None
-        if spooling:
+        if state["spooling"]:
             spooled_ids, fd = ids_sink.finish()
-            spooled = Spooled(spooled_ids, fd, ends_sink.finish()[0], total)
+            spooled = Spooled(spooled_ids, fd, ends_sink.finish()[0], state["total"])
     except BaseException:
         ids_sink.discard()
         raise
-    return Counted(table, n, total, pruned), spooled
+    return Counted(state["table"], state["n"], state["total"], state["pruned"]), spooled
 
 
 def merge(parts, prune_at: Optional[int]) -> Counted:
