@@ -158,6 +158,11 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("combine_variants.py", ["eta:0", "train", "not-word2vec.c", "-o", "v.bin"]),
     ("combine_variants.py", ["guard:two", "train", "not-word2vec.c", "-o", "v.bin"]),
     ("combine_variants.py", []),
+    ("read_speed.py", ["--corpus", "missing.txt"]),
+    ("read_speed.py", ["--corpus", "not-word2vec.c", "--files", "0"]),
+    ("read_speed.py", ["--corpus", "not-word2vec.c", "--readers", "0"]),
+    ("read_speed.py", ["--corpus", "not-word2vec.c", "--folder", "missing"]),
+    ("read_speed.py", ["--corpus", "not-word2vec.c", "--compression", "zip"]),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
     (tmp_path / "not-word2vec.c").write_text("int main() { return 0; }\n")

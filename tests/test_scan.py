@@ -161,3 +161,61 @@ def test_in_turn_folds_in_order_and_raises_without_hanging(threads):
         # folds stop at the failure (a failed work may also stop folds before it that wait for their turn)
         assert folded == [i * i for i in range(len(folded))]
         assert len(folded) == 7 if failing_step == "fold" else len(folded) <= 7
+
+
+def test_read_sources_reads_files_at_once_keeps_their_order_and_raises_in_place():
+    import threading
+    started = threading.Barrier(3, timeout=10)  # three sources that can only finish if all run at once
+
+    def source(name, count):
+        def make():
+            started.wait()
+            for i in range(count):
+                yield f"{name}{i}"
+        return make
+    sources = [source("a", 5), source("b", 1), source("c", 30)]
+    assert list(scan.read_sources(sources, readers=3)) == \
+        [f"a{i}" for i in range(5)] + ["b0"] + [f"c{i}" for i in range(30)]
+    started = threading.Barrier(3, timeout=0.5)
+    with pytest.raises(threading.BrokenBarrierError):  # two readers: the third source never starts beside them
+        list(scan.read_sources([source("a", 1), source("b", 1), source("c", 1)], readers=2))
+
+    def plain(name, count):
+        return lambda: iter([f"{name}{i}" for i in range(count)])
+
+    def broken():
+        yield "b0"
+        raise OSError("b.gz: cannot read compressed data")
+    got = []
+    with pytest.raises(OSError, match="b.gz"):
+        for item in scan.read_sources([plain("a", 3), broken, plain("c", 3)], readers=3):
+            got.append(item)
+    assert got == ["a0", "a1", "a2", "b0"]  # c's items, read ahead, never come out before b's error
+    closed = []
+
+    def endless(name):
+        def make():
+            try:
+                while True:
+                    yield name
+            finally:
+                closed.append(name)
+        return make
+    for _ in scan.read_sources([endless("a"), endless("b"), endless("c")], readers=2):
+        break  # an early stop closes every reader started (a and b), c was never opened
+    assert sorted(closed) == ["a", "b"]
+
+
+def test_several_compressed_files_give_the_same_pieces_with_several_readers(tmp_path, monkeypatch):
+    monkeypatch.setattr(scan, "PIECE_BYTES", 256)
+    rng = np.random.default_rng(1)
+    paths = []
+    for i in range(5):
+        text = "\n".join(" ".join(f"w{x}" for x in rng.integers(0, 50, 40)) for _ in range(30 + i))
+        data = text.encode() if i % 2 else (text + "\n").encode()  # some files end without a newline
+        paths.append(write(tmp_path / f"part{i}.txt.gz", gzip.compress(data)))
+    corpus = Corpus(paths, block_size=64)
+    one = [p.tobytes() for p in scan.pieces(corpus, "reading", readers=1)]
+    assert len(one) > 5
+    for readers in (2, 3, 8):
+        assert [p.tobytes() for p in scan.pieces(corpus, "reading", readers=readers)] == one

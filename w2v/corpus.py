@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import functools
 import gzip
 import lzma
 import os
 import sys
+import threading
 import zlib
-from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple
+from typing import BinaryIO, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
@@ -106,6 +108,18 @@ def _last_space(data: bytes) -> int:
     if cut < 0 and tail:
         cut = max(data.rfind(w, 0, tail) for w in _WHITESPACE)
     return cut
+
+
+class _LockedBar(tqdm):
+    """A tqdm bar whose ``update`` may be called from several threads (the readers of :func:`w2v.scan.pieces`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._update_lock = threading.Lock()
+
+    def update(self, n=1):
+        with self._update_lock:
+            return super().update(n)
 
 
 class Corpus:
@@ -189,19 +203,33 @@ class Corpus:
         whole. A single token longer than ``block_size`` is cut (the only way
         to keep memory bounded on input with no white space at all).
         """
-        bar = tqdm(total=self._total_bytes(), unit="B", unit_scale=True, desc=desc,
-                   disable=not self.progress, file=sys.stderr, leave=False)
+        bar = self.progress_bar(desc)
         try:
-            for path in self.files:
-                stream, raw = self._open(path)
-                try:
-                    yield from self._file_blocks(path, stream, raw, bar)
-                finally:
-                    if stream is not sys.stdin.buffer:
-                        stream.close()
-                        raw.close()
+            for source in self.sources(bar):
+                yield from source()
         finally:
             bar.close()
+
+    def progress_bar(self, desc: str) -> tqdm:
+        """The bar of bytes read that :meth:`sources` update (thread-safe; disabled without ``progress``)."""
+        return _LockedBar(total=self._total_bytes(), unit="B", unit_scale=True, desc=desc,
+                          disable=not self.progress, file=sys.stderr, leave=False)
+
+    def sources(self, bar: tqdm) -> List[Callable[[], Iterator[Tuple[bytes, bool]]]]:
+        """One function per file, in order, each making the iterator of that file's :meth:`blocks`
+        (which it opens and closes): :meth:`blocks` is their blocks one file after the other, and
+        :func:`w2v.scan.pieces` reads several at once on threads of their own (decompressing one file
+        is sequential, several files are not)."""
+        return [functools.partial(self._whole_file_blocks, path, bar) for path in self.files]
+
+    def _whole_file_blocks(self, path: str, bar: tqdm) -> Iterator[Tuple[bytes, bool]]:
+        stream, raw = self._open(path)
+        try:
+            yield from self._file_blocks(path, stream, raw, bar)
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+                raw.close()
 
     def _file_blocks(self, path, stream, raw, bar) -> Iterator[Tuple[bytes, bool]]:
         carry = b""
@@ -336,38 +364,39 @@ class CorpusPart(Corpus):
     def _total_bytes(self) -> Optional[int]:
         return None
 
-    def blocks(self, desc: str = "reading") -> Iterator[Tuple[bytes, bool]]:
-        bar = tqdm(disable=True)
+    def progress_bar(self, desc: str) -> tqdm:
+        return tqdm(disable=True)
+
+    def sources(self, bar: tqdm) -> List[Callable[[], Iterator[Tuple[bytes, bool]]]]:
+        return [functools.partial(self._part_blocks, i, path, bar) for i, path in enumerate(self.files)]
+
+    def _part_blocks(self, i: int, path: str, bar: tqdm) -> Iterator[Tuple[bytes, bool]]:
+        compressed = os.path.splitext(path)[1].lower() in _OPENERS
         try:
-            for i, path in enumerate(self.files):
-                compressed = os.path.splitext(path)[1].lower() in _OPENERS
+            size = os.path.getsize(path)
+        except OSError as error:
+            raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+        if compressed:
+            stream, raw = self._open(path)
+            try:
+                for j, (block, ends_file) in enumerate(self._file_blocks(path, stream, raw, bar)):
+                    if ends_file:
+                        yield (block if j % self.n == self.k else b""), True
+                    elif j % self.n == self.k:
+                        yield block, False
+            finally:
+                stream.close()
+                raw.close()
+        elif size < MIN_PART_BYTES * self.n:
+            if i % self.n == self.k:
+                stream, raw = self._open(path)
                 try:
-                    size = os.path.getsize(path)
-                except OSError as error:
-                    raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
-                if compressed:
-                    stream, raw = self._open(path)
-                    try:
-                        for j, (block, ends_file) in enumerate(self._file_blocks(path, stream, raw, bar)):
-                            if ends_file:
-                                yield (block if j % self.n == self.k else b""), True
-                            elif j % self.n == self.k:
-                                yield block, False
-                    finally:
-                        stream.close()
-                        raw.close()
-                elif size < MIN_PART_BYTES * self.n:
-                    if i % self.n == self.k:
-                        stream, raw = self._open(path)
-                        try:
-                            yield from self._file_blocks(path, stream, raw, bar)
-                        finally:
-                            stream.close()
-                else:
-                    with open(path, "rb") as file:
-                        start = token_start(file, size * self.k // self.n, size)
-                        end = token_start(file, size * (self.k + 1) // self.n, size)
-                        stream = _Range(file, start, end)
-                        yield from self._file_blocks(path, stream, stream, bar)
-        finally:
-            bar.close()
+                    yield from self._file_blocks(path, stream, raw, bar)
+                finally:
+                    stream.close()
+        else:
+            with open(path, "rb") as file:
+                start = token_start(file, size * self.k // self.n, size)
+                end = token_start(file, size * (self.k + 1) // self.n, size)
+                stream = _Range(file, start, end)
+                yield from self._file_blocks(path, stream, stream, bar)

@@ -38,6 +38,7 @@ Example::
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import List, Optional
@@ -155,7 +156,7 @@ def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 
             pairs, n = kernels.pairs_prune(pairs, state["pruned"])
         state["pairs"], state["n"] = pairs, n
 
-    scan._in_turn(count_piece, fold, scan.pieces(corpus, "counting pairs"), threads)
+    scan._in_turn(count_piece, fold, scan.pieces(corpus, "counting pairs", readers=threads), threads)
     return PhraseCounts(words.table, words.n, state["pairs"], state["n"], words.total_tokens,
                         max(state["pruned"], words.pruned_below), min_count, at_least)
 
@@ -180,7 +181,7 @@ def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, thre
 
     carried = np.array([0, -1, 0], np.int64)  # may join, last entry, a token on the line
     for piece, text, state, (tokens, first, newline_first) in scan._in_order(
-            join_piece, scan.pieces(corpus, desc), threads):
+            join_piece, scan.pieces(corpus, desc, readers=threads), threads):
         if not tokens:  # white space: the line ends (if any) are the text
             if len(text):
                 carried = state
@@ -306,10 +307,19 @@ def _table_of(pairs) -> PhraseCounts:
     return PhraseCounts(table, n, pair_table, n_pairs, 0, 0, 1, table_only=True)
 
 
+class _NoBar:
+    def __init__(self, desc: str):
+        self.desc = desc
+
+    def close(self) -> None:
+        pass
+
+
 class PhrasedCorpus:
     """A corpus read with its phrases joined, as :func:`write_phrases` would write it, without writing it:
     what training reads with ``--phrases`` or ``--phrase-table``. It has what the passes of
-    :mod:`w2v.scan` use of a :class:`w2v.corpus.Corpus`: ``files``, ``fingerprint()`` and ``blocks()``,
+    :mod:`w2v.scan` use of a :class:`w2v.corpus.Corpus`: ``files``, ``fingerprint()``, ``blocks()``, ``sources()``
+    and ``progress_bar()``,
     whose blocks end at white space."""
 
     phrase_settings = None  # set by phrased()
@@ -324,6 +334,14 @@ class PhrasedCorpus:
 
     def fingerprint(self):
         return self.corpus.fingerprint()
+
+    def progress_bar(self, desc: str):
+        """No bar of its own (the passes under it show theirs), but it keeps ``desc`` for :meth:`sources`."""
+        return _NoBar(desc)
+
+    def sources(self, bar) -> list:
+        """One source, the whole phrased text (joining crosses files): see :meth:`w2v.corpus.Corpus.sources`."""
+        return [functools.partial(self.blocks, bar.desc)]
 
     def blocks(self, desc: str = "reading"):
         carry = b""

@@ -52,27 +52,32 @@ PIECE_BYTES = 4 << 20
 _SPACE = frozenset(b" \t\n\r\x0b\x0c")
 
 
-def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None) -> Iterator[np.ndarray]:
+def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers: int = 1) -> Iterator[np.ndarray]:
     """uint8 arrays of about ``piece_bytes`` (default :data:`PIECE_BYTES`) of the corpus, each ending at
-    white space (module docstring)."""
+    white space (module docstring). The files are read (and decompressed) ahead by up to ``readers``
+    threads at once, one file each (:func:`read_sources`)."""
     piece_bytes = piece_bytes or PIECE_BYTES
     parts: List[bytes] = []
     size = 0
     ended_line = True  # whether the file's text so far ends with a newline
-    for block, ends_file in read_ahead(corpus.blocks(desc)):
-        if block:
-            parts.append(block)
-            size += len(block)
-            ended_line = block[-1] == 10
-            if not ends_file and block[-1] not in _SPACE:  # a token cut by the reader stays cut
-                parts.append(b" ")
-        if ends_file:
-            if not ended_line:  # a line never runs on into the next file
-                parts.append(b"\n")
-            ended_line = True
-        if size >= piece_bytes:
-            yield np.frombuffer(b"".join(parts), dtype=np.uint8)
-            parts, size = [], 0
+    bar = corpus.progress_bar(desc)
+    try:
+        for block, ends_file in read_sources(corpus.sources(bar), readers):
+            if block:
+                parts.append(block)
+                size += len(block)
+                ended_line = block[-1] == 10
+                if not ends_file and block[-1] not in _SPACE:  # a token cut by the reader stays cut
+                    parts.append(b" ")
+            if ends_file:
+                if not ended_line:  # a line never runs on into the next file
+                    parts.append(b"\n")
+                ended_line = True
+            if size >= piece_bytes:
+                yield np.frombuffer(b"".join(parts), dtype=np.uint8)
+                parts, size = [], 0
+    finally:
+        bar.close()
     if size:
         yield np.frombuffer(b"".join(parts), dtype=np.uint8)
 
@@ -87,45 +92,90 @@ def read_ahead(items: Iterator, depth: Optional[int] = None) -> Iterator:
     ahead: reading and decompressing a corpus release the GIL, so the passes never wait on them (one
     ``.gz`` stream cannot be decompressed in parallel, but it can be beside the parsing). An exception
     of the reader is raised here; when the consumer stops early, the reader stops and closes ``items``."""
-    depth = depth or READ_AHEAD
-    handoff: queue.Queue = queue.Queue(depth)
-    stop = threading.Event()
+    reader = _Reader(items, depth or READ_AHEAD)
+    try:
+        yield from reader
+    finally:
+        reader.close()
 
-    def offer(item) -> bool:
-        while not stop.is_set():
+
+def read_sources(sources: List[Callable[[], Iterator]], readers: int = 1) -> Iterator:
+    """The items of every source (a function making an iterator, e.g. of one file's blocks), one source
+    after the other, with up to ``readers`` sources read ahead at once, each by a thread of its own
+    (:func:`read_ahead`): several compressed files are decompressed in parallel. The items in flight are
+    at most :data:`READ_AHEAD` (shared among the readers, at least 2 each), whatever ``readers``. A
+    source's error is raised where its items would have come; an early stop closes every reader."""
+    readers = max(1, min(readers, len(sources)))
+    depth = max(2, READ_AHEAD // readers)
+    waiting = iter(sources)
+    active: collections.deque = collections.deque()
+
+    def start_next() -> None:
+        source = next(waiting, None)
+        if source is not None:
+            active.append(_Reader(_made_by(source), depth))
+    try:
+        for _ in range(readers):
+            start_next()
+        while active:
+            yield from active[0]
+            active.popleft().close()
+            start_next()
+    finally:
+        for reader in active:
+            reader.close()
+
+
+def _made_by(source: Callable[[], Iterator]) -> Iterator:
+    """The items of ``source()``, made when the first is asked for (so in the reader's thread)."""
+    yield from source()
+
+
+class _Reader:
+    """A thread that runs ``items`` up to ``depth`` items ahead of the consumer, which iterates this
+    object; :meth:`close` stops the thread and closes ``items``."""
+
+    def __init__(self, items: Iterator, depth: int):
+        self.items = items
+        self.handoff: queue.Queue = queue.Queue(depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._read, name="w2v-reader", daemon=True)
+        self.thread.start()
+
+    def _offer(self, item) -> bool:
+        while not self.stop.is_set():
             try:
-                handoff.put(item, timeout=0.1)
+                self.handoff.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def read() -> None:
+    def _read(self) -> None:
         try:
-            for item in items:
-                if not offer((item, None)):
+            for item in self.items:
+                if not self._offer((item, None)):
                     return
-            offer((_END, None))
+            self._offer((_END, None))
         except BaseException as error:  # handed to the consumer, which raises it
-            offer((_END, error))
+            self._offer((_END, error))
         finally:
-            close = getattr(items, "close", None)
+            close = getattr(self.items, "close", None)
             if close is not None:
                 close()
 
-    reader = threading.Thread(target=read, name="w2v-reader", daemon=True)
-    reader.start()
-    try:
+    def __iter__(self) -> Iterator:
         while True:
-            item, error = handoff.get()
+            item, error = self.handoff.get()
             if item is _END:
                 if error is not None:
                     raise error
                 return
             yield item
-    finally:
-        stop.set()
-        reader.join(timeout=1.0)  # a reader blocked on a read (standard input) is left to end with the process
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=1.0)  # a reader blocked on a read (standard input) is left to end with the process
 
 
 def _in_order(work: Callable, items: Iterator, threads: int) -> Iterator:
@@ -278,7 +328,7 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
         state["total"] += tokens
         state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, state["pruned"], prune_at)
 
-    _in_turn(count_piece, fold, pieces(corpus, "counting"), threads)
+    _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads), threads)
     return Counted(state["table"], state["n"], state["total"], state["pruned"])
 
 
@@ -344,7 +394,7 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
             ids_sink.discard()
 
     try:
-        _in_turn(count_piece, fold, pieces(corpus, "counting"), threads)
+        _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads), threads)
         spooled = None
         if state["spooling"]:
             spooled_ids, fd = ids_sink.finish()
@@ -402,4 +452,4 @@ def encode_pieces(corpus: Corpus, words: List[str], resolve: Callable[[bytes], i
                 ids = ids[~unknown]
         return ids, line_ends
 
-    yield from _in_order(encode_piece, pieces(corpus, "encoding"), threads)
+    yield from _in_order(encode_piece, pieces(corpus, "encoding", readers=threads), threads)
