@@ -1,7 +1,8 @@
 """The two passes over the text, counting and encoding, in compiled code on every core.
 
-The corpus is read in blocks (:meth:`w2v.corpus.Corpus.blocks`, in the main thread, which also
-decompresses) and gathered into *pieces* of about :data:`PIECE_BYTES`, each cut at white space.
+The corpus is read in blocks (:meth:`w2v.corpus.Corpus.sources`) by reader threads, one a file, up to
+one a worker at once (:func:`read_sources`: several compressed files decompress in parallel, one stream
+beside the parsing), and gathered in order into *pieces* of about :data:`PIECE_BYTES`, each cut at white space.
 Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`, which release
 the GIL, and the results are taken in the pieces' order: counting merges each piece's table into the
 corpus's in the thread that counted it, once the piece before is merged (:func:`_in_turn`), so that no
