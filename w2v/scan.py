@@ -5,8 +5,8 @@ one a worker at once (:func:`read_sources`: several compressed files decompress 
 beside the parsing), and gathered in order into *pieces* of about :data:`PIECE_BYTES`, each cut at white space.
 Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`, which release
 the GIL, and the results are taken in the pieces' order: counting merges each piece's table into the
-corpus's in the thread that counted it, once the piece before is merged (:func:`_in_turn`), so that no
-thread more than the cores competes for them; encoding hands its pieces back to the main thread. So the
+corpus's in the thread that counted it, once the piece before is merged (:func:`_in_turn`); encoding
+hands its pieces back to the main thread. So the
 result is the same whatever the number of threads, and memory is bounded by the pieces in flight (one
 per thread, and one more).
 
@@ -104,9 +104,11 @@ def read_sources(sources: List[Callable[[], Iterator]], readers: int = 1) -> Ite
     """The items of every source (a function making an iterator, e.g. of one file's blocks), one source
     after the other, with up to ``readers`` sources read ahead at once, each by a thread of its own
     (:func:`read_ahead`): several compressed files are decompressed in parallel. The items in flight are
-    at most :data:`READ_AHEAD` (shared among the readers, at least 2 each), whatever ``readers``. A
-    source's error is raised where its items would have come; an early stop closes every reader."""
-    readers = max(1, min(readers, len(sources)))
+    at most :data:`READ_AHEAD` whatever ``readers``: shared among the readers, at least 2 each, so at
+    most ``READ_AHEAD // 2`` readers run at once (4 gzip streams give ~900 MB/s of text, more than the
+    in-order merge of the counting pass takes). A source's error is raised where its items would have
+    come; an early stop closes every reader."""
+    readers = max(1, min(readers, len(sources), READ_AHEAD // 2))
     depth = max(2, READ_AHEAD // readers)
     waiting = iter(sources)
     active: collections.deque = collections.deque()
@@ -200,10 +202,10 @@ def _in_turn(work: Callable, fold: Callable, items: Iterator, threads: int) -> N
     """``work(item)`` for every item on ``threads`` threads, and ``fold(result)`` for each result in the
     items' order, at most ``threads + 1`` items in flight.
 
-    The fold is done by the thread that did the work, once the item before it is folded: a thread that
-    waits for its turn sleeps, so the threads never outnumber the cores as they would if the main thread
-    folded beside them, and the folds (serial by nature) overlap the other threads' work. An exception in
-    ``work`` or ``fold`` stops the items after it and is raised here."""
+    The fold is done by the thread that did the work, once the item before it is folded (a thread that
+    waits for its turn sleeps), so the folds, serial by nature, overlap the other threads' work without a
+    thread more than ``threads`` competing for the cores. An exception in ``work`` or ``fold`` stops the
+    items after it and is raised here."""
     if threads <= 1:
         for item in items:
             fold(work(item))
