@@ -179,6 +179,10 @@ def test_read_sources_reads_files_at_once_keeps_their_order_and_raises_in_place(
     started = threading.Barrier(3, timeout=0.5)
     with pytest.raises(threading.BrokenBarrierError):  # two readers: the third source never starts beside them
         list(scan.read_sources([source("a", 1), source("b", 1), source("c", 1)], readers=2))
+    limit = scan.READ_AHEAD // 2  # readers at once, whatever is asked: the read-ahead stays bounded
+    started = threading.Barrier(limit + 1, timeout=0.5)
+    with pytest.raises(threading.BrokenBarrierError):
+        list(scan.read_sources([source(str(i), 1) for i in range(limit + 1)], readers=100))
 
     def plain(name, count):
         return lambda: iter([f"{name}{i}" for i in range(count)])
