@@ -479,6 +479,31 @@ def test_ctrl_c_in_query_exits_130(tmp_path):
     assert process.returncode == 130 and "interrupted" in stderr and "Aborted" not in stderr
 
 
+def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(tmp_path):
+    # SIGINT arrives while w2v.cli imports NumPy (an import hook sends it), the tenth of a second after start
+    script = ("import os, signal, sys\n"
+              "assert 'numpy' not in sys.modules\n"
+              "import w2v\n"
+              "assert 'numpy' not in sys.modules, 'importing w2v loaded NumPy'\n"
+              "class Interrupt:\n"
+              "    def find_spec(self, name, path=None, target=None):\n"
+              "        if name == 'numpy':\n"
+              "            os.kill(os.getpid(), signal.SIGINT)\n"
+              "sys.meta_path.insert(0, Interrupt())\n"
+              "from w2v.cli import main\n"
+              "print('loaded')\n"
+              "main(['--help'])\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "" and done.stdout == ""
+    # once loaded, Ctrl-C is the command's again (KeyboardInterrupt: "interrupted", test_ctrl_c_in_query_exits_130)
+    check = subprocess.run([sys.executable, "-c", "import signal, w2v.cli\n"
+                            "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler"],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stderr
+
+
 def test_every_option_has_one_range():
     # the CLI's click types come from w2v.options.LIMITS, and TrainOptions checks the same table:
     # at every bound both accept or both refuse

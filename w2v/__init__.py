@@ -8,15 +8,13 @@ Importing ``w2v`` or loading vectors never imports Numba; only training does.
 """
 __version__ = "0.1.0"
 
-from .formats import read_vectors, write_vectors
-from .vectors import MissingWordsError, Vectors
-
 __all__ = ["train", "TrainOptions", "Model", "Vectors", "MissingWordsError", "load", "read_vectors",
            "write_vectors", "__version__"]
 
 
 def load(path, fmt=None, limit=None):
     """Load word vectors (word2vec text or binary, or native); see :meth:`Vectors.load`."""
+    from .vectors import Vectors
     return Vectors.load(path, fmt=fmt, limit=limit)
 
 
@@ -29,6 +27,13 @@ def train(corpus, options=None, **kwargs):
 
 
 def __getattr__(name):
+    # imported when first used, so that importing w2v (and starting the command line) loads no NumPy yet
+    if name in ("read_vectors", "write_vectors"):
+        from . import formats
+        return getattr(formats, name)
+    if name in ("Vectors", "MissingWordsError"):
+        from . import vectors
+        return getattr(vectors, name)
     if name == "TrainOptions":
         from .options import TrainOptions
         return TrainOptions

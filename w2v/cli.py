@@ -12,22 +12,39 @@ output that is an input, a special file or a read-only file (without
 """
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import signal
 import sys
-import time
-from typing import List, Optional, Sequence
+import threading
 
-import click
 
-import w2v
-from w2v.files import Output, check_outputs, plan_output
-from w2v.formats import FORMATS, estimated_size, format_for_path
-from w2v.options import COUNT_LIMIT, LIMITS
-from w2v.training import TrainingInterrupted  # no Numba: kernels load on first training
-from w2v.vectors import MissingWordsError, Vectors
+def _exit_quietly(signum, frame):
+    sys.exit(128 + signum)
+
+
+# Ctrl-C while the command is still loading its modules (NumPy, click: a tenth of a second) exits 130
+# without a traceback; the handler that was there is put back once they are loaded.
+_before_loading = signal.getsignal(signal.SIGINT)
+_main_thread = threading.current_thread() is threading.main_thread()
+if _main_thread and _before_loading is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _exit_quietly)
+try:
+    import contextlib
+    import json
+    import os
+    import time
+    from typing import List, Optional, Sequence
+
+    import click
+
+    import w2v
+    from w2v.files import Output, check_outputs, plan_output
+    from w2v.formats import FORMATS, estimated_size, format_for_path
+    from w2v.options import COUNT_LIMIT, LIMITS
+    from w2v.training import TrainingInterrupted  # no Numba: kernels load on first training
+    from w2v.vectors import MissingWordsError, Vectors
+finally:
+    if _main_thread and _before_loading is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _before_loading)
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
