@@ -13,6 +13,13 @@ the questions and pairs **both** vector sets cover (joining "new york" removes s
 Differences are phrased minus plain, paired by seed, mean ± standard error. A diagnostic row scores
 the common questions with the phrase tokens taken out of the answers (how much of a difference comes
 from phrases being wrong answers), and the phrase analogies are also scored over the whole vocabulary.
+
+With ``--keep-words`` the phrased vectors come from ``w2v train CORPUS --phrases 2 --phrase-threshold 200
+--phrase-threshold 100 --keep-words`` (each epoch trains the text as it is and then its phrased copy),
+and a third set, the plain text trained for twice the epochs, compares them at the same training time.
+
+    python benchmarks/phrases_quality.py --corpus /tmp/wiki8.txt --seeds 1,2,3,4 --keep-words \
+        --name phrases-quality-keep-words-seeds1-4
 """
 from __future__ import annotations
 
@@ -94,6 +101,8 @@ def main(argv=None):
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--keep-words", action="store_true",
+                        help="phrased vectors from --keep-words training, and plain vectors of twice the epochs")
     parser.add_argument("--name", default="phrases-quality")
     args = parser.parse_args(argv)
     seeds = positive_ints("--seeds", args.seeds)
@@ -108,21 +117,29 @@ def main(argv=None):
             raise BadArgument(f"{option} {value}: must be at least 1")
     with tempfile.TemporaryDirectory(prefix="w2v-phrases-quality-") as work:
         phrased_text = os.path.join(work, "phrased.txt")
-        subprocess.run(W2V + ["phrases", args.corpus, "-o", phrased_text, "--passes", "2", "--threshold", "200",
-                              "--threshold", "100", "-q"], check=True)
+        if not args.keep_words:  # (--keep-words phrases while training)
+            subprocess.run(W2V + ["phrases", args.corpus, "-o", phrased_text, "--passes", "2", "--threshold", "200",
+                                  "--threshold", "100", "-q"], check=True)
+        phrasing = ["--phrases", "2", "--phrase-threshold", "200", "--phrase-threshold", "100", "--keep-words"]
+        texts = [("plain", [args.corpus], args.epochs)]
+        texts += [("phrased", [args.corpus] + phrasing, args.epochs), (TWICE, [args.corpus], 2 * args.epochs)] \
+            if args.keep_words else [("phrased", [phrased_text], args.epochs)]
         runs = []
         for seed in seeds:
             vectors = {}
-            for name, text in (("plain", args.corpus), ("phrased", phrased_text)):
-                out = os.path.join(work, f"{name}-{seed}.bin")
-                subprocess.run(W2V + ["train", text, "-o", out, "-q", "--threads", str(args.threads), "--epochs",
-                                      str(args.epochs), "--seed", str(seed)], check=True)
+            for name, text, epochs in texts:
+                out = os.path.join(work, f"{name.replace(' ', '-')}-{seed}.bin")
+                subprocess.run(W2V + ["train"] + text + ["-o", out, "-q", "--threads", str(args.threads), "--epochs",
+                                                         str(epochs), "--seed", str(seed)], check=True)
                 vectors[name] = Vectors.load(out)
             common = common_files(vectors["plain"], vectors["phrased"], args.data, work)
-            for name in ("plain", "phrased"):
+            for name, _, _ in texts:
                 runs.append({"seed": seed, "text": name, **scores(vectors[name], args.data, common)})
                 print(json.dumps(runs[-1]), flush=True)
     write_report(runs, args)
+
+
+TWICE = "plain, twice the epochs"
 
 
 def mean_se(values):
@@ -135,15 +152,19 @@ def mean_se(values):
 
 def write_report(runs, args):
     keys = [k for k in runs[0] if k not in ("seed", "text")]
+    references = ["plain"] + ([TWICE] if any(r["text"] == TWICE for r in runs) else [])
     lines = [f"# {__doc__.splitlines()[0]}", "",
              f"`python benchmarks/phrases_quality.py --corpus {args.corpus} --seeds {args.seeds}"
-             f" --epochs {args.epochs} --threads {args.threads} --name {args.name}`", "",
-             "| metric | plain | phrased | phrased − plain (paired) |", "|---|---|---|---|"]
+             f" --epochs {args.epochs} --threads {args.threads}{' --keep-words' if args.keep_words else ''}"
+             f" --name {args.name}`", "",
+             "| metric | " + " | ".join(references + ["phrased"]) + " | "
+             + " | ".join(f"phrased − {r} (paired)" for r in references) + " |",
+             "|---" * (2 * len(references) + 2) + "|"]
     for key in keys:
-        by = {t: {r["seed"]: r[key] for r in runs if r["text"] == t} for t in ("plain", "phrased")}
-        diffs = [by["phrased"][s] - by["plain"][s] for s in by["plain"]]
-        lines.append(f"| {key} | {mean_se(by['plain'].values())} | {mean_se(by['phrased'].values())} | "
-                     f"{mean_se(diffs)} |")
+        by = {t: {r["seed"]: r[key] for r in runs if r["text"] == t} for t in references + ["phrased"]}
+        cells = [mean_se(by[t].values()) for t in references + ["phrased"]]
+        cells += [mean_se([by["phrased"][s] - by[r][s] for s in by[r]]) for r in references]
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
     folder = os.path.join(HERE, "results")
     with open(os.path.join(folder, args.name + ".md"), "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -225,7 +225,49 @@ def test_training_with_phrases_equals_training_on_the_phrased_text(tmp_path, sam
     assert any("_" in w for w in Vectors.load(out["counted"]).words)
 
 
+def test_keep_words_trains_on_the_text_and_then_its_phrased_copy(tmp_path, sample_path):
+    # the same bytes as training on one file holding the text and then the phrased text
+    phrased_text, both = str(tmp_path / "p.txt"), str(tmp_path / "both.txt")
+    out = {name: str(tmp_path / f"{name}.bin") for name in ("file", "kept", "table")}
+    common = ["-q", "--threads", "1", "--seed", "3", "--dim", "8", "--epochs", "1"]
+    table = str(tmp_path / "t.tsv")
+    result = CliRunner().invoke(cli, ["phrases", sample_path, "-o", phrased_text, "--threshold", "30", "-q",
+                                      "--save-table", table])
+    assert result.exit_code == 0, result.output
+    with open(both, "wb") as f:
+        f.write(open(sample_path, "rb").read() + open(phrased_text, "rb").read())
+    for args in (["train", both, "-o", out["file"]],
+                 ["train", sample_path, "-o", out["kept"], "--phrases", "1", "--phrase-threshold", "30", "--keep-words"],
+                 ["train", sample_path, "-o", out["table"], "--phrase-table", table, "--keep-words"]):
+        result = CliRunner().invoke(cli, args + common)
+        assert result.exit_code == 0, result.output
+    first = open(out["file"], "rb").read()
+    assert open(out["kept"], "rb").read() == first == open(out["table"], "rb").read()
+    from w2v import Vectors
+    words = Vectors.load(out["kept"]).words
+    joined = next(w for w in words if "_" in w)
+    assert all(part in words for part in joined.split("_"))
+
+
+def test_a_keep_words_run_resumes_with_its_words_kept(tmp_path, sample_path):
+    from w2v.model import Model
+    from w2v.training import TrainingInterrupted, train
+    small = dict(dim=12, threads=1, seed=4, chunk_words=50_000, epochs=2, phrases=1, phrase_thresholds=(30.0,),
+                 keep_words=True)
+    whole = train([sample_path], **small)
+    assert whole.model.position.corpus["words"] > train([sample_path], **{**small, "keep_words": False}
+                                                        ).model.position.corpus["words"] * 1.9  # both copies
+    path = str(tmp_path / "ck.w2vm")
+    with pytest.raises(TrainingInterrupted):
+        train([sample_path], checkpoint=path, chunk_callback=lambda p: (p.epoch, p.chunk) == (1, 5), **small)
+    model = Model.load(path)
+    assert model.position.corpus["phrases"]["keep_words"] is True
+    resumed = model.train(sample_path)
+    assert resumed.vectors.matrix.tobytes() == whole.vectors.matrix.tobytes()
+
+
 @pytest.mark.parametrize("args,code,message", [
+    (["--keep-words"], 2, "--keep-words goes with --phrases or --phrase-table"),
     (["--phrases", "1", "--phrase-table", "TABLE"], 2, "not both"),
     (["--phrases", "2", "--phrase-threshold", "1", "--phrase-threshold", "2", "--phrase-threshold", "3"], 2,
      "3 thresholds for 2 passes"),

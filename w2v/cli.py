@@ -230,6 +230,9 @@ def cli():
               help="The threshold of each pass of --phrases (one for all, or one a pass)  [default: 100]")
 @click.option("--phrase-table", type=click.Path(exists=True, dir_okay=False),
               help="Join the pairs of this table (w2v phrases --save-table) as the corpus is read.")
+@click.option("--keep-words", is_flag=True,
+              help="With --phrases or --phrase-table: train on the text as it is and on its phrased copy (twice the "
+                   "training an epoch), so words keep the contexts their phrases would take.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False),
               help="Write the whole model here (a .w2vm file) after every epoch and when stopped, to --resume from.")
 @click.option("--checkpoint-every", type=click.FloatRange(0, min_open=True), metavar="MINUTES",
@@ -259,7 +262,8 @@ def cli():
 @click.pass_context
 def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, count_limit,
           epochs, alpha, min_alpha_ratio, threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length,
-          read_vocab, save_vocab, cache_dir, phrases, phrase_threshold, phrase_table, checkpoint, checkpoint_every, resume,
+          read_vocab, save_vocab, cache_dir, phrases, phrase_threshold, phrase_table, keep_words, checkpoint,
+          checkpoint_every, resume,
           allow_other_corpus, init, update_vocab, scheduler, sync_words, classes_k, classes_output, force, quiet):
     """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz, or - for stdin).
 
@@ -307,6 +311,9 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                                "--phrases or --phrase-table")
     if phrases and phrase_table:
         raise click.UsageError("give --phrases (count them) or --phrase-table (a saved table), not both")
+    if keep_words and not (phrases or phrase_table):
+        raise click.UsageError("--keep-words goes with --phrases or --phrase-table"
+                               + (" (--resume keeps its checkpoint's)" if resume else ""))
     if phrase_threshold and (not phrases or len(thresholds) not in (1, phrases)):
         raise click.BadParameter(f"{len(thresholds)} thresholds for {phrases} passes of --phrases; give one, or "
                                  f"one a pass", param_hint="'--phrase-threshold'")
@@ -353,7 +360,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                 result = _train_further(ctx, list(corpus), options, resume or init, bool(resume), update_vocab,
                                         allow_other_corpus, save_vocab, reserve, checkpoint, every, cache_dir,
                                         force, quiet, say, scheduler, sync_words,
-                                        (phrases, thresholds, phrase_table))
+                                        (phrases, thresholds, phrase_table, keep_words))
             elif scheduler:
                 from w2v import distributed
                 vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
@@ -370,7 +377,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                     result = run_training(paths, options, progress=not quiet, log=say, vocab=vocab,
                                           cache_dir=cache_dir, save_vocab=save_vocab, reserve=reserve, force=force,
                                           checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
-                                          phrase_thresholds=thresholds, phrase_table=phrase_table)
+                                          phrase_thresholds=thresholds, phrase_table=phrase_table,
+                                          keep_words=keep_words)
             result.vectors.save(output, fmt=fmt, force=force)
             if classes_k is not None:
                 from w2v.classes import kmeans, write_classes
@@ -433,9 +441,9 @@ def _check_model_options(ctx, resume, init, update_vocab, allow_other_corpus, ch
 
 def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other_corpus, save_vocab, reserve,
                    checkpoint, every, cache_dir, force, quiet, say, scheduler=None, sync_words=None,
-                   phrasing=(0, (), None)):
+                   phrasing=(0, (), None, False)):
     """--resume and --init: load the model, adjust it, check what will be written, train. ``phrasing``:
-    --init's (passes, thresholds, table) of phrases (--resume takes its checkpoint's)."""
+    --init's (passes, thresholds, table, keep_words) of phrases (--resume takes its checkpoint's)."""
     import dataclasses
     from w2v.corpus import STDIN, Corpus
     from w2v.files import check_free_space
@@ -454,7 +462,7 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
         changes["min_alpha_ratio"] = options.min_alpha_ratio  # None: the default for the model and kernel
         changes["epochs"] = options.epochs
     model.options = dataclasses.replace(model.options, **changes).resolved()
-    passes, thresholds, table = phrasing
+    passes, thresholds, table, keep_words = phrasing
     if scheduler and resume and p.corpus.get("phrases"):
         raise ValueError(f"{path}: its run read phrased text, which --scheduler does not do yet; resume it "
                          f"without --scheduler")
@@ -462,7 +470,7 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
     if passes or table:
         from w2v.phrases import phrased
         source = phrased(Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet), passes, thresholds,
-                         model.options.min_count, table=table, threads=model.options.threads)
+                         model.options.min_count, table=table, threads=model.options.threads, keep_words=keep_words)
     if update_vocab:
         if STDIN in corpus:
             raise ValueError("--update-vocab reads the corpus twice (counting, then encoding), so it cannot read "

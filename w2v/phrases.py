@@ -29,6 +29,13 @@ starts every output word with a space or an underscore, so its lines begin with 
 A saved phrase table (:func:`save_phrase_table`) lists the pairs each pass joins; applied
 (:func:`read_phrase_table`) it gives the text those passes gave.
 
+Training on phrased text alone takes from each joined word the contexts its phrase gets (``new`` and
+``york`` lose what ``new_york`` gains). ``phrased(..., keep_words=True)`` (:class:`WithWordsCorpus`,
+``w2v train --keep-words``) reads the text as it is and then its phrased copy, so every epoch trains
+the words on all their contexts and the phrases on theirs, at twice the training; the vocabulary is
+counted over both copies (a word no phrase takes is counted twice, so ``min_count`` lets in words seen
+half as often).
+
 Example::
 
     >>> from w2v.corpus import Corpus
@@ -315,29 +322,36 @@ class _NoBar:
         pass
 
 
-class PhrasedCorpus:
-    """A corpus read with its phrases joined, as :func:`write_phrases` would write it, without writing it:
-    what training reads with ``--phrases`` or ``--phrase-table``. It has what the passes of
-    :mod:`w2v.scan` use of a :class:`w2v.corpus.Corpus`: ``files``, ``fingerprint()``, ``blocks()``, ``sources()``
-    and ``progress_bar()``,
-    whose blocks end at white space."""
+class _ReadThrough:
+    """A corpus read through another (``base``): it has what the passes of :mod:`w2v.scan` use of a
+    :class:`w2v.corpus.Corpus`: ``files`` and ``fingerprint()`` (the base's), ``progress_bar()`` (none
+    of its own: the passes under it show theirs, but it keeps ``desc`` for ``sources()``), and in the
+    subclasses ``sources()`` and ``blocks()``, whose blocks end at white space."""
 
     phrase_settings = None  # set by phrased()
+
+    def __init__(self, base):
+        self.base = base
+        self.files = base.files
+
+    def fingerprint(self):
+        return self.base.fingerprint()
+
+    def progress_bar(self, desc: str):
+        return _NoBar(desc)
+
+
+class PhrasedCorpus(_ReadThrough):
+    """A corpus read with its phrases joined, as :func:`write_phrases` would write it, without writing it:
+    what training reads with ``--phrases`` or ``--phrase-table``."""
 
     def __init__(self, corpus, counts: PhraseCounts, min_count: int = 5, threshold: float = 100.0,
                  scoring: str = "word2phrase", delimiter: str = "_", threads: int = 1):
         check_phrase_options(min_count, threshold, scoring, delimiter)
         _no_stdin(corpus)
+        super().__init__(corpus)
         self.corpus, self.counts, self.threads = corpus, counts, threads
         self.settings = (min_count, float(threshold), scoring, delimiter)
-        self.files = corpus.files
-
-    def fingerprint(self):
-        return self.corpus.fingerprint()
-
-    def progress_bar(self, desc: str):
-        """No bar of its own (the passes under it show theirs), but it keeps ``desc`` for :meth:`sources`."""
-        return _NoBar(desc)
 
     def sources(self, bar) -> list:
         """One source, the whole phrased text (joining crosses files): see :meth:`w2v.corpus.Corpus.sources`."""
@@ -354,24 +368,47 @@ class PhrasedCorpus:
         yield carry + (b"\n" if carry else b""), True
 
 
+class WithWordsCorpus(_ReadThrough):
+    """A corpus read as it is and then again with its phrases joined (``phrased(..., keep_words=True)``):
+    the text the words are trained on keeps every context a phrase would take from them, and the phrases
+    get vectors from the phrased copy. Each epoch trains on both, so it costs twice the training."""
+
+    def __init__(self, plain, phrased_copy):
+        super().__init__(plain)
+        self.plain, self.phrased_copy = plain, phrased_copy
+
+    def sources(self, bar) -> list:
+        """The text as it is (one source, with the corpus's own bar), then its phrased copy."""
+        return [functools.partial(self.plain.blocks, bar.desc)] + self.phrased_copy.sources(bar)
+
+    def blocks(self, desc: str = "reading"):
+        for source in self.sources(_NoBar(desc)):
+            yield from source()
+
+
 def phrased(corpus, passes: int = 1, thresholds=(100.0,), min_count: int = 5, scoring: str = "word2phrase",
-            delimiter: str = "_", table: Optional[str] = None, threads: int = 1):
+            delimiter: str = "_", table: Optional[str] = None, threads: int = 1, keep_words: bool = False):
     """``corpus`` read through ``passes`` passes of phrases (counted on the text the pass before
-    made), or through the passes of a saved phrase ``table``; see :class:`PhrasedCorpus`. The result's
+    made), or through the passes of a saved phrase ``table``; see :class:`PhrasedCorpus`. With
+    ``keep_words``, the text as it is and then its phrased copy (:class:`WithWordsCorpus`). The result's
     ``phrase_settings`` (a dict of these arguments, the table's absolute path) is what a checkpoint
     records, so that a resumed run reads the corpus as the run it resumes did."""
     settings = {"passes": passes, "thresholds": [float(t) for t in thresholds], "min_count": min_count,
                 "scoring": scoring, "delimiter": delimiter, "table": os.path.abspath(table) if table else None}
+    if keep_words:
+        settings["keep_words"] = True  # (absent from the settings of a run without it, as before it existed)
+    plain = corpus
     if table is not None:
         for counts in read_phrase_table(table):
             corpus = PhrasedCorpus(corpus, counts, min_count, thresholds[0], scoring, delimiter, threads)
-        corpus.phrase_settings = settings
-        return corpus
-    thresholds = list(thresholds) * passes if len(thresholds) == 1 else list(thresholds)
-    if len(thresholds) != passes:
-        raise ValueError(f"{len(thresholds)} thresholds for {passes} passes of phrases; give one, or one a pass")
-    for threshold in thresholds:
-        counts = count_phrases(corpus, min_count, threads=threads, threshold=threshold, scoring=scoring)
-        corpus = PhrasedCorpus(corpus, counts, min_count, threshold, scoring, delimiter, threads)
+    else:
+        thresholds = list(thresholds) * passes if len(thresholds) == 1 else list(thresholds)
+        if len(thresholds) != passes:
+            raise ValueError(f"{len(thresholds)} thresholds for {passes} passes of phrases; give one, or one a pass")
+        for threshold in thresholds:
+            counts = count_phrases(corpus, min_count, threads=threads, threshold=threshold, scoring=scoring)
+            corpus = PhrasedCorpus(corpus, counts, min_count, threshold, scoring, delimiter, threads)
+    if keep_words:
+        corpus = WithWordsCorpus(plain, corpus)
     corpus.phrase_settings = settings
     return corpus

@@ -413,7 +413,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
           reserve: Optional[Reserve] = None, force: bool = False, checkpoint: Optional[str] = None,
           checkpoint_every: Optional[float] = None, stop_event: Optional[threading.Event] = None,
           chunk_callback=None, phrases: int = 0, phrase_thresholds: Sequence[float] = (100.0,),
-          phrase_table: Optional[str] = None, **option_values) -> TrainResult:
+          phrase_table: Optional[str] = None, keep_words: bool = False, **option_values) -> TrainResult:
     """Train word vectors from text files (or ``-`` for stdin): the one-call API.
 
     ``options`` or keyword options (see :class:`TrainOptions`); ``vocab`` skips
@@ -432,7 +432,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     (``checkpoint``, ``callback`` ...) is :func:`train_model`'s. ``phrases``
     passes of word2phrase (thresholds ``phrase_thresholds``, min count the
     vocabulary's), or a saved ``phrase_table``, join phrases as the corpus is
-    read, without writing a phrased copy (:class:`w2v.phrases.PhrasedCorpus`).
+    read, without writing a phrased copy (:class:`w2v.phrases.PhrasedCorpus`); with ``keep_words`` each
+    epoch trains on the text as it is and then on its phrased copy (:class:`w2v.phrases.WithWordsCorpus`).
     Returns a :class:`TrainResult` whose ``model`` can be saved and trained further.
     """
     if options is None:
@@ -445,7 +446,9 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     if phrases or phrase_table:
         from .phrases import phrased
         corpus = phrased(corpus, phrases, tuple(phrase_thresholds), options.min_count, table=phrase_table,
-                         threads=options.threads)
+                         threads=options.threads, keep_words=keep_words)
+    elif keep_words:
+        raise ValueError("keep_words goes with phrases or phrase_table")
     spool = None if in_memory else (cache_dir or tempfile.gettempdir())
     if spool is not None and not os.path.isdir(spool):
         raise OSError(f"{spool}: the cache folder does not exist")
