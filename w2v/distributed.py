@@ -34,9 +34,9 @@ core, Dask carries the work and the results):
    three or more workers changed also from how far the row moved against its length. A row only
    one worker updated keeps that worker's change whole (``F = 1``); rows with few updates a round
    get the sum of the changes, as one machine would have made them (plain averaging would shrink
-   rare and middling words' changes by the number of workers); rows that every worker pulled all the way get the mean (plain summing,
-   as Spark MLlib's Word2Vec does once per iteration, would move them the number of workers times
-   too far, and diverges with many partitions, SPARK-24666). The new values of the rows that changed
+   rare and middling words' changes by the number of workers); rows that every worker pulled all
+   the way get the mean (plain summing, as Spark MLlib's Word2Vec does once per iteration, would
+   move them the number of workers times too far, and diverges with many partitions, SPARK-24666). The new values of the rows that changed
    go back to every worker (all rows when that is smaller to describe); workers send back only the
    rows they changed, or the whole matrix when most rows changed.
 

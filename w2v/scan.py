@@ -2,13 +2,13 @@
 
 The corpus is read in blocks (:meth:`w2v.corpus.Corpus.sources`) by reader threads, one a file, up to
 one a worker at once (:func:`read_sources`: several compressed files decompress in parallel, one stream
-beside the parsing), and gathered in order into *pieces* of about :data:`PIECE_BYTES`, each cut at white space.
-Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`, which release
-the GIL, and the results are taken in the pieces' order: counting merges each piece's table into the
-corpus's in the thread that counted it, once the piece before is merged (:func:`_in_turn`); encoding
-hands its pieces back to the main thread. So the
-result is the same whatever the number of threads, and memory is bounded by the pieces in flight (one
-per thread, and one more).
+beside the parsing), and gathered in order into *pieces* of about :data:`PIECE_BYTES`, each cut at
+white space. Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`,
+which release the GIL, and the results are taken in the pieces' order: counting merges each piece's
+table into the corpus's in the thread that counted it, once the piece before is merged
+(:func:`_in_turn`); encoding hands its pieces back to the main thread. So the result is the same
+whatever the number of threads, and memory is bounded by the pieces in flight (one per thread, and
+one more).
 
 Pieces join the blocks of one file as they are; after a file whose text does not end with a newline
 one is put, so a line never runs on into the next file, and after a token that a block had to cut (a run of more than the block
@@ -83,7 +83,7 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
         yield np.frombuffer(b"".join(parts), dtype=np.uint8)
 
 
-#: Blocks the reader thread of :func:`read_ahead` may be ahead of the passes.
+#: Blocks the reader threads of :func:`read_sources` (:func:`read_ahead`) may be ahead of the passes, in all.
 READ_AHEAD = 8
 _END = object()
 

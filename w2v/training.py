@@ -5,11 +5,12 @@ one. The encoded corpus is cut into chunks of about ``chunk_words`` words
 (whole sentences; with several threads smaller where the corpus is small for
 them, :func:`chunk_words_for`; the plan is kept with the schedule's position).
 The main thread hands chunks, in order, to a pool of worker threads, at most
-one chunk in flight per thread; the workers train them lock-free on shared weights (Hogwild), with the GIL released. The
-learning rate falls linearly with the words handed out so far, over all
-epochs and threads, from ``alpha`` to ``alpha * min_alpha_ratio`` (word2vec.c:
-``alpha * 1e-4``). Each chunk gets its own RNG state from (seed, epoch,
-chunk), so one thread with a seed gives identical weights on every run.
+one chunk in flight per thread; the workers train them lock-free on shared
+weights (Hogwild), with the GIL released. The learning rate falls linearly
+with the words handed out so far, over all epochs and threads, from
+``alpha`` to ``alpha * min_alpha_ratio`` (word2vec.c: ``alpha * 1e-4``).
+Each chunk gets its own RNG state from (seed, epoch, chunk), so one thread
+with a seed gives identical weights on every run.
 
 Checkpoints are taken where no chunk is in flight: after every epoch, and
 with ``checkpoint_every`` seconds also between chunks (the main thread stops

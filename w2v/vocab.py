@@ -333,8 +333,6 @@ def _select(pairs, min_count: int, max_size: Optional[int], most: int):
     return [words[i] for i in order.tolist()], counts[order].tolist()
 
 
-
-
 def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int] = None,
                      prune_at: Optional[int] = COUNT_LIMIT, threads: int = 1):
     """Count ``corpus`` on ``threads`` threads and keep its vocabulary; returns ``(Vocabulary, CountSummary)``.
