@@ -29,8 +29,16 @@ from w2v.encode import encode_corpus
 from w2v.vocab import build_vocabulary
 try:  # one reading of the text: counted and spooled, then the spool remapped
     from w2v.scan import count_and_spool
-    from w2v.encode import encode_spooled, entry_word_ids
-    from w2v.vocab import vocabulary_from_count
+    from w2v.encode import encode_spooled
+    try:
+        from w2v.vocab import vocabulary_and_entry_ids
+    except ImportError:  # older: the entries' word ids looked up after the vocabulary
+        from w2v.encode import entry_word_ids
+        from w2v.vocab import vocabulary_from_count
+
+        def vocabulary_and_entry_ids(count, min_count):
+            vocab, summary = vocabulary_from_count(count, min_count=min_count)
+            return vocab, summary, entry_word_ids(count, vocab)
 except ImportError:
     count_and_spool = None
 corpus_path, threads, warm, spool = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] or None
@@ -44,9 +52,9 @@ def passes(path):
         counted = time.perf_counter()
         return vocab, counted, encode_corpus(Corpus([path]), vocab, **kw)
     count, spooled = count_and_spool(Corpus([path]), 10_000_000, threads, spool)
-    vocab, _ = vocabulary_from_count(count, min_count=5)
+    vocab, _, word_ids = vocabulary_and_entry_ids(count, min_count=5)
     counted = time.perf_counter()
-    return vocab, counted, encode_spooled(spooled, entry_word_ids(count, vocab), threads=threads)
+    return vocab, counted, encode_spooled(spooled, word_ids, threads=threads)
 
 
 start0 = time.perf_counter()

@@ -83,20 +83,22 @@ def test_nothing_in_vocabulary_is_an_error(tmp_path):
 @pytest.mark.parametrize("threads,in_memory", [(1, True), (2, False), (3, True)])
 def test_one_reading_encodes_as_two_readings_do(tmp_path, monkeypatch, threads, in_memory):
     from w2v import encode, scan
-    from w2v.vocab import vocabulary_from_count
+    from w2v.vocab import vocabulary_and_entry_ids
     monkeypatch.setattr(scan, "PIECE_BYTES", 64)  # many pieces
     monkeypatch.setattr(encode, "_REMAP_CHUNK", 7)  # many chunks, line ends on their edges
     rng = np.random.default_rng(1)
     words = [f"w{i}" for i in range(30)] + ["caf\xe9"]
     lines = [" ".join(rng.choice(words, int(rng.integers(0, 25)))) for _ in range(200)]
-    text = "\n".join(lines).encode("utf-8") + b"\n\n bad\xff token\n" + b"w1 " * 40
+    # "caf\xe9" in Latin-1 is not UTF-8: it reads as "caf\ufffd", a word with the valid token of that text
+    text = ("\n".join(lines).encode("utf-8") + b"\n\n bad\xff token\n" + b"w1 " * 40
+            + b"caf\xe9 " * 2 + "caf\ufffd ".encode("utf-8") * 2)
     path = write(tmp_path / "in.txt", text)
     corpus = Corpus([path], block_size=64)
     counted, spooled = scan.count_and_spool(corpus, None, threads, None if in_memory else str(tmp_path))
     assert spooled is not None and spooled.tokens == counted.total_tokens
-    vocab, _ = vocabulary_from_count(counted, min_count=3)
-    one = encode.encode_spooled(spooled, encode.entry_word_ids(counted, vocab), max_sentence_length=9,
-                                threads=threads)
+    vocab, _, word_ids = vocabulary_and_entry_ids(counted, min_count=3)
+    assert "caf\ufffd" in vocab and "bad\ufffd" not in vocab
+    one = encode.encode_spooled(spooled, word_ids, max_sentence_length=9, threads=threads)
     two = encode_corpus(Corpus([path], block_size=64), vocab, max_sentence_length=9, threads=threads)
     ids_one = one.chunk(0, one.n_sentences)[0]
     assert np.array_equal(ids_one, two.ids) and np.array_equal(one.offsets, two.offsets)

@@ -84,6 +84,30 @@ def test_ties_are_ordered_by_the_words_code_points_whatever_the_text_order(tmp_p
     assert top.words == ["zz", "Z", "a"]
 
 
+def test_counted_order_is_the_order_of_count_then_word_and_entries_get_their_ids(tmp_path):
+    # many ties that share their first 8 bytes or more (resolved by the whole token), a word that is
+    # the prefix of another, non-ASCII past byte 8, and tokens that are not UTF-8 merged into a word
+    from w2v import scan
+    from w2v.vocab import vocabulary_and_entry_ids
+    rng = np.random.default_rng(3)
+    stems = ["internationa", "abcdefgh", "abcdefg", "zz", "é" * 5, "中文中文"]
+    words = sorted({stem + tail for stem in stems for tail in ["", "l", "ly", "lé", "x", "中", "a" * 9]})
+    tokens = [w for w in words for _ in range(int(rng.integers(1, 5)))]
+    rng.shuffle(tokens)
+    text = " ".join(tokens).encode("utf-8") + b" caf\xe9 caf\xe9 " + "caf\ufffd".encode("utf-8")
+    counted = scan.count(Corpus([write(tmp_path / "t.txt", text)], block_size=64), None, 2)
+    vocab, _, ids = vocabulary_and_entry_ids(counted, min_count=2)
+    counts = {w: tokens.count(w) for w in words}
+    counts["caf\ufffd"] = 3
+    expected = sorted((w for w, c in counts.items() if c >= 2), key=lambda w: (-counts[w], w))
+    assert vocab.words == expected and vocab.counts.tolist() == [counts[w] for w in expected]
+    for entry in range(counted.n):
+        word = counted.token(entry).decode("utf-8", "replace")
+        assert ids[entry] == vocab.index.get(word, -1), word
+    top, _, top_ids = vocabulary_and_entry_ids(counted, min_count=2, max_size=5)
+    assert top.words == expected[:5] and sorted(top_ids[top_ids >= 0].tolist()) == [0, 1, 2, 3, 4]
+
+
 def test_keep_probabilities_follow_word2vec_c():
     vocab = Vocabulary(["a", "b", "c"], [990_000, 9_000, 1_000])
     t = 1e-3

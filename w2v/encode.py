@@ -36,7 +36,7 @@ from .corpus import Corpus, decode_token
 from .memory import release_free_memory
 from .vocab import Vocabulary
 
-__all__ = ["EncodedCorpus", "encode_corpus", "entry_word_ids", "encode_spooled"]
+__all__ = ["EncodedCorpus", "encode_corpus", "encode_spooled"]
 
 
 
@@ -217,18 +217,6 @@ def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 
     return EncodedCorpus(ids, offsets, fd)
 
 
-def entry_word_ids(counted, vocab: Vocabulary) -> np.ndarray:
-    """int32[n]: the word id of each entry of a count (:class:`w2v.scan.Counted`), -1 for a token that is
-    not a word; a token that is not valid UTF-8 is the word its replaced text is, as when encoding."""
-    from . import kernels, scan
-    words, _ = scan.word_table(vocab.words)
-    ids = kernels.entry_ids(counted.table, counted.n, words)
-    index = vocab.index
-    for entry in np.flatnonzero(ids == -2).tolist():
-        ids[entry] = index.get(decode_token(counted.token(entry))[0], -1)
-    return ids
-
-
 #: Tokens remapped at a time by :func:`encode_spooled`.
 _REMAP_CHUNK = 1 << 20
 
@@ -236,7 +224,7 @@ _REMAP_CHUNK = 1 << 20
 def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_000,
                    threads: int = 1) -> EncodedCorpus:
     """The encoded corpus from a spool of count entries (:func:`w2v.scan.count_and_spool`) and each
-    entry's word id (:func:`entry_word_ids`): the same ids and offsets as :func:`encode_corpus` makes
+    entry's word id (:func:`w2v.vocab.vocabulary_and_entry_ids`): the same ids and offsets as :func:`encode_corpus` makes
     by reading the text again. Chunks of the spool are remapped on ``threads`` threads (tokens that are
     not words dropped, the line ends moved back past them) and written back in order over the spool
     (never ahead of what was read), which becomes the encoded corpus's, in memory or in its file."""

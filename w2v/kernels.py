@@ -889,27 +889,6 @@ def remap_ids(raw, word_ids, line_ends):
 
 
 @njit(cache=True, nogil=True)
-def entry_ids(table, n, words):
-    """The word id (entry of the token table ``words``) of each of ``table``'s first ``n`` entries:
-    int32[n], -1 when not a word, -2 when not a word as it is but not valid UTF-8 either (Python decides
-    what its replaced text is, as :func:`encode_tokens` leaves it)."""
-    w_slots, w_hashes, w_entries, w_arena = words
-    entries, arena = table[2], table[3]
-    out = np.empty(n, np.int32)
-    for e in range(n):
-        start = entries[e, _START]
-        end = start + entries[e, _LENGTH]
-        found = _find(w_slots, w_entries, w_arena, arena, start, end, _fnv(arena, start, end))[1]
-        if found >= 0:
-            out[e] = found
-        elif _utf8_valid(arena, start, end):
-            out[e] = -1
-        else:
-            out[e] = -2
-    return out
-
-
-@njit(cache=True, nogil=True)
 def table_prune(table, n, at_most):
     """Drop every entry counted ``at_most`` times or fewer (word2vec.c's ReduceVocab), keeping the
     order of the rest; returns (table, n, used) with the arena compacted."""

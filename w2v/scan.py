@@ -305,7 +305,6 @@ def prepare() -> None:
     kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
     table, n, used, _, _ = kernels.count_tokens_ids(data, kernels.table_new(16), 0, 0)
     kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n)
-    kernels.entry_ids(table, n, table)
     kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64))
     release_compiler_pages()
     _prepared = True

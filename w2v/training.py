@@ -51,7 +51,7 @@ from .memory import release_compiler_pages
 from .model import Model, Position, kernel_args, kernel_function
 from .options import KERNELS, TrainOptions, default_threads
 from .vectors import Vectors
-from .vocab import Vocabulary, build_vocabulary, vocabulary_from_count
+from .vocab import Vocabulary, build_vocabulary, vocabulary_and_entry_ids
 from .words import MAX_WORD_BYTES
 
 __all__ = ["TrainOptions", "TrainResult", "EpochStats", "train", "train_model", "train_encoded", "KERNELS",
@@ -491,14 +491,14 @@ def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folde
     """The corpus's vocabulary (as :func:`count_vocabulary`) from one reading of the text that also spools
     each token's entry (:func:`w2v.scan.count_and_spool`, in ``folder`` or in memory): (vocabulary,
     spool or None when the count was pruned, each entry's word id or None)."""
-    from .encode import entry_word_ids
     from .scan import count_and_spool
     counted, spooled = count_and_spool(corpus, options.count_limit, options.threads, folder)
     try:
         names = ", ".join("standard input" if f == STDIN else f for f in corpus.files)
-        vocab, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab, names)
+        vocab, summary, word_ids = vocabulary_and_entry_ids(counted, options.min_count, options.max_vocab, names)
         say_count_notes(summary, say)
-        word_ids = entry_word_ids(counted, vocab) if spooled is not None else None
+        if spooled is None:
+            word_ids = None
     except BaseException:
         if spooled is not None:
             spooled.close()

@@ -31,7 +31,7 @@ per line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -57,48 +57,79 @@ class CountSummary:
     too_long: int = 0  # distinct tokens longer than MAX_WORD_BYTES, left out
 
 
-def _count(corpus: Corpus, prune_at: Optional[int], threads: int, min_count: int):
-    """One counting pass (:func:`w2v.scan.count`): ``(pairs, summary, most)`` (see :func:`_pairs`)."""
-    from . import scan
-    if prune_at is not None and prune_at < 1:
-        raise ValueError(f"prune_at must be positive, got {prune_at}")
-    return _pairs(scan.count(corpus, prune_at, threads), min_count)
+def _candidates(counted, min_count: int):
+    """The words a count (a :class:`w2v.scan.Counted`) may keep: ``(entries, odd, summary, most)``.
 
-
-def _pairs(counted, min_count: int):
-    """The words a count (a :class:`w2v.scan.Counted`) may keep: ``(pairs, summary, most)``.
-
-    ``pairs``: (word, count) of every word that may be kept: valid UTF-8 tokens of at most
-    ``MAX_WORD_BYTES`` bytes, and the text of tokens that are not valid UTF-8 (invalid bytes replaced
-    by U+FFFD, as encoding will read them) with their merged counts, together with any valid token of
-    the same text. Tokens are decoded only when kept (or odd): decoding millions of rare tokens only
+    ``entries`` int64[K]: the entries of valid UTF-8 tokens of at most ``MAX_WORD_BYTES`` bytes seen at
+    least ``min_count`` times. ``odd``: for the text of every token that is not valid UTF-8 (invalid
+    bytes replaced by U+FFFD, as encoding will read them), ``[count, entries]``: the merged count and
+    every entry that reads as that text, a valid token of the same text included (and then left out
+    of ``entries``). Tokens are decoded only when kept (or odd): decoding millions of rare tokens only
     to drop them would double the pass's peak memory. ``most``: the largest count (for messages).
     """
     from . import kernels
     counts, lengths = counted.counts, counted.lengths
     invalid = kernels.table_invalid_utf8(counted.table, counted.n)
-    odd: Dict[str, int] = {}
+    odd: Dict[str, list] = {}
     invalid_bytes = 0
     for entry in np.flatnonzero(invalid).tolist():
         word, bad = decode_token(counted.token(entry))
         invalid_bytes += bad * int(counts[entry])
-        odd[word] = odd.get(word, 0) + int(counts[entry])
+        merged = odd.setdefault(word, [0, []])
+        merged[0] += int(counts[entry])
+        merged[1].append(entry)
     valid = ~invalid
-    for word in odd:
+    for word, merged in odd.items():
         entry = kernels.table_lookup(counted.table, np.frombuffer(word.encode("utf-8"), dtype=np.uint8))
         if entry >= 0 and valid[entry]:
-            odd[word] += int(counts[entry])
+            merged[0] += int(counts[entry])
+            merged[1].append(entry)
             valid[entry] = False
-    too_long = int((valid & (lengths > MAX_WORD_BYTES)).sum()) + sum(
-        1 for w in odd if len(w.encode("utf-8")) > MAX_WORD_BYTES)
-    most = max(int(counts[valid].max(initial=0)), max(odd.values(), default=0))
-    keep = valid & (lengths <= MAX_WORD_BYTES) & (counts >= min_count)
-    kept = np.flatnonzero(keep)
-    pairs = list(zip(counted.words(kept), counts[kept].tolist()))
-    pairs += [(w, c) for w, c in odd.items() if len(w.encode("utf-8")) <= MAX_WORD_BYTES]
+    odd_lengths = {w: len(w.encode("utf-8")) for w in odd}
+    too_long = int((valid & (lengths > MAX_WORD_BYTES)).sum()) + sum(1 for n in odd_lengths.values()
+                                                                      if n > MAX_WORD_BYTES)
+    most = max(int(counts[valid].max(initial=0)), max((c for c, _ in odd.values()), default=0))
+    entries = np.flatnonzero(valid & (lengths <= MAX_WORD_BYTES) & (counts >= min_count))
     summary = CountSummary(counted.total_tokens, int(valid.sum()) + len(odd), invalid_bytes, counted.pruned_below,
                            too_long)
-    return pairs, summary, most
+    odd = {w: m for w, m in odd.items() if m[0] >= min_count and odd_lengths[w] <= MAX_WORD_BYTES}
+    return entries, odd, summary, most
+
+
+def _prefix_keys(counted, entries: np.ndarray) -> np.ndarray:
+    """uint64[K]: the first 8 bytes of each entry's token as a big-endian number (zeros after a shorter
+    token), so that comparing keys compares the tokens' beginnings byte by byte."""
+    table, arena = counted.table[2], counted.table[3]
+    starts, lengths = table[entries, 0], table[entries, 1]
+    first = np.zeros((len(entries), 8), dtype=np.uint8)
+    for j in range(8):
+        longer = lengths > j
+        first[longer, j] = arena[starts[longer] + j]
+    return first.view(">u8").ravel().astype(np.uint64)
+
+
+def _bytes_key(token: bytes) -> int:
+    return int.from_bytes(token[:8].ljust(8, b"\0"), "big")
+
+
+def frequency_order(counts: np.ndarray, keys: np.ndarray, token: Callable[[int], bytes]) -> np.ndarray:
+    """int64[K]: the rows in vocabulary order, by count descending, then by token.
+
+    ``counts`` int64[K]; ``keys`` uint64[K] the first 8 bytes of each row's token (:func:`_prefix_keys`);
+    ``token(row)`` its whole UTF-8 bytes. UTF-8's byte order is the order of the code points, so this is
+    the order of the key ``(-count, word)`` over Python strings, found with one NumPy sort; only rows
+    whose counts and first 8 bytes are equal are put in order by their whole tokens, in Python.
+    """
+    order = np.lexsort((keys, -counts))
+    c, k = counts[order], keys[order]
+    tied = np.flatnonzero((c[1:] == c[:-1]) & (k[1:] == k[:-1]))  # order[p] and order[p + 1] tie
+    if len(tied):
+        joined = tied[1:] == tied[:-1] + 1
+        firsts = tied[np.r_[True, ~joined]]
+        lasts = tied[np.r_[~joined, True]] + 2  # a run of ties p..q holds the rows at p..q+1
+        for a, b in zip(firsts.tolist(), lasts.tolist()):
+            order[a:b] = sorted(order[a:b].tolist(), key=token)
+    return order
 
 
 class Vocabulary:
@@ -337,35 +368,59 @@ def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int]
                      prune_at: Optional[int] = COUNT_LIMIT, threads: int = 1):
     """Count ``corpus`` on ``threads`` threads and keep its vocabulary; returns ``(Vocabulary, CountSummary)``.
 
-    The vocabulary is the same whatever the number of threads (:mod:`w2v.scan`). Memory: the kept
-    words are joined into one string and the token table is dropped before the vocabulary's own
-    strings are made, so the allocator can hand the counting pass's memory back to the system.
-    """
+    The vocabulary is the same whatever the number of threads (:mod:`w2v.scan`)."""
+    from . import scan
     _check_limits(min_count, max_size)  # before the corpus is read
+    if prune_at is not None and prune_at < 1:
+        raise ValueError(f"prune_at must be positive, got {prune_at}")
     names = ", ".join("standard input" if f == "-" else f for f in corpus.files)
-    return _vocabulary(_count(corpus, prune_at, threads, min_count), min_count, max_size, names)
+    return vocabulary_from_count(scan.count(corpus, prune_at, threads), min_count, max_size, names)
 
 
 def vocabulary_from_count(counted, min_count: int = 5, max_size: Optional[int] = None, source: str = "the corpus"):
     """The vocabulary of a finished count (a :class:`w2v.scan.Counted`, e.g. merged from several
     machines' counts by :mod:`w2v.distributed`): ``(Vocabulary, CountSummary)``, as :func:`build_vocabulary`."""
+    vocab, summary, _ = vocabulary_and_entry_ids(counted, min_count, max_size, source)
+    return vocab, summary
+
+
+def vocabulary_and_entry_ids(counted, min_count: int = 5, max_size: Optional[int] = None,
+                             source: str = "the corpus"):
+    """:func:`vocabulary_from_count`, and int32[n] the word id of each of the count's entries (-1 for a
+    token that is not a word), which :func:`w2v.encode.encode_spooled` maps a spool with; a token that
+    is not valid UTF-8 has the id of the word its replaced text is, as when encoding."""
     _check_limits(min_count, max_size)
-    return _vocabulary(_pairs(counted, min_count), min_count, max_size, source)
-
-
-def _vocabulary(count, min_count: int, max_size: Optional[int], source: str):
-    pairs, summary, most = count
+    entries, odd, summary, most = _candidates(counted, min_count)
     if summary.total_tokens == 0:
         raise ValueError(f"the corpus is empty: no words in {source}")
-    pairs = [(w, c) for w, c in pairs if c >= min_count]
-    if summary.too_long and not pairs:
-        raise ValueError(f"no word: the corpus's {summary.too_long:,} distinct tokens longer than "
-                         f"{MAX_WORD_BYTES:,} bytes are not words, and no other token occurs at least {min_count} "
-                         f"time{'s' if min_count > 1 else ''}; is it text with white space between words?")
-    words, counts = _select(pairs, min_count, max_size, most)
-    joined = "\n".join(words)  # a token never holds a newline: the corpus is split on whitespace
-    del words, pairs
-    vocab = Vocabulary(joined.split("\n"), counts, summary.total_tokens)
-    del joined
+    if not len(entries) and not odd:
+        if summary.too_long:
+            raise ValueError(f"no word: the corpus's {summary.too_long:,} distinct tokens longer than "
+                             f"{MAX_WORD_BYTES:,} bytes are not words, and no other token occurs at least "
+                             f"{min_count} time{'s' if min_count > 1 else ''}; is it text with white space "
+                             f"between words?")
+        raise ValueError(f"no word occurs at least {min_count} times (the most frequent occurs {most} times); "
+                         f"lower --min-count or give a larger corpus")
+    k = len(entries)
+    odd_tokens = [w.encode("utf-8") for w in odd]
+    counts = np.concatenate([counted.counts[entries], np.array([c for c, _ in odd.values()], dtype=np.int64)])
+    keys = np.concatenate([_prefix_keys(counted, entries),
+                           np.array([_bytes_key(t) for t in odd_tokens], dtype=np.uint64)])
+    order = frequency_order(counts, keys, lambda row: counted.token(entries[row]) if row < k else odd_tokens[row - k])
+    if max_size is not None:
+        order = order[:max_size]
+    if odd:
+        words = counted.words(entries) + list(odd)
+        words = [words[row] for row in order.tolist()]
+    else:  # the usual case: decoded in their order at once
+        words = counted.words(entries[order])
+    vocab = Vocabulary(words, counts[order], summary.total_tokens)
+    del words
+    rank = np.full(len(counts), -1, dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    ids = np.full(counted.n, -1, dtype=np.int32)
+    ids[entries] = rank[:k]
+    for row, (_, odd_entries) in enumerate(odd.values(), start=k):
+        ids[odd_entries] = rank[row]
     release_free_memory()
-    return vocab, summary
+    return vocab, summary, ids
