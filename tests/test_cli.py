@@ -239,3 +239,28 @@ def test_a_closed_pipe_is_not_an_error(trained):
     process.wait()
     assert "Error" not in stderr and "Traceback" not in stderr, stderr
     assert process.returncode != 0  # the output was cut short
+
+
+def test_counting_and_training_commands_do_not_load_scipy_linalg(tmp_path, sample_path):
+    # with SciPy installed (the test extra's gensim needs it), Numba would import scipy.linalg on every run;
+    # the commands hide its BLAS from Numba's check, and SciPy stays importable afterwards
+    pytest.importorskip("scipy.linalg")
+    import subprocess
+    import sys
+    script = ("import sys\n"
+              "from w2v.cli import main\n"
+              "try:\n"
+              "    main(sys.argv[1:])\n"
+              "except SystemExit as stop:\n"
+              "    assert not stop.code, stop.code\n"
+              "print('scipy.linalg' in sys.modules)\n"
+              "import scipy.linalg.cython_blas\n"
+              "print('scipy.linalg' in sys.modules)\n")
+    commands = [["train", sample_path, "-o", tmp_path / "v.bin", "-q", "--epochs", "1", "--dim", "8"],
+                ["vocab", sample_path, "-q"],
+                ["phrases", sample_path, "-o", tmp_path / "p.txt", "-q"]]
+    for command in commands:
+        done = subprocess.run([sys.executable, "-c", script] + [str(a) for a in command], capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split()[-2:] == ["False", "True"], (command, done.stdout)

@@ -100,6 +100,26 @@ def _load(path: str, limit: Optional[int] = None) -> Vectors:
     return vectors
 
 
+def _numba_without_scipy_blas() -> None:
+    """Import Numba's NumPy support for a command that counts or trains, with SciPy's BLAS hidden.
+
+    When SciPy is installed, Numba imports ``scipy.linalg`` (0.1-0.3 s, every run) only to decide
+    whether ``np.correlate`` and ``np.convolve`` in compiled code may call BLAS; w2v's kernels use
+    neither. A command is a process of its own, so this changes nothing else for it (the library
+    itself never does this: a user's own Numba code in the same process keeps SciPy's BLAS). SciPy
+    stays importable; only Numba's check at import sees it missing.
+    """
+    blas = "scipy.linalg.cython_blas"
+    if blas in sys.modules or "numba.np.arraymath" in sys.modules:
+        return
+    sys.modules[blas] = None  # an import of it fails at once, without importing scipy.linalg
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if sys.modules.get(blas, False) is None:
+            del sys.modules[blas]
+
+
 def _plan(outputs: Sequence[Optional[str]], inputs: Sequence[str], force: bool) -> List[Output]:
     """Plan every output and refuse one that is an input or another output, before anything is read."""
     with user_errors():
@@ -336,6 +356,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
         _plan(outputs, [resume], force)
     vectors_out = planned[0]
     vocab_before = _stat(save_vocab)
+    _numba_without_scipy_blas()
 
     def reserve(vocab):
         if classes_k is not None and classes_k > len(vocab):
@@ -533,6 +554,7 @@ def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, thr
 
     start = time.perf_counter()
     planned = _plan([output], list(corpus) + source_files(list(corpus)), force)
+    _numba_without_scipy_blas()
     with user_errors():
         source = Corpus(list(corpus), lowercase=lowercase, progress=not quiet)
         vocabulary, counted = build_vocabulary(source, min_count=min_count, max_size=max_vocab,
@@ -646,6 +668,7 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
                     list(corpus) + source_files(list(corpus)) + ([phrase_table] if phrase_table else []), force)
     start = time.perf_counter()
     threads = threads or default_threads()
+    _numba_without_scipy_blas()
     with user_errors(), tempfile.TemporaryDirectory(prefix="w2v-phrases-") as folder, \
             _stdin_saved(corpus, folder, "set TMPDIR to another folder") as corpus:
         tables = read_phrase_table(phrase_table) if phrase_table else None
