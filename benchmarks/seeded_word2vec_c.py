@@ -39,9 +39,19 @@ SEED_PATCH = [
 ]
 
 
-def patch_source(text: str) -> str:
+# --high-bits (a diagnostic for hierarchical softmax's gap): subsampling and the window's
+# shrink drawn from bits 16 and up of the generator instead of its low bits; the low 16 bits of
+# word2vec.c's LCG repeat every 65,536 draws and its lowest bit alternates
+HIGH_BITS_PATCH = [
+    ("if (ran < (next_random & 0xFFFF) / (real)65536) continue;",
+     "if (ran < ((next_random >> 16) & 0xFFFF) / (real)65536) continue;"),
+    ("b = next_random % window;", "b = (next_random >> 16) % window;"),
+]
+
+
+def patch_source(text: str, high_bits: bool = False) -> str:
     """word2vec.c's source with the ``-seed`` option; ValueError if the source is not the expected one."""
-    for old, new in SEED_PATCH:
+    for old, new in SEED_PATCH + (HIGH_BITS_PATCH if high_bits else []):
         found = text.count(old)
         if found != 1:
             raise ValueError(f"word2vec.c: expected {old!r} once, found it {found} times; "
@@ -60,11 +70,11 @@ def fetch_source(folder: str) -> str:
     return glob.glob(os.path.join(folder, "word2vec-*", "word2vec", "includes", "word2vec.c"))[0]
 
 
-def build(output: str, source: str | None = None) -> str:
+def build(output: str, source: str | None = None, high_bits: bool = False) -> str:
     with tempfile.TemporaryDirectory(prefix="word2vec-c-") as work:
         source = source or fetch_source(work)
         with open(source) as f:
-            patched = patch_source(f.read())
+            patched = patch_source(f.read(), high_bits)
         c_file = os.path.join(work, "word2vec_seeded.c")
         with open(c_file, "w") as f:
             f.write(patched)
@@ -78,9 +88,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", required=True, help="path of the binary to write")
     parser.add_argument("--source", help="a word2vec.c to patch instead of downloading the package")
+    parser.add_argument("--high-bits", action="store_true",
+                        help="diagnostic: draw subsampling and window shrinks from bits 16+ of the generator")
     args = parser.parse_args(argv)
     try:
-        print(build(args.output, args.source))
+        print(build(args.output, args.source, args.high_bits))
     except (ValueError, OSError, subprocess.CalledProcessError) as error:
         raise SystemExit(f"seeded_word2vec_c: {error}") from None
 
