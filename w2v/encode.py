@@ -224,10 +224,11 @@ _REMAP_CHUNK = 1 << 20
 def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_000,
                    threads: int = 1) -> EncodedCorpus:
     """The encoded corpus from a spool of count entries (:func:`w2v.scan.count_and_spool`) and each
-    entry's word id (:func:`w2v.vocab.vocabulary_and_entry_ids`): the same ids and offsets as :func:`encode_corpus` makes
-    by reading the text again. Chunks of the spool are remapped on ``threads`` threads (tokens that are
-    not words dropped, the line ends moved back past them) and written back in order over the spool
-    (never ahead of what was read), which becomes the encoded corpus's, in memory or in its file."""
+    entry's word id (:func:`w2v.vocab.vocabulary_and_entry_ids`): the same ids and offsets as
+    :func:`encode_corpus` makes by reading the text again. Chunks of the spool are remapped on
+    ``threads`` threads (tokens that are not words dropped, the line ends moved back past them) and
+    written back in order over the spool (never ahead of what was read), which becomes the encoded
+    corpus's, in memory or in its file."""
     from . import kernels
     from .scan import _in_order
     if max_sentence_length < 1:

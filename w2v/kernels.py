@@ -124,7 +124,7 @@ _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
 _MAXF = np.float32(MAX_EXP)
 _SCALE = np.float32(TABLE_SIZE / (2 * MAX_EXP))
-_AHEAD = 2  # centre words between a prefetch and the use of its rows (sg_batched)
+_AHEAD = 2  # centre words between a prefetch and the use of its rows (sg_batched, cbow_exact)
 _FAST = {"reassoc", "contract"}  # never nnan/ninf: NaN must surface as a NaN loss
 
 

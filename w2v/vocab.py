@@ -109,10 +109,11 @@ def _prefix_keys(counted, entries: np.ndarray) -> np.ndarray:
 
 
 def _bytes_key(token: bytes) -> int:
+    """:func:`_prefix_keys` of one token given as bytes."""
     return int.from_bytes(token[:8].ljust(8, b"\0"), "big")
 
 
-def frequency_order(counts: np.ndarray, keys: np.ndarray, token: Callable[[int], bytes]) -> np.ndarray:
+def _frequency_order(counts: np.ndarray, keys: np.ndarray, token: Callable[[int], bytes]) -> np.ndarray:
     """int64[K]: the rows in vocabulary order, by count descending, then by token.
 
     ``counts`` int64[K]; ``keys`` uint64[K] the first 8 bytes of each row's token (:func:`_prefix_keys`);
@@ -406,7 +407,7 @@ def vocabulary_and_entry_ids(counted, min_count: int = 5, max_size: Optional[int
     counts = np.concatenate([counted.counts[entries], np.array([c for c, _ in odd.values()], dtype=np.int64)])
     keys = np.concatenate([_prefix_keys(counted, entries),
                            np.array([_bytes_key(t) for t in odd_tokens], dtype=np.uint64)])
-    order = frequency_order(counts, keys, lambda row: counted.token(entries[row]) if row < k else odd_tokens[row - k])
+    order = _frequency_order(counts, keys, lambda row: counted.token(entries[row]) if row < k else odd_tokens[row - k])
     if max_size is not None:
         order = order[:max_size]
     if odd:
