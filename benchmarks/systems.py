@@ -22,8 +22,9 @@ Experiments (w2v with one thing changed, for the quality investigations in bench
 ``w2v-alpha<A>`` (another starting rate), ``w2v-lr-gensim`` (gensim corpus_file's per-thread
 saw-tooth schedule), ``w2v-cinit`` (word2vec.c's initial input vectors), ``w2v-sigmoid-c``
 (word2vec.c's sigmoid table: left bin edges), ``w2v-halves`` (each thread trains its own half of
-the corpus at the same time, as word2vec.c's threads do) and ``w2v-eos`` (hierarchical softmax's tree
-with word2vec.c's ``</s>`` leaf).
+the corpus at the same time, as word2vec.c's threads do), ``w2v-eos`` (hierarchical softmax's tree
+with word2vec.c's ``</s>`` leaf) and ``w2v-lcg`` (subsampling and the window's shrink drawn from
+word2vec.c's generator as word2vec.c draws them).
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def w2v_variant(system: str):
     """
     if system in W2V_SYSTEMS:
         return W2V_SYSTEMS[system]
-    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-eos") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
+    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-eos", "w2v-lcg") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
     found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
     if found is None:
@@ -178,6 +179,47 @@ def use_word2vec_c_eos_leaf(corpus: str) -> None:
     Model._shapes = with_one_more_node
 
 
+def use_word2vec_c_random() -> None:
+    """Experiment (system ``w2v-lcg``): subsampling and the window's shrink drawn as word2vec.c draws them.
+
+    word2vec.c's generator is an LCG, ``next = next * 25214903917 + 11`` (mod 2^64), advanced for every
+    word read; a word is dropped when its keep probability is below the generator's *low* 16 bits / 65536
+    (which repeat every 65,536 draws), and the window shrinks by ``next % window``. w2v draws from
+    xorshift64*, only for words that may be dropped, from the top bits. The two kernel helpers are
+    replaced before anything is compiled, and the kernels compiled afresh in a Numba cache of their own
+    (a temporary folder), so that the cached kernels are neither used nor overwritten."""
+    import atexit
+    import shutil
+    import tempfile
+    cache = tempfile.mkdtemp(prefix="w2v-lcg-numba-")
+    atexit.register(shutil.rmtree, cache, True)
+    os.environ["NUMBA_CACHE_DIR"] = cache
+    import numba
+    import w2v.kernels as kernels
+    multiplier, increment, low16 = np.uint64(25214903917), np.uint64(11), np.uint64(0xFFFF)
+
+    @numba.njit(inline="always")
+    def subsample(ids, begin, end, keep, sen, state):
+        n = 0
+        for j in range(begin, end):
+            w = ids[j]
+            state = state * multiplier + increment
+            if keep[w] < np.float32(state & low16) / np.float32(65536):
+                continue
+            sen[n] = w
+            n += 1
+        return state, n
+
+    @numba.njit(inline="always")
+    def shrunk_window(state, pos, n, window):
+        state = state * multiplier + increment
+        b = np.int64(state % np.uint64(window))
+        return state, max(0, pos - window + b), min(n, pos + window - b + 1)
+
+    kernels._subsample = subsample
+    kernels._window = shrunk_window
+
+
 def run_w2v(args, exact, hs_group=None, hs_private=None):
     from w2v.corpus import Corpus
     from w2v.training import TrainOptions, train
@@ -278,6 +320,9 @@ def main(argv=None):
         args.system = "w2v"
     elif args.system == "w2v-eos":
         use_word2vec_c_eos_leaf(args.corpus)
+        args.system = "w2v"
+    elif args.system == "w2v-lcg":
+        use_word2vec_c_random()
         args.system = "w2v"
     elif args.system.startswith("w2v-lr-end"):  # experiment: the rate falls in a line to alpha × R
         args.min_alpha_ratio = float(args.system[len("w2v-lr-end"):])
