@@ -51,7 +51,7 @@ from .memory import release_compiler_pages
 from .model import Model, Position, kernel_args, kernel_function
 from .options import KERNELS, TrainOptions, default_threads
 from .vectors import Vectors
-from .vocab import Vocabulary, build_vocabulary, vocabulary_and_entry_ids
+from .vocab import Vocabulary, build_vocabulary, vocabulary_and_entry_ids, vocabulary_from_count
 from .words import MAX_WORD_BYTES
 
 __all__ = ["TrainOptions", "TrainResult", "EpochStats", "train", "train_model", "train_encoded", "KERNELS",
@@ -495,10 +495,12 @@ def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folde
     counted, spooled = count_and_spool(corpus, options.count_limit, options.threads, folder)
     try:
         names = ", ".join("standard input" if f == STDIN else f for f in corpus.files)
-        vocab, summary, word_ids = vocabulary_and_entry_ids(counted, options.min_count, options.max_vocab, names)
+        if spooled is not None:
+            vocab, summary, word_ids = vocabulary_and_entry_ids(counted, options.min_count, options.max_vocab, names)
+        else:  # the count was pruned: encoding reads the text again, without the entries' ids
+            (vocab, summary), word_ids = vocabulary_from_count(counted, options.min_count, options.max_vocab,
+                                                               names), None
         say_count_notes(summary, say)
-        if spooled is None:
-            word_ids = None
     except BaseException:
         if spooled is not None:
             spooled.close()
