@@ -326,3 +326,33 @@ def test_negatives_drawn_inside_the_kernel_follow_the_noise_distribution():
     p = counts.astype(float) ** 0.75
     p /= p.sum()
     assert chi_square_ok(np.append(drawn, pairs - drawn.sum()), pairs * np.append(p[1:], p[0]))
+
+
+# -- code generation ------------------------------------------------------------------------
+PROBE = ("import sys; sys.path.insert(0, sys.argv[1])\n"
+         "from numba.core.codegen import get_host_cpu_features\n"
+         "from numba.core.registry import cpu_target\n"
+         "{before}\n"
+         "import w2v.kernels as k\n"
+         "k.sg_exact  # a kernel exists\n"
+         "used = cpu_target.target_context.codegen()._tm_features.split(',')\n"
+         "print(k.PREFER_256_BIT, '+prefer-256-bit' in used, '+avx512f' in get_host_cpu_features().split(','))\n")
+
+
+@pytest.mark.parametrize("before, env, expect", [
+    ("", {}, "host"),  # on by itself exactly where the CPU has AVX-512
+    ("", {"NUMBA_CPU_FEATURES": "+sse2"}, "off"),  # the user's choice of features is kept
+    ("import numba; numba.njit(lambda: 1)()", {}, "off"),  # Numba set up before w2v: left as it is
+])
+def test_256_bit_vectors_preferred_on_avx512_unless_chosen_otherwise(before, env, expect):
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(kernels.__file__)))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CPU")}
+    environment.update(env, NUMBA_DISABLE_JIT="0")
+    out = subprocess.run([sys.executable, "-c", PROBE.format(before=before), root], capture_output=True, text=True,
+                         env=environment, check=True).stdout.split()
+    applied, used, avx512 = (word == "True" for word in out)
+    assert applied == used  # the flag says what the code generator got
+    assert applied == (avx512 and expect == "host")
