@@ -257,12 +257,17 @@ def test_writers_refuse_what_readers_would_refuse_before_creating_a_file(tmp_pat
     for words, matrix, message in [
         (["a b", "c"], eye, "ASCII white space"), (["a", "a"], eye, "listed twice"), (["", "b"], eye, "is empty"),
         (["x" * 10_001, "b"], eye, "10,001 bytes long"), (["\udc80", "b"], eye, "lone surrogate"),
+        (["b", "\u00e9" * 5_001], eye, "10,002 bytes long"), (["b", 7], eye, "is a int, not a string"),
+        (["a\nb", "c"], eye, "ASCII white space"), (["a", "b\x0c"], eye, "ASCII white space"),
+        (["a", "b\r"], eye, "ASCII white space"), (["a", "b", "a"], np.eye(3, dtype=np.float32), "entry 3"),
         (["a", "b"], np.array([[1, np.nan], [0, 1]], np.float32), "not finite"),
         (["a", "b"], np.array([[1, np.inf], [0, 1]], np.float32), "not finite"),
     ]:
         with pytest.raises(ValueError, match=message):
             write_vectors(str(tmp_path / "v.bin"), words, matrix)
     assert os.listdir(tmp_path) == []
+    write_vectors(str(tmp_path / "v.bin"), ["\u00e9" * 5_000, "a\u00a0b"], eye)  # 10,000 bytes; a Unicode space
+    assert read_vectors(str(tmp_path / "v.bin")).words == ["\u00e9" * 5_000, "a\u00a0b"]
 
 
 def test_repeated_words_keep_the_first_and_say_so(tmp_path):

@@ -97,16 +97,38 @@ def format_for_path(path: str, fmt: Optional[str] = None) -> str:
 
 
 def check_words(words: Sequence[str]) -> None:
-    """Raise ``ValueError`` naming the first word that is not a word (:mod:`w2v.words`) or repeats."""
+    """Raise ``ValueError`` naming the first word that is not a word (:mod:`w2v.words`) or repeats.
+
+    The usual case, every word fine, is decided on all the words at once (one join, one encoding, a set),
+    which takes a few milliseconds for a vocabulary of 100,000 words instead of a tenth of a second;
+    only when that finds a problem are the words gone through one by one to name the first."""
+    if _all_fine(words):
+        return
     seen = set()
     for i, w in enumerate(words):
         problem = word_problem(w)
         if problem is not None:
-            shown = repr(w[:40]) + ("..." if isinstance(w, str) and len(w) > 40 else "")
+            shown = repr(w[:40]) + ("..." if len(w) > 40 else "") if isinstance(w, str) else repr(w)[:40]
             raise ValueError(f"cannot write the word {shown} (entry {i + 1}): it {problem}")
         if w in seen:
             raise ValueError(f"cannot write the word {w[:40]!r} (entry {i + 1}): it is listed twice")
         seen.add(w)
+
+
+def _all_fine(words: Sequence[str]) -> bool:
+    """Whether every word is a word and none repeats (:func:`check_words`'s fast path; False: look closer)."""
+    if not all(type(w) is str for w in words) or not all(words):
+        return False
+    longest = max(map(len, words), default=0)
+    try:
+        blob = "\n".join(words).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    if blob.count(b"\n") != len(words) - 1 or any(b in blob for b in (b" ", b"\t", b"\r", b"\x0b", b"\x0c")):
+        return False
+    if 4 * longest > MAX_WORD_BYTES and max(len(w.encode("utf-8")) for w in words) > MAX_WORD_BYTES:
+        return False
+    return len(set(words)) == len(words)
 
 
 def _first_non_finite(vectors: np.ndarray, block: int = 1 << 16) -> Optional[int]:

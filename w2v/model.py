@@ -199,8 +199,10 @@ class Model:
             return
         syn0, syn1neg, syn1 = (np.zeros(shape, dtype=np.float32) for shape in self._shapes())
         rng = np.random.default_rng(self.options.seed)
-        syn0[:, :self.dim] = (rng.random((len(self.vocab), self.dim), dtype=np.float32) - np.float32(0.5)) \
-            / np.float32(self.dim)
+        start = rng.random((len(self.vocab), self.dim), dtype=np.float32)
+        start -= np.float32(0.5)  # in place: no second V x dim temporary to allocate and fault in
+        start /= np.float32(self.dim)
+        syn0[:, :self.dim] = start
         self.weights = Weights(syn0, syn1neg, syn1)
 
     def stand_in_weights(self) -> Weights:

