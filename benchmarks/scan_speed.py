@@ -80,6 +80,9 @@ def main(argv=None):
     parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--name", default="scan-speed")
+    parser.add_argument("--one-core", action="store_true",
+                        help="also run 1 thread pinned to one core (Linux): one thread alone still has the file "
+                             "read beside it on a second core, so the pinned run is 'one core' in the strict sense")
     parser.add_argument("--spool", metavar="FOLDER",
                         help="spool the ids to a file in FOLDER, as `w2v train` does, instead of in memory")
     args = parser.parse_args(argv)
@@ -87,19 +90,27 @@ def main(argv=None):
         parser.error(f"--spool {args.spool}: no such folder")
     size = os.path.getsize(args.corpus)
     versions = [("now", ROOT, 1), ("now", ROOT, 2)] + ([("old", args.old, 1), ("old", args.old, 2)] if args.old else [])
+    if args.one_core:
+        if not hasattr(os, "sched_setaffinity"):
+            parser.error("--one-core needs Linux (os.sched_setaffinity)")
+        versions.insert(0, ("now", ROOT, "1 (one core)"))
     rows = []
     for rep in range(args.repeat):
         for name, root, threads in versions:
-            done = subprocess.run([sys.executable, "-c", CHILD, root, args.corpus, str(threads),
+            pinned = isinstance(threads, str)
+            one_core = min(os.sched_getaffinity(0)) if pinned else None
+            done = subprocess.run([sys.executable, "-c", CHILD, root, args.corpus, str(1 if pinned else threads),
                                    os.path.join(ROOT, "corpora", "sample.txt"), args.spool or ""],
-                                  capture_output=True, text=True, check=True)
+                                  capture_output=True, text=True, check=True,
+                                  preexec_fn=(lambda: os.sched_setaffinity(0, {one_core})) if pinned else None)
             row = {"version": name, "threads": threads, "run": rep + 1, **json.loads(done.stdout.splitlines()[-1])}
             row["MB/s"] = size / 1e6 / (row["count_s"] + row["encode_s"])
             rows.append(row)
             print(row, flush=True)
     lines = [f"# Counting and encoding speed\n\n`python benchmarks/scan_speed.py --corpus {args.corpus}"
              f"{' --old ' + args.old if args.old else ''} --repeat {args.repeat}"
-             f"{' --spool ' + args.spool if args.spool else ''}` ({size / 1e6:.0f} MB of "
+             f"{' --spool ' + args.spool if args.spool else ''}{' --one-core' if args.one_core else ''}` "
+             f"({size / 1e6:.0f} MB of "
              f"{'compressed text: MB/s are of the file' if args.corpus.endswith(('.gz', '.bz2', '.xz')) else 'text'}; "
              f"{'ids spooled to a file, as w2v train does' if args.spool else 'in-memory encoding'}; runs alternate)\n",
              "Loading Numba and the compiled text kernels (from its cache) is timed apart, before the passes: "
@@ -114,6 +125,11 @@ def main(argv=None):
     for name, _, threads in versions:
         group = sorted(r["MB/s"] for r in rows if r["version"] == name and r["threads"] == threads)
         lines.append(f"- {name}, {threads} thread(s): median {group[len(group) // 2]:.1f} MB/s")
+    medians = {(name, threads): sorted(r["MB/s"] for r in rows if r["version"] == name and r["threads"] == threads)
+               for name, _, threads in versions}
+    two = medians[("now", 2)][args.repeat // 2]
+    for one in ([1, "1 (one core)"] if args.one_core else [1]):
+        lines.append(f"- now, 2 threads against {one} thread(s): {two / medians[('now', one)][args.repeat // 2]:.2f}x")
     lines.append(f"- digests: {sorted(set(r['digest'] for r in rows))} (one digest: the same words, counts, ids "
                  f"and offsets everywhere)")
     text = "\n".join(lines) + "\n"
