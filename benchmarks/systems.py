@@ -23,8 +23,10 @@ Experiments (w2v with one thing changed, for the quality investigations in bench
 saw-tooth schedule), ``w2v-cinit`` (word2vec.c's initial input vectors), ``w2v-sigmoid-c``
 (word2vec.c's sigmoid table: left bin edges), ``w2v-halves`` (each thread trains its own half of
 the corpus at the same time, as word2vec.c's threads do), ``w2v-eos`` (hierarchical softmax's tree
-with word2vec.c's ``</s>`` leaf) and ``w2v-lcg`` (subsampling and the window's shrink drawn from
-word2vec.c's generator as word2vec.c draws them).
+with word2vec.c's ``</s>`` leaf), ``w2v-lcg`` (subsampling and the window's shrink drawn from
+word2vec.c's generator as word2vec.c draws them) and ``w2v-c-all`` (all of those of word2vec.c's
+ways at once, with its pair-by-pair updates and no private Huffman nodes: what is left of w2v is
+its code, its learning rate's granularity and its threads' timing).
 """
 from __future__ import annotations
 
@@ -59,6 +61,8 @@ def w2v_variant(system: str):
     """
     if system in W2V_SYSTEMS:
         return W2V_SYSTEMS[system]
+    if system == "w2v-c-all":
+        return True, None, 0
     if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-eos", "w2v-lcg") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
     found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
@@ -324,6 +328,12 @@ def main(argv=None):
     elif args.system == "w2v-lcg":
         use_word2vec_c_random()
         args.system = "w2v"
+    elif args.system == "w2v-c-all":  # the generator first: it sets Numba's cache folder before Numba loads
+        use_word2vec_c_random()
+        use_word2vec_c_sigmoid()
+        use_word2vec_c_start()
+        use_word2vec_c_halves()
+        use_word2vec_c_eos_leaf(args.corpus)
     elif args.system.startswith("w2v-lr-end"):  # experiment: the rate falls in a line to alpha × R
         args.min_alpha_ratio = float(args.system[len("w2v-lr-end"):])
         args.system = "w2v"
