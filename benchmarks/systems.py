@@ -26,7 +26,8 @@ the corpus at the same time, as word2vec.c's threads do), ``w2v-eos`` (hierarchi
 with word2vec.c's ``</s>`` leaf), ``w2v-lcg`` (subsampling and the window's shrink drawn from
 word2vec.c's generator as word2vec.c draws them) and ``w2v-c-all`` (all of those of word2vec.c's
 ways at once, with its pair-by-pair updates and no private Huffman nodes: what is left of w2v is
-its code, its learning rate's granularity and its threads' timing).
+its code, its learning rate's granularity and its threads' timing; ``w2v-c-all-no-PART``: all but
+one, PART ``lcg``, ``sigmoid``, ``cinit``, ``halves`` or ``eos``).
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def w2v_variant(system: str):
     """
     if system in W2V_SYSTEMS:
         return W2V_SYSTEMS[system]
-    if system == "w2v-c-all":
+    if re.fullmatch(r"w2v-c-all(-no-(lcg|sigmoid|cinit|halves|eos))?", system):
         return True, None, 0
     if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-eos", "w2v-lcg") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
@@ -328,12 +329,13 @@ def main(argv=None):
     elif args.system == "w2v-lcg":
         use_word2vec_c_random()
         args.system = "w2v"
-    elif args.system == "w2v-c-all":  # the generator first: it sets Numba's cache folder before Numba loads
-        use_word2vec_c_random()
-        use_word2vec_c_sigmoid()
-        use_word2vec_c_start()
-        use_word2vec_c_halves()
-        use_word2vec_c_eos_leaf(args.corpus)
+    elif args.system.startswith("w2v-c-all"):  # w2v-c-all-no-PART: all but one
+        left_out = args.system[len("w2v-c-all-no-"):] if args.system != "w2v-c-all" else None
+        parts = {"lcg": use_word2vec_c_random, "sigmoid": use_word2vec_c_sigmoid, "cinit": use_word2vec_c_start,
+                 "halves": use_word2vec_c_halves, "eos": lambda: use_word2vec_c_eos_leaf(args.corpus)}
+        for name, use in parts.items():  # the generator first: it sets Numba's cache folder before Numba loads
+            if name != left_out:
+                use()
     elif args.system.startswith("w2v-lr-end"):  # experiment: the rate falls in a line to alpha × R
         args.min_alpha_ratio = float(args.system[len("w2v-lr-end"):])
         args.system = "w2v"

@@ -257,7 +257,7 @@ def test_writers_refuse_what_readers_would_refuse_before_creating_a_file(tmp_pat
     for words, matrix, message in [
         (["a b", "c"], eye, "ASCII white space"), (["a", "a"], eye, "listed twice"), (["", "b"], eye, "is empty"),
         (["x" * 10_001, "b"], eye, "10,001 bytes long"), (["\udc80", "b"], eye, "lone surrogate"),
-        (["b", "\u00e9" * 5_001], eye, "10,002 bytes long"), (["b", 7], eye, "is a int, not a string"),
+        (["b", "\u00e9" * 5_001], eye, "10,002 bytes long"), (["b", 7], eye, "is an int, not a string"),
         (["a\nb", "c"], eye, "ASCII white space"), (["a", "b\x0c"], eye, "ASCII white space"),
         (["a", "b\r"], eye, "ASCII white space"), (["a", "b", "a"], np.eye(3, dtype=np.float32), "entry 3"),
         (["a", "b"], np.array([[1, np.nan], [0, 1]], np.float32), "not finite"),

@@ -95,7 +95,7 @@ def prefer_256_bit_vectors() -> bool:
     The kernels' loops run over a row of D floats (104 for dim 100); with 512-bit vectors LLVM's loops take 64
     floats a turn and leave 40 to a slower tail loop, with 256-bit ones 32 and a tail of 8, and AMD's Zen 4
     does a 512-bit operation as two 256-bit ones anyway. Measured on Zen 4 (one thread, wiki8): skip-gram with
-    negative sampling 3-4% faster, CBOW about 4%, hierarchical softmax 1-4% (benchmarks/README.md). This is
+    negative sampling 3-4% faster, CBOW about 3%, hierarchical softmax 1-4% (benchmarks/README.md). This is
     the tuning ``-mprefer-vector-width=256`` gives a C compiler; the arithmetic is the same. It is left alone
     when the user chose the CPU (``NUMBA_CPU_NAME`` or ``NUMBA_CPU_FEATURES``), and when Numba's code generator
     already exists (something in the process compiled before w2v was imported), since it would not apply;

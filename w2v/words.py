@@ -33,7 +33,8 @@ MAX_WORD_BYTES = 10_000
 def word_problem(word: str) -> Optional[str]:
     """Why ``word`` cannot be a word (a phrase for an error message), or None if it can."""
     if not isinstance(word, str):
-        return f"is a {type(word).__name__}, not a string"
+        name = type(word).__name__
+        return f"is {'an' if name[:1] in 'aeiou' else 'a'} {name}, not a string"
     if not word:
         return "is empty"
     if not _SEPARATOR_CHARS.isdisjoint(word):
