@@ -12,13 +12,17 @@ output that is an input, a special file or a read-only file (without
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 
 
 def _exit_quietly(signum, frame):
-    sys.exit(128 + signum)
+    # os._exit, not sys.exit: Python runs a signal handler between any two bytecodes, also inside a finalizer
+    # or a callback where a SystemExit would only be printed ("Exception ignored in ...") and loading would go
+    # on; while the modules load nothing has been written that would need flushing or removing
+    os._exit(128 + signum)
 
 
 # Ctrl-C while the command is still loading its modules (NumPy, click: a tenth of a second) exits 130
@@ -30,7 +34,6 @@ if _main_thread and _before_loading is signal.default_int_handler:
 try:
     import contextlib
     import json
-    import os
     import time
     from typing import List, Optional, Sequence
 
