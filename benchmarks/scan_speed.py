@@ -122,14 +122,13 @@ def main(argv=None):
                      f"{r['encode_s']:.2f} | "
                      f"{r['MB/s']:.1f} | {r['digest']} |")
     lines.append("")
+    medians = {}
     for name, _, threads in versions:
         group = sorted(r["MB/s"] for r in rows if r["version"] == name and r["threads"] == threads)
-        lines.append(f"- {name}, {threads} thread(s): median {group[len(group) // 2]:.1f} MB/s")
-    medians = {(name, threads): sorted(r["MB/s"] for r in rows if r["version"] == name and r["threads"] == threads)
-               for name, _, threads in versions}
-    two = medians[("now", 2)][args.repeat // 2]
+        medians[name, threads] = group[len(group) // 2]
+        lines.append(f"- {name}, {threads} thread(s): median {medians[name, threads]:.1f} MB/s")
     for one in ([1, "1 (one core)"] if args.one_core else [1]):
-        lines.append(f"- now, 2 threads against {one} thread(s): {two / medians[('now', one)][args.repeat // 2]:.2f}x")
+        lines.append(f"- now, 2 threads against {one} thread(s): {medians['now', 2] / medians['now', one]:.2f}x")
     lines.append(f"- digests: {sorted(set(r['digest'] for r in rows))} (one digest: the same words, counts, ids "
                  f"and offsets everywhere)")
     text = "\n".join(lines) + "\n"

@@ -51,6 +51,8 @@ CONFIGS = {  # name: (skip-gram?, negative, hs, alpha)
 }
 
 
+#: The parts of ``w2v-c-all``, each one of word2vec.c's ways (the use_word2vec_c_* experiments below).
+C_ALL_PARTS = ("lcg", "sigmoid", "cinit", "halves", "eos")
 W2V_SYSTEMS = {"w2v": (None, None, None), "w2v-exact": (True, None, None), "w2v-batched": (False, None, None)}
 
 
@@ -62,7 +64,7 @@ def w2v_variant(system: str):
     """
     if system in W2V_SYSTEMS:
         return W2V_SYSTEMS[system]
-    if re.fullmatch(r"w2v-c-all(-no-(lcg|sigmoid|cinit|halves|eos))?", system):
+    if system == "w2v-c-all" or system in (f"w2v-c-all-no-{part}" for part in C_ALL_PARTS):
         return True, None, 0
     if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-eos", "w2v-lcg") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
@@ -331,9 +333,9 @@ def main(argv=None):
         args.system = "w2v"
     elif args.system.startswith("w2v-c-all"):  # w2v-c-all-no-PART: all but one
         left_out = args.system[len("w2v-c-all-no-"):] if args.system != "w2v-c-all" else None
-        parts = {"lcg": use_word2vec_c_random, "sigmoid": use_word2vec_c_sigmoid, "cinit": use_word2vec_c_start,
-                 "halves": use_word2vec_c_halves, "eos": lambda: use_word2vec_c_eos_leaf(args.corpus)}
-        for name, use in parts.items():  # the generator first: it sets Numba's cache folder before Numba loads
+        uses = dict(zip(C_ALL_PARTS, (use_word2vec_c_random, use_word2vec_c_sigmoid, use_word2vec_c_start,
+                                      use_word2vec_c_halves, lambda: use_word2vec_c_eos_leaf(args.corpus))))
+        for name, use in uses.items():  # the generator first: it sets Numba's cache folder before Numba loads
             if name != left_out:
                 use()
     elif args.system.startswith("w2v-lr-end"):  # experiment: the rate falls in a line to alpha × R

@@ -52,7 +52,7 @@ import numpy as np
 
 from .files import STDOUT_NAMES, open_output
 from .modelfile import MAGIC as MODEL_MAGIC, read_model_file
-from .words import MAX_WORD_BYTES, word_problem
+from .words import MAX_WORD_BYTES, SEPARATORS, word_problem
 
 __all__ = ["FORMATS", "VectorFile", "format_for_path", "read_vectors", "write_vectors", "detect_format",
            "check_words", "estimated_size"]
@@ -124,7 +124,7 @@ def _all_fine(words: Sequence[str]) -> bool:
         blob = "\n".join(words).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate
         return False
-    if blob.count(b"\n") != len(words) - 1 or any(b in blob for b in (b" ", b"\t", b"\r", b"\x0b", b"\x0c")):
+    if blob.count(b"\n") != len(words) - 1 or any(bytes([b]) in blob for b in SEPARATORS if b != 10):
         return False
     if 4 * longest > MAX_WORD_BYTES and max(len(w.encode("utf-8")) for w in words) > MAX_WORD_BYTES:
         return False
