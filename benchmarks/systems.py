@@ -22,7 +22,8 @@ Experiments (w2v with one thing changed, for the quality investigations in bench
 ``w2v-alpha<A>`` (another starting rate), ``w2v-lr-gensim`` (gensim corpus_file's per-thread
 saw-tooth schedule), ``w2v-cinit`` (word2vec.c's initial input vectors), ``w2v-sigmoid-c``
 (word2vec.c's sigmoid table: left bin edges), ``w2v-halves`` (each thread trains its own half of
-the corpus at the same time, as word2vec.c's threads do), ``w2v-eos`` (hierarchical softmax's tree
+the corpus at the same time, as word2vec.c's threads do), ``w2v-shuffle`` (each epoch's chunks in a
+random order drawn from the seed and the epoch), ``w2v-eos`` (hierarchical softmax's tree
 with word2vec.c's ``</s>`` leaf), ``w2v-lcg`` (subsampling and the window's shrink drawn from
 word2vec.c's generator as word2vec.c draws them) and ``w2v-c-all`` (all of those of word2vec.c's
 ways at once, with its pair-by-pair updates and no private Huffman nodes: what is left of w2v is
@@ -66,7 +67,7 @@ def w2v_variant(system: str):
         return W2V_SYSTEMS[system]
     if system == "w2v-c-all" or system in (f"w2v-c-all-no-{part}" for part in C_ALL_PARTS):
         return True, None, 0
-    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-eos", "w2v-lcg") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
+    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-shuffle", "w2v-eos", "w2v-lcg") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
     found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
     if found is None:
@@ -153,6 +154,25 @@ def use_word2vec_c_halves() -> None:
         return [c for pair in zip(first, second + [None]) for c in pair if c is not None]
 
     training.plan_chunks = interleaved
+
+
+def use_shuffled_chunks(seed: int) -> None:
+    """Experiment (system ``w2v-shuffle``): every epoch hands out its chunks in a random order, a
+    permutation drawn from (seed, epoch), instead of the corpus's order: the random reshuffling of SGD,
+    so that the text trained last, at the lowest rates, is no particular part of the corpus. With one
+    thread and a seed the run is still the same on every run."""
+    import w2v.training as training
+    submit = training._Run._submit
+
+    def shuffled(self, pool, epoch: int, i: int):
+        if getattr(self, "_shuffled_epoch", None) != epoch:
+            self._in_order = getattr(self, "_in_order", self.chunks)
+            order = np.random.default_rng([seed, epoch]).permutation(len(self._in_order))
+            self.chunks = [self._in_order[j] for j in order]
+            self._shuffled_epoch = epoch
+        return submit(self, pool, epoch, i)
+
+    training._Run._submit = shuffled
 
 
 def use_word2vec_c_eos_leaf(corpus: str) -> None:
@@ -324,6 +344,9 @@ def main(argv=None):
         args.system = "w2v"
     elif args.system == "w2v-halves":
         use_word2vec_c_halves()
+        args.system = "w2v"
+    elif args.system == "w2v-shuffle":
+        use_shuffled_chunks(args.seed)
         args.system = "w2v"
     elif args.system == "w2v-eos":
         use_word2vec_c_eos_leaf(args.corpus)
