@@ -127,7 +127,7 @@ def test_chunks_shrink_for_many_threads_and_a_resumed_run_keeps_its_plan(sample_
     chunk k of a checkpoint is the same text whatever the threads."""
     from w2v.corpus import Corpus
     from w2v.encode import encode_corpus
-    from w2v.training import chunk_words_for, plan_chunks
+    from w2v.training import chunk_order, chunk_words_for, plan_chunks
     assert chunk_words_for(400_000, 1, 100_000) == 100_000         # one thread: as asked
     assert chunk_words_for(400_000, 4, 100_000) == 12_500          # 32 chunks, 8 a thread
     assert chunk_words_for(400_000, 64, 100_000) == 10_000         # not below 10,000 words
@@ -147,13 +147,42 @@ def test_chunks_shrink_for_many_threads_and_a_resumed_run_keeps_its_plan(sample_
     resumed = model.train(sample_path)
     assert resumed.model.position.corpus["chunk_words"] == -(-words // 32) and resumed.model.position.finished
     encoded = encode_corpus(Corpus([sample_path]), model.vocab)
-    first = plan_chunks(encoded.offsets, -(-words // 32))[20][0]
-    assert resumed.words == words - int(encoded.offsets[first])  # it went on from chunk 20 of the same plan
+    plan = plan_chunks(encoded.offsets, -(-words // 32))
+    order = chunk_order(len(plan), model.options.seed, 1, shuffle=True)  # epoch 2's order
+    assert order.tolist() != list(range(len(plan)))
+    left = sum(int(encoded.offsets[plan[i][1]] - encoded.offsets[plan[i][0]]) for i in order[20:])
+    assert resumed.words == left  # it went on from chunk 20 of the same plan, in the same order
+
+
+def test_each_epoch_takes_the_chunks_in_its_own_order_from_the_seed_unless_exact(sample_path):
+    from w2v.corpus import Corpus
+    from w2v.encode import encode_corpus
+    from w2v.training import chunk_order, plan_chunks
+    assert chunk_order(5, 1, 0, shuffle=False).tolist() == [0, 1, 2, 3, 4]
+    orders = [chunk_order(50, seed, epoch, shuffle=True).tolist() for seed, epoch in ((1, 0), (1, 1), (2, 0))]
+    assert all(sorted(order) == list(range(50)) for order in orders)
+    assert len({tuple(order) for order in orders}) == 3 and orders[0] == chunk_order(50, 1, 0, True).tolist()
+    for options, shuffled in ((dict(), True), (dict(exact=True), False), (dict(shuffle=False), False),
+                              (dict(model="cbow"), True), (dict(model="cbow", exact=True), False)):
+        seen = []  # (epoch, words handed out) at each epoch's start and after each chunk (one thread)
+        result = w2v.train(sample_path, epochs=2, chunk_callback=lambda p: seen.append((p.epoch, p.words_done)),
+                           **{**SMALL, **options})
+        model = result.model
+        assert model.options.shuffle is shuffled and model.position.corpus["shuffle"] is shuffled
+        offsets = encode_corpus(Corpus([sample_path]), model.vocab).offsets
+        plan = plan_chunks(offsets, model.position.corpus["chunk_words"])
+        sizes = [int(offsets[end] - offsets[begin]) for begin, end in plan]
+        assert len(set(sizes)) > 2  # so that the words handed out tell the order
+        for epoch in (0, 1):
+            words = [done for e, done in seen if e == epoch]
+            handed = [b - a for a, b in zip(words, words[1:])]
+            assert handed == [sizes[i] for i in chunk_order(len(plan), model.options.seed, epoch, shuffled)]
 
 
 def test_a_checkpoint_from_before_kept_plans_resumes_with_its_chunk_words(sample_path, tmp_path):
     """A checkpoint whose position has no chunk plan (written before plans were kept) was cut into
-    ``chunk_words`` chunks whatever its threads: it resumes with those, even on 2 threads."""
+    ``chunk_words`` chunks whatever its threads, taken in the corpus's order: it resumes with those, even
+    on 2 threads."""
     from w2v.corpus import Corpus
     from w2v.encode import encode_corpus
     from w2v.training import plan_chunks
@@ -161,12 +190,13 @@ def test_a_checkpoint_from_before_kept_plans_resumes_with_its_chunk_words(sample
     with pytest.raises(TrainingInterrupted):
         w2v.train(sample_path, epochs=1, checkpoint=path, chunk_callback=lambda p: p.chunk == 3, **SMALL)
     model = Model.load(path)
-    del model.position.corpus["chunk_words"]
+    del model.position.corpus["chunk_words"], model.position.corpus["shuffle"]
     model.options = dataclasses.replace(model.options, threads=2)
     resumed = model.train(sample_path)
     encoded = encode_corpus(Corpus([sample_path]), model.vocab)
     first = plan_chunks(encoded.offsets, SMALL["chunk_words"])[3][0]
     assert resumed.model.position.corpus["chunk_words"] == SMALL["chunk_words"]
+    assert resumed.model.position.corpus["shuffle"] is False  # and in the corpus's order, as it began
     assert resumed.words == model.position.corpus["words"] - int(encoded.offsets[first])
 
 
@@ -285,3 +315,14 @@ def test_checkpoint_every_writes_between_chunks(sample_path, tmp_path):
     assert Model.load(path).position.finished
     result = run("train", sample_path, "-o", tmp_path / "v.bin", "--checkpoint", path, "--checkpoint-every", 0, "-q")
     assert result.exit_code == 2 and "--checkpoint-every" in result.output
+
+
+@pytest.mark.parametrize("flags, shuffled", [([], True), (["--in-order"], False), (["--exact"], False),
+                                             (["--exact", "--shuffle"], True)])
+def test_the_command_line_chooses_the_chunks_order_and_the_model_keeps_it(sample_path, tmp_path, flags, shuffled):
+    path = tmp_path / "m.w2vm"
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "--checkpoint", path, "--dim", 8, "--epochs", 1,
+                 "-q", *flags)
+    assert result.exit_code == 0, result.output
+    model = Model.load(str(path))
+    assert model.options.shuffle is shuffled and model.position.corpus["shuffle"] is shuffled

@@ -236,6 +236,11 @@ def cli():
                    "window's negatives (with --hs, each context word still reads the Huffman path afresh): "
                    "faster, at word2vec.c's quality on wiki8  [default: batched]. CBOW always updates as "
                    "word2vec.c; --exact also gives it word2vec.c's learning rate (down to alpha × 1e-4).")
+@click.option("--shuffle/--in-order", default=None,
+              help="The order of each epoch's chunks (about 100,000 words each): --shuffle a random order, a "
+                   "new one every epoch, drawn from --seed; --in-order the corpus's order, as word2vec.c and "
+                   "gensim  [default: --shuffle; --in-order with --exact]. On wiki8 shuffling scored higher on "
+                   "analogies (CBOW +1.2 points, skip-gram +0.6) and about 0.005 lower on WordSim-353.")
 @click.option("--ns-exponent", type=_range("ns_exponent"), default=0.75, show_default=True,
               help="Noise distribution ∝ count^exponent.")
 @click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
@@ -284,7 +289,8 @@ def cli():
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, min_count, max_vocab, count_limit,
-          epochs, alpha, min_alpha_ratio, threads, seed, cbow_sum, exact, ns_exponent, lowercase, max_sentence_length,
+          epochs, alpha, min_alpha_ratio, threads, seed, cbow_sum, exact, shuffle, ns_exponent, lowercase,
+          max_sentence_length,
           read_vocab, save_vocab, cache_dir, phrases, phrase_threshold, phrase_table, keep_words, checkpoint,
           checkpoint_every, resume,
           allow_other_corpus, init, update_vocab, scheduler, sync_words, classes_k, classes_output, force, quiet):
@@ -319,7 +325,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                            min_count=min_count, max_vocab=max_vocab, count_limit=count_limit, epochs=epochs,
                            alpha=alpha, min_alpha_ratio=min_alpha_ratio, threads=threads,
                            seed=seed, cbow_mean=not cbow_sum, ns_exponent=ns_exponent, exact=exact,
-                           lowercase=lowercase, max_sentence_length=max_sentence_length)
+                           shuffle=shuffle, lowercase=lowercase, max_sentence_length=max_sentence_length)
     try:
         options.validate()
         fmt = format_for_path(output, fmt)
@@ -431,7 +437,8 @@ _MODEL_KEEPS = ("model", "dim", "negative", "hs", "cbow_sum", "lowercase", "max_
 #: What --init may change for the new schedule (the CLI's parameter name: the option's name).
 _INIT_MAY_SET = {"window": "window", "sample": "sample", "min_count": "min_count", "epochs": "epochs",
                  "alpha": "alpha", "min_alpha_ratio": "min_alpha_ratio", "seed": "seed", "ns_exponent": "ns_exponent",
-                 "exact": "exact", "max_sentence_length": "max_sentence_length", "count_limit": "count_limit"}
+                 "exact": "exact", "shuffle": "shuffle", "max_sentence_length": "max_sentence_length",
+                 "count_limit": "count_limit"}
 
 
 def _given(ctx, name: str) -> bool:

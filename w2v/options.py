@@ -7,7 +7,8 @@ training accepts. :meth:`TrainOptions.validate` only checks;
 :meth:`TrainOptions.resolved` returns a copy with the defaults that depend on
 other options or on the machine filled in (``alpha``: 0.025 skip-gram, 0.05
 CBOW, as word2vec.c; ``min_alpha_ratio``: see :data:`CBOW_MIN_ALPHA_RATIO`;
-``threads`` 0: every CPU this process may use).
+``threads`` 0: every CPU this process may use; ``shuffle``: on unless
+``exact``).
 
 No Numba here.
 """
@@ -135,6 +136,9 @@ class TrainOptions:
     lowercase: bool = False
     max_sentence_length: int = 10_000
     chunk_words: int = 100_000
+    # each epoch takes its chunks in a random order drawn from (seed, epoch) instead of the corpus's
+    # (None: shuffled unless exact; see w2v.training.chunk_order)
+    shuffle: Optional[bool] = None
 
     def validate(self) -> "TrainOptions":
         """Raise ``ValueError`` naming the first bad option; changes nothing. Returns self."""
@@ -153,6 +157,8 @@ class TrainOptions:
                              "use negative sampling (negative > 0) or hierarchical softmax (hs)")
         if self.exact not in (None, True, False):
             raise ValueError(f"exact must be True, False or None (batched), got {self.exact!r}")
+        if self.shuffle not in (None, True, False):
+            raise ValueError(f"shuffle must be True, False or None (unless exact), got {self.shuffle!r}")
         for name in ("hs", "cbow_mean", "lowercase"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -167,7 +173,9 @@ class TrainOptions:
         if ratio is None:
             ratio = CBOW_MIN_ALPHA_RATIO if self.model == "cbow" and not self.exact else WORD2VEC_MIN_ALPHA_RATIO
         threads = self.threads or default_threads()
-        return dataclasses.replace(self, alpha=float(alpha), min_alpha_ratio=float(ratio), threads=threads)
+        shuffle = self.shuffle if self.shuffle is not None else not self.exact
+        return dataclasses.replace(self, alpha=float(alpha), min_alpha_ratio=float(ratio), threads=threads,
+                                   shuffle=shuffle)
 
     @property
     def kernel_name(self) -> str:
