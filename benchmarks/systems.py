@@ -23,8 +23,8 @@ Experiments (w2v with one thing changed, for the quality investigations in bench
 saw-tooth schedule), ``w2v-cinit`` (word2vec.c's initial input vectors), ``w2v-sigmoid-c``
 (word2vec.c's sigmoid table: left bin edges), ``w2v-halves`` (each thread trains its own half of
 the corpus at the same time, as word2vec.c's threads do), ``w2v-shuffle`` (each epoch's chunks in a
-random order drawn from the seed and the epoch), ``w2v-reverse`` (each epoch's chunks from
-the corpus's end to its start), ``w2v-eos`` (hierarchical softmax's tree
+random order drawn from the seed and the epoch: w2v's default since), ``w2v-in-order`` (the
+chunks in the corpus's order, the default before), ``w2v-eos`` (hierarchical softmax's tree
 with word2vec.c's ``</s>`` leaf), ``w2v-lcg`` (subsampling and the window's shrink drawn from
 word2vec.c's generator as word2vec.c draws them) and ``w2v-c-all`` (all of those of word2vec.c's
 ways at once, with its pair-by-pair updates and no private Huffman nodes: what is left of w2v is
@@ -68,7 +68,7 @@ def w2v_variant(system: str):
         return W2V_SYSTEMS[system]
     if system == "w2v-c-all" or system in (f"w2v-c-all-no-{part}" for part in C_ALL_PARTS):
         return True, None, 0
-    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-shuffle", "w2v-reverse", "w2v-eos", "w2v-lcg") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
+    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-shuffle", "w2v-in-order", "w2v-eos", "w2v-lcg") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
     found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
     if found is None:
@@ -143,9 +143,11 @@ def use_word2vec_c_sigmoid() -> None:
 def use_word2vec_c_halves() -> None:
     """Experiment (system ``w2v-halves``): the chunks of each epoch taken from the corpus's two halves in
     turn, so that with 2 threads one trains the first half while the other trains the second at the same
-    time, as word2vec.c's threads each start at their own part of the file (w2v's take the chunks in
-    order, so both train neighbouring text). The learning rate still follows the words done by both."""
+    time, as word2vec.c's threads each start at their own part of the file (w2v's took the chunks in
+    order, so both trained neighbouring text). The learning rate still follows the words done by both.
+    The epochs take this plan in its order, not shuffled (:func:`use_chunks_in_order`)."""
     import w2v.training as training
+    use_chunks_in_order()
     plan = training.plan_chunks
 
     def interleaved(offsets, chunk_words):
@@ -176,12 +178,12 @@ def use_shuffled_chunks(seed: int) -> None:
     training._Run._submit = shuffled
 
 
-def use_reversed_chunks() -> None:
-    """Experiment (system ``w2v-reverse``): every epoch hands out its chunks from the corpus's last to
-    its first: whether what the in-order default scores depends on which text comes last."""
+def use_chunks_in_order() -> None:
+    """Experiment (system ``w2v-in-order``): every epoch takes its chunks in the corpus's order, as w2v's
+    default did before it shuffled them (``--in-order``)."""
     import w2v.training as training
-    plan = training.plan_chunks
-    training.plan_chunks = lambda offsets, chunk_words: plan(offsets, chunk_words)[::-1]
+    order = training.chunk_order
+    training.chunk_order = lambda n_chunks, seed, epoch, shuffle: order(n_chunks, seed, epoch, False)
 
 
 def use_word2vec_c_eos_leaf(corpus: str) -> None:
@@ -357,8 +359,8 @@ def main(argv=None):
     elif args.system == "w2v-shuffle":
         use_shuffled_chunks(args.seed)
         args.system = "w2v"
-    elif args.system == "w2v-reverse":
-        use_reversed_chunks()
+    elif args.system == "w2v-in-order":
+        use_chunks_in_order()
         args.system = "w2v"
     elif args.system == "w2v-eos":
         use_word2vec_c_eos_leaf(args.corpus)
