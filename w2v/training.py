@@ -132,10 +132,11 @@ def chunk_order(n_chunks: int, seed: int, epoch: int, shuffle: bool) -> np.ndarr
     epoch; without, the corpus's order, as word2vec.c and gensim train. Shuffling is the random reshuffling
     of stochastic gradient descent: the text trained last in an epoch, at its lowest learning rates, is then
     no particular part of the corpus, and no part always comes first or last. Measured on wiki8 (5 epochs,
-    2 threads, 8 paired seeds, benchmarks/README.md "The order of the chunks"): analogy accuracy higher
-    (CBOW +1.2, skip-gram +0.6 points, mostly the syntactic questions), SimLex-999 the same, WordSim-353
-    lower by about 0.005. The order is a function of the seed and the epoch, so one thread with a seed still
-    gives the same bytes on every run, and a resumed run takes the same chunks."""
+    2 threads, paired seeds, benchmarks/README.md "The order of the chunks"): analogy accuracy higher
+    (CBOW by about a point, hierarchical softmax 0.7, skip-gram with negative sampling 0.6), SimLex-999 the
+    same or higher; WordSim-353 about 0.006 lower with skip-gram and negative sampling, within noise for
+    the others. The order is a function of the seed and the epoch, so one thread with a seed still gives
+    the same bytes on every run, and a resumed run takes the same chunks."""
     if not shuffle:
         return np.arange(n_chunks, dtype=np.int64)
     return np.random.default_rng([seed, epoch]).permutation(n_chunks).astype(np.int64)
