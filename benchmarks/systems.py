@@ -68,7 +68,7 @@ def w2v_variant(system: str):
         return W2V_SYSTEMS[system]
     if system == "w2v-c-all" or system in (f"w2v-c-all-no-{part}" for part in C_ALL_PARTS):
         return True, None, 0
-    if system in ("w2v-lr-gensim", "w2v-cinit", "w2v-sigmoid-c", "w2v-halves", "w2v-shuffle", "w2v-in-order", "w2v-eos", "w2v-lcg") or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
+    if system in EXPERIMENTS or re.fullmatch(r"w2v-(lr-end|alpha)[0-9.]+", system):
         return W2V_SYSTEMS["w2v"]
     found = re.fullmatch(r"w2v-g(\d+)(?:-p(\d+))?", system)
     if found is None:
@@ -159,25 +159,6 @@ def use_word2vec_c_halves() -> None:
     training.plan_chunks = interleaved
 
 
-def use_shuffled_chunks(seed: int) -> None:
-    """Experiment (system ``w2v-shuffle``): every epoch hands out its chunks in a random order, a
-    permutation drawn from (seed, epoch), instead of the corpus's order: the random reshuffling of SGD,
-    so that the text trained last, at the lowest rates, is no particular part of the corpus. With one
-    thread and a seed the run is still the same on every run."""
-    import w2v.training as training
-    submit = training._Run._submit
-
-    def shuffled(self, pool, epoch: int, i: int):
-        if getattr(self, "_shuffled_epoch", None) != epoch:
-            self._in_order = getattr(self, "_in_order", self.chunks)
-            order = np.random.default_rng([seed, epoch]).permutation(len(self._in_order))
-            self.chunks = [self._in_order[j] for j in order]
-            self._shuffled_epoch = epoch
-        return submit(self, pool, epoch, i)
-
-    training._Run._submit = shuffled
-
-
 def use_chunks_in_order() -> None:
     """Experiment (system ``w2v-in-order``): every epoch takes its chunks in the corpus's order, as w2v's
     default did before it shuffled them (``--in-order``)."""
@@ -256,6 +237,19 @@ def use_word2vec_c_random() -> None:
 
     kernels._subsample = subsample
     kernels._window = shrunk_window
+
+
+#: The experiments that change w2v in one way: system name → what to apply before it runs as ``w2v``.
+EXPERIMENTS = {
+    "w2v-lr-gensim": lambda args: use_gensim_file_schedule(args.threads),
+    "w2v-sigmoid-c": lambda args: use_word2vec_c_sigmoid(),
+    "w2v-cinit": lambda args: use_word2vec_c_start(),
+    "w2v-halves": lambda args: use_word2vec_c_halves(),
+    "w2v-shuffle": lambda args: None,  # each epoch's chunks in a random order: the default since it was measured
+    "w2v-in-order": lambda args: use_chunks_in_order(),
+    "w2v-eos": lambda args: use_word2vec_c_eos_leaf(args.corpus),
+    "w2v-lcg": lambda args: use_word2vec_c_random(),
+}
 
 
 def run_w2v(args, exact, hs_group=None, hs_private=None):
@@ -344,29 +338,8 @@ def main(argv=None):
     parser.add_argument("--word2vec-seeded", action="store_true", help="the binary takes -seed (seeded_word2vec_c.py)")
     parser.set_defaults(alpha=None, min_alpha_ratio=None)  # set by the experiment systems below
     args = parser.parse_args(argv)
-    if args.system == "w2v-lr-gensim":
-        use_gensim_file_schedule(args.threads)
-        args.system = "w2v"
-    elif args.system == "w2v-sigmoid-c":
-        use_word2vec_c_sigmoid()
-        args.system = "w2v"
-    elif args.system == "w2v-cinit":
-        use_word2vec_c_start()
-        args.system = "w2v"
-    elif args.system == "w2v-halves":
-        use_word2vec_c_halves()
-        args.system = "w2v"
-    elif args.system == "w2v-shuffle":
-        use_shuffled_chunks(args.seed)
-        args.system = "w2v"
-    elif args.system == "w2v-in-order":
-        use_chunks_in_order()
-        args.system = "w2v"
-    elif args.system == "w2v-eos":
-        use_word2vec_c_eos_leaf(args.corpus)
-        args.system = "w2v"
-    elif args.system == "w2v-lcg":
-        use_word2vec_c_random()
+    if args.system in EXPERIMENTS:
+        EXPERIMENTS[args.system](args)
         args.system = "w2v"
     elif args.system.startswith("w2v-c-all"):  # w2v-c-all-no-PART: all but one
         left_out = args.system[len("w2v-c-all-no-"):] if args.system != "w2v-c-all" else None

@@ -326,3 +326,11 @@ def test_the_command_line_chooses_the_chunks_order_and_the_model_keeps_it(sample
     assert result.exit_code == 0, result.output
     model = Model.load(str(path))
     assert model.options.shuffle is shuffled and model.position.corpus["shuffle"] is shuffled
+
+
+def test_a_bad_shuffle_value_is_refused_before_training(sample_path, tmp_path):
+    from w2v.options import TrainOptions
+    with pytest.raises(ValueError, match="shuffle must be True, False or None"):
+        TrainOptions(shuffle="yes").validate()
+    with pytest.raises(ValueError, match="shuffle must be True, False or None"):
+        w2v.train(sample_path, shuffle="no", **SMALL)
