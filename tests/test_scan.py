@@ -163,6 +163,28 @@ def test_in_turn_folds_in_order_and_raises_without_hanging(threads):
         assert len(folded) == 7 if failing_step == "fold" else len(folded) <= 7
 
 
+def test_in_turn_never_waits_for_a_turn_and_bounds_the_results_not_folded():
+    import threading
+    import time
+    threads = 2
+    third_started = threading.Event()
+    started, folded = [], []
+
+    def work(item):
+        started.append((item, len(folded)))
+        if item == 2:
+            third_started.set()
+        if item == 0:  # slow: items 1 and 2 are done first, by the other thread, which does not wait for 0
+            assert third_started.wait(10), "a thread waited for its turn instead of taking the next item"
+            time.sleep(0.05)  # the main thread could hand out more items now, if it did not bound them
+        return item
+
+    scan._in_turn(work, folded.append, iter(range(12)), threads)
+    assert folded == list(range(12))
+    # before item 0 was folded, only items 0 .. threads were handed out (threads + 1 not folded at most)
+    assert max(item for item, n_folded in started if n_folded == 0) == threads
+
+
 def test_read_sources_reads_files_at_once_keeps_their_order_and_raises_in_place():
     import threading
     started = threading.Barrier(3, timeout=10)  # three sources that can only finish if all run at once

@@ -7,8 +7,8 @@ Three passes over the text (:mod:`w2v.scan`'s pieces, in order), on every thread
    least ``min_count`` times and, given the threshold of word2phrase's score, a score that can beat
    it with the pair as frequent as its rarer token (no pair of two frequent words can). A pair is
    keyed by the two tokens' entries in the token table (:mod:`w2v.kernels`' pair tables), so no pair's
-   bytes are hashed or stored; worker threads count pieces, and each piece is merged in order (by the
-   thread that counted it, once the piece before is merged, :func:`w2v.scan._in_turn`) with the pair
+   bytes are hashed or stored; worker threads count pieces, and each piece is merged in order (by a
+   worker, once the piece before is merged, :func:`w2v.scan._in_turn`) with the pair
    that straddles it and the piece before, pruning as the vocabulary does, so the counts do not
    depend on the number of threads;
 3. write the text again, left to right, joining a token to the one before it when the pair is among

@@ -5,8 +5,9 @@ one a worker at once (:func:`read_sources`: several compressed files decompress 
 beside the parsing), and gathered in order into *pieces* of about :data:`PIECE_BYTES`, each cut at
 white space. Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`,
 which release the GIL, and the results are taken in the pieces' order: counting merges each piece's
-table into the corpus's in the thread that counted it, once the piece before is merged
-(:func:`_in_turn`); encoding hands its pieces back to the main thread. So the result is the same
+table into the corpus's in a worker thread, once the piece before is merged (:func:`_in_turn`: a
+piece whose turn has not come is left to the thread merging the one before, so no thread waits);
+encoding hands its pieces back to the main thread. So the result is the same
 whatever the number of threads, and memory is bounded by the pieces in flight (one per thread, and
 one more).
 
@@ -203,14 +204,15 @@ def _in_order(work: Callable, items: Iterator, threads: int) -> Iterator:
 def _in_turn(work: Callable, fold: Callable, items: Iterator, threads: int,
              after: Optional[Callable] = None) -> None:
     """``work(item)`` for every item on ``threads`` threads, and ``fold(result)`` for each result in the
-    items' order, at most ``threads + 1`` items in flight; with ``after``, ``after(fold's result)`` once
-    the turn is passed on, in any order.
+    items' order, at most ``threads + 1`` items worked on or waiting for their fold; with ``after``,
+    ``after(fold's result)`` once the turn is passed on, in any order.
 
-    The fold is done by the thread that did the work, once the item before it is folded (a thread that
-    waits for its turn sleeps), so the folds, serial by nature, overlap the other threads' work without a
-    thread more than ``threads`` competing for the cores; ``after`` takes out of the fold what need not
-    be serial (copying a result to the place the fold gave it). An exception in ``work``, ``fold`` or
-    ``after`` stops the items after it and is raised here."""
+    The folds, serial by nature, are done by the worker threads, overlapping the other threads' work,
+    and no thread waits for a turn: a result whose turn has not come is left for the thread that folds
+    the one before it, which folds it next (after its own ``after``), while the thread that made it
+    goes on to the next item. ``after`` takes out of the fold what need not be serial (copying a result
+    to the place the fold gave it). An exception in ``work``, ``fold`` or ``after`` stops the items
+    after it and is raised here."""
     if threads <= 1:
         for item in items:
             folded = fold(work(item))
@@ -218,25 +220,40 @@ def _in_turn(work: Callable, fold: Callable, items: Iterator, threads: int,
                 after(folded)
         return
     turn = threading.Condition()
-    progress = {"next": 0, "failed": False}
+    state = {"next": 0, "folding": False, "failed": False}
+    ready: dict = {}  # index -> result, worked on and waiting for its fold
+
+    def take_turn(index: Optional[int] = None, result=None):
+        """Leave ``result`` (of item ``index``) to be folded; then the next result to fold, making this
+        thread the folder, or None (not ready yet, or another thread folds)."""
+        with turn:
+            if index is not None:
+                ready[index] = result
+            if state["failed"] or state["folding"] or state["next"] not in ready:
+                return None
+            state["folding"] = True
+            return ready.pop(state["next"])
 
     def task(index: int, item) -> None:
         try:
-            result = work(item)
-            with turn:
-                while progress["next"] != index and not progress["failed"]:
-                    turn.wait()
-                if progress["failed"]:
-                    return
-            folded = fold(result)
-            with turn:
-                progress["next"] = index + 1
-                turn.notify_all()
-            if after is not None:
-                after(folded)
+            result = take_turn(index, work(item))
+            while result is not None:
+                try:
+                    folded = fold(result)
+                except BaseException:
+                    with turn:  # no fold after this one
+                        state["failed"] = True
+                    raise
+                with turn:
+                    state["next"] += 1
+                    state["folding"] = False
+                    turn.notify_all()
+                if after is not None:
+                    after(folded)
+                result = take_turn()
         except BaseException:
             with turn:
-                progress["failed"] = True
+                state["failed"] = True
                 turn.notify_all()
             raise
 
@@ -244,14 +261,19 @@ def _in_turn(work: Callable, fold: Callable, items: Iterator, threads: int,
         in_flight: collections.deque = collections.deque()
         try:
             for index, item in enumerate(items):
+                with turn:  # at most threads + 1 results not folded yet
+                    while index - state["next"] > threads and not state["failed"]:
+                        turn.wait()
+                    if state["failed"]:
+                        break
                 in_flight.append(pool.submit(task, index, item))
-                while len(in_flight) > threads:
+                while in_flight and in_flight[0].done():
                     in_flight.popleft().result()
             while in_flight:
                 in_flight.popleft().result()
         except BaseException:
-            with turn:  # the tasks waiting for a turn that will not come return at once
-                progress["failed"] = True
+            with turn:  # the tasks still working return without folding
+                state["failed"] = True
                 turn.notify_all()
             raise
 
