@@ -200,6 +200,66 @@ def test_a_checkpoint_from_before_kept_plans_resumes_with_its_chunk_words(sample
     assert resumed.words == model.position.corpus["words"] - int(encoded.offsets[first])
 
 
+@pytest.mark.parametrize("where", ["checkpoint", "tally"])
+def test_a_signal_anywhere_in_training_stops_at_a_chunks_end_with_a_whole_checkpoint(sample_path, tmp_path,
+                                                                                      monkeypatch, where):
+    """Ctrl-C landing in the checkpoint written after an epoch, or in the tally of a chunk, cuts neither
+    short: training stops at the next chunk's end, the checkpoint is whole and exact, and a resumed run
+    gives the bytes of one that was not stopped."""
+    import w2v.training
+    whole = w2v.train(sample_path, epochs=3, **SMALL)
+    path = str(tmp_path / "ck.w2vm")
+    sent = []
+
+    def interrupt_once():
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler here, in the main thread
+
+    if where == "checkpoint":
+        save = Model.save
+
+        def save_interrupted(self, *args, **kwargs):
+            if self.position.epoch == 1:  # the checkpoint after the first epoch
+                interrupt_once()
+            return save(self, *args, **kwargs)
+        monkeypatch.setattr(Model, "save", save_interrupted)
+    else:
+        tally = w2v.training._Run._tally
+
+        def tally_interrupted(self, *args, **kwargs):
+            if self.position.epoch == 1 and self.position.words_done > 0:
+                interrupt_once()
+            return tally(self, *args, **kwargs)
+        monkeypatch.setattr(w2v.training._Run, "_tally", tally_interrupted)
+    with pytest.raises(TrainingInterrupted, match="holds it up to here"):
+        w2v.train(sample_path, epochs=3, checkpoint=path, **SMALL)
+    monkeypatch.undo()
+    assert sent and signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    model = Model.load(path)
+    assert model.position.epoch == 1 and 0 <= model.position.chunk < 9
+    assert model.position.chunk == (0 if where == "checkpoint" else 1)
+    resumed = model.train(sample_path)
+    assert resumed.vectors.matrix.tobytes() == whole.vectors.matrix.tobytes()
+    assert resumed.model.vectors.meta["losses"] == whole.vectors.meta["losses"]
+
+
+def test_a_signal_as_training_finishes_still_stops_the_run(sample_path, tmp_path, monkeypatch):
+    import w2v.training
+    path = str(tmp_path / "ck.w2vm")
+    tally = w2v.training._Run._tally
+
+    def tally_interrupted(self, *args, **kwargs):  # the last chunk's tally
+        result = tally(self, *args, **kwargs)
+        if self.position.epoch == 1 and self.position.words_done == self.position.total_words:
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+    monkeypatch.setattr(w2v.training._Run, "_tally", tally_interrupted)
+    with pytest.raises(TrainingInterrupted, match="stopped as training finished.*w2v convert"):
+        w2v.train(sample_path, epochs=2, checkpoint=path, **SMALL)
+    assert Model.load(path).position.finished
+
+
 def test_sigterm_then_resume_gives_the_uninterrupted_bytes(sample_path, tmp_path):
     common = ["--dim", "12", "--threads", "1", "--seed", "9", "--epochs", "12", "-q"]
     assert run("train", sample_path, "-o", tmp_path / "whole.bin", *common).exit_code == 0

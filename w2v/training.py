@@ -21,7 +21,10 @@ its exact position (:class:`w2v.model.Position`), so a run stopped there and
 resumed from the checkpoint with one thread gives the same bytes as one that
 was not stopped. Ctrl-C, SIGTERM or a ``stop_event`` stop handing out chunks,
 wait for those in flight, write a last checkpoint (when one was asked for)
-and raise :class:`TrainingInterrupted`.
+and raise :class:`TrainingInterrupted`. A signal only asks for that stop
+(:func:`stop_at_chunk_ends`): wherever it lands, in the middle of a chunk's
+tally, an epoch's close or a checkpoint's write, nothing is cut short, so the
+last checkpoint is always consistent; a second signal interrupts at once.
 
 Example::
 
@@ -33,8 +36,10 @@ Example::
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import math
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -358,6 +363,53 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
             encoded.close()
 
 
+#: The signals that stop training at the next chunk's end (when Python handles them, as it does Ctrl-C).
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@contextlib.contextmanager
+def stop_at_chunk_ends(stop: threading.Event):
+    """While training in the main thread, a signal of :data:`STOP_SIGNALS` with a Python handler sets
+    ``stop`` instead of raising where it lands, and training stops at the next chunk's end.
+
+    Python runs a signal's handler in the main thread between two bytecodes, so Ctrl-C's
+    KeyboardInterrupt (or the CLI's, for SIGTERM and SIGHUP) could cut short a chunk's tally, an epoch's
+    close or the checkpoint written after it, and the run would stop without its last checkpoint or
+    with a position that is not exact. Here the handler only sets ``stop`` (the run's stop event: the
+    caller's ``stop_event`` when given); the signal's own handler is still called, its KeyboardInterrupt
+    swallowed, so what it records (the CLI: which signal, for the exit status) is kept. A second signal
+    calls the handler as it is: interrupting at once stays possible. Yields the list of the signals
+    received; handlers are restored on exit. Outside the main thread (where Python cannot set
+    handlers) it does nothing."""
+    received: List[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    handlers = {}
+
+    def deferred(signum, frame):
+        if received:  # a second signal: at once
+            return handlers[signum](signum, frame)
+        received.append(signum)
+        stop.set()
+        try:
+            handlers[signum](signum, frame)
+        except KeyboardInterrupt:
+            pass
+
+    for name in STOP_SIGNALS:
+        signum = getattr(signal, name, None)
+        handler = signal.getsignal(signum) if signum is not None else None
+        if callable(handler):
+            handlers[signum] = handler
+            signal.signal(signum, deferred)
+    try:
+        yield received
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+
+
 def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, stop_event, checkpoint,
            checkpoint_every, force, chunk_callback) -> TrainResult:
     options, p = model.options, model.position
@@ -372,37 +424,40 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
     compile_seconds = _prepare_kernel(model, threads, say)
     model.initialize()
     model.writable()
-    say(f"training {options.model}{' (batched)' if model.kernel_name == 'sg_batched' else ''} "
-        f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
-        f"on {encoded.n_words:,} words, vocabulary {len(model.vocab):,}, dim {options.dim}, {p.epochs} epochs"
-        f"{f' from epoch {p.epoch + 1}' if p.epoch or p.chunk else ''}, {threads} threads")
-    bar = tqdm(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, disable=not progress,
-               file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
     stop = stop_event or threading.Event()
-    run = _Run(model, encoded, threads, bar=bar, stop=stop, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-               force=force, chunk_callback=chunk_callback, say=say)
-    history: List[EpochStats] = []
-    start_all, words_before = time.perf_counter(), p.words_done
-    try:
-        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-            while not p.finished:
-                epoch_start = time.perf_counter()
-                try:
-                    run.run_epoch(pool)
-                except KeyboardInterrupt:
+    with stop_at_chunk_ends(stop) as signals:
+        say(f"training {options.model}{' (batched)' if model.kernel_name == 'sg_batched' else ''} "
+            f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
+            f"on {encoded.n_words:,} words, vocabulary {len(model.vocab):,}, dim {options.dim}, {p.epochs} epochs"
+            f"{f' from epoch {p.epoch + 1}' if p.epoch or p.chunk else ''}, {threads} threads")
+        bar = tqdm(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, disable=not progress,
+                   file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+        run = _Run(model, encoded, threads, bar=bar, stop=stop, checkpoint=checkpoint,
+                   checkpoint_every=checkpoint_every, force=force, chunk_callback=chunk_callback, say=say)
+        history: List[EpochStats] = []
+        start_all, words_before = time.perf_counter(), p.words_done
+        try:
+            with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+                while not p.finished:
+                    epoch_start = time.perf_counter()
+                    try:
+                        run.run_epoch(pool)
+                    except KeyboardInterrupt:  # a second signal, or a KeyboardInterrupt of the caller's own
+                        run.save_checkpoint()
+                        raise TrainingInterrupted(_stopped_message(checkpoint)) from None
+                    if p.chunk < len(run.chunks):  # stopped between chunks
+                        run.save_checkpoint()
+                        raise TrainingInterrupted(_stopped_message(checkpoint))
+                    stats = finish_epoch(model, epoch_start, run.alpha_at(p.words_done))
+                    history.append(stats)
                     run.save_checkpoint()
-                    raise TrainingInterrupted(_stopped_message(checkpoint)) from None
-                if p.chunk < len(run.chunks):  # stopped between chunks
-                    run.save_checkpoint()
-                    raise TrainingInterrupted(_stopped_message(checkpoint))
-                stats = finish_epoch(model, epoch_start, run.alpha_at(p.words_done))
-                history.append(stats)
-                run.save_checkpoint()
-                if callback is not None and callback(stats):
-                    say(f"stopped by the callback after epoch {stats.epoch}")
-                    break
-    finally:
-        bar.close()
+                    if callback is not None and callback(stats):
+                        say(f"stopped by the callback after epoch {stats.epoch}")
+                        break
+        finally:
+            bar.close()
+        if signals:  # the signal came as the last chunks were trained: the run still stops
+            raise TrainingInterrupted(_stopped_message(checkpoint, finished=p.finished))
     return TrainResult(model.vectors, history, time.perf_counter() - start_all, compile_seconds, options, model,
                        p.words_done - words_before)
 
@@ -421,7 +476,10 @@ def finish_epoch(model: Model, epoch_start: float, alpha_end: float) -> EpochSta
     return stats
 
 
-def _stopped_message(checkpoint: Optional[str]) -> str:
+def _stopped_message(checkpoint: Optional[str], finished: bool = False) -> str:
+    if checkpoint and finished:
+        return (f"stopped as training finished; the checkpoint {checkpoint} holds the trained model "
+                f"(w2v convert {checkpoint} vectors.bin writes its vectors)")
     if checkpoint:
         return f"training stopped; the checkpoint {checkpoint} holds it up to here (resume with --resume {checkpoint})"
     return "training interrupted; nothing was written"
