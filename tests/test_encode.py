@@ -156,13 +156,17 @@ def test_one_reading_encodes_as_two_readings_do(tmp_path, monkeypatch, threads, 
     text = ("\n".join(lines).encode("utf-8") + b"\n\n bad\xff token\n" + b"w1 " * 40
             + b"caf\xe9 " * 2 + "caf\ufffd ".encode("utf-8") * 2)
     path = write(tmp_path / "in.txt", text)
-    corpus = Corpus([path], block_size=64)
+    # a second file after one that does not end its line (a newline is put between them), with a token
+    # longer than a block (cut by the reader, a space put after the cut) and no newline at its end
+    second = write(tmp_path / "more.txt", b"w2 w3\n" + b"w4 " * 30 + b"x" * 150 + b" w5 w1 w2" * 5)
+    files = [path, second]
+    corpus = Corpus(files, block_size=64)
     counted, spooled = scan.count_and_spool(corpus, None, threads, None if in_memory else str(tmp_path))
     assert spooled is not None and spooled.tokens == counted.total_tokens
     vocab, _, word_ids = vocabulary_and_entry_ids(counted, min_count=3)
     assert "caf\ufffd" in vocab and "bad\ufffd" not in vocab
     one = encode.encode_spooled(spooled, word_ids, max_sentence_length=9, threads=threads)
-    two = encode_corpus(Corpus([path], block_size=64), vocab, max_sentence_length=9, threads=threads)
+    two = encode_corpus(Corpus(files, block_size=64), vocab, max_sentence_length=9, threads=threads)
     ids_one = one.chunk(0, one.n_sentences)[0]
     assert np.array_equal(ids_one, two.ids) and np.array_equal(one.offsets, two.offsets)
     assert (ids_one >= 0).all() and len(ids_one) < counted.total_tokens  # rare words were dropped

@@ -163,6 +163,24 @@ def test_in_turn_folds_in_order_and_raises_without_hanging(threads):
         assert len(folded) == 7 if failing_step == "fold" else len(folded) <= 7
 
 
+def test_pieces_given_back_are_used_again_with_the_same_bytes(tmp_path):
+    text = b"".join(b"w%d " % (i % 97) + (b"\n" if i % 13 == 0 else b"") for i in range(3000))
+    # separators put in mid-piece: a newline after a file that does not end its line, a space after a
+    # token longer than a block (cut by the reader)
+    files = [write(tmp_path / "a.txt", text + b"x" * 150 + b" y"), write(tmp_path / "b.txt", text[:900])]
+    corpus = Corpus(files, block_size=64)
+    plain = [p.tobytes() for p in scan.pieces(corpus, "test", piece_bytes=200)]
+    spare, reused, seen = [], 0, []
+    for piece in scan.pieces(corpus, "test", piece_bytes=200, spare=spare):
+        reused += any(np.shares_memory(piece, earlier) for earlier in seen)
+        seen.append(piece.base)
+        got = piece.tobytes()
+        piece[:] = 0  # the consumer is done with it: what it held must not show up again
+        assert got == plain[len(seen) - 1]
+        scan._give_back(spare, piece)
+    assert len(seen) == len(plain) > 20 and reused >= len(plain) - 3  # new buffers only when a piece outgrew one
+
+
 def test_in_turn_never_waits_for_a_turn_and_bounds_the_results_not_folded():
     import threading
     import time

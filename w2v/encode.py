@@ -97,6 +97,7 @@ class _Sink:
         self.folder = folder
         self.fd: Optional[int] = None
         self._pending = 0  # reservations not yet filled
+        self._scratch = threading.local()  # each thread's gather buffer, for fills of a file
         self._filled = threading.Condition()
         if folder is not None:
             fd, path = tempfile.mkstemp(dir=folder, prefix="w2v-ids-", suffix=".bin")
@@ -138,8 +139,12 @@ class _Sink:
         the places reserved from ``start``: gathered straight into the buffer in memory."""
         try:
             n = len(indexes)
-            if n and self.fd is not None:
-                self._write(np.take(mapping, indexes, mode="clip"), start)  # clip: no bounds-check copy
+            if n and self.fd is not None:  # gathered into the thread's own scratch (no fresh pages), written
+                scratch = getattr(self._scratch, "buffer", None)
+                if scratch is None or len(scratch) < n:
+                    scratch = self._scratch.buffer = np.empty(n + (n >> 2), dtype=self.dtype)
+                # clip: no bounds-check copy
+                self._write(np.take(mapping, indexes, out=scratch[:n], mode="clip"), start)
             elif n:
                 np.take(mapping, indexes, out=self.buffer[start:start + n], mode="clip")
         finally:
@@ -263,35 +268,42 @@ def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_
     cuts = np.searchsorted(ends, np.minimum(np.arange(chunks + 1) * _REMAP_CHUNK, total), side="left")
     cuts[-1] = len(ends)  # the line ends after the last token go with the last chunk
 
+    spare: list = []  # read buffers whose chunk is written back, used again: no fresh pages to fault in
+
     def remap(chunk: int):
+        """The chunk's ids, remapped (from the spool in memory, or in a buffer read from its file)."""
         begin, end = chunk * _REMAP_CHUNK, min(total, (chunk + 1) * _REMAP_CHUNK)
-        if spooled.ids is not None:
+        buffer = None
+        if spooled.ids is not None:  # into a new array: the write-backs before may still read the spool
             raw = spooled.ids[begin:end]
-        else:
-            raw = np.empty(end - begin, np.int32)
+            out = np.empty(end - begin, np.int32)
+        else:  # in place, in a buffer of its own
+            buffer = spare.pop() if spare else np.empty(_REMAP_CHUNK, np.int32)
+            raw = out = buffer[:end - begin]
             _read_exactly(spooled.fd, raw, 4 * begin)
-        kept, moved = kernels.remap_ids(raw, word_ids, ends[cuts[chunk]:cuts[chunk + 1]] - begin)
-        return chunk, kept, moved
+        kept, moved = kernels.remap_ids(raw, word_ids, ends[cuts[chunk]:cuts[chunk + 1]] - begin, out)
+        return chunk, kept, moved, buffer
 
     new_ends = np.empty_like(ends)
     state = {"written": 0}
 
     def place(remapped):
         """In the chunks' order: where the chunk's kept ids go (never past its own start, which is read)."""
-        chunk, kept, moved = remapped
+        chunk, kept, moved, buffer = remapped
         start = state["written"]
         new_ends[cuts[chunk]:cuts[chunk + 1]] = moved + start
         state["written"] = start + len(kept)
-        return start, kept
+        return start, kept, buffer
 
     def write_back(placed):
         """Over the spool: before the chunk's own end, so only over ids already read (chunks in flight
         after it begin there or later)."""
-        start, kept = placed
+        start, kept, buffer = placed
         if spooled.ids is not None:
             spooled.ids[start:start + len(kept)] = kept
         else:
             _write_exactly(spooled.fd, kept, 4 * start)
+            spare.append(buffer)
 
     _in_turn(remap, place, iter(range(chunks)), threads, after=write_back)
     written = state["written"]

@@ -914,15 +914,16 @@ def count_tokens(data, table, n, used):
 
 
 @njit(cache=True, nogil=True)
-def count_tokens_ids(data, table, n, used):
+def count_tokens_ids(data, table, n, used, ids):
     """:func:`count_tokens`, also saying which entry each token is: the one pass that counts and encodes.
 
-    Returns (table, n, used, entries int32[T], line_ends int64[L]): the table as grown, every token's
-    entry in this table in order, and for every newline how many tokens came before it.
+    ``ids`` int32[data.shape[0] // 2 + 16 or more]: where the entries are written, room for the most
+    tokens the bytes can hold (a byte and a separator each), so it is never grown (it would be, as a
+    new array, if it were smaller); the caller may use it again for a later piece (no fresh pages to
+    fault in), and pages past the tokens written are never touched. Returns (table, n, used, entries
+    int32[T] (a view of ``ids``), line_ends int64[L]): the table as grown, every token's entry in this
+    table in order, and for every newline how many tokens came before it.
     """
-    # room for the most tokens the bytes can hold (a byte and a separator each): never grown; the
-    # pages past the tokens written are never touched, so this costs address space, not memory
-    ids = np.empty(data.shape[0] // 2 + 16, np.int32)
     line_ends = np.empty(16, np.int64)
     n_ids = 0
     n_lines = 0
@@ -967,11 +968,12 @@ def table_merge_map(table, n, used, other, other_n):
 
 
 @njit(cache=True, nogil=True)
-def remap_ids(raw, word_ids, line_ends):
+def remap_ids(raw, word_ids, line_ends, out):
     """Entries to word ids: (ids int32[k], line_ends int64[L]) for ``raw`` int32[T] (entries of a count),
     ``word_ids`` int32[n] (-1: not a word, dropped) and ``line_ends`` int64[L] (places in ``raw``, sorted,
-    at most T) moved back past the dropped tokens before them."""
-    out = np.empty(raw.shape[0], np.int32)
+    at most T) moved back past the dropped tokens before them. The ids are written into ``out``
+    int32[T or more] and returned as ``out[:k]``; ``out`` may be ``raw`` itself (each id is written at
+    or before the entry it comes from, which is read first)."""
     moved = np.empty(line_ends.shape[0], np.int64)
     k = 0
     j = 0

@@ -56,13 +56,33 @@ PIECE_BYTES = 4 << 20
 _SPACE = frozenset(b" \t\n\r\x0b\x0c")
 
 
-def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers: int = 1) -> Iterator[np.ndarray]:
+def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers: int = 1,
+           spare: Optional[List[np.ndarray]] = None) -> Iterator[np.ndarray]:
     """uint8 arrays of about ``piece_bytes`` (default :data:`PIECE_BYTES`) of the corpus, each ending at
     white space (module docstring). The files are read (and decompressed) ahead by up to ``readers``
-    threads at once, one file each (:func:`read_sources`)."""
+    threads at once, one file each (:func:`read_sources`). With ``spare``, a list the consumer puts
+    back the pieces it is done with (:func:`_give_back`), each piece is a view of such a buffer, used
+    again, instead of a new array: no fresh pages to fault in (some 250 a MB of text)."""
     piece_bytes = piece_bytes or PIECE_BYTES
     parts: List[bytes] = []
     size = 0
+
+    def joined() -> np.ndarray:
+        if spare is None:
+            return np.frombuffer(b"".join(parts), dtype=np.uint8)
+        length = sum(len(part) for part in parts)  # (``size`` leaves out the separators put in)
+        try:
+            buffer = spare.pop()
+        except IndexError:
+            buffer = None
+        if buffer is None or len(buffer) < length:
+            buffer = np.empty(length + (length >> 2), dtype=np.uint8)
+        at = 0
+        for part in parts:
+            buffer[at:at + len(part)] = np.frombuffer(part, dtype=np.uint8)
+            at += len(part)
+        return buffer[:length]
+
     ended_line = True  # whether the file's text so far ends with a newline
     bar = corpus.progress_bar(desc)
     try:
@@ -78,12 +98,17 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
                     parts.append(b"\n")
                 ended_line = True
             if size >= piece_bytes:
-                yield np.frombuffer(b"".join(parts), dtype=np.uint8)
+                yield joined()
                 parts, size = [], 0
     finally:
         bar.close()
     if size:
-        yield np.frombuffer(b"".join(parts), dtype=np.uint8)
+        yield joined()
+
+
+def _give_back(spare: List[np.ndarray], piece: np.ndarray) -> None:
+    """Put a piece of :func:`pieces` (``spare=``) back for a later one, once nothing reads it any more."""
+    spare.append(piece.base if isinstance(piece.base, np.ndarray) else piece)
 
 
 #: Blocks the reader threads of :func:`read_sources` (:func:`read_ahead`) may be ahead of the passes, in all.
@@ -330,9 +355,11 @@ def prepare(pass_name: str) -> None:
     map_large_blocks()
     data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)
     if pass_name == "spool":
-        table, n, used, _, _ = kernels.count_tokens_ids(data, kernels.table_new(16), 0, 0)
+        table, n, used, _, _ = kernels.count_tokens_ids(data, kernels.table_new(16), 0, 0,
+                                                        np.empty(len(data) // 2 + 16, np.int32))
         merged = kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n)
-        kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64))
+        kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64),
+                          np.zeros(2, np.int32))
     else:
         table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
         merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n)
@@ -407,9 +434,28 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
     from .encode import _Sink
     prepare("spool")
 
+    # a piece's token table once merged, and its ids' buffer once copied, serve a later piece: no fresh
+    # pages to fault in (some 20 a MB of text each); at most one of each a piece in flight
+    spare_tables: List[tuple] = []
+    spare_ids: List[np.ndarray] = []
+    spare_pieces: List[np.ndarray] = []
+
     def count_piece(piece):
-        table, n, _, ids, ends = kernels.count_tokens_ids(piece, kernels.table_new(1 << 16), 0, 0)
-        return table, n, ids, ends
+        try:
+            table = spare_tables.pop()
+            table[0].fill(0)  # its slots emptied: the rest is written before it is read
+        except IndexError:
+            table = kernels.table_new(1 << 16)
+        room = len(piece) // 2 + 16  # the most tokens the piece can hold
+        try:
+            buffer = spare_ids.pop()
+        except IndexError:
+            buffer = None
+        if buffer is None or len(buffer) < room:
+            buffer = np.empty(room + (1 << 20), np.int32)  # (a later piece may be a block longer)
+        table, n, _, ids, ends = kernels.count_tokens_ids(piece, table, 0, 0, buffer)
+        _give_back(spare_pieces, piece)  # the table holds its tokens' bytes: the piece is read
+        return table, n, ids, ends, buffer
 
     state = {"table": kernels.table_new(1 << 16), "n": 0, "used": 0, "total": 0, "pruned": 0, "spooling": True}
     size = corpus.plain_bytes() if folder is None and isinstance(corpus, Corpus) else None
@@ -418,9 +464,10 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
 
     def fold(counted_piece):
         """Merge the piece's count in turn and take its place in the spool; returns what to copy there."""
-        piece_table, piece_n, ids, ends = counted_piece
+        piece_table, piece_n, ids, ends, buffer = counted_piece
         table, n, used, where = kernels.table_merge_map(state["table"], state["n"], state["used"],
                                                         piece_table, piece_n)
+        spare_tables.append(piece_table)
         before = state["pruned"]
         state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, before, prune_at)
         if state["spooling"] and state["pruned"] > before:  # the entries were renumbered: the spool is of no use
@@ -431,16 +478,18 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
             ends_sink.append(ends + state["total"])
             start = ids_sink.reserve(len(ids))
         state["total"] += len(ids)
-        return start, where, ids
+        return start, where, ids, buffer
 
     def copy_to_spool(folded):
         """The piece's entries as the count's (``where``), written at its place, beside the next fold."""
-        start, where, ids = folded
+        start, where, ids, buffer = folded
         if start is not None:
             ids_sink.fill_mapped(start, where, ids)
+        spare_ids.append(buffer)
 
     try:
-        _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads), threads, after=copy_to_spool)
+        _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads, spare=spare_pieces), threads,
+                 after=copy_to_spool)
         spooled = None
         if state["spooling"]:
             spooled_ids, fd = ids_sink.finish()
