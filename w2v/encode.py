@@ -256,9 +256,9 @@ def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_
     entry's word id (:func:`w2v.vocab.vocabulary_and_entry_ids`): the same ids and offsets as
     :func:`encode_corpus` makes by reading the text again. Chunks of the spool are remapped on
     ``threads`` threads (tokens that are not words dropped, the line ends moved back past them), placed
-    in order, and written back over the spool by the thread that remapped them, beside the next
-    chunk's placing (never ahead of what was read); the spool becomes the encoded corpus's, in memory
-    or in its file."""
+    in order, and written back over the spool by a worker thread, beside the next chunk's placing
+    (never ahead of what was read); the spool becomes the encoded corpus's, in memory or in its file.
+    A spool in a file is read a chunk at a time into buffers used again for later chunks."""
     from . import kernels
     from .scan import _in_turn
     if max_sentence_length < 1:
@@ -274,7 +274,8 @@ def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_
         """The chunk's ids, remapped (from the spool in memory, or in a buffer read from its file)."""
         begin, end = chunk * _REMAP_CHUNK, min(total, (chunk + 1) * _REMAP_CHUNK)
         buffer = None
-        if spooled.ids is not None:  # into a new array: the write-backs before may still read the spool
+        if spooled.ids is not None:  # into a new array: in place, the next chunk's write-back could
+            # cover these ids in the spool before this chunk's own write-back has copied them
             raw = spooled.ids[begin:end]
             out = np.empty(end - begin, np.int32)
         else:  # in place, in a buffer of its own

@@ -7,9 +7,9 @@ white space. Worker threads count or encode the pieces with the text kernels of 
 which release the GIL, and the results are taken in the pieces' order: counting merges each piece's
 table into the corpus's in a worker thread, once the piece before is merged (:func:`_in_turn`: a
 piece whose turn has not come is left to the thread merging the one before, so no thread waits);
-encoding hands its pieces back to the main thread. So the result is the same
-whatever the number of threads, and memory is bounded by the pieces in flight (one per thread, and
-one more).
+encoding hands its pieces back to the main thread. So the result is the same whatever the number of
+threads, and memory is bounded by the pieces in flight (one per thread, and one more; the counting
+that spools keeps their buffers for the pieces after, so their pages are not faulted in again).
 
 Pieces join the blocks of one file as they are; after a file whose text does not end with a newline
 one is put, so a line never runs on into the next file, and after a token that a block had to cut (a run of more than the block
