@@ -159,9 +159,6 @@ class _Sink:
         arr = np.ascontiguousarray(values, dtype=self.dtype)
         self.fill(self.reserve(len(arr)), arr)
 
-    def append_mapped(self, mapping: np.ndarray, indexes: np.ndarray) -> None:
-        self.fill_mapped(self.reserve(len(indexes)), mapping, indexes)
-
     def _write(self, arr: np.ndarray, start: int) -> None:
         try:
             _write_exactly(self.fd, arr, start * self.dtype.itemsize)
@@ -260,7 +257,7 @@ def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_
     (never ahead of what was read); the spool becomes the encoded corpus's, in memory or in its file.
     A spool in a file is read a chunk at a time into buffers used again for later chunks."""
     from . import kernels
-    from .scan import _in_turn
+    from .scan import _in_turn, _spare_or_new
     if max_sentence_length < 1:
         raise ValueError(f"max_sentence_length must be at least 1, got {max_sentence_length}")
     ends, total = spooled.line_ends, spooled.tokens
@@ -279,7 +276,7 @@ def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_
             raw = spooled.ids[begin:end]
             out = np.empty(end - begin, np.int32)
         else:  # in place, in a buffer of its own
-            buffer = spare.pop() if spare else np.empty(_REMAP_CHUNK, np.int32)
+            buffer = _spare_or_new(spare, _REMAP_CHUNK, np.int32)
             raw = out = buffer[:end - begin]
             _read_exactly(spooled.fd, raw, 4 * begin)
         kept, moved = kernels.remap_ids(raw, word_ids, ends[cuts[chunk]:cuts[chunk + 1]] - begin, out)

@@ -71,12 +71,7 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
         if spare is None:
             return np.frombuffer(b"".join(parts), dtype=np.uint8)
         length = sum(len(part) for part in parts)  # (``size`` leaves out the separators put in)
-        try:
-            buffer = spare.pop()
-        except IndexError:
-            buffer = None
-        if buffer is None or len(buffer) < length:
-            buffer = np.empty(length + (length >> 2), dtype=np.uint8)
+        buffer = _spare_or_new(spare, length, np.uint8, slack=length >> 2)
         at = 0
         for part in parts:
             buffer[at:at + len(part)] = np.frombuffer(part, dtype=np.uint8)
@@ -104,6 +99,18 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
         bar.close()
     if size:
         yield joined()
+
+
+def _spare_or_new(spare: List[np.ndarray], length: int, dtype, slack: int = 0) -> np.ndarray:
+    """A buffer of at least ``length`` items taken from ``spare`` (buffers given back, shared by threads),
+    or a new one with ``slack`` more when none is there or the one taken is too short (then dropped)."""
+    try:
+        buffer = spare.pop()  # (not checked first: another thread may take the last one in between)
+    except IndexError:
+        buffer = None
+    if buffer is None or len(buffer) < length:
+        buffer = np.empty(length + slack, dtype=dtype)
+    return buffer
 
 
 def _give_back(spare: List[np.ndarray], piece: np.ndarray) -> None:
@@ -446,13 +453,8 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
             table[0].fill(0)  # its slots emptied: the rest is written before it is read
         except IndexError:
             table = kernels.table_new(1 << 16)
-        room = len(piece) // 2 + 16  # the most tokens the piece can hold
-        try:
-            buffer = spare_ids.pop()
-        except IndexError:
-            buffer = None
-        if buffer is None or len(buffer) < room:
-            buffer = np.empty(room + (1 << 20), np.int32)  # (a later piece may be a block longer)
+        # room for the most tokens the piece can hold (and for a later piece a block longer)
+        buffer = _spare_or_new(spare_ids, len(piece) // 2 + 16, np.int32, slack=1 << 20)
         table, n, _, ids, ends = kernels.count_tokens_ids(piece, table, 0, 0, buffer)
         _give_back(spare_pieces, piece)  # the table holds its tokens' bytes: the piece is read
         return table, n, ids, ends, buffer

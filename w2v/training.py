@@ -430,32 +430,29 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
             f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
             f"on {encoded.n_words:,} words, vocabulary {len(model.vocab):,}, dim {options.dim}, {p.epochs} epochs"
             f"{f' from epoch {p.epoch + 1}' if p.epoch or p.chunk else ''}, {threads} threads")
-        bar = tqdm(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, disable=not progress,
-                   file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
-        run = _Run(model, encoded, threads, bar=bar, stop=stop, checkpoint=checkpoint,
-                   checkpoint_every=checkpoint_every, force=force, chunk_callback=chunk_callback, say=say)
         history: List[EpochStats] = []
         start_all, words_before = time.perf_counter(), p.words_done
-        try:
-            with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-                while not p.finished:
-                    epoch_start = time.perf_counter()
-                    try:
-                        run.run_epoch(pool)
-                    except KeyboardInterrupt:  # a second signal, or a KeyboardInterrupt of the caller's own
-                        run.save_checkpoint()
-                        raise TrainingInterrupted(_stopped_message(checkpoint)) from None
-                    if p.chunk < len(run.chunks):  # stopped between chunks
-                        run.save_checkpoint()
-                        raise TrainingInterrupted(_stopped_message(checkpoint))
-                    stats = finish_epoch(model, epoch_start, run.alpha_at(p.words_done))
-                    history.append(stats)
+        with tqdm(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, disable=not progress,
+                  file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar, \
+                concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            run = _Run(model, encoded, threads, bar=bar, stop=stop, checkpoint=checkpoint,
+                       checkpoint_every=checkpoint_every, force=force, chunk_callback=chunk_callback, say=say)
+            while not p.finished:
+                epoch_start = time.perf_counter()
+                try:
+                    run.run_epoch(pool)
+                except KeyboardInterrupt:  # a second signal, or a KeyboardInterrupt of the caller's own
                     run.save_checkpoint()
-                    if callback is not None and callback(stats):
-                        say(f"stopped by the callback after epoch {stats.epoch}")
-                        break
-        finally:
-            bar.close()
+                    raise TrainingInterrupted(_stopped_message(checkpoint)) from None
+                if p.chunk < len(run.chunks):  # stopped between chunks
+                    run.save_checkpoint()
+                    raise TrainingInterrupted(_stopped_message(checkpoint))
+                stats = finish_epoch(model, epoch_start, run.alpha_at(p.words_done))
+                history.append(stats)
+                run.save_checkpoint()
+                if callback is not None and callback(stats):
+                    say(f"stopped by the callback after epoch {stats.epoch}")
+                    break
         if signals:  # the signal came as the last chunks were trained: the run still stops
             raise TrainingInterrupted(_stopped_message(checkpoint, finished=p.finished))
     return TrainResult(model.vectors, history, time.perf_counter() - start_all, compile_seconds, options, model,
