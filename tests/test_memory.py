@@ -38,9 +38,35 @@ def test_kernels_still_run_after_the_compiler_pages_are_handed_back():
         np.testing.assert_array_equal(a, b)
 
 
-def test_large_blocks_get_mappings_of_their_own(monkeypatch):
-    from w2v import memory
-    calls = []
-    monkeypatch.setattr(memory, "_libc_function", lambda name, *types: (lambda *args: calls.append((name, args))))
-    memory.map_large_blocks()
-    assert calls == [("mallopt", (-3, 1 << 20))]  # M_MMAP_THRESHOLD: fixed, no longer rising as blocks are freed
+CHILD = """
+import os, resource, sys
+sys.path.insert(0, sys.argv[1])
+from w2v import memory
+memory.map_large_blocks()
+page = os.sysconf("SC_PAGE_SIZE")
+def resident():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * page
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+before = resident()
+for _ in range(3):  # a large block (a piece's buffer) is handed back when freed, each time
+    block = b"x" * (4 << 20)
+    del block
+large_kept = resident() - before
+start = faults()
+for _ in range(40):  # a block just under 1 MB (the reader's) is served from the heap's free top again
+    block = b"x" * (960 << 10)
+    del block
+print(large_kept, faults() - start)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc and /proc")
+def test_large_blocks_are_handed_back_and_the_readers_blocks_are_not_faulted_in_again():
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", CHILD, root], capture_output=True, text=True, check=True).stdout
+    large_kept, small_faults = (int(x) for x in out.split())
+    assert large_kept < (1 << 20)
+    assert small_faults < 2 * (960 << 10) // 4096  # 40 blocks faulted in afresh would be some 9,600

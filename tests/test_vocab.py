@@ -108,6 +108,13 @@ def test_counted_order_is_the_order_of_count_then_word_and_entries_get_their_ids
     assert top.words == expected[:5] and sorted(top_ids[top_ids >= 0].tolist()) == [0, 1, 2, 3, 4]
 
 
+def test_a_repeated_word_is_refused_and_a_counted_vocabulary_indexes_its_words(tmp_path):
+    with pytest.raises(ValueError, match="repeated word"):
+        Vocabulary(["a", "b", "a"], [3, 2, 1])
+    vocab, _ = build_vocabulary(corpus_of(tmp_path, "b a b c c c\n"), min_count=1)
+    assert vocab.words == ["c", "b", "a"] and vocab.index == {"c": 0, "b": 1, "a": 2} and "b" in vocab
+
+
 def test_keep_probabilities_follow_word2vec_c():
     vocab = Vocabulary(["a", "b", "c"], [990_000, 9_000, 1_000])
     t = 1e-3

@@ -97,7 +97,6 @@ class _Sink:
         self.folder = folder
         self.fd: Optional[int] = None
         self._pending = 0  # reservations not yet filled
-        self._scratch = threading.local()  # each thread's gather buffer, for fills of a file
         self._filled = threading.Condition()
         if folder is not None:
             fd, path = tempfile.mkstemp(dir=folder, prefix="w2v-ids-", suffix=".bin")
@@ -135,18 +134,16 @@ class _Sink:
             self._done()
 
     def fill_mapped(self, start: int, mapping: np.ndarray, indexes: np.ndarray) -> None:
-        """Write ``mapping[indexes]`` (``mapping`` of the sink's dtype, ``indexes`` valid indexes of it) at
-        the places reserved from ``start``: gathered straight into the buffer in memory."""
+        """Write ``mapping[indexes]`` (``mapping`` of the sink's dtype, ``indexes`` int32 valid indexes of
+        it) at the places reserved from ``start``: gathered straight into the buffer in memory; for a
+        file, mapped in place in ``indexes`` (which is overwritten) and written from there."""
+        from . import kernels
         try:
-            n = len(indexes)
-            if n and self.fd is not None:  # gathered into the thread's own scratch (no fresh pages), written
-                scratch = getattr(self._scratch, "buffer", None)
-                if scratch is None or len(scratch) < n:
-                    scratch = self._scratch.buffer = np.empty(n + (n >> 2), dtype=self.dtype)
-                # clip: no bounds-check copy
-                self._write(np.take(mapping, indexes, out=scratch[:n], mode="clip"), start)
-            elif n:
-                np.take(mapping, indexes, out=self.buffer[start:start + n], mode="clip")
+            if len(indexes):
+                if self.fd is not None:
+                    self._write(kernels.take_into(mapping, indexes, indexes), start)
+                else:
+                    kernels.take_into(mapping, indexes, self.buffer[start:start + len(indexes)])
         finally:
             self._done()
 

@@ -992,6 +992,16 @@ def remap_ids(raw, word_ids, line_ends, out):
 
 
 @njit(cache=True, nogil=True)
+def take_into(values, indexes, out):
+    """``out[i] = values[indexes[i]]`` for every i, returned as ``out[:len(indexes)]``; ``indexes`` valid
+    indexes of ``values``, ``out`` may be ``indexes`` itself. (NumPy's ``take`` would first copy int32
+    indexes into a new int64 array, whose fresh pages cost more than the gather.)"""
+    for i in range(indexes.shape[0]):
+        out[i] = values[indexes[i]]
+    return out[:indexes.shape[0]]
+
+
+@njit(cache=True, nogil=True)
 def table_prune(table, n, at_most):
     """Drop every entry counted ``at_most`` times or fewer (word2vec.c's ReduceVocab), keeping the
     order of the rest; returns (table, n, used) with the arena compacted."""
@@ -1076,6 +1086,45 @@ def table_invalid_utf8(table, n):
                 break
         if not ascii_only:
             out[e] = not _utf8_valid(arena, s, end)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def table_tokens_joined(table, wanted):
+    """uint8[]: the tokens of the entries ``wanted`` (int64[K]), in that order, a newline between two
+    (one copy; Python decodes and splits it at once, :meth:`w2v.scan.Counted.words`)."""
+    entries, arena = table[2], table[3]
+    size = 0
+    for j in range(wanted.shape[0]):
+        size += entries[wanted[j], _LENGTH] + 1
+    out = np.empty(max(size - 1, 0), np.uint8)
+    at = 0
+    for j in range(wanted.shape[0]):
+        if j:
+            out[at] = 10
+            at += 1
+        s = entries[wanted[j], _START]
+        for i in range(entries[wanted[j], _LENGTH]):
+            out[at + i] = arena[s + i]
+        at += entries[wanted[j], _LENGTH]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def table_prefix_keys(table, wanted):
+    """uint64[K]: the first 8 bytes of each wanted entry's token as a big-endian number (zeros after a
+    shorter token), so that comparing keys compares the tokens' beginnings byte by byte."""
+    entries, arena = table[2], table[3]
+    out = np.empty(wanted.shape[0], np.uint64)
+    for j in range(wanted.shape[0]):
+        s = entries[wanted[j], _START]
+        length = entries[wanted[j], _LENGTH]
+        key = np.uint64(0)
+        for i in range(8):
+            key = key << np.uint64(8)
+            if i < length:
+                key |= np.uint64(arena[s + i])
+        out[j] = key
     return out
 
 

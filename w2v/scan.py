@@ -321,15 +321,11 @@ class Counted:
 
     def words(self, entries: np.ndarray) -> List[str]:
         """The given entries' tokens decoded as UTF-8 (valid ones only), gathered with one copy."""
+        from . import kernels
         entries = np.asarray(entries, dtype=np.int64)
         if not len(entries):
             return []
-        starts, lengths = self.table[2][entries, 0], self.table[2][entries, 1]
-        ends = np.cumsum(lengths + 1)  # each token, then a newline
-        gathered = np.full(int(ends[-1]) - 1, 10, dtype=np.uint8)
-        within = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        gathered[np.repeat(ends - lengths - 1, lengths) + within] = self.table[3][np.repeat(starts, lengths) + within]
-        return gathered.tobytes().decode("utf-8").split("\n")
+        return kernels.table_tokens_joined(self.table, entries).tobytes().decode("utf-8").split("\n")
 
     def token(self, entry: int) -> bytes:
         start, length = (int(x) for x in self.table[2][entry, :2])
@@ -367,6 +363,7 @@ def prepare(pass_name: str) -> None:
         merged = kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n)
         kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64),
                           np.zeros(2, np.int32))
+        kernels.take_into(np.zeros(n, np.int32), np.zeros(2, np.int32), np.zeros(2, np.int32))
     else:
         table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
         merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n)
@@ -375,6 +372,8 @@ def prepare(pass_name: str) -> None:
     kernels.table_prune(*merged[:2], 0)
     kernels.table_invalid_utf8(table, n)
     kernels.table_lookup(table, data[:1])
+    kernels.table_prefix_keys(table, np.arange(n, dtype=np.int64))  # the vocabulary's order and words
+    kernels.table_tokens_joined(table, np.arange(n, dtype=np.int64))
     release_compiler_pages()
     _prepared.add(pass_name)
 

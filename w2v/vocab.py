@@ -96,32 +96,21 @@ def _candidates(counted, min_count: int):
     return entries, odd, summary, most
 
 
-def _prefix_keys(counted, entries: np.ndarray) -> np.ndarray:
-    """uint64[K]: the first 8 bytes of each entry's token as a big-endian number (zeros after a shorter
-    token), so that comparing keys compares the tokens' beginnings byte by byte."""
-    table, arena = counted.table[2], counted.table[3]
-    starts, lengths = table[entries, 0], table[entries, 1]
-    first = np.zeros((len(entries), 8), dtype=np.uint8)
-    for j in range(8):
-        longer = lengths > j
-        first[longer, j] = arena[starts[longer] + j]
-    return first.view(">u8").ravel().astype(np.uint64)
-
-
 def _bytes_key(token: bytes) -> int:
-    """:func:`_prefix_keys` of one token given as bytes."""
+    """:func:`w2v.kernels.table_prefix_keys` of one token given as bytes."""
     return int.from_bytes(token[:8].ljust(8, b"\0"), "big")
 
 
 def _frequency_order(counts: np.ndarray, keys: np.ndarray, token: Callable[[int], bytes]) -> np.ndarray:
     """int64[K]: the rows in vocabulary order, by count descending, then by token.
 
-    ``counts`` int64[K]; ``keys`` uint64[K] the first 8 bytes of each row's token (:func:`_prefix_keys`);
+    ``counts`` int64[K]; ``keys`` uint64[K] the first 8 bytes of each row's token (:func:`_bytes_key`);
     ``token(row)`` its whole UTF-8 bytes. UTF-8's byte order is the order of the code points, so this is
     the order of the key ``(-count, word)`` over Python strings, found with one NumPy sort; only rows
     whose counts and first 8 bytes are equal are put in order by their whole tokens, in Python.
     """
-    order = np.lexsort((keys, -counts))
+    order = np.argsort(keys)  # (ties of key and count are put in order below, so this need not be stable)
+    order = order[np.argsort(-counts[order], kind="stable")]
     c, k = counts[order], keys[order]
     tied = np.flatnonzero((c[1:] == c[:-1]) & (k[1:] == k[:-1]))  # order[p] and order[p + 1] tie
     if len(tied):
@@ -140,12 +129,17 @@ class Vocabulary:
     ----------
     words : list[str], length V, most frequent first.
     counts : int64[V], the corpus count of each word.
-    index : dict[str, int], word -> row.
+    index : dict[str, int], word -> row (made when first asked for, where the words are known to be
+        distinct: training from a count never needs it).
     total_tokens : int, tokens in the corpus including out-of-vocabulary ones
         (0 when unknown, e.g. a vocabulary read from a file).
+
+    ``distinct=True``: the caller knows the words are distinct (a count's tokens are), so they are not
+    checked and the index waits until it is used.
     """
 
-    def __init__(self, words: Sequence[str], counts: Sequence[int], total_tokens: int = 0):
+    def __init__(self, words: Sequence[str], counts: Sequence[int], total_tokens: int = 0,
+                 distinct: bool = False):
         self.words = list(words)
         if len(self.words) != len(counts):
             raise ValueError("words and counts differ in length")
@@ -156,10 +150,16 @@ class Vocabulary:
         if len(self.counts) and (self.counts.min() < 0 or self.counts.max() > MAX_TOTAL_COUNT
                                  or float(self.counts.sum(dtype=np.float64)) > MAX_TOTAL_COUNT):
             raise ValueError("the counts must be non-negative and add up to at most 2^53")
-        self.index = {w: i for i, w in enumerate(self.words)}
-        if len(self.index) != len(self.words):
+        self._index: Optional[Dict[str, int]] = None
+        if not distinct and len(self.index) != len(self.words):
             raise ValueError("the vocabulary has a repeated word")
         self.total_tokens = int(total_tokens)
+
+    @property
+    def index(self) -> Dict[str, int]:
+        if self._index is None:
+            self._index = {w: i for i, w in enumerate(self.words)}
+        return self._index
 
     def __len__(self) -> int:
         return len(self.words)
@@ -399,6 +399,7 @@ def vocabulary_and_entry_ids(counted, min_count: int = 5, max_size: Optional[int
 
 
 def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source: str, with_ids: bool):
+    from . import kernels
     _check_limits(min_count, max_size)
     entries, odd, summary, most = _candidates(counted, min_count)
     if summary.total_tokens == 0:
@@ -413,7 +414,7 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
     k = len(entries)
     odd_tokens = [w.encode("utf-8") for w in odd]
     counts = np.concatenate([counted.counts[entries], np.array([c for c, _ in odd.values()], dtype=np.int64)])
-    keys = np.concatenate([_prefix_keys(counted, entries),
+    keys = np.concatenate([kernels.table_prefix_keys(counted.table, entries),
                            np.array([_bytes_key(t) for t in odd_tokens], dtype=np.uint64)])
     order = _frequency_order(counts, keys, lambda row: counted.token(entries[row]) if row < k else odd_tokens[row - k])
     if max_size is not None:
@@ -423,7 +424,7 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
         words = [words[row] for row in order.tolist()]
     else:  # the usual case: decoded in their order at once
         words = counted.words(entries[order])
-    vocab = Vocabulary(words, counts[order], summary.total_tokens)
+    vocab = Vocabulary(words, counts[order], summary.total_tokens, distinct=True)
     del words
     ids = None
     if with_ids:
