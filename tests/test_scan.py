@@ -88,7 +88,8 @@ def test_pruning_gives_the_same_vocabulary_whatever_the_threads(tmp_path, monkey
     monkeypatch.setattr(scan, "PIECE_BYTES", 4096)
     results = []
     for threads in (1, 2, 3):
-        vocab, summary = build_vocabulary(Corpus([path]), min_count=2, prune_at=300, threads=threads)
+        # blocks of 512 bytes: pieces of 8 blocks, tapering at both ends, pruned between two
+        vocab, summary = build_vocabulary(Corpus([path], block_size=512), min_count=2, prune_at=300, threads=threads)
         results.append((vocab.words, vocab.counts.tolist(), summary.pruned_below, summary.distinct))
     assert results[0] == results[1] == results[2]
     assert results[0][2] >= 1 and results[0][3] <= 300  # it pruned, down to the limit
@@ -179,6 +180,21 @@ def test_pieces_given_back_are_used_again_with_the_same_bytes(tmp_path):
         assert got == plain[len(seen) - 1]
         scan._give_back(spare, piece)
     assert len(seen) == len(plain) > 20 and reused >= len(plain) - 3  # new buffers only when a piece outgrew one
+
+
+def test_pieces_of_a_plain_file_start_with_one_block_and_end_smaller(tmp_path):
+    text = b"".join(b"w%d " % (i % 97) + (b"\n" if i % 13 == 0 else b"") for i in range(30000)) + b"\n"
+    path = write(tmp_path / "a.txt", text)
+    pieces = [p.tobytes() for p in scan.pieces(Corpus([path], block_size=1000), "test", piece_bytes=8000)]
+    assert b"".join(pieces) == text and len(pieces[0]) <= 1000  # the first piece one block
+    sizes = [len(p) for p in pieces]
+    for i in range(1, len(sizes)):  # cut after the first block past a quarter of what is left
+        assert sizes[i] <= min(8000, (len(text) - sum(sizes[:i])) // 4) + 1100
+    assert sum(size >= 8000 for size in sizes) >= 10 and max(sizes[-3:]) <= 1100  # the last ones one block
+    # unknown size (compressed): pieces of at least piece_bytes, all but the last
+    gz = [p.tobytes() for p in scan.pieces(Corpus([write(tmp_path / "a.txt.gz", gzip.compress(text))], block_size=1000),
+                                           "test", piece_bytes=8000)]
+    assert b"".join(gz) == text and min(len(p) for p in gz[:-1]) >= 8000
 
 
 def test_in_turn_never_waits_for_a_turn_and_bounds_the_results_not_folded():

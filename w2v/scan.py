@@ -62,10 +62,15 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
     white space (module docstring). The files are read (and decompressed) ahead by up to ``readers``
     threads at once, one file each (:func:`read_sources`). With ``spare``, a list the consumer puts
     back the pieces it is done with (:func:`_give_back`), each piece is a view of such a buffer, used
-    again, instead of a new array: no fresh pages to fault in (some 250 a MB of text)."""
+    again, instead of a new array: no fresh pages to fault in (some 250 a MB of text).
+
+    When the corpus's size is known (plain files), the pieces taper at both ends (:func:`_piece_target`),
+    so the threads working on them start sooner and finish together. The pieces depend on the corpus
+    and ``piece_bytes`` only, never on the number of threads, so a pruned count does not either."""
     piece_bytes = piece_bytes or PIECE_BYTES
+    total = corpus.plain_bytes() if isinstance(corpus, Corpus) else None  # (a phrased corpus's is not known)
     parts: List[bytes] = []
-    size = 0
+    size = done = 0
 
     def joined() -> np.ndarray:
         if spare is None:
@@ -92,13 +97,28 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
                 if not ended_line:  # a line never runs on into the next file
                     parts.append(b"\n")
                 ended_line = True
-            if size >= piece_bytes:
+            if size >= _piece_target(done, total, piece_bytes):
                 yield joined()
-                parts, size = [], 0
+                parts, done, size = [], done + size, 0
     finally:
         bar.close()
     if size:
         yield joined()
+
+
+def _piece_target(done: int, total: Optional[int], piece_bytes: int) -> int:
+    """The bytes of text a piece is cut after, ``done`` bytes into a corpus of ``total`` (None: unknown).
+
+    The first piece is a single block, so a worker starts as soon as one is read, not five. The last
+    ones shrink, each about a quarter of what is left (down to a block), so the threads' last pieces end
+    close together instead of one thread counting a whole piece alone while the others wait: a piece
+    takes ~70 ms on wiki8, and a smaller one costs only its merge (a few ms, in turn, beside the counting).
+    """
+    if total is None:
+        return piece_bytes
+    if done == 0:
+        return 1
+    return max(1, min(piece_bytes, (total - done) // 4))
 
 
 def _spare_or_new(spare: List[np.ndarray], length: int, dtype, slack: int = 0) -> np.ndarray:
