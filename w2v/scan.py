@@ -3,8 +3,9 @@
 The corpus is read in blocks (:meth:`w2v.corpus.Corpus.sources`) by reader threads, one a file, up to
 one a worker at once (:func:`read_sources`: several compressed files decompress in parallel, one stream
 beside the parsing), and gathered in order into *pieces* of about :data:`PIECE_BYTES`, each cut at
-white space (smaller at the start and the end when the corpus's size is known, :func:`_piece_target`). Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`,
-which release the GIL, and the results are taken in the pieces' order: counting merges each piece's
+white space (smaller at the start and the end when the corpus's size is known, :func:`_piece_target`).
+Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`, which release
+the GIL, and the results are taken in the pieces' order: counting merges each piece's
 table into the corpus's in a worker thread, once the piece before is merged (:func:`_in_turn`: a
 piece whose turn has not come is left to the thread merging the one before, so no thread waits);
 encoding hands its pieces back to the main thread. So the result is the same whatever the number of

@@ -106,7 +106,7 @@ def _frequency_order(counts: np.ndarray, keys: np.ndarray, token: Callable[[int]
 
     ``counts`` int64[K]; ``keys`` uint64[K] the first 8 bytes of each row's token (:func:`_bytes_key`);
     ``token(row)`` its whole UTF-8 bytes. UTF-8's byte order is the order of the code points, so this is
-    the order of the key ``(-count, word)`` over Python strings, found with one NumPy sort; only rows
+    the order of the key ``(-count, word)`` over Python strings, found with two NumPy sorts; only rows
     whose counts and first 8 bytes are equal are put in order by their whole tokens, in Python.
     """
     order = np.argsort(keys)  # (ties of key and count are put in order below, so this need not be stable)
