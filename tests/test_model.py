@@ -200,9 +200,18 @@ def test_a_checkpoint_from_before_kept_plans_resumes_with_its_chunk_words(sample
     assert resumed.words == model.position.corpus["words"] - int(encoded.offsets[first])
 
 
+@pytest.fixture
+def ctrl_c():
+    """SIGINT handled as in a Python started in the foreground (started in the background, e.g. with
+    ``&`` in a script, a process inherits it ignored, and then neither Python nor w2v takes it)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.parametrize("where", ["checkpoint", "tally"])
 def test_a_signal_anywhere_in_training_stops_at_a_chunks_end_with_a_whole_checkpoint(sample_path, tmp_path,
-                                                                                      monkeypatch, where):
+                                                                                      monkeypatch, where, ctrl_c):
     """Ctrl-C landing in the checkpoint written after an epoch, or in the tally of a chunk, cuts neither
     short: training stops at the next chunk's end, the checkpoint is whole and exact, and a resumed run
     gives the bytes of one that was not stopped."""
@@ -244,7 +253,7 @@ def test_a_signal_anywhere_in_training_stops_at_a_chunks_end_with_a_whole_checkp
     assert resumed.model.vectors.meta["losses"] == whole.vectors.meta["losses"]
 
 
-def test_a_signal_as_training_finishes_still_stops_the_run(sample_path, tmp_path, monkeypatch):
+def test_a_signal_as_training_finishes_still_stops_the_run(sample_path, tmp_path, monkeypatch, ctrl_c):
     import w2v.training
     path = str(tmp_path / "ck.w2vm")
     tally = w2v.training._Run._tally

@@ -518,7 +518,8 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(tmp_path):
     # once loaded, Ctrl-C is the command's again (KeyboardInterrupt: "interrupted", test_ctrl_c_in_query_exits_130)
     check = subprocess.run([sys.executable, "-c", "import signal, w2v.cli\n"
                             "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler"],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert check.returncode == 0, check.stderr
 
 
