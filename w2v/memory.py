@@ -65,10 +65,8 @@ def map_large_blocks() -> None:
     with 2 threads, more with more. Setting that threshold also fixes the one for handing back the free
     top of the heap at its default, 128 kB, so the reader's blocks of text (just under 1 MB, from the
     heap) would each be faulted in afresh, some 250 pages a MB of text; up to :data:`KEEP_FREE_HEAP`
-    of it is kept instead (memory the heap held at its high point anyway, so the peak does not rise:
-    178-182 MiB for ``w2v train`` on wiki8, against 182-188 before), and :func:`release_free_memory`
-    hands it back after a pass. Elsewhere (not glibc) this does
-    nothing."""
+    of it is kept instead (memory the heap held at its high point anyway, so the peak does not rise),
+    and :func:`release_free_memory` hands it back after a pass. Elsewhere (not glibc) this does nothing."""
     mallopt = _libc_function("mallopt", ctypes.c_int, ctypes.c_int)
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK)
