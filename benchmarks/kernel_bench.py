@@ -32,9 +32,9 @@ from w2v.options import TrainOptions  # noqa: E402
 from w2v.vocab import build_vocabulary  # noqa: E402
 
 
-def make_parser(description):
-    """The options shared by this benchmark and ``profile_kernel.py``."""
-    parser = argparse.ArgumentParser(description=description)
+def make_parser(description, parser_class=argparse.ArgumentParser):
+    """The options shared by this benchmark, ``profile_kernel.py`` and ``kernel_ab.py``."""
+    parser = parser_class(description=description)
     parser.add_argument("--corpus", default=os.path.join(os.path.dirname(ROOT), "shared", "data", "wiki8.txt.gz"))
     parser.add_argument("--kernel", choices=["sg_batched", "sg_exact", "cbow_exact"], default="sg_batched")
     parser.add_argument("--dim", type=int, default=100)

@@ -163,6 +163,11 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("read_speed.py", ["--corpus", "not-word2vec.c", "--readers", "0"]),
     ("read_speed.py", ["--corpus", "not-word2vec.c", "--folder", "missing"]),
     ("read_speed.py", ["--corpus", "not-word2vec.c", "--compression", "zip"]),
+    ("kernel_ab.py", ["missing.py", "not-word2vec.c", "--corpus", "not-word2vec.c"]),
+    ("kernel_ab.py", ["not-word2vec.c", "not-word2vec.c", "--corpus", "not-word2vec.c"]),
+    ("kernel_ab.py", ["not-word2vec.c", "not-word2vec.c", "--corpus", "missing.txt"]),
+    ("kernel_ab.py", ["not-word2vec.c", "not-word2vec.c", "--rounds", "0"]),
+    ("kernel_ab.py", ["not-word2vec.c", "not-word2vec.c", "--threads", "two"]),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
     (tmp_path / "not-word2vec.c").write_text("int main() { return 0; }\n")
@@ -186,3 +191,13 @@ def test_merging_reports_of_different_settings_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="differ in corpus or settings"):
         merge_reports(paths, str(tmp_path), "m")
     assert not (tmp_path / "m.md").exists()
+
+
+def test_kernel_ab_refuses_a_file_without_the_kernel_in_one_line(tmp_path):
+    (tmp_path / "corpus.txt").write_text("a b c\n")
+    (tmp_path / "other.py").write_text("x = 1\n")
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "kernel_ab.py"), "other.py", "other.py",
+                             "--corpus", "corpus.txt", "--kernel", "cbow_exact"],
+                            capture_output=True, text=True, cwd=str(tmp_path))
+    assert result.returncode != 0
+    assert result.stderr.strip() == "kernel_ab: other.py: defines no kernel cbow_exact", result.stderr
