@@ -10,7 +10,7 @@ processes measured by ``/usr/bin/time`` (wall seconds and peak resident memory):
 * gensim: ``KeyedVectors.load_word2vec_format(binary=True)`` then ``most_similar``, and
   ``KeyedVectors.load(mmap='r')`` then ``most_similar``.
 
-The files are deleted afterwards. Results go to ``results/vectors-scale.md``.
+The files are deleted afterwards. Results go to ``results/vectors-scale.md`` (``--name``: another name).
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def main(argv=None):
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--folder", default=tempfile.gettempdir())
+    parser.add_argument("--name", default="vectors-scale", help="results/NAME.md")
     args = parser.parse_args(argv)
     sys.path.insert(0, ROOT)
     from w2v.formats import write_vectors
@@ -77,12 +78,13 @@ def main(argv=None):
         os.rmdir(folder)
     matrix_mib = args.words * args.dim * 4 / 2 ** 20
     text = (f"# Vectors at scale: {args.words:,} × {args.dim} (matrix {matrix_mib:,.0f} MiB)\n\n"
-            f"`python benchmarks/vectors_scale.py --words {args.words} --dim {args.dim} --repeat {args.repeat}`: "
+            f"`python benchmarks/vectors_scale.py --words {args.words} --dim {args.dim} --repeat {args.repeat}"
+            f"{'' if args.name == 'vectors-scale' else ' --name ' + args.name}`: "
             f"time from start to the first answer of a 10-neighbour query, and peak memory, each a child "
             f"process (`/usr/bin/time`), runs alternating; files in the page cache after the first round.\n\n"
             "| system | run | seconds | peak MiB | first answer |\n|---|---|---|---|---|\n"
             + "".join(f"| {n} | {r} | {s:.2f} | {m:,.0f} | {a} |\n" for n, r, s, m, a in rows))
-    with open(os.path.join(HERE, "results", "vectors-scale.md"), "w") as f:
+    with open(os.path.join(HERE, "results", args.name + ".md"), "w") as f:
         f.write(text)
     print(text)
 

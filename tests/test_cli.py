@@ -38,6 +38,15 @@ def test_every_command_has_help_with_an_example(command):
     assert "Example:" in result.output and f"w2v {command}" in result.output
 
 
+def test_the_command_line_loads_no_training_module_for_a_query():
+    import subprocess
+    import sys
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import cli; "
+            "loaded = [m for m in ('w2v.training', 'w2v.corpus', 'w2v.encode', 'tqdm', 'numba') if m in sys.modules]; "
+            "assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code, ROOT], check=True)
+
+
 def test_version_and_group_help():
     import w2v
     assert w2v.__version__ in run("--version").output

@@ -30,6 +30,29 @@ def test_lookup_similarity_and_missing_words():
     assert isinstance(info.value, KeyError)
 
 
+def test_the_first_look_ups_search_the_words_and_later_ones_build_the_index(tmp_path):
+    from w2v.vectors import SCANS
+    path = str(tmp_path / "v.npz")
+    toy().save(path)
+    v = Vectors.load(path, mmap=True)
+    first = v.most_similar("king", topn=3)
+    assert "man" in v and "kaiser" not in v
+    with pytest.raises(MissingWordsError):
+        v.vector("kaiser")
+    assert v._index is None  # a query about a few words never builds a dict of every word
+    for _ in range(SCANS):
+        v.vector("pear")
+    assert v._index is not None
+    assert v.most_similar("king", topn=3) == first and "man" in v and "kaiser" not in v
+    assert v.index == {w: i for i, w in enumerate(v.words)}
+    assert Vectors.load(path).indices(["Man", "man", "banana"]) == [6, 0, 7]  # the exact word, case and all
+
+
+def test_a_repeated_word_is_refused_naming_it():
+    with pytest.raises(ValueError, match="the word 'b' is listed twice"):
+        Vectors(["a", "b", "c", "b"], np.eye(4, dtype=np.float32))
+
+
 def test_neighbours_exclude_the_query_and_respect_restrict_vocab():
     v = toy()
     top = v.most_similar("apple", topn=3)

@@ -43,7 +43,7 @@ try:
     from w2v.files import Output, check_outputs, plan_output
     from w2v.formats import FORMATS, estimated_size, format_for_path
     from w2v.options import COUNT_LIMIT, LIMITS
-    from w2v.training import TrainingInterrupted  # no Numba: kernels load on first training
+    from w2v.errors import TrainingInterrupted  # training's modules load when a command trains
     from w2v.vectors import MissingWordsError, Vectors
 finally:
     if _main_thread and _before_loading is signal.default_int_handler:

@@ -76,7 +76,6 @@ class VectorFile:
     meta: Dict[str, Any] = field(default_factory=dict)
     repeated: int = 0
     norms: Optional[np.ndarray] = None  # float64[V] row lengths, when the file stores them (native)
-    index: Optional[Dict[str, int]] = None  # word -> row, when the reader built it
 
 
 # -- writing --------------------------------------------------------------------------
@@ -419,6 +418,10 @@ def _refuse_non_finite(path: str, words: List[str], vectors: np.ndarray) -> None
         raise ValueError(f"{path}: the vector of {words[bad][:40]!r} (entry {bad + 1}) is not finite")
 
 
+_SPACE_BYTES = np.zeros(256, dtype=bool)  # SEPARATORS but the newline, which joins the words here
+_SPACE_BYTES[list(SEPARATORS.replace(b"\n", b""))] = True
+
+
 def _check_read_words(path: str, data: VectorFile) -> None:
     """Refuse a word that is not a word (:mod:`w2v.words`): all at once on the joined bytes, and word by
     word (for the message) only when something is wrong."""
@@ -426,7 +429,7 @@ def _check_read_words(path: str, data: VectorFile) -> None:
         joined = np.frombuffer("\n".join(data.words).encode("utf-8"), dtype=np.uint8)
         breaks = np.flatnonzero(joined == 10)
         lengths = np.diff(np.concatenate([[-1], breaks, [len(joined)]])) - 1
-        fine = (len(breaks) == len(data.words) - 1 and not np.isin(joined, list(b" \t\r\x0b\x0c")).any()
+        fine = (len(breaks) == len(data.words) - 1 and not _SPACE_BYTES[joined].any()
                 and bool(len(data.words) == 0 or (lengths > 0).all() and (lengths <= MAX_WORD_BYTES).all()))
     except UnicodeEncodeError:
         fine = False
@@ -439,11 +442,10 @@ def _check_read_words(path: str, data: VectorFile) -> None:
 
 
 def _drop_repeats(data: VectorFile) -> VectorFile:
-    """Keep the first entry of each word (gensim keeps the first too); the word -> row index is built
-    here once and kept for :class:`w2v.Vectors`."""
-    index = dict(zip(data.words, range(len(data.words))))
-    if len(index) == len(data.words):
-        data.index = index
+    """Keep the first entry of each word (gensim keeps the first too). A set of the words tells whether
+    any repeats (a third of the time of a word -> row dict, which :class:`w2v.Vectors` builds only
+    when it needs one)."""
+    if len(set(data.words)) == len(data.words):
         return data
     seen, keep = set(), []
     for i, w in enumerate(data.words):

@@ -218,7 +218,8 @@ class Model:
                 "losses": [e["loss"] for e in self.position.history],
                 "corpus_words": int(self.position.corpus.get("words", 0))}
         meta.update(self.meta)
-        return Vectors(self.vocab.words, self.weights.syn0[:, :self.dim], counts=self.vocab.counts, meta=meta)
+        return Vectors(self.vocab.words, self.weights.syn0[:, :self.dim], counts=self.vocab.counts, meta=meta,
+                       distinct=True)
 
     # -- what the kernels read ------------------------------------------------------------
     @property

@@ -52,6 +52,7 @@ from tqdm import tqdm
 
 from .corpus import STDIN, Corpus
 from .encode import EncodedCorpus, encode_corpus, encode_spooled
+from .errors import TrainingDiverged, TrainingInterrupted
 from .files import check_free_space
 from .formats import check_words
 from .memory import release_compiler_pages
@@ -94,14 +95,6 @@ class TrainResult:
     @property
     def words_per_second(self) -> float:
         return self.words / self.seconds if self.seconds > 0 else 0.0
-
-
-class TrainingDiverged(ValueError):
-    """The loss became NaN or infinite."""
-
-
-class TrainingInterrupted(Exception):
-    """Training was stopped (a signal, a stop event or a callback) before its schedule ended."""
 
 
 #: With several threads each gets at least this many chunks an epoch, the chunks made smaller than

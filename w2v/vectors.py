@@ -27,6 +27,7 @@ from .formats import read_vectors, row_norms, write_vectors
 __all__ = ["Vectors", "MissingWordsError"]
 
 _BLOCK = 1 << 14  # rows at a time in norms and cosines (16,384 x 300 floats: 20 MB)
+SCANS = 8  # look-ups answered by searching the word list before Vectors.index is built (Vectors.row)
 
 
 def _release(block: np.ndarray) -> None:
@@ -67,25 +68,30 @@ class Vectors:
     words : list[str], V words, most frequent first when trained by w2v.
     matrix : float32[V, D], one row per word (not copied: it may be a view, e.g. of a model's
         weights, or a read-only memory map).
-    index : dict[str, int].
+    index : dict[str, int], word -> row; built when first used (see :meth:`row`).
     counts : int64[V] or None.
     meta : dict, e.g. the training options (native format only).
     repeated : int, entries of the file loaded that repeated an earlier word (dropped).
+
+    A repeated word is refused (ValueError naming it) unless ``distinct`` says the caller has checked
+    (a file reader, a vocabulary).
     """
 
     def __init__(self, words: Sequence[str], matrix: np.ndarray, counts: Optional[np.ndarray] = None,
                  meta: Optional[Dict[str, Any]] = None, norms: Optional[np.ndarray] = None,
-                 index: Optional[Dict[str, int]] = None):
+                 distinct: bool = False):
         self.words = list(words)
         matrix = np.asanyarray(matrix)
         # kept as given when float32 (a model's vectors are a view of its padded rows, a memory map stays one)
         self.matrix = matrix if matrix.dtype == np.float32 else matrix.astype(np.float32)
         if self.matrix.ndim != 2 or len(self.words) != self.matrix.shape[0]:
             raise ValueError(f"{len(self.words)} words but a matrix of shape {self.matrix.shape}")
-        self.index = index if index is not None else dict(zip(self.words, range(len(self.words))))
-        if len(self.index) != len(self.words):
-            twice = next(w for i, w in enumerate(self.words) if self.index[w] != i)
+        if not distinct and len(set(self.words)) != len(self.words):
+            seen = set()
+            twice = next(w for w in self.words if w in seen or seen.add(w))
             raise ValueError(f"the word {twice!r} is listed twice")
+        self._index: Optional[Dict[str, int]] = None
+        self._scans = 0
         self.repeated = 0
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
         self.meta = dict(meta or {})
@@ -105,7 +111,7 @@ class Vectors:
         words; ``mmap`` maps a native or model file's matrix read-only instead of reading it (ready at
         once, in memory only as far as it is used)."""
         data = read_vectors(path, fmt=fmt, limit=limit, mmap=mmap)
-        vectors = cls(data.words, data.vectors, data.counts, data.meta, norms=data.norms, index=data.index)
+        vectors = cls(data.words, data.vectors, data.counts, data.meta, norms=data.norms, distinct=True)
         vectors.repeated = data.repeated
         return vectors
 
@@ -119,7 +125,27 @@ class Vectors:
         return len(self.words)
 
     def __contains__(self, word: str) -> bool:
-        return word in self.index
+        return self.row(word) is not None
+
+    @property
+    def index(self) -> Dict[str, int]:
+        """dict[str, int]: word -> row, built on first use (for a million words a dict takes ~0.5 s, more
+        than loading a memory-mapped file and answering a query)."""
+        if self._index is None:
+            self._index = dict(zip(self.words, range(len(self.words))))
+        return self._index
+
+    def row(self, word: str) -> Optional[int]:
+        """The row of ``word``, or None. The first :data:`SCANS` look-ups before :attr:`index` exists search
+        the word list instead (a C loop, ~20 ms for a million words), so a command asking about a few words
+        never builds the index; later ones build it."""
+        if self._index is None and self._scans < SCANS:
+            self._scans += 1
+            try:
+                return self.words.index(word)
+            except ValueError:
+                return None
+        return self.index.get(word)
 
     @property
     def dim(self) -> int:
@@ -173,10 +199,11 @@ class Vectors:
     def indices(self, words: Iterable[str]) -> List[int]:
         """Rows of ``words``; raises :class:`MissingWordsError` naming every unknown one."""
         words = list(words)
-        missing = [w for w in words if w not in self.index]
+        rows = [self.row(w) for w in words]
+        missing = [w for w, i in zip(words, rows) if i is None]
         if missing:
             raise MissingWordsError(missing)
-        return [self.index[w] for w in words]
+        return rows
 
     def vector(self, word: str) -> np.ndarray:
         """float32[D]: the raw vector of ``word``."""
