@@ -250,6 +250,20 @@ def test_a_closed_pipe_is_not_an_error(trained):
     assert process.returncode != 0  # the output was cut short
 
 
+def test_the_command_line_leaves_no_garbage_collection_for_the_exit(tmp_path, sample_path):
+    # Python's last collection at exit walked all of Numba's objects (0.25 s a run); main freezes them first
+    import subprocess
+    import sys
+    script = ("import atexit, gc, sys\n"
+              "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 10_000))\n"
+              "from w2v.cli import main\n"
+              "main(sys.argv[1:])\n")
+    done = subprocess.run([sys.executable, "-c", script, "vocab", sample_path, "-o", str(tmp_path / "v.tsv"), "-q"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["frozen", "True"] and (tmp_path / "v.tsv").stat().st_size > 0
+
+
 def test_counting_and_training_commands_do_not_load_scipy_linalg(tmp_path, sample_path):
     # with SciPy installed (the test extra's gensim needs it), Numba would import scipy.linalg on every run;
     # the commands hide its BLAS from Numba's check, and SciPy stays importable afterwards

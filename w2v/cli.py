@@ -12,6 +12,7 @@ output that is an input, a special file or a read-only file (without
 """
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -957,11 +958,17 @@ def _stop(signum, frame):
 
 
 def main(argv=None):
-    """Console-script entry point."""
+    """Console-script entry point. It ends the process (click's SystemExit), and on its way out freezes
+    Python's garbage collector (``gc.freeze``): the interpreter's last collection at exit would walk every
+    object left, Numba's hundreds of thousands among them after a training run (0.25 s of a 0.4 s exit),
+    only to free memory the ending process gives back anyway. Files are all written and closed by then."""
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _stop)
-    cli.main(args=argv, prog_name="w2v")
+    try:
+        cli.main(args=argv, prog_name="w2v")
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":
