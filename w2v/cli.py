@@ -960,7 +960,7 @@ def _stop(signum, frame):
 def main(argv=None):
     """Console-script entry point. It ends the process (click's SystemExit), and on its way out freezes
     Python's garbage collector (``gc.freeze``): the interpreter's last collection at exit would walk every
-    object left, Numba's hundreds of thousands among them after a training run (0.25 s of a 0.4 s exit),
+    object left, Numba's hundreds of thousands among them after a training run (most of the exit's time),
     only to free memory the ending process gives back anyway. Files are all written and closed by then."""
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):

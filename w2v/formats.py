@@ -443,8 +443,8 @@ def _check_read_words(path: str, data: VectorFile) -> None:
 
 def _drop_repeats(data: VectorFile) -> VectorFile:
     """Keep the first entry of each word (gensim keeps the first too). A set of the words tells whether
-    any repeats (a third of the time of a word -> row dict, which :class:`w2v.Vectors` builds only
-    when it needs one)."""
+    any repeats (cheaper than a word -> row dict, which :class:`w2v.Vectors` builds only when it needs
+    one)."""
     if len(set(data.words)) == len(data.words):
         return data
     seen, keep = set(), []

@@ -129,16 +129,16 @@ class Vectors:
 
     @property
     def index(self) -> Dict[str, int]:
-        """dict[str, int]: word -> row, built on first use (for a million words a dict takes ~0.5 s, more
-        than loading a memory-mapped file and answering a query)."""
+        """dict[str, int]: word -> row, built on first use: for a large vocabulary the dict costs more than
+        loading a memory-mapped file and answering a query (benchmarks/README.md, "Vectors at scale")."""
         if self._index is None:
             self._index = dict(zip(self.words, range(len(self.words))))
         return self._index
 
     def row(self, word: str) -> Optional[int]:
         """The row of ``word``, or None. The first :data:`SCANS` look-ups before :attr:`index` exists search
-        the word list instead (a C loop, ~20 ms for a million words), so a command asking about a few words
-        never builds the index; later ones build it."""
+        the word list instead (a loop in C, far cheaper than building the dict), so a command asking about a
+        few words never builds the index; later ones build it."""
         if self._index is None and self._scans < SCANS:
             self._scans += 1
             try:
