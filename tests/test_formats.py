@@ -95,6 +95,43 @@ def test_non_utf8_word_in_binary(tmp_path):
     assert read_vectors(path, unicode_errors="replace").words[1] == "b\ufffdd"
 
 
+@pytest.mark.parametrize("newline", [True, False])
+def test_a_large_binary_file_reads_exactly_across_its_read_blocks(tmp_path, newline):
+    # 6,000 rows of 200 floats (4.8 MB, past the reader's 4 MB blocks); the rows hold spaces and newlines
+    rng = np.random.default_rng(5)
+    matrix = rng.standard_normal((6000, 200)).astype(np.float32)
+    matrix[::7, 3] = struct.unpack("<f", b"\x20\x0a\x20\x0a")[0]  # a row whose bytes look like separators
+    words = [f"w{i}" + "é" * (i % 4) + "\u4e2d" * (i % 3) for i in range(6000)]
+    path = write(tmp_path / "big.bin", binary_fixture(words, matrix, newline=newline))
+    got = read_vectors(path)
+    assert got.words == words
+    np.testing.assert_array_equal(got.vectors, matrix)
+    assert read_vectors(path, limit=5500).words == words[:5500]  # past the first block too
+
+
+def test_binary_words_decode_as_each_would_alone(tmp_path):
+    raws = [b"ok", b"ab\xe2\x82", b"\xffx", b"\xe4z", b"fine\xc3\xa9"]  # cut or invalid sequences at either end
+    data = f"{len(raws)} 2\n".encode() + b"".join(r + b" " + struct.pack("<2f", 1, 2) + b"\n" for r in raws)
+    path = write(tmp_path / "v.bin", data)
+    for errors in ("replace", "ignore"):
+        assert read_vectors(path, unicode_errors=errors).words == [r.decode("utf-8", errors) for r in raws]
+    with pytest.raises(ValueError, match=r"v.bin, byte 15: the word b'ab\\xe2\\x82' is not valid UTF-8"):
+        read_vectors(path)
+
+
+@pytest.mark.parametrize("record,message", [
+    (b" " + struct.pack("<2f", 1, 2), r"byte 15: empty word at entry 2"),
+    (b"\n\n " + struct.pack("<2f", 1, 2), r"byte 15: empty word at entry 2"),
+    (b"x" * 10_002 + b" " + struct.pack("<2f", 1, 2), r"byte 15: no word found \(no space within 10,000 bytes"),
+    (b"a\nb " + struct.pack("<2f", 1, 2), r"entry 2, the word 'a\\nb', .*white space"),
+])
+def test_bad_binary_records_are_named_with_their_place(tmp_path, record, message):
+    data = b"2 2\nok " + struct.pack("<2f", 3, 4) + b"\n" + record + b"\n"
+    path = write(tmp_path / "bad.bin", data)
+    with pytest.raises(ValueError, match=message):
+        read_vectors(path, fmt="binary")
+
+
 def test_missing_file_is_an_oserror(tmp_path):
     with pytest.raises(OSError, match="nope.bin: cannot read"):
         read_vectors(str(tmp_path / "nope.bin"))

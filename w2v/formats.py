@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -370,46 +371,89 @@ def _is_float(x: bytes) -> bool:
 
 
 def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
+    """word2vec binary: a header line, then per entry the word, a space, D little-endian float32 and
+    (word2vec.c's files) a newline. Where a word ends is only known from the bytes themselves (a row
+    may hold any byte), so the entries are walked one by one, but the loop only finds each space and
+    keeps the word's bytes and the row's offset: the rows of each block read are copied into the
+    matrix by one fancy index, and the words are decoded all at once at the end."""
     header = f.readline()
     count, dim = _parse_header(path, header, size, lambda d: 4 * d + 2, limit)
     n = count if limit is None else min(limit, count)
-    vectors = np.empty((n, dim), dtype=np.float32)
-    words: List[str] = []
+    vectors = np.empty((n, dim), dtype="<f4")
+    row_type = np.dtype((np.void, 4 * dim))  # a row's bytes as one item: fancy indexing copies it whole
+    out = vectors.view(row_type).reshape(n)
+    raws: List[bytes] = []
+    starts = array("q")  # each word's file offset, for the messages
+    rows: List[int] = []  # where the rows not yet copied start in buf
+    copied = 0
     row_bytes = 4 * dim
     longest = MAX_WORD_BYTES + 1  # a word, and the newline before it
-    buf = b""
+    chunk = max(1 << 22, 4 * (row_bytes + longest))
+    buf = bytearray(chunk + row_bytes + longest + 2)  # read into, again and again: no fresh memory per block
+    view = memoryview(buf)
+    filled = 0  # buf[:filled] holds the file from byte offset on
     pos = 0
-    offset = len(header)  # file offset of buf[0]
-    chunk = max(1 << 20, 4 * (row_bytes + longest))
-    for i in range(n):
-        # a word runs to the next space; leading newlines (word2vec.c's row ends) are skipped
-        while True:
-            space = buf.find(b" ", pos, pos + longest + 1)
-            if space >= 0 and len(buf) - space - 1 >= row_bytes:
-                break
-            if space < 0 and len(buf) - pos > longest:
-                raise ValueError(f"{path}, byte {offset + pos}: no word found (no space within "
-                                 f"{MAX_WORD_BYTES:,} bytes, the longest word w2v reads)")
-            more = f.read(chunk)
-            if not more:
-                raise ValueError(f"{path}, byte {offset + len(buf)}: the file ends inside word {i + 1} "
-                                 f"of the {count} in its header (truncated file?)")
-            offset += pos
-            buf = buf[pos:] + more
-            pos = 0
-        raw = buf[pos:space].lstrip(b"\n")
-        if not raw:
-            raise ValueError(f"{path}, byte {offset + pos}: empty word at entry {i + 1}")
-        words.append(_decode_word(path, raw, f"byte {offset + pos}", unicode_errors))
-        start = space + 1
-        vectors[i] = np.frombuffer(buf, dtype="<f4", count=dim, offset=start)
-        pos = start + row_bytes
-    if limit is None:
-        rest = buf[pos:] + f.read(2)
-        if rest.strip(b"\n"):
-            raise ValueError(f"{path}, byte {offset + pos}: data after the {count} words in the header")
+    offset = len(header)
+
+    def copy_rows():
+        nonlocal copied
+        if rows:  # every row-long run of buf's bytes, one starting at each byte (a view, no copy)
+            runs = np.ndarray(shape=(filled - row_bytes + 1,), dtype=row_type, buffer=buf, strides=(1,))
+            out[copied:copied + len(rows)] = runs[rows]
+            copied += len(rows)
+            rows.clear()
+
+    try:
+        for i in range(n):
+            # a word runs to the next space; leading newlines (word2vec.c's row ends) are skipped
+            space = buf.find(b" ", pos, min(pos + longest + 1, filled))
+            while space < 0 or filled - space - 1 < row_bytes:
+                if space < 0 and filled - pos > longest:
+                    raise ValueError(f"{path}, byte {offset + pos}: no word found (no space within "
+                                     f"{MAX_WORD_BYTES:,} bytes, the longest word w2v reads)")
+                copy_rows()
+                left = filled - pos
+                buf[:left] = bytes(view[pos:filled])  # the unread tail (a copy first: the two may overlap)
+                offset += pos
+                pos = 0
+                got = f.readinto(view[left:left + chunk])
+                if not got:
+                    raise ValueError(f"{path}, byte {offset + left}: the file ends inside word {i + 1} "
+                                     f"of the {count} in its header (truncated file?)")
+                filled = left + got
+                space = buf.find(b" ", 0, min(longest + 1, filled))
+            raw = bytes(view[pos:space])
+            if raw[:1] == b"\n":
+                raw = raw.lstrip(b"\n")
+            if not raw:
+                raise ValueError(f"{path}, byte {offset + pos}: empty word at entry {i + 1}")
+            raws.append(raw)
+            starts.append(offset + pos)
+            rows.append(space + 1)
+            pos = space + 1 + row_bytes
+        copy_rows()
+        rest = bytes(view[pos:filled]) + f.read(2)
+    finally:
+        view.release()
+    if limit is None and rest.strip(b"\n"):
+        raise ValueError(f"{path}, byte {offset + pos}: data after the {count} words in the header")
+    words = _decode_words(path, raws, starts, unicode_errors)
+    vectors = vectors.astype(np.float32, copy=False)
     _refuse_non_finite(path, words, vectors)
     return VectorFile(words, vectors)
+
+
+def _decode_words(path: str, raws: List[bytes], starts, unicode_errors: str) -> List[str]:
+    """The words' bytes decoded as UTF-8 in one call (joined by newlines, which no UTF-8 sequence
+    contains, so each word decodes as it would alone); word by word, to name the bad one or to keep a
+    word that holds a newline whole (the word checks refuse it then), only when the one call fails."""
+    try:
+        words = b"\n".join(raws).decode("utf-8", unicode_errors).split("\n")
+        if len(words) == len(raws):
+            return words
+    except UnicodeDecodeError:
+        pass
+    return [_decode_word(path, raw, f"byte {start}", unicode_errors) for raw, start in zip(raws, starts)]
 
 
 def _refuse_non_finite(path: str, words: List[str], vectors: np.ndarray) -> None:
