@@ -31,13 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="w2v-kernel-ab-cache-")
 
 from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
-from kernel_bench import make_parser  # noqa: E402
+from kernel_bench import encoded_corpus, make_parser, train_options  # noqa: E402
 from w2v import kernels  # noqa: E402
-from w2v.corpus import Corpus  # noqa: E402
-from w2v.encode import encode_corpus  # noqa: E402
 from w2v.model import Model, kernel_args  # noqa: E402
-from w2v.options import TrainOptions  # noqa: E402
-from w2v.vocab import build_vocabulary  # noqa: E402
 
 
 def load_kernels(path, name, kernel):
@@ -69,18 +65,10 @@ def main(argv=None):
         if not os.path.isfile(path):
             parser.error(f"no such file: {path}")
     versions = [load_kernels(args.a, "kernels_a", args.kernel), load_kernels(args.b, "kernels_b", args.kernel)]
-    corpus = Corpus([args.corpus])
-    vocab, _ = build_vocabulary(corpus)
-    encoded = encode_corpus(corpus, vocab)
-    ids, offsets = encoded.ids, encoded.offsets
+    vocab, ids, offsets = encoded_corpus(args)
     if 1 + args.rounds * args.threads * args.sentences >= len(offsets):
         parser.error(f"the corpus has {len(offsets) - 1} sentences; lower --sentences or --rounds")
-    defaults = TrainOptions()
-    options = TrainOptions(dim=args.dim, window=args.window, negative=args.negative, hs=args.hs,
-                           hs_group=args.hs_group, threads=args.threads, seed=1,
-                           model="cbow" if args.kernel == "cbow_exact" else "sg", exact=args.kernel == "sg_exact",
-                           hs_private_nodes=defaults.hs_private_nodes if args.hs_private is None else args.hs_private,
-                           hs_sync_words=defaults.hs_sync_words if args.hs_sync is None else args.hs_sync)
+    options = train_options(args, args.threads)
     models = []
     for _ in versions:
         model = Model.new(vocab, options)

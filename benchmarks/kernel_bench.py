@@ -54,20 +54,29 @@ def make_parser(description, parser_class=argparse.ArgumentParser):
     return parser
 
 
-def setup(args):
-    """Encode the corpus and build the model; returns (call(s_begin, s_end), offsets, kernel)."""
+def encoded_corpus(args):
+    """(vocab, ids, offsets) of ``--corpus``, as training encodes it."""
     corpus = Corpus([args.corpus])
     vocab, _ = build_vocabulary(corpus)
     encoded = encode_corpus(corpus, vocab)
-    ids, offsets = encoded.ids, encoded.offsets
-    threads = getattr(args, "threads", 1)
+    return vocab, encoded.ids, encoded.offsets
+
+
+def train_options(args, threads):
+    """The TrainOptions the parsed options (:func:`make_parser`) ask for, on ``threads`` threads."""
     defaults = TrainOptions()
-    options = TrainOptions(dim=args.dim, window=args.window, negative=args.negative, hs=args.hs,
-                           hs_group=args.hs_group, threads=threads, seed=1,
-                           model="cbow" if args.kernel == "cbow_exact" else "sg", exact=args.kernel == "sg_exact",
-                           hs_private_nodes=defaults.hs_private_nodes if args.hs_private is None else args.hs_private,
-                           hs_sync_words=defaults.hs_sync_words if args.hs_sync is None else args.hs_sync)
-    model = Model.new(vocab, options)
+    return TrainOptions(dim=args.dim, window=args.window, negative=args.negative, hs=args.hs,
+                        hs_group=args.hs_group, threads=threads, seed=1,
+                        model="cbow" if args.kernel == "cbow_exact" else "sg", exact=args.kernel == "sg_exact",
+                        hs_private_nodes=defaults.hs_private_nodes if args.hs_private is None else args.hs_private,
+                        hs_sync_words=defaults.hs_sync_words if args.hs_sync is None else args.hs_sync)
+
+
+def setup(args):
+    """Encode the corpus and build the model; returns (call(s_begin, s_end), offsets, kernel)."""
+    vocab, ids, offsets = encoded_corpus(args)
+    threads = getattr(args, "threads", 1)
+    model = Model.new(vocab, train_options(args, threads))
     model.initialize()
     kernel = kernel_function(args.kernel)
     tables, settings = model.tables(), model.kernel_settings(threads)

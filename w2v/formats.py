@@ -289,7 +289,9 @@ def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = No
         raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
     except MemoryError:
         raise ValueError(f"{path}: not enough memory to load it (use a limit to read the first words)") from None
-    _check_read_words(path, data)
+    if _all_fine(data.words):  # the usual case, decided on all the words at once (as check_words does)
+        return data
+    _refuse_bad_words(path, data.words)
     return _drop_repeats(data)
 
 
@@ -462,35 +464,17 @@ def _refuse_non_finite(path: str, words: List[str], vectors: np.ndarray) -> None
         raise ValueError(f"{path}: the vector of {words[bad][:40]!r} (entry {bad + 1}) is not finite")
 
 
-_SPACE_BYTES = np.zeros(256, dtype=bool)  # SEPARATORS but the newline, which joins the words here
-_SPACE_BYTES[list(SEPARATORS.replace(b"\n", b""))] = True
-
-
-def _check_read_words(path: str, data: VectorFile) -> None:
-    """Refuse a word that is not a word (:mod:`w2v.words`): all at once on the joined bytes, and word by
-    word (for the message) only when something is wrong."""
-    try:
-        joined = np.frombuffer("\n".join(data.words).encode("utf-8"), dtype=np.uint8)
-        breaks = np.flatnonzero(joined == 10)
-        lengths = np.diff(np.concatenate([[-1], breaks, [len(joined)]])) - 1
-        fine = (len(breaks) == len(data.words) - 1 and not _SPACE_BYTES[joined].any()
-                and bool(len(data.words) == 0 or (lengths > 0).all() and (lengths <= MAX_WORD_BYTES).all()))
-    except UnicodeEncodeError:
-        fine = False
-    if fine:
-        return
-    for i, w in enumerate(data.words):
+def _refuse_bad_words(path: str, words: List[str]) -> None:
+    """Raise ``ValueError`` naming the first entry whose word is not a word (:mod:`w2v.words`)."""
+    for i, w in enumerate(words):
         problem = word_problem(w)
         if problem is not None:
             raise ValueError(f"{path}: entry {i + 1}, the word {w[:40]!r}, {problem}")
 
 
 def _drop_repeats(data: VectorFile) -> VectorFile:
-    """Keep the first entry of each word (gensim keeps the first too). A set of the words tells whether
-    any repeats (cheaper than a word -> row dict, which :class:`w2v.Vectors` builds only when it needs
-    one)."""
-    if len(set(data.words)) == len(data.words):
-        return data
+    """Keep the first entry of each word (gensim keeps the first too). Called once the words are known
+    to be words and :func:`_all_fine` found a repeat."""
     seen, keep = set(), []
     for i, w in enumerate(data.words):
         if w not in seen:
