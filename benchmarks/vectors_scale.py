@@ -1,6 +1,6 @@
 """Vectors at scale: time to the first `similar` answer and peak memory, w2v against gensim.
 
-    python benchmarks/vectors_scale.py --words 1000000 --dim 300 --repeat 2
+    python benchmarks/vectors_scale.py --words 1000000 --dim 300 --repeat 2 [--text-words 200000]
 
 Writes a synthetic matrix (standard normal float32, words ``w0 .. w{N-1}``) as word2vec binary and
 as w2v's native ``.npz`` (and gensim's native ``.kv`` with its ``.npy``), then times, as child
@@ -8,7 +8,9 @@ processes measured by ``/usr/bin/time`` (wall seconds and peak resident memory):
 
 * ``w2v similar vectors.bin w5`` and ``w2v similar vectors.npz w5`` (the native file is memory-mapped);
 * gensim: ``KeyedVectors.load_word2vec_format(binary=True)`` then ``most_similar``, and
-  ``KeyedVectors.load(mmap='r')`` then ``most_similar``.
+  ``KeyedVectors.load(mmap='r')`` then ``most_similar``;
+* with ``--text-words N``, the first N rows also as word2vec text (``%.9g``, as ``w2v`` writes it):
+  ``w2v similar vectors.txt w5`` against gensim's ``load_word2vec_format(binary=False)``.
 
 The files are deleted afterwards. Results go to ``results/vectors-scale.md`` (``--name``: another name).
 """
@@ -29,6 +31,8 @@ from timing import time_command  # noqa: E402
 
 GENSIM_BIN = ("import sys; from gensim.models import KeyedVectors as K; "
               "kv = K.load_word2vec_format(sys.argv[1], binary=True); print(kv.most_similar('w5', topn=10)[0])")
+GENSIM_TEXT = ("import sys; from gensim.models import KeyedVectors as K; "
+               "kv = K.load_word2vec_format(sys.argv[1], binary=False); print(kv.most_similar('w5', topn=10)[0])")
 GENSIM_KV = ("import sys; from gensim.models import KeyedVectors as K; "
              "kv = K.load(sys.argv[1], mmap='r'); print(kv.most_similar('w5', topn=10)[0])")
 
@@ -43,6 +47,7 @@ def main(argv=None):
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--text-words", type=int, default=0, help="also time word2vec text of the first N rows")
     parser.add_argument("--folder", default=tempfile.gettempdir())
     parser.add_argument("--name", default="vectors-scale", help="results/NAME.md")
     args = parser.parse_args(argv)
@@ -55,6 +60,9 @@ def main(argv=None):
              "kv": os.path.join(folder, "v.kv")}
     write_vectors(paths["bin"], words, matrix)
     write_vectors(paths["npz"], words, matrix)
+    if args.text_words:
+        paths["txt"] = os.path.join(folder, "v.txt")
+        write_vectors(paths["txt"], words[:args.text_words], matrix[:args.text_words])
     from gensim.models import KeyedVectors
     kv = KeyedVectors(vector_size=args.dim, count=args.words)
     kv.add_vectors(words, matrix)
@@ -65,6 +73,9 @@ def main(argv=None):
                "w2v, native .npz (memory-mapped)": w2v + [paths["npz"], "w5"],
                "gensim, word2vec binary": [sys.executable, "-c", GENSIM_BIN, paths["bin"]],
                "gensim, native .kv (mmap='r')": [sys.executable, "-c", GENSIM_KV, paths["kv"]]}
+    if args.text_words:
+        systems[f"w2v, word2vec text ({args.text_words:,} rows)"] = w2v + [paths["txt"], "w5"]
+        systems[f"gensim, word2vec text ({args.text_words:,} rows)"] = [sys.executable, "-c", GENSIM_TEXT, paths["txt"]]
     rows = []
     try:
         for rep in range(args.repeat):
@@ -79,6 +90,7 @@ def main(argv=None):
     matrix_mib = args.words * args.dim * 4 / 2 ** 20
     text = (f"# Vectors at scale: {args.words:,} × {args.dim} (matrix {matrix_mib:,.0f} MiB)\n\n"
             f"`python benchmarks/vectors_scale.py --words {args.words} --dim {args.dim} --repeat {args.repeat}"
+            f"{f' --text-words {args.text_words}' if args.text_words else ''}"
             f"{'' if args.name == 'vectors-scale' else ' --name ' + args.name}`: "
             f"time from start to the first answer of a 10-neighbour query, and peak memory, each a child "
             f"process (`/usr/bin/time`), runs alternating; files in the page cache after the first round.\n\n"

@@ -225,3 +225,61 @@ def test_text_is_written_in_blocks_with_the_same_bytes_as_row_by_row(tmp_path):
     expected = f"{n} 3\n" + "".join(w + " " + " ".join("%.9g" % x for x in row) + "\n"
                                       for w, row in zip(words, matrix.tolist()))
     assert open(path, "rb").read() == expected.encode("utf-8")
+
+
+def rows_one_by_one(text: bytes, dim: int):
+    """The words and float32 vectors of a text file's rows, each number by Python's float."""
+    lines = text.split(b"\n")[1:]
+    words, rows = [], []
+    for line in lines:
+        if line:
+            parts = line.rstrip(b" ").split(b" ")
+            words.append(parts[0].decode())
+            rows.append([float(x) for x in parts[1:]])
+    return words, np.array(rows, dtype=np.float64).astype(np.float32).reshape(-1, dim)
+
+
+@pytest.mark.parametrize("read_bytes", [300, 4096, 1 << 22])
+def test_text_reads_exactly_across_its_blocks(tmp_path, monkeypatch, read_bytes):
+    # blocks of whole rows are parsed by array operations in threads; every number must be float()'s
+    monkeypatch.setattr(formats, "_TEXT_READ_BYTES", read_bytes)
+    rng = np.random.default_rng(9)
+    n, dim = 1500, 5
+    values = rng.standard_normal((n, dim)) * 10.0 ** rng.integers(-7, 7, (n, dim))
+    styles = ["%.9g", "%f", "%.17g", "%e", "%.3f", "%.0f"]
+    lines = [f"w{i}é " + " ".join(styles[(i + j) % len(styles)] % x for j, x in enumerate(row)) + " " * (i % 2)
+             for i, row in enumerate(values)]
+    lines[700] += "\r"  # a carriage return: that block is read row by row
+    text = (f"{n} {dim}\n" + "\n".join(lines)).encode()  # the last row has no newline
+    path = write(tmp_path / "v.txt", text)
+    words, matrix = rows_one_by_one(text.replace(b"\r", b""), dim)
+    got = read_vectors(path)
+    assert got.words == words
+    np.testing.assert_array_equal(got.vectors.view(np.int32), matrix.view(np.int32))
+    for limit in (1, 777, n - 1):
+        part = read_vectors(path, limit=limit)
+        assert part.words == words[:limit] and part.vectors.shape == (limit, dim)
+    write(tmp_path / "more.txt", text + b"\nextra 1 2 3 4 5\n")
+    with pytest.raises(ValueError, match=f"line {n + 2}: more lines than the {n} words"):
+        read_vectors(str(tmp_path / "more.txt"))
+
+
+@pytest.mark.parametrize("read_bytes", [64, 1 << 22])
+def test_text_reports_the_first_problem_in_the_file_whatever_its_blocks(tmp_path, monkeypatch, read_bytes):
+    monkeypatch.setattr(formats, "_TEXT_READ_BYTES", read_bytes)
+    rows = [f"w{i} {i}.5 -{i}.25" for i in range(200)]
+    rows[30] = "w30 1e39 2"  # not a float32 number
+    rows[150] = "w150 1 2 3"  # a row too long, in a later block
+    text = ("210 2\n" + "\n".join(rows) + "\n").encode()  # and the file ends early
+    with pytest.raises(ValueError, match=r"v.txt, line 32: '1e39' is not a finite float32 number"):
+        read_vectors(write(tmp_path / "v.txt", text))
+    rows[30] = "w30 1 2"
+    with pytest.raises(ValueError, match=r"v.txt, line 152: expected a word and 2 numbers, got 3"):
+        read_vectors(write(tmp_path / "v.txt", ("210 2\n" + "\n".join(rows) + "\n").encode()))
+    rows[150] = "w150 1 2"
+    with pytest.raises(ValueError, match=r"v.txt, line 202: the file ends after 200 of the 210 words"):
+        read_vectors(write(tmp_path / "v.txt", ("210 2\n" + "\n".join(rows) + "\n").encode()))
+    rows[100] = "w\xff 1 2"
+    data = ("200 2\n" + "\n".join(rows) + "\n").encode().replace("w\xff".encode(), b"w\xff")
+    with pytest.raises(ValueError, match=r"v.txt, line 102: the word b'w\\xff' is not valid UTF-8"):
+        read_vectors(write(tmp_path / "v.txt", data))

@@ -46,14 +46,18 @@ import json
 import os
 import zipfile
 from array import array
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from .files import STDOUT_NAMES, open_output
 from .modelfile import MAGIC as MODEL_MAGIC, read_model_file
 from .words import MAX_WORD_BYTES, SEPARATORS, word_problem
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = ["FORMATS", "VectorFile", "format_for_path", "read_vectors", "write_vectors", "detect_format",
            "check_words", "estimated_size"]
@@ -63,6 +67,8 @@ FORMATS = ("binary", "text", "native")
 _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text", ".npz": "native"}
 _NATIVE_VERSION = 1
 _TEXT_BLOCK_ROWS = 1024  # rows formatted at a time when writing text
+_TEXT_READ_BYTES = 1 << 22  # text read at a time when reading
+_TEXT_THREADS = 4  # at most, parsing text blocks (each holds ~10 blocks' worth of temporaries)
 
 
 @dataclass
@@ -343,25 +349,119 @@ def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) ->
 
 
 def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
+    """word2vec text: a header line, then a row ``word v1 ... vD`` per word.
+
+    The file is read ``_TEXT_READ_BYTES`` at a time (:func:`_text_blocks`); each block of whole rows
+    is parsed by :func:`w2v.textblock.parse_rows` in a pool of threads (its array operations run
+    without the GIL), and finished here in file order (:func:`_text_rows`), so the first problem in
+    the file is the one reported."""
+    # imported here: reading any other format (a query's native file) never pays for them
+    from concurrent.futures import ThreadPoolExecutor
+    from .options import default_threads
+    from .textblock import parse_rows
+
     count, dim = _parse_header(path, f.readline(), size, lambda d: 2 * d + 1, limit)
     n = count if limit is None else min(limit, count)
     vectors = np.empty((n, dim), dtype=np.float32)
     words: List[str] = []
-    for i in range(n):
-        lineno = i + 2
-        line = f.readline()
-        if not line:
-            raise ValueError(f"{path}, line {lineno}: the file ends after {i} of the {count} words in its header")
-        parts = line.rstrip(b"\r\n").split(b" ")
-        while parts and parts[-1] == b"":  # word2vec.c writes a trailing space
-            parts.pop()
-        if len(parts) != dim + 1:
-            raise ValueError(f"{path}, line {lineno}: expected a word and {dim} numbers, got {len(parts) - 1} numbers")
-        words.append(_decode_word(path, parts[0], f"line {lineno}", unicode_errors))
-        _parse_row(path, lineno, parts[1:], vectors[i])
-    if limit is None and f.readline().strip():
-        raise ValueError(f"{path}, line {count + 2}: more lines than the {count} words in the header")
+    tail: List[bytes] = []
+    workers = min(_TEXT_THREADS, default_threads())
+    with ThreadPoolExecutor(workers, thread_name_prefix="w2v-text") as pool:
+        parsing: Deque = deque()  # blocks handed to the pool, in file order
+        blocks = _text_blocks(path, f, n, count, dim, tail)
+        stop = None
+        while True:
+            try:
+                data, end, first = next(blocks)
+            except StopIteration:
+                break
+            except ValueError as error:  # the file ends early: reported after any problem in the rows before
+                stop = error
+                break
+            parsing.append((data, end, first, pool.submit(parse_rows, np.frombuffer(data, np.uint8, end), dim)))
+            if len(parsing) > workers:
+                words += _text_rows(path, *parsing.popleft(), dim, vectors, unicode_errors)
+        while parsing:
+            words += _text_rows(path, *parsing.popleft(), dim, vectors, unicode_errors)
+    if stop is not None:
+        raise stop
+    if limit is None:
+        rest = tail[0] if b"\n" in tail[0] else tail[0] + f.readline()
+        if rest.split(b"\n", 1)[0].strip():
+            raise ValueError(f"{path}, line {count + 2}: more lines than the {count} words in the header")
     return VectorFile(words, vectors)
+
+
+def _text_blocks(path, f, n: int, count: int, dim: int, tail: List[bytes]):
+    """Yield ``(data, end, first)``: ``data[PAD:end]`` are whole rows (each ending with a newline,
+    the last row given one if the file has none), the first of them row ``first``; n rows in all.
+    What was read after row n is appended to ``tail``. ``PAD`` bytes of padding come first
+    (:mod:`w2v.textblock`'s windows)."""
+    from .textblock import PAD
+    padding = bytes(PAD)
+    rows = 0
+    pending = b""  # what was read after the last whole row
+    while rows < n:
+        chunk = f.read(_TEXT_READ_BYTES)
+        if not chunk and not pending:
+            raise ValueError(f"{path}, line {rows + 2}: the file ends after {rows} of the "
+                             f"{count} words in its header")
+        data = padding + pending + (chunk or b"\n")  # at the end, the last row without its newline
+        end = data.rfind(b"\n", PAD) + 1
+        if not end:
+            pending = data[PAD:]  # a row longer than what was read so far
+            continue
+        block_rows = data.count(b"\n", PAD, end)
+        if block_rows > n - rows:  # rows past the limit (or the header's count) stay unread
+            block_rows = n - rows
+            end = PAD + int(np.flatnonzero(np.frombuffer(data, np.uint8, offset=PAD) == 10)[block_rows - 1]) + 1
+        pending = data[end:]
+        yield data, end, rows
+        rows += block_rows
+    tail.append(pending)
+
+
+def _text_rows(path, data: bytes, end: int, first: int, parsing: "Future", dim: int, vectors: np.ndarray,
+               unicode_errors) -> List[str]:
+    """Finish the rows ``data[PAD:end]`` (whole rows, each ending with a newline): their numbers into
+    ``vectors[first:]``; their words. ``parsing``: :func:`w2v.textblock.parse_rows` of the block.
+
+    A block in word2vec's plain layout was parsed by the pool (array operations; numbers it leaves,
+    such as ``1e-05``, are parsed here by Python's ``float``); any other block, or one holding
+    something that is not a finite float32 number, is parsed row by row (:func:`_parse_text_row`),
+    which names what is wrong. Both give the same numbers, bit for bit: each is the float64 nearest
+    the text, rounded to float32."""
+    from .textblock import PAD
+    line = first + 2  # the block's first row's line number
+    rows = parsing.result()
+    if rows is not None:
+        values = rows.values
+        try:
+            for r, j in zip(*np.nonzero(~rows.parsed)):
+                values[r, j] = float(data[rows.number_starts[r, j]:rows.number_ends[r, j]])
+        except ValueError:
+            rows = None
+    if rows is not None:
+        out = vectors[first:first + len(values)]
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[:] = values  # rounded to float32: what float32 cannot hold becomes inf
+        if _first_non_finite(out) is None:
+            raws = [data[a:b] for a, b in zip(rows.word_starts.tolist(), rows.word_ends.tolist())]
+            return _decode_words(path, raws, lambda i: f"line {line + i}", unicode_errors)
+    raws = [_parse_text_row(path, line + i, text, dim, vectors[first + i])
+            for i, text in enumerate(data[PAD:end].split(b"\n")[:-1])]
+    return _decode_words(path, raws, lambda i: f"line {line + i}", unicode_errors)
+
+
+def _parse_text_row(path: str, lineno: int, line: bytes, dim: int, out: np.ndarray) -> bytes:
+    """One row (without its newline) into ``out``; the word's bytes."""
+    parts = line.rstrip(b"\r").split(b" ")
+    while parts and parts[-1] == b"":  # word2vec.c writes a trailing space
+        parts.pop()
+    if len(parts) != dim + 1:
+        raise ValueError(f"{path}, line {lineno}: expected a word and {dim} numbers, got {len(parts) - 1} numbers")
+    _parse_row(path, lineno, parts[1:], out)
+    return parts[0]
 
 
 def _is_float(x: bytes) -> bool:
@@ -439,23 +539,24 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
         view.release()
     if limit is None and rest.strip(b"\n"):
         raise ValueError(f"{path}, byte {offset + pos}: data after the {count} words in the header")
-    words = _decode_words(path, raws, starts, unicode_errors)
+    words = _decode_words(path, raws, lambda i: f"byte {starts[i]}", unicode_errors)
     vectors = vectors.astype(np.float32, copy=False)
     _refuse_non_finite(path, words, vectors)
     return VectorFile(words, vectors)
 
 
-def _decode_words(path: str, raws: List[bytes], starts, unicode_errors: str) -> List[str]:
+def _decode_words(path: str, raws: List[bytes], where: Callable[[int], str], unicode_errors: str) -> List[str]:
     """The words' bytes decoded as UTF-8 in one call (joined by newlines, which no UTF-8 sequence
-    contains, so each word decodes as it would alone); word by word, to name the bad one or to keep a
-    word that holds a newline whole (the word checks refuse it then), only when the one call fails."""
+    contains, so each word decodes as it would alone); word by word, to name the bad one (at
+    ``where(i)``, e.g. its line) or to keep a word that holds a newline whole (the word checks refuse
+    it then), only when the one call fails."""
     try:
         words = b"\n".join(raws).decode("utf-8", unicode_errors).split("\n")
         if len(words) == len(raws):
             return words
     except UnicodeDecodeError:
         pass
-    return [_decode_word(path, raw, f"byte {start}", unicode_errors) for raw, start in zip(raws, starts)]
+    return [_decode_word(path, raw, where(i), unicode_errors) for i, raw in enumerate(raws)]
 
 
 def _refuse_non_finite(path: str, words: List[str], vectors: np.ndarray) -> None:
