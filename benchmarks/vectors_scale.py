@@ -12,7 +12,8 @@ processes measured by ``/usr/bin/time`` (wall seconds and peak resident memory):
 * with ``--text-words N``, the first N rows also as word2vec text (``%.9g``, as ``w2v`` writes it):
   ``w2v similar vectors.txt w5`` against gensim's ``load_word2vec_format(binary=False)``.
 
-The files are deleted afterwards. Results go to ``results/vectors-scale.md`` (``--name``: another name).
+The files are flushed to disk before the first timed run and deleted afterwards. Results go to
+``results/vectors-scale.md`` (``--name``: another name).
 """
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ def main(argv=None):
     kv.add_vectors(words, matrix)
     kv.save(paths["kv"])
     del kv, matrix
+    os.sync()  # the files' write-back would otherwise run during the first timed runs
     w2v = [sys.executable, os.path.join(ROOT, "cli.py"), "similar"]
     systems = {"w2v, word2vec binary": w2v + [paths["bin"], "w5"],
                "w2v, native .npz (memory-mapped)": w2v + [paths["npz"], "w5"],
