@@ -249,7 +249,7 @@ def test_text_reads_exactly_across_its_blocks(tmp_path, monkeypatch, read_bytes)
     styles = ["%.9g", "%f", "%.17g", "%e", "%.3f", "%.0f"]
     lines = [f"w{i}é " + " ".join(styles[(i + j) % len(styles)] % x for j, x in enumerate(row)) + " " * (i % 2)
              for i, row in enumerate(values)]
-    lines[700] += "\r"  # a carriage return: that block is read row by row
+    lines[700] += "\r\r"  # two carriage returns: that block is read row by row
     text = (f"{n} {dim}\n" + "\n".join(lines)).encode()  # the last row has no newline
     path = write(tmp_path / "v.txt", text)
     words, matrix = rows_one_by_one(text.replace(b"\r", b""), dim)
@@ -259,6 +259,8 @@ def test_text_reads_exactly_across_its_blocks(tmp_path, monkeypatch, read_bytes)
     for limit in (1, 777, n - 1):
         part = read_vectors(path, limit=limit)
         assert part.words == words[:limit] and part.vectors.shape == (limit, dim)
+    crlf = read_vectors(write(tmp_path / "crlf.txt", text.replace(b"\r", b"").replace(b"\n", b"\r\n")))
+    assert crlf.words == words and np.array_equal(crlf.vectors.view(np.int32), matrix.view(np.int32))
     write(tmp_path / "more.txt", text + b"\nextra 1 2 3 4 5\n")
     with pytest.raises(ValueError, match=f"line {n + 2}: more lines than the {n} words"):
         read_vectors(str(tmp_path / "more.txt"))
@@ -280,6 +282,10 @@ def test_text_reports_the_first_problem_in_the_file_whatever_its_blocks(tmp_path
     with pytest.raises(ValueError, match=r"v.txt, line 202: the file ends after 200 of the 210 words"):
         read_vectors(write(tmp_path / "v.txt", ("210 2\n" + "\n".join(rows) + "\n").encode()))
     rows[100] = "w\xff 1 2"
+    data = ("200 2\n" + "\n".join(rows) + "\n").encode().replace("w\xff".encode(), b"w\xff")
+    with pytest.raises(ValueError, match=r"v.txt, line 102: the word b'w\\xff' is not valid UTF-8"):
+        read_vectors(write(tmp_path / "v.txt", data))
+    rows[103] = "w103 1 x"  # after the bad word, in the same block
     data = ("200 2\n" + "\n".join(rows) + "\n").encode().replace("w\xff".encode(), b"w\xff")
     with pytest.raises(ValueError, match=r"v.txt, line 102: the word b'w\\xff' is not valid UTF-8"):
         read_vectors(write(tmp_path / "v.txt", data))

@@ -459,20 +459,20 @@ def _text_rows(path, data: bytes, end: int, first: int, parsing: "Future", dim: 
         if _first_non_finite(out) is None:
             raws = [data[a:b] for a, b in zip(rows.word_starts.tolist(), rows.word_ends.tolist())]
             return _decode_words(path, raws, lambda i: f"line {line + i}", unicode_errors)
-    raws = [_parse_text_row(path, line + i, text, dim, vectors[first + i])
+    return [_parse_text_row(path, line + i, text, dim, vectors[first + i], unicode_errors)
             for i, text in enumerate(data[PAD:end].split(b"\n")[:-1])]
-    return _decode_words(path, raws, lambda i: f"line {line + i}", unicode_errors)
 
 
-def _parse_text_row(path: str, lineno: int, line: bytes, dim: int, out: np.ndarray) -> bytes:
-    """One row (without its newline) into ``out``; the word's bytes."""
+def _parse_text_row(path: str, lineno: int, line: bytes, dim: int, out: np.ndarray, unicode_errors) -> str:
+    """One row (without its newline) into ``out``; its word."""
     parts = line.rstrip(b"\r").split(b" ")
     while parts and parts[-1] == b"":  # word2vec.c writes a trailing space
         parts.pop()
     if len(parts) != dim + 1:
         raise ValueError(f"{path}, line {lineno}: expected a word and {dim} numbers, got {len(parts) - 1} numbers")
+    word = _decode_word(path, parts[0], f"line {lineno}", unicode_errors)
     _parse_row(path, lineno, parts[1:], out)
-    return parts[0]
+    return word
 
 
 def _is_float(x: bytes) -> bool:

@@ -4,9 +4,10 @@ A word2vec text file holds, after its header, rows ``word v1 v2 ... vD``; parsin
 by one with Python's ``float`` costs ~300 ns a number, so a 1M x 300 file would take minutes.
 :func:`parse_rows` takes a block of whole rows (a few MB) and does the work in array operations:
 
-1. The delimiters are the bytes <= 32; the block is taken only if they are all spaces and newlines,
-   the tokens are separated by single spaces (one trailing space before a newline allowed, as
-   word2vec.c writes) and every row has one word and exactly D numbers.
+1. The delimiters are the bytes <= 32; the block is taken only if they are all spaces and newlines
+   (a carriage return allowed right before a newline), the tokens are separated by single spaces
+   (one trailing space or CR before a newline allowed, as word2vec.c writes a space) and every row
+   has one word and exactly D numbers.
 2. Each number is read from a 16-byte window that ends where it ends (one fancy index over a
    zero-copy view of every 16-byte run of the block): the bytes before it are cleared with a mask,
    the digits are combined eight at a time inside a uint64 (the usual SWAR steps: pairs, fours,
@@ -78,19 +79,21 @@ def parse_rows(padded: np.ndarray, dim: int) -> Optional[Rows]:
 
 def _token_bounds(padded: np.ndarray, dim: int) -> Optional[Tuple[np.ndarray, np.ndarray]]:
     """int64[R, D + 1] start and end of every token of every row, or ``None`` unless every row is a
-    word and D numbers separated by single spaces (and at most one space before the newline)."""
+    word and D numbers separated by single spaces (and at most one space or CR before the newline)."""
     if len(padded) <= PAD or padded[-1] != 10:
         return None
     delims = np.flatnonzero(padded[PAD:] <= 32) + PAD
     kinds = padded[delims]
     newline = kinds == 10
     if not (newline | (kinds == 32)).all():
-        return None  # a tab, a carriage return, a control byte: the row reader decides
+        ends_line = (kinds == 13)[:-1] & (delims[1:] == delims[:-1] + 1) & newline[1:]  # a CR right before a newline
+        if not (newline[:-1] | (kinds[:-1] == 32) | ends_line).all():
+            return None  # a tab, a lone carriage return, a control byte: the row reader decides
     starts = np.empty(len(delims), dtype=np.int64)
     starts[0] = PAD
     starts[1:] = delims[:-1] + 1
     empty = delims == starts
-    if empty.any():  # only a newline right after one space, after a token, may close an empty token
+    if empty.any():  # only a newline right after one space or CR, after a token, may close an empty token
         where = np.flatnonzero(empty)
         if where[0] == 0 or not (newline[where] & ~newline[where - 1] & ~empty[where - 1]).all():
             return None
