@@ -1,8 +1,9 @@
 """Parsing a block of word2vec text rows with NumPy, without a Python loop per number.
 
 A word2vec text file holds, after its header, rows ``word v1 v2 ... vD``; parsing the numbers one
-by one with Python's ``float`` costs ~300 ns a number, so a 1M x 300 file would take minutes.
-:func:`parse_rows` takes a block of whole rows (a few MB) and does the work in array operations:
+by one with Python's ``float`` (or any per-number parser called from Python) is what makes large
+text files slow. :func:`parse_rows` takes a block of whole rows (a few MB) and does the work in
+array operations over all the block's numbers at once:
 
 1. The delimiters are the bytes <= 32; the block is taken only if they are all spaces and newlines
    (a carriage return allowed right before a newline), the tokens are separated by single spaces
