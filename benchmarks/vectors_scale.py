@@ -17,7 +17,6 @@ The files are flushed to disk before the first timed run and deleted afterwards.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -28,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
 from timing import time_command  # noqa: E402
 
 GENSIM_BIN = ("import sys; from gensim.models import KeyedVectors as K; "
@@ -44,7 +44,7 @@ def measure(command):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=2)
@@ -52,6 +52,14 @@ def main(argv=None):
     parser.add_argument("--folder", default=tempfile.gettempdir())
     parser.add_argument("--name", default="vectors-scale", help="results/NAME.md")
     args = parser.parse_args(argv)
+    if args.words < 10:
+        raise BadArgument(f"--words {args.words}: must be at least 10 (the query asks about w5)")
+    if args.dim < 1 or args.repeat < 1:
+        raise BadArgument(f"--dim {args.dim}, --repeat {args.repeat}: each must be at least 1")
+    if not 0 <= args.text_words <= args.words or 0 < args.text_words < 10:
+        raise BadArgument(f"--text-words {args.text_words}: 0 (no text file) or 10 to --words ({args.words})")
+    if not os.path.isdir(args.folder):
+        raise BadArgument(f"--folder {args.folder}: no such folder")
     sys.path.insert(0, ROOT)
     from w2v.formats import write_vectors
     folder = tempfile.mkdtemp(dir=args.folder, prefix="w2v-scale-")
@@ -104,4 +112,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_in_one_line(main, "vectors_scale")

@@ -168,6 +168,11 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("kernel_ab.py", ["not-word2vec.c", "not-word2vec.c", "--corpus", "missing.txt"]),
     ("kernel_ab.py", ["not-word2vec.c", "not-word2vec.c", "--rounds", "0"]),
     ("kernel_ab.py", ["not-word2vec.c", "not-word2vec.c", "--threads", "two"]),
+    ("vectors_scale.py", ["--words", "5"]),
+    ("vectors_scale.py", ["--dim", "0"]),
+    ("vectors_scale.py", ["--words", "100", "--text-words", "200"]),
+    ("vectors_scale.py", ["--folder", "missing"]),
+    ("vectors_scale.py", ["--repeat", "two"]),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
     (tmp_path / "not-word2vec.c").write_text("int main() { return 0; }\n")
