@@ -57,8 +57,9 @@ def test_numbers_parsed_equal_pythons_float_bit_for_bit(dim):
 
 
 @pytest.mark.parametrize("block", [
-    b"a 1\tb 2\n", b"a 1 2\r\r\n", b"a 1\r2\n", b"a\r 1 2\n", b"a 1 2 \r\n", b"a  1 2\n", b" a 1 2\n", b"a 1 2\n\nb 1 2\n", b"a 1\n", b"a 1 2 3\n",
-    b"a 1 2", b"a 1 2  \n", b"a 1 2\nb 1\nc 1 2 3\n", b"a 1 2\x0c\n", b"", b"\n",
+    b"a 1\tb 2\n", b"a 1 2\r\r\n", b"a 1\r2\n", b"a\r 1 2\n", b"a 1 2 \r\n", b"a  1 2\n", b" a 1 2\n",
+    b"a 1 2\n\nb 1 2\n", b"a 1\n", b"a 1 2 3\n", b"a 1 2", b"a 1 2  \n", b"a 1 2\nb 1\nc 1 2 3\n", b"a 1 2\x0c\n",
+    b"", b"\n",
 ])
 def test_blocks_not_in_the_plain_layout_are_left_to_the_row_reader(block):
     assert parse_rows(padded(block), 2) is None
@@ -68,4 +69,5 @@ def test_blocks_not_in_the_plain_layout_are_left_to_the_row_reader(block):
 def test_a_plain_block_with_a_trailing_space_or_crlf_is_parsed(end):
     got = parse_rows(padded(b"a 1 2" + end + b"bcd -3.5 .25" + end), 2)
     np.testing.assert_array_equal(got.values, [[1, 2], [-3.5, 0.25]])
-    assert got.parsed.all() and got.word_starts.tolist() == [PAD, PAD + 7] and got.word_ends.tolist() == [PAD + 1, PAD + 10]
+    assert got.parsed.all()
+    assert got.word_starts.tolist() == [PAD, PAD + 7] and got.word_ends.tolist() == [PAD + 1, PAD + 10]
