@@ -54,6 +54,7 @@ import numpy as np
 
 from .files import STDOUT_NAMES, open_output
 from .modelfile import MAGIC as MODEL_MAGIC, read_model_file
+from .textblock import PAD, parse_rows
 from .words import MAX_WORD_BYTES, SEPARATORS, word_problem
 
 if TYPE_CHECKING:
@@ -134,10 +135,10 @@ def _all_fine(words: Sequence[str]) -> bool:
         return False
     if 4 * longest > MAX_WORD_BYTES and max(len(w.encode("utf-8")) for w in words) > MAX_WORD_BYTES:
         return False
-    return _distinct(words)
+    return all_distinct(words)
 
 
-def _distinct(words: Sequence[str]) -> bool:
+def all_distinct(words: Sequence[str]) -> bool:
     """Whether no word repeats. The words' hashes are sorted and compared (NumPy), which is faster
     than filling a set with the words; only when two hashes are equal does a set decide. The hashes
     stay cached in the strings, so a dict of them built later is faster too."""
@@ -369,22 +370,22 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
     # imported here: reading any other format (a query's native file) never pays for them
     from concurrent.futures import ThreadPoolExecutor
     from .options import default_threads
-    from .textblock import parse_rows
 
     count, dim = _parse_header(path, f.readline(), size, lambda d: 2 * d + 1, limit)
     n = count if limit is None else min(limit, count)
     vectors = np.empty((n, dim), dtype=np.float32)
     words: List[str] = []
-    tail: List[bytes] = []
+    rest = b""
     workers = min(_TEXT_THREADS, default_threads())
     with ThreadPoolExecutor(workers, thread_name_prefix="w2v-text") as pool:
         parsing: Deque = deque()  # blocks handed to the pool, in file order
-        blocks = _text_blocks(path, f, n, count, dim, tail)
+        blocks = _text_blocks(path, f, n, count)
         stop = None
         while True:
             try:
                 data, end, first = next(blocks)
-            except StopIteration:
+            except StopIteration as done:
+                rest = done.value
                 break
             except ValueError as error:  # the file ends early: reported after any problem in the rows before
                 stop = error
@@ -397,18 +398,18 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
     if stop is not None:
         raise stop
     if limit is None:
-        rest = tail[0] if b"\n" in tail[0] else tail[0] + f.readline()
+        if b"\n" not in rest:
+            rest += f.readline()
         if rest.split(b"\n", 1)[0].strip():
             raise ValueError(f"{path}, line {count + 2}: more lines than the {count} words in the header")
     return VectorFile(words, vectors)
 
 
-def _text_blocks(path, f, n: int, count: int, dim: int, tail: List[bytes]):
+def _text_blocks(path, f, n: int, count: int):
     """Yield ``(data, end, first)``: ``data[PAD:end]`` are whole rows (each ending with a newline,
     the last row given one if the file has none), the first of them row ``first``; n rows in all.
-    What was read after row n is appended to ``tail``. ``PAD`` bytes of padding come first
-    (:mod:`w2v.textblock`'s windows)."""
-    from .textblock import PAD
+    Returns what was read after row n. ``PAD`` bytes of padding come first (:mod:`w2v.textblock`'s
+    windows)."""
     padding = bytes(PAD)
     rows = 0
     pending = b""  # what was read after the last whole row
@@ -429,7 +430,7 @@ def _text_blocks(path, f, n: int, count: int, dim: int, tail: List[bytes]):
         pending = data[end:]
         yield data, end, rows
         rows += block_rows
-    tail.append(pending)
+    return pending
 
 
 def _text_rows(path, data: bytes, end: int, first: int, parsing: "Future", dim: int, vectors: np.ndarray,
@@ -442,7 +443,6 @@ def _text_rows(path, data: bytes, end: int, first: int, parsing: "Future", dim: 
     something that is not a finite float32 number, is parsed row by row (:func:`_parse_text_row`),
     which names what is wrong. Both give the same numbers, bit for bit: each is the float64 nearest
     the text, rounded to float32."""
-    from .textblock import PAD
     line = first + 2  # the block's first row's line number
     rows = parsing.result()
     if rows is not None:

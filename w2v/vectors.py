@@ -22,7 +22,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .formats import read_vectors, row_norms, write_vectors
+from .formats import all_distinct, read_vectors, row_norms, write_vectors
 
 __all__ = ["Vectors", "MissingWordsError"]
 
@@ -86,7 +86,7 @@ class Vectors:
         self.matrix = matrix if matrix.dtype == np.float32 else matrix.astype(np.float32)
         if self.matrix.ndim != 2 or len(self.words) != self.matrix.shape[0]:
             raise ValueError(f"{len(self.words)} words but a matrix of shape {self.matrix.shape}")
-        if not distinct and len(set(self.words)) != len(self.words):
+        if not distinct and not all_distinct(self.words):
             seen = set()
             twice = next(w for w in self.words if w in seen or seen.add(w))
             raise ValueError(f"the word {twice!r} is listed twice")
