@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Se
 import numpy as np
 
 from .files import STDOUT_NAMES, open_output
+from .binaryblock import find_entries
 from .modelfile import MAGIC as MODEL_MAGIC, read_model_file
 from .textblock import PAD, parse_rows
 from .words import MAX_WORD_BYTES, SEPARATORS, word_problem
@@ -70,6 +71,7 @@ _NATIVE_VERSION = 1
 _TEXT_BLOCK_ROWS = 1024  # rows formatted at a time when writing text
 _TEXT_READ_BYTES = 1 << 22  # text read at a time when reading
 _TEXT_THREADS = 4  # at most, parsing text blocks (each holds ~10 blocks' worth of temporaries)
+_BINARY_READ_BYTES = 1 << 22  # binary read at a time (at least four entries of the longest kind)
 
 
 @dataclass
@@ -486,39 +488,55 @@ def _is_float(x: bytes) -> bool:
 def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     """word2vec binary: a header line, then per entry the word, a space, D little-endian float32 and
     (word2vec.c's files) a newline. Where a word ends is only known from the bytes themselves (a row
-    may hold any byte), so the entries are walked one by one, but the loop only finds each space and
-    keeps the word's bytes and the row's offset: the rows of each block read are copied into the
-    matrix by one fancy index, and the words are decoded all at once at the end."""
+    may hold any byte), so the entries must be walked in order: :func:`w2v.binaryblock.find_entries`
+    walks a whole block read (~4 MB) in array operations; an entry it leaves (an odd one, or the last
+    of a block) is read by a loop here, which writes the messages. The rows of each block are copied
+    into the matrix by one fancy index, and the words are decoded all at once at the end."""
     header = f.readline()
     count, dim = _parse_header(path, header, size, lambda d: 4 * d + 2, limit)
     n = count if limit is None else min(limit, count)
     vectors = np.empty((n, dim), dtype="<f4")
     row_type = np.dtype((np.void, 4 * dim))  # a row's bytes as one item: fancy indexing copies it whole
     out = vectors.view(row_type).reshape(n)
-    raws: List[bytes] = []
+    words_read: List[bytes] = []  # the words' bytes, each followed by a space
     starts = array("q")  # each word's file offset, for the messages
-    rows: List[int] = []  # where the rows not yet copied start in buf
+    rows: List[np.ndarray] = []  # where the rows not yet copied start in buf
     copied = 0
     row_bytes = 4 * dim
     longest = MAX_WORD_BYTES + 1  # a word, and the newline before it
-    chunk = max(1 << 22, 4 * (row_bytes + longest))
+    chunk = max(_BINARY_READ_BYTES, 4 * (row_bytes + longest))
     buf = bytearray(chunk + row_bytes + longest + 2)  # read into, again and again: no fresh memory per block
     view = memoryview(buf)
+    block = np.frombuffer(buf, dtype=np.uint8)
     filled = 0  # buf[:filled] holds the file from byte offset on
     pos = 0
     offset = len(header)
+    walk = True  # whether find_entries may walk the rest of this block (off once it left an entry)
 
     def copy_rows():
         nonlocal copied
         if rows:  # every row-long run of buf's bytes, one starting at each byte (a view, no copy)
             runs = np.ndarray(shape=(filled - row_bytes + 1,), dtype=row_type, buffer=buf, strides=(1,))
-            out[copied:copied + len(rows)] = runs[rows]
-            copied += len(rows)
+            at = np.concatenate(rows)
+            out[copied:copied + len(at)] = runs[at]
+            copied += len(at)
             rows.clear()
 
     try:
-        for i in range(n):
-            # a word runs to the next space; leading newlines (word2vec.c's row ends) are skipped
+        i = 0
+        while i < n:
+            if walk:
+                found = find_entries(block[:filled], pos, row_bytes, longest, n - i)
+                if found is not None:
+                    words_read.append(found.words)
+                    starts.frombytes((found.entry_starts + offset).tobytes())
+                    rows.append(found.spaces + 1)
+                    i += found.spaces.shape[0]
+                    pos = int(found.spaces[-1]) + 1 + row_bytes
+                    walk = found.complete
+                    continue
+                walk = False
+            # one entry: a word runs to the next space; leading newlines (word2vec.c's row ends) are skipped
             space = buf.find(b" ", pos, min(pos + longest + 1, filled))
             while space < 0 or filled - space - 1 < row_bytes:
                 if space < 0 and filled - pos > longest:
@@ -534,23 +552,30 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
                     raise ValueError(f"{path}, byte {offset + left}: the file ends inside word {i + 1} "
                                      f"of the {count} in its header (truncated file?)")
                 filled = left + got
+                walk = True
                 space = buf.find(b" ", 0, min(longest + 1, filled))
-            raw = bytes(view[pos:space])
-            if raw[:1] == b"\n":
-                raw = raw.lstrip(b"\n")
+            raw = bytes(view[pos:space]).lstrip(b"\n")
             if not raw:
                 raise ValueError(f"{path}, byte {offset + pos}: empty word at entry {i + 1}")
-            raws.append(raw)
+            words_read.append(raw + b" ")
             starts.append(offset + pos)
-            rows.append(space + 1)
+            rows.append(np.array([space + 1]))
             pos = space + 1 + row_bytes
+            i += 1
         copy_rows()
         rest = bytes(view[pos:filled]) + f.read(2)
     finally:
+        del block
         view.release()
     if limit is None and rest.strip(b"\n"):
         raise ValueError(f"{path}, byte {offset + pos}: data after the {count} words in the header")
-    words = _decode_words(path, raws, lambda i: f"byte {starts[i]}", unicode_errors)
+    joined = b"".join(words_read)
+    del words_read
+    try:  # words hold no space, and no decoding makes one
+        words = joined.decode("utf-8", unicode_errors).split(" ")
+        words.pop()  # what follows the last space
+    except UnicodeDecodeError:
+        words = _decode_words(path, joined.split(b" ")[:-1], lambda i: f"byte {starts[i]}", unicode_errors)
     vectors = vectors.astype(np.float32, copy=False)
     _refuse_non_finite(path, words, vectors)
     return VectorFile(words, vectors)
