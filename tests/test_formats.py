@@ -1,5 +1,6 @@
 import os
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -299,3 +300,28 @@ def test_repeats_are_found_whatever_the_words_hashes(monkeypatch):
     assert formats.all_distinct(words) and not formats.all_distinct(words + ["w500"])
     assert formats._all_fine(words) and not formats._all_fine(words[:10] + ["w3"])
     assert not formats._all_fine(["a", 7]) and not formats._all_fine(["a", ""])
+
+
+def test_text_written_by_the_compiled_formatter_is_pythons_byte_for_byte(tmp_path, monkeypatch):
+    from w2v import kernels
+    rng = np.random.default_rng(4)
+    matrix = (rng.standard_normal((2500, 7)) * 0.1).astype(np.float32)
+    matrix[3, 2], matrix[1030, 0], matrix[2047, 6], matrix[2048, 1] = 0, 1e-5, -3e9, 5e-5  # rows for Python
+    words = [f"w{i}" + "\u00e9\u4e2d" * (i % 3) for i in range(len(matrix))]
+    monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 1 << 60)
+    write_vectors(str(tmp_path / "python.txt"), words, matrix)
+    spy_calls = []
+    original = kernels.format_text_rows
+    monkeypatch.setattr(kernels, "format_text_rows", lambda *a: spy_calls.append(1) or original(*a))
+    monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 0)
+    write_vectors(str(tmp_path / "compiled.txt"), words, matrix)
+    assert len(spy_calls) == 3  # blocks of 1,024 rows
+    assert open(tmp_path / "compiled.txt", "rb").read() == open(tmp_path / "python.txt", "rb").read()
+    got = read_vectors(str(tmp_path / "compiled.txt"))
+    assert got.words == words and got.vectors.tobytes() == matrix.tobytes()
+
+
+def test_text_is_formatted_by_python_where_the_kernels_are_not_loaded(monkeypatch):
+    monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 0)
+    monkeypatch.delitem(sys.modules, "w2v.kernels", raising=False)
+    assert formats._compiled_text_rows(np.zeros((10, 10), np.float32)) is None

@@ -356,3 +356,41 @@ def test_256_bit_vectors_preferred_on_avx512_unless_chosen_otherwise(before, env
     applied, used, avx512 = (word == "True" for word in out)
     assert applied == used  # the flag says what the code generator got
     assert applied == (avx512 and expect == "host")
+
+
+def _text_values():
+    """float32 values of every kind: normal ones of many scales, random bit patterns, powers of ten and
+    their neighbours, zeros, the extremes, NaN and infinities."""
+    rng = np.random.default_rng(3)
+    scales = [rng.standard_normal(4000).astype(np.float32) * s for s in (1e-4, 1e-3, 0.1, 1, 10, 1e5, 1e8, 1e9)]
+    patterns = rng.integers(0, 2 ** 32, 20000, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    tens = np.float32(10.0) ** np.arange(-6, 11).astype(np.float32)
+    near = np.concatenate([np.nextafter(tens, np.float32(0)), tens, np.nextafter(tens, np.float32(np.inf))])
+    special = np.float32([0.0, -0.0, 9.99999995e-5, 1.00000005e-4, 999999940, 99999999.5, 3.4e38, 1e-45,
+                          np.inf, -np.inf, np.nan, 0.1, 0.5, 123456789])
+    values = np.concatenate(scales + [patterns, near, -near, special]).astype(np.float32)
+    return values
+
+
+def test_text_rows_are_pythons_percent_9g_byte_for_byte():
+    values = _text_values()
+    dim = 3
+    block = values[:len(values) // dim * dim].reshape(-1, dim)
+    words = [f"w{i}" + "\u00e9" * (i % 2) for i in range(len(block))]
+    word_bytes = np.frombuffer("".join(words).encode(), np.uint8)
+    word_ends = np.cumsum([len(w.encode()) for w in words])
+    out = np.empty(16 * block.size + len(word_bytes) + 2 * len(block), np.uint8)
+    ends = np.empty(len(block), np.int64)
+    in_python = np.zeros(len(block), np.bool_)
+    n = kernels.format_text_rows(block, word_bytes, word_ends, out, ends, in_python)
+    text = out[:n].tobytes()
+    begin = 0
+    for r, row in enumerate(block):
+        python = ["%.9g" % float(v) for v in row]
+        # left to Python exactly where %.9g writes an exponent, a zero or no number
+        assert in_python[r] == any("e" in p or "n" in p or p in ("0", "-0") for p in python), python
+        if not in_python[r]:
+            assert text[begin:ends[r]].decode() == words[r] + " " + " ".join(python) + "\n"
+        begin = ends[r]
+    assert ends[-1] == n
+    assert 0.4 * len(block) < (~in_python).sum() < len(block)  # most rows formatted here, not all

@@ -23,14 +23,17 @@ Words follow :mod:`w2v.words` (no ASCII white space, at most
 non-finite values, before they create a file, so every file written here is
 read back by :func:`read_vectors`. Writes go through :func:`w2v.files.open_output`
 (atomic, never over a special or protected file). Text is written a block of
-rows at a time, so memory stays bounded whatever the matrix size.
+rows at a time, so memory stays bounded whatever the matrix size; each number as
+Python's ``%.9g`` writes it (9 significant digits: read back as the same float32),
+by a compiled formatter when training's kernels are already loaded
+(:func:`_compiled_text_rows`), else by Python, to the same bytes.
 
 Every reader error is a ``ValueError`` naming the file and the line or byte
 offset. A header is checked against the file's size before anything is
 allocated. Repeated words are kept once (the first, as gensim does), and the
 number dropped is reported in :attr:`VectorFile.repeated`.
 
-This module never imports Numba.
+This module never imports Numba (it uses a kernel only where Numba is already loaded).
 
 Example::
 
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import zipfile
 from array import array
 from collections import deque
@@ -69,6 +73,7 @@ FORMATS = ("binary", "text", "native")
 _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text", ".npz": "native"}
 _NATIVE_VERSION = 1
 _TEXT_BLOCK_ROWS = 1024  # rows formatted at a time when writing text
+_COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatter
 _TEXT_READ_BYTES = 1 << 22  # text read at a time when reading
 _TEXT_THREADS = 4  # at most, parsing text blocks (each holds ~10 blocks' worth of temporaries)
 _BINARY_READ_BYTES = 1 << 22  # binary read at a time (at least four entries of the longest kind)
@@ -212,10 +217,52 @@ def _write_text(f, words, vectors) -> None:
     f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
     # 9 significant digits read back as the same float32 (word2vec.c's %lf keeps 6 decimals)
     row_format = " ".join(["%.9g"] * vectors.shape[1])
+    compiled = _compiled_text_rows(vectors)
     for start in range(0, len(words), _TEXT_BLOCK_ROWS):
-        rows = vectors[start:start + _TEXT_BLOCK_ROWS].tolist()  # Python floats for one block only
-        lines = [w + " " + row_format % tuple(row) + "\n" for w, row in zip(words[start:start + len(rows)], rows)]
+        block = vectors[start:start + _TEXT_BLOCK_ROWS]
+        block_words = words[start:start + len(block)]
+        if compiled is not None:
+            f.write(_text_block_compiled(compiled, block, block_words, row_format))
+            continue
+        rows = block.tolist()  # Python floats for one block only
+        lines = [w + " " + row_format % tuple(row) + "\n" for w, row in zip(block_words, rows)]
         f.write("".join(lines).encode("utf-8"))
+
+
+def _compiled_text_rows(vectors: np.ndarray) -> Optional[Callable]:
+    """:func:`w2v.kernels.format_text_rows` when training's kernels are already loaded in this process
+    (``w2v train``) and cached on disk, and the matrix is large enough for loading it to pay (Python's
+    ``%`` takes ~250 ns a number, the kernel ~60 ns); else None. This module never imports Numba: vectors
+    written anywhere else are formatted by Python, to the same bytes."""
+    kernels = sys.modules.get("w2v.kernels")
+    if kernels is None or not kernels.CACHED or vectors.size < _COMPILED_TEXT_MIN:
+        return None
+    return kernels.format_text_rows
+
+
+def _text_block_compiled(format_text_rows: Callable, block: np.ndarray, words: Sequence[str],
+                         row_format: str):
+    """The text of a block of rows (bytes-like) by the compiled ``format_text_rows``; a row it leaves to
+    Python (a 0, a number that %.9g writes with an exponent) by ``row_format``."""
+    block = np.ascontiguousarray(block)
+    joined = np.frombuffer(("\n".join(words) + "\n").encode("utf-8"), dtype=np.uint8)
+    newlines = np.flatnonzero(joined == 10)  # words hold no newline (check_words)
+    word_ends = newlines - np.arange(len(words))  # in the words' bytes without the newlines
+    word_bytes = joined[joined != 10]
+    out = np.empty(16 * block.size + len(word_bytes) + 2 * len(words), dtype=np.uint8)
+    ends = np.empty(len(block), dtype=np.int64)
+    in_python = np.zeros(len(block), dtype=np.bool_)
+    n = format_text_rows(block, word_bytes, word_ends, out, ends, in_python)
+    if not in_python.any():
+        return out[:n]
+    parts, begin = [], 0
+    for i, (end, python) in enumerate(zip(ends.tolist(), in_python.tolist())):
+        if python:
+            parts.append((words[i] + " " + row_format % tuple(block[i].tolist()) + "\n").encode("utf-8"))
+        else:
+            parts.append(out[begin:end].tobytes())
+        begin = end
+    return b"".join(parts)
 
 
 def _write_native(f, words, vectors, counts, meta_bytes) -> None:

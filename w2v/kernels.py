@@ -81,6 +81,8 @@ the context row.
 """
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 from llvmlite import ir
@@ -1493,3 +1495,100 @@ def pair_scores(table, pairs, min_count, threshold, total, npmi):
         found[k] = pairs[s, 1]
         k += 1
     return firsts[:k].copy(), seconds[:k].copy(), scores[:k].copy(), found[:k].copy()
+
+
+# -- vectors as word2vec text ------------------------------------------------------------------------
+_POW10 = 10.0 ** np.arange(13)  # exact in float64
+
+
+@njit(cache=True, inline="always")
+def _nine_digits(a, e):
+    """(m, e): ``a`` (a float32's value, 1e-4 <= a < 1e9) rounded to 9 significant digits, m·10^(e-8)
+    with 10^8 <= m < 10^9, given e = floor(log10 a) or one less; m = -1 when the rounded value's e
+    leaves -4..8 (it rounds up to 1e9: the caller then uses Python). a·10^(8-e) is
+    exact in float64 for 8-e <= 12 (a float32 has a 24-bit mantissa, 5^12 < 2^28), so ``rint``
+    (half to even) rounds it exactly as Python's ``%.9g`` does."""
+    e = max(e, -4)  # the caller's guess of e, from the binary exponent, may be one low
+    for _ in range(2):
+        if e < -4 or e > 8:
+            return -1.0, e
+        m = np.rint(a * _POW10[8 - e])
+        if m < 1e8:
+            e -= 1
+        elif m >= 1e9:
+            e += 1
+        else:
+            return m, e
+    return -1.0, e
+
+
+@njit(cache=True, nogil=True)
+def format_text_rows(block, words, word_ends, out, ends, in_python):
+    """word2vec text rows of ``block`` float32[R, D]: per row its word (bytes ``words[word_ends[r-1]:
+    word_ends[r]]`` of uint8 ``words``, int64 ``word_ends``), a space, the numbers as Python's
+    ``"%.9g"`` writes them separated by single spaces, and a newline, one row after another in ``out``
+    uint8[16 R D + len(words) + 2 R or more]; ``ends`` int64[R] gets where each row ends. A row holding
+    a number that is 0, or whose %.9g has an exponent (|x| < 1e-4 or >= 1e9 after rounding), or that
+    is not finite is left out (its end is the previous row's) and marked in ``in_python`` bool[R] for
+    the caller to format with Python. Returns the bytes written.
+
+    %.9g's fixed notation: 9 significant digits of the correctly rounded value, trailing zeros and a
+    bare point dropped, ``0.`` and zeros before the digits of a number below 1."""
+    digits = np.empty(9, np.int64)
+    at = 0
+    word_start = 0
+    for r in range(block.shape[0]):
+        row_start = at
+        for i in range(word_start, word_ends[r]):
+            out[at] = words[i]
+            at += 1
+        word_start = word_ends[r]
+        for c in range(block.shape[1]):
+            v = np.float64(block[r, c])
+            a = abs(v)
+            if not (a >= 1e-4 and a < 1e9):  # also NaN
+                in_python[r] = True
+                break
+            m, e = _nine_digits(a, np.int64(np.floor((math.frexp(a)[1] - 1) * 0.30102999566398120)))
+            if m < 0:
+                in_python[r] = True
+                break
+            q = np.int64(m)
+            for i in range(8, -1, -1):
+                digits[i] = q % 10
+                q //= 10
+            last = 8
+            while digits[last] == 0:
+                last -= 1
+            out[at] = 32
+            at += 1
+            if v < 0:
+                out[at] = 45  # '-'
+                at += 1
+            if e >= 0:
+                for i in range(e + 1):
+                    out[at] = 48 + digits[i]
+                    at += 1
+                if last > e:
+                    out[at] = 46  # '.'
+                    at += 1
+                    for i in range(e + 1, last + 1):
+                        out[at] = 48 + digits[i]
+                        at += 1
+            else:
+                out[at] = 48
+                out[at + 1] = 46
+                at += 2
+                for i in range(-e - 1):
+                    out[at] = 48
+                    at += 1
+                for i in range(last + 1):
+                    out[at] = 48 + digits[i]
+                    at += 1
+        if in_python[r]:
+            at = row_start
+        else:
+            out[at] = 10
+            at += 1
+        ends[r] = at
+    return at
