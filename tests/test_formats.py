@@ -306,16 +306,17 @@ def test_text_written_by_the_compiled_formatter_is_pythons_byte_for_byte(tmp_pat
     from w2v import kernels
     rng = np.random.default_rng(4)
     matrix = (rng.standard_normal((2500, 7)) * 0.1).astype(np.float32)
-    matrix[3, 2], matrix[1030, 0], matrix[2047, 6], matrix[2048, 1] = 0, 1e-5, -3e9, 5e-5  # rows for Python
+    matrix[3, 2], matrix[1030, 0], matrix[2047, 6], matrix[2048, 1] = -0.0, 1e-5, -3e9, 5e-5  # zeros, exponents
+    matrix[2049, 3] = 7.387182e-06  # scaled, half an integer within 1e-6: the kernel leaves its row to Python
     words = [f"w{i}" + "\u00e9\u4e2d" * (i % 3) for i in range(len(matrix))]
     monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 1 << 60)
     write_vectors(str(tmp_path / "python.txt"), words, matrix)
     spy_calls = []
     original = kernels.format_text_rows
-    monkeypatch.setattr(kernels, "format_text_rows", lambda *a: spy_calls.append(1) or original(*a))
+    monkeypatch.setattr(kernels, "format_text_rows", lambda *a: (original(*a), spy_calls.append(a[5].sum()))[0])
     monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 0)
     write_vectors(str(tmp_path / "compiled.txt"), words, matrix)
-    assert len(spy_calls) == 3  # blocks of 1,024 rows
+    assert spy_calls == [0, 0, 1]  # blocks of 1,024 rows; one row of the last left to Python
     assert open(tmp_path / "compiled.txt", "rb").read() == open(tmp_path / "python.txt", "rb").read()
     got = read_vectors(str(tmp_path / "compiled.txt"))
     assert got.words == words and got.vectors.tobytes() == matrix.tobytes()

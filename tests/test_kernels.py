@@ -385,12 +385,17 @@ def test_text_rows_are_pythons_percent_9g_byte_for_byte():
     n = kernels.format_text_rows(block, word_bytes, word_ends, out, ends, in_python)
     text = out[:n].tobytes()
     begin = 0
+    unsure = 0
     for r, row in enumerate(block):
         python = ["%.9g" % float(v) for v in row]
-        # left to Python exactly where %.9g writes an exponent, a zero or no number
-        assert in_python[r] == any("e" in p or "n" in p or p in ("0", "-0") for p in python), python
-        if not in_python[r]:
+        finite = np.isfinite(row).all()
+        if finite and in_python[r]:
+            unsure += 1  # a rounding the kernel could not be sure of
+        if not finite:
+            assert in_python[r]
+        elif not in_python[r]:
             assert text[begin:ends[r]].decode() == words[r] + " " + " ".join(python) + "\n"
         begin = ends[r]
     assert ends[-1] == n
-    assert 0.4 * len(block) < (~in_python).sum() < len(block)  # most rows formatted here, not all
+    assert unsure <= 2  # about one number in 500,000
+    assert sum("e" in p for p in text.decode().split()) > 1000  # exponents written here, as %.9g writes them

@@ -231,8 +231,8 @@ def _write_text(f, words, vectors) -> None:
 
 def _compiled_text_rows(vectors: np.ndarray) -> Optional[Callable]:
     """:func:`w2v.kernels.format_text_rows` when training's kernels are already loaded in this process
-    (``w2v train``) and cached on disk, and the matrix is large enough for loading it to pay (Python's
-    ``%`` takes ~250 ns a number, the kernel ~60 ns); else None. This module never imports Numba: vectors
+    (``w2v train``) and cached on disk, and the matrix is large enough for loading it from the cache to
+    pay (benchmarks/README.md, "Vectors at scale"); else None. This module never imports Numba: vectors
     written anywhere else are formatted by Python, to the same bytes."""
     kernels = sys.modules.get("w2v.kernels")
     if kernels is None or not kernels.CACHED or vectors.size < _COMPILED_TEXT_MIN:
@@ -243,7 +243,7 @@ def _compiled_text_rows(vectors: np.ndarray) -> Optional[Callable]:
 def _text_block_compiled(format_text_rows: Callable, block: np.ndarray, words: Sequence[str],
                          row_format: str):
     """The text of a block of rows (bytes-like) by the compiled ``format_text_rows``; a row it leaves to
-    Python (a 0, a number that %.9g writes with an exponent) by ``row_format``."""
+    Python (a rare number whose rounding the kernel cannot be sure of) by ``row_format``."""
     block = np.ascontiguousarray(block)
     joined = np.frombuffer(("\n".join(words) + "\n").encode("utf-8"), dtype=np.uint8)
     newlines = np.flatnonzero(joined == 10)  # words hold no newline (check_words)

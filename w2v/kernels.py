@@ -1498,28 +1498,40 @@ def pair_scores(table, pairs, min_count, threshold, total, npmi):
 
 
 # -- vectors as word2vec text ------------------------------------------------------------------------
-_POW10 = 10.0 ** np.arange(13)  # exact in float64
+_POW10 = 10.0 ** np.arange(61)  # exact up to 10^22, within an ulp beyond
 
 
 @njit(cache=True, inline="always")
 def _nine_digits(a, e):
-    """(m, e): ``a`` (a float32's value, 1e-4 <= a < 1e9) rounded to 9 significant digits, m·10^(e-8)
-    with 10^8 <= m < 10^9, given e = floor(log10 a) or one less; m = -1 when the rounded value's e
-    leaves -4..8 (it rounds up to 1e9: the caller then uses Python). a·10^(8-e) is
-    exact in float64 for 8-e <= 12 (a float32 has a 24-bit mantissa, 5^12 < 2^28), so ``rint``
-    (half to even) rounds it exactly as Python's ``%.9g`` does."""
-    e = max(e, -4)  # the caller's guess of e, from the binary exponent, may be one low
-    for _ in range(2):
-        if e < -4 or e > 8:
-            return -1.0, e
-        m = np.rint(a * _POW10[8 - e])
+    """(m, e): ``a`` (a positive float32's value) rounded to 9 significant digits, m·10^(e-8) with
+    10^8 <= m < 10^9, given e = floor(log10 a) or one less; m = -1 when this cannot be sure of the
+    rounding (the caller then uses Python).
+
+    For 0 <= 8-e <= 12, a·10^(8-e) is exact in float64 (a float32 has a 24-bit mantissa and
+    5^12 < 2^28), so ``rint`` (half to even) rounds it exactly as Python's ``%.9g`` does. Otherwise
+    the scaled value carries an error of a few ulps (~1e-7 at 1e9): it is trusted only when its
+    fraction is more than 1e-6 away from one half (all but about one number in 500,000)."""
+    for _ in range(3):
+        k = 8 - e
+        p = a * _POW10[k] if k >= 0 else a / _POW10[-k]
+        m = np.rint(p)
         if m < 1e8:
             e -= 1
         elif m >= 1e9:
             e += 1
         else:
+            if (k < 0 or k > 12) and abs(abs(p - m) - 0.5) < 1e-6:
+                return -1.0, e
             return m, e
     return -1.0, e
+
+
+@njit(cache=True, inline="always")
+def _put_digits(out, at, digits, first, last):
+    for i in range(first, last + 1):
+        out[at] = 48 + digits[i]
+        at += 1
+    return at
 
 
 @njit(cache=True, nogil=True)
@@ -1527,13 +1539,14 @@ def format_text_rows(block, words, word_ends, out, ends, in_python):
     """word2vec text rows of ``block`` float32[R, D]: per row its word (bytes ``words[word_ends[r-1]:
     word_ends[r]]`` of uint8 ``words``, int64 ``word_ends``), a space, the numbers as Python's
     ``"%.9g"`` writes them separated by single spaces, and a newline, one row after another in ``out``
-    uint8[16 R D + len(words) + 2 R or more]; ``ends`` int64[R] gets where each row ends. A row holding
-    a number that is 0, or whose %.9g has an exponent (|x| < 1e-4 or >= 1e9 after rounding), or that
-    is not finite is left out (its end is the previous row's) and marked in ``in_python`` bool[R] for
-    the caller to format with Python. Returns the bytes written.
+    uint8[16 R D + len(words) + 2 R or more]; ``ends`` int64[R] gets where each row ends. A row holding a
+    number that is not finite, or whose rounding :func:`_nine_digits` cannot be sure of, is left out
+    (its end is the previous row's) and marked in ``in_python`` bool[R] for the caller to format with
+    Python. Returns the bytes written.
 
-    %.9g's fixed notation: 9 significant digits of the correctly rounded value, trailing zeros and a
-    bare point dropped, ``0.`` and zeros before the digits of a number below 1."""
+    %.9g: the value rounded to 9 significant digits, m·10^X; for -4 <= X < 9 in fixed notation
+    (``0.`` and zeros before the digits of a number below 1), else as ``d.dddddddde±XX`` (at least two
+    exponent digits); trailing zeros and a bare point dropped either way; 0 is ``0``, -0 ``-0``."""
     digits = np.empty(9, np.int64)
     at = 0
     word_start = 0
@@ -1546,9 +1559,18 @@ def format_text_rows(block, words, word_ends, out, ends, in_python):
         for c in range(block.shape[1]):
             v = np.float64(block[r, c])
             a = abs(v)
-            if not (a >= 1e-4 and a < 1e9):  # also NaN
+            if not a < np.inf:  # NaN or an infinity
                 in_python[r] = True
                 break
+            out[at] = 32
+            at += 1
+            if v < 0 or (v == 0 and math.copysign(1.0, v) < 0):
+                out[at] = 45  # '-'
+                at += 1
+            if a == 0:
+                out[at] = 48
+                at += 1
+                continue
             m, e = _nine_digits(a, np.int64(np.floor((math.frexp(a)[1] - 1) * 0.30102999566398120)))
             if m < 0:
                 in_python[r] = True
@@ -1560,31 +1582,31 @@ def format_text_rows(block, words, word_ends, out, ends, in_python):
             last = 8
             while digits[last] == 0:
                 last -= 1
-            out[at] = 32
-            at += 1
-            if v < 0:
-                out[at] = 45  # '-'
-                at += 1
-            if e >= 0:
-                for i in range(e + 1):
-                    out[at] = 48 + digits[i]
-                    at += 1
-                if last > e:
-                    out[at] = 46  # '.'
-                    at += 1
-                    for i in range(e + 1, last + 1):
-                        out[at] = 48 + digits[i]
-                        at += 1
-            else:
-                out[at] = 48
-                out[at + 1] = 46
-                at += 2
-                for i in range(-e - 1):
+            if -4 <= e < 9:
+                if e >= 0:
+                    at = _put_digits(out, at, digits, 0, e)
+                    if last > e:
+                        out[at] = 46  # '.'
+                        at = _put_digits(out, at + 1, digits, e + 1, last)
+                else:
                     out[at] = 48
-                    at += 1
-                for i in range(last + 1):
-                    out[at] = 48 + digits[i]
-                    at += 1
+                    out[at + 1] = 46
+                    at += 2
+                    for i in range(-e - 1):
+                        out[at] = 48
+                        at += 1
+                    at = _put_digits(out, at, digits, 0, last)
+            else:
+                at = _put_digits(out, at, digits, 0, 0)
+                if last > 0:
+                    out[at] = 46
+                    at = _put_digits(out, at + 1, digits, 1, last)
+                out[at] = 101  # 'e'
+                out[at + 1] = 45 if e < 0 else 43
+                x = abs(e)
+                out[at + 2] = 48 + x // 10
+                out[at + 3] = 48 + x % 10
+                at += 4
         if in_python[r]:
             at = row_start
         else:
