@@ -397,5 +397,5 @@ def test_text_rows_are_pythons_percent_9g_byte_for_byte():
             assert text[begin:ends[r]].decode() == words[r] + " " + " ".join(python) + "\n"
         begin = ends[r]
     assert ends[-1] == n
-    assert unsure <= 2  # about one number in 500,000
+    assert unsure <= 2  # very few: about one number in a million
     assert sum("e" in p for p in text.decode().split()) > 1000  # exponents written here, as %.9g writes them

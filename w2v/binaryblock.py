@@ -97,7 +97,7 @@ def find_entries(block: np.ndarray, pos: int, row_bytes: int, longest: int, limi
         keep = int(np.searchsorted(offsets, newlines[0], side="right")) - 1
         complete = False
         ends, starts = ends[:keep], starts[:keep]
-        words = words[:offsets[keep]] if keep < offsets.shape[0] else words
+        words = words[:offsets[keep]]
     if ends.shape[0] == 0:
         return None
     return Entries(starts, ends, words.tobytes(), complete)

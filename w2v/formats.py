@@ -612,7 +612,6 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
         copy_rows()
         rest = bytes(view[pos:filled]) + f.read(2)
     finally:
-        del block
         view.release()
     if limit is None and rest.strip(b"\n"):
         raise ValueError(f"{path}, byte {offset + pos}: data after the {count} words in the header")

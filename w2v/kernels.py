@@ -1510,7 +1510,8 @@ def _nine_digits(a, e):
     For 0 <= 8-e <= 12, a·10^(8-e) is exact in float64 (a float32 has a 24-bit mantissa and
     5^12 < 2^28), so ``rint`` (half to even) rounds it exactly as Python's ``%.9g`` does. Otherwise
     the scaled value carries an error of a few ulps (~1e-7 at 1e9): it is trusted only when its
-    fraction is more than 1e-6 away from one half (all but about one number in 500,000)."""
+    fraction is more than 1e-6 away from one half, which leaves out very few numbers
+    (benchmarks/results/text-writer-compiled.md)."""
     for _ in range(3):
         k = 8 - e
         p = a * _POW10[k] if k >= 0 else a / _POW10[-k]
