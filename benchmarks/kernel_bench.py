@@ -49,6 +49,11 @@ def make_parser(description, parser_class=argparse.ArgumentParser):
                              "for --threads)")
     parser.add_argument("--hs-sync", type=int, default=None,
                         help="sg_batched: centre words between merges of the private nodes (default: training's)")
+    parser.add_argument("--private-words", type=int, default=None,
+                        help="sg_batched: most frequent words whose rows are kept private per thread (default: "
+                             "training's choice for --threads)")
+    parser.add_argument("--private-sync", type=int, default=None,
+                        help="sg_batched: centre words between merges of those rows (default: training's)")
     parser.add_argument("--sentences", type=int, default=300, help="sentences per timing (wiki8: 10,000 words each)")
     parser.add_argument("--repeat", type=int, default=4)
     return parser
@@ -69,7 +74,10 @@ def train_options(args, threads):
                         hs_group=args.hs_group, threads=threads, seed=1,
                         model="cbow" if args.kernel == "cbow_exact" else "sg", exact=args.kernel == "sg_exact",
                         hs_private_nodes=defaults.hs_private_nodes if args.hs_private is None else args.hs_private,
-                        hs_sync_words=defaults.hs_sync_words if args.hs_sync is None else args.hs_sync)
+                        hs_sync_words=defaults.hs_sync_words if args.hs_sync is None else args.hs_sync,
+                        private_words=defaults.private_words if args.private_words is None else args.private_words,
+                        private_sync_words=(defaults.private_sync_words if args.private_sync is None
+                                            else args.private_sync))
 
 
 def setup(args):

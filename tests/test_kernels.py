@@ -123,7 +123,7 @@ def zero_padded(matrix, dim, width):
 
 
 def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_group=0, hs_private=0, hs_sync=1,
-               dim=D, width=D):
+               dim=D, width=D, private_words=0, private_sync=1):
     """Train ``sentence`` once; the weights are setup()'s first ``dim`` columns, zero-padded to ``width``."""
     syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index = setup(seed, hs)
     if (dim, width) != (D, D):
@@ -131,7 +131,7 @@ def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_g
     ids = np.array(sentence, dtype=np.int32)
     offsets = np.array([0, len(ids)], dtype=np.int64)
     tables = Tables(keep, alias_prob, alias_index, tree.codes, tree.points, tree.lengths, TABLES)
-    settings = KernelSettings(1, negative, cbow_mean, hs_group, hs_private, hs_sync)
+    settings = KernelSettings(1, negative, cbow_mean, hs_group, hs_private, hs_sync, private_words, private_sync)
     loss, count, trained = kernel_function(name)(*kernel_args(name, Weights(syn0, syn1neg, syn1), tables, ids,
                                                               offsets, 0, 1, settings, alpha, alpha,
                                                               kernels.seed_state(3)))
@@ -180,6 +180,20 @@ def test_private_huffman_nodes_merge_back_every_update(hs_private, hs_sync):
     np.testing.assert_allclose(syn0, ref0, atol=1e-5)
     np.testing.assert_allclose(syn1neg, refneg, atol=1e-5)
     np.testing.assert_allclose(syn1, ref1, atol=1e-5)
+
+
+@pytest.mark.parametrize("negative,hs", CASES)
+@pytest.mark.parametrize("private_words,private_sync", [(2, 1), (2, 1000), (100, 3)])
+def test_private_word_rows_merge_back_every_update(negative, hs, private_words, private_sync):
+    # one thread: training the most frequent words' rows (syn0, syn1neg) in private copies and merging
+    # them is the same update (private_words 100 > the 5 words: all of them; sync 1000: only at the end)
+    syn0, syn1neg, syn1, *_ = run_kernel("sg_batched", SENTENCE, negative, hs, 0.1, private_words=private_words,
+                                         private_sync=private_sync)
+    ref0, refneg, ref1 = reference_batched(SENTENCE, negative, hs, 0.1)
+    np.testing.assert_allclose(syn0, ref0, atol=1e-5)
+    np.testing.assert_allclose(syn1neg, refneg, atol=1e-5)
+    np.testing.assert_allclose(syn1, ref1, atol=1e-5)
+    assert not np.allclose(syn0, setup(0, hs)[0])
 
 
 def test_private_rows_merge_adds_this_threads_change_to_the_others():

@@ -34,8 +34,17 @@ def test_skip_gram_is_batched_unless_exact_is_asked_for():
     model = Model.new(Vocabulary(["a", "b", "c"], [3, 2, 1]), TrainOptions(hs=True, hs_private_nodes=7))
     assert model.kernel_settings(1).hs_private == 0
     assert model.kernel_settings(2).hs_private == model.kernel_settings(8).hs_private == 7
+    # and the rows of the most frequent words likewise
+    model = Model.new(Vocabulary(["a", "b", "c"], [3, 2, 1]), TrainOptions(private_words=2, private_sync_words=5))
+    assert model.kernel_settings(1).private_words == 0
+    assert model.kernel_settings(2).private_words == model.kernel_settings(8).private_words == 2
+    assert model.kernel_settings(2).private_sync == 5
     with pytest.raises(ValueError, match="hs_group"):
         TrainOptions(hs_group=-1).validate()
+    with pytest.raises(ValueError, match="private_words"):
+        TrainOptions(private_words=-1).validate()
+    with pytest.raises(ValueError, match="private_sync_words"):
+        TrainOptions(private_sync_words=0).validate()
 
 
 @pytest.fixture(scope="module")

@@ -65,6 +65,12 @@ every ``hs_sync`` centre words (:func:`sg_batched`). Deviation from word2vec.c
 (and from plain Hogwild): a thread sees the other threads' updates of those
 rows up to ``hs_sync`` centre words late.
 
+The most frequent words are written all the time too: they are in nearly
+every window, as context words (syn0) and as negatives (syn1neg). The batched
+kernel keeps their rows private to the thread in the same way
+(``private_words``, merged every ``private_sync`` centre words), with the same
+deviation.
+
 CBOW has only word2vec.c's updates: sharing negatives across consecutive
 centre words was faster but lost quality (benchmarks/README.md, "CBOW").
 
@@ -581,14 +587,17 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, private, first_private, out_
     (or inputs) instead of once per pair: a one-pair-at-a-time loop is bound
     by loads and stores, not by arithmetic.
 
-    Rows ``first_private`` and above are read from and written to
-    ``private[row - first_private]`` (float32[P, D], this thread's copy of the
-    top Huffman nodes, see :func:`_sync_private`) instead of ``out_matrix``.
+    Rows ``first_private .. first_private + P - 1`` are read from and written
+    to ``private[row - first_private]`` (float32[P, D], this thread's copy of
+    those rows, see :func:`_sync_private`) instead of ``out_matrix``: the top
+    Huffman nodes (the last rows of syn1) or the most frequent words (the
+    first rows of syn1neg).
     """
     dim = inputs.shape[1]
+    n_private = private.shape[0]
     for o in range(n_out):
         row = out_ids[o]
-        src = private[row - first_private] if row >= first_private else out_matrix[row]
+        src = private[row - first_private] if 0 <= row - first_private < n_private else out_matrix[row]
         for d in range(dim):
             out_rows[o, d] = src[d]
     # X = In · Outᵀ, four outputs per pass over the input row
@@ -625,7 +634,7 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, private, first_private, out_
     # Out += Gᵀ · In, straight into the weights (the rows are distinct), four inputs per pass
     for o in range(n_out):
         row = out_ids[o]
-        dst = private[row - first_private] if row >= first_private else out_matrix[row]
+        dst = private[row - first_private] if 0 <= row - first_private < n_private else out_matrix[row]
         b = b_begin
         while b + 4 <= b_end:
             _add_four(dst, inputs, b, b + 1, b + 2, b + 3, grads[b, o], grads[b + 1, o],
@@ -641,7 +650,7 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, private, first_private, out_
 def _sync_private(shared, first, private, base):
     """Merge this thread's copy of rows ``first ..`` of ``shared`` and take a fresh one.
 
-    shared float32[R, D]; private and base float32[P, D], P = R - first.
+    shared float32[R, D]; private and base float32[P, D], first + P <= R.
     shared[first + i] += private[i] − base[i] (this thread's updates since the
     last merge, added to whatever the other threads wrote meanwhile), then
     private[i] = base[i] = shared[first + i].
@@ -659,7 +668,7 @@ def _sync_private(shared, first, private, base):
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index,
                codes, points, code_lengths, tables, window, negative, alpha_begin, alpha_end, seed,
-               hs_group, hs_private, hs_sync):
+               hs_group, hs_private, hs_sync, private_words, private_sync):
     """Skip-gram with outputs shared across each centre word's window (module docstring).
 
     ``hs_group``: with hierarchical softmax, the Huffman path is shared by at
@@ -675,6 +684,16 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     are written by all of them all the time, and each write waits for the
     cache line to come back from the other core. 0 turns it off (as training
     does with one thread, where nothing else writes the rows).
+
+    ``private_words``, ``private_sync``: likewise for the rows of the
+    ``private_words`` most frequent words (the first rows: the vocabulary is
+    sorted by count), in syn0 and, with negative sampling, in syn1neg: trained
+    in copies private to this call, merged every ``private_sync`` centre
+    words and at the end. These words are in nearly every window, as context
+    words and as negatives, so several threads would otherwise write the same
+    rows all the time. Deviation from word2vec.c (and plain Hogwild) as for
+    the Huffman nodes: a thread sees the other threads' updates of those rows
+    up to ``private_sync`` centre words late. 0 turns it off.
     """
     dim = syn0.shape[1]
     state = seed
@@ -695,9 +714,17 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     private = np.zeros((n_private, dim), dtype=np.float32)
     base = np.zeros((n_private, dim), dtype=np.float32)
     _sync_private(syn1, first_private, private, base)  # nothing to merge yet: takes the first copy
-    no_private = np.empty((0, dim), dtype=np.float32)
+    n_words = max(0, min(private_words, syn0.shape[0]))
+    in_private = np.zeros((n_words, dim), dtype=np.float32)  # syn0's first n_words rows, and their base
+    in_base = np.zeros((n_words, dim), dtype=np.float32)
+    _sync_private(syn0, 0, in_private, in_base)
+    n_out_words = n_words if negative > 0 else 0
+    out_private = np.zeros((n_out_words, dim), dtype=np.float32)  # syn1neg's, and their base
+    out_base = np.zeros((n_out_words, dim), dtype=np.float32)
+    _sync_private(syn1neg, 0, out_private, out_base)
     noise = np.empty(sen.shape[0] * negative, dtype=np.int64)
     since_sync = 0
+    since_words_sync = 0
     loss = 0.0
     count = 0
     trained = 0
@@ -716,8 +743,9 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                 if c != pos:
                     w = sen[c]
                     ctx[n_in] = w
+                    src = in_private[w] if w < n_words else syn0[w]
                     for d in range(dim):
-                        inputs[n_in, d] = syn0[w, d]
+                        inputs[n_in, d] = src[d]
                         in_delta[n_in, d] = _ZERO
                     n_in += 1
             if n_in == 0:
@@ -757,16 +785,25 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                         labels[n_out] = _ZERO
                         weights[n_out] = _ONE
                         n_out += 1
-                l, k = _batch_pass(inputs, 0, n_in, syn1neg, no_private, syn1neg.shape[0], out_ids, labels,
+                l, k = _batch_pass(inputs, 0, n_in, syn1neg, out_private, 0, out_ids, labels,
                                    weights, n_out, False, alpha, tables, out_rows, in_delta, grads)
                 loss += l
                 count += k
             for i in range(n_in):
                 w = ctx[i]
+                dst = in_private[w] if w < n_words else syn0[w]
                 for d in range(dim):
-                    syn0[w, d] += in_delta[i, d]
+                    dst[d] += in_delta[i, d]
+            since_words_sync += 1
+            if n_words > 0 and since_words_sync >= private_sync:
+                _sync_private(syn0, 0, in_private, in_base)
+                _sync_private(syn1neg, 0, out_private, out_base)
+                since_words_sync = 0
     if n_private > 0:
         _sync_private(syn1, first_private, private, base)
+    if n_words > 0:
+        _sync_private(syn0, 0, in_private, in_base)
+        _sync_private(syn1neg, 0, out_private, out_base)
     return loss, count, trained
 
 

@@ -79,6 +79,8 @@ class KernelSettings(NamedTuple):
     hs_group: int = 1
     hs_private: int = 0
     hs_sync: int = 1024
+    private_words: int = 0
+    private_sync: int = 1024
 
 
 def kernel_function(name: str):
@@ -96,7 +98,8 @@ def kernel_args(name: str, weights: Weights, tables: Tables, ids: np.ndarray, of
     if name == "cbow_exact":
         return args + (settings.cbow_mean,)
     if name == "sg_batched":
-        return args + (settings.hs_group, settings.hs_private, settings.hs_sync)
+        return args + (settings.hs_group, settings.hs_private, settings.hs_sync, settings.private_words,
+                       settings.private_sync)
     return args
 
 
@@ -244,10 +247,12 @@ class Model:
         return self._tables
 
     def kernel_settings(self, threads: int) -> KernelSettings:
-        """The kernel's scalar settings; with one thread no Huffman node is kept private (nothing to wait for)."""
+        """The kernel's scalar settings; with one thread no Huffman node and no word's rows are kept private
+        (nothing to wait for)."""
         o = self.options
-        return KernelSettings(o.window, o.negative, o.cbow_mean, o.hs_group,
-                              o.hs_private_nodes if threads > 1 else 0, o.hs_sync_words)
+        several = threads > 1
+        return KernelSettings(o.window, o.negative, o.cbow_mean, o.hs_group, o.hs_private_nodes if several else 0,
+                              o.hs_sync_words, o.private_words if several else 0, o.private_sync_words)
 
     # -- training -----------------------------------------------------------------------------
     def train(self, corpus, epochs: Optional[int] = None, alpha: Optional[float] = None, **kwargs):

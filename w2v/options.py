@@ -90,6 +90,8 @@ LIMITS: Dict[str, Limit] = {
     "hs_group": Limit(int, 0, None),
     "hs_private_nodes": Limit(int, 0, None),
     "hs_sync_words": Limit(int, 1, None),
+    "private_words": Limit(int, 0, None),
+    "private_sync_words": Limit(int, 1, None),
 }
 
 #: The kernel for each (architecture, exact?): the variant is picked once, here, never in the inner loop.
@@ -133,6 +135,11 @@ class TrainOptions:
     # every path starts at the root, and threads that all write the same rows wait on each other's caches
     hs_private_nodes: int = 64
     hs_sync_words: int = 1024
+    # batched skip-gram with several threads: each thread trains its own copy of the rows of the
+    # private_words most frequent words (syn0, and syn1neg with negative sampling) and merges it every
+    # private_sync_words centre words (w2v.kernels.sg_batched): those rows are in nearly every window
+    private_words: int = 64
+    private_sync_words: int = 1024
     lowercase: bool = False
     max_sentence_length: int = 10_000
     chunk_words: int = 100_000
