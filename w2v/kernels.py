@@ -66,10 +66,10 @@ every ``hs_sync`` centre words (:func:`sg_batched`). Deviation from word2vec.c
 rows up to ``hs_sync`` centre words late.
 
 The most frequent words are written all the time too: they are in nearly
-every window, as context words (syn0) and as negatives (syn1neg). The batched
-kernel keeps their rows private to the thread in the same way
-(``private_words``, merged every ``private_sync`` centre words), with the same
-deviation.
+every window, as context words (syn0) and as negatives (syn1neg). With
+negative sampling the batched kernel keeps their rows private to the thread
+in the same way (``private_words``, merged every ``private_sync`` centre
+words), with the same deviation.
 
 CBOW has only word2vec.c's updates: sharing negatives across consecutive
 centre words was faster but lost quality (benchmarks/README.md, "CBOW").
@@ -685,15 +685,16 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     cache line to come back from the other core. 0 turns it off (as training
     does with one thread, where nothing else writes the rows).
 
-    ``private_words``, ``private_sync``: likewise for the rows of the
-    ``private_words`` most frequent words (the first rows: the vocabulary is
-    sorted by count), in syn0 and, with negative sampling, in syn1neg: trained
-    in copies private to this call, merged every ``private_sync`` centre
-    words and at the end. These words are in nearly every window, as context
-    words and as negatives, so several threads would otherwise write the same
-    rows all the time. Deviation from word2vec.c (and plain Hogwild) as for
-    the Huffman nodes: a thread sees the other threads' updates of those rows
-    up to ``private_sync`` centre words late. 0 turns it off.
+    ``private_words``, ``private_sync``: with negative sampling, likewise for
+    the rows of the ``private_words`` most frequent words (the first rows: the
+    vocabulary is sorted by count) in syn0 and syn1neg: trained in copies
+    private to this call, merged every ``private_sync`` centre words and at
+    the end. These words are in nearly every window, as context words and as
+    negatives, so several threads would otherwise write the same rows all the
+    time. Deviation from word2vec.c (and plain Hogwild) as for the Huffman
+    nodes: a thread sees the other threads' updates of those rows up to
+    ``private_sync`` centre words late. 0 turns it off. Not with hierarchical
+    softmax alone, which is bound by arithmetic and gained nothing from it.
     """
     dim = syn0.shape[1]
     state = seed
@@ -714,13 +715,12 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
     private = np.zeros((n_private, dim), dtype=np.float32)
     base = np.zeros((n_private, dim), dtype=np.float32)
     _sync_private(syn1, first_private, private, base)  # nothing to merge yet: takes the first copy
-    n_words = max(0, min(private_words, syn0.shape[0]))
+    n_words = max(0, min(private_words, syn0.shape[0])) if negative > 0 else 0
     in_private = np.zeros((n_words, dim), dtype=np.float32)  # syn0's first n_words rows, and their base
     in_base = np.zeros((n_words, dim), dtype=np.float32)
     _sync_private(syn0, 0, in_private, in_base)
-    n_out_words = n_words if negative > 0 else 0
-    out_private = np.zeros((n_out_words, dim), dtype=np.float32)  # syn1neg's, and their base
-    out_base = np.zeros((n_out_words, dim), dtype=np.float32)
+    out_private = np.zeros((n_words, dim), dtype=np.float32)  # syn1neg's, and their base
+    out_base = np.zeros((n_words, dim), dtype=np.float32)
     _sync_private(syn1neg, 0, out_private, out_base)
     noise = np.empty(sen.shape[0] * negative, dtype=np.int64)
     since_sync = 0

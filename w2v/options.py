@@ -135,8 +135,8 @@ class TrainOptions:
     # every path starts at the root, and threads that all write the same rows wait on each other's caches
     hs_private_nodes: int = 64
     hs_sync_words: int = 1024
-    # batched skip-gram with several threads: each thread trains its own copy of the rows of the
-    # private_words most frequent words (syn0, and syn1neg with negative sampling) and merges it every
+    # batched skip-gram with negative sampling and several threads: each thread trains its own copy of the
+    # rows of the private_words most frequent words (syn0 and syn1neg) and merges it every
     # private_sync_words centre words (w2v.kernels.sg_batched): those rows are in nearly every window
     private_words: int = 64
     private_sync_words: int = 1024
