@@ -16,9 +16,10 @@ import planted
 import w2v
 from conftest import ROOT, write
 from w2v.cli import cli
-from w2v.model import Model, padded_dim
+from w2v.model import ALIGN_BYTES, Model, aligned_zeros, padded_dim
 from w2v.modelfile import read_model_file
 from w2v.training import TrainingInterrupted
+from w2v.vocab import Vocabulary
 
 SMALL = dict(dim=12, threads=1, seed=4, chunk_words=50_000)  # the sample corpus: 9 chunks an epoch
 
@@ -48,6 +49,23 @@ def test_the_model_file_round_trips_every_array_bit_for_bit(trained, tmp_path):
     # the file is about the weights, unpadded: (V + V + V-1) x D float32 plus words and counts
     v, d = len(trained.vocab), trained.dim
     assert os.path.getsize(path) < (3 * v * d * 4 + 20 * v + 4096)
+
+
+def test_trained_weights_start_on_a_cache_line(trained, sample_path, tmp_path):
+    def starts(weights):
+        return [m.ctypes.data % ALIGN_BYTES for m in weights if len(m)]
+    for shape in [(1, 8), (7, 104), (1000, 16)]:
+        zeros = aligned_zeros(shape)
+        assert zeros.shape == shape and zeros.dtype == np.float32 and zeros.flags.c_contiguous
+        assert zeros.ctypes.data % ALIGN_BYTES == 0 and not zeros.any()
+    assert starts(trained.weights) == [0, 0, 0]  # a new model's
+    path = str(tmp_path / "m.w2vm")
+    trained.save(path)
+    loaded = Model.load(path)  # loaded for training: padded copies
+    assert starts(loaded.weights) == [0, 0, 0]
+    ns = w2v.train(sample_path, epochs=1, **SMALL).model
+    assert ns.update_vocabulary(Vocabulary(["brandnewword", "king"], [50, 3])) == 1  # new matrices
+    assert "brandnewword" in ns.vocab.words and starts(ns.weights) == [0, 0]
 
 
 def test_vectors_are_a_view_of_the_weights(trained):

@@ -91,7 +91,7 @@ import numpy as np
 from .corpus import STDIN, Corpus, CorpusPart
 from .files import check_free_space
 from .formats import check_words
-from .model import Model, Weights, kernel_args, kernel_function
+from .model import Model, Weights, aligned_zeros, kernel_args, kernel_function
 from .options import TrainOptions
 from .training import (EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch, plan_chunks,
                        say_count_notes)
@@ -253,6 +253,13 @@ def _count_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int],
     return counted.compact(), counted.total_tokens, counted.pruned_below
 
 
+def _aligned_copy(matrix: np.ndarray) -> np.ndarray:
+    """A writable float32 copy of ``matrix`` starting on a cache line (:func:`w2v.model.aligned_zeros`)."""
+    copy = aligned_zeros(matrix.shape)
+    copy[...] = matrix
+    return copy
+
+
 def _open_shard(run: str, k: int, n: int, files, vocab: Vocabulary, options: Dict[str, Any], cache_dir,
                 chunk_words: int):
     """Encode part ``k`` of ``n`` with ``vocab`` and keep it for the run (runs on a worker)."""
@@ -340,7 +347,7 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
     shard = _open_shard(run, k, n, files, vocab, options, cache_dir, chunk_words)
     model = shard.model
     if full is not None:
-        model.weights = Weights(*(np.array(m, dtype=np.float32, copy=True) for m in full))
+        model.weights = Weights(*(_aligned_copy(m) for m in full))
         shard.synced = Weights(*(m.copy() for m in model.weights))
     elif shard.version == version - 1 and shard.synced is not None:
         _apply(model.weights, update)
