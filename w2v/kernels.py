@@ -326,18 +326,22 @@ def _prefetch_row(matrix, row):
 
 
 @njit(cache=True, inline="always")
-def _prefetch_ahead(syn0, syn1neg, sen, n, pos, window, noise, negative):
+def _prefetch_ahead(syn0, syn1neg, sen, n, pos, window, noise, negative, private_words):
     """Prefetch the rows that the centre word ``_AHEAD`` positions on will need first: its output row
     and its negatives (``noise[k * negative:(k + 1) * negative]`` for centre word k) and the context row
     that enters the window with it. The loops that copy or read these rows were the kernels' most
-    missed loads (benchmarks/results/profile-sg-batched.md)."""
+    missed loads (benchmarks/results/profile-sg-batched.md). Rows below ``private_words`` are skipped:
+    the kernel reads its private copies of those (:func:`sg_batched`), and fetching the shared ones
+    would only take fill buffers and pull lines the other threads are writing."""
     ahead = pos + _AHEAD
     if ahead < n:
         if negative > 0:
-            _prefetch_row(syn1neg, sen[ahead])
+            if sen[ahead] >= private_words:
+                _prefetch_row(syn1neg, sen[ahead])
             for j in range(ahead * negative, (ahead + 1) * negative):
-                _prefetch_row(syn1neg, noise[j])
-        if ahead + window < n:
+                if noise[j] >= private_words:
+                    _prefetch_row(syn1neg, noise[j])
+        if ahead + window < n and sen[ahead + window] >= private_words:
             _prefetch_row(syn0, sen[ahead + window])
 
 
@@ -540,7 +544,7 @@ def cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
             state, noise[j] = _draw_noise(state, alias_prob, alias_index)
         for pos in range(n):
             word = sen[pos]
-            _prefetch_ahead(syn0, syn1neg, sen, n, pos, window, noise, negative)
+            _prefetch_ahead(syn0, syn1neg, sen, n, pos, window, noise, negative, 0)
             state, lo, hi = _window(state, pos, n, window)
             neu1[:] = _ZERO
             cw = 0
@@ -736,7 +740,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
             state, noise[j] = _draw_noise(state, alias_prob, alias_index)
         for pos in range(n):
             word = sen[pos]
-            _prefetch_ahead(syn0, syn1neg, sen, n, pos, window, noise, negative)
+            _prefetch_ahead(syn0, syn1neg, sen, n, pos, window, noise, negative, n_words)
             state, lo, hi = _window(state, pos, n, window)
             n_in = 0
             for c in range(lo, hi):
