@@ -12,6 +12,10 @@ processes measured by ``/usr/bin/time`` (wall seconds and peak resident memory):
 * with ``--text-words N``, the first N rows also as word2vec text (``%.9g``, as ``w2v`` writes it):
   ``w2v similar vectors.txt w5`` against gensim's ``load_word2vec_format(binary=False)``.
 
+With ``--cold``, every file is dropped from the page cache (``posix_fadvise(DONTNEED)``) before each timed
+run, so each reads from the disk, and the time to read each file's bytes alone (4 MB at a time, nothing
+done with them) is timed too: what "bound by the disk" means on this machine.
+
 The files are flushed to disk before the first timed run and deleted afterwards. Results go to
 ``results/vectors-scale.md`` (``--name``: another name).
 """
@@ -34,6 +38,8 @@ GENSIM_BIN = ("import sys; from gensim.models import KeyedVectors as K; "
               "kv = K.load_word2vec_format(sys.argv[1], binary=True); print(kv.most_similar('w5', topn=10)[0])")
 GENSIM_TEXT = ("import sys; from gensim.models import KeyedVectors as K; "
                "kv = K.load_word2vec_format(sys.argv[1], binary=False); print(kv.most_similar('w5', topn=10)[0])")
+READ_BYTES = ("import sys\nf = open(sys.argv[1], 'rb', buffering=0)\nb = bytearray(1 << 22)\nn = 0\n"
+              "while True:\n    k = f.readinto(b)\n    if not k:\n        break\n    n += k\nprint(n)")
 GENSIM_KV = ("import sys; from gensim.models import KeyedVectors as K; "
              "kv = K.load(sys.argv[1], mmap='r'); print(kv.most_similar('w5', topn=10)[0])")
 
@@ -43,12 +49,24 @@ def measure(command):
     return seconds, mib, out.splitlines()[0] if out else ""
 
 
+def drop_from_page_cache(folder: str) -> None:
+    """Ask Linux to drop the (clean) cached pages of every file in ``folder``."""
+    for name in os.listdir(folder):
+        fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
 def main(argv=None):
     parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--text-words", type=int, default=0, help="also time word2vec text of the first N rows")
+    parser.add_argument("--cold", action="store_true", help="drop the files from the page cache before each run, "
+                        "and time reading each file's bytes alone")
     parser.add_argument("--folder", default=tempfile.gettempdir())
     parser.add_argument("--name", default="vectors-scale", help="results/NAME.md")
     args = parser.parse_args(argv)
@@ -86,10 +104,16 @@ def main(argv=None):
     if args.text_words:
         systems[f"w2v, word2vec text ({args.text_words:,} rows)"] = w2v + [paths["txt"], "w5"]
         systems[f"gensim, word2vec text ({args.text_words:,} rows)"] = [sys.executable, "-c", GENSIM_TEXT, paths["txt"]]
+    if args.cold:
+        for kind in ("bin", "txt"):
+            if kind in paths:
+                systems[f"the bytes of the .{kind} alone"] = [sys.executable, "-c", READ_BYTES, paths[kind]]
     rows = []
     try:
         for rep in range(args.repeat):
             for name, command in systems.items():
+                if args.cold:
+                    drop_from_page_cache(folder)
                 seconds, mib, first = measure(command)
                 rows.append((name, rep + 1, seconds, mib, first))
                 print(rows[-1], flush=True)
@@ -100,10 +124,12 @@ def main(argv=None):
     matrix_mib = args.words * args.dim * 4 / 2 ** 20
     text = (f"# Vectors at scale: {args.words:,} × {args.dim} (matrix {matrix_mib:,.0f} MiB)\n\n"
             f"`python benchmarks/vectors_scale.py --words {args.words} --dim {args.dim} --repeat {args.repeat}"
-            f"{f' --text-words {args.text_words}' if args.text_words else ''}"
+            f"{f' --text-words {args.text_words}' if args.text_words else ''}{' --cold' if args.cold else ''}"
             f"{'' if args.name == 'vectors-scale' else ' --name ' + args.name}`: "
             f"time from start to the first answer of a 10-neighbour query, and peak memory, each a child "
-            f"process (`/usr/bin/time`), runs alternating; files in the page cache after the first round.\n\n"
+            f"process (`/usr/bin/time`), runs alternating; "
+            f"{'every file dropped from the page cache before each run' if args.cold else 'files in the page cache after the first round'}"
+            f".\n\n"
             "| system | run | seconds | peak MiB | first answer |\n|---|---|---|---|---|\n"
             + "".join(f"| {n} | {r} | {s:.2f} | {m:,.0f} | {a} |\n" for n, r, s, m, a in rows))
     with open(os.path.join(HERE, "results", args.name + ".md"), "w") as f:
