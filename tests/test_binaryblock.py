@@ -129,3 +129,26 @@ def test_a_bad_entry_deep_in_a_block_is_named_with_its_place(tmp_path, record, m
         read_vectors(path, fmt="binary")
     place = len(b"3002 2\n") + len(good) - 1  # the entry starts at the newline that ends the row before
     assert message.format(place=place) in str(caught.value)
+
+
+def test_a_buffer_is_read_into_again_only_after_its_rows_are_copied(tmp_path, monkeypatch):
+    # the copies run in a second thread; slowed down, they would see the next-but-one block's bytes
+    # if the reader did not wait for them before reusing their buffer
+    import time
+    monkeypatch.setattr(formats, "_BINARY_READ_BYTES", 1)
+    gather = formats._gather_rows
+
+    def slow_gather(out, runs, at):
+        time.sleep(0.02)
+        gather(out, runs, at)
+
+    monkeypatch.setattr(formats, "_gather_rows", slow_gather)
+    rng = np.random.default_rng(7)
+    n, dim = 2_000, 50
+    words = [f"w{i}" for i in range(n)]
+    matrix = rng.standard_normal((n, dim)).astype(np.float32)
+    data = f"{n} {dim}\n".encode() + b"".join(
+        w.encode() + b" " + row.astype("<f4").tobytes() + b"\n" for w, row in zip(words, matrix))
+    got = read_vectors(write(tmp_path / "v.bin", data))
+    assert got.words == words
+    assert got.vectors.tobytes() == matrix.tobytes()

@@ -538,7 +538,12 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     may hold any byte), so the entries must be walked in order: :func:`w2v.binaryblock.find_entries`
     walks a whole block read (~4 MB) in array operations; an entry it leaves (an odd one, or the last
     of a block) is read by a loop here, which writes the messages. The rows of each block are copied
-    into the matrix by one fancy index, and the words are decoded all at once at the end."""
+    into the matrix by one fancy index in a second thread while the next block is read and walked
+    (two buffers in turn: a buffer is read into again only once its copy is done), so the copy, and
+    the page faults of the fresh matrix it pays for, overlap the reading. The words are decoded all
+    at once at the end."""
+    from concurrent.futures import ThreadPoolExecutor  # here: reading a native file never pays for it
+
     header = f.readline()
     count, dim = _parse_header(path, header, size, lambda d: 4 * d + 2, limit)
     n = count if limit is None else min(limit, count)
@@ -552,20 +557,24 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     row_bytes = 4 * dim
     longest = MAX_WORD_BYTES + 1  # a word, and the newline before it
     chunk = max(_BINARY_READ_BYTES, 4 * (row_bytes + longest))
-    buf = bytearray(chunk + row_bytes + longest + 2)  # read into, again and again: no fresh memory per block
-    view = memoryview(buf)
-    block = np.frombuffer(buf, dtype=np.uint8)
+    # read into, again and again, in turn: no fresh memory per block
+    bufs = [bytearray(chunk + row_bytes + longest + 2) for _ in range(2)]
+    views = [memoryview(b) for b in bufs]
+    copying: List[Optional["Future"]] = [None, None]  # the copy out of each buffer, while it runs
+    cur = 0
+    buf, view, block = bufs[0], views[0], np.frombuffer(bufs[0], dtype=np.uint8)
     filled = 0  # buf[:filled] holds the file from byte offset on
     pos = 0
     offset = len(header)
     walk = True  # whether find_entries may walk the rest of this block (off once it left an entry)
+    copier = ThreadPoolExecutor(1, thread_name_prefix="w2v-binary")
 
     def copy_rows():
         nonlocal copied
         if rows:  # every row-long run of buf's bytes, one starting at each byte (a view, no copy)
             runs = np.ndarray(shape=(filled - row_bytes + 1,), dtype=row_type, buffer=buf, strides=(1,))
             at = np.concatenate(rows)
-            out[copied:copied + len(at)] = runs[at]
+            copying[cur] = copier.submit(_gather_rows, out[copied:copied + len(at)], runs, at)
             copied += len(at)
             rows.clear()
 
@@ -591,7 +600,12 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
                                      f"{MAX_WORD_BYTES:,} bytes, the longest word w2v reads)")
                 copy_rows()
                 left = filled - pos
-                buf[:left] = bytes(view[pos:filled])  # the unread tail (a copy first: the two may overlap)
+                nxt = 1 - cur
+                if copying[nxt] is not None:  # its rows are in the matrix before it is read into again
+                    copying[nxt].result()
+                    copying[nxt] = None
+                bufs[nxt][:left] = view[pos:filled]  # the unread tail
+                cur, buf, view, block = nxt, bufs[nxt], views[nxt], np.frombuffer(bufs[nxt], dtype=np.uint8)
                 offset += pos
                 pos = 0
                 got = f.readinto(view[left:left + chunk])
@@ -611,8 +625,14 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
             i += 1
         copy_rows()
         rest = bytes(view[pos:filled]) + f.read(2)
+        for job in copying:
+            if job is not None:
+                job.result()
     finally:
-        view.release()
+        copier.shutdown(wait=True)  # no copy still reads a buffer or writes the matrix
+        del block
+        for v in views:
+            v.release()
     if limit is None and rest.strip(b"\n"):
         raise ValueError(f"{path}, byte {offset + pos}: data after the {count} words in the header")
     joined = b"".join(words_read)
@@ -625,6 +645,12 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     vectors = vectors.astype(np.float32, copy=False)
     _refuse_non_finite(path, words, vectors)
     return VectorFile(words, vectors)
+
+
+def _gather_rows(out: np.ndarray, runs: np.ndarray, at: np.ndarray) -> None:
+    """``out[k] = runs[at[k]]`` by a fancy index, which runs without the GIL (``np.take`` would first
+    copy ``runs``, an overlapping view, whole)."""
+    out[...] = runs[at]
 
 
 def _decode_words(path: str, raws: List[bytes], where: Callable[[int], str], unicode_errors: str) -> List[str]:
