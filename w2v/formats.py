@@ -59,7 +59,7 @@ import numpy as np
 from .files import STDOUT_NAMES, open_output
 from .binaryblock import find_entries
 from .modelfile import MAGIC as MODEL_MAGIC, read_model_file
-from .textblock import PAD, parse_rows
+from .textblock import PAD, Rows, parse_rows
 from .words import MAX_WORD_BYTES, SEPARATORS, word_problem
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text", ".npz": "native
 _NATIVE_VERSION = 1
 _TEXT_BLOCK_ROWS = 1024  # rows formatted at a time when writing text
 _COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatter
-_TEXT_READ_BYTES = 1 << 22  # text read at a time when reading
+_TEXT_READ_BYTES = 1 << 19  # text read and parsed at a time: ~50,000 numbers, whose temporaries mostly stay in L2
 _TEXT_THREADS = 4  # at most, parsing text blocks (each holds ~10 blocks' worth of temporaries)
 _BINARY_READ_BYTES = 1 << 22  # binary read at a time (at least four entries of the longest kind)
 
@@ -413,9 +413,9 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
     """word2vec text: a header line, then a row ``word v1 ... vD`` per word.
 
     The file is read ``_TEXT_READ_BYTES`` at a time (:func:`_text_blocks`); each block of whole rows
-    is parsed by :func:`w2v.textblock.parse_rows` in a pool of threads (its array operations run
-    without the GIL), and finished here in file order (:func:`_text_rows`), so the first problem in
-    the file is the one reported."""
+    is parsed into its rows of the matrix by a pool of threads (:func:`_parse_text_block`: array
+    operations, which run without the GIL), and finished here in file order (:func:`_text_rows`), so
+    the first problem in the file is the one reported."""
     # imported here: reading any other format (a query's native file) never pays for them
     from concurrent.futures import ThreadPoolExecutor
     from .options import default_threads
@@ -426,6 +426,7 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
     words: List[str] = []
     rest = b""
     workers = min(_TEXT_THREADS, default_threads())
+    _keep_freed_blocks()
     with ThreadPoolExecutor(workers, thread_name_prefix="w2v-text") as pool:
         parsing: Deque = deque()  # blocks handed to the pool, in file order
         blocks = _text_blocks(path, f, n, count)
@@ -439,7 +440,7 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
             except ValueError as error:  # the file ends early: reported after any problem in the rows before
                 stop = error
                 break
-            parsing.append((data, end, first, pool.submit(parse_rows, np.frombuffer(data, np.uint8, end), dim)))
+            parsing.append((data, end, first, pool.submit(_parse_text_block, data, end, first, dim, vectors)))
             if len(parsing) > workers:
                 words += _text_rows(path, *parsing.popleft(), dim, vectors, unicode_errors)
         while parsing:
@@ -452,6 +453,16 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
         if rest.split(b"\n", 1)[0].strip():
             raise ValueError(f"{path}, line {count + 2}: more lines than the {count} words in the header")
     return VectorFile(words, vectors)
+
+
+def _keep_freed_blocks() -> None:
+    """Allocate and free 31 MB (untouched, so nothing is written). glibc's malloc takes a freed mapped
+    block's size as its new threshold (up to 32 MB): blocks up to it then come from its heap, and up
+    to twice that stays free for reuse. Without this, the parse's temporaries (0.1-1 MB each) are
+    mapped and unmapped block after block, each time faulting in every page again: a 731 MB text
+    file took 5.1 s to read in a fresh process against 3.6 s with it. (The binary reader got slower
+    with it: not used there.) Elsewhere it is an allocation and a free."""
+    np.empty(31 << 20, dtype=np.uint8)
 
 
 def _text_blocks(path, f, n: int, count: int):
@@ -482,32 +493,40 @@ def _text_blocks(path, f, n: int, count: int):
     return pending
 
 
+def _parse_text_block(data: bytes, end: int, first: int, dim: int, vectors: np.ndarray) -> Optional[Rows]:
+    """In a worker thread: the rows ``data[PAD:end]`` parsed by :func:`w2v.textblock.parse_rows`,
+    their numbers written, rounded to float32, into ``vectors[first:]``, and their words' offsets
+    returned; ``None`` if the block is not in word2vec's plain layout or holds something that is not
+    a finite float32 number (the caller then reads it row by row). The numbers ``parse_rows`` leaves
+    (such as ``1e-05``) are parsed by Python's ``float``. Writing the rows here, not in the thread
+    that reads the file, also spreads over the pool the page faults of the fresh matrix."""
+    rows = parse_rows(np.frombuffer(data, np.uint8, end), dim)
+    if rows is None:
+        return None
+    values = rows.values
+    try:
+        for r, j in zip(*np.nonzero(~rows.parsed)):
+            values[r, j] = float(data[rows.number_starts[r, j]:rows.number_ends[r, j]])
+    except ValueError:
+        return None
+    out = vectors[first:first + len(values)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out[:] = values  # rounded to float32: what float32 cannot hold becomes inf
+    return rows if _first_non_finite(out) is None else None
+
+
 def _text_rows(path, data: bytes, end: int, first: int, parsing: "Future", dim: int, vectors: np.ndarray,
                unicode_errors) -> List[str]:
-    """Finish the rows ``data[PAD:end]`` (whole rows, each ending with a newline): their numbers into
-    ``vectors[first:]``; their words. ``parsing``: :func:`w2v.textblock.parse_rows` of the block.
-
-    A block in word2vec's plain layout was parsed by the pool (array operations; numbers it leaves,
-    such as ``1e-05``, are parsed here by Python's ``float``); any other block, or one holding
-    something that is not a finite float32 number, is parsed row by row (:func:`_parse_text_row`),
-    which names what is wrong. Both give the same numbers, bit for bit: each is the float64 nearest
-    the text, rounded to float32."""
+    """Finish the rows ``data[PAD:end]`` (whole rows, each ending with a newline) in file order:
+    their words, and their numbers in ``vectors[first:]``. ``parsing``: :func:`_parse_text_block` of
+    the block, which wrote the numbers of a block in word2vec's plain layout; any other block is
+    parsed here row by row (:func:`_parse_text_row`), which names what is wrong. Both give the same
+    numbers, bit for bit: each is the float64 nearest the text, rounded to float32."""
     line = first + 2  # the block's first row's line number
     rows = parsing.result()
     if rows is not None:
-        values = rows.values
-        try:
-            for r, j in zip(*np.nonzero(~rows.parsed)):
-                values[r, j] = float(data[rows.number_starts[r, j]:rows.number_ends[r, j]])
-        except ValueError:
-            rows = None
-    if rows is not None:
-        out = vectors[first:first + len(values)]
-        with np.errstate(over="ignore", invalid="ignore"):
-            out[:] = values  # rounded to float32: what float32 cannot hold becomes inf
-        if _first_non_finite(out) is None:
-            raws = [data[a:b] for a, b in zip(rows.word_starts.tolist(), rows.word_ends.tolist())]
-            return _decode_words(path, raws, lambda i: f"line {line + i}", unicode_errors)
+        raws = [data[a:b] for a, b in zip(rows.word_starts.tolist(), rows.word_ends.tolist())]
+        return _decode_words(path, raws, lambda i: f"line {line + i}", unicode_errors)
     return [_parse_text_row(path, line + i, text, dim, vectors[first + i], unicode_errors)
             for i, text in enumerate(data[PAD:end].split(b"\n")[:-1])]
 
