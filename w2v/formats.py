@@ -579,9 +579,10 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     # read into, again and again, in turn: no fresh memory per block
     bufs = [bytearray(chunk + row_bytes + longest + 2) for _ in range(2)]
     views = [memoryview(b) for b in bufs]
+    blocks = [np.frombuffer(b, dtype=np.uint8) for b in bufs]
     copying: List[Optional["Future"]] = [None, None]  # the copy out of each buffer, while it runs
     cur = 0
-    buf, view, block = bufs[0], views[0], np.frombuffer(bufs[0], dtype=np.uint8)
+    buf, view, block = bufs[cur], views[cur], blocks[cur]
     filled = 0  # buf[:filled] holds the file from byte offset on
     pos = 0
     offset = len(header)
@@ -624,7 +625,8 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
                     copying[nxt].result()
                     copying[nxt] = None
                 bufs[nxt][:left] = view[pos:filled]  # the unread tail
-                cur, buf, view, block = nxt, bufs[nxt], views[nxt], np.frombuffer(bufs[nxt], dtype=np.uint8)
+                cur = nxt
+                buf, view, block = bufs[cur], views[cur], blocks[cur]
                 offset += pos
                 pos = 0
                 got = f.readinto(view[left:left + chunk])
@@ -649,7 +651,6 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
                 job.result()
     finally:
         copier.shutdown(wait=True)  # no copy still reads a buffer or writes the matrix
-        del block
         for v in views:
             v.release()
     if limit is None and rest.strip(b"\n"):
