@@ -6,9 +6,9 @@ r"""End-to-end wall time, what users feel: from the command's start to the writt
         > /tmp/wiki8-lines.txt                                               # 1,000-word lines, as measured
     python benchmarks/end_to_end.py --corpus /tmp/wiki8-lines.txt --word2vec-bin /tmp/word2vec-seeded
 
-Use the 1,000-word lines: on wiki8 as shipped (one 100 MB line) gensim's ``corpus_file`` mode runs
-differently (5 epochs in about 45 s at 3.4 GB on a VM where the lines take 275-335 s at 200 MB), so the
-comparison would not be like for like.
+Use the 1,000-word lines (the other benchmarks' ``/tmp/wiki8-lines.txt`` too): gensim's ``corpus_file``
+mode treats wiki8 as shipped, one 100 MB line, differently (results/end-to-end-5epoch-dec02-newvm.md), so
+the comparison would not be like for like.
 
 sg-ns, dim 100, window 5, negative 5, sample 1e-3, min-count 5, 2 threads. Each run is timed by
 ``/usr/bin/time`` (wall seconds, peak resident memory), runs alternate:
