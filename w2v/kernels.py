@@ -742,7 +742,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
             word = sen[pos]
             _prefetch_ahead(syn0, syn1neg, sen, n, pos, window, noise, negative, n_words)
             state, lo, hi = _window(state, pos, n, window)
-            n_in = 0
+            n_in = np.int64(0)  # not a literal: _batch_pass is then compiled for the int64 it gets, once
             for c in range(lo, hi):
                 if c != pos:
                     w = sen[c]
@@ -775,7 +775,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
                 out_ids[0] = word
                 labels[0] = _ONE
                 weights[0] = _ONE
-                n_out = 1
+                n_out = np.int64(1)  # (as n_in)
                 for j in range(pos * negative, (pos + 1) * negative):
                     target = noise[j]
                     if target == word:
@@ -870,6 +870,24 @@ def _rehash(slots_size, hashes, n):
 
 
 @njit(cache=True, inline="always")
+def _copy_items(dst, dst_start, src, src_start, n):
+    """``dst[dst_start:dst_start + n] = src[src_start:src_start + n]`` for 1-D arrays, as a loop: Numba
+    compiles an array-to-slice assignment together with its shape-mismatch message, several seconds of
+    compiling on every first run (and every run without a writable cache) for nothing here, where the
+    shapes always agree."""
+    for i in range(n):
+        dst[dst_start + i] = src[src_start + i]
+
+
+@njit(cache=True, inline="always")
+def _copy_rows(dst, src, n):
+    """``dst[:n] = src[:n]`` for 2-D arrays of as many columns, as a loop (:func:`_copy_items`)."""
+    for i in range(n):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@njit(cache=True, inline="always")
 def _find(slots, entries, arena, data, start, end, h):
     """(slot, entry or -1) of the token data[start:end] with hash h."""
     size = slots.shape[0]
@@ -894,14 +912,14 @@ def table_add(table, n, used, data, start, end, h, count):
     length = end - start
     if n == hashes.shape[0]:
         hashes2, entries2 = np.empty(2 * n, np.uint64), np.empty((2 * n, 3), np.int64)
-        hashes2[:n] = hashes[:n]
-        entries2[:n] = entries[:n]
+        _copy_items(hashes2, 0, hashes, 0, n)
+        _copy_rows(entries2, entries, n)
         hashes, entries = hashes2, entries2
     if used + length > arena.shape[0]:
         arena2 = np.empty(max(2 * arena.shape[0], used + length), np.uint8)
-        arena2[:used] = arena[:used]
+        _copy_items(arena2, 0, arena, 0, used)
         arena = arena2
-    arena[used:used + length] = data[start:end]
+    _copy_items(arena, used, data, start, length)
     hashes[n] = h
     entries[n, _START] = used
     entries[n, _LENGTH] = length
@@ -920,7 +938,7 @@ def _appended(values, n, value):
     """``values`` (doubled when full) with values[n] = value; returns (values, n + 1)."""
     if n == values.shape[0]:
         grown = np.empty(2 * n, values.dtype)
-        grown[:n] = values
+        _copy_items(grown, 0, values, 0, n)
         values = grown
     values[n] = value
     return values, n + 1
@@ -934,7 +952,7 @@ def _count_token(table, n, used, data, start, end, h):
     if e >= 0:
         entries[e, _COUNT] += 1
         return table, n, used, e
-    table, n, used = table_add(table, n, used, data, start, end, h, 1)
+    table, n, used = table_add(table, n, used, data, start, end, h, np.int64(1))  # one signature with merges
     return table, n, used, n - 1
 
 
@@ -1213,7 +1231,7 @@ def encode_tokens(data, table, n, ids_of_entry):
         elif high >= 0x80 and not _utf8_valid(data, start, i):
             if n_pending == pending.shape[0]:
                 grown2 = np.empty((2 * n_pending, 3), np.int64)
-                grown2[:n_pending] = pending
+                _copy_rows(grown2, pending, n_pending)
                 pending = grown2
             pending[n_pending, 0] = n_ids
             pending[n_pending, 1] = start
@@ -1354,7 +1372,7 @@ def table_count(table, n, used, key, start, end):
     if e >= 0:
         entries[e, _COUNT] += 1
         return table, n, used
-    return table_add(table, n, used, key, start, end, h, 1)
+    return table_add(table, n, used, key, start, end, h, np.int64(1))
 
 
 @njit(cache=True, inline="always")

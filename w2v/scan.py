@@ -377,9 +377,9 @@ def prepare(pass_name: str) -> None:
     if pass_name in _prepared:
         return
     map_large_blocks()
-    data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)
-    if pass_name == "spool":
-        table, n, used, _, _ = kernels.count_tokens_ids(data, kernels.table_new(16), 0, 0,
+    data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)  # read-only, as the counting pass's pieces
+    if pass_name == "spool":  # its pieces are writable buffers used again (:func:`pieces` with ``spare``)
+        table, n, used, _, _ = kernels.count_tokens_ids(data.copy(), kernels.table_new(16), 0, 0,
                                                         np.empty(len(data) // 2 + 16, np.int32))
         merged = kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n)
         kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64),

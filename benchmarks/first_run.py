@@ -1,0 +1,66 @@
+"""A new user's first run: the README's training command with an empty Numba cache, then again.
+
+    git worktree add --detach /tmp/old HEAD~1          # an older checkout to compare with (optional)
+    python benchmarks/first_run.py --old /tmp/old --repeat 2 --name first-run-copy-loops
+
+The first run compiles every kernel it needs and writes them to Numba's cache (a new empty folder,
+``NUMBA_CACHE_DIR``, for every run); the second run loads them from there. Each tree runs its own
+``cli.py`` with its own ``w2v`` first on ``PYTHONPATH``; runs alternate. Wall seconds of the whole
+command, start to exit.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def timed_runs(tree: str, args) -> tuple:
+    """(first, second) wall seconds of ``cli.py train`` in ``tree`` sharing one new empty Numba cache."""
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=tree)
+        command = [sys.executable, os.path.join(tree, "cli.py"), "train", args.corpus, "-o",
+                   os.path.join(out, "v.bin"), "-q"]
+        seconds = []
+        for _ in range(2):
+            start = time.perf_counter()
+            done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+            seconds.append(time.perf_counter() - start)
+            if done.returncode != 0:
+                sys.exit(f"{tree}: {done.stderr.strip()}")
+    return tuple(seconds)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default=os.path.join(ROOT, "corpora", "sample.txt"))
+    parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--name", default="first-run")
+    args = parser.parse_args(argv)
+    args.corpus = os.path.abspath(args.corpus)
+    trees = [("now", ROOT)] + ([("old", os.path.abspath(args.old))] if args.old else [])
+    rows = []
+    for r in range(1, args.repeat + 1):
+        for name, tree in trees:
+            first, second = timed_runs(tree, args)
+            rows.append((name, r, first, second))
+            print(f"{name} run {r}: first {first:.1f} s, second {second:.1f} s", flush=True)
+    command = "python benchmarks/first_run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    lines = ["# First run: compiling the kernels\n", f"`{command}` (`w2v train {os.path.relpath(args.corpus, ROOT)} "
+             f"-o v.bin -q`; a new empty Numba cache for each pair of runs; runs alternate)\n",
+             "| version | run | first run s (compiles) | second run s (cache) |", "|---|---|---|---|"]
+    lines += [f"| {name} | {r} | {first:.1f} | {second:.1f} |" for name, r, first, second in rows]
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", f"{args.name}.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
