@@ -116,6 +116,8 @@ SEND_SECONDS = 20
 SEND_BYTES_PER_SECOND = 20e6
 #: Seconds closing the client and a local cluster may take.
 CLOSE_SECONDS = 20
+#: Seconds connecting to a scheduler (``tcp://HOST:PORT``) may take before it is reported unreachable.
+CONNECT_SECONDS = 10.0
 #: A round's rows go as (rows, values) when fewer than this share of a matrix's rows changed.
 SPARSE_SHARE = 0.5
 #: Rows that at least this many workers changed in a round take the guard ``‖Δ_k‖/‖row‖`` in the
@@ -165,7 +167,7 @@ class Cluster:
         self.close()
 
 
-def connect(scheduler: str, timeout: float = 10.0) -> Cluster:
+def connect(scheduler: str, timeout: Optional[float] = None) -> Cluster:
     """A :class:`Cluster` for ``scheduler``: ``tcp://HOST:PORT`` (an existing ``dask scheduler``) or
     ``local:N`` (a new ``LocalCluster`` of N worker processes on this machine, one Dask thread each: the
     kernels bring their own threads). Raises ``ValueError``/``OSError`` with one line."""
@@ -187,7 +189,7 @@ def connect(scheduler: str, timeout: float = 10.0) -> Cluster:
     if "://" not in scheduler and ":" not in scheduler:
         raise ValueError(f"--scheduler {scheduler}: give an address such as tcp://HOST:8786, or local:N")
     try:
-        client = distributed.Client(scheduler, timeout=timeout)
+        client = distributed.Client(scheduler, timeout=CONNECT_SECONDS if timeout is None else timeout)
     except (OSError, TimeoutError, ValueError) as error:
         raise OSError(f"cannot reach the Dask scheduler at {scheduler} ({str(error).splitlines()[0][:200]}); "
                       f"start one with 'dask scheduler' and workers with 'dask worker {scheduler}', "
