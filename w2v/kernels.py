@@ -443,7 +443,7 @@ def _exact_outputs(h, neu1e, word, alpha, syn1neg, negative, alias_prob, alias_i
     if negative > 0:  # the word itself, then the negatives (a draw equal to the word is skipped)
         rows[0] = word
         labels[0] = _ONE
-        n = 1
+        n = np.int64(1)  # not a literal: _one_input_pass is then compiled for the int64 it gets, once
         repeated = False
         for j in range(negative):
             if at >= 0:
