@@ -140,7 +140,7 @@ def test_the_output_is_never_the_input_and_stdin_is_saved_first(tmp_path, sample
 def test_a_pair_that_straddles_two_pieces_is_counted(tmp_path, monkeypatch):
     path = write(tmp_path / "in.txt", "aaaa bbbb\n" * 3)
     cut = [b"aaaa ", b"bbbb\naaaa", b" bbbb", b"\n", b"aaaa bbbb\n"]  # pairs cut before and after the space
-    monkeypatch.setattr(scan, "pieces", lambda corpus, desc, readers=1: (np.frombuffer(p, np.uint8) for p in cut))
+    monkeypatch.setattr(scan, "pieces", lambda corpus, desc, readers=1, spare=None: (np.frombuffer(p, np.uint8) for p in cut))
     for threads in (1, 2):
         counts = count_phrases(Corpus([path]), min_count=1, threads=threads)
         assert counts.pair_count("aaaa", "bbbb") == 3 and counts.total_words == 6

@@ -281,16 +281,19 @@ def test_several_compressed_files_give_the_same_pieces_with_several_readers(tmp_
         assert [p.tobytes() for p in scan.pieces(corpus, "reading", readers=readers)] == one
 
 
-def test_the_spool_pass_is_warmed_with_the_kernel_it_uses(sample_path):
-    """``prepare("spool")`` loads (or compiles) the one ``count_tokens_ids`` the pass then calls: the pass's
-    pieces are writable buffers, and warming on read-only bytes made a second one (a second compile of
+@pytest.mark.parametrize("pass_name, kernel, run", [
+    ("spool", "count_tokens_ids", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2)"),
+    ("count", "count_tokens", "scan.count(Corpus([sys.argv[1]]), None, 2)"),
+])
+def test_a_counting_pass_is_warmed_with_the_kernel_it_uses(sample_path, pass_name, kernel, run):
+    """``prepare`` loads (or compiles) the one counting kernel the pass then calls: the passes' pieces are
+    writable buffers used again, and warming on read-only bytes made a second one (a second compile of
     several seconds on a first run). In a process of its own, so that no other test's calls count."""
     import subprocess
     import sys
-    code = ("import sys; from w2v import kernels, scan; from w2v.corpus import Corpus; "
-            "scan.prepare('spool'); before = len(kernels.count_tokens_ids.signatures); "
-            "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2); "
-            "print(before, len(kernels.count_tokens_ids.signatures))")
+    code = (f"import sys; from w2v import kernels, scan; from w2v.corpus import Corpus; "
+            f"scan.prepare({pass_name!r}); before = len(kernels.{kernel}.signatures); {run}; "
+            f"print(before, len(kernels.{kernel}.signatures))")
     done = subprocess.run([sys.executable, "-c", code, sample_path], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "1"]

@@ -377,7 +377,7 @@ def prepare(pass_name: str) -> None:
     if pass_name in _prepared:
         return
     map_large_blocks()
-    data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)  # read-only, as the counting pass's pieces
+    data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)  # read-only, as the encoding pass's pieces
     if pass_name == "spool":  # its pieces are writable buffers used again (:func:`pieces` with ``spare``)
         table, n, used, _, _ = kernels.count_tokens_ids(data.copy(), kernels.table_new(16), 0, 0,
                                                         np.empty(len(data) // 2 + 16, np.int32))
@@ -385,8 +385,9 @@ def prepare(pass_name: str) -> None:
         kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64),
                           np.zeros(2, np.int32))
         kernels.take_into(np.zeros(n, np.int32), np.zeros(2, np.int32), np.zeros(2, np.int32))
-    else:
-        table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
+    else:  # the counting pass's pieces are writable (as the spool's); a vocabulary's words (encode) are not
+        table, n, used, _ = kernels.count_tokens(data if pass_name == "encode" else data.copy(),
+                                                 kernels.table_new(16), 0, 0)
         merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n)
         if pass_name == "encode":
             kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
@@ -407,8 +408,18 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
     from . import kernels
     prepare("count")
 
+    # as in count_and_spool: a piece's buffer and its token table, once done with, serve a later piece
+    spare_tables: List[tuple] = []
+    spare_pieces: List[np.ndarray] = []
+
     def count_piece(piece):
-        table, n, _, tokens = kernels.count_tokens(piece, kernels.table_new(1 << 14), 0, 0)
+        try:
+            table = spare_tables.pop()
+            table[0].fill(0)  # its slots emptied: the rest is written before it is read
+        except IndexError:
+            table = kernels.table_new(1 << 14)
+        table, n, _, tokens = kernels.count_tokens(piece, table, 0, 0)
+        _give_back(spare_pieces, piece)  # the table holds its tokens' bytes: the piece is read
         return table, n, tokens
 
     state = {"table": kernels.table_new(1 << 16), "n": 0, "used": 0, "total": 0, "pruned": 0}
@@ -416,10 +427,11 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
     def fold(counted_piece):
         piece_table, piece_n, tokens = counted_piece
         table, n, used = kernels.table_merge(state["table"], state["n"], state["used"], piece_table, piece_n)
+        spare_tables.append(piece_table)
         state["total"] += tokens
         state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, state["pruned"], prune_at)
 
-    _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads), threads)
+    _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads, spare=spare_pieces), threads)
     return Counted(state["table"], state["n"], state["total"], state["pruned"])
 
 
