@@ -167,7 +167,7 @@ class Cluster:
         self.close()
 
 
-def connect(scheduler: str, timeout: Optional[float] = None) -> Cluster:
+def connect(scheduler: str) -> Cluster:
     """A :class:`Cluster` for ``scheduler``: ``tcp://HOST:PORT`` (an existing ``dask scheduler``) or
     ``local:N`` (a new ``LocalCluster`` of N worker processes on this machine, one Dask thread each: the
     kernels bring their own threads). Raises ``ValueError``/``OSError`` with one line."""
@@ -189,7 +189,7 @@ def connect(scheduler: str, timeout: Optional[float] = None) -> Cluster:
     if "://" not in scheduler and ":" not in scheduler:
         raise ValueError(f"--scheduler {scheduler}: give an address such as tcp://HOST:8786, or local:N")
     try:
-        client = distributed.Client(scheduler, timeout=CONNECT_SECONDS if timeout is None else timeout)
+        client = distributed.Client(scheduler, timeout=CONNECT_SECONDS)
     except (OSError, TimeoutError, ValueError) as error:
         raise OSError(f"cannot reach the Dask scheduler at {scheduler} ({str(error).splitlines()[0][:200]}); "
                       f"start one with 'dask scheduler' and workers with 'dask worker {scheduler}', "

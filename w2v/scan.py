@@ -134,6 +134,18 @@ def _spare_or_new(spare: List[np.ndarray], length: int, dtype, slack: int = 0) -
     return buffer
 
 
+def _spare_table(spare: List[tuple], capacity: int) -> tuple:
+    """A piece's token table: one given back to ``spare`` (after its merge), its slots emptied (the rest is
+    written before it is read), or a new one for ``capacity`` tokens when none is there."""
+    from . import kernels
+    try:
+        table = spare.pop()
+    except IndexError:
+        return kernels.table_new(capacity)
+    table[0].fill(0)
+    return table
+
+
 def _give_back(spare: List[np.ndarray], piece: np.ndarray) -> None:
     """Put a piece of :func:`pieces` (``spare=``) back for a later one, once nothing reads it any more."""
     spare.append(piece.base if isinstance(piece.base, np.ndarray) else piece)
@@ -413,11 +425,7 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
     spare_pieces: List[np.ndarray] = []
 
     def count_piece(piece):
-        try:
-            table = spare_tables.pop()
-            table[0].fill(0)  # its slots emptied: the rest is written before it is read
-        except IndexError:
-            table = kernels.table_new(1 << 14)
+        table = _spare_table(spare_tables, 1 << 14)
         table, n, _, tokens = kernels.count_tokens(piece, table, 0, 0)
         _give_back(spare_pieces, piece)  # the table holds its tokens' bytes: the piece is read
         return table, n, tokens
@@ -480,11 +488,7 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
     spare_pieces: List[np.ndarray] = []
 
     def count_piece(piece):
-        try:
-            table = spare_tables.pop()
-            table[0].fill(0)  # its slots emptied: the rest is written before it is read
-        except IndexError:
-            table = kernels.table_new(1 << 16)
+        table = _spare_table(spare_tables, 1 << 16)
         # room for the most tokens the piece can hold (and for a later piece a block longer)
         buffer = _spare_or_new(spare_ids, len(piece) // 2 + 16, np.int32, slack=1 << 20)
         table, n, _, ids, ends = kernels.count_tokens_ids(piece, table, 0, 0, buffer)
