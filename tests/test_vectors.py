@@ -238,3 +238,17 @@ def test_a_query_over_a_mapped_matrix_does_not_keep_it_resident(tmp_path):
     assert mapped.most_similar("w1", topn=3)[0][0] != "w1"
     grown = _file_backed_rss_kib() - before
     assert grown < rows * dim * 4 / 1024 / 4, grown  # well under the matrix: blocks are let go as they are used
+
+
+def test_row_norms_sum_in_float64_whatever_the_block():
+    # squares of 1e30 overflow float32; summed in float64 the lengths are finite and exact to rounding
+    from w2v.formats import row_norms
+    rng = np.random.default_rng(4)
+    matrix = rng.standard_normal((1000, 30)).astype(np.float32)
+    matrix[3] *= np.float32(1e30)
+    matrix[8] = 0
+    expected = np.sqrt((matrix.astype(np.float64) ** 2).sum(axis=1))
+    for block in (1, 7, 1000, 1 << 14):
+        got = row_norms(matrix, block)
+        assert got.dtype == np.float64 and np.all(np.isfinite(got)) and got[8] == 0
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
