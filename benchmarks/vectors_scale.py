@@ -12,6 +12,9 @@ processes measured by ``/usr/bin/time`` (wall seconds and peak resident memory):
 * with ``--text-words N``, the first N rows also as word2vec text (``%.9g``, as ``w2v`` writes it):
   ``w2v similar vectors.txt w5`` against gensim's ``load_word2vec_format(binary=False)``.
 
+With ``--old PATH`` (an older checkout), its ``w2v similar`` on the word2vec files runs too, right after
+ours, to compare two versions of the readers.
+
 With ``--cold``, every file is dropped from the page cache (``posix_fadvise(DONTNEED)``) before each timed
 run, so each reads from the disk, and the time to read each file's bytes alone (4 MB at a time, nothing
 done with them) is timed too: what "bound by the disk" means on this machine.
@@ -68,6 +71,7 @@ def main(argv=None):
     parser.add_argument("--cold", action="store_true", help="drop the files from the page cache before each run, "
                         "and time reading each file's bytes alone")
     parser.add_argument("--folder", default=tempfile.gettempdir())
+    parser.add_argument("--old", help="an older checkout: its w2v similar on the word2vec files too")
     parser.add_argument("--name", default="vectors-scale", help="results/NAME.md")
     args = parser.parse_args(argv)
     if args.words < 10:
@@ -76,6 +80,8 @@ def main(argv=None):
         raise BadArgument(f"--dim {args.dim}, --repeat {args.repeat}: each must be at least 1")
     if not 0 <= args.text_words <= args.words or 0 < args.text_words < 10:
         raise BadArgument(f"--text-words {args.text_words}: 0 (no text file) or 10 to --words ({args.words})")
+    if args.old and not os.path.isfile(os.path.join(args.old, "cli.py")):
+        raise BadArgument(f"--old {args.old}: no cli.py there (the root of a w2v checkout)")
     if not os.path.isdir(args.folder):
         raise BadArgument(f"--folder {args.folder}: no such folder")
     sys.path.insert(0, ROOT)
@@ -98,11 +104,16 @@ def main(argv=None):
     os.sync()  # the files' write-back would otherwise run during the first timed runs
     w2v = [sys.executable, os.path.join(ROOT, "cli.py"), "similar"]
     systems = {"w2v, word2vec binary": w2v + [paths["bin"], "w5"],
+               **({"w2v (old), word2vec binary": [sys.executable, os.path.join(args.old, "cli.py"), "similar",
+                                                  paths["bin"], "w5"]} if args.old else {}),
                "w2v, native .npz (memory-mapped)": w2v + [paths["npz"], "w5"],
                "gensim, word2vec binary": [sys.executable, "-c", GENSIM_BIN, paths["bin"]],
                "gensim, native .kv (mmap='r')": [sys.executable, "-c", GENSIM_KV, paths["kv"]]}
     if args.text_words:
         systems[f"w2v, word2vec text ({args.text_words:,} rows)"] = w2v + [paths["txt"], "w5"]
+        if args.old:
+            systems[f"w2v (old), word2vec text ({args.text_words:,} rows)"] = [
+                sys.executable, os.path.join(args.old, "cli.py"), "similar", paths["txt"], "w5"]
         systems[f"gensim, word2vec text ({args.text_words:,} rows)"] = [sys.executable, "-c", GENSIM_TEXT, paths["txt"]]
     if args.cold:
         for kind in ("bin", "txt"):
@@ -125,6 +136,7 @@ def main(argv=None):
     text = (f"# Vectors at scale: {args.words:,} × {args.dim} (matrix {matrix_mib:,.0f} MiB)\n\n"
             f"`python benchmarks/vectors_scale.py --words {args.words} --dim {args.dim} --repeat {args.repeat}"
             f"{f' --text-words {args.text_words}' if args.text_words else ''}{' --cold' if args.cold else ''}"
+            f"{f' --old {args.old}' if args.old else ''}"
             f"{'' if args.name == 'vectors-scale' else ' --name ' + args.name}`: "
             f"time from start to the first answer of a 10-neighbour query, and peak memory, each a child "
             f"process (`/usr/bin/time`), runs alternating; "

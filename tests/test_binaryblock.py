@@ -5,7 +5,7 @@ import pytest
 from conftest import write
 
 from w2v import formats
-from w2v.binaryblock import find_entries
+from w2v.binaryblock import find_entries, find_spaces
 from w2v.formats import read_vectors
 
 
@@ -54,10 +54,15 @@ def test_entries_found_are_the_plain_walks(seed):
         limit = int(rng.choice([1, 2, 7, 10 ** 6]))
         expected, why = walk(block, pos, 4 * dim, longest, limit)
         found = find_entries(np.frombuffer(block, np.uint8), pos, 4 * dim, longest, limit)
+        # the same with the block's spaces found beforehand, as the reader finds them while reading
+        given = find_entries(np.frombuffer(block, np.uint8), pos, 4 * dim, longest, limit,
+                             find_spaces(np.frombuffer(block, np.uint8)))
         if found is None:
-            assert expected == []
+            assert expected == [] and given is None
             continue
         assert list(zip(found.entry_starts.tolist(), found.spaces.tolist())) == expected
+        assert given.entry_starts.tolist() == found.entry_starts.tolist() and given.words == found.words
+        assert given.spaces.tolist() == found.spaces.tolist() and given.complete == found.complete
         words = [block[s:e].lstrip(b"\n") for s, e in expected]
         assert found.words == b"".join(w + b" " for w in words)
         if not found.complete:
@@ -138,9 +143,9 @@ def test_a_buffer_is_read_into_again_only_after_its_rows_are_copied(tmp_path, mo
     monkeypatch.setattr(formats, "_BINARY_READ_BYTES", 1)
     gather = formats._gather_rows
 
-    def slow_gather(out, runs, at):
+    def slow_gather(*args):
         time.sleep(0.02)
-        gather(out, runs, at)
+        return gather(*args)
 
     monkeypatch.setattr(formats, "_gather_rows", slow_gather)
     rng = np.random.default_rng(7)
@@ -152,3 +157,37 @@ def test_a_buffer_is_read_into_again_only_after_its_rows_are_copied(tmp_path, mo
     got = read_vectors(write(tmp_path / "v.bin", data))
     assert got.words == words
     assert got.vectors.tobytes() == matrix.tobytes()
+
+
+@pytest.mark.parametrize("bad", [3, 2_500, 5_999])
+def test_the_first_row_that_is_not_finite_is_named_wherever_its_block(tmp_path, monkeypatch, bad):
+    # the rows are checked block by block as they are copied; 6,000 rows of 200 floats span several blocks
+    monkeypatch.setattr(formats, "_BINARY_READ_BYTES", 1)
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((6000, 200)).astype(np.float32)
+    matrix[bad, 7] = np.nan
+    matrix[5_999 if bad < 5_999 else 0, 0] = np.inf if bad < 5_999 else 1.0  # a later one is not named
+    words = [f"w{i}" for i in range(6000)]
+    data = b"6000 200\n" + b"".join(w.encode() + b" " + row.tobytes() + b"\n" for w, row in zip(words, matrix))
+    path = write(tmp_path / "v.bin", data)
+    with pytest.raises(ValueError, match=rf"v.bin: the vector of 'w{bad}' \(entry {bad + 1}\) is not finite"):
+        read_vectors(path)
+    assert read_vectors(path, limit=bad).words == words[:bad]  # the rows before it are fine
+
+
+def test_the_lengths_found_while_reading_are_the_rows_lengths(tmp_path, monkeypatch):
+    # computed block by block as the rows are copied; a repeated word's entry is dropped with its length
+    from w2v.formats import row_norms
+    monkeypatch.setattr(formats, "_BINARY_READ_BYTES", 1)
+    rng = np.random.default_rng(8)
+    matrix = rng.standard_normal((3000, 100)).astype(np.float32)
+    matrix[10] = 0
+    matrix[20] *= np.float32(1e30)  # its squares overflow float32
+    words = [f"w{i}" for i in range(3000)]
+    words[2999] = "w5"
+    data = b"3000 100\n" + b"".join(w.encode() + b" " + row.tobytes() + b"\n" for w, row in zip(words, matrix))
+    path = write(tmp_path / "v.bin", data)
+    got = read_vectors(path)
+    assert got.repeated == 1 and len(got.words) == 2999
+    assert got.norms.tobytes() == row_norms(matrix[:2999]).tobytes()
+    assert read_vectors(path, limit=1234).norms.tobytes() == row_norms(matrix[:1234]).tobytes()

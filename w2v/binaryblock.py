@@ -29,7 +29,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-__all__ = ["Entries", "find_entries"]
+__all__ = ["Entries", "find_entries", "find_spaces"]
 
 _SPACE, _NEWLINE = 32, 10
 
@@ -42,18 +42,28 @@ class Entries(NamedTuple):
     complete: bool  # False: stopped before an entry the caller must read itself (not at the block's end)
 
 
-def find_entries(block: np.ndarray, pos: int, row_bytes: int, longest: int, limit: int) -> Optional[Entries]:
+def find_spaces(data: np.ndarray) -> np.ndarray:
+    """Where the spaces of ``data`` (uint8[B]) are: int64, ascending (step 1 of the module docstring)."""
+    return np.flatnonzero(data == _SPACE)
+
+
+def find_entries(block: np.ndarray, pos: int, row_bytes: int, longest: int, limit: int,
+                 spaces: Optional[np.ndarray] = None) -> Optional[Entries]:
     """The entries of ``block`` (uint8[B]) from ``pos`` on whose rows end inside it, at most ``limit``.
 
     ``row_bytes`` is R = 4 D, ``longest`` the most bytes a word and the newline before it may take.
-    ``complete`` is False when the walk stopped before an entry for the caller (module docstring);
-    ``None`` when not even the first entry was found.
+    ``spaces``: :func:`find_spaces` of the whole block, if the caller has it (found while the block
+    was read), else found here. ``complete`` is False when the walk stopped before an entry for the
+    caller (module docstring); ``None`` when not even the first entry was found.
     """
     size = block.shape[0]
-    spaces = np.flatnonzero(block[pos:] == _SPACE)
-    spaces += pos
-    fits = spaces + (1 + row_bytes) <= size  # the row after this space ends inside the block
-    n_fit = int(np.count_nonzero(fits))  # the spaces are sorted, so the fitting ones come first
+    if spaces is None:
+        spaces = find_spaces(block[pos:])
+        spaces += pos
+    else:
+        spaces = spaces[np.searchsorted(spaces, pos):]
+    # the spaces whose row ends inside the block: s + 1 + R <= size (the first ones: spaces are sorted)
+    n_fit = int(np.searchsorted(spaces, size - 1 - row_bytes, side="right"))
     if n_fit == 0 or limit <= 0:
         return None
     spaces = spaces[:n_fit]

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Se
 import numpy as np
 
 from .files import STDOUT_NAMES, open_output
-from .binaryblock import find_entries
+from .binaryblock import find_entries, find_spaces
 from .modelfile import MAGIC as MODEL_MAGIC, read_model_file
 from .textblock import PAD, Rows, parse_rows
 from .words import MAX_WORD_BYTES, SEPARATORS, word_problem
@@ -77,6 +77,7 @@ _COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatt
 _TEXT_READ_BYTES = 1 << 19  # text read and parsed at a time: ~50,000 numbers, whose temporaries mostly stay in L2
 _TEXT_THREADS = 4  # at most, parsing text blocks (each holds ~10 blocks' worth of temporaries)
 _BINARY_READ_BYTES = 1 << 22  # binary read at a time (at least four entries of the longest kind)
+_BINARY_BUFFERS = 4  # blocks read ahead, walked and copied at a time
 
 
 @dataclass
@@ -90,7 +91,7 @@ class VectorFile:
     counts: Optional[np.ndarray] = None
     meta: Dict[str, Any] = field(default_factory=dict)
     repeated: int = 0
-    norms: Optional[np.ndarray] = None  # float64[V] row lengths, when the file stores them (native)
+    norms: Optional[np.ndarray] = None  # float64[V] row lengths: stored in native files, found as binary is read
 
 
 # -- writing --------------------------------------------------------------------------
@@ -286,11 +287,14 @@ def row_norms(matrix: np.ndarray, block: int = 1 << 14) -> np.ndarray:
     every block (larger than glibc's reuse threshold) and made this 3.7x slower."""
     norms = np.empty(len(matrix), dtype=np.float64)
     for start in range(0, len(matrix), block):
-        rows = matrix[start:start + block]
-        out = norms[start:start + len(rows)]
-        np.einsum("ij,ij->i", rows, rows, dtype=np.float64, casting="safe", out=out)
-        np.sqrt(out, out=out)
+        _lengths_into(matrix[start:start + block], norms[start:start + block])
     return norms
+
+
+def _lengths_into(rows: np.ndarray, out: np.ndarray) -> None:
+    """out float64[K] = the lengths of rows float32[K, D], summed in float64 (releases the GIL)."""
+    np.einsum("ij,ij->i", rows, rows, dtype=np.float64, casting="safe", out=out)
+    np.sqrt(out, out=out)
 
 
 # -- reading --------------------------------------------------------------------------
@@ -561,53 +565,69 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     (word2vec.c's files) a newline. Where a word ends is only known from the bytes themselves (a row
     may hold any byte), so the entries must be walked in order: :func:`w2v.binaryblock.find_entries`
     walks a whole block read (~4 MB) in array operations; an entry it leaves (an odd one, or the last
-    of a block) is read by a loop here, which writes the messages. The rows of each block are copied
-    into the matrix by one fancy index in a second thread while the next block is read and walked
-    (two buffers in turn: a buffer is read into again only once its copy is done), so the copy, and
-    the page faults of the fresh matrix it pays for, overlap the reading. The words are decoded all
-    at once at the end."""
+    of a block) is read by a loop here, which writes the messages. The words are decoded all at once
+    at the end.
+
+    Three threads share the work, so that the time is about the largest of the three parts, not
+    their sum: a :class:`w2v.readahead.ReadAhead` reads the next blocks from the disk and finds their
+    spaces (step 1 of the walk, :func:`w2v.binaryblock.find_spaces`); this thread walks each block; a
+    second thread copies each block's rows into the matrix by one fancy index (paying for the page
+    faults of the fresh matrix too) and computes their lengths while they are in the cache (returned
+    as ``norms``, which a query needs first; a row is finite where its length is). A buffer is read into again only once its rows are copied (and its unread tail, an entry
+    cut by the block's end, moved in front of the next block)."""
     from concurrent.futures import ThreadPoolExecutor  # here: reading a native file never pays for it
+    from .readahead import ReadAhead
 
     header = f.readline()
     count, dim = _parse_header(path, header, size, lambda d: 4 * d + 2, limit)
     n = count if limit is None else min(limit, count)
     vectors = np.empty((n, dim), dtype="<f4")
+    norms = np.empty(n, dtype=np.float64)
     row_type = np.dtype((np.void, 4 * dim))  # a row's bytes as one item: fancy indexing copies it whole
     out = vectors.view(row_type).reshape(n)
     words_read: List[bytes] = []  # the words' bytes, each followed by a space
     starts = array("q")  # each word's file offset, for the messages
-    rows: List[np.ndarray] = []  # where the rows not yet copied start in buf
+    rows: List[np.ndarray] = []  # where the rows not yet copied start in the block
     copied = 0
     row_bytes = 4 * dim
     longest = MAX_WORD_BYTES + 1  # a word, and the newline before it
     chunk = max(_BINARY_READ_BYTES, 4 * (row_bytes + longest))
-    # read into, again and again, in turn: no fresh memory per block
-    bufs = [bytearray(chunk + row_bytes + longest + 2) for _ in range(2)]
-    views = [memoryview(b) for b in bufs]
-    blocks = [np.frombuffer(b, dtype=np.uint8) for b in bufs]
-    copying: List[Optional["Future"]] = [None, None]  # the copy out of each buffer, while it runs
-    cur = 0
-    buf, view, block = bufs[cur], views[cur], blocks[cur]
-    filled = 0  # buf[:filled] holds the file from byte offset on
-    pos = 0
+    slack = row_bytes + longest + 2  # the most a block leaves unread: one entry's word (or none) and row, less a byte
+    copying: List["Future"] = []  # every copy, in order: each says whether its rows are all finite
+    copier = ThreadPoolExecutor(1, thread_name_prefix="w2v-binary")
+    ahead = ReadAhead(f, chunk, slack, _BINARY_BUFFERS,
+                      then=lambda read, start, got: find_spaces(np.frombuffer(read, np.uint8, got, start)))
+    cur = -1  # the buffer that holds the current block, from byte `base` on: the file from byte `offset` on
+    buf = bytearray()
+    block = np.frombuffer(buf, dtype=np.uint8)
+    spaces = find_spaces(block)  # the block's
+    base = filled = pos = 0
     offset = len(header)
     walk = True  # whether find_entries may walk the rest of this block (off once it left an entry)
-    copier = ThreadPoolExecutor(1, thread_name_prefix="w2v-binary")
 
-    def copy_rows():
+    def done_with_block():
+        """Hand the current block's rows to the copier; its buffer is given back once they are copied."""
         nonlocal copied
-        if rows:  # every row-long run of buf's bytes, one starting at each byte (a view, no copy)
-            runs = np.ndarray(shape=(filled - row_bytes + 1,), dtype=row_type, buffer=buf, strides=(1,))
+        if cur < 0:
+            return
+        if rows:  # every row-long run of the block's bytes, one starting at each byte (a view, no copy)
+            runs = np.ndarray(shape=(filled - row_bytes + 1,), dtype=row_type, buffer=buf, offset=base,
+                              strides=(1,))
             at = np.concatenate(rows)
-            copying[cur] = copier.submit(_gather_rows, out[copied:copied + len(at)], runs, at)
+            job = copier.submit(_gather_rows, out[copied:copied + len(at)], runs, at,
+                                vectors[copied:copied + len(at)], norms[copied:copied + len(at)])
             copied += len(at)
             rows.clear()
+            copying.append(job)
+            job.add_done_callback(lambda _, i=cur: ahead.give_back(i))
+        else:
+            ahead.give_back(cur)
 
     try:
         i = 0
         while i < n:
             if walk:
-                found = find_entries(block[:filled], pos, row_bytes, longest, n - i)
+                found = find_entries(block, pos, row_bytes, longest, n - i, spaces)
                 if found is not None:
                     words_read.append(found.words)
                     starts.frombytes((found.entry_starts + offset).tobytes())
@@ -618,30 +638,26 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
                     continue
                 walk = False
             # one entry: a word runs to the next space; leading newlines (word2vec.c's row ends) are skipped
-            space = buf.find(b" ", pos, min(pos + longest + 1, filled))
+            space = buf.find(b" ", base + pos, base + min(pos + longest + 1, filled)) - base
             while space < 0 or filled - space - 1 < row_bytes:
                 if space < 0 and filled - pos > longest:
                     raise ValueError(f"{path}, byte {offset + pos}: no word found (no space within "
                                      f"{MAX_WORD_BYTES:,} bytes, the longest word w2v reads)")
-                copy_rows()
-                left = filled - pos
-                nxt = 1 - cur
-                if copying[nxt] is not None:  # its rows are in the matrix before it is read into again
-                    copying[nxt].result()
-                    copying[nxt] = None
-                bufs[nxt][:left] = view[pos:filled]  # the unread tail
-                cur = nxt
-                buf, view, block = bufs[cur], views[cur], blocks[cur]
+                left = filled - pos  # the unread tail goes in front of the next block
+                nxt, got, read_spaces = ahead.next()
+                ahead.bufs[nxt][slack - left:slack] = buf[base + pos:base + filled]
+                spaces = np.concatenate([spaces[np.searchsorted(spaces, pos):] - pos, read_spaces + left])
+                done_with_block()
+                cur, buf = nxt, ahead.bufs[nxt]
                 offset += pos
-                pos = 0
-                got = f.readinto(view[left:left + chunk])
+                base, filled, pos = slack - left, left + got, 0
+                block = np.frombuffer(buf, dtype=np.uint8, count=filled, offset=base)
                 if not got:
                     raise ValueError(f"{path}, byte {offset + left}: the file ends inside word {i + 1} "
                                      f"of the {count} in its header (truncated file?)")
-                filled = left + got
                 walk = True
-                space = buf.find(b" ", 0, min(longest + 1, filled))
-            raw = bytes(view[pos:space]).lstrip(b"\n")
+                space = buf.find(b" ", base, base + min(longest + 1, filled)) - base
+            raw = bytes(buf[base + pos:base + space]).lstrip(b"\n")
             if not raw:
                 raise ValueError(f"{path}, byte {offset + pos}: empty word at entry {i + 1}")
             words_read.append(raw + b" ")
@@ -649,15 +665,16 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
             rows.append(np.array([space + 1]))
             pos = space + 1 + row_bytes
             i += 1
-        copy_rows()
-        rest = bytes(view[pos:filled]) + f.read(2)
-        for job in copying:
-            if job is not None:
-                job.result()
+        rest = bytes(buf[base + pos:base + filled])
+        if limit is None and not rest.strip(b"\n"):  # the file may end with newlines, nothing else
+            nxt, got, _ = ahead.next()
+            rest += bytes(ahead.bufs[nxt][slack:slack + min(got, 2)])
+            ahead.give_back(nxt)
+        done_with_block()
+        all_finite = all([job.result() for job in copying])
     finally:
+        ahead.close()  # no read writes a buffer any more
         copier.shutdown(wait=True)  # no copy still reads a buffer or writes the matrix
-        for v in views:
-            v.release()
     if limit is None and rest.strip(b"\n"):
         raise ValueError(f"{path}, byte {offset + pos}: data after the {count} words in the header")
     joined = b"".join(words_read)
@@ -668,14 +685,21 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     except UnicodeDecodeError:
         words = _decode_words(path, joined.split(b" ")[:-1], lambda i: f"byte {starts[i]}", unicode_errors)
     vectors = vectors.astype(np.float32, copy=False)
-    _refuse_non_finite(path, words, vectors)
-    return VectorFile(words, vectors)
+    if not all_finite:
+        _refuse_non_finite(path, words, vectors)
+    return VectorFile(words, vectors, norms=norms)
 
 
-def _gather_rows(out: np.ndarray, runs: np.ndarray, at: np.ndarray) -> None:
+def _gather_rows(out: np.ndarray, runs: np.ndarray, at: np.ndarray, values: np.ndarray,
+                 norms: np.ndarray) -> bool:
     """``out[k] = runs[at[k]]`` by a fancy index, which runs without the GIL (``np.take`` would first
-    copy ``runs``, an overlapping view, whole)."""
+    copy ``runs``, an overlapping view, whole); then ``norms`` float64[K] = the lengths of ``values``
+    (``out`` as float32[K, D]), as :func:`row_norms` computes them. Returns whether they are all finite:
+    a row's length (a float64 sum of float32 squares, which cannot overflow) is finite exactly when
+    the row is."""
     out[...] = runs[at]
+    _lengths_into(values, norms)
+    return bool(np.isfinite(norms).all())
 
 
 def _decode_words(path: str, raws: List[bytes], where: Callable[[int], str], unicode_errors: str) -> List[str]:
@@ -716,8 +740,9 @@ def _drop_repeats(data: VectorFile) -> VectorFile:
             keep.append(i)
     rows = np.array(keep, dtype=np.int64)
     counts = None if data.counts is None else data.counts[rows]
+    norms = None if data.norms is None else data.norms[rows]
     return VectorFile([data.words[i] for i in keep], data.vectors[rows], counts, data.meta,
-                      len(data.words) - len(keep))
+                      len(data.words) - len(keep), norms)
 
 
 def _read_model(path: str, limit: Optional[int], mmap: bool) -> VectorFile:
