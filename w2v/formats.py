@@ -573,8 +573,9 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     spaces (step 1 of the walk, :func:`w2v.binaryblock.find_spaces`); this thread walks each block; a
     second thread copies each block's rows into the matrix by one fancy index (paying for the page
     faults of the fresh matrix too) and computes their lengths while they are in the cache (returned
-    as ``norms``, which a query needs first; a row is finite where its length is). A buffer is read into again only once its rows are copied (and its unread tail, an entry
-    cut by the block's end, moved in front of the next block)."""
+    as ``norms``, which a query needs first; a row is finite where its length is). A buffer is read
+    into again only once its rows are copied (and its unread tail, an entry cut by the block's end,
+    moved in front of the next block)."""
     from concurrent.futures import ThreadPoolExecutor  # here: reading a native file never pays for it
     from .readahead import ReadAhead
 
