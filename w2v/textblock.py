@@ -39,8 +39,9 @@ __all__ = ["PAD", "Rows", "parse_rows", "parse_numbers"]
 PAD = 16
 _WINDOW = np.dtype((np.void, PAD))
 _U = np.uint64
-_POW10_INT = 10 ** np.arange(17, dtype=np.int64)
-_SIGNED_POW10 = np.concatenate([10.0 ** np.arange(17), -10.0 ** np.arange(17)])  # [17 * negative + fraction digits]
+_POWERS = PAD + 1  # 10**0 .. 10**16: a number's digits after its point
+_POW10_INT = 10 ** np.arange(_POWERS, dtype=np.int64)
+_SIGNED_POW10 = np.concatenate([10.0 ** np.arange(_POWERS), -10.0 ** np.arange(_POWERS)])  # [_POWERS * negative + fraction]
 _KEEP = np.array([[(0xFFFFFFFFFFFFFFFF << (8 * k)) & 0xFFFFFFFFFFFFFFFF if k < 8 else 0,
                    (0xFFFFFFFFFFFFFFFF << (8 * max(k - 8, 0))) & 0xFFFFFFFFFFFFFFFF] for k in range(PAD + 1)],
                  dtype=np.uint64)  # [cleared bytes]: the masks that clear a window's first bytes
@@ -166,5 +167,5 @@ def parse_numbers(padded: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> T
     mantissa = np.where(n_points == 1, (joined - below) // 10 + below, joined)  # (// a scalar: fast)
     parsed &= mantissa <= _EXACT
     # dividing by -10**f gives -0.0 for "-0": the sign as float() gives it
-    values = mantissa.astype(np.float64) / np.take(_SIGNED_POW10, negative.view(np.uint8) * np.intp(17) + fraction)
+    values = mantissa.astype(np.float64) / np.take(_SIGNED_POW10, negative.view(np.uint8) * np.intp(_POWERS) + fraction)
     return values, parsed
