@@ -257,9 +257,12 @@ def test_text_reads_exactly_across_its_blocks(tmp_path, monkeypatch, read_bytes)
     got = read_vectors(path)
     assert got.words == words
     np.testing.assert_array_equal(got.vectors.view(np.int32), matrix.view(np.int32))
+    # the lengths found as each block's rows are written, the row-by-row block's too, are row_norms'
+    assert got.norms.tobytes() == formats.row_norms(matrix).tobytes()
     for limit in (1, 777, n - 1):
         part = read_vectors(path, limit=limit)
         assert part.words == words[:limit] and part.vectors.shape == (limit, dim)
+        assert part.norms.tobytes() == formats.row_norms(matrix[:limit]).tobytes()
     crlf = read_vectors(write(tmp_path / "crlf.txt", text.replace(b"\r", b"").replace(b"\n", b"\r\n")))
     assert crlf.words == words and np.array_equal(crlf.vectors.view(np.int32), matrix.view(np.int32))
     write(tmp_path / "more.txt", text + b"\nextra 1 2 3 4 5\n")

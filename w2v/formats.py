@@ -424,7 +424,8 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
     The file is read ``_TEXT_READ_BYTES`` at a time (:func:`_text_blocks`); each block of whole rows
     is parsed into its rows of the matrix by a pool of threads (:func:`_parse_text_block`: array
     operations, which run without the GIL), and finished here in file order (:func:`_text_rows`), so
-    the first problem in the file is the one reported."""
+    the first problem in the file is the one reported. The rows' lengths are computed as each block's
+    rows are written (returned as ``norms``, which a query needs first)."""
     # imported here: reading any other format (a query's native file) never pays for them
     from concurrent.futures import ThreadPoolExecutor
     from .options import default_threads
@@ -432,6 +433,7 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
     count, dim = _parse_header(path, f.readline(), size, lambda d: 2 * d + 1, limit)
     n = count if limit is None else min(limit, count)
     vectors = np.empty((n, dim), dtype=np.float32)
+    norms = np.empty(n, dtype=np.float64)
     words: List[str] = []
     rest = b""
     workers = min(_TEXT_THREADS, default_threads())
@@ -449,11 +451,11 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
             except ValueError as error:  # the file ends early: reported after any problem in the rows before
                 stop = error
                 break
-            parsing.append((data, end, first, pool.submit(_parse_text_block, data, end, first, dim, vectors)))
+            parsing.append((data, end, first, pool.submit(_parse_text_block, data, end, first, dim, vectors, norms)))
             if len(parsing) > workers:
-                words += _text_rows(path, *parsing.popleft(), dim, vectors, unicode_errors)
+                words += _text_rows(path, *parsing.popleft(), dim, vectors, norms, unicode_errors)
         while parsing:
-            words += _text_rows(path, *parsing.popleft(), dim, vectors, unicode_errors)
+            words += _text_rows(path, *parsing.popleft(), dim, vectors, norms, unicode_errors)
     if stop is not None:
         raise stop
     if limit is None:
@@ -461,7 +463,7 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
             rest += f.readline()
         if rest.split(b"\n", 1)[0].strip():
             raise ValueError(f"{path}, line {count + 2}: more lines than the {count} words in the header")
-    return VectorFile(words, vectors)
+    return VectorFile(words, vectors, norms=norms)
 
 
 def _keep_freed_blocks() -> None:
@@ -502,13 +504,16 @@ def _text_blocks(path, f, n: int, count: int):
     return pending
 
 
-def _parse_text_block(data: bytes, end: int, first: int, dim: int, vectors: np.ndarray) -> Optional[Rows]:
+def _parse_text_block(data: bytes, end: int, first: int, dim: int, vectors: np.ndarray,
+                      norms: np.ndarray) -> Optional[Rows]:
     """In a worker thread: the rows ``data[PAD:end]`` parsed by :func:`w2v.textblock.parse_rows`,
     their numbers written, rounded to float32, into ``vectors[first:]``, and their words' offsets
-    returned; ``None`` if the block is not in word2vec's plain layout or holds something that is not
-    a finite float32 number (the caller then reads it row by row). The numbers ``parse_rows`` leaves
-    (such as ``1e-05``) are parsed by Python's ``float``. Writing the rows here, not in the thread
-    that reads the file, also spreads over the pool the page faults of the fresh matrix."""
+    returned, their lengths written into ``norms[first:]``; ``None`` if the block is not in word2vec's
+    plain layout or holds something that is not a finite float32 number (the caller then reads it
+    row by row). The numbers ``parse_rows`` leaves (such as ``1e-05``) are parsed by Python's
+    ``float``. Writing the rows here, not in the thread that reads the file, also spreads over the
+    pool the page faults of the fresh matrix; their lengths are summed while they are in the cache
+    (a row is finite exactly when its float64 length is)."""
     rows = parse_rows(np.frombuffer(data, np.uint8, end), dim)
     if rows is None:
         return None
@@ -521,23 +526,28 @@ def _parse_text_block(data: bytes, end: int, first: int, dim: int, vectors: np.n
     out = vectors[first:first + len(values)]
     with np.errstate(over="ignore", invalid="ignore"):
         out[:] = values  # rounded to float32: what float32 cannot hold becomes inf
-    return rows if _first_non_finite(out) is None else None
+    lengths = norms[first:first + len(values)]
+    _lengths_into(out, lengths)
+    return rows if np.isfinite(lengths).all() else None
 
 
 def _text_rows(path, data: bytes, end: int, first: int, parsing: "Future", dim: int, vectors: np.ndarray,
-               unicode_errors) -> List[str]:
+               norms: np.ndarray, unicode_errors) -> List[str]:
     """Finish the rows ``data[PAD:end]`` (whole rows, each ending with a newline) in file order:
-    their words, and their numbers in ``vectors[first:]``. ``parsing``: :func:`_parse_text_block` of
-    the block, which wrote the numbers of a block in word2vec's plain layout; any other block is
-    parsed here row by row (:func:`_parse_text_row`), which names what is wrong. Both give the same
-    numbers, bit for bit: each is the float64 nearest the text, rounded to float32."""
+    their words, their numbers in ``vectors[first:]`` and their lengths in ``norms[first:]``.
+    ``parsing``: :func:`_parse_text_block` of the block, which wrote the numbers of a block in
+    word2vec's plain layout; any other block is parsed here row by row (:func:`_parse_text_row`),
+    which names what is wrong. Both give the same numbers, bit for bit: each is the float64 nearest
+    the text, rounded to float32."""
     line = first + 2  # the block's first row's line number
     rows = parsing.result()
     if rows is not None:
         raws = [data[a:b] for a, b in zip(rows.word_starts.tolist(), rows.word_ends.tolist())]
         return _decode_words(path, raws, lambda i: f"line {line + i}", unicode_errors)
-    return [_parse_text_row(path, line + i, text, dim, vectors[first + i], unicode_errors)
-            for i, text in enumerate(data[PAD:end].split(b"\n")[:-1])]
+    words = [_parse_text_row(path, line + i, text, dim, vectors[first + i], unicode_errors)
+             for i, text in enumerate(data[PAD:end].split(b"\n")[:-1])]
+    _lengths_into(vectors[first:first + len(words)], norms[first:first + len(words)])
+    return words
 
 
 def _parse_text_row(path: str, lineno: int, line: bytes, dim: int, out: np.ndarray, unicode_errors) -> str:
