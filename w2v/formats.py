@@ -91,7 +91,7 @@ class VectorFile:
     counts: Optional[np.ndarray] = None
     meta: Dict[str, Any] = field(default_factory=dict)
     repeated: int = 0
-    norms: Optional[np.ndarray] = None  # float64[V] row lengths: stored in native files, found as binary is read
+    norms: Optional[np.ndarray] = None  # float64[V] row lengths: stored in native files, found as word2vec files are read
 
 
 # -- writing --------------------------------------------------------------------------
@@ -291,10 +291,13 @@ def row_norms(matrix: np.ndarray, block: int = 1 << 14) -> np.ndarray:
     return norms
 
 
-def _lengths_into(rows: np.ndarray, out: np.ndarray) -> None:
-    """out float64[K] = the lengths of rows float32[K, D], summed in float64 (releases the GIL)."""
+def _lengths_into(rows: np.ndarray, out: np.ndarray) -> bool:
+    """out float64[K] = the lengths of rows float32[K, D], summed in float64 (releases the GIL); returns
+    whether they are all finite. A row's length (a float64 sum of float32 squares, which cannot
+    overflow) is finite exactly when the row is, so this is also the rows' finite check."""
     np.einsum("ij,ij->i", rows, rows, dtype=np.float64, casting="safe", out=out)
     np.sqrt(out, out=out)
+    return bool(np.isfinite(out).all())
 
 
 # -- reading --------------------------------------------------------------------------
@@ -526,9 +529,7 @@ def _parse_text_block(data: bytes, end: int, first: int, dim: int, vectors: np.n
     out = vectors[first:first + len(values)]
     with np.errstate(over="ignore", invalid="ignore"):
         out[:] = values  # rounded to float32: what float32 cannot hold becomes inf
-    lengths = norms[first:first + len(values)]
-    _lengths_into(out, lengths)
-    return rows if np.isfinite(lengths).all() else None
+    return rows if _lengths_into(out, norms[first:first + len(values)]) else None
 
 
 def _text_rows(path, data: bytes, end: int, first: int, parsing: "Future", dim: int, vectors: np.ndarray,
@@ -595,7 +596,6 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     vectors = np.empty((n, dim), dtype="<f4")
     norms = np.empty(n, dtype=np.float64)
     row_type = np.dtype((np.void, 4 * dim))  # a row's bytes as one item: fancy indexing copies it whole
-    out = vectors.view(row_type).reshape(n)
     words_read: List[bytes] = []  # the words' bytes, each followed by a space
     starts = array("q")  # each word's file offset, for the messages
     rows: List[np.ndarray] = []  # where the rows not yet copied start in the block
@@ -625,8 +625,8 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
             runs = np.ndarray(shape=(filled - row_bytes + 1,), dtype=row_type, buffer=buf, offset=base,
                               strides=(1,))
             at = np.concatenate(rows)
-            job = copier.submit(_gather_rows, out[copied:copied + len(at)], runs, at,
-                                vectors[copied:copied + len(at)], norms[copied:copied + len(at)])
+            job = copier.submit(_gather_rows, vectors[copied:copied + len(at)], runs, at,
+                                norms[copied:copied + len(at)])
             copied += len(at)
             rows.clear()
             copying.append(job)
@@ -701,16 +701,13 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     return VectorFile(words, vectors, norms=norms)
 
 
-def _gather_rows(out: np.ndarray, runs: np.ndarray, at: np.ndarray, values: np.ndarray,
-                 norms: np.ndarray) -> bool:
-    """``out[k] = runs[at[k]]`` by a fancy index, which runs without the GIL (``np.take`` would first
-    copy ``runs``, an overlapping view, whole); then ``norms`` float64[K] = the lengths of ``values``
-    (``out`` as float32[K, D]), as :func:`row_norms` computes them. Returns whether they are all finite:
-    a row's length (a float64 sum of float32 squares, which cannot overflow) is finite exactly when
-    the row is."""
-    out[...] = runs[at]
-    _lengths_into(values, norms)
-    return bool(np.isfinite(norms).all())
+def _gather_rows(values: np.ndarray, runs: np.ndarray, at: np.ndarray, norms: np.ndarray) -> bool:
+    """``values[k] = runs[at[k]]`` (values float32[K, D], runs a view with one row-long item at each
+    byte) by a fancy index, which runs without the GIL (``np.take`` would first copy ``runs``, an
+    overlapping view, whole); then ``norms`` float64[K] = the rows' lengths, as :func:`row_norms`
+    computes them. Returns whether the rows are all finite (:func:`_lengths_into`)."""
+    values.view(runs.dtype).reshape(len(values))[...] = runs[at]
+    return _lengths_into(values, norms)
 
 
 def _decode_words(path: str, raws: List[bytes], where: Callable[[int], str], unicode_errors: str) -> List[str]:
