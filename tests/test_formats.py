@@ -270,6 +270,35 @@ def test_text_reads_exactly_across_its_blocks(tmp_path, monkeypatch, read_bytes)
         read_vectors(str(tmp_path / "more.txt"))
 
 
+@pytest.mark.parametrize("read_bytes", [64, 700, 1 << 22])
+def test_text_rows_longer_than_a_read_are_read_and_every_buffer_is_given_back(tmp_path, monkeypatch, read_bytes):
+    # blocks are parsed where they were read; a row cut by a read's end goes in front of the next read,
+    # or, longer than that room (the read's size), into a block of its own
+    from w2v import readahead
+    monkeypatch.setattr(formats, "_TEXT_READ_BYTES", read_bytes)
+    taken, given = [], []
+    original_next, original_give_back = readahead.ReadAhead.next, readahead.ReadAhead.give_back
+    monkeypatch.setattr(readahead.ReadAhead, "next",
+                        lambda self: (lambda r: (taken.append(r[0]), r)[1])(original_next(self)))
+    monkeypatch.setattr(readahead.ReadAhead, "give_back", lambda self, i: (given.append(i), original_give_back(self, i)))
+    rng = np.random.default_rng(3)
+    n, dim = 300, 40
+    values = rng.standard_normal((n, dim)) * 10.0 ** rng.integers(-3, 3, (n, dim))
+    lines = [f"w{i} " + " ".join(("%.17g" if i % 7 == 0 else "%.4f") % x for x in row) for i, row in enumerate(values)]
+    text = (f"{n} {dim}\n" + "\n".join(lines) + "\n").encode()  # rows of ~300 to ~900 bytes
+    path = write(tmp_path / "v.txt", text)
+    words, matrix = rows_one_by_one(text, dim)
+    got = read_vectors(path)
+    assert got.words == words
+    np.testing.assert_array_equal(got.vectors.view(np.int32), matrix.view(np.int32))
+    assert sorted(taken) == sorted(given) and len(taken) >= len(text) // read_bytes
+    part = read_vectors(path, limit=123)
+    assert part.words == words[:123] and np.array_equal(part.vectors.view(np.int32), matrix[:123].view(np.int32))
+    lines[250] += " x"  # the first problem is still named by its line, whatever block it fell in
+    with pytest.raises(ValueError, match=r"v.txt, line 252: expected a word and 40 numbers, got 41"):
+        read_vectors(write(tmp_path / "v.txt", (f"{n} {dim}\n" + "\n".join(lines)).encode()))
+
+
 @pytest.mark.parametrize("read_bytes", [64, 1 << 22])
 def test_text_reports_the_first_problem_in_the_file_whatever_its_blocks(tmp_path, monkeypatch, read_bytes):
     monkeypatch.setattr(formats, "_TEXT_READ_BYTES", read_bytes)

@@ -52,7 +52,7 @@ import zipfile
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -74,7 +74,7 @@ _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text", ".npz": "native
 _NATIVE_VERSION = 1
 _TEXT_BLOCK_ROWS = 1024  # rows formatted at a time when writing text
 _COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatter
-_TEXT_READ_BYTES = 1 << 19  # text read and parsed at a time: ~50,000 numbers, whose temporaries mostly stay in L2
+_TEXT_READ_BYTES = 1 << 20  # text read and parsed at a time (~90,000 numbers; benchmarks/results/text-reader-in-place.md)
 _TEXT_THREADS = 4  # at most, parsing text blocks (each holds ~10 blocks' worth of temporaries)
 _BINARY_READ_BYTES = 1 << 22  # binary read at a time (at least four entries of the longest kind)
 _BINARY_BUFFERS = 4  # blocks read ahead, walked and copied at a time
@@ -403,7 +403,7 @@ def _decode_word(path: str, raw: bytes, where: str, unicode_errors: str) -> str:
     try:
         return raw.decode("utf-8", unicode_errors)
     except UnicodeDecodeError:
-        raise ValueError(f"{path}, {where}: the word {raw[:40]!r} is not valid UTF-8") from None
+        raise ValueError(f"{path}, {where}: the word {bytes(raw[:40])!r} is not valid UTF-8") from None
 
 
 def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) -> None:
@@ -424,48 +424,62 @@ def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) ->
 def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
     """word2vec text: a header line, then a row ``word v1 ... vD`` per word.
 
-    The file is read ``_TEXT_READ_BYTES`` at a time (:func:`_text_blocks`); each block of whole rows
-    is parsed into its rows of the matrix by a pool of threads (:func:`_parse_text_block`: array
-    operations, which run without the GIL), and finished here in file order (:func:`_text_rows`), so
-    the first problem in the file is the one reported. The rows' lengths are computed as each block's
-    rows are written (returned as ``norms``, which a query needs first)."""
+    A :class:`w2v.readahead.ReadAhead` reads the file ``_TEXT_READ_BYTES`` at a time into a ring of
+    buffers and counts each block's newlines as it reads (:func:`_text_blocks`); each block of whole
+    rows is parsed in place, into its rows of the matrix, by a pool of threads
+    (:func:`_parse_text_block`: array operations, which run without the GIL), and finished here in
+    file order (:func:`_text_rows`), so the first problem in the file is the one reported. The rows'
+    lengths are computed as each block's rows are written (returned as ``norms``, which a query needs
+    first). A buffer is read into again once its block is finished."""
     # imported here: reading any other format (a query's native file) never pays for them
     from concurrent.futures import ThreadPoolExecutor
     from .options import default_threads
+    from .readahead import ReadAhead
 
     count, dim = _parse_header(path, f.readline(), size, lambda d: 2 * d + 1, limit)
     n = count if limit is None else min(limit, count)
     vectors = np.empty((n, dim), dtype=np.float32)
     norms = np.empty(n, dtype=np.float64)
     words: List[str] = []
-    rest = b""
     workers = min(_TEXT_THREADS, default_threads())
     _keep_freed_blocks()
-    with ThreadPoolExecutor(workers, thread_name_prefix="w2v-text") as pool:
+    # buffers: a block being parsed by each worker, one more handed to the pool, one being cut, one read ahead
+    with ReadAhead(f, _TEXT_READ_BYTES, _TEXT_READ_BYTES, workers + 3, then=_newlines) as ahead, \
+            ThreadPoolExecutor(workers, thread_name_prefix="w2v-text") as pool:
         parsing: Deque = deque()  # blocks handed to the pool, in file order
-        blocks = _text_blocks(path, f, n, count)
+
+        def finish_oldest():
+            block, parsed = parsing.popleft()
+            words.extend(_text_rows(path, block, parsed, dim, vectors, norms, unicode_errors))
+            if block.buffer is not None:
+                ahead.give_back(block.buffer)
+
+        blocks = _text_blocks(path, ahead, n, count)
         stop = None
         while True:
             try:
-                data, end, first = next(blocks)
+                block = next(blocks)
             except StopIteration as done:
                 rest = done.value
                 break
             except ValueError as error:  # the file ends early: reported after any problem in the rows before
                 stop = error
                 break
-            parsing.append((data, end, first, pool.submit(_parse_text_block, data, end, first, dim, vectors, norms)))
+            parsing.append((block, pool.submit(_parse_text_block, block, dim, vectors, norms)))
             if len(parsing) > workers:
-                words += _text_rows(path, *parsing.popleft(), dim, vectors, norms, unicode_errors)
+                finish_oldest()
         while parsing:
-            words += _text_rows(path, *parsing.popleft(), dim, vectors, norms, unicode_errors)
-    if stop is not None:
-        raise stop
-    if limit is None:
-        if b"\n" not in rest:
-            rest += f.readline()
-        if rest.split(b"\n", 1)[0].strip():
-            raise ValueError(f"{path}, line {count + 2}: more lines than the {count} words in the header")
+            finish_oldest()
+        if stop is not None:
+            raise stop
+        if limit is None:
+            while b"\n" not in rest and not rest.strip():  # the rest of the last row's line, if any
+                more = _more_bytes(ahead)
+                if not more:
+                    break
+                rest += more
+            if rest.split(b"\n", 1)[0].strip():
+                raise ValueError(f"{path}, line {count + 2}: more lines than the {count} words in the header")
     return VectorFile(words, vectors, norms=norms)
 
 
@@ -479,51 +493,102 @@ def _keep_freed_blocks() -> None:
     np.empty(31 << 20, dtype=np.uint8)
 
 
-def _text_blocks(path, f, n: int, count: int):
-    """Yield ``(data, end, first)``: ``data[PAD:end]`` are whole rows (each ending with a newline,
-    the last row given one if the file has none), the first of them row ``first``; n rows in all.
-    Returns what was read after row n. ``PAD`` bytes of padding come first (:mod:`w2v.textblock`'s
-    windows)."""
-    padding = bytes(PAD)
+class _TextBlock(NamedTuple):
+    """Whole rows of a text file: ``data[start + PAD:end]``, each row ending with a newline, the first
+    of them row ``first`` (0-based); ``PAD`` bytes of any value come first (:mod:`w2v.textblock`'s
+    windows). ``buffer``: the :class:`w2v.readahead.ReadAhead` buffer ``data`` is, to give back once the
+    block is finished (``None``: ``data`` is a bytes object of its own)."""
+    data: Union[bytes, bytearray]
+    start: int
+    end: int
+    first: int
+    buffer: Optional[int]
+
+
+def _newlines(buf: bytearray, start: int, got: int) -> Tuple[int, int]:
+    """In the reading thread: how many newlines ``buf[start:start + got]`` holds, and where the last
+    one is (-1 if none)."""
+    is_newline = np.frombuffer(buf, np.uint8, got, start) == 10
+    lines = int(np.count_nonzero(is_newline))
+    if not lines:
+        return 0, -1
+    tail = max(got - (1 << 16), 0)  # the last newline is usually within a row's length of the end
+    where = np.flatnonzero(is_newline[tail:])
+    if not len(where):
+        tail, where = 0, np.flatnonzero(is_newline)
+    return lines, start + tail + int(where[-1])
+
+
+def _more_bytes(ahead) -> bytes:
+    """The next block's bytes (b"" at the end of the file), its buffer given back at once."""
+    i, got, _ = ahead.next()
+    more = bytes(ahead.bufs[i][ahead.slack:ahead.slack + got])
+    ahead.give_back(i)
+    return more
+
+
+def _text_blocks(path, ahead, n: int, count: int):
+    """Yield :class:`_TextBlock` s of ``n`` rows in all, read by ``ahead`` (its ``then`` :func:`_newlines`).
+    Returns what was read after row n.
+
+    What a block leaves unread (a row cut by its end) is put in the slack in front of the next
+    buffer's bytes, so that the next block is one run of a buffer, parsed where it was read. A row
+    longer than the slack is gathered in a bytes object of its own, the next block with it."""
+    slack = ahead.slack
     rows = 0
-    pending = b""  # what was read after the last whole row
+    held: Union[bytes, memoryview] = b""  # what was read after the last whole row
     while rows < n:
-        chunk = f.read(_TEXT_READ_BYTES)
-        if not chunk and not pending:
+        i, got, (lines, last) = ahead.next()
+        buf = ahead.bufs[i]
+        if not got and not held:
+            ahead.give_back(i)
             raise ValueError(f"{path}, line {rows + 2}: the file ends after {rows} of the "
                              f"{count} words in its header")
-        data = padding + pending + (chunk or b"\n")  # at the end, the last row without its newline
-        end = data.rfind(b"\n", PAD) + 1
-        if not end:
-            pending = data[PAD:]  # a row longer than what was read so far
+        if not got:  # at the end, the last row without its newline
+            buf[slack] = 10
+            got, lines, last = 1, 1, slack
+        if len(held) + PAD <= slack:
+            start = slack - len(held) - PAD
+            buf[start + PAD:slack] = held
+            data, buffer = buf, i
+        else:  # a row longer than the slack: a block of its own
+            data = bytes(PAD) + bytes(held) + bytes(buf[slack:slack + got])
+            start, last, buffer = 0, PAD + len(held) + (last - slack), None
+            ahead.give_back(i)
+        if not lines:  # a row longer than what was read so far
+            held = bytes(data[start + PAD:start + PAD + len(held) + got])
+            if buffer is not None:
+                ahead.give_back(i)
             continue
-        block_rows = data.count(b"\n", PAD, end)
-        if block_rows > n - rows:  # rows past the limit (or the header's count) stay unread
-            block_rows = n - rows
-            end = PAD + int(np.flatnonzero(np.frombuffer(data, np.uint8, offset=PAD) == 10)[block_rows - 1]) + 1
-        pending = data[end:]
-        yield data, end, rows
-        rows += block_rows
-    return pending
+        end = last + 1
+        if lines > n - rows:  # rows past the limit (or the header's count) stay unread
+            lines = n - rows
+            newlines = np.flatnonzero(np.frombuffer(data, np.uint8, end - start - PAD, start + PAD) == 10)
+            end = start + PAD + int(newlines[lines - 1]) + 1
+        filled = slack + got if buffer is not None else len(data)
+        held = memoryview(data)[end:filled]  # (read before the buffer is given back: the next block copies it)
+        yield _TextBlock(data, start, end, rows, buffer)
+        rows += lines
+    return bytes(held)
 
 
-def _parse_text_block(data: bytes, end: int, first: int, dim: int, vectors: np.ndarray,
-                      norms: np.ndarray) -> Optional[Rows]:
-    """In a worker thread: the rows ``data[PAD:end]`` parsed by :func:`w2v.textblock.parse_rows`,
-    their numbers written, rounded to float32, into ``vectors[first:]``, and their words' offsets
-    returned, their lengths written into ``norms[first:]``; ``None`` if the block is not in word2vec's
-    plain layout or holds something that is not a finite float32 number (the caller then reads it
-    row by row). The numbers ``parse_rows`` leaves (such as ``1e-05``) are parsed by Python's
-    ``float``. Writing the rows here, not in the thread that reads the file, also spreads over the
-    pool the page faults of the fresh matrix; their lengths are summed while they are in the cache
-    (a row is finite exactly when its float64 length is)."""
-    rows = parse_rows(np.frombuffer(data, np.uint8, end), dim)
+def _parse_text_block(block: _TextBlock, dim: int, vectors: np.ndarray, norms: np.ndarray) -> Optional[Rows]:
+    """In a worker thread: the block's rows parsed by :func:`w2v.textblock.parse_rows`, their numbers
+    written, rounded to float32, into ``vectors[block.first:]``, and their words' offsets (from
+    ``block.start``) returned, their lengths written into ``norms[block.first:]``; ``None`` if the
+    block is not in word2vec's plain layout or holds something that is not a finite float32 number
+    (the caller then reads it row by row). The numbers ``parse_rows`` leaves (such as ``1e-05``) are
+    parsed by Python's ``float``. Writing the rows here, not in the thread that reads the file, also
+    spreads over the pool the page faults of the fresh matrix; their lengths are summed while they
+    are in the cache (a row is finite exactly when its float64 length is)."""
+    data, start, first = block.data, block.start, block.first
+    rows = parse_rows(np.frombuffer(data, np.uint8, block.end - start, start), dim)
     if rows is None:
         return None
     values = rows.values
     try:
         for r, j in zip(*np.nonzero(~rows.parsed)):
-            values[r, j] = float(data[rows.number_starts[r, j]:rows.number_ends[r, j]])
+            values[r, j] = float(data[start + rows.number_starts[r, j]:start + rows.number_ends[r, j]])
     except ValueError:
         return None
     out = vectors[first:first + len(values)]
@@ -532,21 +597,21 @@ def _parse_text_block(data: bytes, end: int, first: int, dim: int, vectors: np.n
     return rows if _lengths_into(out, norms[first:first + len(values)]) else None
 
 
-def _text_rows(path, data: bytes, end: int, first: int, parsing: "Future", dim: int, vectors: np.ndarray,
-               norms: np.ndarray, unicode_errors) -> List[str]:
-    """Finish the rows ``data[PAD:end]`` (whole rows, each ending with a newline) in file order:
-    their words, their numbers in ``vectors[first:]`` and their lengths in ``norms[first:]``.
-    ``parsing``: :func:`_parse_text_block` of the block, which wrote the numbers of a block in
-    word2vec's plain layout; any other block is parsed here row by row (:func:`_parse_text_row`),
-    which names what is wrong. Both give the same numbers, bit for bit: each is the float64 nearest
-    the text, rounded to float32."""
+def _text_rows(path, block: _TextBlock, parsing: "Future", dim: int, vectors: np.ndarray, norms: np.ndarray,
+               unicode_errors) -> List[str]:
+    """Finish the block's rows in file order: their words, their numbers in ``vectors[block.first:]``
+    and their lengths in ``norms[block.first:]``. ``parsing``: :func:`_parse_text_block` of the block,
+    which wrote the numbers of a block in word2vec's plain layout; any other block is parsed here row
+    by row (:func:`_parse_text_row`), which names what is wrong. Both give the same numbers, bit for
+    bit: each is the float64 nearest the text, rounded to float32."""
+    data, start, first = block.data, block.start, block.first
     line = first + 2  # the block's first row's line number
     rows = parsing.result()
     if rows is not None:
-        raws = [data[a:b] for a, b in zip(rows.word_starts.tolist(), rows.word_ends.tolist())]
+        raws = [data[start + a:start + b] for a, b in zip(rows.word_starts.tolist(), rows.word_ends.tolist())]
         return _decode_words(path, raws, lambda i: f"line {line + i}", unicode_errors)
     words = [_parse_text_row(path, line + i, text, dim, vectors[first + i], unicode_errors)
-             for i, text in enumerate(data[PAD:end].split(b"\n")[:-1])]
+             for i, text in enumerate(bytes(data[start + PAD:block.end]).split(b"\n")[:-1])]
     _lengths_into(vectors[first:first + len(words)], norms[first:first + len(words)])
     return words
 
