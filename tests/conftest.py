@@ -23,3 +23,13 @@ def write(path, data):
     with open(path, mode) as f:
         f.write(data)
     return str(path)
+
+
+def slowed(function, seconds):
+    """``function``, each call of it delayed by ``seconds`` first (to widen a race between threads)."""
+    import time
+
+    def slow(*args):
+        time.sleep(seconds)
+        return function(*args)
+    return slow

@@ -2,7 +2,7 @@ import struct
 
 import numpy as np
 import pytest
-from conftest import write
+from conftest import slowed, write
 
 from w2v import formats
 from w2v.binaryblock import find_entries, find_spaces
@@ -139,15 +139,8 @@ def test_a_bad_entry_deep_in_a_block_is_named_with_its_place(tmp_path, record, m
 def test_a_buffer_is_read_into_again_only_after_its_rows_are_copied(tmp_path, monkeypatch):
     # the copies run in a second thread; slowed down, they would see the next-but-one block's bytes
     # if the reader did not wait for them before reusing their buffer
-    import time
     monkeypatch.setattr(formats, "_BINARY_READ_BYTES", 1)
-    gather = formats._gather_rows
-
-    def slow_gather(*args):
-        time.sleep(0.02)
-        return gather(*args)
-
-    monkeypatch.setattr(formats, "_gather_rows", slow_gather)
+    monkeypatch.setattr(formats, "_gather_rows", slowed(formats._gather_rows, 0.02))
     rng = np.random.default_rng(7)
     n, dim = 2_000, 50
     words = [f"w{i}" for i in range(n)]

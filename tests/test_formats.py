@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import write
+from conftest import slowed, write
 from w2v import formats
 from w2v.files import open_output, plan_output
 from w2v.formats import detect_format, read_vectors, write_vectors
@@ -297,6 +297,22 @@ def test_text_rows_longer_than_a_read_are_read_and_every_buffer_is_given_back(tm
     lines[250] += " x"  # the first problem is still named by its line, whatever block it fell in
     with pytest.raises(ValueError, match=r"v.txt, line 252: expected a word and 40 numbers, got 41"):
         read_vectors(write(tmp_path / "v.txt", (f"{n} {dim}\n" + "\n".join(lines)).encode()))
+
+
+def test_a_text_buffer_is_read_into_again_only_after_its_block_is_finished(tmp_path, monkeypatch):
+    # blocks are parsed where they were read, by other threads; slowed down, a parse would see a later
+    # block's bytes if its buffer were read into again before the block was finished
+    monkeypatch.setattr(formats, "_TEXT_READ_BYTES", 2048)
+    monkeypatch.setattr(formats, "parse_rows", slowed(formats.parse_rows, 0.005))
+    rng = np.random.default_rng(8)
+    n, dim = 2_000, 10
+    values = rng.standard_normal((n, dim))
+    text = (f"{n} {dim}\n" + "".join(f"w{i} " + " ".join("%.6f" % x for x in row) + "\n"
+                                    for i, row in enumerate(values))).encode()
+    words, matrix = rows_one_by_one(text, dim)
+    got = read_vectors(write(tmp_path / "v.txt", text))
+    assert got.words == words
+    np.testing.assert_array_equal(got.vectors.view(np.int32), matrix.view(np.int32))
 
 
 @pytest.mark.parametrize("read_bytes", [64, 1 << 22])
