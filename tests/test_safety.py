@@ -178,6 +178,24 @@ def test_standard_output_appending_to_the_corpus_is_refused(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["similar", "v.bin", "king"], ["analogy", "five.bin", "king", "-", "man", "+", "woman"],
+                                  ["evaluate", "v.bin", "--pairs", "pairs.tsv"], ["vocab", "c.txt"]],
+                         ids=["similar", "analogy", "evaluate", "vocab"])
+def test_results_that_cannot_be_written_name_standard_output(tmp_path, args):
+    make_folder(tmp_path)
+    write(tmp_path / "pairs.tsv", "king\tqueen\t9\nking\tman\t5\nqueen\tman\t4\n")
+    write_vectors(str(tmp_path / "five.bin"), ["king", "queen", "man", "woman", "paris"],
+                  np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32))
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py")] + args, cwd=tmp_path, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
+    assert errors == ["Error: standard output: cannot write (No space left on device)"], done.stderr
+
+
 def test_a_pipe_is_written_in_place(tmp_path):
     make_folder(tmp_path)
     fifo = str(tmp_path / "pipe")

@@ -87,6 +87,19 @@ def user_errors(interrupted: str = "interrupted; nothing was written"):
         raise Interrupted(str(error)) from None
 
 
+def _out(message: str = "", err: bool = False) -> None:
+    """A line of a command's result on standard output (``err``: on standard error, as ``click.echo``).
+    A failed write (a full disk, ``> /dev/full``) is one line naming standard output, not a traceback;
+    a reader gone (``| head``) ends the command quietly, as a filter should."""
+    try:
+        click.echo(message, err=err)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise click.ClickException(f"{'standard error' if err else 'standard output'}: cannot write "
+                                   f"({error.strerror or error})") from None
+
+
 def _log(quiet: bool):
     return (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
 
@@ -575,9 +588,9 @@ def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, thr
             vocabulary.save(output, force=force)
     to_stderr = bool(planned) and planned[0].kind == "stdout"  # the summary must not mix with the vocabulary
     kept = int(vocabulary.counts.sum())
-    click.echo(f"tokens {counted.total_tokens:,}; types {counted.distinct:,}; kept {len(vocabulary):,} types "
-               f"(min count {min_count}) covering {kept / counted.total_tokens:.2%} of tokens; "
-               f"{time.perf_counter() - start:.1f} s", err=to_stderr)
+    _out(f"tokens {counted.total_tokens:,}; types {counted.distinct:,}; kept {len(vocabulary):,} types "
+         f"(min count {min_count}) covering {kept / counted.total_tokens:.2%} of tokens; "
+         f"{time.perf_counter() - start:.1f} s", err=to_stderr)
     if counted.invalid_bytes:
         click.echo(f"warning: {counted.invalid_bytes:,} bytes of invalid UTF-8 were replaced by U+FFFD", err=True)
     if counted.pruned_below:
@@ -585,11 +598,11 @@ def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, thr
     if counted.too_long:
         click.echo(f"note: {counted.too_long:,} distinct tokens longer than the longest word were left out", err=True)
     if top:
-        click.echo("most frequent: " + ", ".join(f"{w} {c:,}" for w, c in
-                                                 zip(vocabulary.words[:top], vocabulary.counts[:top].tolist())),
-                   err=to_stderr)
+        _out("most frequent: " + ", ".join(f"{w} {c:,}" for w, c in
+                                           zip(vocabulary.words[:top], vocabulary.counts[:top].tolist())),
+             err=to_stderr)
     if output and not to_stderr:
-        click.echo(f"wrote {output}")
+        _out(f"wrote {output}")
 
 
 # -- convert --------------------------------------------------------------------------
@@ -617,8 +630,8 @@ def convert(source, destination, fmt, limit, force):
     vectors = _load(source, limit)
     with user_errors():
         vectors.save(destination, fmt=fmt, force=force)
-    click.echo(f"wrote {len(vectors):,} vectors of dimension {vectors.dim} to {destination} ({fmt})",
-               err=planned[0].kind == "stdout")
+    _out(f"wrote {len(vectors):,} vectors of dimension {vectors.dim} to {destination} ({fmt})",
+         err=planned[0].kind == "stdout")
 
 
 # -- phrases --------------------------------------------------------------------------
@@ -734,9 +747,9 @@ def classes(vectors, k, output, iterations, seed, force):
     with user_errors():
         labels, _, passes = kmeans(vecs, k, iterations=iterations, seed=seed)
         write_classes(output, vecs.words, labels, force=force)
-    click.echo(f"wrote {len(vecs):,} words in {len(set(labels.tolist())):,} classes to {output} after {passes} "
-               f"pass{'es' if passes > 1 else ''} ({time.perf_counter() - start:.1f} s)",
-               err=planned[0].kind == "stdout")
+    _out(f"wrote {len(vecs):,} words in {len(set(labels.tolist())):,} classes to {output} after {passes} "
+         f"pass{'es' if passes > 1 else ''} ({time.perf_counter() - start:.1f} s)",
+         err=planned[0].kind == "stdout")
 
 
 # -- queries --------------------------------------------------------------------------
@@ -783,7 +796,7 @@ def parse_analogy(tokens: Sequence[str]):
 
 def _print_neighbours(pairs):
     for word, score in pairs:
-        click.echo(f"{word}\t{score:.4f}")
+        _out(f"{word}\t{score:.4f}")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -871,7 +884,7 @@ def query(vectors, topn):
         except (MissingWordsError, ValueError) as error:
             click.echo(f"w2v: {error}", err=True)
             continue
-        click.echo(f"# {line.strip()}")
+        _out(f"# {line.strip()}")
         _print_neighbours(answers)
 
 
@@ -911,18 +924,18 @@ def evaluate(vectors, analogy_files, pair_files, restrict_vocab, method, case_se
         for path in pair_files:
             report["pairs"][path] = evaluate_pairs(vecs, path, case_insensitive=not case_sensitive).as_dict()
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        _out(json.dumps(report, indent=2))
         return
     for path, result in report["analogies"].items():
-        click.echo(f"{path} (3Cos{method.capitalize()}, {restrict_vocab:,} most frequent words)")
-        click.echo(f"  {'section':<32}{'accuracy':>9}{'correct':>9}{'answered':>10}{'skipped':>9}")
+        _out(f"{path} (3Cos{method.capitalize()}, {restrict_vocab:,} most frequent words)")
+        _out(f"  {'section':<32}{'accuracy':>9}{'correct':>9}{'answered':>10}{'skipped':>9}")
         rows = list(result["sections"].items()) + [(k, result[k]) for k in ("semantic", "syntactic", "total")]
         for name, s in rows:
-            click.echo(f"  {name:<32}{s['accuracy']:>9.2%}{s['correct']:>9}{s['answered']:>10}{s['skipped']:>9}")
-        click.echo(f"  coverage {result['coverage']:.2%} of questions answered")
+            _out(f"  {name:<32}{s['accuracy']:>9.2%}{s['correct']:>9}{s['answered']:>10}{s['skipped']:>9}")
+        _out(f"  coverage {result['coverage']:.2%} of questions answered")
     for path, result in report["pairs"].items():
-        click.echo(f"{path}: Spearman {result['spearman']:.4f}  Pearson {result['pearson']:.4f}  "
-                   f"OOV {result['oov_ratio']:.1f}% ({result['oov']} of {result['pairs'] + result['oov']} pairs)")
+        _out(f"{path}: Spearman {result['spearman']:.4f}  Pearson {result['pearson']:.4f}  "
+             f"OOV {result['oov_ratio']:.1f}% ({result['oov']} of {result['pairs'] + result['oov']} pairs)")
 
 
 # -- plot -----------------------------------------------------------------------------
@@ -948,7 +961,7 @@ def plot(vectors, words, output, force):
     vecs = _load(vectors)
     with user_errors():
         plot_words(vecs, list(words), output, force=force)
-    click.echo(f"wrote {output}")
+    _out(f"wrote {output}")
 
 
 def _stop(signum, frame):
