@@ -81,6 +81,10 @@ def main(argv=None):
         ours = statistics.median(w for e, s, _, w, _ in rows if e == epochs and s == "w2v")
         theirs = statistics.median(w for e, s, _, w, _ in rows if e == epochs and s == peer)
         lines.append(f"- {epochs} epoch(s): w2v median {ours:.1f} s, {peer} {theirs:.1f} s: {theirs / ours:.1f}x")
+        # and each round's ratio: its two runs ran back to back, so these show how much the ratio itself swings
+        ours_by_round = {r: w for e, s, r, w, _ in rows if e == epochs and s == "w2v"}
+        pairs = [w / ours_by_round[r] for e, s, r, w, _ in rows if e == epochs and s == peer and r in ours_by_round]
+        lines.append(f"  - per round: {', '.join(f'{x:.1f}x' for x in pairs)} (median {statistics.median(pairs):.1f}x)")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(HERE, "results", args.name + ".md"), "w") as f:
         f.write(text)
