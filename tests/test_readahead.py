@@ -27,6 +27,13 @@ def test_blocks_come_in_file_order_with_what_then_found_and_the_end_as_often_as_
     assert seen == [1000] * 10 + [240, 0]
 
 
+def test_next_bytes_gives_each_block_as_bytes_and_its_buffer_back():
+    data = bytes(range(256)) * 9  # 2,304 bytes; two buffers, so a buffer kept would stop the reads
+    with ReadAhead(io.BytesIO(data), chunk=500, slack=3, buffers=2) as ahead:
+        blocks = [ahead.next_bytes() for _ in range(7)]
+    assert b"".join(blocks) == data and [len(b) for b in blocks] == [500] * 4 + [304, 0, 0]
+
+
 def test_a_buffer_not_given_back_is_never_read_into_again():
     data = bytes(range(100)) * 100
     with ReadAhead(io.BytesIO(data), chunk=100, slack=0, buffers=2) as ahead:

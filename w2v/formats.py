@@ -474,7 +474,7 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
             raise stop
         if limit is None:
             while b"\n" not in rest and not rest.strip():  # the rest of the last row's line, if any
-                more = _more_bytes(ahead)
+                more = ahead.next_bytes()
                 if not more:
                     break
                 rest += more
@@ -519,14 +519,6 @@ def _newlines(buf: bytearray, start: int, got: int) -> Tuple[int, int]:
     return lines, start + tail + int(where[-1])
 
 
-def _more_bytes(ahead) -> bytes:
-    """The next block's bytes (b"" at the end of the file), its buffer given back at once."""
-    i, got, _ = ahead.next()
-    more = bytes(ahead.bufs[i][ahead.slack:ahead.slack + got])
-    ahead.give_back(i)
-    return more
-
-
 def _text_blocks(path, ahead, n: int, count: int):
     """Yield :class:`_TextBlock` s of ``n`` rows in all, read by ``ahead`` (its ``then`` :func:`_newlines`).
     Returns what was read after row n.
@@ -550,13 +542,13 @@ def _text_blocks(path, ahead, n: int, count: int):
         if len(held) + PAD <= slack:
             start = slack - len(held) - PAD
             buf[start + PAD:slack] = held
-            data, buffer = buf, i
+            data, buffer, filled = buf, i, slack + got
         else:  # a row longer than the slack: a block of its own
             data = bytes(PAD) + bytes(held) + bytes(buf[slack:slack + got])
-            start, last, buffer = 0, PAD + len(held) + (last - slack), None
+            start, last, buffer, filled = 0, PAD + len(held) + (last - slack), None, len(data)
             ahead.give_back(i)
         if not lines:  # a row longer than what was read so far
-            held = bytes(data[start + PAD:start + PAD + len(held) + got])
+            held = bytes(data[start + PAD:filled])
             if buffer is not None:
                 ahead.give_back(i)
             continue
@@ -565,7 +557,6 @@ def _text_blocks(path, ahead, n: int, count: int):
             lines = n - rows
             newlines = np.flatnonzero(np.frombuffer(data, np.uint8, end - start - PAD, start + PAD) == 10)
             end = start + PAD + int(newlines[lines - 1]) + 1
-        filled = slack + got if buffer is not None else len(data)
         held = memoryview(data)[end:filled]  # (read before the buffer is given back: the next block copies it)
         yield _TextBlock(data, start, end, rows, buffer)
         rows += lines
@@ -743,9 +734,7 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
             i += 1
         rest = bytes(buf[base + pos:base + filled])
         if limit is None and not rest.strip(b"\n"):  # the file may end with newlines, nothing else
-            nxt, got, _ = ahead.next()
-            rest += bytes(ahead.bufs[nxt][slack:slack + min(got, 2)])
-            ahead.give_back(nxt)
+            rest += ahead.next_bytes()[:2]
         done_with_block()
         all_finite = all([job.result() for job in copying])
     finally:

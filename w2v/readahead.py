@@ -72,6 +72,13 @@ class ReadAhead:
             raise got
         return i, got, result
 
+    def next_bytes(self) -> bytes:
+        """The next block's bytes as a bytes object (b"" at the end of the file), its buffer given back at once."""
+        i, got, _ = self.next()
+        data = bytes(self.bufs[i][self.slack:self.slack + got])
+        self.give_back(i)
+        return data
+
     def give_back(self, i: int) -> None:
         """The caller (and every thread it handed the buffer to) is done with ``bufs[i]``: read into it again.
         May be called from any thread."""
