@@ -413,3 +413,68 @@ def test_text_rows_are_pythons_percent_9g_byte_for_byte():
     assert ends[-1] == n
     assert unsure <= 2  # very few: about one number in a million
     assert sum("e" in p for p in text.decode().split()) > 1000  # exponents written here, as %.9g writes them
+
+
+def _tokens_in_first_seen_order(data: bytes):
+    words, lines, seen = [], [], {}
+    for line in data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n"):
+        words.extend(line.split())
+        lines.append(len(words))
+    for word in words:
+        seen.setdefault(word, len(seen))
+    return words, seen, lines[:data.count(b"\n")]
+
+
+@pytest.mark.parametrize("capacity, ids_room", [(16, 3), (1 << 16, None)], ids=["grown mid-piece", "room for all"])
+def test_token_table_counts_and_ids_whether_added_in_place_or_grown(capacity, ids_room):
+    """A new token is written where its look-up ended when the table has room (the counting loop's
+    fast path), else the table grows (entries, arena and slots, with a rehash) and an ids buffer too
+    small for the piece is replaced: both give every token's entry in first-seen order, the counts,
+    the line ends, and a table that finds every token again."""
+    rng = np.random.default_rng(3)
+    vocabulary = [bytes(rng.integers(97, 123, size=int(k))) for k in rng.integers(1, 40, size=700)]
+    vocabulary += ["ü".encode() * 3, b"x" * 300]
+    picks = rng.zipf(1.3, size=6000) % len(vocabulary)
+    data = b"".join(vocabulary[p] + (b"\n" if i % 97 == 96 else b" \t"[i % 2:i % 2 + 1])
+                    for i, p in enumerate(picks))
+    words, first_seen, line_ends = _tokens_in_first_seen_order(data)
+    array = np.frombuffer(data, dtype=np.uint8).copy()
+    room = len(array) // 2 + 1 if ids_room is None else ids_room
+    buffer = np.full(room, -7, np.int32)
+    table, n, used, ids, ends = kernels.count_tokens_ids(array, kernels.table_new(capacity), 0, 0, buffer)
+    assert n == len(first_seen) and used == sum(map(len, first_seen))
+    assert ids.tolist() == [first_seen[w] for w in words]
+    assert ends.tolist() == line_ends
+    assert np.shares_memory(ids, buffer) == (ids_room is None)  # the caller's buffer, when it has room
+    counts = {w: 0 for w in first_seen}
+    for w in words:
+        counts[w] += 1
+    assert table[2][:n, 2].tolist() == list(counts.values())
+    assert [kernels.table_lookup(table, np.frombuffer(w, np.uint8)) for w in first_seen] == list(range(n))
+    assert kernels.table_lookup(table, np.frombuffer(b"absent-token", np.uint8)) == -1
+    only_counts = kernels.count_tokens(array, kernels.table_new(capacity), 0, 0)
+    assert only_counts[1:] == (n, used, len(words))
+    assert only_counts[0][2][:n, 2].tolist() == list(counts.values())
+    # merged into a small table (grown as it goes) and into one that holds half of them already
+    half = data.index(b" ", len(data) // 2)
+    for into in (kernels.table_new(16), kernels.count_tokens(array[:half].copy(), kernels.table_new(capacity),
+                                                                  0, 0)[:3]):
+        into_table, into_n, into_used = (into, 0, 0) if len(into) == 4 else into
+        before = into_table[2][:into_n, 2].copy()
+        merged, m, _, where = kernels.table_merge_map(into_table, into_n, into_used, table, n)
+        assert m == n and where.tolist() == list(range(n))  # the half counted first is the tokens seen first
+        expected = np.array(list(counts.values()))
+        expected[:into_n] += before
+        assert merged[2][:m, 2].tolist() == expected.tolist()
+
+
+def test_an_ids_buffer_one_token_short_is_replaced_before_counting():
+    """Text of one-byte tokens holds the most tokens its bytes can (len // 2 + 1): a buffer with room for
+    them all is written in place, one a token short is replaced by a new array (never written past)."""
+    array = np.frombuffer(b"a " * 500 + b"b", dtype=np.uint8).copy()
+    for room, in_place in ((501, True), (500, False)):
+        buffer = np.full(room + 8, -7, np.int32)[:room]  # a canary past the buffer's end
+        ids = kernels.count_tokens_ids(array, kernels.table_new(16), 0, 0, buffer)[3]
+        assert ids.tolist() == [0] * 500 + [1]
+        assert np.shares_memory(ids, buffer) == in_place
+        assert (buffer.base[room:] == -7).all()

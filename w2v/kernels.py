@@ -908,7 +908,6 @@ def table_add(table, n, used, data, start, end, h, count):
     """Add a new token data[start:end] (hash h, not in the table) with ``count``; returns (table, n, used),
     grown as needed. Callers look the token up first: this passes the arrays in and out."""
     slots, hashes, entries, arena = table
-    s = _find(slots, entries, arena, data, start, end, h)[0]
     length = end - start
     if n == hashes.shape[0]:
         hashes2, entries2 = np.empty(2 * n, np.uint64), np.empty((2 * n, 3), np.int64)
@@ -919,18 +918,38 @@ def table_add(table, n, used, data, start, end, h, count):
         arena2 = np.empty(max(2 * arena.shape[0], used + length), np.uint8)
         _copy_items(arena2, 0, arena, 0, used)
         arena = arena2
-    _copy_items(arena, used, data, start, length)
-    hashes[n] = h
-    entries[n, _START] = used
-    entries[n, _LENGTH] = length
-    entries[n, _COUNT] = count
-    slots[s, 0] = h
-    slots[s, 1] = np.uint64(n + 1)
+    s = _find(slots, entries, arena, data, start, end, h)[0]
+    _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count)
     n += 1
     used += length
     if 2 * n > slots.shape[0]:
         slots = _rehash(2 * slots.shape[0], hashes, n)
     return (slots, hashes, entries, arena), n, used
+
+
+@njit(cache=True, inline="always")
+def _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count):
+    """Write the new token data[start:end] (hash h) as entry ``n``, its bytes at arena[used:], into the
+    empty slot ``s``; the arrays must have room for it."""
+    _copy_items(arena, used, data, start, end - start)
+    hashes[n] = h
+    entries[n, _START] = used
+    entries[n, _LENGTH] = end - start
+    entries[n, _COUNT] = count
+    slots[s, 0] = h
+    slots[s, 1] = np.uint64(n + 1)
+
+
+@njit(cache=True, inline="always")
+def _add_at(table, n, used, s, data, start, end, h, count):
+    """:func:`table_add` for a token whose look-up ended at the empty slot ``s``: written there at once
+    when the table has room for it and stays at most half full, else through :func:`table_add` (which
+    grows the table and looks the slot up again). Returns (table, n, used)."""
+    slots, hashes, entries, arena = table
+    if n < hashes.shape[0] and used + (end - start) <= arena.shape[0] and 2 * (n + 1) <= slots.shape[0]:
+        _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count)
+        return table, n + 1, used + (end - start)
+    return table_add(table, n, used, data, start, end, h, count)
 
 
 @njit(cache=True, inline="always")
@@ -945,32 +964,48 @@ def _appended(values, n, value):
 
 
 @njit(cache=True, inline="always")
-def _count_token(table, n, used, data, start, end, h):
-    """Count the token data[start:end] (hash h) once more; returns (table, n, used, its entry)."""
+def _count_all(data, table, n, used, ids, keep_ids):
+    """Count every token of ``data`` into the table; with ``keep_ids`` (a constant of the caller) also
+    write each token's entry to ``ids`` (room for every token ``data`` can hold) and note the line ends.
+    Returns (table, n, used, tokens, line_ends int64[L]: for every newline, the tokens before it).
+
+    A token already in the table is counted in place; a new one is added where its look-up ended
+    (:func:`_add_at`). The table's arrays are taken anew only after an addition, and ``ids`` never:
+    an array variable assigned on every token (``ids = _appended(ids, ...)``, ``table = ...``) kept
+    the loop ~1.6x slower (benchmarks/README.md, "Array variables in the counting loop").
+    """
+    line_ends = np.empty(16, np.int64)
+    n_lines = 0
+    tokens = 0
     slots, hashes, entries, arena = table
-    e = _find(slots, entries, arena, data, start, end, h)[1]
-    if e >= 0:
-        entries[e, _COUNT] += 1
-        return table, n, used, e
-    table, n, used = table_add(table, n, used, data, start, end, h, np.int64(1))  # one signature with merges
-    return table, n, used, n - 1
+    i = 0
+    while True:
+        start, i, newlines, h = _next_hashed(data, i)
+        if keep_ids:
+            for _ in range(newlines):
+                line_ends, n_lines = _appended(line_ends, n_lines, tokens)
+        if start < 0:
+            break
+        s, e = _find(slots, entries, arena, data, start, i, h)
+        if e >= 0:
+            entries[e, _COUNT] += 1
+        else:
+            table, n, used = _add_at(table, n, used, s, data, start, i, h, np.int64(1))  # one signature with merges
+            slots, hashes, entries, arena = table
+            e = n - 1
+        if keep_ids:
+            ids[tokens] = e
+        tokens += 1
+    return table, n, used, tokens, line_ends[:n_lines].copy()
 
 
 @njit(cache=True, nogil=True)
 def count_tokens(data, table, n, used):
     """Count every token of ``data`` (uint8[B], cut at white space) into the table.
 
-    Returns (table, n, used, tokens): the table as grown, and how many tokens ``data`` held. A token
-    already in the table is counted in place; only a new one goes through :func:`table_add`.
+    Returns (table, n, used, tokens): the table as grown, and how many tokens ``data`` held.
     """
-    tokens = 0
-    i = 0
-    while True:
-        start, i, _, h = _next_hashed(data, i)
-        if start < 0:
-            break
-        table, n, used, _ = _count_token(table, n, used, data, start, i, h)
-        tokens += 1
+    table, n, used, tokens, _ = _count_all(data, table, n, used, np.empty(0, np.int32), False)
     return table, n, used, tokens
 
 
@@ -978,26 +1013,17 @@ def count_tokens(data, table, n, used):
 def count_tokens_ids(data, table, n, used, ids):
     """:func:`count_tokens`, also saying which entry each token is: the one pass that counts and encodes.
 
-    ``ids`` int32[data.shape[0] // 2 + 16 or more]: where the entries are written, room for the most
-    tokens the bytes can hold (a byte and a separator each), so it is never grown (it would be, as a
-    new array, if it were smaller); the caller may use it again for a later piece (no fresh pages to
-    fault in), and pages past the tokens written are never touched. Returns (table, n, used, entries
+    ``ids`` int32[data.shape[0] // 2 + 1 or more]: where the entries are written, room for the most
+    tokens the bytes can hold (a byte and a separator each); a smaller one is replaced by a new array
+    of that size before counting starts. The caller may use it again for a later piece (no fresh pages
+    to fault in), and pages past the tokens written are never touched. Returns (table, n, used, entries
     int32[T] (a view of ``ids``), line_ends int64[L]): the table as grown, every token's entry in this
     table in order, and for every newline how many tokens came before it.
     """
-    line_ends = np.empty(16, np.int64)
-    n_ids = 0
-    n_lines = 0
-    i = 0
-    while True:
-        start, i, newlines, h = _next_hashed(data, i)
-        for _ in range(newlines):
-            line_ends, n_lines = _appended(line_ends, n_lines, n_ids)
-        if start < 0:
-            break
-        table, n, used, e = _count_token(table, n, used, data, start, i, h)
-        ids, n_ids = _appended(ids, n_ids, e)
-    return table, n, used, ids[:n_ids], line_ends[:n_lines].copy()
+    if ids.shape[0] < data.shape[0] // 2 + 1:
+        ids = np.empty(data.shape[0] // 2 + 1, np.int32)
+    table, n, used, tokens, line_ends = _count_all(data, table, n, used, ids, True)
+    return table, n, used, ids[:tokens], line_ends
 
 
 @njit(cache=True, nogil=True)
@@ -1017,12 +1043,12 @@ def table_merge_map(table, n, used, other, other_n):
     for e in range(other_n):
         start, h = o_entries[e, _START], o_hashes[e]
         end = start + o_entries[e, _LENGTH]
-        found = _find(slots, entries, arena, o_arena, start, end, h)[1]
+        s, found = _find(slots, entries, arena, o_arena, start, end, h)
         if found >= 0:
             entries[found, _COUNT] += o_entries[e, _COUNT]
         else:
             found = n
-            table, n, used = table_add(table, n, used, o_arena, start, end, h, o_entries[e, _COUNT])
+            table, n, used = _add_at(table, n, used, s, o_arena, start, end, h, o_entries[e, _COUNT])
             slots, hashes, entries, arena = table
         where[e] = found
     return table, n, used, where
@@ -1201,7 +1227,7 @@ def encode_tokens(data, table, n, ids_of_entry):
     """
     slots, hashes, entries, arena = table
     size = data.shape[0]
-    ids = np.empty(size // 8 + 16, np.int32)  # text averages over 5 bytes a token; grown if not
+    ids = np.empty(size // 2 + 1, np.int32)  # room for every token there can be: never grown (_count_all)
     line_ends = np.empty(16, np.int64)
     pending = np.empty((4, 3), np.int64)
     n_ids = 0
@@ -1227,7 +1253,8 @@ def encode_tokens(data, table, n, ids_of_entry):
             i += 1
         e = _find(slots, entries, arena, data, start, i, h)[1]
         if e >= 0:
-            ids, n_ids = _appended(ids, n_ids, ids_of_entry[e])
+            ids[n_ids] = ids_of_entry[e]
+            n_ids += 1
         elif high >= 0x80 and not _utf8_valid(data, start, i):
             if n_pending == pending.shape[0]:
                 grown2 = np.empty((2 * n_pending, 3), np.int64)
@@ -1237,7 +1264,8 @@ def encode_tokens(data, table, n, ids_of_entry):
             pending[n_pending, 1] = start
             pending[n_pending, 2] = i
             n_pending += 1
-            ids, n_ids = _appended(ids, n_ids, -2)
+            ids[n_ids] = -2
+            n_ids += 1
     return ids[:n_ids].copy(), line_ends[:n_lines].copy(), pending[:n_pending].copy()
 
 
