@@ -2,13 +2,16 @@
 
     python benchmarks/scan_speed.py --corpus /tmp/wiki8-lines.txt --old /path/to/old/checkout --repeat 3
     python benchmarks/scan_speed.py --corpus /tmp/wiki8-lines.txt --spool /tmp      # the ids to a file, as w2v train
+    python benchmarks/scan_speed.py --corpus /tmp/wiki8-lines.txt --given-vocab      # encoding alone, as --read-vocab
 
 Each run is a child process that loads Numba's cached kernels (timed on its own), builds the
 vocabulary (min count 5) and encodes the corpus in memory, timing counting and encoding apart (a
 version with ``w2v.scan.count_and_spool`` reads the text once: "counting" is that reading and the
 vocabulary, "encoding" the remapping of the spool), and prints a digest of the words, counts, ids and
 offsets, so the runs also show that every version and thread count gives the same result. Runs
-alternate.
+alternate. ``--given-vocab`` times the pass that ``w2v train --read-vocab`` (or a pruned count) makes
+instead: the vocabulary is built first, untimed, and the text is then encoded with it
+(``w2v.encode.encode_corpus``, a second parse of the text); MB/s are then of that pass alone.
 """
 from __future__ import annotations
 
@@ -41,12 +44,16 @@ try:  # one reading of the text: counted and spooled, then the spool remapped
             return vocab, summary, entry_word_ids(count, vocab)
 except ImportError:
     count_and_spool = None
-corpus_path, threads, warm, spool = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] or None
+corpus_path, threads, warm, spool, given = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] or None, sys.argv[6] == "1"
 threaded = "threads" in inspect.signature(build_vocabulary).parameters
 kw = {"threads": threads} if threaded else {}
 
 
 def passes(path):
+    if given:  # the vocabulary given (built here, untimed: "counting"), then the text encoded with it
+        vocab, _ = build_vocabulary(Corpus([path]), min_count=5, **kw)
+        counted = time.perf_counter()
+        return vocab, counted, encode_corpus(Corpus([path]), vocab, cache_dir=spool, **kw)
     if count_and_spool is None:
         vocab, _ = build_vocabulary(Corpus([path]), min_count=5, **kw)
         counted = time.perf_counter()
@@ -85,6 +92,8 @@ def main(argv=None):
                              "read beside it on a second core, so the pinned run is 'one core' in the strict sense")
     parser.add_argument("--spool", metavar="FOLDER",
                         help="spool the ids to a file in FOLDER, as `w2v train` does, instead of in memory")
+    parser.add_argument("--given-vocab", action="store_true",
+                        help="time encoding with a vocabulary built beforehand (untimed), as `w2v train --read-vocab`")
     args = parser.parse_args(argv)
     if args.spool and not os.path.isdir(args.spool):
         parser.error(f"--spool {args.spool}: no such folder")
@@ -100,22 +109,28 @@ def main(argv=None):
             pinned = isinstance(threads, str)
             one_core = min(os.sched_getaffinity(0)) if pinned else None
             done = subprocess.run([sys.executable, "-c", CHILD, root, args.corpus, str(1 if pinned else threads),
-                                   os.path.join(ROOT, "corpora", "sample.txt"), args.spool or ""],
+                                   os.path.join(ROOT, "corpora", "sample.txt"), args.spool or "",
+                                   "1" if args.given_vocab else "0"],
                                   capture_output=True, text=True, check=True,
                                   preexec_fn=(lambda: os.sched_setaffinity(0, {one_core})) if pinned else None)
             row = {"version": name, "threads": threads, "run": rep + 1, **json.loads(done.stdout.splitlines()[-1])}
-            row["MB/s"] = size / 1e6 / (row["count_s"] + row["encode_s"])
+            row["MB/s"] = size / 1e6 / (row["encode_s"] + (0 if args.given_vocab else row["count_s"]))
             rows.append(row)
             print(row, flush=True)
-    lines = [f"# Counting and encoding speed\n\n`python benchmarks/scan_speed.py --corpus {args.corpus}"
+    what = "encoding" if args.given_vocab else "counting + encoding"
+    lines = [f"# {'Encoding with a given vocabulary' if args.given_vocab else 'Counting and encoding'} speed\n\n"
+             f"`python benchmarks/scan_speed.py --corpus {args.corpus}"
              f"{' --old ' + args.old if args.old else ''} --repeat {args.repeat}"
-             f"{' --spool ' + args.spool if args.spool else ''}{' --one-core' if args.one_core else ''}` "
+             f"{' --spool ' + args.spool if args.spool else ''}{' --one-core' if args.one_core else ''}"
+             f"{' --given-vocab' if args.given_vocab else ''}` "
              f"({size / 1e6:.0f} MB of "
              f"{'compressed text: MB/s are of the file' if args.corpus.endswith(('.gz', '.bz2', '.xz')) else 'text'}; "
              f"{'ids spooled to a file, as w2v train does' if args.spool else 'in-memory encoding'}; runs alternate)\n",
              "Loading Numba and the compiled text kernels (from its cache) is timed apart, before the passes: "
-             "`w2v train` loads them for training in any case.\n",
-             "| version | threads | run | loading s | counting s | encoding s | MB/s (counting + encoding) | digest |",
+             "`w2v train` loads them for training in any case."
+             + (" The vocabulary is built first (\"counting\", not in MB/s), then the text encoded with it, "
+                "as `w2v train --read-vocab` does." if args.given_vocab else "") + "\n",
+             f"| version | threads | run | loading s | counting s | encoding s | MB/s ({what}) | digest |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['version']} | {r['threads']} | {r['run']} | {r['load_s']:.2f} | {r['count_s']:.2f} | "
