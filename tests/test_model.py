@@ -400,6 +400,22 @@ def test_checkpoint_every_writes_between_chunks(sample_path, tmp_path):
     w2v.train(sample_path, epochs=1, checkpoint=path, checkpoint_every=1e-9, chunk_callback=look, **SMALL)
     assert [chunk for _, chunk in seen] == list(range(1, 9))  # after chunks 1..8 of the 9, mid-epoch
     assert Model.load(path).position.finished
+
+
+def test_checkpoint_every_writes_between_chunks_with_several_threads(sample_path, tmp_path):
+    """With several threads a chunk is nearly always in flight: a due checkpoint pauses the hand-out
+    until none is, and is written there (before, --checkpoint-every never wrote one mid-epoch)."""
+    path = str(tmp_path / "ck.w2vm")
+    saved = []
+
+    def look(position):  # runs where none is in flight: at the pauses; the file holds the previous one
+        if os.path.exists(path):
+            saved.append(Model.load(path).position.chunk)
+
+    options = dict(SMALL, threads=2, chunk_words=20_000)  # 21 chunks an epoch
+    w2v.train(sample_path, epochs=1, checkpoint=path, checkpoint_every=1e-9, chunk_callback=look, **options)
+    assert len(saved) >= 5 and saved == sorted(set(saved)) and 0 < saved[0] and saved[-1] < 21, saved
+    assert Model.load(path).position.finished
     result = run("train", sample_path, "-o", tmp_path / "v.bin", "--checkpoint", path, "--checkpoint-every", 0, "-q")
     assert result.exit_code == 2 and "--checkpoint-every" in result.output
 

@@ -228,13 +228,22 @@ class _Run:
         in_flight: Dict = {}
         if self.chunk_callback is not None and self.chunk_callback(p):  # also at the epoch's start
             self.stop.set()
+        saved_at = next_chunk  # where this call began, then where it last took a checkpoint
         try:
             while True:
-                while not self.stop.is_set() and next_chunk < len(self.chunks) and len(in_flight) < self.threads:
+                # a checkpoint that is due pauses the hand-out until the chunks in flight are done: with
+                # several threads there is otherwise always one in flight, and never an exact position
+                pausing = self._checkpoint_due(saved_at, next_chunk)
+                while (not pausing and not self.stop.is_set() and next_chunk < len(self.chunks)
+                       and len(in_flight) < self.threads):
                     future, words = self._submit(pool, epoch, next_chunk)
                     in_flight[future] = words
                     next_chunk += 1
                 if not in_flight:
+                    if pausing and not self.stop.is_set():  # (the position was set where in_flight emptied)
+                        self.save_checkpoint()
+                        saved_at = next_chunk
+                        continue
                     break
                 finished, _ = concurrent.futures.wait(in_flight, timeout=0.25,
                                                       return_when=concurrent.futures.FIRST_COMPLETED)
@@ -244,9 +253,6 @@ class _Run:
                     p.chunk = next_chunk
                     if self.chunk_callback is not None and self.chunk_callback(p):
                         self.stop.set()
-                    if (self.checkpoint_every is not None and next_chunk < len(self.chunks)
-                            and time.monotonic() - self.last_checkpoint >= self.checkpoint_every):
-                        self.save_checkpoint()
         except KeyboardInterrupt:
             self.stop.set()
             self._drain(in_flight)
@@ -256,6 +262,13 @@ class _Run:
         if self.diverged:
             raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the loss is "
                                    f"{p.loss / max(p.predictions, 1)}; lower the learning rate (alpha {p.alpha} now)")
+
+    def _checkpoint_due(self, saved_at: int, next_chunk: int) -> bool:
+        """Whether a checkpoint between chunks is due: ``checkpoint_every`` seconds since the last one, a chunk
+        handed out since ``saved_at`` (where this epoch's call began or last took one), and some left."""
+        return (bool(self.checkpoint) and self.checkpoint_every is not None
+                and saved_at < next_chunk < len(self.chunks)
+                and time.monotonic() - self.last_checkpoint >= self.checkpoint_every)
 
     def save_checkpoint(self) -> None:
         if self.checkpoint:
@@ -311,7 +324,9 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
     resolves to 0.025 skip-gram and 0.05 CBOW). ``checkpoint``: a model file written after every epoch, every ``checkpoint_every`` seconds
     between chunks, and when stopped. ``callback(epoch_stats)`` runs after each epoch and may return True
     to end the schedule there; ``chunk_callback(position)`` runs at the start of each epoch and between
-    chunks (none in flight) and may return True to stop as ``stop_event`` does (:class:`TrainingInterrupted`, after the checkpoint).
+    chunks where none is in flight (with one thread after every chunk; with several, where a due
+    checkpoint pauses the hand-out) and may return True to stop as ``stop_event`` does
+    (:class:`TrainingInterrupted`, after the checkpoint).
     A schedule that went on phrased text (its position records the phrase settings) goes on reading
     paths through the same phrases.
     """
