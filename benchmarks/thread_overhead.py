@@ -112,6 +112,9 @@ def main(argv=None):
     parser.add_argument("--tail-corpus", help="also time whole epochs of this corpus (e.g. wiki8) on --tail-threads")
     parser.add_argument("--tail-threads", default="16,64")
     parser.add_argument("--words-per-second", type=float, default=1e6, help="a thread's speed in --tail-corpus runs")
+    parser.add_argument("--handed-out", type=int, default=None,
+                        help="chunks handed out at a time per thread (w2v.training.HANDED_OUT_PER_THREAD; default: "
+                             "the library's), to compare the hand-out's depths")
     parser.add_argument("--name", default="thread-overhead")
     args = parser.parse_args(argv)
     if not os.path.isfile(args.corpus):
@@ -125,6 +128,11 @@ def main(argv=None):
         raise BadArgument(f"--words-per-second {args.words_per_second}: must be positive")
     if args.waves < 2:
         raise BadArgument(f"--waves {args.waves}: must be at least 2")
+    from w2v import training
+    if args.handed_out is not None:
+        if args.handed_out < 1:
+            raise BadArgument(f"--handed-out {args.handed_out}: must be at least 1")
+        training.HANDED_OUT_PER_THREAD = args.handed_out
     words = sum(len(line.split()) for line in open(args.corpus, encoding="utf-8", errors="replace"))
     dispatch = dispatch_microseconds(args.corpus)
     print(f"kernel dispatch: {dispatch:.1f} us a call", flush=True)
@@ -141,7 +149,8 @@ def main(argv=None):
              "by a sleep of the chunk's time with the GIL released (see the script's docstring); one epoch of "
              f"about {args.waves} chunks a thread. Ideal: every thread busy from the start to the end "
              "(ceil(chunks / threads) chunk times); efficiency = ideal seconds / measured seconds.",
-             f"Real sg-ns kernel, cost of a call on an empty chunk (GIL held): **{dispatch:.1f} µs**.", "",
+             f"Real sg-ns kernel, cost of a call on an empty chunk (GIL held): **{dispatch:.1f} µs**. "
+             f"Chunks handed out at a time per thread (with several): {training.HANDED_OUT_PER_THREAD}.", "",
              "| chunk ms | threads | chunks | seconds | chunks/s | ideal chunks/s | efficiency |",
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {ms} | {n} | {c} | {s:.2f} | {r:,.0f} | {i:,.0f} | {e:.2f} |" for ms, n, c, s, r, i, e in rows]

@@ -144,6 +144,7 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("thread_overhead.py", ["--threads", "0"]),
     ("thread_overhead.py", ["--chunk-ms", "fast"]),
     ("thread_overhead.py", ["--waves", "1"]),
+    ("thread_overhead.py", ["--handed-out", "0"]),
     ("thread_overhead.py", ["--tail-corpus", "missing.txt"]),
     ("thread_overhead.py", ["--tail-threads", "many"]),
     ("synthetic_scale.py", ["--word2vec-bin", "missing", "--systems", "w2v,spark"]),

@@ -195,3 +195,38 @@ def test_stop_event_interrupts(sample_path):
     stop.set()
     with pytest.raises(TrainingInterrupted):
         train_encoded(encode_corpus(corpus, vocab), vocab, TrainOptions(dim=10), stop_event=stop)
+
+
+def test_several_threads_get_two_chunks_each_at_a_time_with_the_same_rates(sample_path, monkeypatch):
+    """With several threads each has a chunk waiting while it trains one (HANDED_OUT_PER_THREAD); the
+    chunks still get the learning rates of handing them out one at a time (they depend only on the
+    words handed out before), and none is handed out beyond two a thread."""
+    import time
+    from w2v import training
+    real_submit = training._Run._submit
+
+    def run(handed_out):
+        monkeypatch.setattr(training, "HANDED_OUT_PER_THREAD", handed_out)
+        calls, pending, most = [], [], [0]
+
+        def kernel(*args):  # stands in for the kernel: records the chunk's words and rates, trains nothing
+            calls.append((len(args[3]), float(args[16]), float(args[17])))
+            time.sleep(0.002)
+            return 0.0, 0, 0
+
+        def submit(self, pool, epoch, i):  # the most chunks handed out and not yet finished
+            future, words = real_submit(self, pool, epoch, i)
+            pending[:] = [f for f in pending if not f.done()] + [future]
+            most[0] = max(most[0], len(pending))
+            return future, words
+
+        kernel.stats = type("stats", (), {"cache_misses": {}})
+        monkeypatch.setattr(training, "kernel_function", lambda name: kernel)
+        monkeypatch.setattr(training._Run, "_submit", submit)
+        w2v.train(sample_path, dim=8, epochs=2, threads=3, seed=2, chunk_words=20_000)
+        return sorted(calls[1:]), most[0]  # (the first call prepared the kernel)
+
+    one, one_most = run(1)
+    two, two_most = run(2)
+    assert len(one) > 20 and one == two
+    assert one_most <= 3 and 3 < two_most <= 6

@@ -6,8 +6,9 @@ one. The encoded corpus is cut into chunks of about ``chunk_words`` words
 them, :func:`chunk_words_for`; the plan is kept with the schedule's position).
 Every epoch takes the chunks in a random order of its own (:func:`chunk_order`;
 in the corpus's order with ``exact`` or ``shuffle=False``). The main thread
-hands them out in that order to a pool of worker threads, at most one chunk
-in flight per thread; the workers train them lock-free on shared
+hands them out in that order to a pool of worker threads, with several threads
+two chunks per thread at a time (:data:`HANDED_OUT_PER_THREAD`: the next one
+waits in the pool's queue); the workers train them lock-free on shared
 weights (Hogwild), with the GIL released. The learning rate falls linearly
 with the words handed out so far, over all epochs and threads, from
 ``alpha`` to ``alpha * min_alpha_ratio`` (word2vec.c: ``alpha * 1e-4``).
@@ -39,6 +40,7 @@ import concurrent.futures
 import contextlib
 import math
 import os
+import queue
 import signal
 import sys
 import tempfile
@@ -102,6 +104,13 @@ class TrainResult:
 #: ends when its last chunk does, so with C chunks on T threads only C / (T·⌈C/T⌉) of the threads' time
 #: is used (wiki8's 167 chunks of 100,000 words on 64 threads: 0.87; benchmarks/README.md, "Many threads").
 CHUNKS_PER_THREAD = 8
+#: With several threads, chunks handed out at a time per thread: one being trained, the next waiting in the
+#: pool's queue, so a worker that finishes one starts the next at once instead of idling while the main
+#: thread wakes, tallies and hands out (measured in benchmarks/README.md, "Many threads"). With one thread,
+#: one: the main thread then sees every chunk's end with none in flight (the exact positions
+#: ``chunk_callback`` and the checkpoints get). A chunk's learning rate depends only on the words handed out
+#: before it, so the rates are the same either way.
+HANDED_OUT_PER_THREAD = 2
 MIN_CHUNK_WORDS = 10_000
 
 
@@ -173,6 +182,7 @@ class _Run:
         self.plan = plan_chunks(encoded.offsets, model.position.corpus["chunk_words"])
         self.chunks = self.plan  # in the order of the epoch being trained (run_epoch)
         self.threads = threads
+        self.handed_out_at_most = threads * HANDED_OUT_PER_THREAD if threads > 1 else 1
         self.kernel = kernel_function(model.kernel_name)
         self.settings = model.kernel_settings(threads)
         self.bar, self.stop, self.say = bar, stop, say
@@ -226,6 +236,9 @@ class _Run:
         order = chunk_order(len(self.plan), self.model.options.seed, epoch, p.corpus["shuffle"])
         self.chunks = [self.plan[i] for i in order]
         in_flight: Dict = {}
+        # each chunk's future puts itself here when done: the main thread waits on this queue, O(1) a chunk,
+        # where concurrent.futures.wait would set up a waiter on every future in flight at each call
+        done: "queue.SimpleQueue" = queue.SimpleQueue()
         if self.chunk_callback is not None and self.chunk_callback(p):  # also at the epoch's start
             self.stop.set()
         saved_at = next_chunk  # where this call began, then where it last took a checkpoint
@@ -235,9 +248,10 @@ class _Run:
                 # several threads there is otherwise always one in flight, and never an exact position
                 pausing = self._checkpoint_due(saved_at, next_chunk)
                 while (not pausing and not self.stop.is_set() and next_chunk < len(self.chunks)
-                       and len(in_flight) < self.threads):
+                       and len(in_flight) < self.handed_out_at_most):
                     future, words = self._submit(pool, epoch, next_chunk)
                     in_flight[future] = words
+                    future.add_done_callback(done.put)
                     next_chunk += 1
                 if not in_flight:
                     if pausing and not self.stop.is_set():  # (the position was set where in_flight emptied)
@@ -245,8 +259,12 @@ class _Run:
                         saved_at = next_chunk
                         continue
                     break
-                finished, _ = concurrent.futures.wait(in_flight, timeout=0.25,
-                                                      return_when=concurrent.futures.FIRST_COMPLETED)
+                try:  # (a timeout, so that the main thread stays responsive to signals)
+                    finished = [done.get(timeout=0.25)]
+                except queue.Empty:
+                    continue
+                while not done.empty():
+                    finished.append(done.get())
                 for future in finished:
                     self._tally(future.result(), in_flight.pop(future))
                 if not in_flight:  # nothing in flight: the position is exact here
