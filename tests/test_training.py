@@ -211,7 +211,7 @@ def test_several_threads_get_two_chunks_each_at_a_time_with_the_same_rates(sampl
 
         def kernel(*args):  # stands in for the kernel: records the chunk's words and rates, trains nothing
             calls.append((len(args[3]), float(args[16]), float(args[17])))
-            time.sleep(0.002)
+            time.sleep(0.005)
             return 0.0, 0, 0
 
         def submit(self, pool, epoch, i):  # the most chunks handed out and not yet finished
@@ -230,3 +230,33 @@ def test_several_threads_get_two_chunks_each_at_a_time_with_the_same_rates(sampl
     two, two_most = run(2)
     assert len(one) > 20 and one == two
     assert one_most <= 3 and 3 < two_most <= 6
+
+
+def test_a_stop_with_several_threads_waits_for_every_chunk_handed_out_and_keeps_an_exact_position(
+        sample_path, tmp_path, monkeypatch):
+    """Stopped while chunks are being trained and more wait in the pool's queue (3 threads, two chunks
+    each handed out): every chunk handed out is trained and tallied, none after the stop, and the
+    checkpoint's position counts exactly those chunks and their words."""
+    import threading
+    import time
+    from w2v import training
+    stop = threading.Event()
+    trained = []
+
+    def kernel(*args):  # stands in for the kernel; asks for the stop during the 5th chunk
+        trained.append(len(args[3]))
+        if len(trained) == 6:  # (the first call prepared the kernel)
+            stop.set()
+        time.sleep(0.005)
+        return 0.0, 0, 0
+
+    kernel.stats = type("stats", (), {"cache_misses": {}})
+    monkeypatch.setattr(training, "kernel_function", lambda name: kernel)
+    path = str(tmp_path / "ck.w2vm")
+    with pytest.raises(TrainingInterrupted):
+        w2v.train(sample_path, dim=8, epochs=1, threads=3, seed=2, chunk_words=20_000, checkpoint=path,
+                  stop_event=stop)
+    chunks = trained[1:]
+    position = Model.load(path).position
+    assert 5 <= len(chunks) <= 5 + 6  # the 5th's, and at most all 6 handed out with it, no more
+    assert position.chunk == len(chunks) and position.words_done == position.words == sum(chunks)
