@@ -3,7 +3,8 @@ keep 64 or more threads busy? Measurable on 2 cores by standing in for the kerne
 
     python benchmarks/thread_overhead.py --corpus corpora/sample.txt
 
-w2v's main thread hands out one chunk per pool thread and tallies each as it ends (``w2v.training``).
+w2v's main thread hands out chunks to the pool threads (with several, two a thread at a time) and
+tallies each as it ends (``w2v.training``).
 Here the real ``train`` runs, with the real chunk plan, learning-rate schedule, pool and tqdm bar,
 but the kernel is replaced by one that sleeps ``--chunk-ms`` milliseconds with the GIL released, as
 the real kernel does while it trains (a chunk of 100,000 words takes about 100 ms on one thread of
