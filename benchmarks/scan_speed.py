@@ -50,14 +50,10 @@ kw = {"threads": threads} if threaded else {}
 
 
 def passes(path):
-    if given:  # the vocabulary given (built here, untimed: "counting"), then the text encoded with it
+    if given or count_and_spool is None:  # the vocabulary first ("counting"), then the text encoded with it
         vocab, _ = build_vocabulary(Corpus([path]), min_count=5, **kw)
         counted = time.perf_counter()
-        return vocab, counted, encode_corpus(Corpus([path]), vocab, cache_dir=spool, **kw)
-    if count_and_spool is None:
-        vocab, _ = build_vocabulary(Corpus([path]), min_count=5, **kw)
-        counted = time.perf_counter()
-        return vocab, counted, encode_corpus(Corpus([path]), vocab, **kw)
+        return vocab, counted, encode_corpus(Corpus([path]), vocab, **kw, **({"cache_dir": spool} if given else {}))
     count, spooled = count_and_spool(Corpus([path]), 10_000_000, threads, spool)
     vocab, _, word_ids = vocabulary_and_entry_ids(count, min_count=5)
     counted = time.perf_counter()

@@ -400,6 +400,8 @@ def test_checkpoint_every_writes_between_chunks(sample_path, tmp_path):
     w2v.train(sample_path, epochs=1, checkpoint=path, checkpoint_every=1e-9, chunk_callback=look, **SMALL)
     assert [chunk for _, chunk in seen] == list(range(1, 9))  # after chunks 1..8 of the 9, mid-epoch
     assert Model.load(path).position.finished
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "--checkpoint", path, "--checkpoint-every", 0, "-q")
+    assert result.exit_code == 2 and "--checkpoint-every" in result.output
 
 
 def test_checkpoint_every_writes_between_chunks_with_several_threads(sample_path, tmp_path):
@@ -416,8 +418,6 @@ def test_checkpoint_every_writes_between_chunks_with_several_threads(sample_path
     w2v.train(sample_path, epochs=1, checkpoint=path, checkpoint_every=1e-9, chunk_callback=look, **options)
     assert len(saved) >= 5 and saved == sorted(set(saved)) and 0 < saved[0] and saved[-1] < 21, saved
     assert Model.load(path).position.finished
-    result = run("train", sample_path, "-o", tmp_path / "v.bin", "--checkpoint", path, "--checkpoint-every", 0, "-q")
-    assert result.exit_code == 2 and "--checkpoint-every" in result.output
 
 
 @pytest.mark.parametrize("flags, shuffled", [([], True), (["--in-order"], False), (["--exact"], False),

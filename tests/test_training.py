@@ -197,6 +197,14 @@ def test_stop_event_interrupts(sample_path):
         train_encoded(encode_corpus(corpus, vocab), vocab, TrainOptions(dim=10), stop_event=stop)
 
 
+def use_stand_in_kernel(monkeypatch, kernel):
+    """Train with ``kernel(*kernel_args)`` instead of the model's kernel (it also stands in for the
+    kernel's preparation, its first call)."""
+    from w2v import training
+    kernel.stats = type("stats", (), {"cache_misses": {}})  # what the preparation reads
+    monkeypatch.setattr(training, "kernel_function", lambda name: kernel)
+
+
 def test_several_threads_get_two_chunks_each_at_a_time_with_the_same_rates(sample_path, monkeypatch):
     """With several threads each has a chunk waiting while it trains one (HANDED_OUT_PER_THREAD); the
     chunks still get the learning rates of handing them out one at a time (they depend only on the
@@ -220,8 +228,7 @@ def test_several_threads_get_two_chunks_each_at_a_time_with_the_same_rates(sampl
             most[0] = max(most[0], len(pending))
             return future, words
 
-        kernel.stats = type("stats", (), {"cache_misses": {}})
-        monkeypatch.setattr(training, "kernel_function", lambda name: kernel)
+        use_stand_in_kernel(monkeypatch, kernel)
         monkeypatch.setattr(training._Run, "_submit", submit)
         w2v.train(sample_path, dim=8, epochs=2, threads=3, seed=2, chunk_words=20_000)
         return sorted(calls[1:]), most[0]  # (the first call prepared the kernel)
@@ -239,7 +246,6 @@ def test_a_stop_with_several_threads_waits_for_every_chunk_handed_out_and_keeps_
     checkpoint's position counts exactly those chunks and their words."""
     import threading
     import time
-    from w2v import training
     stop = threading.Event()
     trained = []
 
@@ -250,8 +256,7 @@ def test_a_stop_with_several_threads_waits_for_every_chunk_handed_out_and_keeps_
         time.sleep(0.005)
         return 0.0, 0, 0
 
-    kernel.stats = type("stats", (), {"cache_misses": {}})
-    monkeypatch.setattr(training, "kernel_function", lambda name: kernel)
+    use_stand_in_kernel(monkeypatch, kernel)
     path = str(tmp_path / "ck.w2vm")
     with pytest.raises(TrainingInterrupted):
         w2v.train(sample_path, dim=8, epochs=1, threads=3, seed=2, chunk_words=20_000, checkpoint=path,

@@ -104,6 +104,7 @@ class TrainResult:
 #: ends when its last chunk does, so with C chunks on T threads only C / (T·⌈C/T⌉) of the threads' time
 #: is used (wiki8's 167 chunks of 100,000 words on 64 threads: 0.87; benchmarks/README.md, "Many threads").
 CHUNKS_PER_THREAD = 8
+MIN_CHUNK_WORDS = 10_000
 #: With several threads, chunks handed out at a time per thread: one being trained, the next waiting in the
 #: pool's queue, so a worker that finishes one starts the next at once instead of idling while the main
 #: thread wakes, tallies and hands out (measured in benchmarks/README.md, "Many threads"). With one thread,
@@ -111,7 +112,6 @@ CHUNKS_PER_THREAD = 8
 #: ``chunk_callback`` and the checkpoints get). A chunk's learning rate depends only on the words handed out
 #: before it, so the rates are the same either way.
 HANDED_OUT_PER_THREAD = 2
-MIN_CHUNK_WORDS = 10_000
 
 
 def chunk_words_for(n_words: int, threads: int, chunk_words: int) -> int:
