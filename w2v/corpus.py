@@ -30,12 +30,12 @@ import gzip
 import lzma
 import os
 import sys
-import threading
 import zlib
 from typing import BinaryIO, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
+from .progress import ProgressBar
 from .words import SEPARATORS
 
 __all__ = ["Corpus", "CorpusPart", "resolve_sources", "decode_token", "STDIN"]
@@ -108,18 +108,6 @@ def _last_space(data: bytes) -> int:
     if cut < 0 and tail:
         cut = max(data.rfind(w, 0, tail) for w in _WHITESPACE)
     return cut
-
-
-class _LockedBar(tqdm):
-    """A tqdm bar whose ``update`` may be called from several threads (the readers of :func:`w2v.scan.pieces`)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._update_lock = threading.Lock()
-
-    def update(self, n=1):
-        with self._update_lock:
-            return super().update(n)
 
 
 class Corpus:
@@ -212,8 +200,8 @@ class Corpus:
 
     def progress_bar(self, desc: str) -> tqdm:
         """The bar of bytes read that :meth:`sources` update (thread-safe; disabled without ``progress``)."""
-        return _LockedBar(total=self._total_bytes(), unit="B", unit_scale=True, desc=desc,
-                          disable=not self.progress, file=sys.stderr, leave=False)
+        return ProgressBar(total=self._total_bytes(), unit="B", unit_scale=True, desc=desc,
+                           disable=not self.progress, leave=False)
 
     def sources(self, bar: tqdm) -> List[Callable[[], Iterator[Tuple[bytes, bool]]]]:
         """One function per file, in order, each making the iterator of that file's :meth:`blocks`

@@ -77,7 +77,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -93,6 +92,7 @@ from .files import check_free_space
 from .formats import check_words
 from .model import Model, Weights, aligned_zeros, kernel_args, kernel_function
 from .options import TrainOptions
+from .progress import ProgressBar
 from .training import (EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch, plan_chunks,
                        say_count_notes)
 from .vocab import Vocabulary
@@ -766,16 +766,16 @@ class _DistributedRun:
         return inputs, outputs, outputs
 
     def train(self) -> TrainResult:
-        from tqdm import tqdm
         model, p = self.model, self.model.position
         rounds = len(self.plan(1)) - 1
         self.say(f"training {model.options.model} {'hs ' if model.options.hs else ''}"
                  f"{f'negative {model.options.negative} ' if model.options.negative else ''}on {self.words:,} words "
-                 f"in {self.n} shards, vocabulary {len(model.vocab):,}, dim {model.options.dim}, {p.epochs} epochs"
+                 f"in {self.n} shards, vocabulary {len(model.vocab):,}, dim {model.options.dim}, "
+                 f"{p.epochs} epoch{'s' if p.epochs != 1 else ''}"
                  f"{f' from epoch {p.epoch + 1}' if p.epoch or p.chunk else ''}, {model.options.threads} threads "
                  f"a worker, {rounds} syncs an epoch (the first epoch {len(self.plan(0)) - 1})")
-        bar = tqdm(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, disable=not self.progress,
-                   file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+        bar = ProgressBar(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, desc="training",
+                          disable=not self.progress, dynamic_ncols=True, smoothing=0.1)
         history: List[EpochStats] = []
         start_all, words_before = time.perf_counter(), p.words_done
         last_checkpoint = time.monotonic()

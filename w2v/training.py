@@ -42,7 +42,6 @@ import math
 import os
 import queue
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -50,7 +49,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from tqdm import tqdm
 
 from .corpus import STDIN, Corpus
 from .encode import EncodedCorpus, encode_corpus, encode_spooled
@@ -60,6 +58,7 @@ from .formats import check_words
 from .memory import release_compiler_pages
 from .model import Model, Position, kernel_args, kernel_function
 from .options import KERNELS, TrainOptions, default_threads
+from .progress import ProgressBar
 from .vectors import Vectors
 from .vocab import Vocabulary, build_vocabulary, vocabulary_and_entry_ids, vocabulary_from_count
 from .words import MAX_WORD_BYTES
@@ -454,12 +453,13 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
     with stop_at_chunk_ends(stop) as signals:
         say(f"training {options.model}{' (batched)' if model.kernel_name == 'sg_batched' else ''} "
             f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
-            f"on {encoded.n_words:,} words, vocabulary {len(model.vocab):,}, dim {options.dim}, {p.epochs} epochs"
+            f"on {encoded.n_words:,} words, vocabulary {len(model.vocab):,}, dim {options.dim}, "
+            f"{p.epochs} epoch{'s' if p.epochs != 1 else ''}"
             f"{f' from epoch {p.epoch + 1}' if p.epoch or p.chunk else ''}, {threads} threads")
         history: List[EpochStats] = []
         start_all, words_before = time.perf_counter(), p.words_done
-        with tqdm(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, disable=not progress,
-                  file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar, \
+        with ProgressBar(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, desc="training",
+                         disable=not progress, dynamic_ncols=True, smoothing=0.1) as bar, \
                 concurrent.futures.ThreadPoolExecutor(threads) as pool:
             run = _Run(model, encoded, threads, bar=bar, stop=stop, checkpoint=checkpoint,
                        checkpoint_every=checkpoint_every, force=force, chunk_callback=chunk_callback, say=say)
