@@ -482,6 +482,35 @@ def test_sigterm_while_training_exits_143_and_writes_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["big.txt", "v.vocab"]
 
 
+@pytest.mark.parametrize("started_ignoring, code", [(False, 129), (True, 0)])
+def test_a_hangup_stops_training_unless_the_run_was_started_under_nohup(tmp_path, started_ignoring, code):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    write(tmp_path / "c.txt", "\n".join(" ".join(rng.choice(words, 1000)) for _ in range(200)))
+    # nohup starts its command with SIGHUP ignored, and a terminal's hangup at logout must not end the run
+    disposition = signal.SIG_IGN if started_ignoring else signal.SIG_DFL
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "cli.py"), "train", "c.txt", "-o", "v.bin",
+                                "--epochs", "40", "--dim", "8", "--threads", "1"],
+                               cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGHUP, disposition))
+    lines = []
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        lines.append(process.stderr.readline())
+        if lines[-1].startswith("training ") or not lines[-1]:
+            break
+    time.sleep(0.2)
+    process.send_signal(signal.SIGHUP)
+    stderr = "".join(lines) + process.stderr.read()
+    assert process.wait(timeout=120) == code, stderr
+    assert "Traceback" not in stderr
+    if started_ignoring:
+        assert "trained 8,000,000 words" in stderr and len(read_vectors(str(tmp_path / "v.bin")).words) == 300
+    else:
+        assert "training interrupted; nothing was written" in stderr
+        assert sorted(os.listdir(tmp_path)) == ["c.txt"]
+
+
 def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
     make_folder(tmp_path)
     before = snapshot(tmp_path)

@@ -965,7 +965,8 @@ def plot(vectors, words, output, force):
 
 
 def _stop(signum, frame):
-    """SIGTERM and SIGHUP stop a run as Ctrl-C does (temporary files removed), exiting 128 + the signal."""
+    """SIGTERM and SIGHUP stop a run as Ctrl-C does (temporary files removed), exiting 128 + the signal;
+    not where the process was started ignoring them (``nohup``, see :func:`main`)."""
     _stopped_by[0] = signum
     raise KeyboardInterrupt
 
@@ -976,7 +977,9 @@ def main(argv=None):
     object left, Numba's hundreds of thousands among them after a training run (most of the exit's time),
     only to free memory the ending process gives back anyway. Files are all written and closed by then."""
     for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
+        # a signal the process was started ignoring stays ignored: `nohup w2v train ...` must survive the
+        # hangup at logout, as it would without these handlers (POSIX's convention for inherited SIG_IGN)
+        if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN:
             signal.signal(getattr(signal, name), _stop)
     try:
         cli.main(args=argv, prog_name="w2v")
