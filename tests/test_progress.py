@@ -1,4 +1,12 @@
+import fcntl
 import io
+import os
+import pty
+import struct
+import sys
+import termios
+
+import pytest
 
 from click.testing import CliRunner
 
@@ -39,13 +47,40 @@ def test_a_log_gets_a_line_each_interval_and_a_cleared_bar_writes_nothing(monkey
     assert all(line == line.rstrip() for line in lines)
 
 
-def test_a_terminal_gets_the_bar_redrawn_in_place():
+def test_a_terminal_gets_the_bar_redrawn_in_place_as_wide_as_the_terminal(monkeypatch):
+    leader, follower = pty.openpty()  # a terminal 100 columns wide, whose size tqdm asks of the file's descriptor
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
     screen = Terminal()
-    with ProgressBar(total=3, desc="training", file=screen, mininterval=0) as bar:
-        for _ in range(3):
-            bar.update(1)
+    screen.fileno = lambda: follower
+    monkeypatch.setattr(sys, "stderr", screen)
+    try:
+        with ProgressBar(total=3, desc="training", mininterval=0) as bar:
+            for _ in range(3):
+                bar.update(1)
+    finally:
+        os.close(leader)
+        os.close(follower)
     text = screen.getvalue()
     assert text.count("\r") >= 4 and text.count("\n") == 1
+    assert max(len(redraw) for redraw in text.split("\r")) >= 90
+
+
+class Gone(io.StringIO):
+    """A stream whose reader has gone: every write fails."""
+    writes = 0
+
+    def write(self, text):
+        self.writes += 1
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("stream", [Gone, type("GoneTerminal", (Gone,), {"isatty": lambda self: True})])
+def test_a_bar_whose_stream_is_gone_goes_quiet_and_the_work_goes_on(stream):
+    gone = stream()
+    with ProgressBar(total=100, file=gone, mininterval=0) as bar:
+        for _ in range(100):
+            bar.update(1)
+    assert bar.n == 100 and gone.writes == 1
 
 
 def test_train_writing_its_progress_to_a_log_writes_lines(tmp_path, sample_path):
@@ -58,3 +93,11 @@ def test_train_writing_its_progress_to_a_log_writes_lines(tmp_path, sample_path)
     finished = [line for line in lines if line.startswith("training: 100%")]
     assert len(finished) == 1 and "epoch 2/2" in finished[0], lines
     assert lines[-1].startswith("vocabulary ") and "wrote" in lines[-1]
+
+
+def test_a_bar_whose_stream_was_closed_goes_quiet():
+    closed = io.StringIO()
+    closed.close()
+    with ProgressBar(total=10, file=closed, mininterval=0) as bar:
+        bar.update(10)
+    assert bar.n == 10

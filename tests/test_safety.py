@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, write
+from conftest import ROOT, SAMPLE, write
 from w2v.cli import cli
 from w2v.formats import read_vectors, write_vectors
 
@@ -509,6 +509,20 @@ def test_a_hangup_stops_training_unless_the_run_was_started_under_nohup(tmp_path
     else:
         assert "training interrupted; nothing was written" in stderr
         assert sorted(os.listdir(tmp_path)) == ["c.txt"]
+
+
+def test_training_whose_standard_error_is_gone_goes_on_and_writes_its_vectors(tmp_path):
+    # `w2v train ... 2>&1 | head -1`, a log on a disk that filled, a terminal hung up: reports fail, the run must not
+    reader, writer = os.pipe()
+    os.close(reader)  # every write to standard error fails with EPIPE, from the first bar on
+    try:
+        done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", SAMPLE, "-o", "v.bin",
+                               "--dim", "8", "--epochs", "2"], cwd=tmp_path, stderr=writer, stdout=subprocess.PIPE,
+                              timeout=300)
+    finally:
+        os.close(writer)
+    assert done.returncode == 0
+    assert len(read_vectors(str(tmp_path / "v.bin")).words) > 700
 
 
 def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):

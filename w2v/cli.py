@@ -101,7 +101,26 @@ def _out(message: str = "", err: bool = False) -> None:
 
 
 def _log(quiet: bool):
-    return (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
+    return (lambda message: None) if quiet else _say
+
+
+def _say(message: str) -> None:
+    """A run's message on standard error. If standard error is gone (the reader of its pipe ended, the
+    terminal hung up, a full disk), the run goes on without it: its result is a file, and hours of
+    training are not lost for want of a place to report them (the bars, :mod:`w2v.progress`, go quiet
+    the same way). Standard error is then pointed at /dev/null, so later messages and Python's last
+    flush at exit find somewhere to go; the exit status is the run's own."""
+    try:
+        click.echo(message, err=True)
+    except (OSError, ValueError) as error:
+        if isinstance(error, ValueError) and "closed" not in str(error):  # only a closed stream, not a bad text
+            raise
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stderr.fileno())
+            os.close(null)
+        except (OSError, ValueError, AttributeError):  # no descriptor: nothing to redirect
+            pass
 
 
 def _load(path: str, limit: Optional[int] = None) -> Vectors:
@@ -592,11 +611,11 @@ def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, thr
          f"(min count {min_count}) covering {kept / counted.total_tokens:.2%} of tokens; "
          f"{time.perf_counter() - start:.1f} s", err=to_stderr)
     if counted.invalid_bytes:
-        click.echo(f"warning: {counted.invalid_bytes:,} bytes of invalid UTF-8 were replaced by U+FFFD", err=True)
+        _say(f"warning: {counted.invalid_bytes:,} bytes of invalid UTF-8 were replaced by U+FFFD")
     if counted.pruned_below:
-        click.echo(pruned_note(counted.pruned_below), err=True)
+        _say(pruned_note(counted.pruned_below))
     if counted.too_long:
-        click.echo(f"note: {counted.too_long:,} distinct tokens longer than the longest word were left out", err=True)
+        _say(f"note: {counted.too_long:,} distinct tokens longer than the longest word were left out")
     if top:
         _out("most frequent: " + ", ".join(f"{w} {c:,}" for w, c in
                                            zip(vocabulary.words[:top], vocabulary.counts[:top].tolist())),
@@ -714,8 +733,7 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
             source = [target]
         if save_table:
             save_phrase_table(planned[1], saved, force=force)
-    click.echo(f"wrote {output} after {passes} pass{'es' if passes > 1 else ''} ({time.perf_counter() - start:.1f} s)",
-               err=True)
+    _say(f"wrote {output} after {passes} pass{'es' if passes > 1 else ''} ({time.perf_counter() - start:.1f} s)")
 
 
 # -- classes --------------------------------------------------------------------------

@@ -8,6 +8,9 @@ over a ten-hour run, and a message that follows lands on the bar's line. So when
 at least :data:`LOG_INTERVAL` seconds after the line before, and the last (a bar that clears itself
 when it closes, as counting's does, writes no last line): some 1,200 lines over ten hours.
 word2vec.c and fastText write carriage returns whatever the stream; gensim logs a line every second.
+
+A bar whose stream fails (the reader of a pipe gone, a hung-up terminal, a full disk) goes quiet and
+the work goes on (:class:`_Stream`).
 """
 from __future__ import annotations
 
@@ -29,33 +32,59 @@ def is_terminal(stream: IO) -> bool:
         return False
 
 
-class _Lines:
-    """A text stream that writes each of tqdm's redraws as a line of its own: the carriage returns and
-    the spaces that pad a redraw are dropped, and a redraw that only clears the line writes nothing."""
+class _Stream:
+    """The stream a bar writes to. With ``lines`` (a log, not a terminal) each of tqdm's redraws becomes a
+    line of its own: the carriage returns and the spaces that pad a redraw are dropped, and a redraw that
+    only clears the line writes nothing. A write or flush that fails (the reader of a pipe gone, a
+    terminal hung up, a full disk) is the last one tried: progress is a report, and losing the place to
+    write it must not lose the run (tqdm itself only forgives a hung-up terminal). Everything else, the
+    terminal's size for one, is asked of the stream itself."""
 
-    def __init__(self, stream: IO):
-        self.stream = stream
+    def __init__(self, stream: IO, lines: bool):
+        self.stream, self.lines, self.broken = stream, lines, False
 
     def write(self, text: str) -> None:
-        line = text.replace("\r", "").rstrip()
-        if line:
-            self.stream.write(line + "\n")
+        if self.lines:
+            text = text.replace("\r", "").rstrip()
+            if not text:
+                return
+            text += "\n"
+        self._try(self.stream.write, text)
 
     def flush(self) -> None:
-        self.stream.flush()
+        self._try(self.stream.flush)
+
+    def _try(self, call, *args) -> None:
+        if self.broken:
+            return
+        try:
+            call(*args)
+        except (OSError, ValueError) as error:
+            if isinstance(error, ValueError) and "closed" not in str(error):  # a closed stream, not a bad text
+                raise
+            self.broken = True
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+    def __eq__(self, other):  # tqdm sizes a bar to the terminal only when its file == sys.stderr or stdout
+        return self.stream == getattr(other, "stream", other)
+
+    def __hash__(self):
+        return hash(self.stream)
 
 
 class ProgressBar(tqdm):
     """A tqdm bar on ``file`` (standard error unless given) whose ``update`` may be called from several
     threads (the readers of :func:`w2v.scan.pieces`), written as lines when ``file`` is not a terminal
-    (see the module docstring). Takes tqdm's arguments."""
+    (see the module docstring), and silent from the first write that fails. Takes tqdm's arguments."""
 
     def __init__(self, *args, file: Optional[IO] = None, **kwargs):
         stream = sys.stderr if file is None else file
-        if not kwargs.get("disable") and not is_terminal(stream):
-            stream = _Lines(stream)
+        lines = not kwargs.get("disable") and not is_terminal(stream)
+        if lines:
             kwargs.update(mininterval=LOG_INTERVAL, maxinterval=LOG_INTERVAL, ascii=True, dynamic_ncols=False)
-        super().__init__(*args, file=stream, **kwargs)
+        super().__init__(*args, file=_Stream(stream, lines), **kwargs)
         self._update_lock = threading.Lock()
 
     def update(self, n=1):
