@@ -1,13 +1,14 @@
 """Progress on standard error: tqdm's bar on a terminal, a plain line now and then in a log.
 
-On a terminal tqdm redraws its bar in place (a carriage return, ten times a second at most). Written to a
-file or a pipe (``w2v train ... 2> train.log``, ``nohup``, a batch scheduler's log) the same redraws are
-one line without end that grows by nearly 1 kB a second (5 kB over a 6 s run of wiki8), some 30 MB
-over a ten-hour run, and a message that follows lands on the bar's line. So when the stream is not a terminal,
-:class:`ProgressBar` writes the bar's ASCII form as whole lines: the first, then at the first update
-at least :data:`LOG_INTERVAL` seconds after the line before, and the last (a bar that clears itself
-when it closes, as counting's does, writes no last line): some 1,200 lines over ten hours.
-word2vec.c and fastText write carriage returns whatever the stream; gensim logs a line every second.
+On a terminal tqdm redraws its bar in place (a carriage return, ten times a second at most). Written
+to a file or a pipe (``w2v train ... 2> train.log``, ``nohup``, a batch scheduler's log) the same
+redraws are one line without end that grows by nearly 1 kB a second (5 kB over a 6 s run of wiki8),
+some 30 MB over a ten-hour run, and a message that follows lands on the bar's line. So when the stream
+is not a terminal, :class:`ProgressBar` writes the bar's ASCII form as whole lines: the first, then at
+the first update at least :data:`LOG_INTERVAL` seconds after the line before, and the last (a bar that
+clears itself when it closes, as counting's does, writes no last line): some 1,200 lines over ten
+hours. word2vec.c and fastText write carriage returns whatever the stream; gensim logs a line every
+second.
 
 A bar whose stream fails (the reader of a pipe gone, a hung-up terminal, a full disk) goes quiet and
 the work goes on (:class:`_Stream`).
@@ -65,6 +66,8 @@ class _Stream:
             self.broken = True
 
     def __getattr__(self, name):
+        if name == "stream":  # not set yet (a copy being made): no endless look-up
+            raise AttributeError(name)
         return getattr(self.stream, name)
 
     def __eq__(self, other):  # tqdm sizes a bar to the terminal only when its file == sys.stderr or stdout
