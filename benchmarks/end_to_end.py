@@ -20,10 +20,14 @@ sg-ns, dim 100, window 5, negative 5, sample 1e-3, min-count 5, 2 threads. Each 
 
 Before the timed runs, w2v trains once on the shipped sample corpus, untimed: the first run after
 installing compiles the kernels into Numba's cache (~20 s), which a user pays once, not every run.
+And the package's Python files are compiled to bytecode, as ``pip install`` does: in a checkout run with
+``PYTHONDONTWRITEBYTECODE=1`` (this workplace sets it) every run would otherwise compile w2v's sources
+again, ~55 ms a run that no installed copy pays (gensim's bytecode was written when pip installed it).
 """
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import statistics
 import sys
@@ -60,6 +64,7 @@ def main(argv=None):
         warm_up = command("w2v", "sg-ns", 1, os.path.join(ROOT, "corpora", "sample.txt"), out, 1, args.word2vec_bin,
                           False)
         time_command(warm_up)  # fills Numba's cache if this install has not trained yet
+        compileall.compile_dir(os.path.join(ROOT, "w2v"), quiet=1)  # writes bytecode whatever PYTHONDONTWRITEBYTECODE
         for rep in range(args.repeat):
             for (epochs, system), run in runs.items():
                 seconds, mib, _ = time_command(run)
@@ -73,7 +78,7 @@ def main(argv=None):
              f"{args.corpus} --word2vec-bin {args.word2vec_bin} --repeat {args.repeat}"
              f"{' --epochs ' + ' '.join(map(str, args.epochs)) if args.epochs != [1, 5] else ''}` (counting, encoding, "
              f"training and writing; `/usr/bin/time`; runs alternate; w2v's kernels compiled before, by an untimed "
-             f"run on the sample corpus)\n",
+             f"run on the sample corpus, and its Python files to bytecode, as pip install does)\n",
              "| epochs | system | run | wall s | peak MiB |", "|---|---|---|---|---|"]
     lines += [f"| {e} | {s} | {r} | {w:.1f} | {m:,.0f} |" for e, s, r, w, m in rows]
     lines.append("")
