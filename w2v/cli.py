@@ -455,10 +455,11 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                               f"(the vocabulary was written to {save_vocab})"
         raise
     last = f"; final loss {result.history[-1].loss:.4f}" if result.history else ""
-    where = f"{result.options.threads} threads"
+    where = f"{result.options.threads} thread{'s' if result.options.threads != 1 else ''}"
     if result.syncs:
         syncs = result.syncs
-        where += (f" a worker; {len(syncs)} syncs of {sum(s.seconds for s in syncs) / len(syncs):.2f} s, "
+        where += (f" a worker; {len(syncs)} sync{'s' if len(syncs) != 1 else ''} of "
+                  f"{sum(s.seconds for s in syncs) / len(syncs):.2f} s, "
                   f"{sum(s.bytes_in for s in syncs) / len(syncs) / 1e6:.1f} MB in and "
                   f"{sum(s.bytes_out for s in syncs) / len(syncs) / 1e6:.1f} MB out each")
     say(f"vocabulary {len(result.vectors):,} words; trained {result.words:,} words in {result.seconds:.1f} s "

@@ -768,12 +768,14 @@ class _DistributedRun:
     def train(self) -> TrainResult:
         model, p = self.model, self.model.position
         rounds = len(self.plan(1)) - 1
+        resumed = f" from epoch {p.epoch + 1}" if p.epoch or p.chunk else ""
+        threads = model.options.threads
         self.say(f"training {model.options.model} {'hs ' if model.options.hs else ''}"
                  f"{f'negative {model.options.negative} ' if model.options.negative else ''}on {self.words:,} words "
                  f"in {self.n} shards, vocabulary {len(model.vocab):,}, dim {model.options.dim}, "
-                 f"{p.epochs} epoch{'s' if p.epochs != 1 else ''}"
-                 f"{f' from epoch {p.epoch + 1}' if p.epoch or p.chunk else ''}, {model.options.threads} threads "
-                 f"a worker, {rounds} syncs an epoch (the first epoch {len(self.plan(0)) - 1})")
+                 f"{p.epochs} epoch{'s' if p.epochs != 1 else ''}{resumed}, "
+                 f"{threads} thread{'s' if threads != 1 else ''} a worker, {rounds} sync{'s' if rounds != 1 else ''} an epoch "
+                 f"(the first epoch {len(self.plan(0)) - 1})")
         bar = ProgressBar(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, desc="training",
                           disable=not self.progress, dynamic_ncols=True, smoothing=0.1)
         history: List[EpochStats] = []

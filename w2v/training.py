@@ -451,11 +451,11 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
     model.writable()
     stop = stop_event or threading.Event()
     with stop_at_chunk_ends(stop) as signals:
+        resumed = f" from epoch {p.epoch + 1}" if p.epoch or p.chunk else ""
         say(f"training {options.model}{' (batched)' if model.kernel_name == 'sg_batched' else ''} "
             f"{'hs ' if options.hs else ''}{f'negative {options.negative} ' if options.negative else ''}"
             f"on {encoded.n_words:,} words, vocabulary {len(model.vocab):,}, dim {options.dim}, "
-            f"{p.epochs} epoch{'s' if p.epochs != 1 else ''}"
-            f"{f' from epoch {p.epoch + 1}' if p.epoch or p.chunk else ''}, {threads} threads")
+            f"{p.epochs} epoch{'s' if p.epochs != 1 else ''}{resumed}, {threads} thread{'s' if threads != 1 else ''}")
         history: List[EpochStats] = []
         start_all, words_before = time.perf_counter(), p.words_done
         with ProgressBar(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, desc="training",
