@@ -47,6 +47,19 @@ def test_seeded_runs_are_identical_and_seeds_differ():
     assert any(not np.array_equal(kmeans(vectors, 5, seed=s)[1], ca) for s in (4, 5, 6))
 
 
+def test_progress_shows_the_passes_and_changes_nothing(capsys, monkeypatch):
+    from w2v import progress
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # a line a pass
+    vectors, _ = planted(k=5, spread=0.9)
+    quiet = kmeans(vectors, 5, seed=3)
+    assert capsys.readouterr().err == ""
+    shown = kmeans(vectors, 5, seed=3, progress=True)
+    assert all(np.array_equal(a, b) for a, b in zip(quiet[:2], shown[:2])) and quiet[2] == shown[2]
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("k-means:   0%") and len(lines) == 1 + shown[2], lines
+    assert lines[-1].split("|")[2].strip().startswith(f"{shown[2]}/10") and " moved]" in lines[-1]
+
+
 def test_bad_k_and_iterations():
     vectors, _ = planted(k=2, per=5)
     for k in (0, 11, -1):
@@ -74,6 +87,9 @@ def test_the_command(tmp_path):
     out = tmp_path / "classes.txt"
     result = CliRunner().invoke(cli, ["classes", path, "-k", "8", "-o", str(out), "--seed", "2"])
     assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("k-means:   0%")
+    quiet = CliRunner().invoke(cli, ["classes", path, "-k", "8", "-o", str(out), "--seed", "2", "-q"])
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.output
     got = read_classes(str(out))
     assert same_partition(np.array([got[w] for w in vectors.words]), truth)
     for args, code, message in ((["-k", "0"], 2, "-k"), (["-k", "481"], 2, "481 classes for 480 words"),

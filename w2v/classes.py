@@ -32,6 +32,7 @@ from typing import Tuple
 import numpy as np
 
 from .files import open_output
+from .progress import ProgressBar
 from .vectors import Vectors
 from .words import read_word_integers
 
@@ -71,11 +72,13 @@ def _initial_centroids(vectors: Vectors, k: int, rng: np.random.Generator) -> np
     return centroids.astype(np.float32)
 
 
-def kmeans(vectors: Vectors, k: int, iterations: int = 10, seed: int = 1) -> Tuple[np.ndarray, np.ndarray, int]:
+def kmeans(vectors: Vectors, k: int, iterations: int = 10, seed: int = 1,
+           progress: bool = False) -> Tuple[np.ndarray, np.ndarray, int]:
     """Cluster the words of ``vectors`` into ``k`` classes (module docstring).
 
     Returns ``(labels int32[V], centroids float32[K, D] of unit length, passes made)``. Raises
-    ``ValueError`` for ``k`` outside [1, V] or ``iterations`` below 1.
+    ``ValueError`` for ``k`` outside [1, V] or ``iterations`` below 1. ``progress``: a bar of passes
+    on standard error, with how many words the last pass moved (1M words, K = 500 take ~2 s a pass).
     """
     if not isinstance(k, (int, np.integer)) or not 1 <= k <= len(vectors):
         raise ValueError(f"k must be between 1 and the number of words ({len(vectors):,}), got {k}")
@@ -85,6 +88,7 @@ def kmeans(vectors: Vectors, k: int, iterations: int = 10, seed: int = 1) -> Tup
     centroids = _initial_centroids(vectors, int(k), rng)
     labels = np.full(len(vectors), -1, dtype=np.int32)
     passes = 0
+    bar = ProgressBar(total=iterations, desc="k-means", unit="pass", disable=not progress, leave=False)
     for passes in range(1, iterations + 1):
         sums = np.zeros(centroids.shape, dtype=np.float64)
         moved = 0
@@ -98,8 +102,11 @@ def kmeans(vectors: Vectors, k: int, iterations: int = 10, seed: int = 1) -> Tup
         lengths = np.linalg.norm(sums, axis=1)
         filled = lengths > 0  # an empty class keeps its centroid
         centroids[filled] = (sums[filled] / lengths[filled, None]).astype(np.float32)
+        bar.set_postfix_str(f"{moved:,} word{'s' if moved != 1 else ''} moved", refresh=False)
+        bar.update(1)
         if moved == 0:
             break
+    bar.close()
     return labels, centroids, passes
 
 

@@ -446,7 +446,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
             result.vectors.save(output, fmt=fmt, force=force)
             if classes_k is not None:
                 from w2v.classes import kmeans, write_classes
-                labels = kmeans(result.vectors, classes_k, seed=result.options.seed)[0]
+                labels = kmeans(result.vectors, classes_k, seed=result.options.seed, progress=not quiet)[0]
                 write_classes(classes_output, result.vectors.words, labels, force=force)
                 say(f"wrote {len(result.vectors):,} words in {classes_k:,} classes to {classes_output}")
     except Interrupted as stopped:
@@ -747,7 +747,8 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
               help="At most this many passes (it stops earlier when no word changes class).")
 @click.option("--seed", type=click.IntRange(0), default=1, show_default=True, help="Random seed of the start.")
 @_force_option
-def classes(vectors, k, output, iterations, seed, force):
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def classes(vectors, k, output, iterations, seed, force, quiet):
     """Cluster the words of VECTORS into K classes: k-means on the unit vectors (word2vec.c's -classes),
     started with k-means++, seeded and reproducible.
 
@@ -764,7 +765,7 @@ def classes(vectors, k, output, iterations, seed, force):
                                  param_hint="'-k'")
     start = time.perf_counter()
     with user_errors():
-        labels, _, passes = kmeans(vecs, k, iterations=iterations, seed=seed)
+        labels, _, passes = kmeans(vecs, k, iterations=iterations, seed=seed, progress=not quiet)
         write_classes(output, vecs.words, labels, force=force)
     _out(f"wrote {len(vecs):,} words in {len(set(labels.tolist())):,} classes to {output} after {passes} "
          f"pass{'es' if passes > 1 else ''} ({time.perf_counter() - start:.1f} s)",
