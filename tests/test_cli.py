@@ -155,6 +155,19 @@ def test_convert_between_formats(trained, tmp_path):
     assert not (tmp_path / "y.txt").exists()
 
 
+def test_convert_to_text_shows_its_rows_unless_quiet(trained, tmp_path, monkeypatch):
+    from w2v import progress
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # a line a block of rows
+    shown, quiet = tmp_path / "shown.txt", tmp_path / "quiet.txt"
+    result = CliRunner().invoke(cli, ["convert", trained, str(shown)])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("writing:   0%") and lines[-1].startswith("writing: 100%"), lines
+    result = CliRunner().invoke(cli, ["convert", trained, str(quiet), "-q"])
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    assert shown.read_bytes() == quiet.read_bytes()
+
+
 def test_similar_analogy_and_unknown_words(trained):
     result = run("similar", trained, "france", "--topn", 3)
     assert result.exit_code == 0 and len(result.output.splitlines()) == 3

@@ -632,7 +632,8 @@ def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, thr
 @click.option("--to", "fmt", type=click.Choice(FORMATS), help="Output format, whatever the extension.")
 @click.option("--limit", type=click.IntRange(1), help="Keep only the first N words.")
 @_force_option
-def convert(source, destination, fmt, limit, force):
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def convert(source, destination, fmt, limit, force, quiet):
     """Convert vectors between word2vec text, word2vec binary and the native format.
 
     DESTINATION may not be SOURCE (by any name or link); - is standard output.
@@ -649,7 +650,7 @@ def convert(source, destination, fmt, limit, force):
     planned = _plan([destination], [source], force)
     vectors = _load(source, limit)
     with user_errors():
-        vectors.save(destination, fmt=fmt, force=force)
+        vectors.save(destination, fmt=fmt, force=force, progress=not quiet)
     _out(f"wrote {len(vectors):,} vectors of dimension {vectors.dim} to {destination} ({fmt})",
          err=planned[0].kind == "stdout")
 

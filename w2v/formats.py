@@ -174,11 +174,13 @@ def estimated_size(fmt: str, n_words: int, dim: int, word_bytes: int) -> int:
 
 def write_vectors(path: str, words: Sequence[str], vectors: np.ndarray, fmt: Optional[str] = None,
                   counts: Optional[np.ndarray] = None, meta: Optional[Dict[str, Any]] = None,
-                  force: bool = False) -> None:
+                  force: bool = False, progress: bool = False) -> None:
     """Write ``vectors`` (float32[V, D]) for ``words`` in ``fmt`` (or the extension's format), atomically.
 
     Words and values are checked before the file is created (see the module
     docstring); ``force`` replaces a read-only file (keeping its permissions).
+    ``progress``: a bar of rows on standard error while text is written, the one slow format
+    (Python formats ~5M numbers a second: a minute for 1M × 300).
     """
     fmt = format_for_path(path, fmt)
     vectors = np.asarray(vectors)  # rows are written one block at a time: a strided view needs no copy
@@ -204,7 +206,10 @@ def write_vectors(path: str, words: Sequence[str], vectors: np.ndarray, fmt: Opt
         elif fmt == "binary":
             _write_binary(f, words, vectors)
         else:
-            _write_text(f, words, vectors)
+            from .progress import ProgressBar  # here, not above: loading vectors never imports tqdm
+            with ProgressBar(total=len(words), unit="row", unit_scale=True, desc="writing", leave=False,
+                             disable=not progress) as bar:
+                _write_text(f, words, vectors, bar)
 
 
 def _write_binary(f, words, vectors) -> None:
@@ -214,7 +219,7 @@ def _write_binary(f, words, vectors) -> None:
         f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
 
 
-def _write_text(f, words, vectors) -> None:
+def _write_text(f, words, vectors, bar=None) -> None:
     f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
     # 9 significant digits read back as the same float32 (word2vec.c's %lf keeps 6 decimals)
     row_format = " ".join(["%.9g"] * vectors.shape[1])
@@ -224,10 +229,12 @@ def _write_text(f, words, vectors) -> None:
         block_words = words[start:start + len(block)]
         if compiled is not None:
             f.write(_text_block_compiled(compiled, block, block_words, row_format))
-            continue
-        rows = block.tolist()  # Python floats for one block only
-        lines = [w + " " + row_format % tuple(row) + "\n" for w, row in zip(block_words, rows)]
-        f.write("".join(lines).encode("utf-8"))
+        else:
+            rows = block.tolist()  # Python floats for one block only
+            lines = [w + " " + row_format % tuple(row) + "\n" for w, row in zip(block_words, rows)]
+            f.write("".join(lines).encode("utf-8"))
+        if bar is not None:
+            bar.update(len(block))
 
 
 def _compiled_text_rows(vectors: np.ndarray) -> Optional[Callable]:

@@ -115,10 +115,12 @@ class Vectors:
         vectors.repeated = data.repeated
         return vectors
 
-    def save(self, path: str, fmt: Optional[str] = None, force: bool = False) -> None:
+    def save(self, path: str, fmt: Optional[str] = None, force: bool = False, progress: bool = False) -> None:
         """Write atomically (:func:`w2v.formats.write_vectors`); ``fmt`` None follows the extension
-        (.bin, .txt/.vec, .npz); ``force`` replaces a read-only file."""
-        write_vectors(path, self.words, self.matrix, fmt=fmt, counts=self.counts, meta=self.meta, force=force)
+        (.bin, .txt/.vec, .npz); ``force`` replaces a read-only file; ``progress`` shows a bar on
+        standard error while text is written."""
+        write_vectors(path, self.words, self.matrix, fmt=fmt, counts=self.counts, meta=self.meta, force=force,
+                      progress=progress)
 
     # -- basics -------------------------------------------------------------------------
     def __len__(self) -> int:
