@@ -530,7 +530,7 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
     before = snapshot(tmp_path)
     script = ("import os, signal\n"
               "import w2v.formats as formats\n"
-              "def dying(f, words, vectors):\n"
+              "def dying(f, words, vectors, *rest):\n"
               "    f.write(b'partial' * 100000)\n"
               "    os.kill(os.getpid(), signal.SIGTERM)\n"
               "formats._write_text = dying\n"
