@@ -88,25 +88,24 @@ def kmeans(vectors: Vectors, k: int, iterations: int = 10, seed: int = 1,
     centroids = _initial_centroids(vectors, int(k), rng)
     labels = np.full(len(vectors), -1, dtype=np.int32)
     passes = 0
-    bar = ProgressBar(total=iterations, desc="k-means", unit="pass", disable=not progress, leave=False)
-    for passes in range(1, iterations + 1):
-        sums = np.zeros(centroids.shape, dtype=np.float64)
-        moved = 0
-        for start, end, unit in _unit_blocks(vectors):
-            chosen = np.argmax(unit @ centroids.T, axis=1).astype(np.int32)
-            moved += int((chosen != labels[start:end]).sum())
-            labels[start:end] = chosen
-            order = np.argsort(chosen, kind="stable")
-            classes, firsts = np.unique(chosen[order], return_index=True)
-            sums[classes] += np.add.reduceat(unit[order].astype(np.float64), firsts, axis=0)
-        lengths = np.linalg.norm(sums, axis=1)
-        filled = lengths > 0  # an empty class keeps its centroid
-        centroids[filled] = (sums[filled] / lengths[filled, None]).astype(np.float32)
-        bar.set_postfix_str(f"{moved:,} word{'s' if moved != 1 else ''} moved", refresh=False)
-        bar.update(1)
-        if moved == 0:
-            break
-    bar.close()
+    with ProgressBar(total=iterations, desc="k-means", unit="pass", disable=not progress, leave=False) as bar:
+        for passes in range(1, iterations + 1):
+            sums = np.zeros(centroids.shape, dtype=np.float64)
+            moved = 0
+            for start, end, unit in _unit_blocks(vectors):
+                chosen = np.argmax(unit @ centroids.T, axis=1).astype(np.int32)
+                moved += int((chosen != labels[start:end]).sum())
+                labels[start:end] = chosen
+                order = np.argsort(chosen, kind="stable")
+                classes, firsts = np.unique(chosen[order], return_index=True)
+                sums[classes] += np.add.reduceat(unit[order].astype(np.float64), firsts, axis=0)
+            lengths = np.linalg.norm(sums, axis=1)
+            filled = lengths > 0  # an empty class keeps its centroid
+            centroids[filled] = (sums[filled] / lengths[filled, None]).astype(np.float32)
+            bar.set_postfix_str(f"{moved:,} word{'s' if moved != 1 else ''} moved", refresh=False)
+            bar.update(1)
+            if moved == 0:
+                break
     return labels, centroids, passes
 
 

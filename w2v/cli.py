@@ -113,7 +113,8 @@ def _say(message: str) -> None:
     try:
         click.echo(message, err=True)
     except (OSError, ValueError) as error:
-        if isinstance(error, ValueError) and "closed" not in str(error):  # only a closed stream, not a bad text
+        from w2v.progress import stream_gone  # (only now: a query never imports tqdm)
+        if not stream_gone(error):
             raise
         try:
             null = os.open(os.devnull, os.O_WRONLY)

@@ -219,7 +219,7 @@ def _write_binary(f, words, vectors) -> None:
         f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
 
 
-def _write_text(f, words, vectors, bar=None) -> None:
+def _write_text(f, words, vectors, bar) -> None:
     f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
     # 9 significant digits read back as the same float32 (word2vec.c's %lf keeps 6 decimals)
     row_format = " ".join(["%.9g"] * vectors.shape[1])
@@ -233,8 +233,7 @@ def _write_text(f, words, vectors, bar=None) -> None:
             rows = block.tolist()  # Python floats for one block only
             lines = [w + " " + row_format % tuple(row) + "\n" for w, row in zip(block_words, rows)]
             f.write("".join(lines).encode("utf-8"))
-        if bar is not None:
-            bar.update(len(block))
+        bar.update(len(block))
 
 
 def _compiled_text_rows(vectors: np.ndarray) -> Optional[Callable]:

@@ -33,6 +33,12 @@ def is_terminal(stream: IO) -> bool:
         return False
 
 
+def stream_gone(error: BaseException) -> bool:
+    """Whether a write's ``error`` means the stream is gone (an OSError: its reader ended, the terminal
+    hung up, the disk is full; or the ValueError of a closed stream) rather than a bad text."""
+    return isinstance(error, OSError) or (isinstance(error, ValueError) and "closed" in str(error))
+
+
 class _Stream:
     """The stream a bar writes to. With ``lines`` (a log, not a terminal) each of tqdm's redraws becomes a
     line of its own: the carriage returns and the spaces that pad a redraw are dropped, and a redraw that
@@ -61,7 +67,7 @@ class _Stream:
         try:
             call(*args)
         except (OSError, ValueError) as error:
-            if isinstance(error, ValueError) and "closed" not in str(error):  # a closed stream, not a bad text
+            if not stream_gone(error):
                 raise
             self.broken = True
 
