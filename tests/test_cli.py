@@ -108,6 +108,30 @@ def test_vocab_count_limit_prunes_and_says_so(tmp_path):
     assert counts == {100: 2, 1000: 202}
 
 
+@pytest.mark.parametrize("long_tokens,note", [
+    (1, "note: 1 distinct token longer than 10,000 bytes is not a word and was left out"),
+    (2, "note: 2 distinct tokens longer than 10,000 bytes are not words and were left out"),
+])
+def test_train_and_vocab_say_how_many_tokens_were_too_long_to_be_words(tmp_path, long_tokens, note):
+    text = "".join(f"{letter * 10_001} the cat\n" for letter in "xy"[:long_tokens]) + "the cat sat \xff\n" * 3
+    corpus = write(tmp_path / "c.txt", text.encode("latin-1"))
+    vocab = run("vocab", corpus, "--min-count", 1, "-q")
+    train = run("train", corpus, "-o", tmp_path / "v.bin", "--min-count", 1, "--dim", 4, "--epochs", 1)
+    for result in (vocab, train):
+        assert result.exit_code == 0, result.output
+        assert note in result.output and "warning: 3 bytes of invalid UTF-8 were replaced" in result.output
+    assert sorted(Vectors.load(tmp_path / "v.bin").words) == ["cat", "sat", "the", "\ufffd"]
+
+
+def test_train_says_the_threads_that_trained(tmp_path):
+    """A corpus of one chunk trains on one thread, whatever --threads asks; both messages say so."""
+    corpus = write(tmp_path / "c.txt", "the cat sat on the mat\n" * 20)
+    result = run("train", corpus, "-o", tmp_path / "v.bin", "--min-count", 1, "--dim", 4, "--epochs", 1,
+                 "--threads", 2)
+    assert result.exit_code == 0, result.output
+    assert "1 epoch, 1 thread\n" in result.output and "words/s, 1 thread)" in result.output, result.output
+
+
 def test_train_bad_inputs_and_outputs_leave_nothing(tmp_path, sample_path):
     existing = write(tmp_path / "old.bin", b"precious")
     assert_clean_error(run("train", tmp_path / "missing.txt", "-o", existing, "-q"), 1, "missing.txt: no such file")

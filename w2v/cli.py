@@ -456,7 +456,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                               f"(the vocabulary was written to {save_vocab})"
         raise
     last = f"; final loss {result.history[-1].loss:.4f}" if result.history else ""
-    where = f"{result.options.threads} thread{'s' if result.options.threads != 1 else ''}"
+    threads = result.threads or result.options.threads
+    where = f"{threads} thread{'s' if threads != 1 else ''}"
     if result.syncs:
         syncs = result.syncs
         where += (f" a worker; {len(syncs)} sync{'s' if len(syncs) != 1 else ''} of "
@@ -595,7 +596,7 @@ def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, thr
     """
     from w2v.corpus import Corpus
     from w2v.options import default_threads
-    from w2v.training import pruned_note
+    from w2v.training import say_count_notes
     from w2v.vocab import build_vocabulary
 
     start = time.perf_counter()
@@ -612,12 +613,7 @@ def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, thr
     _out(f"tokens {counted.total_tokens:,}; types {counted.distinct:,}; kept {len(vocabulary):,} types "
          f"(min count {min_count}) covering {kept / counted.total_tokens:.2%} of tokens; "
          f"{time.perf_counter() - start:.1f} s", err=to_stderr)
-    if counted.invalid_bytes:
-        _say(f"warning: {counted.invalid_bytes:,} bytes of invalid UTF-8 were replaced by U+FFFD")
-    if counted.pruned_below:
-        _say(pruned_note(counted.pruned_below))
-    if counted.too_long:
-        _say(f"note: {counted.too_long:,} distinct tokens longer than the longest word were left out")
+    say_count_notes(counted, _say)
     if top:
         _out("most frequent: " + ", ".join(f"{w} {c:,}" for w, c in
                                            zip(vocabulary.words[:top], vocabulary.counts[:top].tolist())),

@@ -60,8 +60,7 @@ from .model import Model, Position, kernel_args, kernel_function
 from .options import KERNELS, TrainOptions, default_threads
 from .progress import ProgressBar
 from .vectors import Vectors
-from .vocab import Vocabulary, build_vocabulary, vocabulary_and_entry_ids, vocabulary_from_count
-from .words import MAX_WORD_BYTES
+from .vocab import Vocabulary, build_vocabulary, too_long_phrase, vocabulary_and_entry_ids, vocabulary_from_count
 
 __all__ = ["TrainOptions", "TrainResult", "EpochStats", "train", "train_model", "train_encoded", "KERNELS",
            "default_threads", "TrainingDiverged", "TrainingInterrupted", "plan_chunks"]
@@ -88,6 +87,7 @@ class TrainResult:
     model: Optional[Model] = None
     words: int = 0       # corpus words trained by this call (a resumed run's earlier words not included)
     syncs: List[Any] = field(default_factory=list)  # distributed runs: one w2v.distributed.SyncStats a sync
+    threads: int = 0     # the threads that trained (fewer than asked where the corpus has fewer chunks); 0: unknown
 
     @property
     def losses(self) -> List[float]:
@@ -482,7 +482,7 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
         if signals:  # the signal came as the last chunks were trained: the run still stops
             raise TrainingInterrupted(_stopped_message(checkpoint, finished=p.finished))
     return TrainResult(model.vectors, history, time.perf_counter() - start_all, compile_seconds, options, model,
-                       p.words_done - words_before)
+                       p.words_done - words_before, threads=threads)
 
 
 def finish_epoch(model: Model, epoch_start: float, alpha_end: float) -> EpochStats:
@@ -625,10 +625,11 @@ def count_vocabulary(corpus: Corpus, options: TrainOptions, say) -> Vocabulary:
 def say_count_notes(summary, say) -> None:
     """Say what a counting pass's :class:`w2v.vocab.CountSummary` holds that the user should know."""
     if summary.invalid_bytes:
-        say(f"warning: {summary.invalid_bytes} bytes of invalid UTF-8 were replaced by U+FFFD")
+        n = summary.invalid_bytes
+        say(f"warning: {n:,} {'byte' if n == 1 else 'bytes'} of invalid UTF-8 {'was' if n == 1 else 'were'} "
+            f"replaced by U+FFFD")
     if summary.too_long:
-        say(f"note: {summary.too_long:,} distinct tokens longer than {MAX_WORD_BYTES:,} bytes are not words "
-            f"and were left out")
+        say(f"note: {too_long_phrase(summary.too_long)} and {'was' if summary.too_long == 1 else 'were'} left out")
     if summary.pruned_below:
         say(pruned_note(summary.pruned_below))
 

@@ -57,6 +57,13 @@ class CountSummary:
     too_long: int = 0  # distinct tokens longer than MAX_WORD_BYTES, left out
 
 
+def too_long_phrase(n: int) -> str:
+    """"N distinct tokens longer than MAX_WORD_BYTES bytes are not words", in the singular for one. A token
+    longer than a read block (a file with no white space) is counted as the pieces it was cut into."""
+    return (f"{n:,} distinct {'token' if n == 1 else 'tokens'} longer than {MAX_WORD_BYTES:,} bytes "
+            f"{'is not a word' if n == 1 else 'are not words'}")
+
+
 def _candidates(counted, min_count: int):
     """The words a count (a :class:`w2v.scan.Counted`) may keep: ``(entries, odd, summary, most)``.
 
@@ -406,10 +413,9 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
         raise ValueError(f"the corpus is empty: no words in {source}")
     if not len(entries) and not odd:
         if summary.too_long:
-            raise ValueError(f"no word: the corpus's {summary.too_long:,} distinct tokens longer than "
-                             f"{MAX_WORD_BYTES:,} bytes are not words, and no other token occurs at least "
-                             f"{min_count} time{'s' if min_count > 1 else ''}; is it text with white space "
-                             f"between words?")
+            raise ValueError(f"no word: the corpus's {too_long_phrase(summary.too_long)}, and no other token "
+                             f"occurs at least {min_count} time{'s' if min_count > 1 else ''}; is it text with "
+                             f"white space between words?")
         raise _no_word(min_count, most)
     k = len(entries)
     odd_tokens = [w.encode("utf-8") for w in odd]
