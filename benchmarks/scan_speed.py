@@ -93,7 +93,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.spool and not os.path.isdir(args.spool):
         parser.error(f"--spool {args.spool}: no such folder")
-    size = os.path.getsize(args.corpus)
+    size = (sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(args.corpus)
+                for name in names) if os.path.isdir(args.corpus) else os.path.getsize(args.corpus))
     versions = [("now", ROOT, 1), ("now", ROOT, 2)] + ([("old", args.old, 1), ("old", args.old, 2)] if args.old else [])
     if args.one_core:
         if not hasattr(os, "sched_setaffinity"):

@@ -266,6 +266,46 @@ def test_read_sources_reads_files_at_once_keeps_their_order_and_raises_in_place(
     assert sorted(closed) == ["a", "b"]
 
 
+def test_read_sources_runs_a_thread_a_reader_not_a_file_and_hands_small_items_over_in_batches(monkeypatch):
+    import queue
+    import threading
+    names, handed = [], []
+    start, put = threading.Thread.start, queue.Queue.put
+
+    def counted_start(thread):
+        names.append(thread.name)
+        return start(thread)
+
+    def counted_put(q, item, *args, **kwargs):
+        handed.append(item)
+        return put(q, item, *args, **kwargs)
+    monkeypatch.setattr(threading.Thread, "start", counted_start)
+    monkeypatch.setattr(queue.Queue, "put", counted_put)
+
+    def small(i):  # a small file's blocks: its text, then the empty block that ends it
+        return lambda: iter([(b"w%d " % i, False), (b"", True)])
+    expected = [item for i in range(300) for item in small(i)()]
+    assert list(scan.read_sources([small(i) for i in range(300)], readers=2, size=scan._block_bytes)) == expected
+    assert names.count("w2v-reader") == 2  # not one a file
+    assert len(handed) == 2  # each reader's 150 files (600 bytes) in one hand-off, their ends among them
+    handed.clear()
+    assert list(scan.read_sources([small(i) for i in range(300)], readers=2)) == expected
+    assert len(handed) == 3 * 300  # without sizes: every item and every end at once
+
+    def broken():
+        yield b"b0", False
+        raise OSError("b.gz: cannot read compressed data")
+    got = []
+    with pytest.raises(OSError, match="b.gz"):
+        for item in scan.read_sources([small(0), small(1), broken, small(3)], readers=1, size=scan._block_bytes):
+            got.append(item)
+    assert got == expected[:4] + [(b"b0", False)]  # the error where b's next item was due, in a batch too
+    large = [lambda: iter([(b"x" * scan.READ_BATCH_BYTES, False)] * 3 + [(b"", True)])]
+    handed.clear()
+    assert len(list(scan.read_sources(large, size=scan._block_bytes))) == 4
+    assert [len(batch) for batch in handed] == [1, 1, 1, 2]  # a large block is a hand-off of its own
+
+
 def test_several_compressed_files_give_the_same_pieces_with_several_readers(tmp_path, monkeypatch):
     monkeypatch.setattr(scan, "PIECE_BYTES", 256)
     rng = np.random.default_rng(1)

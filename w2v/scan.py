@@ -1,9 +1,9 @@
 """The two passes over the text, counting and encoding, in compiled code on every core.
 
-The corpus is read in blocks (:meth:`w2v.corpus.Corpus.sources`) by reader threads, one a file, up to
-one a worker at once (:func:`read_sources`: several compressed files decompress in parallel, one stream
-beside the parsing), and gathered in order into *pieces* of about :data:`PIECE_BYTES`, each cut at
-white space (smaller at the start and the end when the corpus's size is known, :func:`_piece_target`).
+The corpus is read in blocks (:meth:`w2v.corpus.Corpus.sources`) by reader threads, up to one a
+worker, each reading its share of the files one after the other (:func:`read_sources`: several
+compressed files decompress in parallel, one stream beside the parsing), and gathered in order into
+*pieces* of about :data:`PIECE_BYTES`, each cut at white space (smaller at the start and the end when the corpus's size is known, :func:`_piece_target`).
 Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`, which release
 the GIL, and the results are taken in the pieces' order: counting merges each piece's
 table into the corpus's in a worker thread, once the piece before is merged (:func:`_in_turn`: a
@@ -61,7 +61,7 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
            spare: Optional[List[np.ndarray]] = None) -> Iterator[np.ndarray]:
     """uint8 arrays of about ``piece_bytes`` (default :data:`PIECE_BYTES`) of the corpus, each ending at
     white space (module docstring). The files are read (and decompressed) ahead by up to ``readers``
-    threads at once, one file each (:func:`read_sources`). With ``spare``, a list the consumer puts
+    threads, each a file at a time (:func:`read_sources`). With ``spare``, a list the consumer puts
     back the pieces it is done with (:func:`_give_back`), each piece is a view of such a buffer, used
     again, instead of a new array: no fresh pages to fault in (some 250 a MB of text).
 
@@ -87,7 +87,7 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
     ended_line = True  # whether the file's text so far ends with a newline
     bar = corpus.progress_bar(desc)
     try:
-        for block, ends_file in read_sources(corpus.sources(bar), readers):
+        for block, ends_file in read_sources(corpus.sources(bar), readers, size=_block_bytes):
             if block:
                 parts.append(block)
                 size += len(block)
@@ -105,6 +105,12 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
         bar.close()
     if size:
         yield joined()
+
+
+def _block_bytes(item: Tuple[bytes, bool]) -> int:
+    """The bytes of a ``(block, ends_file)`` item of :meth:`w2v.corpus.Corpus.sources` (at least 1: an empty
+    block that ends a file still costs a hand-off)."""
+    return len(item[0]) or 1
 
 
 def _piece_target(done: int, total: Optional[int], piece_bytes: int) -> int:
@@ -151,9 +157,19 @@ def _give_back(spare: List[np.ndarray], piece: np.ndarray) -> None:
     spare.append(piece.base if isinstance(piece.base, np.ndarray) else piece)
 
 
-#: Blocks the reader threads of :func:`read_sources` (:func:`read_ahead`) may be ahead of the passes, in all.
+#: Hand-offs the reader threads of :func:`read_sources` (:func:`read_ahead`) may be ahead of the passes, in all.
 READ_AHEAD = 8
+#: With ``size``, a reader hands over its items in batches of about this many bytes (one block of a large
+#: file is a batch of its own; a folder's small files go over many to a batch, not three hand-offs a file).
+READ_BATCH_BYTES = 256 << 10
 _END = object()
+
+
+class _Failure:
+    """A source's exception, carried to the consumer in the place of the source's next item."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
 
 
 def read_ahead(items: Iterator, depth: Optional[int] = None) -> Iterator:
@@ -161,87 +177,102 @@ def read_ahead(items: Iterator, depth: Optional[int] = None) -> Iterator:
     ahead: reading and decompressing a corpus release the GIL, so the passes never wait on them (one
     ``.gz`` stream cannot be decompressed in parallel, but it can be beside the parsing). An exception
     of the reader is raised here; when the consumer stops early, the reader stops and closes ``items``."""
-    reader = _Reader(items, depth or READ_AHEAD)
+    reader = _Reader([lambda: items], depth or READ_AHEAD)
     try:
-        yield from reader
+        yield from reader.next_source()
     finally:
         reader.close()
 
 
-def read_sources(sources: List[Callable[[], Iterator]], readers: int = 1) -> Iterator:
+def read_sources(sources: List[Callable[[], Iterator]], readers: int = 1,
+                 size: Optional[Callable] = None) -> Iterator:
     """The items of every source (a function making an iterator, e.g. of one file's blocks), one source
-    after the other, with up to ``readers`` sources read ahead at once, each by a thread of its own
-    (:func:`read_ahead`): several compressed files are decompressed in parallel. The items in flight are
-    at most :data:`READ_AHEAD` whatever ``readers``: shared among the readers, at least 2 each, so at
-    most ``READ_AHEAD // 2`` readers run at once (4 gzip streams give ~900 MB/s of text, more than the
-    in-order merge of the counting pass takes). A source's error is raised where its items would have
-    come; an early stop closes every reader."""
+    after the other, read ahead by up to ``readers`` threads (:class:`_Reader`), reader ``k`` making
+    sources ``k``, ``k + readers``, ``k + 2·readers``, … one after the other: several compressed files are
+    decompressed in parallel, and a folder of many small files costs no thread a file. With ``size`` (an
+    item's bytes), each reader hands its items over in batches of about :data:`READ_BATCH_BYTES`, the
+    ends of its sources among them, not one hand-off an item (``benchmarks/README.md``, "Many small files").
+    At most :data:`READ_AHEAD` hand-offs are in flight whatever ``readers``: shared among the readers, at
+    least 2 each, so at most ``READ_AHEAD // 2`` readers run at once (4 gzip streams give ~900 MB/s of
+    text, more than the in-order merge of the counting pass takes). A source's error is raised where its
+    items would have come; an early stop closes every reader and the source each has open."""
     readers = max(1, min(readers, len(sources), READ_AHEAD // 2))
     depth = max(2, READ_AHEAD // readers)
-    waiting = iter(sources)
-    active: collections.deque = collections.deque()
-
-    def start_next() -> None:
-        source = next(waiting, None)
-        if source is not None:
-            active.append(_Reader(_made_by(source), depth))
+    group = [_Reader(sources[k::readers], depth, size) for k in range(readers)]
     try:
-        for _ in range(readers):
-            start_next()
-        while active:
-            yield from active[0]
-            active.popleft().close()
-            start_next()
+        for i in range(len(sources)):
+            yield from group[i % readers].next_source()
     finally:
-        for reader in active:
+        for reader in group:
             reader.close()
 
 
-def _made_by(source: Callable[[], Iterator]) -> Iterator:
-    """The items of ``source()``, made when the first is asked for (so in the reader's thread)."""
-    yield from source()
-
-
 class _Reader:
-    """A thread that runs ``items`` up to ``depth`` items ahead of the consumer, which iterates this
-    object; :meth:`close` stops the thread and closes ``items``."""
+    """A thread that makes the items of ``sources`` (functions making iterators), one source after the
+    other, up to ``depth`` hand-offs ahead of the consumer, which takes each source's items in turn with
+    :meth:`next_source`; :meth:`close` stops the thread and closes the iterator it has open. A hand-off
+    is a list: one item, or with ``size`` items (and the ends of sources) of about
+    :data:`READ_BATCH_BYTES` in all."""
 
-    def __init__(self, items: Iterator, depth: int):
-        self.items = items
+    def __init__(self, sources: List[Callable[[], Iterator]], depth: int, size: Optional[Callable] = None):
+        self.sources = sources
+        self.size = size
         self.handoff: queue.Queue = queue.Queue(depth)
+        self.taken: collections.deque = collections.deque()  # the consumer's: the last hand-off's items left
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._read, name="w2v-reader", daemon=True)
         self.thread.start()
 
-    def _offer(self, item) -> bool:
+    def _offer(self, batch: list) -> bool:
         while not self.stop.is_set():
             try:
-                self.handoff.put(item, timeout=0.1)
+                self.handoff.put(batch, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
     def _read(self) -> None:
-        try:
-            for item in self.items:
-                if not self._offer((item, None)):
+        batch: list = []
+        weight = 0
+        for source in self.sources:
+            items = None
+            try:
+                items = source()
+                for item in items:
+                    batch.append(item)
+                    weight += self.size(item) if self.size is not None else READ_BATCH_BYTES
+                    if weight >= READ_BATCH_BYTES:
+                        if not self._offer(batch):
+                            return
+                        batch, weight = [], 0
+                batch.append(_END)
+                if self.size is None and not self._offer(batch):  # (unbatched: every end at once)
                     return
-            self._offer((_END, None))
-        except BaseException as error:  # handed to the consumer, which raises it
-            self._offer((_END, error))
-        finally:
-            close = getattr(self.items, "close", None)
-            if close is not None:
-                close()
-
-    def __iter__(self) -> Iterator:
-        while True:
-            item, error = self.handoff.get()
-            if item is _END:
-                if error is not None:
-                    raise error
+                if self.size is None:
+                    batch = []
+            except BaseException as error:  # handed to the consumer, which raises it where the items were due
+                batch.append(_Failure(error))
+                self._offer(batch)
                 return
+            finally:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
+        if batch:
+            self._offer(batch)
+
+    def next_source(self) -> Iterator:
+        """The items of the next of this reader's sources; its error, if it failed."""
+        taken = self.taken
+        while True:
+            if not taken:
+                taken.extend(self.handoff.get())
+            item = taken.popleft()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
             yield item
 
     def close(self) -> None:
