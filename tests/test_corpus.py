@@ -108,3 +108,35 @@ def test_damaged_compressed_file_is_a_clear_error(tmp_path):
     path = write(tmp_path / "bad.gz", gzip.compress(b"hello world " * 1000)[:50])
     with pytest.raises(OSError, match="bad.gz: cannot read compressed data"):
         all_tokens(Corpus([path]))
+
+
+def test_small_files_are_one_block_each_and_short_reads_change_nothing(tmp_path, monkeypatch):
+    """A plain file smaller than a block comes as one block that ends it; reads that return less than
+    asked (as on some network file systems) give the same blocks' text, tokens and sentences."""
+    texts = [b"", b"a b", b"c\n", b"D e\r\nf\n", b"g" * 40, b"h i\n" * 15 + b"jj", b"k l\n" * 16, b"m n\n" * 16 + b"o"]
+    paths = [write(tmp_path / f"{i:02d}.txt", text) for i, text in enumerate(texts)]  # 63, 64 and 65 bytes last
+    expected = [line.split() for text in texts for line in text.lower().split(b"\n") if line.split()]
+
+    def read(lowercase=True):
+        corpus = Corpus(paths, block_size=64, lowercase=lowercase)
+        return [item for item in corpus.blocks()], sentences(corpus)
+    blocks, got = read()
+    assert got == expected
+    assert [ends for _, ends in blocks[:6]] == [True] * 6  # the files under 64 bytes: one block each
+    assert b"".join(block for block, _ in blocks) == b"".join(texts).lower()
+    monkeypatch.setattr(Corpus, "_read", lambda self, path, stream: stream.read(5))
+    short_blocks, short = read()
+    assert short == expected
+    assert b"".join(block for block, _ in short_blocks) == b"".join(texts).lower()
+
+
+def test_fingerprint_is_the_size_and_crcs_of_the_first_and_last_bytes_whatever_the_reads(tmp_path, monkeypatch):
+    import os
+    import zlib
+    texts = [b"", b"0123456789", bytes(range(16)), bytes(range(17)), bytes(range(48)) * 3]
+    paths = [write(tmp_path / f"{i}.txt", text) for i, text in enumerate(texts)]
+    expected = [[len(t), zlib.crc32(t[:16]), zlib.crc32(t[-16:])] for t in texts]
+    assert Corpus(paths).fingerprint(sample=16) == expected
+    pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, offset: pread(fd, min(n, 3), offset))
+    assert Corpus(paths).fingerprint(sample=16) == expected

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import collections.abc
 import functools
 import gzip
 import lzma
@@ -110,6 +111,38 @@ def _last_space(data: bytes) -> int:
     return cut
 
 
+def _read_at(fd: int, offset: int, n: int) -> bytes:
+    """Up to ``n`` bytes of the open file ``fd`` from ``offset``: fewer only at the end of the file (a read
+    that returns less, as some network file systems do, is followed by another)."""
+    parts = []
+    while n > 0:
+        data = os.pread(fd, n, offset)
+        if not data:
+            break
+        parts.append(data)
+        offset += len(data)
+        n -= len(data)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+class FileSources(collections.abc.Sequence):
+    """The sources of a corpus's files (:meth:`Corpus.sources`), each made when it is asked for:
+    ``make(i)`` for each ``i`` of ``indexes`` (a slice is another such sequence). A list of them made at
+    once would be as many objects as files, kept while the files are read, which Python's garbage
+    collector walks again and again as the list grows (most of the time it takes to make it)."""
+
+    def __init__(self, make: Callable[[int], Callable[[], Iterator]], indexes: range):
+        self.make, self.indexes = make, indexes
+
+    def __len__(self) -> int:
+        return len(self.indexes)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return FileSources(self.make, self.indexes[i])
+        return self.make(self.indexes[i])
+
+
 class Corpus:
     """A re-readable stream of sentence pieces from one or more sources.
 
@@ -134,23 +167,28 @@ class Corpus:
         self.block_size = block_size
         self.progress = progress
         self._stdin_used = False
+        self._total: Optional[int] = None  # the files' bytes, taken once (a folder may hold a million files)
 
     def fingerprint(self, sample: int = 1 << 16) -> Optional[List[List[int]]]:
         """A cheap identity of the files: [size, CRC-32 of the first and of the last ``sample`` bytes]
-        each (compressed files as they lie on disk); None when the corpus includes standard input."""
+        each (compressed files as they lie on disk); None when the corpus includes standard input.
+        Read with the operating system's calls (no buffered file object a file), and a file no larger than
+        ``sample`` once (its first bytes are its last): a folder may hold a million small files."""
         if STDIN in self.files:
             return None
         prints = []
         for path in self.files:
             try:
-                with open(path, "rb") as f:
-                    size = os.fstat(f.fileno()).st_size
-                    head = f.read(sample)
-                    f.seek(max(0, size - sample))
-                    tail = f.read(sample)
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    size = os.fstat(fd).st_size
+                    head = zlib.crc32(_read_at(fd, 0, sample))
+                    tail = head if size <= sample else zlib.crc32(_read_at(fd, size - sample, sample))
+                finally:
+                    os.close(fd)
             except OSError as error:
                 raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
-            prints.append([size, zlib.crc32(head), zlib.crc32(tail)])
+            prints.append([size, head, tail])
         return prints
 
     # -- raw blocks -----------------------------------------------------------------
@@ -162,10 +200,11 @@ class Corpus:
             self._stdin_used = True
             stream = sys.stdin.buffer
             return stream, stream
-        raw = open(path, "rb")
         opener = _OPENERS.get(os.path.splitext(path)[1].lower())
-        if opener is None:
+        if opener is None:  # unbuffered: each read of a block is one system call into its bytes, no copy
+            raw = open(path, "rb", buffering=0)
             return raw, raw
+        raw = open(path, "rb")
         return opener(raw, "rb"), raw
 
     def part(self, k: int, n: int) -> "CorpusPart":
@@ -173,14 +212,18 @@ class Corpus:
         return CorpusPart(self.files, k, n, lowercase=self.lowercase, block_size=self.block_size)
 
     def _total_bytes(self) -> Optional[int]:
+        """The files' bytes as they lie on disk (None with standard input): the bars' totals, a hint taken
+        at the first pass and kept."""
         if STDIN in self.files:
             return None
-        return sum(os.path.getsize(f) for f in self.files)
+        if self._total is None:
+            self._total = sum(os.path.getsize(f) for f in self.files)
+        return self._total
 
     def plain_bytes(self) -> Optional[int]:
         """The bytes of text the corpus holds when every file is read as it is (no standard input, no
         compressed file), else None."""
-        if any(f == STDIN or os.path.splitext(f)[1].lower() in _OPENERS for f in self.files):
+        if STDIN in self.files or any(os.path.splitext(f)[1].lower() in _OPENERS for f in self.files):
             return None
         return self._total_bytes()
 
@@ -203,32 +246,49 @@ class Corpus:
         return ProgressBar(total=self._total_bytes(), unit="B", unit_scale=True, desc=desc,
                            disable=not self.progress, leave=False)
 
-    def sources(self, bar: tqdm) -> List[Callable[[], Iterator[Tuple[bytes, bool]]]]:
+    def sources(self, bar: tqdm) -> Sequence[Callable[[], Iterator[Tuple[bytes, bool]]]]:
         """One function per file, in order, each making the iterator of that file's :meth:`blocks`
         (which it opens and closes): :meth:`blocks` is their blocks one file after the other, and
         :func:`w2v.scan.pieces` reads several at once on threads of their own (decompressing one file
         is sequential, several files are not)."""
-        return [functools.partial(self._whole_file_blocks, path, bar) for path in self.files]
+        return FileSources(lambda i: functools.partial(self._whole_file_blocks, self.files[i], bar),
+                           range(len(self.files)))
 
     def _whole_file_blocks(self, path: str, bar: tqdm) -> Iterator[Tuple[bytes, bool]]:
         stream, raw = self._open(path)
         try:
-            yield from self._file_blocks(path, stream, raw, bar)
+            first = b""
+            if stream is raw and stream is not sys.stdin.buffer:  # a plain file: a small one is one item
+                first = self._read(path, stream)
+                if len(first) < self.block_size:
+                    more = self._read(path, stream)  # (a short read is the end on a local disk, not everywhere)
+                    if not more:
+                        bar.update(len(first))
+                        yield self._lower(first), True
+                        return
+                    first += more
+            yield from self._file_blocks(path, stream, raw, bar, first)
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
                 raw.close()
 
-    def _file_blocks(self, path, stream, raw, bar) -> Iterator[Tuple[bytes, bool]]:
+    def _read(self, path: str, stream: BinaryIO) -> bytes:
+        """Up to a block of ``stream`` (``path``'s); a stream that cannot be read is an ``OSError`` naming it."""
+        try:
+            return stream.read(self.block_size)
+        except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
+            name = "standard input" if path == STDIN else path
+            raise OSError(f"{name}: cannot read compressed data ({error}); "
+                          f"is the file complete and is its extension right?") from None
+
+    def _file_blocks(self, path, stream, raw, bar, first: bytes = b"") -> Iterator[Tuple[bytes, bool]]:
+        """The blocks of ``stream``, each ending at white space (:meth:`blocks`), the last with ``True``;
+        ``first``: bytes already read from it, taken before the rest."""
         carry = b""
         position = 0
         while True:
-            try:
-                data = stream.read(self.block_size)
-            except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
-                name = "standard input" if path == STDIN else path
-                raise OSError(f"{name}: cannot read compressed data ({error}); "
-                              f"is the file complete and is its extension right?") from None
+            data, first = (first, b"") if first else (self._read(path, stream), b"")
             try:  # compressed bytes read so far, so the bar matches the file size
                 now = raw.tell()
             except (OSError, ValueError):  # a pipe
@@ -355,8 +415,9 @@ class CorpusPart(Corpus):
     def progress_bar(self, desc: str) -> tqdm:
         return tqdm(disable=True)
 
-    def sources(self, bar: tqdm) -> List[Callable[[], Iterator[Tuple[bytes, bool]]]]:
-        return [functools.partial(self._part_blocks, i, path, bar) for i, path in enumerate(self.files)]
+    def sources(self, bar: tqdm) -> Sequence[Callable[[], Iterator[Tuple[bytes, bool]]]]:
+        return FileSources(lambda i: functools.partial(self._part_blocks, i, self.files[i], bar),
+                           range(len(self.files)))
 
     def _part_blocks(self, i: int, path: str, bar: tqdm) -> Iterator[Tuple[bytes, bool]]:
         compressed = os.path.splitext(path)[1].lower() in _OPENERS

@@ -141,17 +141,26 @@ def check_outputs(outputs: Sequence[Output], inputs: Iterable[str]) -> None:
     would read it as text.
     """
     inputs = list(inputs)
-    folders = [os.path.realpath(p) for p in inputs if p != "-" and os.path.isdir(p)]
+    # one stat an input (a folder may hold a million files): whether it is a folder, and which file it is
+    # where an output's file is one (the outputs' identities are looked up, not the inputs' kept)
+    wanted = {file_identity("-", sys.stdout) if out.kind == "stdout" else file_identity(out.target)
+              for out in outputs} - {None}
+    named: Dict[Tuple[int, int], str] = {}
+    folders = []
+    for path in inputs:
+        try:
+            st = os.fstat(sys.stdin.fileno()) if path == "-" else os.stat(path)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            continue
+        if path != "-" and stat.S_ISDIR(st.st_mode):
+            folders.append(os.path.realpath(path))
+        if (st.st_dev, st.st_ino) in wanted:
+            named.setdefault((st.st_dev, st.st_ino), "standard input" if path == "-" else path)
     for out in outputs:
         for folder in folders:
             if out.kind == "file" and os.path.commonpath([folder, out.target]) == folder:
                 raise OSError(f"{out.path}: lies in the corpus folder {folder}, whose files are all read as text; "
                               f"write the output elsewhere")
-    named: Dict[Tuple[int, int], str] = {}
-    for path in inputs:
-        identity = file_identity(path)
-        if identity is not None:
-            named.setdefault(identity, "standard input" if path == "-" else path)
     seen: Dict[object, str] = {}
     for out in outputs:
         if out.kind == "stdout":
