@@ -38,7 +38,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from quality_time import command  # noqa: E402
-from timing import time_command  # noqa: E402
+from timing import time_command, write_result  # noqa: E402
 
 
 def main(argv=None):
@@ -90,10 +90,7 @@ def main(argv=None):
         ours_by_round = {r: w for e, s, r, w, _ in rows if e == epochs and s == "w2v"}
         pairs = [w / ours_by_round[r] for e, s, r, w, _ in rows if e == epochs and s == peer and r in ours_by_round]
         lines.append(f"  - per round: {', '.join(f'{x:.1f}x' for x in pairs)} (median {statistics.median(pairs):.1f}x)")
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(HERE, "results", args.name + ".md"), "w") as f:
-        f.write(text)
-    print(text)
+    write_result(args.name, lines)
 
 
 if __name__ == "__main__":

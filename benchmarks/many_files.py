@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from timing import time_command  # noqa: E402
+from timing import time_command, write_result  # noqa: E402
 
 
 def make_folder(corpus: str, files: int, parent: str) -> str:
@@ -91,10 +91,7 @@ def main(argv=None):
                 if times:
                     lines.append(f"- {job}, {version}, {label}: median {statistics.median(times):.2f} s "
                                  f"({min(times):.2f}-{max(times):.2f})")
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(HERE, "results", args.name + ".md"), "w") as f:
-        f.write(text)
-    print(text)
+    write_result(args.name, lines)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from timing import write_result  # noqa: E402
 
 CHILD = r"""
 import hashlib, inspect, json, sys, time
@@ -143,10 +146,7 @@ def main(argv=None):
         lines.append(f"- now, 2 threads against {one} thread(s): {medians['now', 2] / medians['now', one]:.2f}x")
     lines.append(f"- digests: {sorted(set(r['digest'] for r in rows))} (one digest: the same words, counts, ids "
                  f"and offsets everywhere)")
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(HERE, "results", args.name + ".md"), "w") as f:
-        f.write(text)
-    print(text)
+    write_result(args.name, lines)
 
 
 if __name__ == "__main__":

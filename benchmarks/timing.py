@@ -1,6 +1,8 @@
-"""Timing a command from outside, as the benchmarks do: wall seconds and peak resident memory."""
+"""Timing a command from outside, as the benchmarks do (wall seconds and peak resident memory), and
+writing what was measured to ``results/``."""
 from __future__ import annotations
 
+import os
 import subprocess
 from typing import List, Tuple
 
@@ -13,3 +15,11 @@ def time_command(command: List[str]) -> Tuple[float, float, str]:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
     seconds, kib = done.stderr.strip().splitlines()[-1].split()
     return float(seconds), int(kib) / 1024, done.stdout
+
+
+def write_result(name: str, lines: List[str]) -> None:
+    """Write ``lines`` to ``results/NAME.md`` beside this file, and print them."""
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", name + ".md"), "w") as f:
+        f.write(text)
+    print(text)
