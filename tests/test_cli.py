@@ -66,6 +66,30 @@ def test_train_writes_vectors_and_a_summary(trained, sample_path, tmp_path):
     assert open(vocab_file).readline().split()[0] == Vectors.load(out).words[0]
 
 
+def test_train_reads_a_pipe_named_as_its_corpus(tmp_path, sample_path):
+    """`w2v train <(zcat corpus.gz) -o v.bin`: the pipe is read once (counted and spooled), and its
+    fingerprint is not taken (it failed with 'Illegal seek' after counting); a pruned count, which would
+    read it again, is a clear error."""
+    import threading
+    fifo = str(tmp_path / "pipe")
+    text = open(sample_path, "rb").read()
+
+    def fill():
+        with open(fifo, "wb") as f:
+            f.write(text)
+    results = []
+    for extra in ([], ["--count-limit", 100]):
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=fill)
+        writer.start()
+        results.append(run("train", fifo, "-o", tmp_path / "v.bin", "--dim", 8, "--epochs", 1, "-q", *extra))
+        writer.join(10)
+        os.unlink(fifo)
+    assert results[0].exit_code == 0, results[0].output
+    assert len(Vectors.load(tmp_path / "v.bin")) == 737
+    assert_clean_error(results[1], 1, f"{fifo} (a pipe) holds more than 100 distinct tokens, so its count was pruned")
+
+
 def test_train_from_stdin_with_a_vocabulary(tmp_path, sample_path):
     vocab_file = str(tmp_path / "vocab.txt")
     assert run("vocab", sample_path, "-o", vocab_file, "-q").exit_code == 0

@@ -140,3 +140,38 @@ def test_fingerprint_is_the_size_and_crcs_of_the_first_and_last_bytes_whatever_t
     pread = os.pread
     monkeypatch.setattr(os, "pread", lambda fd, n, offset: pread(fd, min(n, 3), offset))
     assert Corpus(paths).fingerprint(sample=16) == expected
+
+
+def test_a_folder_refuses_a_named_pipe_or_a_broken_link_and_leaves_links_to_folders(tmp_path):
+    """A named pipe in a corpus folder would wait for a writer forever: it is an error naming it, as is
+    a broken link; a link to a file is read, a link to a folder is left (as os.walk leaves it)."""
+    import os
+    import threading
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    write(corpus / "a.txt", "one\n")
+    write(corpus / "sub" / "b.txt", "two\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    write(other / "c.txt", "three\n")
+    os.symlink(other / "c.txt", corpus / "linked.txt")
+    os.symlink(other, corpus / "linked-folder")
+    assert all_tokens(Corpus([str(corpus)])) == [b"one", b"three", b"two"]
+    assert Corpus([str(corpus)]).read_once is None
+    os.mkfifo(corpus / "pipe.txt")
+    with pytest.raises(OSError, match="pipe.txt: is a named pipe, not a file, in the corpus folder"):
+        Corpus([str(corpus)])
+    os.unlink(corpus / "pipe.txt")
+    os.symlink(tmp_path / "missing.txt", corpus / "broken.txt")
+    with pytest.raises(OSError, match="broken.txt: is a broken symbolic link in the corpus folder"):
+        Corpus([str(corpus)])
+    fifo = str(tmp_path / "named")  # a pipe named as an input is read, as <(zcat a.gz) is
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: open(fifo, "w").write("four five\n"))
+    writer.start()
+    piped = Corpus([fifo])
+    assert piped.read_once == f"{fifo} (a pipe)" and piped.fingerprint() is None  # (reading it would take its text)
+    assert all_tokens(piped) == [b"four", b"five"]
+    writer.join(5)
+    with pytest.raises(ValueError, match="named \\(a pipe\\) was already read"):
+        all_tokens(piped)

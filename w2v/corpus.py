@@ -30,6 +30,7 @@ import functools
 import gzip
 import lzma
 import os
+import stat
 import sys
 import zlib
 from typing import BinaryIO, Callable, Iterator, List, Optional, Sequence, Tuple
@@ -39,7 +40,7 @@ from tqdm import tqdm
 from .progress import ProgressBar
 from .words import SEPARATORS
 
-__all__ = ["Corpus", "CorpusPart", "resolve_sources", "decode_token", "STDIN"]
+__all__ = ["Corpus", "CorpusPart", "resolve_sources", "first_read_once", "decode_token", "STDIN"]
 
 #: The name that stands for standard input.
 STDIN = "-"
@@ -74,9 +75,13 @@ def decode_token(token: bytes) -> Tuple[str, int]:
 def resolve_sources(paths: Sequence[str]) -> List[str]:
     """Expand the user's inputs into a list of files (or ``-`` for stdin).
 
-    Folders are walked recursively, files in sorted order, hidden files
-    skipped. Raises ``OSError`` naming the first input that does not exist,
-    and ``ValueError`` when nothing is left to read.
+    Folders are walked recursively, files in sorted order, hidden files and
+    folders skipped, as are links to folders (never followed, as ``os.walk``
+    does not). Raises ``OSError`` naming the first input that does not exist,
+    a folder that cannot be listed, and a file in a folder that is a broken
+    link or not a regular file (a named pipe there would wait for a writer
+    forever; a pipe named on the command line, ``<(zcat a.gz)``, is read);
+    ``ValueError`` when nothing is left to read.
     """
     if not paths:
         raise ValueError("no corpus given: name one or more files, folders, or - for standard input")
@@ -85,11 +90,7 @@ def resolve_sources(paths: Sequence[str]) -> List[str]:
         if path == STDIN:
             files.append(STDIN)
         elif os.path.isdir(path):
-            found = []
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(os.path.join(root, n) for n in names if not n.startswith("."))
-            files.extend(sorted(found))
+            files.extend(sorted(_folder_files(path)))
         elif os.path.exists(path):
             files.append(path)
         else:
@@ -99,6 +100,69 @@ def resolve_sources(paths: Sequence[str]) -> List[str]:
     if files.count(STDIN) > 1:
         raise ValueError("standard input (-) can be read only once")
     return files
+
+
+def first_read_once(paths: Sequence[str]) -> Optional[str]:
+    """How messages name the first of ``paths`` that can be read once only (:func:`_read_once_name`), or None."""
+    return next((name for name in map(_read_once_name, paths) if name), None)
+
+
+def _read_once_name(path: str) -> Optional[str]:
+    """How messages name ``path`` if it can be read once only ("standard input", "/dev/fd/63 (a pipe)"),
+    else None (a regular file, a folder, or a path that does not exist)."""
+    if path == STDIN:
+        return "standard input"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return f"{path} ({'a pipe' if stat.S_ISFIFO(mode) else 'not a regular file'})"
+
+
+def _folder_files(folder: str) -> List[str]:
+    """The paths of the regular files below ``folder`` (links to them included), hidden ones and links to
+    folders left out, in no particular order (:func:`resolve_sources` sorts them)."""
+    found: List[str] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as entries:
+                listed = list(entries)
+        except OSError as error:
+            raise OSError(f"{current}: cannot list the folder ({error.strerror or error})") from None
+        for entry in listed:
+            if entry.name.startswith("."):
+                continue
+            try:
+                folder_here, regular = entry.is_dir(follow_symlinks=False), entry.is_file()  # (a link is followed)
+                linked_folder = not folder_here and not regular and entry.is_dir()
+            except OSError as error:
+                raise OSError(f"{entry.path}: cannot read ({error.strerror or error})") from None
+            if folder_here:
+                pending.append(entry.path)
+            elif regular:
+                found.append(entry.path)
+            elif not linked_folder:  # (a link to a folder is left, as os.walk leaves it)
+                raise OSError(_not_a_file(entry.path, folder))
+    return found
+
+
+def _not_a_file(path: str, folder: str) -> str:
+    """Why ``path``, in the corpus folder ``folder`` and neither a regular file nor a folder, cannot be read."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        if os.path.islink(path):
+            return f"{path}: is a broken symbolic link in the corpus folder {folder}; mend it or remove it"
+        return f"{path}: cannot read ({error.strerror or error})"
+    kinds = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    return (f"{path}: is {kind}, not a file, in the corpus folder {folder}, whose files are all read as text; "
+            f"move it out")
 
 
 def _last_space(data: bytes) -> int:
@@ -153,8 +217,9 @@ class Corpus:
     block_size : bytes read at a time; bounds memory for lines of any length.
     progress : show a tqdm bar of bytes read on stderr.
 
-    Standard input can be read once only: a second pass over a corpus that
-    includes ``-`` raises ``ValueError`` (train from a file, or use the
+    Standard input, and a pipe or device named as a file (``<(zcat a.gz)``,
+    ``/dev/stdin``), can be read once only (:attr:`read_once`): a second pass
+    over such a corpus raises ``ValueError`` (train from a file, or use the
     encoded-corpus cache, to make two passes).
     """
 
@@ -166,15 +231,20 @@ class Corpus:
         self.lowercase = lowercase
         self.block_size = block_size
         self.progress = progress
-        self._stdin_used = False
+        #: The first input that can be read once only, as messages name it ("standard input", or a pipe's
+        #: path), or None. A folder's files are regular files (:func:`resolve_sources`), so only the paths
+        #: named are looked at.
+        self.read_once = first_read_once(paths)
+        self._once_read: set = set()  # the inputs that can be read once only, read already
         self._total: Optional[int] = None  # the files' bytes, taken once (a folder may hold a million files)
 
     def fingerprint(self, sample: int = 1 << 16) -> Optional[List[List[int]]]:
         """A cheap identity of the files: [size, CRC-32 of the first and of the last ``sample`` bytes]
-        each (compressed files as they lie on disk); None when the corpus includes standard input.
-        Read with the operating system's calls (no buffered file object a file), and a file no larger than
-        ``sample`` once (its first bytes are its last): a folder may hold a million small files."""
-        if STDIN in self.files:
+        each (compressed files as they lie on disk); None when an input can be read once only (standard
+        input, a pipe: reading it here would take its text). Read with the operating system's calls (no
+        buffered file object a file), and a file no larger than ``sample`` once (its first bytes are its
+        last): a folder may hold a million small files."""
+        if self.read_once:
             return None
         prints = []
         for path in self.files:
@@ -194,10 +264,13 @@ class Corpus:
     # -- raw blocks -----------------------------------------------------------------
     def _open(self, path: str) -> Tuple[BinaryIO, BinaryIO]:
         """Return (decompressed stream, raw stream whose position counts progress)."""
+        once = _read_once_name(path) if self.read_once else None
+        if once:
+            if path in self._once_read:
+                raise ValueError(f"{once} was already read (it can be read once only); train from a file to "
+                                 f"make two passes")
+            self._once_read.add(path)
         if path == STDIN:
-            if self._stdin_used:
-                raise ValueError("standard input (-) was already read; train from a file to make two passes")
-            self._stdin_used = True
             stream = sys.stdin.buffer
             return stream, stream
         opener = _OPENERS.get(os.path.splitext(path)[1].lower())
@@ -214,16 +287,22 @@ class Corpus:
     def _total_bytes(self) -> Optional[int]:
         """The files' bytes as they lie on disk (None with standard input): the bars' totals, a hint taken
         at the first pass and kept."""
-        if STDIN in self.files:
+        if self.read_once:
             return None
         if self._total is None:
-            self._total = sum(os.path.getsize(f) for f in self.files)
+            total = 0
+            for path in self.files:
+                try:
+                    total += os.path.getsize(path)
+                except OSError as error:  # (gone since the folder was listed)
+                    raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+            self._total = total
         return self._total
 
     def plain_bytes(self) -> Optional[int]:
         """The bytes of text the corpus holds when every file is read as it is (no standard input, no
         compressed file), else None."""
-        if STDIN in self.files or any(os.path.splitext(f)[1].lower() in _OPENERS for f in self.files):
+        if self.read_once or any(os.path.splitext(f)[1].lower() in _OPENERS for f in self.files):
             return None
         return self._total_bytes()
 

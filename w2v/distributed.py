@@ -87,7 +87,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .corpus import STDIN, Corpus, CorpusPart
+from .corpus import Corpus, CorpusPart
 from .files import check_free_space
 from .formats import check_words
 from .model import Model, Weights, aligned_zeros, kernel_args, kernel_function
@@ -878,9 +878,9 @@ def _cluster_for(scheduler: Optional[str], cluster: Optional[Cluster]) -> Tuple[
 def _corpus(corpus_paths, lowercase: bool, progress: bool) -> Corpus:
     corpus = Corpus([corpus_paths] if isinstance(corpus_paths, str) else list(corpus_paths), lowercase=lowercase,
                     progress=progress)
-    if STDIN in corpus.files:
-        raise ValueError("distributed training reads the corpus on the workers, so it cannot read standard "
-                         "input; save it to a file every worker can read")
+    if corpus.read_once:
+        raise ValueError(f"distributed training reads the corpus on the workers, so it cannot read "
+                         f"{corpus.read_once}; save it to a file every worker can read")
     return corpus
 
 

@@ -120,9 +120,10 @@ def check_phrase_options(min_count: int, threshold: float, scoring: str, delimit
 
 
 def _no_stdin(corpus: Corpus) -> None:
-    if STDIN in corpus.files:
-        raise ValueError("phrases read the corpus more than once (counting, then joining), so they cannot read "
-                         "standard input; save it to a file")
+    once = getattr(corpus, "read_once", None) or ("standard input" if STDIN in corpus.files else None)
+    if once:
+        raise ValueError(f"phrases read the corpus more than once (counting, then joining), so they cannot read "
+                         f"{once}; save it to a file")
 
 
 def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 40_000_000,
@@ -334,6 +335,7 @@ class _ReadThrough:
     def __init__(self, base):
         self.base = base
         self.files = base.files
+        self.read_once = getattr(base, "read_once", None)
 
     def fingerprint(self):
         return self.base.fingerprint()

@@ -564,8 +564,9 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     try:
         if vocab is None:  # one reading of the text: counted, and each token's entry spooled
             vocab, spooled, word_ids = count_and_spool_vocabulary(corpus, options, say, spool)
-            if spooled is None and STDIN in corpus.files:
-                raise ValueError(f"standard input holds more than {options.count_limit:,} distinct tokens, so its "
+            once = getattr(corpus, "read_once", None)
+            if spooled is None and once:
+                raise ValueError(f"{once} holds more than {options.count_limit:,} distinct tokens, so its "
                                  f"count was pruned and encoding would need to read it again; save it to a file, "
                                  f"give a vocabulary file (--read-vocab), or raise --count-limit")
         model = Model.new(vocab, options)
