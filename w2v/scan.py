@@ -1,9 +1,10 @@
 """The two passes over the text, counting and encoding, in compiled code on every core.
 
-The corpus is read in blocks (:meth:`w2v.corpus.Corpus.sources`) by reader threads, up to one a
-worker, each reading its share of the files one after the other (:func:`read_sources`: several
-compressed files decompress in parallel, one stream beside the parsing), and gathered in order into
-*pieces* of about :data:`PIECE_BYTES`, each cut at white space (smaller at the start and the end when the corpus's size is known, :func:`_piece_target`).
+The corpus is read in blocks (:meth:`w2v.corpus.Corpus.sources`) by reader threads, each reading its
+share of the files one after the other (:func:`read_sources`): one for plain files, up to one a worker
+for compressed ones, which decompress in parallel (one stream beside the parsing). The blocks are
+gathered in order into *pieces* of about :data:`PIECE_BYTES`, each cut at white space (smaller at the
+start and the end when the corpus's size is known, :func:`_piece_target`).
 Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`, which release
 the GIL, and the results are taken in the pieces' order: counting merges each piece's
 table into the corpus's in a worker thread, once the piece before is merged (:func:`_in_turn`: a
@@ -61,7 +62,8 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
            spare: Optional[List[np.ndarray]] = None) -> Iterator[np.ndarray]:
     """uint8 arrays of about ``piece_bytes`` (default :data:`PIECE_BYTES`) of the corpus, each ending at
     white space (module docstring). The files are read (and decompressed) ahead by up to ``readers``
-    threads, each a file at a time (:func:`read_sources`). With ``spare``, a list the consumer puts
+    threads, each a file at a time (:func:`read_sources`; one thread when every file is plain). With
+    ``spare``, a list the consumer puts
     back the pieces it is done with (:func:`_give_back`), each piece is a view of such a buffer, used
     again, instead of a new array: no fresh pages to fault in (some 250 a MB of text).
 
