@@ -63,9 +63,9 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
     """uint8 arrays of about ``piece_bytes`` (default :data:`PIECE_BYTES`) of the corpus, each ending at
     white space (module docstring). The files are read (and decompressed) ahead by up to ``readers``
     threads, each a file at a time (:func:`read_sources`; one thread when every file is plain). With
-    ``spare``, a list the consumer puts
-    back the pieces it is done with (:func:`_give_back`), each piece is a view of such a buffer, used
-    again, instead of a new array: no fresh pages to fault in (some 250 a MB of text).
+    ``spare``, a list the consumer puts back the pieces it is done with (:func:`_give_back`), each piece
+    is a view of such a buffer, used again, instead of a new array: no fresh pages to fault in (some 250
+    a MB of text).
 
     When the corpus's size is known (plain files), the pieces taper at both ends (:func:`_piece_target`),
     so the threads working on them start sooner and finish together. The pieces depend on the corpus
