@@ -285,8 +285,8 @@ class Corpus:
         return CorpusPart(self.files, k, n, lowercase=self.lowercase, block_size=self.block_size)
 
     def _total_bytes(self) -> Optional[int]:
-        """The files' bytes as they lie on disk (None with standard input): the bars' totals, a hint taken
-        at the first pass and kept."""
+        """The files' bytes as they lie on disk (None when an input can be read once only): the bars' totals,
+        a hint taken at the first pass and kept."""
         if self.read_once:
             return None
         if self._total is None:
