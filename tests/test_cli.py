@@ -226,6 +226,23 @@ def test_similar_analogy_and_unknown_words(trained):
     assert_clean_error(run("analogy", trained, "a", "-", "b", "+", "c", "+", "d", "--method", "mul"), 1, "--method mul")
 
 
+def test_a_slow_read_of_vectors_says_how_to_make_them_load_at_once(trained, tmp_path, monkeypatch):
+    """A query whose text or binary vectors took long to read (SLOW_LOAD_SECONDS, here 0) ends with a note on
+    `w2v convert` to the native format; a native file, a quick read and `convert` itself say nothing."""
+    import w2v.cli
+    text, native = str(tmp_path / "v.txt"), str(tmp_path / "v.npz")
+    assert run("convert", trained, text, "-q").exit_code == 0 and run("convert", trained, native, "-q").exit_code == 0
+    quick = run("similar", text, "france")
+    monkeypatch.setattr(w2v.cli, "SLOW_LOAD_SECONDS", 0.0)
+    slow = {path: run("similar", path, "france") for path in (trained, text, native)}
+    converting = run("convert", text, str(tmp_path / "v2.bin"), "-q")
+    for result in (quick, converting, *slow.values()):
+        assert result.exit_code == 0, result.output
+    for path in (trained, text):
+        assert f"`w2v convert {path} {path[:-4]}.npz` writes a file that is ready" in slow[path].output
+    assert "w2v convert" not in quick.output + slow[native].output + converting.output
+
+
 def test_parse_expression():
     assert parse_expression(["king", "-", "man", "+", "woman"]) == (["king", "woman"], ["man"])
     assert parse_expression(["king -man +woman"]) == (["king", "woman"], ["man"])

@@ -124,7 +124,14 @@ def _say(message: str) -> None:
             pass
 
 
-def _load(path: str, limit: Optional[int] = None) -> Vectors:
+#: A query whose vectors took longer than this to read says how to make a file that loads at once.
+SLOW_LOAD_SECONDS = 5.0
+
+
+def _load(path: str, limit: Optional[int] = None, hint: bool = True) -> Vectors:
+    """The vectors of ``path`` for a command, memory-mapped where the format allows; with ``hint``, a
+    slow read (a large text or binary file) ends with a note on converting it to the native format."""
+    start = time.perf_counter()
     with user_errors("interrupted"):
         vectors = Vectors.load(path, limit=limit, mmap=True)  # native and model files: mapped, ready at once
         try:
@@ -134,6 +141,13 @@ def _load(path: str, limit: Optional[int] = None) -> Vectors:
     if vectors.repeated:
         click.echo(f"w2v: note: {path} lists {vectors.repeated:,} word{'s' if vectors.repeated > 1 else ''} "
                    f"more than once; the first of each is kept", err=True)
+    seconds = time.perf_counter() - start
+    if hint and seconds > SLOW_LOAD_SECONDS:
+        from w2v.formats import detect_format
+        if detect_format(path) in ("text", "binary"):
+            native = os.path.splitext(path)[0] + ".npz"
+            click.echo(f"w2v: note: reading {path} took {seconds:.1f} s; `w2v convert {path} {native}` writes "
+                       f"a file that is ready in well under a second (memory-mapped)", err=True)
     return vectors
 
 
@@ -646,7 +660,7 @@ def convert(source, destination, fmt, limit, force, quiet):
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="DESTINATION") from None
     planned = _plan([destination], [source], force)
-    vectors = _load(source, limit)
+    vectors = _load(source, limit, hint=False)  # (converting is what the hint would say)
     with user_errors():
         vectors.save(destination, fmt=fmt, force=force, progress=not quiet)
     _out(f"wrote {len(vectors):,} vectors of dimension {vectors.dim} to {destination} ({fmt})",
