@@ -80,7 +80,7 @@ def test_train_reads_a_pipe_named_as_its_corpus(tmp_path, sample_path):
     results = []
     for extra in ([], ["--count-limit", 100]):
         os.mkfifo(fifo)
-        writer = threading.Thread(target=fill)
+        writer = threading.Thread(target=fill, daemon=True)  # (a failed run never opens the pipe)
         writer.start()
         results.append(run("train", fifo, "-o", tmp_path / "v.bin", "--dim", 8, "--epochs", 1, "-q", *extra))
         writer.join(10)
