@@ -378,6 +378,22 @@ def test_without_update_vocab_new_words_are_ignored_and_hs_refuses_it(trained, s
     assert result.exit_code == 1 and "cannot extend a hierarchical-softmax model" in result.output
 
 
+def test_update_vocab_refuses_standard_input_before_counting_it(sample_path, tmp_path):
+    """--update-vocab counts the corpus, then encodes it: standard input cannot be read twice, so it is one
+    line naming it, exit 1, and no vectors."""
+    base = str(tmp_path / "base.w2vm")
+    assert run("train", sample_path, "-o", tmp_path / "v.bin", "--checkpoint", base, "--dim", 8, "--epochs", 1,
+               "-q").exit_code == 0
+    out = tmp_path / "more.bin"
+    with open(sample_path) as f:
+        result = CliRunner().invoke(cli, ["train", "-", "-o", str(out), "--init", base, "--update-vocab", "-q"],
+                                    input=f.read())
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "--update-vocab reads the corpus twice (counting, then encoding), so it cannot read standard input" \
+        in result.output
+    assert not out.exists()
+
+
 def test_checkpoints_every_epoch_leave_a_complete_file(sample_path, tmp_path):
     path = str(tmp_path / "ck.w2vm")
     seen = []

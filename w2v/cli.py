@@ -527,7 +527,7 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
     """--resume and --init: load the model, adjust it, check what will be written, train. ``phrasing``:
     --init's (passes, thresholds, table, keep_words) of phrases (--resume takes its checkpoint's)."""
     import dataclasses
-    from w2v.corpus import Corpus, first_read_once
+    from w2v.corpus import Corpus
     from w2v.files import check_free_space
     from w2v.model import Model
     from w2v.training import count_vocabulary
@@ -554,11 +554,10 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
         source = phrased(Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet), passes, thresholds,
                          model.options.min_count, table=table, threads=model.options.threads, keep_words=keep_words)
     if update_vocab:
-        once = first_read_once(corpus)
-        if once:
-            raise ValueError(f"--update-vocab reads the corpus twice (counting, then encoding), so it cannot read "
-                             f"{once}; save it to a file")
         counted = source if source is not corpus else Corpus(corpus, lowercase=model.options.lowercase)
+        if counted.read_once:
+            raise ValueError(f"--update-vocab reads the corpus twice (counting, then encoding), so it cannot read "
+                             f"{counted.read_once}; save it to a file")
         added = model.update_vocabulary(count_vocabulary(counted, model.options, say))
         say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
     check_free_space(reserve(model.vocab))

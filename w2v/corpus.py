@@ -40,7 +40,7 @@ from tqdm import tqdm
 from .progress import ProgressBar
 from .words import SEPARATORS
 
-__all__ = ["Corpus", "CorpusPart", "resolve_sources", "first_read_once", "decode_token", "STDIN"]
+__all__ = ["Corpus", "CorpusPart", "resolve_sources", "decode_token", "STDIN"]
 
 #: The name that stands for standard input.
 STDIN = "-"
@@ -100,11 +100,6 @@ def resolve_sources(paths: Sequence[str]) -> List[str]:
     if files.count(STDIN) > 1:
         raise ValueError("standard input (-) can be read only once")
     return files
-
-
-def first_read_once(paths: Sequence[str]) -> Optional[str]:
-    """How messages name the first of ``paths`` that can be read once only (:func:`_read_once_name`), or None."""
-    return next((name for name in map(_read_once_name, paths) if name), None)
 
 
 def _read_once_name(path: str) -> Optional[str]:
@@ -231,11 +226,13 @@ class Corpus:
         self.lowercase = lowercase
         self.block_size = block_size
         self.progress = progress
+        # the inputs that can be read once only, as messages name them; a folder's files are regular files
+        # (:func:`resolve_sources`), so only the paths named are looked at
+        self._once_names = {path: name for path, name in zip(paths, map(_read_once_name, paths)) if name}
         #: The first input that can be read once only, as messages name it ("standard input", or a pipe's
-        #: path), or None. A folder's files are regular files (:func:`resolve_sources`), so only the paths
-        #: named are looked at.
-        self.read_once = first_read_once(paths)
-        self._once_read: set = set()  # the inputs that can be read once only, read already
+        #: path), or None.
+        self.read_once: Optional[str] = next(iter(self._once_names.values()), None)
+        self._once_read: set = set()  # those of them read already
         self._total: Optional[int] = None  # the files' bytes, taken once (a folder may hold a million files)
 
     def fingerprint(self, sample: int = 1 << 16) -> Optional[List[List[int]]]:
@@ -264,7 +261,7 @@ class Corpus:
     # -- raw blocks -----------------------------------------------------------------
     def _open(self, path: str) -> Tuple[BinaryIO, BinaryIO]:
         """Return (decompressed stream, raw stream whose position counts progress)."""
-        once = _read_once_name(path) if self.read_once else None
+        once = self._once_names.get(path)
         if once:
             if path in self._once_read:
                 raise ValueError(f"{once} was already read (it can be read once only); train from a file to "

@@ -53,7 +53,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from .corpus import STDIN, Corpus
+from .corpus import Corpus
 from .files import open_output
 from .words import SEPARATORS
 
@@ -119,11 +119,11 @@ def check_phrase_options(min_count: int, threshold: float, scoring: str, delimit
         raise ValueError(f"the delimiter must be non-empty and hold no white space, got {delimiter!r}")
 
 
-def _no_stdin(corpus: Corpus) -> None:
-    once = getattr(corpus, "read_once", None) or ("standard input" if STDIN in corpus.files else None)
-    if once:
+def _read_twice(corpus: Corpus) -> None:
+    """Refuse a corpus that can be read once only (standard input, a pipe): phrases read it twice."""
+    if corpus.read_once:
         raise ValueError(f"phrases read the corpus more than once (counting, then joining), so they cannot read "
-                         f"{once}; save it to a file")
+                         f"{corpus.read_once}; save it to a file")
 
 
 def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 40_000_000,
@@ -135,7 +135,7 @@ def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 
     one they join with any."""
     from . import kernels, scan
     check_phrase_options(min_count, 0.0 if threshold is None else threshold, scoring, "_")
-    _no_stdin(corpus)
+    _read_twice(corpus)
     words = scan.count(corpus, prune_at, threads)
     if words.total_tokens == 0:
         raise ValueError("the corpus is empty: no words to join")
@@ -179,7 +179,7 @@ def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, thre
     from . import kernels, scan
     check_phrase_options(min_count, threshold, scoring, delimiter)
     counts.check_join(min_count, threshold, scoring)
-    _no_stdin(corpus)
+    _read_twice(corpus)
     counts = joining(counts, min_count, threshold, scoring)
     settings = (counts.table, counts.pairs, np.frombuffer(delimiter.encode("utf-8"), np.uint8))
     space = np.frombuffer(b" ", np.uint8)
@@ -335,7 +335,7 @@ class _ReadThrough:
     def __init__(self, base):
         self.base = base
         self.files = base.files
-        self.read_once = getattr(base, "read_once", None)
+        self.read_once = base.read_once
 
     def fingerprint(self):
         return self.base.fingerprint()
@@ -351,7 +351,7 @@ class PhrasedCorpus(_ReadThrough):
     def __init__(self, corpus, counts: PhraseCounts, min_count: int = 5, threshold: float = 100.0,
                  scoring: str = "word2phrase", delimiter: str = "_", threads: int = 1):
         check_phrase_options(min_count, threshold, scoring, delimiter)
-        _no_stdin(corpus)
+        _read_twice(corpus)
         super().__init__(corpus)
         self.corpus, self.counts, self.threads = corpus, counts, threads
         self.settings = (min_count, float(threshold), scoring, delimiter)

@@ -254,10 +254,10 @@ class _Reader:
                             return
                         batch, weight = [], 0
                 batch.append(_END)
-                if self.size is None and not self._offer(batch):  # (unbatched: every end at once)
-                    return
-                if self.size is None:
-                    batch = []
+                if self.size is None:  # unbatched: every end at once
+                    if not self._offer(batch):
+                        return
+                    batch, weight = [], 0
             except BaseException as error:  # handed to the consumer, which raises it where the items were due
                 batch.append(_Failure(error))
                 self._offer(batch)

@@ -564,9 +564,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     try:
         if vocab is None:  # one reading of the text: counted, and each token's entry spooled
             vocab, spooled, word_ids = count_and_spool_vocabulary(corpus, options, say, spool)
-            once = getattr(corpus, "read_once", None)
-            if spooled is None and once:
-                raise ValueError(f"{once} holds more than {options.count_limit:,} distinct tokens, so its "
+            if spooled is None and corpus.read_once:
+                raise ValueError(f"{corpus.read_once} holds more than {options.count_limit:,} distinct tokens, so its "
                                  f"count was pruned and encoding would need to read it again; save it to a file, "
                                  f"give a vocabulary file (--read-vocab), or raise --count-limit")
         model = Model.new(vocab, options)
