@@ -175,3 +175,43 @@ def test_a_folder_refuses_a_named_pipe_or_a_broken_link_and_leaves_links_to_fold
     writer.join(5)
     with pytest.raises(ValueError, match="named \\(a pipe\\) was already read"):
         all_tokens(piped)
+
+
+def test_with_keep_fingerprint_a_pass_takes_each_plain_files_fingerprint_so_none_is_read_again(tmp_path, monkeypatch):
+    """The fingerprint after a pass comes from the pass's own reads (a folder of a million small files paid
+    some 6 s to read every file again); it equals the one taken by reading the files, for files smaller,
+    as large as and larger than the sample, read in one block or in many (block size 64), with no white
+    space, lowercased, and compressed (those are still read here: the print is of the bytes on disk)."""
+    import zlib
+    from w2v import corpus as corpus_module
+    from w2v.corpus import PRINT_SAMPLE
+    S = PRINT_SAMPLE
+    texts = [b"", b"The Cat\n", b"x" * S, b"A b\n" * (S // 4) + b"Z", bytes(range(256)) * (3 * S // 256 + 7),
+             b"y" * (5 * S + 3), b"w " * (2 * S)]
+    paths = [write(tmp_path / f"{i}.txt", text) for i, text in enumerate(texts)]
+    paths.append(write(tmp_path / "z.gz", gzip.compress(b"gz text\n")))
+    expected = Corpus(paths).fingerprint()
+    assert expected[3] == [len(texts[3]), zlib.crc32(texts[3][:S]), zlib.crc32(texts[3][-S:])]
+    file_print = corpus_module._file_print
+    read = []
+    monkeypatch.setattr(corpus_module, "_file_print", lambda path, sample: read.append(path) or file_print(path, sample))
+    for block_size in (64, 1000, 3 * S, corpus_module.DEFAULT_BLOCK_SIZE):
+        for lowercase in (False, True):
+            corpus = Corpus(paths, block_size=block_size, lowercase=lowercase, keep_fingerprint=True)
+            for _ in corpus.blocks():
+                pass
+            read.clear()
+            assert corpus.fingerprint() == expected, (block_size, lowercase)
+            assert read == [paths[-1]]  # the compressed file only
+            assert corpus.fingerprint(sample=16) == Corpus(paths).fingerprint(sample=16)  # another sample: read
+    # a pass stopped before a file's end keeps nothing of that file: it is read here
+    corpus = Corpus([paths[5]], block_size=1000, keep_fingerprint=True)
+    next(iter(corpus.blocks()))
+    read.clear()
+    assert corpus.fingerprint() == [expected[5]] and read == [paths[5]]
+    # without keep_fingerprint (counting alone, phrases) a pass keeps nothing
+    corpus = Corpus(paths[:2])
+    for _ in corpus.blocks():
+        pass
+    read.clear()
+    assert corpus.fingerprint() == expected[:2] and read == paths[:2]

@@ -320,6 +320,35 @@ def test_resume_refuses_another_corpus_unless_asked(sample_path, tmp_path):
     assert result.exit_code == 0, result.output
 
 
+def test_training_records_the_fingerprint_of_what_it_read_without_reading_the_files_again(sample_path, tmp_path,
+                                                                                           monkeypatch):
+    """Training (counted here, and continued on a model) takes the fingerprint its checkpoints record from its
+    own reading of the files; resuming, which has read nothing yet, reads them, and gets the same."""
+    from w2v import corpus as corpus_module
+    text = open(sample_path, "rb").read()
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(40):  # small files (one block each) and one larger than the fingerprint's sample
+        write(folder / f"{i:02d}.txt", text[i * 2000:(i + 1) * 2000])
+    write(folder / "zz.txt", text[80_000:300_000])
+    fresh = corpus_module.Corpus([str(folder)]).fingerprint()
+    file_print = corpus_module._file_print
+    read = []
+    monkeypatch.setattr(corpus_module, "_file_print", lambda path, sample: read.append(path) or file_print(path, sample))
+    model = w2v.train(str(folder), epochs=1, min_count=1, **SMALL).model
+    assert model.position.corpus["files"] == fresh and read == []
+    model.train(str(folder), epochs=1)
+    assert model.position.corpus["files"] == fresh and read == []
+    path = str(tmp_path / "ck.w2vm")
+    with pytest.raises(TrainingInterrupted):
+        w2v.train(str(folder), epochs=2, min_count=1, checkpoint=path, chunk_callback=lambda p: p.chunk == 1,
+                  **dict(SMALL, chunk_words=5_000))
+    assert Model.load(path).position.corpus["files"] == fresh and read == []
+    result = run("train", folder, "-o", tmp_path / "v.bin", "--resume", path, "-q")
+    assert result.exit_code == 0, result.output
+    assert len(read) == 41  # the resumed run's check, before reading
+
+
 @pytest.mark.parametrize("args,code,message", [
     (["--update-vocab"], 2, "--update-vocab goes with --init"),
     (["--checkpoint-every", "5"], 2, "--checkpoint-every needs --checkpoint"),

@@ -551,8 +551,9 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
     source = corpus
     if passes or table:
         from w2v.phrases import phrased
-        source = phrased(Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet), passes, thresholds,
-                         model.options.min_count, table=table, threads=model.options.threads, keep_words=keep_words)
+        source = phrased(Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet, keep_fingerprint=True),
+                         passes, thresholds, model.options.min_count, table=table, threads=model.options.threads,
+                         keep_words=keep_words)
     if update_vocab:
         counted = source if source is not corpus else Corpus(corpus, lowercase=model.options.lowercase)
         if counted.read_once:

@@ -362,7 +362,7 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
             source = corpus
         else:
             source = Corpus([corpus] if isinstance(corpus, str) else list(corpus), lowercase=model.options.lowercase,
-                            progress=progress)
+                            progress=progress, keep_fingerprint=True)
             recorded = model.position.corpus.get("phrases") if resuming else None
             if recorded:
                 from .phrases import phrased
@@ -549,7 +549,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         raise ValueError("give options either as TrainOptions or as keywords, not both")
     options = options.resolved()
     say = log or (lambda message: None)
-    corpus = Corpus(corpus_paths, lowercase=options.lowercase, progress=progress)
+    corpus = Corpus(corpus_paths, lowercase=options.lowercase, progress=progress, keep_fingerprint=True)
     if phrases or phrase_table:
         from .phrases import phrased
         corpus = phrased(corpus, phrases, tuple(phrase_thresholds), options.min_count, table=phrase_table,
