@@ -174,6 +174,27 @@ def test_a_run_stopped_between_syncs_resumes_to_the_same_bytes(cluster, sample_p
     assert np.array_equal(resumed.model.weights.syn1neg, whole.model.weights.syn1neg)
 
 
+def test_the_client_takes_the_fingerprint_while_the_workers_encode(cluster, sample_path, monkeypatch):
+    """The client reads every file for the fingerprint (a second per 100,000 files, more on a shared file
+    system) at the same time as the workers encode their parts, not after: here the encoding waits until
+    the fingerprint has begun, which it never would if the two ran one after the other."""
+    begun = threading.Event()
+    fingerprint, open_shards = Corpus.fingerprint, distributed._DistributedRun.open_shards
+
+    def fingerprint_begins(self, *args):
+        begun.set()
+        return fingerprint(self, *args)
+
+    def open_shards_after_it(self):
+        assert begun.wait(timeout=30), "the fingerprint had not begun while the workers encoded"
+        return open_shards(self)
+
+    monkeypatch.setattr(Corpus, "fingerprint", fingerprint_begins)
+    monkeypatch.setattr(distributed._DistributedRun, "open_shards", open_shards_after_it)
+    result = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=200_000, **SMALL)
+    assert result.model.position.corpus["files"] == fingerprint(Corpus([sample_path]))
+
+
 def test_a_worker_that_lost_the_shard_gets_the_whole_weights(cluster, sample_path):
     """A worker restarted between rounds has neither shard nor weights: the round is run again with both."""
     killed = []
