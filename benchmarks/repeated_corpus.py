@@ -27,11 +27,8 @@ sys.path.insert(0, HERE)
 
 from timing import time_command_full, write_result  # noqa: E402
 
-
-def read_vocab(path: str):
-    """[(word, count)] of a vocabulary file as ``w2v vocab`` writes it."""
-    with open(path, encoding="utf-8") as f:
-        return [(word, int(count)) for word, count in (line.rstrip("\n").rsplit(" ", 1) for line in f)]
+sys.path.insert(0, ROOT)
+from w2v.vocab import Vocabulary  # noqa: E402
 
 
 def main(argv=None):
@@ -58,15 +55,14 @@ def main(argv=None):
                          "--threads", "2", "--epochs", "1", "--save-vocab", vocab, "--cache-dir", args.cache_dir]
         seconds, mib, done = time_command_full(command)
         summary = next(line for line in reversed(done.stderr.splitlines()) if line.startswith("vocabulary "))
-        whole, single = read_vocab(vocab), read_vocab(one)
-        same = len(whole) == len(single) and all(w == v and c == args.copies * d
-                                                 for (w, c), (v, d) in zip(whole, single))
+        whole, single = Vocabulary.load(vocab), Vocabulary.load(one)
+        same = whole.words == single.words and (whole.counts == args.copies * single.counts).all()
         evaluate = cli + ["evaluate", vectors, "--analogies", os.path.join(args.data, "questions-words.txt"),
                           "--pairs", os.path.join(args.data, "wordsim353.tsv"),
                           "--pairs", os.path.join(args.data, "simlex999.txt")]
         scores = subprocess.run(evaluate, capture_output=True, text=True, check=True).stdout.strip().splitlines()
         kept = [" ".join(line.split()) for line in scores if line.strip().startswith("total") or "Spearman" in line]
-        tokens = sum(count for _, count in whole)
+        tokens = int(whole.counts.sum())
         write_result(args.name, [
             f"# {args.copies} copies of {os.path.basename(args.corpus)}: {tokens:,} tokens in the vocabulary's words",
             "",
