@@ -30,7 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare import BadArgument, OneLineParser, run_in_one_line, write_result  # noqa: E402
+from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
+from timing import result_name, write_result  # noqa: E402
 
 BANDS = [(0, 100), (100, 1_000), (1_000, 10_000), (10_000, None)]
 MATRICES = ("syn0", "syn1neg")
@@ -139,7 +140,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--sync-words", type=int, default=1_000_000, help="words a worker trains in the round")
-    parser.add_argument("--name", default="distributed-combine-oracle")
+    parser.add_argument("--name", type=result_name, default="distributed-combine-oracle")
     args = parser.parse_args(argv)
     if not os.path.isfile(args.corpus):
         raise BadArgument(f"--corpus {args.corpus}: no such file")

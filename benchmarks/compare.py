@@ -43,6 +43,7 @@ sys.path.insert(0, ROOT)
 from w2v import Vectors  # noqa: E402
 from w2v.evaluate import evaluate_analogies, evaluate_pairs  # noqa: E402
 from systems import w2v_variant  # noqa: E402  (beside this script)
+from timing import result_name  # noqa: E402
 
 SYSTEMS = ["w2v", "word2vec-c", "gensim-file", "gensim-iter"]
 ALL_SYSTEMS = SYSTEMS + ["w2v-exact", "w2v-batched"]
@@ -309,14 +310,6 @@ class OneLineParser(argparse.ArgumentParser):
         raise BadArgument(message)
 
 
-def write_result(name: str, lines) -> None:
-    """Write a benchmark's markdown ``lines`` to ``results/<name>.md`` (an absolute name: that path) and print them."""
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(HERE, "results", f"{name}.md"), "w") as f:
-        f.write(text)
-    print(text)
-
-
 def run_in_one_line(main, prog: str) -> None:
     """Run a benchmark's ``main()``, a bad argument ending it with one line ``prog: message``."""
     try:
@@ -387,7 +380,7 @@ def main(argv=None):
     parser.add_argument("--max-tokens", type=int)
     parser.add_argument("--no-compile-time", action="store_true")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
-    parser.add_argument("--name", default=None, help="file name stem for the results")
+    parser.add_argument("--name", type=result_name, default=None, help="file name stem for the results")
     parser.add_argument("--merge", nargs="+", metavar="JSON",
                         help="no runs: pool the runs of these reports (same corpus and settings; a stopped run's "
                              "NAME.runs.jsonl too) into NAME.md/.json")

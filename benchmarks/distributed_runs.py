@@ -24,6 +24,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from timing import result_name  # noqa: E402
 from model_runs import COMMON, W2V, corpus_lines, evaluate, mean, table, timed, words_per_second  # noqa: E402
 
 SETUPS = {
@@ -158,7 +159,7 @@ def main(argv=None):
     parser.add_argument("--variants", nargs="+", default=["chosen"],
                         help="combine rules for `variants` (combine_variants.py: chosen, eta:C, counts, cap:C, guard:K)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--name", help="results/NAME.md instead of the measurement's own name")
+    parser.add_argument("--name", type=result_name, help="results/NAME.md instead of the measurement's own name")
     args = parser.parse_args(argv)
     corpus = corpus_lines(args)
     with tempfile.TemporaryDirectory() as folder:

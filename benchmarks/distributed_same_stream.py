@@ -23,7 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare import BadArgument, OneLineParser, run_in_one_line, write_result  # noqa: E402
+from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
+from timing import result_name, write_result  # noqa: E402
 
 
 def cosines(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -37,7 +38,7 @@ def main(argv=None):
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--dim", type=int, default=100)
-    parser.add_argument("--name", default="distributed-same-stream")
+    parser.add_argument("--name", type=result_name, default="distributed-same-stream")
     args = parser.parse_args(argv)
     if not os.path.isfile(args.corpus):
         raise BadArgument(f"--corpus {args.corpus}: no such file")

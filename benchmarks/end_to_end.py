@@ -38,7 +38,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from quality_time import command  # noqa: E402
-from timing import time_command, write_result  # noqa: E402
+from timing import result_name, time_command, write_result  # noqa: E402
 
 
 def main(argv=None):
@@ -48,7 +48,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--epochs", type=int, nargs="+", choices=[1, 5], default=[1, 5],
                         help="which comparisons: 1 (against word2vec.c), 5 (against gensim), or both")
-    parser.add_argument("--name", default="end-to-end", help="results/NAME.md")
+    parser.add_argument("--name", type=result_name, default="end-to-end", help="results/NAME.md")
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="w2v-e2e-")
     out = os.path.join(folder, "v.bin")

@@ -19,6 +19,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from timing import result_name  # noqa: E402
 
 
 def timed_runs(tree: str, args) -> tuple:
@@ -42,7 +45,7 @@ def main(argv=None) -> None:
     parser.add_argument("--corpus", default=os.path.join(ROOT, "corpora", "sample.txt"))
     parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--name", default="first-run")
+    parser.add_argument("--name", type=result_name, default="first-run")
     args = parser.parse_args(argv)
     args.corpus = os.path.abspath(args.corpus)
     trees = [("now", ROOT)] + ([("old", os.path.abspath(args.old))] if args.old else [])

@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from timing import time_command, write_result  # noqa: E402
+from timing import result_name, time_command, write_result  # noqa: E402
 
 
 def make_folder(corpus: str, files: int, parent: str) -> str:
@@ -54,7 +54,7 @@ def main(argv=None):
     parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the folder of files is made")
     parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--name", default="many-files", help="results/NAME.md")
+    parser.add_argument("--name", type=result_name, default="many-files", help="results/NAME.md")
     args = parser.parse_args(argv)
     many = make_folder(args.corpus, args.files, args.folder)
     out = os.path.join(tempfile.mkdtemp(prefix="w2v-many-"), "v.bin")

@@ -26,6 +26,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from timing import result_name  # noqa: E402
+
 W2V = [sys.executable, os.path.join(ROOT, "cli.py")]
 COMMON = ["--threads", "2", "--dim", "100", "--window", "5", "--negative", "5", "--sample", "1e-3",
           "--min-count", "5"]
@@ -35,7 +39,6 @@ def corpus_lines(args) -> str:
     """wiki8 in lines of 1,000 words (what compare.py gives every system)."""
     if os.path.exists(args.corpus):
         return args.corpus
-    sys.path.insert(0, HERE)
     from compare import prepare_corpus
     made = prepare_corpus(os.path.join(args.data, "wiki8.txt.gz"), os.path.dirname(args.corpus), 1000)
     os.replace(made, args.corpus)
@@ -238,7 +241,7 @@ def main(argv=None):
     parser.add_argument("--stop-after", type=float, default=100.0, help="resume: seconds before SIGTERM")
     parser.add_argument("--old", help="speed: the cli.py of the version to compare with")
     parser.add_argument("--configs", default="sg-ns,cbow-ns,sg-hs", help="speed: which configurations")
-    parser.add_argument("--name", help="the results file's name (default: one per measurement)")
+    parser.add_argument("--name", type=result_name, help="the results file's name (default: one per measurement)")
     args = parser.parse_args(argv)
     if args.what == "speed" and not args.old:
         parser.error("speed needs --old PATH/cli.py")

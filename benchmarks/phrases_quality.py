@@ -36,6 +36,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
 from compare import BadArgument, DATA, OneLineParser, positive_ints, run_in_one_line  # noqa: E402
+from timing import result_name  # noqa: E402
 from w2v.evaluate import evaluate_analogies, evaluate_pairs, read_analogies, read_pairs  # noqa: E402
 from w2v.vectors import Vectors  # noqa: E402
 
@@ -103,7 +104,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--keep-words", action="store_true",
                         help="phrased vectors from --keep-words training, and plain vectors of twice the epochs")
-    parser.add_argument("--name", default="phrases-quality")
+    parser.add_argument("--name", type=result_name, default="phrases-quality")
     args = parser.parse_args(argv)
     seeds = positive_ints("--seeds", args.seeds)
     if not os.path.isfile(args.corpus):

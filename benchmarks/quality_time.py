@@ -33,7 +33,7 @@ sys.path.insert(0, ROOT)
 from compare import (BadArgument, OneLineParser, default_data, evaluate, machine_info, positive_ints,  # noqa: E402
                      run_in_one_line)
 from systems import CONFIGS  # noqa: E402
-from timing import time_command  # noqa: E402
+from timing import result_name, time_command  # noqa: E402
 
 GENSIM = ("import sys; from gensim.models import Word2Vec; "
           "sg, negative, alpha, epochs, seed = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), "
@@ -167,7 +167,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=1, help="runs of every point (seeds SEED, SEED+1, ...)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
-    parser.add_argument("--name", default="quality-time")
+    parser.add_argument("--name", type=result_name, default="quality-time")
     args = parser.parse_args(argv)
     configs = [c for c in args.configs.split(",") if c]
     ours, theirs = positive_ints("--epochs", args.epochs), positive_ints("--peer-epochs", args.peer_epochs)

@@ -26,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from compare import BadArgument, OneLineParser, positive_ints, run_in_one_line, write_result  # noqa: E402
+from compare import BadArgument, OneLineParser, positive_ints, run_in_one_line  # noqa: E402
+from timing import result_name, write_result  # noqa: E402
 
 
 def split_compressed(corpus: str, files: int, folder: str, compression: str = "gz") -> list:
@@ -64,7 +65,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--compression", choices=["gz", "bz2"], default="gz")
     parser.add_argument("--folder", default=tempfile.gettempdir())
-    parser.add_argument("--name", default="read-speed")
+    parser.add_argument("--name", type=result_name, default="read-speed")
     args = parser.parse_args(argv)
     if not os.path.isfile(args.corpus):
         raise BadArgument(f"--corpus {args.corpus}: no such file")

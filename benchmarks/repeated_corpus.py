@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from timing import time_command_full, write_result  # noqa: E402
+from timing import result_name, time_command_full, write_result  # noqa: E402
 
 sys.path.insert(0, ROOT)
 from w2v.vocab import Vocabulary  # noqa: E402
@@ -39,7 +39,7 @@ def main(argv=None):
     parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the folder of links is made")
     parser.add_argument("--cache-dir", default=tempfile.gettempdir())
     parser.add_argument("--data", default=os.path.join(os.path.dirname(ROOT), "shared", "data"))
-    parser.add_argument("--name", default="repeated-corpus")
+    parser.add_argument("--name", type=result_name, default="repeated-corpus")
     args = parser.parse_args(argv)
     cli = [sys.executable, os.path.join(ROOT, "cli.py")]
     folder = os.path.join(args.folder, f"w2v-repeated-{args.copies}")

@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from timing import write_result  # noqa: E402
+from timing import result_name, write_result  # noqa: E402
 
 CHILD = r"""
 import hashlib, inspect, json, sys, time
@@ -85,7 +85,7 @@ def main(argv=None):
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--name", default="scan-speed")
+    parser.add_argument("--name", type=result_name, default="scan-speed")
     parser.add_argument("--one-core", action="store_true",
                         help="also run 1 thread pinned to one core (Linux): one thread alone still has the file "
                              "read beside it on a second core, so the pinned run is 'one core' in the strict sense")

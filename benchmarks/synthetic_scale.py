@@ -24,9 +24,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from compare import OneLineParser, run_in_one_line, write_result  # noqa: E402
+from compare import OneLineParser, run_in_one_line  # noqa: E402
 from quality_time import CONFIGS, command  # noqa: E402
-from timing import time_command  # noqa: E402
+from timing import result_name, time_command, write_result  # noqa: E402
 
 SYSTEMS = {"w2v": "w2v", "word2vec.c": "word2vec-c", "gensim": "gensim-file"}
 
@@ -47,7 +47,7 @@ def main(argv=None):
     parser.add_argument("--word2vec-bin", required=True)
     parser.add_argument("--config", choices=sorted(CONFIGS), default="cbow-ns")
     parser.add_argument("--systems", default="w2v,word2vec.c,gensim")
-    parser.add_argument("--name", default="synthetic-scale")
+    parser.add_argument("--name", type=result_name, default="synthetic-scale")
     args = parser.parse_args(argv)
     systems = args.systems.split(",")
     if args.tokens < 1000:

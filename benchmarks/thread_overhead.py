@@ -38,7 +38,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from compare import BadArgument, OneLineParser, positive_ints, run_in_one_line, write_result  # noqa: E402
+from compare import BadArgument, OneLineParser, positive_ints, run_in_one_line  # noqa: E402
+from timing import result_name, write_result  # noqa: E402
 
 
 class SleepingKernel:
@@ -116,7 +117,7 @@ def main(argv=None):
     parser.add_argument("--handed-out", type=int, default=None,
                         help="chunks handed out at a time per thread (w2v.training.HANDED_OUT_PER_THREAD; default: "
                              "the library's), to compare the hand-out's depths")
-    parser.add_argument("--name", default="thread-overhead")
+    parser.add_argument("--name", type=result_name, default="thread-overhead")
     args = parser.parse_args(argv)
     if not os.path.isfile(args.corpus):
         raise BadArgument(f"--corpus {args.corpus}: no such file")

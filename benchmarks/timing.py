@@ -2,7 +2,9 @@
 writing what was measured to ``results/``."""
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import subprocess
 from typing import List, Tuple
 
@@ -26,8 +28,25 @@ def time_command_full(command: List[str]) -> Tuple[float, float, subprocess.Comp
     return float(seconds), int(kib) / 1024, done
 
 
+_RESULT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+
+
+def result_name(text: str) -> str:
+    """``text`` if it is a results file's name: letters, digits, ``.``, ``_`` and ``-``, not starting with
+    ``.`` or ``-``, so ``results/NAME.md`` (or ``--out``'s ``NAME.md``) stays in that folder. The ``type``
+    of every benchmark's ``--name``, so a bad one is refused before anything runs, not after an hour."""
+    if not _RESULT_NAME.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a results file's name (letters, digits, '.', '_' "
+                                         f"and '-'; no path)")
+    return text
+
+
 def write_result(name: str, lines: List[str]) -> None:
-    """Write ``lines`` to ``results/NAME.md`` beside this file, and print them."""
+    """Write ``lines`` to ``results/NAME.md`` beside this file (NAME: :func:`result_name`), and print them."""
+    try:
+        result_name(name)
+    except argparse.ArgumentTypeError as error:
+        raise ValueError(str(error)) from None
     text = "\n".join(lines) + "\n"
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", name + ".md"), "w") as f:
         f.write(text)

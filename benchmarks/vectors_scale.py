@@ -35,7 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
-from timing import time_command  # noqa: E402
+from timing import result_name, time_command  # noqa: E402
 
 GENSIM_BIN = ("import sys; from gensim.models import KeyedVectors as K; "
               "kv = K.load_word2vec_format(sys.argv[1], binary=True); print(kv.most_similar('w5', topn=10)[0])")
@@ -72,7 +72,7 @@ def main(argv=None):
                         "and time reading each file's bytes alone")
     parser.add_argument("--folder", default=tempfile.gettempdir())
     parser.add_argument("--old", help="an older checkout: its w2v similar on the word2vec files too")
-    parser.add_argument("--name", default="vectors-scale", help="results/NAME.md")
+    parser.add_argument("--name", type=result_name, default="vectors-scale", help="results/NAME.md")
     args = parser.parse_args(argv)
     if args.words < 10:
         raise BadArgument(f"--words {args.words}: must be at least 10 (the query asks about w5)")

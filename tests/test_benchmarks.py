@@ -208,3 +208,42 @@ def test_kernel_ab_refuses_a_file_without_the_kernel_in_one_line(tmp_path):
                             capture_output=True, text=True, cwd=str(tmp_path))
     assert result.returncode != 0
     assert result.stderr.strip() == "kernel_ab: other.py: defines no kernel cbow_exact", result.stderr
+
+
+NAMED_RESULTS = ["combine_oracle.py", "compare.py", "distributed_runs.py", "distributed_same_stream.py", "end_to_end.py",
+                 "first_run.py", "many_files.py", "model_runs.py", "phrases_quality.py", "quality_time.py",
+                 "read_speed.py", "repeated_corpus.py", "scan_speed.py", "synthetic_scale.py", "thread_overhead.py",
+                 "vectors_scale.py"]
+
+
+def test_every_benchmark_with_a_results_name_covered():
+    """The list below is every script with ``--name``: a new one must refuse paths too."""
+    named = sorted(name for name in os.listdir(os.path.join(ROOT, "benchmarks"))
+                   if name.endswith(".py") and '"--name"' in open(os.path.join(ROOT, "benchmarks", name)).read())
+    assert named == sorted(NAMED_RESULTS)
+
+
+@pytest.mark.parametrize("script", NAMED_RESULTS)
+@pytest.mark.parametrize("name", ["../escaped", "/tmp/escaped"])
+def test_a_results_name_with_a_path_is_refused_before_anything_runs(tmp_path, script, name):
+    """``--name`` is a file name in results/ (or --out): a path would write outside it, after the whole run."""
+    # (a timeout: were the name let through, some scripts would start a whole benchmark on the default corpus)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", script), "--name", name],
+                            capture_output=True, text=True, cwd=str(tmp_path), timeout=60)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"{name!r} is not a results file's name" in result.stderr.strip().splitlines()[-1], result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_result_refuses_a_path(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from timing import write_result
+    target = tmp_path / "escaped"
+    with pytest.raises(ValueError, match="is not a results file's name"):
+        write_result(str(target), ["# nothing"])
+    for name in ("../escaped", ".hidden", "-n", ""):
+        with pytest.raises(ValueError, match="is not a results file's name"):
+            write_result(name, ["# nothing"])
+    assert not (tmp_path / "escaped.md").exists()
+    assert not os.path.exists(os.path.join(ROOT, "benchmarks", "escaped.md"))
