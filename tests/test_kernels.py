@@ -478,3 +478,53 @@ def test_an_ids_buffer_one_token_short_is_replaced_before_counting():
         assert ids.tolist() == [0] * 500 + [1]
         assert np.shares_memory(ids, buffer) == in_place
         assert (buffer.base[room:] == -7).all()
+
+
+def batch_pass_reference(inputs, b_begin, b_end, out_matrix, private, first_private, out_ids, labels, weights,
+                         alpha):
+    """_batch_pass in float64 NumPy: X = In·Outᵀ, G = alpha·weight·(label − σ(X)), in_delta += G·Out and
+    Out += Gᵀ·In from the rows as they were, the private rows read and written in ``private``."""
+    rows = out_matrix.astype(np.float64)
+    own = private.astype(np.float64)
+
+    def row_of(r):
+        return own[r - first_private] if 0 <= r - first_private < len(own) else rows[r]
+
+    ins = inputs[b_begin:b_end].astype(np.float64)
+    outs = np.array([row_of(r) for r in out_ids])
+    x = (ins @ outs.T).astype(np.float32)
+    sigma = np.vectorize(table_sigmoid)(x)
+    grads = (labels[None, :] - sigma) * alpha * weights[None, :]
+    delta = grads @ outs
+    for o, r in enumerate(out_ids):
+        row_of(r)[:] += grads[:, o] @ ins
+    return delta, rows, own
+
+
+@pytest.mark.parametrize("n_in", range(1, 8))
+@pytest.mark.parametrize("n_out", range(1, 8))
+def test_batch_pass_matches_numpy_for_every_tile_and_remainder(n_in, n_out):
+    """The shared-output pass works in tiles of two rows by four, then what is left one row at a time:
+    every number of inputs and outputs around those sizes, some output rows private, gives NumPy's
+    update (inputs from an offset, so b_begin > 0 is covered too)."""
+    rng = np.random.default_rng(100 * n_in + n_out)
+    dim, rows_total, first_private = 21, 12, 9     # dim not a multiple of any vector width
+    inputs = rng.standard_normal((n_in + 2, dim)).astype(np.float32) * np.float32(0.4)
+    out_matrix = rng.standard_normal((rows_total, dim)).astype(np.float32) * np.float32(0.4)
+    private = rng.standard_normal((rows_total - first_private, dim)).astype(np.float32) * np.float32(0.4)
+    out_ids = rng.permutation(rows_total)[:n_out].astype(np.int64)  # distinct, private ones among them at times
+    labels = (rng.random(n_out) < 0.3).astype(np.float32)
+    weights = rng.integers(1, 3, n_out).astype(np.float32)
+    alpha = 0.05
+    want_delta, want_rows, want_private = batch_pass_reference(inputs, 2, 2 + n_in, out_matrix, private,
+                                                               first_private, out_ids, labels, weights, alpha)
+    in_delta = np.zeros_like(inputs)
+    out_rows = np.empty((8, dim), np.float32)
+    grads = np.empty((n_in + 2, 8), np.float32)
+    kernels._batch_pass(inputs, 2, 2 + n_in, out_matrix, private, first_private, out_ids, labels, weights,
+                        n_out, False, np.float32(alpha), TABLES, out_rows, in_delta, grads)
+    np.testing.assert_allclose(in_delta[2:], want_delta, atol=1e-5)
+    np.testing.assert_array_equal(in_delta[:2], 0)
+    np.testing.assert_allclose(out_matrix, want_rows, atol=1e-5)
+    np.testing.assert_allclose(private, want_private, atol=1e-5)
+    assert not np.allclose(in_delta[2:], 0)

@@ -374,6 +374,41 @@ def _add_four(dst, m, r0, r1, r2, r3, g0, g1, g2, g3, dim):
         dst[d] += g0 * m[r0, d] + g1 * m[r1, d] + g2 * m[r2, d] + g3 * m[r3, d]
 
 
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _dot_four_two(h0, h1, m, r0, r1, r2, r3, dim):
+    """:func:`_dot_four` for two inputs ``h0``, ``h1`` in one pass over the four rows (eight sums)."""
+    x0 = x1 = x2 = x3 = y0 = y1 = y2 = y3 = _ZERO
+    for d in range(dim):
+        a = h0[d]
+        b = h1[d]
+        v0 = m[r0, d]
+        v1 = m[r1, d]
+        v2 = m[r2, d]
+        v3 = m[r3, d]
+        x0 += a * v0
+        x1 += a * v1
+        x2 += a * v2
+        x3 += a * v3
+        y0 += b * v0
+        y1 += b * v1
+        y2 += b * v2
+        y3 += b * v3
+    return x0, x1, x2, x3, y0, y1, y2, y3
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _add_four_two(dst0, dst1, m, r0, r1, r2, r3, g0, g1, g2, g3, f0, f1, f2, f3, dim):
+    """:func:`_add_four` into two rows in one pass over the four rows of ``m``: dst0 += Σ g_i·m[r_i],
+    dst1 += Σ f_i·m[r_i] (each the same sum as :func:`_add_four`'s)."""
+    for d in range(dim):
+        v0 = m[r0, d]
+        v1 = m[r1, d]
+        v2 = m[r2, d]
+        v3 = m[r3, d]
+        dst0[d] += g0 * v0 + g1 * v1 + g2 * v2 + g3 * v3
+        dst1[d] += f0 * v0 + f1 * v1 + f2 * v2 + f3 * v3
+
+
 @njit(cache=True, fastmath=_FAST)
 def _one_input_pass(h, neu1e, out_matrix, rows, labels, n, skip_outside, alpha, tables, xs):
     """word2vec.c's updates of one input ``h`` against ``n`` distinct output rows, reordered.
@@ -585,11 +620,16 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, private, first_private, out_
 
     Three phases, all from the rows as they were before this call:
     X = In · Outᵀ (B × O dot products); G = alpha · weight · (label − σ(X));
-    then in_delta += G · Out and Out += Gᵀ · In. Each phase works on four
-    rows at a time, so every vector load feeds four fused multiply-adds and a
-    row of in_delta or out_matrix is loaded and stored once per four outputs
-    (or inputs) instead of once per pair: a one-pair-at-a-time loop is bound
-    by loads and stores, not by arithmetic.
+    then in_delta += G · Out and Out += Gᵀ · In. Each phase works in tiles of
+    two rows by four (:func:`_dot_four_two`, :func:`_add_four_two`): one pass
+    over the dimension reads four rows of one side and two of the other and
+    makes eight fused multiply-adds, so a row of in_delta or out_matrix is
+    loaded and stored once per four outputs (or inputs), and each of the four
+    rows is read once for two rows of the other side; what is left over goes
+    four by one, then one pair at a time. A one-pair-at-a-time loop is bound
+    by loads and stores, not by arithmetic. (Tiles of four by four, sixteen
+    sums, ran slower: more live values than vector registers.) Each sum is
+    the one a pair at a time would make, in another order.
 
     Rows ``first_private .. first_private + P - 1`` are read from and written
     to ``private[row - first_private]`` (float32[P, D], this thread's copy of
@@ -604,8 +644,28 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, private, first_private, out_
         src = private[row - first_private] if 0 <= row - first_private < n_private else out_matrix[row]
         for d in range(dim):
             out_rows[o, d] = src[d]
-    # X = In · Outᵀ, four outputs per pass over the input row
-    for b in range(b_begin, b_end):
+    # X = In · Outᵀ, four outputs per pass over two input rows, then over the last one
+    b = b_begin
+    while b + 2 <= b_end:
+        o = 0
+        while o + 4 <= n_out:
+            x0, x1, x2, x3, y0, y1, y2, y3 = _dot_four_two(inputs[b], inputs[b + 1], out_rows, o, o + 1, o + 2,
+                                                           o + 3, dim)
+            grads[b, o] = x0
+            grads[b, o + 1] = x1
+            grads[b, o + 2] = x2
+            grads[b, o + 3] = x3
+            grads[b + 1, o] = y0
+            grads[b + 1, o + 1] = y1
+            grads[b + 1, o + 2] = y2
+            grads[b + 1, o + 3] = y3
+            o += 4
+        while o < n_out:
+            grads[b, o] = _dot(inputs[b], out_rows[o], dim)
+            grads[b + 1, o] = _dot(inputs[b + 1], out_rows[o], dim)
+            o += 1
+        b += 2
+    for b in range(b, b_end):
         o = 0
         while o + 4 <= n_out:
             x0, x1, x2, x3 = _dot_four(inputs[b], out_rows, o, o + 1, o + 2, o + 3, dim)
@@ -625,8 +685,21 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, private, first_private, out_
             loss += l * weights[o]
             count += np.int64(weights[o])
             grads[b, o] = g * alpha * weights[o]
-    # in_delta += G · Out, four outputs per pass over the delta row
-    for b in range(b_begin, b_end):
+    # in_delta += G · Out, four outputs per pass over two delta rows, then over the last one
+    b = b_begin
+    while b + 2 <= b_end:
+        o = 0
+        while o + 4 <= n_out:
+            _add_four_two(in_delta[b], in_delta[b + 1], out_rows, o, o + 1, o + 2, o + 3, grads[b, o],
+                          grads[b, o + 1], grads[b, o + 2], grads[b, o + 3], grads[b + 1, o], grads[b + 1, o + 1],
+                          grads[b + 1, o + 2], grads[b + 1, o + 3], dim)
+            o += 4
+        while o < n_out:
+            _axpy(grads[b, o], out_rows[o], in_delta[b], dim)
+            _axpy(grads[b + 1, o], out_rows[o], in_delta[b + 1], dim)
+            o += 1
+        b += 2
+    for b in range(b, b_end):
         o = 0
         while o + 4 <= n_out:
             _add_four(in_delta[b], out_rows, o, o + 1, o + 2, o + 3, grads[b, o], grads[b, o + 1],
@@ -635,8 +708,26 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, private, first_private, out_
         while o < n_out:
             _axpy(grads[b, o], out_rows[o], in_delta[b], dim)
             o += 1
-    # Out += Gᵀ · In, straight into the weights (the rows are distinct), four inputs per pass
-    for o in range(n_out):
+    # Out += Gᵀ · In, straight into the weights (the rows are distinct), four inputs per pass over two
+    # output rows, then over the last one
+    o = 0
+    while o + 2 <= n_out:
+        row = out_ids[o]
+        dst0 = private[row - first_private] if 0 <= row - first_private < n_private else out_matrix[row]
+        row = out_ids[o + 1]
+        dst1 = private[row - first_private] if 0 <= row - first_private < n_private else out_matrix[row]
+        b = b_begin
+        while b + 4 <= b_end:
+            _add_four_two(dst0, dst1, inputs, b, b + 1, b + 2, b + 3, grads[b, o], grads[b + 1, o],
+                          grads[b + 2, o], grads[b + 3, o], grads[b, o + 1], grads[b + 1, o + 1],
+                          grads[b + 2, o + 1], grads[b + 3, o + 1], dim)
+            b += 4
+        while b < b_end:
+            _axpy(grads[b, o], inputs[b], dst0, dim)
+            _axpy(grads[b, o + 1], inputs[b], dst1, dim)
+            b += 1
+        o += 2
+    for o in range(o, n_out):
         row = out_ids[o]
         dst = private[row - first_private] if 0 <= row - first_private < n_private else out_matrix[row]
         b = b_begin
