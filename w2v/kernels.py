@@ -627,9 +627,9 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, private, first_private, out_
     loaded and stored once per four outputs (or inputs), and each of the four
     rows is read once for two rows of the other side; what is left over goes
     four by one, then one pair at a time. A one-pair-at-a-time loop is bound
-    by loads and stores, not by arithmetic. (Tiles of four by four, sixteen
-    sums, ran slower: more live values than vector registers.) Each sum is
-    the one a pair at a time would make, in another order.
+    by loads and stores, not by arithmetic; tiles of four by four ran slower
+    (benchmarks/results/kernel-tiles-two-by-four.md). Each sum is the one a
+    pair at a time would make, in another order.
 
     Rows ``first_private .. first_private + P - 1`` are read from and written
     to ``private[row - first_private]`` (float32[P, D], this thread's copy of
