@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -57,7 +58,15 @@ def main(argv=None):
     parser.add_argument("--name", type=result_name, default="many-files", help="results/NAME.md")
     args = parser.parse_args(argv)
     many = make_folder(args.corpus, args.files, args.folder)
-    out = os.path.join(tempfile.mkdtemp(prefix="w2v-many-"), "v.bin")
+    scratch = tempfile.mkdtemp(prefix="w2v-many-")  # the trained vectors, removed at the end
+    try:
+        run_all(args, many, os.path.join(scratch, "v.bin"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_all(args, many: str, out: str) -> None:
+    """Time the jobs on ``many`` files and on the one file, write results/NAME.md."""
     versions = [("now", ROOT)] + ([("old", os.path.abspath(args.old))] if args.old else [])
     for _, root in versions:
         compileall.compile_dir(os.path.join(root, "w2v"), quiet=1)

@@ -17,6 +17,7 @@ instructions. ``--out`` keeps the object files, the annotated disassembly
 """
 from __future__ import annotations
 
+import atexit
 import collections
 import os
 import re
@@ -30,6 +31,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # compile afresh: a library loaded from Numba's cache hands its object code to LLVM and keeps no copy
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="w2v-profile-cache-")
+atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], True)  # (ignore_errors) removed however it ends
 
 from kernel_bench import make_parser, setup  # noqa: E402
 
@@ -67,7 +69,10 @@ def main(argv=None):
     missing = [tool for tool in ("perf", "nm", "objdump") if shutil.which(tool) is None]
     if missing:
         sys.exit(f"profile_kernel.py needs {', '.join(missing)} (Debian: linux-perf, binutils)")
-    out = args.out or tempfile.mkdtemp(prefix="w2v-profile-")
+    out = args.out
+    if out is None:  # nothing kept without --out
+        out = tempfile.mkdtemp(prefix="w2v-profile-")
+        atexit.register(shutil.rmtree, out, True)
     os.makedirs(out, exist_ok=True)
     call, offsets, _ = setup(args)
     # every compiled function of the kernels module: a kernel calls helpers compiled into libraries of their own

@@ -247,3 +247,17 @@ def test_write_result_refuses_a_path(tmp_path):
             write_result(name, ["# nothing"])
     assert not (tmp_path / "escaped.md").exists()
     assert not os.path.exists(os.path.join(ROOT, "benchmarks", "escaped.md"))
+
+
+@pytest.mark.parametrize("script,arguments", [("kernel_ab.py", ["a.py", "b.py", "--rounds", "0"]),
+                                              ("profile_kernel.py", ["--seconds", "soon"])])
+def test_benchmarks_with_a_numba_cache_of_their_own_leave_no_folder_behind(tmp_path, script, arguments):
+    """kernel_ab.py and profile_kernel.py compile into a temporary Numba cache made when they start; it goes
+    when they end, however they end (here: a bad option), or every test run and benchmark leaves one."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", script)] + arguments,
+                            capture_output=True, text=True, cwd=str(tmp_path), timeout=120,
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert list(scratch.iterdir()) == []
