@@ -19,19 +19,17 @@ It takes the options of kernel_bench.py (``--kernel``, ``--hs``, ``--negative``,
 """
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="w2v-kernel-ab-cache-")
-atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], True)  # (ignore_errors) removed however it ends
+from timing import numba_cache_of_its_own  # noqa: E402
+
+numba_cache_of_its_own("w2v-kernel-ab-cache-")
 
 from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
 from kernel_bench import encoded_corpus, make_parser, train_options  # noqa: E402

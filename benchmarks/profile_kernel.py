@@ -29,9 +29,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import numba_cache_of_its_own  # noqa: E402
+
 # compile afresh: a library loaded from Numba's cache hands its object code to LLVM and keeps no copy
-os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="w2v-profile-cache-")
-atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], True)  # (ignore_errors) removed however it ends
+numba_cache_of_its_own("w2v-profile-cache-")
 
 from kernel_bench import make_parser, setup  # noqa: E402
 

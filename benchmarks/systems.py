@@ -207,12 +207,8 @@ def use_word2vec_c_random() -> None:
     xorshift64*, only for words that may be dropped, from the top bits. The two kernel helpers are
     replaced before anything is compiled, and the kernels compiled afresh in a Numba cache of their own
     (a temporary folder), so that the cached kernels are neither used nor overwritten."""
-    import atexit
-    import shutil
-    import tempfile
-    cache = tempfile.mkdtemp(prefix="w2v-lcg-numba-")
-    atexit.register(shutil.rmtree, cache, True)
-    os.environ["NUMBA_CACHE_DIR"] = cache
+    from timing import numba_cache_of_its_own  # (beside this file)
+    numba_cache_of_its_own("w2v-lcg-numba-")
     import numba
     import w2v.kernels as kernels
     multiplier, increment, low16 = np.uint64(25214903917), np.uint64(11), np.uint64(0xFFFF)

@@ -1,11 +1,14 @@
 """Timing a command from outside, as the benchmarks do (wall seconds and peak resident memory), and
-writing what was measured to ``results/``."""
+writing what was measured to ``results/``; and a Numba cache of a benchmark's own. Imports no Numba."""
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from typing import List, Tuple
 
 
@@ -51,3 +54,13 @@ def write_result(name: str, lines: List[str]) -> None:
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", name + ".md"), "w") as f:
         f.write(text)
     print(text)
+
+
+def numba_cache_of_its_own(prefix: str) -> str:
+    """Point Numba's cache (``NUMBA_CACHE_DIR``) at a new temporary folder, removed when the process ends
+    however it ends, and return it: the kernels are compiled afresh, and the package's cached ones are
+    neither used nor overwritten. Call it before Numba is imported."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, True)  # (ignore_errors)
+    os.environ["NUMBA_CACHE_DIR"] = folder
+    return folder
