@@ -216,13 +216,17 @@ def _below(bits, n):
 
 @njit(cache=True, inline="always")
 def _draw_noise(state, alias_prob, alias_index):
-    """One draw from the alias table: returns (state, word id)."""
+    """One draw from the alias table: returns (state, word id).
+
+    Both entries are loaded and one is selected, with no branch: which one is
+    kept cannot be predicted (on wiki8 half the words keep themselves with a
+    chance between 0.2 and 0.8), so a branch is mispredicted on a quarter of
+    the draws or more (benchmarks/results/noise-draw-select.md)."""
     state, bits = _next(state)
     i = _below(bits, alias_prob.shape[0])
     u = np.float32(bits & _MASK24) * _F24  # the low 24 bits; the index used the high 32
-    if u < alias_prob[i]:
-        return state, i
-    return state, np.int64(alias_index[i])
+    other = np.int64(alias_index[i])
+    return state, i if u < alias_prob[i] else other
 
 
 @njit(cache=True, inline="always")
