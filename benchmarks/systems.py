@@ -249,9 +249,7 @@ EXPERIMENTS = {
 
 
 def run_w2v(args, exact, hs_group=None, hs_private=None):
-    from w2v.corpus import Corpus
     from w2v.training import TrainOptions, train
-    from w2v.vocab import build_vocabulary
     sg, negative, hs, alpha = CONFIGS[args.config]
     alpha = args.alpha or alpha
     schedule = {"min_alpha_ratio": args.min_alpha_ratio} if args.min_alpha_ratio else {}
@@ -260,14 +258,10 @@ def run_w2v(args, exact, hs_group=None, hs_private=None):
     options = TrainOptions(model="sg" if sg else "cbow", dim=args.dim, window=args.window, negative=negative, hs=hs,
                            sample=args.sample, min_count=args.min_count, epochs=args.epochs, alpha=alpha,
                            threads=args.threads, seed=args.seed, exact=exact, **variant, **schedule)
-    corpus = Corpus([args.corpus])
-    vocab, counted = build_vocabulary(corpus, min_count=args.min_count)
-    total_tokens = counted.total_tokens
-    del counted  # as w2v.train does: the raw counts are not needed while training
-    result = train([args.corpus], options, vocab=vocab)  # encodes and trains as `w2v train` does
+    result = train([args.corpus], options)  # counts, encodes and trains as `w2v train` does: one reading
     result.vectors.save(args.output)
     return {"train_seconds": result.seconds, "compile_seconds": result.compile_seconds,
-            "raw_words_per_epoch": total_tokens,
+            "raw_words_per_epoch": result.model.vocab.total_tokens,
             "effective_words_per_epoch": sum(e.trained for e in result.history) / len(result.history),
             "losses": result.losses}
 
