@@ -218,10 +218,9 @@ def _below(bits, n):
 def _draw_noise(state, alias_prob, alias_index):
     """One draw from the alias table: returns (state, word id).
 
-    Both entries are loaded and one is selected, with no branch: which one is
-    kept cannot be predicted (on wiki8 half the words keep themselves with a
-    chance between 0.2 and 0.8), so a branch is mispredicted on a quarter of
-    the draws or more (benchmarks/results/noise-draw-select.md)."""
+    Both entries are loaded and one is selected, with no branch: for most
+    words the chance of keeping ``i`` lies far from 0 and 1, so a branch on
+    it is mispredicted often (benchmarks/results/noise-draw-select.md)."""
     state, bits = _next(state)
     i = _below(bits, alias_prob.shape[0])
     u = np.float32(bits & _MASK24) * _F24  # the low 24 bits; the index used the high 32
