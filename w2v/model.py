@@ -64,6 +64,11 @@ def aligned_zeros(shape: Tuple[int, int]) -> np.ndarray:
     return raw[skip:skip + rows * cols].reshape(rows, cols)
 
 
+#: Bytes of random numbers :meth:`Model.initialize` draws at a time: under
+#: :data:`w2v.memory.LARGE_BLOCK`, so each block reuses the heap's pages instead of a fresh mapping.
+INIT_BLOCK_BYTES = 1 << 19
+
+
 class Weights(NamedTuple):
     """The trained matrices, rows padded (see the module docstring)."""
     syn0: np.ndarray
@@ -213,15 +218,22 @@ class Model:
         return (v, rows), (v if self.options.negative > 0 else 0, rows), (v - 1 if self.options.hs else 0, rows)
 
     def initialize(self) -> None:
-        """word2vec.c's start: input vectors uniform in [-0.5, 0.5) / dim (from the seed), outputs zero."""
+        """word2vec.c's start: input vectors uniform in [-0.5, 0.5) / dim (from the seed), outputs zero.
+
+        The numbers are drawn a block of rows at a time (:data:`INIT_BLOCK_BYTES`) and written into
+        the weights: the same numbers as one draw of the whole V x dim matrix (the generator's stream
+        goes on from one block to the next), without a V x dim temporary to allocate and fault in
+        beside the weights (27 MB on wiki8)."""
         if self.weights is not None:
             return
         syn0, syn1neg, syn1 = (aligned_zeros(shape) for shape in self._shapes())
         rng = np.random.default_rng(self.options.seed)
-        start = rng.random((len(self.vocab), self.dim), dtype=np.float32)
-        start -= np.float32(0.5)  # in place: no second V x dim temporary to allocate and fault in
-        start /= np.float32(self.dim)
-        syn0[:, :self.dim] = start
+        rows = max(1, INIT_BLOCK_BYTES // (4 * self.dim))
+        for first in range(0, len(syn0), rows):
+            block = rng.random((min(rows, len(syn0) - first), self.dim), dtype=np.float32)
+            block -= np.float32(0.5)
+            block /= np.float32(self.dim)
+            syn0[first:first + len(block), :self.dim] = block
         self.weights = Weights(syn0, syn1neg, syn1)
 
     def stand_in_weights(self) -> Weights:
