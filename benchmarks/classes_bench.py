@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from timing import time_command  # noqa: E402
+from timing import time_command, write_result  # noqa: E402
 
 
 def read_pairs(path):
@@ -81,9 +81,7 @@ def main(argv=None):
             "|---|---|---|---|---|\n"
             + "".join(f"| {n} | {s:.1f} | {m:,.0f} | {same} of {known} ({same / max(known, 1):.0%}) | {chance:.1%} |\n"
                       for n, s, m, same, known, chance in rows))
-    with open(os.path.join(HERE, "results", "classes.md"), "w") as f:
-        f.write(text)
-    print(text)
+    write_result("classes", text)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,11 @@ sys.path.insert(0, ROOT)
 from w2v import Vectors  # noqa: E402
 from w2v.evaluate import evaluate_analogies, evaluate_pairs  # noqa: E402
 from systems import w2v_variant  # noqa: E402  (beside this script)
-from timing import result_name  # noqa: E402
+from timing import create_new, free_stem, result_name  # noqa: E402
+
+#: The files a comparison named STEM writes (the runs so far, the report, its tables, its plot): a stem is
+#: taken only when none of them exists, so no run replaces another's.
+STEM_SUFFIXES = (".runs.jsonl", ".json", ".md", ".png")
 
 SYSTEMS = ["w2v", "word2vec-c", "gensim-file", "gensim-iter"]
 ALL_SYSTEMS = SYSTEMS + ["w2v-exact", "w2v-batched"]
@@ -386,7 +390,8 @@ def main(argv=None):
                              "NAME.runs.jsonl too) into NAME.md/.json")
     args = parser.parse_args(argv)
     if args.merge:
-        return merge_reports(args.merge, args.out, args.name or "merged")
+        os.makedirs(args.out, exist_ok=True)
+        return merge_reports(args.merge, args.out, free_stem(args.name or "merged", STEM_SUFFIXES, args.out))
     if args.quick:
         args.repeat = 1 if args.repeat is None else args.repeat
         args.max_tokens = 1_000_000 if args.max_tokens is None else args.max_tokens
@@ -408,7 +413,8 @@ def main(argv=None):
             systems = [s for s in systems if not s.startswith("gensim")]
     os.makedirs(args.out, exist_ok=True)
     date = datetime.date.today().isoformat()
-    stem = args.name or ("quick" if args.quick else f"{os.path.basename(args.corpus).split('.')[0]}-{date}")
+    stem = free_stem(args.name or ("quick" if args.quick else f"{os.path.basename(args.corpus).split('.')[0]}-{date}"),
+                     STEM_SUFFIXES, args.out)
     partial = os.path.join(args.out, stem + ".runs.jsonl")
     work = tempfile.mkdtemp(prefix="w2v-bench-")
     try:
@@ -420,7 +426,7 @@ def main(argv=None):
         settings = {"date": date, "corpus": os.path.basename(args.corpus), "tokens": tokens,
                     "line_words": args.line_words, "epochs": args.epochs, "dim": args.dim,
                     "word2vec_seeded": args.word2vec_seeded, "machine": machine_info()}
-        with open(partial, "w") as f:  # the settings first, then a line per run: --merge reads it
+        with create_new(partial) as f:  # the settings first, then a line per run: --merge reads it
             f.write(json.dumps({"settings": settings}) + "\n")
         runs = []
         for repeat in range(args.repeat):
@@ -465,12 +471,13 @@ def main(argv=None):
 
 
 def write_report(report, folder, stem):
-    """``folder/STEM.json`` (every run) and ``folder/STEM.md`` (the tables)."""
+    """``folder/STEM.json`` (every run) and ``folder/STEM.md`` (the tables); files made here, never replaced."""
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, stem + ".json"), "w") as f:
+    with create_new(os.path.join(folder, stem + ".json")) as f:
         json.dump(report, f, indent=1)
-    with open(os.path.join(folder, stem + ".md"), "w") as f:
+    with create_new(os.path.join(folder, stem + ".md")) as f:
         f.write(markdown(report))
+    print(f"wrote {os.path.join(folder, stem)}.json and .md", file=sys.stderr)
 
 
 def merge_reports(paths, folder, stem):

@@ -24,7 +24,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from timing import result_name  # noqa: E402
+from timing import result_name, write_result  # noqa: E402
 from model_runs import COMMON, W2V, corpus_lines, evaluate, mean, table, timed, words_per_second  # noqa: E402
 
 SETUPS = {
@@ -165,11 +165,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         text = {"quality": quality, "sync": sync_sweep, "overhead": overhead,
                 "variants": variants}[args.what](args, corpus, folder)
-    path = os.path.join(HERE, "results", (args.name or f"distributed-{args.what}") + ".md")
-    with open(path, "w") as f:
-        f.write(text)
-    print(text)
-    print(f"wrote {path}")
+    write_result(args.name or f"distributed-{args.what}", text)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from timing import result_name  # noqa: E402
+from timing import result_name, write_result  # noqa: E402
 
 
 def timed_runs(tree: str, args) -> tuple:
@@ -60,9 +60,7 @@ def main(argv=None) -> None:
              f"-o v.bin -q`; a new empty Numba cache for each pair of runs; runs alternate)\n",
              "| version | run | first run s (compiles) | second run s (cache) |", "|---|---|---|---|"]
     lines += [f"| {name} | {r} | {first:.1f} | {second:.1f} |" for name, r, first, second in rows]
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", f"{args.name}.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_result(args.name, lines)
 
 
 if __name__ == "__main__":

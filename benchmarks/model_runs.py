@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from timing import result_name  # noqa: E402
+from timing import result_name, write_result  # noqa: E402
 
 W2V = [sys.executable, os.path.join(ROOT, "cli.py")]
 COMMON = ["--threads", "2", "--dim", "100", "--window", "5", "--negative", "5", "--sample", "1e-3",
@@ -87,12 +87,9 @@ def mean(rows, key):
 
 
 def write(args, name: str, text: str) -> None:
-    """Write a result as results/NAME.md (``--name`` overrides the measurement's own name)."""
-    path = os.path.join(HERE, "results", (args.name or name) + ".md")
-    with open(path, "w") as f:
-        f.write(text)
-    print(text)
-    print(f"wrote {path}")
+    """Write a result as results/NAME.md (``--name`` overrides the measurement's own name; a name taken
+    gets the next free number)."""
+    write_result(args.name or name, text)
 
 
 # -- the four measurements ------------------------------------------------------------------------

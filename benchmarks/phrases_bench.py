@@ -22,7 +22,7 @@ sys.path.insert(0, HERE)
 
 from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
 from seeded_word2vec_c import CFLAGS, fetch_source  # noqa: E402
-from timing import time_command  # noqa: E402
+from timing import time_command, write_result  # noqa: E402
 
 GENSIM = ("import sys; from gensim.models.phrases import Phrases, FrozenPhrases; "
           "from gensim.models.word2vec import LineSentence; "
@@ -118,9 +118,7 @@ def main(argv=None):
               "line end of the input (a line's last word, the next line's first): word2phrase.c counts those pairs "
               "(its start-of-sentence flag is cleared before it is tested) but never joins across a line, so they "
               "raise the pair's score; w2v counts pairs within sentences only.\n")
-    with open(os.path.join(HERE, "results", "phrases.md"), "w") as f:
-        f.write(text)
-    print(text)
+    write_result("phrases", text)
 
 
 if __name__ == "__main__":

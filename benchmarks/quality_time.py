@@ -33,7 +33,7 @@ sys.path.insert(0, ROOT)
 from compare import (BadArgument, OneLineParser, default_data, evaluate, machine_info, positive_ints,  # noqa: E402
                      run_in_one_line)
 from systems import CONFIGS  # noqa: E402
-from timing import result_name, time_command  # noqa: E402
+from timing import create_new, free_stem, result_name, time_command  # noqa: E402
 
 GENSIM = ("import sys; from gensim.models import Word2Vec; "
           "sg, negative, alpha, epochs, seed = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), "
@@ -188,6 +188,7 @@ def main(argv=None):
         raise BadArgument(f"--repeat {args.repeat}: must be at least 1")
     systems = [s for s in chosen if s != "word2vec-c" or args.word2vec_bin]
     os.makedirs(args.out, exist_ok=True)
+    stem = free_stem(args.name, (".json", ".md", ".png"), args.out)  # a run never replaces one recorded before
     folder = tempfile.mkdtemp(prefix="w2v-quality-time-")
     out = os.path.join(folder, "v.bin")
     runs = []
@@ -216,12 +217,13 @@ def main(argv=None):
               "repeat": args.repeat,
               "command": "python benchmarks/quality_time.py " + " ".join(sys.argv[1:] if argv is None else argv),
               "machine": machine_info(), "points": points, "best_within": compare_curves(points), "runs": runs}
-    with open(os.path.join(args.out, args.name + ".json"), "w") as f:
+    with create_new(os.path.join(args.out, stem + ".json")) as f:
         json.dump(report, f, indent=1)
-    with open(os.path.join(args.out, args.name + ".md"), "w") as f:
+    with create_new(os.path.join(args.out, stem + ".md")) as f:
         f.write(markdown(report))
+    print(f"wrote {os.path.join(args.out, stem)}.json and .md", file=sys.stderr)
     try:
-        plot(report, os.path.join(args.out, args.name + ".png"))
+        plot(report, os.path.join(args.out, stem + ".png"))
     except ImportError:
         print("quality_time: matplotlib not installed; no plot", file=sys.stderr)
     print(markdown(report))

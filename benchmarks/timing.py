@@ -8,8 +8,9 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 
 def time_command(command: List[str]) -> Tuple[float, float, str]:
@@ -44,16 +45,47 @@ def result_name(text: str) -> str:
     return text
 
 
-def write_result(name: str, lines: List[str]) -> None:
-    """Write ``lines`` to ``results/NAME.md`` beside this file (NAME: :func:`result_name`), and print them."""
+#: Where the benchmarks record what they measured.
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def free_stem(name: str, suffixes: Sequence[str] = (".md",), folder: str = RESULTS) -> str:
+    """``name``, or else ``name-2``, ``name-3``, …: the first stem for which none of ``folder/STEM<suffix>``
+    exists, so that a run never replaces one recorded before (a benchmark's default name, a name used
+    twice, or ``compare.py --merge`` named as one of its inputs). ``name`` must be :func:`result_name`'s."""
     try:
         result_name(name)
     except argparse.ArgumentTypeError as error:
         raise ValueError(str(error)) from None
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", name + ".md"), "w") as f:
-        f.write(text)
+    stem, k = name, 1
+    while any(os.path.lexists(os.path.join(folder, stem + suffix)) for suffix in suffixes):
+        k += 1
+        stem = f"{name}-{k}"
+    return stem
+
+
+def create_new(path: str, binary: bool = False):
+    """``path`` opened for writing, created here: an existing file (another run's) is an error, never replaced."""
+    return open(path, "xb" if binary else "x")
+
+
+def write_result(name: str, lines, folder: str = RESULTS) -> str:
+    """Write ``lines`` (a list of lines, or the text) to ``folder/STEM.md``, STEM being :func:`free_stem`'s
+    for ``name`` (so a result recorded before is never replaced), print them and say where they went;
+    returns the path."""
+    text = lines if isinstance(lines, str) else "\n".join(lines) + "\n"
+    os.makedirs(folder, exist_ok=True)
+    while True:
+        path = os.path.join(folder, free_stem(name, folder=folder) + ".md")
+        try:
+            with create_new(path) as f:
+                f.write(text)
+            break
+        except FileExistsError:  # another run took the name in between: the next one
+            continue
     print(text)
+    print(f"wrote {path}", file=sys.stderr)
+    return path
 
 
 def numba_cache_of_its_own(prefix: str) -> str:

@@ -35,7 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
-from timing import result_name, time_command  # noqa: E402
+from timing import result_name, time_command, write_result  # noqa: E402
 
 GENSIM_BIN = ("import sys; from gensim.models import KeyedVectors as K; "
               "kv = K.load_word2vec_format(sys.argv[1], binary=True); print(kv.most_similar('w5', topn=10)[0])")
@@ -144,9 +144,7 @@ def main(argv=None):
             f".\n\n"
             "| system | run | seconds | peak MiB | first answer |\n|---|---|---|---|---|\n"
             + "".join(f"| {n} | {r} | {s:.2f} | {m:,.0f} | {a} |\n" for n, r, s, m, a in rows))
-    with open(os.path.join(HERE, "results", args.name + ".md"), "w") as f:
-        f.write(text)
-    print(text)
+    write_result(args.name, text)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     kept = []
-    with open(args.output, "w") as f:
+    try:
+        f = open(args.output, "x")  # a corpus is made, never written over a file that is there
+    except FileExistsError:
+        parser.error(f"{args.output}: exists; give a new path")
+    with f:
         for start in range(0, args.tokens, BLOCK):
             ids = rng.zipf(args.exponent, min(BLOCK, args.tokens - start))
             if args.tokens <= COUNT_UP_TO:

@@ -27,6 +27,14 @@ def test_quick_runner_writes_results(tmp_path, sample_path):
     assert 0 < run["effective_words_per_epoch"] < 100000
     assert run["analogy"] > 50  # the planted relations, learned from a quarter of the sample
     assert "| sg-ns | w2v | 2 |" in (out / "t.md").read_text()
+    # pooling the report under its own name writes t-2, and leaves the report it read as it was
+    recorded = (out / "t.json").read_bytes(), (out / "t.md").read_bytes()
+    merge = [sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"), "--merge", str(out / "t.json"),
+             "--out", str(out), "--name", "t"]
+    done = subprocess.run(merge, check=True, capture_output=True, text=True, cwd=str(tmp_path))
+    assert ((out / "t.json").read_bytes(), (out / "t.md").read_bytes()) == recorded
+    assert json.loads((out / "t-2.json").read_text())["merged_from"] == ["t.json"]
+    assert f"wrote {out / 't-2'}.json and .md" in done.stderr
 
 
 def test_quick_runs_with_nothing_but_the_repository_and_gensim(tmp_path, monkeypatch, sample_path):
@@ -234,6 +242,40 @@ def test_a_results_name_with_a_path_is_refused_before_anything_runs(tmp_path, sc
     assert "Traceback" not in result.stderr
     assert f"{name!r} is not a results file's name" in result.stderr.strip().splitlines()[-1], result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_recorded_result_is_never_replaced(tmp_path):
+    """A second run under a name taken (a benchmark's default, or a name given twice) is written beside
+    the first, as NAME-2, NAME-3, ...: results/ is the project's record of what was measured."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from timing import free_stem, write_result
+    first = write_result("run", ["# first"], folder=str(tmp_path))
+    second = write_result("run", "# second\n", folder=str(tmp_path))
+    third = write_result("run", ["# third"], folder=str(tmp_path))
+    assert [os.path.basename(p) for p in (first, second, third)] == ["run.md", "run-2.md", "run-3.md"]
+    assert [(tmp_path / n).read_text() for n in ("run.md", "run-2.md", "run-3.md")] == \
+        ["# first\n", "# second\n", "# third\n"]
+    # a stem is free only when none of its files is there (a comparison writes .json, .md and .png)
+    (tmp_path / "plot.png").write_bytes(b"")
+    assert free_stem("plot", (".json", ".md"), str(tmp_path)) == "plot"
+    assert free_stem("plot", (".json", ".md", ".png"), str(tmp_path)) == "plot-2"
+    os.symlink(str(tmp_path / "nowhere"), str(tmp_path / "dangling.md"))  # a dangling link is taken too
+    assert free_stem("dangling", folder=str(tmp_path)) == "dangling-2"
+    with pytest.raises(ValueError, match="is not a results file's name"):
+        free_stem("../up", folder=str(tmp_path))
+
+
+def test_no_benchmark_opens_a_results_file_to_replace_it():
+    """Every script records through timing's helpers (:func:`write_result`, or :func:`free_stem` and
+    ``create_new``), not an ``open(..., "w")`` of results/ or of a ``--name`` stem."""
+    folder = os.path.join(ROOT, "benchmarks")
+    offenders = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py") and name != "timing.py":
+            for number, line in enumerate(open(os.path.join(folder, name)), 1):
+                if ('"w")' in line or '"wb")' in line) and any(k in line for k in ("results", "stem", "args.name", "args.out")):
+                    offenders.append(f"{name}:{number}: {line.strip()}")
+    assert offenders == []
 
 
 def test_write_result_refuses_a_path(tmp_path):
