@@ -221,7 +221,7 @@ def test_kernel_ab_refuses_a_file_without_the_kernel_in_one_line(tmp_path):
 NAMED_RESULTS = ["combine_oracle.py", "compare.py", "distributed_runs.py", "distributed_same_stream.py", "end_to_end.py",
                  "first_run.py", "many_files.py", "model_runs.py", "phrases_quality.py", "quality_time.py",
                  "read_speed.py", "repeated_corpus.py", "scan_speed.py", "synthetic_scale.py", "thread_overhead.py",
-                 "vectors_scale.py"]
+                 "timeline.py", "vectors_scale.py"]
 
 
 def test_every_benchmark_with_a_results_name_covered():
@@ -242,6 +242,27 @@ def test_a_results_name_with_a_path_is_refused_before_anything_runs(tmp_path, sc
     assert "Traceback" not in result.stderr
     assert f"{name!r} is not a results file's name" in result.stderr.strip().splitlines()[-1], result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_timeline_of_a_run_has_every_step_in_order(tmp_path, sample_path):
+    """timeline.py hooks private names of w2v: a renamed one would leave its step out, or its calls."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import timeline
+    row = timeline.run_child(sample_path, str(tmp_path / "v.bin"), ["--epochs", "1", "--threads", "2", "--dim", "20"])
+    ends = [row[step] for step in timeline.STEPS]
+    assert ends == sorted(ends) and 0 < ends[0] and ends[-1] < row["wall s (from outside)"]
+    assert row["counting kernels loaded"] <= row["counting first start"] < row["counting last end"] \
+        <= row["counted (vocabulary built)"] <= row["training first start"]
+    assert row["training threads"] == 2 and row["training calls"] >= 2
+    assert row["counting calls"] >= 3  # a piece's count, its merge and its copy to the spool, at least
+    assert 0 < row["counting count s"] and 0 < row["counting merge s"] and 0 < row["counting spool s"]
+    for label in ("counting", "training"):
+        busy, span = row[f"{label} busy s"], row[f"{label} last end"] - row[f"{label} first start"]
+        assert 0 < busy <= row[f"{label} threads"] * span + 1e-6
+        assert abs(row[f"{label} waited s"] - (row[f"{label} threads"] * span - busy)) < 1e-6
+    assert (tmp_path / "v.bin").read_bytes().split(b"\n", 1)[0].endswith(b" 20")  # the run wrote its vectors
+    table = timeline.markdown([row, row], "python benchmarks/timeline.py --corpus c", ["--epochs", "1"])
+    assert "| training threads | 2 | 2 | 2 |" in table
 
 
 def test_a_recorded_result_is_never_replaced(tmp_path):
