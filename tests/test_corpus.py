@@ -3,6 +3,7 @@ import gzip
 import io
 import lzma
 import sys
+import zlib
 
 import pytest
 
@@ -107,6 +108,21 @@ def test_lowercase_is_unicode_aware(tmp_path):
 def test_damaged_compressed_file_is_a_clear_error(tmp_path):
     path = write(tmp_path / "bad.gz", gzip.compress(b"hello world " * 1000)[:50])
     with pytest.raises(OSError, match="bad.gz: cannot read compressed data"):
+        all_tokens(Corpus([path]))
+
+
+@pytest.mark.parametrize("suffix,module,raised", [(".gz", gzip, zlib.error), (".bz2", bz2, OSError),
+                                                   (".xz", lzma, lzma.LZMAError)])
+def test_a_compressed_file_damaged_inside_is_a_clear_error(tmp_path, suffix, module, raised):
+    """Bytes changed inside the stream, not cut off: gzip's inflate then raises zlib.error, which is not
+    an OSError, and was a traceback."""
+    text = " ".join(f"w{i % 997}" for i in range(200_000)).encode()
+    damaged = bytearray(module.compress(text))
+    damaged[500:600] = bytes(b ^ 0x5A for b in damaged[500:600])
+    with pytest.raises(raised):  # what the format's own reader raises on these bytes
+        module.decompress(bytes(damaged))
+    path = write(tmp_path / f"bad{suffix}", bytes(damaged))
+    with pytest.raises(OSError, match=f"bad{suffix}: cannot read compressed data"):
         all_tokens(Corpus([path]))
 
 

@@ -6,6 +6,7 @@ naming the file or option, that no file was created or changed (bytes and
 mode) and that no temporary file is left. A new case is one line.
 """
 import errno
+import gzip
 import os
 import signal
 import stat
@@ -48,6 +49,9 @@ def make_folder(root):
     write(root / "nearcount.txt", "king 9000000000000000000\nqueen 9000000000000000000\n")
     write(root / "nows.txt", "x" * 30_000)
     write(root / "empty.txt", "")
+    damaged = bytearray(gzip.compress(" ".join(f"w{i % 997}" for i in range(200_000)).encode()))
+    damaged[500:600] = bytes(b ^ 0x5A for b in damaged[500:600])  # inflate fails there (zlib.error)
+    write(root / "damaged.txt.gz", bytes(damaged))
 
 
 def snapshot(root):
@@ -141,6 +145,11 @@ CASES = [
     ("phrases-empty-corpus", ["phrases", "empty.txt", "-o", "new.txt"], 1, "the corpus is empty"),
     ("classes-onto-vectors", ["classes", "v.bin", "-k", "2", "-o", "v.bin"], 1, "is the same file as the input"),
     ("classes-of-nan", ["classes", "nan.txt", "-k", "1", "-o", "new.txt"], 1, "'nan' is not a finite float32"),
+    # a compressed corpus damaged inside its stream (not cut off) is one line, for every command that reads one
+    ("damaged-gz-train", ["train", "damaged.txt.gz", "-o", "new.bin"], 1, "damaged.txt.gz: cannot read compressed data"),
+    ("damaged-gz-vocab", ["vocab", "damaged.txt.gz", "-o", "new.txt"], 1, "damaged.txt.gz: cannot read compressed data"),
+    ("damaged-gz-phrases", ["phrases", "damaged.txt.gz", "-o", "new.txt"], 1,
+     "damaged.txt.gz: cannot read compressed data"),
 ]
 
 

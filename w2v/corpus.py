@@ -409,7 +409,8 @@ class Corpus:
         """Up to a block of ``stream`` (``path``'s); a stream that cannot be read is an ``OSError`` naming it."""
         try:
             return stream.read(self.block_size)
-        except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
+        except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as error:  # (zlib.error: damage inside
+            # a .gz stream; a cut one is EOFError, bz2's and lzma's damage OSError and LZMAError)
             name = "standard input" if path == STDIN else path
             raise OSError(f"{name}: cannot read compressed data ({error}); "
                           f"is the file complete and is its extension right?") from None
