@@ -126,6 +126,44 @@ def test_a_compressed_file_damaged_inside_is_a_clear_error(tmp_path, suffix, mod
         all_tokens(Corpus([path]))
 
 
+GZIP_READERS = [pytest.param(gzip.open, id="gzip"),
+                pytest.param("isal", id="isal")]  # python-isal, the gzip extra (the test extra installs it)
+
+
+def gzip_reader(reader):
+    return pytest.importorskip("isal.igzip").open if reader == "isal" else reader
+
+
+def test_gz_files_are_read_by_isal_when_it_is_installed():
+    from w2v import corpus
+    isal = pytest.importorskip("isal.igzip")
+    assert corpus._OPENERS[".gz"] is isal.open
+
+
+@pytest.mark.parametrize("reader", GZIP_READERS)
+def test_both_gzip_readers_give_the_same_text_and_the_same_errors(tmp_path, monkeypatch, reader):
+    """Several members (``cat a.gz b.gz``), an empty stream, zero padding after it; and a stream cut short,
+    damaged inside, with a wrong checksum, or not gzip at all: the same tokens, or the same one-line error."""
+    from w2v import corpus
+    monkeypatch.setattr(corpus, "_OPENERS", dict(corpus._OPENERS, **{".gz": gzip_reader(reader)}))
+    text = " ".join(f"w{i % 997}" for i in range(200_000)).encode()
+    good = {"members": gzip.compress(text[:1000]) + gzip.compress(text[1000:]), "empty": gzip.compress(b""),
+            "padded": gzip.compress(text) + bytes(100)}
+    for name, data in good.items():
+        path = write(tmp_path / f"{name}.gz", data)
+        assert b" ".join(all_tokens(Corpus([path]))) == (text if name != "empty" else b""), name
+    damaged = bytearray(gzip.compress(text))
+    damaged[500:600] = bytes(b ^ 0x5A for b in damaged[500:600])
+    checksum = bytearray(gzip.compress(text))
+    checksum[-8] ^= 1
+    bad = {"cut": gzip.compress(text)[:4000], "damaged": bytes(damaged), "checksum": bytes(checksum),
+           "plain": text[:5000]}
+    for name, data in bad.items():
+        path = write(tmp_path / f"{name}.gz", data)
+        with pytest.raises(OSError, match=f"{name}.gz: cannot read compressed data"):
+            all_tokens(Corpus([path]))
+
+
 def test_small_files_are_one_block_each_and_short_reads_change_nothing(tmp_path, monkeypatch):
     """A plain file smaller than a block comes as one block that ends it; reads that return less than
     asked (as on some network file systems) give the same blocks' text, tokens and sentences."""
