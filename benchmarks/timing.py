@@ -64,9 +64,9 @@ def free_stem(name: str, suffixes: Sequence[str] = (".md",), folder: str = RESUL
     return stem
 
 
-def create_new(path: str, binary: bool = False):
-    """``path`` opened for writing, created here: an existing file (another run's) is an error, never replaced."""
-    return open(path, "xb" if binary else "x")
+def create_new(path: str):
+    """``path`` opened for writing text, created here: an existing file (another run's) is an error, never replaced."""
+    return open(path, "x")
 
 
 def write_result(name: str, lines, folder: str = RESULTS) -> str:
