@@ -25,6 +25,17 @@ def write(path, data):
     return str(path)
 
 
+#: 200,000 tokens of 997 kinds, 1 MB: enough for a compressed stream to hold many blocks.
+VARIED_TEXT = " ".join(f"w{i % 997}" for i in range(200_000)).encode()
+
+
+def damaged_inside(compressed: bytes) -> bytes:
+    """``compressed`` with 100 bytes changed at offset 500: damage inside the stream, not a cut."""
+    damaged = bytearray(compressed)
+    damaged[500:600] = bytes(b ^ 0x5A for b in damaged[500:600])
+    return bytes(damaged)
+
+
 def slowed(function, seconds):
     """``function``, each call of it delayed by ``seconds`` first (to widen a race between threads)."""
     import time

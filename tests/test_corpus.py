@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from conftest import write
+from conftest import VARIED_TEXT, damaged_inside, write
 from w2v.corpus import Corpus, resolve_sources
 
 
@@ -116,12 +116,10 @@ def test_damaged_compressed_file_is_a_clear_error(tmp_path):
 def test_a_compressed_file_damaged_inside_is_a_clear_error(tmp_path, suffix, module, raised):
     """Bytes changed inside the stream, not cut off: gzip's inflate then raises zlib.error, which is not
     an OSError, and was a traceback."""
-    text = " ".join(f"w{i % 997}" for i in range(200_000)).encode()
-    damaged = bytearray(module.compress(text))
-    damaged[500:600] = bytes(b ^ 0x5A for b in damaged[500:600])
+    damaged = damaged_inside(module.compress(VARIED_TEXT))
     with pytest.raises(raised):  # what the format's own reader raises on these bytes
-        module.decompress(bytes(damaged))
-    path = write(tmp_path / f"bad{suffix}", bytes(damaged))
+        module.decompress(damaged)
+    path = write(tmp_path / f"bad{suffix}", damaged)
     with pytest.raises(OSError, match=f"bad{suffix}: cannot read compressed data"):
         all_tokens(Corpus([path]))
 
@@ -146,17 +144,15 @@ def test_both_gzip_readers_give_the_same_text_and_the_same_errors(tmp_path, monk
     damaged inside, with a wrong checksum, or not gzip at all: the same tokens, or the same one-line error."""
     from w2v import corpus
     monkeypatch.setattr(corpus, "_OPENERS", dict(corpus._OPENERS, **{".gz": gzip_reader(reader)}))
-    text = " ".join(f"w{i % 997}" for i in range(200_000)).encode()
+    text = VARIED_TEXT
     good = {"members": gzip.compress(text[:1000]) + gzip.compress(text[1000:]), "empty": gzip.compress(b""),
             "padded": gzip.compress(text) + bytes(100)}
     for name, data in good.items():
         path = write(tmp_path / f"{name}.gz", data)
         assert b" ".join(all_tokens(Corpus([path]))) == (text if name != "empty" else b""), name
-    damaged = bytearray(gzip.compress(text))
-    damaged[500:600] = bytes(b ^ 0x5A for b in damaged[500:600])
     checksum = bytearray(gzip.compress(text))
     checksum[-8] ^= 1
-    bad = {"cut": gzip.compress(text)[:4000], "damaged": bytes(damaged), "checksum": bytes(checksum),
+    bad = {"cut": gzip.compress(text)[:4000], "damaged": damaged_inside(gzip.compress(text)), "checksum": bytes(checksum),
            "plain": text[:5000]}
     for name, data in bad.items():
         path = write(tmp_path / f"{name}.gz", data)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, SAMPLE, write
+from conftest import ROOT, SAMPLE, VARIED_TEXT, damaged_inside, write
 from w2v.cli import cli
 from w2v.formats import read_vectors, write_vectors
 
@@ -49,9 +49,7 @@ def make_folder(root):
     write(root / "nearcount.txt", "king 9000000000000000000\nqueen 9000000000000000000\n")
     write(root / "nows.txt", "x" * 30_000)
     write(root / "empty.txt", "")
-    damaged = bytearray(gzip.compress(" ".join(f"w{i % 997}" for i in range(200_000)).encode()))
-    damaged[500:600] = bytes(b ^ 0x5A for b in damaged[500:600])  # inflate fails there (zlib.error)
-    write(root / "damaged.txt.gz", bytes(damaged))
+    write(root / "damaged.txt.gz", damaged_inside(gzip.compress(VARIED_TEXT)))  # inflate fails there (zlib.error)
 
 
 def snapshot(root):
