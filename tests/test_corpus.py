@@ -2,12 +2,14 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import sys
 import zlib
 
 import pytest
 
 from conftest import VARIED_TEXT, damaged_inside, write
+from w2v import corpus as corpus_module
 from w2v.corpus import Corpus, resolve_sources
 
 
@@ -158,6 +160,47 @@ def test_both_gzip_readers_give_the_same_text_and_the_same_errors(tmp_path, monk
         path = write(tmp_path / f"{name}.gz", data)
         with pytest.raises(OSError, match=f"{name}.gz: cannot read compressed data"):
             all_tokens(Corpus([path]))
+
+
+COMPRESSED_AS_TEXT = [("gz.txt", gzip.compress(VARIED_TEXT), "gzip-compressed data", "name it .gz"),
+                      ("bz2.txt", bz2.compress(VARIED_TEXT), "bzip2-compressed data", "name it .bz2"),
+                      ("empty-bz2.txt", bz2.compress(b""), "bzip2-compressed data", "name it .bz2"),
+                      ("xz.txt", lzma.compress(VARIED_TEXT), "xz-compressed data", "name it .xz"),
+                      ("zst.txt", b"\x28\xb5\x2f\xfd" + bytes(200), "zstd-compressed data", "decompress it first"),
+                      ("zip.txt", b"PK\x03\x04" + bytes(200), "a zip archive", "unpack it first")]
+
+
+@pytest.mark.parametrize("name,data,what,advice", COMPRESSED_AS_TEXT, ids=[c[0] for c in COMPRESSED_AS_TEXT])
+def test_compressed_data_named_as_text_is_refused_by_name(tmp_path, name, data, what, advice):
+    """Read as text it would be a vocabulary of binary noise with a warning about invalid UTF-8."""
+    path = write(tmp_path / name, data)
+    with pytest.raises(OSError, match=f"{name}: is {what}, not text; {advice}"):
+        all_tokens(Corpus([path]))
+    folder = tmp_path / "folder"  # in a folder too, beside text
+    folder.mkdir()
+    write(folder / "a.txt", b"some text\n")
+    write(folder / name, data)
+    with pytest.raises(OSError, match=f"{name}: is {what}"):
+        all_tokens(Corpus([str(folder)]))
+
+
+def test_text_that_only_looks_like_a_magic_number_is_read():
+    from w2v.corpus import check_not_compressed
+    for text in (b"BZh9 is a word\n", b"BZh91AY&SX", b"PK is text", b"\x1f not gzip", b"", b"B"):
+        check_not_compressed("t.txt", text)  # nothing raised
+    with pytest.raises(OSError, match="standard input: is gzip-compressed data, not text; decompress it on the way in"):
+        check_not_compressed("standard input", gzip.compress(b"x"))
+
+
+def test_compressed_standard_input_and_a_compressed_first_part_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(gzip.compress(VARIED_TEXT))))
+    with pytest.raises(OSError, match="standard input: is gzip-compressed data"):
+        all_tokens(Corpus(["-"]))
+    big = write(tmp_path / "big.txt", b"\xfd7zXZ\x00" + bytes(range(256)) * 600)  # cut into byte ranges
+    assert os.path.getsize(big) >= 2 * corpus_module.MIN_PART_BYTES
+    with pytest.raises(OSError, match="big.txt: is xz-compressed data"):
+        all_tokens(Corpus([big]).part(0, 2))
+    all_tokens(Corpus([big]).part(1, 2))  # a later range starts inside the file: bytes, not a file's start
 
 
 def test_small_files_are_one_block_each_and_short_reads_change_nothing(tmp_path, monkeypatch):

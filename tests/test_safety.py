@@ -12,6 +12,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -50,6 +51,7 @@ def make_folder(root):
     write(root / "nows.txt", "x" * 30_000)
     write(root / "empty.txt", "")
     write(root / "damaged.txt.gz", damaged_inside(gzip.compress(VARIED_TEXT)))  # inflate fails there (zlib.error)
+    write(root / "packed.txt", gzip.compress(VARIED_TEXT))  # gzip under a text file's name
 
 
 def snapshot(root):
@@ -148,6 +150,10 @@ CASES = [
     ("damaged-gz-vocab", ["vocab", "damaged.txt.gz", "-o", "new.txt"], 1, "damaged.txt.gz: cannot read compressed data"),
     ("damaged-gz-phrases", ["phrases", "damaged.txt.gz", "-o", "new.txt"], 1,
      "damaged.txt.gz: cannot read compressed data"),
+    # compressed data named as text would be a vocabulary of binary noise
+    ("gzip-named-txt-train", ["train", "packed.txt", "-o", "new.bin"], 1, "packed.txt: is gzip-compressed data, not text"),
+    ("gzip-named-txt-vocab", ["vocab", "packed.txt"], 1, "packed.txt: is gzip-compressed data, not text"),
+    ("gzip-named-txt-phrases", ["phrases", "packed.txt", "-o", "new.txt"], 1, "packed.txt: is gzip-compressed data"),
 ]
 
 
@@ -162,6 +168,23 @@ def test_bad_inputs_and_outputs_change_nothing(tmp_path, args, code, fragment):
     assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1, result.output
     assert snapshot(tmp_path) == before  # nothing created, changed or left behind (temporary files included)
     assert not os.path.exists("/dev/full") or stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+@pytest.mark.parametrize("args", [["vocab", "-"], ["phrases", "-", "-o", "new.txt"],
+                                  ["train", "-", "-o", "new.bin", "--phrases", "1"]])
+def test_compressed_standard_input_is_refused_under_its_own_name(tmp_path, args):
+    """Also where standard input is first saved to a file for two passes: the message names standard
+    input, not the temporary file, and nothing is saved or left."""
+    make_folder(tmp_path)
+    before = snapshot(tmp_path)
+    temporary = set(os.listdir(tempfile.gettempdir()))
+    result = run(tmp_path, args + (SMALL if args[0] == "train" else []), input=gzip.compress(VARIED_TEXT))
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert errors == ["Error: standard input: is gzip-compressed data, not text; decompress it on the way in "
+                      "(zcat, bzcat, xzcat or zstdcat FILE | w2v ...)"], result.output
+    assert snapshot(tmp_path) == before
+    assert not [n for n in set(os.listdir(tempfile.gettempdir())) - temporary if n.startswith("w2v-")]
 
 
 def test_stdout_names_are_written_as_streams(tmp_path):

@@ -196,10 +196,15 @@ def _stdin_saved(corpus: Sequence[str], folder: Optional[str], where: str):
     if "-" not in corpus:
         yield list(corpus)
         return
+    from w2v.corpus import check_not_compressed
+    head = sys.stdin.buffer.read(1 << 16)
+    with user_errors():  # compressed data is refused before it is saved, under its own name
+        check_not_compressed("standard input", head)
     fd, path = tempfile.mkstemp(prefix="w2v-stdin-", suffix=".txt", dir=folder)
     try:
         try:
             with os.fdopen(fd, "wb") as f:
+                f.write(head)
                 shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
         except OSError as error:
             raise OSError(f"{os.path.dirname(path)}: cannot save standard input there ({error.strerror or error}); "

@@ -41,7 +41,7 @@ from tqdm import tqdm
 from .progress import ProgressBar
 from .words import SEPARATORS
 
-__all__ = ["Corpus", "CorpusPart", "resolve_sources", "decode_token", "STDIN"]
+__all__ = ["Corpus", "CorpusPart", "resolve_sources", "decode_token", "check_not_compressed", "STDIN"]
 
 #: The name that stands for standard input.
 STDIN = "-"
@@ -60,6 +60,39 @@ except ImportError:
 #: library at ~300 MB/s of text, about what counting does on two cores, with python-isal at ~1.1 GB/s
 #: (benchmarks/README.md, "Compressed corpora").
 _OPENERS = {".gz": (_isal_gzip or gzip).open, ".bz2": bz2.open, ".xz": lzma.open}
+
+def _is_bzip2(head: bytes) -> bool:
+    """bzip2's "BZh", a block-size digit 1-9, then a block's magic (or the end of an empty stream's)."""
+    return (head[:3] == b"BZh" and len(head) >= 10 and head[3:4] in b"123456789"
+            and head[4:10] in (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90"))
+
+
+#: How compressed data begins, what it is, and what a user who named it as text should do. None of these
+#: can begin a text file: each starts with a control byte, or for bzip2 with binary magic after "BZh".
+_COMPRESSED_HEADS = (
+    (lambda head: head.startswith(b"\x1f\x8b\x08"), "gzip-compressed data",
+     "name it .gz (w2v decompresses .gz files) or decompress it first"),
+    (_is_bzip2, "bzip2-compressed data", "name it .bz2 (w2v decompresses .bz2 files) or decompress it first"),
+    (lambda head: head.startswith(b"\xfd7zXZ\x00"), "xz-compressed data",
+     "name it .xz (w2v decompresses .xz files) or decompress it first"),
+    (lambda head: head.startswith(b"\x28\xb5\x2f\xfd"), "zstd-compressed data", "decompress it first (zstd -d)"),
+    (lambda head: head.startswith(b"PK\x03\x04"), "a zip archive", "unpack it first"),
+)
+_MAGIC_FIRST = frozenset((b"\x1f", b"B", b"\xfd", b"\x28", b"P"))  # their first bytes: one look for most files
+
+
+def check_not_compressed(name: str, head: bytes) -> None:
+    """Raise an ``OSError`` naming ``name`` when ``head``, the first bytes of a file or stream read as
+    text, begins compressed data: counting it would make a vocabulary of binary noise, with only a
+    warning about invalid UTF-8."""
+    if head[:1] not in _MAGIC_FIRST:
+        return
+    for matches, what, advice in _COMPRESSED_HEADS:
+        if matches(head):
+            if name == "standard input":
+                advice = "decompress it on the way in (zcat, bzcat, xzcat or zstdcat FILE | w2v ...)"
+            raise OSError(f"{name}: is {what}, not text; {advice}")
+
 
 # Counting invalid UTF-8 needs a codec error handler; it adds the number of
 # replaced bytes to this one-element list.
@@ -396,6 +429,7 @@ class Corpus:
             keep = self.keep_fingerprint
             if stream is raw and stream is not sys.stdin.buffer:  # a plain file: a small one is one item
                 first = self._read(path, stream)
+                check_not_compressed(path, first)
                 if len(first) < self.block_size:
                     more = self._read(path, stream)  # (a short read is the end on a local disk, not everywhere)
                     if not more:
@@ -432,11 +466,17 @@ class Corpus:
                      i: int = -1) -> Iterator[Tuple[bytes, bool]]:
         """The blocks of ``stream``, each ending at white space (:meth:`blocks`), the last with ``True``;
         ``first``: bytes already read from it, taken before the rest; ``taker``: takes the fingerprint of
-        the corpus's file ``i`` from its reads (kept once the file is read to its end)."""
+        the corpus's file ``i`` from its reads (kept once the file is read to its end). Text that is not
+        decompressed and starts at the file's start (standard input, a part's first range) is refused if it
+        begins compressed data (:func:`check_not_compressed`; a plain file's ``first`` was looked at already)."""
         carry = b""
         position = 0
+        head = not first and stream is raw and getattr(stream, "start", 0) == 0
         while True:
             data, first = (first, b"") if first else (self._read(path, stream), b"")
+            if head:
+                check_not_compressed("standard input" if path == STDIN else path, data)
+                head = False
             if taker is not None:
                 if data:
                     taker.add(data)
@@ -510,7 +550,7 @@ class _Range:
     """A binary stream over bytes ``[start, end)`` of a file (``read`` and ``tell`` only)."""
 
     def __init__(self, file: BinaryIO, start: int, end: int):
-        self.file, self.end = file, end
+        self.file, self.start, self.end = file, start, end
         file.seek(start)
 
     def read(self, size: int) -> bytes:
