@@ -14,6 +14,10 @@ token once, as UTF-8 with invalid bytes replaced and counted.
 Differences from word2vec.c: no ``</s>`` token is inserted for newlines (gensim
 does the same), and a word is not cut at 100 bytes.
 
+A file read as text (and standard input) that begins with the signature of compressed data (gzip,
+bzip2, xz, zstd, zip) is refused with an ``OSError`` saying what it is (:func:`check_not_compressed`),
+rather than counted as binary noise.
+
 Example::
 
     >>> from w2v.corpus import Corpus
@@ -60,6 +64,7 @@ except ImportError:
 #: library at ~300 MB/s of text, about what counting does on two cores, with python-isal at ~1.1 GB/s
 #: (benchmarks/README.md, "Compressed corpora").
 _OPENERS = {".gz": (_isal_gzip or gzip).open, ".bz2": bz2.open, ".xz": lzma.open}
+
 
 def _is_bzip2(head: bytes) -> bool:
     """bzip2's "BZh", a block-size digit 1-9, then a block's magic (or the end of an empty stream's)."""
