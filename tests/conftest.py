@@ -36,6 +36,19 @@ def damaged_inside(compressed: bytes) -> bytes:
     return bytes(damaged)
 
 
+def tar_of(files: dict) -> bytes:
+    """A tar archive (bytes) of ``{name: bytes}``."""
+    import io
+    import tarfile
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
 def slowed(function, seconds):
     """``function``, each call of it delayed by ``seconds`` first (to widen a race between threads)."""
     import time

@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from conftest import VARIED_TEXT, damaged_inside, write
+from conftest import VARIED_TEXT, damaged_inside, tar_of, write
 from w2v import corpus as corpus_module
 from w2v.corpus import Corpus, resolve_sources
 
@@ -184,9 +184,21 @@ def test_compressed_data_named_as_text_is_refused_by_name(tmp_path, name, data, 
         all_tokens(Corpus([str(folder)]))
 
 
+def test_a_tar_archive_is_refused_plain_or_compressed(tmp_path):
+    """tar's headers (names, octal sizes, NUL padding) would be counted among the text."""
+    archive = tar_of({"corpus/a.txt": b"one two\n" * 100, "corpus/b.txt": b"three\n" * 100})
+    for name, data in (("c.tar", archive), ("c.tar.gz", gzip.compress(archive)), ("c.tar.xz", lzma.compress(archive)),
+                       ("c.txt", archive)):
+        path = write(tmp_path / name, data)
+        with pytest.raises(OSError, match=f"{name}: is a tar archive, not text; unpack it first"):
+            all_tokens(Corpus([path]))
+
+
 def test_text_that_only_looks_like_a_magic_number_is_read():
     from w2v.corpus import check_not_compressed
-    for text in (b"BZh9 is a word\n", b"BZh91AY&SX", b"PK is text", b"\x1f not gzip", b"", b"B"):
+    mustard = b"x" * 256 + b"mustard " * 100  # "ustar" at byte 257, where tar has it
+    assert mustard[257:262] == b"ustar"
+    for text in (b"BZh9 is a word\n", b"BZh91AY&SX", b"PK is text", b"\x1f not gzip", b"", b"B", mustard):
         check_not_compressed("t.txt", text)  # nothing raised
     with pytest.raises(OSError, match="standard input: is gzip-compressed data, not text; decompress it on the way in"):
         check_not_compressed("standard input", gzip.compress(b"x"))

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, SAMPLE, VARIED_TEXT, damaged_inside, write
+from conftest import ROOT, SAMPLE, VARIED_TEXT, damaged_inside, tar_of, write
 from w2v.cli import cli
 from w2v.formats import read_vectors, write_vectors
 
@@ -52,6 +52,7 @@ def make_folder(root):
     write(root / "empty.txt", "")
     write(root / "damaged.txt.gz", damaged_inside(gzip.compress(VARIED_TEXT)))  # inflate fails there (zlib.error)
     write(root / "packed.txt", gzip.compress(VARIED_TEXT))  # gzip under a text file's name
+    write(root / "c.tar.gz", gzip.compress(tar_of({"c.txt": CORPUS.encode()})))
 
 
 def snapshot(root):
@@ -154,6 +155,7 @@ CASES = [
     ("gzip-named-txt-train", ["train", "packed.txt", "-o", "new.bin"], 1, "packed.txt: is gzip-compressed data, not text"),
     ("gzip-named-txt-vocab", ["vocab", "packed.txt"], 1, "packed.txt: is gzip-compressed data, not text"),
     ("gzip-named-txt-phrases", ["phrases", "packed.txt", "-o", "new.txt"], 1, "packed.txt: is gzip-compressed data"),
+    ("tar-gz-corpus", ["train", "c.tar.gz", "-o", "new.bin"], 1, "c.tar.gz: is a tar archive, not text; unpack it"),
 ]
 
 

@@ -15,8 +15,8 @@ Differences from word2vec.c: no ``</s>`` token is inserted for newlines (gensim
 does the same), and a word is not cut at 100 bytes.
 
 A file read as text (and standard input) that begins with the signature of compressed data (gzip,
-bzip2, xz, zstd, zip) is refused with an ``OSError`` saying what it is (:func:`check_not_compressed`),
-rather than counted as binary noise.
+bzip2, xz, zstd, zip) or a tar archive (also inside a .gz, .bz2 or .xz file) is refused with an
+``OSError`` saying what it is (:func:`check_not_compressed`), rather than counted as binary noise.
 
 Example::
 
@@ -86,11 +86,26 @@ _COMPRESSED_HEADS = (
 _MAGIC_FIRST = frozenset((b"\x1f", b"B", b"\xfd", b"\x28", b"P"))  # their first bytes: one look for most files
 
 
-def check_not_compressed(name: str, head: bytes) -> None:
+def _is_tar(head: bytes) -> bool:
+    """A tar header: "ustar" at byte 257 and a header checksum that adds up (text that merely has those
+    letters there, as in "mustard", is not one)."""
+    if head[257:262] != b"ustar" or len(head) < 512:
+        return False
+    try:
+        stored = int(head[148:156].replace(b"\x00", b" ").strip() or b"x", 8)
+    except ValueError:
+        return False
+    return stored == sum(head[:148]) + 8 * 32 + sum(head[156:512])  # (the checksum field counted as spaces)
+
+
+def check_not_compressed(name: str, head: bytes, decompressed: bool = False) -> None:
     """Raise an ``OSError`` naming ``name`` when ``head``, the first bytes of a file or stream read as
-    text, begins compressed data: counting it would make a vocabulary of binary noise, with only a
-    warning about invalid UTF-8."""
-    if head[:1] not in _MAGIC_FIRST:
+    text, begins compressed data or an archive: counting it would make a vocabulary of binary noise,
+    with only a warning about invalid UTF-8, or of tar's headers among the text. ``decompressed``: the
+    bytes came out of a .gz, .bz2 or .xz file, so only an archive is looked for (``corpus.tar.gz``)."""
+    if _is_tar(head):
+        raise OSError(f"{name}: is a tar archive, not text; unpack it first (tar xf) and give the folder")
+    if decompressed or head[:1] not in _MAGIC_FIRST:
         return
     for matches, what, advice in _COMPRESSED_HEADS:
         if matches(head):
@@ -471,16 +486,17 @@ class Corpus:
                      i: int = -1) -> Iterator[Tuple[bytes, bool]]:
         """The blocks of ``stream``, each ending at white space (:meth:`blocks`), the last with ``True``;
         ``first``: bytes already read from it, taken before the rest; ``taker``: takes the fingerprint of
-        the corpus's file ``i`` from its reads (kept once the file is read to its end). Text that is not
-        decompressed and starts at the file's start (standard input, a part's first range) is refused if it
-        begins compressed data (:func:`check_not_compressed`; a plain file's ``first`` was looked at already)."""
+        the corpus's file ``i`` from its reads (kept once the file is read to its end). Text that starts at
+        the file's start (standard input, a decompressed file, a part's first range) is refused if it begins
+        compressed data or an archive (:func:`check_not_compressed`; a plain file's ``first`` was looked at
+        already)."""
         carry = b""
         position = 0
-        head = not first and stream is raw and getattr(stream, "start", 0) == 0
+        head = not first and getattr(stream, "start", 0) == 0
         while True:
             data, first = (first, b"") if first else (self._read(path, stream), b"")
             if head:
-                check_not_compressed("standard input" if path == STDIN else path, data)
+                check_not_compressed("standard input" if path == STDIN else path, data, stream is not raw)
                 head = False
             if taker is not None:
                 if data:
