@@ -15,8 +15,9 @@ Differences from word2vec.c: no ``</s>`` token is inserted for newlines (gensim
 does the same), and a word is not cut at 100 bytes.
 
 A file read as text (and standard input) that begins with the signature of compressed data (gzip,
-bzip2, xz, zstd, zip) or a tar archive (also inside a .gz, .bz2 or .xz file) is refused with an
-``OSError`` saying what it is (:func:`check_not_compressed`), rather than counted as binary noise.
+bzip2, xz, zstd, zip), a tar archive (also inside a .gz, .bz2 or .xz file) or a UTF-16/32 byte order
+mark is refused with an ``OSError`` saying what it is (:func:`check_not_compressed`), rather than
+counted as binary noise.
 
 Example::
 
@@ -72,18 +73,27 @@ def _is_bzip2(head: bytes) -> bool:
             and head[4:10] in (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90"))
 
 
-#: How compressed data begins, what it is, and what a user who named it as text should do. None of these
-#: can begin a text file: each starts with a control byte, or for bzip2 with binary magic after "BZh".
+#: How compressed data (or text that is not UTF-8) begins, what it is, and what a user who gave it as
+#: text should do: with a file, and on standard input. None of these can begin UTF-8 text: each starts
+#: with a control byte or a byte UTF-8 never begins with, or for bzip2 with binary magic after "BZh".
+_ON_THE_WAY_IN = "decompress it on the way in (zcat, bzcat, xzcat or zstdcat FILE | w2v ...)"
 _COMPRESSED_HEADS = (
-    (lambda head: head.startswith(b"\x1f\x8b\x08"), "gzip-compressed data",
-     "name it .gz (w2v decompresses .gz files) or decompress it first"),
-    (_is_bzip2, "bzip2-compressed data", "name it .bz2 (w2v decompresses .bz2 files) or decompress it first"),
-    (lambda head: head.startswith(b"\xfd7zXZ\x00"), "xz-compressed data",
-     "name it .xz (w2v decompresses .xz files) or decompress it first"),
-    (lambda head: head.startswith(b"\x28\xb5\x2f\xfd"), "zstd-compressed data", "decompress it first (zstd -d)"),
-    (lambda head: head.startswith(b"PK\x03\x04"), "a zip archive", "unpack it first"),
+    (lambda head: head.startswith(b"\x1f\x8b\x08"), "is gzip-compressed data, not text",
+     "name it .gz (w2v decompresses .gz files) or decompress it first", _ON_THE_WAY_IN),
+    (_is_bzip2, "is bzip2-compressed data, not text",
+     "name it .bz2 (w2v decompresses .bz2 files) or decompress it first", _ON_THE_WAY_IN),
+    (lambda head: head.startswith(b"\xfd7zXZ\x00"), "is xz-compressed data, not text",
+     "name it .xz (w2v decompresses .xz files) or decompress it first", _ON_THE_WAY_IN),
+    (lambda head: head.startswith(b"\x28\xb5\x2f\xfd"), "is zstd-compressed data, not text",
+     "decompress it first (zstd -d)", _ON_THE_WAY_IN),
+    (lambda head: head.startswith(b"PK\x03\x04"), "is a zip archive, not text", "unpack it first", "unpack it first"),
+    (lambda head: head.startswith((b"\xff\xfe", b"\xfe\xff")),
+     "is UTF-16 or UTF-32 text (it starts with a byte order mark), not UTF-8",
+     "convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)",
+     "convert it on the way in (iconv -f UTF-16 -t UTF-8 FILE | w2v ...)"),
 )
-_MAGIC_FIRST = frozenset((b"\x1f", b"B", b"\xfd", b"\x28", b"P"))  # their first bytes: one look for most files
+_MAGIC_FIRST = frozenset((b"\x1f", b"B", b"\xfd", b"\x28", b"P", b"\xff", b"\xfe"))  # their first bytes: one
+# look for most files
 
 
 def _is_tar(head: bytes) -> bool:
@@ -100,18 +110,16 @@ def _is_tar(head: bytes) -> bool:
 
 def check_not_compressed(name: str, head: bytes, decompressed: bool = False) -> None:
     """Raise an ``OSError`` naming ``name`` when ``head``, the first bytes of a file or stream read as
-    text, begins compressed data or an archive: counting it would make a vocabulary of binary noise,
-    with only a warning about invalid UTF-8, or of tar's headers among the text. ``decompressed``: the
+    text, begins compressed data, an archive or UTF-16/32 text: counting it would make a vocabulary of
+    binary noise, with only a warning about invalid UTF-8, or of tar's headers among the text. ``decompressed``: the
     bytes came out of a .gz, .bz2 or .xz file, so only an archive is looked for (``corpus.tar.gz``)."""
     if _is_tar(head):
         raise OSError(f"{name}: is a tar archive, not text; unpack it first (tar xf) and give the folder")
     if decompressed or head[:1] not in _MAGIC_FIRST:
         return
-    for matches, what, advice in _COMPRESSED_HEADS:
+    for matches, what, advice, advice_for_standard_input in _COMPRESSED_HEADS:
         if matches(head):
-            if name == "standard input":
-                advice = "decompress it on the way in (zcat, bzcat, xzcat or zstdcat FILE | w2v ...)"
-            raise OSError(f"{name}: is {what}, not text; {advice}")
+            raise OSError(f"{name}: {what}; {advice_for_standard_input if name == 'standard input' else advice}")
 
 
 # Counting invalid UTF-8 needs a codec error handler; it adds the number of
