@@ -202,17 +202,17 @@ def test_a_tar_archive_is_refused_plain_or_compressed(tmp_path):
 
 
 def test_text_that_only_looks_like_a_magic_number_is_read():
-    from w2v.corpus import check_not_compressed
+    from w2v.corpus import check_text_head
     mustard = b"x" * 256 + b"mustard " * 100  # "ustar" at byte 257, where tar has it
     assert mustard[257:262] == b"ustar"
     for text in (b"BZh9 is a word\n", b"BZh91AY&SX", b"PK is text", b"\x1f not gzip", b"", b"B", mustard):
-        check_not_compressed("t.txt", text)  # nothing raised
+        check_text_head("t.txt", text)  # nothing raised
     with pytest.raises(OSError, match="standard input: is gzip-compressed data, not text; decompress it on the way in"):
-        check_not_compressed("standard input", gzip.compress(b"x"))
+        check_text_head("standard input", gzip.compress(b"x"))
     with pytest.raises(OSError, match=re.escape("standard input: is UTF-16 or UTF-32 text (it starts with a byte order "
                                                 "mark), not UTF-8; convert it on the way in (iconv")):
-        check_not_compressed("standard input", "x".encode("utf-16"))
-    check_not_compressed("t.txt", "\ufeffa UTF-8 byte order mark".encode())  # UTF-8 is read, mark and all
+        check_text_head("standard input", "x".encode("utf-16"))
+    check_text_head("t.txt", "\ufeffa UTF-8 byte order mark".encode())  # UTF-8 is read, mark and all
 
 
 def test_compressed_standard_input_and_a_compressed_first_part_are_refused(tmp_path, monkeypatch):

@@ -196,10 +196,10 @@ def _stdin_saved(corpus: Sequence[str], folder: Optional[str], where: str):
     if "-" not in corpus:
         yield list(corpus)
         return
-    from w2v.corpus import check_not_compressed
+    from w2v.corpus import check_text_head
     head = sys.stdin.buffer.read(1 << 16)
     with user_errors():  # compressed data is refused before it is saved, under its own name
-        check_not_compressed("standard input", head)
+        check_text_head("standard input", head)
     fd, path = tempfile.mkstemp(prefix="w2v-stdin-", suffix=".txt", dir=folder)
     try:
         try:

@@ -16,7 +16,7 @@ does the same), and a word is not cut at 100 bytes.
 
 A file read as text (and standard input) that begins with the signature of compressed data (gzip,
 bzip2, xz, zstd, zip), a tar archive (also inside a .gz, .bz2 or .xz file) or a UTF-16/32 byte order
-mark is refused with an ``OSError`` saying what it is (:func:`check_not_compressed`), rather than
+mark is refused with an ``OSError`` saying what it is (:func:`check_text_head`), rather than
 counted as binary noise.
 
 Example::
@@ -46,7 +46,7 @@ from tqdm import tqdm
 from .progress import ProgressBar
 from .words import SEPARATORS
 
-__all__ = ["Corpus", "CorpusPart", "resolve_sources", "decode_token", "check_not_compressed", "STDIN"]
+__all__ = ["Corpus", "CorpusPart", "resolve_sources", "decode_token", "check_text_head", "STDIN"]
 
 #: The name that stands for standard input.
 STDIN = "-"
@@ -108,11 +108,12 @@ def _is_tar(head: bytes) -> bool:
     return stored == sum(head[:148]) + 8 * 32 + sum(head[156:512])  # (the checksum field counted as spaces)
 
 
-def check_not_compressed(name: str, head: bytes, decompressed: bool = False) -> None:
+def check_text_head(name: str, head: bytes, decompressed: bool = False) -> None:
     """Raise an ``OSError`` naming ``name`` when ``head``, the first bytes of a file or stream read as
     text, begins compressed data, an archive or UTF-16/32 text: counting it would make a vocabulary of
-    binary noise, with only a warning about invalid UTF-8, or of tar's headers among the text. ``decompressed``: the
-    bytes came out of a .gz, .bz2 or .xz file, so only an archive is looked for (``corpus.tar.gz``)."""
+    binary noise, with only a warning about invalid UTF-8, or of tar's headers among the text.
+    ``decompressed``: the bytes came out of a .gz, .bz2 or .xz file, so only an archive is looked for
+    (``corpus.tar.gz``)."""
     if _is_tar(head):
         raise OSError(f"{name}: is a tar archive, not text; unpack it first (tar xf) and give the folder")
     if decompressed or head[:1] not in _MAGIC_FIRST:
@@ -457,7 +458,7 @@ class Corpus:
             keep = self.keep_fingerprint
             if stream is raw and stream is not sys.stdin.buffer:  # a plain file: a small one is one item
                 first = self._read(path, stream)
-                check_not_compressed(path, first)
+                check_text_head(path, first)
                 if len(first) < self.block_size:
                     more = self._read(path, stream)  # (a short read is the end on a local disk, not everywhere)
                     if not more:
@@ -496,7 +497,7 @@ class Corpus:
         ``first``: bytes already read from it, taken before the rest; ``taker``: takes the fingerprint of
         the corpus's file ``i`` from its reads (kept once the file is read to its end). Text that starts at
         the file's start (standard input, a decompressed file, a part's first range) is refused if it begins
-        compressed data or an archive (:func:`check_not_compressed`; a plain file's ``first`` was looked at
+        compressed data or an archive (:func:`check_text_head`; a plain file's ``first`` was looked at
         already)."""
         carry = b""
         position = 0
@@ -504,7 +505,7 @@ class Corpus:
         while True:
             data, first = (first, b"") if first else (self._read(path, stream), b"")
             if head:
-                check_not_compressed("standard input" if path == STDIN else path, data, stream is not raw)
+                check_text_head("standard input" if path == STDIN else path, data, stream is not raw)
                 head = False
             if taker is not None:
                 if data:
