@@ -43,7 +43,7 @@ sys.path.insert(0, ROOT)
 from w2v import Vectors  # noqa: E402
 from w2v.evaluate import evaluate_analogies, evaluate_pairs  # noqa: E402
 from systems import w2v_variant  # noqa: E402  (beside this script)
-from timing import create_new, free_stem, result_name  # noqa: E402
+from timing import create_new, free_stem, result_name, write_stem_files  # noqa: E402
 
 #: The files a comparison named STEM writes (the runs so far, the report, its tables, its plot): a stem is
 #: taken only when none of them exists, so no run replaces another's.
@@ -473,11 +473,7 @@ def main(argv=None):
 def write_report(report, folder, stem):
     """``folder/STEM.json`` (every run) and ``folder/STEM.md`` (the tables); files made here, never replaced."""
     os.makedirs(folder, exist_ok=True)
-    with create_new(os.path.join(folder, stem + ".json")) as f:
-        json.dump(report, f, indent=1)
-    with create_new(os.path.join(folder, stem + ".md")) as f:
-        f.write(markdown(report))
-    print(f"wrote {os.path.join(folder, stem)}.json and .md", file=sys.stderr)
+    write_stem_files(folder, stem, {".json": json.dumps(report, indent=1), ".md": markdown(report)})
 
 
 def merge_reports(paths, folder, stem):

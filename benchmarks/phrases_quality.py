@@ -36,7 +36,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
 from compare import BadArgument, DATA, OneLineParser, positive_ints, run_in_one_line  # noqa: E402
-from timing import RESULTS, create_new, free_stem, result_name  # noqa: E402
+from timing import RESULTS, free_stem, result_name, write_stem_files  # noqa: E402
 from w2v.evaluate import evaluate_analogies, evaluate_pairs, read_analogies, read_pairs  # noqa: E402
 from w2v.vectors import Vectors  # noqa: E402
 
@@ -167,12 +167,8 @@ def write_report(runs, args):
         cells += [mean_se([by["phrased"][s] - by[r][s] for s in by[r]]) for r in references]
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
     stem = free_stem(args.name, (".md", ".json"))  # a run never replaces one recorded before
-    with create_new(os.path.join(RESULTS, stem + ".md")) as f:
-        f.write("\n".join(lines) + "\n")
-    with create_new(os.path.join(RESULTS, stem + ".json")) as f:
-        json.dump(runs, f, indent=1)
+    write_stem_files(RESULTS, stem, {".md": "\n".join(lines) + "\n", ".json": json.dumps(runs, indent=1)})
     print("\n".join(lines))
-    print(f"wrote {os.path.join(RESULTS, stem)}.md and .json", file=sys.stderr)
 
 
 if __name__ == "__main__":

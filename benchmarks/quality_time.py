@@ -33,7 +33,7 @@ sys.path.insert(0, ROOT)
 from compare import (BadArgument, OneLineParser, default_data, evaluate, machine_info, positive_ints,  # noqa: E402
                      run_in_one_line)
 from systems import CONFIGS  # noqa: E402
-from timing import create_new, free_stem, result_name, time_command  # noqa: E402
+from timing import free_stem, result_name, time_command, write_stem_files  # noqa: E402
 
 GENSIM = ("import sys; from gensim.models import Word2Vec; "
           "sg, negative, alpha, epochs, seed = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), "
@@ -217,11 +217,7 @@ def main(argv=None):
               "repeat": args.repeat,
               "command": "python benchmarks/quality_time.py " + " ".join(sys.argv[1:] if argv is None else argv),
               "machine": machine_info(), "points": points, "best_within": compare_curves(points), "runs": runs}
-    with create_new(os.path.join(args.out, stem + ".json")) as f:
-        json.dump(report, f, indent=1)
-    with create_new(os.path.join(args.out, stem + ".md")) as f:
-        f.write(markdown(report))
-    print(f"wrote {os.path.join(args.out, stem)}.json and .md", file=sys.stderr)
+    write_stem_files(args.out, stem, {".json": json.dumps(report, indent=1), ".md": markdown(report)})
     try:
         plot(report, os.path.join(args.out, stem + ".png"))
     except ImportError:

@@ -69,6 +69,16 @@ def create_new(path: str):
     return open(path, "x")
 
 
+def write_stem_files(folder: str, stem: str, texts: dict) -> None:
+    """Create ``folder/STEM<suffix>`` with ``text`` for each ``suffix: text`` of ``texts`` (STEM from
+    :func:`free_stem`: a file that is there is an error, never replaced), and say where they went."""
+    for suffix, text in texts.items():
+        with create_new(os.path.join(folder, stem + suffix)) as f:
+            f.write(text)
+    first, *rest = texts
+    print(f"wrote {os.path.join(folder, stem)}{first}" + "".join(f" and {suffix}" for suffix in rest), file=sys.stderr)
+
+
 def write_result(name: str, lines, folder: str = RESULTS) -> str:
     """Write ``lines`` (a list of lines, or the text) to ``folder/STEM.md``, STEM being :func:`free_stem`'s
     for ``name`` (so a result recorded before is never replaced), print them and say where they went;

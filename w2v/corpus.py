@@ -67,33 +67,32 @@ except ImportError:
 _OPENERS = {".gz": (_isal_gzip or gzip).open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
-def _is_bzip2(head: bytes) -> bool:
-    """bzip2's "BZh", a block-size digit 1-9, then a block's magic (or the end of an empty stream's)."""
-    return (head[:3] == b"BZh" and len(head) >= 10 and head[3:4] in b"123456789"
-            and head[4:10] in (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90"))
+def _bzip2_block_follows(head: bytes) -> bool:
+    """After bzip2's "BZh": a block-size digit 1-9, then a block's magic (or the end of an empty stream's)."""
+    return head[3:4] in b"123456789" and head[4:10] in (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 
 
-#: How compressed data (or text that is not UTF-8) begins, what it is, and what a user who gave it as
-#: text should do: with a file, and on standard input. None of these can begin UTF-8 text: each starts
-#: with a control byte or a byte UTF-8 never begins with, or for bzip2 with binary magic after "BZh".
+#: How compressed data (or text that is not UTF-8) begins, a check of the bytes after (or None), what it
+#: is, and what a user who gave it as text should do: with a file, and on standard input. None of these
+#: can begin UTF-8 text: each starts with a control byte or a byte UTF-8 never begins with, or for bzip2
+#: with binary magic after "BZh".
 _ON_THE_WAY_IN = "decompress it on the way in (zcat, bzcat, xzcat or zstdcat FILE | w2v ...)"
-_COMPRESSED_HEADS = (
-    (lambda head: head.startswith(b"\x1f\x8b\x08"), "is gzip-compressed data, not text",
+_NOT_TEXT = (
+    ((b"\x1f\x8b\x08",), None, "is gzip-compressed data, not text",
      "name it .gz (w2v decompresses .gz files) or decompress it first", _ON_THE_WAY_IN),
-    (_is_bzip2, "is bzip2-compressed data, not text",
+    ((b"BZh",), _bzip2_block_follows, "is bzip2-compressed data, not text",
      "name it .bz2 (w2v decompresses .bz2 files) or decompress it first", _ON_THE_WAY_IN),
-    (lambda head: head.startswith(b"\xfd7zXZ\x00"), "is xz-compressed data, not text",
+    ((b"\xfd7zXZ\x00",), None, "is xz-compressed data, not text",
      "name it .xz (w2v decompresses .xz files) or decompress it first", _ON_THE_WAY_IN),
-    (lambda head: head.startswith(b"\x28\xb5\x2f\xfd"), "is zstd-compressed data, not text",
-     "decompress it first (zstd -d)", _ON_THE_WAY_IN),
-    (lambda head: head.startswith(b"PK\x03\x04"), "is a zip archive, not text", "unpack it first", "unpack it first"),
-    (lambda head: head.startswith((b"\xff\xfe", b"\xfe\xff")),
-     "is UTF-16 or UTF-32 text (it starts with a byte order mark), not UTF-8",
+    ((b"\x28\xb5\x2f\xfd",), None, "is zstd-compressed data, not text", "decompress it first (zstd -d)",
+     _ON_THE_WAY_IN),
+    ((b"PK\x03\x04",), None, "is a zip archive, not text", "unpack it first", "unpack it first"),
+    ((b"\xff\xfe", b"\xfe\xff"), None, "is UTF-16 or UTF-32 text (it starts with a byte order mark), not UTF-8",
      "convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)",
      "convert it on the way in (iconv -f UTF-16 -t UTF-8 FILE | w2v ...)"),
 )
-_MAGIC_FIRST = frozenset((b"\x1f", b"B", b"\xfd", b"\x28", b"P", b"\xff", b"\xfe"))  # their first bytes: one
-# look for most files
+#: The first bytes of all of them: one look for most files.
+_NOT_TEXT_FIRST = frozenset(start[:1] for starts, *_ in _NOT_TEXT for start in starts)
 
 
 def _is_tar(head: bytes) -> bool:
@@ -116,10 +115,10 @@ def check_text_head(name: str, head: bytes, decompressed: bool = False) -> None:
     (``corpus.tar.gz``)."""
     if _is_tar(head):
         raise OSError(f"{name}: is a tar archive, not text; unpack it first (tar xf) and give the folder")
-    if decompressed or head[:1] not in _MAGIC_FIRST:
+    if decompressed or head[:1] not in _NOT_TEXT_FIRST:
         return
-    for matches, what, advice, advice_for_standard_input in _COMPRESSED_HEADS:
-        if matches(head):
+    for starts, confirm, what, advice, advice_for_standard_input in _NOT_TEXT:
+        if head.startswith(starts) and (confirm is None or confirm(head)):
             raise OSError(f"{name}: {what}; {advice_for_standard_input if name == 'standard input' else advice}")
 
 
@@ -478,11 +477,10 @@ class Corpus:
 
     def _read(self, path: str, stream: BinaryIO) -> bytes:
         """Up to a block of ``stream`` (``path``'s); a stream that cannot be read is an ``OSError`` naming it."""
+        # damage inside a .gz stream is zlib.error (or isal's), a cut one EOFError; bz2's damage is OSError
         try:
             return stream.read(self.block_size)
-        except (OSError, EOFError, zlib.error, _IsalError, lzma.LZMAError, ValueError) as error:  # (zlib.error,
-            # or isal's: damage inside a .gz stream; a cut one is EOFError, bz2's and lzma's damage OSError
-            # and LZMAError)
+        except (OSError, EOFError, zlib.error, _IsalError, lzma.LZMAError, ValueError) as error:
             name = "standard input" if path == STDIN else path
             raise OSError(f"{name}: cannot read compressed data ({error}); "
                           f"is the file complete and is its extension right?") from None
