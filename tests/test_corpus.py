@@ -163,12 +163,50 @@ def test_both_gzip_readers_give_the_same_text_and_the_same_errors(tmp_path, monk
             all_tokens(Corpus([path]))
 
 
+def test_zst_files_are_read_frame_after_frame_and_a_cut_or_damaged_one_is_a_clear_error(tmp_path):
+    """zstandard's own stream reader returns a cut file's text up to the cut without an error; w2v's reader
+    (the zstd extra) raises one, as for a cut .gz, .bz2 or .xz file. Several frames (``cat a.zst b.zst``),
+    an empty frame and a tar archive inside are read or refused as for the other formats."""
+    zstandard = pytest.importorskip("zstandard")
+    compress = zstandard.ZstdCompressor(write_checksum=True).compress
+    text = VARIED_TEXT
+    whole = compress(text)
+    cut = whole[:len(whole) // 2]
+    zstandard.ZstdDecompressor().stream_reader(io.BytesIO(cut), read_across_frames=True).read()  # raises nothing
+    good = {"one": (whole, text), "frames": (compress(text[:1000]) + compress(text[1000:]), text),
+            "empty": (compress(b""), b""), "none": (b"", b"")}
+    for name, (data, expected) in good.items():
+        path = write(tmp_path / f"{name}.zst", data)
+        assert b" ".join(all_tokens(Corpus([path]))) == expected, name
+    damaged = damaged_inside(whole)
+    with pytest.raises(zstandard.ZstdError):
+        zstandard.ZstdDecompressor().decompress(damaged)
+    frames = compress(text[:1000]) + compress(text[1000:])
+    bad = {"cut": cut, "cut-second-frame": frames[:len(frames) - 100],
+           "damaged": damaged, "plain": text[:5000]}
+    for name, data in bad.items():
+        path = write(tmp_path / f"{name}.zst", data)
+        with pytest.raises(OSError, match=f"{name}.zst: cannot read compressed data"):
+            all_tokens(Corpus([path]))
+    path = write(tmp_path / "c.tar.zst", compress(tar_of({"a.txt": b"one two\n" * 100})))
+    with pytest.raises(OSError, match="c.tar.zst: is a tar archive, not text"):
+        all_tokens(Corpus([path]))
+
+
+def test_a_zst_file_without_zstandard_installed_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus_module, "_zstandard", None)
+    path = write(tmp_path / "a.zst", b"\x28\xb5\x2f\xfd" + bytes(20))
+    with pytest.raises(OSError, match=re.escape("a.zst: reading .zst files needs the zstandard package "
+                                                "(pip install 'w2v[zstd]')")):
+        all_tokens(Corpus([path]))
+
+
 COMPRESSED_AS_TEXT = [
     ("gz.txt", gzip.compress(VARIED_TEXT), "is gzip-compressed data, not text; name it .gz"),
     ("bz2.txt", bz2.compress(VARIED_TEXT), "is bzip2-compressed data, not text; name it .bz2"),
     ("empty-bz2.txt", bz2.compress(b""), "is bzip2-compressed data, not text; name it .bz2"),
     ("xz.txt", lzma.compress(VARIED_TEXT), "is xz-compressed data, not text; name it .xz"),
-    ("zst.txt", b"\x28\xb5\x2f\xfd" + bytes(200), "is zstd-compressed data, not text; decompress it first"),
+    ("zst.txt", b"\x28\xb5\x2f\xfd" + bytes(200), "is zstd-compressed data, not text; name it .zst"),
     ("zip.txt", b"PK\x03\x04" + bytes(200), "is a zip archive, not text; unpack it first"),
     ("utf16.txt", "one two\n".encode("utf-16"), "is UTF-16 or UTF-32 text (it starts with a byte order mark), not UTF-8; "
      "convert it to UTF-8 first"),

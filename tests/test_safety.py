@@ -23,6 +23,11 @@ from conftest import ROOT, SAMPLE, VARIED_TEXT, damaged_inside, tar_of, write
 from w2v.cli import cli
 from w2v.formats import read_vectors, write_vectors
 
+try:
+    import zstandard
+except ImportError:
+    zstandard = None
+
 CORPUS = "\n".join(" ".join(["king", "queen", "man", "woman", "paris", "france"][(i + j) % 6] for j in range(12))
                    for i in range(300)) + "\n"
 SMALL = ["-q", "--dim", "4", "--epochs", "1", "--min-count", "1", "--threads", "1"]
@@ -53,6 +58,9 @@ def make_folder(root):
     write(root / "damaged.txt.gz", damaged_inside(gzip.compress(VARIED_TEXT)))  # inflate fails there (zlib.error)
     write(root / "packed.txt", gzip.compress(VARIED_TEXT))  # gzip under a text file's name
     write(root / "c.tar.gz", gzip.compress(tar_of({"c.txt": CORPUS.encode()})))
+    if zstandard is not None:  # (the test extra installs it)
+        whole = zstandard.ZstdCompressor().compress(VARIED_TEXT)
+        write(root / "cut.txt.zst", whole[:len(whole) // 2])  # zstandard's own reader says nothing of the cut
 
 
 def snapshot(root):
@@ -156,7 +164,10 @@ CASES = [
     ("gzip-named-txt-vocab", ["vocab", "packed.txt"], 1, "packed.txt: is gzip-compressed data, not text"),
     ("gzip-named-txt-phrases", ["phrases", "packed.txt", "-o", "new.txt"], 1, "packed.txt: is gzip-compressed data"),
     ("tar-gz-corpus", ["train", "c.tar.gz", "-o", "new.bin"], 1, "c.tar.gz: is a tar archive, not text; unpack it"),
-]
+] + ([] if zstandard is None else [
+    ("cut-zst-train", ["train", "cut.txt.zst", "-o", "new.bin"], 1, "cut.txt.zst: cannot read compressed data"),
+    ("cut-zst-vocab", ["vocab", "cut.txt.zst", "-o", "new.txt"], 1, "cut.txt.zst: cannot read compressed data"),
+])
 
 
 @pytest.mark.parametrize("args,code,fragment", [c[1:] for c in CASES], ids=[c[0] for c in CASES])

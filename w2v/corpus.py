@@ -1,4 +1,4 @@
-"""Streaming corpus reader: files, folders, .gz/.bz2/.xz and stdin, in bounded memory.
+"""Streaming corpus reader: files, folders, .gz/.bz2/.xz/.zst and stdin, in bounded memory.
 
 A *token* is a run of bytes other than ASCII white space (space, tab, newline,
 CR, VT, FF), as word2vec.c reads words (:mod:`w2v.words` is the one
@@ -15,7 +15,7 @@ Differences from word2vec.c: no ``</s>`` token is inserted for newlines (gensim
 does the same), and a word is not cut at 100 bytes.
 
 A file read as text (and standard input) that begins with the signature of compressed data (gzip,
-bzip2, xz, zstd, zip), a tar archive (also inside a .gz, .bz2 or .xz file) or a UTF-16/32 byte order
+bzip2, xz, zstd, zip), a tar archive (also inside a compressed file) or a UTF-16/32 byte order
 mark is refused with an ``OSError`` saying what it is (:func:`check_text_head`), rather than
 counted as binary noise.
 
@@ -34,6 +34,7 @@ import codecs
 import collections.abc
 import functools
 import gzip
+import io
 import lzma
 import os
 import stat
@@ -61,10 +62,60 @@ try:  # python-isal (the ``gzip`` extra): the same bytes as the standard library
     from isal.isal_zlib import error as _IsalError
 except ImportError:
     _isal_gzip, _IsalError = None, zlib.error
+try:  # zstandard (the ``zstd`` extra)
+    import zstandard as _zstandard
+    _ZstdError = _zstandard.ZstdError
+except ImportError:
+    _zstandard, _ZstdError = None, zlib.error
+
+
+class _ZstdRaw(io.RawIOBase):
+    """The text of a .zst file, frame after frame, that raises ``EOFError`` when the file ends inside a
+    frame. (zstandard's own ``stream_reader`` returns a cut file's text up to the cut without a word, and
+    a corpus cut short must be an error, as a cut .gz, .bz2 or .xz file is.)"""
+
+    def __init__(self, raw: BinaryIO):
+        super().__init__()
+        self._raw = raw
+        self._decompressor = _zstandard.ZstdDecompressor()
+        self._frame = None  # the decompressor object of the frame being read; None between frames
+        self._text = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._text:
+            data = self._raw.read(1 << 17)
+            if not data:
+                if self._frame is not None:
+                    raise EOFError("the file ends inside a zstd frame")
+                return 0
+            while data:
+                if self._frame is None:
+                    self._frame = self._decompressor.decompressobj()
+                self._text += self._frame.decompress(data)
+                if not self._frame.eof:
+                    break
+                data, self._frame = self._frame.unused_data, None
+        n = min(len(buffer), len(self._text))
+        buffer[:n] = self._text[:n]
+        self._text = self._text[n:]
+        return n
+
+
+def _open_zstd(raw: BinaryIO, mode: str = "rb") -> BinaryIO:
+    """A .zst file's text (:class:`_ZstdRaw`), buffered; an ``OSError`` when zstandard is not installed."""
+    if _zstandard is None:
+        raise OSError(f"{raw.name}: reading .zst files needs the zstandard package (pip install 'w2v[zstd]'); "
+                      f"or decompress it on the way in (zstdcat FILE | w2v ...)")
+    return io.BufferedReader(_ZstdRaw(raw), buffer_size=1 << 20)
+
+
 #: The reader of each compressed extension. One .gz stream is inflated by one thread: with the standard
 #: library at ~300 MB/s of text, about what counting does on two cores, with python-isal at ~1.1 GB/s
 #: (benchmarks/README.md, "Compressed corpora").
-_OPENERS = {".gz": (_isal_gzip or gzip).open, ".bz2": bz2.open, ".xz": lzma.open}
+_OPENERS = {".gz": (_isal_gzip or gzip).open, ".bz2": bz2.open, ".xz": lzma.open, ".zst": _open_zstd}
 
 
 def _bzip2_block_follows(head: bytes) -> bool:
@@ -84,8 +135,8 @@ _NOT_TEXT = (
      "name it .bz2 (w2v decompresses .bz2 files) or decompress it first", _ON_THE_WAY_IN),
     ((b"\xfd7zXZ\x00",), None, "is xz-compressed data, not text",
      "name it .xz (w2v decompresses .xz files) or decompress it first", _ON_THE_WAY_IN),
-    ((b"\x28\xb5\x2f\xfd",), None, "is zstd-compressed data, not text", "decompress it first (zstd -d)",
-     _ON_THE_WAY_IN),
+    ((b"\x28\xb5\x2f\xfd",), None, "is zstd-compressed data, not text",
+     "name it .zst (w2v decompresses .zst files) or decompress it first", _ON_THE_WAY_IN),
     ((b"PK\x03\x04",), None, "is a zip archive, not text", "unpack it first", "unpack it first"),
     ((b"\xff\xfe", b"\xfe\xff"), None, "is UTF-16 or UTF-32 text (it starts with a byte order mark), not UTF-8",
      "convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)",
@@ -111,7 +162,7 @@ def check_text_head(name: str, head: bytes, decompressed: bool = False) -> None:
     """Raise an ``OSError`` naming ``name`` when ``head``, the first bytes of a file or stream read as
     text, begins compressed data, an archive or UTF-16/32 text: counting it would make a vocabulary of
     binary noise, with only a warning about invalid UTF-8, or of tar's headers among the text.
-    ``decompressed``: the bytes came out of a .gz, .bz2 or .xz file, so only an archive is looked for
+    ``decompressed``: the bytes came out of a compressed file, so only an archive is looked for
     (``corpus.tar.gz``)."""
     if _is_tar(head):
         raise OSError(f"{name}: is a tar archive, not text; unpack it first (tar xf) and give the folder")
@@ -480,7 +531,7 @@ class Corpus:
         # damage inside a .gz stream is zlib.error (or isal's), a cut one EOFError; bz2's damage is OSError
         try:
             return stream.read(self.block_size)
-        except (OSError, EOFError, zlib.error, _IsalError, lzma.LZMAError, ValueError) as error:
+        except (OSError, EOFError, zlib.error, _IsalError, lzma.LZMAError, _ZstdError, ValueError) as error:
             name = "standard input" if path == STDIN else path
             raise OSError(f"{name}: cannot read compressed data ({error}); "
                           f"is the file complete and is its extension right?") from None
