@@ -72,7 +72,9 @@ except ImportError:
 class _ZstdRaw(io.RawIOBase):
     """The text of a .zst file, frame after frame, that raises ``EOFError`` when the file ends inside a
     frame. (zstandard's own ``stream_reader`` returns a cut file's text up to the cut without a word, and
-    a corpus cut short must be an error, as a cut .gz, .bz2 or .xz file is.)"""
+    a corpus cut short must be an error, as a cut .gz, .bz2 or .xz file is.) Damage inside a frame is found
+    by the frame's checksum, which the zstd tool writes by default; a frame written without one
+    (``zstd --no-check``) cannot show it."""
 
     def __init__(self, raw: BinaryIO):
         super().__init__()
