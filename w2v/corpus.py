@@ -446,7 +446,11 @@ class Corpus:
             raw = open(path, "rb", buffering=0)
             return raw, raw
         raw = open(path, "rb")
-        return opener(raw, "rb"), raw
+        try:
+            return opener(raw, "rb"), raw
+        except BaseException:  # (a .zst file without zstandard installed): the file is not left open
+            raw.close()
+            raise
 
     def part(self, k: int, n: int) -> "CorpusPart":
         """Part ``k`` of ``n`` of this corpus (:class:`CorpusPart`): every token is in exactly one part."""
