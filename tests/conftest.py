@@ -49,6 +49,17 @@ def tar_of(files: dict) -> bytes:
     return out.getvalue()
 
 
+def zip_of(files: dict, method=None) -> bytes:
+    """A .zip archive (bytes) of ``{name: bytes}``, in that order."""
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method if method is not None else zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
 def slowed(function, seconds):
     """``function``, each call of it delayed by ``seconds`` first (to widen a race between threads)."""
     import time

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from conftest import VARIED_TEXT, damaged_inside, tar_of, write
+from conftest import VARIED_TEXT, damaged_inside, tar_of, write, zip_of
 from w2v import corpus as corpus_module
 from w2v.corpus import Corpus, resolve_sources
 
@@ -207,7 +207,7 @@ COMPRESSED_AS_TEXT = [
     ("empty-bz2.txt", bz2.compress(b""), "is bzip2-compressed data, not text; name it .bz2"),
     ("xz.txt", lzma.compress(VARIED_TEXT), "is xz-compressed data, not text; name it .xz"),
     ("zst.txt", b"\x28\xb5\x2f\xfd" + bytes(200), "is zstd-compressed data, not text; name it .zst"),
-    ("zip.txt", b"PK\x03\x04" + bytes(200), "is a zip archive, not text; unpack it first"),
+    ("zip.txt", b"PK\x03\x04" + bytes(200), "is a zip archive, not text; name it .zip"),
     ("utf16.txt", "one two\n".encode("utf-16"), "is UTF-16 or UTF-32 text (it starts with a byte order mark), not UTF-8; "
      "convert it to UTF-8 first"),
     ("utf16be.txt", b"\xfe\xff" + "one two\n".encode("utf-16-be"), "is UTF-16 or UTF-32 text"),
@@ -369,3 +369,50 @@ def test_with_keep_fingerprint_a_pass_takes_each_plain_files_fingerprint_so_none
         pass
     read.clear()
     assert corpus.fingerprint() == expected[:2] and read == paths[:2]
+
+
+def test_a_zip_archive_is_read_as_a_folder_of_its_files(tmp_path):
+    """text8.zip, as the word2vec demo downloads it, is one file inside; an archive of several is read as
+    the folder it was made from: files in name order, hidden ones (macOS's __MACOSX/._*) and folders left
+    out, lines not running from one file into the next."""
+    import zipfile
+    files = {"corpus/b.txt": b"four five\n", "corpus/a.txt": b"one two\nthree", "__MACOSX/corpus/._a.txt": b"junk",
+             "corpus/.hidden": b"never", "corpus/sub/": b""}
+    folder = tmp_path / "folder"
+    for name, data in files.items():
+        if not name.endswith("/"):
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+    expected = sentences(Corpus([str(folder / "corpus")]))
+    assert expected == [[b"one", b"two"], [b"three"], [b"four", b"five"]]
+    for method in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        path = write(tmp_path / f"c{method}.zip", zip_of(files, method))
+        assert sentences(Corpus([path])) == expected, method
+        assert sentences(Corpus([path], block_size=64)) == expected, method
+    one = write(tmp_path / "text8.zip", zip_of({"text8": VARIED_TEXT}))
+    assert b" ".join(all_tokens(Corpus([one]))) == VARIED_TEXT
+
+
+def encrypted_flag(archive: bytes) -> bytes:
+    """``archive`` with its one file marked encrypted (bit 0 of the flags, in the local and central headers)."""
+    marked = bytearray(archive)
+    marked[6] |= 1
+    marked[archive.index(b"PK\x01\x02") + 8] |= 1
+    return bytes(marked)
+
+
+def test_a_cut_damaged_or_unreadable_zip_is_one_clear_error(tmp_path):
+    whole = zip_of({"a.txt": VARIED_TEXT})
+    crc = bytearray(zip_of({"a.txt": VARIED_TEXT}, 0))  # stored: a changed byte of text fails only the CRC
+    crc[100] ^= 0x20
+    bad = {"cut": (whole[:len(whole) // 2], "cannot read compressed data (File is not a zip file)"),
+           "damaged": (damaged_inside(whole), "cannot read compressed data"),
+           "crc": (bytes(crc), "cannot read compressed data (Bad CRC-32"),
+           "plain": (VARIED_TEXT[:5000], "cannot read compressed data (File is not a zip file)"),
+           "nested": (zip_of({"a.txt": b"x\n", "b.txt.gz": gzip.compress(b"y\n")}),
+                      "b.txt.gz inside is an archive or compressed; unpack the .zip first"),
+           "encrypted": (encrypted_flag(zip_of({"a.txt": b"x\n"})), "a.txt inside is encrypted; unpack the .zip first")}
+    for name, (data, message) in bad.items():
+        path = write(tmp_path / f"{name}.zip", data)
+        with pytest.raises(OSError, match=re.escape(f"{name}.zip: {message}")):
+            all_tokens(Corpus([path]))

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, SAMPLE, VARIED_TEXT, damaged_inside, tar_of, write
+from conftest import ROOT, SAMPLE, VARIED_TEXT, damaged_inside, tar_of, write, zip_of
 from w2v.cli import cli
 from w2v.formats import read_vectors, write_vectors
 
@@ -58,6 +58,8 @@ def make_folder(root):
     write(root / "damaged.txt.gz", damaged_inside(gzip.compress(VARIED_TEXT)))  # inflate fails there (zlib.error)
     write(root / "packed.txt", gzip.compress(VARIED_TEXT))  # gzip under a text file's name
     write(root / "c.tar.gz", gzip.compress(tar_of({"c.txt": CORPUS.encode()})))
+    zipped = zip_of({"c.txt": VARIED_TEXT})
+    write(root / "cut.zip", zipped[:len(zipped) // 2])
     if zstandard is not None:  # (the test extra installs it)
         whole = zstandard.ZstdCompressor().compress(VARIED_TEXT)
         write(root / "cut.txt.zst", whole[:len(whole) // 2])  # zstandard's own reader says nothing of the cut
@@ -164,6 +166,7 @@ CASES = [
     ("gzip-named-txt-vocab", ["vocab", "packed.txt"], 1, "packed.txt: is gzip-compressed data, not text"),
     ("gzip-named-txt-phrases", ["phrases", "packed.txt", "-o", "new.txt"], 1, "packed.txt: is gzip-compressed data"),
     ("tar-gz-corpus", ["train", "c.tar.gz", "-o", "new.bin"], 1, "c.tar.gz: is a tar archive, not text; unpack it"),
+    ("cut-zip-train", ["train", "cut.zip", "-o", "new.bin"], 1, "cut.zip: cannot read compressed data (File is not a zip"),
 ] + ([] if zstandard is None else [
     ("cut-zst-train", ["train", "cut.txt.zst", "-o", "new.bin"], 1, "cut.txt.zst: cannot read compressed data"),
     ("cut-zst-vocab", ["vocab", "cut.txt.zst", "-o", "new.txt"], 1, "cut.txt.zst: cannot read compressed data"),

@@ -348,7 +348,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
           read_vocab, save_vocab, cache_dir, phrases, phrase_threshold, phrase_table, keep_words, checkpoint,
           checkpoint_every, resume,
           allow_other_corpus, init, update_vocab, scheduler, sync_words, classes_k, classes_output, force, quiet):
-    """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz/.zst, or - for stdin).
+    """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz/.zst, .zip, or - for stdin).
 
     A line is a sentence; words are separated by white space. Outputs are
     checked before the corpus is read: an output may not be an input, lie in

@@ -1,4 +1,4 @@
-"""Streaming corpus reader: files, folders, .gz/.bz2/.xz/.zst and stdin, in bounded memory.
+"""Streaming corpus reader: files, folders, .gz/.bz2/.xz/.zst, .zip archives and stdin, in bounded memory.
 
 A *token* is a run of bytes other than ASCII white space (space, tab, newline,
 CR, VT, FF), as word2vec.c reads words (:mod:`w2v.words` is the one
@@ -39,6 +39,7 @@ import lzma
 import os
 import stat
 import sys
+import zipfile
 import zlib
 from typing import BinaryIO, Callable, Iterator, List, Optional, Sequence, Tuple
 
@@ -123,10 +124,77 @@ def _open_zstd(raw: BinaryIO, mode: str = "rb") -> BinaryIO:
     return io.BufferedReader(_ZstdRaw(raw), buffer_size=1 << 20)
 
 
+class _ZipText(io.RawIOBase):
+    """The files inside a .zip archive, read as a folder is: in the order of their names, hidden ones
+    (a name part starting with ".", as macOS's ``__MACOSX/._*``) and folders left out, and a line ending
+    after each, so that lines do not run from one file into the next. Each file is inflated as it is
+    read and its CRC checked at its end (``zipfile``); text8.zip, as the word2vec demo downloads it, is
+    read as it is."""
+
+    def __init__(self, raw: BinaryIO):
+        super().__init__()
+        self._archive = zipfile.ZipFile(raw)
+        self._members = sorted((info for info in self._archive.infolist() if not info.is_dir() and not any(
+            part.startswith(".") or part == "__MACOSX" for part in info.filename.split("/"))),
+            key=lambda info: info.filename)
+        for info in self._members:
+            if info.flag_bits & 0x1:
+                raise OSError(f"{raw.name}: {info.filename} inside is encrypted; unpack the .zip first")
+            if os.path.splitext(info.filename)[1].lower() in _OPENERS or info.filename.lower().endswith(".tar"):
+                raise OSError(f"{raw.name}: {info.filename} inside is an archive or compressed; unpack the .zip first")
+        self._next = 0
+        self._member: Optional[BinaryIO] = None
+        self._line_end = False  # a line ending is owed after the member just read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while True:
+            if self._line_end:
+                self._line_end = False
+                buffer[:1] = b"\n"
+                return 1
+            if self._member is None:
+                if self._next == len(self._members):
+                    return 0
+                self._member = self._archive.open(self._members[self._next])
+                self._next += 1
+            n = self._member.readinto(buffer)
+            if n:
+                return n
+            self._member.close()
+            self._member, self._line_end = None, True
+
+    def close(self) -> None:
+        if self._member is not None:
+            self._member.close()
+        self._archive.close()
+        super().close()
+
+
+def _open_zip(raw: BinaryIO, mode: str = "rb") -> BinaryIO:
+    """The text files inside a .zip archive (:class:`_ZipText`), buffered."""
+    return io.BufferedReader(_ZipText(raw), buffer_size=1 << 20)
+
+
 #: The reader of each compressed extension. One .gz stream is inflated by one thread: with the standard
 #: library at ~300 MB/s of text, about what counting does on two cores, with python-isal at ~1.1 GB/s
 #: (benchmarks/README.md, "Compressed corpora").
-_OPENERS = {".gz": (_isal_gzip or gzip).open, ".bz2": bz2.open, ".xz": lzma.open, ".zst": _open_zstd}
+_OPENERS = {".gz": (_isal_gzip or gzip).open, ".bz2": bz2.open, ".xz": lzma.open, ".zst": _open_zstd, ".zip": _open_zip}
+
+
+#: What the readers raise on damaged, cut or mislabelled data: damage inside a .gz stream is zlib.error (or
+#: isal's), a cut one EOFError; bz2's damage is OSError; a .zip file's damage zipfile.BadZipFile, a method
+#: zipfile lacks NotImplementedError.
+_READ_ERRORS = (OSError, EOFError, zlib.error, _IsalError, lzma.LZMAError, _ZstdError, zipfile.BadZipFile,
+                NotImplementedError, ValueError)
+
+
+def _unreadable(path: str, error: BaseException) -> OSError:
+    """The one-line error for compressed data that cannot be read."""
+    name = "standard input" if path == STDIN else path
+    return OSError(f"{name}: cannot read compressed data ({error}); is the file complete and is its extension right?")
 
 
 def _bzip2_block_follows(head: bytes) -> bool:
@@ -148,7 +216,8 @@ _NOT_TEXT = (
      "name it .xz (w2v decompresses .xz files) or decompress it first", _ON_THE_WAY_IN),
     ((b"\x28\xb5\x2f\xfd",), None, "is zstd-compressed data, not text",
      "name it .zst (w2v decompresses .zst files) or decompress it first", _ON_THE_WAY_IN),
-    ((b"PK\x03\x04",), None, "is a zip archive, not text", "unpack it first", "unpack it first"),
+    ((b"PK\x03\x04",), None, "is a zip archive, not text",
+     "name it .zip (w2v reads the files inside) or unpack it first", "unpack it first"),
     ((b"\xff\xfe", b"\xfe\xff"), None, "is UTF-16 or UTF-32 text (it starts with a byte order mark), not UTF-8",
      "convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)",
      "convert it on the way in (iconv -f UTF-16 -t UTF-8 FILE | w2v ...)"),
@@ -457,7 +526,13 @@ class Corpus:
         raw = open(path, "rb")
         try:
             return opener(raw, "rb"), raw
-        except BaseException:  # (a .zst file without zstandard installed): the file is not left open
+        except OSError:  # it says what is wrong (no zstandard for a .zst file, a .zip file's contents)
+            raw.close()
+            raise
+        except _READ_ERRORS as error:  # a .zip file's directory is read at once
+            raw.close()
+            raise _unreadable(path, error) from None
+        except BaseException:  # the file is not left open
             raw.close()
             raise
 
@@ -543,13 +618,10 @@ class Corpus:
 
     def _read(self, path: str, stream: BinaryIO) -> bytes:
         """Up to a block of ``stream`` (``path``'s); a stream that cannot be read is an ``OSError`` naming it."""
-        # damage inside a .gz stream is zlib.error (or isal's), a cut one EOFError; bz2's damage is OSError
         try:
             return stream.read(self.block_size)
-        except (OSError, EOFError, zlib.error, _IsalError, lzma.LZMAError, _ZstdError, ValueError) as error:
-            name = "standard input" if path == STDIN else path
-            raise OSError(f"{name}: cannot read compressed data ({error}); "
-                          f"is the file complete and is its extension right?") from None
+        except _READ_ERRORS as error:
+            raise _unreadable(path, error) from None
 
     def _keep_print(self, i: int, value: List[int]) -> None:
         j = 3 * i
