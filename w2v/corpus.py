@@ -125,11 +125,12 @@ def _open_zstd(raw: BinaryIO, mode: str = "rb") -> BinaryIO:
 
 
 class _ZipText(io.RawIOBase):
-    """The files inside a .zip archive, read as a folder is: in the order of their names, hidden ones
-    (a name part starting with ".", as macOS's ``__MACOSX/._*``) and folders left out, and a line ending
-    after each, so that lines do not run from one file into the next. Each file is inflated as it is
-    read and its CRC checked at its end (``zipfile``); text8.zip, as the word2vec demo downloads it, is
-    read as it is."""
+    """The files inside a .zip archive, read as a folder is: in the order of their names, with hidden
+    ones (a part of the name starting with "."), macOS's ``__MACOSX`` folder and folder entries left
+    out, and a line end after each, so that lines do not run from one file into the next. Each file is
+    inflated as it is read and its CRC checked at its end (``zipfile``), so memory stays bounded;
+    text8.zip, as the word2vec demo downloads it, is read as it is. A file inside that is encrypted,
+    compressed or an archive is an ``OSError`` naming the archive and the file."""
 
     def __init__(self, raw: BinaryIO):
         super().__init__()
