@@ -48,7 +48,7 @@ from tqdm import tqdm
 from .progress import ProgressBar
 from .words import SEPARATORS
 
-__all__ = ["Corpus", "CorpusPart", "resolve_sources", "decode_token", "check_text_head", "STDIN"]
+__all__ = ["Corpus", "CorpusPart", "resolve_sources", "decode_token", "check_text_head", "source_name", "STDIN"]
 
 #: The name that stands for standard input.
 STDIN = "-"
@@ -192,10 +192,15 @@ _READ_ERRORS = (OSError, EOFError, zlib.error, _IsalError, lzma.LZMAError, _Zstd
                 NotImplementedError, ValueError)
 
 
+def source_name(path: str) -> str:
+    """How messages name a corpus file: its path, or "standard input" for ``-``."""
+    return "standard input" if path == STDIN else path
+
+
 def _unreadable(path: str, error: BaseException) -> OSError:
     """The one-line error for compressed data that cannot be read."""
-    name = "standard input" if path == STDIN else path
-    return OSError(f"{name}: cannot read compressed data ({error}); is the file complete and is its extension right?")
+    return OSError(f"{source_name(path)}: cannot read compressed data ({error}); "
+                   f"is the file complete and is its extension right?")
 
 
 def _bzip2_block_follows(head: bytes) -> bool:
@@ -527,14 +532,12 @@ class Corpus:
         raw = open(path, "rb")
         try:
             return opener(raw, "rb"), raw
-        except OSError:  # it says what is wrong (no zstandard for a .zst file, a .zip file's contents)
+        except BaseException as error:  # the file is not left open
             raw.close()
-            raise
-        except _READ_ERRORS as error:  # a .zip file's directory is read at once
-            raw.close()
-            raise _unreadable(path, error) from None
-        except BaseException:  # the file is not left open
-            raw.close()
+            # a .zip file's directory is read at once; an OSError already says what is wrong (no zstandard
+            # for a .zst file, what a .zip file holds)
+            if isinstance(error, _READ_ERRORS) and not isinstance(error, OSError):
+                raise _unreadable(path, error) from None
             raise
 
     def part(self, k: int, n: int) -> "CorpusPart":
@@ -642,7 +645,7 @@ class Corpus:
         while True:
             data, first = (first, b"") if first else (self._read(path, stream), b"")
             if head:
-                check_text_head("standard input" if path == STDIN else path, data, stream is not raw)
+                check_text_head(source_name(path), data, stream is not raw)
                 head = False
             if taker is not None:
                 if data:

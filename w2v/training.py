@@ -50,7 +50,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .corpus import STDIN, Corpus
+from .corpus import Corpus, source_name
 from .encode import EncodedCorpus, encode_corpus, encode_spooled
 from .errors import TrainingDiverged, TrainingInterrupted
 from .files import check_free_space
@@ -600,7 +600,7 @@ def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folde
     from .scan import count_and_spool
     counted, spooled = count_and_spool(corpus, options.count_limit, options.threads, folder)
     try:
-        names = ", ".join("standard input" if f == STDIN else f for f in corpus.files)
+        names = ", ".join(map(source_name, corpus.files))
         if spooled is not None:
             vocab, summary, word_ids = vocabulary_and_entry_ids(counted, options.min_count, options.max_vocab, names)
         else:  # the count was pruned: encoding reads the text again, without the entries' ids

@@ -35,7 +35,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .corpus import Corpus, decode_token
+from .corpus import Corpus, decode_token, source_name
 from .files import open_output
 from .memory import release_free_memory
 from .options import COUNT_LIMIT
@@ -386,8 +386,8 @@ def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int]
     _check_limits(min_count, max_size)  # before the corpus is read
     if prune_at is not None and prune_at < 1:
         raise ValueError(f"prune_at must be positive, got {prune_at}")
-    names = ", ".join("standard input" if f == "-" else f for f in corpus.files)
-    return vocabulary_from_count(scan.count(corpus, prune_at, threads), min_count, max_size, names)
+    return vocabulary_from_count(scan.count(corpus, prune_at, threads), min_count, max_size,
+                                 ", ".join(map(source_name, corpus.files)))
 
 
 def vocabulary_from_count(counted, min_count: int = 5, max_size: Optional[int] = None, source: str = "the corpus"):
