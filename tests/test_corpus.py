@@ -10,6 +10,7 @@ import zlib
 import pytest
 
 from conftest import VARIED_TEXT, damaged_inside, tar_of, write, zip_of
+from w2v import compression
 from w2v import corpus as corpus_module
 from w2v.corpus import Corpus, resolve_sources
 
@@ -194,7 +195,7 @@ def test_zst_files_are_read_frame_after_frame_and_a_cut_or_damaged_one_is_a_clea
 
 
 def test_a_zst_file_without_zstandard_installed_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(corpus_module, "_zstandard", None)
+    monkeypatch.setattr(compression, "_zstandard", None)
     path = write(tmp_path / "a.zst", b"\x28\xb5\x2f\xfd" + bytes(20))
     with pytest.raises(OSError, match=re.escape("a.zst: reading .zst files needs the zstandard package "
                                                 "(pip install 'w2v[zstd]')")):

@@ -58,6 +58,8 @@ def make_folder(root):
     write(root / "damaged.txt.gz", damaged_inside(gzip.compress(VARIED_TEXT)))  # inflate fails there (zlib.error)
     write(root / "packed.txt", gzip.compress(VARIED_TEXT))  # gzip under a text file's name
     write(root / "c.tar.gz", gzip.compress(tar_of({"c.txt": CORPUS.encode()})))
+    vectors = gzip.compress(open(root / "v.txt", "rb").read())
+    write(root / "cut.txt.gz", vectors[:len(vectors) // 2])
     zipped = zip_of({"c.txt": VARIED_TEXT})
     write(root / "cut.zip", zipped[:len(zipped) // 2])
     if zstandard is not None:  # (the test extra installs it)
@@ -167,6 +169,12 @@ CASES = [
     ("gzip-named-txt-phrases", ["phrases", "packed.txt", "-o", "new.txt"], 1, "packed.txt: is gzip-compressed data"),
     ("tar-gz-corpus", ["train", "c.tar.gz", "-o", "new.bin"], 1, "c.tar.gz: is a tar archive, not text; unpack it"),
     ("cut-zip-train", ["train", "cut.zip", "-o", "new.bin"], 1, "cut.zip: cannot read compressed data (File is not a zip"),
+    ("cut-gz-vectors", ["similar", "cut.txt.gz", "king"], 1, "cut.txt.gz: cannot read compressed data"),
+    ("cut-gz-vectors-convert", ["convert", "cut.txt.gz", "new.bin"], 1, "cut.txt.gz: cannot read compressed data"),
+    # an output that would not read back as written
+    ("phrases-onto-zip", ["phrases", "c.txt", "-o", "new.zip"], 2, "new.zip: the joined text is one text file"),
+    ("native-gz-output", ["convert", "v.bin", "new.npz.gz"], 2, "new.npz.gz: a native file is not compressed again"),
+    ("native-gz-train", ["train", "c.txt", "-o", "new.npz.gz"], 2, "new.npz.gz: a native file is not compressed again"),
 ] + ([] if zstandard is None else [
     ("cut-zst-train", ["train", "cut.txt.zst", "-o", "new.bin"], 1, "cut.txt.zst: cannot read compressed data"),
     ("cut-zst-vocab", ["vocab", "cut.txt.zst", "-o", "new.txt"], 1, "cut.txt.zst: cannot read compressed data"),

@@ -111,9 +111,10 @@ def kmeans(vectors: Vectors, k: int, iterations: int = 10, seed: int = 1,
 
 def write_classes(path: str, words, labels: np.ndarray, force: bool = False) -> None:
     """Write ``word class`` lines (word2vec.c's ``-classes`` output), sorted by class, then by the words'
-    order within a class, atomically (:func:`w2v.files.open_output`)."""
+    order within a class, atomically (:func:`w2v.files.open_output`); compressed if the name ends in .gz,
+    .bz2, .xz or .zst (:mod:`w2v.compression`), and :func:`read_classes` reads it so."""
     order = np.argsort(labels, kind="stable")
-    with open_output(path, "w", force=force) as f:
+    with open_output(path, "w", force=force, compress=True) as f:
         for start in range(0, len(order), _BLOCK):
             rows = order[start:start + _BLOCK]
             f.write("".join(f"{words[i]} {labels[i]}\n" for i in rows.tolist()))

@@ -145,7 +145,8 @@ def _load(path: str, limit: Optional[int] = None, hint: bool = True) -> Vectors:
     if hint and seconds > SLOW_LOAD_SECONDS:
         from w2v.formats import detect_format
         if detect_format(path) in ("text", "binary"):
-            native = os.path.splitext(path)[0] + ".npz"
+            from w2v.compression import without_compression
+            native = os.path.splitext(without_compression(path))[0] + ".npz"
             click.echo(f"w2v: note: reading {path} took {seconds:.1f} s; `w2v convert {path} {native}` writes "
                        f"a file that is ready in well under a second (memory-mapped)", err=True)
     return vectors
@@ -172,10 +173,14 @@ def _numba_without_scipy_blas() -> None:
 
 
 def _plan(outputs: Sequence[Optional[str]], inputs: Sequence[str], force: bool) -> List[Output]:
-    """Plan every output and refuse one that is an input or another output, before anything is read."""
+    """Plan every output and refuse one that is an input or another output, or one compressed by a
+    package that is not installed, before anything is read."""
+    from w2v.compression import check_can_write
     with user_errors():
         planned = [plan_output(path, force) for path in outputs if path]
         check_outputs(planned, inputs)
+        for out in planned:
+            check_can_write(out.path)
     return planned
 
 
@@ -256,8 +261,9 @@ def cli():
 @cli.command(context_settings=CONTEXT)
 @click.argument("corpus", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="Where to write the vectors; the extension picks the format (.bin, .txt/.vec, .npz); "
-                   "- is standard output (text unless --format says otherwise).")
+              help="Where to write the vectors; the extension picks the format (.bin, .txt/.vec, .npz; word2vec "
+                   "files compressed with .gz, .bz2, .xz or .zst after it); - is standard output (text unless "
+                   "--format says otherwise).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format, whatever the extension.")
 @click.option("--model", type=click.Choice(["sg", "cbow"]), default="sg", show_default=True,
               help="Skip-gram or continuous bag of words.")
@@ -383,7 +389,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     try:
         options.validate()
         fmt = format_for_path(output, fmt)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         raise click.UsageError(str(error)) from None
     if exact is False and model == "cbow":
         raise click.UsageError("--batched applies to skip-gram; CBOW always uses word2vec.c's updates")
@@ -658,11 +664,11 @@ def convert(source, destination, fmt, limit, force, quiet):
     \b
     Example:
       w2v convert vectors.bin vectors.txt
-      w2v convert GoogleNews-vectors.bin small.npz --limit 100000
+      w2v convert GoogleNews-vectors-negative300.bin.gz small.npz --limit 100000
     """
     try:
         fmt = format_for_path(destination, fmt)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         raise click.BadParameter(str(error), param_hint="DESTINATION") from None
     planned = _plan([destination], [source], force)
     vectors = _load(source, limit, hint=False)  # (converting is what the hint would say)
@@ -676,7 +682,8 @@ def convert(source, destination, fmt, limit, force, quiet):
 @cli.command(context_settings=CONTEXT)
 @click.argument("corpus", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="Where to write the text with its phrases joined (- is standard output).")
+              help="Where to write the text with its phrases joined, compressed if the name ends in .gz, "
+                   ".bz2, .xz or .zst (- is standard output).")
 @click.option("--min-count", type=_range("min_count"), default=5, show_default=True,
               help="Words and pairs seen fewer times never join (and this is word2phrase's discount).")
 @click.option("--threshold", type=float, multiple=True,
@@ -710,7 +717,8 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
 
     from w2v.corpus import Corpus
     from w2v.options import default_threads
-    from w2v.phrases import check_phrase_options, count_phrases, read_phrase_table, save_phrase_table, write_phrases
+    from w2v.phrases import (check_phrase_options, check_text_output, count_phrases, read_phrase_table,
+                             save_phrase_table, write_phrases)
     from w2v.phrases import phrase_table as phrase_table_rows
 
     thresholds = list(threshold) or [0.5 if scoring == "npmi" else 100.0]
@@ -724,6 +732,10 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
             check_phrase_options(min_count, value, scoring, delimiter)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+    try:
+        check_text_output(output)
+    except (ValueError, OSError) as error:
+        raise click.BadParameter(str(error), param_hint="'-o' / '--output'") from None
     if phrase_table and (passes > 1 or save_table):
         raise click.UsageError("--phrase-table applies the passes the table holds: it goes without --passes and "
                                "--save-table")

@@ -29,13 +29,10 @@ Example::
 from __future__ import annotations
 
 import array
-import bz2
 import codecs
 import collections.abc
 import functools
-import gzip
 import io
-import lzma
 import os
 import stat
 import sys
@@ -45,6 +42,7 @@ from typing import BinaryIO, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
+from . import compression
 from .progress import ProgressBar
 from .words import SEPARATORS
 
@@ -58,70 +56,6 @@ STDIN = "-"
 #: (a third of the counting pass's page faults on wiki8).
 DEFAULT_BLOCK_SIZE = (1 << 20) - (64 << 10)
 _WHITESPACE = tuple(SEPARATORS[i:i + 1] for i in range(len(SEPARATORS)))
-try:  # python-isal (the ``gzip`` extra): the same bytes as the standard library's gzip, inflated 3-4x as fast
-    from isal import igzip as _isal_gzip
-    from isal.isal_zlib import error as _IsalError
-except ImportError:
-    _isal_gzip, _IsalError = None, zlib.error
-try:  # zstandard (the ``zstd`` extra)
-    import zstandard as _zstandard
-    _ZstdError = _zstandard.ZstdError
-except ImportError:
-    _zstandard, _ZstdError = None, zlib.error
-
-
-class _ZstdRaw(io.RawIOBase):
-    """The text of a .zst file, frame after frame, that raises ``EOFError`` when the file ends inside a
-    frame. (zstandard's own ``stream_reader`` returns a cut file's text up to the cut without a word, and
-    a corpus cut short must be an error, as a cut .gz, .bz2 or .xz file is.) Damage inside a frame is found
-    by the frame's checksum, which the zstd tool writes by default; a frame written without one
-    (``zstd --no-check``) cannot show it."""
-
-    #: Compressed bytes decompressed at a time: a frame object's ``decompress`` returns all the text of
-    #: what it is given, so this bounds the text held at once (about 200 KB for wiki8's ratio of 3; wiki8
-    #: read as fast with 16, 64 or 128 KB). A file compressed far more than text is holds more: 60 MB of
-    #: one repeated line, 5.5 KB compressed, peaked 33 MB above the same text read plain.
-    READ_BYTES = 64 << 10
-
-    def __init__(self, raw: BinaryIO):
-        super().__init__()
-        self._raw = raw
-        self._decompressor = _zstandard.ZstdDecompressor()
-        self._frame = None  # the decompressor object of the frame being read; None between frames
-        self._text = b""  # text decompressed and not yet handed out from ``_at`` on
-        self._at = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while self._at == len(self._text):
-            data = self._raw.read(self.READ_BYTES)
-            if not data:
-                if self._frame is not None:
-                    raise EOFError("the file ends inside a zstd frame")
-                return 0
-            parts = []
-            while data:  # the frames that end in these bytes, and the start of the next
-                if self._frame is None:
-                    self._frame = self._decompressor.decompressobj()
-                parts.append(self._frame.decompress(data))
-                if not self._frame.eof:
-                    break
-                data, self._frame = self._frame.unused_data, None
-            self._text, self._at = b"".join(parts), 0
-        n = min(len(buffer), len(self._text) - self._at)
-        buffer[:n] = memoryview(self._text)[self._at:self._at + n]
-        self._at += n
-        return n
-
-
-def _open_zstd(raw: BinaryIO, mode: str = "rb") -> BinaryIO:
-    """A .zst file's text (:class:`_ZstdRaw`), buffered; an ``OSError`` when zstandard is not installed."""
-    if _zstandard is None:
-        raise OSError(f"{raw.name}: reading .zst files needs the zstandard package (pip install 'w2v[zstd]'); "
-                      f"or decompress it on the way in (zstdcat FILE | w2v ...)")
-    return io.BufferedReader(_ZstdRaw(raw), buffer_size=1 << 20)
 
 
 class _ZipText(io.RawIOBase):
@@ -174,22 +108,17 @@ class _ZipText(io.RawIOBase):
         super().close()
 
 
-def _open_zip(raw: BinaryIO, mode: str = "rb") -> BinaryIO:
+def _open_zip(raw: BinaryIO) -> BinaryIO:
     """The text files inside a .zip archive (:class:`_ZipText`), buffered."""
     return io.BufferedReader(_ZipText(raw), buffer_size=1 << 20)
 
 
-#: The reader of each compressed extension. One .gz stream is inflated by one thread: with the standard
-#: library at ~300 MB/s of text, about what counting does on two cores, with python-isal at ~1.1 GB/s
-#: (benchmarks/README.md, "Compressed corpora").
-_OPENERS = {".gz": (_isal_gzip or gzip).open, ".bz2": bz2.open, ".xz": lzma.open, ".zst": _open_zstd, ".zip": _open_zip}
-
-
-#: What the readers raise on damaged, cut or mislabelled data: damage inside a .gz stream is zlib.error (or
-#: isal's), a cut one EOFError; bz2's damage is OSError; a .zip file's damage zipfile.BadZipFile, a method
-#: zipfile lacks NotImplementedError.
-_READ_ERRORS = (OSError, EOFError, zlib.error, _IsalError, lzma.LZMAError, _ZstdError, zipfile.BadZipFile,
-                NotImplementedError, ValueError)
+#: The reader of each compressed extension (:mod:`w2v.compression`), and of a .zip archive, given the file
+#: opened for reading in binary.
+_OPENERS = {**compression.READERS, ".zip": _open_zip}
+#: What the readers raise on damaged, cut or mislabelled data (:data:`w2v.compression.READ_ERRORS`); a .zip
+#: file's damage zipfile.BadZipFile, a method zipfile lacks NotImplementedError.
+_READ_ERRORS = compression.READ_ERRORS + (zipfile.BadZipFile, NotImplementedError, ValueError)
 
 
 def source_name(path: str) -> str:
@@ -199,8 +128,7 @@ def source_name(path: str) -> str:
 
 def _unreadable(path: str, error: BaseException) -> OSError:
     """The one-line error for compressed data that cannot be read."""
-    return OSError(f"{source_name(path)}: cannot read compressed data ({error}); "
-                   f"is the file complete and is its extension right?")
+    return compression.unreadable(source_name(path), error)
 
 
 def _bzip2_block_follows(head: bytes) -> bool:
@@ -515,7 +443,7 @@ class Corpus:
 
     # -- raw blocks -----------------------------------------------------------------
     def _open(self, path: str) -> Tuple[BinaryIO, BinaryIO]:
-        """Return (decompressed stream, raw stream whose position counts progress)."""
+        """Return (decompressed stream, raw stream whose position counts progress); close both."""
         once = self._once_names.get(path)
         if once:
             if path in self._once_read:
@@ -531,7 +459,7 @@ class Corpus:
             return raw, raw
         raw = open(path, "rb")
         try:
-            return opener(raw, "rb"), raw
+            return opener(raw), raw
         except BaseException as error:  # the file is not left open
             raw.close()
             # a .zip file's directory is read at once; an OSError already says what is wrong (no zstandard

@@ -29,6 +29,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .compression import READ_ERRORS, open_read, read_error
 from .vectors import Vectors
 
 __all__ = ["AnalogyResult", "PairResult", "evaluate_analogies", "evaluate_pairs", "read_analogies",
@@ -89,10 +90,10 @@ class PairResult:
 
 def _read_lines(path: str):
     try:
-        with open(path, "rb") as f:
+        with open_read(path) as f:
             data = f.read()
-    except OSError as error:
-        raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+    except READ_ERRORS as error:
+        raise read_error(path, error) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

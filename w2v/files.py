@@ -38,6 +38,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from . import compression
+
 __all__ = ["Output", "plan_output", "check_outputs", "open_output", "check_free_space", "file_identity",
            "STDOUT_NAMES", "describe_bytes"]
 
@@ -214,11 +216,13 @@ class _Guard(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def open_output(output, mode: str = "wb", force: bool = False):
+def open_output(output, mode: str = "wb", force: bool = False, compress: bool = False):
     """Open an :class:`Output` (or a path, planned here) for writing; see the module docstring.
 
     ``mode`` is "wb" or "w" (UTF-8, ``\\n`` line ends). A regular file appears
-    complete, under its name, only if the block succeeds.
+    complete, under its name, only if the block succeeds. ``compress``: what is written is
+    compressed by the path's extension, if it is one of :data:`w2v.compression.EXTENSIONS`
+    (:func:`w2v.compression.compressing`), for the writers whose files are read back so.
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
@@ -227,7 +231,7 @@ def open_output(output, mode: str = "wb", force: bool = False):
     if out.kind != "file":
         stream = sys.stdout.buffer if out.kind == "stdout" else open(out.target, "wb")
         try:
-            yield from _yield_wrapped(stream, out, mode)
+            yield from _yield_wrapped(stream, out, mode, compress)
         finally:
             if out.kind != "stdout":
                 stream.close()
@@ -237,7 +241,7 @@ def open_output(output, mode: str = "wb", force: bool = False):
     try:
         _take_mode(fd, existing)
         with os.fdopen(fd, "wb") as raw:
-            yield from _yield_wrapped(raw, out, mode)
+            yield from _yield_wrapped(raw, out, mode, compress)
             try:
                 raw.flush()
                 os.fsync(raw.fileno())
@@ -250,17 +254,22 @@ def open_output(output, mode: str = "wb", force: bool = False):
         raise
 
 
-def _yield_wrapped(raw, out: Output, mode: str):
+def _yield_wrapped(raw, out: Output, mode: str, compress: bool):
     guarded = io.BufferedWriter(_Guard(raw, out), buffer_size=1 << 20)
-    f = io.TextIOWrapper(guarded, encoding="utf-8", newline="\n") if mode == "w" else guarded
+    ext = compression.compression_of(out.path) if compress else None
+    packed = compression.compressing(guarded, ext) if ext else None
+    binary = io.BufferedWriter(packed, buffer_size=1 << 20) if packed is not None else guarded
+    f = io.TextIOWrapper(binary, encoding="utf-8", newline="\n") if mode == "w" else binary
     try:
         yield f
         f.flush()
+        if packed is not None:
+            packed.close()  # the end of the compressed data
+            guarded.flush()
     finally:  # detach the wrappers: the caller's stream stays open, and they write nothing more
-        with contextlib.suppress(Exception):
-            f.detach()
-        with contextlib.suppress(Exception):
-            guarded.detach()
+        for wrapper in (f, binary, guarded):
+            with contextlib.suppress(Exception):
+                wrapper.detach()
 
 
 def _stat_or_none(path: str):

@@ -10,6 +10,11 @@ Formats
   without the newline.
 * **model** (``.w2vm``, read only here): a whole model (:mod:`w2v.modelfile`); its
   input vectors are read, memory-mapped.
+* **compressed** word2vec text or binary (``.txt.gz``, ``.vec.gz``, ``.bin.gz``, and ``.bz2``, ``.xz``,
+  ``.zst``: :mod:`w2v.compression`), as GoogleNews-vectors-negative300.bin.gz and fastText's
+  ``.vec.gz`` files are downloaded: read and written as a stream, the format decided by the name
+  without the compressed extension (or by the content, as for any file). Not a native or model
+  file, which are read memory-mapped, as they lie.
 * **native** (``.npz``): a NumPy zip of plain arrays — ``vectors`` float32[V, D],
   ``counts`` int64[V], ``words`` (UTF-8 bytes of the words joined by newlines),
   ``norms`` float64[V] (each row's length, so that a memory-mapped file answers
@@ -30,7 +35,9 @@ by a compiled formatter when training's kernels are already loaded
 
 Every reader error is a ``ValueError`` naming the file and the line or byte
 offset. A header is checked against the file's size before anything is
-allocated. Repeated words are kept once (the first, as gensim does), and the
+allocated (a compressed file's size is not known before it is read: its rows are
+written as they are read, so a header that promises too many only reserves memory
+that is never touched, and the file then ends early, which is the error). Repeated words are kept once (the first, as gensim does), and the
 number dropped is reported in :attr:`VectorFile.repeated`.
 
 This module never imports Numba (it uses a kernel only where Numba is already loaded).
@@ -45,6 +52,7 @@ Example::
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -56,6 +64,7 @@ from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, NamedTuple, 
 
 import numpy as np
 
+from . import compression
 from .files import STDOUT_NAMES, open_output
 from .binaryblock import find_entries, find_spaces
 from .modelfile import MAGIC as MODEL_MAGIC, read_model_file
@@ -96,19 +105,25 @@ class VectorFile:
 
 # -- writing --------------------------------------------------------------------------
 def format_for_path(path: str, fmt: Optional[str] = None) -> str:
-    """The format named by ``fmt``, or else by the extension of ``path`` (standard output and
-    /dev/null: text)."""
+    """The format named by ``fmt``, or else by the extension of ``path`` before any compressed one
+    (``vectors.bin.gz``: binary; standard output and /dev/null: text). A compressed native file is
+    refused: it could no longer be memory-mapped."""
     if fmt is not None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-        return fmt
-    if path in STDOUT_NAMES or path == os.devnull:
+    elif path in STDOUT_NAMES or path == os.devnull:
         return "text"
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in _EXTENSIONS:
-        raise ValueError(f"{path}: cannot tell the format from the extension {ext or '(none)'}; "
-                         f"use .bin, .txt, .vec or .npz, or name the format")
-    return _EXTENSIONS[ext]
+    else:
+        ext = os.path.splitext(compression.without_compression(path))[1].lower()
+        if ext not in _EXTENSIONS:
+            raise ValueError(f"{path}: cannot tell the format from the extension {ext or '(none)'}; use .bin, .txt, "
+                             f".vec or .npz (word2vec files may end in .gz, .bz2, .xz or .zst too), or name the format")
+        fmt = _EXTENSIONS[ext]
+    if fmt == "native" and compression.compression_of(path):
+        raise ValueError(f"{path}: a native file is not compressed again (it is a zip already, and a query maps "
+                         f"it as it lies); write {compression.without_compression(path)}")
+    compression.check_can_write(path)
+    return fmt
 
 
 def check_words(words: Sequence[str]) -> None:
@@ -200,7 +215,7 @@ def write_vectors(path: str, words: Sequence[str], vectors: np.ndarray, fmt: Opt
             raise ValueError(f"counts must be {len(words)} non-negative integers")
     meta = dict(meta or {})
     meta_bytes = json.dumps(meta, sort_keys=True, allow_nan=False).encode("utf-8")
-    with open_output(path, "wb", force=force) as f:
+    with open_output(path, "wb", force=force, compress=True) as f:
         if fmt == "native":
             _write_native(f, words, vectors, counts, meta_bytes)
         elif fmt == "binary":
@@ -321,25 +336,34 @@ def _looks_like_text_row(line: bytes, dim: int) -> bool:
 
 
 def detect_format(path: str) -> str:
-    """The format of a vectors file, from its content: zip is native; a header whose first row
-    parses as a word and D numbers is text; anything else binary."""
+    """The format of a vectors file, from its content (a compressed file's, decompressed): zip is
+    native; a header whose first row parses as a word and D numbers is text; anything else binary."""
     try:
-        with open(path, "rb") as f:
+        with _opened(path) as (f, _):
             header = f.readline(200)
-            if header.startswith(b"PK\x03\x04"):
-                return "native"
-            if header.startswith(MODEL_MAGIC):
-                return "model"
+            if header.startswith(b"PK\x03\x04") or header.startswith(MODEL_MAGIC):
+                if compression.compression_of(path):
+                    raise ValueError(f"{path}: holds a compressed native or model file, which w2v reads as it "
+                                     f"lies (memory-mapped); decompress it first")
+                return "native" if header.startswith(b"PK") else "model"
             parts = header.split()
             if len(parts) != 2 or not all(p.isdigit() for p in parts) or not header.endswith(b"\n"):
                 return "text"  # the reader names what is wrong with the header
             dim = int(parts[1])
             first = f.readline(MAX_WORD_BYTES + 64 * max(dim, 1) + 2)
-    except OSError as error:
-        raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+    except compression.READ_ERRORS as error:
+        raise compression.read_error(path, error) from None
     if not first:
         return "text"
     return "text" if _looks_like_text_row(first, dim) else "binary"
+
+
+@contextlib.contextmanager
+def _opened(path: str):
+    """``(stream, size)``: the file opened for reading in binary, and its size; a compressed file
+    (:mod:`w2v.compression`) as the stream of what it holds, and None."""
+    with compression.open_read(path) as f:
+        yield f, None if compression.compression_of(path) else os.fstat(f.fileno()).st_size
 
 
 def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = None,
@@ -358,20 +382,21 @@ def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = No
         fmt = detect_format(path)
     elif fmt not in FORMATS + ("model",):
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS + ('model',))}")
+    elif fmt in ("native", "model") and compression.compression_of(path):
+        raise ValueError(f"{path}: a compressed {fmt} file cannot be read as it lies (memory-mapped); decompress it first")
     try:
         if fmt == "model":
             data = _read_model(path, limit, mmap)
         elif fmt == "native":
             data = _read_native(path, limit, mmap)
         else:
-            with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
+            with _opened(path) as (f, size):
                 if fmt == "binary":
                     data = _read_binary(path, f, size, limit, unicode_errors)
                 else:
                     data = _read_text(path, f, size, limit, unicode_errors)
-    except OSError as error:
-        raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+    except compression.READ_ERRORS as error:
+        raise compression.read_error(path, error) from None
     except MemoryError:
         raise ValueError(f"{path}: not enough memory to load it (use a limit to read the first words)") from None
     if _all_fine(data.words):  # the usual case, decided on all the words at once (as check_words does)
@@ -380,8 +405,9 @@ def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = No
     return _drop_repeats(data)
 
 
-def _parse_header(path: str, line: bytes, size: int, min_row_bytes, limit: Optional[int]):
-    """(count, dim) from a header line, checked against the file's ``size`` before anything is allocated.
+def _parse_header(path: str, line: bytes, size: Optional[int], min_row_bytes, limit: Optional[int]):
+    """(count, dim) from a header line, checked against the file's ``size`` (None: not known, a
+    compressed file) before anything is allocated.
 
     ``min_row_bytes(dim)``: the fewest bytes one entry can take.
     """
@@ -398,7 +424,7 @@ def _parse_header(path: str, line: bytes, size: int, min_row_bytes, limit: Optio
         raise ValueError(f"{path}, line 1: bad header: {count} words of dimension {dim}")
     n = count if limit is None else min(limit, count)
     needed = n * min_row_bytes(dim)
-    if needed > size:
+    if size is not None and needed > size:
         raise ValueError(f"{path}, line 1: the header promises {count:,} words of dimension {dim:,}, "
                          f"which needs at least {needed:,} bytes, but the file has {size:,}: "
                          f"a damaged header, or not a word2vec file")

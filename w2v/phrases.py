@@ -54,7 +54,8 @@ from typing import List, Optional
 import numpy as np
 
 from .corpus import Corpus
-from .files import open_output
+from .compression import READ_ERRORS, check_can_write, open_read, read_error
+from .files import Output, open_output
 from .words import SEPARATORS
 
 __all__ = ["PhraseCounts", "count_phrases", "write_phrases", "check_phrase_options", "phrase_table",
@@ -221,12 +222,23 @@ def joining(counts: PhraseCounts, min_count: int, threshold: float, scoring: str
                         counts.min_count, table_only=True)
 
 
+def check_text_output(path: str) -> None:
+    """Raise when the joined text could not be written to ``path`` so that it reads back: a .zip name
+    (read as an archive; the text is one file) or a compression whose package is missing. A name
+    ending in .gz, .bz2, .xz or .zst is written compressed so (:mod:`w2v.compression`)."""
+    if os.path.splitext(path)[1].lower() == ".zip":
+        raise ValueError(f"{path}: the joined text is one text file, and a .zip is read as an archive; name it "
+                         f".txt, or .gz, .bz2, .xz or .zst to write it compressed")
+    check_can_write(path)
+
+
 def write_phrases(corpus: Corpus, counts: PhraseCounts, output, min_count: int = 5, threshold: float = 100.0,
                   scoring: str = "word2phrase", delimiter: str = "_", force: bool = False, threads: int = 1) -> None:
     """Write ``corpus`` with its phrases joined (module docstring) to ``output`` (a path or a planned
-    :class:`w2v.files.Output`), atomically."""
+    :class:`w2v.files.Output`), atomically; compressed by its extension (:func:`check_text_output`)."""
+    check_text_output(output.path if isinstance(output, Output) else output)
     pieces = joined_pieces(corpus, counts, min_count, threshold, scoring, delimiter, threads)
-    with open_output(output, "wb", force=force) as f:
+    with open_output(output, "wb", force=force, compress=True) as f:
         for text in pieces:
             f.write(memoryview(text))
 
@@ -260,8 +272,9 @@ def save_phrase_table(path, passes, force: bool = False) -> None:
     """Write the pairs each pass joins (``passes``: one list of :func:`phrase_table` rows a pass) as
     ``first second<TAB>score<TAB>count`` lines (the pair's two words one space apart, so a word that
     already holds the delimiter stays unambiguous), each pass after a ``# pass K`` line from the second
-    on (a one-pass table has none), atomically."""
-    with open_output(path, "w", force=force) as f:
+    on (a one-pass table has none), atomically; compressed if the name ends in .gz, .bz2, .xz or .zst
+    (:mod:`w2v.compression`), and :func:`read_phrase_table` reads it so."""
+    with open_output(path, "w", force=force, compress=True) as f:
         for number, rows in enumerate(passes, 1):
             if number > 1:
                 f.write(f"{PASS_LINE}{number}\n")
@@ -279,7 +292,7 @@ def read_phrase_table(path: str) -> List[PhraseCounts]:
     from .words import word_problem
     passes: List[list] = [[]]
     try:
-        with open(path, "rb") as f:
+        with open_read(path) as f:
             for lineno, raw in enumerate(f, 1):
                 if not raw.strip():
                     continue
@@ -297,8 +310,8 @@ def read_phrase_table(path: str) -> List[PhraseCounts]:
                     raise ValueError(f"{path}, line {lineno}: expected 'first second<TAB>score<TAB>count' "
                                      f"or '{PASS_LINE}{len(passes) + 1}'") from None
                 passes[-1].append(words)
-    except OSError as error:
-        raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+    except READ_ERRORS as error:
+        raise read_error(path, error) from None
     return [_table_of(pairs) for pairs in passes]
 
 

@@ -184,8 +184,9 @@ class Vocabulary:
     # -- word2vec.c vocabulary files --------------------------------------------------
     def save(self, path: str, force: bool = False) -> None:
         """Write ``word count`` lines (word2vec.c's -save-vocab format), atomically
-        (:func:`w2v.files.open_output`; ``force`` replaces a read-only file)."""
-        with open_output(path, "w", force=force) as f:
+        (:func:`w2v.files.open_output`; ``force`` replaces a read-only file); compressed if the name ends
+        in .gz, .bz2, .xz or .zst (:mod:`w2v.compression`), and :meth:`load` reads it so."""
+        with open_output(path, "w", force=force, compress=True) as f:
             for w, c in zip(self.words, self.counts.tolist()):
                 f.write(f"{w} {c}\n")
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
+from .compression import READ_ERRORS, open_read, read_error
+
 __all__ = ["SEPARATORS", "MAX_WORD_BYTES", "word_problem", "read_word_integers"]
 
 #: The bytes that separate words (``bytes.split()``'s white space).
@@ -55,7 +57,7 @@ def read_word_integers(path: str, what: str, low: int, high: int) -> Dict[str, i
     UTF-8 or not a word, a value that is not an integer in [low, high], a word listed twice."""
     values: Dict[str, int] = {}
     try:
-        with open(path, "rb") as f:
+        with open_read(path) as f:
             for lineno, raw in enumerate(f, 1):
                 parts = raw.split()
                 if not parts:
@@ -84,6 +86,6 @@ def read_word_integers(path: str, what: str, low: int, high: int) -> Dict[str, i
                 if word in values:
                     raise ValueError(f"{where}: {word!r} is listed twice")
                 values[word] = value
-    except OSError as error:
-        raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+    except READ_ERRORS as error:
+        raise read_error(path, error) from None
     return values
