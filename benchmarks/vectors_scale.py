@@ -12,6 +12,9 @@ processes measured by ``/usr/bin/time`` (wall seconds and peak resident memory):
 * with ``--text-words N``, the first N rows also as word2vec text (``%.9g``, as ``w2v`` writes it):
   ``w2v similar vectors.txt w5`` against gensim's ``load_word2vec_format(binary=False)``.
 
+With ``--gz``, the word2vec files also gzip-compressed by w2v's writer (as GoogleNews-vectors-negative300.bin.gz
+is downloaded): ``w2v similar vectors.bin.gz w5`` against gensim's ``load_word2vec_format`` of the same file.
+
 With ``--old PATH`` (an older checkout), its ``w2v similar`` on the word2vec files runs too, right after
 ours, to compare two versions of the readers.
 
@@ -70,6 +73,7 @@ def main(argv=None):
     parser.add_argument("--text-words", type=int, default=0, help="also time word2vec text of the first N rows")
     parser.add_argument("--cold", action="store_true", help="drop the files from the page cache before each run, "
                         "and time reading each file's bytes alone")
+    parser.add_argument("--gz", action="store_true", help="also the word2vec files gzip-compressed (.bin.gz, .txt.gz)")
     parser.add_argument("--folder", default=tempfile.gettempdir())
     parser.add_argument("--old", help="an older checkout: its w2v similar on the word2vec files too")
     parser.add_argument("--name", type=result_name, default="vectors-scale", help="results/NAME.md")
@@ -96,6 +100,12 @@ def main(argv=None):
     if args.text_words:
         paths["txt"] = os.path.join(folder, "v.txt")
         write_vectors(paths["txt"], words[:args.text_words], matrix[:args.text_words])
+    if args.gz:
+        paths["bin.gz"] = os.path.join(folder, "v.bin.gz")
+        write_vectors(paths["bin.gz"], words, matrix)
+        if args.text_words:
+            paths["txt.gz"] = os.path.join(folder, "v.txt.gz")
+            write_vectors(paths["txt.gz"], words[:args.text_words], matrix[:args.text_words])
     from gensim.models import KeyedVectors
     kv = KeyedVectors(vector_size=args.dim, count=args.words)
     kv.add_vectors(words, matrix)
@@ -115,8 +125,15 @@ def main(argv=None):
             systems[f"w2v (old), word2vec text ({args.text_words:,} rows)"] = [
                 sys.executable, os.path.join(args.old, "cli.py"), "similar", paths["txt"], "w5"]
         systems[f"gensim, word2vec text ({args.text_words:,} rows)"] = [sys.executable, "-c", GENSIM_TEXT, paths["txt"]]
+    if args.gz:
+        systems["w2v, word2vec binary .gz"] = w2v + [paths["bin.gz"], "w5"]
+        systems["gensim, word2vec binary .gz"] = [sys.executable, "-c", GENSIM_BIN, paths["bin.gz"]]
+        if args.text_words:
+            systems[f"w2v, word2vec text .gz ({args.text_words:,} rows)"] = w2v + [paths["txt.gz"], "w5"]
+            systems[f"gensim, word2vec text .gz ({args.text_words:,} rows)"] = [sys.executable, "-c", GENSIM_TEXT,
+                                                                                paths["txt.gz"]]
     if args.cold:
-        for kind in ("bin", "txt"):
+        for kind in ("bin", "txt", "bin.gz", "txt.gz"):
             if kind in paths:
                 systems[f"the bytes of the .{kind} alone"] = [sys.executable, "-c", READ_BYTES, paths[kind]]
     rows = []
@@ -135,7 +152,8 @@ def main(argv=None):
     matrix_mib = args.words * args.dim * 4 / 2 ** 20
     text = (f"# Vectors at scale: {args.words:,} × {args.dim} (matrix {matrix_mib:,.0f} MiB)\n\n"
             f"`python benchmarks/vectors_scale.py --words {args.words} --dim {args.dim} --repeat {args.repeat}"
-            f"{f' --text-words {args.text_words}' if args.text_words else ''}{' --cold' if args.cold else ''}"
+            f"{f' --text-words {args.text_words}' if args.text_words else ''}{' --gz' if args.gz else ''}"
+            f"{' --cold' if args.cold else ''}"
             f"{f' --old {args.old}' if args.old else ''}"
             f"{'' if args.name == 'vectors-scale' else ' --name ' + args.name}`: "
             f"time from start to the first answer of a 10-neighbour query, and peak memory, each a child "
