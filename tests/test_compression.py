@@ -143,6 +143,14 @@ def test_a_native_file_is_never_compressed(tmp_path):
         read_vectors(str(tmp_path / "v.npz.gz"), fmt="native")
 
 
+def test_a_model_file_is_never_compressed(tmp_path):
+    from w2v.modelfile import write_model_file
+    weights = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError, match="m.w2vm.gz: a model file is not compressed .* name it .w2vm"):
+        write_model_file(str(tmp_path / "m.w2vm.gz"), ["a", "b"], np.array([2, 1]), weights, weights, weights, {}, {})
+    assert not os.listdir(tmp_path)
+
+
 @pytest.mark.parametrize("ext", EXTS)
 def test_phrases_write_their_text_compressed_by_its_name(tmp_path, ext):
     """The same text as a plain output, compressed; read back as a corpus."""

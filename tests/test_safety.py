@@ -175,6 +175,8 @@ CASES = [
     ("phrases-onto-zip", ["phrases", "c.txt", "-o", "new.zip"], 2, "new.zip: the joined text is one text file"),
     ("native-gz-output", ["convert", "v.bin", "new.npz.gz"], 2, "new.npz.gz: a native file is not compressed again"),
     ("native-gz-train", ["train", "c.txt", "-o", "new.npz.gz"], 2, "new.npz.gz: a native file is not compressed again"),
+    ("checkpoint-gz", ["train", "c.txt", "-o", "new.bin", "--checkpoint", "m.w2vm.gz"], 2,
+     "m.w2vm.gz: a model file is not compressed"),
 ] + ([] if zstandard is None else [
     ("cut-zst-train", ["train", "cut.txt.zst", "-o", "new.bin"], 1, "cut.txt.zst: cannot read compressed data"),
     ("cut-zst-vocab", ["vocab", "cut.txt.zst", "-o", "new.txt"], 1, "cut.txt.zst: cannot read compressed data"),

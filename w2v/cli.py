@@ -519,6 +519,10 @@ def _check_model_options(ctx, resume, init, update_vocab, allow_other_corpus, ch
         raise click.UsageError("--allow-other-corpus goes with --resume")
     if checkpoint_every is not None and not (checkpoint or resume):
         raise click.UsageError("--checkpoint-every needs --checkpoint (the file to write)")
+    from w2v.compression import compression_of
+    if checkpoint and compression_of(checkpoint):
+        raise click.BadParameter(f"{checkpoint}: a model file is not compressed (it is read memory-mapped, as it "
+                                 f"lies); name it .w2vm", param_hint="'--checkpoint'")
     if (resume or init) and read_vocab:
         raise click.UsageError(f"--read-vocab does not go with --{'resume' if resume else 'init'}: the model "
                                f"has its vocabulary (--update-vocab extends it)")

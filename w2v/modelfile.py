@@ -87,7 +87,12 @@ def _blocks(array: np.ndarray):
 def write_model_file(path: str, words, counts: np.ndarray, syn0: np.ndarray, syn1neg: np.ndarray,
                      syn1: np.ndarray, options: Dict[str, Any], state: Dict[str, Any],
                      meta: Optional[Dict[str, Any]] = None, force: bool = False) -> None:
-    """Write a model file atomically; weight arrays may be views (e.g. rows cut out of padded ones)."""
+    """Write a model file atomically; weight arrays may be views (e.g. rows cut out of padded ones). A
+    name ending in a compressed extension is refused: a model file is read memory-mapped, as it lies."""
+    from .compression import compression_of
+    if compression_of(path):
+        raise ValueError(f"{path}: a model file is not compressed (it is read memory-mapped, as it lies); "
+                         f"name it .w2vm")
     arrays = {"words": np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8),
               "counts": np.asarray(counts, dtype="<i8"), "syn0": syn0, "syn1neg": syn1neg, "syn1": syn1}
     for name in ("syn0", "syn1neg", "syn1"):
