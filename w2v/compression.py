@@ -2,7 +2,8 @@
 
 One table for every reader and writer of w2v: corpora (:mod:`w2v.corpus`), word2vec vectors files
 (:mod:`w2v.formats`: ``GoogleNews-vectors-negative300.bin.gz`` and fastText's ``.vec.gz`` as they are
-downloaded) and the text the phrase pass writes (:mod:`w2v.phrases`). A name's last extension decides,
+downloaded), the text the phrase pass writes and its tables (:mod:`w2v.phrases`), vocabularies, classes
+and evaluation sets. Not native or model files, which are read memory-mapped. A name's last extension decides,
 as for gzip, bzip2, xz and zstd themselves; what a compressed file holds is decided by the name
 without it (``vectors.txt.gz`` is word2vec text).
 
@@ -12,10 +13,11 @@ library's, inflated 3-4x as fast), zstd with zstandard (the ``zstd`` extra) fram
 :data:`READ_ERRORS`; :func:`unreadable` is its one-line message.
 
 Writing: :func:`compressing` wraps an open binary stream; closing the wrapper writes the end of the
-compressed data and leaves the stream open. gzip at level 6 (the gzip tool's default; python-isal's
-level 2 when installed, which compresses about as well at several times the speed), with no file
-name and a zero time in its header, so that the same text gives the same bytes; bzip2 at level 9;
-xz at preset 6; zstd at level 3 with a checksum in every frame (the zstd tool's defaults).
+compressed data and leaves the stream open. gzip at level 6 (the gzip tool's default), or python-isal's
+level 2 when installed, which writes text some 20 times as fast into a file about a seventh larger
+(benchmarks/README.md, "Compressed word2vec files"); either with no file name and a zero time in its
+header, so that the same text gives the same bytes. bzip2 at level 9, xz at preset 6, zstd at level 3
+with a checksum in every frame (the tools' defaults).
 
 This module imports neither Numba nor tqdm.
 """
@@ -30,8 +32,8 @@ import os
 import zlib
 from typing import BinaryIO, Callable, Dict, Iterator, Optional
 
-__all__ = ["EXTENSIONS", "READ_ERRORS", "NeedsPackage", "check_can_write", "compression_of", "decompressing", "compressing", "open_read", "read_error", "unreadable",
-           "without_compression"]
+__all__ = ["EXTENSIONS", "READ_ERRORS", "NeedsPackage", "check_can_write", "compression_of", "compressing",
+           "decompressing", "open_read", "read_error", "unreadable", "without_compression"]
 
 try:  # python-isal (the ``gzip`` extra)
     from isal import igzip as _isal_gzip
@@ -113,7 +115,8 @@ def _needs_zstandard(file, doing: str) -> OSError:
 def _read_zstd(raw: BinaryIO) -> BinaryIO:
     """A .zst file's text (:class:`_ZstdRaw`), buffered; an ``OSError`` when zstandard is not installed."""
     if _zstandard is None:
-        raise NeedsPackage(f"{_needs_zstandard(raw, 'reading')}; or decompress it on the way in (zstdcat FILE | w2v ...)")
+        raise NeedsPackage(f"{_needs_zstandard(raw, 'reading')}; "
+                           f"or decompress it on the way in (zstdcat FILE | w2v ...)")
     return io.BufferedReader(_ZstdRaw(raw), buffer_size=1 << 20)
 
 

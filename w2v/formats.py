@@ -34,11 +34,13 @@ by a compiled formatter when training's kernels are already loaded
 (:func:`_compiled_text_rows`), else by Python, to the same bytes.
 
 Every reader error is a ``ValueError`` naming the file and the line or byte
-offset. A header is checked against the file's size before anything is
-allocated (a compressed file's size is not known before it is read: its rows are
-written as they are read, so a header that promises too many only reserves memory
-that is never touched, and the file then ends early, which is the error). Repeated words are kept once (the first, as gensim does), and the
-number dropped is reported in :attr:`VectorFile.repeated`.
+offset (a cut or damaged compressed file: an ``OSError``). A header is checked
+against the file's size before anything is allocated (a compressed file's size
+is not known before it is read: its rows are written as they are read, so a
+header that promises too many only reserves memory that is never touched, and
+the file then ends early, which is the error). Repeated words are kept once (the
+first, as gensim does), and the number dropped is reported in
+:attr:`VectorFile.repeated`.
 
 This module never imports Numba (it uses a kernel only where Numba is already loaded).
 
@@ -383,7 +385,8 @@ def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = No
     elif fmt not in FORMATS + ("model",):
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS + ('model',))}")
     elif fmt in ("native", "model") and compression.compression_of(path):
-        raise ValueError(f"{path}: a compressed {fmt} file cannot be read as it lies (memory-mapped); decompress it first")
+        raise ValueError(f"{path}: a compressed {fmt} file cannot be read as it lies (memory-mapped); "
+                         f"decompress it first")
     try:
         if fmt == "model":
             data = _read_model(path, limit, mmap)
