@@ -213,3 +213,21 @@ def test_writing_zst_without_zstandard_is_refused_before_any_work(tmp_path, monk
         assert result.exit_code in (1, 2), result.output
         assert "needs the zstandard package" in result.output and "Traceback" not in result.output
         assert not os.listdir(tmp_path), args
+
+
+def test_evaluation_sets_are_read_compressed(tmp_path):
+    """questions-words.txt.gz and a word-pair set as .bz2 give what the plain files give."""
+    from w2v.evaluate import read_analogies, read_pairs
+    analogies = ": capital-common-countries\nathens greece baghdad iraq\n: family\nboy girl brother sister\n"
+    pairs = "# a comment\ntiger\tcat\t7.35\nbook\tpaper\t7.46\n"
+    write(tmp_path / "q.txt", analogies)
+    write(tmp_path / "q.txt.gz", gzip.compress(analogies.encode()))
+    write(tmp_path / "p.tsv", pairs)
+    write(tmp_path / "p.tsv.bz2", bz2.compress(pairs.encode()))
+    assert read_analogies(str(tmp_path / "q.txt.gz")) == read_analogies(str(tmp_path / "q.txt"))
+    assert len(read_analogies(str(tmp_path / "q.txt.gz"))) == 2
+    assert read_pairs(str(tmp_path / "p.tsv.bz2")) == read_pairs(str(tmp_path / "p.tsv"))
+    assert len(read_pairs(str(tmp_path / "p.tsv.bz2"))) == 2
+    write(tmp_path / "cut.txt.gz", gzip.compress(analogies.encode() * 50)[:60])
+    with pytest.raises(OSError, match="cut.txt.gz: cannot read compressed data"):
+        read_analogies(str(tmp_path / "cut.txt.gz"))
