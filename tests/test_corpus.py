@@ -417,3 +417,64 @@ def test_a_cut_damaged_or_unreadable_zip_is_one_clear_error(tmp_path):
         path = write(tmp_path / f"{name}.zip", data)
         with pytest.raises(OSError, match=re.escape(f"{name}.zip: {message}")):
             all_tokens(Corpus([path]))
+
+
+@pytest.mark.parametrize("inflater", ["isal", "zlib"])
+def test_a_deflated_zip_member_is_inflated_and_checked_as_zipfile_does(tmp_path, monkeypatch, inflater):
+    """w2v inflates a deflated file inside a .zip itself (python-isal's inflater when installed, 3x
+    zipfile's zlib): the same text as zipfile in any block size, and a wrong CRC-32, a wrong size or
+    deflate data cut before its end are each the one-line error."""
+    if inflater == "zlib":
+        monkeypatch.setattr(compression, "_isal_zlib", None)
+    else:
+        pytest.importorskip("isal")
+    runs = b"a " * 300_000 + b" b" * 50_000 + b"\n"  # much text from little input
+    whole = zip_of({"a.txt": VARIED_TEXT, "b.txt": runs, "c.txt": b""})
+    path = write(tmp_path / "good.zip", whole)
+    expected = VARIED_TEXT + b"\n" + runs + b"\n" + b"\n"
+    for block_size in (64, 4096, 1 << 20):
+        assert b" ".join(all_tokens(Corpus([path], block_size=block_size))) == b" ".join(expected.split())
+    one = zip_of({"a.txt": VARIED_TEXT})
+    central = one.index(b"PK\x01\x02")
+
+    def changed(offset, value):
+        data = bytearray(one)
+        data[central + offset:central + offset + 4] = value.to_bytes(4, "little")
+        return bytes(data)
+    crc, compressed, size = (int.from_bytes(one[central + k:central + k + 4], "little") for k in (16, 20, 24))
+    bad = {"crc": changed(16, crc ^ 1), "size": changed(24, size - 1), "short": changed(20, compressed - 100)}
+    for name, data in bad.items():
+        path = write(tmp_path / f"{name}.zip", data)
+        with pytest.raises(OSError, match=re.escape(f"{name}.zip: cannot read compressed data (Bad CRC-32 or size")):
+            all_tokens(Corpus([path]))
+
+
+def deflated_zip(name: bytes, text: bytes, deflated: bytes) -> bytes:
+    """A .zip of one file ``name`` whose data is ``deflated`` (raw deflate) and whose sizes and CRC-32
+    are ``text``'s, built by hand."""
+    import struct
+    crc = zlib.crc32(text)
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(deflated), len(text), len(name), 0)
+    central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(deflated), len(text),
+                          len(name), 0, 0, 0, 0, 0, 0) + name
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local) + len(name) + len(deflated), 0)
+    return local + name + deflated + central + end
+
+
+@pytest.mark.parametrize("inflater", ["isal", "zlib"])
+def test_a_zip_member_whose_deflate_data_never_ends_is_an_error(tmp_path, monkeypatch, inflater):
+    """All of the text, the right size and CRC-32, but deflate data without its last block (flushed, not
+    finished): damaged, as zipfile says too."""
+    if inflater == "zlib":
+        monkeypatch.setattr(compression, "_isal_zlib", None)
+    else:
+        pytest.importorskip("isal")
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    unfinished = packer.compress(VARIED_TEXT) + packer.flush(zlib.Z_SYNC_FLUSH)
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    finished = packer.compress(VARIED_TEXT) + packer.flush()
+    good = write(tmp_path / "good.zip", deflated_zip(b"a.txt", VARIED_TEXT, finished))
+    assert b" ".join(all_tokens(Corpus([good]))) == VARIED_TEXT
+    bad = write(tmp_path / "bad.zip", deflated_zip(b"a.txt", VARIED_TEXT, unfinished))
+    with pytest.raises(OSError, match=re.escape("bad.zip: cannot read compressed data (Bad CRC-32 or size")):
+        all_tokens(Corpus([bad]))

@@ -902,13 +902,11 @@ def _native_array(path: str, archive: zipfile.ZipFile, name: str, rows: Optional
 
 def _member_data_offset(path: str, info: zipfile.ZipInfo) -> int:
     """Where a stored zip member's bytes start in the file (after its local header)."""
-    with open(path, "rb") as f:
-        f.seek(info.header_offset)
-        local = f.read(30)
-    if len(local) < 30 or local[:4] != b"PK\x03\x04":
-        raise ValueError(f"{path}: a damaged native vectors file (a zip member's header)")
-    name_length, extra_length = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
-    return info.header_offset + 30 + name_length + extra_length
+    try:
+        with open(path, "rb") as f:
+            return compression.zip_data_offset(f, info)
+    except zipfile.BadZipFile:
+        raise ValueError(f"{path}: a damaged native vectors file (a zip member's header)") from None
 
 
 def _read_native(path, limit, mmap=False) -> VectorFile:
