@@ -322,6 +322,31 @@ def run_in_one_line(main, prog: str) -> None:
         sys.exit(f"{prog}: {error}")
 
 
+def existing_file(text: str) -> str:
+    """argparse ``type``: a path to a file that exists."""
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    return text
+
+
+def existing_folder(text: str) -> str:
+    """argparse ``type``: a path to a folder that exists."""
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text}: no such folder")
+    return text
+
+
+def at_least_one(text: str) -> int:
+    """argparse ``type``: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
+    return value
+
+
 def positive_ints(option: str, text: str, allow_empty=False):
     try:
         values = [int(t) for t in text.split(",") if t.strip()]

@@ -26,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from compare import BadArgument, OneLineParser, positive_ints, run_in_one_line  # noqa: E402
+from compare import (OneLineParser, at_least_one, existing_file, existing_folder, positive_ints,  # noqa: E402
+                     run_in_one_line)
 from timing import result_name, write_result  # noqa: E402
 
 
@@ -59,22 +60,14 @@ def read_once(paths: list, readers: int):
 
 def main(argv=None):
     parser = OneLineParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", required=True)
-    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--corpus", type=existing_file, required=True)
+    parser.add_argument("--files", type=at_least_one, default=4)
     parser.add_argument("--readers", default="1,2")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=at_least_one, default=3)
     parser.add_argument("--compression", choices=["gz", "bz2"], default="gz")
-    parser.add_argument("--folder", default=tempfile.gettempdir())
+    parser.add_argument("--folder", type=existing_folder, default=tempfile.gettempdir())
     parser.add_argument("--name", type=result_name, default="read-speed")
     args = parser.parse_args(argv)
-    if not os.path.isfile(args.corpus):
-        raise BadArgument(f"--corpus {args.corpus}: no such file")
-    if args.files < 1:
-        raise BadArgument(f"--files {args.files}: must be at least 1")
-    if args.repeat < 1:
-        raise BadArgument(f"--repeat {args.repeat}: must be at least 1")
-    if not os.path.isdir(args.folder):
-        raise BadArgument(f"--folder {args.folder}: no such folder")
     readers = positive_ints("--readers", args.readers)
     sys.path.insert(0, ROOT)
     folder = tempfile.mkdtemp(dir=args.folder, prefix="w2v-read-")

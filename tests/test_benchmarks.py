@@ -167,6 +167,10 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("combine_variants.py", ["eta:0", "train", "not-word2vec.c", "-o", "v.bin"]),
     ("combine_variants.py", ["guard:two", "train", "not-word2vec.c", "-o", "v.bin"]),
     ("combine_variants.py", []),
+    ("bzip2_blocks.py", ["--corpus", "missing.txt"]),
+    ("bzip2_blocks.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
+    ("bzip2_blocks.py", ["--corpus", "not-word2vec.c", "--threads", "two"]),
+    ("bzip2_blocks.py", ["--corpus", "not-word2vec.c", "--folder", "missing"]),
     ("read_speed.py", ["--corpus", "missing.txt"]),
     ("read_speed.py", ["--corpus", "not-word2vec.c", "--files", "0"]),
     ("read_speed.py", ["--corpus", "not-word2vec.c", "--readers", "0"]),
@@ -218,7 +222,7 @@ def test_kernel_ab_refuses_a_file_without_the_kernel_in_one_line(tmp_path):
     assert result.stderr.strip() == "kernel_ab: other.py: defines no kernel cbow_exact", result.stderr
 
 
-NAMED_RESULTS = ["combine_oracle.py", "compare.py", "distributed_runs.py", "distributed_same_stream.py", "end_to_end.py",
+NAMED_RESULTS = ["bzip2_blocks.py", "combine_oracle.py", "compare.py", "distributed_runs.py", "distributed_same_stream.py", "end_to_end.py",
                  "first_run.py", "many_files.py", "model_runs.py", "phrases_quality.py", "quality_time.py",
                  "read_speed.py", "repeated_corpus.py", "scan_speed.py", "synthetic_scale.py", "thread_overhead.py",
                  "timeline.py", "vectors_scale.py"]

@@ -9,7 +9,8 @@ without it (``vectors.txt.gz`` is word2vec text).
 
 Reading: gzip with python-isal when installed (the ``gzip`` extra; the same bytes as the standard
 library's, inflated 3-4x as fast), zstd with zstandard (the ``zstd`` extra) frame by frame
-(:class:`_ZstdRaw`), bzip2 and xz with the standard library. A cut or damaged file raises one of
+(:class:`_ZstdRaw`), xz with the standard library, bzip2 block by block on every core
+(:mod:`w2v.bzip2`). A cut or damaged file raises one of
 :data:`READ_ERRORS`; :func:`unreadable` is its one-line message. A deflated file inside a .zip archive
 (read as a folder by :mod:`w2v.corpus`) is inflated by :func:`raw_inflater`, python-isal's too.
 
@@ -33,6 +34,8 @@ import os
 import zipfile
 import zlib
 from typing import BinaryIO, Callable, Dict, Iterator, Optional
+
+from . import bzip2
 
 __all__ = ["EXTENSIONS", "READ_ERRORS", "NeedsPackage", "check_can_write", "compression_of", "compressing",
            "decompressing", "open_read", "raw_inflater", "read_error", "unreadable", "without_compression",
@@ -126,10 +129,11 @@ def _read_zstd(raw: BinaryIO) -> BinaryIO:
 
 #: The reader of each compressed extension, given the file opened for reading in binary. One stream is
 #: inflated by one thread: gzip with the standard library at ~300 MB/s of text, about what counting does
-#: on two cores, with python-isal at ~1.1 GB/s (benchmarks/README.md, "Compressed corpora").
+#: on two cores, with python-isal at ~1.1 GB/s (benchmarks/README.md, "Compressed corpora"); but bzip2,
+#: ~26 MB/s a thread, block by block on every core (:mod:`w2v.bzip2`).
 READERS: Dict[str, Callable[[BinaryIO], BinaryIO]] = {
     ".gz": _isal_gzip.open if _isal_gzip is not None else gzip.open,
-    ".bz2": bz2.open, ".xz": lzma.open, ".zst": _read_zstd}
+    ".bz2": bzip2.open_read, ".xz": lzma.open, ".zst": _read_zstd}
 #: The extensions :func:`decompressing` and :func:`compressing` know.
 EXTENSIONS = tuple(READERS)
 
