@@ -18,7 +18,11 @@ first stream starts with a header, and a file that ends inside a stream (``EOFEr
 its whole blocks, as the standard library raises it; whether the last bits are a cut or damage is asked
 of a decompressor, :func:`_cut_in_stream`). After a stream the standard library reads on only if its
 first call on what follows, the rest of its 8 kB read, does not fail, and ignores it otherwise; the
-same call decides here.
+same call decides here (:func:`_first_read_fails`, called only where it can matter: where something in
+the stream fails before any of its text is given, or after a stream whose first block is under 8 kB,
+so that a file of many streams pays nothing for it). The call asks for at most :data:`CHUNK` bytes of
+text, as the standard library's buffered reads do; a reader asking for more in one call could see a
+little further before its first call ends.
 
 The mark can also occur by chance inside a block's bits (about once in 2⁴⁸ bit positions: in a 10 GB
 file about once in 3,000 such files); the pieces a false mark cuts a block into do not decode, or fail
@@ -227,7 +231,7 @@ class ParallelBzip2(io.RawIOBase):
                     return
             self.fallbacks += 1
             self._raw.seek(self._origin + start)
-            with bz2.BZ2File(_ChunkedAsFromOrigin(self._raw, fallback.stream_start), "rb") as serial:
+            with bz2.BZ2File(_ChunkedAsFromOrigin(self._raw, start), "rb") as serial:
                 skip = fallback.skip
                 while skip:
                     skipped = len(serial.read(min(skip, READ_BYTES)))
