@@ -2,6 +2,8 @@
 import bz2
 import io
 import random
+import threading
+from concurrent.futures import Future
 
 import pytest
 
@@ -280,11 +282,22 @@ def test_a_file_that_cannot_seek_is_read_by_the_standard_library(tmp_path):
         assert f.read() == TEXT
 
 
-def test_closing_part_way_stops_the_threads():
+def test_closing_part_way_cancels_the_blocks_not_started():
     reader = bzip2.ParallelBzip2(io.BytesIO(ONE_STREAM), 2)
     assert len(reader.read(1000)) > 0
+    futures = [job for job, _ in reader._in_flight if isinstance(job, Future)]
+    assert len(futures) > 2  # more in flight than the two threads can be inflating
     reader.close()
-    assert reader.closed and reader._pool is not None and reader._pool._shutdown
+    assert reader.closed
+    assert sum(not future.done() for future in futures) <= 2  # at most the two running ones
+
+
+def test_readers_share_one_pool_of_threads():
+    readers = [bzip2.ParallelBzip2(io.BytesIO(ONE_STREAM), 3) for _ in range(2)]
+    assert all(reader.read() == TEXT for reader in readers)
+    assert bzip2._pool(3) is bzip2._pool(3) and bzip2._pool(3)._max_workers == 3
+    pooled = sum(pool._max_workers for pool in bzip2._POOLS.values())
+    assert sum(t.name.startswith("w2v-bzip2") for t in threading.enumerate()) <= pooled
 
 
 def test_bz2_files_are_read_block_by_block(tmp_path):

@@ -33,7 +33,8 @@ where the standard library's reads from the start of the file would end (:class:
 the text already given skipped, so a damaged file gives the standard library's text and error. A file
 that cannot seek (a pipe) is read by the standard library alone.
 
-Memory: at most 2 × threads blocks are in flight, each at most about 1 MB compressed and usually at
+Memory: at most 2 × threads blocks are in flight for a file (the worker threads are shared by the files
+read at once), each at most about 1 MB compressed and usually at
 most 900 kB of text (a block of long runs of one byte holds more: up to about 45 MB).
 
 This module imports neither Numba nor tqdm.
@@ -44,7 +45,8 @@ import bz2
 import collections
 import io
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO, Iterator, List, Optional, Tuple
+import threading
+from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from .options import default_threads
 
@@ -161,6 +163,20 @@ class _Fallback(Exception):
         self.stream_start, self.skip = stream_start, skip
 
 
+_POOLS: Dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """The pool of ``threads`` threads that every reader asking for that many shares, so that several
+    .bz2 files read at once (a reader thread each) do not start a pool each and oversubscribe the
+    cores; its idle threads wait for the next file."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="w2v-bzip2")
+        return _POOLS[threads]
+
+
 class _ChunkedAsFromOrigin(io.RawIOBase):
     """``raw`` from ``position`` bytes past the reader's origin, read in pieces that never cross a
     multiple of :data:`CHUNK` from the origin: the standard library's reader, started here, then reads
@@ -191,7 +207,7 @@ class ParallelBzip2(io.RawIOBase):
         self._raw = raw
         self._origin = raw.tell()
         self._threads = max(1, threads or default_threads())
-        self._pool: Optional[ThreadPoolExecutor] = None
+        self._in_flight: collections.deque = collections.deque()  # (future or entry, its stream's start)
         self._texts = self._all_texts()
         self._pending = memoryview(b"")
         self.blocks = 0
@@ -215,8 +231,9 @@ class ParallelBzip2(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._texts.close()
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+            for job, _ in self._in_flight:  # the blocks not started (the pool is shared)
+                if isinstance(job, Future):
+                    job.cancel()
         super().close()
 
     # -- the texts, in order ------------------------------------------------------------------------
@@ -248,7 +265,7 @@ class ParallelBzip2(io.RawIOBase):
         """The blocks of :meth:`_plan` inflated on the pool, their texts in the file's order; then the
         plan's error, if it ends with one. Raises :class:`_Fallback` where the standard library must
         take over."""
-        in_flight = collections.deque()  # (future of a text, or what to raise there; its stream's start)
+        in_flight = self._in_flight  # (future of a text, or what to raise there; its stream's start)
         given = [0, -1]  # bytes of text given from the stream starting at byte given[1]
 
         def give(entry) -> Iterator[bytes]:
@@ -268,9 +285,7 @@ class ParallelBzip2(io.RawIOBase):
 
         for job, stream_start in self._plan():
             if isinstance(job, tuple):
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="w2v-bzip2")
-                job = self._pool.submit(_inflate_block, *job)
+                job = _pool(self._threads).submit(_inflate_block, *job)
                 self.blocks += 1
             in_flight.append((job, stream_start))
             while in_flight and isinstance(in_flight[0][0], Future) and (
