@@ -222,8 +222,8 @@ def test_kernel_ab_refuses_a_file_without_the_kernel_in_one_line(tmp_path):
     assert result.stderr.strip() == "kernel_ab: other.py: defines no kernel cbow_exact", result.stderr
 
 
-NAMED_RESULTS = ["bzip2_blocks.py", "combine_oracle.py", "compare.py", "distributed_runs.py", "distributed_same_stream.py", "end_to_end.py",
-                 "first_run.py", "many_files.py", "model_runs.py", "phrases_quality.py", "quality_time.py",
+NAMED_RESULTS = ["bzip2_blocks.py", "combine_oracle.py", "compare.py", "distributed_runs.py", "distributed_same_stream.py",
+                 "end_to_end.py", "first_run.py", "many_files.py", "model_runs.py", "phrases_quality.py", "quality_time.py",
                  "read_speed.py", "repeated_corpus.py", "scan_speed.py", "synthetic_scale.py", "thread_overhead.py",
                  "timeline.py", "vectors_scale.py"]
 

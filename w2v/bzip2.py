@@ -34,8 +34,8 @@ the text already given skipped, so a damaged file gives the standard library's t
 that cannot seek (a pipe) is read by the standard library alone.
 
 Memory: at most 2 × threads blocks are in flight for a file (the worker threads are shared by the files
-read at once), each at most about 1 MB compressed and usually at
-most 900 kB of text (a block of long runs of one byte holds more: up to about 45 MB).
+read at once), each at most about 1 MB compressed and usually at most 900 kB of text (a block of long
+runs of one byte holds more: up to about 45 MB).
 
 This module imports neither Numba nor tqdm.
 """
@@ -44,8 +44,8 @@ from __future__ import annotations
 import bz2
 import collections
 import io
-from concurrent.futures import Future, ThreadPoolExecutor
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from .options import default_threads
@@ -104,16 +104,19 @@ def _bits(data, begin: int, end: int) -> int:
     return value & ((1 << (end - begin)) - 1)
 
 
+def _to_bytes(value: int, n_bits: int) -> bytes:
+    """The ``n_bits`` bits of ``value`` from a byte boundary on, zero bits after them to the byte's end."""
+    padding = -n_bits % 8
+    return (value << padding).to_bytes((n_bits + padding) // 8, "big")
+
+
 def _one_block_stream(block: bytes, shift: int, n_bits: int) -> bytes:
     """A bzip2 stream of the one block whose ``n_bits`` bits start at bit ``shift`` of ``block``: header,
     the block shifted to a byte boundary, and the end-of-stream mark with the block's CRC as the stream's
     (a one-block stream's combined CRC is its block's)."""
     value = _bits(block, shift, shift + n_bits)
     crc = (value >> (n_bits - 80)) & 0xFFFFFFFF
-    value = (value << 80) | (END_MARK << 32) | crc
-    n_bits += 80
-    padding = -n_bits % 8
-    return b"BZh9" + (value << padding).to_bytes((n_bits + padding) // 8, "big")
+    return b"BZh9" + _to_bytes((value << 80) | (END_MARK << 32) | crc, n_bits + 80)
 
 
 def _inflate_block(block: bytes, shift: int, n_bits: int) -> bytes:
@@ -137,9 +140,7 @@ def _first_read_fails(following: bytes) -> bool:
 def _cut_in_stream(header: bytes, data, bit: int) -> bool:
     """Whether the bits of ``data`` from ``bit`` to its end, after the stream header ``header``, decode
     without an error as the start of a stream (the file was cut there) rather than failing (damage)."""
-    n_bits = len(data) * 8 - bit
-    padding = -n_bits % 8
-    rest = (_bits(data, bit, len(data) * 8) << padding).to_bytes((n_bits + padding) // 8, "big")
+    rest = _to_bytes(_bits(data, bit, len(data) * 8), len(data) * 8 - bit)
     decompressor = bz2.BZ2Decompressor()
     try:
         decompressor.decompress(header + rest)
