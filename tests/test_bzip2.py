@@ -7,8 +7,11 @@ from concurrent.futures import Future
 
 import pytest
 
+from click.testing import CliRunner
+
 from conftest import write
 from w2v import bzip2, compression
+from w2v.cli import cli
 
 random.seed(7)
 _WORDS = ["".join(random.choice("abcdefghij") for _ in range(random.randint(1, 8))) for _ in range(5000)]
@@ -81,6 +84,8 @@ BAD = {
     "damaged in the end mark": (_damaged(ONE_STREAM, len(ONE_STREAM) - 8), 1),
     "a header, then not a block": (b"BZh9" + b"\x00 not bzip2" * 5, 1),
     "a header, then part of a block mark": (b"BZh91AY", 0),
+    # a block of 300 kB of text with a correct CRC, in a stream whose header allows 100 kB blocks
+    "a block larger than its stream's level allows": (b"BZh1" + bz2.compress(TEXT[:300_000], 9)[4:], 1),
 }
 
 
@@ -305,3 +310,22 @@ def test_bz2_files_are_read_block_by_block(tmp_path):
     path = write(tmp_path / "t.txt.bz2", GOOD["streams, one empty, levels 1 and 2"])
     with compression.open_read(path) as f:
         assert f.read() == TEXT
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_commands_threads_inflate_its_bz2_files(tmp_path, monkeypatch, threads):
+    asked = []
+    made = bzip2.ParallelBzip2.__init__
+
+    def recording(self, raw, threads=None):
+        asked.append(threads)
+        made(self, raw, threads)
+
+    monkeypatch.setattr(bzip2.ParallelBzip2, "__init__", recording)
+    corpus = write(tmp_path / "c.txt.bz2", bz2.compress(b"the cat sat on the mat\n" * 2000, 1))
+    vocab = tmp_path / "vocab.txt"
+    result = CliRunner().invoke(cli, ["vocab", corpus, "-o", str(vocab), "--min-count", "1", "-q",
+                                      "--threads", str(threads)])
+    assert result.exit_code == 0, result.output
+    assert asked == [threads]
+    assert vocab.read_text().split()[:2] == ["the", "4000"]

@@ -9,7 +9,7 @@ library's reader inflates them one after the other on one thread, at a fraction 
 the text is counted (benchmarks/README.md, "Compressed corpora").
 
 Here the reader thread finds each block's first bit by its mark (:func:`_marks`, at any of the eight bit
-offsets), copies the block's bits to a stream of its own (a header, the block shifted to a byte
+offsets), copies the block's bits to a stream of its own (its stream's header, the block shifted to a byte
 boundary, an end-of-stream mark whose CRC is the block's own, as a one-block stream's is), and
 ``bz2.decompress`` inflates such streams on worker threads (it lets go of the GIL while it works); the
 texts come out in the file's order, as lbzip2 does. What the standard library checks is checked: each
@@ -110,18 +110,20 @@ def _to_bytes(value: int, n_bits: int) -> bytes:
     return (value << padding).to_bytes((n_bits + padding) // 8, "big")
 
 
-def _one_block_stream(block: bytes, shift: int, n_bits: int) -> bytes:
-    """A bzip2 stream of the one block whose ``n_bits`` bits start at bit ``shift`` of ``block``: header,
-    the block shifted to a byte boundary, and the end-of-stream mark with the block's CRC as the stream's
-    (a one-block stream's combined CRC is its block's)."""
+def _one_block_stream(block: bytes, shift: int, n_bits: int, header: bytes) -> bytes:
+    """A bzip2 stream of the one block whose ``n_bits`` bits start at bit ``shift`` of ``block``: the
+    header of the block's own stream (``BZh`` and its level: a block larger than the level allows is
+    refused, as the standard library refuses it), the block shifted to a byte boundary, and the
+    end-of-stream mark with the block's CRC as the stream's (a one-block stream's combined CRC is its
+    block's)."""
     value = _bits(block, shift, shift + n_bits)
     crc = (value >> (n_bits - 80)) & 0xFFFFFFFF
-    return b"BZh9" + _to_bytes((value << 80) | (END_MARK << 32) | crc, n_bits + 80)
+    return header + _to_bytes((value << 80) | (END_MARK << 32) | crc, n_bits + 80)
 
 
-def _inflate_block(block: bytes, shift: int, n_bits: int) -> bytes:
+def _inflate_block(block: bytes, shift: int, n_bits: int, header: bytes) -> bytes:
     """The text of one block (see :func:`_one_block_stream`); ``OSError`` if it is not a whole block."""
-    return bz2.decompress(_one_block_stream(block, shift, n_bits))
+    return bz2.decompress(_one_block_stream(block, shift, n_bits, header))
 
 
 def _first_read_fails(following: bytes) -> bool:
@@ -297,8 +299,9 @@ class ParallelBzip2(io.RawIOBase):
 
     def _plan(self) -> Iterator[Tuple[object, int]]:
         """The file in order as (job, the file's byte offset of its stream's header): a job is a block
-        (the bytes holding it, its first bit in them, its length in bits), :data:`_FALLBACK` where the
-        standard library must take over, or the error to raise there (the last entry either way)."""
+        (the bytes holding it, its first bit in them, its length in bits, its stream's header),
+        :data:`_FALLBACK` where the standard library must take over, or the error to raise there (the
+        last entry either way)."""
         data = bytearray()
         base = 0  # the file's byte offset of data[0]
         scanned = 0  # marks starting in data[:scanned] are in ``marks``
@@ -394,7 +397,7 @@ class ParallelBzip2(io.RawIOBase):
                 fresh = False
                 crc = _bits(data, bit - base * 8 + 48, bit - base * 8 + 80)
                 combined = (((combined << 1) | (combined >> 31)) & 0xFFFFFFFF) ^ crc
-                yield (bytes(data[bit // 8 - base:(end + 7) // 8 - base]), bit % 8, end - bit), stream
+                yield (bytes(data[bit // 8 - base:(end + 7) // 8 - base]), bit % 8, end - bit, header), stream
                 drop = end // 8 - base  # what no later block or mark needs
                 del data[:drop]
                 base += drop
@@ -402,9 +405,10 @@ class ParallelBzip2(io.RawIOBase):
                 bit = end
 
 
-def open_read(raw: BinaryIO) -> BinaryIO:
+def open_read(raw: BinaryIO, threads: Optional[int] = None) -> BinaryIO:
     """A buffered stream of the text of the bzip2 file ``raw`` (opened in binary): blocks inflated on
-    every core (:class:`ParallelBzip2`) when ``raw`` can seek, else by the standard library."""
+    ``threads`` threads (None: every core; :class:`ParallelBzip2`) when ``raw`` can seek, else by the
+    standard library."""
     if not raw.seekable():
         return bz2.open(raw)
-    return io.BufferedReader(ParallelBzip2(raw), buffer_size=1 << 20)
+    return io.BufferedReader(ParallelBzip2(raw, threads), buffer_size=1 << 20)

@@ -197,9 +197,12 @@ def read_error(path: str, error: BaseException) -> OSError:
     return unreadable(path, error)
 
 
-def decompressing(raw: BinaryIO, ext: str) -> BinaryIO:
+def decompressing(raw: BinaryIO, ext: str, threads: Optional[int] = None) -> BinaryIO:
     """A buffered stream of what ``raw`` (a binary file, read from where it stands) holds compressed
-    by ``ext`` (one of :data:`EXTENSIONS`). Closing it leaves ``raw`` open: close both."""
+    by ``ext`` (one of :data:`EXTENSIONS`). Closing it leaves ``raw`` open: close both. ``threads``: the
+    threads a .bz2 file's blocks are inflated on (None: every core; the other kinds take one thread)."""
+    if ext == ".bz2":
+        return bzip2.open_read(raw, threads)
     return READERS[ext](raw)
 
 

@@ -496,8 +496,9 @@ class Corpus:
                 for i, path in enumerate(self.files)]
 
     # -- raw blocks -----------------------------------------------------------------
-    def _open(self, path: str) -> Tuple[BinaryIO, BinaryIO]:
-        """Return (decompressed stream, raw stream whose position counts progress); close both."""
+    def _open(self, path: str, threads: Optional[int] = None) -> Tuple[BinaryIO, BinaryIO]:
+        """Return (decompressed stream, raw stream whose position counts progress); close both. ``threads``:
+        the threads a .bz2 file's blocks are inflated on (None: every core)."""
         once = self._once_names.get(path)
         if once:
             if path in self._once_read:
@@ -507,13 +508,14 @@ class Corpus:
         if path == STDIN:
             stream = sys.stdin.buffer
             return stream, stream
-        opener = _OPENERS.get(os.path.splitext(path)[1].lower())
+        ext = os.path.splitext(path)[1].lower()
+        opener = _OPENERS.get(ext)
         if opener is None:  # unbuffered: each read of a block is one system call into its bytes, no copy
             raw = open(path, "rb", buffering=0)
             return raw, raw
         raw = open(path, "rb")
         try:
-            return opener(raw), raw
+            return (compression.decompressing(raw, ext, threads) if ext in compression.READERS else opener(raw)), raw
         except BaseException as error:  # the file is not left open
             raw.close()
             # a .zip file's directory is read at once; an OSError already says what is wrong (no zstandard
@@ -548,8 +550,8 @@ class Corpus:
             return None
         return self._total_bytes()
 
-    def blocks(self, desc: str = "reading") -> Iterator[Tuple[bytes, bool]]:
-        """Yield ``(block, ends_file)``: byte blocks that never split a token.
+    def blocks(self, desc: str = "reading", threads: Optional[int] = None) -> Iterator[Tuple[bytes, bool]]:
+        """Yield ``(block, ends_file)``: byte blocks that never split a token (``threads``: see :meth:`sources`).
 
         Each block ends at white space (or at the end of a file), so tokens are
         whole. A single token longer than ``block_size`` is cut (the only way
@@ -557,7 +559,7 @@ class Corpus:
         """
         bar = self.progress_bar(desc)
         try:
-            for source in self.sources(bar):
+            for source in self.sources(bar, threads):
                 yield from source()
         finally:
             bar.close()
@@ -567,18 +569,19 @@ class Corpus:
         return ProgressBar(total=self._total_bytes(), unit="B", unit_scale=True, desc=desc,
                            disable=not self.progress, leave=False)
 
-    def sources(self, bar: tqdm) -> Sequence[Callable[[], Iterator[Tuple[bytes, bool]]]]:
+    def sources(self, bar: tqdm, threads: Optional[int] = None) -> Sequence[Callable[[], Iterator[Tuple[bytes, bool]]]]:
         """One function per file, in order, each making the iterator of that file's :meth:`blocks`
         (which it opens and closes): :meth:`blocks` is their blocks one file after the other, and
         :func:`w2v.scan.pieces` reads several at once on threads of their own (decompressing one file
-        is sequential, several files are not)."""
-        return FileSources(lambda i: functools.partial(self._whole_file_blocks, i, bar),
+        is sequential, several files are not, and a .bz2 file's blocks are inflated on ``threads``
+        threads: the command's, None for every core)."""
+        return FileSources(lambda i: functools.partial(self._whole_file_blocks, i, bar, threads),
                            range(len(self.files)))
 
-    def _whole_file_blocks(self, i: int, bar: tqdm) -> Iterator[Tuple[bytes, bool]]:
+    def _whole_file_blocks(self, i: int, bar: tqdm, threads: Optional[int] = None) -> Iterator[Tuple[bytes, bool]]:
         """File ``i``'s blocks (:meth:`_file_blocks`); a plain file's fingerprint is taken as it is read."""
         path = self.files[i]
-        stream, raw = self._open(path)
+        stream, raw = self._open(path, threads)
         try:
             first, taker = b"", None
             keep = self.keep_fingerprint
@@ -760,18 +763,18 @@ class CorpusPart(Corpus):
     def progress_bar(self, desc: str) -> tqdm:
         return tqdm(disable=True)
 
-    def sources(self, bar: tqdm) -> Sequence[Callable[[], Iterator[Tuple[bytes, bool]]]]:
-        return FileSources(lambda i: functools.partial(self._part_blocks, i, self.files[i], bar),
+    def sources(self, bar: tqdm, threads: Optional[int] = None) -> Sequence[Callable[[], Iterator[Tuple[bytes, bool]]]]:
+        return FileSources(lambda i: functools.partial(self._part_blocks, i, self.files[i], bar, threads),
                            range(len(self.files)))
 
-    def _part_blocks(self, i: int, path: str, bar: tqdm) -> Iterator[Tuple[bytes, bool]]:
+    def _part_blocks(self, i: int, path: str, bar: tqdm, threads: Optional[int] = None) -> Iterator[Tuple[bytes, bool]]:
         compressed = os.path.splitext(path)[1].lower() in _OPENERS
         try:
             size = os.path.getsize(path)
         except OSError as error:
             raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
         if compressed:
-            stream, raw = self._open(path)
+            stream, raw = self._open(path, threads)
             try:
                 for j, (block, ends_file) in enumerate(self._file_blocks(path, stream, raw, bar)):
                     if ends_file:

@@ -369,8 +369,9 @@ class PhrasedCorpus(_ReadThrough):
         self.corpus, self.counts, self.threads = corpus, counts, threads
         self.settings = (min_count, float(threshold), scoring, delimiter)
 
-    def sources(self, bar) -> list:
-        """One source, the whole phrased text (joining crosses files): see :meth:`w2v.corpus.Corpus.sources`."""
+    def sources(self, bar, threads=None) -> list:
+        """One source, the whole phrased text (joining crosses files), read on this corpus's own threads:
+        see :meth:`w2v.corpus.Corpus.sources`."""
         return [functools.partial(self.blocks, bar.desc)]
 
     def blocks(self, desc: str = "reading"):
@@ -393,9 +394,9 @@ class WithWordsCorpus(_ReadThrough):
         super().__init__(plain)
         self.plain, self.phrased_copy = plain, phrased_copy
 
-    def sources(self, bar) -> list:
+    def sources(self, bar, threads=None) -> list:
         """The text as it is (one source, with the corpus's own bar), then its phrased copy."""
-        return [functools.partial(self.plain.blocks, bar.desc)] + self.phrased_copy.sources(bar)
+        return [functools.partial(self.plain.blocks, bar.desc, threads)] + self.phrased_copy.sources(bar, threads)
 
     def blocks(self, desc: str = "reading"):
         for source in self.sources(_NoBar(desc)):
