@@ -1,17 +1,18 @@
-"""One .bz2 corpus read by the standard library (one thread) and by w2v's block reader (every core).
+"""One .bz2 corpus read by the standard library (one thread) and by w2v's block reader (several threads).
 
     python benchmarks/bzip2_blocks.py --corpus /tmp/wiki8-lines.txt --repeat 3
 
 Compresses ``--corpus`` (plain text) with bzip2 at level 9 (the tool's default) into a temporary folder
 inside ``--folder`` (deleted afterwards), then, runs alternating, times: reading the whole text
 (in this process), ``w2v vocab`` and a 1-epoch ``w2v train`` (each in a child under ``/usr/bin/time``:
-wall seconds and peak memory), with the standard library's reader (``w2v.corpus._OPENERS['.bz2']`` set
-to ``bz2.open`` in the child) and with the default, :mod:`w2v.bzip2`. The plain file's ``w2v vocab`` and
+wall seconds and peak memory), with the standard library's reader (:data:`STANDARD_PATCH` run in the
+child) and with the default, :mod:`w2v.bzip2`. The plain file's ``w2v vocab`` and
 ``w2v train`` are timed beside them. The texts' digests and the vocabularies are checked equal.
 """
 from __future__ import annotations
 
 import bz2
+import contextlib
 import filecmp
 import hashlib
 import os
@@ -28,11 +29,25 @@ sys.path.insert(0, HERE)
 from compare import OneLineParser, at_least_one, existing_file, existing_folder, run_in_one_line  # noqa: E402
 from timing import result_name, time_command, write_result  # noqa: E402
 
+#: Makes w2v read .bz2 files with the standard library (one thread): every reader of a .bz2 file goes
+#: through ``w2v.bzip2.open_read`` (:func:`w2v.compression.decompressing`).
+STANDARD_PATCH = "import bz2; from w2v import bzip2; bzip2.open_read = lambda raw, threads=None: bz2.open(raw)"
 #: The ``w2v`` command line of this checkout in a child (whatever w2v is installed), and the same with
 #: bzip2 read by the standard library.
 W2V = f"import sys; sys.path.insert(0, {ROOT!r}); from w2v.cli import main; sys.argv[0] = 'w2v'; main()"
-STANDARD_LIBRARY = W2V.replace("from w2v.cli", "import bz2; from w2v import corpus; "
-                               "corpus._OPENERS['.bz2'] = bz2.open; from w2v.cli")
+STANDARD_LIBRARY = W2V.replace("from w2v.cli", f"{STANDARD_PATCH}; from w2v.cli")
+
+
+@contextlib.contextmanager
+def standard_library_bzip2():
+    """In this process, w2v reads .bz2 files with the standard library while in this (:data:`STANDARD_PATCH`)."""
+    from w2v import bzip2
+    block_reader = bzip2.open_read
+    exec(STANDARD_PATCH, {})
+    try:
+        yield
+    finally:
+        bzip2.open_read = block_reader
 
 
 def read_all(path: str, reader: str):

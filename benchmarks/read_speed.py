@@ -2,20 +2,24 @@
 
     python benchmarks/read_speed.py --corpus /tmp/wiki8.txt --files 4 --readers 1,2 --repeat 3
     python benchmarks/read_speed.py --corpus /tmp/wiki8.txt --files 4 --compression bz2 --name read-speed-bz2
+    python benchmarks/read_speed.py --corpus /tmp/wiki8.txt --files 10 --compression bz2 --bz2-readers blocks,standard
 
-Cuts ``--corpus`` (plain text) at line ends into ``--files`` gzip (or bzip2) files in a new folder inside
+Cuts ``--corpus`` (plain text) at white space into ``--files`` gzip (or bzip2) files in a new folder inside
 ``--folder`` (deleted afterwards), then times :func:`w2v.scan.pieces` over them, which reads and
 decompresses, with each number of readers (one file each at a time, :func:`w2v.scan.read_sources`),
-runs alternating. Nothing is counted, so this is the rate the passes could be fed at; on a machine
+runs alternating; with ``--bz2-readers blocks,standard``, each with w2v's block reader
+(:mod:`w2v.bzip2`) and with the standard library's (one thread a file). Nothing is counted, so this is the rate the passes could be fed at; on a machine
 with more cores than this stage needs, it is what bounds the counting pass on compressed input. A
 digest of the pieces shows every run read the same text.
 """
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -26,25 +30,44 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from compare import (OneLineParser, at_least_one, existing_file, existing_folder, positive_ints,  # noqa: E402
-                     run_in_one_line)
+from bzip2_blocks import standard_library_bzip2  # noqa: E402
+from compare import (BadArgument, OneLineParser, at_least_one, existing_file, existing_folder,  # noqa: E402
+                     positive_ints, run_in_one_line)
 from timing import result_name, write_result  # noqa: E402
 
 
-def split_compressed(corpus: str, files: int, folder: str, compression: str = "gz") -> list:
-    """``corpus`` cut at line ends into ``files`` compressed files of about equal size in ``folder``."""
+def _to_white_space(source) -> bytes:
+    """The bytes of ``source`` (a binary file) up to and including its next white space, or to its end."""
+    taken = b""
+    while True:
+        chunk = source.read(1 << 12)
+        space = re.search(rb"\s", chunk)
+        if space is None:
+            taken += chunk
+            if not chunk:
+                return taken
+            continue
+        source.seek(space.end() - len(chunk), os.SEEK_CUR)
+        return taken + chunk[:space.end()]
+
+
+def split_compressed(corpus: str, files: int, folder: str, compression: str = "gz"):
+    """``corpus`` cut at white space (a corpus of one line, as wiki8 is, too) into ``files`` compressed
+    files of about equal size in ``folder``: (their paths, the bytes of text each holds)."""
     opener = {"gz": gzip.open, "bz2": bz2.open}[compression]
     size = os.path.getsize(corpus)
-    paths = []
+    paths, texts = [], []
     with open(corpus, "rb") as source:
         for i in range(files):
             path = os.path.join(folder, f"part{i:03d}.txt.{compression}")
+            start = source.tell()
             with opener(path, "wb") as out:
-                want = size * (i + 1) // files - source.tell()
+                want = size * (i + 1) // files - start
                 out.write(source.read(max(0, want)))
-                out.write(source.readline())  # to the end of the line
+                out.write(_to_white_space(source))
             paths.append(path)
-    return paths
+            texts.append(source.tell() - start)
+    return paths, texts
 
 
 def read_once(paths: list, readers: int):
@@ -66,33 +89,49 @@ def main(argv=None):
     parser.add_argument("--repeat", type=at_least_one, default=3)
     parser.add_argument("--compression", choices=["gz", "bz2"], default="gz")
     parser.add_argument("--folder", type=existing_folder, default=tempfile.gettempdir())
+    parser.add_argument("--bz2-readers", default="blocks",
+                        help="with --compression bz2: blocks (w2v.bzip2), standard (the standard library) or both, "
+                             "comma-separated")
     parser.add_argument("--name", type=result_name, default="read-speed")
     args = parser.parse_args(argv)
     readers = positive_ints("--readers", args.readers)
+    ways = args.bz2_readers.split(",")
+    if not ways or any(way not in ("blocks", "standard") for way in ways) or len(set(ways)) < len(ways):
+        raise BadArgument(f"--bz2-readers: {args.bz2_readers!r} is not blocks, standard or "
+                                         f"blocks,standard")
+    if ways != ["blocks"] and args.compression != "bz2":
+        raise BadArgument("--bz2-readers needs --compression bz2")
     sys.path.insert(0, ROOT)
     folder = tempfile.mkdtemp(dir=args.folder, prefix="w2v-read-")
     try:
-        paths = split_compressed(args.corpus, args.files, folder, args.compression)
+        paths, texts = split_compressed(args.corpus, args.files, folder, args.compression)
         compressed = sum(os.path.getsize(p) for p in paths)
         rows = []
         for rep in range(args.repeat):
             for r in readers:
-                seconds, total, digest = read_once(paths, r)
-                rows.append((r, rep + 1, seconds, total, digest))
-                print(rows[-1], flush=True)
+                for way in ways:
+                    with standard_library_bzip2() if way == "standard" else contextlib.nullcontext():
+                        seconds, total, digest = read_once(paths, r)
+                    rows.append((r, way, rep + 1, seconds, total, digest))
+                    print(rows[-1], flush=True)
     finally:
         shutil.rmtree(folder)
     lines = ["# Reading several compressed files", "",
              f"`python benchmarks/read_speed.py --corpus {args.corpus} --files {args.files} --readers {args.readers} "
-             f"--repeat {args.repeat} --compression {args.compression}` ({args.files} {args.compression} files, {compressed / 1e6:.1f} MB compressed, "
-             f"{rows[0][3] / 1e6:.1f} MB of text; `w2v.scan.pieces`, reading and decompressing only; runs alternate)", "",
-             "| readers | run | seconds | MB/s of text | digest |", "|---|---|---|---|---|"]
-    lines += [f"| {r} | {rep} | {s:.2f} | {t / s / 1e6:.1f} | {d} |" for r, rep, s, t, d in rows]
+             f"--repeat {args.repeat} --compression {args.compression} --bz2-readers {args.bz2_readers}` "
+             f"({args.files} {args.compression} files, {compressed / 1e6:.1f} MB compressed, "
+             f"{rows[0][4] / 1e6:.1f} MB of text, {min(texts) / 1e6:.2f}-{max(texts) / 1e6:.2f} MB a file; `w2v.scan.pieces`, reading and decompressing only; "
+             f"{os.cpu_count()} CPUs; runs alternate)", "",
+             "| readers | bz2 reader | run | seconds | MB/s of text | digest |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r} | {way if args.compression == 'bz2' else ''} | {rep} | {s:.2f} | {t / s / 1e6:.1f} | {d} |"
+              for r, way, rep, s, t, d in rows]
     lines.append("")
     for r in readers:
-        mb_s = [t / s / 1e6 for rr, _, s, t, _ in rows if rr == r]
-        lines.append(f"- {r} reader(s): median {statistics.median(mb_s):.1f} MB/s")
-    lines.append(f"- digests: {sorted({row[4] for row in rows})}")
+        for way in ways:
+            mb_s = [t / s / 1e6 for rr, w, _, s, t, _ in rows if rr == r and w == way]
+            named = f", {way}" if args.compression == "bz2" else ""
+            lines.append(f"- {r} reader(s){named}: median {statistics.median(mb_s):.1f} MB/s")
+    lines.append(f"- digests: {sorted({row[5] for row in rows})}")
     write_result(args.name, lines)
 
 

@@ -176,6 +176,9 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("read_speed.py", ["--corpus", "not-word2vec.c", "--readers", "0"]),
     ("read_speed.py", ["--corpus", "not-word2vec.c", "--folder", "missing"]),
     ("read_speed.py", ["--corpus", "not-word2vec.c", "--compression", "zip"]),
+    ("read_speed.py", ["--corpus", "not-word2vec.c", "--compression", "bz2", "--bz2-readers", "fast"]),
+    ("read_speed.py", ["--corpus", "not-word2vec.c", "--compression", "bz2", "--bz2-readers", "blocks,blocks"]),
+    ("read_speed.py", ["--corpus", "not-word2vec.c", "--bz2-readers", "standard"]),
     ("kernel_ab.py", ["missing.py", "not-word2vec.c", "--corpus", "not-word2vec.c"]),
     ("kernel_ab.py", ["not-word2vec.c", "not-word2vec.c", "--corpus", "not-word2vec.c"]),
     ("kernel_ab.py", ["not-word2vec.c", "not-word2vec.c", "--corpus", "missing.txt"]),
@@ -328,3 +331,40 @@ def test_benchmarks_with_a_numba_cache_of_their_own_leave_no_folder_behind(tmp_p
                             env={**os.environ, "TMPDIR": str(scratch)})
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert list(scratch.iterdir()) == []
+
+
+def test_the_bzip2_benchmarks_read_with_the_standard_library_when_asked(tmp_path):
+    import bz2
+
+    from w2v import bzip2, compression
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import bzip2_blocks
+    path = tmp_path / "t.txt.bz2"
+    path.write_bytes(bz2.compress(b"the cat sat\n" * 100))
+    assert bzip2_blocks.STANDARD_PATCH in bzip2_blocks.STANDARD_LIBRARY  # the children's reader is the same
+    with bzip2_blocks.standard_library_bzip2():
+        with compression.open_read(str(path)) as f:
+            assert isinstance(f, bz2.BZ2File) and f.read() == b"the cat sat\n" * 100
+    with compression.open_read(str(path)) as f:  # the block reader is back
+        assert isinstance(f.raw, bzip2.ParallelBzip2) and f.read() == b"the cat sat\n" * 100
+
+
+@pytest.mark.parametrize("compression", ["gz", "bz2"])
+def test_a_corpus_of_one_line_is_cut_into_files_of_about_equal_size_at_white_space(tmp_path, compression):
+    import bz2
+    import gzip
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import read_speed
+    text = b" ".join(b"word%d" % (i % 97) for i in range(20_000))  # one line, no line end
+    corpus = tmp_path / "one-line.txt"
+    corpus.write_bytes(text)
+    (tmp_path / "parts").mkdir()
+    paths, sizes = read_speed.split_compressed(str(corpus), 3, str(tmp_path / "parts"), compression)
+    opener = {"gz": gzip.open, "bz2": bz2.open}[compression]
+    parts = []
+    for path in paths:
+        with opener(path, "rb") as f:
+            parts.append(f.read())
+    assert b"".join(parts) == text and [len(p) for p in parts] == sizes
+    assert all(abs(len(p) - len(text) / 3) < 20 for p in parts)
+    assert all(p.endswith(b" ") for p in parts[:-1])  # no token cut
