@@ -99,15 +99,6 @@ def test_a_bad_file_raises_the_standard_librarys_error(name):
     assert reader.fallbacks == fallbacks
 
 
-def _streams_before(stream: bytes, to_the_read_end: int) -> bytes:
-    """Streams (empty ones, one of "a"s) after which ``stream`` ends ``to_the_read_end`` bytes before a
-    multiple of the standard library's read, :data:`bzip2.CHUNK`."""
-    empty, other = bz2.compress(b""), bz2.compress(b"a" * 20)
-    length = (-to_the_read_end - len(stream)) % bzip2.CHUNK + bzip2.CHUNK
-    n_other = next(n for n in range(len(empty)) if (length - n * len(other)) % len(empty) == 0)
-    return other * n_other + empty * ((length - n_other * len(other)) // len(empty))
-
-
 def _a_false_block_mark(monkeypatch, at_byte: int) -> None:
     """Make :func:`bzip2._marks` find a block mark by chance at bit 3 of byte ``at_byte`` of a read."""
     found = bzip2._marks
@@ -121,44 +112,48 @@ def _a_false_block_mark(monkeypatch, at_byte: int) -> None:
     monkeypatch.setattr(bzip2, "_marks", with_a_false_one)
 
 
-@pytest.mark.parametrize("to_the_read_end", [10, 60])
 @pytest.mark.parametrize("false_mark", [False, True])
-def test_what_follows_a_stream_is_ignored_or_an_error_as_the_standard_library_reads_it(
-        monkeypatch, false_mark, to_the_read_end):
-    """The standard library ignores what follows a stream when its first call on it, on the rest of its
-    8 kB read, fails, and raises if the bytes that fail come later; the block reader does as it does,
-    also when it has left the stream before to the standard library (a false mark in it), which then
-    starts mid-file, and when what follows ends in a stream (so that the bad block is inflated by a
-    worker before it is known to be bad)."""
+def test_what_follows_a_stream_is_a_stream_when_it_has_a_header_and_is_ignored_when_it_is_not_bzip2(
+        monkeypatch, false_mark):
+    """As bzip2(1) reads it: bytes after a stream that start with a header are a stream (a damaged one is
+    an error); a header cut by the file's end is a cut; anything else is ignored. Also when the stream
+    before was left to the serial decompressor (a false mark in it), which then reads what follows, and
+    when what follows ends in a good stream (inflated by a worker before the bad one is known)."""
     first = bz2.compress(TEXT[:300_000], 1)  # three blocks
-    streams = _streams_before(first, to_the_read_end) + first
-    assert -len(streams) % bzip2.CHUNK == to_the_read_end
     if false_mark:
-        _a_false_block_mark(monkeypatch, len(streams) - len(first) // 2)
+        _a_false_block_mark(monkeypatch, len(first) // 2)
     start = bz2.compress(TEXT[:100_000], 9)
-    outcomes = set()
-    for cut in sorted({0, 3, 4, 7, 14, 20, to_the_read_end - 1, to_the_read_end, to_the_read_end + 5, 400}):
+    for cut in (0, 1, 3, 4, 7, 14, 20, 400):
         for after in (b"", bz2.compress(b"after\n")):
-            # the streams, then the first ``cut`` bytes of another one and bytes that are not bzip2
-            data = streams + start[:cut] + b"\x00 not bzip2 " * 50 + after
-            expected, expected_error = standard(data)
+            # a stream, then the first ``cut`` bytes of another one and bytes that are not bzip2
+            data = first + start[:cut] + b"\x00 not bzip2 " * 50 + after
             text, error, reader = parallel(data)
-            assert (text, type(error), str(error)) == (expected, type(expected_error), str(expected_error)), cut
-            if false_mark or cut < 4:  # (else what follows falls back when its first 8 kB decode)
-                assert reader.fallbacks == int(false_mark)
-            outcomes.add(expected_error is None)
-    assert outcomes == {True, False}  # both ways are taken
+            if cut < 4:  # no header: ignored, as the standard library ignores it
+                assert (text, error) == (TEXT[:300_000], None) == standard(data), cut
+            else:  # a header, then damage: an error, where the standard library ignores it (its first call fails)
+                assert type(error) is OSError and str(error) == "Invalid data stream", cut
+                assert standard(data) == (TEXT[:300_000], None)
+            assert reader.fallbacks == int(false_mark) + (cut >= 4 and not false_mark)
+    # a header cut by the file's end
+    text, error, _ = parallel(first + start[:3])
+    assert type(error) is EOFError and str(error) == str(standard(first + start[:3])[1])
 
 
-def test_a_small_stream_whose_crc_is_wrong_after_a_stream_is_ignored_as_by_the_standard_library():
+def test_a_damaged_stream_after_a_stream_is_an_error_not_the_end_of_the_text():
     """The standard library's first call on what follows a stream reads a small stream to its end and
-    fails on its CRC, so it ignores it: its text is not given, though its block decodes."""
+    fails on its CRC, so it drops it and all that follows without a word (a damaged stream of a
+    multistream dump would cut the corpus short); here it is an error, after the text of its whole blocks."""
     small = bytearray(bz2.compress(b"hello again\n"))
     small[-2] ^= 0x40  # in the stream's CRC
-    data = ONE_STREAM + bytes(small)
+    data = ONE_STREAM + bytes(small) + bz2.compress(b"and the rest\n")
     assert standard(data) == (TEXT, None)
-    text, error, reader = parallel(data)
-    assert (text, error) == (TEXT, None)
+    reader = bzip2.ParallelBzip2(io.BytesIO(data), 2)
+    assert _read_to_the_error(reader, OSError) == TEXT + b"hello again\n"  # its block's own CRC is right
+    assert reader.fallbacks == 1
+    # damaged in its first block's tables: the same
+    damaged = ONE_STREAM + _damaged(bz2.compress(TEXT[:50_000], 9), 30) + bz2.compress(b"and the rest\n")
+    assert standard(damaged) == (TEXT, None)
+    assert _read_to_the_error(bzip2.ParallelBzip2(io.BytesIO(damaged), 2), OSError) == TEXT
 
 
 def _read_to_the_error(reader, error) -> bytes:
@@ -267,7 +262,7 @@ def test_marks_are_found_at_every_bit_offset():
             assert bzip2._marks(data, positions[1] // 8, len(data), mark) == [p for p in every if p >= positions[1] // 8 * 8]
 
 
-def test_a_file_that_cannot_seek_is_read_by_the_standard_library(tmp_path):
+def test_a_file_that_cannot_seek_is_read_a_stream_at_a_time(tmp_path):
     class Pipe(io.RawIOBase):
         def __init__(self, data):
             self._f = io.BytesIO(data)
@@ -278,9 +273,20 @@ def test_a_file_that_cannot_seek_is_read_by_the_standard_library(tmp_path):
         def readinto(self, buffer):
             return self._f.readinto(buffer)
 
-    stream = bzip2.open_read(Pipe(ONE_STREAM))
-    assert not isinstance(getattr(stream, "raw", None), bzip2.ParallelBzip2)
-    assert stream.read() == TEXT
+    with bzip2.open_read(Pipe(ONE_STREAM)) as stream:
+        assert stream.read() == TEXT and stream.raw.blocks == 0
+    for data in list(GOOD.values()) + [bad for bad, _ in BAD.values()]:  # as from a file
+        with bzip2.open_read(Pipe(data)) as stream:
+            try:
+                got = stream.read(), None
+            except (OSError, EOFError) as error:
+                got = None, error
+        expected = parallel(data)
+        assert (got[0], type(got[1]), str(got[1])) == (expected[0], type(expected[1]), str(expected[1]))
+    small = bytearray(bz2.compress(b"hello again\n"))
+    small[-2] ^= 0x40
+    with pytest.raises(OSError, match="Invalid data stream"), bzip2.open_read(Pipe(ONE_STREAM + bytes(small))) as stream:
+        stream.read()
     path = write(tmp_path / "t.bz2", ONE_STREAM)
     with open(path, "rb") as raw, bzip2.open_read(raw) as f:
         assert isinstance(f.raw, bzip2.ParallelBzip2)
@@ -329,3 +335,13 @@ def test_a_commands_threads_inflate_its_bz2_files(tmp_path, monkeypatch, threads
     assert result.exit_code == 0, result.output
     assert asked == [threads]
     assert vocab.read_text().split()[:2] == ["the", "4000"]
+
+
+def test_the_serial_decompressor_gives_at_most_a_read_of_text_a_call():
+    """A few compressed bytes can hold megabytes of text: the serial reader's calls are bounded."""
+    data = bz2.compress(b"a" * 5_000_000) + bz2.compress(b"b" * 3_000_000)
+    assert len(data) < 1000
+    texts = list(bzip2._serial_texts(io.BytesIO(data)))
+    assert b"".join(texts) == b"a" * 5_000_000 + b"b" * 3_000_000
+    assert max(map(len, texts)) <= bzip2.READ_BYTES and len(texts) >= 8
+    assert b"".join(bzip2._serial_texts(io.BytesIO(data), skip=4_999_999)) == b"a" + b"b" * 3_000_000

@@ -1,4 +1,4 @@
-"""bzip2 files inflated block by block on every core, in order, as one stream of text.
+"""bzip2 files inflated block by block on several threads, in order, as one stream of text.
 
 A bzip2 stream is a 4-byte header (``BZh`` and the block size, 1-9 hundred kB), blocks of at most
 900 kB of text each, then an end-of-stream mark; several streams may follow one another (``cat a.bz2
@@ -16,22 +16,25 @@ texts come out in the file's order, as lbzip2 does. What the standard library ch
 block's CRC (by ``bz2.decompress``), each stream's combined CRC (against the blocks' CRCs here), that the
 first stream starts with a header, and a file that ends inside a stream (``EOFError``, after the text of
 its whole blocks, as the standard library raises it; whether the last bits are a cut or damage is asked
-of a decompressor, :func:`_cut_in_stream`). After a stream the standard library reads on only if its
-first call on what follows, the rest of its 8 kB read, does not fail, and ignores it otherwise; the
-same call decides here (:func:`_first_read_fails`, called only where it can matter: where something in
-the stream fails before any of its text is given, or after a stream whose first block is under 8 kB,
-so that a file of many streams pays nothing for it). The call asks for at most :data:`CHUNK` bytes of
-text, as the standard library's buffered reads do; a reader asking for more in one call could see a
-little further before its first call ends.
+of a decompressor, :func:`_cut_in_stream`).
+
+What follows a stream is judged as bzip2(1) judges it (:func:`_after_stream`): bytes that start with a
+stream header (``BZh`` and a level) are a stream, read and checked as the first one is, so a damaged
+stream is an error; a part of a header at the end of the file is a cut (``EOFError``); anything else
+(zero padding, a tar's end) is ignored with all that follows it. The standard library instead ignores
+what follows whenever its first ``decompress`` call on it fails, and that call covers as much of the
+stream as the caller's read asks for (the rest of its 8 kB read, and up to the read's size of text):
+read a block of 960 kB at a time, as :mod:`w2v.corpus` reads, it would drop a damaged stream of a
+Wikipedia multistream dump, and every stream after it, without a word. Here that is an error naming the
+file. Otherwise a good file gives the standard library's text and a bad one its error.
 
 The mark can also occur by chance inside a block's bits (about once in 2⁴⁸ bit positions: in a 10 GB
 file about once in 3,000 such files); the pieces a false mark cuts a block into do not decode, or fail
-its CRC. Whatever does not fit (a piece that does not decode, a wrong combined CRC, a stream that does
-not start with a header or has no mark where a block must start) is left to the standard library: the
-file is read again from the start of the stream where it happened, on one thread, in reads that end
-where the standard library's reads from the start of the file would end (:class:`_ChunkedAsFromOrigin`),
-the text already given skipped, so a damaged file gives the standard library's text and error. A file
-that cannot seek (a pipe) is read by the standard library alone.
+its CRC. Whatever does not fit (a piece that does not decode, a wrong combined CRC, no mark where a
+block must start) is left to the standard library's decompressor: the file is read again from the start
+of the stream where it happened, stream by stream on one thread (:func:`_serial_texts`), the text already
+given skipped, so a damaged stream raises the standard library's error. A file that cannot seek (a pipe)
+is read by that decompressor alone, stream by stream as well.
 
 Memory: at most 2 × threads blocks are in flight for a file (the worker threads are shared by the files
 read at once), each at most about 1 MB compressed and usually at most 900 kB of text (a block of long
@@ -55,11 +58,8 @@ __all__ = ["open_read", "ParallelBzip2"]
 BLOCK_MARK = 0x314159265359
 END_MARK = 0x177245385090
 _MARK_MASK = (1 << 48) - 1
-#: Compressed bytes read at a time.
+#: Compressed bytes read at a time, and the most text one call of the serial decompressor gives.
 READ_BYTES = 1 << 20
-#: The bytes the standard library's reader reads at a time (``_compression.BUFFER_SIZE``): whether it
-#: ignores what follows a stream depends on where its reads end.
-CHUNK = io.DEFAULT_BUFFER_SIZE
 
 
 def _needles(mark: int) -> List[Tuple[int, int, bytes, int]]:
@@ -126,19 +126,6 @@ def _inflate_block(block: bytes, shift: int, n_bits: int, header: bytes) -> byte
     return bz2.decompress(_one_block_stream(block, shift, n_bits, header))
 
 
-def _first_read_fails(following: bytes) -> bool:
-    """Whether the standard library's first call on what follows a stream (``following``: up to the end
-    of its read, a multiple of :data:`CHUNK` from where it started) fails, or finds nothing: it then
-    ignores it and the rest of the file."""
-    if not following:
-        return True
-    try:
-        bz2.BZ2Decompressor().decompress(following, CHUNK)
-    except OSError:
-        return True
-    return False
-
-
 def _cut_in_stream(header: bytes, data, bit: int) -> bool:
     """Whether the bits of ``data`` from ``bit`` to its end, after the stream header ``header``, decode
     without an error as the start of a stream (the file was cut there) rather than failing (damage)."""
@@ -155,6 +142,56 @@ def _cut_in_stream(header: bytes, data, bit: int) -> bool:
 _FALLBACK = "fallback"
 #: The standard library's message for a file that ends inside a stream.
 _CUT = "Compressed file ended before the end-of-stream marker was reached"
+#: What :func:`_after_stream` says of bytes that end the text (none, or not bzip2: ignored).
+_END = "end"
+
+
+def _after_stream(header: bytes, first: bool):
+    """What the 4 bytes where a stream may start (fewer at the end of the file) mean, as bzip2(1) reads
+    them (module docstring): None for a stream; :data:`_END` for the end of the text (nothing, or bytes
+    that are not bzip2 after a stream: ignored); else the error to raise (the standard library's: a
+    file that is not bzip2, or one cut in a header)."""
+    if len(header) == 4 and header[:3] == b"BZh" and b"1" <= header[3:] <= b"9":
+        return None
+    if len(header) < 4 and b"BZh".startswith(header) and (first or header):
+        return EOFError(_CUT)
+    return OSError("Invalid data stream") if first else _END
+
+
+def _serial_texts(raw: BinaryIO, skip: int = 0, first: bool = True) -> Iterator[bytes]:
+    """The text of the bzip2 streams from where ``raw`` stands, inflated by the standard library's
+    decompressor on this thread, a stream at a time, with at most :data:`READ_BYTES` of text a call (a
+    few compressed bytes can hold a great deal); what follows each stream judged by
+    :func:`_after_stream`; the first ``skip`` bytes of text left out (given already). ``first``: the
+    stream at ``raw`` is the file's first."""
+    pending = b""
+    while True:
+        while len(pending) < 4:
+            more = raw.read(READ_BYTES)
+            if not more:
+                break
+            pending += more
+        verdict = _after_stream(pending[:4], first)
+        if verdict is _END:
+            return
+        if verdict is not None:
+            raise verdict
+        first = False
+        decompressor = bz2.BZ2Decompressor()
+        data, pending = pending, b""
+        while not decompressor.eof:
+            if decompressor.needs_input and not data:
+                data = raw.read(READ_BYTES)
+                if not data:
+                    raise EOFError(_CUT)
+            text = decompressor.decompress(data, READ_BYTES)
+            data = b""
+            if skip:
+                dropped = min(skip, len(text))
+                text, skip = text[dropped:], skip - dropped
+            if text:
+                yield text
+        pending = decompressor.unused_data
 
 
 class _Fallback(Exception):
@@ -180,35 +217,16 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return _POOLS[threads]
 
 
-class _ChunkedAsFromOrigin(io.RawIOBase):
-    """``raw`` from ``position`` bytes past the reader's origin, read in pieces that never cross a
-    multiple of :data:`CHUNK` from the origin: the standard library's reader, started here, then reads
-    the file as it would have read it from the origin."""
-
-    def __init__(self, raw: BinaryIO, position: int):
-        super().__init__()
-        self._raw, self._position = raw, position
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self._raw.read(min(len(buffer), CHUNK - self._position % CHUNK))
-        buffer[:len(data)] = data
-        self._position += len(data)
-        return len(data)
-
-
 class ParallelBzip2(io.RawIOBase):
-    """The text of a bzip2 file (``raw``: opened in binary, seekable, read from where it stands), its
-    blocks inflated on ``threads`` threads (module docstring). ``blocks`` counts the blocks inflated
-    in parallel, ``fallbacks`` the times the standard library took over, ``held`` the most compressed
-    bytes held at once."""
+    """The text of a bzip2 file (``raw``: opened in binary, read from where it stands), its blocks
+    inflated on ``threads`` threads when ``raw`` can seek, else a stream at a time on the reading thread
+    (module docstring). ``blocks`` counts the blocks inflated in parallel, ``fallbacks`` the times the
+    standard library's decompressor took over, ``held`` the most compressed bytes held at once."""
 
     def __init__(self, raw: BinaryIO, threads: Optional[int] = None):
         super().__init__()
         self._raw = raw
-        self._origin = raw.tell()
+        self._origin = raw.tell() if raw.seekable() else 0
         self._threads = max(1, threads or default_threads())
         self._in_flight: collections.deque = collections.deque()  # (future or entry, its stream's start)
         self._texts = self._all_texts()
@@ -241,28 +259,15 @@ class ParallelBzip2(io.RawIOBase):
 
     # -- the texts, in order ------------------------------------------------------------------------
     def _all_texts(self) -> Iterator[bytes]:
+        if not self._raw.seekable():  # (a pipe) one stream after the other on this thread
+            yield from _serial_texts(self._raw)
+            return
         try:
             yield from self._block_texts()
         except _Fallback as fallback:
-            start = fallback.stream_start
-            if start > 0 and fallback.skip == 0:  # its first block failed: would it have been read at all?
-                self._raw.seek(self._origin + start)
-                if _first_read_fails(self._raw.read(CHUNK - start % CHUNK)):
-                    return
             self.fallbacks += 1
-            self._raw.seek(self._origin + start)
-            with bz2.BZ2File(_ChunkedAsFromOrigin(self._raw, start), "rb") as serial:
-                skip = fallback.skip
-                while skip:
-                    skipped = len(serial.read(min(skip, READ_BYTES)))
-                    if not skipped:
-                        return
-                    skip -= skipped
-                while True:
-                    text = serial.read(READ_BYTES)
-                    if not text:
-                        return
-                    yield text
+            self._raw.seek(self._origin + fallback.stream_start)
+            yield from _serial_texts(self._raw, fallback.skip, first=fallback.stream_start == 0)
 
     def _block_texts(self) -> Iterator[bytes]:
         """The blocks of :meth:`_plan` inflated on the pool, their texts in the file's order; then the
@@ -335,30 +340,13 @@ class ParallelBzip2(io.RawIOBase):
             return (base + len(data)) * 8 >= n_bits
 
         stream = 0  # the file's byte offset of the stream being read
-        fresh = True  # nothing of this stream planned yet
-
-        def ignored() -> bool:
-            """Whether the standard library ignores this stream and what follows (module docstring)."""
-            chunk_end = (stream // CHUNK + 1) * CHUNK
-            have(chunk_end * 8)
-            return stream > 0 and _first_read_fails(bytes(data[stream - base:chunk_end - base]))
-
-        def stop(what) -> Iterator[Tuple[object, int]]:
-            """The plan's last entry, unless the standard library would not even have read this stream."""
-            if not (fresh and ignored()):
-                yield what, stream
-
         while True:
-            fresh = True
             have((stream + 4) * 8)
             header = bytes(data[stream - base:stream - base + 4])
-            if not (len(header) == 4 and header[:3] == b"BZh" and b"1" <= header[3:] <= b"9"):
-                if len(header) < 4 and (stream > 0 or b"BZh".startswith(header)):
-                    yield from stop(EOFError(_CUT))  # the file ends in a header (or where one must be)
-                elif stream > 0:
-                    yield from stop(_FALLBACK)  # where the standard library raises depends on its reads
-                else:
-                    yield OSError("Invalid data stream"), stream
+            verdict = _after_stream(header, stream == 0)
+            if verdict is not None:
+                if verdict is not _END:
+                    yield verdict, stream
                 return
             bit = (stream + 4) * 8
             combined = 0
@@ -370,15 +358,15 @@ class ParallelBzip2(io.RawIOBase):
                 if not marks or marks[0][0] != bit:
                     # no mark where the next block or the end must start: cut there, or damage
                     cut = at_end and not marks and _cut_in_stream(header, data, bit - base * 8)
-                    yield from stop(EOFError(_CUT) if cut else _FALLBACK)
+                    yield (EOFError(_CUT) if cut else _FALLBACK), stream
                     return
                 if marks[0][1] == END_MARK:
                     marks.popleft()
                     if not have(bit + 80):
-                        yield from stop(EOFError(_CUT))
+                        yield EOFError(_CUT), stream
                         return
                     if _bits(data, bit - base * 8 + 48, bit - base * 8 + 80) != combined:
-                        yield from stop(_FALLBACK)
+                        yield _FALLBACK, stream
                         return
                     stream = (bit + 80 + 7) // 8
                     break
@@ -387,14 +375,9 @@ class ParallelBzip2(io.RawIOBase):
                 while not marks and more():
                     pass
                 if not marks:  # the file ends inside this block: cut there, or damage
-                    yield from stop(EOFError(_CUT) if _cut_in_stream(header, data, bit - base * 8) else _FALLBACK)
+                    yield (EOFError(_CUT) if _cut_in_stream(header, data, bit - base * 8) else _FALLBACK), stream
                     return
                 end = marks[0][0]
-                if fresh and end < (stream // CHUNK + 1) * CHUNK * 8 and ignored():
-                    # the standard library's first call on this stream reads past its first block (rare:
-                    # a block of under 8 kB): what it would say of them is asked now, before any is given
-                    return
-                fresh = False
                 crc = _bits(data, bit - base * 8 + 48, bit - base * 8 + 80)
                 combined = (((combined << 1) | (combined >> 31)) & 0xFFFFFFFF) ^ crc
                 yield (bytes(data[bit // 8 - base:(end + 7) // 8 - base]), bit % 8, end - bit, header), stream
@@ -407,8 +390,6 @@ class ParallelBzip2(io.RawIOBase):
 
 def open_read(raw: BinaryIO, threads: Optional[int] = None) -> BinaryIO:
     """A buffered stream of the text of the bzip2 file ``raw`` (opened in binary): blocks inflated on
-    ``threads`` threads (None: every core; :class:`ParallelBzip2`) when ``raw`` can seek, else by the
-    standard library."""
-    if not raw.seekable():
-        return bz2.open(raw)
+    ``threads`` threads (None: every core; :class:`ParallelBzip2`) when ``raw`` can seek, else a stream
+    at a time on the reading thread."""
     return io.BufferedReader(ParallelBzip2(raw, threads), buffer_size=1 << 20)
