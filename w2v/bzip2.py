@@ -51,6 +51,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
+from . import streams
 from .options import default_threads
 
 __all__ = ["open_read", "ParallelBzip2"]
@@ -58,8 +59,8 @@ __all__ = ["open_read", "ParallelBzip2"]
 BLOCK_MARK = 0x314159265359
 END_MARK = 0x177245385090
 _MARK_MASK = (1 << 48) - 1
-#: Compressed bytes read at a time, and the most text one call of the serial decompressor gives.
-READ_BYTES = 1 << 20
+#: Compressed bytes read at a time.
+READ_BYTES = streams.READ_BYTES
 
 
 def _needles(mark: int) -> List[Tuple[int, int, bytes, int]]:
@@ -141,57 +142,26 @@ def _cut_in_stream(header: bytes, data, bit: int) -> bool:
 #: A plan's entry where the standard library must take over.
 _FALLBACK = "fallback"
 #: The standard library's message for a file that ends inside a stream.
-_CUT = "Compressed file ended before the end-of-stream marker was reached"
-#: What :func:`_after_stream` says of bytes that end the text (none, or not bzip2: ignored).
-_END = "end"
+_CUT = streams.CUT
 
 
 def _after_stream(header: bytes, first: bool):
     """What the 4 bytes where a stream may start (fewer at the end of the file) mean, as bzip2(1) reads
-    them (module docstring): None for a stream; :data:`_END` for the end of the text (nothing, or bytes
-    that are not bzip2 after a stream: ignored); else the error to raise (the standard library's: a
-    file that is not bzip2, or one cut in a header)."""
+    them (module docstring; :func:`w2v.streams.serial_texts`): None for a stream; ``streams.END`` for the
+    end of the text (nothing, or bytes that are not bzip2 after a stream: ignored); else the error to
+    raise (the standard library's: a file that is not bzip2, or one cut in a header)."""
     if len(header) == 4 and header[:3] == b"BZh" and b"1" <= header[3:] <= b"9":
         return None
     if len(header) < 4 and b"BZh".startswith(header) and (first or header):
         return EOFError(_CUT)
-    return OSError("Invalid data stream") if first else _END
+    return OSError("Invalid data stream") if first else streams.END
 
 
 def _serial_texts(raw: BinaryIO, skip: int = 0, first: bool = True) -> Iterator[bytes]:
     """The text of the bzip2 streams from where ``raw`` stands, inflated by the standard library's
-    decompressor on this thread, a stream at a time, with at most :data:`READ_BYTES` of text a call (a
-    few compressed bytes can hold a great deal); what follows each stream judged by
-    :func:`_after_stream`; the first ``skip`` bytes of text left out (given already). ``first``: the
-    stream at ``raw`` is the file's first."""
-    pending = b""
-    while True:
-        while len(pending) < 4:
-            more = raw.read(READ_BYTES)
-            if not more:
-                break
-            pending += more
-        verdict = _after_stream(pending[:4], first)
-        if verdict is _END:
-            return
-        if verdict is not None:
-            raise verdict
-        first = False
-        decompressor = bz2.BZ2Decompressor()
-        data, pending = pending, b""
-        while not decompressor.eof:
-            if decompressor.needs_input and not data:
-                data = raw.read(READ_BYTES)
-                if not data:
-                    raise EOFError(_CUT)
-            text = decompressor.decompress(data, READ_BYTES)
-            data = b""
-            if skip:
-                dropped = min(skip, len(text))
-                text, skip = text[dropped:], skip - dropped
-            if text:
-                yield text
-        pending = decompressor.unused_data
+    decompressor on this thread, a stream at a time (:func:`w2v.streams.serial_texts`), the first
+    ``skip`` bytes left out; ``first``: the stream at ``raw`` is the file's first."""
+    return streams.serial_texts(raw, bz2.BZ2Decompressor, _after_stream, 4, skip, first)
 
 
 class _Fallback(Exception):
@@ -217,7 +187,7 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return _POOLS[threads]
 
 
-class ParallelBzip2(io.RawIOBase):
+class ParallelBzip2(streams.TextsReader):
     """The text of a bzip2 file (``raw``: opened in binary, read from where it stands), its blocks
     inflated on ``threads`` threads when ``raw`` can seek, else a stream at a time on the reading thread
     (module docstring). ``blocks`` counts the blocks inflated in parallel, ``fallbacks`` the times the
@@ -230,24 +200,9 @@ class ParallelBzip2(io.RawIOBase):
         self._threads = max(1, threads or default_threads())
         self._in_flight: collections.deque = collections.deque()  # (future or entry, its stream's start)
         self._texts = self._all_texts()
-        self._pending = memoryview(b"")
         self.blocks = 0
         self.fallbacks = 0
         self.held = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while not self._pending:
-            text = next(self._texts, None)
-            if text is None:
-                return 0
-            self._pending = memoryview(text)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
 
     def close(self) -> None:
         if not self.closed:
@@ -345,7 +300,7 @@ class ParallelBzip2(io.RawIOBase):
             header = bytes(data[stream - base:stream - base + 4])
             verdict = _after_stream(header, stream == 0)
             if verdict is not None:
-                if verdict is not _END:
+                if verdict is not streams.END:
                     yield verdict, stream
                 return
             bit = (stream + 4) * 8

@@ -1,0 +1,101 @@
+"""Compressed streams that follow one another in a file (``cat a.bz2 b.bz2``, ``cat a.xz b.xz``, Wikipedia's
+"multistream" dumps), read one after the other on the calling thread.
+
+What follows a stream is judged as the format's own tool judges it, by the bytes where the next stream
+would start (an ``after_stream`` function of the format's): a stream if they start with the format's
+magic bytes, so that a damaged stream is an error; the file cut if they are a part of the magic at its
+end (``EOFError``); otherwise the end of the text (nothing, or bytes that are not the format's: ignored,
+with all that follows). The standard library's readers (``bz2.BZ2File``, ``lzma.LZMAFile``) instead
+ignore what follows a stream whenever their first call on it fails, which for a damaged stream depends on
+how much the caller asks for at a time, and drop that stream and every stream after it without a word.
+
+This module imports neither Numba nor tqdm.
+"""
+from __future__ import annotations
+
+import io
+from typing import BinaryIO, Callable, Iterator, Optional
+
+__all__ = ["CUT", "END", "READ_BYTES", "TextsReader", "serial_texts"]
+
+#: Compressed bytes read at a time, and the most text one call of a decompressor gives (a few compressed
+#: bytes can hold a great deal of text).
+READ_BYTES = 1 << 20
+#: The standard library's message for a file that ends inside a stream.
+CUT = "Compressed file ended before the end-of-stream marker was reached"
+#: What an ``after_stream`` function says of bytes that end the text.
+END = "end"
+
+
+def serial_texts(raw: BinaryIO, new_decompressor: Callable, after_stream: Callable, head_bytes: int,
+                 skip: int = 0, first: bool = True, padding: bool = False) -> Iterator[bytes]:
+    """The text of the streams from where ``raw`` stands, each inflated by ``new_decompressor()`` (the
+    standard library's ``bz2.BZ2Decompressor`` or ``lzma.LZMADecompressor``: ``decompress(data,
+    max_length)``, ``eof``, ``needs_input``, ``unused_data``), at most :data:`READ_BYTES` of text a call.
+    Where a stream may start, ``after_stream(its first head_bytes bytes, or fewer at the end of the file,
+    first)`` says what they are: None for a stream, :data:`END` for the end of the text, or the error to
+    raise. ``padding``: zero bytes between streams are skipped (xz's stream padding). The first ``skip``
+    bytes of text are left out (given already); ``first``: the stream at ``raw`` is the file's first."""
+    pending = b""
+    while True:
+        while True:
+            if padding and not first:
+                pending = pending.lstrip(b"\0")
+            if len(pending) >= head_bytes:
+                break
+            more = raw.read(READ_BYTES)
+            if not more:
+                break
+            pending += more
+        verdict = after_stream(pending[:head_bytes], first)
+        if verdict is END:
+            return
+        if verdict is not None:
+            raise verdict
+        first = False
+        decompressor = new_decompressor()
+        data, pending = pending, b""
+        while not decompressor.eof:
+            if decompressor.needs_input and not data:
+                data = raw.read(READ_BYTES)
+                if not data:
+                    raise EOFError(CUT)
+            text = decompressor.decompress(data, READ_BYTES)
+            data = b""
+            if skip:
+                dropped = min(skip, len(text))
+                text, skip = text[dropped:], skip - dropped
+            if text:
+                yield text
+        pending = decompressor.unused_data
+
+
+class TextsReader(io.RawIOBase):
+    """A raw binary stream of the byte strings ``texts`` makes (or a subclass's ``_texts``, set after
+    ``__init__``); closing it closes the iterator."""
+
+    def __init__(self, texts: Optional[Iterator[bytes]] = None):
+        super().__init__()
+        self._texts = texts if texts is not None else iter(())
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            text = next(self._texts, None)
+            if text is None:
+                return 0
+            self._pending = memoryview(text)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            close = getattr(self._texts, "close", None)
+            if close is not None:
+                close()
+        super().close()
