@@ -1,4 +1,5 @@
-"""bzip2 inflated block by block on several threads (w2v.bzip2): the standard library's text and errors."""
+"""bzip2 inflated block by block on several threads (w2v.bzip2): the standard library's text and errors,
+except that a damaged stream after the first is an error, not the end of the text."""
 import bz2
 import io
 import random

@@ -515,7 +515,9 @@ class Corpus:
             return raw, raw
         raw = open(path, "rb")
         try:
-            return (compression.decompressing(raw, ext, threads) if ext in compression.READERS else opener(raw)), raw
+            if ext in compression.READERS:
+                return compression.decompressing(raw, ext, threads), raw
+            return opener(raw), raw  # (a .zip archive)
         except BaseException as error:  # the file is not left open
             raw.close()
             # a .zip file's directory is read at once; an OSError already says what is wrong (no zstandard
