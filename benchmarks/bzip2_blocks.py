@@ -29,9 +29,10 @@ sys.path.insert(0, HERE)
 from compare import OneLineParser, at_least_one, existing_file, existing_folder, run_in_one_line  # noqa: E402
 from timing import result_name, time_command, write_result  # noqa: E402
 
-#: Makes w2v read .bz2 files with the standard library (one thread): every reader of a .bz2 file goes
-#: through ``w2v.bzip2.open_read`` (:func:`w2v.compression.decompressing`).
-STANDARD_PATCH = "import bz2; from w2v import bzip2; bzip2.open_read = lambda raw, threads=None: bz2.open(raw)"
+#: Makes w2v read .bz2 files with the standard library (one thread): every reader of a compressed file
+#: goes through ``w2v.compression.READERS`` (:func:`w2v.compression.decompressing`).
+STANDARD_PATCH = ("import bz2; from w2v import compression; "
+                  "compression.READERS['.bz2'] = lambda raw, threads=None: bz2.open(raw)")
 #: The ``w2v`` command line of this checkout in a child (whatever w2v is installed), and the same with
 #: bzip2 read by the standard library.
 W2V = f"import sys; sys.path.insert(0, {ROOT!r}); from w2v.cli import main; sys.argv[0] = 'w2v'; main()"
@@ -41,13 +42,13 @@ STANDARD_LIBRARY = W2V.replace("from w2v.cli", f"{STANDARD_PATCH}; from w2v.cli"
 @contextlib.contextmanager
 def standard_library_bzip2():
     """In this process, w2v reads .bz2 files with the standard library while in this (:data:`STANDARD_PATCH`)."""
-    from w2v import bzip2
-    block_reader = bzip2.open_read
+    from w2v import compression
+    block_reader = compression.READERS[".bz2"]
     exec(STANDARD_PATCH, {})
     try:
         yield
     finally:
-        bzip2.open_read = block_reader
+        compression.READERS[".bz2"] = block_reader
 
 
 def read_all(path: str, reader: str):

@@ -25,6 +25,23 @@ def write(path, data):
     return str(path)
 
 
+class Pipe:
+    """A binary stream of ``data`` that cannot seek, as a pipe."""
+
+    def __init__(self, data: bytes):
+        import io
+        self._f = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def read(self, n=-1):
+        return self._f.read(n)
+
+
 #: 200,000 tokens of 997 kinds, 1 MB: enough for a compressed stream to hold many blocks.
 VARIED_TEXT = " ".join(f"w{i % 997}" for i in range(200_000)).encode()
 

@@ -8,11 +8,9 @@ from concurrent.futures import Future
 
 import pytest
 
-from click.testing import CliRunner
 
-from conftest import write
-from w2v import bzip2, compression
-from w2v.cli import cli
+from conftest import Pipe, write
+from w2v import bzip2, compression, streams
 
 random.seed(7)
 _WORDS = ["".join(random.choice("abcdefghij") for _ in range(random.randint(1, 8))) for _ in range(5000)]
@@ -264,16 +262,6 @@ def test_marks_are_found_at_every_bit_offset():
 
 
 def test_a_file_that_cannot_seek_is_read_a_stream_at_a_time(tmp_path):
-    class Pipe(io.RawIOBase):
-        def __init__(self, data):
-            self._f = io.BytesIO(data)
-
-        def readable(self):
-            return True
-
-        def readinto(self, buffer):
-            return self._f.readinto(buffer)
-
     with bzip2.open_read(Pipe(ONE_STREAM)) as stream:
         assert stream.read() == TEXT and stream.raw.blocks == 0
     for data in list(GOOD.values()) + [bad for bad, _ in BAD.values()]:  # as from a file
@@ -307,9 +295,9 @@ def test_closing_part_way_cancels_the_blocks_not_started():
 def test_readers_share_one_pool_of_threads():
     readers = [bzip2.ParallelBzip2(io.BytesIO(ONE_STREAM), 3) for _ in range(2)]
     assert all(reader.read() == TEXT for reader in readers)
-    assert bzip2._pool(3) is bzip2._pool(3) and bzip2._pool(3)._max_workers == 3
-    pooled = sum(pool._max_workers for pool in bzip2._POOLS.values())
-    assert sum(t.name.startswith("w2v-bzip2") for t in threading.enumerate()) <= pooled
+    assert streams.worker_pool(3) is streams.worker_pool(3) and streams.worker_pool(3)._max_workers == 3
+    pooled = sum(pool._max_workers for pool in streams._POOLS.values())
+    assert sum(t.name.startswith("w2v-inflate") for t in threading.enumerate()) <= pooled
 
 
 def test_bz2_files_are_read_block_by_block(tmp_path):
@@ -317,32 +305,3 @@ def test_bz2_files_are_read_block_by_block(tmp_path):
     path = write(tmp_path / "t.txt.bz2", GOOD["streams, one empty, levels 1 and 2"])
     with compression.open_read(path) as f:
         assert f.read() == TEXT
-
-
-@pytest.mark.parametrize("threads", [1, 3])
-def test_a_commands_threads_inflate_its_bz2_files(tmp_path, monkeypatch, threads):
-    asked = []
-    made = bzip2.ParallelBzip2.__init__
-
-    def recording(self, raw, threads=None):
-        asked.append(threads)
-        made(self, raw, threads)
-
-    monkeypatch.setattr(bzip2.ParallelBzip2, "__init__", recording)
-    corpus = write(tmp_path / "c.txt.bz2", bz2.compress(b"the cat sat on the mat\n" * 2000, 1))
-    vocab = tmp_path / "vocab.txt"
-    result = CliRunner().invoke(cli, ["vocab", corpus, "-o", str(vocab), "--min-count", "1", "-q",
-                                      "--threads", str(threads)])
-    assert result.exit_code == 0, result.output
-    assert asked == [threads]
-    assert vocab.read_text().split()[:2] == ["the", "4000"]
-
-
-def test_the_serial_decompressor_gives_at_most_a_read_of_text_a_call():
-    """A few compressed bytes can hold megabytes of text: the serial reader's calls are bounded."""
-    data = bz2.compress(b"a" * 5_000_000) + bz2.compress(b"b" * 3_000_000)
-    assert len(data) < 1000
-    texts = list(bzip2._serial_texts(io.BytesIO(data)))
-    assert b"".join(texts) == b"a" * 5_000_000 + b"b" * 3_000_000
-    assert max(map(len, texts)) <= bzip2.READ_BYTES and len(texts) >= 8
-    assert b"".join(bzip2._serial_texts(io.BytesIO(data), skip=4_999_999)) == b"a" + b"b" * 3_000_000

@@ -1,13 +1,15 @@
 """Compressed streams one after another (w2v.streams), and .xz files read so (w2v.compression): the
 standard library's text and errors, except that a damaged later stream is an error, not the end."""
+import bz2
 import io
 import lzma
+import zlib
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import write
-from w2v import compression, streams
+from conftest import Pipe, write
+from w2v import compression, streams, xz
 from w2v.cli import cli
 
 FIRST = lzma.compress(b"the first stream\n" * 2000)
@@ -88,8 +90,7 @@ def test_the_text_of_a_call_is_bounded_and_skip_leaves_out_the_text_given():
     assert len(data) < 5000
 
     def texts(skip=0):
-        return list(streams.serial_texts(io.BytesIO(data), lzma.LZMADecompressor, compression._after_xz_stream,
-                                         6, skip=skip, padding=True))
+        return list(xz.serial_texts(io.BytesIO(data), skip=skip))
     got = texts()
     assert b"".join(got) == b"a" * 3_000_000 + b"b" * 2_500_000
     assert max(map(len, got)) <= streams.READ_BYTES
@@ -111,3 +112,173 @@ def test_a_texts_reader_gives_its_texts_in_reads_of_any_size_and_closes_them():
     reader.close()
     assert closed == [True]
     assert streams.TextsReader(iter([b"x", b"yz"])).read() == b"xyz"
+
+
+# -- .xz files of several blocks, inflated block by block (w2v.xz) --------------------------------------
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out + bytes([value]))
+
+
+def _crc(data: bytes) -> bytes:
+    return zlib.crc32(data).to_bytes(4, "little")
+
+
+def _blocks_stream(texts, sizes=None, index_padding=b"\0") -> bytes:
+    """One .xz stream of a block a text (as ``xz -T`` writes them), made here from one-block streams
+    of the standard library's (each: a 12-byte header, its block, an index of one record, a footer);
+    ``sizes``: the text sizes the index gives (default: the true ones); ``index_padding``: the byte the
+    index is padded with (zero in a valid file)."""
+    header, blocks, records = None, [], []
+    for text in texts:
+        one = lzma.compress(text, format=lzma.FORMAT_XZ)
+        header = one[:12]
+        index_size = (int.from_bytes(one[-8:-4], "little") + 1) * 4
+        index = one[-12 - index_size:-12]
+        # the one record: unpadded and uncompressed size (xz integers, 7 bits a byte)
+        values, value, shift = [], 0, 0
+        for byte in index[2:]:
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                values.append(value)
+                value, shift = 0, 0
+                if len(values) == 2:
+                    break
+        blocks.append(one[12:-12 - index_size])
+        records.append(values[0])
+    sizes = sizes or [len(t) for t in texts]
+    index = b"\0" + _varint(len(texts)) + b"".join(_varint(u) + _varint(s) for u, s in zip(records, sizes))
+    index += index_padding * (-len(index) % 4)
+    index += _crc(index)
+    backward = (len(index) // 4 - 1).to_bytes(4, "little") + header[6:8]
+    return header + b"".join(blocks) + index + _crc(backward) + backward + b"YZ"
+
+
+PARTS = [b" ".join(b"w%d" % (i * 7 % (k + 50)) for i in range(20_000 + 3_000 * k)) + b"\n" for k in range(6)]
+BLOCKS = _blocks_stream(PARTS)
+
+
+def _read(raw, threads=3):
+    """(text, error, reader) as w2v.xz reads ``raw``."""
+    reader = xz.ParallelXz(raw, threads)
+    got = bytearray()
+    try:
+        while True:
+            chunk = reader.read(65536)
+            if not chunk:
+                return bytes(got), None, reader
+            got += chunk
+    except (EOFError, lzma.LZMAError) as error:
+        return bytes(got), error, reader
+    finally:
+        reader.close()
+
+
+def test_an_xz_stream_of_several_blocks_is_inflated_block_by_block():
+    assert lzma.decompress(BLOCKS) == b"".join(PARTS)  # (the stream made here is a valid one)
+    text, error, reader = _read(io.BytesIO(BLOCKS))
+    assert (text, error) == (b"".join(PARTS), None)
+    assert reader.blocks == len(PARTS) and reader.fallbacks == 0
+    # two such streams, with stream padding between and after them
+    text, error, reader = _read(io.BytesIO(b"".join([BLOCKS, b"\0" * 8, _blocks_stream(PARTS[:2]), b"\0" * 4])))
+    assert (text, error) == (b"".join(PARTS + PARTS[:2]), None) and reader.blocks == len(PARTS) + 2
+    # read from where the file stands
+    raw = io.BytesIO(b"not this" + BLOCKS)
+    raw.seek(8)
+    assert _read(raw)[:2] == (b"".join(PARTS), None)
+
+
+def test_the_blocks_in_flight_are_bounded_by_their_text(monkeypatch):
+    monkeypatch.setattr(xz, "IN_FLIGHT_TEXT", 1)
+    text, error, reader = _read(io.BytesIO(BLOCKS))
+    assert (text, error) == (b"".join(PARTS), None) and reader.held == max(map(len, PARTS))
+    text, error, reader = _read(io.BytesIO(BLOCKS), threads=1)
+    assert reader.held <= 2 * max(map(len, PARTS))
+
+
+def _damaged(data: bytes, at: int) -> bytes:
+    damaged = bytearray(data)
+    damaged[at] ^= 0x55
+    return bytes(damaged)
+
+
+def _first_block_end() -> int:
+    """Where the first block of :data:`BLOCKS` ends (its last byte is its check value's)."""
+    one = lzma.compress(PARTS[0])
+    return len(one) - 12 - (int.from_bytes(one[-8:-4], "little") + 1) * 4
+
+
+def _with_the_crc_of(data: bytes, other: bytes) -> bytes:
+    """``data`` with the index CRC of ``other``, a stream of the same length (the 4 bytes before the footer)."""
+    at = len(data) - 16
+    return data[:at] + other[at:at + 4] + data[at + 4:]
+
+
+SERIAL_AS_BLOCKS = {
+    "a block damaged": _damaged(BLOCKS, len(BLOCKS) // 2),
+    "a block's check value damaged": _damaged(BLOCKS, _first_block_end() - 1),
+    "an index that gives a wrong size": _blocks_stream(PARTS, [len(p) for p in PARTS[:-1]] + [len(PARTS[-1]) + 1]),
+    "the index damaged": _damaged(BLOCKS, len(BLOCKS) - 20),
+    "an index record changed, its CRC not": _with_the_crc_of(
+        _blocks_stream(PARTS, [len(p) for p in PARTS[:-1]] + [len(PARTS[-1]) + 1]), BLOCKS),
+    "the footer's CRC damaged": _damaged(BLOCKS, len(BLOCKS) - 12),
+    "the header's CRC damaged": _damaged(BLOCKS, 9),
+    "the header's check not the footer's": BLOCKS[:6] + b"\0\1" + _crc(b"\0\1") + BLOCKS[12:],
+    "the index padded with a byte that is not zero": _blocks_stream(PARTS[:3], index_padding=b"\1"),
+    "cut": BLOCKS[:len(BLOCKS) * 2 // 3],
+    "not xz after the stream": BLOCKS + b"trailing bytes",
+    "a second stream damaged": BLOCKS + _damaged(_blocks_stream(PARTS[:3]), 300),
+    "one block": _blocks_stream(PARTS[:1]),
+}
+
+
+@pytest.mark.parametrize("name", SERIAL_AS_BLOCKS)
+def test_the_block_reader_ends_as_the_serial_reader_ends(name):
+    """A file that does not check out gives the serial reader's text and error: the block reader leaves
+    it to the serial reader from the start (no layout) or from the stream where a block fails."""
+    data = SERIAL_AS_BLOCKS[name]
+    text, error, reader = _read(io.BytesIO(data))
+    serial_text, serial_error, serial = _read(Pipe(data))
+    assert serial.blocks == 0
+    assert (type(error), str(error)) == (type(serial_error), str(serial_error))
+    if error is None:
+        assert text == serial_text
+    else:
+        assert text == serial_text[:len(text)] or serial_text == text[:len(serial_text)]
+    expected, expected_error = standard(data)
+    if expected_error is not None:  # the standard library finds it too
+        assert type(error) is type(expected_error)
+    given_before = {"a block damaged": 3, "a block's check value damaged": 0,
+                    "an index that gives a wrong size": len(PARTS) - 1}
+    if name in given_before:  # the whole blocks before the one that fails, then the serial reader's error
+        assert reader.fallbacks == 1 and error is not None
+        assert text == b"".join(PARTS[:given_before[name]])
+    if name in ("not xz after the stream", "one block", "cut", "the index damaged", "the footer's CRC damaged",
+                "the header's CRC damaged", "the header's check not the footer's",
+                "the index padded with a byte that is not zero", "an index record changed, its CRC not"):
+        assert reader.blocks == 0  # not laid out: the serial reader from the start
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("ext, reader", [(".bz2", "ParallelBzip2"), (".xz", "ParallelXz")])
+def test_a_commands_threads_inflate_its_compressed_files(tmp_path, monkeypatch, ext, reader, threads):
+    asked = []
+    made = streams.BlocksReader.__init__
+
+    def recording(self, raw, threads=None):
+        asked.append((type(self).__name__, threads))
+        made(self, raw, threads)
+
+    monkeypatch.setattr(streams.BlocksReader, "__init__", recording)
+    corpus = write(tmp_path / f"c.txt{ext}", {".bz2": bz2.compress(b"".join(PARTS), 1), ".xz": BLOCKS}[ext])
+    result = CliRunner().invoke(cli, ["vocab", corpus, "-o", str(tmp_path / "v.txt"), "--min-count", "1", "-q",
+                                      "--threads", str(threads)])
+    assert result.exit_code == 0, result.output
+    assert asked == [(reader, threads)]
+    words = {line.split()[0] for line in (tmp_path / "v.txt").read_text().splitlines()}
+    assert words == set(b"".join(PARTS).decode().split())

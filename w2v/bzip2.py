@@ -47,12 +47,10 @@ from __future__ import annotations
 import bz2
 import collections
 import io
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
+from concurrent.futures import Future
+from typing import BinaryIO, Iterator, List, Optional, Tuple
 
 from . import streams
-from .options import default_threads
 
 __all__ = ["open_read", "ParallelBzip2"]
 
@@ -173,44 +171,15 @@ class _Fallback(Exception):
         self.stream_start, self.skip = stream_start, skip
 
 
-_POOLS: Dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """The pool of ``threads`` threads that every reader asking for that many shares, so that several
-    .bz2 files read at once (a reader thread each) do not start a pool each and oversubscribe the
-    cores; its idle threads wait for the next file."""
-    with _POOLS_LOCK:
-        if threads not in _POOLS:
-            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="w2v-bzip2")
-        return _POOLS[threads]
-
-
-class ParallelBzip2(streams.TextsReader):
+class ParallelBzip2(streams.BlocksReader):
     """The text of a bzip2 file (``raw``: opened in binary, read from where it stands), its blocks
     inflated on ``threads`` threads when ``raw`` can seek, else a stream at a time on the reading thread
     (module docstring). ``blocks`` counts the blocks inflated in parallel, ``fallbacks`` the times the
     standard library's decompressor took over, ``held`` the most compressed bytes held at once."""
 
     def __init__(self, raw: BinaryIO, threads: Optional[int] = None):
-        super().__init__()
-        self._raw = raw
+        super().__init__(raw, threads)  # _in_flight: (future or entry, its stream's start)
         self._origin = raw.tell() if raw.seekable() else 0
-        self._threads = max(1, threads or default_threads())
-        self._in_flight: collections.deque = collections.deque()  # (future or entry, its stream's start)
-        self._texts = self._all_texts()
-        self.blocks = 0
-        self.fallbacks = 0
-        self.held = 0
-
-    def close(self) -> None:
-        if not self.closed:
-            self._texts.close()
-            for job, _ in self._in_flight:  # the blocks not started (the pool is shared)
-                if isinstance(job, Future):
-                    job.cancel()
-        super().close()
 
     # -- the texts, in order ------------------------------------------------------------------------
     def _all_texts(self) -> Iterator[bytes]:
@@ -248,7 +217,7 @@ class ParallelBzip2(streams.TextsReader):
 
         for job, stream_start in self._plan():
             if isinstance(job, tuple):
-                job = _pool(self._threads).submit(_inflate_block, *job)
+                job = streams.worker_pool(self._threads).submit(_inflate_block, *job)
                 self.blocks += 1
             in_flight.append((job, stream_start))
             while in_flight and isinstance(in_flight[0][0], Future) and (

@@ -9,8 +9,8 @@ without it (``vectors.txt.gz`` is word2vec text).
 
 Reading: gzip with python-isal when installed (the ``gzip`` extra; the same bytes as the standard
 library's, inflated 3-4x as fast), zstd with zstandard (the ``zstd`` extra) frame by frame
-(:class:`_ZstdRaw`), xz with the standard library's decompressor stream after stream (:func:`_read_xz`),
-bzip2 block by block on several threads (:mod:`w2v.bzip2`). A damaged stream after the first is an error,
+(:class:`_ZstdRaw`), xz and bzip2 block by block on several threads (:mod:`w2v.xz`, :mod:`w2v.bzip2`; an
+xz file of one block on one thread). A damaged stream after the first is an error,
 as in the gzip, bzip2 and xz tools, not the silent end of the text it is for the standard library's
 bzip2 and xz readers (:mod:`w2v.streams`). A cut or damaged file raises one of
 :data:`READ_ERRORS`; :func:`unreadable` is its one-line message. A deflated file inside a .zip archive
@@ -37,7 +37,7 @@ import zipfile
 import zlib
 from typing import BinaryIO, Callable, Dict, Iterator, Optional
 
-from . import bzip2, streams
+from . import bzip2, xz
 
 __all__ = ["EXTENSIONS", "READ_ERRORS", "NeedsPackage", "check_can_write", "compression_of", "compressing",
            "decompressing", "open_read", "raw_inflater", "read_error", "unreadable", "without_compression",
@@ -111,29 +111,6 @@ class _ZstdRaw(io.RawIOBase):
         return n
 
 
-#: The first bytes of an .xz stream.
-_XZ_MAGIC = b"\xfd7zXZ\x00"
-
-
-def _after_xz_stream(head: bytes, first: bool):
-    """What the bytes where an .xz stream may start mean, as xz(1) reads them (:func:`w2v.streams.serial_texts`,
-    which skips the zero bytes of stream padding first): the first stream is whatever the standard
-    library's decompressor makes of it (an .xz stream, a legacy .lzma file, or its error); a later one
-    starts with the magic bytes; a part of them at the end of the file is a cut; anything else, or
-    nothing, ends the text."""
-    if first or head.startswith(_XZ_MAGIC):
-        return None
-    if head and _XZ_MAGIC.startswith(head):
-        return EOFError(streams.CUT)
-    return streams.END
-
-
-def _read_xz(raw: BinaryIO) -> BinaryIO:
-    """An .xz file's text, stream after stream (:func:`_after_xz_stream`), buffered."""
-    texts = streams.serial_texts(raw, lzma.LZMADecompressor, _after_xz_stream, len(_XZ_MAGIC), padding=True)
-    return io.BufferedReader(streams.TextsReader(texts), buffer_size=1 << 20)
-
-
 class NeedsPackage(OSError):
     """A compressed file whose format needs a package that is not installed (the message says which)."""
 
@@ -155,10 +132,10 @@ def _read_zstd(raw: BinaryIO) -> BinaryIO:
 #: The reader of each compressed extension, given the file opened for reading in binary. One stream is
 #: inflated by one thread: gzip with the standard library at ~300 MB/s of text, about what counting does
 #: on two cores, with python-isal at ~1.1 GB/s (benchmarks/README.md, "Compressed corpora"); but bzip2,
-#: ~26 MB/s a thread, block by block on several threads (:mod:`w2v.bzip2`).
+#: ~26 MB/s a thread, and xz, ~70 MB/s, block by block on several threads (:mod:`w2v.bzip2`, :mod:`w2v.xz`).
 READERS: Dict[str, Callable[[BinaryIO], BinaryIO]] = {
     ".gz": _isal_gzip.open if _isal_gzip is not None else gzip.open,
-    ".bz2": bzip2.open_read, ".xz": _read_xz, ".zst": _read_zstd}
+    ".bz2": bzip2.open_read, ".xz": xz.open_read, ".zst": _read_zstd}
 #: The extensions :func:`decompressing` and :func:`compressing` know.
 EXTENSIONS = tuple(READERS)
 
@@ -225,9 +202,9 @@ def read_error(path: str, error: BaseException) -> OSError:
 def decompressing(raw: BinaryIO, ext: str, threads: Optional[int] = None) -> BinaryIO:
     """A buffered stream of what ``raw`` (a binary file, read from where it stands) holds compressed
     by ``ext`` (one of :data:`EXTENSIONS`). Closing it leaves ``raw`` open: close both. ``threads``: the
-    threads a .bz2 file's blocks are inflated on (None: every core; the other kinds take one thread)."""
-    if ext == ".bz2":
-        return bzip2.open_read(raw, threads)
+    threads a .bz2 or .xz file's blocks are inflated on (None: every core; the other kinds take one thread)."""
+    if ext in (".bz2", ".xz"):
+        return READERS[ext](raw, threads)
     return READERS[ext](raw)
 
 

@@ -13,10 +13,15 @@ This module imports neither Numba nor tqdm.
 """
 from __future__ import annotations
 
+import collections
 import io
-from typing import BinaryIO, Callable, Iterator, Optional
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import BinaryIO, Callable, Dict, Iterator, Optional
 
-__all__ = ["CUT", "END", "READ_BYTES", "TextsReader", "serial_texts"]
+from .options import default_threads
+
+__all__ = ["CUT", "END", "READ_BYTES", "BlocksReader", "TextsReader", "serial_texts", "worker_pool"]
 
 #: Compressed bytes read at a time, and the most text one call of a decompressor gives (a few compressed
 #: bytes can hold a great deal of text).
@@ -70,6 +75,20 @@ def serial_texts(raw: BinaryIO, new_decompressor: Callable, after_stream: Callab
         pending = decompressor.unused_data
 
 
+_POOLS: Dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def worker_pool(threads: int) -> ThreadPoolExecutor:
+    """The pool of ``threads`` threads that inflates the blocks of every file read at once (:mod:`w2v.bzip2`,
+    :mod:`w2v.xz`) and asks for that many, so that several files read at once (a reader thread each) do
+    not start a pool each and oversubscribe the cores; its idle threads wait for the next file."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="w2v-inflate")
+        return _POOLS[threads]
+
+
 class TextsReader(io.RawIOBase):
     """A raw binary stream of the byte strings ``texts`` makes (or a subclass's ``_texts``, set after
     ``__init__``); closing it closes the iterator."""
@@ -98,4 +117,33 @@ class TextsReader(io.RawIOBase):
             close = getattr(self._texts, "close", None)
             if close is not None:
                 close()
+        super().close()
+
+
+class BlocksReader(TextsReader):
+    """The text of a compressed file whose blocks are inflated on ``threads`` threads (None: every core;
+    :mod:`w2v.bzip2`, :mod:`w2v.xz`): a subclass defines ``_all_texts()``, the texts in order, and keeps
+    the blocks it has handed to :func:`worker_pool` in ``_in_flight`` (entries whose first item is their
+    future), which closing cancels if not started. ``blocks`` counts the blocks inflated in parallel,
+    ``fallbacks`` the times the serial reader took over, ``held`` the most bytes held at once."""
+
+    def __init__(self, raw: BinaryIO, threads: Optional[int] = None):
+        super().__init__()
+        self._raw = raw
+        self._threads = max(1, threads or default_threads())
+        self._in_flight: collections.deque = collections.deque()
+        self.blocks = 0
+        self.fallbacks = 0
+        self.held = 0
+        self._texts = self._all_texts()
+
+    def _all_texts(self) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if not self.closed:
+            self._texts.close()
+            for entry in self._in_flight:  # the blocks not started (the pool is shared)
+                if isinstance(entry[0], Future):
+                    entry[0].cancel()
         super().close()

@@ -1,0 +1,255 @@
+"""xz files inflated block by block on several threads when they hold several blocks, in order, as one
+stream of text; stream after stream on one thread otherwise.
+
+An .xz stream is a 12-byte header (magic bytes, flags naming the check, their CRC-32), blocks, an index
+(each block's unpadded and uncompressed size) and a 12-byte footer that gives the index's size; each
+block is decoded without the others. ``xz -T`` (threads), pixz and xz 5.6's defaults write files of many
+blocks; ``xz -T1`` writes one. Streams may follow one another, with padding of zero bytes (a multiple
+of four) between and after them.
+
+Here the reader finds every stream and block from the end of the file (:func:`_layout`: each footer, its
+index, the header before the blocks, all checked as liblzma checks them), then inflates each block as a
+stream of its own (the stream's header, the block's bytes as they are, an index of that one block, a
+footer: :func:`_one_block_stream`) with ``lzma.decompress`` on worker threads (it lets go of the GIL),
+which checks the block's header, its sizes and its check value (CRC-32, CRC-64 or SHA-256) as it would
+in the whole file; the texts come out in the file's order. A file that cannot be laid out so (it cannot
+seek, it ends in bytes that are not xz, its index or a footer is damaged, a legacy .lzma file), one of a
+single block, or one with a block of more than :data:`MAX_BLOCK_TEXT` of text, is read stream after
+stream by the standard library's decompressor on the reading thread (:func:`serial_texts`, whose rule for
+what follows a stream is xz(1)'s: :mod:`w2v.streams`); a block that fails is read so again from the start
+of its stream, the text already given skipped, so a damaged file raises the serial reader's error.
+
+Memory: blocks in flight are at most 2 × threads and at most :data:`IN_FLIGHT_TEXT` of text together
+(at least one), each held compressed and inflated once.
+
+This module imports neither Numba nor tqdm.
+"""
+from __future__ import annotations
+
+import io
+import lzma
+import zlib
+from concurrent.futures import Future
+from typing import BinaryIO, Iterator, List, Optional, Tuple
+
+from . import streams
+
+__all__ = ["open_read", "ParallelXz", "serial_texts"]
+
+#: The first bytes of an .xz stream, and the last of its footer.
+MAGIC = b"\xfd7zXZ\x00"
+FOOTER_MAGIC = b"YZ"
+#: A block of more text than this sends the file to the serial reader (``xz -9 -T`` writes blocks of
+#: 192 MB of text; ``-6``, the default, 24 MB).
+MAX_BLOCK_TEXT = 256 << 20
+#: The most text the blocks in flight may hold together (a block is always let in when none is).
+IN_FLIGHT_TEXT = 512 << 20
+#: An index larger than this (some 10 million blocks) sends the file to the serial reader.
+_MAX_INDEX = 64 << 20
+
+
+def _after_stream(head: bytes, first: bool):
+    """What the bytes where an .xz stream may start mean, as xz(1) reads them (:func:`w2v.streams.serial_texts`,
+    which skips the zero bytes of stream padding first): the first stream is whatever the standard
+    library's decompressor makes of it (an .xz stream, a legacy .lzma file, or its error); a later one
+    starts with the magic bytes; a part of them at the end of the file is a cut; anything else, or
+    nothing, ends the text."""
+    if first or head.startswith(MAGIC):
+        return None
+    if head and MAGIC.startswith(head):
+        return EOFError(streams.CUT)
+    return streams.END
+
+
+def serial_texts(raw: BinaryIO, skip: int = 0, first: bool = True) -> Iterator[bytes]:
+    """The text of the .xz streams from where ``raw`` stands, stream after stream on this thread
+    (:func:`w2v.streams.serial_texts`), the first ``skip`` bytes left out; ``first``: the stream at ``raw``
+    is the file's first."""
+    return streams.serial_texts(raw, lzma.LZMADecompressor, _after_stream, len(MAGIC), skip, first, padding=True)
+
+
+def _le32(data: bytes) -> int:
+    return int.from_bytes(data, "little")
+
+
+def _varint(data: bytes, at: int) -> Tuple[int, int]:
+    """The xz multibyte integer at ``data[at:]`` (7 bits a byte, lowest first, at most 9 bytes, no
+    needless last zero byte) and where it ends; ``ValueError`` if there is none."""
+    value = 0
+    for i in range(9):
+        if at + i >= len(data):
+            break
+        byte = data[at + i]
+        value |= (byte & 0x7F) << (7 * i)
+        if not byte & 0x80:
+            if byte == 0 and i > 0:
+                break
+            return value, at + i + 1
+    raise ValueError("not an xz integer")
+
+
+def _to_varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+#: A stream: the byte offset of its header, the header, and its blocks as (offset, bytes with padding,
+#: unpadded size, uncompressed size).
+_Stream = Tuple[int, bytes, List[Tuple[int, int, int, int]]]
+
+
+def _layout(raw: BinaryIO, origin: int, end: int) -> Optional[List[_Stream]]:
+    """The streams of the file ``raw`` between ``origin`` and ``end``, read from its end (module
+    docstring), in order; None when they cannot be read so: what is not a stream, its padding or one
+    that checks out is left to the serial reader to raise or ignore."""
+    def read(at: int, n: int) -> bytes:
+        raw.seek(at)
+        data = raw.read(n)
+        if len(data) != n:
+            raise ValueError("short read")
+        return data
+
+    found: List[_Stream] = []
+    position = end
+    try:
+        while position > origin:
+            while position - origin >= 4 and read(position - 4, 4) == b"\0\0\0\0":  # stream padding
+                position -= 4
+            if position - origin < 32:
+                return None
+            footer = read(position - 12, 12)
+            if footer[10:] != FOOTER_MAGIC or zlib.crc32(footer[4:10]) != _le32(footer[:4]):
+                return None
+            flags = footer[8:10]
+            index_size = (_le32(footer[4:8]) + 1) * 4
+            index_start = position - 12 - index_size
+            if index_size > _MAX_INDEX or index_start < origin + 12:
+                return None
+            index = read(index_start, index_size)
+            if index[0] != 0 or zlib.crc32(index[:-4]) != _le32(index[-4:]):
+                return None
+            count, at = _varint(index, 1)
+            records = []
+            for _ in range(count):
+                unpadded, at = _varint(index, at)
+                uncompressed, at = _varint(index, at)
+                records.append((unpadded, uncompressed))
+            if -at % 4 != index_size - 4 - at or any(index[at:-4]):  # only the index's padding is left
+                return None
+            blocks_size = sum(-(-unpadded // 4) * 4 for unpadded, _ in records)
+            start = index_start - blocks_size - 12
+            if start < origin:
+                return None
+            header = read(start, 12)
+            if header[:6] != MAGIC or header[6:8] != flags or zlib.crc32(header[6:8]) != _le32(header[8:]):
+                return None
+            blocks, at = [], start + 12
+            for unpadded, uncompressed in records:
+                padded = -(-unpadded // 4) * 4
+                blocks.append((at, padded, unpadded, uncompressed))
+                at += padded
+            found.append((start, header, blocks))
+            position = start
+    except (OSError, ValueError):
+        return None
+    found.reverse()
+    return found
+
+
+def _one_block_stream(header: bytes, block: bytes, unpadded: int, uncompressed: int) -> bytes:
+    """An .xz stream of one block (``block``: its bytes with padding and check, as they lie in the file),
+    under the header of the block's own stream: its index (one record) and footer made here."""
+    index = b"\0" + _to_varint(1) + _to_varint(unpadded) + _to_varint(uncompressed)
+    index += b"\0" * (-len(index) % 4)
+    index += zlib.crc32(index).to_bytes(4, "little")
+    backward = (len(index) // 4 - 1).to_bytes(4, "little") + header[6:8]
+    return header + block + index + zlib.crc32(backward).to_bytes(4, "little") + backward + FOOTER_MAGIC
+
+
+def _inflate_block(header: bytes, block: bytes, unpadded: int, uncompressed: int) -> bytes:
+    """The text of one block (:func:`_one_block_stream`); ``lzma.LZMAError`` if it does not check out
+    (liblzma also checks the block against its index record: sizes that are not the index's fail)."""
+    return lzma.decompress(_one_block_stream(header, block, unpadded, uncompressed), format=lzma.FORMAT_XZ)
+
+
+class _Fallback(Exception):
+    """The serial reader takes over from byte ``stream_start`` of the file, ``skip`` bytes of that
+    stream's text given already."""
+
+    def __init__(self, stream_start: int, skip: int):
+        super().__init__(stream_start, skip)
+        self.stream_start, self.skip = stream_start, skip
+
+
+class ParallelXz(streams.BlocksReader):
+    """The text of an .xz file (``raw``: opened in binary, read from where it stands), its blocks
+    inflated on ``threads`` threads when it can (module docstring), else stream after stream on the
+    reading thread. ``blocks`` counts the blocks inflated in parallel, ``fallbacks`` the times the
+    serial reader took over from a block that failed, ``held`` the most text the blocks in flight held
+    (``_in_flight``: (future, its stream's start, its text size))."""
+
+    def _all_texts(self) -> Iterator[bytes]:
+        raw = self._raw
+        layout = None
+        if raw.seekable():
+            origin = raw.tell()
+            layout = _layout(raw, origin, raw.seek(0, io.SEEK_END))
+            if layout is not None and (sum(len(blocks) for _, _, blocks in layout) < 2 or any(
+                    uncompressed > MAX_BLOCK_TEXT for _, _, blocks in layout for _, _, _, uncompressed in blocks)):
+                layout = None
+            raw.seek(origin)
+        if layout is None:
+            yield from serial_texts(raw)
+            return
+        try:
+            yield from self._block_texts(layout)
+        except _Fallback as fallback:
+            self.fallbacks += 1
+            raw.seek(fallback.stream_start)  # (a stream laid out starts with the magic bytes)
+            yield from serial_texts(raw, fallback.skip)
+
+    def _block_texts(self, layout: List[_Stream]) -> Iterator[bytes]:
+        """Every block of ``layout`` inflated on the pool, the texts in order; :class:`_Fallback` where
+        one fails."""
+        in_flight = self._in_flight
+        given = [0, -1]  # bytes of text given from the stream starting at byte given[1]
+        held = 0
+
+        def give() -> Iterator[bytes]:
+            nonlocal held
+            job, stream_start, size = in_flight.popleft()
+            held -= size
+            if given[1] != stream_start:
+                given[0], given[1] = 0, stream_start
+            try:
+                text = job.result()
+            except lzma.LZMAError:
+                raise _Fallback(stream_start, given[0]) from None
+            given[0] += len(text)
+            yield text
+
+        for stream_start, header, blocks in layout:
+            for offset, padded, unpadded, uncompressed in blocks:
+                while in_flight and (len(in_flight) >= 2 * self._threads or held + uncompressed > IN_FLIGHT_TEXT
+                                     or in_flight[0][0].done()):
+                    yield from give()
+                self._raw.seek(offset)
+                block = self._raw.read(padded)
+                job: Future = streams.worker_pool(self._threads).submit(_inflate_block, header, block, unpadded,
+                                                                        uncompressed)
+                in_flight.append((job, stream_start, uncompressed))
+                held += uncompressed
+                self.held = max(self.held, held)
+                self.blocks += 1
+        while in_flight:
+            yield from give()
+
+
+def open_read(raw: BinaryIO, threads: Optional[int] = None) -> BinaryIO:
+    """A buffered stream of the text of the .xz file ``raw`` (opened in binary): its blocks inflated on
+    ``threads`` threads (None: every core) when it can (:class:`ParallelXz`)."""
+    return io.BufferedReader(ParallelXz(raw, threads), buffer_size=1 << 20)
