@@ -223,6 +223,7 @@ SERIAL_AS_BLOCKS = {
     "a block damaged": _damaged(BLOCKS, len(BLOCKS) // 2),
     "a block's check value damaged": _damaged(BLOCKS, _first_block_end() - 1),
     "an index that gives a wrong size": _blocks_stream(PARTS, [len(p) for p in PARTS[:-1]] + [len(PARTS[-1]) + 1]),
+    "an index that gives a smaller size": _blocks_stream(PARTS, [len(p) for p in PARTS[:-1]] + [len(PARTS[-1]) - 1]),
     "the index damaged": _damaged(BLOCKS, len(BLOCKS) - 20),
     "an index record changed, its CRC not": _with_the_crc_of(
         _blocks_stream(PARTS, [len(p) for p in PARTS[:-1]] + [len(PARTS[-1]) + 1]), BLOCKS),
@@ -254,7 +255,8 @@ def test_the_block_reader_ends_as_the_serial_reader_ends(name):
     if expected_error is not None:  # the standard library finds it too
         assert type(error) is type(expected_error)
     given_before = {"a block damaged": 3, "a block's check value damaged": 0,
-                    "an index that gives a wrong size": len(PARTS) - 1}
+                    "an index that gives a wrong size": len(PARTS) - 1,
+                    "an index that gives a smaller size": len(PARTS) - 1}
     if name in given_before:  # the whole blocks before the one that fails, then the serial reader's error
         assert reader.fallbacks == 1 and error is not None
         assert text == b"".join(PARTS[:given_before[name]])

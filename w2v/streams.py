@@ -9,6 +9,9 @@ with all that follows). The standard library's readers (``bz2.BZ2File``, ``lzma.
 ignore what follows a stream whenever their first call on it fails, which for a damaged stream depends on
 how much the caller asks for at a time, and drop that stream and every stream after it without a word.
 
+Also what the readers that inflate blocks on several threads share (:mod:`w2v.bzip2`, :mod:`w2v.xz`):
+their pool of worker threads (:func:`worker_pool`) and their base (:class:`BlocksReader`).
+
 This module imports neither Numba nor tqdm.
 """
 from __future__ import annotations

@@ -3,8 +3,8 @@ stream of text; stream after stream on one thread otherwise.
 
 An .xz stream is a 12-byte header (magic bytes, flags naming the check, their CRC-32), blocks, an index
 (each block's unpadded and uncompressed size) and a 12-byte footer that gives the index's size; each
-block is decoded without the others. ``xz -T`` (threads), pixz and xz 5.6's defaults write files of many
-blocks; ``xz -T1`` writes one. Streams may follow one another, with padding of zero bytes (a multiple
+block is decoded without the others. ``xz -T`` with more than one thread, and pixz, write files of
+many blocks; ``xz -T1`` writes one. Streams may follow one another, with padding of zero bytes (a multiple
 of four) between and after them.
 
 Here the reader finds every stream and block from the end of the file (:func:`_layout`: each footer, its
@@ -104,8 +104,8 @@ _Stream = Tuple[int, bytes, List[Tuple[int, int, int, int]]]
 
 def _layout(raw: BinaryIO, origin: int, end: int) -> Optional[List[_Stream]]:
     """The streams of the file ``raw`` between ``origin`` and ``end``, read from its end (module
-    docstring), in order; None when they cannot be read so: what is not a stream, its padding or one
-    that checks out is left to the serial reader to raise or ignore."""
+    docstring), in order; None unless all of it is streams that check out and their padding (the serial
+    reader then raises, or ignores, what is not)."""
     def read(at: int, n: int) -> bytes:
         raw.seek(at)
         data = raw.read(n)
@@ -172,8 +172,13 @@ def _one_block_stream(header: bytes, block: bytes, unpadded: int, uncompressed: 
 
 def _inflate_block(header: bytes, block: bytes, unpadded: int, uncompressed: int) -> bytes:
     """The text of one block (:func:`_one_block_stream`); ``lzma.LZMAError`` if it does not check out
-    (liblzma also checks the block against its index record: sizes that are not the index's fail)."""
-    return lzma.decompress(_one_block_stream(header, block, unpadded, uncompressed), format=lzma.FORMAT_XZ)
+    (liblzma checks the block against its index record too). At most ``uncompressed`` bytes and one more
+    are inflated, so a damaged block cannot fill memory before its sizes are found wrong."""
+    decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+    text = decompressor.decompress(_one_block_stream(header, block, unpadded, uncompressed), uncompressed)
+    if not decompressor.eof and (decompressor.decompress(b"", 1) or not decompressor.eof):
+        raise lzma.LZMAError("the block holds more text than its index says")
+    return text
 
 
 class _Fallback(Exception):
