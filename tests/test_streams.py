@@ -1,5 +1,6 @@
-"""Compressed streams one after another (w2v.streams), and .xz files read so (w2v.compression): the
-standard library's text and errors, except that a damaged later stream is an error, not the end."""
+"""Compressed streams one after another (w2v.streams), and .xz files (w2v.xz: block by block when they hold
+several): the standard library's text and errors, except that a damaged later stream is an error, not the
+end of the text, and stream padding is skipped."""
 import bz2
 import io
 import lzma
