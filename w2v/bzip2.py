@@ -162,15 +162,6 @@ def _serial_texts(raw: BinaryIO, skip: int = 0, first: bool = True) -> Iterator[
     return streams.serial_texts(raw, bz2.BZ2Decompressor, _after_stream, 4, skip, first)
 
 
-class _Fallback(Exception):
-    """Something the block reader leaves to the standard library, from byte ``stream_start`` of the
-    file, with ``skip`` bytes of that stream's text already given."""
-
-    def __init__(self, stream_start: int, skip: int):
-        super().__init__(stream_start, skip)
-        self.stream_start, self.skip = stream_start, skip
-
-
 class ParallelBzip2(streams.BlocksReader):
     """The text of a bzip2 file (``raw``: opened in binary, read from where it stands), its blocks
     inflated on ``threads`` threads when ``raw`` can seek, else a stream at a time on the reading thread
@@ -188,15 +179,15 @@ class ParallelBzip2(streams.BlocksReader):
             return
         try:
             yield from self._block_texts()
-        except _Fallback as fallback:
+        except streams.Fallback as fallback:
             self.fallbacks += 1
-            self._raw.seek(self._origin + fallback.stream_start)
-            yield from _serial_texts(self._raw, fallback.skip, first=fallback.stream_start == 0)
+            self._raw.seek(self._origin + fallback.stream_start)  # (a stream planned starts with a header)
+            yield from _serial_texts(self._raw, fallback.skip)
 
     def _block_texts(self) -> Iterator[bytes]:
         """The blocks of :meth:`_plan` inflated on the pool, their texts in the file's order; then the
-        plan's error, if it ends with one. Raises :class:`_Fallback` where the standard library must
-        take over."""
+        plan's error, if it ends with one. Raises :class:`w2v.streams.Fallback` where the standard
+        library must take over."""
         in_flight = self._in_flight  # (future of a text, or what to raise there; its stream's start)
         given = [0, -1]  # bytes of text given from the stream starting at byte given[1]
 
@@ -205,13 +196,13 @@ class ParallelBzip2(streams.BlocksReader):
             if given[1] != stream_start:
                 given[0], given[1] = 0, stream_start
             if job is _FALLBACK:
-                raise _Fallback(stream_start, given[0])
+                raise streams.Fallback(stream_start, given[0])
             if isinstance(job, BaseException):
                 raise job
             try:
                 text = job.result()
             except (OSError, EOFError, ValueError):  # not a whole block: a false mark, or damage
-                raise _Fallback(stream_start, given[0]) from None
+                raise streams.Fallback(stream_start, given[0]) from None
             given[0] += len(text)
             yield text
 

@@ -498,7 +498,7 @@ class Corpus:
     # -- raw blocks -----------------------------------------------------------------
     def _open(self, path: str, threads: Optional[int] = None) -> Tuple[BinaryIO, BinaryIO]:
         """Return (decompressed stream, raw stream whose position counts progress); close both. ``threads``:
-        the threads a .bz2 file's blocks are inflated on (None: every core)."""
+        the threads a .bz2 or .xz file's blocks are inflated on (None: every core)."""
         once = self._once_names.get(path)
         if once:
             if path in self._once_read:
@@ -575,7 +575,7 @@ class Corpus:
         """One function per file, in order, each making the iterator of that file's :meth:`blocks`
         (which it opens and closes): :meth:`blocks` is their blocks one file after the other, and
         :func:`w2v.scan.pieces` reads several at once on threads of their own (decompressing one file
-        is sequential, several files are not, and a .bz2 file's blocks are inflated on ``threads``
+        is sequential, several files are not, and a .bz2 or .xz file's blocks are inflated on ``threads``
         threads: the command's, None for every core)."""
         return FileSources(lambda i: functools.partial(self._whole_file_blocks, i, bar, threads),
                            range(len(self.files)))

@@ -63,7 +63,7 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
     """uint8 arrays of about ``piece_bytes`` (default :data:`PIECE_BYTES`) of the corpus, each ending at
     white space (module docstring). The files are read (and decompressed) ahead by up to ``readers``
     threads, each a file at a time (:func:`read_sources`; one thread when every file is plain), and a
-    .bz2 file's blocks are inflated on ``readers`` threads (the command's ``--threads``). With
+    .bz2 or .xz file's blocks are inflated on ``readers`` threads (the command's ``--threads``). With
     ``spare``, a list the consumer puts back the pieces it is done with (:func:`_give_back`), each piece
     is a view of such a buffer, used again, instead of a new array: no fresh pages to fault in (some 250
     a MB of text).
@@ -72,7 +72,7 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
     so the threads working on them start sooner and finish together. The pieces depend on the corpus
     and ``piece_bytes`` only, never on the number of threads, so a pruned count does not either."""
     piece_bytes = piece_bytes or PIECE_BYTES
-    threads = readers  # the command's threads: a .bz2 file's blocks are inflated on as many
+    threads = readers  # the command's threads: a .bz2 or .xz file's blocks are inflated on as many
     total = corpus.plain_bytes() if isinstance(corpus, Corpus) else None  # (a phrased corpus's is not known)
     if total is not None:  # plain files: one reader keeps up (a copy from the page cache, or the disk's pace);
         readers = 1        # more would only take the GIL in turn over many small files

@@ -24,7 +24,7 @@ from typing import BinaryIO, Callable, Dict, Iterator, Optional
 
 from .options import default_threads
 
-__all__ = ["CUT", "END", "READ_BYTES", "BlocksReader", "TextsReader", "serial_texts", "worker_pool"]
+__all__ = ["CUT", "END", "READ_BYTES", "BlocksReader", "Fallback", "TextsReader", "serial_texts", "worker_pool"]
 
 #: Compressed bytes read at a time, and the most text one call of a decompressor gives (a few compressed
 #: bytes can hold a great deal of text).
@@ -121,6 +121,15 @@ class TextsReader(io.RawIOBase):
             if close is not None:
                 close()
         super().close()
+
+
+class Fallback(Exception):
+    """Raised by a block reader's blocks where the serial reader must take over: from byte
+    ``stream_start`` of the file (a stream's header), ``skip`` bytes of that stream's text given already."""
+
+    def __init__(self, stream_start: int, skip: int):
+        super().__init__(stream_start, skip)
+        self.stream_start, self.skip = stream_start, skip
 
 
 class BlocksReader(TextsReader):

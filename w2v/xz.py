@@ -181,15 +181,6 @@ def _inflate_block(header: bytes, block: bytes, unpadded: int, uncompressed: int
     return text
 
 
-class _Fallback(Exception):
-    """The serial reader takes over from byte ``stream_start`` of the file, ``skip`` bytes of that
-    stream's text given already."""
-
-    def __init__(self, stream_start: int, skip: int):
-        super().__init__(stream_start, skip)
-        self.stream_start, self.skip = stream_start, skip
-
-
 class ParallelXz(streams.BlocksReader):
     """The text of an .xz file (``raw``: opened in binary, read from where it stands), its blocks
     inflated on ``threads`` threads when it can (module docstring), else stream after stream on the
@@ -212,14 +203,14 @@ class ParallelXz(streams.BlocksReader):
             return
         try:
             yield from self._block_texts(layout)
-        except _Fallback as fallback:
+        except streams.Fallback as fallback:
             self.fallbacks += 1
             raw.seek(fallback.stream_start)  # (a stream laid out starts with the magic bytes)
             yield from serial_texts(raw, fallback.skip)
 
     def _block_texts(self, layout: List[_Stream]) -> Iterator[bytes]:
-        """Every block of ``layout`` inflated on the pool, the texts in order; :class:`_Fallback` where
-        one fails."""
+        """Every block of ``layout`` inflated on the pool, the texts in order; :class:`w2v.streams.Fallback`
+        where one fails."""
         in_flight = self._in_flight
         given = [0, -1]  # bytes of text given from the stream starting at byte given[1]
         held = 0
@@ -233,7 +224,7 @@ class ParallelXz(streams.BlocksReader):
             try:
                 text = job.result()
             except lzma.LZMAError:
-                raise _Fallback(stream_start, given[0]) from None
+                raise streams.Fallback(stream_start, given[0]) from None
             given[0] += len(text)
             yield text
 
