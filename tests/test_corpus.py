@@ -478,3 +478,99 @@ def test_a_zip_member_whose_deflate_data_never_ends_is_an_error(tmp_path, monkey
     bad = write(tmp_path / "bad.zip", deflated_zip(b"a.txt", VARIED_TEXT, unfinished))
     with pytest.raises(OSError, match=re.escape("bad.zip: cannot read compressed data (Bad CRC-32 or size")):
         all_tokens(Corpus([bad]))
+
+
+def test_files_are_dealt_whole_by_size_and_the_largest_part_stays_within_its_bound():
+    from w2v.corpus import deal_files
+    sizes = [7, 5, 4, 3, 3, 0]
+    parts = deal_files(sizes, 2)
+    # largest first, each to the lighter part (ties: the lower part; equal sizes: the earlier file)
+    assert parts == [0, 1, 1, 0, 1, 0]
+    assert deal_files([5, 5, 5, 5], 4) == [0, 1, 2, 3]
+    assert deal_files([1, 2, 3], 1) == [0, 0, 0]
+    rng = __import__("random").Random(3)
+    for _ in range(200):
+        n = rng.randint(1, 7)
+        sizes = [rng.choice([1, 10, 100, 1000]) * rng.randint(1, 9) for _ in range(rng.randint(0, 30))]
+        loads = [0] * n
+        for size, k in zip(sizes, deal_files(sizes, n)):
+            assert 0 <= k < n
+            loads[k] += size
+        assert max(loads, default=0) <= sum(sizes) / n + max(sizes, default=0)  # Graham's bound
+
+
+def test_compressed_files_go_whole_to_one_part_unless_that_unbalances_the_parts():
+    from w2v.corpus import CUT, DEAL_BALANCE, DEAL_BALANCE_OTHER, MIN_PART_BYTES, SHARED, split_roles
+    big = MIN_PART_BYTES * 2
+    gz, bz, plain = DEAL_BALANCE_OTHER, DEAL_BALANCE[".bz2"], None
+    assert (gz, bz) == (0.02, 0.2)
+    # ten compressed files of a similar size: each to one part, no part 2 % above an even share
+    sizes = [1000, 1010, 990, 1000, 1005, 995, 1000, 1000, 1002, 998]
+    roles = split_roles(sizes, [gz] * 10, 2)
+    assert SHARED not in roles and CUT not in roles and sorted(set(roles)) == [0, 1]
+    assert abs(sum(s for s, r in zip(sizes, roles) if r == 0) - sum(sizes) / 2) <= 0.02 * sum(sizes) / 2
+    # one compressed file alone (a .bz2 dump), or too large against the others: shared by every part
+    assert split_roles([10 ** 9], [bz], 2) == [SHARED]
+    assert split_roles([10 ** 6, 1000, 1000, 1000], [gz] * 4, 3) == [SHARED, 0, 1, 2]
+    # three equal files on two parts: 2 against 1 is 33 % over; the largest (the first) is shared,
+    # and the other two are dealt one a part; four are dealt evenly, and 500 + 10 against 490 is 2 % over
+    assert split_roles([500, 500, 500], [gz] * 3, 2) == [SHARED, 0, 1]
+    assert split_roles([500, 500, 500, 500], [gz] * 4, 2) == [0, 1, 0, 1]
+    assert split_roles([500, 490, 10], [gz] * 3, 2) == [0, 1, 1]
+    # the tolerance is the largest compressed file's: .bz2 files may be 20 % over before one is shared
+    assert split_roles([500, 500, 500, 500, 500], [gz] * 5, 2) == [SHARED, 0, 1, 0, 1]  # 3 against 2: 20 % over
+    assert split_roles([500, 500, 500, 500, 500], [bz] * 5, 2) == [0, 1, 0, 1, 0]
+    assert split_roles([500, 500, 500], [bz] * 3, 2) == [SHARED, 0, 1]  # 33 % over
+    assert split_roles([500, 500, 500, 500, 500], [bz, gz, gz, gz, gz], 2) == [0, 1, 0, 1, 0]
+    assert split_roles([500, 500, 500, 500, 500], [gz, bz, bz, bz, bz], 2) == [SHARED, 0, 1, 0, 1]
+    # ... unless a large plain file, cut evenly, makes that small against the whole
+    assert split_roles([500, 500, 500, 100 * big], [gz, gz, gz, plain], 2) == [0, 1, 0, CUT]
+    # the cut file's bytes count on every part: 20,000 + big / 2 on one part is more than 2 % over an
+    # even share of 23,000 + big, so that file is shared; then 3,000 + (20,000 + big) / 2 is not
+    assert split_roles([20_000, 3_000, big], [gz, gz, plain], 2) == [SHARED, 0, CUT]
+    # small plain files are dealt, never shared, however uneven; large ones are cut
+    assert split_roles([big - 1, 10, big], [plain] * 3, 2) == [0, 1, CUT]
+    assert split_roles([], [], 3) == []
+    assert split_roles([0, 0], [gz, plain], 2) == [0, 0]
+
+
+def test_parts_read_each_dealt_compressed_file_once_and_hold_every_token_once(tmp_path, monkeypatch):
+    """Five .gz files of similar size and one .bz2 file too large to deal evenly: a .gz file dealt to a
+    part is opened by that part only, the .bz2 file (and any .gz file shared) by every part; the parts'
+    tokens are the whole's."""
+    import random
+    rng = random.Random(5)
+    words = [b"w%d" % i for i in range(300)] + ["\u00e9t\u00e9".encode(), b"x\xffy"]
+
+    def text(n_words):
+        return b"\n".join(b" ".join(rng.choice(words) for _ in range(rng.randint(1, 60)))
+                          for _ in range(n_words // 30)) + b"\n"
+    paths = [write(tmp_path / f"{i}.txt.gz", gzip.compress(text(3000), mtime=0)) for i in range(5)]
+    paths.append(write(tmp_path / "big.txt.bz2", bz2.compress(text(60000))))
+    paths.append(write(tmp_path / "small.txt", text(30)))
+    whole = sorted(all_tokens(Corpus(paths, block_size=4096)))
+    opened = []
+    real_open = Corpus._open
+    monkeypatch.setattr(Corpus, "_open", lambda self, path, threads=None: (opened.append((self.k, path)),
+                                                                           real_open(self, path, threads))[1])
+    for n in (2, 3):
+        opened.clear()
+        parts = [Corpus(paths, block_size=4096).part(k, n) for k in range(n)]
+        assert parts[0].roles[5] == corpus_module.SHARED
+        assert sorted(t for part in parts for t in all_tokens(part)) == whole
+        roles = parts[0].roles
+        assert all(part.roles == roles for part in parts)
+        assert sum(0 <= role < n for role in roles[:5]) >= 3  # most .gz files dealt
+        for i, path in enumerate(paths):
+            readers = sorted(k for k, p in opened if p == path)
+            assert readers == (list(range(n)) if roles[i] == corpus_module.SHARED else [roles[i]])
+
+
+def test_a_part_weighs_its_files_by_their_sizes_on_disk_and_kinds(tmp_path):
+    """The roles come from the sizes and names alone (nothing is read): five files of 500 bytes on two
+    parts are 20 % over an even share, which .bz2 files tolerate and .gz, .xz and .zst files do not."""
+    from w2v.corpus import SHARED
+    for ext, expected in ((".bz2", [0, 1, 0, 1, 0]), (".gz", [SHARED, 0, 1, 0, 1]), (".xz", [SHARED, 0, 1, 0, 1]),
+                          (".zst", [SHARED, 0, 1, 0, 1]), (".txt", [0, 1, 0, 1, 0])):
+        paths = [write(tmp_path / f"{i}{ext}", b"x" * 500) for i in range(5)]
+        assert [Corpus(paths).part(k, 2).roles for k in (0, 1)] == [expected] * 2, ext
