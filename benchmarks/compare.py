@@ -322,6 +322,12 @@ def run_in_one_line(main, prog: str) -> None:
         sys.exit(f"{prog}: {error}")
 
 
+def check_old(old) -> None:
+    """``--old``: an older checkout's root folder (with its ``cli.py``), checked before anything runs."""
+    if old and not os.path.isfile(os.path.join(old, "cli.py")):
+        raise BadArgument(f"--old {old}: no cli.py there (give an older checkout's root folder)")
+
+
 def existing_file(text: str) -> str:
     """argparse ``type``: a path to a file that exists."""
     if not os.path.isfile(text):

@@ -11,10 +11,7 @@ memory); the command line is ``cli.py`` of each checkout, its Python files compi
 """
 from __future__ import annotations
 
-import argparse
-import compileall
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -23,7 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from timing import result_name, time_command, write_result  # noqa: E402
+from compare import (OneLineParser, at_least_one, check_old, existing_file, existing_folder,  # noqa: E402
+                     run_in_one_line)
+from timing import checkouts, result_name, scratch_vectors, time_command, warm_up, write_result  # noqa: E402
 
 
 def make_folder(corpus: str, files: int, parent: str) -> str:
@@ -49,29 +48,25 @@ def make_folder(corpus: str, files: int, parent: str) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", required=True)
-    parser.add_argument("--files", type=int, default=100_000)
-    parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the folder of files is made")
+    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=existing_file, required=True)
+    parser.add_argument("--files", type=at_least_one, default=100_000)
+    parser.add_argument("--folder", type=existing_folder, default=tempfile.gettempdir(),
+                        help="where the folder of files is made")
     parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=at_least_one, default=3)
     parser.add_argument("--name", type=result_name, default="many-files", help="results/NAME.md")
     args = parser.parse_args(argv)
+    check_old(args.old)
     many = make_folder(args.corpus, args.files, args.folder)
-    scratch = tempfile.mkdtemp(prefix="w2v-many-")  # the trained vectors, removed at the end
-    try:
-        run_all(args, many, os.path.join(scratch, "v.bin"))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with scratch_vectors("w2v-many-") as out:
+        run_all(args, many, out)
 
 
 def run_all(args, many: str, out: str) -> None:
     """Time the jobs on ``many`` files and on the one file, write results/NAME.md."""
-    versions = [("now", ROOT)] + ([("old", os.path.abspath(args.old))] if args.old else [])
-    for _, root in versions:
-        compileall.compile_dir(os.path.join(root, "w2v"), quiet=1)
-        time_command([sys.executable, os.path.join(root, "cli.py"), "train", os.path.join(ROOT, "corpora", "sample.txt"),
-                      "-o", out, "--epochs", "1", "-q", "--force"])  # kernels compiled, untimed
+    versions = checkouts(args.old)
+    warm_up(versions, out)
     jobs = {"vocab": ["vocab", "{corpus}", "-q"],
             "train 1 epoch": ["train", "{corpus}", "-o", out, "--epochs", "1", "-q", "--force"]}
     corpora = {f"{args.files:,} files": many, "one file": args.corpus}
@@ -104,4 +99,4 @@ def run_all(args, many: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_in_one_line(main, "many_files")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import compileall
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from typing import List, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 
 def time_command(command: List[str]) -> Tuple[float, float, str]:
@@ -106,3 +108,31 @@ def numba_cache_of_its_own(prefix: str) -> str:
     atexit.register(shutil.rmtree, folder, True)  # (ignore_errors)
     os.environ["NUMBA_CACHE_DIR"] = folder
     return folder
+
+
+#: This checkout's root folder.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def checkouts(old: Optional[str]) -> List[Tuple[str, str]]:
+    """The checkouts a benchmark compares: ``("now", this one)`` and, with ``old``, ``("old", its root)``."""
+    return [("now", ROOT)] + ([("old", os.path.abspath(old))] if old else [])
+
+
+def warm_up(versions: List[Tuple[str, str]], out: str) -> None:
+    """Each checkout's Python files compiled to bytecode (as ``pip install`` does) and its kernels compiled,
+    by an untimed 1-epoch ``cli.py train`` of the sample corpus into ``out``."""
+    for _, root in versions:
+        compileall.compile_dir(os.path.join(root, "w2v"), quiet=1)
+        time_command([sys.executable, os.path.join(root, "cli.py"), "train",
+                      os.path.join(ROOT, "corpora", "sample.txt"), "-o", out, "--epochs", "1", "-q", "--force"])
+
+
+@contextlib.contextmanager
+def scratch_vectors(prefix: str) -> Iterator[str]:
+    """A path for the vectors the timed runs write, in a temporary folder removed at the end."""
+    scratch = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield os.path.join(scratch, "v.bin")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

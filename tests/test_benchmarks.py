@@ -190,6 +190,16 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("vectors_scale.py", ["--folder", "missing"]),
     ("vectors_scale.py", ["--old", "missing"]),
     ("vectors_scale.py", ["--repeat", "two"]),
+    ("many_files.py", ["--corpus", "missing.txt"]),
+    ("many_files.py", ["--corpus", "not-word2vec.c", "--files", "0"]),
+    ("many_files.py", ["--corpus", "not-word2vec.c", "--folder", "missing"]),
+    ("many_files.py", ["--corpus", "not-word2vec.c", "--old", "."]),
+    ("distributed_files.py", ["--corpus", "missing.txt"]),
+    ("distributed_files.py", ["--corpus", "not-word2vec.c", "--files", "0"]),
+    ("distributed_files.py", ["--corpus", "not-word2vec.c", "--workers", "two"]),
+    ("distributed_files.py", ["--corpus", "not-word2vec.c", "--compression", "zip"]),
+    ("distributed_files.py", ["--corpus", "not-word2vec.c", "--folder", "missing"]),
+    ("distributed_files.py", ["--corpus", "not-word2vec.c", "--old", "."]),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
     (tmp_path / "not-word2vec.c").write_text("int main() { return 0; }\n")
@@ -225,7 +235,8 @@ def test_kernel_ab_refuses_a_file_without_the_kernel_in_one_line(tmp_path):
     assert result.stderr.strip() == "kernel_ab: other.py: defines no kernel cbow_exact", result.stderr
 
 
-NAMED_RESULTS = ["bzip2_blocks.py", "combine_oracle.py", "compare.py", "distributed_runs.py", "distributed_same_stream.py",
+NAMED_RESULTS = ["bzip2_blocks.py", "combine_oracle.py", "compare.py", "distributed_files.py", "distributed_runs.py",
+                 "distributed_same_stream.py",
                  "end_to_end.py", "first_run.py", "many_files.py", "model_runs.py", "phrases_quality.py", "quality_time.py",
                  "read_speed.py", "repeated_corpus.py", "scan_speed.py", "synthetic_scale.py", "thread_overhead.py",
                  "timeline.py", "vectors_scale.py"]
@@ -368,3 +379,19 @@ def test_a_corpus_of_one_line_is_cut_into_files_of_about_equal_size_at_white_spa
     assert b"".join(parts) == text and [len(p) for p in parts] == sizes
     assert all(abs(len(p) - len(text) / 3) < 20 for p in parts)
     assert all(p.endswith(b" ") for p in parts[:-1])  # no token cut
+
+
+def test_distributed_files_counts_each_parts_compressed_bytes(tmp_path):
+    """distributed_files.py hooks CorpusPart's private ``_open``: a renamed one would count nothing."""
+    import gzip
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import distributed_files
+    files = []
+    for i in range(4):
+        files.append(str(tmp_path / f"{i}.txt.gz"))
+        with gzip.open(files[-1], "wb") as f:
+            f.write(b"word%d " % i * 2000)
+    sizes = [os.path.getsize(path) for path in files]
+    opened = distributed_files.opened_bytes(ROOT, files, 2)
+    assert sum(opened) == sum(sizes) and all(opened)  # each file opened once, by one part of two
+    assert distributed_files.opened_bytes(ROOT, files[:1], 2) == [sizes[0]] * 2  # one file: shared by both

@@ -1,0 +1,127 @@
+r"""A corpus of compressed files trained on a Dask cluster: how many compressed bytes each worker inflates,
+and the end-to-end time of ``w2v train --scheduler local:N``, against an older checkout (``--old``).
+
+    python benchmarks/distributed_files.py --corpus /tmp/wiki8-lines.txt --files 10 --compression bz2 \
+        --workers 2 --old OLD --repeat 3
+
+``--corpus`` is cut at spaces into ``--files`` files of about equal size, each compressed
+(``--folder``/w2v-distributed-files-N-EXT, made once and kept for later calls; delete it afterwards).
+Each part's compressed bytes are what its worker opens to count and again to encode its part (counted
+by each checkout's :class:`w2v.corpus.CorpusPart` in a child process, no cluster). Each run is a
+child process of ``cli.py`` timed by ``/usr/bin/time`` (wall seconds, peak memory of the command, not
+of its worker processes), checkouts alternating, after an untimed run of each on the sample
+corpus (its kernels compiled); ``--threads 1`` a worker.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from compare import (OneLineParser, at_least_one, check_old, existing_file, existing_folder,  # noqa: E402
+                     run_in_one_line)
+from read_speed import split_compressed  # noqa: E402
+from timing import checkouts, result_name, scratch_vectors, time_command, warm_up, write_result  # noqa: E402
+
+#: Run in a checkout's root: each part's compressed bytes opened (a JSON list, one number a part).
+OPENED = r"""
+import json, sys
+from w2v.corpus import Corpus
+files, n = json.loads(sys.argv[1]), int(sys.argv[2])
+opened = [0] * n
+for k in range(n):
+    part = Corpus(files).part(k, n)
+    real_open = part._open
+    def counting_open(path, threads=None, k=k, real_open=real_open):
+        opened[k] += __import__("os").path.getsize(path)
+        return real_open(path, threads)
+    part._open = counting_open
+    for _ in part.blocks():
+        pass
+print(json.dumps(opened))
+"""
+
+
+def make_folder(corpus: str, files: int, compression: str, parent: str) -> str:
+    """``parent``/w2v-distributed-files-N-EXT: ``corpus`` cut at white space into ``files`` compressed files
+    (:func:`read_speed.split_compressed`), made once."""
+    folder = os.path.join(parent, f"w2v-distributed-files-{files}-{compression}")
+    if not os.path.isdir(folder):
+        partial = folder + ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        os.makedirs(partial)
+        split_compressed(corpus, files, partial, compression)
+        os.rename(partial, folder)
+    return folder
+
+
+def opened_bytes(root: str, files, workers: int):
+    """Each part's compressed bytes opened to read it once, by the checkout at ``root``."""
+    done = subprocess.run([sys.executable, "-c", OPENED, json.dumps(files), str(workers)], cwd=root,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root})
+    if done.returncode != 0:
+        raise SystemExit(f"counting the opened bytes in {root} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def main(argv=None):
+    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=existing_file, required=True)
+    parser.add_argument("--files", type=at_least_one, default=10)
+    parser.add_argument("--compression", choices=["bz2", "gz"], default="bz2")
+    parser.add_argument("--workers", type=at_least_one, default=2)
+    parser.add_argument("--epochs", type=at_least_one, default=1)
+    parser.add_argument("--folder", type=existing_folder, default=tempfile.gettempdir(),
+                        help="where the folder of files is made")
+    parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
+    parser.add_argument("--repeat", type=at_least_one, default=3)
+    parser.add_argument("--name", type=result_name, default="distributed-files", help="results/NAME.md")
+    args = parser.parse_args(argv)
+    check_old(args.old)
+    folder = make_folder(args.corpus, args.files, args.compression, args.folder)
+    with scratch_vectors("w2v-distributed-files-") as out:
+        run_all(args, folder, out)
+
+
+def run_all(args, folder: str, out: str) -> None:
+    versions = checkouts(args.old)
+    files = sorted(os.path.join(folder, name) for name in os.listdir(folder))
+    total = sum(os.path.getsize(path) for path in files)
+    opened = {version: opened_bytes(root, files, args.workers) for version, root in versions}
+    warm_up(versions, out)
+    command = ["train", folder, "-o", out, "--epochs", str(args.epochs), "--scheduler", f"local:{args.workers}",
+               "--threads", "1", "-q", "--force"]
+    rows = []
+    for run in range(1, args.repeat + 1):
+        for version, root in versions:
+            seconds, mib, _ = time_command([sys.executable, os.path.join(root, "cli.py")] + command)
+            rows.append((version, run, seconds, mib))
+            print(rows[-1], flush=True)
+    lines = [f"# {args.files} .{args.compression} files on {args.workers} Dask workers", "",
+             f"`python benchmarks/distributed_files.py --corpus {args.corpus} --files {args.files} --compression "
+             f"{args.compression} --workers {args.workers} --epochs {args.epochs} --folder {args.folder}"
+             f"{' --old OLD' if args.old else ''} --repeat {args.repeat}`; the timed command is "
+             f"`cli.py {' '.join(command).replace(out, 'OUT').replace(folder, 'FOLDER')}` (`/usr/bin/time`: "
+             f"the command's own peak memory, not its workers'; runs alternate)", "",
+             f"Compressed bytes each part opens to read its part once (of {total:,}; counting and encoding "
+             f"each read it once):", ""]
+    lines += [f"- {version}: " + ", ".join(f"{b:,}" for b in opened[version]) for version, _ in versions]
+    lines += ["", "| version | run | wall s | peak MiB |", "|---|---|---|---|"]
+    lines += [f"| {v} | {r} | {s:.2f} | {m:,.0f} |" for v, r, s, m in rows]
+    lines.append("")
+    for version, _ in versions:
+        times = [s for v, _, s, _ in rows if v == version]
+        lines.append(f"- {version}: median {statistics.median(times):.2f} s ({min(times):.2f}-{max(times):.2f})")
+    write_result(args.name, lines)
+
+
+if __name__ == "__main__":
+    run_in_one_line(main, "distributed_files")
