@@ -1,5 +1,6 @@
 """Distributed training on a Dask LocalCluster of 2 worker processes (started here, one per module)."""
 import gzip
+import lzma
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ import w2v  # noqa: E402
 from conftest import ROOT  # noqa: E402
 from w2v import distributed  # noqa: E402
 from w2v.cli import cli  # noqa: E402
-from w2v.corpus import Corpus  # noqa: E402
+from w2v.corpus import CUT, Corpus  # noqa: E402
 from w2v.model import Model  # noqa: E402
 from w2v.options import TrainOptions  # noqa: E402
 from w2v.training import TrainingInterrupted  # noqa: E402
@@ -62,7 +63,9 @@ def _awkward_corpus(folder):
     (folder / "a.txt").write_bytes(text)
     (folder / "b.txt.gz").write_bytes(gzip.compress(text[: len(text) // 2] + b"\tB\x0cC  D"))
     (folder / "c.txt").write_bytes(b"tiny file w1 w2")
-    return [str(folder / n) for n in ("a.txt", "b.txt.gz", "c.txt")]
+    # one-block streams of 40,000 bytes of text each, cut inside tokens: laid out as blocks, cut by text
+    (folder / "d.txt.xz").write_bytes(b"".join(lzma.compress(text[i:i + 40_000]) for i in range(0, len(text), 40_000)))
+    return [str(folder / n) for n in ("a.txt", "b.txt.gz", "c.txt", "d.txt.xz")]
 
 
 def test_the_distributed_vocabulary_is_the_single_machine_one(cluster, tmp_path):
@@ -79,6 +82,7 @@ def test_the_distributed_vocabulary_is_the_single_machine_one(cluster, tmp_path)
 def test_parts_hold_every_token_once(tmp_path):
     files = _awkward_corpus(tmp_path)
     whole = sorted(t for b, _ in Corpus(files, block_size=4096).blocks() for t in b.split())
+    assert Corpus(files).part(0, 2).roles[3] == CUT  # (the .xz file is cut by its text)
     for n in (2, 3, 5):
         parts = sorted(t for k in range(n) for b, _ in Corpus(files, block_size=4096).part(k, n).blocks()
                        for t in b.split())

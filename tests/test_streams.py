@@ -285,3 +285,118 @@ def test_a_commands_threads_inflate_its_compressed_files(tmp_path, monkeypatch, 
     assert asked == [(reader, threads)]
     words = {line.split()[0] for line in (tmp_path / "v.txt").read_text().splitlines()}
     assert words == set(b"".join(PARTS).decode().split())
+
+
+def _awkward_blocks():
+    """Texts for the blocks of an .xz file whose block ends fall inside tokens, inside a two-byte UTF-8
+    character, inside a CRLF, inside a run of 3,000 bytes with no white space (over three blocks), and
+    at white space; a multistream file of them."""
+    import random
+    rng = random.Random(11)
+    words = [b"w%d" % i for i in range(500)] + ["\u00e9t\u00e9".encode(), b"x\xffy", b"a\r\nb"]
+    text = b" ".join(rng.choice(words) for _ in range(6000)) + b" " + b"z" * 3000 + b"\n"
+    text += b"\n".join(b" ".join(rng.choice(words) for _ in range(rng.randint(0, 40))) for _ in range(300))
+    cuts, at = [], 0
+    while at < len(text):
+        at += rng.randint(700, 1300)
+        cuts.append(min(at, len(text)))
+    eacute = text.index("\u00e9".encode()) + 1
+    cuts = sorted(set(cuts + [eacute, text.index(b"\r\n") + 1, text.index(b"z" * 100) + 1000]))
+    texts = [text[a:b] for a, b in zip([0] + cuts, cuts)]
+    first, second = _blocks_stream(texts[:len(texts) // 2]), _blocks_stream(texts[len(texts) // 2:])
+    assert lzma.decompress(first) + lzma.decompress(second) == b"".join(texts)
+    return texts, first + b"\0" * 4 + second
+
+
+def test_a_distributed_part_of_an_xz_file_of_many_blocks_inflates_only_its_blocks(tmp_path, monkeypatch):
+    """Such a file is cut by its text as a plain file is (never a token in two parts), and a part inflates
+    the blocks of its range and the one or two where its ends are found, not the whole file."""
+    from w2v import corpus as corpus_module
+    from w2v.corpus import CUT, Corpus
+    texts, data = _awkward_blocks()
+    path = write(tmp_path / "many.txt.xz", data)
+    whole = b"".join(texts)
+    assert len(texts) > 50
+    monkeypatch.setattr(corpus_module, "MIN_PART_BYTES", 1 << 10)  # (the file is small)
+    inflated = []
+    inflate = xz._inflate_block
+    monkeypatch.setattr(xz, "_inflate_block", lambda *a: (inflated.append(a[1]), inflate(*a))[1])
+    for n in (1, 2, 3, 7):
+        inflated.clear()
+        parts = [Corpus([path]).part(k, n) for k in range(n)]
+        assert all(part.roles == [CUT] for part in parts)
+        texts_of_parts = [b"".join(block for block, _ in part.blocks()) for part in parts]
+        assert [t for text in texts_of_parts for t in text.split()] == whole.split()
+        assert b"".join(texts_of_parts) == whole  # (each part starts where the one before ends)
+        # each block once, but for the n - 1 blocks where two parts meet (read by both) and the blocks after
+        # the middle of the text, in the run with no white space, which the cut there looks through: against
+        # n times every block when every part read the whole file
+        assert len(inflated) <= len(texts) + (n - 1) + 3
+    # a block that fails on its own (as a block whose index size is wrong would) is read by the serial
+    # reader from its stream's start, in texts of 100 bytes here: a part's range that starts inside it
+    # still starts at its place
+    monkeypatch.setattr(streams, "READ_BYTES", 100)
+    blocks = xz.blocks_of(io.BytesIO(data))
+    serial_texts = xz.serial_texts
+    for n in (2, 3):
+        lengths = [len(b"".join(block for block, _ in Corpus([path]).part(k, n).blocks())) for k in range(n)]
+        starts = [sum(lengths[:k]) for k in range(1, n)]  # where parts 1 .. n - 1 start
+        failing = {bytes(data[b.offset:b.offset + b.padded]) for b in blocks
+                   if any(b.text_start < at < b.text_start + b.uncompressed for at in starts)}
+        assert len(failing) == n - 1  # (no part starts where a block starts)
+        # and one inside the first part: its stream is read from its start, and only up to the part's end
+        failing.add(bytes(data[blocks[5].offset:blocks[5].offset + blocks[5].padded]))
+
+        def inflate_or_fail(header, block, *rest):
+            if block in failing:
+                raise lzma.LZMAError("failed here")
+            return inflate(header, block, *rest)
+        monkeypatch.setattr(xz, "_inflate_block", inflate_or_fail)
+        serial = []
+        monkeypatch.setattr(xz, "serial_texts", lambda *a: (serial.append(a[1:]), serial_texts(*a))[1])
+        texts_of_parts = [b"".join(block for block, _ in Corpus([path]).part(k, n).blocks()) for k in range(n)]
+        assert b"".join(texts_of_parts) == whole
+        assert len(serial) >= n - 1
+        # the range reader alone, from inside such a block: the serial reader's texts skipped to its start
+        for at in starts:
+            reader = xz.XzRange(io.BytesIO(data), blocks, at, at + 5000)
+            assert b"".join(iter(lambda: reader.read(1000), b"")) == whole[at:at + 5000] and reader.fallbacks == 1
+            # ... and with the next block's text at hand (the serial reader's text goes on past it)
+            i = next(i for i, b in enumerate(blocks) if b.text_start <= at < b.text_start + b.uncompressed)
+            after = blocks[i + 1]
+            known = {i + 1: whole[after.text_start:after.text_start + after.uncompressed]}
+            reader = xz.XzRange(io.BytesIO(data), blocks, at, at + 5000, known=known)
+            assert b"".join(iter(lambda: reader.read(1000), b"")) == whole[at:at + 5000] and reader.fallbacks == 1
+    # a file of one block, or a small one, is not cut: it goes whole to one part
+    one = write(tmp_path / "one.txt.xz", lzma.compress(whole))
+    assert Corpus([one]).part(0, 2).roles[0] in (0, 1, corpus_module.SHARED)
+    monkeypatch.setattr(corpus_module, "MIN_PART_BYTES", 1 << 20)
+    assert Corpus([path]).part(0, 2).roles[0] != CUT
+
+
+def test_a_damaged_block_fails_the_part_that_reads_it_as_it_fails_the_whole_file(tmp_path, monkeypatch):
+    from w2v import corpus as corpus_module
+    from w2v.corpus import Corpus
+    texts, data = _awkward_blocks()
+    blocks = xz.blocks_of(io.BytesIO(data))
+    late = blocks[-5]  # in the second stream, in the last quarter of the text
+    assert len(blocks) // 2 < len(blocks) - 5 and late.text_start > 0.8 * len(b"".join(texts))
+    path = write(tmp_path / "damaged.txt.xz", _damaged(data, late.offset + late.padded // 2))
+    monkeypatch.setattr(corpus_module, "MIN_PART_BYTES", 1 << 10)
+    with pytest.raises(OSError) as whole_error:
+        list(Corpus([path]).blocks())
+    assert "damaged.txt.xz: cannot read compressed data" in str(whole_error.value)
+    read, failed = b"", []
+    for k in range(4):
+        try:
+            read += b"".join(block for block, _ in Corpus([path]).part(k, 4).blocks())
+        except OSError as error:
+            failed.append(k)
+            assert str(error) == str(whole_error.value)
+    assert failed == [3]  # the part whose range holds the block
+    assert read == b"".join(texts)[:len(read)] and len(read) > 0.7 * len(b"".join(texts))
+    text = xz.TextAt(io.BytesIO(data), blocks)
+    assert text.size == len(b"".join(texts))
+    text.seek(late.text_start - 2)
+    assert text.read(10) == b"".join(texts)[late.text_start - 2:late.text_start]  # a read stops at a block's end
+    assert text.tell() == late.text_start

@@ -43,7 +43,7 @@ from typing import BinaryIO, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
-from . import compression
+from . import compression, xz
 from .progress import ProgressBar
 from .words import SEPARATORS
 
@@ -738,9 +738,10 @@ def token_start(file: BinaryIO, offset: int, size: int) -> int:
     return size
 
 
-#: :meth:`CorpusPart.roles` of a plain file cut into byte ranges, one a part.
+#: :attr:`CorpusPart.roles` of a file cut into ranges, one a part (a plain file's bytes, the text of an
+#: .xz file of several blocks).
 CUT = -1
-#: :meth:`CorpusPart.roles` of a compressed file every part inflates, keeping every ``n``-th block.
+#: :attr:`CorpusPart.roles` of a compressed file every part inflates, keeping every ``n``-th block.
 SHARED = -2
 #: How far above an even share of the corpus's bytes a part may get from dealing compressed files of
 #: each kind whole before the largest of them is shared instead (:func:`split_roles`). Every round of
@@ -769,14 +770,15 @@ def deal_files(sizes: Sequence[int], n: int) -> List[int]:
 
 def split_roles(sizes: Sequence[int], tolerances: Sequence[Optional[float]], n: int) -> List[int]:
     """How :class:`CorpusPart` splits files of these sizes on disk among ``n`` parts (``tolerances``: each
-    compressed file's :data:`DEAL_BALANCE`, None for a plain file): :data:`CUT` for a plain file of at
-    least ``n`` times :data:`MIN_PART_BYTES`; the others are dealt whole (:func:`deal_files`) unless a
-    part would get more above an even share of all the files' bytes (the cut and shared ones spread
-    evenly) than the largest compressed file's tolerance; then that file is made :data:`SHARED` and the
-    rest dealt again, until the deal is even enough or no compressed file is left to share (small plain
-    files are each under ``n`` times :data:`MIN_PART_BYTES`). Bytes on disk are what is weighed: a
-    compressed file holds several times its size in text, but a corpus's files are mostly compressed
-    alike. The same sizes give the same roles on every machine."""
+    compressed file's :data:`DEAL_BALANCE`, None for a file that can be cut: plain, or .xz of several
+    blocks): :data:`CUT` for such a file of at least ``n`` times :data:`MIN_PART_BYTES`; the others are
+    dealt whole (:func:`deal_files`) unless a part would get more above an even share of all the files'
+    bytes (the cut and shared ones spread evenly) than the largest compressed file's tolerance; then
+    that file is made :data:`SHARED` and the rest dealt again, until the deal is even enough or no
+    compressed file is left to share (small plain files are each under ``n`` times
+    :data:`MIN_PART_BYTES`). Bytes on disk are what is weighed: a compressed file holds several times its
+    size in text, but a corpus's files are mostly compressed alike. The same sizes give the same roles
+    on every machine."""
     roles = [CUT if tolerance is None and size >= MIN_PART_BYTES * n else 0
              for size, tolerance in zip(sizes, tolerances)]
     whole = [i for i in range(len(sizes)) if roles[i] != CUT]
@@ -803,8 +805,11 @@ class CorpusPart(Corpus):
 
     A plain file of at least :data:`MIN_PART_BYTES` times ``n`` bytes is cut into ``n`` byte ranges of
     about equal size, moved forward to where a token starts (:func:`token_start`), so that every token
-    lies in exactly one part; part ``k`` reads range ``k`` of every such file. The other files (smaller
-    plain files, and compressed files, whose streams cannot be cut at a byte offset) are dealt whole to
+    lies in exactly one part; part ``k`` reads range ``k`` of every such file. So is the text of an .xz
+    file of several blocks (``xz -T``, pixz), whose index gives every block's place and text size: a part
+    inflates only the blocks of its range and those where its ends are found (:class:`w2v.xz.XzRange`).
+    The other files (smaller plain files, and compressed files, whose streams cannot be cut at a byte
+    offset) are dealt whole to
     the parts by size (:func:`deal_files`), so that each is read, and inflated, by one part only. Where
     that cannot be done near enough an even split (:data:`DEAL_BALANCE`: a compressed file too large
     against the others, a single .bz2 dump), the largest compressed files are shared instead: every part
@@ -833,6 +838,17 @@ class CorpusPart(Corpus):
                 raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
         extensions = [os.path.splitext(path)[1].lower() for path in self.files]
         tolerances = [DEAL_BALANCE.get(ext, DEAL_BALANCE_OTHER) if ext in _OPENERS else None for ext in extensions]
+        #: file -> the blocks of an .xz file of several blocks, which is cut by its text as a plain file is
+        self._xz_blocks = {}
+        for i, (path, ext, size) in enumerate(zip(self.files, extensions, sizes)):
+            if ext == ".xz" and size >= MIN_PART_BYTES * n:
+                try:
+                    with open(path, "rb") as raw:
+                        blocks = xz.blocks_of(raw)
+                except OSError as error:
+                    raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+                if blocks is not None:
+                    self._xz_blocks[i], tolerances[i] = blocks, None
         #: How each file is split: :data:`CUT` (byte ranges), :data:`SHARED` (every part inflates it and
         #: keeps every ``n``-th block) or the part that reads it whole (:func:`split_roles`).
         self.roles: List[int] = split_roles(sizes, tolerances, n)
@@ -869,6 +885,8 @@ class CorpusPart(Corpus):
                 finally:
                     stream.close()
                     raw.close()
+        elif i in self._xz_blocks:
+            yield from self._xz_range(path, self._xz_blocks[i], bar, threads)
         else:
             size = self._sizes[i]
             with open(path, "rb") as file:
@@ -876,3 +894,21 @@ class CorpusPart(Corpus):
                 end = token_start(file, size * (self.k + 1) // self.n, size)
                 stream = _Range(file, start, end)
                 yield from self._file_blocks(path, stream, stream, bar)
+
+    def _xz_range(self, path: str, blocks, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
+        """Range ``k`` of the text of an .xz file of many blocks, cut as a plain file's bytes are (its
+        places found in the blocks that hold them, :class:`w2v.xz.TextAt`), only the blocks that hold
+        the range inflated (:class:`w2v.xz.XzRange`)."""
+        with open(path, "rb") as raw:
+            text = xz.TextAt(raw, blocks)
+            try:  # (the blocks where the range's ends are found are kept, and not inflated again)
+                end = text.size if self.k == self.n - 1 else token_start(text, text.size * (self.k + 1) // self.n,
+                                                                         text.size)
+                start = token_start(text, text.size * self.k // self.n, text.size)
+            except _READ_ERRORS as error:  # (a damaged block: the whole file's reading would fail too)
+                raise _unreadable(path, error) from None
+            stream = xz.XzRange(raw, blocks, start, end, threads, known=text.kept)
+            try:
+                yield from self._file_blocks(path, stream, raw, bar)
+            finally:
+                stream.close()

@@ -22,19 +22,27 @@ of its stream, the text already given skipped, so a damaged file raises the seri
 Memory: blocks in flight are at most 2 × threads and at most :data:`IN_FLIGHT_TEXT` of text together
 (at least one), each held compressed and inflated once.
 
+Since the index gives every block's place and text size, a range of the text can be read without
+inflating the blocks before it (:class:`XzRange`, and :class:`TextAt` for reads at any place): a
+distributed part (:class:`w2v.corpus.CorpusPart`) cuts such a file by its text, as it cuts a plain
+file by its bytes, and inflates only its share of the blocks (and the two where its ends are found,
+which it keeps while it reads: two blocks more in memory).
+
 This module imports neither Numba nor tqdm.
 """
 from __future__ import annotations
 
+import bisect
 import io
+import itertools
 import lzma
 import zlib
 from concurrent.futures import Future
-from typing import BinaryIO, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from . import streams
 
-__all__ = ["open_read", "ParallelXz", "serial_texts"]
+__all__ = ["open_read", "ParallelXz", "XzRange", "TextAt", "blocks_of", "serial_texts"]
 
 #: The first bytes of an .xz stream, and the last of its footer.
 MAGIC = b"\xfd7zXZ\x00"
@@ -160,6 +168,43 @@ def _layout(raw: BinaryIO, origin: int, end: int) -> Optional[List[_Stream]]:
     return found
 
 
+class Block(NamedTuple):
+    """A block of a laid-out file: where its text starts in the file's text and in its stream's, its
+    stream's header and first byte, and the block's offset, bytes with padding, unpadded and text sizes."""
+    text_start: int
+    in_stream: int
+    header: bytes
+    stream_start: int
+    offset: int
+    padded: int
+    unpadded: int
+    uncompressed: int
+
+
+def blocks_of(raw: BinaryIO) -> Optional[List[Block]]:
+    """The blocks of the .xz file ``raw`` (binary, seekable; from where it stands to its end), in order,
+    when they can be inflated one by one (:func:`_layout`, at least two blocks, none of more than
+    :data:`MAX_BLOCK_TEXT` of text); else None (the serial reader's file). ``raw`` is left where it stood."""
+    origin = raw.tell()
+    try:
+        layout = _layout(raw, origin, raw.seek(0, io.SEEK_END))
+    finally:
+        raw.seek(origin)
+    if layout is None:
+        return None
+    found: List[Block] = []
+    text = 0
+    for stream_start, header, blocks in layout:
+        in_stream = 0
+        for offset, padded, unpadded, uncompressed in blocks:
+            if uncompressed > MAX_BLOCK_TEXT:
+                return None
+            found.append(Block(text, in_stream, header, stream_start, offset, padded, unpadded, uncompressed))
+            text += uncompressed
+            in_stream += uncompressed
+    return found if len(found) >= 2 else None
+
+
 def _one_block_stream(header: bytes, block: bytes, unpadded: int, uncompressed: int) -> bytes:
     """An .xz stream of one block (``block``: its bytes with padding and check, as they lie in the file),
     under the header of the block's own stream: its index (one record) and footer made here."""
@@ -186,63 +231,165 @@ class ParallelXz(streams.BlocksReader):
     inflated on ``threads`` threads when it can (module docstring), else stream after stream on the
     reading thread. ``blocks`` counts the blocks inflated in parallel, ``fallbacks`` the times the
     serial reader took over from a block that failed, ``held`` the most text the blocks in flight held
-    (``_in_flight``: (future, its stream's start, its text size))."""
+    (``_in_flight``: (future, its :class:`Block`))."""
 
     def _all_texts(self) -> Iterator[bytes]:
-        raw = self._raw
-        layout = None
-        if raw.seekable():
-            origin = raw.tell()
-            layout = _layout(raw, origin, raw.seek(0, io.SEEK_END))
-            if layout is not None and (sum(len(blocks) for _, _, blocks in layout) < 2 or any(
-                    uncompressed > MAX_BLOCK_TEXT for _, _, blocks in layout for _, _, _, uncompressed in blocks)):
-                layout = None
-            raw.seek(origin)
-        if layout is None:
-            yield from serial_texts(raw)
-            return
+        blocks = blocks_of(self._raw) if self._raw.seekable() else None
+        if blocks is None:
+            yield from serial_texts(self._raw)
+        else:
+            yield from self._texts_from(blocks)
+
+    def _texts_from(self, blocks: List[Block]) -> Iterator[bytes]:
+        """The text from the first of ``blocks`` (a run of the file's blocks) on: those blocks inflated on
+        the pool; where one fails, the serial reader from the start of its stream, the text before that
+        block skipped, to the end of the file."""
         try:
-            yield from self._block_texts(layout)
+            yield from self._block_texts(blocks)
         except streams.Fallback as fallback:
             self.fallbacks += 1
-            raw.seek(fallback.stream_start)  # (a stream laid out starts with the magic bytes)
-            yield from serial_texts(raw, fallback.skip)
+            self._raw.seek(fallback.stream_start)  # (a stream laid out starts with the magic bytes)
+            yield from serial_texts(self._raw, fallback.skip)
 
-    def _block_texts(self, layout: List[_Stream]) -> Iterator[bytes]:
-        """Every block of ``layout`` inflated on the pool, the texts in order; :class:`w2v.streams.Fallback`
-        where one fails."""
-        in_flight = self._in_flight
-        given = [0, -1]  # bytes of text given from the stream starting at byte given[1]
+    def _block_texts(self, blocks: List[Block]) -> Iterator[bytes]:
+        """``blocks`` inflated on the pool, the texts in order; :class:`w2v.streams.Fallback` where one fails."""
+        in_flight = self._in_flight  # (future, its block)
         held = 0
 
         def give() -> Iterator[bytes]:
             nonlocal held
-            job, stream_start, size = in_flight.popleft()
-            held -= size
-            if given[1] != stream_start:
-                given[0], given[1] = 0, stream_start
+            job, block = in_flight.popleft()
+            held -= block.uncompressed
             try:
                 text = job.result()
             except lzma.LZMAError:
-                raise streams.Fallback(stream_start, given[0]) from None
-            given[0] += len(text)
+                raise streams.Fallback(block.stream_start, block.in_stream) from None
             yield text
 
-        for stream_start, header, blocks in layout:
-            for offset, padded, unpadded, uncompressed in blocks:
-                while in_flight and (len(in_flight) >= 2 * self._threads or held + uncompressed > IN_FLIGHT_TEXT
-                                     or in_flight[0][0].done()):
-                    yield from give()
-                self._raw.seek(offset)
-                block = self._raw.read(padded)
-                job: Future = streams.worker_pool(self._threads).submit(_inflate_block, header, block, unpadded,
-                                                                        uncompressed)
-                in_flight.append((job, stream_start, uncompressed))
-                held += uncompressed
-                self.held = max(self.held, held)
-                self.blocks += 1
+        for block in blocks:
+            while in_flight and (len(in_flight) >= 2 * self._threads or held + block.uncompressed > IN_FLIGHT_TEXT
+                                 or in_flight[0][0].done()):
+                yield from give()
+            self._raw.seek(block.offset)
+            data = self._raw.read(block.padded)
+            job: Future = streams.worker_pool(self._threads).submit(_inflate_block, block.header, data,
+                                                                    block.unpadded, block.uncompressed)
+            in_flight.append((job, block))
+            held += block.uncompressed
+            self.held = max(self.held, held)
+            self.blocks += 1
         while in_flight:
             yield from give()
+
+
+class XzRange(ParallelXz):
+    """Bytes ``start .. end - 1`` of the text of a laid-out .xz file (``blocks``: :func:`blocks_of` of
+    ``raw``): only the blocks that hold them are inflated (on ``threads`` threads), and where one fails
+    the serial reader takes over from the start of its stream, as :class:`ParallelXz` does, so that a
+    damaged block in the range raises that reader's error. How :class:`w2v.corpus.CorpusPart` cuts a
+    file of many blocks among parts without inflating all of it in each. ``start``: where the range
+    starts, as a :class:`w2v.corpus` range's; ``known``: the texts of blocks (by their place in
+    ``blocks``) at hand already (:attr:`TextAt.kept`), not inflated again."""
+
+    def __init__(self, raw: BinaryIO, blocks: List[Block], start: int, end: int, threads: Optional[int] = None,
+                 known: Optional[Dict[int, bytes]] = None):
+        self._blocks, self.start, self.end, self._known = blocks, start, end, known or {}
+        super().__init__(raw, threads)
+
+    def _all_texts(self) -> Iterator[bytes]:
+        left = self.end - self.start
+        if left <= 0:
+            return
+        starts = [block.text_start for block in self._blocks]
+        first = bisect.bisect_right(starts, self.start) - 1
+        last = bisect.bisect_left(starts, self.end)
+        skip = self.start - starts[first]
+        for text in itertools.chain.from_iterable(self._runs(first, last)):
+            if skip:  # (the serial reader's texts, after a failed first block, may be shorter than the skip)
+                if len(text) <= skip:
+                    skip -= len(text)
+                    continue
+                text, skip = text[skip:], 0
+            if len(text) >= left:
+                yield text[:left]
+                return
+            left -= len(text)
+            yield text
+
+    def _runs(self, first: int, last: int) -> Iterator[Iterator[bytes]]:
+        """The texts of blocks ``first .. last - 1`` on: a known block's text as it is, each run of the others
+        inflated (:meth:`_texts_from`; where one fails, the serial reader goes on to the end of the file,
+        the rest of the range included, so the texts after it are not needed)."""
+        i = first
+        while i < last:
+            if i in self._known:
+                yield iter((self._known[i],))
+                i += 1
+                continue
+            j = i
+            while j < last and j not in self._known:
+                j += 1
+            yield self._texts_from(self._blocks[i:j])
+            i = j
+
+
+class TextAt:
+    """Random reads of the text of a laid-out .xz file (``blocks``: :func:`blocks_of` of ``raw``), as a
+    binary file's ``seek``, ``read`` and ``tell`` (for :func:`w2v.corpus.token_start`): the block that
+    holds the place asked for is inflated (the last two kept), and a read ends at its end. ``size``: the
+    text's length."""
+
+    def __init__(self, raw: BinaryIO, blocks: List[Block]):
+        self._raw, self._blocks = raw, blocks
+        self._starts = [block.text_start for block in blocks]
+        self.size = blocks[-1].text_start + blocks[-1].uncompressed
+        self._position = 0
+        self._kept: Dict[int, bytes] = {}  # the last two blocks read, the later last
+
+    @property
+    def kept(self) -> Dict[int, bytes]:
+        """The texts of the last two blocks read, by their place in ``blocks``."""
+        return dict(self._kept)
+
+    def seek(self, position: int) -> int:
+        self._position = position
+        return position
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, n: int) -> bytes:
+        if not 0 <= self._position < self.size:
+            return b""
+        i = bisect.bisect_right(self._starts, self._position) - 1
+        if i not in self._kept:
+            if len(self._kept) == 2:
+                del self._kept[next(iter(self._kept))]
+            self._kept[i] = self._block_text(self._blocks[i])
+        at = self._position - self._starts[i]
+        data = self._kept[i][at:at + n]
+        self._position += len(data)
+        return data
+
+    def _block_text(self, block: Block) -> bytes:
+        """The block's text; where it fails on its own, the serial reader's, from its stream's start (as
+        :class:`ParallelXz` reads it: a damaged block raises that reader's error)."""
+        self._raw.seek(block.offset)
+        try:
+            return _inflate_block(block.header, self._raw.read(block.padded), block.unpadded, block.uncompressed)
+        except lzma.LZMAError:
+            pass
+        self._raw.seek(block.stream_start)
+        texts, got, need = serial_texts(self._raw, block.in_stream), [], block.uncompressed
+        try:
+            for text in texts:
+                got.append(text[:need])
+                need -= len(got[-1])
+                if need <= 0:
+                    break
+        finally:
+            texts.close()
+        return b"".join(got)
 
 
 def open_read(raw: BinaryIO, threads: Optional[int] = None) -> BinaryIO:
