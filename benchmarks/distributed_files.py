@@ -1,4 +1,4 @@
-r"""A corpus of compressed files trained on a Dask cluster: how many compressed bytes each worker inflates,
+r"""A corpus of compressed files trained on a Dask cluster: how many compressed bytes each worker reads,
 and the end-to-end time of ``w2v train --scheduler local:N``, against an older checkout (``--old``).
 
     python benchmarks/distributed_files.py --corpus /tmp/wiki8-lines.txt --files 10 --compression bz2 \
@@ -6,8 +6,8 @@ and the end-to-end time of ``w2v train --scheduler local:N``, against an older c
 
 ``--corpus`` is cut at spaces into ``--files`` files of about equal size, each compressed
 (``--folder``/w2v-distributed-files-N-EXT, made once and kept for later calls; delete it afterwards).
-Each part's compressed bytes are what its worker opens to count and again to encode its part (counted
-by each checkout's :class:`w2v.corpus.CorpusPart` in a child process, no cluster). Each run is a
+Each part's compressed bytes are what its worker reads to count and again to encode its part (counted
+on the files each checkout's :class:`w2v.corpus.CorpusPart` opens, in a child process, no cluster). Each run is a
 child process of ``cli.py`` timed by ``/usr/bin/time`` (wall seconds, peak memory of the command, not
 of its worker processes), checkouts alternating, after an untimed run of each on the sample
 corpus (its kernels compiled); ``--threads 1`` a worker.
@@ -31,22 +31,41 @@ from compare import (OneLineParser, at_least_one, check_old, existing_file, exis
 from read_speed import split_compressed  # noqa: E402
 from timing import checkouts, result_name, scratch_vectors, time_command, warm_up, write_result  # noqa: E402
 
-#: Run in a checkout's root: each part's compressed bytes opened (a JSON list, one number a part).
-OPENED = r"""
-import json, sys
+#: Run in a checkout's root: each part's compressed bytes read to read its part once (a JSON list, one
+#: number a part), counted on the files w2v.corpus opens.
+READ = r"""
+import builtins, json, sys
+import w2v.corpus
 from w2v.corpus import Corpus
 files, n = json.loads(sys.argv[1]), int(sys.argv[2])
-opened = [0] * n
+taken = [0]
+
+class Counting:
+    def __init__(self, file):
+        self._file = file
+    def read(self, *a):
+        data = self._file.read(*a)
+        taken[0] += len(data)
+        return data
+    def readinto(self, buffer):
+        got = self._file.readinto(buffer)
+        taken[0] += got or 0
+        return got
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        self._file.close()
+
+w2v.corpus.open = lambda *a, **k: Counting(builtins.open(*a, **k))
+read = []
 for k in range(n):
-    part = Corpus(files).part(k, n)
-    real_open = part._open
-    def counting_open(path, threads=None, k=k, real_open=real_open):
-        opened[k] += __import__("os").path.getsize(path)
-        return real_open(path, threads)
-    part._open = counting_open
-    for _ in part.blocks():
+    taken[0] = 0
+    for _ in Corpus(files).part(k, n).blocks():
         pass
-print(json.dumps(opened))
+    read.append(taken[0])
+print(json.dumps(read))
 """
 
 
@@ -63,9 +82,9 @@ def make_folder(corpus: str, files: int, compression: str, parent: str) -> str:
     return folder
 
 
-def opened_bytes(root: str, files, workers: int):
-    """Each part's compressed bytes opened to read it once, by the checkout at ``root``."""
-    done = subprocess.run([sys.executable, "-c", OPENED, json.dumps(files), str(workers)], cwd=root,
+def read_bytes(root: str, files, workers: int):
+    """Each part's compressed bytes read to read it once, by the checkout at ``root``."""
+    done = subprocess.run([sys.executable, "-c", READ, json.dumps(files), str(workers)], cwd=root,
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root})
     if done.returncode != 0:
         raise SystemExit(f"counting the opened bytes in {root} failed:\n{done.stderr[-2000:]}")
@@ -76,7 +95,8 @@ def main(argv=None):
     parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=existing_file, required=True)
     parser.add_argument("--files", type=at_least_one, default=10)
-    parser.add_argument("--compression", choices=["bz2", "gz"], default="bz2")
+    parser.add_argument("--compression", choices=["bz2", "gz", "xz"], default="bz2",
+                        help="xz: files of 2 MiB blocks, which w2v cuts by their text (as xz -T writes them)")
     parser.add_argument("--workers", type=at_least_one, default=2)
     parser.add_argument("--epochs", type=at_least_one, default=1)
     parser.add_argument("--folder", type=existing_folder, default=tempfile.gettempdir(),
@@ -95,7 +115,7 @@ def run_all(args, folder: str, out: str) -> None:
     versions = checkouts(args.old)
     files = sorted(os.path.join(folder, name) for name in os.listdir(folder))
     total = sum(os.path.getsize(path) for path in files)
-    opened = {version: opened_bytes(root, files, args.workers) for version, root in versions}
+    read = {version: read_bytes(root, files, args.workers) for version, root in versions}
     warm_up(versions, out)
     command = ["train", folder, "-o", out, "--epochs", str(args.epochs), "--scheduler", f"local:{args.workers}",
                "--threads", "1", "-q", "--force"]
@@ -111,9 +131,9 @@ def run_all(args, folder: str, out: str) -> None:
              f"{' --old OLD' if args.old else ''} --repeat {args.repeat}`; the timed command is "
              f"`cli.py {' '.join(command).replace(out, 'OUT').replace(folder, 'FOLDER')}` (`/usr/bin/time`: "
              f"the command's own peak memory, not its workers'; runs alternate)", "",
-             f"Compressed bytes each part opens to read its part once (of {total:,}; counting and encoding "
+             f"Compressed bytes each part reads to read its part once (of {total:,}; counting and encoding "
              f"each read it once):", ""]
-    lines += [f"- {version}: " + ", ".join(f"{b:,}" for b in opened[version]) for version, _ in versions]
+    lines += [f"- {version}: " + ", ".join(f"{b:,}" for b in read[version]) for version, _ in versions]
     lines += ["", "| version | run | wall s | peak MiB |", "|---|---|---|---|"]
     lines += [f"| {v} | {r} | {s:.2f} | {m:,.0f} |" for v, r, s, m in rows]
     lines.append("")

@@ -18,6 +18,7 @@ import bz2
 import contextlib
 import gzip
 import hashlib
+import lzma
 import os
 import re
 import shutil
@@ -51,10 +52,38 @@ def _to_white_space(source) -> bytes:
         return taken + chunk[:space.end()]
 
 
+class XzBlocksWriter:
+    """A writable binary file that writes an .xz file of one-block streams of :data:`XZ_BLOCK` bytes of text
+    each (the standard library cannot write a stream of several blocks; w2v lays out and cuts both alike,
+    :func:`w2v.xz.blocks_of`)."""
+
+    def __init__(self, path: str, mode: str = "wb"):
+        self._out, self._pending = open(path, mode), bytearray()
+
+    def write(self, data: bytes) -> None:
+        self._pending += data
+        while len(self._pending) >= XZ_BLOCK:
+            self._out.write(lzma.compress(bytes(self._pending[:XZ_BLOCK])))
+            del self._pending[:XZ_BLOCK]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pending:
+            self._out.write(lzma.compress(bytes(self._pending)))
+        self._out.close()
+
+
+#: Text a block of :class:`XzBlocksWriter` (``xz -T2 --block-size=2MiB``'s).
+XZ_BLOCK = 2 << 20
+
+
 def split_compressed(corpus: str, files: int, folder: str, compression: str = "gz"):
     """``corpus`` cut at white space (a corpus of one line, as wiki8 is, too) into ``files`` compressed
-    files of about equal size in ``folder``: (their paths, the bytes of text each holds)."""
-    opener = {"gz": gzip.open, "bz2": bz2.open}[compression]
+    files of about equal size in ``folder``: (their paths, the bytes of text each holds). ``xz``: files
+    of 2 MiB blocks (:class:`XzBlocksWriter`)."""
+    opener = {"gz": gzip.open, "bz2": bz2.open, "xz": XzBlocksWriter}[compression]
     size = os.path.getsize(corpus)
     paths, texts = [], []
     with open(corpus, "rb") as source:

@@ -381,17 +381,25 @@ def test_a_corpus_of_one_line_is_cut_into_files_of_about_equal_size_at_white_spa
     assert all(p.endswith(b" ") for p in parts[:-1])  # no token cut
 
 
-def test_distributed_files_counts_each_parts_compressed_bytes(tmp_path):
-    """distributed_files.py hooks CorpusPart's private ``_open``: a renamed one would count nothing."""
+def test_distributed_files_counts_each_parts_compressed_bytes(tmp_path, monkeypatch):
+    """distributed_files.py counts the reads of the files w2v.corpus opens: a change there would count nothing."""
     import gzip
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     import distributed_files
+    import read_speed
     files = []
     for i in range(4):
         files.append(str(tmp_path / f"{i}.txt.gz"))
         with gzip.open(files[-1], "wb") as f:
             f.write(b"word%d " % i * 2000)
     sizes = [os.path.getsize(path) for path in files]
-    opened = distributed_files.opened_bytes(ROOT, files, 2)
-    assert sum(opened) == sum(sizes) and all(opened)  # each file opened once, by one part of two
-    assert distributed_files.opened_bytes(ROOT, files[:1], 2) == [sizes[0]] * 2  # one file: shared by both
+    read = distributed_files.read_bytes(ROOT, files, 2)
+    assert sum(read) == sum(sizes) and all(read)  # each file read once, by one part of two
+    assert distributed_files.read_bytes(ROOT, files[:1], 2) == [sizes[0]] * 2  # one file: shared by both
+    rng = __import__("random").Random(1)
+    (tmp_path / "corpus.txt").write_bytes(b" ".join(b"w%d" % rng.randrange(100_000) for _ in range(500_000)))
+    (tmp_path / "xz").mkdir()
+    monkeypatch.setattr(read_speed, "XZ_BLOCK", 512 << 10)
+    paths, _ = read_speed.split_compressed(str(tmp_path / "corpus.txt"), 1, str(tmp_path / "xz"), "xz")
+    read = distributed_files.read_bytes(ROOT, paths, 2)  # 3.4 MB of text in 7 blocks: half a part, and a block
+    assert len(read) == 2 and all(0.4 < b / os.path.getsize(paths[0]) < 0.7 for b in read), read
