@@ -397,9 +397,10 @@ def test_distributed_files_counts_each_parts_compressed_bytes(tmp_path, monkeypa
     assert sum(read) == sum(sizes) and all(read)  # each file read once, by one part of two
     assert distributed_files.read_bytes(ROOT, files[:1], 2) == [sizes[0]] * 2  # one file: shared by both
     rng = __import__("random").Random(1)
-    (tmp_path / "corpus.txt").write_bytes(b" ".join(b"w%d" % rng.randrange(100_000) for _ in range(500_000)))
+    (tmp_path / "corpus.txt").write_bytes(b" ".join(b"w%d" % rng.randrange(100_000) for _ in range(150_000)))
     (tmp_path / "xz").mkdir()
-    monkeypatch.setattr(read_speed, "XZ_BLOCK", 512 << 10)
+    monkeypatch.setattr(read_speed, "XZ_BLOCK", 128 << 10)
     paths, _ = read_speed.split_compressed(str(tmp_path / "corpus.txt"), 1, str(tmp_path / "xz"), "xz")
-    read = distributed_files.read_bytes(ROOT, paths, 2)  # 3.4 MB of text in 7 blocks: half a part, and a block
+    assert os.path.getsize(paths[0]) > 2 * (64 << 10)  # (large enough to be cut between two parts)
+    read = distributed_files.read_bytes(ROOT, paths, 2)  # 1 MB of text in 8 blocks: half a part, and a block
     assert len(read) == 2 and all(0.4 < b / os.path.getsize(paths[0]) < 0.7 for b in read), read

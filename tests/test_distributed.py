@@ -54,6 +54,31 @@ def test_every_configuration_trains(cluster, sample_path, options):
     assert "queen" in [w for w, _ in result.vectors.analogy("man", "king", "woman", topn=5)]
 
 
+def test_a_compressed_file_every_worker_inflates_is_named(cluster, sample_path, tmp_path):
+    """One .gz file cannot be split: each worker inflates it all, and the command says so, naming it;
+    two files of about the same size go one to each worker, and nothing is said."""
+    with open(sample_path, "rb") as f:
+        text = f.read()
+    one = str(tmp_path / "one.txt.gz")
+    with gzip.open(one, "wb") as f:
+        f.write(text)
+    said = []
+    result = distributed.train([one], cluster=cluster, epochs=1, log=said.append, **SMALL)
+    named = [line for line in said if line.startswith(one + ":")]
+    assert len(named) == 1 and "each of the 2 workers inflates all of this compressed file" in named[0], said
+    said.clear()  # going on with the model says it again
+    distributed.train_model(result.model, [one], cluster=cluster, epochs=1, log=said.append)
+    assert sum(line.startswith(one + ":") for line in said) == 1, said
+    halves = [str(tmp_path / f"half{i}.txt.gz") for i in range(2)]
+    cut = text.index(b" ", len(text) // 2)
+    for path, half in zip(halves, (text[:cut], text[cut:])):
+        with gzip.open(path, "wb") as f:
+            f.write(half)
+    said.clear()
+    distributed.train(halves, cluster=cluster, epochs=1, log=said.append, **SMALL)
+    assert said and not any("inflates all of" in line for line in said), said
+
+
 def _awkward_corpus(folder):
     """Plain and compressed files, a small one, no final newline, invalid UTF-8, long lines."""
     rng = np.random.default_rng(5)

@@ -222,6 +222,18 @@ def _unreadable(files: Sequence[str]) -> List[Tuple[str, str]]:
     return problems
 
 
+def _say_shared_files(files: Sequence[str], workers: int, say) -> None:
+    """Name each compressed file that every worker will inflate whole (:data:`w2v.corpus.SHARED`): a
+    slow start on a large .gz or .bz2 file, which the user can avoid by giving several files."""
+    if workers < 2:
+        return
+    from .corpus import SHARED
+    for path, role in zip(files, CorpusPart(files, 0, workers).roles):
+        if role == SHARED:
+            say(f"{path}: each of the {workers} workers inflates all of this compressed file to take its share; "
+                f"several files, or an .xz file of several blocks (xz -T), are split among them instead")
+
+
 def _check_workers_read(cluster: Cluster, files: Sequence[str]) -> None:
     answers = cluster.client.run(_unreadable, list(files))
     for worker, problems in sorted(answers.items()):
@@ -910,6 +922,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     try:
         workers = _wait_for_workers(cluster)
         _check_workers_read(cluster, corpus.files)
+        _say_shared_files(corpus.files, len(workers), say)
         if not options.threads:
             import dataclasses
             options = dataclasses.replace(options, threads=_threads_per_worker(cluster, workers))
@@ -948,6 +961,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
     try:
         workers = _wait_for_workers(cluster)
         _check_workers_read(cluster, corpus.files)
+        _say_shared_files(corpus.files, len(workers), say)
         sync_words = sync_words or before.get("sync_words") or default_sync_words(len(workers))
         if threads is not None:
             import dataclasses
