@@ -7,10 +7,11 @@ and the end-to-end time of ``w2v train --scheduler local:N``, against an older c
 ``--corpus`` is cut at spaces into ``--files`` files of about equal size, each compressed
 (``--folder``/w2v-distributed-files-N-EXT, made once and kept for later calls; delete it afterwards).
 Each part's compressed bytes are what its worker reads to count and again to encode its part (counted
-on the files each checkout's :class:`w2v.corpus.CorpusPart` opens, in a child process, no cluster). Each run is a
-child process of ``cli.py`` timed by ``/usr/bin/time`` (wall seconds, peak memory of the command, not
-of its worker processes), checkouts alternating, after an untimed run of each on the sample
-corpus (its kernels compiled); ``--threads 1`` a worker.
+on the files each checkout's :class:`w2v.corpus.CorpusPart` opens, in a child process, no cluster).
+Each run is a child process of ``cli.py`` timed by ``/usr/bin/time`` (wall seconds, peak memory of
+the command, not of its worker processes), checkouts alternating, after an untimed run of each on the
+sample corpus (its kernels compiled); ``--threads 1`` a worker. ``--compression xz`` writes files of
+2 MiB one-block streams (``read_speed.XzBlocksWriter``), which w2v cuts by their text.
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from compare import (OneLineParser, at_least_one, check_old, existing_file, existing_folder,  # noqa: E402

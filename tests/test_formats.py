@@ -16,10 +16,10 @@ MATRIX = np.array([[0.5, -1.25, 3.0], [1e-8, 2.5e7, -0.0], [0.1, 0.2, 0.3]], dty
 
 def binary_fixture(words=WORDS, matrix=MATRIX, newline=True):
     """word2vec.c's -binary 1 layout, built by hand."""
-    out = f"{len(words)} {matrix.shape[1]}\n".encode()
+    out = [f"{len(words)} {matrix.shape[1]}\n".encode()]  # (joined once: adding to bytes copies them each time)
     for w, row in zip(words, matrix):
-        out += w.encode() + b" " + struct.pack(f"<{len(row)}f", *row) + (b"\n" if newline else b"")
-    return out
+        out.append(w.encode() + b" " + struct.pack(f"<{len(row)}f", *row) + (b"\n" if newline else b""))
+    return b"".join(out)
 
 
 def test_binary_is_exactly_word2vec_c_layout(tmp_path):

@@ -809,12 +809,12 @@ class CorpusPart(Corpus):
     file of several blocks (``xz -T``, pixz), whose index gives every block's place and text size: a part
     inflates only the blocks of its range and those where its ends are found (:class:`w2v.xz.XzRange`).
     The other files (smaller plain files, and compressed files, whose streams cannot be cut at a byte
-    offset) are dealt whole to
-    the parts by size (:func:`deal_files`), so that each is read, and inflated, by one part only. Where
-    that cannot be done near enough an even split (:data:`DEAL_BALANCE`: a compressed file too large
-    against the others, a single .bz2 dump), the largest compressed files are shared instead: every part
-    inflates such a file and keeps the blocks ``j`` with ``j mod n == k`` (blocks end at white space,
-    :meth:`Corpus.blocks`), which splits its text evenly at the cost of inflating it ``n`` times. A
+    offset) are dealt whole to the parts by size (:func:`deal_files`), so that each is read, and
+    inflated, by one part only. Where that cannot be done near enough an even split
+    (:data:`DEAL_BALANCE`: a compressed file too large against the others, a single .bz2 dump), the
+    largest compressed files are shared instead: every part inflates such a file and keeps the blocks
+    ``j`` with ``j mod n == k`` (blocks end at white space, :meth:`Corpus.blocks`), which splits its
+    text evenly at the cost of inflating it ``n`` times. A
     part's share of the words sets how long it trains each round, the slowest part setting the pace, so
     balance comes before saving the inflating. The parts' counts therefore add up to the whole corpus's
     counts exactly. A line that crosses a cut is two sentences, one in each part; nothing else differs
