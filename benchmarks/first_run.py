@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from timing import result_name, write_result  # noqa: E402
+from timing import checkouts, result_name, write_result  # noqa: E402
 
 
 def timed_runs(tree: str, args) -> tuple:
@@ -48,7 +48,7 @@ def main(argv=None) -> None:
     parser.add_argument("--name", type=result_name, default="first-run")
     args = parser.parse_args(argv)
     args.corpus = os.path.abspath(args.corpus)
-    trees = [("now", ROOT)] + ([("old", os.path.abspath(args.old))] if args.old else [])
+    trees = checkouts(args.old)
     rows = []
     for r in range(1, args.repeat + 1):
         for name, tree in trees:
