@@ -3,6 +3,7 @@ except that a damaged stream after the first is an error, not the end of the tex
 import bz2
 import io
 import random
+import re
 import threading
 from concurrent.futures import Future
 
@@ -305,3 +306,110 @@ def test_bz2_files_are_read_block_by_block(tmp_path):
     path = write(tmp_path / "t.txt.bz2", GOOD["streams, one empty, levels 1 and 2"])
     with compression.open_read(path) as f:
         assert f.read() == TEXT
+
+
+# -- a file cut among parts by its blocks (blocks_of, Bzip2Range) ---------------------------------------
+#: Text of a level-1 block when no byte repeats the one before it (no run for bzip2's first encoding).
+LEVEL_1_BLOCK = 99_981
+
+
+def _no_repeats(n: int, rng: random.Random, alphabet: bytes = b"abcdefghij \n") -> bytearray:
+    out = bytearray(b"a")
+    while len(out) < n:
+        c = rng.choice(alphabet)
+        if c != out[-1]:
+            out.append(c)
+    return out
+
+
+def _awkward_streams():
+    """(file, text): two streams (levels 1 and 2), an empty one and bytes bzip2(1) ignores, whose level-1
+    blocks start on white space (block 1), just after it (2), inside a two-byte UTF-8 character (3), inside
+    a CRLF (4) and inside a token that covers all of block 5 (6); the first stream ends inside a token."""
+    rng = random.Random(11)
+    first = _no_repeats(7 * LEVEL_1_BLOCK + 500, rng)
+    b = LEVEL_1_BLOCK
+    first[b - 1:b + 1] = b"x "
+    first[2 * b - 1:2 * b + 1] = b" y"
+    first[3 * b - 1:3 * b + 1] = "\u00e9".encode()
+    first[4 * b - 1:4 * b + 1] = b"\r\n"
+    first[4 * b + b // 2:6 * b + b // 3] = b"ab" * ((6 * b + b // 3 - 4 * b - b // 2) // 2)  # one long token
+    first[-3:] = b"pqr"
+    second = b"st" + _no_repeats(250_000, rng)[1:]
+    text = bytes(first) + bytes(second)
+    data = bz2.compress(bytes(first), 1) + bz2.compress(bytes(second), 2) + bz2.compress(b"") + b"\x00" * 10
+    return data, text
+
+
+AWKWARD, AWKWARD_TEXT = _awkward_streams()
+
+
+def _range_text(data: bytes, blocks, first: int, last: int) -> bytes:
+    reader = bzip2.Bzip2Range(io.BytesIO(data), blocks, first, last, b" \t\n\r\x0b\x0c", threads=2)
+    try:
+        return reader.read()
+    finally:
+        reader.close()
+
+
+def test_the_layout_has_every_block_and_nothing_after_the_last_stream():
+    blocks = bzip2.blocks_of(io.BytesIO(AWKWARD))
+    assert [block.header for block in blocks] == [b"BZh1"] * 8 + [b"BZh2"] * 2
+    texts = [bzip2._inflate_block(AWKWARD[block.bit // 8:], block.bit % 8, block.n_bits, block.header)
+             for block in blocks]
+    assert b"".join(texts) == AWKWARD_TEXT == standard(AWKWARD)[0]
+    assert len(texts[0]) == len(texts[5]) == LEVEL_1_BLOCK  # the blocks fall where the text expects them
+    assert texts[1][:1] == b" " and texts[2][:1] == b"y" and texts[3][:1] == b"\xa9" and texts[4][:1] == b"\n"
+    assert b" " not in texts[5] and texts[6][:2] == b"ab"
+    assert blocks[-1].bit + blocks[-1].n_bits < len(AWKWARD) * 8 - 10 * 8
+    assert bzip2.blocks_of(io.BytesIO(bz2.compress(b""))) == []
+
+
+@pytest.mark.parametrize("cuts", [[b] for b in range(11)] + [[1, 2, 3, 4, 5, 6, 7, 8, 9], [5, 5, 6], [3, 3, 3],
+                                                               [0, 0, 5], [10, 10]])
+def test_ranges_that_meet_at_blocks_join_to_the_files_text(cuts):
+    """Wherever the ranges meet (and some are empty, or lie inside one token), each token is whole in
+    exactly one of them; a range inflates its blocks and those up to the next white space only."""
+    blocks = bzip2.blocks_of(io.BytesIO(AWKWARD))
+    ends = [0] + cuts + [len(blocks)]
+    texts = [_range_text(AWKWARD, blocks, first, last) for first, last in zip(ends, ends[1:])]
+    assert b"".join(texts) == AWKWARD_TEXT
+    offset = 0
+    for text in texts:  # each starts at the text's start or just after white space
+        assert offset == 0 or not text or AWKWARD_TEXT[offset - 1:offset].isspace()
+        offset += len(text)
+    reader = bzip2.Bzip2Range(io.BytesIO(AWKWARD), blocks, 2, 4, b" \n", threads=2)
+    reader.read()
+    assert reader.blocks == 3 and reader.start == 2
+
+
+def test_a_range_that_ends_in_a_long_token_inflates_on_to_its_end():
+    blocks = bzip2.blocks_of(io.BytesIO(AWKWARD))
+    reader = bzip2.Bzip2Range(io.BytesIO(AWKWARD), blocks, 0, 5, b" \n", threads=2)
+    text = reader.read()
+    # blocks 0-4, then 5 (all inside the token) and 6 (where it ends): through the first white space after it
+    assert reader.blocks == 7 and AWKWARD_TEXT.startswith(text) and text[-1:].isspace()
+    long_token_end = 6 * LEVEL_1_BLOCK + LEVEL_1_BLOCK // 3
+    assert long_token_end < len(text) and not re.search(rb"\s", AWKWARD_TEXT[5 * LEVEL_1_BLOCK - 2:len(text) - 1])
+
+
+def test_an_uncertain_layout_is_none(monkeypatch):
+    """A file cut, damaged or not bzip2, and a mark found by chance (its stream's combined CRC fails)."""
+    for name in ("cut in a block", "not bzip2", "damaged in a block's CRC", "damaged in the stream's CRC",
+                 "empty file"):
+        assert bzip2.blocks_of(io.BytesIO(BAD[name][0])) is None, name
+    assert bzip2.blocks_of(io.BytesIO(ONE_STREAM)) is not None
+    _a_false_block_mark(monkeypatch, len(ONE_STREAM) // 2)
+    assert bzip2.blocks_of(io.BytesIO(ONE_STREAM)) is None
+
+
+def test_a_damaged_block_fails_the_ranges_that_inflate_it():
+    blocks = bzip2.blocks_of(io.BytesIO(AWKWARD))
+    middle = (blocks[3].bit + blocks[3].n_bits // 2) // 8
+    damaged = _damaged(AWKWARD, middle)
+    assert bzip2.blocks_of(io.BytesIO(damaged)) == blocks  # the marks and CRCs are intact
+    with pytest.raises(OSError):
+        _range_text(damaged, blocks, 3, 5)
+    with pytest.raises(OSError):
+        _range_text(damaged, blocks, 0, 3)  # (which reads on into block 3 to its first white space)
+    assert _range_text(damaged, blocks, 4, 10) == _range_text(AWKWARD, blocks, 4, 10)

@@ -536,8 +536,8 @@ def test_compressed_files_go_whole_to_one_part_unless_that_unbalances_the_parts(
 
 def test_parts_read_each_dealt_compressed_file_once_and_hold_every_token_once(tmp_path, monkeypatch):
     """Five .gz files of similar size and one .bz2 file too large to deal evenly: a .gz file dealt to a
-    part is opened by that part only, the .bz2 file (and any .gz file shared) by every part; the parts'
-    tokens are the whole's."""
+    part is opened by that part only, any .gz file shared by every part, and the .bz2 file is cut by its
+    blocks (not opened as a whole file by any part); the parts' tokens are the whole's."""
     import random
     rng = random.Random(5)
     words = [b"w%d" % i for i in range(300)] + ["\u00e9t\u00e9".encode(), b"x\xffy"]
@@ -556,14 +556,58 @@ def test_parts_read_each_dealt_compressed_file_once_and_hold_every_token_once(tm
     for n in (2, 3):
         opened.clear()
         parts = [Corpus(paths, block_size=4096).part(k, n) for k in range(n)]
-        assert parts[0].roles[5] == corpus_module.SHARED
+        assert parts[0].roles[5] == corpus_module.BLOCKS
         assert sorted(t for part in parts for t in all_tokens(part)) == whole
         roles = parts[0].roles
         assert all(part.roles == roles for part in parts)
         assert sum(0 <= role < n for role in roles[:5]) >= 3  # most .gz files dealt
         for i, path in enumerate(paths):
             readers = sorted(k for k, p in opened if p == path)
-            assert readers == (list(range(n)) if roles[i] == corpus_module.SHARED else [roles[i]])
+            assert readers == ([] if roles[i] == corpus_module.BLOCKS else list(range(n))
+                               if roles[i] == corpus_module.SHARED else [roles[i]])
+
+
+def test_one_large_bz2_file_is_cut_among_the_parts_by_its_blocks(tmp_path, monkeypatch):
+    """A .bz2 file that would be shared is cut by its blocks: each part inflates about its share of them
+    (and those where its range ends), and the parts' tokens, in order, are the whole's. Where the layout
+    is not certain (a block mark found by chance), every part reads the file whole as a shared one, with
+    the same tokens."""
+    import random
+    from w2v import bzip2
+    rng = random.Random(3)
+    words = [b"w%d" % i for i in range(2000)] + ["\u00e9t\u00e9".encode(), b"x\xffy", b"z" * 3000]
+    text = b"\n".join(b" ".join(rng.choice(words) for _ in range(rng.randint(1, 80))) for _ in range(8000)) + b"\n"
+    path = write(tmp_path / "dump.txt.bz2", bz2.compress(text, 1))
+    n_blocks = len(bzip2.blocks_of(io.BytesIO(bz2.compress(text, 1))))
+    assert n_blocks >= 9
+    whole = all_tokens(Corpus([path]))
+    inflated = []
+    real_inflate = bzip2._inflate_block
+    monkeypatch.setattr(bzip2, "_inflate_block", lambda *job: (inflated.append(1), real_inflate(*job))[1])
+    for n in (2, 3, 4):
+        parts = [Corpus([path]).part(k, n) for k in range(n)]
+        assert all(part.roles == [corpus_module.BLOCKS] for part in parts)
+        per_part = []
+        tokens = []
+        for part in parts:
+            inflated.clear()
+            tokens += all_tokens(part)
+            per_part.append(len(inflated))
+        assert tokens == whole
+        assert n_blocks <= sum(per_part) <= n_blocks + n - 1, per_part
+        assert n_blocks // n - 2 <= min(per_part) and max(per_part) <= n_blocks // n + 3, per_part
+
+    found = bzip2._marks  # a mark by chance in the middle of the file: every part reads it whole
+    middle = os.path.getsize(path) // 2
+    monkeypatch.setattr(bzip2, "_marks", lambda data, begin, end, which: sorted(
+        found(data, begin, end, which) + ([middle * 8 + 3] if which == bzip2.BLOCK_MARK and begin <= middle < end
+                                         else [])))
+    opened = []
+    real_open = Corpus._open
+    monkeypatch.setattr(Corpus, "_open", lambda self, path, threads=None: (opened.append(self.k),
+                                                                           real_open(self, path, threads))[1])
+    parts = [Corpus([path]).part(k, 2) for k in range(2)]
+    assert sorted(t for part in parts for t in all_tokens(part)) == sorted(whole) and opened == [0, 1]
 
 
 def test_a_part_weighs_its_files_by_their_sizes_on_disk_and_kinds(tmp_path):

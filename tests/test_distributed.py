@@ -1,4 +1,5 @@
 """Distributed training on a Dask LocalCluster of 2 worker processes (started here, one per module)."""
+import bz2
 import gzip
 import lzma
 import os
@@ -19,7 +20,7 @@ import w2v  # noqa: E402
 from conftest import ROOT  # noqa: E402
 from w2v import distributed  # noqa: E402
 from w2v.cli import cli  # noqa: E402
-from w2v.corpus import CUT, Corpus  # noqa: E402
+from w2v.corpus import BLOCKS, CUT, Corpus  # noqa: E402
 from w2v.model import Model  # noqa: E402
 from w2v.options import TrainOptions  # noqa: E402
 from w2v.training import TrainingInterrupted  # noqa: E402
@@ -56,7 +57,8 @@ def test_every_configuration_trains(cluster, sample_path, options):
 
 def test_a_compressed_file_every_worker_inflates_is_named(cluster, sample_path, tmp_path):
     """One .gz file cannot be split: each worker inflates it all, and the command says so, naming it;
-    two files of about the same size go one to each worker, and nothing is said."""
+    two files of about the same size go one to each worker, and one .bz2 file is cut by its blocks:
+    nothing is said."""
     with open(sample_path, "rb") as f:
         text = f.read()
     one = str(tmp_path / "one.txt.gz")
@@ -77,6 +79,13 @@ def test_a_compressed_file_every_worker_inflates_is_named(cluster, sample_path, 
     said.clear()
     distributed.train(halves, cluster=cluster, epochs=1, log=said.append, **SMALL)
     assert said and not any("inflates all of" in line for line in said), said
+    bzip2_file = str(tmp_path / "one.txt.bz2")  # one .bz2 file is cut by its blocks: nothing to say
+    with open(bzip2_file, "wb") as f:
+        f.write(bz2.compress(text))
+    said.clear()
+    distributed._say_shared_files([bzip2_file], 2, said.append)
+    distributed._say_shared_files([one], 2, said.append)
+    assert len(said) == 1 and said[0].startswith(one + ":"), said
 
 
 def _awkward_corpus(folder):
@@ -90,7 +99,9 @@ def _awkward_corpus(folder):
     (folder / "c.txt").write_bytes(b"tiny file w1 w2")
     # one-block streams of 40,000 bytes of text each, cut inside tokens: laid out as blocks, cut by text
     (folder / "d.txt.xz").write_bytes(b"".join(lzma.compress(text[i:i + 40_000]) for i in range(0, len(text), 40_000)))
-    return [str(folder / n) for n in ("a.txt", "b.txt.gz", "c.txt", "d.txt.xz")]
+    # blocks of 100 kB of text, too large to deal whole: cut by its blocks
+    (folder / "e.txt.bz2").write_bytes(bz2.compress(text[::-1] * 3, 1))
+    return [str(folder / n) for n in ("a.txt", "b.txt.gz", "c.txt", "d.txt.xz", "e.txt.bz2")]
 
 
 def test_the_distributed_vocabulary_is_the_single_machine_one(cluster, tmp_path):
@@ -107,7 +118,8 @@ def test_the_distributed_vocabulary_is_the_single_machine_one(cluster, tmp_path)
 def test_parts_hold_every_token_once(tmp_path):
     files = _awkward_corpus(tmp_path)
     whole = sorted(t for b, _ in Corpus(files, block_size=4096).blocks() for t in b.split())
-    assert Corpus(files).part(0, 2).roles[3] == CUT  # (the .xz file is cut by its text)
+    # (the .xz file is cut by its text, the .bz2 file by its blocks)
+    assert Corpus(files).part(0, 2).roles[3:] == [CUT, BLOCKS]
     for n in (2, 3, 5):
         parts = sorted(t for k in range(n) for b, _ in Corpus(files, block_size=4096).part(k, n).blocks()
                        for t in b.split())

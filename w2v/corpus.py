@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import array
+import bisect
 import codecs
 import collections.abc
 import functools
@@ -43,7 +44,7 @@ from typing import BinaryIO, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
-from . import compression, xz
+from . import bzip2, compression, xz
 from .progress import ProgressBar
 from .words import SEPARATORS
 
@@ -743,6 +744,9 @@ def token_start(file: BinaryIO, offset: int, size: int) -> int:
 CUT = -1
 #: :attr:`CorpusPart.roles` of a compressed file every part inflates, keeping every ``n``-th block.
 SHARED = -2
+#: :attr:`CorpusPart.roles` of a .bz2 file that :func:`split_roles` would share: cut by its blocks instead,
+#: a part inflating the blocks whose marks lie in its share of the file's bytes (:class:`w2v.bzip2.Bzip2Range`).
+BLOCKS = -3
 #: How far above an even share of the corpus's bytes a part may get from dealing compressed files of
 #: each kind whole before the largest of them is shared instead (:func:`split_roles`). Every round of
 #: distributed training waits for the part with the most words, so a part 2 % over makes every epoch 2 %
@@ -850,8 +854,10 @@ class CorpusPart(Corpus):
                 if blocks is not None:
                     self._xz_blocks[i], tolerances[i] = blocks, None
         #: How each file is split: :data:`CUT` (byte ranges), :data:`SHARED` (every part inflates it and
-        #: keeps every ``n``-th block) or the part that reads it whole (:func:`split_roles`).
-        self.roles: List[int] = split_roles(sizes, tolerances, n)
+        #: keeps every ``n``-th block), :data:`BLOCKS` (a .bz2 file that would be shared, cut by its blocks)
+        #: or the part that reads it whole (:func:`split_roles`).
+        self.roles: List[int] = [BLOCKS if role == SHARED and ext == ".bz2" else role
+                                 for role, ext in zip(split_roles(sizes, tolerances, n), extensions)]
         self._sizes = sizes
 
     def _total_bytes(self) -> Optional[int]:
@@ -867,16 +873,9 @@ class CorpusPart(Corpus):
     def _part_blocks(self, i: int, path: str, bar: tqdm, threads: Optional[int] = None) -> Iterator[Tuple[bytes, bool]]:
         role = self.roles[i]
         if role == SHARED:
-            stream, raw = self._open(path, threads)
-            try:
-                for j, (block, ends_file) in enumerate(self._file_blocks(path, stream, raw, bar)):
-                    if ends_file:
-                        yield (block if j % self.n == self.k else b""), True
-                    elif j % self.n == self.k:
-                        yield block, False
-            finally:
-                stream.close()
-                raw.close()
+            yield from self._shared_blocks(path, bar, threads)
+        elif role == BLOCKS:
+            yield from self._bzip2_range(i, path, bar, threads)
         elif role != CUT:
             if role == self.k:
                 stream, raw = self._open(path, threads)
@@ -894,6 +893,42 @@ class CorpusPart(Corpus):
                 end = token_start(file, size * (self.k + 1) // self.n, size)
                 stream = _Range(file, start, end)
                 yield from self._file_blocks(path, stream, stream, bar)
+
+    def _shared_blocks(self, path: str, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
+        """The blocks ``j`` with ``j mod n == k`` of a file every part reads whole (:data:`SHARED`)."""
+        stream, raw = self._open(path, threads)
+        try:
+            for j, (block, ends_file) in enumerate(self._file_blocks(path, stream, raw, bar)):
+                if ends_file:
+                    yield (block if j % self.n == self.k else b""), True
+                elif j % self.n == self.k:
+                    yield block, False
+        finally:
+            stream.close()
+            raw.close()
+
+    def _bzip2_range(self, i: int, path: str, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
+        """The text of the blocks of a .bz2 file (:data:`BLOCKS`) whose marks lie in byte range ``k`` of the
+        file, its ends moved to just after white space (:class:`w2v.bzip2.Bzip2Range`). Every part lays out
+        the blocks from the whole file's marks (:func:`w2v.bzip2.blocks_of`: reading it, not inflating
+        it); where that layout is not certain (a mark found by chance, damage), every part finds it so and
+        reads the file as a :data:`SHARED` one, whose reading raises the whole file's error if any."""
+        with open(path, "rb") as raw:
+            try:
+                blocks = bzip2.blocks_of(raw)
+            except OSError as error:
+                raise _unreadable(path, error) from None
+            if blocks is not None:
+                bits, size = [block.bit for block in blocks], self._sizes[i] * 8
+                first = bisect.bisect_left(bits, size * self.k // self.n)
+                last = bisect.bisect_left(bits, size * (self.k + 1) // self.n)
+                stream = bzip2.Bzip2Range(raw, blocks, first, last, SEPARATORS, threads)
+                try:
+                    yield from self._file_blocks(path, stream, raw, bar)
+                finally:
+                    stream.close()
+                return
+        yield from self._shared_blocks(path, bar, threads)
 
     def _xz_range(self, path: str, blocks, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
         """Range ``k`` of the text of an .xz file of many blocks, cut as a plain file's bytes are (its

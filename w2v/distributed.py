@@ -224,14 +224,14 @@ def _unreadable(files: Sequence[str]) -> List[Tuple[str, str]]:
 
 def _say_shared_files(files: Sequence[str], workers: int, say) -> None:
     """Name each compressed file that every worker will inflate whole (:data:`w2v.corpus.SHARED`): a
-    slow start on a large .gz or .bz2 file, which the user can avoid by giving several files."""
+    slow start on a large .gz or .zst file, which the user can avoid by giving several files."""
     if workers < 2:
         return
     from .corpus import SHARED
     for path, role in zip(files, CorpusPart(files, 0, workers).roles):
         if role == SHARED:
             say(f"{path}: each of the {workers} workers inflates all of this compressed file to take its share; "
-                f"several files, or an .xz file of several blocks (xz -T), are split among them instead")
+                f"several files, a .bz2 file, or an .xz file of several blocks (xz -T) are split among them instead")
 
 
 def _check_workers_read(cluster: Cluster, files: Sequence[str]) -> None:
