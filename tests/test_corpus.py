@@ -569,8 +569,8 @@ def test_parts_read_each_dealt_compressed_file_once_and_hold_every_token_once(tm
 
 def test_one_large_bz2_file_is_cut_among_the_parts_by_its_blocks(tmp_path, monkeypatch):
     """A .bz2 file that would be shared is cut by its blocks: each part inflates about its share of them
-    (and those where its range ends), and the parts' tokens, in order, are the whole's. Where the layout
-    is not certain (a block mark found by chance), every part reads the file whole as a shared one, with
+    (and those where its range ends), and the parts' tokens, in order, are the whole's; the layout is
+    found once a process for the unchanged file. Where the layout is not certain (a block mark found by chance), every part reads the file whole as a shared one, with
     the same tokens."""
     import random
     from w2v import bzip2
@@ -597,6 +597,17 @@ def test_one_large_bz2_file_is_cut_among_the_parts_by_its_blocks(tmp_path, monke
         assert n_blocks <= sum(per_part) <= n_blocks + n - 1, per_part
         assert n_blocks // n - 2 <= min(per_part) and max(per_part) <= n_blocks // n + 3, per_part
 
+    # the layout was found once for all these parts (the file did not change), and found again if it does
+    scans = []
+    real_blocks_of = bzip2.blocks_of
+    monkeypatch.setattr(bzip2, "blocks_of", lambda raw: (scans.append(1), real_blocks_of(raw))[1])
+    all_tokens(Corpus([path]).part(1, 2))
+    assert scans == []
+    os.utime(path, ns=(0, 0))
+    all_tokens(Corpus([path]).part(1, 2))
+    assert scans == [1]
+
+    corpus_module._bzip2_layout.cache_clear()
     found = bzip2._marks  # a mark by chance in the middle of the file: every part reads it whole
     middle = os.path.getsize(path) // 2
     monkeypatch.setattr(bzip2, "_marks", lambda data, begin, end, which: sorted(

@@ -804,6 +804,14 @@ def split_roles(sizes: Sequence[int], tolerances: Sequence[Optional[float]], n: 
     return roles
 
 
+@functools.lru_cache(maxsize=16)
+def _bzip2_layout(path: str, size: int, mtime_ns: int) -> Optional[List[bzip2.Block]]:
+    """:func:`w2v.bzip2.blocks_of` of a .bz2 file, kept for this process's later passes over the same
+    unchanged file (a worker counts its part, then encodes it): one scan of the file instead of two."""
+    with open(path, "rb") as raw:
+        return bzip2.blocks_of(raw)
+
+
 class CorpusPart(Corpus):
     """Part ``k`` of ``n`` of a corpus's files, for counting and training on several machines.
 
@@ -911,13 +919,14 @@ class CorpusPart(Corpus):
         """The text of the blocks of a .bz2 file (:data:`BLOCKS`) whose marks lie in byte range ``k`` of the
         file, its ends moved to just after white space (:class:`w2v.bzip2.Bzip2Range`). Every part lays out
         the blocks from the whole file's marks (:func:`w2v.bzip2.blocks_of`: reading it, not inflating
-        it); where that layout is not certain (a mark found by chance, damage), every part finds it so and
+        it, once a process: :func:`_bzip2_layout`); where that layout is not certain (a mark found by chance, damage), every part finds it so and
         reads the file as a :data:`SHARED` one, whose reading raises the whole file's error if any."""
+        try:
+            info = os.stat(path)
+            blocks = _bzip2_layout(path, info.st_size, info.st_mtime_ns)
+        except OSError as error:
+            raise _unreadable(path, error) from None
         with open(path, "rb") as raw:
-            try:
-                blocks = bzip2.blocks_of(raw)
-            except OSError as error:
-                raise _unreadable(path, error) from None
             if blocks is not None:
                 bits, size = [block.bit for block in blocks], self._sizes[i] * 8
                 first = bisect.bisect_left(bits, size * self.k // self.n)
