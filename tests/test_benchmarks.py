@@ -404,3 +404,8 @@ def test_distributed_files_counts_each_parts_compressed_bytes(tmp_path, monkeypa
     assert os.path.getsize(paths[0]) > 2 * (64 << 10)  # (large enough to be cut between two parts)
     read = distributed_files.read_bytes(ROOT, paths, 2)  # 1 MB of text in 8 blocks: half a part, and a block
     assert len(read) == 2 and all(0.4 < b / os.path.getsize(paths[0]) < 0.7 for b in read), read
+    one_bz2 = str(tmp_path / "one.txt.bz2")  # cut by its blocks: each part reads it all once, then its half
+    with open(one_bz2, "wb") as f:
+        f.write(__import__("bz2").compress((tmp_path / "corpus.txt").read_bytes() * 2, 1))
+    read = distributed_files.read_bytes(ROOT, [one_bz2], 2)
+    assert len(read) == 2 and all(1.3 < b / os.path.getsize(one_bz2) < 1.7 for b in read), read
