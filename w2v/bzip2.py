@@ -324,8 +324,8 @@ class Block(NamedTuple):
 
 def blocks_of(raw: BinaryIO) -> Optional[List[Block]]:
     """Every block of the bzip2 file ``raw`` (read whole from its start; nothing is inflated), found by
-    their marks as :class:`ParallelBzip2` finds them, at about the speed of ``bytes.find`` (some 130 MB
-    of compressed bytes a second); or None where that layout is not certain: a stream whose blocks' CRCs
+    their marks as :class:`ParallelBzip2` finds them, at about the speed of ``bytes.find`` (some 90 MB
+    of compressed bytes a second on one core); or None where that layout is not certain: a stream whose blocks' CRCs
     do not make its combined CRC (a mark found by chance inside a block, or damage), a file cut inside a
     stream, damaged, or not bzip2. What bzip2(1) ignores after the last stream is in no block. How
     :class:`w2v.corpus.CorpusPart` cuts one large .bz2 file among parts by its blocks."""

@@ -823,11 +823,13 @@ class CorpusPart(Corpus):
     The other files (smaller plain files, and compressed files, whose streams cannot be cut at a byte
     offset) are dealt whole to the parts by size (:func:`deal_files`), so that each is read, and
     inflated, by one part only. Where that cannot be done near enough an even split
-    (:data:`DEAL_BALANCE`: a compressed file too large against the others, a single .bz2 dump), the
-    largest compressed files are shared instead: every part inflates such a file and keeps the blocks
-    ``j`` with ``j mod n == k`` (blocks end at white space, :meth:`Corpus.blocks`), which splits its
-    text evenly at the cost of inflating it ``n`` times. A
-    part's share of the words sets how long it trains each round, the slowest part setting the pace, so
+    (:data:`DEAL_BALANCE`: a compressed file too large against the others, a single dump), the largest
+    compressed files are shared instead. A .bz2 file so shared is cut by its blocks (:data:`BLOCKS`): a
+    part inflates the blocks whose marks lie in its share of the file's bytes, laid out from the whole
+    file's marks, its ends moved to just after white space (:class:`w2v.bzip2.Bzip2Range`). Every part
+    inflates any other shared file and keeps the blocks ``j`` with ``j mod n == k`` (blocks end at white
+    space, :meth:`Corpus.blocks`), which splits its text evenly at the cost of inflating it ``n`` times.
+    A part's share of the words sets how long it trains each round, the slowest part setting the pace, so
     balance comes before saving the inflating. The parts' counts therefore add up to the whole corpus's
     counts exactly. A line that crosses a cut is two sentences, one in each part; nothing else differs
     from reading the whole corpus. Every part computes the same split from the files' sizes on disk.
@@ -918,26 +920,27 @@ class CorpusPart(Corpus):
     def _bzip2_range(self, i: int, path: str, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
         """The text of the blocks of a .bz2 file (:data:`BLOCKS`) whose marks lie in byte range ``k`` of the
         file, its ends moved to just after white space (:class:`w2v.bzip2.Bzip2Range`). Every part lays out
-        the blocks from the whole file's marks (:func:`w2v.bzip2.blocks_of`: reading it, not inflating
-        it, once a process: :func:`_bzip2_layout`); where that layout is not certain (a mark found by chance, damage), every part finds it so and
-        reads the file as a :data:`SHARED` one, whose reading raises the whole file's error if any."""
+        the blocks from the whole file's marks (:func:`w2v.bzip2.blocks_of`: reading it, not inflating it,
+        once a process: :func:`_bzip2_layout`); where that layout is not certain (a mark found by chance,
+        damage), every part finds it so and reads the file as a :data:`SHARED` one, whose reading raises
+        the whole file's error if any."""
         try:
             info = os.stat(path)
             blocks = _bzip2_layout(path, info.st_size, info.st_mtime_ns)
         except OSError as error:
             raise _unreadable(path, error) from None
+        if blocks is None:
+            yield from self._shared_blocks(path, bar, threads)
+            return
+        bits, size = [block.bit for block in blocks], self._sizes[i] * 8
+        first = bisect.bisect_left(bits, size * self.k // self.n)
+        last = bisect.bisect_left(bits, size * (self.k + 1) // self.n)
         with open(path, "rb") as raw:
-            if blocks is not None:
-                bits, size = [block.bit for block in blocks], self._sizes[i] * 8
-                first = bisect.bisect_left(bits, size * self.k // self.n)
-                last = bisect.bisect_left(bits, size * (self.k + 1) // self.n)
-                stream = bzip2.Bzip2Range(raw, blocks, first, last, SEPARATORS, threads)
-                try:
-                    yield from self._file_blocks(path, stream, raw, bar)
-                finally:
-                    stream.close()
-                return
-        yield from self._shared_blocks(path, bar, threads)
+            stream = bzip2.Bzip2Range(raw, blocks, first, last, SEPARATORS, threads)
+            try:
+                yield from self._file_blocks(path, stream, raw, bar)
+            finally:
+                stream.close()
 
     def _xz_range(self, path: str, blocks, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
         """Range ``k`` of the text of an .xz file of many blocks, cut as a plain file's bytes are (its

@@ -224,7 +224,7 @@ def _unreadable(files: Sequence[str]) -> List[Tuple[str, str]]:
 
 def _say_shared_files(files: Sequence[str], workers: int, say) -> None:
     """Name each compressed file that every worker will inflate whole (:data:`w2v.corpus.SHARED`): a
-    slow start on a large .gz or .zst file, which the user can avoid by giving several files."""
+    slow start on a large .gz, .zst or one-block .xz file, which the user can avoid by giving several files."""
     if workers < 2:
         return
     from .corpus import SHARED
