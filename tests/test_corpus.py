@@ -567,18 +567,23 @@ def test_parts_read_each_dealt_compressed_file_once_and_hold_every_token_once(tm
                                if roles[i] == corpus_module.SHARED else [roles[i]])
 
 
-def test_one_large_bz2_file_is_cut_among_the_parts_by_its_blocks(tmp_path, monkeypatch):
+@pytest.mark.parametrize("streams", ["one stream", "a stream a block (pbzip2)"])
+def test_one_large_bz2_file_is_cut_among_the_parts_by_its_blocks(tmp_path, monkeypatch, streams):
     """A .bz2 file that would be shared is cut by its blocks: each part inflates about its share of them
     (and those where its range ends), and the parts' tokens, in order, are the whole's; the layout is
-    found once a process for the unchanged file. Where the layout is not certain (a block mark found by chance), every part reads the file whole as a shared one, with
-    the same tokens."""
+    found once a process for the unchanged file. Where the layout is not certain (a block mark found by
+    chance), every part reads the file whole as a shared one, with the same tokens."""
     import random
     from w2v import bzip2
     rng = random.Random(3)
     words = [b"w%d" % i for i in range(2000)] + ["\u00e9t\u00e9".encode(), b"x\xffy", b"z" * 3000]
     text = b"\n".join(b" ".join(rng.choice(words) for _ in range(rng.randint(1, 80))) for _ in range(8000)) + b"\n"
-    path = write(tmp_path / "dump.txt.bz2", bz2.compress(text, 1))
-    n_blocks = len(bzip2.blocks_of(io.BytesIO(bz2.compress(text, 1))))
+    if streams == "one stream":
+        data = bz2.compress(text, 1)
+    else:  # streams of 90 kB of text each, cut inside tokens
+        data = b"".join(bz2.compress(text[i:i + 90_000], 1) for i in range(0, len(text), 90_000))
+    path = write(tmp_path / "dump.txt.bz2", data)
+    n_blocks = len(bzip2.blocks_of(io.BytesIO(data)))
     assert n_blocks >= 9
     whole = all_tokens(Corpus([path]))
     inflated = []
