@@ -11,7 +11,8 @@ core, Dask carries the work and the results):
 1. **Parts.** The corpus is cut into one part per worker (:class:`w2v.corpus.CorpusPart`: byte ranges
    of large plain files, and ranges of the text of .xz files of several blocks, cut where tokens start;
    compressed and small files dealt whole by size, or, for a compressed file too large to deal evenly,
-   its blocks dealt round-robin), so every token lies in exactly one part.
+   its bzip2 blocks cut into ranges (a .bz2 file) or its text's blocks dealt round-robin), so every
+   token lies in exactly one part.
 2. **Vocabulary.** Each worker counts its part with the compiled counting pass (:func:`w2v.scan.count`)
    and sends back its token table; the client merges the tables in part order with the same pruning
    rule (:func:`w2v.scan.merge`) and keeps the vocabulary as a single machine does
