@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
+from compare import BadArgument, OneLineParser, check_old, run_in_one_line  # noqa: E402
 from timing import result_name, time_command, write_result  # noqa: E402
 
 GENSIM_BIN = ("import sys; from gensim.models import KeyedVectors as K; "
@@ -84,8 +84,7 @@ def main(argv=None):
         raise BadArgument(f"--dim {args.dim}, --repeat {args.repeat}: each must be at least 1")
     if not 0 <= args.text_words <= args.words or 0 < args.text_words < 10:
         raise BadArgument(f"--text-words {args.text_words}: 0 (no text file) or 10 to --words ({args.words})")
-    if args.old and not os.path.isfile(os.path.join(args.old, "cli.py")):
-        raise BadArgument(f"--old {args.old}: no cli.py there (the root of a w2v checkout)")
+    check_old(args.old)
     if not os.path.isdir(args.folder):
         raise BadArgument(f"--folder {args.folder}: no such folder")
     sys.path.insert(0, ROOT)

@@ -46,6 +46,13 @@ class Pipe:
 VARIED_TEXT = " ".join(f"w{i % 997}" for i in range(200_000)).encode()
 
 
+def damaged_at(data: bytes, at: int, mask: int = 0x55) -> bytes:
+    """``data`` with byte ``at`` changed (XOR ``mask``)."""
+    damaged = bytearray(data)
+    damaged[at] ^= mask
+    return bytes(damaged)
+
+
 def damaged_inside(compressed: bytes) -> bytes:
     """``compressed`` with 100 bytes changed at offset 500: damage inside the stream, not a cut."""
     damaged = bytearray(compressed)

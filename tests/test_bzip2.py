@@ -10,7 +10,7 @@ from concurrent.futures import Future
 import pytest
 
 
-from conftest import Pipe, write
+from conftest import Pipe, damaged_at, write
 from w2v import bzip2, compression, streams
 
 random.seed(7)
@@ -61,12 +61,6 @@ def test_the_blocks_inflated_in_parallel_give_the_standard_librarys_text(name):
     assert reader.blocks <= len(expected) // 50_000 + 2
 
 
-def _damaged(data: bytes, at: int) -> bytes:
-    damaged = bytearray(data)
-    damaged[at] ^= 0x10
-    return bytes(damaged)
-
-
 #: Bad files, and whether the standard library reads the stream again to say what is wrong (damage)
 #: or the block reader says it (a cut, not bzip2).
 BAD = {
@@ -78,10 +72,10 @@ BAD = {
     "cut after the end mark": (ONE_STREAM[:-4], 0),
     "not bzip2": (b"hello world", 0),
     "a header cut after a stream": (ONE_STREAM + b"BZ", 0),
-    "damaged inside a block": (_damaged(ONE_STREAM, len(ONE_STREAM) // 2), 1),
-    "damaged in a block's CRC": (_damaged(ONE_STREAM, 8), 1),
-    "damaged in the stream's CRC": (_damaged(ONE_STREAM, len(ONE_STREAM) - 2), 1),
-    "damaged in the end mark": (_damaged(ONE_STREAM, len(ONE_STREAM) - 8), 1),
+    "damaged inside a block": (damaged_at(ONE_STREAM, len(ONE_STREAM) // 2, 0x10), 1),
+    "damaged in a block's CRC": (damaged_at(ONE_STREAM, 8, 0x10), 1),
+    "damaged in the stream's CRC": (damaged_at(ONE_STREAM, len(ONE_STREAM) - 2, 0x10), 1),
+    "damaged in the end mark": (damaged_at(ONE_STREAM, len(ONE_STREAM) - 8, 0x10), 1),
     "a header, then not a block": (b"BZh9" + b"\x00 not bzip2" * 5, 1),
     "a header, then part of a block mark": (b"BZh91AY", 0),
     # a block of 300 kB of text with a correct CRC, in a stream whose header allows 100 kB blocks
@@ -151,7 +145,7 @@ def test_a_damaged_stream_after_a_stream_is_an_error_not_the_end_of_the_text():
     assert _read_to_the_error(reader, OSError) == TEXT + b"hello again\n"  # its block's own CRC is right
     assert reader.fallbacks == 1
     # damaged in its first block's tables: the same
-    damaged = ONE_STREAM + _damaged(bz2.compress(TEXT[:50_000], 9), 30) + bz2.compress(b"and the rest\n")
+    damaged = ONE_STREAM + damaged_at(bz2.compress(TEXT[:50_000], 9), 30, 0x10) + bz2.compress(b"and the rest\n")
     assert standard(damaged) == (TEXT, None)
     assert _read_to_the_error(bzip2.ParallelBzip2(io.BytesIO(damaged), 2), OSError) == TEXT
 
@@ -406,7 +400,7 @@ def test_an_uncertain_layout_is_none(monkeypatch):
 def test_a_damaged_block_fails_the_ranges_that_inflate_it():
     blocks = bzip2.blocks_of(io.BytesIO(AWKWARD))
     middle = (blocks[3].bit + blocks[3].n_bits // 2) // 8
-    damaged = _damaged(AWKWARD, middle)
+    damaged = damaged_at(AWKWARD, middle, 0x10)
     assert bzip2.blocks_of(io.BytesIO(damaged)) == blocks  # the marks and CRCs are intact
     with pytest.raises(OSError):
         _range_text(damaged, blocks, 3, 5)

@@ -9,19 +9,13 @@ import zlib
 import pytest
 from click.testing import CliRunner
 
-from conftest import Pipe, write
+from conftest import Pipe, damaged_at, write
 from w2v import compression, streams, xz
 from w2v.cli import cli
 
 FIRST = lzma.compress(b"the first stream\n" * 2000)
 SECOND = lzma.compress(b"and the second\n" * 3000)
 TEXT = b"the first stream\n" * 2000 + b"and the second\n" * 3000
-
-
-def _damaged(data: bytes, at: int) -> bytes:
-    damaged = bytearray(data)
-    damaged[at] ^= 0x55
-    return bytes(damaged)
 
 
 def standard(data: bytes):
@@ -52,7 +46,7 @@ AS_THE_STANDARD_LIBRARY = {
     "cut in a stream": FIRST[:-5],
     "cut in the second stream's magic bytes": FIRST + SECOND[:3],
     "the second stream's header alone": FIRST + SECOND[:12],
-    "damaged in the first stream": _damaged(FIRST, len(FIRST) // 2),
+    "damaged in the first stream": damaged_at(FIRST, len(FIRST) // 2),
 }
 
 
@@ -65,7 +59,7 @@ def test_an_xz_file_reads_as_the_standard_library_reads_it(name):
 
 
 def test_a_damaged_xz_stream_after_the_first_is_an_error_not_the_end_of_the_text():
-    data = FIRST + _damaged(SECOND, 40) + lzma.compress(b"more\n")
+    data = FIRST + damaged_at(SECOND, 40) + lzma.compress(b"more\n")
     assert standard(data) == (b"the first stream\n" * 2000, None)  # two streams dropped without a word
     text, error = ours(data)
     assert type(error) is lzma.LZMAError
@@ -80,7 +74,7 @@ def test_xz_stream_padding_is_skipped():
 
 
 def test_a_damaged_xz_corpus_is_one_line_naming_it(tmp_path):
-    corpus = write(tmp_path / "c.txt.xz", FIRST + _damaged(SECOND, 40))
+    corpus = write(tmp_path / "c.txt.xz", FIRST + damaged_at(SECOND, 40))
     result = CliRunner().invoke(cli, ["vocab", corpus, "-o", str(tmp_path / "v.txt"), "-q"])
     assert result.exit_code == 1 and not (tmp_path / "v.txt").exists()
     assert f"{corpus}: cannot read compressed data" in result.output and "Traceback" not in result.output
@@ -202,12 +196,6 @@ def test_the_blocks_in_flight_are_bounded_by_their_text(monkeypatch):
     assert reader.held <= 2 * max(map(len, PARTS))
 
 
-def _damaged(data: bytes, at: int) -> bytes:
-    damaged = bytearray(data)
-    damaged[at] ^= 0x55
-    return bytes(damaged)
-
-
 def _first_block_end() -> int:
     """Where the first block of :data:`BLOCKS` ends (its last byte is its check value's)."""
     one = lzma.compress(PARTS[0])
@@ -221,20 +209,20 @@ def _with_the_crc_of(data: bytes, other: bytes) -> bytes:
 
 
 SERIAL_AS_BLOCKS = {
-    "a block damaged": _damaged(BLOCKS, len(BLOCKS) // 2),
-    "a block's check value damaged": _damaged(BLOCKS, _first_block_end() - 1),
+    "a block damaged": damaged_at(BLOCKS, len(BLOCKS) // 2),
+    "a block's check value damaged": damaged_at(BLOCKS, _first_block_end() - 1),
     "an index that gives a wrong size": _blocks_stream(PARTS, [len(p) for p in PARTS[:-1]] + [len(PARTS[-1]) + 1]),
     "an index that gives a smaller size": _blocks_stream(PARTS, [len(p) for p in PARTS[:-1]] + [len(PARTS[-1]) - 1]),
-    "the index damaged": _damaged(BLOCKS, len(BLOCKS) - 20),
+    "the index damaged": damaged_at(BLOCKS, len(BLOCKS) - 20),
     "an index record changed, its CRC not": _with_the_crc_of(
         _blocks_stream(PARTS, [len(p) for p in PARTS[:-1]] + [len(PARTS[-1]) + 1]), BLOCKS),
-    "the footer's CRC damaged": _damaged(BLOCKS, len(BLOCKS) - 12),
-    "the header's CRC damaged": _damaged(BLOCKS, 9),
+    "the footer's CRC damaged": damaged_at(BLOCKS, len(BLOCKS) - 12),
+    "the header's CRC damaged": damaged_at(BLOCKS, 9),
     "the header's check not the footer's": BLOCKS[:6] + b"\0\1" + _crc(b"\0\1") + BLOCKS[12:],
     "the index padded with a byte that is not zero": _blocks_stream(PARTS[:3], index_padding=b"\1"),
     "cut": BLOCKS[:len(BLOCKS) * 2 // 3],
     "not xz after the stream": BLOCKS + b"trailing bytes",
-    "a second stream damaged": BLOCKS + _damaged(_blocks_stream(PARTS[:3]), 300),
+    "a second stream damaged": BLOCKS + damaged_at(_blocks_stream(PARTS[:3]), 300),
     "one block": _blocks_stream(PARTS[:1]),
 }
 
@@ -381,7 +369,7 @@ def test_a_damaged_block_fails_the_part_that_reads_it_as_it_fails_the_whole_file
     blocks = xz.blocks_of(io.BytesIO(data))
     late = blocks[-5]  # in the second stream, in the last quarter of the text
     assert len(blocks) // 2 < len(blocks) - 5 and late.text_start > 0.8 * len(b"".join(texts))
-    path = write(tmp_path / "damaged.txt.xz", _damaged(data, late.offset + late.padded // 2))
+    path = write(tmp_path / "damaged.txt.xz", damaged_at(data, late.offset + late.padded // 2))
     monkeypatch.setattr(corpus_module, "MIN_PART_BYTES", 1 << 10)
     with pytest.raises(OSError) as whole_error:
         list(Corpus([path]).blocks())

@@ -26,7 +26,8 @@ what follows whenever its first ``decompress`` call on it fails, and that call c
 stream as the caller's read asks for (the rest of its 8 kB read, and up to the read's size of text):
 read a block of 960 kB at a time, as :mod:`w2v.corpus` reads, it would drop a damaged stream of a
 Wikipedia multistream dump, and every stream after it, without a word. Here that is an error (which
-:mod:`w2v.corpus` reports naming the file). Otherwise a good file gives the standard library's text and a bad one its error.
+:mod:`w2v.corpus` reports naming the file). Otherwise a good file gives the standard library's text and
+a bad one its error.
 
 The mark can also occur by chance inside a block's bits (about once in 2⁴⁸ bit positions: in a 10 GB
 file about once in 3,000 such files); the pieces a false mark cuts a block into do not decode, or fail

@@ -849,7 +849,7 @@ class CorpusPart(Corpus):
             try:
                 sizes.append(os.path.getsize(path))
             except OSError as error:
-                raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+                raise compression.read_error(path, error) from None
         extensions = [os.path.splitext(path)[1].lower() for path in self.files]
         tolerances = [DEAL_BALANCE.get(ext, DEAL_BALANCE_OTHER) if ext in _OPENERS else None for ext in extensions]
         #: file -> the blocks of an .xz file of several blocks, which is cut by its text as a plain file is
@@ -860,7 +860,7 @@ class CorpusPart(Corpus):
                     with open(path, "rb") as raw:
                         blocks = xz.blocks_of(raw)
                 except OSError as error:
-                    raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+                    raise compression.read_error(path, error) from None
                 if blocks is not None:
                     self._xz_blocks[i], tolerances[i] = blocks, None
         #: How each file is split: :data:`CUT` (byte ranges), :data:`SHARED` (every part inflates it and
@@ -888,12 +888,7 @@ class CorpusPart(Corpus):
             yield from self._bzip2_range(i, path, bar, threads)
         elif role != CUT:
             if role == self.k:
-                stream, raw = self._open(path, threads)
-                try:
-                    yield from self._file_blocks(path, stream, raw, bar)
-                finally:
-                    stream.close()
-                    raw.close()
+                yield from self._opened_blocks(path, bar, threads)
         elif i in self._xz_blocks:
             yield from self._xz_range(path, self._xz_blocks[i], bar, threads)
         else:
@@ -904,18 +899,22 @@ class CorpusPart(Corpus):
                 stream = _Range(file, start, end)
                 yield from self._file_blocks(path, stream, stream, bar)
 
-    def _shared_blocks(self, path: str, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
-        """The blocks ``j`` with ``j mod n == k`` of a file every part reads whole (:data:`SHARED`)."""
+    def _opened_blocks(self, path: str, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
+        """The blocks of a whole file, opened (and decompressed) as :meth:`Corpus._open` opens it."""
         stream, raw = self._open(path, threads)
         try:
-            for j, (block, ends_file) in enumerate(self._file_blocks(path, stream, raw, bar)):
-                if ends_file:
-                    yield (block if j % self.n == self.k else b""), True
-                elif j % self.n == self.k:
-                    yield block, False
+            yield from self._file_blocks(path, stream, raw, bar)
         finally:
             stream.close()
             raw.close()
+
+    def _shared_blocks(self, path: str, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
+        """The blocks ``j`` with ``j mod n == k`` of a file every part reads whole (:data:`SHARED`)."""
+        for j, (block, ends_file) in enumerate(self._opened_blocks(path, bar, threads)):
+            if ends_file:
+                yield (block if j % self.n == self.k else b""), True
+            elif j % self.n == self.k:
+                yield block, False
 
     def _bzip2_range(self, i: int, path: str, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
         """The text of the blocks of a .bz2 file (:data:`BLOCKS`) whose marks lie in byte range ``k`` of the
