@@ -626,6 +626,30 @@ def test_one_large_bz2_file_is_cut_among_the_parts_by_its_blocks(tmp_path, monke
     assert sorted(t for part in parts for t in all_tokens(part)) == sorted(whole) and opened == [0, 1]
 
 
+@pytest.mark.parametrize("kind", ["cut plain", "dealt .gz", "shared .gz", ".bz2 cut by blocks", ".xz of blocks"])
+def test_a_file_gone_since_the_split_is_one_line_naming_it(tmp_path, monkeypatch, kind):
+    """A part opens its files when it reads them, on another machine and perhaps much later: a file gone
+    by then is "cannot read (No such file or directory)" naming it, whatever its role, not a traceback or
+    a guess that the data is damaged."""
+    monkeypatch.setattr(corpus_module, "MIN_PART_BYTES", 1 << 10)
+    text = b" ".join(b"w%d" % (i % 997) for i in range(300_000))
+    compress = {"cut plain": bytes, "dealt .gz": gzip.compress, "shared .gz": gzip.compress,
+                ".bz2 cut by blocks": lambda data: bz2.compress(data, 1),
+                ".xz of blocks": lambda data: b"".join(lzma.compress(data[i:i + 50_000])
+                                                       for i in range(0, len(data), 50_000))}[kind]
+    ext = {"cut plain": ".txt", ".bz2 cut by blocks": ".bz2", ".xz of blocks": ".xz"}.get(kind, ".gz")
+    path = write(tmp_path / f"gone{ext}", compress(text))
+    paths = [path] + ([write(tmp_path / "other.gz", gzip.compress(text))] if kind == "dealt .gz" else [])
+    part = Corpus(paths).part(0, 2)
+    assert part.roles[0] == {"cut plain": corpus_module.CUT, "dealt .gz": 0, "shared .gz": corpus_module.SHARED,
+                             ".bz2 cut by blocks": corpus_module.BLOCKS, ".xz of blocks": corpus_module.CUT}[kind]
+    corpus_module._bzip2_layout.cache_clear()
+    os.remove(path)
+    with pytest.raises(OSError) as error:
+        list(part.blocks())
+    assert str(error.value) == f"{path}: cannot read (No such file or directory)"
+
+
 def test_a_part_weighs_its_files_by_their_sizes_on_disk_and_kinds(tmp_path):
     """The roles come from the sizes and names alone (nothing is read): five files of 500 bytes on two
     parts are 20 % over an even share, which .bz2 files tolerate and .gz, .xz and .zst files do not."""

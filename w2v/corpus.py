@@ -187,6 +187,15 @@ def _unreadable(path: str, error: BaseException) -> OSError:
     return compression.unreadable(source_name(path), error)
 
 
+def _open_file(path: str, buffering: int = -1) -> BinaryIO:
+    """``path`` opened for reading bytes; a file gone or unreadable since it was listed (or since the
+    corpus was split among machines) is one line naming it (:func:`w2v.compression.read_error`)."""
+    try:
+        return open(path, "rb", buffering=buffering)
+    except OSError as error:
+        raise compression.read_error(path, error) from None
+
+
 def _bzip2_block_follows(head: bytes) -> bool:
     """After bzip2's "BZh": a block-size digit 1-9, then a block's magic (or the end of an empty stream's)."""
     return head[3:4] in b"123456789" and head[4:10] in (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
@@ -326,7 +335,7 @@ def _folder_files(folder: str) -> List[str]:
                 folder_here, regular = entry.is_dir(follow_symlinks=False), entry.is_file()  # (a link is followed)
                 linked_folder = not folder_here and not regular and entry.is_dir()
             except OSError as error:
-                raise OSError(f"{entry.path}: cannot read ({error.strerror or error})") from None
+                raise compression.read_error(entry.path, error) from None
             if folder_here:
                 pending.append(entry.path)
             elif regular:
@@ -397,7 +406,7 @@ def _file_print(path: str, sample: int) -> List[int]:
         finally:
             os.close(fd)
     except OSError as error:
-        raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+        raise compression.read_error(path, error) from None
 
 
 class _PrintTaker:
@@ -513,9 +522,9 @@ class Corpus:
         ext = os.path.splitext(path)[1].lower()
         opener = _OPENERS.get(ext)
         if opener is None:  # unbuffered: each read of a block is one system call into its bytes, no copy
-            raw = open(path, "rb", buffering=0)
+            raw = _open_file(path, buffering=0)
             return raw, raw
-        raw = open(path, "rb")
+        raw = _open_file(path)
         try:
             if ext in compression.READERS:
                 return compression.decompressing(raw, ext, threads), raw
@@ -543,7 +552,7 @@ class Corpus:
                 try:
                     total += os.path.getsize(path)
                 except OSError as error:  # (gone since the folder was listed)
-                    raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
+                    raise compression.read_error(path, error) from None
             self._total = total
         return self._total
 
@@ -893,7 +902,7 @@ class CorpusPart(Corpus):
             yield from self._xz_range(path, self._xz_blocks[i], bar, threads)
         else:
             size = self._sizes[i]
-            with open(path, "rb") as file:
+            with _open_file(path) as file:
                 start = token_start(file, size * self.k // self.n, size)
                 end = token_start(file, size * (self.k + 1) // self.n, size)
                 stream = _Range(file, start, end)
@@ -926,15 +935,15 @@ class CorpusPart(Corpus):
         try:
             info = os.stat(path)
             blocks = _bzip2_layout(path, info.st_size, info.st_mtime_ns)
-        except OSError as error:
-            raise _unreadable(path, error) from None
+        except OSError as error:  # (gone, or unreadable, since the corpus was split)
+            raise compression.read_error(path, error) from None
         if blocks is None:
             yield from self._shared_blocks(path, bar, threads)
             return
         bits, size = [block.bit for block in blocks], self._sizes[i] * 8
         first = bisect.bisect_left(bits, size * self.k // self.n)
         last = bisect.bisect_left(bits, size * (self.k + 1) // self.n)
-        with open(path, "rb") as raw:
+        with _open_file(path) as raw:
             stream = bzip2.Bzip2Range(raw, blocks, first, last, SEPARATORS, threads)
             try:
                 yield from self._file_blocks(path, stream, raw, bar)
@@ -945,7 +954,7 @@ class CorpusPart(Corpus):
         """Range ``k`` of the text of an .xz file of many blocks, cut as a plain file's bytes are (its
         places found in the blocks that hold them, :class:`w2v.xz.TextAt`), only the blocks that hold
         the range inflated (:class:`w2v.xz.XzRange`)."""
-        with open(path, "rb") as raw:
+        with _open_file(path) as raw:
             text = xz.TextAt(raw, blocks)
             try:  # (the blocks where the range's ends are found are kept, and not inflated again)
                 end = text.size if self.k == self.n - 1 else token_start(text, text.size * (self.k + 1) // self.n,
