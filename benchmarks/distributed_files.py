@@ -8,7 +8,8 @@ and the end-to-end time of ``w2v train --scheduler local:N``, against an older c
 (``--folder``/w2v-distributed-files-N-EXT, made once and kept for later calls; delete it afterwards).
 Each part's compressed bytes are what its worker reads to count and again to encode its part (counted
 on the files each checkout's :class:`w2v.corpus.CorpusPart` opens, in a child process, no cluster; a
-.bz2 file cut by its blocks is read whole once more by each worker, not inflated, to find its blocks).
+.bz2 file cut by its blocks is also read, not inflated, to find its blocks: whole by each worker in
+older versions, 1/n of it by each since the workers find its layout together).
 Each run is a child process of ``cli.py`` timed by ``/usr/bin/time`` (wall seconds, peak memory of
 the command, not of its worker processes), checkouts alternating, after an untimed run of each on the
 sample corpus (its kernels compiled); ``--threads 1`` a worker. ``--compression xz`` writes files of
@@ -59,13 +60,24 @@ class Counting:
     def __exit__(self, *exc):
         self._file.close()
 
+# each part as its own worker reads it: no .bz2 layout found yet, or (a version whose workers find it
+# together) only the one the cluster's client gives it, after scanning its share of the file for marks
+forget = getattr(w2v.corpus, "forget_bzip2_layouts", None) or getattr(
+    getattr(w2v.corpus, "_bzip2_layout", None), "cache_clear", lambda: None)
+share = getattr(w2v.corpus, "bzip2_scan_share", None)
+cut = [path for path, role in zip(files, Corpus(files).part(0, n).roles) if role == getattr(w2v.corpus, "BLOCKS", None)]
+if share is not None:
+    from w2v import bzip2
+    layouts = {path: bzip2.blocks_of(builtins.open(path, "rb")) for path in cut}
 w2v.corpus.open = lambda *a, **k: Counting(builtins.open(*a, **k))
 read = []
 for k in range(n):
     taken[0] = 0
-    layouts = getattr(w2v.corpus, "_bzip2_layout", None)
-    if layouts is not None:  # each part as its own worker reads it: a .bz2 file's layout not yet found
-        layouts.cache_clear()
+    forget()
+    if share is not None:
+        for path in cut:
+            size, mtime_ns, _, _ = share(path, k, n)
+            w2v.corpus.keep_bzip2_layout(path, size, mtime_ns, layouts[path])
     for _ in Corpus(files).part(k, n).blocks():
         pass
     read.append(taken[0])
@@ -136,8 +148,9 @@ def run_all(args, folder: str, out: str) -> None:
              f"`cli.py {' '.join(command).replace(out, 'OUT').replace(folder, 'FOLDER')}` (`/usr/bin/time`: "
              f"the command's own peak memory, not its workers'; runs alternate)", "",
              f"Compressed bytes each part reads to read its part once (of {total:,}; counting and encoding "
-             f"each read it once; a .bz2 file cut by its blocks is also read whole once, not inflated, to "
-             f"find its blocks):", ""]
+             f"each read it once; a .bz2 file cut by its blocks is also read, not inflated, to find its "
+             f"blocks: whole by each worker in older versions, 1/{args.workers} of it by each since the workers "
+             f"find its layout together):", ""]
     lines += [f"- {version}: " + ", ".join(f"{b:,}" for b in read[version]) for version, _ in versions]
     lines += ["", "| version | run | wall s | peak MiB |", "|---|---|---|---|"]
     lines += [f"| {v} | {r} | {s:.2f} | {m:,.0f} |" for v, r, s, m in rows]

@@ -397,6 +397,47 @@ def test_an_uncertain_layout_is_none(monkeypatch):
     assert bzip2.blocks_of(io.BytesIO(ONE_STREAM)) is None
 
 
+def _planned_layout(data: bytes):
+    """The blocks :class:`bzip2.ParallelBzip2` plans to inflate for ``data``, or None where its plan
+    falls back to the standard library or raises."""
+    planner = bzip2.ParallelBzip2(io.BytesIO(data), 1)
+    try:
+        plan = list(planner._plan())
+    finally:
+        planner.close()
+    if any(not isinstance(job, tuple) for job, _, _ in plan):
+        return None
+    return [bzip2.Block(bit, job[2], job[3]) for job, _, bit in plan]
+
+
+@pytest.mark.parametrize("read_bytes", [7, 40, 1 << 20])
+def test_the_marks_of_ranges_that_meet_are_the_whole_files_and_lay_out_what_the_reader_plans(
+        monkeypatch, read_bytes):
+    """The scan of a file shared among machines: the marks of byte ranges that meet anywhere (inside a
+    mark, inside the CRC after it, inside the next stream's header), joined, are the whole file's, read
+    a few bytes or a megabyte at a time; and the layout from them is the one the parallel reader plans,
+    for every good and bad file (None where it falls back or raises)."""
+    monkeypatch.setattr(bzip2, "READ_BYTES", read_bytes)
+    rng = random.Random(read_bytes)
+    files = {**GOOD, **{name: value[0] for name, value in BAD.items()}, "awkward": AWKWARD,
+             "three small streams, zeros after": bz2.compress(b"ab" * 50, 1) + bz2.compress(b"") + bz2.compress(
+                 b"x y z", 9) + b"\0" * 5}
+    for name, data in files.items():
+        if read_bytes < 1000 and len(data) > 1000:
+            continue  # (a few bytes at a time: slow on the large files, whose marks lie far apart anyway)
+        whole = bzip2.marks_in(io.BytesIO(data), 0, len(data))
+        assert bzip2.layout_of(data[:4], whole) == _planned_layout(data), name
+        marks = sorted(mark.bit for mark in whole)
+        for trial in range(6):
+            near_marks = [bit // 8 + rng.randrange(-1, 16) for bit in rng.sample(marks, min(3, len(marks)))]
+            cuts = sorted(min(max(at, 0), len(data)) for at in near_marks + [rng.randrange(len(data) + 1)])
+            ends = [0] + cuts + [len(data)]
+            joined = [mark for a, b in zip(ends, ends[1:]) for mark in bzip2.marks_in(io.BytesIO(data), a, b)]
+            assert joined == whole, (name, cuts)
+    layout = bzip2.layout_of(AWKWARD[:4], bzip2.marks_in(io.BytesIO(AWKWARD), 0, len(AWKWARD)))
+    assert len(layout) == 10 and layout == bzip2.blocks_of(io.BytesIO(AWKWARD))
+
+
 def test_a_damaged_block_fails_the_ranges_that_inflate_it():
     blocks = bzip2.blocks_of(io.BytesIO(AWKWARD))
     middle = (blocks[3].bit + blocks[3].n_bits // 2) // 8

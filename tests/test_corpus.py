@@ -612,7 +612,7 @@ def test_one_large_bz2_file_is_cut_among_the_parts_by_its_blocks(tmp_path, monke
     all_tokens(Corpus([path]).part(1, 2))
     assert scans == [1]
 
-    corpus_module._bzip2_layout.cache_clear()
+    corpus_module.forget_bzip2_layouts()
     found = bzip2._marks  # a mark by chance in the middle of the file: every part reads it whole
     middle = os.path.getsize(path) // 2
     monkeypatch.setattr(bzip2, "_marks", lambda data, begin, end, which: sorted(
@@ -624,6 +624,37 @@ def test_one_large_bz2_file_is_cut_among_the_parts_by_its_blocks(tmp_path, monke
                                                                            real_open(self, path, threads))[1])
     parts = [Corpus([path]).part(k, 2) for k in range(2)]
     assert sorted(t for part in parts for t in all_tokens(part)) == sorted(whole) and opened == [0, 1]
+
+
+def test_parts_take_the_layout_their_machines_found_together(tmp_path, monkeypatch):
+    """On a cluster each of n workers scans 1/n of a .bz2 file cut by its blocks for its marks
+    (:func:`bzip2_scan_share`), and the layout from all the shares, kept in every worker, is the whole
+    file's: the parts then read without scanning the file. A layout kept for another version of the
+    file (another modification time) is not used: the part scans the file itself."""
+    from w2v import bzip2
+    text = b"\n".join(b" ".join(b"w%d" % ((i * 7919 + j) % 5003) for j in range(60)) for i in range(20_000))
+    data = bz2.compress(text, 1)
+    path = write(tmp_path / "dump.txt.bz2", data)
+    whole = bzip2.blocks_of(io.BytesIO(data))
+    assert len(whole) >= 9
+    for n in (1, 3, 4):
+        shares = [corpus_module.bzip2_scan_share(path, k, n) for k in range(n)]
+        assert len({share[:3] for share in shares}) == 1 and shares[0][2] == data[:4]
+        for k, (size, _, _, marks) in enumerate(shares):  # each share holds the marks of its bytes only
+            assert size == len(data) and all(size * k // n <= mark.bit // 8 < size * (k + 1) // n for mark in marks)
+        size, mtime_ns, head, _ = shares[0]
+        assert bzip2.layout_of(head, [mark for *_, marks in shares for mark in marks]) == whole
+    expected = all_tokens(Corpus([path]))
+    scans = []
+    real_blocks_of = bzip2.blocks_of
+    monkeypatch.setattr(bzip2, "blocks_of", lambda raw: (scans.append(1), real_blocks_of(raw))[1])
+    corpus_module.forget_bzip2_layouts()
+    corpus_module.keep_bzip2_layout(path, size, mtime_ns, whole)
+    parts = [Corpus([path]).part(k, 3) for k in range(3)]
+    assert [t for part in parts for t in all_tokens(part)] == expected and scans == []
+    corpus_module.forget_bzip2_layouts()
+    corpus_module.keep_bzip2_layout(path, size, mtime_ns + 1, whole[:2])  # another version's
+    assert [t for part in parts for t in all_tokens(part)] == expected and scans == [1]
 
 
 @pytest.mark.parametrize("kind", ["cut plain", "dealt .gz", "shared .gz", ".bz2 cut by blocks", ".xz of blocks"])
@@ -643,7 +674,7 @@ def test_a_file_gone_since_the_split_is_one_line_naming_it(tmp_path, monkeypatch
     part = Corpus(paths).part(0, 2)
     assert part.roles[0] == {"cut plain": corpus_module.CUT, "dealt .gz": 0, "shared .gz": corpus_module.SHARED,
                              ".bz2 cut by blocks": corpus_module.BLOCKS, ".xz of blocks": corpus_module.CUT}[kind]
-    corpus_module._bzip2_layout.cache_clear()
+    corpus_module.forget_bzip2_layouts()
     os.remove(path)
     with pytest.raises(OSError) as error:
         list(part.blocks())

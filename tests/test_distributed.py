@@ -18,9 +18,9 @@ pytest.importorskip("distributed")  # the test extra installs it: these run in C
 
 import w2v  # noqa: E402
 from conftest import ROOT  # noqa: E402
-from w2v import distributed  # noqa: E402
+from w2v import bzip2, distributed  # noqa: E402
 from w2v.cli import cli  # noqa: E402
-from w2v.corpus import BLOCKS, CUT, Corpus  # noqa: E402
+from w2v.corpus import BLOCKS, CUT, Corpus, forget_bzip2_layouts  # noqa: E402
 from w2v.model import Model  # noqa: E402
 from w2v.options import TrainOptions  # noqa: E402
 from w2v.training import TrainingInterrupted  # noqa: E402
@@ -82,10 +82,15 @@ def test_a_compressed_file_every_worker_inflates_is_named(cluster, sample_path, 
     bzip2_file = str(tmp_path / "one.txt.bz2")  # one .bz2 file is cut by its blocks: nothing to say
     with open(bzip2_file, "wb") as f:
         f.write(bz2.compress(text))
-    said.clear()
-    distributed._say_shared_files([bzip2_file], 2, said.append)
-    distributed._say_shared_files([one], 2, said.append)
-    assert len(said) == 1 and said[0].startswith(one + ":"), said
+    said.clear()  # (and its layout is found by the workers together: none scans the whole file)
+    def train_and_go_on():
+        trained = distributed.train([bzip2_file], cluster=cluster, epochs=1, log=said.append, **SMALL)
+        cluster.client.run(forget_bzip2_layouts)  # (so that going on must lay it out again)
+        distributed.train_model(trained.model, [bzip2_file], cluster=cluster, epochs=1, log=said.append)
+
+    _no_worker_scans_a_whole_bzip2_file(cluster, train_and_go_on)
+    assert said and not any("inflates all of" in line for line in said), said
+    assert Corpus([bzip2_file]).part(0, 2).roles == [BLOCKS]
 
 
 def _awkward_corpus(folder):
@@ -104,15 +109,49 @@ def _awkward_corpus(folder):
     return [str(folder / n) for n in ("a.txt", "b.txt.gz", "c.txt", "d.txt.xz", "e.txt.bz2")]
 
 
+def _no_worker_scans_a_whole_bzip2_file(cluster, action):
+    """``action()``, while a worker that scans a whole .bz2 file for its layout (:func:`w2v.bzip2.blocks_of`)
+    fails: the workers must share the scan (:func:`w2v.distributed._lay_out_bzip2`)."""
+    def whole_scans(forbidden: bool) -> None:  # (runs in each worker process)
+        from w2v import bzip2
+        real = getattr(bzip2, "_real_blocks_of", bzip2.blocks_of)
+        bzip2._real_blocks_of = real
+
+        def refuse(raw):
+            raise AssertionError("a worker scanned the whole .bz2 file")
+        bzip2.blocks_of = refuse if forbidden else real
+
+    cluster.client.run(whole_scans, True)
+    try:
+        return action()
+    finally:
+        cluster.client.run(whole_scans, False)
+
+
 def test_the_distributed_vocabulary_is_the_single_machine_one(cluster, tmp_path):
+    """Also: the .bz2 file cut by its blocks is laid out by the workers together, each scanning half of
+    it; no worker scans the whole file (that would fail here)."""
     files = _awkward_corpus(tmp_path)
     options = TrainOptions(min_count=1, threads=1).resolved()
     one, _ = build_vocabulary(Corpus(files), min_count=1)
     workers = cluster.workers
-    spread = distributed._count_on(cluster, workers, Corpus(files), options, lambda message: None)
+
+    def kept_layout(path):  # (runs in each worker process)
+        from w2v import corpus
+        info = os.stat(path)
+        return corpus._BZIP2_LAYOUTS.get((path, info.st_size, info.st_mtime_ns), "none")
+
+    def lay_out_and_count():
+        distributed._lay_out_bzip2(cluster, workers, files)
+        return distributed._count_on(cluster, workers, Corpus(files), options, lambda message: None)
+
+    spread = _no_worker_scans_a_whole_bzip2_file(cluster, lay_out_and_count)
     assert spread.words == one.words
     assert spread.counts.tolist() == one.counts.tolist()
     assert spread.total_tokens == one.total_tokens
+    with open(files[4], "rb") as raw:
+        layout = bzip2.blocks_of(raw)
+    assert len(layout) > 6 and list(cluster.client.run(kept_layout, files[4]).values()) == [layout] * 2
 
 
 def test_parts_hold_every_token_once(tmp_path):

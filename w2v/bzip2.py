@@ -38,8 +38,9 @@ given skipped, so a damaged stream raises the standard library's error. A file t
 is read by that decompressor alone, stream by stream as well.
 
 For reading a part of one large file on each of several machines (:mod:`w2v.distributed`), :func:`blocks_of`
-lays out every block of a file from its marks alone, and :class:`Bzip2Range` inflates only a range of them,
-its ends moved to where a token may start, so that the parts' texts joined are the file's.
+lays out every block of a file from its marks alone (the machines can share that scan: :func:`marks_in`
+of byte ranges that meet, joined, then :func:`layout_of`), and :class:`Bzip2Range` inflates only a range
+of them, its ends moved to where a token may start, so that the parts' texts joined are the file's.
 
 Memory: at most 2 × threads blocks are in flight for a file (the worker threads are shared by the files
 read at once), each at most about 1 MB compressed and usually at most 900 kB of text (a block of long
@@ -58,7 +59,7 @@ from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Tuple
 
 from . import streams
 
-__all__ = ["open_read", "ParallelBzip2", "Bzip2Range", "Block", "blocks_of"]
+__all__ = ["open_read", "ParallelBzip2", "Bzip2Range", "Block", "Mark", "blocks_of", "marks_in", "layout_of"]
 
 BLOCK_MARK = 0x314159265359
 END_MARK = 0x177245385090
@@ -323,24 +324,85 @@ class Block(NamedTuple):
     header: bytes    # its stream's header (``BZh`` and the level)
 
 
-def blocks_of(raw: BinaryIO) -> Optional[List[Block]]:
-    """Every block of the bzip2 file ``raw`` (read whole from its start; nothing is inflated), found by
-    their marks as :class:`ParallelBzip2` finds them, at about the speed of ``bytes.find`` (some 90 MB
-    of compressed bytes a second on one core); or None where that layout is not certain: a stream whose blocks' CRCs
-    do not make its combined CRC (a mark found by chance inside a block, or damage), a file cut inside a
-    stream, damaged, or not bzip2. What bzip2(1) ignores after the last stream is in no block. How
-    :class:`w2v.corpus.CorpusPart` cuts one large .bz2 file among parts by its blocks."""
-    raw.seek(0)
-    planner = ParallelBzip2(raw, 1)  # (its plan only: nothing is handed to the pool)
-    try:
-        blocks = []
-        for job, _, bit in planner._plan():
-            if not isinstance(job, tuple):
+class Mark(NamedTuple):
+    """A mark found in a bzip2 file, with what the layout needs of the bits after it (:func:`marks_in`)."""
+    bit: int              # the file's bit offset where its 48 bits start
+    end: bool             # an end-of-stream mark (else a block's)
+    crc: Optional[int]    # the 32 bits after it (a block's CRC or a stream's combined CRC); None past the file's end
+    after: bytes          # an end-of-stream mark's: up to 4 bytes from the byte boundary after its CRC (b"" else)
+
+
+#: Bytes past a mark's first byte that :func:`marks_in` reads: the mark (6 or 7 bytes), the CRC after it
+#: (up to 11 bytes in all), and the 4 bytes of the next stream's header after an end-of-stream mark.
+_MARK_REACH = 16
+
+
+def marks_in(raw: BinaryIO, begin: int, end: int) -> List[Mark]:
+    """Every mark (:data:`BLOCK_MARK`, :data:`END_MARK`) that starts in bytes ``begin .. end - 1`` of the
+    bzip2 file ``raw`` (which must seek), in order, read :data:`READ_BYTES` at a time (and
+    :data:`_MARK_REACH` bytes past ``end``); nothing is inflated. Ranges that meet find, joined, what
+    the whole file's range finds, so the scan of one large file can be shared among machines
+    (:func:`layout_of` then lays out the blocks from all of them)."""
+    found: List[Mark] = []
+    at = begin
+    while at < end:
+        stop = min(end, at + READ_BYTES)
+        raw.seek(at)
+        data = raw.read(stop - at + _MARK_REACH)
+        for mark in (BLOCK_MARK, END_MARK):
+            for p in _marks(data, 0, stop - at, mark):
+                crc = _bits(data, p + 48, p + 80) if p + 80 <= len(data) * 8 else None
+                after = bytes(data[(p + 87) // 8:(p + 87) // 8 + 4]) if mark == END_MARK else b""
+                found.append(Mark(at * 8 + p, mark == END_MARK, crc, after))
+        if len(data) <= stop - at:  # the file's end
+            break
+        at = stop
+    return sorted(found)
+
+
+def layout_of(head: bytes, marks: List[Mark]) -> Optional[List[Block]]:
+    """Every block of a bzip2 file from its first 4 bytes (``head``) and all its marks
+    (:func:`marks_in`), laid out as :class:`ParallelBzip2` lays them out; or None where that layout is
+    not certain: a stream whose blocks' CRCs do not make its combined CRC (a mark found by chance inside
+    a block, or damage), no mark where a block or a stream's end must start, a file that ends inside a
+    stream, or one that is not bzip2. What bzip2(1) ignores after the last stream is in no block."""
+    blocks: List[Block] = []
+    header, stream, i = head, 0, 0
+    while True:
+        verdict = _after_stream(header, stream == 0)
+        if verdict is not None:
+            return blocks if verdict is streams.END else None
+        bit = (stream + 4) * 8
+        combined = 0
+        while True:
+            while i < len(marks) and marks[i].bit < bit:
+                i += 1
+            if i == len(marks) or marks[i].bit != bit:
                 return None
-            blocks.append(Block(bit, job[2], job[3]))
-        return blocks
-    finally:
-        planner.close()
+            mark = marks[i]
+            i += 1
+            if mark.end:
+                if mark.crc != combined:  # (None: the file ends inside it)
+                    return None
+                stream, header = (bit + 80 + 7) // 8, mark.after
+                break
+            if i == len(marks):  # the file ends inside this block
+                return None
+            combined = (((combined << 1) | (combined >> 31)) & 0xFFFFFFFF) ^ mark.crc
+            blocks.append(Block(bit, marks[i].bit - bit, header))
+            bit = marks[i].bit
+
+
+def blocks_of(raw: BinaryIO) -> Optional[List[Block]]:
+    """Every block of the bzip2 file ``raw`` (read whole from its start, a part at a time; nothing is
+    inflated), found by their marks as :class:`ParallelBzip2` finds them, at about the speed of
+    ``bytes.find`` (some 90 MB of compressed bytes a second on one core); or None where that layout is
+    not certain (:func:`layout_of`). How :class:`w2v.corpus.CorpusPart` cuts one large .bz2 file among
+    parts by its blocks; on a cluster the workers share the scan (:func:`marks_in`) instead."""
+    raw.seek(0)
+    head = raw.read(4)
+    size = raw.seek(0, io.SEEK_END)
+    return layout_of(head, marks_in(raw, 0, size))
 
 
 class Bzip2Range(streams.BlocksReader):

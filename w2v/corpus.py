@@ -38,6 +38,7 @@ import io
 import os
 import stat
 import sys
+import threading
 import zipfile
 import zlib
 from typing import BinaryIO, Callable, Iterator, List, Optional, Sequence, Tuple
@@ -813,12 +814,61 @@ def split_roles(sizes: Sequence[int], tolerances: Sequence[Optional[float]], n: 
     return roles
 
 
-@functools.lru_cache(maxsize=16)
+#: The layouts of .bz2 files cut by their blocks that this process keeps, by (path, size, mtime in ns),
+#: the most recently used last: a worker that counts its part and then encodes it scans the file once,
+#: and a cluster's client gives every worker the layout its workers found together
+#: (:func:`keep_bzip2_layout`), so that none scans the whole file.
+_BZIP2_LAYOUTS: "collections.OrderedDict[Tuple[str, int, int], Optional[List[bzip2.Block]]]" = \
+    collections.OrderedDict()
+#: How many layouts a process keeps.
+BZIP2_LAYOUTS_KEPT = 16
+_BZIP2_LAYOUTS_LOCK = threading.Lock()
+
+
+def keep_bzip2_layout(path: str, size: int, mtime_ns: int, blocks: Optional[List[bzip2.Block]]) -> None:
+    """Keep ``blocks`` (:func:`w2v.bzip2.layout_of`, None if uncertain) as the layout of the .bz2 file
+    ``path`` while its size and modification time are ``size`` and ``mtime_ns``."""
+    with _BZIP2_LAYOUTS_LOCK:
+        _BZIP2_LAYOUTS[(path, size, mtime_ns)] = blocks
+        _BZIP2_LAYOUTS.move_to_end((path, size, mtime_ns))
+        while len(_BZIP2_LAYOUTS) > BZIP2_LAYOUTS_KEPT:
+            _BZIP2_LAYOUTS.popitem(last=False)
+
+
+def forget_bzip2_layouts() -> None:
+    """Drop every kept layout: the next part of a .bz2 file cut by its blocks scans the file again."""
+    with _BZIP2_LAYOUTS_LOCK:
+        _BZIP2_LAYOUTS.clear()
+
+
 def _bzip2_layout(path: str, size: int, mtime_ns: int) -> Optional[List[bzip2.Block]]:
-    """:func:`w2v.bzip2.blocks_of` of a .bz2 file, kept for this process's later passes over the same
-    unchanged file (a worker counts its part, then encodes it): one scan of the file instead of two."""
+    """The kept layout of the unchanged .bz2 file ``path``, else :func:`w2v.bzip2.blocks_of` of it (the
+    whole file read, not inflated), kept for this process's later passes."""
+    key = (path, size, mtime_ns)
+    with _BZIP2_LAYOUTS_LOCK:
+        if key in _BZIP2_LAYOUTS:
+            _BZIP2_LAYOUTS.move_to_end(key)
+            return _BZIP2_LAYOUTS[key]
     with open(path, "rb") as raw:
-        return bzip2.blocks_of(raw)
+        blocks = bzip2.blocks_of(raw)
+    keep_bzip2_layout(path, size, mtime_ns, blocks)
+    return blocks
+
+
+def bzip2_scan_share(path: str, k: int, n: int) -> Tuple[int, int, bytes, List[bzip2.Mark]]:
+    """Share ``k`` of ``n`` of the scan for the layout of the .bz2 file ``path``: its size and
+    modification time (ns), its first 4 bytes, and the marks that start in byte range ``k`` of it
+    (:func:`w2v.bzip2.marks_in`). The shares' marks joined in order, with the first 4 bytes, give its
+    layout (:func:`w2v.bzip2.layout_of`): each of ``n`` machines reads ``1/n`` of the file instead of
+    all of it."""
+    try:
+        with open(path, "rb") as raw:
+            info = os.fstat(raw.fileno())
+            head = raw.read(4)
+            marks = bzip2.marks_in(raw, info.st_size * k // n, info.st_size * (k + 1) // n)
+    except OSError as error:
+        raise compression.read_error(path, error) from None
+    return info.st_size, info.st_mtime_ns, head, marks
 
 
 class CorpusPart(Corpus):
@@ -928,10 +978,11 @@ class CorpusPart(Corpus):
     def _bzip2_range(self, i: int, path: str, bar: tqdm, threads: Optional[int]) -> Iterator[Tuple[bytes, bool]]:
         """The text of the blocks of a .bz2 file (:data:`BLOCKS`) whose marks lie in byte range ``k`` of the
         file, its ends moved to just after white space (:class:`w2v.bzip2.Bzip2Range`). Every part lays out
-        the blocks from the whole file's marks (:func:`w2v.bzip2.blocks_of`: reading it, not inflating it,
-        once a process: :func:`_bzip2_layout`); where that layout is not certain (a mark found by chance,
-        damage), every part finds it so and reads the file as a :data:`SHARED` one, whose reading raises
-        the whole file's error if any."""
+        the blocks from the whole file's marks (the layout a cluster's workers found together, given to
+        this process by :func:`keep_bzip2_layout`; else :func:`w2v.bzip2.blocks_of`, reading the whole
+        file, not inflating it, once a process: :func:`_bzip2_layout`); where that layout is not certain
+        (a mark found by chance, damage), every part finds it so and reads the file as a :data:`SHARED`
+        one, whose reading raises the whole file's error if any."""
         try:
             info = os.stat(path)
             blocks = _bzip2_layout(path, info.st_size, info.st_mtime_ns)

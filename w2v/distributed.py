@@ -12,7 +12,9 @@ core, Dask carries the work and the results):
    of large plain files, and ranges of the text of .xz files of several blocks, cut where tokens start;
    compressed and small files dealt whole by size, or, for a compressed file too large to deal evenly,
    its bzip2 blocks cut into ranges (a .bz2 file) or its text's blocks dealt round-robin), so every
-   token lies in exactly one part.
+   token lies in exactly one part. The blocks of such a .bz2 file are found by the workers together,
+   each scanning its share of the file for their marks; the client lays them out and gives every
+   worker the layout (:func:`_lay_out_bzip2`).
 2. **Vocabulary.** Each worker counts its part with the compiled counting pass (:func:`w2v.scan.count`)
    and sends back its token table; the client merges the tables in part order with the same pruning
    rule (:func:`w2v.scan.merge`) and keeps the vocabulary as a single machine does
@@ -233,6 +235,28 @@ def _say_shared_files(files: Sequence[str], workers: int, say) -> None:
         if role == SHARED:
             say(f"{path}: each of the {workers} workers inflates all of this compressed file to take its share; "
                 f"several files, a .bz2 file, or an .xz file of several blocks (xz -T) are split among them instead")
+
+
+def _lay_out_bzip2(cluster: Cluster, workers: List[str], files: Sequence[str]) -> None:
+    """Find the layout of each .bz2 file cut among the workers by its blocks (:data:`w2v.corpus.BLOCKS`)
+    with the workers together: worker ``k`` scans byte range ``k`` of the file for its marks
+    (:func:`w2v.corpus.bzip2_scan_share`), the client lays out the blocks from all of them
+    (:func:`w2v.bzip2.layout_of`) and gives the layout to every worker (:func:`w2v.corpus.keep_bzip2_layout`).
+    Each worker so reads ``1/n`` of the file to find it, where alone it would read the whole file (which
+    on many workers takes longer than inflating its share). Shares that saw the file at different sizes or
+    times (it changed) give nothing: every worker then scans the file itself, as it would alone."""
+    from . import bzip2
+    from .corpus import BLOCKS, bzip2_scan_share, keep_bzip2_layout
+    n, client = len(workers), cluster.client
+    cut = [path for path, role in zip(files, CorpusPart(files, 0, n).roles) if role == BLOCKS]
+    scans = {path: [client.submit(bzip2_scan_share, path, k, n, workers=[workers[k]], allow_other_workers=True,
+                                  pure=False) for k in range(n)] for path in cut}
+    for path, futures in scans.items():
+        shares = client.gather(futures)
+        if len({(size, mtime_ns) for size, mtime_ns, _, _ in shares}) == 1:
+            size, mtime_ns, head, _ = shares[0]
+            blocks = bzip2.layout_of(head, [mark for *_, marks in shares for mark in marks])
+            client.run(keep_bzip2_layout, path, size, mtime_ns, blocks)
 
 
 def _check_workers_read(cluster: Cluster, files: Sequence[str]) -> None:
@@ -924,6 +948,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         workers = _wait_for_workers(cluster)
         _check_workers_read(cluster, corpus.files)
         _say_shared_files(corpus.files, len(workers), say)
+        _lay_out_bzip2(cluster, workers, corpus.files)
         if not options.threads:
             import dataclasses
             options = dataclasses.replace(options, threads=_threads_per_worker(cluster, workers))
@@ -963,6 +988,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
         workers = _wait_for_workers(cluster)
         _check_workers_read(cluster, corpus.files)
         _say_shared_files(corpus.files, len(workers), say)
+        _lay_out_bzip2(cluster, workers, corpus.files)
         sync_words = sync_words or before.get("sync_words") or default_sync_words(len(workers))
         if threads is not None:
             import dataclasses
