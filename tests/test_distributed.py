@@ -39,6 +39,39 @@ def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
+def test_closing_a_local_cluster_quiets_its_workers_logs_first_and_leaves_others_alone():
+    """A worker whose heartbeat meets its scheduler closed logs a traceback (dask/distributed#7105) onto
+    the command's standard error: the command first tells the workers of the local cluster it started to
+    log only critical messages, and then closes; a cluster it did not start keeps its workers' logs."""
+    import logging
+    calls = []
+
+    class Client:
+        def run(self, function, **kwargs):
+            calls.append(("run", function))
+
+        def close(self, timeout):
+            calls.append(("close client",))
+
+    class Local:
+        def close(self, timeout):
+            calls.append(("close cluster",))
+
+    distributed.Cluster(Client(), Local()).close()
+    assert calls == [("run", distributed._quiet_logs), ("close client",), ("close cluster",)]
+    calls.clear()
+    distributed.Cluster(Client()).close()
+    assert calls == [("close client",)]
+    dask_logger = logging.getLogger("distributed")
+    level = dask_logger.level
+    try:
+        distributed._quiet_logs()  # (what each worker runs)
+        assert not logging.getLogger("distributed.worker").isEnabledFor(logging.ERROR)
+        assert logging.getLogger("distributed.worker").isEnabledFor(logging.CRITICAL)
+    finally:
+        dask_logger.setLevel(level)
+
+
 def test_two_workers_learn_the_planted_relation(cluster, sample_path):
     result = distributed.train([sample_path], cluster=cluster, epochs=3, sync_words=110_000, **SMALL)
     assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"

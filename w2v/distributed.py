@@ -120,6 +120,8 @@ SEND_SECONDS = 20
 SEND_BYTES_PER_SECOND = 20e6
 #: Seconds closing the client and a local cluster may take.
 CLOSE_SECONDS = 20
+#: How long closing a local cluster waits for its workers to be told to log nothing more.
+QUIET_SECONDS = 5.0
 #: Seconds connecting to a scheduler (``tcp://HOST:PORT``) may take before it is reported unreachable.
 CONNECT_SECONDS = 10.0
 #: A round's rows go as (rows, values) when fewer than this share of a matrix's rows changed.
@@ -140,6 +142,12 @@ def _dask():
     return distributed
 
 
+def _quiet_logs() -> None:
+    """Dask's loggers in this process (a worker being closed) keep only critical messages."""
+    import logging
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
 class Cluster:
     """A Dask client, and the local cluster it started (if any): close it when done (a context manager)."""
 
@@ -152,7 +160,20 @@ class Cluster:
 
     def close(self) -> None:
         """Close the client, and the local cluster it started, within bounded time (a worker that is
-        restarting must not keep the command from ending)."""
+        restarting must not keep the command from ending). The workers of a local cluster are first told
+        to log nothing more (:func:`_quiet_logs`): one whose heartbeat meets the scheduler already closed
+        would otherwise print a traceback to the command's standard error after a good run
+        (dask/distributed#7105). Workers of a cluster the command did not start are left as they are."""
+        if self.local is not None:  # (in a daemon thread, waited for a bounded time: run() has no timeout)
+            def quiet() -> None:
+                try:
+                    self.client.run(_quiet_logs, on_error="ignore")
+                except Exception:  # noqa: BLE001 - the workers or the scheduler already gone
+                    pass
+
+            quieting = threading.Thread(target=quiet, daemon=True)
+            quieting.start()
+            quieting.join(QUIET_SECONDS)
         try:
             self.client.close(timeout=CLOSE_SECONDS)
         except Exception:  # noqa: BLE001 - closing a client whose scheduler is gone
