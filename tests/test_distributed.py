@@ -175,7 +175,7 @@ def test_the_distributed_vocabulary_is_the_single_machine_one(cluster, tmp_path)
         return corpus._BZIP2_LAYOUTS.get((path, info.st_size, info.st_mtime_ns), "none")
 
     def lay_out_and_count():
-        distributed._lay_out_bzip2(cluster, workers, files)
+        distributed._prepare_parts(cluster, workers, files, lambda message: None)
         return distributed._count_on(cluster, workers, Corpus(files), options, lambda message: None)
 
     spread = _no_worker_scans_a_whole_bzip2_file(cluster, lay_out_and_count)

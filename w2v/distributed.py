@@ -246,19 +246,27 @@ def _unreadable(files: Sequence[str]) -> List[Tuple[str, str]]:
     return problems
 
 
-def _say_shared_files(files: Sequence[str], workers: int, say) -> None:
-    """Name each compressed file that every worker will inflate whole (:data:`w2v.corpus.SHARED`): a
-    slow start on a large .gz, .zst or one-block .xz file, which the user can avoid by giving several files."""
-    if workers < 2:
-        return
+def _prepare_parts(cluster: Cluster, workers: List[str], files: Sequence[str], say) -> None:
+    """Before the workers read their parts: the split's roles, found once here (every part finds the
+    same), name the compressed files every worker inflates (:func:`_say_shared_files`) and let the
+    workers lay out the .bz2 files cut by their blocks together (:func:`_lay_out_bzip2`)."""
+    roles = CorpusPart(files, 0, len(workers)).roles
+    _say_shared_files(files, roles, len(workers), say)
+    _lay_out_bzip2(cluster, workers, files, roles)
+
+
+def _say_shared_files(files: Sequence[str], roles: Sequence[int], workers: int, say) -> None:
+    """Name each compressed file that every worker will inflate whole (:data:`w2v.corpus.SHARED` among
+    ``roles``, :attr:`w2v.corpus.CorpusPart.roles`): a slow start on a large .gz, .zst or one-block .xz
+    file, which the user can avoid by giving several files."""
     from .corpus import SHARED
-    for path, role in zip(files, CorpusPart(files, 0, workers).roles):
+    for path, role in zip(files, roles):
         if role == SHARED:
             say(f"{path}: each of the {workers} workers inflates all of this compressed file to take its share; "
                 f"several files, a .bz2 file, or an .xz file of several blocks (xz -T) are split among them instead")
 
 
-def _lay_out_bzip2(cluster: Cluster, workers: List[str], files: Sequence[str]) -> None:
+def _lay_out_bzip2(cluster: Cluster, workers: List[str], files: Sequence[str], roles: Sequence[int]) -> None:
     """Find the layout of each .bz2 file cut among the workers by its blocks (:data:`w2v.corpus.BLOCKS`)
     with the workers together: worker ``k`` scans byte range ``k`` of the file for its marks
     (:func:`w2v.corpus.bzip2_scan_share`), the client lays out the blocks from all of them
@@ -269,7 +277,7 @@ def _lay_out_bzip2(cluster: Cluster, workers: List[str], files: Sequence[str]) -
     from . import bzip2
     from .corpus import BLOCKS, bzip2_scan_share, keep_bzip2_layout
     n, client = len(workers), cluster.client
-    cut = [path for path, role in zip(files, CorpusPart(files, 0, n).roles) if role == BLOCKS]
+    cut = [path for path, role in zip(files, roles) if role == BLOCKS]
     scans = {path: [client.submit(bzip2_scan_share, path, k, n, workers=[workers[k]], allow_other_workers=True,
                                   pure=False) for k in range(n)] for path in cut}
     for path, futures in scans.items():
@@ -968,8 +976,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     try:
         workers = _wait_for_workers(cluster)
         _check_workers_read(cluster, corpus.files)
-        _say_shared_files(corpus.files, len(workers), say)
-        _lay_out_bzip2(cluster, workers, corpus.files)
+        _prepare_parts(cluster, workers, corpus.files, say)
         if not options.threads:
             import dataclasses
             options = dataclasses.replace(options, threads=_threads_per_worker(cluster, workers))
@@ -1008,8 +1015,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
     try:
         workers = _wait_for_workers(cluster)
         _check_workers_read(cluster, corpus.files)
-        _say_shared_files(corpus.files, len(workers), say)
-        _lay_out_bzip2(cluster, workers, corpus.files)
+        _prepare_parts(cluster, workers, corpus.files, say)
         sync_words = sync_words or before.get("sync_words") or default_sync_words(len(workers))
         if threads is not None:
             import dataclasses
