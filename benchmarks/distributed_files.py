@@ -66,9 +66,12 @@ forget = getattr(w2v.corpus, "forget_bzip2_layouts", None) or getattr(
     getattr(w2v.corpus, "_bzip2_layout", None), "cache_clear", lambda: None)
 share = getattr(w2v.corpus, "bzip2_scan_share", None)
 cut = [path for path, role in zip(files, Corpus(files).part(0, n).roles) if role == getattr(w2v.corpus, "BLOCKS", None)]
-if share is not None:
+layouts = {}
+if share is not None:  # (found beforehand, not counted: what the client gives each worker)
     from w2v import bzip2
-    layouts = {path: bzip2.blocks_of(builtins.open(path, "rb")) for path in cut}
+    for path in cut:
+        with builtins.open(path, "rb") as raw:
+            layouts[path] = bzip2.blocks_of(raw)
 w2v.corpus.open = lambda *a, **k: Counting(builtins.open(*a, **k))
 read = []
 for k in range(n):
