@@ -632,7 +632,7 @@ def test_parts_take_the_layout_their_machines_found_together(tmp_path, monkeypat
     file's: the parts then read without scanning the file. A layout kept for another version of the
     file (another modification time) is not used: the part scans the file itself."""
     from w2v import bzip2
-    text = b"\n".join(b" ".join(b"w%d" % ((i * 7919 + j) % 5003) for j in range(60)) for i in range(20_000))
+    text = b"\n".join(b" ".join(b"w%d" % ((i * 7919 + j) % 5003) for j in range(60)) for i in range(6_000))
     data = bz2.compress(text, 1)
     path = write(tmp_path / "dump.txt.bz2", data)
     whole = bzip2.blocks_of(io.BytesIO(data))
