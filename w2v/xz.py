@@ -344,11 +344,11 @@ class TextAt:
         self._starts = [block.text_start for block in blocks]
         self.size = blocks[-1].text_start + blocks[-1].uncompressed
         self._position = 0
-        self._kept: Dict[int, bytes] = {}  # the last two blocks read, the later last
+        self._kept: Dict[int, bytes] = {}  # the last two blocks inflated, the later last
 
     @property
     def kept(self) -> Dict[int, bytes]:
-        """The texts of the last two blocks read, by their place in ``blocks``."""
+        """The texts of the last two blocks inflated, by their place in ``blocks``."""
         return dict(self._kept)
 
     def seek(self, position: int) -> int:
