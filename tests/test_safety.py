@@ -177,6 +177,12 @@ CASES = [
     ("native-gz-train", ["train", "c.txt", "-o", "new.npz.gz"], 2, "new.npz.gz: a native file is not compressed again"),
     ("checkpoint-gz", ["train", "c.txt", "-o", "new.bin", "--checkpoint", "m.w2vm.gz"], 2,
      "m.w2vm.gz: a model file is not compressed"),
+    # 16. nan, which every comparison with a bound lets through, is no value of any option
+    ("checkpoint-every-nan", ["train", "c.txt", "-o", "new.bin", "--checkpoint", "m.w2vm", "--checkpoint-every", "nan"],
+     2, "Invalid value for '--checkpoint-every': 'nan' is not a number"),
+    ("sample-nan", ["train", "c.txt", "-o", "new.bin", "--sample", "nan"], 2, "'--sample': 'nan' is not a number"),
+    ("phrase-threshold-nan", ["train", "c.txt", "-o", "new.bin", "--phrases", "1", "--phrase-threshold", "NaN"], 2,
+     "'--phrase-threshold': 'NaN' is not a number"),
 ] + ([] if zstandard is None else [
     ("cut-zst-train", ["train", "cut.txt.zst", "-o", "new.bin"], 1, "cut.txt.zst: cannot read compressed data"),
     ("cut-zst-vocab", ["vocab", "cut.txt.zst", "-o", "new.txt"], 1, "cut.txt.zst: cannot read compressed data"),
@@ -211,6 +217,23 @@ def test_compressed_standard_input_is_refused_under_its_own_name(tmp_path, args)
                       "(zcat, bzcat, xzcat or zstdcat FILE | w2v ...)"], result.output
     assert snapshot(tmp_path) == before
     assert not [n for n in set(os.listdir(tempfile.gettempdir())) - temporary if n.startswith("w2v-")]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc, a folder where no file can be made")
+@pytest.mark.parametrize("args,what", [(["c.txt"], "the encoded corpus"), (["-"], "the encoded corpus"),
+                                       (["-", "--phrases", "1"], "a copy of standard input")],
+                         ids=["file", "stdin", "stdin-read-twice"])
+def test_a_cache_folder_that_takes_no_file_is_named(tmp_path, args, what):
+    """--cache-dir names a folder that exists but where no file can be made: one line naming it and
+    what was to be written there, before anything is trained, and nothing written."""
+    make_folder(tmp_path)
+    before = snapshot(tmp_path)
+    result = run(tmp_path, ["train"] + args + ["-o", "new.bin", "--cache-dir", "/proc"] + SMALL, input=VARIED_TEXT)
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert errors == [f"Error: /proc: cannot write {what} there (No such file or directory); give another folder "
+                      f"(--cache-dir)"], result.output
+    assert snapshot(tmp_path) == before
 
 
 def test_stdout_names_are_written_as_streams(tmp_path):
@@ -456,10 +479,10 @@ def test_a_full_cache_folder_names_the_folder_once(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     cache.mkdir()
     real_pwrite, spool_fds = os.pwrite, set()
-    real_mkstemp = encode.tempfile.mkstemp
+    real_temporary_file = encode.temporary_file
 
-    def mkstemp(*args, **kwargs):
-        fd, path = real_mkstemp(*args, **kwargs)
+    def temporary_file(*args, **kwargs):
+        fd, path = real_temporary_file(*args, **kwargs)
         spool_fds.add(fd)
         return fd, path
 
@@ -467,7 +490,7 @@ def test_a_full_cache_folder_names_the_folder_once(tmp_path, monkeypatch):
         if fd in spool_fds:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_pwrite(fd, data, offset)
-    monkeypatch.setattr(encode.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(encode, "temporary_file", temporary_file)
     monkeypatch.setattr(os, "pwrite", full)
     result = run(tmp_path, ["train", "c.txt", "-o", "new.bin", "--cache-dir", "cache"] + SMALL)
     assert result.exit_code == 1

@@ -41,7 +41,7 @@ try:
     import click
 
     import w2v
-    from w2v.files import Output, check_outputs, plan_output
+    from w2v.files import Output, check_outputs, plan_output, temporary_file
     from w2v.formats import FORMATS, estimated_size, format_for_path
     from w2v.options import COUNT_LIMIT, LIMITS
     from w2v.errors import TrainingInterrupted  # training's modules load when a command trains
@@ -197,7 +197,6 @@ def _stdin_saved(corpus: Sequence[str], folder: Optional[str], where: str):
     temporary folder) first, for a pass that reads its corpus more than once; the file is removed at
     the end. ``where``: the option that moves it, for the error of a full disk."""
     import shutil
-    import tempfile
     if "-" not in corpus:
         yield list(corpus)
         return
@@ -205,7 +204,7 @@ def _stdin_saved(corpus: Sequence[str], folder: Optional[str], where: str):
     head = sys.stdin.buffer.read(1 << 16)
     with user_errors():  # compressed data is refused before it is saved, under its own name
         check_text_head("standard input", head)
-    fd, path = tempfile.mkstemp(prefix="w2v-stdin-", suffix=".txt", dir=folder)
+    fd, path = temporary_file(folder, "w2v-stdin-", ".txt", "a copy of standard input", where)
     try:
         try:
             with os.fdopen(fd, "wb") as f:
@@ -219,12 +218,23 @@ def _stdin_saved(corpus: Sequence[str], folder: Optional[str], where: str):
         os.unlink(path)
 
 
+class _FloatRange(click.FloatRange):
+    """click's ``FloatRange``, refusing ``nan`` too: every comparison with it is false, so click's own
+    bounds let it through (``--checkpoint-every nan`` never wrote a checkpoint, and said nothing)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
 def _range(name: str):
     """The click type of a numeric option, from :data:`w2v.options.LIMITS` (the library checks the same)."""
     limit = LIMITS[name]
     if limit.kind is int:
         return click.IntRange(limit.low, limit.high)
-    return click.FloatRange(limit.low, limit.high, min_open=limit.low_open, max_open=limit.high_open)
+    return _FloatRange(limit.low, limit.high, min_open=limit.low_open, max_open=limit.high_open)
 
 
 _force_option = click.option("-f", "--force", is_flag=True,
@@ -314,7 +324,7 @@ def cli():
                    "end)  [default: the system's temporary folder]")
 @click.option("--phrases", type=click.IntRange(0, 10), default=0, show_default=True,
               help="Passes of word2phrase over the corpus as it is read (new york -> new_york); no copy is written.")
-@click.option("--phrase-threshold", type=click.FloatRange(0), multiple=True,
+@click.option("--phrase-threshold", type=_FloatRange(0), multiple=True,
               help="The threshold of each pass of --phrases (one for all, or one a pass)  [default: 100]")
 @click.option("--phrase-table", type=click.Path(exists=True, dir_okay=False),
               help="Join the pairs of this table (w2v phrases --save-table) as the corpus is read.")
@@ -323,7 +333,7 @@ def cli():
                    "training an epoch), so words keep the contexts their phrases would take.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False),
               help="Write the whole model here (a .w2vm file) after every epoch and when stopped, to --resume from.")
-@click.option("--checkpoint-every", type=click.FloatRange(0, min_open=True), metavar="MINUTES",
+@click.option("--checkpoint-every", type=_FloatRange(0, min_open=True), metavar="MINUTES",
               help="Also write the checkpoint every MINUTES within long epochs (between chunks).")
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False),
               help="Go on with the run this checkpoint stopped (same corpus, same options) and keep "

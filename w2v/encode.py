@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from typing import Optional
@@ -34,6 +33,7 @@ from typing import Optional
 import numpy as np
 
 from .corpus import Corpus, decode_token
+from .files import temporary_file
 from .memory import release_free_memory
 from .vocab import Vocabulary
 
@@ -99,7 +99,8 @@ class _Sink:
         self._pending = 0  # reservations not yet filled
         self._filled = threading.Condition()
         if folder is not None:
-            fd, path = tempfile.mkstemp(dir=folder, prefix="w2v-ids-", suffix=".bin")
+            fd, path = temporary_file(folder, "w2v-ids-", ".bin", "the encoded corpus",
+                                      "give another folder (--cache-dir)")
             try:
                 os.unlink(path)  # nothing is left behind, however the process ends
             except OSError:  # not POSIX: removed when closed instead

@@ -122,6 +122,17 @@ def plan_output(path: str, force: bool = False) -> Output:
     return Output(path, "file", target)
 
 
+def temporary_file(folder: Optional[str], prefix: str, suffix: str, what: str, remedy: str) -> Tuple[int, str]:
+    """``tempfile.mkstemp`` in ``folder`` (None: the system's temporary folder): ``(fd, path)``. A folder
+    where no file can be made (read-only, full, or one such as /proc) raises ``OSError`` naming it:
+    "FOLDER: cannot write WHAT there (reason); REMEDY"."""
+    try:
+        return tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
+    except OSError as error:
+        raise OSError(f"{folder or tempfile.gettempdir()}: cannot write {what} there ({error.strerror or error}); "
+                      f"{remedy}") from None
+
+
 def file_identity(path: str, stream=None) -> Optional[Tuple[int, int]]:
     """(device, inode) of what ``path`` names (``-``: ``stream``, standard input by default), or None
     if it does not exist."""
