@@ -12,10 +12,15 @@ offsets, so the runs also show that every version and thread count gives the sam
 alternate. ``--given-vocab`` times the pass that ``w2v train --read-vocab`` (or a pruned count) makes
 instead: the vocabulary is built first, untimed, and the text is then encoded with it
 (``w2v.encode.encode_corpus``, a second parse of the text); MB/s are then of that pass alone.
+
+``--one-core`` adds one thread pinned to one core; ``--pair`` with it runs that pinned pass twice at
+once, one on each of two cores, started together once both are loaded. Two threads can be at most
+twice as fast as one core on hardware that the two cores do not share; the pair measures what they
+share (caches, memory, the host's other guests) for this work, so the report gives that ceiling and
+how much of it the two threads reach.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -25,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from compare import BadArgument, OneLineParser, at_least_one, check_old, existing_folder, run_in_one_line  # noqa: E402
 from timing import result_name, write_result  # noqa: E402
 
 CHILD = r"""
@@ -67,6 +73,9 @@ start0 = time.perf_counter()
 if threaded:  # load Numba and the text kernels first (w2v train loads them for training anyway)
     encode_corpus(Corpus([warm]), build_vocabulary(Corpus([warm]), min_count=1, **kw)[0], **kw)
     passes(warm)
+if sys.argv[7] == "1":  # one of --pair's two runs: both start their passes together
+    print("ready", flush=True)
+    sys.stdin.readline()
 loaded = time.perf_counter()
 start = loaded
 vocab, counted, encoded = passes(corpus_path)
@@ -80,48 +89,84 @@ print(json.dumps({"load_s": loaded - start0, "count_s": counted - start, "encode
 """
 
 
+#: The --pair runs' label: the pinned one-core pass, twice at once on two cores.
+PAIRED = "1 (one core), two at once"
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=at_least_one, default=3)
     parser.add_argument("--name", type=result_name, default="scan-speed")
     parser.add_argument("--one-core", action="store_true",
                         help="also run 1 thread pinned to one core (Linux): one thread alone still has the file "
                              "read beside it on a second core, so the pinned run is 'one core' in the strict sense")
-    parser.add_argument("--spool", metavar="FOLDER",
+    parser.add_argument("--pair", action="store_true",
+                        help="with --one-core: also run that pinned pass twice at once, one on each of two cores, "
+                             "each timed: what two cores give for this work on this machine, so the ceiling "
+                             "of two threads against one core (shared caches, memory and the host's load)")
+    parser.add_argument("--spool", metavar="FOLDER", type=existing_folder,
                         help="spool the ids to a file in FOLDER, as `w2v train` does, instead of in memory")
     parser.add_argument("--given-vocab", action="store_true",
                         help="time encoding with a vocabulary built beforehand (untimed), as `w2v train --read-vocab`")
     args = parser.parse_args(argv)
-    if args.spool and not os.path.isdir(args.spool):
-        parser.error(f"--spool {args.spool}: no such folder")
+    if not os.path.exists(args.corpus):
+        raise BadArgument(f"--corpus {args.corpus}: no such file or folder")
+    check_old(args.old)
     size = (sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(args.corpus)
                 for name in names) if os.path.isdir(args.corpus) else os.path.getsize(args.corpus))
     versions = [("now", ROOT, 1), ("now", ROOT, 2)] + ([("old", args.old, 1), ("old", args.old, 2)] if args.old else [])
+    if args.pair and not args.one_core:
+        parser.error("--pair goes with --one-core (it runs the pinned pass twice at once)")
     if args.one_core:
         if not hasattr(os, "sched_setaffinity"):
             parser.error("--one-core needs Linux (os.sched_setaffinity)")
         versions.insert(0, ("now", ROOT, "1 (one core)"))
+    cores = sorted(os.sched_getaffinity(0))[:2] if args.one_core else []
+    if args.pair:
+        if len(cores) < 2:
+            parser.error(f"--pair needs two cores to run on; this process may use {len(cores)}")
+        versions.insert(1, ("now", ROOT, PAIRED))
+
+    def child(root, threads, core=None, paired=False):
+        """The child process of one run: ``threads`` threads, or one pinned to ``core``; ``paired``: it waits,
+        loaded, for a line on its standard input before its passes."""
+        return subprocess.Popen([sys.executable, "-c", CHILD, root, args.corpus, str(threads),
+                                 os.path.join(ROOT, "corpora", "sample.txt"), args.spool or "",
+                                 "1" if args.given_vocab else "0", "1" if paired else "0"],
+                                stdin=subprocess.PIPE if paired else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                preexec_fn=None if core is None else (lambda: os.sched_setaffinity(0, {core})))
+
     rows = []
     for rep in range(args.repeat):
         for name, root, threads in versions:
             pinned = isinstance(threads, str)
-            one_core = min(os.sched_getaffinity(0)) if pinned else None
-            done = subprocess.run([sys.executable, "-c", CHILD, root, args.corpus, str(1 if pinned else threads),
-                                   os.path.join(ROOT, "corpora", "sample.txt"), args.spool or "",
-                                   "1" if args.given_vocab else "0"],
-                                  capture_output=True, text=True, check=True,
-                                  preexec_fn=(lambda: os.sched_setaffinity(0, {one_core})) if pinned else None)
-            row = {"version": name, "threads": threads, "run": rep + 1, **json.loads(done.stdout.splitlines()[-1])}
-            row["MB/s"] = size / 1e6 / (row["encode_s"] + (0 if args.given_vocab else row["count_s"]))
-            rows.append(row)
-            print(row, flush=True)
+            # the pair's two runs start together, each on its own core, and each is a row
+            runs = [child(root, 1, core, paired=True) for core in cores] if threads == PAIRED else \
+                [child(root, 1 if pinned else threads, cores[0] if pinned else None)]
+            if threads == PAIRED:  # both loaded (or failed), then both go
+                ready = [run.stdout.readline() for run in runs]
+                for run in runs:
+                    if all(line.strip() == "ready" for line in ready):
+                        run.stdin.write("go\n")
+                    run.stdin.close()
+                    run.stdin = None  # (communicate would flush it)
+            for run in runs:
+                out, err = run.communicate()
+                if run.returncode:
+                    raise subprocess.CalledProcessError(run.returncode, run.args, out, err)
+                row = {"version": name, "threads": threads, "run": rep + 1, **json.loads(out.splitlines()[-1])}
+                row["MB/s"] = size / 1e6 / (row["encode_s"] + (0 if args.given_vocab else row["count_s"]))
+                rows.append(row)
+                print(row, flush=True)
     what = "encoding" if args.given_vocab else "counting + encoding"
     lines = [f"# {'Encoding with a given vocabulary' if args.given_vocab else 'Counting and encoding'} speed\n\n"
              f"`python benchmarks/scan_speed.py --corpus {args.corpus}"
              f"{' --old ' + args.old if args.old else ''} --repeat {args.repeat}"
              f"{' --spool ' + args.spool if args.spool else ''}{' --one-core' if args.one_core else ''}"
+             f"{' --pair' if args.pair else ''}"
              f"{' --given-vocab' if args.given_vocab else ''}` "
              f"({size / 1e6:.0f} MB of "
              f"{'compressed text: MB/s are of the file' if args.corpus.endswith(('.gz', '.bz2', '.xz')) else 'text'}; "
@@ -144,10 +189,14 @@ def main(argv=None):
         lines.append(f"- {name}, {threads} thread(s): median {medians[name, threads]:.1f} MB/s")
     for one in ([1, "1 (one core)"] if args.one_core else [1]):
         lines.append(f"- now, 2 threads against {one} thread(s): {medians['now', 2] / medians['now', one]:.2f}x")
+    if args.pair:  # two cores' worth of this work against one core's: what two threads could reach at best
+        ceiling = 2 * medians["now", PAIRED] / medians["now", "1 (one core)"]
+        lines.append(f"- two pinned passes at once against one alone: {ceiling:.2f}x (the ceiling of two threads; "
+                     f"2 threads reach {medians['now', 2] / medians['now', '1 (one core)'] / ceiling:.0%} of it)")
     lines.append(f"- digests: {sorted(set(r['digest'] for r in rows))} (one digest: the same words, counts, ids "
                  f"and offsets everywhere)")
     write_result(args.name, lines)
 
 
 if __name__ == "__main__":
-    main()
+    run_in_one_line(main, "scan_speed")

@@ -205,6 +205,11 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("bzip2_layout.py", ["--file", "not-word2vec.c", "--workers", "two"]),
     ("bzip2_layout.py", ["--file", "not-word2vec.c", "--workers", "0"]),
     ("bzip2_layout.py", ["--file", "not-word2vec.c", "--repeat", "0"]),
+    ("scan_speed.py", ["--corpus", "missing.txt"]),
+    ("scan_speed.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
+    ("scan_speed.py", ["--corpus", "not-word2vec.c", "--spool", "missing"]),
+    ("scan_speed.py", ["--corpus", "not-word2vec.c", "--old", "."]),
+    ("scan_speed.py", ["--corpus", "not-word2vec.c", "--pair"]),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
     (tmp_path / "not-word2vec.c").write_text("int main() { return 0; }\n")
@@ -214,6 +219,19 @@ def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, argumen
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not-word2vec.c"]  # nothing written
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="Linux: --one-core pins with sched_setaffinity")
+def test_scan_speed_pair_needs_two_cores(tmp_path):
+    """--pair runs two pinned passes at once, one a core: with one core to run on it is refused in one line."""
+    (tmp_path / "c.txt").write_text("a b c\n")
+    core = min(os.sched_getaffinity(0))
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "scan_speed.py"), "--corpus", "c.txt",
+                             "--one-core", "--pair"], capture_output=True, text=True, cwd=str(tmp_path),
+                            preexec_fn=lambda: os.sched_setaffinity(0, {core}))
+    assert result.returncode != 0
+    assert result.stderr.strip() == "scan_speed: --pair needs two cores to run on; this process may use 1", result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]
 
 
 def test_merging_reports_of_different_settings_is_refused(tmp_path):
