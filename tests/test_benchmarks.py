@@ -230,7 +230,8 @@ def test_scan_speed_pair_needs_two_cores(tmp_path):
                              "--one-core", "--pair"], capture_output=True, text=True, cwd=str(tmp_path),
                             preexec_fn=lambda: os.sched_setaffinity(0, {core}))
     assert result.returncode != 0
-    assert result.stderr.strip() == "scan_speed: --pair needs two cores to run on; this process may use 1", result.stderr
+    assert result.stderr.strip() == "scan_speed: --pair needs two cores to run on; this process may use 1", \
+        result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]
 
 
