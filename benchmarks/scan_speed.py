@@ -73,7 +73,7 @@ start0 = time.perf_counter()
 if threaded:  # load Numba and the text kernels first (w2v train loads them for training anyway)
     encode_corpus(Corpus([warm]), build_vocabulary(Corpus([warm]), min_count=1, **kw)[0], **kw)
     passes(warm)
-if sys.argv[7] == "1":  # one of --pair's two runs: both start their passes together
+if sys.argv[7] == "1":  # one of --pair's two runs: both start their passes together (on the line "go")
     print("ready", flush=True)
     sys.stdin.readline()
 loaded = time.perf_counter()
@@ -146,13 +146,19 @@ def main(argv=None):
             # the pair's two runs start together, each on its own core, and each is a row
             runs = [child(root, 1, core, paired=True) for core in cores] if threads == PAIRED else \
                 [child(root, 1 if pinned else threads, cores[0] if pinned else None)]
-            if threads == PAIRED:  # both loaded (or failed), then both go
-                ready = [run.stdout.readline() for run in runs]
+            if threads == PAIRED:  # both loaded, then both go; if one failed to load, neither runs its pass
+                ready = [run.stdout.readline().strip() == "ready" for run in runs]
                 for run in runs:
-                    if all(line.strip() == "ready" for line in ready):
+                    if all(ready):
                         run.stdin.write("go\n")
+                    else:
+                        run.kill()
                     run.stdin.close()
                     run.stdin = None  # (communicate would flush it)
+                if not all(ready):
+                    failed = runs[ready.index(False)]
+                    out, err = failed.communicate()
+                    raise subprocess.CalledProcessError(failed.returncode, failed.args, out, err)
             for run in runs:
                 out, err = run.communicate()
                 if run.returncode:

@@ -195,7 +195,7 @@ def source_files(paths: Sequence[str]) -> List[str]:
 def _stdin_saved(corpus: Sequence[str], folder: Optional[str], where: str):
     """``corpus`` with standard input (``-``) saved to a temporary file in ``folder`` (default: the system's
     temporary folder) first, for a pass that reads its corpus more than once; the file is removed at
-    the end. ``where``: the option that moves it, for the error of a full disk."""
+    the end. ``where``: the option that moves it, for the errors of a folder that takes no file or is full."""
     import shutil
     if "-" not in corpus:
         yield list(corpus)
