@@ -258,6 +258,23 @@ def test_query_reads_a_pipe(trained):
     assert "# paris" not in result.output  # EXIT ends the session
 
 
+def test_a_query_with_no_word_left_to_answer_says_so(tmp_path):
+    """Every word searched is in the query (the words asked are left out of the answers): a note on
+    standard error, not an empty output and nothing else; exit 0, as an empty answer is not an error."""
+    vectors = write(tmp_path / "three.txt", "3 2\na 1 0\nb 0 1\nc 1 1\n")
+    many, one = "w2v: no answer: the 3 words searched are all in the query", \
+        "w2v: no answer: the one word searched is in the query"
+    for args, input, out, note in [(["analogy", vectors, "a", "b", "c"], None, "", many),
+                                   (["analogy", vectors, "a", "b", "c", "--method", "mul"], None, "", many),
+                                   (["similar", vectors, "a", "--restrict-vocab", 1], None, "", one),
+                                   (["query", vectors], "a b c\n", "# a b c\n", many)]:
+        result = run(*args, input=input)
+        assert result.exit_code == 0, result.output
+        assert (result.stdout, result.stderr.strip()) == (out, note)
+    answered = run("similar", vectors, "a")
+    assert answered.stdout.splitlines()[0].startswith("c\t") and answered.stderr == ""
+
+
 def test_evaluate_table_and_json(trained, tmp_path):
     import planted
     q = planted.write_questions(str(tmp_path / "q.txt"))

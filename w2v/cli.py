@@ -858,7 +858,13 @@ def parse_analogy(tokens: Sequence[str]):
     return positive, negative
 
 
-def _print_neighbours(pairs):
+def _print_neighbours(pairs, searched: int):
+    """One ``word<TAB>score`` line an answer; none (every one of the ``searched`` words is in the query)
+    says so on standard error instead of printing nothing at all."""
+    pairs = list(pairs)
+    if not pairs:
+        click.echo("w2v: no answer: the one word searched is in the query" if searched == 1 else
+                   f"w2v: no answer: the {searched:,} words searched are all in the query", err=True)
     for word, score in pairs:
         _out(f"{word}\t{score:.4f}")
 
@@ -877,7 +883,8 @@ def similar(vectors, words, topn, restrict_vocab):
     """
     vecs = _load(vectors)
     with user_errors():
-        _print_neighbours(vecs.most_similar(list(words), topn=topn, restrict_vocab=restrict_vocab))
+        _print_neighbours(vecs.most_similar(list(words), topn=topn, restrict_vocab=restrict_vocab),
+                          min(restrict_vocab or len(vecs), len(vecs)))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -908,7 +915,7 @@ def analogy(vectors, expression, method, topn, restrict_vocab):
                                    restrict_vocab=restrict_vocab)
         else:
             answers = vecs.most_similar(positive, negative, topn=topn, restrict_vocab=restrict_vocab)
-        _print_neighbours(answers)
+        _print_neighbours(answers, min(restrict_vocab or len(vecs), len(vecs)))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -949,7 +956,7 @@ def query(vectors, topn):
             click.echo(f"w2v: {error}", err=True)
             continue
         _out(f"# {line.strip()}")
-        _print_neighbours(answers)
+        _print_neighbours(answers, len(vecs))
 
 
 # -- evaluate -------------------------------------------------------------------------
