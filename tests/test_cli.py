@@ -290,6 +290,24 @@ def test_evaluate_table_and_json(trained, tmp_path):
     assert_clean_error(run("evaluate", trained, "--analogies", bad), 1, "bad.txt, line 2")
 
 
+def test_an_undefined_correlation_is_null_in_json_and_said_in_the_table(tmp_path):
+    """Fewer than two pairs known (or human scores all alike): the correlation is undefined; the JSON
+    says null (``NaN`` is no JSON value: strict readers refuse the whole document), the table says so."""
+    vectors = write(tmp_path / "v.txt", "3 2\na 1 0\nb 0 1\nc 1 1\n")
+    one_known = write(tmp_path / "one.tsv", "a\tb\t5\nzzz\ta\t3\n")
+    alike = write(tmp_path / "alike.tsv", "a\tb\t5\na\tc\t5\nb\tc\t5\n")
+    result = run("evaluate", vectors, "--pairs", one_known, "--pairs", alike, "--json")
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} in the JSON")
+    data = json.loads(result.stdout, parse_constant=refuse)
+    assert data["pairs"][one_known] == {"spearman": None, "pearson": None, "oov_ratio": 50.0, "pairs": 1, "oov": 1}
+    assert data["pairs"][alike]["spearman"] is None and data["pairs"][alike]["pairs"] == 3
+    table = run("evaluate", vectors, "--pairs", one_known)
+    assert table.exit_code == 0 and "Spearman undefined  Pearson undefined  OOV 50.0% (1 of 2 pairs)" in table.stdout
+
+
 def test_plot_writes_a_png(trained, tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "p.png"

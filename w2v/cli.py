@@ -13,6 +13,7 @@ output that is an input, a special file or a read-only file (without
 from __future__ import annotations
 
 import gc
+import math
 import os
 import signal
 import sys
@@ -995,7 +996,7 @@ def evaluate(vectors, analogy_files, pair_files, restrict_vocab, method, case_se
         for path in pair_files:
             report["pairs"][path] = evaluate_pairs(vecs, path, case_insensitive=not case_sensitive).as_dict()
     if as_json:
-        _out(json.dumps(report, indent=2))
+        _out(json.dumps(_json_ready(report), indent=2, allow_nan=False))
         return
     for path, result in report["analogies"].items():
         _out(f"{path} (3Cos{method.capitalize()}, {restrict_vocab:,} most frequent words)")
@@ -1005,8 +1006,24 @@ def evaluate(vectors, analogy_files, pair_files, restrict_vocab, method, case_se
             _out(f"  {name:<32}{s['accuracy']:>9.2%}{s['correct']:>9}{s['answered']:>10}{s['skipped']:>9}")
         _out(f"  coverage {result['coverage']:.2%} of questions answered")
     for path, result in report["pairs"].items():
-        _out(f"{path}: Spearman {result['spearman']:.4f}  Pearson {result['pearson']:.4f}  "
+        _out(f"{path}: Spearman {_correlation(result['spearman'])}  Pearson {_correlation(result['pearson'])}  "
              f"OOV {result['oov_ratio']:.1f}% ({result['oov']} of {result['pairs'] + result['oov']} pairs)")
+
+
+def _json_ready(value):
+    """``value`` (dicts of dicts and scalars) with every float that is not finite as None (JSON's null): a
+    correlation is undefined (nan) with fewer than two pairs known or scores all alike, and ``NaN`` is
+    no JSON value (Python reads it; jq, browsers and most other readers refuse the whole document)."""
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _correlation(value: float) -> str:
+    """A correlation for the table: four decimals, or "undefined" (see :func:`_json_ready`)."""
+    return f"{value:.4f}" if math.isfinite(value) else "undefined"
 
 
 # -- plot -----------------------------------------------------------------------------
