@@ -111,7 +111,7 @@ def test_train_from_stdin_with_a_vocabulary(tmp_path, sample_path):
     (["--min-alpha-ratio", "1.5"], 2, "--min-alpha-ratio"),
     (["--min-alpha-ratio", "-0.1"], 2, "--min-alpha-ratio"),
     (["--count-limit", "0"], 2, "--count-limit"),
-    (["--min-count", "100000"], 1, "no word occurs at least 100000 times"),
+    (["--min-count", "100000"], 1, "no word occurs at least 100,000 times"),
 ])
 def test_train_bad_options(tmp_path, sample_path, args, code, fragment):
     out = tmp_path / "v.bin"

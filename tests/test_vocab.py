@@ -24,8 +24,10 @@ def test_max_size_caps_the_vocabulary(tmp_path):
 
 
 def test_no_surviving_word_is_a_clear_error(tmp_path):
-    with pytest.raises(ValueError, match="no word occurs at least 5 times"):
+    with pytest.raises(ValueError, match=r"no word occurs at least 5 times \(the most frequent occurs once\)"):
         build_vocabulary(corpus_of(tmp_path, "a b c"), min_count=5)
+    with pytest.raises(ValueError, match=r"at least 1,000 times \(the most frequent occurs 3 times\)"):
+        build_vocabulary(corpus_of(tmp_path, "a b a c a"), min_count=1000)
     with pytest.raises(ValueError, match="corpus is empty"):
         build_vocabulary(corpus_of(tmp_path, "  \n\n"), min_count=1)
 

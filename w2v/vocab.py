@@ -374,7 +374,8 @@ def _select(pairs, min_count: int, max_size: Optional[int], most: int):
 
 
 def _no_word(min_count: int, most: int) -> ValueError:
-    return ValueError(f"no word occurs at least {min_count} times (the most frequent occurs {most} times); "
+    most_said = "once" if most == 1 else f"{most:,} times"
+    return ValueError(f"no word occurs at least {min_count:,} times (the most frequent occurs {most_said}); "
                       f"lower --min-count or give a larger corpus")
 
 
