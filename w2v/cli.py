@@ -878,6 +878,9 @@ def _print_neighbours(pairs, searched: int):
 def similar(vectors, words, topn, restrict_vocab):
     """Nearest neighbours (cosine) of WORDS (their vectors are summed).
 
+    The words asked are never among the answers; when no other word is
+    left to search, a note on standard error says so.
+
     \b
     Example:
       w2v similar vectors.bin france --topn 5
@@ -971,7 +974,7 @@ def query(vectors, topn):
               help="Analogies: answer within the N most frequent words; questions outside are skipped.")
 @click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True)
 @click.option("--case-sensitive", is_flag=True, help="Compare words as they are (default: ignore case).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (an undefined correlation is null).")
 def evaluate(vectors, analogy_files, pair_files, restrict_vocab, method, case_sensitive, as_json):
     """Evaluate VECTORS on analogy sets and word-pair similarity sets.
 
