@@ -859,11 +859,12 @@ def parse_analogy(tokens: Sequence[str]):
     return positive, negative
 
 
-def _print_neighbours(pairs, searched: int):
-    """One ``word<TAB>score`` line an answer; none (every one of the ``searched`` words is in the query)
-    says so on standard error instead of printing nothing at all."""
+def _print_neighbours(pairs, vecs: Vectors, restrict_vocab: Optional[int] = None):
+    """One ``word<TAB>score`` line an answer; none (every word searched, the ``restrict_vocab`` most
+    frequent of ``vecs`` or all, is in the query) says so on standard error instead of printing nothing."""
     pairs = list(pairs)
     if not pairs:
+        searched = min(restrict_vocab or len(vecs), len(vecs))
         click.echo("w2v: no answer: the one word searched is in the query" if searched == 1 else
                    f"w2v: no answer: the {searched:,} words searched are all in the query", err=True)
     for word, score in pairs:
@@ -887,8 +888,8 @@ def similar(vectors, words, topn, restrict_vocab):
     """
     vecs = _load(vectors)
     with user_errors():
-        _print_neighbours(vecs.most_similar(list(words), topn=topn, restrict_vocab=restrict_vocab),
-                          min(restrict_vocab or len(vecs), len(vecs)))
+        _print_neighbours(vecs.most_similar(list(words), topn=topn, restrict_vocab=restrict_vocab), vecs,
+                          restrict_vocab)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -919,7 +920,7 @@ def analogy(vectors, expression, method, topn, restrict_vocab):
                                    restrict_vocab=restrict_vocab)
         else:
             answers = vecs.most_similar(positive, negative, topn=topn, restrict_vocab=restrict_vocab)
-        _print_neighbours(answers, min(restrict_vocab or len(vecs), len(vecs)))
+        _print_neighbours(answers, vecs, restrict_vocab)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -960,7 +961,7 @@ def query(vectors, topn):
             click.echo(f"w2v: {error}", err=True)
             continue
         _out(f"# {line.strip()}")
-        _print_neighbours(answers, len(vecs))
+        _print_neighbours(answers, vecs)
 
 
 # -- evaluate -------------------------------------------------------------------------
