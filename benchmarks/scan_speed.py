@@ -17,12 +17,14 @@ instead: the vocabulary is built first, untimed, and the text is then encoded wi
 once, one on each of two cores, started together once both are loaded. Two threads can be at most
 twice as fast as one core on hardware that the two cores do not share; the pair measures what they
 share (caches, memory, the host's other guests) for this work, so the report gives that ceiling and
-how much of it the two threads reach.
+how much of it the two threads reach. With ``--one-core`` the report also gives each round's own ratio of
+two threads to one core (:func:`round_ratios`).
 """
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -91,6 +93,15 @@ print(json.dumps({"load_s": loaded - start0, "count_s": counted - start, "encode
 
 #: The --pair runs' label: the pinned one-core pass, twice at once on two cores.
 PAIRED = "1 (one core), two at once"
+
+
+def round_ratios(rows, one):
+    """Each round's two threads against its ``one`` run (MB/s over MB/s), in the rounds' order. A round's
+    runs follow one another, so they share the machine's hour; the ratio of the medians mixes the
+    hours of different rounds, and one core's runs swing more than two threads' (the report gives both)."""
+    def speed(run, threads):
+        return next(r["MB/s"] for r in rows if r["version"] == "now" and r["threads"] == threads and r["run"] == run)
+    return [speed(run, 2) / speed(run, one) for run in sorted({r["run"] for r in rows})]
 
 
 def main(argv=None):
@@ -195,6 +206,10 @@ def main(argv=None):
         lines.append(f"- {name}, {threads} thread(s): median {medians[name, threads]:.1f} MB/s")
     for one in ([1, "1 (one core)"] if args.one_core else [1]):
         lines.append(f"- now, 2 threads against {one} thread(s): {medians['now', 2] / medians['now', one]:.2f}x")
+    if args.one_core:
+        ratios = round_ratios(rows, "1 (one core)")
+        lines.append(f"  - per round: {', '.join(f'{x:.2f}x' for x in ratios)} "
+                     f"(median {statistics.median(ratios):.2f}x)")
     if args.pair:  # two cores' worth of this work against one core's: what two threads could reach at best
         ceiling = 2 * medians["now", PAIRED] / medians["now", "1 (one core)"]
         lines.append(f"- two pinned passes at once against one alone: {ceiling:.2f}x (the ceiling of two threads; "

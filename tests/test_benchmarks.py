@@ -235,6 +235,20 @@ def test_scan_speed_pair_needs_two_cores(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]
 
 
+def test_scan_speed_gives_each_rounds_own_ratio():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from scan_speed import PAIRED, round_ratios
+
+    def row(run, threads, speed, version="now"):
+        return {"version": version, "threads": threads, "run": run, "MB/s": speed}
+    rows = [row(1, "1 (one core)", 100.0), row(1, PAIRED, 90.0), row(1, PAIRED, 95.0), row(1, 1, 110.0),
+            row(1, 2, 400.0, version="old"), row(1, 2, 190.0),
+            row(2, "1 (one core)", 120.0), row(2, PAIRED, 90.0), row(2, PAIRED, 95.0), row(2, 1, 110.0),
+            row(2, 2, 180.0)]
+    assert round_ratios(rows, "1 (one core)") == [1.9, 1.5]
+    assert round_ratios(rows, 1) == pytest.approx([190 / 110, 180 / 110])
+
+
 def test_merging_reports_of_different_settings_is_refused(tmp_path):
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from compare import merge_reports
