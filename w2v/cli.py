@@ -864,7 +864,7 @@ def _print_neighbours(pairs, vecs: Vectors, restrict_vocab: Optional[int] = None
     frequent of ``vecs`` or all, is in the query) says so on standard error instead of printing nothing."""
     pairs = list(pairs)
     if not pairs:
-        searched = min(restrict_vocab or len(vecs), len(vecs))
+        searched = vecs.searched(restrict_vocab)
         click.echo("w2v: no answer: the one word searched is in the query" if searched == 1 else
                    f"w2v: no answer: the {searched:,} words searched are all in the query", err=True)
     for word, score in pairs:

@@ -130,7 +130,7 @@ def evaluate_analogies(vectors: Vectors, path: str, restrict_vocab: Optional[int
     if restrict_vocab is not None and restrict_vocab < 1:
         raise ValueError(f"restrict_vocab must be at least 1, got {restrict_vocab}")
     sections = read_analogies(path)
-    limit = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
+    limit = vectors.searched(restrict_vocab)
     if case_insensitive:
         def find(word):
             return vectors.lookup_ci(word, limit)
@@ -225,7 +225,7 @@ def evaluate_pairs(vectors: Vectors, path: str, restrict_vocab: Optional[int] = 
                    case_insensitive: bool = True) -> PairResult:
     """Correlations of cosine similarity with human scores; see the module docstring."""
     pairs = read_pairs(path)
-    limit = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
+    limit = vectors.searched(restrict_vocab)
     gold, model = [], []
     oov = 0
     for a, b, score in pairs:

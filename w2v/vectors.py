@@ -229,12 +229,16 @@ class Vectors:
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(self.words[i], float(scores[i])) for i in best]
 
+    def searched(self, restrict_vocab: Optional[int] = None) -> int:
+        """How many rows a query searches: the ``restrict_vocab`` most frequent words (None: all)."""
+        return len(self) if restrict_vocab is None else min(restrict_vocab, len(self))
+
     def _check(self, topn: int, restrict_vocab: Optional[int]) -> int:
         if topn < 1:
             raise ValueError(f"topn must be at least 1, got {topn}")
         if restrict_vocab is not None and restrict_vocab < 1:
             raise ValueError(f"restrict_vocab must be at least 1, got {restrict_vocab}")
-        return len(self) if restrict_vocab is None else min(restrict_vocab, len(self))
+        return self.searched(restrict_vocab)
 
     def most_similar(self, positive: Sequence[str] | str = (), negative: Sequence[str] | str = (),
                      topn: int = 10, restrict_vocab: Optional[int] = None) -> List[Tuple[str, float]]:
