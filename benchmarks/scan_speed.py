@@ -18,7 +18,7 @@ once, one on each of two cores, started together once both are loaded. Two threa
 twice as fast as one core on hardware that the two cores do not share; the pair measures what they
 share (caches, memory, the host's other guests) for this work, so the report gives that ceiling and
 how much of it the two threads reach. With ``--one-core`` the report also gives each round's own ratio of
-two threads to one core (:func:`round_ratios`).
+two threads to one core, and with ``--old`` each round's now against old (:func:`round_ratios`).
 """
 from __future__ import annotations
 
@@ -95,13 +95,14 @@ print(json.dumps({"load_s": loaded - start0, "count_s": counted - start, "encode
 PAIRED = "1 (one core), two at once"
 
 
-def round_ratios(rows, one):
-    """Each round's two threads against its ``one`` run (MB/s over MB/s), in the rounds' order. A round's
-    runs follow one another, so they share the machine's hour; the ratio of the medians mixes the
-    hours of different rounds, and one core's runs swing more than two threads' (the report gives both)."""
-    def speed(run, threads):
-        return next(r["MB/s"] for r in rows if r["version"] == "now" and r["threads"] == threads and r["run"] == run)
-    return [speed(run, 2) / speed(run, one) for run in sorted({r["run"] for r in rows})]
+def round_ratios(rows, below, above=("now", 2)):
+    """Each round's ``above`` run against its ``below`` run (each a ``(version, threads)``; MB/s over MB/s),
+    in the rounds' order. A round's runs follow one another, so they share the machine's hour; the
+    ratio of the medians mixes the hours of different rounds, and one core's runs swing more than two
+    threads' (the report gives both). So also for ``--old``: each round's now against its old."""
+    def speed(run, version, threads):
+        return next(r["MB/s"] for r in rows if r["version"] == version and r["threads"] == threads and r["run"] == run)
+    return [speed(run, *above) / speed(run, *below) for run in sorted({r["run"] for r in rows})]
 
 
 def main(argv=None):
@@ -207,9 +208,11 @@ def main(argv=None):
     for one in ([1, "1 (one core)"] if args.one_core else [1]):
         lines.append(f"- now, 2 threads against {one} thread(s): {medians['now', 2] / medians['now', one]:.2f}x")
     if args.one_core:
-        ratios = round_ratios(rows, "1 (one core)")
-        lines.append(f"  - per round: {', '.join(f'{x:.2f}x' for x in ratios)} "
-                     f"(median {statistics.median(ratios):.2f}x)")
+        lines.append(f"  - per round: {_listed(round_ratios(rows, ('now', '1 (one core)')))}")
+    if args.old:
+        for threads in (1, 2):
+            lines.append(f"- now against old, {threads} thread(s), per round: "
+                         f"{_listed(round_ratios(rows, ('old', threads), ('now', threads)))}")
     if args.pair:  # two cores' worth of this work against one core's: what two threads could reach at best
         ceiling = 2 * medians["now", PAIRED] / medians["now", "1 (one core)"]
         lines.append(f"- two pinned passes at once against one alone: {ceiling:.2f}x (the ceiling of two threads; "
@@ -217,6 +220,10 @@ def main(argv=None):
     lines.append(f"- digests: {sorted(set(r['digest'] for r in rows))} (one digest: the same words, counts, ids "
                  f"and offsets everywhere)")
     write_result(args.name, lines)
+
+
+def _listed(ratios) -> str:
+    return f"{', '.join(f'{x:.2f}x' for x in ratios)} (median {statistics.median(ratios):.2f}x)"
 
 
 if __name__ == "__main__":

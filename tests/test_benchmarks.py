@@ -244,9 +244,11 @@ def test_scan_speed_gives_each_rounds_own_ratio():
     rows = [row(1, "1 (one core)", 100.0), row(1, PAIRED, 90.0), row(1, PAIRED, 95.0), row(1, 1, 110.0),
             row(1, 2, 400.0, version="old"), row(1, 2, 190.0),
             row(2, "1 (one core)", 120.0), row(2, PAIRED, 90.0), row(2, PAIRED, 95.0), row(2, 1, 110.0),
-            row(2, 2, 180.0)]
-    assert round_ratios(rows, "1 (one core)") == pytest.approx([190 / 100, 180 / 120])
-    assert round_ratios(rows, 1) == pytest.approx([190 / 110, 180 / 110])
+            row(2, 2, 180.0), row(2, 2, 150.0, version="old")]
+    assert round_ratios(rows, ("now", "1 (one core)")) == pytest.approx([190 / 100, 180 / 120])
+    assert round_ratios(rows, ("now", 1)) == pytest.approx([190 / 110, 180 / 110])
+    assert round_ratios(rows, ("old", 2)) == pytest.approx([190 / 400, 180 / 150])  # --old: now against old
+    assert round_ratios(rows, ("now", 1), ("now", PAIRED)) == pytest.approx([90 / 110, 90 / 110])
 
 
 def test_merging_reports_of_different_settings_is_refused(tmp_path):

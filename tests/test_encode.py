@@ -179,3 +179,36 @@ def test_pruning_drops_the_spool(tmp_path):
     path = write(tmp_path / "in.txt", " ".join(f"t{i}" for i in range(50)) + "\n")
     counted, spooled = scan.count_and_spool(Corpus([path]), 10, 1, None)
     assert spooled is None and counted.pruned_below >= 1
+
+
+def test_threads_write_the_spool_one_at_a_time(tmp_path, monkeypatch):
+    """Workers write their pieces' ids to one file; two writes at once contend in the kernel, so they
+    take turns (w2v.encode._write_exactly), in the counting pass and in the remap alike."""
+    from w2v import encode, scan
+    from w2v.vocab import vocabulary_and_entry_ids
+    monkeypatch.setattr(scan, "PIECE_BYTES", 64)  # many pieces, so many writes
+    monkeypatch.setattr(encode, "_REMAP_CHUNK", 16)
+    path = write(tmp_path / "in.txt", "\n".join(f"w{i % 7} w{i % 5} w{i % 3} x{i}" for i in range(300)) + "\n")
+    pwrite, guard = os.pwrite, threading.Lock()
+    seen = {"now": 0, "most": 0, "writers": set()}
+
+    def slow_pwrite(fd, data, at):
+        with guard:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+            seen["writers"].add(threading.get_ident())
+        time.sleep(0.002)  # long enough for another worker to arrive meanwhile
+        try:
+            return pwrite(fd, data, at)
+        finally:
+            with guard:
+                seen["now"] -= 1
+
+    monkeypatch.setattr(os, "pwrite", slow_pwrite)
+    counted, spooled = scan.count_and_spool(Corpus([path], block_size=64), None, 3, str(tmp_path))
+    vocab, _, word_ids = vocabulary_and_entry_ids(counted, min_count=2)
+    encoded = encode.encode_spooled(spooled, word_ids, threads=3)
+    assert len(seen["writers"]) >= 2 and seen["most"] == 1
+    expected = encode_corpus(Corpus([path]), vocab)
+    assert np.array_equal(encoded.chunk(0, encoded.n_sentences)[0], expected.ids)
+    encoded.close()

@@ -87,7 +87,8 @@ class _Sink:
     when full (once the fills in flight are done), so the peak is the array itself
     (plus growth slack), not the array twice as a final concatenation would need;
     slack never written is never touched, so a generous ``capacity`` costs address space,
-    not memory. In a file each fill writes at its own place (``os.pwrite``).
+    not memory. In a file each fill writes at its own place (``os.pwrite``, one thread at a time:
+    :func:`_write_exactly`).
     """
 
     def __init__(self, dtype, folder: Optional[str] = None, capacity: int = 1 << 16):
@@ -326,7 +327,17 @@ def _read_exactly(fd: int, into: np.ndarray, at: int) -> None:
         done += got
 
 
+#: Held while a thread writes to a spool file (:func:`_write_exactly`): one writer at a time.
+_WRITING = threading.Lock()
+
+
 def _write_exactly(fd: int, values: np.ndarray, at: int) -> None:
+    """Write ``values``' bytes at byte ``at`` of ``fd``, one thread at a time. The passes' worker
+    threads write their pieces' ids to the same file; two ``pwrite`` calls at once into the page cache
+    of one file contend in the kernel (ext4 holds the file's lock for the copy, and the other writer
+    spins for it, burning CPU the counting could use: ``benchmarks/README.md``, "Spool writes one at a
+    time"). A thread waiting here sleeps instead."""
     view, done = memoryview(np.ascontiguousarray(values)).cast("B"), 0
-    while done < len(view):
-        done += os.pwrite(fd, view[done:], at + done)
+    with _WRITING:
+        while done < len(view):
+            done += os.pwrite(fd, view[done:], at + done)
