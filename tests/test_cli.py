@@ -147,6 +147,13 @@ def test_train_and_vocab_say_how_many_tokens_were_too_long_to_be_words(tmp_path,
     assert sorted(Vectors.load(tmp_path / "v.bin").words) == ["cat", "sat", "the", "\ufffd"]
 
 
+def test_a_corpus_whose_only_tokens_are_too_long_says_so(tmp_path):
+    corpus = write(tmp_path / "c.txt", "x" * 10_001 + " the\n")
+    assert_clean_error(run("vocab", corpus, "--min-count", 1000, "-q"), 1,
+                       "no word: the corpus's 1 distinct token longer than 10,000 bytes is not a word, and no other "
+                       "token occurs at least 1,000 times; is it text with white space between words?")
+
+
 def test_train_says_the_threads_that_trained(tmp_path):
     """A corpus of one chunk trains on one thread, whatever --threads asks; both messages say so."""
     corpus = write(tmp_path / "c.txt", "the cat sat on the mat\n" * 20)

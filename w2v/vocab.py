@@ -416,7 +416,7 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
     if not len(entries) and not odd:
         if summary.too_long:
             raise ValueError(f"no word: the corpus's {too_long_phrase(summary.too_long)}, and no other token "
-                             f"occurs at least {min_count} time{'s' if min_count > 1 else ''}; is it text with "
+                             f"occurs at least {min_count:,} time{'s' if min_count > 1 else ''}; is it text with "
                              f"white space between words?")
         raise _no_word(min_count, most)
     k = len(entries)
