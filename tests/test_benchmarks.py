@@ -251,6 +251,21 @@ def test_scan_speed_gives_each_rounds_own_ratio():
     assert round_ratios(rows, ("now", 1), ("now", PAIRED)) == pytest.approx([90 / 110, 90 / 110])
 
 
+def test_scan_speed_weighs_two_threads_against_the_mean_of_both_cores():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from scan_speed import ONE, PAIRED, SECOND, against_cores, cores_mean, pair_sums
+
+    def row(run, threads, speed, version="now"):
+        return {"version": version, "threads": threads, "run": run, "MB/s": speed}
+    rows = [row(1, ONE, 100.0), row(1, SECOND, 120.0), row(1, PAIRED, 95.0), row(1, PAIRED, 115.0),
+            row(1, 2, 200.0), row(1, 2, 500.0, version="old"), row(1, SECOND, 999.0, version="old"),
+            row(2, ONE, 90.0), row(2, SECOND, 110.0), row(2, PAIRED, 85.0), row(2, PAIRED, 100.0), row(2, 2, 190.0)]
+    assert cores_mean(rows) == pytest.approx({1: 110.0, 2: 100.0})
+    assert against_cores(rows) == pytest.approx([200 / 110, 190 / 100])
+    assert pair_sums(rows) == pytest.approx({1: 210.0, 2: 185.0})
+    assert against_cores(rows, pair_sums(rows)) == pytest.approx([210 / 110, 185 / 100])
+
+
 def test_merging_reports_of_different_settings_is_refused(tmp_path):
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from compare import merge_reports
