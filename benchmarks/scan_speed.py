@@ -20,8 +20,8 @@ share (caches, memory, the host's other guests) for this work, so the report giv
 how much of it the two threads reach. With ``--one-core`` the report also gives each round's own ratio of
 two threads to one core, and with ``--old`` each round's now against old (:func:`round_ratios`).
 
-Two vCPUs need not be equally fast (a host's load on one of them: on the Zen 4 VM the second ran the
-pass 8% faster than the first in one hour). So with two cores ``--one-core`` also runs the pinned pass
+Two vCPUs need not be equally fast (a host's load may fall on one of them: ``benchmarks/README.md``,
+"Two cores that need not be equal"). So with two cores ``--one-core`` also runs the pinned pass
 on the second core, and the report gives two threads (and the pair's sum) against the mean of the two
 cores alone, round by round (:func:`against_cores`): against the first core alone the ratio leans
 whichever way the two cores differ.
@@ -108,9 +108,12 @@ def round_ratios(rows, below, above=("now", 2)):
     in the rounds' order. A round's runs follow one another, so they share the machine's hour; the
     ratio of the medians mixes the hours of different rounds, and one core's runs swing more than two
     threads' (the report gives both). So also for ``--old``: each round's now against its old."""
-    def speed(run, version, threads):
-        return next(r["MB/s"] for r in rows if r["version"] == version and r["threads"] == threads and r["run"] == run)
-    return [speed(run, *above) / speed(run, *below) for run in sorted({r["run"] for r in rows})]
+    return [_speed(rows, run, *above) / _speed(rows, run, *below) for run in sorted({r["run"] for r in rows})]
+
+
+def _speed(rows, run, version, threads) -> float:
+    """The MB/s of round ``run``'s (first) row of ``version`` on ``threads``."""
+    return next(r["MB/s"] for r in rows if r["version"] == version and r["threads"] == threads and r["run"] == run)
 
 
 def main(argv=None):
@@ -248,9 +251,8 @@ def cores_mean(rows):
     """Each round's one-core speed as the mean of its runs pinned to the first and to the second core
     (``{run: MB/s}``). Two vCPUs need not be equally fast (a host's load on one of them): against the
     first core alone two threads could seem faster or slower than twice "one core"."""
-    def speed(run, threads):
-        return next(r["MB/s"] for r in rows if r["version"] == "now" and r["threads"] == threads and r["run"] == run)
-    return {run: (speed(run, ONE) + speed(run, SECOND)) / 2 for run in sorted({r["run"] for r in rows})}
+    return {run: (_speed(rows, run, "now", ONE) + _speed(rows, run, "now", SECOND)) / 2
+            for run in sorted({r["run"] for r in rows})}
 
 
 def against_cores(rows, speeds=None):

@@ -334,8 +334,8 @@ _WRITING = threading.Lock()
 def _write_exactly(fd: int, values: np.ndarray, at: int) -> None:
     """Write ``values``' bytes at byte ``at`` of ``fd``, one thread at a time. The passes' worker
     threads write their pieces' ids to the same file; two ``pwrite`` calls at once into the page cache
-    of one file contend in the kernel (ext4 holds the file's lock for the copy, and the other writer
-    spins for it, burning CPU the counting could use: ``benchmarks/README.md``, "Spool writes one at a
+    of one file contend in the kernel (on ext4 each write takes the file's lock, and a writer waiting for
+    it may spin), burning CPU the counting could use (``benchmarks/README.md``, "Spool writes one at a
     time"). A thread waiting here sleeps instead."""
     view, done = memoryview(np.ascontiguousarray(values)).cast("B"), 0
     with _WRITING:
