@@ -235,12 +235,15 @@ def test_scan_speed_pair_needs_two_cores(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]
 
 
+def _speed_row(run, threads, speed, version="now"):
+    """A row of scan_speed.py's table, with only what its ratios read."""
+    return {"version": version, "threads": threads, "run": run, "MB/s": speed}
+
+
 def test_scan_speed_gives_each_rounds_own_ratio():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from scan_speed import PAIRED, round_ratios
-
-    def row(run, threads, speed, version="now"):
-        return {"version": version, "threads": threads, "run": run, "MB/s": speed}
+    row = _speed_row
     rows = [row(1, "1 (one core)", 100.0), row(1, PAIRED, 90.0), row(1, PAIRED, 95.0), row(1, 1, 110.0),
             row(1, 2, 400.0, version="old"), row(1, 2, 190.0),
             row(2, "1 (one core)", 120.0), row(2, PAIRED, 90.0), row(2, PAIRED, 95.0), row(2, 1, 110.0),
@@ -254,9 +257,7 @@ def test_scan_speed_gives_each_rounds_own_ratio():
 def test_scan_speed_weighs_two_threads_against_the_mean_of_both_cores():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from scan_speed import ONE, PAIRED, SECOND, against_cores, cores_mean, pair_sums
-
-    def row(run, threads, speed, version="now"):
-        return {"version": version, "threads": threads, "run": run, "MB/s": speed}
+    row = _speed_row
     rows = [row(1, ONE, 100.0), row(1, SECOND, 120.0), row(1, PAIRED, 95.0), row(1, PAIRED, 115.0),
             row(1, 2, 200.0), row(1, 2, 500.0, version="old"), row(1, SECOND, 999.0, version="old"),
             row(2, ONE, 90.0), row(2, SECOND, 110.0), row(2, PAIRED, 85.0), row(2, PAIRED, 100.0), row(2, 2, 190.0)]
