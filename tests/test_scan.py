@@ -182,19 +182,23 @@ def test_pieces_given_back_are_used_again_with_the_same_bytes(tmp_path):
     assert len(seen) == len(plain) > 20 and reused >= len(plain) - 3  # new buffers only when a piece outgrew one
 
 
-def test_pieces_of_a_plain_file_start_with_one_block_and_end_smaller(tmp_path):
+def test_pieces_start_with_a_block_each_and_a_plain_file_s_end_smaller(tmp_path):
     text = b"".join(b"w%d " % (i % 97) + (b"\n" if i % 13 == 0 else b"") for i in range(30000)) + b"\n"
     path = write(tmp_path / "a.txt", text)
+    first = scan.FIRST_BLOCKS
+    assert first >= 2  # two threads start on a block each
     pieces = [p.tobytes() for p in scan.pieces(Corpus([path], block_size=1000), "test", piece_bytes=8000)]
-    assert b"".join(pieces) == text and len(pieces[0]) <= 1000  # the first piece one block
+    assert b"".join(pieces) == text and max(len(p) for p in pieces[:first]) <= 1100  # a block each
     sizes = [len(p) for p in pieces]
-    for i in range(1, len(sizes)):  # cut after the first block past a quarter of what is left
+    assert sizes[first] >= 8000
+    for i in range(first, len(sizes)):  # cut after the first block past a quarter of what is left
         assert sizes[i] <= min(8000, (len(text) - sum(sizes[:i])) // 4) + 1100
     assert sum(size >= 8000 for size in sizes) >= 10 and max(sizes[-3:]) <= 1100  # the last ones one block
-    # unknown size (compressed): pieces of at least piece_bytes, all but the last
+    # unknown size (compressed): after the first blocks, pieces of at least piece_bytes, all but the last
     gz = [p.tobytes() for p in scan.pieces(Corpus([write(tmp_path / "a.txt.gz", gzip.compress(text))], block_size=1000),
                                            "test", piece_bytes=8000)]
-    assert b"".join(gz) == text and min(len(p) for p in gz[:-1]) >= 8000
+    assert b"".join(gz) == text and max(len(p) for p in gz[:first]) <= 1100
+    assert min(len(p) for p in gz[first:-1]) >= 8000
 
 
 def test_in_turn_never_waits_for_a_turn_and_bounds_the_results_not_folded():

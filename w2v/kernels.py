@@ -304,6 +304,15 @@ def _axpy(g, x, y, dim):
         y[d] += g * x[d]
 
 
+def _emit_prefetch(builder, pointer) -> None:
+    """Emit LLVM's prefetch of ``pointer``'s cache line: a read, kept in every cache level."""
+    byte_pointer = ir.IntType(8).as_pointer()
+    function = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer] + [ir.IntType(32)] * 3), "llvm.prefetch.p0i8")
+    builder.call(function, [builder.bitcast(pointer, byte_pointer), ir.Constant(ir.IntType(32), 0),
+                            ir.Constant(ir.IntType(32), 3), ir.Constant(ir.IntType(32), 1)])
+
+
 @intrinsic
 def _prefetch(typingctx, matrix, row, col):
     """Ask the CPU to start loading ``matrix[row, col]``'s cache line (LLVM's prefetch: read, kept in every
@@ -311,14 +320,20 @@ def _prefetch(typingctx, matrix, row, col):
     def codegen(context, builder, signature, args):
         array_type = signature.args[0]
         array = context.make_array(array_type)(context, builder, args[0])
-        pointer = cgutils.get_item_pointer(context, builder, array_type, array, [args[1], args[2]])
-        byte_pointer = ir.IntType(8).as_pointer()
-        function = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer] + [ir.IntType(32)] * 3), "llvm.prefetch.p0i8")
-        builder.call(function, [builder.bitcast(pointer, byte_pointer), ir.Constant(ir.IntType(32), 0),
-                                ir.Constant(ir.IntType(32), 3), ir.Constant(ir.IntType(32), 1)])
+        _emit_prefetch(builder, cgutils.get_item_pointer(context, builder, array_type, array, [args[1], args[2]]))
         return context.get_dummy_value()
     return numba.types.void(matrix, numba.types.intp, numba.types.intp), codegen
+
+
+@intrinsic
+def _prefetch_item(typingctx, vector, index):
+    """:func:`_prefetch` for ``vector[index]`` of a 1-D array."""
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        _emit_prefetch(builder, cgutils.get_item_pointer(context, builder, array_type, array, [args[1]]))
+        return context.get_dummy_value()
+    return numba.types.void(vector, numba.types.intp), codegen
 
 
 @njit(cache=True, inline="always")
@@ -1292,17 +1307,28 @@ def table_invalid_utf8(table, n):
     return out
 
 
+#: How many wanted entries ahead :func:`table_tokens_joined` asks for the entry row (first loop) and the
+#: token's bytes (second loop): the vocabulary's entries in frequency order are scattered over the count's
+#: table, so without it each one waited for its misses in turn.
+_GATHER_AHEAD = 16
+
+
 @njit(cache=True, nogil=True)
 def table_tokens_joined(table, wanted):
     """uint8[]: the tokens of the entries ``wanted`` (int64[K]), in that order, a newline between two
     (one copy; Python decodes and splits it at once, :meth:`w2v.scan.Counted.words`)."""
     entries, arena = table[2], table[3]
+    k = wanted.shape[0]
     size = 0
-    for j in range(wanted.shape[0]):
+    for j in range(k):
+        if j + _GATHER_AHEAD < k:
+            _prefetch(entries, wanted[j + _GATHER_AHEAD], 0)
         size += entries[wanted[j], _LENGTH] + 1
     out = np.empty(max(size - 1, 0), np.uint8)
     at = 0
-    for j in range(wanted.shape[0]):
+    for j in range(k):
+        if j + _GATHER_AHEAD < k:
+            _prefetch_item(arena, entries[wanted[j + _GATHER_AHEAD], _START])
         if j:
             out[at] = 10
             at += 1

@@ -3,8 +3,8 @@
 The corpus is read in blocks (:meth:`w2v.corpus.Corpus.sources`) by reader threads, each reading its
 share of the files one after the other (:func:`read_sources`): one for plain files, up to one a worker
 for compressed ones, which decompress in parallel (one stream beside the parsing). The blocks are
-gathered in order into *pieces* of about :data:`PIECE_BYTES`, each cut at white space (smaller at the
-start and the end when the corpus's size is known, :func:`_piece_target`).
+gathered in order into *pieces* of about :data:`PIECE_BYTES`, each cut at white space (a block each at
+the start, and smaller at the end when the corpus's size is known, :func:`_piece_target`).
 Worker threads count or encode the pieces with the text kernels of :mod:`w2v.kernels`, which release
 the GIL, and the results are taken in the pieces' order: counting merges each piece's
 table into the corpus's in a worker thread, once the piece before is merged (:func:`_in_turn`: a
@@ -55,6 +55,8 @@ __all__ = ["PIECE_BYTES", "pieces", "count", "count_and_spool", "Spooled", "merg
 
 #: About how many bytes of text one piece holds.
 PIECE_BYTES = 4 << 20
+#: How many pieces at the start of a corpus are a single block each (:func:`_piece_target`).
+FIRST_BLOCKS = 2
 _SPACE = frozenset(b" \t\n\r\x0b\x0c")
 
 
@@ -68,16 +70,17 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
     is a view of such a buffer, used again, instead of a new array: no fresh pages to fault in (some 250
     a MB of text).
 
-    When the corpus's size is known (plain files), the pieces taper at both ends (:func:`_piece_target`),
-    so the threads working on them start sooner and finish together. The pieces depend on the corpus
-    and ``piece_bytes`` only, never on the number of threads, so a pruned count does not either."""
+    The first pieces are a block each, and when the corpus's size is known (plain files) the last ones
+    shrink (:func:`_piece_target`), so the threads working on them start sooner and finish together.
+    The pieces depend on the corpus and ``piece_bytes`` only, never on the number of threads, so a
+    pruned count does not either."""
     piece_bytes = piece_bytes or PIECE_BYTES
     threads = readers  # the command's threads: a .bz2 or .xz file's blocks are inflated on as many
     total = corpus.plain_bytes() if isinstance(corpus, Corpus) else None  # (a phrased corpus's is not known)
     if total is not None:  # plain files: one reader keeps up (a copy from the page cache, or the disk's pace);
         readers = 1        # more would only take the GIL in turn over many small files
     parts: List[bytes] = []
-    size = done = 0
+    size = done = made = 0
 
     def joined() -> np.ndarray:
         if spare is None:
@@ -107,9 +110,9 @@ def pieces(corpus: Corpus, desc: str, piece_bytes: Optional[int] = None, readers
                 if not ended_line:  # a line never runs on into the next file
                     parts.append(b"\n")
                 ended_line = True
-            if size >= _piece_target(done, total, piece_bytes):
+            if size >= _piece_target(made, done, total, piece_bytes):
                 yield joined()
-                parts, done, size = [], done + size, 0
+                parts, done, size, made = [], done + size, 0, made + 1
     finally:
         bar.close()
     if size:
@@ -122,18 +125,21 @@ def _block_bytes(item: Tuple[bytes, bool]) -> int:
     return len(item[0]) or 1
 
 
-def _piece_target(done: int, total: Optional[int], piece_bytes: int) -> int:
-    """The bytes of text a piece is cut after, ``done`` bytes into a corpus of ``total`` (None: unknown).
+def _piece_target(made: int, done: int, total: Optional[int], piece_bytes: int) -> int:
+    """The bytes of text a piece is cut after, when ``made`` pieces of ``done`` bytes are made of a corpus of
+    ``total`` (None: unknown).
 
-    The first piece is a single block, so a worker starts as soon as one is read, not five. The last
-    ones shrink, each about a quarter of what is left (down to a block), so the threads' last pieces end
-    close together instead of one thread counting a whole piece alone while the others wait: a piece
-    takes ~70 ms on wiki8, and a smaller one costs only its merge (a few ms, in turn, beside the counting).
+    The first :data:`FIRST_BLOCKS` pieces are a single block each, so that the first workers start as soon
+    as a block each is read, not five (two threads used to start 8-20 ms apart on wiki8). When the total
+    is known the last pieces shrink, each about a quarter of what is left (down to a block), so the
+    threads' last pieces end close together instead of one thread counting a whole piece alone while the
+    others wait: a piece takes ~70 ms on wiki8, and a smaller one costs only its merge (a few ms, in turn,
+    beside the counting).
     """
+    if made < FIRST_BLOCKS:
+        return 1
     if total is None:
         return piece_bytes
-    if done == 0:
-        return 1
     return max(1, min(piece_bytes, (total - done) // 4))
 
 
