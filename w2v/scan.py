@@ -130,7 +130,7 @@ def _piece_target(made: int, done: int, total: Optional[int], piece_bytes: int) 
     ``total`` (None: unknown).
 
     The first :data:`FIRST_BLOCKS` pieces are a single block each, so that the first workers start as soon
-    as a block each is read, not five (two threads used to start 8-20 ms apart on wiki8). When the total
+    as a block each is read, not five (``benchmarks/README.md``, "Where two threads idle"). When the total
     is known the last pieces shrink, each about a quarter of what is left (down to a block), so the
     threads' last pieces end close together instead of one thread counting a whole piece alone while the
     others wait: a piece takes ~70 ms on wiki8, and a smaller one costs only its merge (a few ms, in turn,
