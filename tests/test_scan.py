@@ -182,7 +182,7 @@ def test_pieces_given_back_are_used_again_with_the_same_bytes(tmp_path):
     assert len(seen) == len(plain) > 20 and reused >= len(plain) - 3  # new buffers only when a piece outgrew one
 
 
-def test_pieces_start_with_a_block_each_and_a_plain_file_s_end_smaller(tmp_path):
+def test_pieces_start_with_a_block_each_and_end_smaller_in_a_plain_file(tmp_path):
     text = b"".join(b"w%d " % (i % 97) + (b"\n" if i % 13 == 0 else b"") for i in range(30000)) + b"\n"
     path = write(tmp_path / "a.txt", text)
     first = scan.FIRST_BLOCKS
