@@ -108,7 +108,12 @@ def round_ratios(rows, below, above=("now", 2)):
     in the rounds' order. A round's runs follow one another, so they share the machine's hour; the
     ratio of the medians mixes the hours of different rounds, and one core's runs swing more than two
     threads' (the report gives both). So also for ``--old``: each round's now against its old."""
-    return [_speed(rows, run, *above) / _speed(rows, run, *below) for run in sorted({r["run"] for r in rows})]
+    return [_speed(rows, run, *above) / _speed(rows, run, *below) for run in _rounds(rows)]
+
+
+def _rounds(rows) -> list:
+    """The rounds' numbers, in order."""
+    return sorted({r["run"] for r in rows})
 
 
 def _speed(rows, run, version, threads) -> float:
@@ -252,7 +257,7 @@ def cores_mean(rows):
     (``{run: MB/s}``). Two vCPUs need not be equally fast (a host's load on one of them): against the
     first core alone two threads could seem faster or slower than twice "one core"."""
     return {run: (_speed(rows, run, "now", ONE) + _speed(rows, run, "now", SECOND)) / 2
-            for run in sorted({r["run"] for r in rows})}
+            for run in _rounds(rows)}
 
 
 def against_cores(rows, speeds=None):
