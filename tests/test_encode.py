@@ -181,14 +181,9 @@ def test_pruning_drops_the_spool(tmp_path):
     assert spooled is None and counted.pruned_below >= 1
 
 
-def test_threads_write_the_spool_one_at_a_time(tmp_path, monkeypatch):
-    """Workers write their pieces' ids to one file; two writes at once contend in the kernel, so they
-    take turns (w2v.encode._write_exactly), in the counting pass and in the remap alike."""
-    from w2v import encode, scan
-    from w2v.vocab import vocabulary_and_entry_ids
-    monkeypatch.setattr(scan, "PIECE_BYTES", 64)  # many pieces, so many writes
-    monkeypatch.setattr(encode, "_REMAP_CHUNK", 16)
-    path = write(tmp_path / "in.txt", "\n".join(f"w{i % 7} w{i % 5} w{i % 3} x{i}" for i in range(300)) + "\n")
+def _slow_pwrites(monkeypatch, seconds: float) -> dict:
+    """``os.pwrite`` made ``seconds`` slower, watched: the dict returned holds the most writes seen at
+    once ("most") and the threads that wrote ("writers")."""
     pwrite, guard = os.pwrite, threading.Lock()
     seen = {"now": 0, "most": 0, "writers": set()}
 
@@ -197,7 +192,7 @@ def test_threads_write_the_spool_one_at_a_time(tmp_path, monkeypatch):
             seen["now"] += 1
             seen["most"] = max(seen["most"], seen["now"])
             seen["writers"].add(threading.get_ident())
-        time.sleep(0.002)  # long enough for another worker to arrive meanwhile
+        time.sleep(seconds)
         try:
             return pwrite(fd, data, at)
         finally:
@@ -205,6 +200,41 @@ def test_threads_write_the_spool_one_at_a_time(tmp_path, monkeypatch):
                 seen["now"] -= 1
 
     monkeypatch.setattr(os, "pwrite", slow_pwrite)
+    return seen
+
+
+def test_writes_to_one_spool_file_take_turns_and_writes_to_two_files_do_not(tmp_path, monkeypatch):
+    """Two passes in one process (a Dask worker's threads encoding two shards) write two files: their
+    writes need not wait for each other, while those to one file still take turns."""
+    from w2v import encode
+    seen = _slow_pwrites(monkeypatch, 0.05)  # the other writer arrives meanwhile
+    files = [os.open(tmp_path / name, os.O_RDWR | os.O_CREAT) for name in ("a", "b")]
+    try:
+        for fds in ([files[0], files[0]], files):
+            seen["most"] = 0
+            start = threading.Barrier(2)
+            writers = [threading.Thread(target=lambda fd, k: (start.wait(), encode._write_exactly(
+                fd, np.full(4, k, np.int32), 16 * k)), args=(fd, k)) for k, fd in enumerate(fds)]
+            for writer in writers:
+                writer.start()
+            for writer in writers:
+                writer.join()
+            assert seen["most"] == (1 if fds[0] == fds[1] else 2), fds
+        assert np.array_equal(np.fromfile(tmp_path / "b", np.int32), np.r_[np.zeros(4), np.ones(4)])
+    finally:
+        for fd in files:
+            os.close(fd)
+
+
+def test_threads_write_the_spool_one_at_a_time(tmp_path, monkeypatch):
+    """Workers write their pieces' ids to one file; two writes at once contend in the kernel, so they
+    take turns (w2v.encode._write_exactly), in the counting pass and in the remap alike."""
+    from w2v import encode, scan
+    from w2v.vocab import vocabulary_and_entry_ids
+    monkeypatch.setattr(scan, "PIECE_BYTES", 64)  # many pieces, so many writes
+    monkeypatch.setattr(encode, "_REMAP_CHUNK", 16)
+    path = write(tmp_path / "in.txt", "\n".join(f"w{i % 7} w{i % 5} w{i % 3} x{i}" for i in range(300)) + "\n")
+    seen = _slow_pwrites(monkeypatch, 0.002)  # long enough for another worker to arrive meanwhile
     counted, spooled = scan.count_and_spool(Corpus([path], block_size=64), None, 3, str(tmp_path))
     vocab, _, word_ids = vocabulary_and_entry_ids(counted, min_count=2)
     encoded = encode.encode_spooled(spooled, word_ids, threads=3)

@@ -28,7 +28,7 @@ import contextlib
 import os
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -327,17 +327,19 @@ def _read_exactly(fd: int, into: np.ndarray, at: int) -> None:
         done += got
 
 
-#: Held while a thread writes to a spool file (:func:`_write_exactly`): one writer at a time.
-_WRITING = threading.Lock()
+#: A lock for each spool file (by descriptor), held while a thread writes to it (:func:`_write_exactly`).
+_WRITING: Dict[int, threading.Lock] = {}
 
 
 def _write_exactly(fd: int, values: np.ndarray, at: int) -> None:
-    """Write ``values``' bytes at byte ``at`` of ``fd``, one thread at a time. The passes' worker
-    threads write their pieces' ids to the same file; two ``pwrite`` calls at once into the page cache
-    of one file contend in the kernel (on ext4 each write takes the file's lock, and a writer waiting for
-    it may spin), burning CPU the counting could use (``benchmarks/README.md``, "Spool writes one at a
-    time"). A thread waiting here sleeps instead."""
+    """Write ``values``' bytes at byte ``at`` of ``fd``, one thread at a time for each file. The passes'
+    worker threads write their pieces' ids to the same file; two ``pwrite`` calls at once into the page
+    cache of one file contend in the kernel (on ext4 each write takes the file's lock, and a writer waiting
+    for it may spin), burning CPU the counting could use (``benchmarks/README.md``, "Spool writes one at a
+    time"). A thread waiting here sleeps instead. Writes to two files (two passes in one process, as a
+    Dask worker's threads encoding two shards) do not wait for each other."""
     view, done = memoryview(np.ascontiguousarray(values)).cast("B"), 0
-    with _WRITING:
+    lock = _WRITING.get(fd) or _WRITING.setdefault(fd, threading.Lock())  # (setdefault: one lock, whoever asks first)
+    with lock:
         while done < len(view):
             done += os.pwrite(fd, view[done:], at + done)
