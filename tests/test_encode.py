@@ -204,17 +204,23 @@ def _slow_pwrites(monkeypatch, seconds: float) -> dict:
 
 
 def test_writes_to_one_spool_file_take_turns_and_writes_to_two_files_do_not(tmp_path, monkeypatch):
-    """Two passes in one process (a Dask worker's threads encoding two shards) write two files: their
-    writes need not wait for each other, while those to one file still take turns."""
+    """Two passes in one process (two models trained at once from Python, a Dask worker encoding the
+    shards of two runs) write two files: their writes need not wait for each other, while those to one
+    file still take turns."""
     from w2v import encode
     seen = _slow_pwrites(monkeypatch, 0.05)  # the other writer arrives meanwhile
     files = [os.open(tmp_path / name, os.O_RDWR | os.O_CREAT) for name in ("a", "b")]
+
+    def write_fours(fd: int, k: int, start: threading.Barrier) -> None:
+        """Four k's at int32 place 4k of fd, once the other writer is ready too."""
+        start.wait()
+        encode._write_exactly(fd, np.full(4, k, np.int32), 16 * k)
+
     try:
         for fds in ([files[0], files[0]], files):
             seen["most"] = 0
             start = threading.Barrier(2)
-            writers = [threading.Thread(target=lambda fd, k: (start.wait(), encode._write_exactly(
-                fd, np.full(4, k, np.int32), 16 * k)), args=(fd, k)) for k, fd in enumerate(fds)]
+            writers = [threading.Thread(target=write_fours, args=(fd, k, start)) for k, fd in enumerate(fds)]
             for writer in writers:
                 writer.start()
             for writer in writers:

@@ -336,8 +336,9 @@ def _write_exactly(fd: int, values: np.ndarray, at: int) -> None:
     worker threads write their pieces' ids to the same file; two ``pwrite`` calls at once into the page
     cache of one file contend in the kernel (on ext4 each write takes the file's lock, and a writer waiting
     for it may spin), burning CPU the counting could use (``benchmarks/README.md``, "Spool writes one at a
-    time"). A thread waiting here sleeps instead. Writes to two files (two passes in one process, as a
-    Dask worker's threads encoding two shards) do not wait for each other."""
+    time"). A thread waiting here sleeps instead. Writes to two files (two passes in one process: two
+    models trained at once from Python, a Dask worker encoding the shards of two runs) do not wait for
+    each other."""
     view, done = memoryview(np.ascontiguousarray(values)).cast("B"), 0
     lock = _WRITING.get(fd) or _WRITING.setdefault(fd, threading.Lock())  # (setdefault: one lock, whoever asks first)
     with lock:
