@@ -242,8 +242,10 @@ def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 
     return EncodedCorpus(ids, offsets, fd)
 
 
-#: Tokens remapped at a time by :func:`encode_spooled`.
-_REMAP_CHUNK = 1 << 20
+#: Tokens remapped at a time by :func:`encode_spooled`: 1 MB of int32s, so that a chunk read into its buffer
+#: is still in the core's L2 cache when the remap reads it and when it is written back (4 MB chunks took
+#: longer on one core and on two: ``benchmarks/README.md``, "What is left").
+_REMAP_CHUNK = 1 << 18
 
 
 def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_000,
