@@ -243,8 +243,8 @@ def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 
 
 
 #: Tokens remapped at a time by :func:`encode_spooled`: 1 MB of int32s, so that a chunk read into its buffer
-#: is still in the core's L2 cache when the remap reads it and when it is written back (4 MB chunks took
-#: longer on one core and on two: ``benchmarks/README.md``, "What is left").
+#: is still in cache (in L2, where a core has 1 MB of it) when the remap reads it and when it is written back;
+#: 4 MB chunks took longer on one core and on two (``benchmarks/README.md``, "What is left").
 _REMAP_CHUNK = 1 << 18
 
 
