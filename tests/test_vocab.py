@@ -110,6 +110,30 @@ def test_counted_order_is_the_order_of_count_then_word_and_entries_get_their_ids
     assert top.words == expected[:5] and sorted(top_ids[top_ids >= 0].tolist()) == [0, 1, 2, 3, 4]
 
 
+
+def test_frequency_order_kernel_sorts_by_count_then_key_keeping_full_ties_in_place(tmp_path):
+    # counts that differ only in a high byte (or in every byte), many equal keys, and rows equal in both
+    from w2v import kernels
+    from w2v.scan import count
+    rng = np.random.default_rng(5)
+    n = 6000
+    counts = rng.choice([1, 255, 256, 65_536, 2**40 + 3, 2**62], n) + rng.integers(0, 2, n)
+    keys = rng.choice(rng.integers(0, 2**64 - 1, 40, dtype=np.uint64, endpoint=True), n)
+    empty = kernels.table_new(16)
+    order, got_keys = kernels.table_frequency_order(empty, np.zeros(0, np.int64), counts, keys)
+    assert order.tolist() == np.lexsort((keys, -counts)).tolist() and got_keys.tolist() == keys.tolist()
+    same = np.full(5, 7, np.int64)
+    assert kernels.table_frequency_order(empty, np.zeros(0, np.int64), same, same.astype(np.uint64))[0].tolist() \
+        == [0, 1, 2, 3, 4]
+    assert len(kernels.table_frequency_order(empty, np.zeros(0, np.int64), counts[:0], keys[:0])[0]) == 0
+    # a count's entries get their tokens' first 8 bytes as keys, big-endian, zeros after a short token
+    counted = count(Corpus([write(tmp_path / "t.txt", "abcdefghij b b ab ab\n")]), None)
+    entries = np.arange(counted.n, dtype=np.int64)
+    order, got_keys = kernels.table_frequency_order(counted.table, entries, counted.counts.copy(),
+                                                    np.zeros(0, np.uint64))
+    assert got_keys.tolist() == [int.from_bytes(counted.token(e)[:8].ljust(8, b"\0"), "big") for e in entries]
+    assert [counted.token(e) for e in entries[order]] == [b"ab", b"b", b"abcdefghij"]
+
 def test_a_repeated_word_is_refused_and_a_counted_vocabulary_indexes_its_words(tmp_path):
     with pytest.raises(ValueError, match="repeated word"):
         Vocabulary(["a", "b", "a"], [3, 2, 1])

@@ -1340,12 +1340,25 @@ def table_tokens_joined(table, wanted):
 
 
 @njit(cache=True, nogil=True)
-def table_prefix_keys(table, wanted):
-    """uint64[K]: the first 8 bytes of each wanted entry's token as a big-endian number (zeros after a
-    shorter token), so that comparing keys compares the tokens' beginnings byte by byte."""
+def table_frequency_order(table, wanted, counts, extra_keys):
+    """The vocabulary's rows by count descending, then by the first 8 bytes of their tokens:
+    ``(order int64[K], keys uint64[K])``.
+
+    The rows are the entries ``wanted`` (int64[W]) of the table, then K - W rows given by their keys
+    ``extra_keys`` (uint64[K - W]); ``counts`` int64[K] (at least 0) are the rows' counts. ``keys``: each
+    row's first 8 bytes as a big-endian number (zeros after a shorter token), so that comparing keys
+    compares the tokens' beginnings byte by byte. ``order``: the rows sorted by ``(-count, key)``, rows
+    equal in both in their own order (whole tokens then put those in order, in Python).
+
+    A stable least-significant-digit radix sort, a byte a pass: the key's 8 bytes, then as many bytes of
+    ``largest count - count`` as the largest difference needs; a pass whose byte is the same in every
+    row is skipped. O(K) where two NumPy argsorts are O(K log K) (``benchmarks/README.md``, "The
+    vocabulary's order")."""
     entries, arena = table[2], table[3]
-    out = np.empty(wanted.shape[0], np.uint64)
-    for j in range(wanted.shape[0]):
+    k = counts.shape[0]
+    w = wanted.shape[0]
+    keys = np.empty(k, np.uint64)
+    for j in range(w):
         s = entries[wanted[j], _START]
         length = entries[wanted[j], _LENGTH]
         key = np.uint64(0)
@@ -1353,8 +1366,59 @@ def table_prefix_keys(table, wanted):
             key = key << np.uint64(8)
             if i < length:
                 key |= np.uint64(arena[s + i])
-        out[j] = key
-    return out
+        keys[j] = key
+    for j in range(w, k):
+        keys[j] = extra_keys[j - w]
+    return _radix_order(counts, keys), keys
+
+
+@njit(cache=True)
+def _radix_order(counts, keys):
+    """int64[K]: the rows of ``counts`` int64[K] and ``keys`` uint64[K] by count descending, then key
+    ascending, stable (:func:`table_frequency_order`)."""
+    k = counts.shape[0]
+    largest = np.int64(0)
+    smallest = np.int64(0)
+    for i in range(k):
+        if i == 0 or counts[i] > largest:
+            largest = counts[i]
+        if i == 0 or counts[i] < smallest:
+            smallest = counts[i]
+    count_bytes = 0
+    while count_bytes < 8 and ((largest - smallest) >> (8 * count_bytes)) > 0:
+        count_bytes += 1
+    passes = 8 + count_bytes
+    # the rows' digits, least significant first: the key's bytes, then those of largest - count
+    digits = np.empty((passes, k), np.uint8)
+    hist = np.zeros((passes, 256), np.int64)
+    for i in range(k):
+        key = keys[i]
+        for p in range(8):
+            d = np.uint8((key >> np.uint64(8 * p)) & np.uint64(0xFF))
+            digits[p, i] = d
+            hist[p, d] += 1
+        below = largest - counts[i]
+        for p in range(count_bytes):
+            d = np.uint8((below >> (8 * p)) & 0xFF)
+            digits[8 + p, i] = d
+            hist[8 + p, d] += 1
+    order = np.arange(k)
+    other = np.empty(k, np.int64)
+    starts = np.empty(256, np.int64)
+    for p in range(passes):
+        if k == 0 or hist[p, digits[p, 0]] == k:  # one value of this byte in every row
+            continue
+        at = 0
+        for d in range(256):
+            starts[d] = at
+            at += hist[p, d]
+        for i in range(k):
+            row = order[i]
+            d = digits[p, row]
+            other[starts[d]] = row
+            starts[d] += 1
+        order, other = other, order
+    return order
 
 
 @njit(cache=True, nogil=True)

@@ -452,7 +452,8 @@ def prepare(pass_name: str) -> None:
     kernels.table_prune(*merged[:2], 0)
     kernels.table_invalid_utf8(table, n)
     kernels.table_lookup(table, data[:1])
-    kernels.table_prefix_keys(table, np.arange(n, dtype=np.int64))  # the vocabulary's order and words
+    kernels.table_frequency_order(table, np.arange(n, dtype=np.int64), np.ones(n, np.int64),  # the vocabulary's
+                                  np.zeros(0, np.uint64))  # order and words
     kernels.table_tokens_joined(table, np.arange(n, dtype=np.int64))
     release_compiler_pages()
     _prepared.add(pass_name)

@@ -104,7 +104,7 @@ def _candidates(counted, min_count: int):
 
 
 def _bytes_key(token: bytes) -> int:
-    """:func:`w2v.kernels.table_prefix_keys` of one token given as bytes."""
+    """The key :func:`w2v.kernels.table_frequency_order` gives a token, of one token given as bytes."""
     return int.from_bytes(token[:8].ljust(8, b"\0"), "big")
 
 
@@ -112,12 +112,19 @@ def _frequency_order(counts: np.ndarray, keys: np.ndarray, token: Callable[[int]
     """int64[K]: the rows in vocabulary order, by count descending, then by token.
 
     ``counts`` int64[K]; ``keys`` uint64[K] the first 8 bytes of each row's token (:func:`_bytes_key`);
-    ``token(row)`` its whole UTF-8 bytes. UTF-8's byte order is the order of the code points, so this is
-    the order of the key ``(-count, word)`` over Python strings, found with two NumPy sorts; only rows
-    whose counts and first 8 bytes are equal are put in order by their whole tokens, in Python.
+    ``token(row)`` its whole UTF-8 bytes. Two NumPy sorts order the rows by ``(-count, key)``, then
+    :func:`_ties_by_token` the rest (a count's vocabulary takes the first step from
+    :func:`w2v.kernels.table_frequency_order` instead, in linear time).
     """
-    order = np.argsort(keys)  # (ties of key and count are put in order below, so this need not be stable)
-    order = order[np.argsort(-counts[order], kind="stable")]
+    order = np.argsort(keys)  # (ties of key and count are put in order after, so this need not be stable)
+    return _ties_by_token(order[np.argsort(-counts[order], kind="stable")], counts, keys, token)
+
+
+def _ties_by_token(order: np.ndarray, counts: np.ndarray, keys: np.ndarray,
+                   token: Callable[[int], bytes]) -> np.ndarray:
+    """``order`` (int64[K], the rows by ``(-count, key)``) with the rows whose counts and keys are equal
+    put in order by their whole tokens, in Python, in place. UTF-8's byte order is the order of the code
+    points, so the result is the order of the key ``(-count, word)`` over Python strings."""
     c, k = counts[order], keys[order]
     tied = np.flatnonzero((c[1:] == c[:-1]) & (k[1:] == k[:-1]))  # order[p] and order[p + 1] tie
     if len(tied):
@@ -422,9 +429,10 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
     k = len(entries)
     odd_tokens = [w.encode("utf-8") for w in odd]
     counts = np.concatenate([counted.counts[entries], np.array([c for c, _ in odd.values()], dtype=np.int64)])
-    keys = np.concatenate([kernels.table_prefix_keys(counted.table, entries),
-                           np.array([_bytes_key(t) for t in odd_tokens], dtype=np.uint64)])
-    order = _frequency_order(counts, keys, lambda row: counted.token(entries[row]) if row < k else odd_tokens[row - k])
+    order, keys = kernels.table_frequency_order(counted.table, entries, counts,
+                                                np.array([_bytes_key(t) for t in odd_tokens], dtype=np.uint64))
+    order = _ties_by_token(order, counts, keys,
+                           lambda row: counted.token(entries[row]) if row < k else odd_tokens[row - k])
     if max_size is not None:
         order = order[:max_size]
     if odd:
