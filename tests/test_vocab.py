@@ -59,6 +59,15 @@ def test_tokens_that_read_the_same_after_replacement_are_one_word(tmp_path):
     vocab, summary = build_vocabulary(Corpus([write(tmp_path / "bad.txt", text)]), min_count=2)
     assert vocab.words == ["caf\ufffd", "\u00fcber"] and vocab.counts.tolist() == [5, 2]
     assert (summary.distinct, summary.invalid_bytes, summary.total_tokens) == (3, 4, 8)
+    # the merged word is the most frequent (3) though each spelling alone is not (2 and 1)
+    with pytest.raises(ValueError, match=r"the most frequent occurs 3 times"):
+        build_vocabulary(Corpus([write(tmp_path / "bad.txt", b"caf\xe9 caf\xe9 caf\xef\xbf\xbd ok ok\n")]),
+                         min_count=9)
+    # a token too long to be a word, in an invalid and a valid spelling: one token too long, not two
+    long = b"x" * 10_001
+    text = long + b"\xff " + long + "\ufffd".encode("utf-8") + b" ok\n"
+    _, summary = build_vocabulary(Corpus([write(tmp_path / "long.txt", text)]), min_count=1)
+    assert (summary.distinct, summary.too_long) == (2, 1)
 
 
 def test_vocabulary_file_round_trip_and_errors(tmp_path):

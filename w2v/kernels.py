@@ -1290,21 +1290,41 @@ def _utf8_valid(arena, start, end):
 
 
 @njit(cache=True, nogil=True)
-def table_invalid_utf8(table, n):
-    """bool[n]: which entries are not valid UTF-8."""
+def table_candidates(table, n, min_count, max_bytes):
+    """One pass over the ``n`` entries of a count's table for its vocabulary (:func:`w2v.vocab._candidates`):
+    ``(candidates int64[C], invalid int64[I], n_valid, too_long, most)``.
+
+    ``candidates``: the entries whose tokens are valid UTF-8, at most ``max_bytes`` long and counted at
+    least ``min_count`` times; ``invalid``: the entries whose tokens are not valid UTF-8 (both in
+    ascending order). ``n_valid``: how many entries are valid UTF-8; ``too_long``: how many of those are
+    longer than ``max_bytes``; ``most``: the largest count among them (0 if none). One read of each
+    entry's row and bytes, where masks over the table's columns read the whole table once each."""
     entries, arena = table[2], table[3]
-    out = np.zeros(n, np.bool_)
+    candidates = np.empty(n, np.int64)  # (address space: only the pages that candidates fill are touched)
+    invalid = np.empty(16, np.int64)
+    c = 0
+    m = 0
+    too_long = 0
+    most = 0
     for e in range(n):
         s = entries[e, _START]
-        end = s + entries[e, _LENGTH]
+        length = entries[e, _LENGTH]
+        count = entries[e, _COUNT]
         ascii_only = True
-        for i in range(s, end):
+        for i in range(s, s + length):
             if arena[i] >= 0x80:
                 ascii_only = False
                 break
-        if not ascii_only:
-            out[e] = not _utf8_valid(arena, s, end)
-    return out
+        if not ascii_only and not _utf8_valid(arena, s, s + length):
+            invalid, m = _appended(invalid, m, e)
+            continue
+        most = max(most, count)
+        if length > max_bytes:
+            too_long += 1
+        elif count >= min_count:
+            candidates[c] = e
+            c += 1
+    return candidates[:c], invalid[:m], n - m, too_long, most
 
 
 #: How many wanted entries ahead :func:`table_tokens_joined` asks for the entry row (first loop) and the

@@ -450,7 +450,7 @@ def prepare(pass_name: str) -> None:
         if pass_name == "encode":
             kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
     kernels.table_prune(*merged[:2], 0)
-    kernels.table_invalid_utf8(table, n)
+    kernels.table_candidates(table, n, 1, 8)
     kernels.table_lookup(table, data[:1])
     kernels.table_frequency_order(table, np.arange(n, dtype=np.int64), np.ones(n, np.int64),  # the vocabulary's
                                   np.zeros(0, np.uint64))  # order and words

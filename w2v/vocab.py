@@ -76,29 +76,32 @@ def _candidates(counted, min_count: int):
     """
     from . import kernels
     counts, lengths = counted.counts, counted.lengths
-    invalid = kernels.table_invalid_utf8(counted.table, counted.n)
+    entries, invalid, n_valid, too_long, most = kernels.table_candidates(counted.table, counted.n, min_count,
+                                                                          MAX_WORD_BYTES)
     odd: Dict[str, list] = {}
     invalid_bytes = 0
-    for entry in np.flatnonzero(invalid).tolist():
+    for entry in invalid.tolist():
         word, bad = decode_token(counted.token(entry))
         invalid_bytes += bad * int(counts[entry])
         merged = odd.setdefault(word, [0, []])
         merged[0] += int(counts[entry])
         merged[1].append(entry)
-    valid = ~invalid
+    # a valid token whose text is an odd word's is merged into it (``most`` stays: the merged count is larger)
+    taken = []
     for word, merged in odd.items():
         entry = kernels.table_lookup(counted.table, np.frombuffer(word.encode("utf-8"), dtype=np.uint8))
-        if entry >= 0 and valid[entry]:
+        if entry >= 0:  # (valid UTF-8: the text was decoded)
             merged[0] += int(counts[entry])
             merged[1].append(entry)
-            valid[entry] = False
+            taken.append(entry)
+    if taken:
+        entries = entries[~np.isin(entries, taken)]
+        n_valid -= len(taken)
+        too_long -= int((lengths[taken] > MAX_WORD_BYTES).sum())
     odd_lengths = {w: len(w.encode("utf-8")) for w in odd}
-    too_long = int((valid & (lengths > MAX_WORD_BYTES)).sum()) + sum(1 for n in odd_lengths.values()
-                                                                      if n > MAX_WORD_BYTES)
-    most = max(int(counts[valid].max(initial=0)), max((c for c, _ in odd.values()), default=0))
-    entries = np.flatnonzero(valid & (lengths <= MAX_WORD_BYTES) & (counts >= min_count))
-    summary = CountSummary(counted.total_tokens, int(valid.sum()) + len(odd), invalid_bytes, counted.pruned_below,
-                           too_long)
+    too_long += sum(1 for n in odd_lengths.values() if n > MAX_WORD_BYTES)
+    most = max(most, max((c for c, _ in odd.values()), default=0))
+    summary = CountSummary(counted.total_tokens, n_valid + len(odd), invalid_bytes, counted.pruned_below, too_long)
     odd = {w: m for w, m in odd.items() if m[0] >= min_count and odd_lengths[w] <= MAX_WORD_BYTES}
     return entries, odd, summary, most
 
