@@ -1373,7 +1373,7 @@ def table_frequency_order(table, wanted, counts, extra_keys):
     A stable least-significant-digit radix sort, a byte a pass: the key's 8 bytes, then as many bytes of
     ``largest count - count`` as the largest difference needs; a pass whose byte is the same in every
     row is skipped. O(K) where two NumPy argsorts are O(K log K) (``benchmarks/README.md``, "The
-    vocabulary's order")."""
+    vocabulary in two kernels")."""
     entries, arena = table[2], table[3]
     k = counts.shape[0]
     w = wanted.shape[0]
