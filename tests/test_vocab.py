@@ -119,7 +119,6 @@ def test_counted_order_is_the_order_of_count_then_word_and_entries_get_their_ids
     assert top.words == expected[:5] and sorted(top_ids[top_ids >= 0].tolist()) == [0, 1, 2, 3, 4]
 
 
-
 def test_frequency_order_kernel_sorts_by_count_then_key_keeping_full_ties_in_place(tmp_path):
     # counts that differ only in a high byte (or in every byte), many equal keys, and rows equal in both
     from w2v import kernels
@@ -142,6 +141,7 @@ def test_frequency_order_kernel_sorts_by_count_then_key_keeping_full_ties_in_pla
                                                     np.zeros(0, np.uint64))
     assert got_keys.tolist() == [int.from_bytes(counted.token(e)[:8].ljust(8, b"\0"), "big") for e in entries]
     assert [counted.token(e) for e in entries[order]] == [b"ab", b"b", b"abcdefghij"]
+
 
 def test_a_repeated_word_is_refused_and_a_counted_vocabulary_indexes_its_words(tmp_path):
     with pytest.raises(ValueError, match="repeated word"):

@@ -1397,13 +1397,9 @@ def _radix_order(counts, keys):
     """int64[K]: the rows of ``counts`` int64[K] and ``keys`` uint64[K] by count descending, then key
     ascending, stable (:func:`table_frequency_order`)."""
     k = counts.shape[0]
-    largest = np.int64(0)
-    smallest = np.int64(0)
-    for i in range(k):
-        if i == 0 or counts[i] > largest:
-            largest = counts[i]
-        if i == 0 or counts[i] < smallest:
-            smallest = counts[i]
+    if k == 0:
+        return np.arange(0)
+    largest, smallest = counts.max(), counts.min()
     count_bytes = 0
     while count_bytes < 8 and ((largest - smallest) >> (8 * count_bytes)) > 0:
         count_bytes += 1
@@ -1426,7 +1422,7 @@ def _radix_order(counts, keys):
     other = np.empty(k, np.int64)
     starts = np.empty(256, np.int64)
     for p in range(passes):
-        if k == 0 or hist[p, digits[p, 0]] == k:  # one value of this byte in every row
+        if hist[p, digits[p, 0]] == k:  # one value of this byte in every row
             continue
         at = 0
         for d in range(256):

@@ -452,8 +452,8 @@ def prepare(pass_name: str) -> None:
     kernels.table_prune(*merged[:2], 0)
     kernels.table_candidates(table, n, 1, 8)
     kernels.table_lookup(table, data[:1])
-    kernels.table_frequency_order(table, np.arange(n, dtype=np.int64), np.ones(n, np.int64),  # the vocabulary's
-                                  np.zeros(0, np.uint64))  # order and words
+    # the vocabulary's order and words
+    kernels.table_frequency_order(table, np.arange(n, dtype=np.int64), np.ones(n, np.int64), np.zeros(0, np.uint64))
     kernels.table_tokens_joined(table, np.arange(n, dtype=np.int64))
     release_compiler_pages()
     _prepared.add(pass_name)

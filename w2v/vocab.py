@@ -86,7 +86,7 @@ def _candidates(counted, min_count: int):
         merged = odd.setdefault(word, [0, []])
         merged[0] += int(counts[entry])
         merged[1].append(entry)
-    # a valid token whose text is an odd word's is merged into it (``most`` stays: the merged count is larger)
+    # a valid token whose text is an odd word's is merged into it (``most`` stays: the merged count is no smaller)
     taken = []
     for word, merged in odd.items():
         entry = kernels.table_lookup(counted.table, np.frombuffer(word.encode("utf-8"), dtype=np.uint8))
@@ -107,7 +107,8 @@ def _candidates(counted, min_count: int):
 
 
 def _bytes_key(token: bytes) -> int:
-    """The key :func:`w2v.kernels.table_frequency_order` gives a token, of one token given as bytes."""
+    """The key :func:`w2v.kernels.table_frequency_order` gives a token (its first 8 bytes, big-endian), for
+    one token given as bytes."""
     return int.from_bytes(token[:8].ljust(8, b"\0"), "big")
 
 
