@@ -468,6 +468,31 @@ def test_token_table_counts_and_ids_whether_added_in_place_or_grown(capacity, id
         assert merged[2][:m, 2].tolist() == expected.tolist()
 
 
+def test_a_slot_whose_hash_half_matches_is_taken_only_when_the_bytes_match_too():
+    """A slot keeps only the high 32 bits of its token's hash: a look-up whose hash shares them with the
+    slot's compares the bytes and, when they differ, goes on probing."""
+    data = np.frombuffer(b"alpha beta alpha", np.uint8).copy()
+    table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
+    slots, mask = table[0], np.uint64(len(table[0]) - 1)
+    gamma = np.frombuffer(b"gamma", np.uint8)
+    h = kernels._fnv(gamma, 0, len(gamma))
+    home = int(h & mask)
+    assert slots[home] == 0  # gamma's home slot is free here
+    alpha_slot = next(s for s in range(len(slots)) if slots[s] & np.uint64(0xFFFFFFFF) == 1)  # entry 0 + 1
+    slots[home] = (h & np.uint64(0xFFFFFFFF00000000)) | np.uint64(1)  # gamma's hash half, alpha's entry
+    assert kernels.table_lookup(table, gamma) == -1
+    slots[home] = 0
+    slots[alpha_slot] = (h & np.uint64(0xFFFFFFFF00000000)) | np.uint64(1)  # alpha's entry under gamma's half
+    assert kernels.table_lookup(table, np.frombuffer(b"alpha", np.uint8)) == -1
+    assert kernels.table_lookup(table, np.frombuffer(b"beta", np.uint8)) == 1
+
+
+def test_a_token_table_refuses_more_entries_than_its_slots_can_number():
+    token = np.frombuffer(b"one", np.uint8)
+    with pytest.raises(ValueError, match="2\\*\\*32 - 2 distinct tokens"):
+        kernels.table_add(kernels.table_new(16), kernels.MAX_ENTRIES, 0, token, 0, 3, kernels._fnv(token, 0, 3), 1)
+
+
 def test_an_ids_buffer_one_token_short_is_replaced_before_counting():
     """Text of one-byte tokens holds the most tokens its bytes can (len // 2 + 1): a buffer with room for
     them all is written in place, one a token short is replaced by a new array (never written past)."""

@@ -923,14 +923,21 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 # -- text: tokens, counting and encoding (w2v.scan runs these over pieces of the corpus) ----------
 # A token table maps the bytes of a token to an entry: entries are numbered in first-seen order and
 # their bytes live in one arena, so growing the table or merging two never copies a token twice.
-# State, a tuple: slots uint64[C, 2] (a token's hash and its entry + 1; 0: empty; C a power of two),
-# hashes uint64[M] (for rehashing), entries int64[M, 3] (start and length of the bytes in the arena,
-# count), arena uint8[A]; and the scalars n (entries) and used (arena bytes). A look-up that finds its
-# token touches one slot row, one entry row and the token's bytes: three cache lines. Tokens are runs
+# State, a tuple: slots uint64[C] (each the high 32 bits of a token's hash over its entry + 1 in the low
+# 32; 0: empty; C a power of two, the low bits of the hash giving the home slot), hashes uint64[M] (for
+# rehashing), entries int64[M, 3] (start and length of the bytes in the arena, count), arena uint8[A];
+# and the scalars n (entries, fewer than 2**32 - 1) and used (arena bytes). A look-up that finds its
+# token touches one slot, one entry row and the token's bytes: three cache lines. Slots of 8 bytes, not
+# 16, halve the largest array of a count with millions of distinct tokens (benchmarks/README.md,
+# "Slots of eight bytes"). Tokens are runs
 # of bytes other than the six ASCII white-space bytes (w2v.words.SEPARATORS); the hash is 64-bit FNV-1a.
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 _START, _LENGTH, _COUNT = 0, 1, 2
+_HIGH = np.uint64(0xFFFFFFFF00000000)
+_LOW = np.uint64(0xFFFFFFFF)
+#: The most entries a token table holds: an entry + 1 must fit the low 32 bits of its slot.
+MAX_ENTRIES = (1 << 32) - 2
 
 
 @njit(cache=True, inline="always")
@@ -961,20 +968,19 @@ def table_new(capacity):
     while slots_size < 2 * capacity:
         slots_size *= 2
     entries = max(capacity, 16)
-    return (np.zeros((slots_size, 2), np.uint64), np.empty(entries, np.uint64), np.empty((entries, 3), np.int64),
+    return (np.zeros(slots_size, np.uint64), np.empty(entries, np.uint64), np.empty((entries, 3), np.int64),
             np.empty(max(8 * entries, 1024), np.uint8))
 
 
 @njit(cache=True)
 def _rehash(slots_size, hashes, n):
-    slots = np.zeros((slots_size, 2), np.uint64)
+    slots = np.zeros(slots_size, np.uint64)
     mask = np.uint64(slots_size - 1)
     for e in range(n):
         s = np.int64(hashes[e] & mask)
-        while slots[s, 1] != 0:
+        while slots[s] != 0:
             s = (s + 1) & (slots_size - 1)
-        slots[s, 0] = hashes[e]
-        slots[s, 1] = np.uint64(e + 1)
+        slots[s] = (hashes[e] & _HIGH) | np.uint64(e + 1)
     return slots
 
 
@@ -1001,12 +1007,13 @@ def _find(slots, entries, arena, data, start, end, h):
     """(slot, entry or -1) of the token data[start:end] with hash h."""
     size = slots.shape[0]
     s = np.int64(h & np.uint64(size - 1))
+    tag = h & _HIGH
     while True:
-        stored = slots[s, 1]
+        stored = slots[s]
         if stored == 0:
             return s, -1
-        if slots[s, 0] == h:
-            e = np.int64(stored) - 1
+        if stored & _HIGH == tag:
+            e = np.int64(stored & _LOW) - 1
             if entries[e, _LENGTH] == end - start and _same(data, start, end, arena, entries[e, _START]):
                 return s, e
         s = (s + 1) & (size - 1)
@@ -1018,6 +1025,8 @@ def table_add(table, n, used, data, start, end, h, count):
     grown as needed. Callers look the token up first: this passes the arrays in and out."""
     slots, hashes, entries, arena = table
     length = end - start
+    if n >= MAX_ENTRIES:
+        raise ValueError("a token table holds at most 2**32 - 2 distinct tokens")
     if n == hashes.shape[0]:
         hashes2, entries2 = np.empty(2 * n, np.uint64), np.empty((2 * n, 3), np.int64)
         _copy_items(hashes2, 0, hashes, 0, n)
@@ -1045,8 +1054,7 @@ def _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count
     entries[n, _START] = used
     entries[n, _LENGTH] = end - start
     entries[n, _COUNT] = count
-    slots[s, 0] = h
-    slots[s, 1] = np.uint64(n + 1)
+    slots[s] = (h & _HIGH) | np.uint64(n + 1)
 
 
 @njit(cache=True, inline="always")
@@ -1055,7 +1063,8 @@ def _add_at(table, n, used, s, data, start, end, h, count):
     when the table has room for it and stays at most half full, else through :func:`table_add` (which
     grows the table and looks the slot up again). Returns (table, n, used)."""
     slots, hashes, entries, arena = table
-    if n < hashes.shape[0] and used + (end - start) <= arena.shape[0] and 2 * (n + 1) <= slots.shape[0]:
+    if (n < hashes.shape[0] and used + (end - start) <= arena.shape[0] and 2 * (n + 1) <= slots.shape[0]
+            and n < MAX_ENTRIES):
         _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count)
         return table, n + 1, used + (end - start)
     return table_add(table, n, used, data, start, end, h, count)
@@ -1156,11 +1165,11 @@ def _prefetch_merge(slots, entries, o_hashes, e, other_n):
     for two misses in turn (benchmarks/README.md, "Prefetching the merge")."""
     mask = np.uint64(slots.shape[0] - 1)
     if e + _MERGE_AHEAD < other_n:
-        _prefetch(slots, np.int64(o_hashes[e + _MERGE_AHEAD] & mask), 0)
+        _prefetch_item(slots, np.int64(o_hashes[e + _MERGE_AHEAD] & mask))
     if e + _MERGE_AHEAD // 2 < other_n:
-        stored = slots[np.int64(o_hashes[e + _MERGE_AHEAD // 2] & mask), 1]
+        stored = slots[np.int64(o_hashes[e + _MERGE_AHEAD // 2] & mask)]
         if stored != 0:
-            _prefetch(entries, np.int64(stored) - 1, 0)
+            _prefetch(entries, np.int64(stored & _LOW) - 1, 0)
 
 
 @njit(cache=True, nogil=True)

@@ -593,7 +593,7 @@ def merge(parts, prune_at: Optional[int]) -> Counted:
     prepare("merge")
     table, n, used = kernels.table_new(1 << 16), 0, 0
     total = pruned = 0
-    no_slots = np.zeros((1, 2), np.uint64)
+    no_slots = np.zeros(1, np.uint64)
     for (hashes, entries, arena), tokens, part_pruned in parts:
         table, n, used = kernels.table_merge(table, n, used, (no_slots, hashes, entries, arena), len(hashes))
         total += tokens
