@@ -472,7 +472,7 @@ def test_a_slot_whose_hash_half_matches_is_taken_only_when_the_bytes_match_too()
     """A slot keeps only the high 32 bits of its token's hash: a look-up whose hash shares them with the
     slot's compares the bytes and, when they differ, goes on probing."""
     data = np.frombuffer(b"alpha beta alpha", np.uint8).copy()
-    table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
+    table = kernels.count_tokens(data, kernels.table_new(16), 0, 0)[0]
     slots, mask = table[0], np.uint64(len(table[0]) - 1)
     gamma = np.frombuffer(b"gamma", np.uint8)
     h = kernels._fnv(gamma, 0, len(gamma))
@@ -488,6 +488,7 @@ def test_a_slot_whose_hash_half_matches_is_taken_only_when_the_bytes_match_too()
 
 
 def test_a_token_table_refuses_more_entries_than_its_slots_can_number():
+    """An entry + 1 must fit the low 32 bits of its slot: the table says so instead of wrapping."""
     token = np.frombuffer(b"one", np.uint8)
     with pytest.raises(ValueError, match="2\\*\\*32 - 2 distinct tokens"):
         kernels.table_add(kernels.table_new(16), kernels.MAX_ENTRIES, 0, token, 0, 3, kernels._fnv(token, 0, 3), 1)

@@ -929,8 +929,8 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 # and the scalars n (entries, fewer than 2**32 - 1) and used (arena bytes). A look-up that finds its
 # token touches one slot, one entry row and the token's bytes: three cache lines. Slots of 8 bytes, not
 # 16, halve the largest array of a count with millions of distinct tokens (benchmarks/README.md,
-# "Slots of eight bytes"). Tokens are runs
-# of bytes other than the six ASCII white-space bytes (w2v.words.SEPARATORS); the hash is 64-bit FNV-1a.
+# "Slots of eight bytes"). Tokens are runs of bytes other than the six ASCII white-space bytes
+# (w2v.words.SEPARATORS); the hash is 64-bit FNV-1a.
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 _START, _LENGTH, _COUNT = 0, 1, 2
