@@ -111,6 +111,7 @@ def test_train_from_stdin_with_a_vocabulary(tmp_path, sample_path):
     (["--min-alpha-ratio", "1.5"], 2, "--min-alpha-ratio"),
     (["--min-alpha-ratio", "-0.1"], 2, "--min-alpha-ratio"),
     (["--count-limit", "0"], 2, "--count-limit"),
+    (["--count-limit", "2000000001"], 2, "--count-limit"),
     (["--min-count", "100000"], 1, "no word occurs at least 100,000 times"),
 ])
 def test_train_bad_options(tmp_path, sample_path, args, code, fragment):

@@ -488,9 +488,10 @@ def test_a_slot_whose_hash_half_matches_is_taken_only_when_the_bytes_match_too()
 
 
 def test_a_token_table_refuses_more_entries_than_its_slots_can_number():
-    """An entry + 1 must fit the low 32 bits of its slot: the table says so instead of wrapping."""
+    """A merge's map and the spool hold entries as int32: the table says when it is full instead of
+    wrapping."""
     token = np.frombuffer(b"one", np.uint8)
-    with pytest.raises(ValueError, match="2\\*\\*32 - 2 distinct tokens"):
+    with pytest.raises(ValueError, match="2\\*\\*31 - 1 distinct tokens"):
         kernels.table_add(kernels.table_new(16), kernels.MAX_ENTRIES, 0, token, 0, 3, kernels._fnv(token, 0, 3), 1)
 
 

@@ -926,7 +926,7 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 # State, a tuple: slots uint64[C] (each the high 32 bits of a token's hash over its entry + 1 in the low
 # 32; 0: empty; C a power of two, the low bits of the hash giving the home slot), hashes uint64[M] (for
 # rehashing), entries int64[M, 3] (start and length of the bytes in the arena, count), arena uint8[A];
-# and the scalars n (entries, fewer than 2**32 - 1) and used (arena bytes). A look-up that finds its
+# and the scalars n (entries, at most MAX_ENTRIES) and used (arena bytes). A look-up that finds its
 # token touches one slot, one entry row and the token's bytes: three cache lines. Slots of 8 bytes, not
 # 16, halve the largest array of a count with millions of distinct tokens (benchmarks/README.md,
 # "Slots of eight bytes"). Tokens are runs of bytes other than the six ASCII white-space bytes
@@ -936,8 +936,9 @@ _FNV_PRIME = np.uint64(1099511628211)
 _START, _LENGTH, _COUNT = 0, 1, 2
 _HIGH = np.uint64(0xFFFFFFFF00000000)
 _LOW = np.uint64(0xFFFFFFFF)
-#: The most entries a token table holds: an entry + 1 must fit the low 32 bits of its slot.
-MAX_ENTRIES = (1 << 32) - 2
+#: The most entries a token table holds: a merge's map and the spool hold entries as int32 (and an entry + 1
+#: must fit the low 32 bits of its slot).
+MAX_ENTRIES = (1 << 31) - 1
 
 
 @njit(cache=True, inline="always")
@@ -1026,7 +1027,7 @@ def table_add(table, n, used, data, start, end, h, count):
     slots, hashes, entries, arena = table
     length = end - start
     if n >= MAX_ENTRIES:
-        raise ValueError("a token table holds at most 2**32 - 2 distinct tokens")
+        raise ValueError("a token table holds at most 2**31 - 1 distinct tokens")
     if n == hashes.shape[0]:
         hashes2, entries2 = np.empty(2 * n, np.uint64), np.empty((2 * n, 3), np.int64)
         _copy_items(hashes2, 0, hashes, 0, n)

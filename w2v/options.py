@@ -77,7 +77,9 @@ LIMITS: Dict[str, Limit] = {
     "sample": Limit(float, 0, 1),
     "min_count": Limit(int, 1, None),
     "max_vocab": Limit(int, 1, None),
-    "count_limit": Limit(int, 1, None),
+    # a count holds the limit and a piece's new tokens; a token table numbers at most 2**31 - 1
+    # (w2v.kernels.MAX_ENTRIES: int32 ids in the spool)
+    "count_limit": Limit(int, 1, 2_000_000_000),
     "epochs": Limit(int, 1, 10_000),
     "alpha": Limit(float, 0, 10, low_open=True, high_open=True),
     "min_alpha_ratio": Limit(float, 0, 1),
