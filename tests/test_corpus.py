@@ -689,3 +689,16 @@ def test_a_part_weighs_its_files_by_their_sizes_on_disk_and_kinds(tmp_path):
                           (".zst", [SHARED, 0, 1, 0, 1]), (".txt", [0, 1, 0, 1, 0])):
         paths = [write(tmp_path / f"{i}{ext}", b"x" * 500) for i in range(5)]
         assert [Corpus(paths).part(k, 2).roles for k in (0, 1)] == [expected] * 2, ext
+
+
+def test_a_block_size_a_count_cannot_hold_is_refused(tmp_path):
+    """A token a block had to cut is as long as a block, and a count's entry holds 28 bits of length:
+    a larger block size is refused when the corpus is made, before anything is read."""
+    from w2v import kernels
+    from w2v.corpus import MAX_BLOCK_SIZE
+    path = write(tmp_path / "t.txt", "a b\n")
+    assert MAX_BLOCK_SIZE == kernels.MAX_TOKEN_BYTES
+    assert Corpus([path], block_size=MAX_BLOCK_SIZE).block_size == MAX_BLOCK_SIZE
+    for bad in (63, MAX_BLOCK_SIZE + 1):
+        with pytest.raises(ValueError, match="block_size must be at least 64 bytes and at most 268,435,455"):
+            Corpus([path], block_size=bad)

@@ -449,23 +449,23 @@ def test_token_table_counts_and_ids_whether_added_in_place_or_grown(capacity, id
     counts = {w: 0 for w in first_seen}
     for w in words:
         counts[w] += 1
-    assert table[2][:n, 2].tolist() == list(counts.values())
+    assert table[2][:n, 1].tolist() == list(counts.values())
     assert [kernels.table_lookup(table, np.frombuffer(w, np.uint8)) for w in first_seen] == list(range(n))
     assert kernels.table_lookup(table, np.frombuffer(b"absent-token", np.uint8)) == -1
     only_counts = kernels.count_tokens(array, kernels.table_new(capacity), 0, 0)
     assert only_counts[1:] == (n, used, len(words))
-    assert only_counts[0][2][:n, 2].tolist() == list(counts.values())
+    assert only_counts[0][2][:n, 1].tolist() == list(counts.values())
     # merged into a small table (grown as it goes) and into one that holds half of them already
     half = data.index(b" ", len(data) // 2)
     for into in (kernels.table_new(16), kernels.count_tokens(array[:half].copy(), kernels.table_new(capacity),
                                                                   0, 0)[:3]):
         into_table, into_n, into_used = (into, 0, 0) if len(into) == 4 else into
-        before = into_table[2][:into_n, 2].copy()
+        before = into_table[2][:into_n, 1].copy()
         merged, m, _, where = kernels.table_merge_map(into_table, into_n, into_used, table, n)
         assert m == n and where.tolist() == list(range(n))  # the half counted first is the tokens seen first
         expected = np.array(list(counts.values()))
         expected[:into_n] += before
-        assert merged[2][:m, 2].tolist() == expected.tolist()
+        assert merged[2][:m, 1].tolist() == expected.tolist()
 
 
 def test_a_slot_whose_hash_half_matches_is_taken_only_when_the_bytes_match_too():
@@ -493,6 +493,23 @@ def test_a_token_table_refuses_more_entries_than_its_slots_can_number():
     token = np.frombuffer(b"one", np.uint8)
     with pytest.raises(ValueError, match="2\\*\\*31 - 1 distinct tokens"):
         kernels.table_add(kernels.table_new(16), kernels.MAX_ENTRIES, 0, token, 0, 3, kernels._fnv(token, 0, 3), 1)
+
+
+def test_a_token_table_refuses_a_token_or_an_arena_longer_than_an_entry_can_place():
+    """An entry packs its token's start and length in one int64 (28 bits of length): a longer token, or
+    an arena past 2**35 bytes, is refused with a clear error, also where a new token would be stored at
+    once (the arena here has room for it; its pages are never touched)."""
+    token = np.frombuffer(b"one", np.uint8)
+    h = kernels._fnv(token, 0, 3)
+    too_long = kernels.MAX_TOKEN_BYTES + 1
+    with pytest.raises(ValueError, match="2\\*\\*28 - 1 bytes"):
+        kernels.table_add(kernels.table_new(16), 0, 0, token, 0, too_long, h, 1)
+    with pytest.raises(ValueError, match="2\\*\\*35 bytes in all"):
+        kernels.table_add(kernels.table_new(16), 0, kernels.MAX_ARENA_BYTES - 2, token, 0, 3, h, 1)
+    slots, hashes, entries, _ = kernels.table_new(16)
+    roomy = (slots, hashes, entries, np.empty(too_long + 64, np.uint8))
+    with pytest.raises(ValueError, match="2\\*\\*28 - 1 bytes"):
+        kernels._add_at(roomy, 0, 0, 0, token, 0, too_long, h, 1)
 
 
 def test_an_ids_buffer_one_token_short_is_replaced_before_counting():

@@ -243,7 +243,7 @@ _force_option = click.option("-f", "--force", is_flag=True,
 _count_limit_option = click.option(
     "--count-limit", type=_range("count_limit"), default=COUNT_LIMIT, show_default=True, metavar="N",
     help="Distinct tokens held while counting; past it the rarest are pruned, as word2vec.c does at 21 million "
-         "(about 90 bytes a token). Raise it for exact counts of a corpus with more.")
+         "(about 75 bytes a token). Raise it for exact counts of a corpus with more.")
 
 
 class _Group(click.Group):

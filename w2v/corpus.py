@@ -58,6 +58,9 @@ STDIN = "-"
 #: cut from it come from the heap, used again, rather than from fresh mappings whose every page faults
 #: (a third of the counting pass's page faults on wiki8).
 DEFAULT_BLOCK_SIZE = (1 << 20) - (64 << 10)
+#: The largest block: a token a block had to cut is at most this long, which a count's entry can hold
+#: (w2v.kernels.MAX_TOKEN_BYTES, 28 bits of length).
+MAX_BLOCK_SIZE = (1 << 28) - 1
 _WHITESPACE = tuple(SEPARATORS[i:i + 1] for i in range(len(SEPARATORS)))
 
 
@@ -476,8 +479,8 @@ class Corpus:
 
     def __init__(self, paths: Sequence[str], lowercase: bool = False,
                  block_size: int = DEFAULT_BLOCK_SIZE, progress: bool = False, keep_fingerprint: bool = False):
-        if block_size < 64:
-            raise ValueError(f"block_size must be at least 64 bytes, got {block_size}")
+        if not 64 <= block_size <= MAX_BLOCK_SIZE:
+            raise ValueError(f"block_size must be at least 64 bytes and at most {MAX_BLOCK_SIZE:,}, got {block_size}")
         self.files = resolve_sources(paths)
         self.lowercase = lowercase
         self.block_size = block_size

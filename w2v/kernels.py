@@ -925,15 +925,23 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 # their bytes live in one arena, so growing the table or merging two never copies a token twice.
 # State, a tuple: slots uint64[C] (each the high 32 bits of a token's hash over its entry + 1 in the low
 # 32; 0: empty; C a power of two, the low bits of the hash giving the home slot), hashes uint64[M] (for
-# rehashing), entries int64[M, 3] (start and length of the bytes in the arena, count), arena uint8[A];
-# and the scalars n (entries, at most MAX_ENTRIES) and used (arena bytes). A look-up that finds its
-# token touches one slot, one entry row and the token's bytes: three cache lines. Slots of 8 bytes, not
-# 16, halve the largest array of a count with millions of distinct tokens (benchmarks/README.md,
-# "Slots of eight bytes"). Tokens are runs of bytes other than the six ASCII white-space bytes
-# (w2v.words.SEPARATORS); the hash is 64-bit FNV-1a.
+# rehashing), entries int64[M, 2] (the place of the bytes in the arena, start and length packed in one
+# int64 by _place, and the count), arena uint8[A]; and the scalars n (entries, at most MAX_ENTRIES) and
+# used (arena bytes). A look-up that finds its token touches one slot, one entry row and the token's
+# bytes: three cache lines. Slots of 8 bytes, not 16, halve the largest array of a count with millions
+# of distinct tokens, and entries of 16 bytes, not 24, never straddle two cache lines and save 8 bytes
+# more a token (benchmarks/README.md, "Slots of eight bytes", "Entries of sixteen bytes"). Tokens are
+# runs of bytes other than the six ASCII white-space bytes (w2v.words.SEPARATORS); the hash is 64-bit
+# FNV-1a.
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
-_START, _LENGTH, _COUNT = 0, 1, 2
+_PLACE, _COUNT = 0, 1
+#: An entry's place packs the start of its token's bytes in the arena over their length, in 28 bits: a
+#: token is at most 2**28 - 1 bytes (w2v.corpus cuts tokens at its block size) and an arena 2**35 bytes.
+ENTRY_LENGTH_BITS = 28
+_LENGTH_MASK = (1 << ENTRY_LENGTH_BITS) - 1
+MAX_TOKEN_BYTES = _LENGTH_MASK
+MAX_ARENA_BYTES = 1 << 35
 _HIGH = np.uint64(0xFFFFFFFF00000000)
 _LOW = np.uint64(0xFFFFFFFF)
 #: The most entries a token table holds: a merge's map and the spool hold entries as int32 (and an entry + 1
@@ -962,6 +970,22 @@ def _same(data, start, end, arena, at):
     return True
 
 
+@njit(cache=True, inline="always")
+def _place(start, length):
+    """An entry's first column: ``start`` (the token's first byte in the arena) over its ``length``."""
+    return (np.int64(start) << ENTRY_LENGTH_BITS) | np.int64(length)
+
+
+@njit(cache=True, inline="always")
+def _start_of(entries, e):
+    return entries[e, _PLACE] >> ENTRY_LENGTH_BITS
+
+
+@njit(cache=True, inline="always")
+def _length_of(entries, e):
+    return entries[e, _PLACE] & _LENGTH_MASK
+
+
 @njit(cache=True)
 def table_new(capacity):
     """An empty token table with room for about ``capacity`` entries (see the section comment)."""
@@ -969,7 +993,7 @@ def table_new(capacity):
     while slots_size < 2 * capacity:
         slots_size *= 2
     entries = max(capacity, 16)
-    return (np.zeros(slots_size, np.uint64), np.empty(entries, np.uint64), np.empty((entries, 3), np.int64),
+    return (np.zeros(slots_size, np.uint64), np.empty(entries, np.uint64), np.empty((entries, 2), np.int64),
             np.empty(max(8 * entries, 1024), np.uint8))
 
 
@@ -1015,7 +1039,7 @@ def _find(slots, entries, arena, data, start, end, h):
             return s, -1
         if stored & _HIGH == tag:
             e = np.int64(stored & _LOW) - 1
-            if entries[e, _LENGTH] == end - start and _same(data, start, end, arena, entries[e, _START]):
+            if _length_of(entries, e) == end - start and _same(data, start, end, arena, _start_of(entries, e)):
                 return s, e
         s = (s + 1) & (size - 1)
 
@@ -1028,13 +1052,15 @@ def table_add(table, n, used, data, start, end, h, count):
     length = end - start
     if n >= MAX_ENTRIES:
         raise ValueError("a token table holds at most 2**31 - 1 distinct tokens")
+    if length > MAX_TOKEN_BYTES or used + length > MAX_ARENA_BYTES:
+        raise ValueError("a token table holds tokens of at most 2**28 - 1 bytes, 2**35 bytes in all")
     if n == hashes.shape[0]:
-        hashes2, entries2 = np.empty(2 * n, np.uint64), np.empty((2 * n, 3), np.int64)
+        hashes2, entries2 = np.empty(2 * n, np.uint64), np.empty((2 * n, 2), np.int64)
         _copy_items(hashes2, 0, hashes, 0, n)
         _copy_rows(entries2, entries, n)
         hashes, entries = hashes2, entries2
     if used + length > arena.shape[0]:
-        arena2 = np.empty(max(2 * arena.shape[0], used + length), np.uint8)
+        arena2 = np.empty(min(max(2 * arena.shape[0], used + length), MAX_ARENA_BYTES), np.uint8)
         _copy_items(arena2, 0, arena, 0, used)
         arena = arena2
     s = _find(slots, entries, arena, data, start, end, h)[0]
@@ -1052,8 +1078,7 @@ def _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count
     empty slot ``s``; the arrays must have room for it."""
     _copy_items(arena, used, data, start, end - start)
     hashes[n] = h
-    entries[n, _START] = used
-    entries[n, _LENGTH] = end - start
+    entries[n, _PLACE] = _place(used, end - start)
     entries[n, _COUNT] = count
     slots[s] = (h & _HIGH) | np.uint64(n + 1)
 
@@ -1065,7 +1090,7 @@ def _add_at(table, n, used, s, data, start, end, h, count):
     grows the table and looks the slot up again). Returns (table, n, used)."""
     slots, hashes, entries, arena = table
     if (n < hashes.shape[0] and used + (end - start) <= arena.shape[0] and 2 * (n + 1) <= slots.shape[0]
-            and n < MAX_ENTRIES):
+            and n < MAX_ENTRIES and end - start <= MAX_TOKEN_BYTES):
         _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count)
         return table, n + 1, used + (end - start)
     return table_add(table, n, used, data, start, end, h, count)
@@ -1182,8 +1207,8 @@ def table_merge_map(table, n, used, other, other_n):
     where = np.empty(other_n, np.int32)
     for e in range(other_n):
         _prefetch_merge(slots, entries, o_hashes, e, other_n)
-        start, h = o_entries[e, _START], o_hashes[e]
-        end = start + o_entries[e, _LENGTH]
+        start, h = _start_of(o_entries, e), o_hashes[e]
+        end = start + _length_of(o_entries, e)
         s, found = _find(slots, entries, arena, o_arena, start, end, h)
         if found >= 0:
             entries[found, _COUNT] += o_entries[e, _COUNT]
@@ -1238,12 +1263,11 @@ def table_prune(table, n, at_most):
     used = 0
     for e in range(n):
         if entries[e, _COUNT] > at_most:
-            length, source = entries[e, _LENGTH], entries[e, _START]
+            length, source = _length_of(entries, e), _start_of(entries, e)
             for i in range(length):  # moves bytes left (used <= source): a forward copy is safe
                 arena[used + i] = arena[source + i]
             hashes[kept] = hashes[e]
-            entries[kept, _START] = used
-            entries[kept, _LENGTH] = length
+            entries[kept, _PLACE] = _place(used, length)
             entries[kept, _COUNT] = entries[e, _COUNT]
             kept += 1
             used += length
@@ -1317,8 +1341,8 @@ def table_candidates(table, n, min_count, max_bytes):
     too_long = 0
     most = 0
     for e in range(n):
-        s = entries[e, _START]
-        length = entries[e, _LENGTH]
+        s = _start_of(entries, e)
+        length = _length_of(entries, e)
         count = entries[e, _COUNT]
         ascii_only = True
         for i in range(s, s + length):
@@ -1353,19 +1377,19 @@ def table_tokens_joined(table, wanted):
     for j in range(k):
         if j + _GATHER_AHEAD < k:
             _prefetch(entries, wanted[j + _GATHER_AHEAD], 0)
-        size += entries[wanted[j], _LENGTH] + 1
+        size += _length_of(entries, wanted[j]) + 1
     out = np.empty(max(size - 1, 0), np.uint8)
     at = 0
     for j in range(k):
         if j + _GATHER_AHEAD < k:
-            _prefetch_item(arena, entries[wanted[j + _GATHER_AHEAD], _START])
+            _prefetch_item(arena, _start_of(entries, wanted[j + _GATHER_AHEAD]))
         if j:
             out[at] = 10
             at += 1
-        s = entries[wanted[j], _START]
-        for i in range(entries[wanted[j], _LENGTH]):
+        s = _start_of(entries, wanted[j])
+        for i in range(_length_of(entries, wanted[j])):
             out[at + i] = arena[s + i]
-        at += entries[wanted[j], _LENGTH]
+        at += _length_of(entries, wanted[j])
     return out
 
 
@@ -1389,8 +1413,8 @@ def table_frequency_order(table, wanted, counts, extra_keys):
     w = wanted.shape[0]
     keys = np.empty(k, np.uint64)
     for j in range(w):
-        s = entries[wanted[j], _START]
-        length = entries[wanted[j], _LENGTH]
+        s = _start_of(entries, wanted[j])
+        length = _length_of(entries, wanted[j])
         key = np.uint64(0)
         for i in range(8):
             key = key << np.uint64(8)

@@ -66,7 +66,7 @@ WORD2VEC_MIN_ALPHA_RATIO = 1e-4
 CBOW_MIN_ALPHA_RATIO = 0.2
 
 #: Distinct tokens a vocabulary count holds before it prunes the rarest (word2vec.c's ReduceVocab,
-#: which prunes at 21 million): about 90 bytes each, so 10 million bound counting to about 0.9 GB.
+#: which prunes at 21 million): about 75 bytes each, so 10 million bound counting to about 0.75 GB.
 COUNT_LIMIT = 10_000_000
 
 #: Every numeric option's type and range.

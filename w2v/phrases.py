@@ -96,7 +96,7 @@ class PhraseCounts:
     def word_count(self, word: str) -> int:
         """How many times ``word`` was counted (0: never, or pruned)."""
         entry = self._entry(word)
-        return int(self.table[2][entry, 2]) if entry >= 0 else 0
+        return int(self.table[2][entry, 1]) if entry >= 0 else 0
 
     def pair_count(self, first: str, second: str) -> int:
         """How many times ``first second`` was counted on a line (0: never, pruned, or a word of it seen
@@ -260,10 +260,12 @@ def phrase_table(counts: PhraseCounts, min_count: int = 5, threshold: float = 10
 
 def scan_words(counts: PhraseCounts):
     """entry -> its token, decoded (with replacement)."""
+    from . import kernels
     entries, arena = counts.table[2], counts.table[3]
 
     def word(entry: int) -> str:
-        start, length = int(entries[entry, 0]), int(entries[entry, 1])
+        place = int(entries[entry, 0])
+        start, length = place >> kernels.ENTRY_LENGTH_BITS, place & kernels.MAX_TOKEN_BYTES
         return arena[start:start + length].tobytes().decode("utf-8", "replace")
     return word
 

@@ -407,22 +407,27 @@ class Counted:
         return kernels.table_tokens_joined(self.table, entries).tobytes().decode("utf-8").split("\n")
 
     def token(self, entry: int) -> bytes:
-        start, length = (int(x) for x in self.table[2][entry, :2])
+        from . import kernels
+        place = int(self.table[2][entry, 0])
+        start, length = place >> kernels.ENTRY_LENGTH_BITS, place & kernels.MAX_TOKEN_BYTES
         return self.table[3][start:start + length].tobytes()
 
     def compact(self) -> tuple:
         """``(hashes, entries, arena)`` trimmed to what the table holds: what :func:`merge` takes."""
+        from . import kernels
         hashes, entries, arena = self.table[1][:self.n], self.table[2][:self.n], self.table[3]
-        used = int((entries[:, 0] + entries[:, 1]).max(initial=0))
+        places = entries[:, 0]
+        used = int(((places >> kernels.ENTRY_LENGTH_BITS) + (places & kernels.MAX_TOKEN_BYTES)).max(initial=0))
         return hashes.copy(), entries.copy(), arena[:used].copy()
 
     @property
     def counts(self) -> np.ndarray:
-        return self.table[2][:self.n, 2]
+        return self.table[2][:self.n, 1]
 
     @property
     def lengths(self) -> np.ndarray:
-        return self.table[2][:self.n, 1]
+        from . import kernels
+        return self.table[2][:self.n, 0] & kernels.MAX_TOKEN_BYTES
 
 
 def prepare(pass_name: str) -> None:
