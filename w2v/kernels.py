@@ -970,6 +970,12 @@ def _same(data, start, end, arena, at):
     return True
 
 
+def entry_places(places):
+    """``(starts, lengths)`` of entries' places (an entry's first column: one int64, or an int64 array),
+    in Python, for the readers of a table outside the kernels."""
+    return places >> ENTRY_LENGTH_BITS, places & _LENGTH_MASK
+
+
 @njit(cache=True, inline="always")
 def _place(start, length):
     """An entry's first column: ``start`` (the token's first byte in the arena) over its ``length``."""

@@ -264,8 +264,7 @@ def scan_words(counts: PhraseCounts):
     entries, arena = counts.table[2], counts.table[3]
 
     def word(entry: int) -> str:
-        place = int(entries[entry, 0])
-        start, length = place >> kernels.ENTRY_LENGTH_BITS, place & kernels.MAX_TOKEN_BYTES
+        start, length = kernels.entry_places(int(entries[entry, 0]))
         return arena[start:start + length].tobytes().decode("utf-8", "replace")
     return word
 

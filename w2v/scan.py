@@ -408,16 +408,15 @@ class Counted:
 
     def token(self, entry: int) -> bytes:
         from . import kernels
-        place = int(self.table[2][entry, 0])
-        start, length = place >> kernels.ENTRY_LENGTH_BITS, place & kernels.MAX_TOKEN_BYTES
+        start, length = kernels.entry_places(int(self.table[2][entry, 0]))
         return self.table[3][start:start + length].tobytes()
 
     def compact(self) -> tuple:
         """``(hashes, entries, arena)`` trimmed to what the table holds: what :func:`merge` takes."""
         from . import kernels
         hashes, entries, arena = self.table[1][:self.n], self.table[2][:self.n], self.table[3]
-        places = entries[:, 0]
-        used = int(((places >> kernels.ENTRY_LENGTH_BITS) + (places & kernels.MAX_TOKEN_BYTES)).max(initial=0))
+        starts, lengths = kernels.entry_places(entries[:, 0])
+        used = int((starts + lengths).max(initial=0))
         return hashes.copy(), entries.copy(), arena[:used].copy()
 
     @property
@@ -427,7 +426,7 @@ class Counted:
     @property
     def lengths(self) -> np.ndarray:
         from . import kernels
-        return self.table[2][:self.n, 0] & kernels.MAX_TOKEN_BYTES
+        return kernels.entry_places(self.table[2][:self.n, 0])[1]
 
 
 def prepare(pass_name: str) -> None:
