@@ -1092,8 +1092,9 @@ def _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count
 @njit(cache=True, inline="always")
 def _add_at(table, n, used, s, data, start, end, h, count):
     """:func:`table_add` for a token whose look-up ended at the empty slot ``s``: written there at once
-    when the table has room for it and stays at most half full, else through :func:`table_add` (which
-    grows the table and looks the slot up again). Returns (table, n, used)."""
+    when the table has room for it, stays at most half full and within its limits, else through
+    :func:`table_add` (which grows the table and looks the slot up again, or says which limit the token
+    would pass). Returns (table, n, used)."""
     slots, hashes, entries, arena = table
     if (n < hashes.shape[0] and used + (end - start) <= arena.shape[0] and 2 * (n + 1) <= slots.shape[0]
             and n < MAX_ENTRIES and end - start <= MAX_TOKEN_BYTES):
