@@ -210,6 +210,11 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("scan_speed.py", ["--corpus", "not-word2vec.c", "--spool", "missing"]),
     ("scan_speed.py", ["--corpus", "not-word2vec.c", "--old", "."]),
     ("scan_speed.py", ["--corpus", "not-word2vec.c", "--pair"]),
+    ("vocab_against_c.py", ["--corpus", "missing.txt", "--word2vec-bin", "not-word2vec.c"]),
+    ("vocab_against_c.py", ["--corpus", "not-word2vec.c", "--word2vec-bin", "not-word2vec.c"]),
+    ("vocab_against_c.py", ["--corpus", "not-word2vec.c", "--word2vec-bin", "missing", "--count-limits", "10,0"]),
+    ("vocab_against_c.py", ["--corpus", "not-word2vec.c", "--word2vec-bin", "missing", "--folder", "missing"]),
+    ("vocab_against_c.py", ["--corpus", "not-word2vec.c", "--word2vec-bin", "missing", "--out", "missing"]),
 ])
 def test_benchmark_tools_reject_bad_inputs_in_one_line(tmp_path, script, arguments):
     (tmp_path / "not-word2vec.c").write_text("int main() { return 0; }\n")
@@ -296,7 +301,7 @@ NAMED_RESULTS = ["bzip2_blocks.py", "bzip2_layout.py", "combine_oracle.py", "com
                  "distributed_same_stream.py",
                  "end_to_end.py", "first_run.py", "many_files.py", "model_runs.py", "phrases_quality.py", "quality_time.py",
                  "read_speed.py", "repeated_corpus.py", "scan_speed.py", "synthetic_scale.py", "thread_overhead.py",
-                 "timeline.py", "vectors_scale.py"]
+                 "timeline.py", "vectors_scale.py", "vocab_against_c.py"]
 
 
 def test_every_benchmark_with_a_results_name_covered():
@@ -466,3 +471,28 @@ def test_distributed_files_counts_each_parts_compressed_bytes(tmp_path, monkeypa
         f.write(__import__("bz2").compress((tmp_path / "corpus.txt").read_bytes() * 2, 1))
     read = distributed_files.read_bytes(ROOT, [one_bz2], 2)
     assert len(read) == 2 and all(0.9 < b / os.path.getsize(one_bz2) < 1.25 for b in read), read
+
+
+def test_vocab_against_c_reports_the_words_only_one_side_keeps(tmp_path, sample_path):
+    """vocab_against_c.py compares w2v's vocabulary with word2vec.c's word by word: a stand-in for word2vec.c
+    (its vocabulary file made from w2v's own, one word dropped, one added, one count changed, and ``</s>``)
+    must show up as one word in each column."""
+    ours = tmp_path / "ours.txt"
+    subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "vocab", sample_path, "-o", str(ours), "-q",
+                    "--min-count", "3"], check=True)
+    (first, _), (second, count), *rest = [line.split() for line in ours.read_text().splitlines()]
+    theirs = "".join(f"{w} {c}\n" for w, c in [("</s>", "99"), (second, int(count) + 1)] + rest + [("zzz", "3")])
+    fake = tmp_path / "word2vec"
+    fake.write_text("#!" + sys.executable + "\nimport sys\n"
+                    f"open(sys.argv[sys.argv.index('-save-vocab') + 1], 'w').write({theirs!r})\n")
+    fake.chmod(0o755)
+    out = tmp_path / "results"
+    out.mkdir()
+    subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "vocab_against_c.py"), "--corpus", sample_path,
+                    "--word2vec-bin", str(fake), "--count-limits", "1000000", "--min-count", "3", "--folder",
+                    str(tmp_path), "--out", str(out), "--name", "t"], check=True, capture_output=True)
+    table = (out / "t.md").read_text()
+    words = len(rest) + 2
+    assert f" | {words:,} | | | |" in table  # word2vec.c's own row: its words, </s> left out
+    assert f" | {words:,} | 1 | 1 | 1 |" in table  # first only in ours, zzz only in theirs, second's count
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ours.txt", "results", "word2vec"]  # its folder removed

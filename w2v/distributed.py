@@ -19,7 +19,7 @@ core, Dask carries the work and the results):
    and sends back its token table; the client merges the tables in part order with the same pruning
    rule (:func:`w2v.scan.merge`) and keeps the vocabulary as a single machine does
    (:func:`w2v.vocab.vocabulary_from_count`). Without pruning (fewer distinct tokens than
-   ``--count-limit``, 10 million) the vocabulary is identical to the single-machine one.
+   ``--count-limit``, 21 million) the vocabulary is identical to the single-machine one.
 3. **Shards.** Each worker encodes its part with that vocabulary (:func:`w2v.encode.encode_corpus`,
    spooled on the worker) and keeps it for the whole run.
 4. **Rounds.** An epoch is cut into rounds of at most ``sync_words`` words of the largest shard, each
