@@ -441,31 +441,36 @@ def test_token_table_counts_and_ids_whether_added_in_place_or_grown(capacity, id
     array = np.frombuffer(data, dtype=np.uint8).copy()
     room = len(array) // 2 + 1 if ids_room is None else ids_room
     buffer = np.full(room, -7, np.int32)
-    table, n, used, ids, ends = kernels.count_tokens_ids(array, kernels.table_new(capacity), 0, 0, buffer)
+    table, n, used, ids, ends, hashes = kernels.count_tokens_ids(array, kernels.table_new(capacity), 0, 0, buffer,
+                                                                 np.empty(0, np.uint64))
     assert n == len(first_seen) and used == sum(map(len, first_seen))
     assert ids.tolist() == [first_seen[w] for w in words]
     assert ends.tolist() == line_ends
+    assert hashes.tolist() == [int(kernels._fnv(np.frombuffer(w, np.uint8), 0, len(w))) for w in first_seen]
+    assert kernels.table_hashes(table, n).tolist() == hashes.tolist()
     assert np.shares_memory(ids, buffer) == (ids_room is None)  # the caller's buffer, when it has room
     counts = {w: 0 for w in first_seen}
     for w in words:
         counts[w] += 1
-    assert table[2][:n, 1].tolist() == list(counts.values())
+    assert table[kernels.TABLE_ENTRIES][:n, 1].tolist() == list(counts.values())
     assert [kernels.table_lookup(table, np.frombuffer(w, np.uint8)) for w in first_seen] == list(range(n))
     assert kernels.table_lookup(table, np.frombuffer(b"absent-token", np.uint8)) == -1
     only_counts = kernels.count_tokens(array, kernels.table_new(capacity), 0, 0)
     assert only_counts[1:] == (n, used, len(words))
-    assert only_counts[0][2][:n, 1].tolist() == list(counts.values())
+    assert only_counts[0][kernels.TABLE_ENTRIES][:n, 1].tolist() == list(counts.values())
+    hashed = kernels.count_tokens_hashed(array, kernels.table_new(capacity), 0, 0, np.empty(0, np.uint64))
+    assert hashed[1:4] == (n, used, len(words)) and hashed[4].tolist() == hashes.tolist()
     # merged into a small table (grown as it goes) and into one that holds half of them already
     half = data.index(b" ", len(data) // 2)
     for into in (kernels.table_new(16), kernels.count_tokens(array[:half].copy(), kernels.table_new(capacity),
                                                                   0, 0)[:3]):
-        into_table, into_n, into_used = (into, 0, 0) if len(into) == 4 else into
-        before = into_table[2][:into_n, 1].copy()
-        merged, m, _, where = kernels.table_merge_map(into_table, into_n, into_used, table, n)
+        into_table, into_n, into_used = into if isinstance(into[1], int) else (into, 0, 0)
+        before = into_table[kernels.TABLE_ENTRIES][:into_n, 1].copy()
+        merged, m, _, where = kernels.table_merge_map(into_table, into_n, into_used, table, n, hashes)
         assert m == n and where.tolist() == list(range(n))  # the half counted first is the tokens seen first
         expected = np.array(list(counts.values()))
         expected[:into_n] += before
-        assert merged[2][:m, 1].tolist() == expected.tolist()
+        assert merged[kernels.TABLE_ENTRIES][:m, 1].tolist() == expected.tolist()
 
 
 def test_a_slot_whose_hash_half_matches_is_taken_only_when_the_bytes_match_too():
@@ -506,8 +511,8 @@ def test_a_token_table_refuses_a_token_or_an_arena_longer_than_an_entry_can_plac
         kernels.table_add(kernels.table_new(16), 0, 0, token, 0, too_long, h, 1)
     with pytest.raises(ValueError, match="2\\*\\*35 bytes in all"):
         kernels.table_add(kernels.table_new(16), 0, kernels.MAX_ARENA_BYTES - 2, token, 0, 3, h, 1)
-    slots, hashes, entries, _ = kernels.table_new(16)
-    roomy = (slots, hashes, entries, np.empty(too_long + 64, np.uint8))
+    slots, entries, _ = kernels.table_new(16)
+    roomy = (slots, entries, np.empty(too_long + 64, np.uint8))
     with pytest.raises(ValueError, match="2\\*\\*28 - 1 bytes"):
         kernels._add_at(roomy, 0, 0, 0, token, 0, too_long, h, 1)
 
@@ -518,7 +523,7 @@ def test_an_ids_buffer_one_token_short_is_replaced_before_counting():
     array = np.frombuffer(b"a " * 500 + b"b", dtype=np.uint8).copy()
     for room, in_place in ((501, True), (500, False)):
         buffer = np.full(room + 8, -7, np.int32)[:room]  # a canary past the buffer's end
-        ids = kernels.count_tokens_ids(array, kernels.table_new(16), 0, 0, buffer)[3]
+        ids = kernels.count_tokens_ids(array, kernels.table_new(16), 0, 0, buffer, np.empty(0, np.uint64))[3]
         assert ids.tolist() == [0] * 500 + [1]
         assert np.shares_memory(ids, buffer) == in_place
         assert (buffer.base[room:] == -7).all()

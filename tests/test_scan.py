@@ -327,7 +327,7 @@ def test_several_compressed_files_give_the_same_pieces_with_several_readers(tmp_
 
 @pytest.mark.parametrize("pass_name, kernel, run", [
     ("spool", "count_tokens_ids", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2)"),
-    ("count", "count_tokens", "scan.count(Corpus([sys.argv[1]]), None, 2)"),
+    ("count", "count_tokens_hashed", "scan.count(Corpus([sys.argv[1]]), None, 2)"),
 ])
 def test_a_counting_pass_is_warmed_with_the_kernel_it_uses(sample_path, pass_name, kernel, run):
     """``prepare`` loads (or compiles) the one counting kernel the pass then calls: the passes' pieces are

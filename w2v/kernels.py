@@ -924,18 +924,22 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 # A token table maps the bytes of a token to an entry: entries are numbered in first-seen order and
 # their bytes live in one arena, so growing the table or merging two never copies a token twice.
 # State, a tuple: slots uint64[C] (each the high 32 bits of a token's hash over its entry + 1 in the low
-# 32; 0: empty; C a power of two, the low bits of the hash giving the home slot), hashes uint64[M] (for
-# rehashing), entries int64[M, 2] (the place of the bytes in the arena, start and length packed in one
-# int64 by _place, and the count), arena uint8[A]; and the scalars n (entries, at most MAX_ENTRIES) and
-# used (arena bytes). A look-up that finds its token touches one slot, one entry row and the token's
-# bytes: three cache lines. Slots of 8 bytes, not 16, halve the largest array of a count with millions
-# of distinct tokens, and entries of 16 bytes, not 24, never straddle two cache lines and save 8 bytes
-# more a token (benchmarks/README.md, "Slots of eight bytes", "Entries of sixteen bytes"). Tokens are
-# runs of bytes other than the six ASCII white-space bytes (w2v.words.SEPARATORS); the hash is 64-bit
-# FNV-1a.
+# 32; 0: empty; C a power of two, the low bits of the hash giving the home slot), entries int64[M, 2]
+# (the place of the bytes in the arena, start and length packed in one int64 by _place, and the count),
+# arena uint8[A]; and the scalars n (entries, at most MAX_ENTRIES) and used (arena bytes). A look-up
+# that finds its token touches one slot, one entry row and the token's bytes: three cache lines. Slots
+# of 8 bytes, not 16, halve the largest array of a count with millions of distinct tokens; entries of 16
+# bytes, not 24, never straddle two cache lines and save 8 bytes more a token; and no hashes are kept
+# beside the entries (8 bytes more): the counting loop hands the hashes of a piece's new entries to its
+# caller for the piece's merge, and a table that grows hashes its tokens again from its own arena, read
+# in order (benchmarks/README.md, "Slots of eight bytes", "Entries of sixteen bytes", "No hashes kept").
+# Tokens are runs of bytes other than the six ASCII white-space bytes (w2v.words.SEPARATORS); the hash
+# is 64-bit FNV-1a.
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 _PLACE, _COUNT = 0, 1
+#: Where a token table's arrays are in its tuple, for the readers of a table outside the kernels.
+TABLE_SLOTS, TABLE_ENTRIES, TABLE_ARENA = 0, 1, 2
 #: An entry's place packs the start of its token's bytes in the arena over their length, in 28 bits: a
 #: token is at most 2**28 - 1 bytes (w2v.corpus cuts tokens at its block size) and an arena 2**35 bytes.
 ENTRY_LENGTH_BITS = 28
@@ -999,19 +1003,39 @@ def table_new(capacity):
     while slots_size < 2 * capacity:
         slots_size *= 2
     entries = max(capacity, 16)
-    return (np.zeros(slots_size, np.uint64), np.empty(entries, np.uint64), np.empty((entries, 2), np.int64),
+    return (np.zeros(slots_size, np.uint64), np.empty((entries, 2), np.int64),
             np.empty(max(8 * entries, 1024), np.uint8))
 
 
+@njit(cache=True, inline="always")
+def _entry_hash(entries, arena, e):
+    """The hash of entry ``e``'s token, from its bytes."""
+    start = _start_of(entries, e)
+    return _fnv(arena, start, start + _length_of(entries, e))
+
+
+_REHASH_BLOCK = 256  # entries hashed at a time before their slots are written (_rehash)
+
+
 @njit(cache=True)
-def _rehash(slots_size, hashes, n):
+def _rehash(slots_size, entries, arena, n):
+    """New slots uint64[slots_size] for the first ``n`` entries, each token hashed again from its bytes
+    (the entries, and so the arena, are read in order). A block of entries is hashed first and its
+    slots written after: the writes, each a miss in a table past the caches, then follow one another
+    without a hash's chain of multiplies between them, so the core keeps many misses in flight."""
     slots = np.zeros(slots_size, np.uint64)
     mask = np.uint64(slots_size - 1)
-    for e in range(n):
-        s = np.int64(hashes[e] & mask)
-        while slots[s] != 0:
-            s = (s + 1) & (slots_size - 1)
-        slots[s] = (hashes[e] & _HIGH) | np.uint64(e + 1)
+    block = np.empty(_REHASH_BLOCK, np.uint64)
+    for first in range(0, n, _REHASH_BLOCK):
+        last = min(n, first + _REHASH_BLOCK)
+        for e in range(first, last):
+            block[e - first] = _entry_hash(entries, arena, e)
+        for e in range(first, last):
+            h = block[e - first]
+            s = np.int64(h & mask)
+            while slots[s] != 0:
+                s = (s + 1) & (slots_size - 1)
+            slots[s] = (h & _HIGH) | np.uint64(e + 1)
     return slots
 
 
@@ -1054,36 +1078,34 @@ def _find(slots, entries, arena, data, start, end, h):
 def table_add(table, n, used, data, start, end, h, count):
     """Add a new token data[start:end] (hash h, not in the table) with ``count``; returns (table, n, used),
     grown as needed. Callers look the token up first: this passes the arrays in and out."""
-    slots, hashes, entries, arena = table
+    slots, entries, arena = table
     length = end - start
     if n >= MAX_ENTRIES:
         raise ValueError("a token table holds at most 2**31 - 1 distinct tokens")
     if length > MAX_TOKEN_BYTES or used + length > MAX_ARENA_BYTES:
         raise ValueError("a token table holds tokens of at most 2**28 - 1 bytes, 2**35 bytes in all")
-    if n == hashes.shape[0]:
-        hashes2, entries2 = np.empty(2 * n, np.uint64), np.empty((2 * n, 2), np.int64)
-        _copy_items(hashes2, 0, hashes, 0, n)
+    if n == entries.shape[0]:
+        entries2 = np.empty((2 * n, 2), np.int64)
         _copy_rows(entries2, entries, n)
-        hashes, entries = hashes2, entries2
+        entries = entries2
     if used + length > arena.shape[0]:
         arena2 = np.empty(min(max(2 * arena.shape[0], used + length), MAX_ARENA_BYTES), np.uint8)
         _copy_items(arena2, 0, arena, 0, used)
         arena = arena2
     s = _find(slots, entries, arena, data, start, end, h)[0]
-    _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count)
+    _store(slots, s, entries, arena, n, used, data, start, end, h, count)
     n += 1
     used += length
     if 2 * n > slots.shape[0]:
-        slots = _rehash(2 * slots.shape[0], hashes, n)
-    return (slots, hashes, entries, arena), n, used
+        slots = _rehash(2 * slots.shape[0], entries, arena, n)
+    return (slots, entries, arena), n, used
 
 
 @njit(cache=True, inline="always")
-def _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count):
+def _store(slots, s, entries, arena, n, used, data, start, end, h, count):
     """Write the new token data[start:end] (hash h) as entry ``n``, its bytes at arena[used:], into the
     empty slot ``s``; the arrays must have room for it."""
     _copy_items(arena, used, data, start, end - start)
-    hashes[n] = h
     entries[n, _PLACE] = _place(used, end - start)
     entries[n, _COUNT] = count
     slots[s] = (h & _HIGH) | np.uint64(n + 1)
@@ -1095,10 +1117,10 @@ def _add_at(table, n, used, s, data, start, end, h, count):
     when the table has room for it, stays at most half full and within its limits, else through
     :func:`table_add` (which grows the table and looks the slot up again, or says which limit the token
     would pass). Returns (table, n, used)."""
-    slots, hashes, entries, arena = table
-    if (n < hashes.shape[0] and used + (end - start) <= arena.shape[0] and 2 * (n + 1) <= slots.shape[0]
+    slots, entries, arena = table
+    if (n < entries.shape[0] and used + (end - start) <= arena.shape[0] and 2 * (n + 1) <= slots.shape[0]
             and n < MAX_ENTRIES and end - start <= MAX_TOKEN_BYTES):
-        _store(slots, s, hashes, entries, arena, n, used, data, start, end, h, count)
+        _store(slots, s, entries, arena, n, used, data, start, end, h, count)
         return table, n + 1, used + (end - start)
     return table_add(table, n, used, data, start, end, h, count)
 
@@ -1115,9 +1137,11 @@ def _appended(values, n, value):
 
 
 @njit(cache=True, inline="always")
-def _count_all(data, table, n, used, ids, keep_ids):
+def _count_all(data, table, n, used, ids, keep_ids, hashes, keep_hashes):
     """Count every token of ``data`` into the table; with ``keep_ids`` (a constant of the caller) also
-    write each token's entry to ``ids`` (room for every token ``data`` can hold) and note the line ends.
+    write each token's entry to ``ids`` (room for every token ``data`` can hold) and note the line ends;
+    with ``keep_hashes`` (likewise) write the hash of each entry added to ``hashes[entry]`` (room for
+    ``n`` and every token), for a merge of this table (:func:`table_merge_map`).
     Returns (table, n, used, tokens, line_ends int64[L]: for every newline, the tokens before it).
 
     A token already in the table is counted in place; a new one is added where its look-up ended
@@ -1128,7 +1152,7 @@ def _count_all(data, table, n, used, ids, keep_ids):
     line_ends = np.empty(16, np.int64)
     n_lines = 0
     tokens = 0
-    slots, hashes, entries, arena = table
+    slots, entries, arena = table
     i = 0
     while True:
         start, i, newlines, h = _next_hashed(data, i)
@@ -1142,8 +1166,10 @@ def _count_all(data, table, n, used, ids, keep_ids):
             entries[e, _COUNT] += 1
         else:
             table, n, used = _add_at(table, n, used, s, data, start, i, h, np.int64(1))  # one signature with merges
-            slots, hashes, entries, arena = table
+            slots, entries, arena = table
             e = n - 1
+            if keep_hashes:
+                hashes[e] = h
         if keep_ids:
             ids[tokens] = e
         tokens += 1
@@ -1156,31 +1182,68 @@ def count_tokens(data, table, n, used):
 
     Returns (table, n, used, tokens): the table as grown, and how many tokens ``data`` held.
     """
-    table, n, used, tokens, _ = _count_all(data, table, n, used, np.empty(0, np.int32), False)
+    table, n, used, tokens, _ = _count_all(data, table, n, used, np.empty(0, np.int32), False,
+                                           np.empty(0, np.uint64), False)
     return table, n, used, tokens
 
 
+@njit(cache=True, inline="always")
+def _room_for_hashes(hashes, n, data):
+    """``hashes``, or a new uint64 array when it has no room for ``n`` entries and every token of ``data``."""
+    if hashes.shape[0] < n + data.shape[0] // 2 + 1:
+        return np.empty(n + data.shape[0] // 2 + 1, np.uint64)
+    return hashes
+
+
 @njit(cache=True, nogil=True)
-def count_tokens_ids(data, table, n, used, ids):
-    """:func:`count_tokens`, also saying which entry each token is: the one pass that counts and encodes.
+def count_tokens_hashed(data, table, n, used, hashes):
+    """:func:`count_tokens`, also giving the hash of each entry added, for its merge: the tables keep no
+    hashes (section comment), and the counting loop has each at hand.
+
+    ``hashes`` uint64[n + data.shape[0] // 2 + 1 or more] (a smaller one is replaced by a new array of
+    that size; the caller may use it again, as :func:`count_tokens_ids`'s ``ids``). Returns (table, n,
+    used, tokens, hashes[:n]), hashes[e] being entry e's for every entry this call added."""
+    hashes = _room_for_hashes(hashes, n, data)
+    table, n, used, tokens, _ = _count_all(data, table, n, used, np.empty(0, np.int32), False, hashes, True)
+    return table, n, used, tokens, hashes[:n]
+
+
+@njit(cache=True, nogil=True)
+def count_tokens_ids(data, table, n, used, ids, hashes):
+    """:func:`count_tokens_hashed`, also saying which entry each token is: the one pass that counts and
+    encodes.
 
     ``ids`` int32[data.shape[0] // 2 + 1 or more]: where the entries are written, room for the most
     tokens the bytes can hold (a byte and a separator each); a smaller one is replaced by a new array
     of that size before counting starts. The caller may use it again for a later piece (no fresh pages
-    to fault in), and pages past the tokens written are never touched. Returns (table, n, used, entries
-    int32[T] (a view of ``ids``), line_ends int64[L]): the table as grown, every token's entry in this
-    table in order, and for every newline how many tokens came before it.
+    to fault in), and pages past the tokens written are never touched. ``hashes`` as
+    :func:`count_tokens_hashed`'s. Returns (table, n, used, entries int32[T] (a view of ``ids``),
+    line_ends int64[L], hashes[:n]): the table as grown, every token's entry in this table in order, for
+    every newline how many tokens came before it, and the hashes of the entries added.
     """
     if ids.shape[0] < data.shape[0] // 2 + 1:
         ids = np.empty(data.shape[0] // 2 + 1, np.int32)
-    table, n, used, tokens, line_ends = _count_all(data, table, n, used, ids, True)
-    return table, n, used, ids[:tokens], line_ends
+    hashes = _room_for_hashes(hashes, n, data)
+    table, n, used, tokens, line_ends = _count_all(data, table, n, used, ids, True, hashes, True)
+    return table, n, used, ids[:tokens], line_ends, hashes[:n]
 
 
 @njit(cache=True, nogil=True)
-def table_merge(table, n, used, other, other_n):
-    """Add every entry of ``other`` (its first ``other_n``) to ``table``, in ``other``'s order."""
-    table, n, used, _ = table_merge_map(table, n, used, other, other_n)
+def table_hashes(table, n):
+    """uint64[n]: the hash of each of the table's first ``n`` entries, from its bytes (for a merge of a
+    table counted without :func:`count_tokens_hashed`)."""
+    entries, arena = table[1], table[2]
+    hashes = np.empty(n, np.uint64)
+    for e in range(n):
+        hashes[e] = _entry_hash(entries, arena, e)
+    return hashes
+
+
+@njit(cache=True, nogil=True)
+def table_merge(table, n, used, other, other_n, o_hashes):
+    """Add every entry of ``other`` (its first ``other_n``, whose hashes are ``o_hashes`` uint64[other_n]:
+    :func:`count_tokens_hashed`, :func:`table_hashes`) to ``table``, in ``other``'s order."""
+    table, n, used, _ = table_merge_map(table, n, used, other, other_n, o_hashes)
     return table, n, used
 
 
@@ -1206,11 +1269,12 @@ def _prefetch_merge(slots, entries, o_hashes, e, other_n):
 
 
 @njit(cache=True, nogil=True)
-def table_merge_map(table, n, used, other, other_n):
+def table_merge_map(table, n, used, other, other_n, o_hashes):
     """:func:`table_merge`, also returning where each of ``other``'s entries went: (table, n, used,
-    int32[other_n])."""
-    o_hashes, o_entries, o_arena = other[1], other[2], other[3]
-    slots, hashes, entries, arena = table
+    int32[other_n]). ``other``'s slots are not read, so a table of entries and arena alone, with any
+    slots, can be merged (:func:`w2v.scan.merge`)."""
+    o_entries, o_arena = other[1], other[2]
+    slots, entries, arena = table
     where = np.empty(other_n, np.int32)
     for e in range(other_n):
         _prefetch_merge(slots, entries, o_hashes, e, other_n)
@@ -1222,7 +1286,7 @@ def table_merge_map(table, n, used, other, other_n):
         else:
             found = n
             table, n, used = _add_at(table, n, used, s, o_arena, start, end, h, o_entries[e, _COUNT])
-            slots, hashes, entries, arena = table
+            slots, entries, arena = table
         where[e] = found
     return table, n, used, where
 
@@ -1265,7 +1329,7 @@ def take_into(values, indexes, out):
 def table_prune(table, n, at_most):
     """Drop every entry counted ``at_most`` times or fewer (word2vec.c's ReduceVocab), keeping the
     order of the rest; returns (table, n, used) with the arena compacted."""
-    slots, hashes, entries, arena = table
+    slots, entries, arena = table
     kept = 0
     used = 0
     for e in range(n):
@@ -1273,18 +1337,17 @@ def table_prune(table, n, at_most):
             length, source = _length_of(entries, e), _start_of(entries, e)
             for i in range(length):  # moves bytes left (used <= source): a forward copy is safe
                 arena[used + i] = arena[source + i]
-            hashes[kept] = hashes[e]
             entries[kept, _PLACE] = _place(used, length)
             entries[kept, _COUNT] = entries[e, _COUNT]
             kept += 1
             used += length
-    return (_rehash(slots.shape[0], hashes, kept), hashes, entries, arena), kept, used
+    return (_rehash(slots.shape[0], entries, arena, kept), entries, arena), kept, used
 
 
 @njit(cache=True)
 def table_lookup(table, token):
     """The entry of ``token`` (uint8[L]) or -1."""
-    slots, hashes, entries, arena = table
+    slots, entries, arena = table
     return _find(slots, entries, arena, token, 0, token.shape[0], _fnv(token, 0, token.shape[0]))[1]
 
 
@@ -1340,7 +1403,7 @@ def table_candidates(table, n, min_count, max_bytes):
     ascending order). ``n_valid``: how many entries are valid UTF-8; ``too_long``: how many of those are
     longer than ``max_bytes``; ``most``: the largest count among them (0 if none). One read of each
     entry's row and bytes, where masks over the table's columns read the whole table once each."""
-    entries, arena = table[2], table[3]
+    entries, arena = table[1], table[2]
     candidates = np.empty(n, np.int64)  # (address space: only the pages that candidates fill are touched)
     invalid = np.empty(16, np.int64)
     c = 0
@@ -1378,7 +1441,7 @@ _GATHER_AHEAD = 16
 def table_tokens_joined(table, wanted):
     """uint8[]: the tokens of the entries ``wanted`` (int64[K]), in that order, a newline between two
     (one copy; Python decodes and splits it at once, :meth:`w2v.scan.Counted.words`)."""
-    entries, arena = table[2], table[3]
+    entries, arena = table[1], table[2]
     k = wanted.shape[0]
     size = 0
     for j in range(k):
@@ -1415,7 +1478,7 @@ def table_frequency_order(table, wanted, counts, extra_keys):
     ``largest count - count`` as the largest difference needs; a pass whose byte is the same in every
     row is skipped. O(K) where two NumPy argsorts are O(K log K) (``benchmarks/README.md``, "The
     vocabulary in two kernels")."""
-    entries, arena = table[2], table[3]
+    entries, arena = table[1], table[2]
     k = counts.shape[0]
     w = wanted.shape[0]
     keys = np.empty(k, np.uint64)
@@ -1488,7 +1551,7 @@ def encode_tokens(data, table, n, ids_of_entry):
     its invalid bytes are replaced, which Python decides), (its place in ids, its start, its end), with
     a placeholder id -2 at that place.
     """
-    slots, hashes, entries, arena = table
+    slots, entries, arena = table
     size = data.shape[0]
     ids = np.empty(size // 2 + 1, np.int32)  # room for every token there can be: never grown (_count_all)
     line_ends = np.empty(16, np.int64)
@@ -1657,7 +1720,7 @@ def _next_hashed(data, i):
 @njit(cache=True)
 def table_count(table, n, used, key, start, end):
     """Count the token key[start:end] once more; returns (table, n, used)."""
-    slots, hashes, entries, arena = table
+    slots, entries, arena = table
     h = _fnv(key, start, end)
     e = _find(slots, entries, arena, key, start, end, h)[1]
     if e >= 0:
@@ -1683,7 +1746,7 @@ def _worth_counting(entries, a, b, min_count, at_least, total):
 @njit(cache=True)
 def pairs_count(pairs, n, a, b, table, min_count, at_least, total):
     """Count the pair of entries (a, b) once more when :func:`count_pairs` would; returns (pairs, n)."""
-    if a >= 0 and b >= 0 and _worth_counting(table[2], a, b, min_count, at_least, total):
+    if a >= 0 and b >= 0 and _worth_counting(table[1], a, b, min_count, at_least, total):
         return _pair_add(pairs, n, _pair_code(a, b), 1)
     return pairs, n
 
@@ -1699,7 +1762,7 @@ def count_pairs(data, table, min_count, at_least, total, pairs, n):
     newline comes after it (or, without tokens, whether ``data`` holds one), so that the caller counts
     the pair that straddles two pieces (:func:`pairs_count`).
     """
-    slots, hashes, entries, arena = table
+    slots, entries, arena = table
     edges = np.zeros(5, np.int64)
     tokens = 0
     prev = -1
@@ -1772,7 +1835,7 @@ def join_pairs(data, table, joining, delimiter, state):
     uint8[], state, first int64[3]): first = the piece's tokens, its first token's entry and whether a
     newline comes before it (so that a piece joined from a fresh state can be mended: w2v.phrases).
     """
-    slots, hashes, entries, arena = table
+    slots, entries, arena = table
     size = data.shape[0]
     out = np.empty(size * (1 + delimiter.shape[0]) + 16, np.uint8)
     first = np.zeros(3, np.int64)
@@ -1826,7 +1889,7 @@ def pair_scores(table, pairs, min_count, threshold, total, npmi):
     """The pairs that join by their counts (both tokens and the pair seen at least ``min_count`` times,
     the score above ``threshold``): (first entries int64[k], second entries int64[k], scores float64[k],
     counts int64[k]), in slot order; :func:`join_pairs` joins them."""
-    entries = table[2]
+    entries = table[1]
     firsts = np.empty(pairs.shape[0], np.int64)
     seconds = np.empty(pairs.shape[0], np.int64)
     scores = np.empty(pairs.shape[0], np.float64)

@@ -95,8 +95,9 @@ class PhraseCounts:
 
     def word_count(self, word: str) -> int:
         """How many times ``word`` was counted (0: never, or pruned)."""
+        from . import kernels
         entry = self._entry(word)
-        return int(self.table[2][entry, 1]) if entry >= 0 else 0
+        return int(self.table[kernels.TABLE_ENTRIES][entry, 1]) if entry >= 0 else 0
 
     def pair_count(self, first: str, second: str) -> int:
         """How many times ``first second`` was counted on a line (0: never, pruned, or a word of it seen
@@ -261,7 +262,7 @@ def phrase_table(counts: PhraseCounts, min_count: int = 5, threshold: float = 10
 def scan_words(counts: PhraseCounts):
     """entry -> its token, decoded (with replacement)."""
     from . import kernels
-    entries, arena = counts.table[2], counts.table[3]
+    entries, arena = counts.table[kernels.TABLE_ENTRIES], counts.table[kernels.TABLE_ARENA]
 
     def word(entry: int) -> str:
         start, length = kernels.entry_places(int(entries[entry, 0]))

@@ -408,25 +408,27 @@ class Counted:
 
     def token(self, entry: int) -> bytes:
         from . import kernels
-        start, length = kernels.entry_places(int(self.table[2][entry, 0]))
-        return self.table[3][start:start + length].tobytes()
+        start, length = kernels.entry_places(int(self.table[kernels.TABLE_ENTRIES][entry, 0]))
+        return self.table[kernels.TABLE_ARENA][start:start + length].tobytes()
 
     def compact(self) -> tuple:
-        """``(hashes, entries, arena)`` trimmed to what the table holds: what :func:`merge` takes."""
+        """``(hashes, entries, arena)`` trimmed to what the table holds, with its tokens' hashes (the table
+        keeps none): what :func:`merge` takes."""
         from . import kernels
-        hashes, entries, arena = self.table[1][:self.n], self.table[2][:self.n], self.table[3]
+        entries, arena = self.table[kernels.TABLE_ENTRIES][:self.n], self.table[kernels.TABLE_ARENA]
         starts, lengths = kernels.entry_places(entries[:, 0])
         used = int((starts + lengths).max(initial=0))
-        return hashes.copy(), entries.copy(), arena[:used].copy()
+        return kernels.table_hashes(self.table, self.n), entries.copy(), arena[:used].copy()
 
     @property
     def counts(self) -> np.ndarray:
-        return self.table[2][:self.n, 1]
+        from . import kernels
+        return self.table[kernels.TABLE_ENTRIES][:self.n, 1]
 
     @property
     def lengths(self) -> np.ndarray:
         from . import kernels
-        return kernels.entry_places(self.table[2][:self.n, 0])[1]
+        return kernels.entry_places(self.table[kernels.TABLE_ENTRIES][:self.n, 0])[1]
 
 
 def prepare(pass_name: str) -> None:
@@ -441,16 +443,21 @@ def prepare(pass_name: str) -> None:
     map_large_blocks()
     data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)  # read-only, as the encoding pass's pieces
     if pass_name == "spool":  # its pieces are writable buffers used again (:func:`pieces` with ``spare``)
-        table, n, used, _, _ = kernels.count_tokens_ids(data.copy(), kernels.table_new(16), 0, 0,
-                                                        np.empty(len(data) // 2 + 16, np.int32))
-        merged = kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n)
+        table, n, used, _, _, hashes = kernels.count_tokens_ids(data.copy(), kernels.table_new(16), 0, 0,
+                                                                np.empty(len(data) // 2 + 16, np.int32),
+                                                                np.empty(len(data) // 2 + 16, np.uint64))
+        merged = kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n, hashes)
         kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64),
                           np.zeros(2, np.int32))
         kernels.take_into(np.zeros(n, np.int32), np.zeros(2, np.int32), np.zeros(2, np.int32))
     else:  # the counting pass's pieces are writable (as the spool's); a vocabulary's words (encode) are not
-        table, n, used, _ = kernels.count_tokens(data if pass_name == "encode" else data.copy(),
-                                                 kernels.table_new(16), 0, 0)
-        merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n)
+        if pass_name == "encode":  # a vocabulary's table (word_table): no hashes kept
+            table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
+            hashes = kernels.table_hashes(table, n)
+        else:
+            table, n, used, _, hashes = kernels.count_tokens_hashed(data.copy(), kernels.table_new(16), 0, 0,
+                                                                    np.empty(0, np.uint64))
+        merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n, hashes)
         if pass_name == "encode":
             kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
     kernels.table_prune(*merged[:2], 0)
@@ -471,22 +478,26 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
     from . import kernels
     prepare("count")
 
-    # as in count_and_spool: a piece's buffer and its token table, once done with, serve a later piece
+    # as in count_and_spool: a piece's buffer, its token table and its hashes, once done with, serve a later piece
     spare_tables: List[tuple] = []
+    spare_hashes: List[np.ndarray] = []
     spare_pieces: List[np.ndarray] = []
 
     def count_piece(piece):
         table = _spare_table(spare_tables, 1 << 14)
-        table, n, _, tokens = kernels.count_tokens(piece, table, 0, 0)
+        buffer = _spare_or_new(spare_hashes, len(piece) // 2 + 16, np.uint64, slack=1 << 17)
+        table, n, _, tokens, hashes = kernels.count_tokens_hashed(piece, table, 0, 0, buffer)
         _give_back(spare_pieces, piece)  # the table holds its tokens' bytes: the piece is read
-        return table, n, tokens
+        return table, n, tokens, hashes, buffer
 
     state = {"table": kernels.table_new(1 << 16), "n": 0, "used": 0, "total": 0, "pruned": 0}
 
     def fold(counted_piece):
-        piece_table, piece_n, tokens = counted_piece
-        table, n, used = kernels.table_merge(state["table"], state["n"], state["used"], piece_table, piece_n)
+        piece_table, piece_n, tokens, hashes, buffer = counted_piece
+        table, n, used = kernels.table_merge(state["table"], state["n"], state["used"], piece_table, piece_n,
+                                             hashes)
         spare_tables.append(piece_table)
+        spare_hashes.append(buffer)
         state["total"] += tokens
         state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, state["pruned"], prune_at)
 
@@ -532,9 +543,10 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
     from .encode import _Sink
     prepare("spool")
 
-    # a piece's token table once merged, and its ids' buffer once copied, serve a later piece: no fresh
-    # pages to fault in (some 20 a MB of text each); at most one of each a piece in flight
+    # a piece's token table and its hashes once merged, and its ids' buffer once copied, serve a later piece:
+    # no fresh pages to fault in (some 20 a MB of text each); at most one of each a piece in flight
     spare_tables: List[tuple] = []
+    spare_hashes: List[np.ndarray] = []
     spare_ids: List[np.ndarray] = []
     spare_pieces: List[np.ndarray] = []
 
@@ -542,9 +554,10 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
         table = _spare_table(spare_tables, 1 << 16)
         # room for the most tokens the piece can hold (and for a later piece a block longer)
         buffer = _spare_or_new(spare_ids, len(piece) // 2 + 16, np.int32, slack=1 << 20)
-        table, n, _, ids, ends = kernels.count_tokens_ids(piece, table, 0, 0, buffer)
+        hashes_buffer = _spare_or_new(spare_hashes, len(piece) // 2 + 16, np.uint64, slack=1 << 17)
+        table, n, _, ids, ends, hashes = kernels.count_tokens_ids(piece, table, 0, 0, buffer, hashes_buffer)
         _give_back(spare_pieces, piece)  # the table holds its tokens' bytes: the piece is read
-        return table, n, ids, ends, buffer
+        return table, n, ids, ends, buffer, hashes, hashes_buffer
 
     state = {"table": kernels.table_new(1 << 16), "n": 0, "used": 0, "total": 0, "pruned": 0, "spooling": True}
     size = corpus.plain_bytes() if folder is None and isinstance(corpus, Corpus) else None
@@ -553,10 +566,11 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
 
     def fold(counted_piece):
         """Merge the piece's count in turn and take its place in the spool; returns what to copy there."""
-        piece_table, piece_n, ids, ends, buffer = counted_piece
+        piece_table, piece_n, ids, ends, buffer, hashes, hashes_buffer = counted_piece
         table, n, used, where = kernels.table_merge_map(state["table"], state["n"], state["used"],
-                                                        piece_table, piece_n)
+                                                        piece_table, piece_n, hashes)
         spare_tables.append(piece_table)
+        spare_hashes.append(hashes_buffer)
         before = state["pruned"]
         state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, before, prune_at)
         if state["spooling"] and state["pruned"] > before:  # the entries were renumbered: the spool is of no use
@@ -597,9 +611,9 @@ def merge(parts, prune_at: Optional[int]) -> Counted:
     prepare("merge")
     table, n, used = kernels.table_new(1 << 16), 0, 0
     total = pruned = 0
-    no_slots = np.zeros(1, np.uint64)
+    no_slots = np.zeros(1, np.uint64)  # (a merge never reads the other table's slots)
     for (hashes, entries, arena), tokens, part_pruned in parts:
-        table, n, used = kernels.table_merge(table, n, used, (no_slots, hashes, entries, arena), len(hashes))
+        table, n, used = kernels.table_merge(table, n, used, (no_slots, entries, arena), len(entries), hashes)
         total += tokens
         table, n, used, pruned = _prune(table, n, used, max(pruned, part_pruned), prune_at)
     return Counted(table, n, total, pruned)
