@@ -163,7 +163,7 @@ def _spare_table(spare: List[tuple], capacity: int) -> tuple:
         table = spare.pop()
     except IndexError:
         return kernels.table_new(capacity)
-    table[0].fill(0)
+    table[kernels.TABLE_SLOTS].fill(0)
     return table
 
 
