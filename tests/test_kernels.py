@@ -492,6 +492,23 @@ def test_a_slot_whose_hash_half_matches_is_taken_only_when_the_bytes_match_too()
     assert kernels.table_lookup(table, np.frombuffer(b"beta", np.uint8)) == 1
 
 
+@pytest.mark.parametrize("how", ["counted", "merged"])
+def test_a_token_tables_slots_double_past_two_thirds_full(how):
+    """1024 slots hold 682 tokens and the 683rd doubles them, whether the tokens are counted (the loop's
+    fast path, then table_add) or merged; table_new sizes its slots by the same rule."""
+    for k, size in ((682, 1024), (683, 2048)):
+        tokens = [b"t%d" % i for i in range(k)]
+        data = np.frombuffer(b" ".join(tokens), np.uint8).copy()
+        table, n, used, _, hashes = kernels.count_tokens_hashed(data, kernels.table_new(16), 0, 0,
+                                                                np.empty(0, np.uint64))
+        if how == "merged":
+            table, n, used = kernels.table_merge(kernels.table_new(16), 0, 0, table, n, hashes)
+        slots = table[kernels.TABLE_SLOTS]
+        assert n == k and len(slots) == size and np.count_nonzero(slots) == k
+        assert [kernels.table_lookup(table, np.frombuffer(t, np.uint8)) for t in tokens] == list(range(k))
+        assert len(kernels.table_new(k)[kernels.TABLE_SLOTS]) == size
+
+
 def test_a_token_table_refuses_more_entries_than_its_slots_can_number():
     """A merge's map and the spool hold entries as int32: the table says when it is full instead of
     wrapping."""

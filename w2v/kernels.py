@@ -924,8 +924,9 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 # A token table maps the bytes of a token to an entry: entries are numbered in first-seen order and
 # their bytes live in one arena, so growing the table or merging two never copies a token twice.
 # State, a tuple: slots uint64[C] (each the high 32 bits of a token's hash over its entry + 1 in the low
-# 32; 0: empty; C a power of two, the low bits of the hash giving the home slot), entries int64[M, 2]
-# (the place of the bytes in the arena, start and length packed in one int64 by _place, and the count),
+# 32; 0: empty; C a power of two, at most two thirds full, the low bits of the hash giving the home slot),
+# entries int64[M, 2] (the place of the bytes in the arena, start and length packed in one int64 by _place,
+# and the count),
 # arena uint8[A]; and the scalars n (entries, at most MAX_ENTRIES) and used (arena bytes). A look-up
 # that finds its token touches one slot, one entry row and the token's bytes: three cache lines. Slots
 # of 8 bytes, not 16, halve the largest array of a count with millions of distinct tokens; entries of 16
@@ -951,6 +952,10 @@ _LOW = np.uint64(0xFFFFFFFF)
 #: The most entries a token table holds: a merge's map and the spool hold entries as int32 (and an entry + 1
 #: must fit the low 32 bits of its slot).
 MAX_ENTRIES = (1 << 31) - 1
+#: A token table's slots are at most two thirds full, not half: word2vec.c's 21 million tokens then fit 2**25
+#: slots (256 MiB, not 512), and a piece's table more often fits the caches; the longer probes cost the merges
+#: into a table of millions about 5% (benchmarks/README.md, "Slots two thirds full").
+_MAX_LOAD_NUM, _MAX_LOAD_DEN = 2, 3
 
 
 @njit(cache=True, inline="always")
@@ -1000,7 +1005,7 @@ def _length_of(entries, e):
 def table_new(capacity):
     """An empty token table with room for about ``capacity`` entries (see the section comment)."""
     slots_size = 1024
-    while slots_size < 2 * capacity:
+    while _MAX_LOAD_DEN * capacity > _MAX_LOAD_NUM * slots_size:
         slots_size *= 2
     entries = max(capacity, 16)
     return (np.zeros(slots_size, np.uint64), np.empty((entries, 2), np.int64),
@@ -1096,7 +1101,7 @@ def table_add(table, n, used, data, start, end, h, count):
     _store(slots, s, entries, arena, n, used, data, start, end, h, count)
     n += 1
     used += length
-    if 2 * n > slots.shape[0]:
+    if _MAX_LOAD_DEN * n > _MAX_LOAD_NUM * slots.shape[0]:
         slots = _rehash(2 * slots.shape[0], entries, arena, n)
     return (slots, entries, arena), n, used
 
@@ -1114,11 +1119,12 @@ def _store(slots, s, entries, arena, n, used, data, start, end, h, count):
 @njit(cache=True, inline="always")
 def _add_at(table, n, used, s, data, start, end, h, count):
     """:func:`table_add` for a token whose look-up ended at the empty slot ``s``: written there at once
-    when the table has room for it, stays at most half full and within its limits, else through
+    when the table has room for it, stays at most two thirds full and within its limits, else through
     :func:`table_add` (which grows the table and looks the slot up again, or says which limit the token
     would pass). Returns (table, n, used)."""
     slots, entries, arena = table
-    if (n < entries.shape[0] and used + (end - start) <= arena.shape[0] and 2 * (n + 1) <= slots.shape[0]
+    if (n < entries.shape[0] and used + (end - start) <= arena.shape[0]
+            and _MAX_LOAD_DEN * (n + 1) <= _MAX_LOAD_NUM * slots.shape[0]
             and n < MAX_ENTRIES and end - start <= MAX_TOKEN_BYTES):
         _store(slots, s, entries, arena, n, used, data, start, end, h, count)
         return table, n + 1, used + (end - start)
