@@ -67,8 +67,8 @@ CBOW_MIN_ALPHA_RATIO = 0.2
 
 #: Distinct tokens a vocabulary count holds before it prunes the rarest (word2vec.c's ReduceVocab): 21
 #: million, where word2vec.c prunes (0.7 of its 30 million hash slots), so a corpus with more distinct
-#: tokens keeps the words word2vec.c keeps; about 65 bytes each, so counting stays at about 1.7 GiB,
-#: about as much as word2vec.c's own count (benchmarks/README.md, "Scale: hundreds of millions of tokens").
+#: tokens keeps the words word2vec.c keeps; 60-85 bytes each, so counting stays at about 1.2 GiB,
+#: less than word2vec.c's own count (1.6 GiB) (benchmarks/README.md, "Scale: hundreds of millions of tokens").
 COUNT_LIMIT = 21_000_000
 
 #: Every numeric option's type and range.
