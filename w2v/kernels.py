@@ -921,21 +921,19 @@ def sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_pr
 
 
 # -- text: tokens, counting and encoding (w2v.scan runs these over pieces of the corpus) ----------
-# A token table maps the bytes of a token to an entry: entries are numbered in first-seen order and
-# their bytes live in one arena, so growing the table or merging two never copies a token twice.
-# State, a tuple: slots uint64[C] (each the high 32 bits of a token's hash over its entry + 1 in the low
-# 32; 0: empty; C a power of two, at most two thirds full, the low bits of the hash giving the home slot),
-# entries int64[M, 2] (the place of the bytes in the arena, start and length packed in one int64 by _place,
-# and the count),
-# arena uint8[A]; and the scalars n (entries, at most MAX_ENTRIES) and used (arena bytes). A look-up
-# that finds its token touches one slot, one entry row and the token's bytes: three cache lines. Slots
-# of 8 bytes, not 16, halve the largest array of a count with millions of distinct tokens; entries of 16
-# bytes, not 24, never straddle two cache lines and save 8 bytes more a token; and no hashes are kept
-# beside the entries (8 bytes more): the counting loop hands the hashes of a piece's new entries to its
-# caller for the piece's merge, and a table that grows hashes its tokens again from its own arena, read
-# in order (benchmarks/README.md, "Slots of eight bytes", "Entries of sixteen bytes", "No hashes kept").
-# Tokens are runs of bytes other than the six ASCII white-space bytes (w2v.words.SEPARATORS); the hash
-# is 64-bit FNV-1a.
+# A token table maps the bytes of a token to an entry: entries are numbered in first-seen order and their
+# bytes live in one arena, so growing the table or merging two never copies a token twice. State, a tuple:
+# slots uint64[C] (each the high 32 bits of a token's hash over its entry + 1 in the low 32; 0: empty; C a
+# power of two, at most two thirds full, the low bits of the hash giving the home slot), entries int64[M, 2]
+# (the place of the bytes in the arena, start and length packed in one int64 by _place, and the count), arena
+# uint8[A]; and the scalars n (entries, at most MAX_ENTRIES) and used (arena bytes). A look-up that finds its
+# token touches one slot, one entry row and the token's bytes: three cache lines. Slots of 8 bytes, not 16,
+# halve the largest array of a count with millions of distinct tokens; entries of 16 bytes, not 24, never
+# straddle two cache lines and save 8 bytes more a token; and no hashes are kept beside the entries (8 bytes
+# more): the counting loop hands the hashes of a piece's new entries to its caller for the piece's merge, and
+# a table that grows hashes its tokens again from its own arena, read in order (benchmarks/README.md, "Slots
+# of eight bytes", "Entries of sixteen bytes", "No hashes kept", "Slots two thirds full"). Tokens are runs of
+# bytes other than the six ASCII white-space bytes (w2v.words.SEPARATORS); the hash is 64-bit FNV-1a.
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 _PLACE, _COUNT = 0, 1
