@@ -31,7 +31,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
-from timing import result_name, write_result  # noqa: E402
+from timing import invocation, result_name, write_result  # noqa: E402
 
 BANDS = [(0, 100), (100, 1_000), (1_000, 10_000), (10_000, None)]
 MATRICES = ("syn0", "syn1neg")
@@ -159,7 +159,7 @@ def main(argv=None):
     keys = ["state", "matrix", "ranks", "order floor", "sum", "mean", "guard all", "counts", "eta x0.5", "eta x2",
             "F*", "F counts"]
     lines = [f"# Combine rules against one machine training both rounds ({datetime.date.today()})", "",
-             f"`python benchmarks/combine_oracle.py {' '.join(argv if argv is not None else sys.argv[1:])}`", "",
+             f"`{invocation(__file__, argv)}`", "",
              f"Two shards of {os.path.basename(args.corpus)}, one round of {args.sync_words:,} words each, one "
              f"thread, seed {args.seed}, dim "
              f"{args.dim}. Cells: relative squared error of each rule's combined change against one machine "

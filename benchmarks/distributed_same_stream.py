@@ -24,7 +24,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare import BadArgument, OneLineParser, run_in_one_line  # noqa: E402
-from timing import result_name, write_result  # noqa: E402
+from timing import invocation, result_name, write_result  # noqa: E402
 
 
 def cosines(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -66,7 +66,7 @@ def main(argv=None):
         c = cosines(result.model.weights.syn0[:, :args.dim], reference)
         rows.append((label, float(np.median(c)), float(c.min()), result.history[0].loss))
     lines = [f"# One Dask worker against one machine ({datetime.date.today()})", "",
-             f"`python benchmarks/distributed_same_stream.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+             f"`{invocation(__file__, argv)}`",
              "", f"One epoch, one thread, seed {args.seed}, dim {args.dim}; the worker (`local:1`, sync every "
              f"{sync_words:,} words, warm-up rounds included) trained in chunks of {chunk_words:,} words; loss "
              f"{worker.history[0].loss:.8f}. Cosine of each input vector with the worker's:", "",

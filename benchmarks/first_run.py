@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from timing import checkouts, result_name, write_result  # noqa: E402
+from timing import checkouts, invocation, result_name, write_result  # noqa: E402
 
 
 def timed_runs(tree: str, args) -> tuple:
@@ -55,7 +55,7 @@ def main(argv=None) -> None:
             first, second = timed_runs(tree, args)
             rows.append((name, r, first, second))
             print(f"{name} run {r}: first {first:.1f} s, second {second:.1f} s", flush=True)
-    command = "python benchmarks/first_run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = invocation(__file__, argv)
     lines = ["# First run: compiling the kernels\n", f"`{command}` (`w2v train {os.path.relpath(args.corpus, ROOT)} "
              f"-o v.bin -q`; a new empty Numba cache for each pair of runs; runs alternate)\n",
              "| version | run | first run s (compiles) | second run s (cache) |", "|---|---|---|---|"]

@@ -33,7 +33,7 @@ sys.path.insert(0, ROOT)
 from compare import (BadArgument, OneLineParser, default_data, evaluate, machine_info, positive_ints,  # noqa: E402
                      run_in_one_line)
 from systems import CONFIGS  # noqa: E402
-from timing import free_stem, result_name, time_command, write_stem_files  # noqa: E402
+from timing import free_stem, invocation, result_name, time_command, write_stem_files  # noqa: E402
 
 GENSIM = ("import sys; from gensim.models import Word2Vec; "
           "sg, negative, alpha, epochs, seed = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), "
@@ -215,7 +215,7 @@ def main(argv=None):
     points = summarise(runs)
     report = {"date": datetime.date.today().isoformat(), "corpus": os.path.basename(args.corpus), "seed": args.seed,
               "repeat": args.repeat,
-              "command": "python benchmarks/quality_time.py " + " ".join(sys.argv[1:] if argv is None else argv),
+              "command": invocation(__file__, argv),
               "machine": machine_info(), "points": points, "best_within": compare_curves(points), "runs": runs}
     write_stem_files(args.out, stem, {".json": json.dumps(report, indent=1), ".md": markdown(report)})
     try:

@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 
 from compare import OneLineParser, run_in_one_line  # noqa: E402
 from quality_time import CONFIGS, command  # noqa: E402
-from timing import result_name, time_command, write_result  # noqa: E402
+from timing import invocation, result_name, time_command, write_result  # noqa: E402
 
 SYSTEMS = {"w2v": "w2v", "word2vec.c": "word2vec-c", "gensim": "gensim-file"}
 
@@ -83,7 +83,7 @@ def main(argv=None):
     finally:
         shutil.rmtree(work)
     lines = [f"# Scale: a synthetic corpus, one epoch end to end ({datetime.date.today()})", "",
-             f"`python benchmarks/synthetic_scale.py {' '.join(argv if argv is not None else sys.argv[1:])}`", "",
+             f"`{invocation(__file__, argv)}`", "",
              f"Corpus: {'`' + corpus + '`' if made is None else f'zipf_corpus.py, {args.tokens:,} tokens, exponent {args.exponent}'}"
              f" ({size / 1e9:.2f} GB); {args.config}, 1 epoch, dim 100, window 5, sample 1e-3, min-count 5, "
              "2 threads; each system once, in turn, under `/usr/bin/time`.", "",

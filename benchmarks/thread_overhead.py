@@ -39,7 +39,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
 from compare import BadArgument, OneLineParser, positive_ints, run_in_one_line  # noqa: E402
-from timing import result_name, write_result  # noqa: E402
+from timing import invocation, result_name, write_result  # noqa: E402
 
 
 class SleepingKernel:
@@ -146,7 +146,7 @@ def main(argv=None):
             rows.append((ms, n, chunks, seconds, chunks / seconds, chunks / ideal, ideal / seconds))
             print(rows[-1], flush=True)
     lines = [f"# The main thread with many training threads ({datetime.date.today()})", "",
-             f"`python benchmarks/thread_overhead.py {' '.join(argv if argv is not None else sys.argv[1:])}`", "",
+             f"`{invocation(__file__, argv)}`", "",
              "The real `w2v.train` loop (chunk plan, schedule, pool, tqdm bar shown) with the kernel replaced "
              "by a sleep of the chunk's time with the GIL released (see the script's docstring); one epoch of "
              f"about {args.waves} chunks a thread. Ideal: every thread busy from the start to the end "

@@ -15,6 +15,12 @@ import tempfile
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 
+def invocation(script: str, argv: Optional[Sequence[str]]) -> str:
+    """The command line a result records: ``python benchmarks/<script's file name> <arguments>``, the
+    arguments ``argv`` or, when None, this process's own."""
+    return f"python benchmarks/{os.path.basename(script)} {' '.join(sys.argv[1:] if argv is None else argv)}"
+
+
 def time_command(command: List[str]) -> Tuple[float, float, str]:
     """Run ``command`` under ``/usr/bin/time``; returns (wall seconds, peak MiB, its standard output).
     A command that fails ends the benchmark with its error."""

@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from compare import OneLineParser, at_least_one, existing_file, existing_folder, run_in_one_line  # noqa: E402
-from timing import RESULTS, result_name, time_command, write_result  # noqa: E402
+from timing import RESULTS, invocation, result_name, time_command, write_result  # noqa: E402
 
 CLI = os.path.join(os.path.dirname(HERE), "cli.py")
 
@@ -79,7 +79,7 @@ def main(argv=None):
     finally:
         shutil.rmtree(work)
     lines = [f"# The vocabulary against word2vec.c's ({datetime.date.today()})", "",
-             f"`python benchmarks/vocab_against_c.py {' '.join(argv if argv is not None else sys.argv[1:])}`", "",
+             f"`{invocation(__file__, argv)}`", "",
              f"Corpus `{args.corpus}` ({os.path.getsize(args.corpus) / 1e9:.2f} GB); min count {args.min_count}, "
              f"{args.threads} threads; each run once under `/usr/bin/time`. word2vec.c counts with `-save-vocab` "
              "and no `-output` (it stops after counting); its `</s>` is left out.", "",
