@@ -509,6 +509,25 @@ def test_a_token_tables_slots_double_past_two_thirds_full(how):
         assert len(kernels.table_new(k)[kernels.TABLE_SLOTS]) == size
 
 
+def test_pruning_a_token_table_keeps_the_rest_in_order_in_its_own_arrays():
+    """table_prune drops the tokens counted at most ``at_most`` times, keeps the others' order, counts and
+    bytes, and finds them again; it reuses the table's slots, entries and arena (new slots beside the old
+    would raise the peak of a count at its limit by their size)."""
+    tokens = [b"w%d" % i for i in range(900)]
+    times = [1 + i % 4 for i in range(900)]  # 1, 2, 3, 4, 1, 2, ...
+    data = np.frombuffer(b" ".join(t for t, k in zip(tokens, times) for _ in range(k)), np.uint8).copy()
+    table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
+    assert n == 900
+    pruned, kept, kept_used = kernels.table_prune(table, n, 2)
+    survivors = [t for t, k in zip(tokens, times) if k > 2]
+    assert kept == len(survivors) == 450 and kept_used == sum(map(len, survivors))
+    assert all(a is b for a, b in zip(pruned, table))  # the same arrays, not copies
+    assert np.count_nonzero(pruned[kernels.TABLE_SLOTS]) == kept
+    assert pruned[kernels.TABLE_ENTRIES][:kept, 1].tolist() == [k for k in times if k > 2]
+    assert [kernels.table_lookup(pruned, np.frombuffer(t, np.uint8)) for t in survivors] == list(range(kept))
+    assert [kernels.table_lookup(pruned, np.frombuffer(t, np.uint8)) for t in tokens[:2]] == [-1, -1]
+
+
 def test_a_token_table_refuses_more_entries_than_its_slots_can_number():
     """A merge's map and the spool hold entries as int32: the table says when it is full instead of
     wrapping."""

@@ -242,7 +242,7 @@ _force_option = click.option("-f", "--force", is_flag=True,
                              help="Replace an existing read-only output (its permissions are kept).")
 _count_limit_option = click.option(
     "--count-limit", type=_range("count_limit"), default=COUNT_LIMIT, show_default=True, metavar="N",
-    help="Distinct tokens held while counting (60-85 bytes a token); past it the rarest are pruned, as "
+    help="Distinct tokens held while counting (55-85 bytes a token); past it the rarest are pruned, as "
          "word2vec.c prunes at the same 21 million. Raise it for exact counts of a corpus with more.")
 
 

@@ -1022,11 +1022,17 @@ _REHASH_BLOCK = 256  # entries hashed at a time before their slots are written (
 
 @njit(cache=True)
 def _rehash(slots_size, entries, arena, n):
-    """New slots uint64[slots_size] for the first ``n`` entries, each token hashed again from its bytes
-    (the entries, and so the arena, are read in order). A block of entries is hashed first and its
-    slots written after: the writes, each a miss in a table past the caches, then follow one another
-    without a hash's chain of multiplies between them, so the core keeps many misses in flight."""
-    slots = np.zeros(slots_size, np.uint64)
+    """New slots uint64[slots_size] for the first ``n`` entries (:func:`_rehash_into`)."""
+    return _rehash_into(np.zeros(slots_size, np.uint64), entries, arena, n)
+
+
+@njit(cache=True)
+def _rehash_into(slots, entries, arena, n):
+    """``slots`` (uint64, a power of two long, all 0) filled for the first ``n`` entries, each token hashed
+    again from its bytes (the entries, and so the arena, are read in order). A block of entries is hashed
+    first and its slots written after: the writes, each a miss in a table past the caches, then follow one
+    another without a hash's chain of multiplies between them, so the core keeps many misses in flight."""
+    slots_size = slots.shape[0]
     mask = np.uint64(slots_size - 1)
     block = np.empty(_REHASH_BLOCK, np.uint64)
     for first in range(0, n, _REHASH_BLOCK):
@@ -1332,7 +1338,9 @@ def take_into(values, indexes, out):
 @njit(cache=True, nogil=True)
 def table_prune(table, n, at_most):
     """Drop every entry counted ``at_most`` times or fewer (word2vec.c's ReduceVocab), keeping the
-    order of the rest; returns (table, n, used) with the arena compacted."""
+    order of the rest; returns (table, n, used) with the arena compacted. The table's own arrays are
+    reused, its slots emptied and filled again: new slots beside the old would add their size to the
+    peak of a count at its limit (256 MiB at 21 million tokens; benchmarks/README.md, "Pruning in place")."""
     slots, entries, arena = table
     kept = 0
     used = 0
@@ -1345,7 +1353,9 @@ def table_prune(table, n, at_most):
             entries[kept, _COUNT] = entries[e, _COUNT]
             kept += 1
             used += length
-    return (_rehash(slots.shape[0], entries, arena, kept), entries, arena), kept, used
+    for s in range(slots.shape[0]):
+        slots[s] = 0
+    return (_rehash_into(slots, entries, arena, kept), entries, arena), kept, used
 
 
 @njit(cache=True)

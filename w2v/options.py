@@ -67,7 +67,7 @@ CBOW_MIN_ALPHA_RATIO = 0.2
 
 #: Distinct tokens a vocabulary count holds before it prunes the rarest (word2vec.c's ReduceVocab): 21
 #: million, where word2vec.c prunes (0.7 of its 30 million hash slots), so a corpus with more distinct
-#: tokens keeps the words word2vec.c keeps; 60-85 bytes each, so counting stays at about 1.2 GiB,
+#: tokens keeps the words word2vec.c keeps; 55-85 bytes each, so counting stays at about 1.1 GiB,
 #: less than word2vec.c's own count (1.6 GiB) (benchmarks/README.md, "Scale: hundreds of millions of tokens").
 COUNT_LIMIT = 21_000_000
 

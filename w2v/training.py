@@ -638,7 +638,7 @@ def pruned_note(pruned_below: int) -> str:
     """What a user whose count was pruned should know, and what to do about it."""
     return (f"note: the count held more distinct tokens than --count-limit, so tokens seen at most {pruned_below} "
             f"times were pruned while counting (as word2vec.c does): some rare words may be missing or undercounted; "
-            f"raise --count-limit (60-85 bytes a token) for exact counts")
+            f"raise --count-limit (55-85 bytes a token) for exact counts")
 
 
 def train_encoded(encoded: EncodedCorpus, vocab: Vocabulary, options: TrainOptions, *,
