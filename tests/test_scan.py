@@ -341,3 +341,21 @@ def test_a_counting_pass_is_warmed_with_the_kernel_it_uses(sample_path, pass_nam
     done = subprocess.run([sys.executable, "-c", code, sample_path], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "1"]
+
+
+def test_the_encoding_pass_loads_its_own_kernels_only(sample_path):
+    """``prepare("encode")`` loads the kernels a word table and encoding use, each as encoding then calls it
+    (no second compile), and none of a count's (merging, pruning, the vocabulary's), ~15 ms each that
+    encoding with a vocabulary never uses. In a process of its own, as above."""
+    import subprocess
+    import sys
+    names = ["count_tokens", "encode_tokens", "count_tokens_hashed", "table_merge", "table_hashes", "table_prune",
+             "table_candidates", "table_frequency_order"]
+    code = (f"import sys; from w2v import kernels, scan; from w2v.corpus import Corpus; names = {names!r}; "
+            f"loaded = lambda: [len(getattr(kernels, name).signatures) for name in names]; "
+            f"scan.prepare('encode'); before = loaded(); "
+            f"pieces = list(scan.encode_pieces(Corpus([sys.argv[1]]), ['the', 'of'], lambda token: -1, 2)); "
+            f"print(before, loaded(), sum(len(ids) for ids, _ in pieces) > 0)")
+    done = subprocess.run([sys.executable, "-c", code, sample_path], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1, 1, 0, 0, 0, 0, 0, 0] [1, 1, 0, 0, 0, 0, 0, 0] True"

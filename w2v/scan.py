@@ -435,13 +435,27 @@ def prepare(pass_name: str) -> None:
     """Load (or compile) the text kernels of one pass (``"count"``, ``"spool"``: :func:`count_and_spool`,
     ``"merge"`` or ``"encode"``), each once, on a few bytes, then hand LLVM's pages back
     (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes never use them. A pass
-    loads only its own kernels (each takes ~15 ms from the cache; ``w2v train`` needs only the spool's)."""
+    loads only its own kernels (each takes ~15 ms from the cache; ``w2v train`` needs only the spool's,
+    encoding with a vocabulary only a word table's and the look-ups')."""
     from . import kernels
     from .memory import map_large_blocks, release_compiler_pages
     if pass_name in _prepared:
         return
     map_large_blocks()
     data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)  # read-only, as the encoding pass's pieces
+    if pass_name == "encode":  # a vocabulary's table (word_table: no hashes kept) and the tokens looked up in it
+        table, n, _, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
+        kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
+    else:
+        _load_count_kernels(pass_name, data)
+    release_compiler_pages()
+    _prepared.add(pass_name)
+
+
+def _load_count_kernels(pass_name: str, data: np.ndarray) -> None:
+    """:func:`prepare`'s kernels of a count (``"count"``, ``"spool"`` or ``"merge"``): counting a piece,
+    merging it, pruning, and the vocabulary's candidates, order and words."""
+    from . import kernels
     if pass_name == "spool":  # its pieces are writable buffers used again (:func:`pieces` with ``spare``)
         table, n, used, _, _, hashes = kernels.count_tokens_ids(data.copy(), kernels.table_new(16), 0, 0,
                                                                 np.empty(len(data) // 2 + 16, np.int32),
@@ -450,24 +464,15 @@ def prepare(pass_name: str) -> None:
         kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64),
                           np.zeros(2, np.int32))
         kernels.take_into(np.zeros(n, np.int32), np.zeros(2, np.int32), np.zeros(2, np.int32))
-    else:  # the counting pass's pieces are writable (as the spool's); a vocabulary's words (encode) are not
-        if pass_name == "encode":  # a vocabulary's table (word_table): no hashes kept
-            table, n, used, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
-            hashes = kernels.table_hashes(table, n)
-        else:
-            table, n, used, _, hashes = kernels.count_tokens_hashed(data.copy(), kernels.table_new(16), 0, 0,
-                                                                    np.empty(0, np.uint64))
+    else:  # the counting pass's pieces are writable (as the spool's)
+        table, n, used, _, hashes = kernels.count_tokens_hashed(data.copy(), kernels.table_new(16), 0, 0,
+                                                                np.empty(0, np.uint64))
         merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n, hashes)
-        if pass_name == "encode":
-            kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
     kernels.table_prune(*merged[:2], 0)
     kernels.table_candidates(table, n, 1, 8)
     kernels.table_lookup(table, data[:1])
-    # the vocabulary's order and words
     kernels.table_frequency_order(table, np.arange(n, dtype=np.int64), np.ones(n, np.int64), np.zeros(0, np.uint64))
     kernels.table_tokens_joined(table, np.arange(n, dtype=np.int64))
-    release_compiler_pages()
-    _prepared.add(pass_name)
 
 
 _prepared: set = set()
