@@ -435,8 +435,8 @@ def prepare(pass_name: str) -> None:
     """Load (or compile) the text kernels of one pass (``"count"``, ``"spool"``: :func:`count_and_spool`,
     ``"merge"`` or ``"encode"``), each once, on a few bytes, then hand LLVM's pages back
     (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes never use them. A pass
-    loads only its own kernels (each takes ~15 ms from the cache; ``w2v train`` needs only the spool's,
-    encoding with a vocabulary only a word table's and the look-ups')."""
+    loads only its own kernels (each takes ~15 ms from the cache): ``w2v train`` needs only the spool's,
+    and encoding with a vocabulary only the two that make its word table and look the tokens up in it."""
     from . import kernels
     from .memory import map_large_blocks, release_compiler_pages
     if pass_name in _prepared:
