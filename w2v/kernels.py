@@ -957,6 +957,12 @@ _MAX_LOAD_NUM, _MAX_LOAD_DEN = 2, 3
 
 
 @njit(cache=True, inline="always")
+def _too_full(n, slots_size):
+    """Whether ``n`` entries fill ``slots_size`` slots past two thirds (the rule above)."""
+    return _MAX_LOAD_DEN * n > _MAX_LOAD_NUM * slots_size
+
+
+@njit(cache=True, inline="always")
 def _is_space(b):
     return b <= 32 and (b == 32 or b == 10 or b == 9 or b == 13 or b == 11 or b == 12)  # most bytes: one test
 
@@ -1003,7 +1009,7 @@ def _length_of(entries, e):
 def table_new(capacity):
     """An empty token table with room for about ``capacity`` entries (see the section comment)."""
     slots_size = 1024
-    while _MAX_LOAD_DEN * capacity > _MAX_LOAD_NUM * slots_size:
+    while _too_full(capacity, slots_size):
         slots_size *= 2
     entries = max(capacity, 16)
     return (np.zeros(slots_size, np.uint64), np.empty((entries, 2), np.int64),
@@ -1105,7 +1111,7 @@ def table_add(table, n, used, data, start, end, h, count):
     _store(slots, s, entries, arena, n, used, data, start, end, h, count)
     n += 1
     used += length
-    if _MAX_LOAD_DEN * n > _MAX_LOAD_NUM * slots.shape[0]:
+    if _too_full(n, slots.shape[0]):
         slots = _rehash(2 * slots.shape[0], entries, arena, n)
     return (slots, entries, arena), n, used
 
@@ -1127,8 +1133,7 @@ def _add_at(table, n, used, s, data, start, end, h, count):
     :func:`table_add` (which grows the table and looks the slot up again, or says which limit the token
     would pass). Returns (table, n, used)."""
     slots, entries, arena = table
-    if (n < entries.shape[0] and used + (end - start) <= arena.shape[0]
-            and _MAX_LOAD_DEN * (n + 1) <= _MAX_LOAD_NUM * slots.shape[0]
+    if (n < entries.shape[0] and used + (end - start) <= arena.shape[0] and not _too_full(n + 1, slots.shape[0])
             and n < MAX_ENTRIES and end - start <= MAX_TOKEN_BYTES):
         _store(slots, s, entries, arena, n, used, data, start, end, h, count)
         return table, n + 1, used + (end - start)

@@ -457,16 +457,16 @@ def _load_count_kernels(pass_name: str, data: np.ndarray) -> None:
     merging it, pruning, and the vocabulary's candidates, order and words."""
     from . import kernels
     if pass_name == "spool":  # its pieces are writable buffers used again (:func:`pieces` with ``spare``)
-        table, n, used, _, _, hashes = kernels.count_tokens_ids(data.copy(), kernels.table_new(16), 0, 0,
-                                                                np.empty(len(data) // 2 + 16, np.int32),
-                                                                np.empty(len(data) // 2 + 16, np.uint64))
+        table, n, _, _, _, hashes = kernels.count_tokens_ids(data.copy(), kernels.table_new(16), 0, 0,
+                                                             np.empty(len(data) // 2 + 16, np.int32),
+                                                             np.empty(len(data) // 2 + 16, np.uint64))
         merged = kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n, hashes)
         kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64),
                           np.zeros(2, np.int32))
         kernels.take_into(np.zeros(n, np.int32), np.zeros(2, np.int32), np.zeros(2, np.int32))
     else:  # the counting pass's pieces are writable (as the spool's)
-        table, n, used, _, hashes = kernels.count_tokens_hashed(data.copy(), kernels.table_new(16), 0, 0,
-                                                                np.empty(0, np.uint64))
+        table, n, _, _, hashes = kernels.count_tokens_hashed(data.copy(), kernels.table_new(16), 0, 0,
+                                                             np.empty(0, np.uint64))
         merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n, hashes)
     kernels.table_prune(*merged[:2], 0)
     kernels.table_candidates(table, n, 1, 8)
