@@ -90,6 +90,34 @@ def test_train_reads_a_pipe_named_as_its_corpus(tmp_path, sample_path):
     assert_clean_error(results[1], 1, f"{fifo} (a pipe) holds more than 100 distinct tokens, so its count was pruned")
 
 
+def test_a_pipe_whose_count_must_be_pruned_stops_at_the_prune(tmp_path, sample_path):
+    """A corpus read once only whose count has to be pruned cannot be encoded (that would read it again); the
+    error comes at the prune, not after reading the rest: of a pipe of 200 MB, a few MB are read."""
+    import threading
+    fifo = str(tmp_path / "pipe")
+    text = open(sample_path, "rb").read()
+    os.mkfifo(fifo)
+    written = []
+
+    def fill():
+        total = 0
+        try:
+            with open(fifo, "wb") as f:
+                while total < 200 << 20:
+                    f.write(text)
+                    total += len(text)
+        except BrokenPipeError:  # the reader closed the pipe
+            pass
+        written.append(total)
+    writer = threading.Thread(target=fill, daemon=True)
+    writer.start()
+    result = run("train", fifo, "-o", tmp_path / "v.bin", "--dim", 8, "--epochs", 1, "-q", "--count-limit", 100)
+    writer.join(60)
+    assert_clean_error(result, 1, f"{fifo} (a pipe) holds more than 100 distinct tokens, so its count was pruned")
+    assert written and written[0] < 32 << 20, written  # (the whole pipe: 200 MB)
+    assert not (tmp_path / "v.bin").exists()
+
+
 def test_train_from_stdin_with_a_vocabulary(tmp_path, sample_path):
     vocab_file = str(tmp_path / "vocab.txt")
     assert run("vocab", sample_path, "-o", vocab_file, "-q").exit_code == 0

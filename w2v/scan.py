@@ -295,21 +295,34 @@ class _Reader:
         self.thread.join(timeout=1.0)  # a reader blocked on a read (standard input) is left to end with the process
 
 
+def _close(items: Iterator) -> None:
+    """Close ``items`` (a generator of :func:`pieces`: its readers and the files they have open) now, not
+    when it is collected: an error's traceback keeps it alive, and with it, say, a pipe's read end, so
+    that the program writing to the pipe would wait instead of being told the reading stopped."""
+    close = getattr(items, "close", None)
+    if close is not None:
+        close()
+
+
 def _in_order(work: Callable, items: Iterator, threads: int) -> Iterator:
     """``work(item)`` for every item on ``threads`` threads, results in the items' order, at most
-    ``threads + 1`` in flight (one waiting while the reader makes the next)."""
-    if threads <= 1:
-        for item in items:
-            yield work(item)
-        return
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        in_flight: collections.deque = collections.deque()
-        for item in items:
-            in_flight.append(pool.submit(work, item))
-            while len(in_flight) > threads:
+    ``threads + 1`` in flight (one waiting while the reader makes the next); ``items`` is closed at the
+    end (:func:`_close`)."""
+    try:
+        if threads <= 1:
+            for item in items:
+                yield work(item)
+            return
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            in_flight: collections.deque = collections.deque()
+            for item in items:
+                in_flight.append(pool.submit(work, item))
+                while len(in_flight) > threads:
+                    yield in_flight.popleft().result()
+            while in_flight:
                 yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
+    finally:
+        _close(items)
 
 
 def _in_turn(work: Callable, fold: Callable, items: Iterator, threads: int,
@@ -323,7 +336,15 @@ def _in_turn(work: Callable, fold: Callable, items: Iterator, threads: int,
     the one before it, which folds it next (after its own ``after``), while the thread that made it
     goes on to the next item. ``after`` takes out of the fold what need not be serial (copying a result
     to the place the fold gave it). An exception in ``work``, ``fold`` or ``after`` stops the items
-    after it and is raised here."""
+    after it and is raised here. ``items`` is closed at the end (:func:`_close`)."""
+    try:
+        _turns(work, fold, items, threads, after)
+    finally:
+        _close(items)
+
+
+def _turns(work: Callable, fold: Callable, items: Iterator, threads: int, after: Optional[Callable]) -> None:
+    """:func:`_in_turn`'s work, without the closing of ``items``."""
     if threads <= 1:
         for item in items:
             folded = fold(work(item))
@@ -537,13 +558,16 @@ class Spooled:
         self.ids = None
 
 
-def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
-                    folder: Optional[str] = None) -> Tuple[Counted, Optional[Spooled]]:
+def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1, folder: Optional[str] = None,
+                    on_prune: Optional[Callable[[], None]] = None) -> Tuple[Counted, Optional[Spooled]]:
     """:func:`count`, writing down each token's entry as it goes (in memory, or with ``folder`` in an
     unlinked file there), so that encoding is a look-up per entry instead of a second reading of the
     text (:func:`w2v.encode.encode_spooled`); this is how a corpus read once (standard input) is trained
     without a vocabulary file. Pruning renumbers the entries, so once it happens the spool is dropped
-    (``None``) and encoding must read the text again. The count is :func:`count`'s, whatever the threads."""
+    (``None``) and encoding must read the text again. The count is :func:`count`'s, whatever the threads.
+    ``on_prune`` is called at the first prune, before the spool is dropped; an exception it raises stops
+    the count there, so a caller that cannot read the text again (standard input) says so at once, not
+    after reading the rest."""
     from . import kernels
     from .encode import _Sink
     prepare("spool")
@@ -579,6 +603,8 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1,
         before = state["pruned"]
         state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, before, prune_at)
         if state["spooling"] and state["pruned"] > before:  # the entries were renumbered: the spool is of no use
+            if on_prune is not None:
+                on_prune()
             state["spooling"] = False
             ids_sink.discard(wait=True)  # once the pieces before have copied theirs
         start = None

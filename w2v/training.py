@@ -563,11 +563,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     spooled = None
     try:
         if vocab is None:  # one reading of the text: counted, and each token's entry spooled
-            vocab, spooled, word_ids = count_and_spool_vocabulary(corpus, options, say, spool)
-            if spooled is None and corpus.read_once:
-                raise ValueError(f"{corpus.read_once} holds more than {options.count_limit:,} distinct tokens, so its "
-                                 f"count was pruned and encoding would need to read it again; save it to a file, "
-                                 f"give a vocabulary file (--read-vocab), or raise --count-limit")
+            vocab, spooled, word_ids = count_and_spool_vocabulary(
+                corpus, options, say, spool, on_prune=_cannot_read_again(corpus, options) if corpus.read_once else None)
         model = Model.new(vocab, options)
         check_words(vocab.words)  # what the writers would refuse after training, refused now
         needs = list(reserve(vocab)) if reserve is not None else []
@@ -593,12 +590,24 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         encoded.close()
 
 
-def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folder: Optional[str]):
+def _cannot_read_again(corpus: Corpus, options: TrainOptions) -> Callable[[], None]:
+    """What a count of a corpus read once only does when it has to be pruned: the spool is then dropped and
+    encoding would read the text again, which it cannot, so the count stops there with this error (not
+    after reading the rest: a pipe of many GB)."""
+    def stop() -> None:
+        raise ValueError(f"{corpus.read_once} holds more than {options.count_limit:,} distinct tokens, so its count "
+                         f"was pruned and encoding would need to read it again; save it to a file, give a "
+                         f"vocabulary file (--read-vocab), or raise --count-limit")
+    return stop
+
+
+def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folder: Optional[str],
+                               on_prune: Optional[Callable[[], None]] = None):
     """The corpus's vocabulary (as :func:`count_vocabulary`) from one reading of the text that also spools
-    each token's entry (:func:`w2v.scan.count_and_spool`, in ``folder`` or in memory): (vocabulary,
-    spool or None when the count was pruned, each entry's word id or None)."""
+    each token's entry (:func:`w2v.scan.count_and_spool`, in ``folder`` or in memory, and its ``on_prune``):
+    (vocabulary, spool or None when the count was pruned, each entry's word id or None)."""
     from .scan import count_and_spool
-    counted, spooled = count_and_spool(corpus, options.count_limit, options.threads, folder)
+    counted, spooled = count_and_spool(corpus, options.count_limit, options.threads, folder, on_prune)
     try:
         names = ", ".join(map(source_name, corpus.files))
         if spooled is not None:
