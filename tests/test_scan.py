@@ -157,11 +157,21 @@ def test_in_turn_folds_in_order_and_raises_without_hanging(threads):
             if failing_step == "fold" and result == 49:
                 raise ValueError("item 7 cannot be folded")
             fold(result)
-        with pytest.raises(ValueError, match="item 7"):
-            scan._in_turn(work_failing, fold_failing, iter(range(60)), threads)
+        closed = []
+
+        def items():
+            try:
+                yield from range(60)
+            finally:
+                closed.append(True)
+        with pytest.raises(ValueError, match="item 7") as caught:
+            scan._in_turn(work_failing, fold_failing, items(), threads)
         # folds stop at the failure (a failed work may also stop folds before it that wait for their turn)
         assert folded == [i * i for i in range(len(folded))]
         assert len(folded) == 7 if failing_step == "fold" else len(folded) <= 7
+        # the items (a pass's readers and open files) are closed at once, though the error's traceback,
+        # held here, still holds them
+        assert closed == [True] and caught.tb is not None
 
 
 def test_pieces_given_back_are_used_again_with_the_same_bytes(tmp_path):
