@@ -87,7 +87,8 @@ def test_train_reads_a_pipe_named_as_its_corpus(tmp_path, sample_path):
         os.unlink(fifo)
     assert results[0].exit_code == 0, results[0].output
     assert len(Vectors.load(tmp_path / "v.bin")) == 737
-    assert_clean_error(results[1], 1, f"{fifo} (a pipe) holds more than 100 distinct tokens, so its count was pruned")
+    assert_clean_error(results[1], 1, f"{fifo} (a pipe) holds more distinct tokens than --count-limit allows "
+                                 "(100 tokens, 3,200 bytes of them), so its count was pruned")
 
 
 def test_a_pipe_whose_count_must_be_pruned_stops_at_the_prune(tmp_path, sample_path):
@@ -113,7 +114,8 @@ def test_a_pipe_whose_count_must_be_pruned_stops_at_the_prune(tmp_path, sample_p
     writer.start()
     result = run("train", fifo, "-o", tmp_path / "v.bin", "--dim", 8, "--epochs", 1, "-q", "--count-limit", 100)
     writer.join(60)
-    assert_clean_error(result, 1, f"{fifo} (a pipe) holds more than 100 distinct tokens, so its count was pruned")
+    assert_clean_error(result, 1, f"{fifo} (a pipe) holds more distinct tokens than --count-limit allows "
+                                 "(100 tokens, 3,200 bytes of them), so its count was pruned")
     assert written and written[0] < 32 << 20, written  # (the whole pipe: 200 MB)
     assert not (tmp_path / "v.bin").exists()
 

@@ -96,6 +96,29 @@ def test_pruning_gives_the_same_vocabulary_whatever_the_threads(tmp_path, monkey
     assert results[0][1][results[0][0].index("common")] == 4000
 
 
+def test_a_count_is_pruned_when_its_tokens_bytes_pass_the_limit_too(tmp_path, monkeypatch):
+    """A text of few spaces (40 distinct tokens of 300 bytes, each once, between common words) is pruned when
+    its tokens' bytes pass TOKEN_BYTES_PER_LIMIT (32) a token allowed, though it holds fewer tokens than the
+    limit: the same whatever the threads, and the count then holds at most that many bytes. Tokens of 30
+    bytes, as many as the limit allows less ten, are counted exactly."""
+    rng = np.random.default_rng(1)
+    text = "".join(f"{rng.bytes(150).hex()} common common\n" for _ in range(40))
+    path = write(tmp_path / "long.txt", text)
+    monkeypatch.setattr(scan, "PIECE_BYTES", 1024)
+    results = []
+    for threads in (1, 2, 3):
+        counted = scan.count(Corpus([path], block_size=512), 100, threads)
+        tokens = dict(zip(counted.words(np.arange(counted.n)), counted.counts.tolist()))
+        results.append((tokens, counted.pruned_below, int(counted.lengths.sum())))
+    assert results[0] == results[1] == results[2]
+    tokens, pruned_below, token_bytes = results[0]
+    assert pruned_below >= 1 and token_bytes <= 32 * 100  # pruned with 41 tokens, under the limit of 100
+    assert tokens["common"] == 80 and len(tokens) < 41
+    short = write(tmp_path / "short.txt", " ".join(f"{i:030d}" for i in range(90)) + "\n")  # 2,700 bytes
+    counted = scan.count(Corpus([short]), 100, 1)
+    assert counted.pruned_below == 0 and counted.n == 90
+
+
 def test_sentence_offsets_cut_long_lines_and_skip_empty_ones():
     assert sentence_offsets(np.array([3, 3, 10], np.int64), 12, 4).tolist() == [0, 3, 7, 10, 12]
     assert sentence_offsets(np.array([], np.int64), 8, 4).tolist() == [0, 4, 8]

@@ -242,8 +242,9 @@ _force_option = click.option("-f", "--force", is_flag=True,
                              help="Replace an existing read-only output (its permissions are kept).")
 _count_limit_option = click.option(
     "--count-limit", type=_range("count_limit"), default=COUNT_LIMIT, show_default=True, metavar="N",
-    help="Distinct tokens held while counting (55-85 bytes a token); past it the rarest are pruned, as "
-         "word2vec.c prunes at the same 21 million. Raise it for exact counts of a corpus with more.")
+    help="Distinct tokens held while counting (55-85 bytes a token); past it, or past 32 bytes of tokens a token "
+         "allowed, the rarest are pruned, as word2vec.c prunes at the same 21 million. Raise it for exact counts "
+         "of a corpus with more.")
 
 
 class _Group(click.Group):

@@ -70,6 +70,12 @@ CBOW_MIN_ALPHA_RATIO = 0.2
 #: tokens keeps the words word2vec.c keeps; 55-85 bytes each, so counting stays at about 1.1 GiB,
 #: less than word2vec.c's own count (1.6 GiB) (benchmarks/README.md, "Scale: hundreds of millions of tokens").
 COUNT_LIMIT = 21_000_000
+#: A count holds at most this many bytes of tokens for each token its limit allows; past that it prunes as
+#: it does past the limit (:func:`w2v.scan._prune`). The distinct tokens of natural text average 8-10 bytes
+#: (wiki8's 7.8), so this does not bind there; it bounds the count of a text with few spaces (minified code,
+#: base64, a binary file), whose tokens, up to a read block (~1 MB) each and nearly all distinct, were all
+#: held: 1.2 GB of memory for 1 GB of such text.
+TOKEN_BYTES_PER_LIMIT = 32
 
 #: Every numeric option's type and range.
 LIMITS: Dict[str, Limit] = {

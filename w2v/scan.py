@@ -19,10 +19,12 @@ size without white space) a space, so the cut stays where the reader made it. To
 sentences are therefore exactly what the line-by-line Python reader made.
 
 Counting (:func:`count`) keeps one token table for the corpus: each piece's table is merged into it
-in order, and as long as it holds more than ``prune_at`` distinct tokens, every token seen at most
+in order, and as long as it holds more than ``prune_at`` distinct tokens (or more than
+:data:`w2v.options.TOKEN_BYTES_PER_LIMIT` bytes of them a token allowed), every token seen at most
 ``m`` times is dropped and ``m`` grows by one (word2vec.c's ReduceVocab). Pruning happens at piece
 boundaries, so the vocabulary of a pruned count does not depend on the number of threads either, and
-memory holds at most ``prune_at`` tokens plus those of the pieces in flight.
+memory holds at most ``prune_at`` tokens, of ``TOKEN_BYTES_PER_LIMIT * prune_at`` bytes at most, plus
+those of the pieces in flight.
 
 Training reads the text once (:func:`count_and_spool`): the counting pass also writes down each
 token's entry in the count (merging a piece's table gives where its entries went; the merge takes the
@@ -49,6 +51,7 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .corpus import Corpus
+from .options import TOKEN_BYTES_PER_LIMIT
 
 __all__ = ["PIECE_BYTES", "pieces", "count", "count_and_spool", "Spooled", "merge", "Counted", "word_table",
            "encode_pieces"]
@@ -532,11 +535,12 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
 
 
 def _prune(table, n: int, used: int, pruned: int, prune_at: Optional[int]):
-    """word2vec.c's ReduceVocab for as long as the table holds more than ``prune_at`` tokens: every
-    token seen at most ``pruned + 1`` times is dropped, and that bound grows by one each time.
-    Returns ``(table, n, used, pruned)``."""
+    """word2vec.c's ReduceVocab for as long as the table holds more than ``prune_at`` tokens, or more
+    than ``TOKEN_BYTES_PER_LIMIT * prune_at`` bytes of them (``used``): every token seen at most
+    ``pruned + 1`` times is dropped, and that bound grows by one each time. Returns ``(table, n, used,
+    pruned)``."""
     from . import kernels
-    while prune_at is not None and n > prune_at:
+    while prune_at is not None and (n > prune_at or used > TOKEN_BYTES_PER_LIMIT * prune_at):
         pruned += 1
         table, n, used = kernels.table_prune(table, n, pruned)
     return table, n, used, pruned

@@ -57,7 +57,7 @@ from .files import check_free_space
 from .formats import check_words
 from .memory import release_compiler_pages
 from .model import Model, Position, kernel_args, kernel_function
-from .options import KERNELS, TrainOptions, default_threads
+from .options import KERNELS, TOKEN_BYTES_PER_LIMIT, TrainOptions, default_threads
 from .progress import ProgressBar
 from .vectors import Vectors
 from .vocab import Vocabulary, build_vocabulary, too_long_phrase, vocabulary_and_entry_ids, vocabulary_from_count
@@ -595,9 +595,11 @@ def _cannot_read_again(corpus: Corpus, options: TrainOptions) -> Callable[[], No
     encoding would read the text again, which it cannot, so the count stops there with this error (not
     after reading the rest: a pipe of many GB)."""
     def stop() -> None:
-        raise ValueError(f"{corpus.read_once} holds more than {options.count_limit:,} distinct tokens, so its count "
-                         f"was pruned and encoding would need to read it again; save it to a file, give a "
-                         f"vocabulary file (--read-vocab), or raise --count-limit")
+        limit = options.count_limit
+        raise ValueError(f"{corpus.read_once} holds more distinct tokens than --count-limit allows ({limit:,} tokens, "
+                         f"{TOKEN_BYTES_PER_LIMIT * limit:,} bytes of them), so its count was pruned and encoding "
+                         f"would need to read it again; save it to a file, give a vocabulary file (--read-vocab), "
+                         f"or raise --count-limit")
     return stop
 
 
@@ -645,8 +647,9 @@ def say_count_notes(summary, say) -> None:
 
 def pruned_note(pruned_below: int) -> str:
     """What a user whose count was pruned should know, and what to do about it."""
-    return (f"note: the count held more distinct tokens than --count-limit, so tokens seen at most {pruned_below} "
-            f"times were pruned while counting (as word2vec.c does): some rare words may be missing or undercounted; "
+    return (f"note: the count held more distinct tokens than --count-limit allows (or more than "
+            f"{TOKEN_BYTES_PER_LIMIT} bytes of them a token allowed), so tokens seen at most {pruned_below} times "
+            f"were pruned while counting (as word2vec.c does): some rare words may be missing or undercounted; "
             f"raise --count-limit (55-85 bytes a token) for exact counts")
 
 

@@ -1,9 +1,10 @@
 """Vocabulary: counting, pruning, frequency order, and the tables training needs.
 
 Counting is one pass over the corpus with bounded memory: whenever more than
-``prune_at`` distinct tokens are held, every token seen at most ``m`` times is
-dropped and ``m`` grows by one (word2vec.c's ReduceVocab, gensim's
-``max_vocab_size``). Words are then kept if seen at least ``min_count`` times,
+``prune_at`` distinct tokens are held (or more than
+:data:`w2v.options.TOKEN_BYTES_PER_LIMIT` bytes of them a token allowed), every
+token seen at most ``m`` times is dropped and ``m`` grows by one (word2vec.c's
+ReduceVocab, gensim's ``max_vocab_size``). Words are then kept if seen at least ``min_count`` times,
 sorted by count (descending), ties broken by the word itself so the order is
 deterministic, and optionally capped at ``max_size`` words.
 
