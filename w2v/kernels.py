@@ -1375,41 +1375,126 @@ def _continuation(arena, at, end):
     return at < end and 0x80 <= arena[at] <= 0xBF
 
 
+@njit(cache=True, inline="always")
+def _utf8_lead(b):
+    """For a byte ``b`` >= 0x80 that starts a UTF-8 sequence: ``(need, low, high)``, the continuation
+    bytes that follow it and the range its first one must be in (Unicode's table 3-7: no overlong forms,
+    no surrogates, nothing past U+10FFFF); ``need`` 0 for a byte that starts none."""
+    if 0xC2 <= b <= 0xDF:
+        return 1, 0x80, 0xBF
+    if b == 0xE0:
+        return 2, 0xA0, 0xBF
+    if 0xE1 <= b <= 0xEC or 0xEE <= b <= 0xEF:
+        return 2, 0x80, 0xBF
+    if b == 0xED:
+        return 2, 0x80, 0x9F
+    if b == 0xF0:
+        return 3, 0x90, 0xBF
+    if 0xF1 <= b <= 0xF3:
+        return 3, 0x80, 0xBF
+    if b == 0xF4:
+        return 3, 0x80, 0x8F
+    return 0, 0, 0
+
+
+@njit(cache=True, inline="always")
+def _utf8_run(data, i, end):
+    """The bytes from ``data[i]`` (>= 0x80) to ``end`` that a UTF-8 decoder takes as one: ``(length,
+    valid)``, the whole sequence when valid, else its longest valid beginning (at least one byte), which
+    Python's decoder replaces by one U+FFFD (Unicode's "maximal subpart")."""
+    need, low, high = _utf8_lead(data[i])
+    if need == 0 or i + 1 >= end or data[i + 1] < low or data[i + 1] > high:
+        return 1, False
+    k = 2
+    while k <= need and _continuation(data, i + k, end):
+        k += 1
+    return k, k > need
+
+
 @njit(cache=True)
 def _utf8_valid(arena, start, end):
     """Whether arena[start:end] is valid UTF-8 as Python's strict decoder reads it."""
     i = start
     while i < end:
-        b = arena[i]
-        if b < 0x80:
+        if arena[i] < 0x80:
             i += 1
             continue
-        if 0xC2 <= b <= 0xDF:
-            need, low, high = 1, 0x80, 0xBF
-        elif b == 0xE0:
-            need, low, high = 2, 0xA0, 0xBF
-        elif 0xE1 <= b <= 0xEC or 0xEE <= b <= 0xEF:
-            need, low, high = 2, 0x80, 0xBF
-        elif b == 0xED:
-            need, low, high = 2, 0x80, 0x9F
-        elif b == 0xF0:
-            need, low, high = 3, 0x90, 0xBF
-        elif 0xF1 <= b <= 0xF3:
-            need, low, high = 3, 0x80, 0xBF
-        elif b == 0xF4:
-            need, low, high = 3, 0x80, 0x8F
-        else:
+        length, valid = _utf8_run(arena, i, end)
+        if not valid:
             return False
-        if i + need >= end:  # the sequence is cut short
-            return False
-        second = arena[i + 1]
-        if second < low or second > high:
-            return False
-        for k in range(2, need + 1):
-            if not _continuation(arena, i + k, end):
-                return False
-        i += need + 1
+        i += length
     return True
+
+
+@njit(cache=True, inline="always")
+def _replaced(data, start, end, out):
+    """Write data[start:end] to ``out`` (room for 3 bytes a byte) as Python's ``decode("utf-8", "replace")``
+    reads it, encoded again: every invalid run (:func:`_utf8_run`) as U+FFFD (EF BF BD). Returns the
+    bytes written and the bytes replaced (what ``w2v.corpus.decode_token`` counts)."""
+    i = start
+    o = 0
+    bad = 0
+    while i < end:
+        if data[i] < 0x80:
+            out[o] = data[i]
+            o += 1
+            i += 1
+            continue
+        length, valid = _utf8_run(data, i, end)
+        if valid:
+            for k in range(length):
+                out[o + k] = data[i + k]
+            o += length
+        else:
+            out[o] = 0xEF
+            out[o + 1] = 0xBF
+            out[o + 2] = 0xBD
+            o += 3
+            bad += length
+        i += length
+    return o, bad
+
+
+@njit(cache=True, nogil=True)
+def table_replaced(table, invalid):
+    """The texts that the entries ``invalid`` (int64[I], tokens that are not valid UTF-8) read as once
+    every invalid run is replaced by U+FFFD (:func:`_replaced`), merged: ``(texts, r, group int32[I], bad
+    int64[I], valid int64[r])``. ``texts`` is a token table of the ``r`` distinct texts (encoded UTF-8),
+    each counted as the sum of its entries' counts; ``group[j]``: the text of ``invalid[j]``; ``bad[j]``:
+    the bytes replaced in it; ``valid[t]``: the entry of ``table`` whose token is text ``t`` byte for byte
+    (a valid token that reads as that text), or -1. For :func:`w2v.vocab._candidates`, which decoded every
+    invalid token in Python before: a Python call a token and one an invalid run (a count of binary or
+    Latin-1 text holds millions)."""
+    entries, arena = table[1], table[2]
+    k = invalid.shape[0]
+    texts = table_new(max(k, 16))
+    r = 0
+    used = 0
+    group = np.empty(k, np.int32)
+    bad = np.empty(k, np.int64)
+    out = np.empty(64, np.uint8)
+    for j in range(k):
+        e = invalid[j]
+        start, length = _start_of(entries, e), _length_of(entries, e)
+        if out.shape[0] < 3 * length:
+            out = np.empty(3 * length, np.uint8)
+        size, replaced = _replaced(arena, start, start + length, out)
+        bad[j] = replaced
+        h = _fnv(out, 0, size)
+        s, t = _find(texts[0], texts[1], texts[2], out, 0, size, h)
+        if t >= 0:
+            texts[1][t, _COUNT] += entries[e, _COUNT]
+        else:
+            t = r
+            texts, r, used = _add_at(texts, r, used, s, out, 0, size, h, entries[e, _COUNT])
+        group[j] = t
+    valid = np.empty(r, np.int64)
+    t_entries, t_arena = texts[1], texts[2]
+    for t in range(r):
+        start = _start_of(t_entries, t)
+        end = start + _length_of(t_entries, t)
+        valid[t] = _find(table[0], entries, arena, t_arena, start, end, _fnv(t_arena, start, end))[1]
+    return texts, r, group, bad, valid
 
 
 @njit(cache=True, nogil=True)

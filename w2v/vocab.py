@@ -36,7 +36,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .corpus import Corpus, decode_token, source_name
+from .corpus import Corpus, source_name
 from .files import open_output
 from .memory import release_free_memory
 from .options import COUNT_LIMIT
@@ -70,40 +70,45 @@ def _candidates(counted, min_count: int):
 
     ``entries`` int64[K]: the entries of valid UTF-8 tokens of at most ``MAX_WORD_BYTES`` bytes seen at
     least ``min_count`` times. ``odd``: for the text of every token that is not valid UTF-8 (invalid
-    bytes replaced by U+FFFD, as encoding will read them), ``[count, entries]``: the merged count and
-    every entry that reads as that text, a valid token of the same text included (and then left out
-    of ``entries``). Tokens are decoded only when kept (or odd): decoding millions of rare tokens only
-    to drop them would double the pass's peak memory. ``most``: the largest count (for messages).
+    bytes replaced by U+FFFD, as encoding will read them) and that is seen at least ``min_count`` times
+    and is short enough, ``[count, entries]``: the merged count and every entry that reads as that text,
+    a valid token of the same text included (and then left out of ``entries``). Tokens are decoded only
+    when kept: decoding millions of rare tokens only to drop them would double the pass's peak memory, and
+    the invalid ones are replaced and merged by a kernel (:func:`w2v.kernels.table_replaced`), not a
+    Python call each. ``most``: the largest count (for messages).
     """
     from . import kernels
     counts, lengths = counted.counts, counted.lengths
     entries, invalid, n_valid, too_long, most = kernels.table_candidates(counted.table, counted.n, min_count,
                                                                           MAX_WORD_BYTES)
     odd: Dict[str, list] = {}
-    invalid_bytes = 0
-    for entry in invalid.tolist():
-        word, bad = decode_token(counted.token(entry))
-        invalid_bytes += bad * int(counts[entry])
-        merged = odd.setdefault(word, [0, []])
-        merged[0] += int(counts[entry])
-        merged[1].append(entry)
-    # a valid token whose text is an odd word's is merged into it (``most`` stays: the merged count is no smaller)
-    taken = []
-    for word, merged in odd.items():
-        entry = kernels.table_lookup(counted.table, np.frombuffer(word.encode("utf-8"), dtype=np.uint8))
-        if entry >= 0:  # (valid UTF-8: the text was decoded)
-            merged[0] += int(counts[entry])
-            merged[1].append(entry)
-            taken.append(entry)
-    if taken:
-        entries = entries[~np.isin(entries, taken)]
-        n_valid -= len(taken)
-        too_long -= int((lengths[taken] > MAX_WORD_BYTES).sum())
-    odd_lengths = {w: len(w.encode("utf-8")) for w in odd}
-    too_long += sum(1 for n in odd_lengths.values() if n > MAX_WORD_BYTES)
-    most = max(most, max((c for c, _ in odd.values()), default=0))
-    summary = CountSummary(counted.total_tokens, n_valid + len(odd), invalid_bytes, counted.pruned_below, too_long)
-    odd = {w: m for w, m in odd.items() if m[0] >= min_count and odd_lengths[w] <= MAX_WORD_BYTES}
+    invalid_bytes = n_odd = 0
+    if len(invalid):
+        texts, n_odd, group, bad, twin = kernels.table_replaced(counted.table, invalid)
+        invalid_bytes = int((bad * counts[invalid]).sum())
+        text_counts = texts[kernels.TABLE_ENTRIES][:n_odd, 1].copy()
+        text_lengths = kernels.entry_places(texts[kernels.TABLE_ENTRIES][:n_odd, 0])[1]
+        # a valid token whose text is an odd word's is merged into it (``most`` stays: the merged count is no
+        # smaller)
+        has_twin = twin >= 0
+        taken = twin[has_twin]
+        text_counts[has_twin] += counts[taken]
+        if len(taken):
+            entries = entries[~np.isin(entries, taken)]
+            n_valid -= len(taken)
+            too_long -= int((lengths[taken] > MAX_WORD_BYTES).sum())
+        too_long += int((text_lengths > MAX_WORD_BYTES).sum())
+        most = max(most, int(text_counts.max()))
+        kept = np.flatnonzero((text_counts >= min_count) & (text_lengths <= MAX_WORD_BYTES))
+        if len(kept):
+            from .scan import Counted
+            words = Counted(texts, n_odd, 0, 0).words(kept)
+            by_text = np.argsort(group, kind="stable")
+            bounds = np.searchsorted(group[by_text], np.stack([kept, kept + 1]))
+            for word, t, (first, last) in zip(words, kept.tolist(), bounds.T.tolist()):
+                odd[word] = [int(text_counts[t]), invalid[by_text[first:last]].tolist()
+                             + ([int(twin[t])] if twin[t] >= 0 else [])]
+    summary = CountSummary(counted.total_tokens, n_valid + n_odd, invalid_bytes, counted.pruned_below, too_long)
     return entries, odd, summary, most
 
 
