@@ -32,7 +32,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from .corpus import Corpus, decode_token
+from .corpus import Corpus
 from .files import temporary_file
 from .memory import release_free_memory
 from .vocab import Vocabulary
@@ -218,16 +218,11 @@ def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 
         raise ValueError(f"max_sentence_length must be at least 1, got {max_sentence_length}")
     if cache_dir is not None and not os.path.isdir(cache_dir):
         raise OSError(f"{cache_dir}: the cache folder does not exist")
-    index = vocab.index
-
-    def resolve(token: bytes) -> int:  # a token that is not valid UTF-8 reads as its replaced text
-        return index.get(decode_token(token)[0], -1)
-
     ids_sink = _Sink(np.int32, cache_dir, capacity=int(vocab.counts.sum()))
     line_ends = _Sink(np.int64)
     try:
         written = 0
-        for ids, ends in encode_pieces(corpus, vocab.words, resolve, threads):
+        for ids, ends in encode_pieces(corpus, vocab.words, threads):
             ids_sink.append(ids)
             line_ends.append(ends + written)
             written += len(ids)

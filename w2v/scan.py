@@ -34,7 +34,7 @@ vocabulary is known :func:`w2v.encode.encode_spooled` maps the entries to word i
 encoding the text again gives. Pruning renumbers the entries, so a pruned count drops that spool.
 
 Encoding (:func:`encode_pieces`) looks every token up in a table of the vocabulary's words; a token that is
-not found and is not valid UTF-8 is decoded with replacement in Python and looked up again (the
+not found and is not valid UTF-8 is looked up again as it reads with its invalid bytes replaced (the
 vocabulary counted it that way). Sentences are cut from the line ends as
 :func:`w2v.encode.sentence_offsets` says.
 """
@@ -664,25 +664,16 @@ def word_table(words: List[str]) -> Tuple[tuple, int]:
     return table, n
 
 
-def encode_pieces(corpus: Corpus, words: List[str], resolve: Callable[[bytes], int], threads: int = 1):
+def encode_pieces(corpus: Corpus, words: List[str], threads: int = 1):
     """Yield (ids int32[T], line_ends int64[L]) for each piece of ``corpus`` in order: the word ids of
-    its known tokens and, for each newline, how many of those ids came before it. ``resolve(token)``
-    gives the id (or -1) of a token that is not valid UTF-8 and not found as it is."""
+    its known tokens (:func:`w2v.kernels.encode_tokens`) and, for each newline, how many of those ids
+    came before it."""
     from . import kernels
     prepare("encode")
     table, n = word_table(words)
     ids_of_entry = np.arange(n, dtype=np.int32)
 
     def encode_piece(piece):
-        ids, line_ends, pending = kernels.encode_tokens(piece, table, n, ids_of_entry)
-        if len(pending):
-            for place, start, end in pending.tolist():
-                ids[place] = resolve(piece[start:end].tobytes())
-            unknown = ids < 0
-            if unknown.any():  # drop them, and move the line ends back past them
-                before = np.concatenate([[0], np.cumsum(unknown)])
-                line_ends = line_ends - before[line_ends]
-                ids = ids[~unknown]
-        return ids, line_ends
+        return kernels.encode_tokens(piece, table, n, ids_of_entry)
 
     yield from _in_order(encode_piece, pieces(corpus, "encoding", readers=threads), threads)
