@@ -120,10 +120,36 @@ def test_a_count_is_pruned_when_its_tokens_bytes_pass_the_limit_too(tmp_path, mo
     assert counted.pruned_below == 0 and counted.n == 90
 
 
-def test_sentence_offsets_cut_long_lines_and_skip_empty_ones():
+@pytest.mark.parametrize("lines_at_a_time", [1 << 20, 3])
+def test_sentence_offsets_cut_long_lines_and_skip_empty_ones(monkeypatch, lines_at_a_time):
+    import w2v.encode
+    monkeypatch.setattr(w2v.encode, "_LINES_AT_A_TIME", lines_at_a_time)
     assert sentence_offsets(np.array([3, 3, 10], np.int64), 12, 4).tolist() == [0, 3, 7, 10, 12]
     assert sentence_offsets(np.array([], np.int64), 8, 4).tolist() == [0, 4, 8]
     assert sentence_offsets(np.array([0, 0], np.int64), 0, 4).tolist() == [0]
+    rng = np.random.default_rng(2)
+    for _ in range(200):  # against the rule written out: every line with ids, cut every max_length
+        ends = np.sort(rng.integers(0, 60, size=rng.integers(0, 12)))
+        total, max_length = int(ends.max(initial=0)) + int(rng.integers(0, 9)), int(rng.integers(1, 7))
+        expected, start = [], 0
+        for end in ends.tolist() + [total]:
+            expected += list(range(start, end, max_length))
+            start = end
+        assert sentence_offsets(ends, total, max_length).tolist() == expected + [total]
+
+
+def test_empty_lines_cost_no_line_ends():
+    """Newlines that would end an empty line (blank lines, CRLF pairs' doubles) are not kept by the passes
+    that record line ends; each line with tokens still ends where it did (a text of blank lines held 8
+    bytes a newline, 40 in all)."""
+    from w2v import kernels
+    data = np.frombuffer(b"\n\n a b\n\n\n\nc\n \n d e f\n\n", np.uint8).copy()
+    ends = kernels.count_tokens_ids(data, kernels.table_new(16), 0, 0, np.empty(16, np.int32),
+                                    np.empty(0, np.uint64))[4]
+    assert ends.tolist() == [0, 2, 3, 6]  # the first newline of a piece is kept: it may end the piece before's line
+    table, n = scan.word_table(["a", "c", "e"])
+    ids, ends = kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
+    assert ids.tolist() == [0, 1, 2] and ends.tolist() == [0, 1, 2, 3]
 
 
 def test_read_ahead_keeps_order_raises_the_readers_error_and_stops_the_reader():

@@ -188,21 +188,40 @@ class _Sink:
             self.fd = None
 
 
+#: Line ends taken at a time by :func:`sentence_offsets`: its arrays of a line each stay ~8 MB apiece.
+_LINES_AT_A_TIME = 1 << 20
+
+
 def sentence_offsets(line_ends: np.ndarray, total: int, max_sentence_length: int) -> np.ndarray:
     """int64[S+1] sentence offsets from the places where lines end (sorted, int64) in ``total`` ids.
 
     Every line with ids is a sentence, cut into pieces of ``max_sentence_length`` (the last piece
-    may be shorter; nothing is dropped); lines left empty are skipped.
+    may be shorter; nothing is dropped); lines left empty are skipped. The line ends are taken a million
+    at a time, so the arrays made for each line stay small beside the result (whole, they were eight
+    arrays as long as the corpus's lines: gigabytes for 100 million lines). The passes that record line
+    ends (:func:`w2v.kernels.count_tokens_ids`, :func:`w2v.kernels.encode_tokens`) keep one for a run of
+    newlines, or for a newline after an id: newlines that would end an empty line would give no
+    sentence here, and a text of blank lines held 8 bytes a newline (40 in all) before
+    (``benchmarks/README.md``, "Empty lines").
     """
-    ends = np.append(np.asarray(line_ends, dtype=np.int64), np.int64(total))
-    starts = np.concatenate([np.zeros(1, np.int64), ends[:-1]])
-    lengths = ends - starts
-    nonempty = lengths > 0
-    starts, lengths = starts[nonempty], lengths[nonempty]
-    pieces = (lengths + max_sentence_length - 1) // max_sentence_length
-    first = np.cumsum(pieces) - pieces  # each line's first piece
-    within = np.arange(int(pieces.sum()), dtype=np.int64) - np.repeat(first, pieces)
-    return np.append(np.repeat(starts, pieces) + within * max_sentence_length, np.int64(total))
+    line_ends = np.asarray(line_ends, dtype=np.int64)
+    parts = []
+    start = 0
+    for first in range(0, len(line_ends) + 1, _LINES_AT_A_TIME):
+        ends = line_ends[first:first + _LINES_AT_A_TIME]
+        if first + _LINES_AT_A_TIME > len(line_ends):  # the last line, after the last newline
+            ends = np.append(ends, np.int64(total))
+        starts = np.concatenate([[start], ends[:-1]])
+        lengths = ends - starts
+        nonempty = lengths > 0
+        starts, lengths = starts[nonempty], lengths[nonempty]
+        pieces = (lengths + max_sentence_length - 1) // max_sentence_length
+        within = np.arange(int(pieces.sum()), dtype=np.int64) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        parts.append(np.repeat(starts, pieces) + within * max_sentence_length)
+        if len(ends):
+            start = int(ends[-1])
+    parts.append(np.array([total], np.int64))
+    return np.concatenate(parts)
 
 
 def encode_corpus(corpus: Corpus, vocab: Vocabulary, max_sentence_length: int = 10_000,

@@ -1157,7 +1157,8 @@ def _count_all(data, table, n, used, ids, keep_ids, hashes, keep_hashes):
     write each token's entry to ``ids`` (room for every token ``data`` can hold) and note the line ends;
     with ``keep_hashes`` (likewise) write the hash of each entry added to ``hashes[entry]`` (room for
     ``n`` and every token), for a merge of this table (:func:`table_merge_map`).
-    Returns (table, n, used, tokens, line_ends int64[L]: for every newline, the tokens before it).
+    Returns (table, n, used, tokens, line_ends int64[L]: the line ends, as the tokens before each (see
+    :func:`w2v.encode.sentence_offsets` for which newlines are kept)).
 
     A token already in the table is counted in place; a new one is added where its look-up ended
     (:func:`_add_at`). The table's arrays are taken anew only after an addition, and ``ids`` never:
@@ -1172,7 +1173,7 @@ def _count_all(data, table, n, used, ids, keep_ids, hashes, keep_hashes):
     while True:
         start, i, newlines, h = _next_hashed(data, i)
         if keep_ids:
-            for _ in range(newlines):
+            for _ in range(min(newlines, 1)):  # one line end for a run of newlines (w2v.encode.sentence_offsets)
                 line_ends, n_lines = _appended(line_ends, n_lines, tokens)
         if start < 0:
             break
@@ -1650,7 +1651,8 @@ def encode_tokens(data, table, n, ids_of_entry):
     """Encode ``data`` (uint8[B], cut at white space) with a table of the vocabulary.
 
     ``ids_of_entry`` int32[n]: the word id of each entry. Returns (ids int32[T], line_ends int64[L]): the
-    ids of the known tokens in order, and for every newline how many ids came before it. A token not
+    ids of the known tokens in order, and the line ends, as the ids before each
+    (:func:`w2v.encode.sentence_offsets` says which newlines are kept). A token not
     found that is not valid UTF-8 is looked up again as it reads with its invalid runs replaced by U+FFFD
     (:func:`_replaced`, Python's ``decode("utf-8", "replace")``), as the vocabulary counted it; Python
     did that a token at a time before (25 s for wiki8 in Latin-1, against 0.4 s for its ASCII).
@@ -1666,7 +1668,7 @@ def encode_tokens(data, table, n, ids_of_entry):
     while i < size:
         b = data[i]
         if _is_space(b):
-            if b == 10:
+            if b == 10 and (n_lines == 0 or line_ends[n_lines - 1] != n_ids):  # (w2v.encode.sentence_offsets)
                 line_ends, n_lines = _appended(line_ends, n_lines, n_ids)
             i += 1
             continue

@@ -549,7 +549,8 @@ def _prune(table, n: int, used: int, pruned: int, prune_at: Optional[int]):
 @dataclass
 class Spooled:
     """Every token of a corpus as its entry in the corpus's count (:func:`count_and_spool`): int32 in
-    memory (``ids``) or in an unlinked file (``fd``), and for every newline how many tokens came before it."""
+    memory (``ids``) or in an unlinked file (``fd``), and the line ends as the tokens before each (those of
+    empty lines left out: :func:`w2v.encode.sentence_offsets`)."""
     ids: Optional[np.ndarray]
     fd: Optional[int]
     line_ends: np.ndarray
