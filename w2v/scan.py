@@ -667,8 +667,7 @@ def word_table(words: List[str]) -> Tuple[tuple, int]:
 
 def encode_pieces(corpus: Corpus, words: List[str], threads: int = 1):
     """Yield (ids int32[T], line_ends int64[L]) for each piece of ``corpus`` in order: the word ids of
-    its known tokens (:func:`w2v.kernels.encode_tokens`) and, for each newline, how many of those ids
-    came before it."""
+    its known tokens (:func:`w2v.kernels.encode_tokens`) and its line ends, as the ids before each."""
     from . import kernels
     prepare("encode")
     table, n = word_table(words)

@@ -4,9 +4,9 @@ Counting is one pass over the corpus with bounded memory: whenever more than
 ``prune_at`` distinct tokens are held (or more than
 :data:`w2v.options.TOKEN_BYTES_PER_LIMIT` bytes of them a token allowed), every
 token seen at most ``m`` times is dropped and ``m`` grows by one (word2vec.c's
-ReduceVocab, gensim's ``max_vocab_size``). Words are then kept if seen at least ``min_count`` times,
-sorted by count (descending), ties broken by the word itself so the order is
-deterministic, and optionally capped at ``max_size`` words.
+ReduceVocab, gensim's ``max_vocab_size``). Words are then kept if seen at least
+``min_count`` times, sorted by count (descending), ties broken by the word itself
+so the order is deterministic, and optionally capped at ``max_size`` words.
 
 Derived tables (all NumPy, no Numba):
 
@@ -84,10 +84,11 @@ def _candidates(counted, min_count: int):
     odd: Dict[str, list] = {}
     invalid_bytes = n_odd = 0
     if len(invalid):
+        from .scan import Counted
         texts, n_odd, group, bad, twin = kernels.table_replaced(counted.table, invalid)
+        replaced = Counted(texts, n_odd, 0, 0)
         invalid_bytes = int((bad * counts[invalid]).sum())
-        text_counts = texts[kernels.TABLE_ENTRIES][:n_odd, 1].copy()
-        text_lengths = kernels.entry_places(texts[kernels.TABLE_ENTRIES][:n_odd, 0])[1]
+        text_counts, text_lengths = replaced.counts.copy(), replaced.lengths
         # a valid token whose text is an odd word's is merged into it (``most`` stays: the merged count is no
         # smaller)
         has_twin = twin >= 0
@@ -101,8 +102,7 @@ def _candidates(counted, min_count: int):
         most = max(most, int(text_counts.max()))
         kept = np.flatnonzero((text_counts >= min_count) & (text_lengths <= MAX_WORD_BYTES))
         if len(kept):
-            from .scan import Counted
-            words = Counted(texts, n_odd, 0, 0).words(kept)
+            words = replaced.words(kept)
             by_text = np.argsort(group, kind="stable")
             bounds = np.searchsorted(group[by_text], np.stack([kept, kept + 1]))
             for word, t, (first, last) in zip(words, kept.tolist(), bounds.T.tolist()):
