@@ -1456,6 +1456,16 @@ def _replaced(data, start, end, out):
     return o, bad
 
 
+@njit(cache=True, inline="always")
+def _replaced_hashed(data, start, end, out):
+    """:func:`_replaced` into ``out`` (replaced by a larger array when it has no room) and the result's
+    hash: ``(out, size, bytes replaced, hash)``."""
+    if out.shape[0] < 3 * (end - start):
+        out = np.empty(3 * (end - start), np.uint8)
+    size, bad = _replaced(data, start, end, out)
+    return out, size, bad, _fnv(out, 0, size)
+
+
 @njit(cache=True, nogil=True)
 def table_replaced(table, invalid):
     """The texts that the entries ``invalid`` (int64[I], tokens that are not valid UTF-8) read as once
@@ -1466,36 +1476,28 @@ def table_replaced(table, invalid):
     (a valid token that reads as that text), or -1. For :func:`w2v.vocab._candidates`, which decoded every
     invalid token in Python before: a Python call a token and one an invalid run (a count of binary or
     Latin-1 text holds millions)."""
-    entries, arena = table[1], table[2]
+    slots, entries, arena = table
     k = invalid.shape[0]
     texts = table_new(max(k, 16))
     r = 0
     used = 0
     group = np.empty(k, np.int32)
     bad = np.empty(k, np.int64)
+    valid = np.empty(k, np.int64)  # (r <= k)
     out = np.empty(64, np.uint8)
     for j in range(k):
         e = invalid[j]
-        start, length = _start_of(entries, e), _length_of(entries, e)
-        if out.shape[0] < 3 * length:
-            out = np.empty(3 * length, np.uint8)
-        size, replaced = _replaced(arena, start, start + length, out)
-        bad[j] = replaced
-        h = _fnv(out, 0, size)
+        start = _start_of(entries, e)
+        out, size, bad[j], h = _replaced_hashed(arena, start, start + _length_of(entries, e), out)
         s, t = _find(texts[0], texts[1], texts[2], out, 0, size, h)
         if t >= 0:
             texts[1][t, _COUNT] += entries[e, _COUNT]
-        else:
+        else:  # a new text: added, and looked up among the valid tokens once
             t = r
+            valid[t] = _find(slots, entries, arena, out, 0, size, h)[1]
             texts, r, used = _add_at(texts, r, used, s, out, 0, size, h, entries[e, _COUNT])
         group[j] = t
-    valid = np.empty(r, np.int64)
-    t_entries, t_arena = texts[1], texts[2]
-    for t in range(r):
-        start = _start_of(t_entries, t)
-        end = start + _length_of(t_entries, t)
-        valid[t] = _find(table[0], entries, arena, t_arena, start, end, _fnv(t_arena, start, end))[1]
-    return texts, r, group, bad, valid
+    return texts, r, group, bad, valid[:r].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -1654,8 +1656,8 @@ def encode_tokens(data, table, n, ids_of_entry):
     ids of the known tokens in order, and the line ends, as the ids before each
     (:func:`w2v.encode.sentence_offsets` says which newlines are kept). A token not
     found that is not valid UTF-8 is looked up again as it reads with its invalid runs replaced by U+FFFD
-    (:func:`_replaced`, Python's ``decode("utf-8", "replace")``), as the vocabulary counted it; Python
-    did that a token at a time before (25 s for wiki8 in Latin-1, against 0.4 s for its ASCII).
+    (:func:`_replaced`, Python's ``decode("utf-8", "replace")``), as the vocabulary counted it, here and
+    not a token at a time in Python (benchmarks/README.md, "Invalid UTF-8 in compiled code").
     """
     slots, entries, arena = table
     size = data.shape[0]
@@ -1684,11 +1686,9 @@ def encode_tokens(data, table, n, ids_of_entry):
             i += 1
         e = _find(slots, entries, arena, data, start, i, h)[1]
         if e < 0 and high >= 0x80:
-            if out.shape[0] < 3 * (i - start):
-                out = np.empty(3 * (i - start), np.uint8)
-            replaced_size, bad = _replaced(data, start, i, out)
+            out, replaced_size, bad, replaced_hash = _replaced_hashed(data, start, i, out)
             if bad > 0:
-                e = _find(slots, entries, arena, out, 0, replaced_size, _fnv(out, 0, replaced_size))[1]
+                e = _find(slots, entries, arena, out, 0, replaced_size, replaced_hash)[1]
         if e >= 0:
             ids[n_ids] = ids_of_entry[e]
             n_ids += 1
