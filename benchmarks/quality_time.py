@@ -37,27 +37,28 @@ from timing import free_stem, invocation, result_name, time_command, write_stem_
 
 GENSIM = ("import sys; from gensim.models import Word2Vec; "
           "sg, negative, alpha, epochs, seed = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), "
-          "int(sys.argv[6]), int(sys.argv[7]); "
-          "m = Word2Vec(corpus_file=sys.argv[1], vector_size=100, window=5, min_count=5, sample=1e-3, "
+          "int(sys.argv[6]), int(sys.argv[7]); min_count = int(sys.argv[8]); "
+          "m = Word2Vec(corpus_file=sys.argv[1], vector_size=100, window=5, min_count=min_count, sample=1e-3, "
           "negative=negative, hs=0, sg=sg, workers=2, epochs=epochs, alpha=alpha, seed=seed); "
           "m.wv.save_word2vec_format(sys.argv[2], binary=True)")
 SYSTEMS = ("w2v", "gensim-file", "word2vec-c")
 
 
-def command(system: str, config: str, epochs: int, corpus: str, out: str, seed: int, word2vec_bin: str, seeded: bool):
+def command(system: str, config: str, epochs: int, corpus: str, out: str, seed: int, word2vec_bin: str, seeded: bool,
+            min_count: int = 5):
     """The whole command one point times."""
     sg, negative, hs, alpha = CONFIGS[config]
     if system == "w2v":
         return [sys.executable, os.path.join(ROOT, "cli.py"), "train", corpus, "-o", out, "-q", "--threads", "2",
                 "--model", "sg" if sg else "cbow", "--dim", "100", "--window", "5", "--negative", str(negative),
-                "--sample", "1e-3", "--min-count", "5", "--alpha", str(alpha), "--epochs", str(epochs),
+                "--sample", "1e-3", "--min-count", str(min_count), "--alpha", str(alpha), "--epochs", str(epochs),
                 "--seed", str(seed)] + (["--hs"] if hs else [])
     if system == "gensim-file":
         return [sys.executable, "-c", GENSIM, corpus, out, str(int(sg)), str(negative), str(alpha), str(epochs),
-                str(seed)]
+                str(seed), str(min_count)]
     return [word2vec_bin, "-train", corpus, "-output", out, "-binary", "1", "-size", "100", "-window", "5",
             "-sample", "1e-3", "-negative", str(negative), "-hs", "1" if hs else "0", "-cbow", "0" if sg else "1",
-            "-min-count", "5", "-threads", "2", "-alpha", str(alpha), "-iter", str(epochs)] \
+            "-min-count", str(min_count), "-threads", "2", "-alpha", str(alpha), "-iter", str(epochs)] \
         + (["-seed", str(seed)] if seeded else [])
 
 

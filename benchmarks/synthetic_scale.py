@@ -9,7 +9,8 @@ vectors, and deleted with it; with ``--keep`` written to ``--folder`` itself, ne
 there; or given with ``--corpus``). Each system runs once, in turn, under ``/usr/bin/time``
 (wall seconds, peak resident memory): the whole command, from reading the text to the written
 vectors file, with the same settings (``--config``, 1 epoch, dim 100, window 5, sample 1e-3,
-min-count 5, 2 threads). The kept vocabulary of each is read off its file's header. The report goes
+``--min-count`` (5), 2 threads; ``--min-count 1`` keeps every distinct token a word: a vocabulary of
+millions). The kept vocabulary of each is read off its file's header. The report goes
 to ``results/<--name>.md``. Quality is not measured: the tokens are random.
 """
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main(argv=None):
     parser.add_argument("--word2vec-bin", required=True)
     parser.add_argument("--config", choices=sorted(CONFIGS), default="cbow-ns")
     parser.add_argument("--systems", default="w2v,word2vec.c,gensim")
+    parser.add_argument("--min-count", type=int, default=5)
     parser.add_argument("--name", type=result_name, default="synthetic-scale")
     args = parser.parse_args(argv)
     systems = args.systems.split(",")
@@ -59,6 +61,8 @@ def main(argv=None):
         parser.error(f"--word2vec-bin {args.word2vec_bin}: no such file")
     if args.corpus is not None and not os.path.isfile(args.corpus):
         parser.error(f"--corpus {args.corpus}: no such file")
+    if args.min_count < 1:
+        parser.error(f"--min-count {args.min_count}: expected at least 1")
     if args.exponent <= 1:
         parser.error(f"--exponent {args.exponent}: a zipf law needs more than 1")
     if not os.path.isdir(args.folder):
@@ -77,7 +81,7 @@ def main(argv=None):
         size = os.path.getsize(corpus)
         for system in systems:
             seconds, mib, _ = time_command(command(SYSTEMS[system], args.config, 1, corpus, out, 1,
-                                                   args.word2vec_bin, False))
+                                                   args.word2vec_bin, False, args.min_count))
             rows.append((system, seconds, mib, vocabulary_size(out)))
             print(rows[-1], flush=True)
     finally:
@@ -85,7 +89,8 @@ def main(argv=None):
     lines = [f"# Scale: a synthetic corpus, one epoch end to end ({datetime.date.today()})", "",
              f"`{invocation(__file__, argv)}`", "",
              f"Corpus: {'`' + corpus + '`' if made is None else f'zipf_corpus.py, {args.tokens:,} tokens, exponent {args.exponent}'}"
-             f" ({size / 1e9:.2f} GB); {args.config}, 1 epoch, dim 100, window 5, sample 1e-3, min-count 5, "
+             f" ({size / 1e9:.2f} GB); {args.config}, 1 epoch, dim 100, window 5, sample 1e-3, "
+             f"min-count {args.min_count}, "
              "2 threads; each system once, in turn, under `/usr/bin/time`.", "",
              "| system | wall s | peak MiB | words kept |", "|---|---|---|---|"]
     lines += [f"| {s} | {w:.1f} | {m:,.0f} | {v:,} |" for s, w, m, v in rows]

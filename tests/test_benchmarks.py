@@ -142,6 +142,7 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("phrases_bench.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
     ("phrases_quality.py", ["--corpus", "missing.txt"]),
     ("synthetic_scale.py", ["--word2vec-bin", "missing", "--tokens", "5"]),
+    ("synthetic_scale.py", ["--word2vec-bin", "missing", "--systems", "w2v", "--min-count", "0"]),
     ("synthetic_scale.py", ["--word2vec-bin", "missing", "--systems", "w2v", "--exponent", "1"]),
     ("synthetic_scale.py", ["--word2vec-bin", "missing", "--systems", "w2v", "--folder", "missing"]),
     ("thread_overhead.py", ["--words-per-second", "0"]),

@@ -370,7 +370,33 @@ def test_text_written_by_the_compiled_formatter_is_pythons_byte_for_byte(tmp_pat
     assert got.words == words and got.vectors.tobytes() == matrix.tobytes()
 
 
+def test_binary_written_by_the_compiled_writer_is_pythons_byte_for_byte(tmp_path, monkeypatch):
+    """Blocks of entries made by a kernel: the bytes of the row-at-a-time loop, with words of one to many bytes,
+    blocks of whole rows and a last one shorter, a strided float64 matrix, and one row."""
+    from w2v import kernels
+    rng = np.random.default_rng(6)
+    matrix = rng.standard_normal((3001, 9))  # float64, written as float32
+    words = [f"w{i}" + "\u00e9\u4e2d" * (i % 3) for i in range(len(matrix))]
+    monkeypatch.setattr(formats, "_BINARY_WRITE_BYTES", 1000 * (4 * 9 + 2))  # blocks of 1,000 rows
+    for rows in (matrix, matrix[:, ::2], matrix[:1]):
+        n = len(rows)
+        monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 1 << 60)
+        write_vectors(str(tmp_path / "python.bin"), words[:n], rows, force=True)
+        calls = []
+        original = kernels.binary_rows
+        monkeypatch.setattr(kernels, "binary_rows", lambda *a: (calls.append(len(a[0])), original(*a))[1])
+        monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 0)
+        write_vectors(str(tmp_path / "compiled.bin"), words[:n], rows, force=True)
+        monkeypatch.setattr(kernels, "binary_rows", original)
+        step = 1000 * (4 * 9 + 2) // (4 * rows.shape[1] + 2)  # 1,000 rows of 9 numbers, 1,727 of 5
+        assert calls == [min(step, n - start) for start in range(0, n, step)] and len(calls) == (-(-n // step))
+        assert open(tmp_path / "compiled.bin", "rb").read() == open(tmp_path / "python.bin", "rb").read()
+        got = read_vectors(str(tmp_path / "compiled.bin"))
+        assert got.words == words[:n] and got.vectors.tobytes() == rows.astype(np.float32).tobytes()
+
+
 def test_text_is_formatted_by_python_where_the_kernels_are_not_loaded(monkeypatch):
     monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 0)
     monkeypatch.delitem(sys.modules, "w2v.kernels", raising=False)
-    assert formats._compiled_text_rows(np.zeros((10, 10), np.float32)) is None
+    assert formats._compiled_rows(np.zeros((10, 10), np.float32), "format_text_rows") is None
+    assert formats._compiled_rows(np.zeros((10, 10), np.float32), "binary_rows") is None

@@ -143,6 +143,43 @@ def test_frequency_order_kernel_sorts_by_count_then_key_keeping_full_ties_in_pla
     assert [counted.token(e) for e in entries[order]] == [b"ab", b"b", b"abcdefghij"]
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_ties_of_count_and_key_are_put_in_order_by_whole_tokens_in_compiled_code(seed):
+    """Rows of equal count whose first 8 bytes are equal are put in byte order by a kernel: runs of up to 16
+    rows by insertion, longer ones by merge sort; tokens that are prefixes of others, hold NUL or high bytes,
+    and rows given as bytes beside the table's (a count's merged invalid tokens)."""
+    from w2v import kernels
+    rng = np.random.default_rng(seed)
+    heads = [b"abcdefgh", b"\xe2\x82\xacabcde", b"ab\x00", b"zz"]
+    tokens = set()
+    while len(tokens) < 2500:
+        tail = bytes(rng.choice([0, 1, 49, 50, 128, 255], rng.integers(0, 6)).astype(np.uint8))
+        tokens.add(heads[rng.integers(len(heads))] + tail)
+    tokens = sorted(tokens, key=lambda t: rng.random())
+    in_table, extra = tokens[:2200], tokens[2200:]
+    table, n, _, _ = kernels.count_tokens(np.frombuffer(b" ".join(in_table), np.uint8).copy(), kernels.table_new(16),
+                                          0, 0)
+    assert n == len(in_table)
+    wanted = rng.permutation(n).astype(np.int64)[:2000]  # not every entry, not in entry order
+    rows = [in_table[e] for e in wanted.tolist()] + extra
+    counts = rng.choice([3, 7] if seed else [5], len(rows)).astype(np.int64)  # seed 0: one count, runs of hundreds
+    extra_keys = np.array([int.from_bytes(t[:8].ljust(8, b"\0"), "big") for t in extra], dtype=np.uint64)
+    order, keys = kernels.table_frequency_order(table, wanted, counts, extra_keys)
+    starts = np.cumsum([0] + [len(t) for t in extra], dtype=np.int64)
+    blob = np.frombuffer(b"".join(extra) + b"\0", np.uint8).copy()
+    got = kernels.table_ties_in_order(table, wanted, order.copy(), counts, keys, blob, starts)
+    expected = sorted(range(len(rows)), key=lambda r: (-counts[r], rows[r]))
+    assert got.tolist() == expected
+    # runs of every length up to past the insertion sort's 16, alone
+    for m in (1, 2, 16, 17, 40):
+        same = np.full(m, 1, np.int64)
+        short_keys = np.full(m, keys[0], np.uint64)
+        shuffled = rng.permutation(m).astype(np.int64)
+        got = kernels.table_ties_in_order(table, wanted[:m], shuffled, same, short_keys, np.zeros(1, np.uint8),
+                                          np.zeros(1, np.int64))
+        assert [rows[r] for r in got.tolist()] == sorted(rows[:m]), m
+
+
 def test_a_repeated_word_is_refused_and_a_counted_vocabulary_indexes_its_words(tmp_path):
     with pytest.raises(ValueError, match="repeated word"):
         Vocabulary(["a", "b", "a"], [3, 2, 1])
@@ -193,6 +230,80 @@ def test_huffman_codes_are_prefix_free_complete_and_ordered(counts):
                if counts[i] > counts[j])
     assert (tree.points[:, 0] == len(counts) - 2).all()  # the root is inner node V-2, as in word2vec.c
     assert tree.points.max() <= len(counts) - 2
+
+
+def _alias_written_out(p):
+    """Vose's alias method as w2v.vocab.alias_table states it, on Python floats."""
+    n = len(p)
+    scaled = (p * n).tolist()
+    prob, alias = [1.0] * n, list(range(n))
+    small = [i for i, x in enumerate(scaled) if x < 1.0]
+    large = [i for i, x in enumerate(scaled) if x >= 1.0]
+    while small and large:
+        s, big = small.pop(), large.pop()
+        prob[s], alias[s] = scaled[s], big
+        scaled[big] = scaled[big] + scaled[s] - 1.0
+        (small if scaled[big] < 1.0 else large).append(big)
+    return np.array(prob, np.float64).astype(np.float32), np.array(alias, np.int32)
+
+
+def _huffman_written_out(counts, v):
+    """word2vec.c's CreateBinaryTree as w2v.vocab.huffman_merge and huffman_paths state it, a node at a time."""
+    leaves = len(counts)
+    count = list(counts) + [2 ** 62] * leaves
+    parent, binary = [0] * (2 * leaves), [0] * (2 * leaves)
+    pos1, pos2 = leaves - 1, leaves
+    for a in range(leaves - 1):
+        picks = []
+        for _ in range(2):
+            if pos1 >= 0 and count[pos1] < count[pos2]:
+                picks.append(pos1)
+                pos1 -= 1
+            else:
+                picks.append(pos2)
+                pos2 += 1
+        count[leaves + a] = count[picks[0]] + count[picks[1]]
+        parent[picks[0]] = parent[picks[1]] = leaves + a
+        binary[picks[1]] = 1
+    paths = []
+    for w in range(v):
+        code, point, node = [], [], w
+        while node != 2 * leaves - 2:
+            code.append(binary[node])
+            node = parent[node]
+            point.append(node - leaves)
+        paths.append((code[::-1], point[::-1]))
+    return paths
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_compiled_alias_table_and_huffman_tree_are_the_loops_written_out(seed):
+    """The alias table and the Huffman tree are made by kernels (a loop a word in Python took seconds for a
+    million words); they must be exactly the tables of the loops their docstrings state: ties of count and
+    of probability, one word, two, counts far apart."""
+    from w2v.vocab import alias_table, huffman_merge, huffman_paths
+    rng = np.random.default_rng(seed)
+    v = [2, 3, 17, 3000][seed]
+    counts = np.sort(rng.choice([1, 1, 2, 5, 5, 40, 10 ** 6, 10 ** 12], v))[::-1].copy()
+    for p in (counts ** 0.75 / (counts ** 0.75).sum(), np.full(v, 1 / v), rng.dirichlet(np.ones(v) * 0.1)):
+        prob, alias = alias_table(p)
+        expected_prob, expected_alias = _alias_written_out(p)
+        assert prob.dtype == np.float32 and alias.dtype == np.int32
+        assert prob.tobytes() == expected_prob.tobytes() and alias.tolist() == expected_alias.tolist()
+    one = alias_table(np.ones(1))
+    assert one[0].tolist() == [1.0] and one[1].tolist() == [0]
+    tree = HuffmanTree.build(counts)
+    paths = _huffman_written_out(counts.tolist(), v)
+    assert tree.codes.shape == tree.points.shape == (v, max(len(c) for c, _ in paths))
+    assert tree.codes.dtype == np.uint8 and tree.points.dtype == np.int32 and tree.lengths.dtype == np.int32
+    for w, (code, point) in enumerate(paths):
+        n = len(code)
+        assert tree.lengths[w] == n
+        assert tree.codes[w, :n].tolist() == code and tree.points[w, :n].tolist() == point
+        assert not tree.codes[w, n:].any() and not tree.points[w, n:].any()
+    # the leaves asked for may be fewer than the tree's (benchmarks/systems.py's tree has one more leaf)
+    codes, points, lengths = huffman_paths(*huffman_merge(counts), v - 1)
+    assert codes.shape[0] == v - 1 and lengths.tolist() == [len(c) for c, _ in paths[:v - 1]]
 
 
 def test_huffman_needs_two_words():

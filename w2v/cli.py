@@ -442,7 +442,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     def reserve(vocab):
         if classes_k is not None and classes_k > len(vocab):
             raise ValueError(f"--classes: {classes_k:,} classes for {len(vocab):,} words; give at most {len(vocab):,}")
-        word_bytes = sum(len(w.encode("utf-8")) for w in vocab.words)
+        word_bytes = len("\n".join(vocab.words).encode("utf-8")) - max(0, len(vocab) - 1)
         needs = [(vectors_out.folder, estimated_size(fmt, len(vocab), dim, word_bytes), f"the vectors ({output})")]
         if save_vocab:
             needs.append((planned[1].folder, word_bytes + 12 * len(vocab), f"the vocabulary ({save_vocab})"))

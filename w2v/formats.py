@@ -31,7 +31,7 @@ read back by :func:`read_vectors`. Writes go through :func:`w2v.files.open_outpu
 rows at a time, so memory stays bounded whatever the matrix size; each number as
 Python's ``%.9g`` writes it (9 significant digits: read back as the same float32),
 by a compiled formatter when training's kernels are already loaded
-(:func:`_compiled_text_rows`), else by Python, to the same bytes.
+(:func:`_compiled_rows`), else by Python, to the same bytes; binary entries likewise.
 
 Every reader error is a ``ValueError`` naming the file and the line or byte
 offset (a cut or damaged compressed file: an ``OSError``). A header is checked
@@ -84,7 +84,8 @@ FORMATS = ("binary", "text", "native")
 _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text", ".npz": "native"}
 _NATIVE_VERSION = 1
 _TEXT_BLOCK_ROWS = 1024  # rows formatted at a time when writing text
-_COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatter
+_COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatter and binary writer
+_BINARY_WRITE_BYTES = 1 << 22  # binary entries made at a time by the compiled writer
 _TEXT_READ_BYTES = 1 << 20  # text read and parsed at a time (~90,000 numbers; benchmarks/results/text-reader-in-place.md)
 _TEXT_THREADS = 4  # at most, parsing text blocks (each holds ~10 blocks' worth of temporaries)
 _BINARY_READ_BYTES = 1 << 22  # binary read at a time (at least four entries of the longest kind)
@@ -230,17 +231,41 @@ def write_vectors(path: str, words: Sequence[str], vectors: np.ndarray, fmt: Opt
 
 
 def _write_binary(f, words, vectors) -> None:
+    """The header, then per row its word, a space, its float32 little-endian bytes and a newline. Where the
+    training kernels are loaded (:func:`_compiled_rows`) a block of rows at a time by
+    :func:`w2v.kernels.binary_rows` (a Python call a row took 4 s for 6.5 million words), else a row at a
+    time; the same bytes either way."""
     f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
-    little = vectors.astype("<f4", copy=False)
-    for w, row in zip(words, little):
-        f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
+    compiled = _compiled_rows(vectors, "binary_rows")
+    if compiled is None:
+        little = vectors.astype("<f4", copy=False)
+        for w, row in zip(words, little):
+            f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
+        return
+    step = max(1, _BINARY_WRITE_BYTES // (4 * vectors.shape[1] + 2))
+    out = None
+    for start in range(0, len(words), step):
+        block = np.ascontiguousarray(vectors[start:start + step], dtype="<f4")
+        word_bytes, word_ends = _joined_words(words[start:start + len(block)])
+        size = block.nbytes + 2 * len(block) + len(word_bytes)
+        if out is None or len(out) < size:
+            out = np.empty(size, dtype=np.uint8)
+        n = compiled(block.view(np.uint8).reshape(len(block), -1), word_bytes, word_ends, out)
+        f.write(memoryview(out)[:n])
+
+
+def _joined_words(words: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+    """``(bytes uint8, ends int64)``: the words' UTF-8 bytes one after another and where each ends."""
+    joined = np.frombuffer(("\n".join(words) + "\n").encode("utf-8"), dtype=np.uint8)
+    newlines = np.flatnonzero(joined == 10)  # words hold no newline (check_words)
+    return joined[joined != 10], newlines - np.arange(len(words))
 
 
 def _write_text(f, words, vectors, bar) -> None:
     f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
     # 9 significant digits read back as the same float32 (word2vec.c's %lf keeps 6 decimals)
     row_format = " ".join(["%.9g"] * vectors.shape[1])
-    compiled = _compiled_text_rows(vectors)
+    compiled = _compiled_rows(vectors, "format_text_rows")
     for start in range(0, len(words), _TEXT_BLOCK_ROWS):
         block = vectors[start:start + _TEXT_BLOCK_ROWS]
         block_words = words[start:start + len(block)]
@@ -253,15 +278,16 @@ def _write_text(f, words, vectors, bar) -> None:
         bar.update(len(block))
 
 
-def _compiled_text_rows(vectors: np.ndarray) -> Optional[Callable]:
-    """:func:`w2v.kernels.format_text_rows` when training's kernels are already loaded in this process
-    (``w2v train``) and cached on disk, and the matrix is large enough for loading it from the cache to
-    pay (benchmarks/README.md, "Vectors at scale"); else None. This module never imports Numba: vectors
-    written anywhere else are formatted by Python, to the same bytes."""
+def _compiled_rows(vectors: np.ndarray, name: str) -> Optional[Callable]:
+    """The kernel ``name`` of :mod:`w2v.kernels` (``format_text_rows``, ``binary_rows``) when training's
+    kernels are already loaded in this process (``w2v train``) and cached on disk, and the matrix is large
+    enough for loading it from the cache to pay (benchmarks/README.md, "Vectors at scale"); else None.
+    This module never imports Numba: vectors written anywhere else are written by Python, to the same
+    bytes."""
     kernels = sys.modules.get("w2v.kernels")
     if kernels is None or not kernels.CACHED or vectors.size < _COMPILED_TEXT_MIN:
         return None
-    return kernels.format_text_rows
+    return getattr(kernels, name)
 
 
 def _text_block_compiled(format_text_rows: Callable, block: np.ndarray, words: Sequence[str],
@@ -269,10 +295,7 @@ def _text_block_compiled(format_text_rows: Callable, block: np.ndarray, words: S
     """The text of a block of rows (bytes-like) by the compiled ``format_text_rows``; a row it leaves to
     Python (a rare number whose rounding the kernel cannot be sure of) by ``row_format``."""
     block = np.ascontiguousarray(block)
-    joined = np.frombuffer(("\n".join(words) + "\n").encode("utf-8"), dtype=np.uint8)
-    newlines = np.flatnonzero(joined == 10)  # words hold no newline (check_words)
-    word_ends = newlines - np.arange(len(words))  # in the words' bytes without the newlines
-    word_bytes = joined[joined != 10]
+    word_bytes, word_ends = _joined_words(words)
     out = np.empty(16 * block.size + len(word_bytes) + 2 * len(words), dtype=np.uint8)
     ends = np.empty(len(block), dtype=np.int64)
     in_python = np.zeros(len(block), dtype=np.bool_)

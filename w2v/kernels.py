@@ -1648,6 +1648,86 @@ def _radix_order(counts, keys):
     return order
 
 
+@njit(cache=True, inline="always")
+def _row_token(entries, arena, wanted, extra, extra_starts, row):
+    """The bytes of row ``row`` of :func:`table_ties_in_order`: ``(data, start, end)``."""
+    w = wanted.shape[0]
+    if row < w:
+        s = _start_of(entries, wanted[row])
+        return arena, s, s + _length_of(entries, wanted[row])
+    return extra, extra_starts[row - w], extra_starts[row - w + 1]
+
+
+@njit(cache=True)
+def _token_less(entries, arena, wanted, extra, extra_starts, a, b):
+    """Whether row ``a``'s token comes before row ``b``'s in byte order (a token before any longer one
+    it begins), as Python compares bytes."""
+    da, sa, ea = _row_token(entries, arena, wanted, extra, extra_starts, a)
+    db, sb, eb = _row_token(entries, arena, wanted, extra, extra_starts, b)
+    n = min(ea - sa, eb - sb)
+    for i in range(n):
+        x, y = da[sa + i], db[sb + i]
+        if x != y:
+            return x < y
+    return ea - sa < eb - sb
+
+
+@njit(cache=True, nogil=True)
+def table_ties_in_order(table, wanted, order, counts, keys, extra, extra_starts):
+    """Put in order by their whole tokens, in place, the runs of ``order`` whose rows are equal in count
+    and key (what :func:`table_frequency_order` leaves in their own order); returns ``order``.
+
+    Rows as in :func:`table_frequency_order`: the entries ``wanted`` (int64[W]) of the table, then rows
+    whose tokens are given as bytes, row ``W + j``'s being ``extra[extra_starts[j]:extra_starts[j + 1]]``
+    (uint8[X], int64[K - W + 1]). ``order`` int64[K], ``counts`` int64[K], ``keys`` uint64[K]. Byte order
+    is UTF-8's order of code points, so the result is the order of ``(-count, word)`` over Python strings.
+    A run is sorted by insertion when short, else by a bottom-up merge sort: a vocabulary of millions of
+    rare words has runs of thousands of tokens that begin alike (benchmarks/README.md, "Vocabularies of
+    millions of words"), which Python's ``sorted`` over the tokens' bytes took seconds for."""
+    entries, arena = table[1], table[2]
+    k = order.shape[0]
+    scratch = np.empty(k, np.int64)
+    a = 0
+    while a < k:
+        b = a + 1
+        while b < k and counts[order[b]] == counts[order[a]] and keys[order[b]] == keys[order[a]]:
+            b += 1
+        if b - a <= 16:
+            for i in range(a + 1, b):
+                row = order[i]
+                j = i
+                while j > a and _token_less(entries, arena, wanted, extra, extra_starts, row, order[j - 1]):
+                    order[j] = order[j - 1]
+                    j -= 1
+                order[j] = row
+        else:
+            src, dst = order, scratch
+            in_scratch = False  # whether src is scratch
+            width = 1
+            while width < b - a:
+                for lo in range(a, b, 2 * width):
+                    mid, hi = min(lo + width, b), min(lo + 2 * width, b)
+                    i, j, t = lo, mid, lo
+                    while i < mid and j < hi:
+                        if _token_less(entries, arena, wanted, extra, extra_starts, src[j], src[i]):
+                            dst[t] = src[j]
+                            j += 1
+                        else:
+                            dst[t] = src[i]
+                            i += 1
+                        t += 1
+                    dst[t:t + mid - i] = src[i:mid]
+                    t += mid - i
+                    dst[t:t + hi - j] = src[j:hi]
+                src, dst = dst, src
+                in_scratch = not in_scratch
+                width *= 2
+            if in_scratch:
+                order[a:b] = scratch[a:b]
+        a = b
+    return order
+
+
 @njit(cache=True, nogil=True)
 def encode_tokens(data, table, n, ids_of_entry):
     """Encode ``data`` (uint8[B], cut at white space) with a table of the vocabulary.
@@ -2010,6 +2090,28 @@ def pair_scores(table, pairs, min_count, threshold, total, npmi):
     return firsts[:k].copy(), seconds[:k].copy(), scores[:k].copy(), found[:k].copy()
 
 
+# -- vectors as word2vec binary ----------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def binary_rows(rows, words, word_ends, out):
+    """word2vec binary entries of ``rows`` uint8[R, 4D] (each row's float32 little-endian bytes): per row its
+    word (bytes ``words[word_ends[r-1]:word_ends[r]]`` of uint8 ``words``, int64 ``word_ends``), a space, the
+    row's bytes and a newline, one entry after another in ``out`` uint8[R (4D + 2) + len(words)] or more.
+    Returns the bytes written: the bytes :func:`w2v.formats._write_binary` writes a row at a time."""
+    at = 0
+    word_start = 0
+    width = rows.shape[1]
+    for r in range(rows.shape[0]):
+        n = word_ends[r] - word_start
+        out[at:at + n] = words[word_start:word_ends[r]]
+        at += n
+        word_start = word_ends[r]
+        out[at] = 32
+        out[at + 1:at + 1 + width] = rows[r]
+        out[at + 1 + width] = 10
+        at += width + 2
+    return at
+
+
 # -- vectors as word2vec text ------------------------------------------------------------------------
 _POW10 = 10.0 ** np.arange(61)  # exact up to 10^22, within an ulp beyond
 
@@ -2128,3 +2230,104 @@ def format_text_rows(block, words, word_ends, out, ends, in_python):
             at += 1
         ends[r] = at
     return at
+
+
+# -- the vocabulary's tables for training (w2v.vocab builds them with these) ----------------------------
+@njit(cache=True)
+def alias_pairs(scaled):
+    """Vose's alias method over ``scaled`` (float64[V], each probability times V; used up as scratch):
+    ``(probability float64[V], alias int32[V])``, the loop :func:`w2v.vocab.alias_table` describes. The
+    small and the large entries are two stacks, each entry taken from the top and put back on it, in
+    float64 with no reassociation: the table is the one the same loop over Python floats makes, in
+    milliseconds for millions of words instead of seconds (benchmarks/README.md, "Vocabularies of
+    millions of words")."""
+    n = scaled.shape[0]
+    prob = np.ones(n, np.float64)
+    alias = np.arange(n).astype(np.int32)
+    small = np.empty(n, np.int64)
+    large = np.empty(n, np.int64)
+    n_small = n_large = 0
+    for i in range(n):
+        n_small, n_large = _onto_stack(small, n_small, large, n_large, i, scaled[i])
+    while n_small > 0 and n_large > 0:
+        n_small -= 1
+        n_large -= 1
+        s, big = small[n_small], large[n_large]
+        prob[s] = scaled[s]
+        alias[s] = big
+        scaled[big] = scaled[big] + scaled[s] - 1.0
+        n_small, n_large = _onto_stack(small, n_small, large, n_large, big, scaled[big])
+    return prob, alias
+
+
+@njit(cache=True, inline="always")
+def _onto_stack(small, n_small, large, n_large, i, scaled_i):
+    """Put entry ``i`` on top of the small stack (``scaled_i`` below 1) or of the large one; returns the
+    stacks' sizes."""
+    if scaled_i < 1.0:
+        small[n_small] = i
+        return n_small + 1, n_large
+    large[n_large] = i
+    return n_small, n_large + 1
+
+
+#: A count no real node reaches, for the inner nodes not made yet (word2vec.c's 1e15, larger).
+_NOT_MADE = (2 ** 63 - 1) // 4
+
+
+@njit(cache=True)
+def huffman_merge(counts):
+    """:func:`w2v.vocab.huffman_merge`'s pairing (its docstring gives the rule), compiled:
+    ``(parent int64[2V], binary uint8[2V])`` of ``counts`` int64[V]."""
+    v = counts.shape[0]
+    count = np.empty(2 * v, np.int64)
+    count[:v] = counts
+    count[v:] = _NOT_MADE
+    parent = np.zeros(2 * v, np.int64)
+    binary = np.zeros(2 * v, np.uint8)
+    pos1, pos2 = v - 1, v
+    for a in range(v - 1):
+        m1, pos1, pos2 = _lightest(count, pos1, pos2)
+        m2, pos1, pos2 = _lightest(count, pos1, pos2)
+        count[v + a] = count[m1] + count[m2]
+        parent[m1] = v + a
+        parent[m2] = v + a
+        binary[m2] = 1
+    return parent, binary
+
+
+@njit(cache=True, inline="always")
+def _lightest(count, pos1, pos2):
+    """The lighter of the next leaf (``pos1``, going down) and the next inner node (``pos2``, going up), the
+    inner node on a tie: ``(node, pos1, pos2)`` with that queue moved on."""
+    if pos1 >= 0 and count[pos1] < count[pos2]:
+        return pos1, pos1 - 1, pos2
+    return pos2, pos1, pos2 + 1
+
+
+@njit(cache=True)
+def huffman_paths(parent, binary, v):
+    """:func:`w2v.vocab.huffman_paths`, compiled: ``(codes uint8[v, L], points int32[v, L], lengths
+    int32[v])`` of the leaves ``0 .. v-1`` of the tree ``parent`` int64[2N], ``binary`` uint8[2N] (root
+    first, zeros after a path). A node's parent comes after it (an inner node is made after its two
+    children), so the depths are found in one pass from the root down."""
+    leaves = parent.shape[0] // 2
+    root = 2 * leaves - 2
+    depth = np.zeros(max(root + 1, 1), np.int32)
+    for node in range(root - 1, -1, -1):
+        depth[node] = depth[parent[node]] + 1
+    longest = 0
+    for w in range(v):
+        longest = max(longest, depth[w])
+    codes = np.zeros((v, longest), np.uint8)
+    points = np.zeros((v, longest), np.int32)
+    lengths = np.zeros(v, np.int32)
+    for w in range(v):
+        n = depth[w]
+        lengths[w] = n
+        node = w
+        for j in range(n - 1, -1, -1):
+            codes[w, j] = binary[node]
+            node = parent[node]
+            points[w, j] = node - leaves
+    return codes, points, lengths

@@ -32,7 +32,7 @@ per line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -264,24 +264,17 @@ class Vocabulary:
 
 
 def alias_table(p: np.ndarray):
-    """Vose's alias method for a distribution ``p`` (float64[V], sums to 1).
+    """Vose's alias method for a distribution ``p`` (float64[V], sums to 1): ``(probability float32[V],
+    alias int32[V])``.
 
-    The loop runs on Python lists of floats: the same float64 arithmetic, and the same table, as on NumPy's
-    scalars, without their cost per element (25 ms instead of 42 for 68,000 words)."""
-    n = len(p)
-    scaled = (p * n).tolist()
-    prob = [1.0] * n
-    alias = list(range(n))
-    small = [i for i, x in enumerate(scaled) if x < 1.0]
-    large = [i for i, x in enumerate(scaled) if x >= 1.0]
-    while small and large:
-        s, l = small.pop(), large.pop()
-        prob[s] = scaled[s]
-        alias[s] = l
-        scaled[l] = scaled[l] + scaled[s] - 1.0
-        (small if scaled[l] < 1.0 else large).append(l)
-    # leftovers are 1 up to rounding
-    return np.array(prob, dtype=np.float64).astype(np.float32), np.array(alias, dtype=np.int32)
+    The entries with ``p * V`` below 1 (small) and the others (large) are two stacks in index order; while
+    both hold some, the top small ``s`` takes the top large ``l`` as its alias with its own ``p * V`` as
+    probability, and ``l`` keeps ``p * V + p[s] * V - 1`` (in that order, in float64) and goes back on the
+    stack it now belongs to; what is left keeps probability 1 (1 up to rounding). Compiled
+    (:func:`w2v.kernels.alias_pairs`)."""
+    from .kernels import alias_pairs
+    prob, alias = alias_pairs(np.asarray(p, dtype=np.float64) * len(p))
+    return prob.astype(np.float32), alias
 
 
 @dataclass
@@ -314,57 +307,19 @@ def huffman_merge(counts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     into V-1 inner nodes: ``(parent, binary)``, int64[2V] and uint8[2V], node ``V + a`` being the
     a-th inner node made. Two queues, leaves from the rarest (the end of ``counts``) and inner nodes
     in the order made; of equal counts the inner node is taken. The Huffman tree when ``counts`` is
-    sorted in descending order (:meth:`HuffmanTree.build` checks it)."""
-    v = len(counts)
-    count = np.empty(2 * v, dtype=np.int64)
-    count[:v] = counts
-    count[v:] = np.iinfo(np.int64).max // 4
-    parent = np.zeros(2 * v, dtype=np.int64)
-    binary = np.zeros(2 * v, dtype=np.uint8)
-    pos1, pos2 = v - 1, v
-    for a in range(v - 1):
-        picks = []
-        for _ in range(2):
-            if pos1 >= 0 and count[pos1] < count[pos2]:
-                picks.append(pos1)
-                pos1 -= 1
-            else:
-                picks.append(pos2)
-                pos2 += 1
-        m1, m2 = picks
-        count[v + a] = count[m1] + count[m2]
-        parent[m1] = v + a
-        parent[m2] = v + a
-        binary[m2] = 1
-    return parent, binary
+    sorted in descending order (:meth:`HuffmanTree.build` checks it). Compiled
+    (:func:`w2v.kernels.huffman_merge`): a loop a node in Python took 11 s for a million words."""
+    from . import kernels
+    return kernels.huffman_merge(np.asarray(counts, dtype=np.int64))
 
 
 def huffman_paths(parent: np.ndarray, binary: np.ndarray, v: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The codes, points and lengths (:class:`HuffmanTree`'s arrays) of leaves ``0 .. v-1`` of the tree
-    :func:`huffman_merge` made of ``len(parent) // 2`` leaves (its root is its last inner node)."""
-    leaves = len(parent) // 2
-    root = 2 * leaves - 2
-    paths_codes: List[List[int]] = []
-    paths_points: List[List[int]] = []
-    for w in range(v):
-        code, point = [], []
-        node = w
-        while node != root:
-            code.append(int(binary[node]))
-            node = int(parent[node])
-            point.append(node - leaves)
-        paths_codes.append(code[::-1])
-        paths_points.append(point[::-1])
-    depth = max(len(c) for c in paths_codes)
-    codes = np.zeros((v, depth), dtype=np.uint8)
-    points = np.zeros((v, depth), dtype=np.int32)
-    lengths = np.zeros(v, dtype=np.int32)
-    for w in range(v):
-        n = len(paths_codes[w])
-        lengths[w] = n
-        codes[w, :n] = paths_codes[w]
-        points[w, :n] = paths_points[w]
-    return codes, points, lengths
+    :func:`huffman_merge` made of ``len(parent) // 2`` leaves (its root is its last inner node):
+    each leaf's path from the root, the bit each node on it decides and the inner node (its row of
+    syn1) above. Compiled (:func:`w2v.kernels.huffman_paths`)."""
+    from . import kernels
+    return kernels.huffman_paths(np.asarray(parent, dtype=np.int64), np.asarray(binary, dtype=np.uint8), int(v))
 
 
 def _check_limits(min_count: int, max_size: Optional[int]) -> None:
@@ -441,8 +396,9 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
     counts = np.concatenate([counted.counts[entries], np.array([c for c, _ in odd.values()], dtype=np.int64)])
     order, keys = kernels.table_frequency_order(counted.table, entries, counts,
                                                 np.array([_bytes_key(t) for t in odd_tokens], dtype=np.uint64))
-    order = _ties_by_token(order, counts, keys,
-                           lambda row: counted.token(entries[row]) if row < k else odd_tokens[row - k])
+    odd_starts = np.cumsum([0] + [len(t) for t in odd_tokens], dtype=np.int64)
+    order = kernels.table_ties_in_order(counted.table, entries, order, counts, keys,
+                                        np.frombuffer(b"".join(odd_tokens) + b"\0", dtype=np.uint8).copy(), odd_starts)
     if max_size is not None:
         order = order[:max_size]
     if odd:
