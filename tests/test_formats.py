@@ -372,13 +372,16 @@ def test_text_written_by_the_compiled_formatter_is_pythons_byte_for_byte(tmp_pat
 
 def test_binary_written_by_the_compiled_writer_is_pythons_byte_for_byte(tmp_path, monkeypatch):
     """Blocks of entries made by a kernel: the bytes of the row-at-a-time loop, with words of one to many bytes,
-    blocks of whole rows and a last one shorter, a strided float64 matrix, and one row."""
+    blocks of whole rows and a last one shorter, a strided float64 matrix, one row, padded float32 rows (read in
+    place) and float32 columns a number apart (copied)."""
     from w2v import kernels
     rng = np.random.default_rng(6)
     matrix = rng.standard_normal((3001, 9))  # float64, written as float32
     words = [f"w{i}" + "\u00e9\u4e2d" * (i % 3) for i in range(len(matrix))]
     monkeypatch.setattr(formats, "_BINARY_WRITE_BYTES", 1000 * (4 * 9 + 2))  # blocks of 1,000 rows
-    for rows in (matrix, matrix[:, ::2], matrix[:1]):
+    padded = np.zeros((len(matrix), 16), np.float32)  # rows as training holds them: padded, read in place
+    padded[:, :9] = matrix
+    for rows in (matrix, matrix[:, ::2], matrix[:1], padded[:, :9], padded[:, ::2]):
         n = len(rows)
         monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 1 << 60)
         write_vectors(str(tmp_path / "python.bin"), words[:n], rows, force=True)

@@ -52,17 +52,21 @@ def test_the_model_file_round_trips_every_array_bit_for_bit(trained, tmp_path):
 
 
 @pytest.mark.parametrize("block_bytes", [4 * 6 * 7, 4 * 6 * 13 + 4, 1 << 19])
-def test_initial_vectors_drawn_by_blocks_are_one_draw_of_the_whole_matrix(monkeypatch, block_bytes):
+@pytest.mark.parametrize("dim", [6, 7])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_initial_vectors_drawn_by_blocks_are_one_draw_of_the_whole_matrix(monkeypatch, block_bytes, dim, threads):
+    """Blocks of 7 or 13 rows (made 8 and 14: even) or all 50, of an even or odd number of numbers a row, drawn by
+    one to three threads, each from the generator moved ahead to its first block: one draw of the whole matrix."""
     import w2v.model as model_module
     from w2v.options import TrainOptions
-    monkeypatch.setattr(model_module, "INIT_BLOCK_BYTES", block_bytes)  # blocks of 7 rows, 13 rows, all 50
+    monkeypatch.setattr(model_module, "INIT_BLOCK_BYTES", block_bytes)
     vocab = Vocabulary([f"w{i}" for i in range(50)], np.arange(100, 50, -1))
-    model = Model.new(vocab, TrainOptions(dim=6, seed=11, hs=True))
+    model = Model.new(vocab, TrainOptions(dim=dim, seed=11, hs=True, threads=threads))
     model.initialize()
-    expected = (np.random.default_rng(11).random((50, 6), dtype=np.float32) - np.float32(0.5)) / np.float32(6)
+    expected = (np.random.default_rng(11).random((50, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
     syn0, syn1neg, syn1 = model.weights
-    assert syn0.shape == (50, padded_dim(6)) and np.array_equal(syn0[:, :6], expected)
-    assert not syn0[:, 6:].any() and not syn1neg.any() and not syn1.any()
+    assert syn0.shape == (50, padded_dim(dim)) and np.array_equal(syn0[:, :dim], expected)
+    assert not syn0[:, dim:].any() and not syn1neg.any() and not syn1.any()
     assert syn1neg.shape == (50, 8) and syn1.shape == (49, 8)
 
 

@@ -245,12 +245,16 @@ def _write_binary(f, words, vectors) -> None:
     step = max(1, _BINARY_WRITE_BYTES // (4 * vectors.shape[1] + 2))
     out = None
     for start in range(0, len(words), step):
-        block = np.ascontiguousarray(vectors[start:start + step], dtype="<f4")
+        block = vectors[start:start + step]
+        if block.dtype == np.dtype("<f4") and block.strides[1] == 4:  # rows read in place, padded or not
+            rows = block.view(np.uint8)
+        else:
+            rows = np.ascontiguousarray(block, dtype="<f4").view(np.uint8).reshape(len(block), -1)
         word_bytes, word_ends = _joined_words(words[start:start + len(block)])
-        size = block.nbytes + 2 * len(block) + len(word_bytes)
+        size = rows.shape[0] * (rows.shape[1] + 2) + len(word_bytes)
         if out is None or len(out) < size:
             out = np.empty(size, dtype=np.uint8)
-        n = compiled(block.view(np.uint8).reshape(len(block), -1), word_bytes, word_ends, out)
+        n = compiled(rows, word_bytes, word_ends, out)
         f.write(memoryview(out)[:n])
 
 

@@ -24,6 +24,7 @@ Example::
 """
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
@@ -31,7 +32,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 import numpy as np
 
 from .modelfile import read_model_file, write_model_file
-from .options import TrainOptions
+from .options import TrainOptions, default_threads
 from .vectors import Vectors
 from .vocab import Vocabulary
 
@@ -217,23 +218,45 @@ class Model:
         v, rows = len(self.vocab), padded_dim(self.dim)
         return (v, rows), (v if self.options.negative > 0 else 0, rows), (v - 1 if self.options.hs else 0, rows)
 
-    def initialize(self) -> None:
+    def initialize(self, threads: Optional[int] = None) -> None:
         """word2vec.c's start: input vectors uniform in [-0.5, 0.5) / dim (from the seed), outputs zero.
 
-        The numbers are drawn a block of rows at a time (:data:`INIT_BLOCK_BYTES`) and written into
-        the weights: the same numbers as one draw of the whole V x dim matrix (the generator's stream
-        goes on from one block to the next), without a V x dim temporary to allocate and fault in
-        beside the weights (27 MB on wiki8)."""
+        The numbers are those of one draw of the whole V x dim matrix from ``np.random.default_rng(seed)``,
+        drawn a block of rows at a time (:data:`INIT_BLOCK_BYTES`) and written into the weights, without a
+        V x dim temporary to allocate and fault in beside the weights (27 MB on wiki8). ``threads`` (default:
+        the options', 0 every CPU) draw consecutive runs of blocks at once, each from its own generator
+        moved ahead to its first number (PCG64's ``advance``: a step gives two float32s, and every run
+        starts on an even number), so the numbers do not depend on the threads; NumPy releases the GIL while
+        it draws. A vocabulary of 6.5 million words draws 650 million numbers: 2.7 s on one thread."""
         if self.weights is not None:
             return
         syn0, syn1neg, syn1 = (aligned_zeros(shape) for shape in self._shapes())
-        rng = np.random.default_rng(self.options.seed)
-        rows = max(1, INIT_BLOCK_BYTES // (4 * self.dim))
-        for first in range(0, len(syn0), rows):
-            block = rng.random((min(rows, len(syn0) - first), self.dim), dtype=np.float32)
-            block -= np.float32(0.5)
-            block /= np.float32(self.dim)
-            syn0[first:first + len(block), :self.dim] = block
+        dim = self.dim
+        rows = max(2, INIT_BLOCK_BYTES // (4 * dim))
+        rows += rows % 2  # an even number of rows a block: each block starts on a whole step of the generator
+        blocks = list(range(0, len(syn0), rows))
+        if threads is None:
+            threads = self.options.threads or default_threads()
+        share = -(-len(blocks) // max(1, min(threads, len(blocks))))
+
+        def draw(firsts: List[int]) -> None:
+            bits = np.random.PCG64(self.options.seed)
+            bits.advance(firsts[0] * dim // 2)
+            rng = np.random.Generator(bits)
+            for first in firsts:
+                block = rng.random((min(rows, len(syn0) - first), dim), dtype=np.float32)
+                block -= np.float32(0.5)
+                block /= np.float32(dim)
+                syn0[first:first + len(block), :dim] = block
+
+        runs = [blocks[i:i + share] for i in range(0, len(blocks), share)]
+        if len(runs) <= 1:
+            for run in runs:
+                draw(run)
+        else:
+            with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
+                for done in [pool.submit(draw, run) for run in runs]:
+                    done.result()
         self.weights = Weights(syn0, syn1neg, syn1)
 
     def stand_in_weights(self) -> Weights:

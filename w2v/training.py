@@ -566,7 +566,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
             vocab, spooled, word_ids = count_and_spool_vocabulary(
                 corpus, options, say, spool, on_prune=_cannot_read_again(corpus, options) if corpus.read_once else None)
         model = Model.new(vocab, options)
-        check_words(vocab.words)  # what the writers would refuse after training, refused now
+        if not counted_here:  # what the writers would refuse after training, refused now (a count's words are
+            check_words(vocab.words)  # words by construction: distinct, valid UTF-8, short enough, no white space)
         needs = list(reserve(vocab)) if reserve is not None else []
         if spool is not None and counted_here and spooled is None:  # the counts add up to the ids to spool
             needs.append((spool, 4 * int(vocab.counts.sum()), "the encoded corpus"))
