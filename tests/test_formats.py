@@ -383,12 +383,12 @@ def test_binary_written_by_the_compiled_writer_is_pythons_byte_for_byte(tmp_path
     padded[:, :9] = matrix
     for rows in (matrix, matrix[:, ::2], matrix[:1], padded[:, :9], padded[:, ::2]):
         n = len(rows)
-        monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 1 << 60)
+        monkeypatch.setattr(formats, "_COMPILED_BINARY_ROWS", 1 << 60)
         write_vectors(str(tmp_path / "python.bin"), words[:n], rows, force=True)
         calls = []
         original = kernels.binary_rows
         monkeypatch.setattr(kernels, "binary_rows", lambda *a: (calls.append(len(a[0])), original(*a))[1])
-        monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 0)
+        monkeypatch.setattr(formats, "_COMPILED_BINARY_ROWS", 0)
         write_vectors(str(tmp_path / "compiled.bin"), words[:n], rows, force=True)
         monkeypatch.setattr(kernels, "binary_rows", original)
         step = 1000 * (4 * 9 + 2) // (4 * rows.shape[1] + 2)  # 1,000 rows of 9 numbers, 1,727 of 5
@@ -398,8 +398,13 @@ def test_binary_written_by_the_compiled_writer_is_pythons_byte_for_byte(tmp_path
         assert got.words == words[:n] and got.vectors.tobytes() == rows.astype(np.float32).tobytes()
 
 
-def test_text_is_formatted_by_python_where_the_kernels_are_not_loaded(monkeypatch):
+def test_the_compiled_writers_serve_large_matrices_where_the_kernels_are_loaded(monkeypatch):
+    from w2v import kernels  # noqa: F401  (loaded: the thresholds decide)
+    assert formats._compiled_rows(np.zeros((1 << 17, 10), np.float32), "format_text_rows") is not None
+    assert formats._compiled_rows(np.zeros((1 << 17, 10), np.float32), "binary_rows") is None  # too few rows
+    assert formats._compiled_rows(np.zeros((1 << 18, 1), np.float32), "binary_rows") is not None
     monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 0)
+    monkeypatch.setattr(formats, "_COMPILED_BINARY_ROWS", 0)
     monkeypatch.delitem(sys.modules, "w2v.kernels", raising=False)
     assert formats._compiled_rows(np.zeros((10, 10), np.float32), "format_text_rows") is None
     assert formats._compiled_rows(np.zeros((10, 10), np.float32), "binary_rows") is None

@@ -84,8 +84,11 @@ FORMATS = ("binary", "text", "native")
 _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text", ".npz": "native"}
 _NATIVE_VERSION = 1
 _TEXT_BLOCK_ROWS = 1024  # rows formatted at a time when writing text
-_COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatter and binary writer
-_BINARY_WRITE_BYTES = 1 << 22  # binary entries made at a time by the compiled writer
+_COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatter
+# rows, at least, for the compiled binary writer: Python writes 200,000 entries in ~0.13 s; loading the kernel and
+# its buffer cost ~9 MiB, which a wiki8 run's peak (170 MiB) would feel and its 71,000 rows not repay
+_COMPILED_BINARY_ROWS = 1 << 18
+_BINARY_WRITE_BYTES = 1 << 20  # binary entries made at a time by the compiled writer
 _TEXT_READ_BYTES = 1 << 20  # text read and parsed at a time (~90,000 numbers; benchmarks/results/text-reader-in-place.md)
 _TEXT_THREADS = 4  # at most, parsing text blocks (each holds ~10 blocks' worth of temporaries)
 _BINARY_READ_BYTES = 1 << 22  # binary read at a time (at least four entries of the longest kind)
@@ -285,11 +288,13 @@ def _write_text(f, words, vectors, bar) -> None:
 def _compiled_rows(vectors: np.ndarray, name: str) -> Optional[Callable]:
     """The kernel ``name`` of :mod:`w2v.kernels` (``format_text_rows``, ``binary_rows``) when training's
     kernels are already loaded in this process (``w2v train``) and cached on disk, and the matrix is large
-    enough for loading it from the cache to pay (benchmarks/README.md, "Vectors at scale"); else None.
+    enough for loading it from the cache to pay (:data:`_COMPILED_TEXT_MIN` numbers, :data:`_COMPILED_BINARY_ROWS`
+    rows; benchmarks/README.md, "Vectors at scale", "Vocabularies of millions of words"); else None.
     This module never imports Numba: vectors written anywhere else are written by Python, to the same
     bytes."""
     kernels = sys.modules.get("w2v.kernels")
-    if kernels is None or not kernels.CACHED or vectors.size < _COMPILED_TEXT_MIN:
+    large = len(vectors) >= _COMPILED_BINARY_ROWS if name == "binary_rows" else vectors.size >= _COMPILED_TEXT_MIN
+    if kernels is None or not kernels.CACHED or not large:
         return None
     return getattr(kernels, name)
 
