@@ -344,7 +344,8 @@ def test_repeats_are_found_whatever_the_words_hashes(monkeypatch):
     # hashes sorted and compared decide the usual case; equal hashes (a collision) leave it to a set
     words = [f"w{i}" for i in range(1000)]
     assert formats.all_distinct(words) and not formats.all_distinct(words + ["w500"])
-    monkeypatch.setattr(formats, "hash", lambda w: 7, raising=False)  # every hash collides
+    from w2v import words as words_module
+    monkeypatch.setattr(words_module, "hash", lambda w: 7, raising=False)  # every hash collides
     assert formats.all_distinct(words) and not formats.all_distinct(words + ["w500"])
     assert formats._all_fine(words) and not formats._all_fine(words[:10] + ["w3"])
     assert not formats._all_fine(["a", 7]) and not formats._all_fine(["a", ""])

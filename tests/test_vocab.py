@@ -86,6 +86,67 @@ def test_vocabulary_file_round_trip_and_errors(tmp_path):
             Vocabulary.load(bad)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_word_integer_file_read_at_once_is_the_line_loops_reading(tmp_path, monkeypatch, seed):
+    """The usual file (``word integer`` lines) is read by NumPy at once; every other layout and every problem
+    goes to the line loop, so the words, the integers and each error (with its line) are the loop's."""
+    from w2v import words as words_module
+    rng = np.random.default_rng(seed)
+    pool = ["the", "über", "中文", "a" * 12, "w1", "w2", "x\u00a0y", "\u2028", "zz"] + [f"r{i}" for i in range(300)]
+    odd_lines = [b"\n", b"a\tb 1\n", b"c 1\r\n", b"d +2\n", b"e -1\n", b"f 1_0\n", b"g 12345678901234567\n",
+                 None, b"\xff 1\n", b"i  1\n", b"j 1 2\n", b"k\n", b"x" * 10_001 + b" 1\n", b" 1\n", b"l \n"]
+    for case in range(40):
+        words = list(rng.permutation(pool)[:rng.integers(1, 60)])
+        lines = [f"{w} {int(rng.integers(0, 10 ** int(rng.integers(1, 17)))):0{int(rng.integers(1, 4))}}\n".encode()
+                 for w in words]  # leading zeros sometimes: still the usual file
+        if case % 2:  # one layout or problem the at-once reader leaves to the loop (None: a word listed twice)
+            odd = odd_lines[case // 2 % len(odd_lines)]
+            lines.insert(int(rng.integers(0, len(lines) + 1)), lines[0] if odd is None else odd)
+        data = b"".join(lines)
+        if case % 5 == 0:
+            data = data[:-1]  # no newline after the last line
+        path = str(tmp_path / "f.txt")
+        with open(path, "wb") as f:
+            f.write(data)
+        try:
+            expected = words_module._read_lines(path, "count", 0, 1 << 53)
+        except ValueError as error:
+            with pytest.raises(ValueError) as got:
+                words_module.read_word_integer_arrays(path, "count", 0, 1 << 53)
+            assert str(got.value) == str(error)
+            continue
+        loop_calls = []
+        original = words_module._read_lines
+        monkeypatch.setattr(words_module, "_read_lines", lambda *a: (loop_calls.append(1), original(*a))[1])
+        got_words, got_values = words_module.read_word_integer_arrays(path, "count", 0, 1 << 53)
+        monkeypatch.setattr(words_module, "_read_lines", original)
+        assert got_words == list(expected) and got_values.tolist() == list(expected.values())
+        assert got_values.dtype == np.int64
+        assert bool(loop_calls) == (case % 2 == 1), case  # the usual files never reach the loop
+    # a value above the bound is the loop's error; a word listed twice too
+    for text, message in [("a 5\nb 9\n", "line 2: the count 9 is larger than 8"), ("a 1\nb 2\na 3\n", "line 3")]:
+        path = write(tmp_path / "g.txt", text)
+        with pytest.raises(ValueError, match=message):
+            words_module.read_word_integer_arrays(path, "count", 0, 8)
+
+
+def test_many_ties_of_a_selected_vocabulary_are_put_in_order_by_the_kernel(monkeypatch):
+    from w2v import vocab as vocab_module
+    rng = np.random.default_rng(2)
+    words = list({"prefix__" + "".join(rng.choice(list("ab\u00e9\u4e2d"), rng.integers(0, 5))) for _ in range(3000)})
+    words += ["short", "prefix_", "prefix__"]
+    words = list(dict.fromkeys(words))
+    counts = rng.choice([1, 2, 3], len(words)).astype(np.int64)
+    expected = sorted(range(len(words)), key=lambda i: (-counts[i], words[i]))
+    for in_python in (0, 10 ** 9):  # every set of ties to the kernel, then to Python
+        monkeypatch.setattr(vocab_module, "_TIES_IN_PYTHON", in_python)
+        got_words, got_counts = vocab_module._select(words, counts, 2, None, 3)
+        kept = [i for i in expected if counts[i] >= 2]
+        assert got_words == [words[i] for i in kept] and got_counts == [int(counts[i]) for i in kept]
+    vocab = Vocabulary.from_counts(dict(zip(words, counts.tolist())), min_count=1, max_size=5)
+    assert vocab.words == [words[i] for i in expected[:5]]
+
+
 def test_ties_are_ordered_by_the_words_code_points_whatever_the_text_order(tmp_path):
     # first seen in the reverse of the final order; "Z" < "a" < "é" < "中" by code point
     text = "中 中 é é a a Z Z zz zz zz b\n"

@@ -71,7 +71,7 @@ from .files import STDOUT_NAMES, open_output
 from .binaryblock import find_entries, find_spaces
 from .modelfile import MAGIC as MODEL_MAGIC, read_model_file
 from .textblock import PAD, Rows, parse_rows
-from .words import MAX_WORD_BYTES, SEPARATORS, word_problem
+from .words import MAX_WORD_BYTES, SEPARATORS, all_distinct, word_problem
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -166,16 +166,6 @@ def _all_fine(words: Sequence[str]) -> bool:
         return False
     return all_distinct(words)
 
-
-def all_distinct(words: Sequence[str]) -> bool:
-    """Whether no word repeats. The words' hashes are sorted and compared (NumPy), which is faster
-    than filling a set with the words; only when two hashes are equal does a set decide. The hashes
-    stay cached in the strings, so a dict of them built later is faster too."""
-    hashes = np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
-    hashes.sort()
-    if not (hashes[1:] == hashes[:-1]).any():
-        return True
-    return len(set(words)) == len(words)
 
 
 def _first_non_finite(vectors: np.ndarray, block: int = 1 << 16) -> Optional[int]:

@@ -32,7 +32,7 @@ per line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -40,7 +40,7 @@ from .corpus import Corpus, source_name
 from .files import open_output
 from .memory import release_free_memory
 from .options import COUNT_LIMIT
-from .words import MAX_WORD_BYTES, read_word_integers
+from .words import MAX_WORD_BYTES, read_word_integer_arrays
 
 __all__ = ["Vocabulary", "HuffmanTree", "CountSummary", "build_vocabulary", "vocabulary_from_count", "MAX_TOTAL_COUNT"]
 
@@ -195,8 +195,12 @@ class Vocabulary:
     def from_counts(cls, counts: Dict[str, int], min_count: int = 5,
                     max_size: Optional[int] = None, total_tokens: int = 0) -> "Vocabulary":
         """Keep words seen at least ``min_count`` times, most frequent first, at most ``max_size``."""
-        words, kept_counts = _select(counts.items(), min_count, max_size, max(counts.values(), default=0))
-        return cls(words, kept_counts, total_tokens)
+        try:
+            values = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+        except OverflowError:
+            raise ValueError("a count does not fit in 64 bits") from None
+        words, kept_counts = _select(list(counts), values, min_count, max_size, int(values.max(initial=0)))
+        return cls(words, kept_counts, total_tokens, distinct=True)  # a dict's keys
 
     # -- word2vec.c vocabulary files --------------------------------------------------
     def save(self, path: str, force: bool = False) -> None:
@@ -210,12 +214,13 @@ class Vocabulary:
     @classmethod
     def load(cls, path: str, min_count: int = 1, max_size: Optional[int] = None) -> "Vocabulary":
         """Read ``word count`` lines; raises ``ValueError`` naming the file and line of a bad entry."""
-        counts = read_word_integers(path, "count", 0, MAX_TOTAL_COUNT)
-        if not counts:
+        words, counts = read_word_integer_arrays(path, "count", 0, MAX_TOTAL_COUNT)
+        if not words:
             raise ValueError(f"{path}: the vocabulary file is empty")
-        if sum(counts.values()) > MAX_TOTAL_COUNT:
+        if sum(counts.tolist()) > MAX_TOTAL_COUNT:  # (Python's ints: exact, never wrapping)
             raise ValueError(f"{path}: the counts add up to more than 2^53")
-        return cls.from_counts(counts, min_count=min_count, max_size=max_size)
+        kept_words, kept_counts = _select(words, counts, min_count, max_size, int(counts.max()))
+        return cls(kept_words, kept_counts, distinct=True)  # the reader refuses a word listed twice
 
     # -- derived tables ---------------------------------------------------------------
     def keep_probabilities(self, sample: float) -> np.ndarray:
@@ -329,17 +334,52 @@ def _check_limits(min_count: int, max_size: Optional[int]) -> None:
         raise ValueError(f"max_size must be at least 1, got {max_size}")
 
 
-def _select(pairs, min_count: int, max_size: Optional[int], most: int):
-    """(words, counts) of the (word, count) ``pairs`` seen at least ``min_count`` times,
-    by count descending then word, at most ``max_size``; ``most`` is the largest count (for the error)."""
+#: Above this many rows tied in count and first 8 bytes, :func:`_select` puts them in order by the compiled
+#: kernel (loading it costs more than Python's ``sorted`` takes for a few thousand words).
+_TIES_IN_PYTHON = 4096
+
+
+def _select(words: List[str], counts: np.ndarray, min_count: int, max_size: Optional[int], most: int):
+    """(words, counts) of ``words`` (distinct) and their ``counts`` (int64) seen at least ``min_count`` times,
+    by count descending then word, at most ``max_size``; ``most`` is the largest count (for the error).
+
+    The words' UTF-8 bytes are made in one join, their first 8 bytes (the sort keys) cut from it by NumPy, and
+    the ties of count and key put in order by whole tokens, by :func:`w2v.kernels.table_ties_in_order` when
+    there are many: a vocabulary file of millions of words took seconds a word at a time in Python
+    (benchmarks/README.md, "Vocabularies of millions of words")."""
     _check_limits(min_count, max_size)
-    kept = [(w, c) for w, c in pairs if c >= min_count]
-    if not kept:
+    kept = np.flatnonzero(counts >= min_count)
+    if not len(kept):
         raise _no_word(min_count, most)
-    words = [w for w, _ in kept]
-    counts = np.fromiter((c for _, c in kept), dtype=np.int64, count=len(kept))
-    tokens = [w.encode("utf-8", "surrogatepass") for w in words]  # still in code point order
-    order = _frequency_order(counts, np.array([_bytes_key(t) for t in tokens], dtype=np.uint64), tokens.__getitem__)
+    if len(kept) < len(words):
+        words, counts = [words[i] for i in kept.tolist()], counts[kept]
+    joined = np.frombuffer(("\n".join(words) + "\n").encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    ends = np.flatnonzero(joined == 10)
+    if len(ends) != len(words):  # a word holds a newline (not a word: refused later), one at a time then
+        tokens = [w.encode("utf-8", "surrogatepass") for w in words]  # still in code point order
+        order = _frequency_order(counts, np.array([_bytes_key(t) for t in tokens], dtype=np.uint64),
+                                 tokens.__getitem__)
+    else:
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        lengths = ends - starts
+        keys = np.zeros(len(words), dtype=np.uint64)
+        for i in range(8):  # big-endian, zeros after a short token (_bytes_key)
+            byte = np.zeros(len(words), dtype=np.uint64)
+            longer = np.flatnonzero(lengths > i)
+            byte[longer] = joined[starts[longer] + i]
+            keys = (keys << np.uint64(8)) | byte
+        order = np.argsort(keys)  # (ties of key and count are put in order after, so this need not be stable)
+        order = order[np.argsort(-counts[order], kind="stable")]
+        c, k = counts[order], keys[order]
+        if int(((c[1:] == c[:-1]) & (k[1:] == k[:-1])).sum()) > _TIES_IN_PYTHON:
+            from . import kernels
+            token_bytes = joined[joined != 10].copy()
+            token_starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+            order = kernels.table_ties_in_order(kernels.table_new(16), np.zeros(0, np.int64), order, counts, keys,
+                                                token_bytes, token_starts)
+        else:
+            order = _ties_by_token(order, counts, keys,
+                                   lambda row: joined[starts[row]:ends[row]].tobytes())
     if max_size is not None:
         order = order[:max_size]
     return [words[i] for i in order.tolist()], counts[order].tolist()

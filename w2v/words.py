@@ -19,17 +19,25 @@ gensim has no limit.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from .compression import READ_ERRORS, open_read, read_error
 
-__all__ = ["SEPARATORS", "MAX_WORD_BYTES", "word_problem", "read_word_integers"]
+__all__ = ["SEPARATORS", "MAX_WORD_BYTES", "word_problem", "read_word_integers", "read_word_integer_arrays",
+           "all_distinct"]
 
 #: The bytes that separate words (``bytes.split()``'s white space).
 SEPARATORS = b" \t\n\r\x0b\x0c"
 _SEPARATOR_CHARS = frozenset(SEPARATORS.decode("ascii"))
 #: The longest word, in UTF-8 bytes.
 MAX_WORD_BYTES = 10_000
+_OTHER_SEPARATORS = np.zeros(256, dtype=bool)  # the white space a usual file has none of: tab, CR, VT, FF
+_OTHER_SEPARATORS[[9, 11, 12, 13]] = True
+#: A ``word integer`` file up to this size is read at once (:func:`_read_at_once`), a larger one a line at a
+#: time (a vocabulary of 20 million words takes about 300 MB).
+_AT_ONCE_BYTES = 1 << 30
 
 
 def word_problem(word: str) -> Optional[str]:
@@ -55,6 +63,30 @@ def read_word_integers(path: str, what: str, low: int, high: int) -> Dict[str, i
     vocabulary files (``what`` "count") and word-class files ("class"). Every problem is a
     ``ValueError`` naming the file and the line: a line that is not two fields, a word that is not
     UTF-8 or not a word, a value that is not an integer in [low, high], a word listed twice."""
+    words, values = read_word_integer_arrays(path, what, low, high)
+    return dict(zip(words, values.tolist()))
+
+
+def read_word_integer_arrays(path: str, what: str, low: int, high: int) -> Tuple[List[str], np.ndarray]:
+    """:func:`read_word_integers`' words and integers (int64[N]) in the file's order, without a dict (3 s
+    for millions of words): the usual file read at once (:func:`_read_at_once`), any other a line at a
+    time."""
+    try:
+        with open_read(path) as f:
+            data = f.read(_AT_ONCE_BYTES + 1)
+    except READ_ERRORS as error:
+        raise read_error(path, error) from None
+    if len(data) <= _AT_ONCE_BYTES:
+        read = _read_at_once(data, low, high)
+        if read is not None:
+            return read
+    del data
+    values = _read_lines(path, what, low, high)
+    return list(values), np.fromiter(values.values(), dtype=np.int64, count=len(values))
+
+
+def _read_lines(path: str, what: str, low: int, high: int) -> Dict[str, int]:
+    """:func:`read_word_integers`, a line at a time."""
     values: Dict[str, int] = {}
     try:
         with open_read(path) as f:
@@ -89,3 +121,58 @@ def read_word_integers(path: str, what: str, low: int, high: int) -> Dict[str, i
     except READ_ERRORS as error:
         raise read_error(path, error) from None
     return values
+
+
+def _read_at_once(data: bytes, low: int, high: int) -> Optional[Tuple[List[str], np.ndarray]]:
+    """:func:`read_word_integer_arrays`' result for the usual file, read at once by NumPy: every line a word, one
+    space and the digits of an integer in [low, high] (at most 16), ending in a newline (the last may not),
+    every word valid UTF-8, at most :data:`MAX_WORD_BYTES` bytes and listed once: the files w2v and
+    word2vec.c write. None for anything else (blank lines, CRs, tabs, signs, a problem), which the line
+    loop then reads and, if it is a problem, names with its line. A line at a time took 10 s for a
+    vocabulary of 6.5 million words (benchmarks/README.md, "Vocabularies of millions of words")."""
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    text = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(text == 10)
+    spaces = np.flatnonzero(text == 32)
+    n = len(newlines)
+    if n == 0 or len(spaces) != n or _OTHER_SEPARATORS[text].any():
+        return None
+    starts = np.concatenate([[0], newlines[:-1] + 1])
+    digits = newlines - spaces - 1
+    # one space a line, after a word and before 1 to 16 digits (2^53 has 16)
+    if not ((spaces > starts) & (spaces < newlines) & (digits >= 1) & (digits <= 16)).all():
+        return None
+    if (spaces - starts).max() > MAX_WORD_BYTES:
+        return None
+    marks = np.zeros(len(text), dtype=np.int8)  # +1 where a number starts, -1 at its end: distinct places
+    marks[spaces + 1] = 1
+    marks[newlines] = -1
+    in_number = np.cumsum(marks, dtype=np.int8) > 0
+    if ((text[in_number] - 48) > 9).any():  # (uint8: a byte below '0' wraps past 9 too)
+        return None
+    numbers = np.zeros(n, dtype=np.int64)
+    scale = 1
+    for place in range(16):  # from the last digit back
+        has = np.flatnonzero(digits > place)
+        numbers[has] += (text[newlines[has] - 1 - place].astype(np.int64) - 48) * scale
+        scale *= 10
+    if numbers.min() < low or numbers.max() > high:
+        return None
+    in_number[spaces] = True  # the words' bytes and their newlines: one word a line
+    try:
+        words = text[~in_number].tobytes().decode("utf-8").split("\n")[:-1]
+    except UnicodeDecodeError:
+        return None
+    return (words, numbers) if all_distinct(words) else None  # a word listed twice: the line loop names it
+
+
+def all_distinct(words: Sequence[str]) -> bool:
+    """Whether no word repeats. The words' hashes are sorted and compared (NumPy), which is faster
+    than filling a set with the words; only when two hashes are equal does a set decide. The hashes
+    stay cached in the strings, so a dict of them built later is faster too."""
+    hashes = np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
+    hashes.sort()
+    if not (hashes[1:] == hashes[:-1]).any():
+        return True
+    return len(set(words)) == len(words)
