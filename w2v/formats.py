@@ -85,8 +85,8 @@ _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text", ".npz": "native
 _NATIVE_VERSION = 1
 _TEXT_BLOCK_ROWS = 1024  # rows formatted at a time when writing text
 _COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatter
-# rows, at least, for the compiled binary writer: Python writes 200,000 entries in ~0.13 s; loading the kernel and
-# its buffer cost ~9 MiB, which a wiki8 run's peak (170 MiB) would feel and its 71,000 rows not repay
+# rows, at least, for the compiled binary writer: below, loading the kernel and its buffer would cost a run more
+# memory than Python's loop costs it time (benchmarks/README.md, "Vocabularies of millions of words")
 _COMPILED_BINARY_ROWS = 1 << 18
 _BINARY_WRITE_BYTES = 1 << 20  # binary entries made at a time by the compiled writer
 _TEXT_READ_BYTES = 1 << 20  # text read and parsed at a time (~90,000 numbers; benchmarks/results/text-reader-in-place.md)
@@ -226,8 +226,8 @@ def write_vectors(path: str, words: Sequence[str], vectors: np.ndarray, fmt: Opt
 def _write_binary(f, words, vectors) -> None:
     """The header, then per row its word, a space, its float32 little-endian bytes and a newline. Where the
     training kernels are loaded (:func:`_compiled_rows`) a block of rows at a time by
-    :func:`w2v.kernels.binary_rows` (a Python call a row took 4 s for 6.5 million words), else a row at a
-    time; the same bytes either way."""
+    :func:`w2v.kernels.binary_rows` (benchmarks/README.md, "Vocabularies of millions of words"), else a row
+    at a time; the same bytes either way."""
     f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
     compiled = _compiled_rows(vectors, "binary_rows")
     if compiled is None:

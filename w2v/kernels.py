@@ -1683,7 +1683,7 @@ def table_ties_in_order(table, wanted, order, counts, keys, extra, extra_starts)
     is UTF-8's order of code points, so the result is the order of ``(-count, word)`` over Python strings.
     A run is sorted by insertion when short, else by a bottom-up merge sort: a vocabulary of millions of
     rare words has runs of thousands of tokens that begin alike (benchmarks/README.md, "Vocabularies of
-    millions of words"), which Python's ``sorted`` over the tokens' bytes took seconds for."""
+    millions of words")."""
     entries, arena = table[1], table[2]
     k = order.shape[0]
     scratch = np.empty(k, np.int64)
@@ -2093,7 +2093,8 @@ def pair_scores(table, pairs, min_count, threshold, total, npmi):
 # -- vectors as word2vec binary ----------------------------------------------------------------------
 @njit(cache=True, nogil=True)
 def binary_rows(rows, words, word_ends, out):
-    """word2vec binary entries of ``rows`` uint8[R, 4D] (each row's float32 little-endian bytes): per row its
+    """word2vec binary entries of ``rows`` uint8[R, 4D] (each row's float32 little-endian bytes; a view of
+    padded rows is read in place): per row its
     word (bytes ``words[word_ends[r-1]:word_ends[r]]`` of uint8 ``words``, int64 ``word_ends``), a space, the
     row's bytes and a newline, one entry after another in ``out`` uint8[R (4D + 2) + len(words)] or more.
     Returns the bytes written: the bytes :func:`w2v.formats._write_binary` writes a row at a time."""
@@ -2238,9 +2239,8 @@ def alias_pairs(scaled):
     """Vose's alias method over ``scaled`` (float64[V], each probability times V; used up as scratch):
     ``(probability float64[V], alias int32[V])``, the loop :func:`w2v.vocab.alias_table` describes. The
     small and the large entries are two stacks, each entry taken from the top and put back on it, in
-    float64 with no reassociation: the table is the one the same loop over Python floats makes, in
-    milliseconds for millions of words instead of seconds (benchmarks/README.md, "Vocabularies of
-    millions of words")."""
+    float64 with no reassociation: the table is the one the same loop over Python floats makes
+    (benchmarks/README.md, "Vocabularies of millions of words")."""
     n = scaled.shape[0]
     prob = np.ones(n, np.float64)
     alias = np.arange(n).astype(np.int32)

@@ -227,7 +227,7 @@ class Model:
         the options', 0 every CPU) draw consecutive runs of blocks at once, each from its own generator
         moved ahead to its first number (PCG64's ``advance``: a step gives two float32s, and every run
         starts on an even number), so the numbers do not depend on the threads; NumPy releases the GIL while
-        it draws. A vocabulary of 6.5 million words draws 650 million numbers: 2.7 s on one thread."""
+        it draws (benchmarks/README.md, "Vocabularies of millions of words")."""
         if self.weights is not None:
             return
         syn0, syn1neg, syn1 = (aligned_zeros(shape) for shape in self._shapes())

@@ -313,7 +313,7 @@ def huffman_merge(counts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     a-th inner node made. Two queues, leaves from the rarest (the end of ``counts``) and inner nodes
     in the order made; of equal counts the inner node is taken. The Huffman tree when ``counts`` is
     sorted in descending order (:meth:`HuffmanTree.build` checks it). Compiled
-    (:func:`w2v.kernels.huffman_merge`): a loop a node in Python took 11 s for a million words."""
+    (:func:`w2v.kernels.huffman_merge`; benchmarks/README.md, "Vocabularies of millions of words")."""
     from . import kernels
     return kernels.huffman_merge(np.asarray(counts, dtype=np.int64))
 
@@ -345,8 +345,8 @@ def _select(words: List[str], counts: np.ndarray, min_count: int, max_size: Opti
 
     The words' UTF-8 bytes are made in one join, their first 8 bytes (the sort keys) cut from it by NumPy, and
     the ties of count and key put in order by whole tokens, by :func:`w2v.kernels.table_ties_in_order` when
-    there are many: a vocabulary file of millions of words took seconds a word at a time in Python
-    (benchmarks/README.md, "Vocabularies of millions of words")."""
+    there are many, not a word at a time in Python (benchmarks/README.md, "Vocabularies of millions of
+    words")."""
     _check_limits(min_count, max_size)
     kept = np.flatnonzero(counts >= min_count)
     if not len(kept):

@@ -68,9 +68,8 @@ def read_word_integers(path: str, what: str, low: int, high: int) -> Dict[str, i
 
 
 def read_word_integer_arrays(path: str, what: str, low: int, high: int) -> Tuple[List[str], np.ndarray]:
-    """:func:`read_word_integers`' words and integers (int64[N]) in the file's order, without a dict (3 s
-    for millions of words): the usual file read at once (:func:`_read_at_once`), any other a line at a
-    time."""
+    """:func:`read_word_integers`' words and integers (int64[N]) in the file's order, without a dict: the
+    usual file read at once (:func:`_read_at_once`), any other a line at a time."""
     try:
         with open_read(path) as f:
             data = f.read(_AT_ONCE_BYTES + 1)
@@ -128,8 +127,8 @@ def _read_at_once(data: bytes, low: int, high: int) -> Optional[Tuple[List[str],
     space and the digits of an integer in [low, high] (at most 16), ending in a newline (the last may not),
     every word valid UTF-8, at most :data:`MAX_WORD_BYTES` bytes and listed once: the files w2v and
     word2vec.c write. None for anything else (blank lines, CRs, tabs, signs, a problem), which the line
-    loop then reads and, if it is a problem, names with its line. A line at a time took 10 s for a
-    vocabulary of 6.5 million words (benchmarks/README.md, "Vocabularies of millions of words")."""
+    loop then reads and, if it is a problem, names with its line (benchmarks/README.md, "Vocabularies of
+    millions of words")."""
     if data and not data.endswith(b"\n"):
         data += b"\n"
     text = np.frombuffer(data, dtype=np.uint8)
