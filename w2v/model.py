@@ -218,13 +218,13 @@ class Model:
         v, rows = len(self.vocab), padded_dim(self.dim)
         return (v, rows), (v if self.options.negative > 0 else 0, rows), (v - 1 if self.options.hs else 0, rows)
 
-    def initialize(self, threads: Optional[int] = None) -> None:
+    def initialize(self) -> None:
         """word2vec.c's start: input vectors uniform in [-0.5, 0.5) / dim (from the seed), outputs zero.
 
         The numbers are those of one draw of the whole V x dim matrix from ``np.random.default_rng(seed)``,
         drawn a block of rows at a time (:data:`INIT_BLOCK_BYTES`) and written into the weights, without a
-        V x dim temporary to allocate and fault in beside the weights (27 MB on wiki8). ``threads`` (default:
-        the options', 0 every CPU) draw consecutive runs of blocks at once, each from its own generator
+        V x dim temporary to allocate and fault in beside the weights (27 MB on wiki8). The options' threads
+        (0: every CPU) draw consecutive runs of blocks at once, each from its own generator
         moved ahead to its first number (PCG64's ``advance``: a step gives two float32s, and every run
         starts on an even number), so the numbers do not depend on the threads; NumPy releases the GIL while
         it draws (benchmarks/README.md, "Vocabularies of millions of words")."""
@@ -235,8 +235,7 @@ class Model:
         rows = max(2, INIT_BLOCK_BYTES // (4 * dim))
         rows += rows % 2  # an even number of rows a block: each block starts on a whole step of the generator
         blocks = list(range(0, len(syn0), rows))
-        if threads is None:
-            threads = self.options.threads or default_threads()
+        threads = self.options.threads or default_threads()
         share = -(-len(blocks) // max(1, min(threads, len(blocks))))
 
         def draw(firsts: List[int]) -> None:

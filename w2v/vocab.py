@@ -438,7 +438,7 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
                                                 np.array([_bytes_key(t) for t in odd_tokens], dtype=np.uint64))
     odd_starts = np.cumsum([0] + [len(t) for t in odd_tokens], dtype=np.int64)
     order = kernels.table_ties_in_order(counted.table, entries, order, counts, keys,
-                                        np.frombuffer(b"".join(odd_tokens) + b"\0", dtype=np.uint8).copy(), odd_starts)
+                                        np.frombuffer(b"".join(odd_tokens), dtype=np.uint8).copy(), odd_starts)
     if max_size is not None:
         order = order[:max_size]
     if odd:
