@@ -81,6 +81,8 @@ stamped(training, "_prepare_kernel", "training kernel loaded")
 stamped(vectors.Vectors, "save", "vectors written")
 timed(kernels, "count_tokens_ids", "count")
 timed(kernels, "table_merge_map", "merge")
+timed(kernels, "table_merge_shard", "merge")  # from four threads up (w2v.scan.SHARDED_FROM_THREADS), on the
+timed(kernels, "table_join_shard", "merge")  # shards' own threads too, which the counting threads then include
 timed(encode._Sink, "fill_mapped", "spool")
 submit = training._Run._submit
 

@@ -206,6 +206,11 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("bzip2_layout.py", ["--file", "not-word2vec.c", "--workers", "two"]),
     ("bzip2_layout.py", ["--file", "not-word2vec.c", "--workers", "0"]),
     ("bzip2_layout.py", ["--file", "not-word2vec.c", "--repeat", "0"]),
+    ("merge_shards.py", ["--corpus", "missing.txt"]),
+    ("merge_shards.py", ["--corpus", "not-word2vec.c", "--shards", "0"]),
+    ("merge_shards.py", ["--corpus", "not-word2vec.c", "--shards", "two"]),
+    ("merge_shards.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
+    ("merge_shards.py", ["--corpus", "not-word2vec.c", "--name", "../x"]),
     ("scan_speed.py", ["--corpus", "missing.txt"]),
     ("scan_speed.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
     ("scan_speed.py", ["--corpus", "not-word2vec.c", "--spool", "missing"]),
@@ -300,7 +305,8 @@ def test_kernel_ab_refuses_a_file_without_the_kernel_in_one_line(tmp_path):
 NAMED_RESULTS = ["bzip2_blocks.py", "bzip2_layout.py", "combine_oracle.py", "compare.py", "distributed_files.py",
                  "distributed_runs.py",
                  "distributed_same_stream.py",
-                 "end_to_end.py", "first_run.py", "many_files.py", "model_runs.py", "phrases_quality.py", "quality_time.py",
+                 "end_to_end.py", "first_run.py", "many_files.py", "merge_shards.py", "model_runs.py",
+                 "phrases_quality.py", "quality_time.py",
                  "read_speed.py", "repeated_corpus.py", "scan_speed.py", "synthetic_scale.py", "thread_overhead.py",
                  "timeline.py", "vectors_scale.py", "vocab_against_c.py"]
 

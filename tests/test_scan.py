@@ -388,6 +388,10 @@ def test_several_compressed_files_give_the_same_pieces_with_several_readers(tmp_
 @pytest.mark.parametrize("pass_name, kernel, run", [
     ("spool", "count_tokens_ids", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2)"),
     ("count", "count_tokens_hashed", "scan.count(Corpus([sys.argv[1]]), None, 2)"),
+    ("shards", "table_merge_shard", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2, shards=3)"),
+    ("shards", "table_join_shard", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2, shards=3)"),
+    ("shards", "slots_fill_range", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2, shards=3)"),
+    ("shards", "slots_fill_left", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2, shards=3)"),
 ])
 def test_a_counting_pass_is_warmed_with_the_kernel_it_uses(sample_path, pass_name, kernel, run):
     """``prepare`` loads (or compiles) the one counting kernel the pass then calls: the passes' pieces are
@@ -419,3 +423,90 @@ def test_the_encoding_pass_loads_its_own_kernels_only(sample_path):
     done = subprocess.run([sys.executable, "-c", code, sample_path], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[1, 1, 0, 0, 0, 0, 0, 0] [1, 1, 0, 0, 0, 0, 0, 0] True"
+
+
+def _count_of(counted):
+    """A count's tokens (bytes, valid UTF-8 or not) and counts, whatever its entries' order."""
+    return sorted(zip(map(counted.token, range(counted.n)), counted.counts.tolist()))
+
+
+@pytest.mark.parametrize("shards, threads, in_memory", [(2, 1, True), (3, 2, False), (5, 3, True), (4, 4, False)])
+def test_a_count_merged_in_shards_is_the_count_and_the_encoding_of_one_table(tmp_path, monkeypatch, shards, threads,
+                                                                             in_memory):
+    """Shards (w2v.scan._ShardedCount) give the same tokens, counts and encoded corpus as one table, and
+    their joined table finds every token at its own entry (the slots filled range by range are sound)."""
+    from w2v import encode, kernels
+    from w2v.vocab import vocabulary_and_entry_ids
+    monkeypatch.setattr(scan, "PIECE_BYTES", 256)  # many pieces
+    monkeypatch.setattr(encode, "_REMAP_CHUNK", 37)
+    rng = np.random.default_rng(shards)
+    words = [f"w{i}" for i in range(400)] + ["caf\xe9", "x" * 40]
+    lines = [" ".join(rng.choice(words, int(rng.integers(0, 30)))) for _ in range(300)]
+    path = write(tmp_path / "in.txt", ("\n".join(lines) + "\n caf\xe9 bad\xff\xfe tokens\n").encode("latin-1"))
+    results = []
+    for n_shards in (1, shards):
+        counted, spooled = scan.count_and_spool(Corpus([path], block_size=64), None, threads,
+                                                None if in_memory else str(tmp_path), shards=n_shards)
+        assert (spooled.entry_of is None) == (n_shards == 1)
+        vocab, _, word_ids = vocabulary_and_entry_ids(counted, min_count=2)
+        encoded = encode.encode_spooled(spooled, word_ids, max_sentence_length=11, threads=threads)
+        results.append((_count_of(counted), counted.total_tokens, vocab.words, vocab.counts.tolist(),
+                        encoded.chunk(0, encoded.n_sentences)[0].tolist(), encoded.offsets.tolist()))
+        encoded.close()
+        arena, entries = counted.table[kernels.TABLE_ARENA], counted.table[kernels.TABLE_ENTRIES]
+        starts, lengths = kernels.entry_places(entries[:counted.n, 0])
+        found = [kernels.table_lookup(counted.table, arena[s:s + k].copy()) for s, k in zip(starts, lengths)]
+        assert found == list(range(counted.n))
+    assert results[0] == results[1]
+    assert len(results[0][0]) > 400 and "caf\ufffd" in results[0][2]
+
+
+def test_a_count_in_shards_is_pruned_as_one_table_is(tmp_path, monkeypatch):
+    """Pruning applies the rule to every shard at the same piece boundaries, on the shards' total: the same
+    tokens, counts and bound as one table, and the spool dropped."""
+    rng = np.random.default_rng(3)
+    text = "\n".join(" ".join(f"r{x}" for x in rng.zipf(1.3, 300) % 5000) + " common" * 20 for _ in range(200))
+    path = write(tmp_path / "z.txt", text)
+    monkeypatch.setattr(scan, "PIECE_BYTES", 4096)
+    results = []
+    for shards in (1, 2, 3, 7):
+        counted, spooled = scan.count_and_spool(Corpus([path], block_size=512), 300, 2, shards=shards)
+        assert spooled is None
+        results.append((_count_of(counted), counted.pruned_below, counted.total_tokens))
+    assert results[0] == results[1] == results[2] == results[3]
+    assert results[0][1] >= 1 and len(results[0][0]) <= 300
+    assert dict(results[0][0])[b"common"] == 4000
+
+
+def test_slots_filled_range_by_range_find_every_entry():
+    """Ranges of one slot array filled apart (w2v.kernels.slots_fill_range) leave out the entries whose probe
+    would cross into the next range, or wrap around the end, and those are then put in the first free slot
+    from their home (slots_fill_left): every entry is found by a look-up's probe, none twice."""
+    from w2v import kernels
+    rng = np.random.default_rng(5)
+    homes = np.r_[np.full(12, 250), np.full(9, 1019), np.full(5, 511), rng.integers(0, 1024, 300)]
+    hashes = (rng.integers(1, 1 << 31, len(homes)).astype(np.uint64) << np.uint64(32)) | homes.astype(np.uint64)
+    slots = np.zeros(1024, np.uint64)
+    bounds = [0, 256, 512, 768, 1024]
+    left = [kernels.slots_fill_range(slots, hashes, len(hashes), lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    assert sum(n for _, n in left) >= 3  # the clusters at 250, 511 and 1019 spill over
+    for rest, n_rest in left:
+        kernels.slots_fill_left(slots, hashes, rest, n_rest)
+    held = slots[slots != 0] & np.uint64(0xFFFFFFFF)
+    assert sorted(held.tolist()) == list(range(1, len(hashes) + 1))
+    for e, h in enumerate(hashes):
+        s = int(h) & 1023
+        while int(slots[s]) & 0xFFFFFFFF != e + 1:
+            assert slots[s] != 0, e  # an empty slot before the entry: a look-up would miss it
+            s = (s + 1) & 1023
+        assert int(slots[s]) >> 32 == int(h) >> 32
+
+
+def test_the_count_is_merged_in_shards_from_four_threads(tmp_path):
+    path = write(tmp_path / "in.txt", "a b c a\n")
+    assert [scan.merge_shards(t) for t in (1, 2, 3, 4, 16)] == [1, 1, 1, 4, 16]
+    assert scan.count_and_spool(Corpus([path]), None, 2)[1].entry_of is None
+    counted, spooled = scan.count_and_spool(Corpus([path]), None, 4)
+    assert spooled.entry_of is not None and _count_of(counted) == [(b"a", 2), (b"b", 1), (b"c", 1)]
+    with pytest.raises(ValueError, match="shards must be at least 1"):
+        scan.count_and_spool(Corpus([path]), None, 2, shards=0)

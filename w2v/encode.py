@@ -276,6 +276,8 @@ def encode_spooled(spooled, word_ids: np.ndarray, max_sentence_length: int = 10_
     if max_sentence_length < 1:
         raise ValueError(f"max_sentence_length must be at least 1, got {max_sentence_length}")
     ends, total = spooled.line_ends, spooled.tokens
+    if spooled.entry_of is not None:  # the spool holds entries of the count's shards
+        word_ids = np.ascontiguousarray(word_ids[spooled.entry_of])
     chunks = -(-total // _REMAP_CHUNK)
     cuts = np.searchsorted(ends, np.minimum(np.arange(chunks + 1) * _REMAP_CHUNK, total), side="left")
     cuts[-1] = len(ends)  # the line ends after the last token go with the last chunk

@@ -1290,21 +1290,117 @@ def table_merge_map(table, n, used, other, other_n, o_hashes):
     int32[other_n]). ``other``'s slots are not read, so a table of entries and arena alone, with any
     slots, can be merged (:func:`w2v.scan.merge`)."""
     o_entries, o_arena = other[1], other[2]
-    slots, entries, arena = table
     where = np.empty(other_n, np.int32)
     for e in range(other_n):
-        _prefetch_merge(slots, entries, o_hashes, e, other_n)
-        start, h = _start_of(o_entries, e), o_hashes[e]
-        end = start + _length_of(o_entries, e)
-        s, found = _find(slots, entries, arena, o_arena, start, end, h)
-        if found >= 0:
-            entries[found, _COUNT] += o_entries[e, _COUNT]
-        else:
-            found = n
-            table, n, used = _add_at(table, n, used, s, o_arena, start, end, h, o_entries[e, _COUNT])
-            slots, entries, arena = table
-        where[e] = found
+        _prefetch_merge(table[0], table[1], o_hashes, e, other_n)
+        table, n, used, where[e] = _merge_entry(table, n, used, o_entries, o_arena, e, o_hashes[e])
     return table, n, used, where
+
+
+@njit(cache=True, inline="always")
+def _merge_entry(table, n, used, o_entries, o_arena, e, h):
+    """Entry ``e`` of another table (its token's hash ``h``) merged into ``table``: its count added to
+    the token's entry, or the token added as entry ``n``. Returns (table, n, used, the token's entry)."""
+    slots, entries, arena = table
+    start = _start_of(o_entries, e)
+    end = start + _length_of(o_entries, e)
+    s, found = _find(slots, entries, arena, o_arena, start, end, h)
+    if found >= 0:
+        entries[found, _COUNT] += o_entries[e, _COUNT]
+        return table, n, used, found
+    table, n, used = _add_at(table, n, used, s, o_arena, start, end, h, o_entries[e, _COUNT])
+    return table, n, used, n - 1
+
+
+@njit(cache=True, inline="always")
+def _shard_of(h, shards):
+    """The shard of a token whose hash is ``h``: its tag (the hash's high 32 bits, which a slot keeps) modulo
+    ``shards``; the home slot comes from the low bits, so a shard's tokens still spread over its slots."""
+    return np.int64((h >> np.uint64(32)) % np.uint64(shards))
+
+
+@njit(cache=True, nogil=True)
+def table_merge_shard(table, n, used, other, other_n, o_hashes, shard, shards, where):
+    """:func:`table_merge_map` of the entries of ``other`` that fall in ``shard`` of ``shards``
+    (:func:`_shard_of`), in ``other``'s order, into ``table``, that shard's own table; for each of them
+    ``where[e]`` (int32[other_n]) is set to its entry there times ``shards`` plus ``shard`` (the others' are
+    left to their shards). Returns (table, n, used). Each shard's table is merged into by one thread at a
+    time, and the shards of a piece by as many threads at once (:func:`w2v.scan.count_and_spool`)."""
+    o_entries, o_arena = other[1], other[2]
+    mine = np.empty(other_n, np.int64)
+    k = 0
+    for e in range(other_n):
+        if _shard_of(o_hashes[e], shards) == shard:
+            mine[k] = e
+            k += 1
+    mine_hashes = np.empty(k, np.uint64)
+    for j in range(k):
+        mine_hashes[j] = o_hashes[mine[j]]
+    for j in range(k):
+        _prefetch_merge(table[0], table[1], mine_hashes, j, k)
+        table, n, used, found = _merge_entry(table, n, used, o_entries, o_arena, mine[j], mine_hashes[j])
+        if found * shards + shard > MAX_ENTRIES:
+            raise ValueError("a token table holds at most 2**31 - 1 distinct tokens")
+        where[mine[j]] = found * shards + shard
+    return table, n, used
+
+
+@njit(cache=True, nogil=True)
+def table_join_shard(entries, arena, hashes, at, start, shard_entries, shard_arena, k, used):
+    """One shard's part of a joined table (:meth:`w2v.scan._ShardedCount.joined`): its ``k`` entries
+    copied to ``entries[at:at + k]`` with their places moved ``start`` bytes on, its ``used`` bytes to
+    ``arena[start:start + used]``, and each entry's hash, from its bytes, to ``hashes[at:at + k]``."""
+    for i in range(used):
+        arena[start + i] = shard_arena[i]
+    for i in range(k):
+        entries[at + i, _PLACE] = shard_entries[i, _PLACE] + (np.int64(start) << ENTRY_LENGTH_BITS)
+        entries[at + i, _COUNT] = shard_entries[i, _COUNT]
+        hashes[at + i] = _entry_hash(entries, arena, at + i)
+
+
+def joined_slots_size(n):
+    """How many slots a table of ``n`` entries gets (a power of two, at most two thirds full)."""
+    size = 1024
+    while _MAX_LOAD_DEN * n > _MAX_LOAD_NUM * size:
+        size *= 2
+    return size
+
+
+@njit(cache=True, nogil=True)
+def slots_fill_range(slots, hashes, n, lo, hi):
+    """Fill the slots of the entries ``0 .. n - 1`` (hashes uint64[n]) whose home slot is in ``lo .. hi -
+    1``, writing only slots in that range, so that threads fill ranges of one array at once. An entry whose
+    probe would run past ``hi - 1`` is left out: returns (int64 array of those entries, how many), for
+    :func:`slots_fill_left`."""
+    mask = np.uint64(slots.shape[0] - 1)
+    left = np.empty(16, np.int64)
+    n_left = 0
+    for e in range(n):
+        h = hashes[e]
+        s = np.int64(h & mask)
+        if s < lo or s >= hi:
+            continue
+        while s < hi and slots[s] != 0:
+            s += 1
+        if s == hi:
+            left, n_left = _appended(left, n_left, e)
+        else:
+            slots[s] = (h & _HIGH) | np.uint64(e + 1)
+    return left, n_left
+
+
+@njit(cache=True)
+def slots_fill_left(slots, hashes, left, n_left):
+    """The entries :func:`slots_fill_range` left out, each in the first free slot from its home on (the
+    table then answers every look-up as one filled in order would)."""
+    size = slots.shape[0]
+    for j in range(n_left):
+        e = left[j]
+        h = hashes[e]
+        s = np.int64(h & np.uint64(size - 1))
+        while slots[s] != 0:
+            s = (s + 1) & (size - 1)
+        slots[s] = (h & _HIGH) | np.uint64(e + 1)
 
 
 @njit(cache=True, nogil=True)

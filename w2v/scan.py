@@ -457,10 +457,11 @@ class Counted:
 
 def prepare(pass_name: str) -> None:
     """Load (or compile) the text kernels of one pass (``"count"``, ``"spool"``: :func:`count_and_spool`,
-    ``"merge"`` or ``"encode"``), each once, on a few bytes, then hand LLVM's pages back
-    (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes never use them. A pass
-    loads only its own kernels (each takes ~15 ms from the cache): ``w2v train`` needs only the spool's,
-    and encoding with a vocabulary only the two that make its word table and look the tokens up in it."""
+    ``"shards"``: its count merged in shards, ``"merge"`` or ``"encode"``), each once, on a few bytes, then
+    hand LLVM's pages back (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes
+    never use them. A pass loads only its own kernels (each takes ~15 ms from the cache): ``w2v train``
+    needs only the spool's, and encoding with a vocabulary only the two that make its word table and look
+    the tokens up in it."""
     from . import kernels
     from .memory import map_large_blocks, release_compiler_pages
     if pass_name in _prepared:
@@ -470,6 +471,14 @@ def prepare(pass_name: str) -> None:
     if pass_name == "encode":  # a vocabulary's table (word_table: no hashes kept) and the tokens looked up in it
         table, n, _, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
         kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
+    elif pass_name == "shards":  # a count merged in shards (_ShardedCount), as well as the spool's kernels
+        table, n, _, _, hashes = kernels.count_tokens_hashed(data.copy(), kernels.table_new(16), 0, 0,
+                                                             np.empty(0, np.uint64))
+        kernels.table_merge_shard(kernels.table_new(16), 0, 0, table, n, hashes, 1, 2, np.empty(n, np.int32))
+        joined = np.empty((16, 2), np.int64), np.empty(1024, np.uint8), np.empty(n, np.uint64)
+        kernels.table_join_shard(*joined, 0, 0, table[1], table[2], n, 3)
+        slots = np.zeros(1024, np.uint64)
+        kernels.slots_fill_left(slots, joined[2], *kernels.slots_fill_range(slots, joined[2], n, 0, 512))
     else:
         _load_count_kernels(pass_name, data)
     release_compiler_pages()
@@ -558,6 +567,10 @@ class Spooled:
     fd: Optional[int]
     line_ends: np.ndarray
     tokens: int
+    #: With a count merged in shards (:class:`_ShardedCount`), the spool holds each token's entry in its
+    #: shard (``entry * shards + shard``) and this int32 array maps those to the count's entries; None: the
+    #: spool holds the count's entries.
+    entry_of: Optional[np.ndarray] = None
 
     def close(self) -> None:
         if self.fd is not None:
@@ -566,8 +579,115 @@ class Spooled:
         self.ids = None
 
 
+#: From how many threads :func:`count_and_spool` merges the pieces' counts in shards (as many as threads):
+#: below it the in-order merge keeps up with the counting on the other threads on usual text, and the join
+#: of the shards at the end (see :class:`_ShardedCount`) would only add to the serial part of the pass
+#: (benchmarks/README.md, "Merging in shards").
+SHARDED_FROM_THREADS = 4
+
+
+def merge_shards(threads: int) -> int:
+    """How many shards :func:`count_and_spool` merges a count in on ``threads`` threads (1: one table)."""
+    return threads if threads >= SHARDED_FROM_THREADS else 1
+
+
+class _ShardedCount:
+    """A count kept in ``shards`` token tables, a token in the one its hash picks
+    (:func:`w2v.kernels.table_merge_shard`), so that a piece's count is merged into all of them at once, on
+    ``shards`` threads, where one table takes the pieces one at a time: with many threads, or millions of
+    distinct tokens, that serial merge is what limits the counting pass. A piece is still merged only after
+    the one before, and pruning applies word2vec.c's rule to every shard at once at the same piece
+    boundaries (on the shards' total of tokens and bytes), so :meth:`joined` gives the count one table
+    gives, tokens and counts alike; only the numbering of its entries differs (each shard's, one after the
+    other), which nothing after the count depends on."""
+
+    def __init__(self, shards: int):
+        from . import kernels
+        self.shards = shards
+        self.tables = [kernels.table_new(max(1 << 10, (1 << 16) // shards)) for _ in range(shards)]
+        self.ns = [0] * shards
+        self.useds = [0] * shards
+        self._pool = concurrent.futures.ThreadPoolExecutor(shards - 1, thread_name_prefix="w2v-shard")
+
+    def _on_every_shard(self, work: Callable[[int], None]) -> None:
+        """``work(shard)`` for every shard at once, on the pool's threads and this one."""
+        others = [self._pool.submit(work, shard) for shard in range(1, self.shards)]
+        try:
+            work(0)
+        finally:
+            for future in others:
+                future.result()
+
+    def merge_map(self, other: tuple, other_n: int, hashes: np.ndarray) -> np.ndarray:
+        """Merge a piece's table into the shards; returns int32[other_n], each entry's place in its shard
+        (``entry * shards + shard``)."""
+        from . import kernels
+        where = np.empty(other_n, np.int32)
+
+        def merge(shard: int) -> None:
+            self.tables[shard], self.ns[shard], self.useds[shard] = kernels.table_merge_shard(
+                self.tables[shard], self.ns[shard], self.useds[shard], other, other_n, hashes, shard, self.shards,
+                where)
+
+        self._on_every_shard(merge)
+        return where
+
+    def prune(self, pruned: int, prune_at: Optional[int]) -> int:
+        """:func:`_prune` over the shards together; returns the new bound."""
+        from . import kernels
+        while prune_at is not None and (sum(self.ns) > prune_at or sum(self.useds) > TOKEN_BYTES_PER_LIMIT * prune_at):
+            pruned += 1
+
+            def prune(shard: int) -> None:
+                self.tables[shard], self.ns[shard], self.useds[shard] = kernels.table_prune(
+                    self.tables[shard], self.ns[shard], pruned)
+
+            self._on_every_shard(prune)
+        return pruned
+
+    def joined(self) -> Tuple[tuple, int, np.ndarray]:
+        """``(table, n, entry_of)``: the shards as one table, and int32[shards * largest] mapping ``entry *
+        shards + shard`` to the entry in it. Each shard's entries and bytes are copied after the shard
+        before's and hashed again on a thread of their own; then each thread fills the slots of one range
+        of the new slot array, those whose probe would leave the range filled last (a few)."""
+        from . import kernels
+        n, used = sum(self.ns), sum(self.useds)
+        entries = np.empty((max(n, 16), 2), np.int64)
+        arena = np.empty(max(used, 1024), np.uint8)
+        hashes = np.empty(n, np.uint64)
+        ats = np.cumsum([0] + self.ns)
+        starts = np.cumsum([0] + self.useds)
+        entry_of = np.zeros(self.shards * max(self.ns), np.int32)
+        parts = [(table[kernels.TABLE_ENTRIES], table[kernels.TABLE_ARENA]) for table in self.tables]
+        self.tables = []  # the shards' slots go now, and each shard's entries and bytes once copied
+
+        def join(shard: int) -> None:
+            at = int(ats[shard])
+            kernels.table_join_shard(entries, arena, hashes, at, int(starts[shard]), *parts[shard], self.ns[shard],
+                                     self.useds[shard])
+            parts[shard] = ()
+            entry_of[shard::self.shards][:self.ns[shard]] = np.arange(at, at + self.ns[shard], dtype=np.int32)
+
+        self._on_every_shard(join)
+        slots = np.zeros(kernels.joined_slots_size(n), np.uint64)
+        bounds = [len(slots) * shard // self.shards for shard in range(self.shards + 1)]
+        left: List[tuple] = [()] * self.shards
+
+        def fill(shard: int) -> None:
+            left[shard] = kernels.slots_fill_range(slots, hashes, n, bounds[shard], bounds[shard + 1])
+
+        self._on_every_shard(fill)
+        for rest, n_rest in left:
+            kernels.slots_fill_left(slots, hashes, rest, n_rest)
+        return (slots, entries, arena), n, entry_of
+
+    def close(self) -> None:
+        self._pool.shutdown()
+
+
 def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1, folder: Optional[str] = None,
-                    on_prune: Optional[Callable[[], None]] = None) -> Tuple[Counted, Optional[Spooled]]:
+                    on_prune: Optional[Callable[[], None]] = None,
+                    shards: Optional[int] = None) -> Tuple[Counted, Optional[Spooled]]:
     """:func:`count`, writing down each token's entry as it goes (in memory, or with ``folder`` in an
     unlinked file there), so that encoding is a look-up per entry instead of a second reading of the
     text (:func:`w2v.encode.encode_spooled`); this is how a corpus read once (standard input) is trained
@@ -575,10 +695,18 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1, f
     (``None``) and encoding must read the text again. The count is :func:`count`'s, whatever the threads.
     ``on_prune`` is called at the first prune, before the spool is dropped; an exception it raises stops
     the count there, so a caller that cannot read the text again (standard input) says so at once, not
-    after reading the rest."""
+    after reading the rest. ``shards``: merge the pieces' counts in that many tables at once
+    (:class:`_ShardedCount`; default :func:`merge_shards` of the threads); the count and the encoded corpus
+    are the same either way."""
     from . import kernels
     from .encode import _Sink
     prepare("spool")
+    shards = merge_shards(threads) if shards is None else shards
+    if shards < 1:
+        raise ValueError(f"shards must be at least 1, got {shards}")
+    if shards > 1:
+        prepare("shards")
+    sharded = _ShardedCount(shards) if shards > 1 else None
 
     # a piece's token table and its hashes once merged, and its ids' buffer once copied, serve a later piece:
     # no fresh pages to fault in (some 20 a MB of text each); at most one of each a piece in flight
@@ -604,12 +732,16 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1, f
     def fold(counted_piece):
         """Merge the piece's count in turn and take its place in the spool; returns what to copy there."""
         piece_table, piece_n, ids, ends, buffer, hashes, hashes_buffer = counted_piece
-        table, n, used, where = kernels.table_merge_map(state["table"], state["n"], state["used"],
-                                                        piece_table, piece_n, hashes)
+        before = state["pruned"]
+        if sharded is not None:
+            where = sharded.merge_map(piece_table, piece_n, hashes)
+            state["pruned"] = sharded.prune(before, prune_at)
+        else:
+            table, n, used, where = kernels.table_merge_map(state["table"], state["n"], state["used"],
+                                                            piece_table, piece_n, hashes)
+            state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, before, prune_at)
         spare_tables.append(piece_table)
         spare_hashes.append(hashes_buffer)
-        before = state["pruned"]
-        state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, before, prune_at)
         if state["spooling"] and state["pruned"] > before:  # the entries were renumbered: the spool is of no use
             if on_prune is not None:
                 on_prune()
@@ -632,13 +764,19 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1, f
     try:
         _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads, spare=spare_pieces), threads,
                  after=copy_to_spool)
+        entry_of = None
+        if sharded is not None:
+            state["table"], state["n"], entry_of = sharded.joined()
         spooled = None
         if state["spooling"]:
             spooled_ids, fd = ids_sink.finish()
-            spooled = Spooled(spooled_ids, fd, ends_sink.finish()[0], state["total"])
+            spooled = Spooled(spooled_ids, fd, ends_sink.finish()[0], state["total"], entry_of)
     except BaseException:
         ids_sink.discard()
         raise
+    finally:
+        if sharded is not None:
+            sharded.close()
     return Counted(state["table"], state["n"], state["total"], state["pruned"]), spooled
 
 
