@@ -473,7 +473,9 @@ def test_a_count_in_shards_is_pruned_as_one_table_is(tmp_path, monkeypatch):
         counted, spooled = scan.count_and_spool(Corpus([path], block_size=512), 300, 2, shards=shards)
         assert spooled is None
         results.append((_count_of(counted), counted.pruned_below, counted.total_tokens))
-    assert results[0] == results[1] == results[2] == results[3]
+        counted = scan.count(Corpus([path], block_size=512), 300, 3, shards=shards)  # the count without a spool
+        results.append((_count_of(counted), counted.pruned_below, counted.total_tokens))
+    assert all(result == results[0] for result in results[1:])
     assert results[0][1] >= 1 and len(results[0][0]) <= 300
     assert dict(results[0][0])[b"common"] == 4000
 
@@ -508,5 +510,8 @@ def test_the_count_is_merged_in_shards_from_four_threads(tmp_path):
     assert scan.count_and_spool(Corpus([path]), None, 2)[1].entry_of is None
     counted, spooled = scan.count_and_spool(Corpus([path]), None, 4)
     assert spooled.entry_of is not None and _count_of(counted) == [(b"a", 2), (b"b", 1), (b"c", 1)]
-    with pytest.raises(ValueError, match="shards must be at least 1"):
-        scan.count_and_spool(Corpus([path]), None, 2, shards=0)
+    for shards in (0, -1):
+        with pytest.raises(ValueError, match="shards must be at least 1"):
+            scan.count_and_spool(Corpus([path]), None, 2, shards=shards)
+        with pytest.raises(ValueError, match="shards must be at least 1"):
+            scan.count(Corpus([path]), None, 2, shards=shards)

@@ -18,9 +18,11 @@ one is put, so a line never runs on into the next file, and after a token that a
 size without white space) a space, so the cut stays where the reader made it. Tokens, lines and
 sentences are therefore exactly what the line-by-line Python reader made.
 
-Counting (:func:`count`) keeps one token table for the corpus: each piece's table is merged into it
-in order, and as long as it holds more than ``prune_at`` distinct tokens (or more than
-:data:`w2v.options.TOKEN_BYTES_PER_LIMIT` bytes of them a token allowed), every token seen at most
+Counting (:func:`count`) keeps one token table for the corpus (from four threads up, one a thread,
+each holding the tokens its hash picks, merged into at once and joined at the end:
+:class:`_ShardedCount`): each piece's table is merged into it in order, and as long as it holds
+more than ``prune_at`` distinct tokens (or more than :data:`w2v.options.TOKEN_BYTES_PER_LIMIT`
+bytes of them a token allowed), every token seen at most
 ``m`` times is dropped and ``m`` grows by one (word2vec.c's ReduceVocab). Pruning happens at piece
 boundaries, so the vocabulary of a pruned count does not depend on the number of threads either, and
 memory holds at most ``prune_at`` tokens, of ``TOKEN_BYTES_PER_LIMIT * prune_at`` bytes at most, plus
@@ -514,10 +516,12 @@ def _load_count_kernels(pass_name: str, data: np.ndarray) -> None:
 _prepared: set = set()
 
 
-def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
-    """Count every token of ``corpus`` on ``threads`` threads; memory bounded by ``prune_at`` distinct tokens."""
+def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1, shards: Optional[int] = None) -> Counted:
+    """Count every token of ``corpus`` on ``threads`` threads; memory bounded by ``prune_at`` distinct tokens.
+    ``shards``: as :func:`count_and_spool`'s."""
     from . import kernels
     prepare("count")
+    sharded = _sharded_count(threads, shards)
 
     # as in count_and_spool: a piece's buffer, its token table and its hashes, once done with, serve a later piece
     spare_tables: List[tuple] = []
@@ -535,14 +539,25 @@ def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1) -> Counted:
 
     def fold(counted_piece):
         piece_table, piece_n, tokens, hashes, buffer = counted_piece
-        table, n, used = kernels.table_merge(state["table"], state["n"], state["used"], piece_table, piece_n,
-                                             hashes)
+        if sharded is not None:
+            sharded.merge_map(piece_table, piece_n, hashes)
+            state["pruned"] = sharded.prune(state["pruned"], prune_at)
+        else:
+            table, n, used = kernels.table_merge(state["table"], state["n"], state["used"], piece_table, piece_n,
+                                                 hashes)
+            state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, state["pruned"],
+                                                                                prune_at)
         spare_tables.append(piece_table)
         spare_hashes.append(buffer)
         state["total"] += tokens
-        state["table"], state["n"], state["used"], state["pruned"] = _prune(table, n, used, state["pruned"], prune_at)
 
-    _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads, spare=spare_pieces), threads)
+    try:
+        _in_turn(count_piece, fold, pieces(corpus, "counting", readers=threads, spare=spare_pieces), threads)
+        if sharded is not None:
+            state["table"], state["n"], _ = sharded.joined()
+    finally:
+        if sharded is not None:
+            sharded.close()
     return Counted(state["table"], state["n"], state["total"], state["pruned"])
 
 
@@ -579,7 +594,8 @@ class Spooled:
         self.ids = None
 
 
-#: From how many threads :func:`count_and_spool` merges the pieces' counts in shards (as many as threads):
+#: From how many threads :func:`count` and :func:`count_and_spool` merge the pieces' counts in shards (as many
+#: as threads):
 #: below it the in-order merge keeps up with the counting on the other threads on usual text, and the join
 #: of the shards at the end (see :class:`_ShardedCount`) would only add to the serial part of the pass
 #: (benchmarks/README.md, "Merging in shards").
@@ -587,8 +603,20 @@ SHARDED_FROM_THREADS = 4
 
 
 def merge_shards(threads: int) -> int:
-    """How many shards :func:`count_and_spool` merges a count in on ``threads`` threads (1: one table)."""
+    """How many shards :func:`count` and :func:`count_and_spool` merge a count in on ``threads`` threads
+    (1: one table)."""
     return threads if threads >= SHARDED_FROM_THREADS else 1
+
+
+def _sharded_count(threads: int, shards: Optional[int]) -> Optional["_ShardedCount"]:
+    """The shards a count is merged in (``shards``, default :func:`merge_shards`), or None for one table."""
+    shards = merge_shards(threads) if shards is None else shards
+    if shards < 1:
+        raise ValueError(f"shards must be at least 1, got {shards}")
+    if shards == 1:
+        return None
+    prepare("shards")
+    return _ShardedCount(shards)
 
 
 class _ShardedCount:
@@ -701,12 +729,7 @@ def count_and_spool(corpus: Corpus, prune_at: Optional[int], threads: int = 1, f
     from . import kernels
     from .encode import _Sink
     prepare("spool")
-    shards = merge_shards(threads) if shards is None else shards
-    if shards < 1:
-        raise ValueError(f"shards must be at least 1, got {shards}")
-    if shards > 1:
-        prepare("shards")
-    sharded = _ShardedCount(shards) if shards > 1 else None
+    sharded = _sharded_count(threads, shards)
 
     # a piece's token table and its hashes once merged, and its ids' buffer once copied, serve a later piece:
     # no fresh pages to fault in (some 20 a MB of text each); at most one of each a piece in flight
