@@ -92,3 +92,20 @@ def slowed(function, seconds):
         time.sleep(seconds)
         return function(*args)
     return slow
+
+
+def slow_first(kernel, calls: list, seen, threads: set):
+    """``kernel`` with ``seen(args)`` of each call appended to ``calls`` and the calling thread added to
+    ``threads``, its first call finishing 50 ms late (so that on several threads the first block is made last)."""
+    import threading
+    import time
+
+    def spy(*args):
+        first = not calls
+        result = kernel(*args)
+        calls.append(seen(args))
+        threads.add(threading.get_ident())
+        if first:
+            time.sleep(0.05)
+        return result
+    return spy

@@ -211,6 +211,11 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("merge_shards.py", ["--corpus", "not-word2vec.c", "--shards", "two"]),
     ("merge_shards.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
     ("merge_shards.py", ["--corpus", "not-word2vec.c", "--name", "../x"]),
+    ("write_speed.py", ["--words", "0"]),
+    ("write_speed.py", ["--formats", "npz"]),
+    ("write_speed.py", ["--formats", "bin,bin"]),
+    ("write_speed.py", ["--threads", "0"]),
+    ("write_speed.py", ["--folder", "missing"]),
     ("scan_speed.py", ["--corpus", "missing.txt"]),
     ("scan_speed.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
     ("scan_speed.py", ["--corpus", "not-word2vec.c", "--spool", "missing"]),
@@ -308,7 +313,7 @@ NAMED_RESULTS = ["bzip2_blocks.py", "bzip2_layout.py", "combine_oracle.py", "com
                  "end_to_end.py", "first_run.py", "many_files.py", "merge_shards.py", "model_runs.py",
                  "phrases_quality.py", "quality_time.py",
                  "read_speed.py", "repeated_corpus.py", "scan_speed.py", "synthetic_scale.py", "thread_overhead.py",
-                 "timeline.py", "vectors_scale.py", "vocab_against_c.py"]
+                 "timeline.py", "vectors_scale.py", "vocab_against_c.py", "write_speed.py"]
 
 
 def test_every_benchmark_with_a_results_name_covered():

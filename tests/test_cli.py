@@ -53,6 +53,26 @@ def test_version_and_group_help():
     assert "train" in run("--help").output
 
 
+def test_train_makes_the_vectors_file_on_its_threads(sample_path, tmp_path, monkeypatch):
+    """The compiled text writer (loaded by training) makes its blocks on ``--threads`` threads."""
+    import threading
+
+    from conftest import slow_first
+    from w2v import formats, kernels
+    monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 0)
+    monkeypatch.setattr(formats, "_TEXT_BLOCK_ROWS", 100)
+    original = kernels.format_text_rows
+    out = tmp_path / "v.txt"
+    for threads in (1, 2):
+        calls, makers = [], set()
+        monkeypatch.setattr(kernels, "format_text_rows", slow_first(original, calls, lambda a: len(a[0]), makers))
+        result = run("train", sample_path, "-o", out, "--dim", 10, "--epochs", 1, "--threads", threads, "-q", "--force")
+        assert result.exit_code == 0, result.output
+        vectors = Vectors.load(str(out))
+        assert sum(calls) == len(vectors) > 600 and len(calls) == -(-len(vectors) // 100)
+        assert makers == {threading.get_ident()} if threads == 1 else len(makers) == 2
+
+
 def test_train_writes_vectors_and_a_summary(trained, sample_path, tmp_path):
     v = Vectors.load(trained)
     assert v.dim == 30 and "queen" in v

@@ -1,11 +1,12 @@
 import os
 import struct
 import sys
+import threading
 
 import numpy as np
 import pytest
 
-from conftest import slowed, write
+from conftest import slow_first, slowed, write
 from w2v import formats
 from w2v.files import open_output, plan_output
 from w2v.formats import detect_format, read_vectors, write_vectors
@@ -143,7 +144,7 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
     write_vectors(path, WORDS, MATRIX)
     before = open(path, "rb").read()
 
-    def explode(f, words, vectors):
+    def explode(f, words, vectors, *rest):
         f.write(b"partial")
         raise KeyboardInterrupt
 
@@ -360,15 +361,21 @@ def test_text_written_by_the_compiled_formatter_is_pythons_byte_for_byte(tmp_pat
     words = [f"w{i}" + "\u00e9\u4e2d" * (i % 3) for i in range(len(matrix))]
     monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 1 << 60)
     write_vectors(str(tmp_path / "python.txt"), words, matrix)
-    spy_calls = []
     original = kernels.format_text_rows
-    monkeypatch.setattr(kernels, "format_text_rows", lambda *a: (original(*a), spy_calls.append(a[5].sum()))[0])
     monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 0)
-    write_vectors(str(tmp_path / "compiled.txt"), words, matrix)
-    assert spy_calls == [0, 0, 1]  # blocks of 1,024 rows; one row of the last left to Python
-    assert open(tmp_path / "compiled.txt", "rb").read() == open(tmp_path / "python.txt", "rb").read()
-    got = read_vectors(str(tmp_path / "compiled.txt"))
-    assert got.words == words and got.vectors.tobytes() == matrix.tobytes()
+    for threads in (1, 3):  # blocks made on threads are written in order, the first made last
+        spy_calls, makers = [], set()
+        monkeypatch.setattr(kernels, "format_text_rows",
+                            slow_first(original, spy_calls, lambda a: a[5].sum(), makers))
+        write_vectors(str(tmp_path / "compiled.txt"), words, matrix, force=True, threads=threads)
+        assert sorted(spy_calls) == [0, 0, 1]  # blocks of 1,024 rows; one row of the last left to Python
+        assert makers == {threading.get_ident()} if threads == 1 else len(makers) >= 2
+        assert open(tmp_path / "compiled.txt", "rb").read() == open(tmp_path / "python.txt", "rb").read()
+        got = read_vectors(str(tmp_path / "compiled.txt"))
+        assert got.words == words and got.vectors.tobytes() == matrix.tobytes()
+    with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
+        write_vectors(str(tmp_path / "none.txt"), words, matrix, threads=0)
+    assert not (tmp_path / "none.txt").exists()
 
 
 def test_binary_written_by_the_compiled_writer_is_pythons_byte_for_byte(tmp_path, monkeypatch):
@@ -386,17 +393,20 @@ def test_binary_written_by_the_compiled_writer_is_pythons_byte_for_byte(tmp_path
         n = len(rows)
         monkeypatch.setattr(formats, "_COMPILED_BINARY_ROWS", 1 << 60)
         write_vectors(str(tmp_path / "python.bin"), words[:n], rows, force=True)
-        calls = []
         original = kernels.binary_rows
-        monkeypatch.setattr(kernels, "binary_rows", lambda *a: (calls.append(len(a[0])), original(*a))[1])
         monkeypatch.setattr(formats, "_COMPILED_BINARY_ROWS", 0)
-        write_vectors(str(tmp_path / "compiled.bin"), words[:n], rows, force=True)
-        monkeypatch.setattr(kernels, "binary_rows", original)
-        step = 1000 * (4 * 9 + 2) // (4 * rows.shape[1] + 2)  # 1,000 rows of 9 numbers, 1,727 of 5
-        assert calls == [min(step, n - start) for start in range(0, n, step)] and len(calls) == (-(-n // step))
-        assert open(tmp_path / "compiled.bin", "rb").read() == open(tmp_path / "python.bin", "rb").read()
-        got = read_vectors(str(tmp_path / "compiled.bin"))
-        assert got.words == words[:n] and got.vectors.tobytes() == rows.astype(np.float32).tobytes()
+        for threads in (1, 3):  # blocks made on threads are written in order, the first made last
+            calls, makers = [], set()
+            monkeypatch.setattr(kernels, "binary_rows", slow_first(original, calls, lambda a: len(a[0]), makers))
+            write_vectors(str(tmp_path / "compiled.bin"), words[:n], rows, force=True, threads=threads)
+            monkeypatch.setattr(kernels, "binary_rows", original)
+            step = 1000 * (4 * 9 + 2) // (4 * rows.shape[1] + 2)  # 1,000 rows of 9 numbers, 1,727 of 5
+            assert sorted(calls) == sorted(min(step, n - start) for start in range(0, n, step))
+            assert len(calls) == -(-n // step)
+            assert makers == {threading.get_ident()} if threads == 1 else len(makers) >= min(2, len(calls))
+            assert open(tmp_path / "compiled.bin", "rb").read() == open(tmp_path / "python.bin", "rb").read()
+            got = read_vectors(str(tmp_path / "compiled.bin"))
+            assert got.words == words[:n] and got.vectors.tobytes() == rows.astype(np.float32).tobytes()
 
 
 def test_the_compiled_writers_serve_large_matrices_where_the_kernels_are_loaded(monkeypatch):

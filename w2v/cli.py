@@ -481,7 +481,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                                           checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
                                           phrase_thresholds=thresholds, phrase_table=phrase_table,
                                           keep_words=keep_words)
-            result.vectors.save(output, fmt=fmt, force=force)
+            result.vectors.save(output, fmt=fmt, force=force, threads=result.options.resolved().threads)
             if classes_k is not None:
                 from w2v.classes import kmeans, write_classes
                 labels = kmeans(result.vectors, classes_k, seed=result.options.seed, progress=not quiet)[0]

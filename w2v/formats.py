@@ -185,15 +185,20 @@ def estimated_size(fmt: str, n_words: int, dim: int, word_bytes: int) -> int:
 
 def write_vectors(path: str, words: Sequence[str], vectors: np.ndarray, fmt: Optional[str] = None,
                   counts: Optional[np.ndarray] = None, meta: Optional[Dict[str, Any]] = None,
-                  force: bool = False, progress: bool = False) -> None:
+                  force: bool = False, progress: bool = False, threads: Optional[int] = None) -> None:
     """Write ``vectors`` (float32[V, D]) for ``words`` in ``fmt`` (or the extension's format), atomically.
 
     Words and values are checked before the file is created (see the module
     docstring); ``force`` replaces a read-only file (keeping its permissions).
     ``progress``: a bar of rows on standard error while text is written, the one slow format
     (Python formats ~5M numbers a second: a minute for 1M × 300).
+    ``threads``: where the compiled writers are used (:func:`_compiled_rows`), the blocks of rows are
+    made on this many threads (None: every CPU this process may use) while the file is written in
+    order; the same bytes on any number.
     """
     fmt = format_for_path(path, fmt)
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
     vectors = np.asarray(vectors)  # rows are written one block at a time: a strided view needs no copy
     if vectors.dtype != np.float32:
         vectors = vectors.astype(np.float32)
@@ -215,19 +220,29 @@ def write_vectors(path: str, words: Sequence[str], vectors: np.ndarray, fmt: Opt
         if fmt == "native":
             _write_native(f, words, vectors, counts, meta_bytes)
         elif fmt == "binary":
-            _write_binary(f, words, vectors)
+            _write_binary(f, words, vectors, threads)
         else:
             from .progress import ProgressBar  # here, not above: loading vectors never imports tqdm
             with ProgressBar(total=len(words), unit="row", unit_scale=True, desc="writing", leave=False,
                              disable=not progress) as bar:
-                _write_text(f, words, vectors, bar)
+                _write_text(f, words, vectors, bar, threads)
 
 
-def _write_binary(f, words, vectors) -> None:
+def _blocks_in_order(make: Callable, starts: range, threads: Optional[int]):
+    """``make(start)`` for every start, in order, made on ``threads`` threads (None: every CPU) while the
+    caller writes the ones before (:func:`w2v.scan._in_order`: a few blocks in flight, so memory stays
+    bounded). Only the compiled writers come here: their kernels run without the GIL."""
+    from .options import default_threads
+    from .scan import _in_order  # here: a query never loads the counting code
+    return _in_order(make, iter(starts), threads or default_threads())
+
+
+def _write_binary(f, words, vectors, threads: Optional[int] = None) -> None:
     """The header, then per row its word, a space, its float32 little-endian bytes and a newline. Where the
     training kernels are loaded (:func:`_compiled_rows`) a block of rows at a time by
-    :func:`w2v.kernels.binary_rows` (benchmarks/README.md, "Vocabularies of millions of words"), else a row
-    at a time; the same bytes either way."""
+    :func:`w2v.kernels.binary_rows` (benchmarks/README.md, "Vocabularies of millions of words"), made on
+    ``threads`` threads beside the writing (:func:`_blocks_in_order`), else a row at a time; the same
+    bytes either way."""
     f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
     compiled = _compiled_rows(vectors, "binary_rows")
     if compiled is None:
@@ -236,19 +251,19 @@ def _write_binary(f, words, vectors) -> None:
             f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
         return
     step = max(1, _BINARY_WRITE_BYTES // (4 * vectors.shape[1] + 2))
-    out = None
-    for start in range(0, len(words), step):
+
+    def entries(start: int) -> memoryview:
         block = vectors[start:start + step]
         if block.dtype == np.dtype("<f4") and block.strides[1] == 4:  # rows read in place, padded or not
             rows = block.view(np.uint8)
         else:
             rows = np.ascontiguousarray(block, dtype="<f4").view(np.uint8).reshape(len(block), -1)
         word_bytes, word_ends = _joined_words(words[start:start + len(block)])
-        size = rows.shape[0] * (rows.shape[1] + 2) + len(word_bytes)
-        if out is None or len(out) < size:
-            out = np.empty(size, dtype=np.uint8)
-        n = compiled(rows, word_bytes, word_ends, out)
-        f.write(memoryview(out)[:n])
+        out = np.empty(rows.shape[0] * (rows.shape[1] + 2) + len(word_bytes), dtype=np.uint8)
+        return memoryview(out)[:compiled(rows, word_bytes, word_ends, out)]
+
+    for made in _blocks_in_order(entries, range(0, len(words), step), threads):
+        f.write(made)
 
 
 def _joined_words(words: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
@@ -258,20 +273,28 @@ def _joined_words(words: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
     return joined[joined != 10], newlines - np.arange(len(words))
 
 
-def _write_text(f, words, vectors, bar) -> None:
+def _write_text(f, words, vectors, bar, threads: Optional[int] = None) -> None:
+    """The header, then a line per row: its word and its numbers as ``%.9g``, a block of
+    :data:`_TEXT_BLOCK_ROWS` rows at a time, by the compiled formatter on ``threads`` threads beside the
+    writing where it is loaded (:func:`_compiled_rows`, :func:`_blocks_in_order`), else by Python."""
     f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
     # 9 significant digits read back as the same float32 (word2vec.c's %lf keeps 6 decimals)
     row_format = " ".join(["%.9g"] * vectors.shape[1])
     compiled = _compiled_rows(vectors, "format_text_rows")
-    for start in range(0, len(words), _TEXT_BLOCK_ROWS):
+    starts = range(0, len(words), _TEXT_BLOCK_ROWS)
+    if compiled is not None:
+        for start, text in zip(starts, _blocks_in_order(
+                lambda start: _text_block_compiled(compiled, vectors[start:start + _TEXT_BLOCK_ROWS],
+                                                   words[start:start + _TEXT_BLOCK_ROWS], row_format),
+                starts, threads)):
+            f.write(text)
+            bar.update(min(_TEXT_BLOCK_ROWS, len(words) - start))
+        return
+    for start in starts:
         block = vectors[start:start + _TEXT_BLOCK_ROWS]
-        block_words = words[start:start + len(block)]
-        if compiled is not None:
-            f.write(_text_block_compiled(compiled, block, block_words, row_format))
-        else:
-            rows = block.tolist()  # Python floats for one block only
-            lines = [w + " " + row_format % tuple(row) + "\n" for w, row in zip(block_words, rows)]
-            f.write("".join(lines).encode("utf-8"))
+        rows = block.tolist()  # Python floats for one block only
+        lines = [w + " " + row_format % tuple(row) + "\n" for w, row in zip(words[start:start + len(block)], rows)]
+        f.write("".join(lines).encode("utf-8"))
         bar.update(len(block))
 
 

@@ -115,12 +115,14 @@ class Vectors:
         vectors.repeated = data.repeated
         return vectors
 
-    def save(self, path: str, fmt: Optional[str] = None, force: bool = False, progress: bool = False) -> None:
+    def save(self, path: str, fmt: Optional[str] = None, force: bool = False, progress: bool = False,
+             threads: Optional[int] = None) -> None:
         """Write atomically (:func:`w2v.formats.write_vectors`); ``fmt`` None follows the extension
         (.bin, .txt/.vec, .npz); ``force`` replaces a read-only file; ``progress`` shows a bar on
-        standard error while text is written."""
+        standard error while text is written; ``threads`` (None: every CPU) make the blocks of a
+        word2vec file where the compiled writers are loaded (after training)."""
         write_vectors(path, self.words, self.matrix, fmt=fmt, counts=self.counts, meta=self.meta, force=force,
-                      progress=progress)
+                      progress=progress, threads=threads)
 
     # -- basics -------------------------------------------------------------------------
     def __len__(self) -> int:
