@@ -189,19 +189,22 @@ def test_frequency_order_kernel_sorts_by_count_then_key_keeping_full_ties_in_pla
     counts = rng.choice([1, 255, 256, 65_536, 2**40 + 3, 2**62], n) + rng.integers(0, 2, n)
     keys = rng.choice(rng.integers(0, 2**64 - 1, 40, dtype=np.uint64, endpoint=True), n)
     empty = kernels.table_new(16)
-    order, got_keys = kernels.table_frequency_order(empty, np.zeros(0, np.int64), counts, keys)
-    assert order.tolist() == np.lexsort((keys, -counts)).tolist() and got_keys.tolist() == keys.tolist()
+    order, got_counts, got_keys = kernels.table_frequency_order(empty, np.zeros(0, np.int64), counts, keys)
+    assert order.tolist() == np.lexsort((keys, -counts)).tolist()
+    assert got_counts.tolist() == counts[order].tolist() and got_keys.tolist() == keys[order].tolist()
     same = np.full(5, 7, np.int64)
     assert kernels.table_frequency_order(empty, np.zeros(0, np.int64), same, same.astype(np.uint64))[0].tolist() \
         == [0, 1, 2, 3, 4]
-    assert len(kernels.table_frequency_order(empty, np.zeros(0, np.int64), counts[:0], keys[:0])[0]) == 0
+    assert [len(a) for a in kernels.table_frequency_order(empty, np.zeros(0, np.int64), counts[:0], keys[:0])] \
+        == [0, 0, 0]
     # a count's entries get their tokens' first 8 bytes as keys, big-endian, zeros after a short token
     counted = count(Corpus([write(tmp_path / "t.txt", "abcdefghij b b ab ab\n")]), None)
     entries = np.arange(counted.n, dtype=np.int64)
-    order, got_keys = kernels.table_frequency_order(counted.table, entries, counted.counts.copy(),
-                                                    np.zeros(0, np.uint64))
-    assert got_keys.tolist() == [int.from_bytes(counted.token(e)[:8].ljust(8, b"\0"), "big") for e in entries]
+    order, got_counts, got_keys = kernels.table_frequency_order(counted.table, entries, counted.counts.copy(),
+                                                                np.zeros(0, np.uint64))
     assert [counted.token(e) for e in entries[order]] == [b"ab", b"b", b"abcdefghij"]
+    assert got_keys.tolist() == [int.from_bytes(counted.token(e)[:8].ljust(8, b"\0"), "big") for e in entries[order]]
+    assert got_counts.tolist() == [2, 2, 1]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -225,20 +228,27 @@ def test_ties_of_count_and_key_are_put_in_order_by_whole_tokens_in_compiled_code
     rows = [in_table[e] for e in wanted.tolist()] + extra
     counts = rng.choice([3, 7] if seed else [5], len(rows)).astype(np.int64)  # seed 0: one count, runs of hundreds
     extra_keys = np.array([int.from_bytes(t[:8].ljust(8, b"\0"), "big") for t in extra], dtype=np.uint64)
-    order, keys = kernels.table_frequency_order(table, wanted, counts, extra_keys)
+    order, ordered_counts, ordered_keys = kernels.table_frequency_order(table, wanted, counts, extra_keys)
     starts = np.cumsum([0] + [len(t) for t in extra], dtype=np.int64)
     blob = np.frombuffer(b"".join(extra) + b"\0", np.uint8).copy()
-    got = kernels.table_ties_in_order(table, wanted, order.copy(), counts, keys, blob, starts)
+    got = kernels.table_ties_in_order(table, wanted, order.copy(), ordered_counts, ordered_keys, blob, starts)
     expected = sorted(range(len(rows)), key=lambda r: (-counts[r], rows[r]))
     assert got.tolist() == expected
     # runs of every length up to past the insertion sort's 16, alone
     for m in (1, 2, 16, 17, 40):
         same = np.full(m, 1, np.int64)
-        short_keys = np.full(m, keys[0], np.uint64)
+        short_keys = np.full(m, ordered_keys[0], np.uint64)
         shuffled = rng.permutation(m).astype(np.int64)
         got = kernels.table_ties_in_order(table, wanted[:m], shuffled, same, short_keys, np.zeros(1, np.uint8),
                                           np.zeros(1, np.int64))
         assert [rows[r] for r in got.tolist()] == sorted(rows[:m]), m
+        # the same key in two counts: two runs, each put in order alone
+        two = np.where(np.arange(m) < m // 2, 2, 1).astype(np.int64)
+        shuffled = rng.permutation(m).astype(np.int64)
+        half = [rows[r] for r in shuffled.tolist()]
+        got = kernels.table_ties_in_order(table, wanted[:m], shuffled, two, short_keys, np.zeros(1, np.uint8),
+                                          np.zeros(1, np.int64))
+        assert [rows[r] for r in got.tolist()] == sorted(half[:m // 2]) + sorted(half[m // 2:]), m
 
 
 def test_a_repeated_word_is_refused_and_a_counted_vocabulary_indexes_its_words(tmp_path):

@@ -1669,15 +1669,17 @@ def table_tokens_joined(table, wanted):
 @njit(cache=True, nogil=True)
 def table_frequency_order(table, wanted, counts, extra_keys):
     """The vocabulary's rows by count descending, then by the first 8 bytes of their tokens:
-    ``(order int64[K], keys uint64[K])``.
+    ``(order int64[K], ordered_counts int64[K], ordered_keys uint64[K])``.
 
     The rows are the entries ``wanted`` (int64[W]) of the table, then K - W rows given by their keys
-    ``extra_keys`` (uint64[K - W]); ``counts`` int64[K] (at least 0) are the rows' counts. ``keys``: each
-    row's first 8 bytes as a big-endian number (zeros after a shorter token), so that comparing keys
+    ``extra_keys`` (uint64[K - W]); ``counts`` int64[K] (at least 0) are the rows' counts. A row's key is
+    its first 8 bytes as a big-endian number (zeros after a shorter token), so that comparing keys
     compares the tokens' beginnings byte by byte. ``order``: the rows sorted by ``(-count, key)``, rows
-    equal in both in their own order (whole tokens then put those in order, in Python).
+    equal in both in their own order (:func:`table_ties_in_order` then puts those in order by their whole
+    tokens); ``ordered_counts``, ``ordered_keys``: the rows' counts and keys in that order
+    (``counts[order]``), from which the ties are found without a miss a row.
 
-    A stable least-significant-digit radix sort, a byte a pass: the key's 8 bytes, then as many bytes of
+    A stable least-significant-digit radix sort, a byte a pass: the key's 8, then as many bytes of
     ``largest count - count`` as the largest difference needs; a pass whose byte is the same in every
     row is skipped. O(K) where two NumPy argsorts are O(K log K) (``benchmarks/README.md``, "The
     vocabulary in two kernels")."""
@@ -1696,52 +1698,71 @@ def table_frequency_order(table, wanted, counts, extra_keys):
         keys[j] = key
     for j in range(w, k):
         keys[j] = extra_keys[j - w]
-    return _radix_order(counts, keys), keys
+    return _radix_order(counts, keys)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def _radix_pass(keys, rows, to_keys, to_rows, shift, starts):
+    """One stable counting pass on byte ``shift // 8`` of ``keys`` (uint64[K]): ``keys`` and their
+    ``rows`` (int64[K]) moved to ``to_keys``, ``to_rows``; ``starts`` int64[256] where each byte value's
+    first goes (advanced as they are placed)."""
+    for i in range(keys.shape[0]):
+        key = keys[i]
+        d = (key >> shift) & np.uint64(0xFF)
+        j = starts[d]
+        starts[d] = j + 1
+        to_keys[j] = key
+        to_rows[j] = rows[i]
+
+
+@njit(cache=True, nogil=True)
 def _radix_order(counts, keys):
-    """int64[K]: the rows of ``counts`` int64[K] and ``keys`` uint64[K] by count descending, then key
-    ascending, stable (:func:`table_frequency_order`)."""
+    """``(order, ordered_counts, ordered_keys)`` of the rows of ``counts`` int64[K] and ``keys``
+    uint64[K], by count descending, then key ascending, stable (:func:`table_frequency_order`).
+
+    Each pass reads the rows' sort keys in their current order and moves them with their row numbers,
+    so that the passes read and write memory in order: reading each row's byte through the order (a miss
+    a row and pass once the rows outgrow the caches) made 6.5 million rows take 1.05 s against 0.36 s
+    (benchmarks/README.md, "The vocabulary's order, its keys moved along"). The count's sort key
+    (``largest - count``) is gathered once, after the key's passes; the ordered keys once at the end."""
     k = counts.shape[0]
     if k == 0:
-        return np.arange(0)
+        return np.arange(0), np.zeros(0, np.int64), np.zeros(0, np.uint64)
     largest, smallest = counts.max(), counts.min()
     count_bytes = 0
     while count_bytes < 8 and ((largest - smallest) >> (8 * count_bytes)) > 0:
         count_bytes += 1
     passes = 8 + count_bytes
-    # the rows' digits, least significant first: the key's bytes, then those of largest - count
-    digits = np.empty((passes, k), np.uint8)
-    hist = np.zeros((passes, 256), np.int64)
+    hist = np.zeros((passes, 256), np.int64)  # each pass's byte values, all counted in one reading
     for i in range(k):
         key = keys[i]
         for p in range(8):
-            d = np.uint8((key >> np.uint64(8 * p)) & np.uint64(0xFF))
-            digits[p, i] = d
-            hist[p, d] += 1
-        below = largest - counts[i]
+            hist[p, (key >> np.uint64(8 * p)) & np.uint64(0xFF)] += 1
+        below = np.uint64(largest - counts[i])
         for p in range(count_bytes):
-            d = np.uint8((below >> (8 * p)) & 0xFF)
-            digits[8 + p, i] = d
-            hist[8 + p, d] += 1
-    order = np.arange(k)
-    other = np.empty(k, np.int64)
+            hist[8 + p, (below >> np.uint64(8 * p)) & np.uint64(0xFF)] += 1
+    sort_keys, other_keys = keys.copy(), np.empty(k, np.uint64)
+    order, other = np.arange(k), np.empty(k, np.int64)
     starts = np.empty(256, np.int64)
     for p in range(passes):
-        if hist[p, digits[p, 0]] == k:  # one value of this byte in every row
+        if p == 8:  # the key's bytes done: the count's next, ``largest - count`` gathered once
+            for i in range(k):
+                sort_keys[i] = np.uint64(largest - counts[order[i]])
+        shift = np.uint64(8 * (p - 8 if p >= 8 else p))
+        if hist[p, (sort_keys[0] >> shift) & np.uint64(0xFF)] == k:  # one value of this byte in every row
             continue
         at = 0
         for d in range(256):
             starts[d] = at
             at += hist[p, d]
-        for i in range(k):
-            row = order[i]
-            d = digits[p, row]
-            other[starts[d]] = row
-            starts[d] += 1
+        _radix_pass(sort_keys, order, other_keys, other, shift, starts)
+        sort_keys, other_keys = other_keys, sort_keys
         order, other = other, order
-    return order
+    ordered_counts = np.empty(k, np.int64)
+    for i in range(k):
+        ordered_counts[i] = counts[order[i]]
+        other_keys[i] = keys[order[i]]
+    return order, ordered_counts, other_keys
 
 
 @njit(cache=True, inline="always")
@@ -1769,13 +1790,14 @@ def _token_less(entries, arena, wanted, extra, extra_starts, a, b):
 
 
 @njit(cache=True, nogil=True)
-def table_ties_in_order(table, wanted, order, counts, keys, extra, extra_starts):
+def table_ties_in_order(table, wanted, order, ordered_counts, ordered_keys, extra, extra_starts):
     """Put in order by their whole tokens, in place, the runs of ``order`` whose rows are equal in count
     and key (what :func:`table_frequency_order` leaves in their own order); returns ``order``.
 
     Rows as in :func:`table_frequency_order`: the entries ``wanted`` (int64[W]) of the table, then rows
     whose tokens are given as bytes, row ``W + j``'s being ``extra[extra_starts[j]:extra_starts[j + 1]]``
-    (uint8[X], int64[K - W + 1]). ``order`` int64[K], ``counts`` int64[K], ``keys`` uint64[K]. Byte order
+    (uint8[X], int64[K - W + 1]). ``order`` int64[K]; ``ordered_counts`` int64[K] and ``ordered_keys``
+    uint64[K]: the counts and keys of ``order``'s rows, in its order (unchanged by the ties). Byte order
     is UTF-8's order of code points, so the result is the order of ``(-count, word)`` over Python strings.
     A run is sorted by insertion when short, else by a bottom-up merge sort: a vocabulary of millions of
     rare words has runs of thousands of tokens that begin alike (benchmarks/README.md, "Vocabularies of
@@ -1786,7 +1808,7 @@ def table_ties_in_order(table, wanted, order, counts, keys, extra, extra_starts)
     a = 0
     while a < k:
         b = a + 1
-        while b < k and counts[order[b]] == counts[order[a]] and keys[order[b]] == keys[order[a]]:
+        while b < k and ordered_counts[b] == ordered_counts[a] and ordered_keys[b] == ordered_keys[a]:
             b += 1
         if b - a <= 16:
             for i in range(a + 1, b):

@@ -506,9 +506,9 @@ def _load_count_kernels(pass_name: str, data: np.ndarray) -> None:
     kernels.table_prune(*merged[:2], 0)
     kernels.table_candidates(table, n, 1, 8)
     kernels.table_lookup(table, data[:1])
-    order, keys = kernels.table_frequency_order(table, np.arange(n, dtype=np.int64), np.ones(n, np.int64),
-                                                np.zeros(0, np.uint64))
-    kernels.table_ties_in_order(table, np.arange(n, dtype=np.int64), order, np.ones(n, np.int64), keys,
+    order, ordered_counts, ordered_keys = kernels.table_frequency_order(table, np.arange(n, dtype=np.int64),
+                                                                        np.ones(n, np.int64), np.zeros(0, np.uint64))
+    kernels.table_ties_in_order(table, np.arange(n, dtype=np.int64), order, ordered_counts, ordered_keys,
                                 np.zeros(1, np.uint8), np.zeros(1, np.int64))
     kernels.table_tokens_joined(table, np.arange(n, dtype=np.int64))
 

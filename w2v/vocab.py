@@ -375,7 +375,7 @@ def _select(words: List[str], counts: np.ndarray, min_count: int, max_size: Opti
             from . import kernels
             token_bytes = joined[joined != 10].copy()
             token_starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-            order = kernels.table_ties_in_order(kernels.table_new(16), np.zeros(0, np.int64), order, counts, keys,
+            order = kernels.table_ties_in_order(kernels.table_new(16), np.zeros(0, np.int64), order, c, k,
                                                 token_bytes, token_starts)
         else:
             order = _ties_by_token(order, counts, keys,
@@ -434,19 +434,20 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
     k = len(entries)
     odd_tokens = [w.encode("utf-8") for w in odd]
     counts = np.concatenate([counted.counts[entries], np.array([c for c, _ in odd.values()], dtype=np.int64)])
-    order, keys = kernels.table_frequency_order(counted.table, entries, counts,
-                                                np.array([_bytes_key(t) for t in odd_tokens], dtype=np.uint64))
+    order, ordered_counts, ordered_keys = kernels.table_frequency_order(
+        counted.table, entries, counts, np.array([_bytes_key(t) for t in odd_tokens], dtype=np.uint64))
     odd_starts = np.cumsum([0] + [len(t) for t in odd_tokens], dtype=np.int64)
-    order = kernels.table_ties_in_order(counted.table, entries, order, counts, keys,
+    order = kernels.table_ties_in_order(counted.table, entries, order, ordered_counts, ordered_keys,
                                         np.frombuffer(b"".join(odd_tokens), dtype=np.uint8).copy(), odd_starts)
+    del ordered_keys
     if max_size is not None:
-        order = order[:max_size]
+        order, ordered_counts = order[:max_size], ordered_counts[:max_size].copy()  # not a view of all K
     if odd:
         words = counted.words(entries) + list(odd)
         words = [words[row] for row in order.tolist()]
     else:  # the usual case: decoded in their order at once
         words = counted.words(entries[order])
-    vocab = Vocabulary(words, counts[order], summary.total_tokens, distinct=True)
+    vocab = Vocabulary(words, ordered_counts, summary.total_tokens, distinct=True)
     del words
     ids = None
     if with_ids:
