@@ -251,6 +251,39 @@ def test_ties_of_count_and_key_are_put_in_order_by_whole_tokens_in_compiled_code
         assert [rows[r] for r in got.tolist()] == sorted(half[:m // 2]) + sorted(half[m // 2:]), m
 
 
+def test_a_counts_words_are_gathered_in_shares_on_threads_in_order(tmp_path, monkeypatch):
+    """The words of a count are gathered a share at a time, the shares on ``threads`` threads (the first made
+    last): the same words in the same order whatever the threads, for the vocabulary and any entries."""
+    import threading
+
+    from conftest import slow_first
+    from w2v import kernels, scan
+    from w2v.vocab import vocabulary_and_entry_ids
+    rng = np.random.default_rng(3)
+    tokens = [f"t{i}é" * (1 + i % 3) for i in range(200)]
+    text = " ".join(rng.choice(tokens, 3000).tolist()) + "\n"
+    counted = scan.count(corpus_of(tmp_path, text), None)
+    entries = rng.permutation(counted.n).astype(np.int64)
+    expected = [counted.token(e).decode("utf-8") for e in entries.tolist()]
+    monkeypatch.setattr(scan, "WORDS_SHARE", 7)
+    original = kernels.table_tokens_joined
+    vocabularies = []
+    for threads in (1, 3):
+        calls, makers = [], set()
+        monkeypatch.setattr(kernels, "table_tokens_joined", slow_first(original, calls, lambda a: len(a[1]), makers))
+        assert counted.words(entries, threads) == expected
+        assert sorted(calls) == sorted([7] * (counted.n // 7) + [counted.n % 7] * (counted.n % 7 > 0))
+        assert makers == {threading.get_ident()} if threads == 1 else len(makers) >= 2
+        calls.clear()
+        makers.clear()
+        vocabularies.append(vocabulary_and_entry_ids(counted, 1, threads=threads))
+        assert makers == {threading.get_ident()} if threads == 1 else len(makers) >= 2
+    (first, _, first_ids), (second, _, second_ids) = vocabularies
+    assert first.words == second.words and first_ids.tolist() == second_ids.tolist()
+    assert first.words == sorted(first.words, key=lambda w: (-text.split().count(w), w))
+    assert counted.words(entries[:0], 3) == []
+
+
 def test_a_repeated_word_is_refused_and_a_counted_vocabulary_indexes_its_words(tmp_path):
     with pytest.raises(ValueError, match="repeated word"):
         Vocabulary(["a", "b", "a"], [3, 2, 1])

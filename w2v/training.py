@@ -614,10 +614,11 @@ def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folde
     try:
         names = ", ".join(map(source_name, corpus.files))
         if spooled is not None:
-            vocab, summary, word_ids = vocabulary_and_entry_ids(counted, options.min_count, options.max_vocab, names)
+            vocab, summary, word_ids = vocabulary_and_entry_ids(counted, options.min_count, options.max_vocab, names,
+                                                                threads=options.threads)
         else:  # the count was pruned: encoding reads the text again, without the entries' ids
             (vocab, summary), word_ids = vocabulary_from_count(counted, options.min_count, options.max_vocab,
-                                                               names), None
+                                                               names, threads=options.threads), None
         say_count_notes(summary, say)
     except BaseException:
         if spooled is not None:

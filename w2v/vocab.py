@@ -401,25 +401,28 @@ def build_vocabulary(corpus: Corpus, min_count: int = 5, max_size: Optional[int]
     if prune_at is not None and prune_at < 1:
         raise ValueError(f"prune_at must be positive, got {prune_at}")
     return vocabulary_from_count(scan.count(corpus, prune_at, threads), min_count, max_size,
-                                 ", ".join(map(source_name, corpus.files)))
+                                 ", ".join(map(source_name, corpus.files)), threads)
 
 
-def vocabulary_from_count(counted, min_count: int = 5, max_size: Optional[int] = None, source: str = "the corpus"):
+def vocabulary_from_count(counted, min_count: int = 5, max_size: Optional[int] = None, source: str = "the corpus",
+                          threads: int = 1):
     """The vocabulary of a finished count (a :class:`w2v.scan.Counted`, e.g. merged from several
-    machines' counts by :mod:`w2v.distributed`): ``(Vocabulary, CountSummary)``, as :func:`build_vocabulary`."""
-    vocab, summary, _ = _counted_vocabulary(counted, min_count, max_size, source, with_ids=False)
+    machines' counts by :mod:`w2v.distributed`): ``(Vocabulary, CountSummary)``, as :func:`build_vocabulary`.
+    ``threads`` gather the words (:meth:`w2v.scan.Counted.words`)."""
+    vocab, summary, _ = _counted_vocabulary(counted, min_count, max_size, source, with_ids=False, threads=threads)
     return vocab, summary
 
 
 def vocabulary_and_entry_ids(counted, min_count: int = 5, max_size: Optional[int] = None,
-                             source: str = "the corpus"):
+                             source: str = "the corpus", threads: int = 1):
     """:func:`vocabulary_from_count`, and int32[n] the word id of each of the count's entries (-1 for a
     token that is not a word), which :func:`w2v.encode.encode_spooled` maps a spool with; a token that
     is not valid UTF-8 has the id of the word its replaced text is, as when encoding."""
-    return _counted_vocabulary(counted, min_count, max_size, source, with_ids=True)
+    return _counted_vocabulary(counted, min_count, max_size, source, with_ids=True, threads=threads)
 
 
-def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source: str, with_ids: bool):
+def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source: str, with_ids: bool,
+                        threads: int = 1):
     from . import kernels
     _check_limits(min_count, max_size)
     entries, odd, summary, most = _candidates(counted, min_count)
@@ -443,10 +446,10 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
     if max_size is not None:
         order, ordered_counts = order[:max_size], ordered_counts[:max_size].copy()  # not a view of all K
     if odd:
-        words = counted.words(entries) + list(odd)
+        words = counted.words(entries, threads) + list(odd)
         words = [words[row] for row in order.tolist()]
     else:  # the usual case: decoded in their order at once
-        words = counted.words(entries[order])
+        words = counted.words(entries[order], threads)
     vocab = Vocabulary(words, ordered_counts, summary.total_tokens, distinct=True)
     del words
     ids = None
