@@ -284,6 +284,43 @@ def test_a_counts_words_are_gathered_in_shares_on_threads_in_order(tmp_path, mon
     assert counted.words(entries[:0], 3) == []
 
 
+def test_ties_are_put_in_order_in_parts_on_threads_cut_between_runs(tmp_path, monkeypatch):
+    """The ties of a large vocabulary are put in order by parts of the order on threads, each part cut where a
+    run of ties ends: the same vocabulary and ids as on one thread, with runs of every length, one run only,
+    and no ties."""
+    import threading
+
+    from conftest import slow_first
+    from w2v import kernels, scan, vocab as vocab_module
+    from w2v.vocab import vocabulary_and_entry_ids
+    rng = np.random.default_rng(8)
+    monkeypatch.setattr(vocab_module, "_TIES_SHARED_FROM", 1)
+    original = kernels.table_ties_in_order
+    texts = {"runs": [f"prefix{rng.integers(4)}{i}" for i in range(600) for _ in range(1 + i % 3)],
+             "one run": [f"abcdefgh{i}" for i in range(50)],
+             "no ties": [f"{i:08d}" for i in range(50)]}
+    for name, tokens in texts.items():
+        counted = scan.count(corpus_of(tmp_path, " ".join(rng.permutation(tokens).tolist()) + "\n"), None)
+        results = []
+        for threads in (1, 3):
+            calls, makers = [], set()
+            spy = slow_first(original, calls, lambda a: len(a[2]), makers)
+            monkeypatch.setattr(kernels, "table_ties_in_order", spy)
+            vocab, _, ids = vocabulary_and_entry_ids(counted, 1, threads=threads)
+            results.append((vocab.words, vocab.counts.tolist(), ids.tolist()))
+            assert sum(calls) == counted.n  # every row in one part, once
+            if threads == 1:
+                assert makers == {threading.get_ident()} and len(calls) == 1
+            elif name == "one run":  # no cut to be made
+                assert len(calls) == 1
+            else:
+                assert len(calls) == 3 and len(makers) >= 2
+        assert results[0] == results[1], name
+        words, counts, _ = results[0]
+        assert words == sorted(words, key=lambda w: (-tokens.count(w), w.encode("utf-8")))
+        assert counts == [tokens.count(w) for w in words]
+
+
 def test_a_repeated_word_is_refused_and_a_counted_vocabulary_indexes_its_words(tmp_path):
     with pytest.raises(ValueError, match="repeated word"):
         Vocabulary(["a", "b", "a"], [3, 2, 1])

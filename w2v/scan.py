@@ -431,7 +431,7 @@ class Counted:
         :data:`WORDS_SHARE` entries. With ``threads``, the shares are gathered on that many threads (a
         kernel without the GIL: a miss or two an entry, 0.58 s for 6.5 million in vocabulary order) while
         this thread decodes and splits the ones before (benchmarks/README.md, "The vocabulary's words
-        gathered on every thread")."""
+        and ties on every thread")."""
         from . import kernels
         entries = np.asarray(entries, dtype=np.int64)
         starts = range(0, len(entries), WORDS_SHARE)

@@ -385,6 +385,33 @@ def _select(words: List[str], counts: np.ndarray, min_count: int, max_size: Opti
     return [words[i] for i in order.tolist()], counts[order].tolist()
 
 
+#: Rows of a frequency order, at least, for :func:`_ties_in_order` to share its ties out to threads.
+_TIES_SHARED_FROM = 1 << 18
+
+
+def _ties_in_order(table, wanted, order, ordered_counts, ordered_keys, extra, extra_starts, threads: int):
+    """:func:`w2v.kernels.table_ties_in_order` of the whole ``order`` (in place; returned), on ``threads``
+    threads when it holds at least :data:`_TIES_SHARED_FROM` rows: the order is cut into as many parts,
+    each cut moved on to where a run of ties ends, and each part's runs are put in order by the kernel (which
+    runs without the GIL) in its part of ``order``, a view, so the parts never touch (benchmarks/README.md,
+    "The vocabulary's words and ties on every thread")."""
+    from . import kernels
+    k = len(order)
+    if threads <= 1 or k < _TIES_SHARED_FROM:
+        return kernels.table_ties_in_order(table, wanted, order, ordered_counts, ordered_keys, extra, extra_starts)
+    # where a new run starts: the row differs from the one before in count or key
+    starts = np.flatnonzero((ordered_counts[1:] != ordered_counts[:-1]) | (ordered_keys[1:] != ordered_keys[:-1])) + 1
+    cuts = [0] + sorted({int(starts[min(np.searchsorted(starts, k * i // threads), len(starts) - 1)])
+                         for i in range(1, threads) if len(starts)}) + [k]
+    parts = [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="w2v-ties") as pool:
+        for done in [pool.submit(kernels.table_ties_in_order, table, wanted, order[a:b], ordered_counts[a:b],
+                                 ordered_keys[a:b], extra, extra_starts) for a, b in parts]:
+            done.result()
+    return order
+
+
 def _no_word(min_count: int, most: int) -> ValueError:
     most_said = "once" if most == 1 else f"{most:,} times"
     return ValueError(f"no word occurs at least {min_count:,} times (the most frequent occurs {most_said}); "
@@ -440,8 +467,8 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
     order, ordered_counts, ordered_keys = kernels.table_frequency_order(
         counted.table, entries, counts, np.array([_bytes_key(t) for t in odd_tokens], dtype=np.uint64))
     odd_starts = np.cumsum([0] + [len(t) for t in odd_tokens], dtype=np.int64)
-    order = kernels.table_ties_in_order(counted.table, entries, order, ordered_counts, ordered_keys,
-                                        np.frombuffer(b"".join(odd_tokens), dtype=np.uint8).copy(), odd_starts)
+    order = _ties_in_order(counted.table, entries, order, ordered_counts, ordered_keys,
+                           np.frombuffer(b"".join(odd_tokens), dtype=np.uint8).copy(), odd_starts, threads)
     del ordered_keys
     if max_size is not None:
         order, ordered_counts = order[:max_size], ordered_counts[:max_size].copy()  # not a view of all K
