@@ -436,6 +436,7 @@ class Counted:
         entries = np.asarray(entries, dtype=np.int64)
         starts = range(0, len(entries), WORDS_SHARE)
         words: List[str] = []
+
         def gathered(start: int) -> np.ndarray:
             return kernels.table_tokens_joined(self.table, entries[start:start + WORDS_SHARE])
 

@@ -435,7 +435,8 @@ def vocabulary_from_count(counted, min_count: int = 5, max_size: Optional[int] =
                           threads: int = 1):
     """The vocabulary of a finished count (a :class:`w2v.scan.Counted`, e.g. merged from several
     machines' counts by :mod:`w2v.distributed`): ``(Vocabulary, CountSummary)``, as :func:`build_vocabulary`.
-    ``threads`` gather the words (:meth:`w2v.scan.Counted.words`)."""
+    ``threads`` put the ties in order (:func:`_ties_in_order`) and gather the words
+    (:meth:`w2v.scan.Counted.words`): the same vocabulary on any number."""
     vocab, summary, _ = _counted_vocabulary(counted, min_count, max_size, source, with_ids=False, threads=threads)
     return vocab, summary
 
@@ -475,7 +476,7 @@ def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source
     if odd:
         words = counted.words(entries, threads) + list(odd)
         words = [words[row] for row in order.tolist()]
-    else:  # the usual case: decoded in their order at once
+    else:  # the usual case: gathered and decoded in their order
         words = counted.words(entries[order], threads)
     vocab = Vocabulary(words, ordered_counts, summary.total_tokens, distinct=True)
     del words
