@@ -53,24 +53,31 @@ def test_version_and_group_help():
     assert "train" in run("--help").output
 
 
-def test_train_makes_the_vectors_file_on_its_threads(sample_path, tmp_path, monkeypatch):
-    """The compiled text writer (loaded by training) makes its blocks on ``--threads`` threads."""
+def test_train_makes_the_vocabulary_and_the_vectors_file_on_its_threads(sample_path, tmp_path, monkeypatch):
+    """The vocabulary's words are gathered, and the compiled text writer (loaded by training) makes its blocks,
+    on ``--threads`` threads."""
     import threading
 
     from conftest import slow_first
-    from w2v import formats, kernels
+    from w2v import formats, kernels, scan
     monkeypatch.setattr(formats, "_COMPILED_TEXT_MIN", 0)
     monkeypatch.setattr(formats, "_TEXT_BLOCK_ROWS", 100)
-    original = kernels.format_text_rows
+    monkeypatch.setattr(scan, "WORDS_SHARE", 100)
+    original_format, original_gather = kernels.format_text_rows, kernels.table_tokens_joined
     out = tmp_path / "v.txt"
     for threads in (1, 2):
-        calls, makers = [], set()
-        monkeypatch.setattr(kernels, "format_text_rows", slow_first(original, calls, lambda a: len(a[0]), makers))
+        calls, makers, gathers, gatherers = [], set(), [], set()
+        monkeypatch.setattr(kernels, "format_text_rows",
+                            slow_first(original_format, calls, lambda a: len(a[0]), makers))
+        monkeypatch.setattr(kernels, "table_tokens_joined",
+                            slow_first(original_gather, gathers, lambda a: len(a[1]), gatherers))
         result = run("train", sample_path, "-o", out, "--dim", 10, "--epochs", 1, "--threads", threads, "-q", "--force")
         assert result.exit_code == 0, result.output
         vectors = Vectors.load(str(out))
         assert sum(calls) == len(vectors) > 600 and len(calls) == -(-len(vectors) // 100)
         assert makers == {threading.get_ident()} if threads == 1 else len(makers) == 2
+        assert gathers.count(100) == len(vectors) // 100  # the vocabulary's shares (beside the kernels' warm-up)
+        assert gatherers == {threading.get_ident()} if threads == 1 else len(gatherers) >= 2
 
 
 def test_train_writes_vectors_and_a_summary(trained, sample_path, tmp_path):
