@@ -70,13 +70,18 @@ def test_tokens_that_read_the_same_after_replacement_are_one_word(tmp_path):
     assert (summary.distinct, summary.too_long) == (2, 1)
 
 
-def test_vocabulary_file_round_trip_and_errors(tmp_path):
+def test_vocabulary_file_round_trip_and_errors(tmp_path, monkeypatch):
     vocab = Vocabulary(["the", "über", "a"], [10, 7, 7])
     path = str(tmp_path / "v.txt")
     vocab.save(path)
     assert open(path, encoding="utf-8").read() == "the 10\nüber 7\na 7\n"
     again = Vocabulary.load(path)
     assert again.words == ["the", "a", "über"] and again.counts.tolist() == [10, 7, 7]
+    from w2v import vocab as vocab_module
+    for block in (1, 2):  # written a block of lines at a time: the last block shorter, or as long
+        monkeypatch.setattr(vocab_module, "_SAVE_BLOCK", block)
+        vocab.save(path, force=True)
+        assert open(path, encoding="utf-8").read() == "the 10\nüber 7\na 7\n"
     for text, message in [("the x\n", "line 1: count 'x' is not an integer"),
                           ("a 1\nb\n", "line 2: expected 'word count'"),
                           ("a 1\na 2\n", "line 2: 'a' is listed twice"),

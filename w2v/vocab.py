@@ -146,6 +146,10 @@ def _ties_by_token(order: np.ndarray, counts: np.ndarray, keys: np.ndarray,
     return order
 
 
+#: Lines of a vocabulary file made and written at a time by :meth:`Vocabulary.save`.
+_SAVE_BLOCK = 1 << 16
+
+
 class Vocabulary:
     """Words in frequency order with their counts.
 
@@ -207,9 +211,11 @@ class Vocabulary:
         """Write ``word count`` lines (word2vec.c's -save-vocab format), atomically
         (:func:`w2v.files.open_output`; ``force`` replaces a read-only file); compressed if the name ends
         in .gz, .bz2, .xz or .zst (:mod:`w2v.compression`), and :meth:`load` reads it so."""
+        counts = self.counts.tolist()
         with open_output(path, "w", force=force, compress=True) as f:
-            for w, c in zip(self.words, self.counts.tolist()):
-                f.write(f"{w} {c}\n")
+            for start in range(0, len(self.words), _SAVE_BLOCK):  # a write a block, not a word: 6.5M words 2.6 s -> 1.3
+                f.write("".join([f"{w} {c}\n" for w, c in zip(self.words[start:start + _SAVE_BLOCK],
+                                                              counts[start:start + _SAVE_BLOCK])]))
 
     @classmethod
     def load(cls, path: str, min_count: int = 1, max_size: Optional[int] = None) -> "Vocabulary":
