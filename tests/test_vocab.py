@@ -150,6 +150,11 @@ def test_many_ties_of_a_selected_vocabulary_are_put_in_order_by_the_kernel(monke
         assert got_words == [words[i] for i in kept] and got_counts == [int(counts[i]) for i in kept]
     vocab = Vocabulary.from_counts(dict(zip(words, counts.tolist())), min_count=1, max_size=5)
     assert vocab.words == [words[i] for i in expected[:5]]
+    # words that differ in their first 8 bytes, shorter and longer than 8 (a byte below the newline among them)
+    varied = list({"".join(rng.choice(list("\x01Aaz\u00e9\u4e2d"), rng.integers(1, 11))) for _ in range(3000)})
+    counts = rng.choice([1, 2], len(varied)).astype(np.int64)
+    got_words, got_counts = vocab_module._select(varied, counts, 1, None, 2)
+    assert got_words == sorted(varied, key=lambda w: (-counts[varied.index(w)], w))
 
 
 def test_ties_are_ordered_by_the_words_code_points_whatever_the_text_order(tmp_path):
