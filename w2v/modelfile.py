@@ -34,7 +34,7 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -76,12 +76,33 @@ def _aligned(n: int) -> int:
 
 
 def _blocks(array: np.ndarray):
-    """C-contiguous little-endian byte blocks of ``array``'s rows (works on views of padded rows)."""
+    """C-contiguous little-endian byte blocks (memoryviews) of ``array``'s rows: a block of a view of padded
+    rows is copied once, a contiguous little-endian array's rows not at all (``tobytes`` copied them once
+    more: 0.15-0.17 s more a pass over 2.6 GB; benchmarks/README.md, "Model files of millions of words")."""
+    little = array.dtype.newbyteorder("<")
     if array.ndim == 1:
-        yield np.ascontiguousarray(array).tobytes()
+        yield memoryview(np.ascontiguousarray(array, dtype=little)).cast("B")
         return
     for start in range(0, len(array), _BLOCK_ROWS):
-        yield np.ascontiguousarray(array[start:start + _BLOCK_ROWS]).tobytes()
+        yield memoryview(np.ascontiguousarray(array[start:start + _BLOCK_ROWS], dtype=little)).cast("B")
+
+
+def _checksum(array: np.ndarray) -> int:
+    """The CRC-32 of ``array``'s little-endian bytes (:func:`_blocks`)."""
+    crc = 0
+    for block in _blocks(array):
+        crc = zlib.crc32(block, crc)
+    return crc
+
+
+def _checksums(arrays) -> List[int]:
+    """:func:`_checksum` of each array, each on a thread of its own: zlib and NumPy's copies run without
+    the GIL, so the two weight matrices take the time of one (benchmarks/README.md, "Model files of
+    millions of words")."""
+    from concurrent.futures import ThreadPoolExecutor
+    arrays = list(arrays)
+    with ThreadPoolExecutor(max(1, len(arrays)), thread_name_prefix="w2v-crc") as pool:
+        return list(pool.map(_checksum, arrays))
 
 
 def write_model_file(path: str, words, counts: np.ndarray, syn0: np.ndarray, syn1neg: np.ndarray,
@@ -99,10 +120,7 @@ def write_model_file(path: str, words, counts: np.ndarray, syn0: np.ndarray, syn
         if arrays[name].dtype != np.float32 or arrays[name].ndim != 2:
             raise ValueError(f"{name} must be a float32 matrix, got {arrays[name].dtype} {arrays[name].shape}")
     entries = {}
-    for name, array in arrays.items():
-        crc = 0
-        for block in _blocks(array):
-            crc = zlib.crc32(block, crc)
+    for (name, array), crc in zip(arrays.items(), _checksums(arrays.values())):
         entries[name] = {"dtype": _DTYPES[name], "shape": list(array.shape), "crc32": crc,
                          "nbytes": int(array.size) * array.dtype.itemsize}
     header = {"format": "w2v-model", "options": options, "state": state, "meta": meta or {}, "arrays": entries}
@@ -155,7 +173,11 @@ def read_model_file(path: str, mmap: bool = False, verify: Optional[bool] = None
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 raise _damaged(path, f"its header is not JSON: {error}") from None
             arrays = _check_layout(path, header, size)
-            data = {name: _read_array(path, f, spec, mmap, verify) for name, spec in arrays.items()}
+            data = {name: _read_array(path, f, spec, mmap) for name, spec in arrays.items()}
+        if verify:  # every array read first, then checked at once (:func:`_checksums`)
+            for name, crc in zip(data, _checksums(data.values())):
+                if crc != arrays[name]["crc32"]:
+                    raise _damaged(path, "a checksum does not match: the file was changed or damaged")
     except OSError as error:
         raise OSError(f"{path}: cannot read ({error.strerror or error})") from None
     raw = bytes(data["words"])
@@ -202,7 +224,7 @@ def _check_layout(path: str, header, size: int) -> Dict[str, Dict[str, Any]]:
     return arrays
 
 
-def _read_array(path: str, f, spec, mmap: bool, verify: bool) -> np.ndarray:
+def _read_array(path: str, f, spec, mmap: bool) -> np.ndarray:
     dtype, shape = np.dtype(spec["dtype"]), tuple(spec["shape"])
     if not spec["nbytes"]:
         array = np.empty(shape, dtype=dtype)
@@ -213,10 +235,4 @@ def _read_array(path: str, f, spec, mmap: bool, verify: bool) -> np.ndarray:
         f.seek(spec["offset"])
         if f.readinto(memoryview(array).cast("B")) != spec["nbytes"]:
             raise _damaged(path, "an array is cut short: truncated?")
-    if verify:
-        crc = 0
-        for block in _blocks(array):
-            crc = zlib.crc32(block, crc)
-        if crc != spec["crc32"]:
-            raise _damaged(path, "a checksum does not match: the file was changed or damaged")
     return array
