@@ -368,9 +368,10 @@ def _select(words: List[str], counts: np.ndarray, min_count: int, max_size: Opti
     else:
         starts = np.concatenate([[0], ends[:-1] + 1])
         lengths = ends - starts
-        # each word's first 8 bytes in one gather, those past a short word's end zeroed, read as big-endian
-        # numbers (_bytes_key): 0.27 s for 6.5 million words, where a gather a byte took 0.62 s
-        heads = np.concatenate([joined, np.zeros(8, np.uint8)])[starts[:, None] + np.arange(8)]
+        # each word's first 8 bytes in one gather from a sliding window of the bytes (no index a byte), those
+        # past a short word's end zeroed, read as big-endian numbers (_bytes_key): 0.14 s for 6.5 million
+        # words, where a gather a byte took 0.62 s
+        heads = np.lib.stride_tricks.sliding_window_view(np.concatenate([joined, np.zeros(8, np.uint8)]), 8)[starts]
         short = np.flatnonzero(lengths < 8)
         heads[short] *= np.arange(8) < lengths[short, None]
         keys = heads.view(">u8").ravel().astype(np.uint64)
