@@ -52,6 +52,14 @@ def load_kernels(path, name, kernel):
     return module
 
 
+def training_kernel(module, name, width):
+    """The kernel training runs for rows of ``width`` floats: ``module.kernel_for(name, width)``, or the kernel
+    ``name`` itself in a version without ``kernel_for`` (before kernels were compiled for a fixed row length)."""
+    if hasattr(module, "kernel_for"):
+        return module.kernel_for(name, width)
+    return getattr(module, name)
+
+
 def main(argv=None):
     parser = make_parser(__doc__.splitlines()[0], OneLineParser)
     parser.add_argument("a", help="kernels.py of version A (the reference)")
@@ -78,7 +86,8 @@ def main(argv=None):
 
     def timed(v, slices):
         """Seconds for version v to train ``slices`` (one (s_begin, s_end) per thread) at once."""
-        model, kernel = models[v], getattr(versions[v], args.kernel)
+        model = models[v]
+        kernel = training_kernel(versions[v], args.kernel, model.weights.syn0.shape[1])
         tables, settings = model.tables(), model.kernel_settings(args.threads)
 
         def work(s_begin, s_end):

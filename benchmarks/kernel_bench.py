@@ -86,7 +86,7 @@ def setup(args):
     threads = getattr(args, "threads", 1)
     model = Model.new(vocab, train_options(args, threads))
     model.initialize()
-    kernel = kernel_function(args.kernel)
+    kernel = kernel_function(args.kernel, model.weights.syn0.shape[1])
     tables, settings = model.tables(), model.kernel_settings(threads)
 
     def call(s_begin, s_end):

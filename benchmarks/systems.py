@@ -25,8 +25,9 @@ saw-tooth schedule), ``w2v-cinit`` (word2vec.c's initial input vectors), ``w2v-s
 the corpus at the same time, as word2vec.c's threads do), ``w2v-shuffle`` (each epoch's chunks in a
 random order drawn from the seed and the epoch: w2v's default since), ``w2v-in-order`` (the
 chunks in the corpus's order, the default before), ``w2v-eos`` (hierarchical softmax's tree
-with word2vec.c's ``</s>`` leaf), ``w2v-lcg`` (subsampling and the window's shrink drawn from
-word2vec.c's generator as word2vec.c draws them) and ``w2v-c-all`` (all of those of word2vec.c's
+with word2vec.c's ``</s>`` leaf), ``w2v-any-width`` (the training kernels that read their row length from the
+weights, not those compiled for dim 100's 104 floats: ``w2v.kernels.kernel_for``), ``w2v-lcg`` (subsampling
+and the window's shrink drawn from word2vec.c's generator as word2vec.c draws them) and ``w2v-c-all`` (all of those of word2vec.c's
 ways at once, with its pair-by-pair updates and no private Huffman nodes: what is left of w2v is
 its code, its learning rate's granularity and its threads' timing; ``w2v-c-all-no-PART``: all but
 one, PART ``lcg``, ``sigmoid``, ``cinit``, ``halves`` or ``eos``).
@@ -167,6 +168,13 @@ def use_chunks_in_order() -> None:
     training.chunk_order = lambda n_chunks, seed, epoch, shuffle: order(n_chunks, seed, epoch, False)
 
 
+def use_kernels_for_any_width() -> None:
+    """Experiment (system ``w2v-any-width``): train with the kernels that read the row length from the weights,
+    as w2v did before it compiled the common row lengths in (``w2v.kernels.FIXED_WIDTHS``)."""
+    from w2v import kernels
+    kernels.FIXED_WIDTHS = ()
+
+
 def use_word2vec_c_eos_leaf(corpus: str) -> None:
     """Experiment (system ``w2v-eos``): hierarchical softmax over word2vec.c's tree, which has one more
     leaf, ``</s>`` (counted once a line, never trained), kept first in its vocabulary whatever its
@@ -244,6 +252,7 @@ EXPERIMENTS = {
     "w2v-shuffle": lambda args: None,  # each epoch's chunks in a random order: the default since it was measured
     "w2v-in-order": lambda args: use_chunks_in_order(),
     "w2v-eos": lambda args: use_word2vec_c_eos_leaf(args.corpus),
+    "w2v-any-width": lambda args: use_kernels_for_any_width(),
     "w2v-lcg": lambda args: use_word2vec_c_random(),
 }
 

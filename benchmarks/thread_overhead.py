@@ -64,7 +64,7 @@ def dispatch_microseconds(corpus: str, calls: int = 2000) -> float:
     from w2v import kernels
     from w2v.model import kernel_args, kernel_function
     model = w2v.train([corpus], dim=100, epochs=1, threads=1, seed=1).model
-    kernel = kernel_function(model.kernel_name)
+    kernel = kernel_function(model.kernel_name, model.weights.syn0.shape[1])
     args = kernel_args(model.kernel_name, model.weights, model.tables(), np.zeros(0, np.int32),
                        np.zeros(1, np.int64), 0, 0, model.kernel_settings(1), 0.025, 0.025, kernels.seed_state(0))
     kernel(*args)
@@ -79,7 +79,7 @@ def emulated(corpus: str, threads: int, chunk_words: int, chunk_seconds: float) 
     import w2v
     from w2v import training
     real, kernel = training.kernel_function, SleepingKernel(chunk_seconds)
-    training.kernel_function = lambda name: kernel
+    training.kernel_function = lambda name, width=0: kernel
     try:
         result = w2v.train([corpus], dim=8, epochs=1, threads=threads, chunk_words=chunk_words, progress=True)
     finally:
@@ -94,7 +94,7 @@ def epoch_tail(corpus: str, threads: int, words_per_second: float, planned: bool
     import w2v
     from w2v import training
     real, sizes, kernel = training.kernel_function, training.chunk_words_for, SleepingKernel(0.0, 1 / words_per_second)
-    training.kernel_function = lambda name: kernel
+    training.kernel_function = lambda name, width=0: kernel
     if not planned:
         training.chunk_words_for = lambda n_words, threads, chunk_words: chunk_words
     try:

@@ -123,18 +123,23 @@ def zero_padded(matrix, dim, width):
 
 
 def run_kernel(name, sentence, negative, hs, alpha, cbow_mean=True, seed=0, hs_group=0, hs_private=0, hs_sync=1,
-               dim=D, width=D, private_words=0, private_sync=1):
-    """Train ``sentence`` once; the weights are setup()'s first ``dim`` columns, zero-padded to ``width``."""
+               dim=D, width=D, private_words=0, private_sync=1, kernel=None, wide=False):
+    """Train ``sentence`` once with ``kernel`` (default: training's kernel for rows of ``width``); the weights
+    are setup()'s first ``dim`` columns, zero-padded to ``width`` (``wide``: random in all ``width`` columns)."""
     syn0, syn1neg, syn1, tree, keep, alias_prob, alias_index = setup(seed, hs)
-    if (dim, width) != (D, D):
+    if wide:
+        rng = np.random.default_rng(seed + 1)
+        syn0, syn1neg, syn1 = ((rng.standard_normal((m.shape[0], width)) * 0.2).astype(np.float32)
+                               for m in (syn0, syn1neg, syn1))
+    elif (dim, width) != (D, D):
         syn0, syn1neg, syn1 = (zero_padded(m, dim, width) for m in (syn0, syn1neg, syn1))
     ids = np.array(sentence, dtype=np.int32)
     offsets = np.array([0, len(ids)], dtype=np.int64)
     tables = Tables(keep, alias_prob, alias_index, tree.codes, tree.points, tree.lengths, TABLES)
     settings = KernelSettings(1, negative, cbow_mean, hs_group, hs_private, hs_sync, private_words, private_sync)
-    loss, count, trained = kernel_function(name)(*kernel_args(name, Weights(syn0, syn1neg, syn1), tables, ids,
-                                                              offsets, 0, 1, settings, alpha, alpha,
-                                                              kernels.seed_state(3)))
+    kernel = kernel or kernel_function(name, width)
+    loss, count, trained = kernel(*kernel_args(name, Weights(syn0, syn1neg, syn1), tables, ids, offsets, 0, 1,
+                                               settings, alpha, alpha, kernels.seed_state(3)))
     return syn0, syn1neg, syn1, loss, count, trained
 
 
@@ -221,6 +226,37 @@ def test_zero_padded_rows_train_the_same_and_stay_zero(name, negative, hs):
         np.testing.assert_allclose(q[:, :dim], p, atol=1e-6)
         assert not q[:, dim:].any()
     assert not np.allclose(plain[0], setup(0, hs)[0][:, :dim])  # something was learned
+
+
+@pytest.mark.parametrize("name", ["sg_batched", "sg_exact", "cbow_exact"])
+@pytest.mark.parametrize("negative,hs", CASES)
+def test_a_kernel_for_a_fixed_row_length_trains_as_the_kernel_itself(name, negative, hs):
+    # kernel_for compiles the common row lengths in (dim 100's 104 floats): the same updates, summed in
+    # another order at most, on weights random in every column; zero padding stays zero
+    width = 104
+    assert width in kernels.FIXED_WIDTHS
+    fixed, itself = kernels.kernel_for(name, width), getattr(kernels, name)
+    assert fixed is not itself and kernels.kernel_for(name, width) is fixed  # built once
+    for wide, dim in ((True, width), (False, 5)):
+        expected = run_kernel(name, SENTENCE, negative, hs, 0.1, hs_group=1, dim=dim, width=width, wide=wide,
+                              kernel=itself)
+        got = run_kernel(name, SENTENCE, negative, hs, 0.1, hs_group=1, dim=dim, width=width, wide=wide)
+        for p, q in zip(expected[:3], got[:3]):
+            np.testing.assert_allclose(q, p, rtol=1e-5, atol=1e-6)
+            assert not q[:, dim:].any()
+        assert got[3] == pytest.approx(expected[3], rel=1e-5) and got[4:] == expected[4:]
+        assert not np.allclose(got[0][:, :dim], run_kernel(name, SENTENCE, negative, hs, 0.0, dim=dim, width=width,
+                                                             wide=wide)[0][:, :dim])  # something was learned
+
+
+def test_other_row_lengths_get_the_kernel_itself_and_a_fixed_kernel_checks_its_rows():
+    for name in ("sg_batched", "sg_exact", "cbow_exact"):
+        for width in (8, 56, 304):
+            assert kernels.kernel_for(name, width) is getattr(kernels, name)
+    with pytest.raises(ValueError, match="no training kernel 'sg'"):
+        kernels.kernel_for("sg", 104)
+    with pytest.raises(ValueError, match="rows are not as long"):  # 8-float rows handed to the 104-float kernel
+        run_kernel("sg_batched", SENTENCE, 2, False, 0.1, kernel=kernels.kernel_for("sg_batched", 104))
 
 
 def test_loss_counts_every_prediction_with_the_true_objective():
@@ -651,7 +687,7 @@ def test_batch_pass_matches_numpy_for_every_tile_and_remainder(n_in, n_out):
     out_rows = np.empty((8, dim), np.float32)
     grads = np.empty((n_in + 2, 8), np.float32)
     kernels._batch_pass(inputs, 2, 2 + n_in, out_matrix, private, first_private, out_ids, labels, weights,
-                        n_out, False, np.float32(alpha), TABLES, out_rows, in_delta, grads)
+                        n_out, False, np.float32(alpha), TABLES, out_rows, in_delta, grads, dim)
     np.testing.assert_allclose(in_delta[2:], want_delta, atol=1e-5)
     np.testing.assert_array_equal(in_delta[:2], 0)
     np.testing.assert_allclose(out_matrix, want_rows, atol=1e-5)

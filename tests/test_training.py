@@ -91,6 +91,16 @@ def test_vectors_have_the_asked_dimension_without_the_padding(sample_path):
     assert (np.abs(matrix) > 0).any(axis=0).all()  # no column is padding
 
 
+@pytest.mark.parametrize("dim,width", [(100, 104), (10, 16)])
+def test_training_asks_for_the_kernel_of_its_row_length(sample_path, monkeypatch, dim, width):
+    # w2v.kernels.kernel_for compiles the common row lengths in; training must say which one it trains
+    from w2v import training
+    asked, real = [], training.kernel_function
+    monkeypatch.setattr(training, "kernel_function", lambda name, width=0: asked.append(width) or real(name, width))
+    w2v.train(sample_path, dim=dim, epochs=1, threads=2, seed=5)
+    assert asked and set(asked) == {width}
+
+
 def test_history_and_callback(sample_path):
     seen = []
     result = w2v.train(sample_path, dim=10, epochs=3, threads=2, callback=lambda s: seen.append(s.epoch) or s.epoch == 2)
@@ -202,7 +212,7 @@ def use_stand_in_kernel(monkeypatch, kernel):
     kernel's preparation, its first call)."""
     from w2v import training
     kernel.stats = type("stats", (), {"cache_misses": {}})  # what the preparation reads
-    monkeypatch.setattr(training, "kernel_function", lambda name: kernel)
+    monkeypatch.setattr(training, "kernel_function", lambda name, width=0: kernel)
 
 
 def test_several_threads_get_two_chunks_each_at_a_time_with_the_same_rates(sample_path, monkeypatch):

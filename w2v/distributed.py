@@ -94,7 +94,7 @@ import numpy as np
 from .corpus import Corpus, CorpusPart
 from .files import check_free_space
 from .formats import check_words
-from .model import Model, Weights, aligned_zeros, kernel_args, kernel_function
+from .model import Model, Weights, aligned_zeros, kernel_args, kernel_function, padded_dim
 from .options import TrainOptions
 from .progress import ProgressBar
 from .training import (EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch, plan_chunks,
@@ -430,7 +430,8 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
     texts = []  # the round's ids, to count each word once at the end
     first, last = round_chunks(shard.chunk_starts, begin, end) if shard.chunks else (0, 0)
     words_round = int(shard.chunk_starts[last] - shard.chunk_starts[first]) if shard.chunks else 0
-    kernel, settings, tables = kernel_function(model.kernel_name), model.kernel_settings(threads), model.tables()
+    kernel = kernel_function(model.kernel_name, padded_dim(model.dim))
+    settings, tables = model.kernel_settings(threads), model.tables()
     loss = 0.0
     predictions = trained = 0
 

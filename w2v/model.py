@@ -105,10 +105,12 @@ class KernelSettings(NamedTuple):
     private_sync: int = 1024
 
 
-def kernel_function(name: str):
-    """The kernel itself for a kernel name (``sg_batched``, ``sg_exact``, ``cbow_exact``); loads Numba."""
+def kernel_function(name: str, width: int = 0):
+    """The kernel itself for a kernel name (``sg_batched``, ``sg_exact``, ``cbow_exact``) and rows of ``width``
+    floats (:func:`w2v.kernels.kernel_for`: compiled for that width when it is a common one; 0: rows of any
+    length); loads Numba."""
     from . import kernels
-    return {"sg_batched": kernels.sg_batched, "sg_exact": kernels.sg_exact, "cbow_exact": kernels.cbow_exact}[name]
+    return kernels.kernel_for(name, width)
 
 
 def kernel_args(name: str, weights: Weights, tables: Tables, ids: np.ndarray, offsets: np.ndarray, s_begin: int,

@@ -56,7 +56,7 @@ from .errors import TrainingDiverged, TrainingInterrupted
 from .files import check_free_space
 from .formats import check_words
 from .memory import release_compiler_pages
-from .model import Model, Position, kernel_args, kernel_function
+from .model import Model, Position, kernel_args, kernel_function, padded_dim
 from .options import KERNELS, TOKEN_BYTES_PER_LIMIT, TrainOptions, default_threads
 from .progress import ProgressBar
 from .vectors import Vectors
@@ -154,7 +154,7 @@ def _prepare_kernel(model: Model, threads: int, say) -> float:
     their sum. Returns the seconds it took."""
     from . import kernels
     say("preparing kernels (compiled on the first run, then loaded from Numba's cache)...")
-    kernel = kernel_function(model.kernel_name)
+    kernel = kernel_function(model.kernel_name, padded_dim(model.dim))
     ids, offsets = np.zeros(0, np.int32), np.zeros(1, np.int64)
     args = kernel_args(model.kernel_name, model.stand_in_weights(), model.tables(), ids, offsets, 0, 0,
                        model.kernel_settings(threads), 0.0, 0.0, kernels.seed_state(0))
@@ -182,7 +182,7 @@ class _Run:
         self.chunks = self.plan  # in the order of the epoch being trained (run_epoch)
         self.threads = threads
         self.handed_out_at_most = threads * HANDED_OUT_PER_THREAD if threads > 1 else 1
-        self.kernel = kernel_function(model.kernel_name)
+        self.kernel = kernel_function(model.kernel_name, padded_dim(model.dim))
         self.settings = model.kernel_settings(threads)
         self.bar, self.stop, self.say = bar, stop, say
         self.checkpoint, self.checkpoint_every, self.force = checkpoint, checkpoint_every, force
