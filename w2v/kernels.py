@@ -951,8 +951,8 @@ def _sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_p
 
 # -- the training kernels for rows of a fixed length ---------------------------------------------
 #: Row lengths for which :func:`kernel_for` compiles the training kernels with the length a constant: 104, the
-#: padded row of dim 100 (word2vec.c's and gensim's default). A longer row gained nothing from it (304, dim 300:
-#: the loops there are long enough that their control and tail cost little beside the loads).
+#: padded row of dim 100 (word2vec.c's and gensim's default). A longer row gained nothing from it (304, dim 300,
+#: measured; our reading: loops that long spend little on their control and tail beside the loads).
 FIXED_WIDTHS = (104,)
 
 
