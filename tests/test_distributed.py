@@ -287,6 +287,39 @@ def test_a_run_stopped_between_syncs_resumes_to_the_same_bytes(cluster, sample_p
     assert np.array_equal(resumed.model.weights.syn1neg, whole.model.weights.syn1neg)
 
 
+def _record_kernel_widths():
+    """(Runs on a worker.) Wrap the round's kernel_function to note the row length each round asks for."""
+    from w2v import distributed as on_worker
+    real = getattr(on_worker.kernel_function, "real", on_worker.kernel_function)
+
+    def recording(name, width=0):
+        recording.widths.append(width)
+        return real(name, width)
+
+    recording.real, recording.widths = real, []
+    on_worker.kernel_function = recording
+
+
+def _recorded_kernel_widths():
+    """(Runs on a worker.) The widths noted since _record_kernel_widths, and the real kernel_function back."""
+    from w2v import distributed as on_worker
+    widths = list(getattr(on_worker.kernel_function, "widths", []))
+    on_worker.kernel_function = getattr(on_worker.kernel_function, "real", on_worker.kernel_function)
+    return widths
+
+
+def test_a_round_asks_for_the_kernel_of_its_row_length(cluster, sample_path):
+    """Each worker's round asks for the kernel of the padded row (dim 10: 16 floats), as single-machine
+    training does (tests/test_training.py), so that dim 100 gets the kernel compiled for 104 floats."""
+    cluster.client.run(_record_kernel_widths)
+    try:
+        distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=200_000, **{**SMALL, "dim": 10})
+    finally:
+        widths = cluster.client.run(_recorded_kernel_widths)
+    assert len(widths) == 2 and all(widths.values())
+    assert {w for asked in widths.values() for w in asked} == {16}
+
+
 def test_the_client_takes_the_fingerprint_while_the_workers_encode(cluster, sample_path, monkeypatch):
     """The client reads every file for the fingerprint (a second per 100,000 files, more on a shared file
     system) at the same time as the workers encode their parts, not after: here the encoding waits until
