@@ -6,6 +6,7 @@ always 1), no subsampling, and a noise table whose every draw is word
 window's sizes, the negatives drawn and the words kept by subsampling,
 against their expected distributions over many draws.
 """
+import numba
 import numpy as np
 import pytest
 
@@ -208,7 +209,7 @@ def test_private_rows_merge_adds_this_threads_change_to_the_others():
     private = base + np.float32(0.5)             # this thread's updates since
     shared[2:] += np.float32(0.25)               # another thread's, meanwhile
     untouched, expected = shared[:2].copy(), base + np.float32(0.75)
-    kernels._sync_private(shared, 2, private, base)
+    kernels._sync_private(shared, 2, private, base, shared.shape[1])
     np.testing.assert_allclose(shared[2:], expected, atol=1e-6)
     np.testing.assert_array_equal(shared[:2], untouched)
     np.testing.assert_array_equal(private, shared[2:])  # a fresh copy for both
@@ -257,6 +258,31 @@ def test_other_row_lengths_get_the_kernel_itself_and_a_fixed_kernel_checks_its_r
         kernels.kernel_for("sg", 104)
     with pytest.raises(ValueError, match="rows are not as long"):  # 8-float rows handed to the 104-float kernel
         run_kernel("sg_batched", SENTENCE, 2, False, 0.1, kernel=kernels.kernel_for("sg_batched", 104))
+
+
+def test_the_fixed_skip_gram_kernel_compiles_under_its_llvm_options_and_sets_the_defaults_back(monkeypatch):
+    # LLVM's options are the process's: kernel_for's fixed skip-gram kernel sets them for its own compile only,
+    # under Numba's compiler lock, and gives LLVM's defaults back after, also when the compile fails; the
+    # other fixed kernels compile without them
+    from numba.core.compiler_lock import global_compiler_lock
+    assert kernels.FIXED_WIDTH_LLVM_OPTIONS["sg_batched"] == (("-force-vector-interleave=1",
+                                                                "-force-vector-interleave=0"),)
+    events = []
+    monkeypatch.setattr(kernels, "set_llvm_option", lambda option: events.append((option,
+                                                                                 global_compiler_lock.is_locked())))
+    width = 104
+    for name in ("sg_batched", "sg_exact", "cbow_exact"):
+        run_kernel(name, SENTENCE, 2, True, 0.1, dim=5, width=width)  # compiled (or loaded) for these types
+        fixed = kernels.kernel_for(name, width)
+        events.clear()
+        fixed.compile(fixed.signatures[0])  # compiled already: Numba hands back the overload it has
+        expected = ([("-force-vector-interleave=1", True), ("-force-vector-interleave=0", True)]
+                    if name == "sg_batched" else [])
+        assert events == expected, name
+    events.clear()
+    with pytest.raises(Exception):  # Numba's typing error: one argument where the kernel takes 24
+        kernels.kernel_for("sg_batched", width).compile((numba.types.int64,))
+    assert events == [("-force-vector-interleave=1", True), ("-force-vector-interleave=0", True)]
 
 
 def test_loss_counts_every_prediction_with_the_true_objective():

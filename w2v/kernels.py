@@ -94,7 +94,9 @@ import math
 import numba
 import numpy as np
 from llvmlite import ir
+from llvmlite import binding as llvm_binding
 from numba.core import cgutils, config as numba_config
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.registry import cpu_target
 
 
@@ -778,15 +780,14 @@ def _batch_pass(inputs, b_begin, b_end, out_matrix, private, first_private, out_
 
 
 @njit(cache=True, fastmath=_FAST)
-def _sync_private(shared, first, private, base):
+def _sync_private(shared, first, private, base, dim):
     """Merge this thread's copy of rows ``first ..`` of ``shared`` and take a fresh one.
 
-    shared float32[R, D]; private and base float32[P, D], first + P <= R.
-    shared[first + i] += private[i] − base[i] (this thread's updates since the
+    shared float32[R, D]; private and base float32[P, D], first + P <= R; ``dim`` is D (see
+    :func:`kernel_for`). shared[first + i] += private[i] − base[i] (this thread's updates since the
     last merge, added to whatever the other threads wrote meanwhile), then
     private[i] = base[i] = shared[first + i].
     """
-    dim = shared.shape[1]
     for i in range(private.shape[0]):
         row = shared[first + i]
         for d in range(dim):
@@ -856,14 +857,14 @@ def _sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_p
     first_private = syn1.shape[0] - n_private
     private = np.zeros((n_private, dim), dtype=np.float32)
     base = np.zeros((n_private, dim), dtype=np.float32)
-    _sync_private(syn1, first_private, private, base)  # nothing to merge yet: takes the first copy
+    _sync_private(syn1, first_private, private, base, dim)  # nothing to merge yet: takes the first copy
     n_words = max(0, min(private_words, syn0.shape[0])) if negative > 0 else 0
     in_private = np.zeros((n_words, dim), dtype=np.float32)  # syn0's first n_words rows, and their base
     in_base = np.zeros((n_words, dim), dtype=np.float32)
-    _sync_private(syn0, 0, in_private, in_base)
+    _sync_private(syn0, 0, in_private, in_base, dim)
     out_private = np.zeros((n_words, dim), dtype=np.float32)  # syn1neg's, and their base
     out_base = np.zeros((n_words, dim), dtype=np.float32)
-    _sync_private(syn1neg, 0, out_private, out_base)
+    _sync_private(syn1neg, 0, out_private, out_base, dim)
     noise = np.empty(sen.shape[0] * negative, dtype=np.int64)
     since_sync = 0
     since_words_sync = 0
@@ -907,7 +908,7 @@ def _sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_p
                     count += k
                 since_sync += 1
                 if n_private > 0 and since_sync >= hs_sync:
-                    _sync_private(syn1, first_private, private, base)
+                    _sync_private(syn1, first_private, private, base, dim)
                     since_sync = 0
             if negative > 0:  # the centre word, then k shared negatives
                 out_ids[0] = word
@@ -938,14 +939,14 @@ def _sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_p
                     dst[d] += in_delta[i, d]
             since_words_sync += 1
             if n_words > 0 and since_words_sync >= private_sync:
-                _sync_private(syn0, 0, in_private, in_base)
-                _sync_private(syn1neg, 0, out_private, out_base)
+                _sync_private(syn0, 0, in_private, in_base, dim)
+                _sync_private(syn1neg, 0, out_private, out_base, dim)
                 since_words_sync = 0
     if n_private > 0:
-        _sync_private(syn1, first_private, private, base)
+        _sync_private(syn1, first_private, private, base, dim)
     if n_words > 0:
-        _sync_private(syn0, 0, in_private, in_base)
-        _sync_private(syn1neg, 0, out_private, out_base)
+        _sync_private(syn0, 0, in_private, in_base, dim)
+        _sync_private(syn1neg, 0, out_private, out_base, dim)
     return loss, count, trained
 
 
@@ -961,14 +962,15 @@ def kernel_for(name: str, width: int):
 
     It takes the kernel's own arguments, and syn0's rows must be ``width`` long. For a width in
     :data:`FIXED_WIDTHS` it is a kernel compiled with the width a constant: LLVM then knows the trip count of
-    every loop over a row and unrolls it whole (104 floats: 13 vector operations of 8, no loop control, no tail
-    loop), where the kernel itself, which reads the length from syn0, loops 32 floats a turn and ends in a tail.
-    The same arithmetic, but LLVM may sum a row's products in another order (the kernels allow reassociation),
-    so the vectors differ from the kernel itself's in rounding (quality the same within the seeds' spread).
-    Measured on wiki8 (benchmarks/README.md, "Rows of a fixed length"): skip-gram with negative sampling 4-5%
-    more words a second, with hierarchical softmax 13%, CBOW 9-20%. Each is compiled on its first use (and
-    cached as the others are), so a run compiles only the kernel it trains with. Any other width gets the
-    kernel itself.
+    every loop over a row and can unroll it whole (104 floats: 13 vector operations of 8, no loop control, no
+    tail loop), where the kernel itself, which reads the length from syn0, loops 32 floats a turn and ends in a
+    tail (for the skip-gram kernel LLVM is told how, :data:`FIXED_WIDTH_LLVM_OPTIONS`). The same arithmetic,
+    but LLVM may sum a row's products in another order (the kernels allow reassociation), so the vectors differ
+    from the kernel itself's in rounding (quality the same within the seeds' spread). Measured on wiki8
+    (benchmarks/README.md, "Rows of a fixed length"): on an Intel Xeon skip-gram with negative sampling 4-5%
+    more words a second, with hierarchical softmax 13%, CBOW 9-20%; on an AMD Zen 4 CBOW 4%, and skip-gram 7-8%
+    more with its options than without them. Each is compiled on its first use (and cached as the others are), so
+    a run compiles only the kernel it trains with. Any other width gets the kernel itself.
     """
     kernels = {"sg_batched": sg_batched, "sg_exact": sg_exact, "cbow_exact": cbow_exact}
     if name not in kernels:
@@ -1008,7 +1010,40 @@ def _fixed_width_kernel(name, width):
             return _cbow_exact(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_prob, alias_index,
                                codes, points, code_lengths, tables, window, negative, alpha_begin, alpha_end, seed,
                                cbow_mean, width)
-    return njit(cache=True, nogil=True, fastmath=_FAST)(kernel)
+    dispatcher = njit(cache=True, nogil=True, fastmath=_FAST)(kernel)
+    options = FIXED_WIDTH_LLVM_OPTIONS.get(name)
+    if options:
+        compile_now = dispatcher.compile
+
+        def compile_with_options(signature):
+            with global_compiler_lock:  # no other compile sees the options
+                for option, _ in options:
+                    set_llvm_option(option)
+                try:
+                    return compile_now(signature)
+                finally:
+                    for _, default in options:
+                        set_llvm_option(default)
+        dispatcher.compile = compile_with_options  # Numba's dispatch compiles through it (not a cache load)
+    return dispatcher
+
+
+#: LLVM options under which :func:`kernel_for`'s fixed-width kernel of a name is compiled, each with the value
+#: that gives LLVM's own choice back. The loop vectoriser may run two vectors of a row loop side by side
+#: ("interleave"); for dim 100's 104 floats on a Zen 4 CPU it did, left a loop of 16 floats a turn and an 8-float
+#: tail, and the unroller then left the loops rolled. Told not to interleave, it unrolls each row loop whole, as
+#: it chose to on an Intel Xeon. Skip-gram's kernel only: there it measured +8-9% words a second with negative
+#: sampling and +7% with hierarchical softmax on Zen 4, where CBOW's kernel measured -5% and rows of any length
+#: -9% (benchmarks/README.md, "Rows of a fixed length"). The options are LLVM's, for the whole process: they are
+#: set for that kernel's compile only, under Numba's compiler lock (no other compile sees them), and reset after;
+#: its callees that take the width are compiled for it alone (their types hold the constant). A kernel loaded
+#: from Numba's cache is not compiled, and the options do not apply.
+FIXED_WIDTH_LLVM_OPTIONS = {"sg_batched": (("-force-vector-interleave=1", "-force-vector-interleave=0"),)}
+
+
+def set_llvm_option(option: str) -> None:
+    """Set one of LLVM's command-line options for this process (llvmlite's ``set_option``)."""
+    llvm_binding.set_option("w2v", option)
 
 
 # -- text: tokens, counting and encoding (w2v.scan runs these over pieces of the corpus) ----------
