@@ -26,7 +26,8 @@ the corpus at the same time, as word2vec.c's threads do), ``w2v-shuffle`` (each 
 random order drawn from the seed and the epoch: w2v's default since), ``w2v-in-order`` (the
 chunks in the corpus's order, the default before), ``w2v-eos`` (hierarchical softmax's tree
 with word2vec.c's ``</s>`` leaf), ``w2v-any-width`` (the training kernels that read their row length from the
-weights, not those compiled for dim 100's 104 floats: ``w2v.kernels.kernel_for``), ``w2v-lcg`` (subsampling
+weights, not those compiled for dim 100's 104 floats: ``w2v.kernels.kernel_for``), ``w2v-interleaved`` (the
+fixed-width skip-gram kernel compiled without ``w2v.kernels.FIXED_WIDTH_LLVM_OPTIONS``), ``w2v-lcg`` (subsampling
 and the window's shrink drawn from word2vec.c's generator as word2vec.c draws them) and ``w2v-c-all`` (all of those of word2vec.c's
 ways at once, with its pair-by-pair updates and no private Huffman nodes: what is left of w2v is
 its code, its learning rate's granularity and its threads' timing; ``w2v-c-all-no-PART``: all but
@@ -40,6 +41,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -175,6 +177,17 @@ def use_kernels_for_any_width() -> None:
     kernels.FIXED_WIDTHS = ()
 
 
+def use_interleaving_vectoriser() -> None:
+    """Experiment (system ``w2v-interleaved``): the fixed-width skip-gram kernel compiled with LLVM's own choice
+    of loop interleaving, as before ``w2v.kernels.FIXED_WIDTH_LLVM_OPTIONS``. Numba's cache does not key its
+    entries by LLVM's options, so this system keeps its kernels in a cache folder of its own."""
+    if "numba" in sys.modules:
+        raise RuntimeError("w2v-interleaved must choose Numba's cache folder before Numba is imported")
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "w2v-interleaved-numba-cache")
+    from w2v import kernels
+    kernels.FIXED_WIDTH_LLVM_OPTIONS = {}
+
+
 def use_word2vec_c_eos_leaf(corpus: str) -> None:
     """Experiment (system ``w2v-eos``): hierarchical softmax over word2vec.c's tree, which has one more
     leaf, ``</s>`` (counted once a line, never trained), kept first in its vocabulary whatever its
@@ -253,6 +266,7 @@ EXPERIMENTS = {
     "w2v-in-order": lambda args: use_chunks_in_order(),
     "w2v-eos": lambda args: use_word2vec_c_eos_leaf(args.corpus),
     "w2v-any-width": lambda args: use_kernels_for_any_width(),
+    "w2v-interleaved": lambda args: use_interleaving_vectoriser(),
     "w2v-lcg": lambda args: use_word2vec_c_random(),
 }
 
