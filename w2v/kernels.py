@@ -962,15 +962,15 @@ def kernel_for(name: str, width: int):
 
     It takes the kernel's own arguments, and syn0's rows must be ``width`` long. For a width in
     :data:`FIXED_WIDTHS` it is a kernel compiled with the width a constant: LLVM then knows the trip count of
-    every loop over a row and can unroll it whole (104 floats: 13 vector operations of 8, no loop control, no
-    tail loop), where the kernel itself, which reads the length from syn0, loops 32 floats a turn and ends in a
-    tail (for the skip-gram kernel LLVM is told how, :data:`FIXED_WIDTH_LLVM_OPTIONS`). The same arithmetic,
-    but LLVM may sum a row's products in another order (the kernels allow reassociation), so the vectors differ
-    from the kernel itself's in rounding (quality the same within the seeds' spread). Measured on wiki8
-    (benchmarks/README.md, "Rows of a fixed length"): on an Intel Xeon skip-gram with negative sampling 4-5%
-    more words a second, with hierarchical softmax 13%, CBOW 9-20%; on an AMD Zen 4 CBOW 4%, and skip-gram 7-8%
-    more with its options than without them. Each is compiled on its first use (and cached as the others are), so
-    a run compiles only the kernel it trains with. Any other width gets the kernel itself.
+    every loop over a row (104 floats: 13 vector operations of 8) and may unroll it or leave out its tail loop,
+    where the kernel itself, which reads the length from syn0, loops 32 floats a turn and ends in a tail. The
+    skip-gram kernel is compiled with LLVM options of its own (:data:`FIXED_WIDTH_LLVM_OPTIONS`). The same
+    arithmetic, but LLVM may sum a row's products in another order (the kernels allow reassociation), so the vectors
+    differ from the kernel itself's in rounding (quality the same within the seeds' spread). Measured on wiki8
+    (benchmarks/README.md, "Rows of a fixed length"): on an Intel Xeon skip-gram with negative sampling 4-5% more
+    words a second, with hierarchical softmax 13%, CBOW 9-20%; on an AMD Zen 4 CBOW 4%, and skip-gram 7-8% more with
+    its options than without them. Each is compiled on its first use (and cached as the others are), so a run
+    compiles only the kernel it trains with. Any other width gets the kernel itself.
     """
     kernels = {"sg_batched": sg_batched, "sg_exact": sg_exact, "cbow_exact": cbow_exact}
     if name not in kernels:
@@ -1029,12 +1029,13 @@ def _fixed_width_kernel(name, width):
 
 
 #: LLVM options under which :func:`kernel_for`'s fixed-width kernel of a name is compiled, each with the value
-#: that gives LLVM's own choice back. The loop vectoriser may run two vectors of a row loop side by side
-#: ("interleave"); for dim 100's 104 floats on a Zen 4 CPU it did, left a loop of 16 floats a turn and an 8-float
-#: tail, and the unroller then left the loops rolled. Told not to interleave, it unrolls each row loop whole, as
-#: it chose to on an Intel Xeon. Skip-gram's kernel only: there it measured +8-9% words a second with negative
-#: sampling and +7% with hierarchical softmax on Zen 4, where CBOW's kernel measured -5% and rows of any length
-#: -9% (benchmarks/README.md, "Rows of a fixed length"). The options are LLVM's, for the whole process: they are
+#: that gives LLVM's own choice back. LLVM's loop vectoriser may run two vectors of a row loop side by side
+#: ("interleave"); on a Zen 4 CPU it did in the 104-float kernel's hottest loop (16 floats a turn, then an 8-float
+#: tail). Told not to interleave, it emits fewer vector operations (482 FMAs in ``_batch_pass`` against 554; some
+#: row loops stay loops, and which change makes the gain was not traced). Skip-gram's kernel only: there it
+#: measured +8-9% words a second with negative sampling and +7% with hierarchical softmax on Zen 4, where CBOW's
+#: kernel measured -5% and rows of any length -9% (benchmarks/README.md, "Rows of a fixed length"); not measured
+#: on an Intel CPU. The options are LLVM's, for the whole process: they are
 #: set for that kernel's compile only, under Numba's compiler lock (no other compile sees them), and reset after;
 #: its callees that take the width are compiled for it alone (their types hold the constant). A kernel loaded
 #: from Numba's cache is not compiled, and the options do not apply.
