@@ -280,7 +280,7 @@ def test_the_fixed_skip_gram_kernel_compiles_under_its_llvm_options_and_sets_the
                     if name == "sg_batched" else [])
         assert events == expected, name
     events.clear()
-    with pytest.raises(Exception):  # Numba's typing error: one argument where the kernel takes 24
+    with pytest.raises(TypeError):  # one argument where the kernel takes 24
         kernels.kernel_for("sg_batched", width).compile((numba.types.int64,))
     assert events == [("-force-vector-interleave=1", True), ("-force-vector-interleave=0", True)]
 

@@ -1024,7 +1024,7 @@ def _fixed_width_kernel(name, width):
                 finally:
                     for _, default in options:
                         set_llvm_option(default)
-        dispatcher.compile = compile_with_options  # Numba's dispatch compiles through it (not a cache load)
+        dispatcher.compile = compile_with_options  # Numba's dispatch compiles, or loads its cache, through it
     return dispatcher
 
 
@@ -1035,10 +1035,10 @@ def _fixed_width_kernel(name, width):
 #: row loops stay loops, and which change makes the gain was not traced). Skip-gram's kernel only: there it
 #: measured +8-9% words a second with negative sampling and +7% with hierarchical softmax on Zen 4, where CBOW's
 #: kernel measured -5% and rows of any length -9% (benchmarks/README.md, "Rows of a fixed length"); not measured
-#: on an Intel CPU. The options are LLVM's, for the whole process: they are
-#: set for that kernel's compile only, under Numba's compiler lock (no other compile sees them), and reset after;
-#: its callees that take the width are compiled for it alone (their types hold the constant). A kernel loaded
-#: from Numba's cache is not compiled, and the options do not apply.
+#: on an Intel CPU. The options are LLVM's, for the whole process: they are set for that kernel's compile only,
+#: under Numba's compiler lock (no other compile sees them), and reset after; its callees that take the width are
+#: compiled for it alone (their types hold the constant). A kernel loaded from Numba's cache is not compiled, and
+#: the options do not apply.
 FIXED_WIDTH_LLVM_OPTIONS = {"sg_batched": (("-force-vector-interleave=1", "-force-vector-interleave=0"),)}
 
 
