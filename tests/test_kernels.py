@@ -270,19 +270,17 @@ def test_the_fixed_skip_gram_kernel_compiles_under_its_llvm_options_and_sets_the
     events = []
     monkeypatch.setattr(kernels, "set_llvm_option", lambda option: events.append((option,
                                                                                  global_compiler_lock.is_locked())))
-    width = 104
+    width, set_and_reset = 104, [("-force-vector-interleave=1", True), ("-force-vector-interleave=0", True)]
     for name in ("sg_batched", "sg_exact", "cbow_exact"):
         run_kernel(name, SENTENCE, 2, True, 0.1, dim=5, width=width)  # compiled (or loaded) for these types
         fixed = kernels.kernel_for(name, width)
         events.clear()
         fixed.compile(fixed.signatures[0])  # compiled already: Numba hands back the overload it has
-        expected = ([("-force-vector-interleave=1", True), ("-force-vector-interleave=0", True)]
-                    if name == "sg_batched" else [])
-        assert events == expected, name
+        assert events == (set_and_reset if name == "sg_batched" else []), name
     events.clear()
     with pytest.raises(TypeError):  # one argument where the kernel takes 24
         kernels.kernel_for("sg_batched", width).compile((numba.types.int64,))
-    assert events == [("-force-vector-interleave=1", True), ("-force-vector-interleave=0", True)]
+    assert events == set_and_reset
 
 
 def test_loss_counts_every_prediction_with_the_true_objective():
