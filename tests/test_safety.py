@@ -665,6 +665,51 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(tmp_path):
     assert check.returncode == 0, check.stderr
 
 
+def test_a_signal_while_llvm_calls_back_into_python_stops_the_run_after_the_callback(tmp_path):
+    # LLVM calls back into Python (llvmlite's ctypes callback) as it emits a kernel's object code, seconds on end
+    # while a first run compiles; a KeyboardInterrupt raised in there was printed and dropped ("Exception
+    # ignored"), the compile went on broken and the run ended in a traceback. Here SIGTERM arrives inside that
+    # callback; the CLI's handler must let it return and stop the run just after
+    script = ("import os, signal, sys, time\n"
+              "from w2v import cli\n"
+              "signal.signal(signal.SIGTERM, cli._stop)\n"
+              "import llvmlite.binding.executionengine as ee\n"
+              "original, sent = ee.ExecutionEngine.set_object_cache, []\n"
+              "def set_object_cache(self, notify_func=None, getbuffer_func=None):\n"
+              "    def notify(module, buffer):\n"
+              "        if not sent:\n"
+              "            sent.append(int(signal.SIGTERM))\n"
+              "            os.kill(os.getpid(), signal.SIGTERM)\n"
+              "        return notify_func(module, buffer)\n"
+              "    return original(self, notify if notify_func else None, getbuffer_func)\n"
+              "ee.ExecutionEngine.set_object_cache = set_object_cache\n"
+              "import numba\n"
+              "try:\n"
+              "    numba.njit(lambda x: x + 1)(1)\n"
+              "    time.sleep(5)\n"
+              "    print('not interrupted')\n"
+              "except KeyboardInterrupt:\n"
+              "    print('interrupted', sent, cli._stopped_by)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"interrupted [{int(signal.SIGTERM)}] [{int(signal.SIGTERM)}]", done.stdout
+    assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_signal_handler_that_calls_the_clis_own_handler_gets_its_keyboard_interrupt(monkeypatch):
+    # training's handler (stop_at_chunk_ends) calls the CLI's and catches what it raises: there the CLI's
+    # must raise at once, llvmlite's code on the stack or not (nothing is sent again later)
+    from w2v import cli
+    resent = []
+    monkeypatch.setattr(cli.threading, "Timer", lambda *args: resent.append(args))
+    monkeypatch.setattr(cli, "_stopped_by", [signal.SIGINT])
+    llvmlite_code = {"__name__": "llvmlite.binding.stand_in", "sys": sys}
+    exec("def call_back(handler):\n    handler(sys._getframe())\n", llvmlite_code)
+    with pytest.raises(KeyboardInterrupt):
+        llvmlite_code["call_back"](lambda frame: cli._stop(signal.SIGTERM, frame))
+    assert cli._stopped_by == [signal.SIGTERM] and resent == []
+
+
 def test_every_option_has_one_range():
     # the CLI's click types come from w2v.options.LIMITS, and TrainOptions checks the same table:
     # at every bound both accept or both refuse

@@ -1057,11 +1057,34 @@ def plot(vectors, words, output, force):
     _out(f"wrote {output}")
 
 
+#: Seconds after which :func:`_stop` sends again a signal that came while llvmlite's code ran.
+RESEND_SECONDS = 0.01
+
+
 def _stop(signum, frame):
-    """SIGTERM and SIGHUP stop a run as Ctrl-C does (temporary files removed), exiting 128 + the signal;
-    not where the process was started ignoring them (``nohup``, see :func:`main`)."""
+    """SIGINT (Ctrl-C), SIGTERM and SIGHUP stop a run (a KeyboardInterrupt: temporary files removed), exiting
+    128 + the signal; not where the process was started ignoring them (``nohup``, see :func:`main`).
+
+    Python runs the handler in the main thread, between two bytecodes of whatever Python code runs there.
+    When that code is llvmlite's (LLVM calls back into Python while Numba compiles or loads a kernel, as a
+    first run does for seconds), an exception raised there is printed and dropped, and the compile goes on
+    broken to a traceback. So, called
+    by Python for the signal (not by another handler, which catches what it raises) with llvmlite's code on
+    the stack, it sends the signal again :data:`RESEND_SECONDS` later instead, once that code has returned."""
+    if sys._getframe(1) is frame and _in_llvmlite(frame):
+        threading.Timer(RESEND_SECONDS, os.kill, (os.getpid(), signum)).start()
+        return
     _stopped_by[0] = signum
     raise KeyboardInterrupt
+
+
+def _in_llvmlite(frame) -> bool:
+    """Whether ``frame`` or one of its callers is llvmlite's code."""
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith("llvmlite."):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def main(argv=None):
@@ -1069,7 +1092,7 @@ def main(argv=None):
     Python's garbage collector (``gc.freeze``): the interpreter's last collection at exit would walk every
     object left, Numba's hundreds of thousands among them after a training run (most of the exit's time),
     only to free memory the ending process gives back anyway. Files are all written and closed by then."""
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         # a signal the process was started ignoring stays ignored: `nohup w2v train ...` must survive the
         # hangup at logout, as it would without these handlers (POSIX's convention for inherited SIG_IGN)
         if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN:
