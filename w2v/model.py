@@ -306,6 +306,14 @@ class Model:
         return KernelSettings(o.window, o.negative, o.cbow_mean, o.hs_group, o.hs_private_nodes if several else 0,
                               o.hs_sync_words, o.private_words if several else 0, o.private_sync_words)
 
+    def stand_in_tables(self) -> Tables:
+        """Tables of the types :meth:`tables` makes (:class:`Tables`), a row each and not computed (no compiled
+        code runs): with :meth:`stand_in_weights`, to load or compile a kernel before the vocabulary is
+        known (:mod:`w2v.precompile`)."""
+        from .kernels import make_tables
+        return Tables(np.ones(1, np.float32), np.ones(1, np.float32), np.zeros(1, np.int32),
+                      np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32), np.zeros(1, np.int32), make_tables())
+
     # -- training -----------------------------------------------------------------------------
     def train(self, corpus, epochs: Optional[int] = None, alpha: Optional[float] = None, **kwargs):
         """Train further on ``corpus`` (paths, or a :class:`w2v.encode.EncodedCorpus`): a new schedule of

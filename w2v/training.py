@@ -58,6 +58,8 @@ from .formats import check_words
 from .memory import release_compiler_pages
 from .model import Model, Position, kernel_args, kernel_function, padded_dim
 from .options import KERNELS, TOKEN_BYTES_PER_LIMIT, TrainOptions, default_threads
+from .precompile import Helper, stand_in_args
+from .precompile import start as start_kernel
 from .progress import ProgressBar
 from .vectors import Vectors
 from .vocab import Vocabulary, build_vocabulary, too_long_phrase, vocabulary_and_entry_ids, vocabulary_from_count
@@ -148,27 +150,33 @@ def chunk_order(n_chunks: int, seed: int, epoch: int, shuffle: bool) -> np.ndarr
     return np.random.default_rng([seed, epoch]).permutation(n_chunks).astype(np.int64)
 
 
-def _prepare_kernel(model: Model, threads: int, say) -> float:
-    """Load (or compile) the model's kernel on stand-in weights of the same types, then hand LLVM's
-    pages back (:mod:`w2v.memory`): the process's peak is then the larger of the two moments, not
-    their sum. Returns the seconds it took."""
+def _prepare_kernel(model: Model, say, helper: Optional[Helper] = None, seconds_before: float = 0.0) -> float:
+    """Load (or compile) the model's kernel on stand-in arguments of the same types
+    (:func:`w2v.precompile.stand_in`), once ``helper``, if any, has compiled it into the cache, then hand
+    LLVM's pages back (:mod:`w2v.memory`): the process's peak is then the larger of the two moments, not
+    their sum. Returns the seconds it took, with ``seconds_before`` (a load before the corpus was read)."""
     from . import kernels
     say("preparing kernels (compiled on the first run, then loaded from Numba's cache)...")
-    kernel = kernel_function(model.kernel_name, padded_dim(model.dim))
-    ids, offsets = np.zeros(0, np.int32), np.zeros(1, np.int64)
-    args = kernel_args(model.kernel_name, model.stand_in_weights(), model.tables(), ids, offsets, 0, 0,
-                       model.kernel_settings(threads), 0.0, 0.0, kernels.seed_state(0))
+    helper_seconds, problem, waited = helper.wait() if helper is not None else (None, "", 0.0)
+    if helper is not None and helper_seconds is None:
+        say(f"note: the helper process did not compile the training kernel ({problem}); compiling it here")
+    model.tables()  # the real ones, made now (some of it compiled code): not in the first chunk's time
+    kernel, args = kernel_function(model.kernel_name, padded_dim(model.dim)), stand_in_args(model.options)
     start = time.perf_counter()
     misses = sum(kernel.stats.cache_misses.values())
     kernel(*args)
     seconds = time.perf_counter() - start
     compiled = not kernels.CACHED or sum(kernel.stats.cache_misses.values()) > misses
     release_compiler_pages()
-    say(f"kernels {'compiled' if compiled else 'loaded from the cache'} in {seconds:.1f} s")
+    if helper_seconds is not None and not compiled:
+        say(f"kernels compiled in a second process beside the counting in {helper_seconds:.1f} s "
+            f"(waited {waited:.1f} s for it)")
+    else:
+        say(f"kernels {'compiled' if compiled else 'loaded from the cache'} in {seconds_before + seconds:.1f} s")
     if not kernels.CACHED:
         say(f"note: no writable folder for Numba's cache ({kernels.CACHE_PROBLEM}); the kernels were compiled "
             f"in memory and will be compiled again next time (set NUMBA_CACHE_DIR to a writable folder)")
-    return seconds
+    return seconds_before + waited + seconds
 
 
 class _Run:
@@ -436,7 +444,8 @@ def stop_at_chunk_ends(stop: threading.Event):
 
 
 def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, stop_event, checkpoint,
-           checkpoint_every, force, chunk_callback) -> TrainResult:
+           checkpoint_every, force, chunk_callback, helper: Optional[Helper] = None,
+           kernel_seconds: float = 0.0) -> TrainResult:
     options, p = model.options, model.position
     # the chunk plan is the schedule's, so that a position (epoch, chunk) means the same text when a
     # run resumes, whatever its threads
@@ -446,7 +455,7 @@ def _train(model: Model, encoded: EncodedCorpus, *, progress, say, callback, sto
     if "shuffle" not in p.corpus:  # a schedule begun before the order was kept took the corpus's order
         p.corpus["shuffle"] = bool(options.shuffle) if not p.words_done else False
     threads = max(1, min(options.threads, len(plan_chunks(encoded.offsets, p.corpus["chunk_words"]))))
-    compile_seconds = _prepare_kernel(model, threads, say)
+    compile_seconds = _prepare_kernel(model, say, helper, kernel_seconds)
     model.initialize()
     model.writable()
     stop = stop_event or threading.Event()
@@ -561,34 +570,40 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         raise OSError(f"{spool}: the cache folder does not exist")
     counted_here = vocab is None
     spooled = None
+    # the training kernel loaded now, or compiled by a helper process while this one reads the corpus
+    helper, kernel_seconds = start_kernel(options, say)
     try:
-        if vocab is None:  # one reading of the text: counted, and each token's entry spooled
-            vocab, spooled, word_ids = count_and_spool_vocabulary(
-                corpus, options, say, spool, on_prune=_cannot_read_again(corpus, options) if corpus.read_once else None)
-        model = Model.new(vocab, options)
-        if not counted_here:  # what the writers would refuse after training, refused now (a count's words are
-            check_words(vocab.words)  # words by construction: distinct, valid UTF-8, short enough, no white space)
-        needs = list(reserve(vocab)) if reserve is not None else []
-        if spool is not None and counted_here and spooled is None:  # the counts add up to the ids to spool
-            needs.append((spool, 4 * int(vocab.counts.sum()), "the encoded corpus"))
-        check_free_space(needs)
-        if save_vocab:
-            vocab.save(save_vocab, force=force)
-        if spooled is not None:
-            encoded = encode_spooled(spooled, word_ids, options.max_sentence_length, options.threads)
-        else:
-            encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=spool,
-                                    threads=options.threads)
+        try:
+            if vocab is None:  # one reading of the text: counted, and each token's entry spooled
+                on_prune = _cannot_read_again(corpus, options) if corpus.read_once else None
+                vocab, spooled, word_ids = count_and_spool_vocabulary(corpus, options, say, spool, on_prune=on_prune)
+            model = Model.new(vocab, options)
+            if not counted_here:  # what the writers would refuse after training, refused now (a count's words
+                check_words(vocab.words)  # are words by construction: distinct, valid UTF-8, short, no white space)
+            needs = list(reserve(vocab)) if reserve is not None else []
+            if spool is not None and counted_here and spooled is None:  # the counts add up to the ids to spool
+                needs.append((spool, 4 * int(vocab.counts.sum()), "the encoded corpus"))
+            check_free_space(needs)
+            if save_vocab:
+                vocab.save(save_vocab, force=force)
+            if spooled is not None:
+                encoded = encode_spooled(spooled, word_ids, options.max_sentence_length, options.threads)
+            else:
+                encoded = encode_corpus(corpus, vocab, options.max_sentence_length, cache_dir=spool,
+                                        threads=options.threads)
+        finally:
+            if spooled is not None:
+                spooled.close()  # nothing left to close once encode_spooled has taken the spool
+        try:
+            model.position.start(_corpus_description(corpus, encoded), options.epochs, options.alpha)
+            return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
+                          checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
+                          chunk_callback=chunk_callback, helper=helper, kernel_seconds=kernel_seconds)
+        finally:
+            encoded.close()
     finally:
-        if spooled is not None:
-            spooled.close()  # nothing left to close once encode_spooled has taken the spool
-    try:
-        model.position.start(_corpus_description(corpus, encoded), options.epochs, options.alpha)
-        return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
-                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
-                      chunk_callback=chunk_callback)
-    finally:
-        encoded.close()
+        if helper is not None:
+            helper.close()
 
 
 def _cannot_read_again(corpus: Corpus, options: TrainOptions) -> Callable[[], None]:

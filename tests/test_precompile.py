@@ -1,0 +1,132 @@
+"""The training kernel made ready before the corpus is read (w2v.precompile)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+
+import numba
+import numpy as np
+import pytest
+
+from conftest import ROOT, write
+from w2v import precompile
+from w2v.model import Model
+from w2v.options import TrainOptions
+from w2v.vocab import Vocabulary
+
+WORDS = ["king", "queen", "man", "woman", "paris", "france"]
+CORPUS = "\n".join(" ".join(WORDS[(i + j) % 6] for j in range(12)) for i in range(300)) + "\n"
+
+
+def test_a_kernel_not_in_the_cache_is_found_missing_without_being_compiled():
+    @numba.njit
+    def add_one(x):
+        return x + 1
+
+    assert not precompile.load_cached(add_one, (1,))
+    assert add_one.signatures == []  # nothing compiled
+    assert add_one(1) == 2
+    assert precompile.load_cached(add_one, (1,))
+
+
+@pytest.mark.parametrize("hs", [False, True])
+def test_stand_in_tables_have_the_types_of_the_real_ones(hs):
+    options = TrainOptions(hs=hs, negative=0 if hs else 5, dim=20).resolved()
+    model = Model.new(Vocabulary(["a", "b", "c", "d", "e"], [9, 5, 3, 2, 1], 20), options)
+    assert [numba.typeof(t) for t in model.stand_in_tables()] == [numba.typeof(t) for t in model.tables()]
+
+
+def test_a_helper_is_started_only_with_threads_and_a_cache(monkeypatch):
+    started = []
+
+    class Started:
+        def __init__(self, command, **kwargs):
+            started.append(command)
+
+    monkeypatch.setattr(precompile, "load_cached", lambda kernel, args: False)
+    monkeypatch.setattr(precompile.subprocess, "Popen", Started)
+    said = []
+    for threads in (1, 2):
+        helper, _ = precompile.start(TrainOptions(threads=threads, model="cbow", dim=12).resolved(), said.append)
+        assert (helper is None) == (threads == 1)
+    assert len(started) == 1 and started[0][1:3] == ["-m", "w2v.precompile"]
+    assert TrainOptions(**json.loads(started[0][3])) == TrainOptions(threads=2, model="cbow", dim=12).resolved()
+    assert said == ["compiling the training kernel in a second process while the corpus is counted (a first run "
+                    "only)..."]
+    from w2v import kernels
+    monkeypatch.setattr(kernels, "CACHED", False)  # its work would be lost
+    assert precompile.start(TrainOptions(threads=2).resolved())[0] is None and len(started) == 1
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("print('{\"seconds\": 1.5}')", (1.5, "")),
+    ("import sys; sys.stderr.write('first\\nboom\\n'); sys.exit(1)", (None, "boom")),
+    ("import sys; sys.exit(3)", (None, "exit code 3")),
+    ("print('not json')", (None, "no answer")),
+])
+def test_a_helper_says_what_it_did(code, expected):
+    process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=(errors := tempfile.TemporaryFile()), text=True)
+    seconds, problem, waited = precompile.Helper(process, errors).wait()
+    assert (seconds, problem) == expected and waited >= 0
+    assert process.returncode is not None and errors.closed
+
+
+def test_a_helper_ends_when_its_parent_lets_go_of_its_input():
+    options = json.dumps(asdict(TrainOptions(threads=2).resolved()))
+    process = subprocess.Popen([sys.executable, "-m", "w2v.precompile", options,
+                                json.dumps({"cpu_name": None, "cpu_features": None})], cwd=ROOT,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process.stdin.close()  # as when the parent is gone, however it ended
+    begun = time.perf_counter()
+    assert process.wait(timeout=60) == 1 and process.stdout.read() == b""
+    assert time.perf_counter() - begun < 30  # not after a whole compile
+
+
+def test_a_first_run_compiles_the_training_kernel_in_a_helper_and_loads_it_from_the_cache(tmp_path):
+    # an empty Numba cache: the helper compiles CBOW's kernel while this process compiles the encoding kernels
+    # and encodes (a vocabulary given: fewer kernels to wait for), then training loads the helper's kernel
+    write(tmp_path / "c.txt", CORPUS)
+    write(tmp_path / "v.vocab", "".join(f"{w} 600\n" for w in WORDS))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", "c.txt", "-o", "v.bin",
+                           "--read-vocab", "v.vocab", "--model", "cbow", "--dim", "4", "--epochs", "1",
+                           "--threads", "2"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "compiling the training kernel in a second process" in done.stderr
+    assert "kernels compiled in a second process beside the counting in" in done.stderr, done.stderr
+    assert "note: the helper" not in done.stderr
+    from w2v.formats import read_vectors
+    vectors = read_vectors(str(tmp_path / "v.bin"))
+    assert sorted(vectors.words) == sorted(WORDS) and np.isfinite(vectors.vectors).all()
+
+
+@pytest.mark.parametrize("answer, said", [
+    ((12.5, "", 3.0), "kernels compiled in a second process beside the counting in 12.5 s (waited 3.0 s for it)"),
+    ((None, "boom", 0.5), "note: the helper process did not compile the training kernel (boom); compiling it here"),
+])
+def test_training_waits_for_its_helper_before_loading_the_kernel(monkeypatch, answer, said):
+    from types import SimpleNamespace
+
+    from w2v import training
+    events = []
+
+    class Waited:
+        def wait(self):
+            events.append("wait")
+            return answer
+
+    def kernel(*args):
+        events.append("kernel")
+
+    kernel.stats = SimpleNamespace(cache_misses={})  # a load from the cache: no miss
+    monkeypatch.setattr(training, "kernel_function", lambda name, width=0: kernel)
+    model = Model.new(Vocabulary(["a", "b", "c"], [3, 2, 1], 6), TrainOptions(threads=2).resolved())
+    messages = []
+    seconds = training._prepare_kernel(model, messages.append, Waited(), 0.25)
+    assert events == ["wait", "kernel"]
+    assert said in messages
+    assert seconds >= 0.25 + answer[2]

@@ -1,0 +1,191 @@
+"""The training kernel made ready before the corpus is read: loaded from Numba's cache, or, when it is not
+there, compiled in a second process while this one counts.
+
+A first ``w2v train`` (a new install, or a new version of :mod:`w2v.kernels`) compiled the counting kernels
+and then the training kernel, one after the other: Numba compiles one function at a time in a process
+(under one lock, mostly holding the GIL), and each set takes about as long as the other
+(benchmarks/README.md, "First run"). The training kernel depends on the options only (the model,
+hierarchical softmax or negative sampling, the row length) and on the types of its arguments, never on the
+corpus, so :func:`start` tries to load it before counting, on stand-in arguments of those types
+(:func:`stand_in`). When it is not in the cache (found without compiling it: :func:`load_cached`), a helper
+process (:func:`main`) compiles it into the cache while this process compiles the counting kernels and
+counts, and training loads it from there once the helper is done (:meth:`Helper.wait`). It is the same
+kernel: the helper builds the same stand-ins and calls the same compile path (the kernels' LLVM options
+included) with this process's CPU name and features, which Numba keys its cache by.
+
+No helper is started with one thread (the user's share of the machine), when the kernels are not cached
+(:data:`w2v.kernels.CACHED`: the helper's work would be lost), or when the process could not be started.
+If the helper fails, or this process does not find its kernel in the cache afterwards, training compiles
+the kernel itself, as without a helper. The helper ends when this process does, however it ends: it reads
+its standard input, a pipe only this process holds, and exits when that pipe closes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict
+from typing import Optional, Tuple
+
+import numpy as np
+
+from .model import Model, kernel_args, kernel_function, padded_dim
+from .options import TrainOptions
+from .vocab import Vocabulary
+
+__all__ = ["Helper", "start", "stand_in", "stand_in_args", "load_cached"]
+
+#: Seconds to wait for a helper before compiling in this process instead (the kernel compiles in 10-30 s).
+HELPER_TIMEOUT = 900.0
+
+
+#: The vocabulary of the stand-in model (two words at least, for hierarchical softmax).
+_STAND_IN_WORDS = Vocabulary(["a", "b", "c"], [3, 2, 1], 6, distinct=True)
+
+
+class _NotCached(Exception):
+    """Raised to end a compile before it starts (:func:`load_cached`)."""
+
+
+def stand_in(options: TrainOptions) -> Tuple[object, tuple]:
+    """The training kernel of ``options`` (resolved) and :func:`stand_in_args` for it."""
+    return kernel_function(options.kernel_name, padded_dim(options.dim)), stand_in_args(options)
+
+
+def stand_in_args(options: TrainOptions) -> tuple:
+    """Arguments of the types training calls the kernel of ``options`` (resolved) with: the stand-in
+    weights and tables of a model of three words (:meth:`w2v.model.Model.stand_in_weights`,
+    :meth:`~w2v.model.Model.stand_in_tables`: nothing compiled is run to make them, so a helper starts at
+    once) and no text. Only the types matter to Numba."""
+    from . import kernels
+    model = Model.new(_STAND_IN_WORDS, options)
+    return kernel_args(model.kernel_name, model.stand_in_weights(), model.stand_in_tables(), np.zeros(0, np.int32),
+                       np.zeros(1, np.int64), 0, 0, model.kernel_settings(options.threads), 0.0, 0.0,
+                       kernels.seed_state(0))
+
+
+def load_cached(kernel, args: tuple) -> bool:
+    """Load ``kernel`` for ``args``' types from Numba's cache, or find that it is not there without compiling
+    it. Returns whether it is ready (loaded now, or before)."""
+    from numba.core import event
+
+    class StopCompiling(event.Listener):
+        """Numba's ``numba:compile`` event comes after a cache miss, before compiling: ending it there
+        ends the compile of this one dispatcher (a load from the cache goes on). Other dispatchers,
+        compiled meanwhile by other threads of the process, are left alone."""
+
+        def on_start(self, started) -> None:
+            if (started.data or {}).get("dispatcher") is kernel:
+                raise _NotCached()
+
+        def on_end(self, ended) -> None:
+            pass
+
+    try:
+        with event.install_listener("numba:compile", StopCompiling()):
+            kernel(*args)
+    except _NotCached:
+        return False
+    return True
+
+
+class Helper:
+    """A helper process compiling the training kernel into Numba's cache (:func:`start`)."""
+
+    def __init__(self, process: subprocess.Popen, errors):
+        self.process, self.errors, self.closed = process, errors, False
+
+    def wait(self) -> Tuple[Optional[float], str, float]:
+        """Wait for the helper: (its seconds compiling, or None when it did not compile the kernel; then the
+        last line it wrote to standard error; the seconds waited here). A helper that fails or is not done
+        within :data:`HELPER_TIMEOUT` is stopped; training then compiles the kernel itself."""
+        waited = time.perf_counter()
+        seconds, problem = None, ""
+        try:
+            self.process.wait(timeout=HELPER_TIMEOUT)  # (not communicate: its stdin must stay open, see main)
+            if self.process.returncode == 0:
+                seconds = float(json.loads(self.process.stdout.read().strip().splitlines()[-1])["seconds"])
+            else:
+                self.errors.seek(0)
+                lines = self.errors.read().decode("utf-8", "replace").strip().splitlines()
+                problem = lines[-1] if lines else f"exit code {self.process.returncode}"
+        except subprocess.TimeoutExpired:
+            problem = f"not done in {HELPER_TIMEOUT:.0f} s"
+        except (ValueError, IndexError, KeyError, TypeError):
+            problem = "no answer"
+        finally:
+            self.close()
+        return seconds, problem, time.perf_counter() - waited
+
+    def close(self) -> None:
+        """Stop the helper if it still runs, and let go of its pipes and error file (once)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdin.close()
+        self.process.stdout.close()
+        self.errors.close()
+
+
+def start(options: TrainOptions, say=None) -> Tuple[Optional[Helper], float]:
+    """Make the training kernel of ``options`` (resolved) ready before the corpus is read (module
+    docstring): (the helper compiling it, or None when it is loaded or no helper could be started; the
+    seconds this took here)."""
+    from . import kernels
+    begun = time.perf_counter()
+    kernel, args = stand_in(options)
+    if load_cached(kernel, args):
+        return None, time.perf_counter() - begun
+    if options.threads < 2 or not kernels.CACHED:
+        return None, time.perf_counter() - begun
+    from numba.core import config
+    from numba.core.codegen import get_host_cpu_features
+    target = {"cpu_name": config.CPU_NAME, "cpu_features": config.CPU_FEATURES or get_host_cpu_features()}
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    errors = tempfile.TemporaryFile()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "w2v.precompile", json.dumps(asdict(options)),
+                                    json.dumps(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=errors, env=env, text=True)
+    except OSError:
+        errors.close()
+        return None, time.perf_counter() - begun
+    if say is not None:
+        say("compiling the training kernel in a second process while the corpus is counted (a first run only)...")
+    return Helper(process, errors), time.perf_counter() - begun
+
+
+def _exit_when_parent_goes() -> None:
+    """The helper's watch: its standard input is a pipe its parent holds; when it closes, the parent is gone."""
+    try:  # (os.read, not sys.stdin's buffered reader: a daemon thread holding its lock at exit is fatal)
+        while os.read(0, 1 << 12):
+            pass
+    finally:
+        os._exit(1)
+
+
+def main(argv) -> int:
+    """The helper: ``python -m w2v.precompile OPTIONS TARGET`` (JSON: :class:`w2v.options.TrainOptions`'
+    fields; the parent's Numba CPU name and features) compiles the options' training kernel into Numba's
+    cache and prints ``{"seconds": ...}``."""
+    threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
+    options, target = TrainOptions(**json.loads(argv[0])).resolved(), json.loads(argv[1])
+    from numba.core import config
+    config.CPU_NAME, config.CPU_FEATURES = target["cpu_name"], target["cpu_features"]  # before w2v.kernels
+    kernel, args = stand_in(options)
+    begun = time.perf_counter()
+    kernel(*args)
+    print(json.dumps({"seconds": time.perf_counter() - begun}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
