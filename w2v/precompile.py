@@ -172,10 +172,10 @@ def _exit_when_parent_goes() -> None:
         os._exit(1)
 
 
-def main(argv) -> int:
+def main(argv) -> None:
     """The helper: ``python -m w2v.precompile OPTIONS TARGET`` (JSON: :class:`w2v.options.TrainOptions`'
     fields; the parent's Numba CPU name and features) compiles the options' training kernel into Numba's
-    cache and prints ``{"seconds": ...}``."""
+    cache, prints ``{"seconds": ...}`` and ends the process (exit status 0)."""
     threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
     options, target = TrainOptions(**json.loads(argv[0])).resolved(), json.loads(argv[1])
     from numba.core import config
@@ -184,8 +184,10 @@ def main(argv) -> int:
     begun = time.perf_counter()
     kernel(*args)
     print(json.dumps({"seconds": time.perf_counter() - begun}), flush=True)
-    return 0
+    # the kernel is in the cache (Numba has written and closed its files) and the answer is out: end here,
+    # without the interpreter's last garbage collection over the compiler's objects (a second or more)
+    os._exit(0)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    main(sys.argv[1:])
