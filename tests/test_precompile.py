@@ -91,6 +91,9 @@ def test_a_first_run_compiles_the_training_kernel_in_a_helper_and_loads_it_from_
     # and encodes (a vocabulary given: fewer kernels to wait for), then training loads the helper's kernel
     write(tmp_path / "c.txt", CORPUS)
     write(tmp_path / "v.vocab", "".join(f"{w} 600\n" for w in WORDS))
+    # another w2v in the working folder (a checkout, where an installed w2v runs): the helper must not take it
+    (tmp_path / "w2v").mkdir()
+    write(tmp_path / "w2v" / "__init__.py", "raise ImportError('the w2v of the working folder')\n")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", "c.txt", "-o", "v.bin",
                            "--read-vocab", "v.vocab", "--model", "cbow", "--dim", "4", "--epochs", "1",

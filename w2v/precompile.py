@@ -148,13 +148,15 @@ def start(options: TrainOptions, say=None) -> Tuple[Optional[Helper], float]:
     from numba.core import config
     from numba.core.codegen import get_host_cpu_features
     target = {"cpu_name": config.CPU_NAME, "cpu_features": config.CPU_FEATURES or get_host_cpu_features()}
+    # the helper must import this very w2v (Numba keys its cache by the source file): run in the folder that
+    # holds it, which ``-m`` puts first on the helper's path (a checkout's w2v in the working folder would
+    # otherwise win over the installed one this process runs)
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
     errors = tempfile.TemporaryFile()
     try:
         process = subprocess.Popen([sys.executable, "-m", "w2v.precompile", json.dumps(asdict(options)),
                                     json.dumps(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=errors, env=env, text=True)
+                                   stderr=errors, cwd=package_root, text=True)
     except OSError:
         errors.close()
         return None, time.perf_counter() - begun
