@@ -54,7 +54,7 @@ def test_a_helper_is_started_only_with_threads_and_a_cache(monkeypatch):
         assert (helper is None) == (threads == 1)
     assert len(started) == 1 and started[0][1:3] == ["-m", "w2v.precompile"]
     assert TrainOptions(**json.loads(started[0][3])) == TrainOptions(threads=2, model="cbow", dim=12).resolved()
-    assert said == ["compiling the training kernel in a second process while the corpus is counted (a first run "
+    assert said == ["compiling the training kernel in a second process while the corpus is read (a first run "
                     "only)..."]
     from w2v import kernels
     monkeypatch.setattr(kernels, "CACHED", False)  # its work would be lost
@@ -100,7 +100,7 @@ def test_a_first_run_compiles_the_training_kernel_in_a_helper_and_loads_it_from_
                            "--threads", "2"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "compiling the training kernel in a second process" in done.stderr
-    assert "kernels compiled in a second process beside the counting in" in done.stderr, done.stderr
+    assert "kernels compiled in a second process in" in done.stderr, done.stderr
     assert "note: the helper" not in done.stderr
     from w2v.formats import read_vectors
     vectors = read_vectors(str(tmp_path / "v.bin"))
@@ -108,7 +108,8 @@ def test_a_first_run_compiles_the_training_kernel_in_a_helper_and_loads_it_from_
 
 
 @pytest.mark.parametrize("answer, said", [
-    ((12.5, "", 3.0), "kernels compiled in a second process beside the counting in 12.5 s (waited 3.0 s for it)"),
+    ((12.5, "", 3.0), "kernels compiled in a second process in 12.5 s while the corpus was read (waited 3.0 s for "
+                      "it)"),
     ((None, "boom", 0.5), "note: the helper process did not compile the training kernel (boom); compiling it here"),
 ])
 def test_training_waits_for_its_helper_before_loading_the_kernel(monkeypatch, answer, said):

@@ -1,17 +1,18 @@
 """The training kernel made ready before the corpus is read: loaded from Numba's cache, or, when it is not
-there, compiled in a second process while this one counts.
+there, compiled in a second process while this one reads the corpus.
 
 A first ``w2v train`` (a new install, or a new version of :mod:`w2v.kernels`) compiled the counting kernels
 and then the training kernel, one after the other: Numba compiles one function at a time in a process
 (under one lock, mostly holding the GIL), and each set takes about as long as the other
 (benchmarks/README.md, "First run"). The training kernel depends on the options only (the model,
 hierarchical softmax or negative sampling, the row length) and on the types of its arguments, never on the
-corpus, so :func:`start` tries to load it before counting, on stand-in arguments of those types
+corpus, so :func:`start` tries to load it before the corpus is read, on stand-in arguments of those types
 (:func:`stand_in`). When it is not in the cache (found without compiling it: :func:`load_cached`), a helper
-process (:func:`main`) compiles it into the cache while this process compiles the counting kernels and
-counts, and training loads it from there once the helper is done (:meth:`Helper.wait`). It is the same
-kernel: the helper builds the same stand-ins and calls the same compile path (the kernels' LLVM options
-included) with this process's CPU name and features, which Numba keys its cache by.
+process (:func:`main`) compiles it into the cache while this process compiles the kernels that read the
+corpus (counting, or encoding with a vocabulary given) and reads it, and training loads it from there once
+the helper is done (:meth:`Helper.wait`). It is the same kernel: the helper builds the same stand-ins and
+calls the same compile path (the kernels' LLVM options included) with this process's CPU name and
+features, which Numba keys its cache by.
 
 No helper is started with one thread (the user's share of the machine), when the kernels are not cached
 (:data:`w2v.kernels.CACHED`: the helper's work would be lost), or when the process could not be started.
@@ -161,7 +162,7 @@ def start(options: TrainOptions, say=None) -> Tuple[Optional[Helper], float]:
         errors.close()
         return None, time.perf_counter() - begun
     if say is not None:
-        say("compiling the training kernel in a second process while the corpus is counted (a first run only)...")
+        say("compiling the training kernel in a second process while the corpus is read (a first run only)...")
     return Helper(process, errors), time.perf_counter() - begun
 
 

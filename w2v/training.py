@@ -169,7 +169,7 @@ def _prepare_kernel(model: Model, say, helper: Optional[Helper] = None, seconds_
     compiled = not kernels.CACHED or sum(kernel.stats.cache_misses.values()) > misses
     release_compiler_pages()
     if helper_seconds is not None and not compiled:
-        say(f"kernels compiled in a second process beside the counting in {helper_seconds:.1f} s "
+        say(f"kernels compiled in a second process in {helper_seconds:.1f} s while the corpus was read "
             f"(waited {waited:.1f} s for it)")
     else:
         say(f"kernels {'compiled' if compiled else 'loaded from the cache'} in {seconds_before + seconds:.1f} s")
