@@ -1068,9 +1068,9 @@ def _stop(signum, frame):
     Python runs the handler in the main thread, between two bytecodes of whatever Python code runs there.
     When that code is llvmlite's (LLVM calls back into Python while Numba compiles or loads a kernel, as a
     first run does for seconds), an exception raised there is printed and dropped, and the compile goes on
-    broken to a traceback. So, called
-    by Python for the signal (not by another handler, which catches what it raises) with llvmlite's code on
-    the stack, it sends the signal again :data:`RESEND_SECONDS` later instead, once that code has returned."""
+    broken to a traceback. So, called by Python for the signal (not by another handler, which catches what
+    it raises) with llvmlite's code on the stack, it sends the signal again :data:`RESEND_SECONDS` later
+    instead, once that code has returned."""
     if sys._getframe(1) is frame and _in_llvmlite(frame):
         threading.Timer(RESEND_SECONDS, os.kill, (os.getpid(), signum)).start()
         return

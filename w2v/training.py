@@ -152,7 +152,7 @@ def chunk_order(n_chunks: int, seed: int, epoch: int, shuffle: bool) -> np.ndarr
 
 def _prepare_kernel(model: Model, say, helper: Optional[Helper] = None, seconds_before: float = 0.0) -> float:
     """Load (or compile) the model's kernel on stand-in arguments of the same types
-    (:func:`w2v.precompile.stand_in`), once ``helper``, if any, has compiled it into the cache, then hand
+    (:func:`w2v.precompile.stand_in_args`), once ``helper``, if any, has compiled it into the cache, then hand
     LLVM's pages back (:mod:`w2v.memory`): the process's peak is then the larger of the two moments, not
     their sum. Returns the seconds it took, with ``seconds_before`` (a load before the corpus was read)."""
     from . import kernels
