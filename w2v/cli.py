@@ -1072,7 +1072,8 @@ def _stop(signum, frame):
     it raises) with llvmlite's code on the stack, it sends the signal again :data:`RESEND_SECONDS` later
     instead, once that code has returned."""
     if sys._getframe(1) is frame and _in_llvmlite(frame):
-        threading.Timer(RESEND_SECONDS, os.kill, (os.getpid(), signum)).start()
+        # signal.raise_signal, not os.kill: on Windows os.kill ends the process at once, without a handler
+        threading.Timer(RESEND_SECONDS, signal.raise_signal, (signum,)).start()
         return
     _stopped_by[0] = signum
     raise KeyboardInterrupt
