@@ -531,8 +531,8 @@ def test_training_without_a_writable_numba_cache(tmp_path):
     write(tmp_path / "v.vocab", "".join(f"{w} 600\n" for w in ["king", "queen", "man", "woman", "paris", "france"]))
     env = dict(os.environ, NUMBA_CACHE_LOCATOR_CLASSES="ZipCacheLocator")  # no locator finds a folder
     # every kernel this run needs is compiled in memory; the suite's one uncached run is kept short: CBOW's
-    # kernel compiles in about two thirds of skip-gram's time, and a vocabulary given needs the two encoding
-    # kernels, not the counting pass's (18 s in all against 27 s with counting, back to back)
+    # kernel compiles sooner than skip-gram's, and a vocabulary given needs the two encoding kernels, not the
+    # counting pass's
     done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", "c.txt", "-o", "v.bin",
                            "--dim", "4", "--epochs", "1", "--threads", "1", "--model", "cbow", "--read-vocab",
                            "v.vocab"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
