@@ -102,8 +102,11 @@ def test_train_reads_a_pipe_named_as_its_corpus(tmp_path, sample_path):
     text = open(sample_path, "rb").read()
 
     def fill():
-        with open(fifo, "wb") as f:
-            f.write(text)
+        try:
+            with open(fifo, "wb") as f:
+                f.write(text)
+        except BrokenPipeError:  # the pruned run stops reading at the prune
+            pass
     results = []
     for extra in ([], ["--count-limit", 100]):
         os.mkfifo(fifo)
