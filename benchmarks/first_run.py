@@ -2,6 +2,10 @@
 
     git worktree add --detach /tmp/old HEAD~1          # an older checkout to compare with (optional)
     python benchmarks/first_run.py --old /tmp/old --repeat 2 --name first-run-copy-loops
+    python benchmarks/first_run.py --init --old /tmp/old    # a model trained further (after an upgrade)
+
+With ``--init`` the timed command is ``train CORPUS --init MODEL``: MODEL is a checkpoint each tree makes
+first (one epoch, its own throwaway cache, not timed), as a user who trained before an upgrade has one.
 
 The first run compiles every kernel it needs and writes them to Numba's cache (a new empty folder,
 ``NUMBA_CACHE_DIR``, for every run); the second run loads them from there. Each tree runs its own
@@ -30,6 +34,14 @@ def timed_runs(tree: str, args) -> tuple:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=tree)
         command = [sys.executable, os.path.join(tree, "cli.py"), "train", args.corpus, "-o",
                    os.path.join(out, "v.bin"), "-q"]
+        if args.init:
+            model = os.path.join(out, "m.w2vm")
+            with tempfile.TemporaryDirectory() as other_cache:
+                done = subprocess.run(command + ["--epochs", "1", "--checkpoint", model], cwd=tree, capture_output=True,
+                                      text=True, env=dict(env, NUMBA_CACHE_DIR=other_cache))
+            if done.returncode != 0:
+                sys.exit(f"{tree}: {done.stderr.strip()}")
+            command += ["--init", model]
         seconds = []
         for _ in range(2):
             start = time.perf_counter()
@@ -45,6 +57,7 @@ def main(argv=None) -> None:
     parser.add_argument("--corpus", default=os.path.join(ROOT, "corpora", "sample.txt"))
     parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--init", action="store_true", help="time `train CORPUS --init MODEL` (module docstring)")
     parser.add_argument("--name", type=result_name, default="first-run")
     args = parser.parse_args(argv)
     args.corpus = os.path.abspath(args.corpus)
@@ -56,8 +69,9 @@ def main(argv=None) -> None:
             rows.append((name, r, first, second))
             print(f"{name} run {r}: first {first:.1f} s, second {second:.1f} s", flush=True)
     command = invocation(__file__, argv)
-    lines = ["# First run: compiling the kernels\n", f"`{command}` (`w2v train {os.path.relpath(args.corpus, ROOT)} "
-             f"-o v.bin -q`; a new empty Numba cache for each pair of runs; runs alternate)\n",
+    timed = f"w2v train {os.path.relpath(args.corpus, ROOT)} -o v.bin -q" + (" --init m.w2vm" if args.init else "")
+    lines = ["# First run: compiling the kernels\n", f"`{command}` (`{timed}`; a new empty Numba cache for each "
+             f"pair of runs; runs alternate)\n",
              "| version | run | first run s (compiles) | second run s (cache) |", "|---|---|---|---|"]
     lines += [f"| {name} | {r} | {first:.1f} | {second:.1f} |" for name, r, first, second in rows]
     write_result(args.name, lines)

@@ -134,3 +134,69 @@ def test_training_waits_for_its_helper_before_loading_the_kernel(monkeypatch, an
     assert events == ["wait", "kernel"]
     assert said in messages
     assert seconds >= 0.25 + answer[2]
+
+
+class _FakeHelper:
+    """A helper that compiled nothing: training then loads (or compiles) the kernel itself."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def wait(self):
+        self.events.append("wait")
+        return None, "stand-in helper", 0.0
+
+    def close(self):
+        self.events.append("close")
+
+
+@pytest.mark.parametrize("fail_encoding", [False, True])
+def test_a_model_trained_further_on_text_starts_the_kernel_before_encoding(tmp_path, monkeypatch, fail_encoding):
+    # --init, --resume and Model.train: the kernel is started (a helper on a first run) before the text is
+    # encoded, training waits for it, and it is closed however the run ends
+    from w2v import training
+    from w2v.encode import encode_corpus
+    write(tmp_path / "c.txt", CORPUS)
+    vocab = Vocabulary(WORDS, [600] * 6, 3600, distinct=True)
+    model = Model.new(vocab, TrainOptions(dim=8, epochs=1, threads=2, min_count=1))
+    events = []
+
+    def start(options, say):
+        events.append(("start", options.kernel_name, options.threads))
+        return _FakeHelper(events), 0.0
+
+    def encode(*args, **kwargs):
+        events.append("encode")
+        if fail_encoding:
+            raise OSError("disk gone")
+        return encode_corpus(*args, **kwargs)
+
+    monkeypatch.setattr(training, "start_kernel", start)
+    monkeypatch.setattr(training, "encode_corpus", encode)
+    said = []
+    if fail_encoding:
+        with pytest.raises(OSError, match="disk gone"):
+            model.train(str(tmp_path / "c.txt"), epochs=1, log=said.append)
+        assert events == [("start", model.kernel_name, 2), "encode", "close"]
+        return
+    model.train(str(tmp_path / "c.txt"), epochs=1, log=said.append)
+    assert events == [("start", model.kernel_name, 2), "encode", "wait", "close"]
+    assert ("note: the helper process did not compile the training kernel (stand-in helper); compiling it here"
+            in said)
+    assert model.position.finished and np.isfinite(model.vectors.matrix).all()
+
+
+def test_a_model_trained_on_an_encoded_corpus_starts_no_helper(tmp_path, monkeypatch):
+    from w2v import training
+    from w2v.corpus import Corpus
+    from w2v.encode import encode_corpus
+    write(tmp_path / "c.txt", CORPUS)
+    vocab = Vocabulary(WORDS, [600] * 6, 3600, distinct=True)
+    model = Model.new(vocab, TrainOptions(dim=8, epochs=1, threads=2, min_count=1))
+    monkeypatch.setattr(training, "start_kernel", lambda options, say: pytest.fail("a helper was started"))
+    encoded = encode_corpus(Corpus([str(tmp_path / "c.txt")]), vocab, 10000)
+    try:
+        model.train(encoded, epochs=1)
+    finally:
+        encoded.close()
+    assert model.position.finished

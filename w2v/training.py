@@ -353,7 +353,9 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
     checkpoint pauses the hand-out) and may return True to stop as ``stop_event`` does
     (:class:`TrainingInterrupted`, after the checkpoint).
     A schedule that went on phrased text (its position records the phrase settings) goes on reading
-    paths through the same phrases.
+    paths through the same phrases. Text is encoded with the model's vocabulary; meanwhile the training
+    kernel is loaded, or on a first run compiled by a helper process (:mod:`w2v.precompile`), as in
+    :func:`train`.
     """
     say = log or (lambda message: None)
     resuming = model.position.started and not model.position.finished and epochs is None and alpha is None
@@ -363,24 +365,29 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                          f"with --scheduler ({shards} workers) and --sync-words "
                          f"{model.position.corpus.get('sync_words')}")
     source = None
-    if isinstance(corpus, EncodedCorpus):
-        encoded, owned = corpus, False
-    else:
-        if hasattr(corpus, "blocks"):
-            source = corpus
+    with contextlib.ExitStack() as cleanup:
+        if isinstance(corpus, EncodedCorpus):
+            encoded, helper, kernel_seconds = corpus, None, 0.0
         else:
-            source = Corpus([corpus] if isinstance(corpus, str) else list(corpus), lowercase=model.options.lowercase,
-                            progress=progress, keep_fingerprint=True)
-            recorded = model.position.corpus.get("phrases") if resuming else None
-            if recorded:
-                from .phrases import phrased
-                source = phrased(source, threads=model.options.threads, **recorded)
-        if resuming:
-            _check_same_corpus(model, source, None, allow_other_corpus)
-        spool = None if in_memory else (cache_dir or tempfile.gettempdir())
-        encoded, owned = encode_corpus(source, model.vocab, model.options.max_sentence_length, cache_dir=spool,
-                                       threads=model.options.threads), True
-    try:
+            if hasattr(corpus, "blocks"):
+                source = corpus
+            else:
+                source = Corpus([corpus] if isinstance(corpus, str) else list(corpus),
+                                lowercase=model.options.lowercase, progress=progress, keep_fingerprint=True)
+                recorded = model.position.corpus.get("phrases") if resuming else None
+                if recorded:
+                    from .phrases import phrased
+                    source = phrased(source, threads=model.options.threads, **recorded)
+            if resuming:
+                _check_same_corpus(model, source, None, allow_other_corpus)
+            # the training kernel loaded now, or compiled by a helper process while this one encodes the text
+            helper, kernel_seconds = start_kernel(model.options, say)
+            if helper is not None:
+                cleanup.callback(helper.close)
+            spool = None if in_memory else (cache_dir or tempfile.gettempdir())
+            encoded = encode_corpus(source, model.vocab, model.options.max_sentence_length, cache_dir=spool,
+                                    threads=model.options.threads)
+            cleanup.callback(encoded.close)
         if encoded.offsets.dtype != np.int64 or (encoded.ids is not None and encoded.ids.dtype != np.int32):
             raise ValueError("encoded corpus must hold int32 ids and int64 offsets")
         if resuming:
@@ -390,10 +397,7 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                                  alpha if alpha is not None else model.options.alpha)
         return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
                       checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
-                      chunk_callback=chunk_callback)
-    finally:
-        if owned:
-            encoded.close()
+                      chunk_callback=chunk_callback, helper=helper, kernel_seconds=kernel_seconds)
 
 
 #: The signals that stop training at the next chunk's end (when Python handles them, as it does Ctrl-C).
