@@ -294,6 +294,17 @@ def test_similar_analogy_and_unknown_words(trained):
     assert_clean_error(run("analogy", trained, "a", "-", "b", "+", "c", "+", "d", "--method", "mul"), 1, "--method mul")
 
 
+def test_an_analogy_takes_words_with_glued_signs_as_words_not_options(trained):
+    # `king -man +woman` unquoted: -man is a word to subtract, not the options -m -a -n
+    result = run("analogy", trained, "king", "-man", "+woman", "--topn", 2)
+    spaced = run("analogy", trained, "king", "-", "man", "+", "woman", "--topn", 2)
+    assert result.exit_code == 0, result.output
+    assert result.output == spaced.output and len(result.output.splitlines()) == 2
+    assert result.output.split()[0] == "queen"
+    assert run("analogy", trained, "-h").output.startswith("Usage: ")  # -h is still help
+    assert run("analogy", trained, "--", "king", "-man", "+woman").output.split()[0] == "queen"
+
+
 def test_a_slow_read_of_vectors_says_how_to_make_them_load_at_once(trained, tmp_path, monkeypatch):
     """A query whose text or binary vectors took long to read (SLOW_LOAD_SECONDS, here 0) ends with a note on
     `w2v convert` to the native format; a native file, a quick read and `convert` itself say nothing."""

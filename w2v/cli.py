@@ -257,6 +257,21 @@ class _Group(click.Group):
             raise Interrupted("interrupted") from None
 
 
+class _ExpressionCommand(click.Command):
+    """A command whose arguments may hold words with a glued minus sign (`king -man +woman`): such a word
+    is passed on as ``-`` and the word, both arguments, instead of being read as short options. Its own
+    options are long ones, and -h."""
+
+    def parse_args(self, ctx, args):
+        split = []
+        for arg in args:
+            if arg.startswith("-") and not arg.startswith("--") and len(arg) > 1 and arg not in ctx.help_option_names:
+                split += ["-", arg[1:]]
+            else:
+                split.append(arg)
+        return super().parse_args(ctx, split)
+
+
 @click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(w2v.__version__, "-V", "--version", prog_name="w2v")
 def cli():
@@ -893,7 +908,7 @@ def similar(vectors, words, topn, restrict_vocab):
                           restrict_vocab)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(cls=_ExpressionCommand, context_settings=CONTEXT)
 @click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
 @click.argument("expression", nargs=-1, required=True)
 @click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
@@ -904,11 +919,13 @@ def analogy(vectors, expression, method, topn, restrict_vocab):
     """Solve an analogy: an EXPRESSION like `king - man + woman`, or three words `man king woman`.
 
     Three bare words read as word2vec.c's word-analogy tool reads them: the
-    first is to the second as the third is to ?
+    first is to the second as the third is to ? Signs may be glued to their
+    words (`king -man +woman`).
 
     \b
     Example:
       w2v analogy vectors.bin king - man + woman
+      w2v analogy vectors.bin king -man +woman --topn 3
       w2v analogy vectors.bin man king woman --method mul
     """
     vecs = _load(vectors)
