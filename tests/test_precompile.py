@@ -200,3 +200,12 @@ def test_a_model_trained_on_an_encoded_corpus_starts_no_helper(tmp_path, monkeyp
     finally:
         encoded.close()
     assert model.position.finished
+
+
+@pytest.mark.parametrize("args, said", [([], "two arguments expected, got 0"),
+                                        (['{"dim": 0}', "{}"], "dim must be an integer")])
+def test_the_helper_run_by_hand_with_bad_arguments_says_so_in_one_line(args, said):
+    done = subprocess.run([sys.executable, "-m", "w2v.precompile", *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(f"python -m w2v.precompile: {said}") and len(done.stderr.splitlines()) == 1

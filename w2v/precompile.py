@@ -180,10 +180,16 @@ def main(argv) -> None:
     """The helper: ``python -m w2v.precompile OPTIONS TARGET`` (JSON: :class:`w2v.options.TrainOptions`'
     fields; the parent's Numba CPU name and features) compiles the options' training kernel into Numba's
     cache, prints ``{"seconds": ...}`` and ends the process (exit status 0)."""
+    try:
+        if len(argv) != 2:
+            raise ValueError(f"two arguments expected, got {len(argv)}")
+        options, target = TrainOptions(**json.loads(argv[0])).resolved(), json.loads(argv[1])
+        cpu_name, cpu_features = target["cpu_name"], target["cpu_features"]
+    except (ValueError, TypeError, KeyError) as error:  # run by hand: one line, not a traceback
+        sys.exit(f"python -m w2v.precompile: {error} (this is w2v train's helper: OPTIONS and TARGET as JSON)")
     threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
-    options, target = TrainOptions(**json.loads(argv[0])).resolved(), json.loads(argv[1])
     from numba.core import config
-    config.CPU_NAME, config.CPU_FEATURES = target["cpu_name"], target["cpu_features"]  # before w2v.kernels
+    config.CPU_NAME, config.CPU_FEATURES = cpu_name, cpu_features  # before w2v.kernels
     kernel, args = stand_in(options)
     begun = time.perf_counter()
     kernel(*args)
