@@ -416,12 +416,15 @@ def test_continued_training_gives_new_words_vectors_that_learn_the_planted_relat
     assert list(after.counts) == sorted(after.counts, reverse=True)  # rows kept in frequency order
 
 
-def test_without_update_vocab_new_words_are_ignored_and_hs_refuses_it(trained, sample_path, tmp_path):
+def test_without_update_vocab_new_words_are_ignored_and_hs_refuses_it(trained, sample_path, tmp_path,
+                                                                      monkeypatch):
     base = str(tmp_path / "m.w2vm")
     trained.save(base)
     extra = write(tmp_path / "extra.txt", ("zebra quagga " * 50 + "king queen\n") * 20)
     result = run("train", extra, "-o", tmp_path / "v.bin", "--init", base, "--epochs", 1, "-q", "--min-count", 1)
     assert result.exit_code == 0 and "zebra" not in w2v.load(str(tmp_path / "v.bin"))
+    from w2v import training  # refused before the new words are counted (a count of a large corpus takes long)
+    monkeypatch.setattr(training, "count_vocabulary", lambda *args: pytest.fail("counted before refusing"))
     result = run("train", extra, "-o", tmp_path / "v2.bin", "--init", base, "--update-vocab", "-q")
     assert result.exit_code == 1 and "cannot extend a hierarchical-softmax model" in result.output
 

@@ -597,6 +597,7 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
                          passes, thresholds, model.options.min_count, table=table, threads=model.options.threads,
                          keep_words=keep_words)
     if update_vocab:
+        model.check_vocabulary_update()  # (before counting, which may take long)
         counted = source if source is not corpus else Corpus(corpus, lowercase=model.options.lowercase)
         if counted.read_once:
             raise ValueError(f"--update-vocab reads the corpus twice (counting, then encoding), so it cannot read "

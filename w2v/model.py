@@ -322,19 +322,24 @@ class Model:
         from .training import train_model
         return train_model(self, corpus, epochs=epochs, alpha=alpha, **kwargs)
 
+    def check_vocabulary_update(self) -> None:
+        """Raise ValueError when new words cannot be added: with hierarchical softmax new words change the
+        Huffman tree, so the trained inner nodes would no longer belong to the codes they were trained for
+        (gensim rebuilds the tree and keeps the old rows, silently mixing them up). Callers check before
+        counting the new words."""
+        if self.options.hs:
+            raise ValueError("--update-vocab cannot extend a hierarchical-softmax model: new words change every "
+                             "word's Huffman code, so the trained inner nodes would belong to other codes; "
+                             "continue without --update-vocab (new words are then ignored) or train a new model")
+
     def update_vocabulary(self, counted: Vocabulary) -> int:
         """Merge a new corpus's vocabulary (counted with this model's ``min_count``): known words add
         the new counts to theirs, new words get fresh vectors (word2vec.c's start) and zero output rows,
         and rows are put back in frequency order. Returns the number of new words.
 
-        Refused with hierarchical softmax: new words change the Huffman tree, so the trained inner
-        nodes would no longer belong to the codes they were trained for (gensim rebuilds the tree and
-        keeps the old rows, silently mixing them up).
+        Refused with hierarchical softmax (:meth:`check_vocabulary_update`).
         """
-        if self.options.hs:
-            raise ValueError("--update-vocab cannot extend a hierarchical-softmax model: new words change every "
-                             "word's Huffman code, so the trained inner nodes would belong to other codes; "
-                             "continue without --update-vocab (new words are then ignored) or train a new model")
+        self.check_vocabulary_update()
         self.initialize()
         old = self.vocab
         merged = {w: int(c) for w, c in zip(old.words, old.counts.tolist())}
