@@ -3,6 +3,7 @@
     git worktree add --detach /tmp/old HEAD~1          # an older checkout to compare with (optional)
     python benchmarks/first_run.py --old /tmp/old --repeat 2 --name first-run-copy-loops
     python benchmarks/first_run.py --init --old /tmp/old    # a model trained further (after an upgrade)
+    python benchmarks/first_run.py --init --update-vocab --old /tmp/old    # ... with the corpus's new words
 
 With ``--init`` the timed command is ``train CORPUS --init MODEL``: MODEL is a checkpoint each tree makes
 first (one epoch, its own throwaway cache, not timed), as a user who trained before an upgrade has one.
@@ -41,7 +42,7 @@ def timed_runs(tree: str, args) -> tuple:
                                       text=True, env=dict(env, NUMBA_CACHE_DIR=other_cache))
             if done.returncode != 0:
                 sys.exit(f"{tree}: {done.stderr.strip()}")
-            command += ["--init", model]
+            command += ["--init", model] + (["--update-vocab"] if args.update_vocab else [])
         seconds = []
         for _ in range(2):
             start = time.perf_counter()
@@ -58,9 +59,12 @@ def main(argv=None) -> None:
     parser.add_argument("--old", help="an older checkout to compare with (its root folder)")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--init", action="store_true", help="time `train CORPUS --init MODEL` (module docstring)")
+    parser.add_argument("--update-vocab", action="store_true", help="with --init: add the corpus's new words")
     parser.add_argument("--name", type=result_name, default="first-run")
     args = parser.parse_args(argv)
     args.corpus = os.path.abspath(args.corpus)
+    if args.update_vocab and not args.init:
+        parser.error("--update-vocab goes with --init")
     trees = checkouts(args.old)
     rows = []
     for r in range(1, args.repeat + 1):
@@ -69,7 +73,8 @@ def main(argv=None) -> None:
             rows.append((name, r, first, second))
             print(f"{name} run {r}: first {first:.1f} s, second {second:.1f} s", flush=True)
     command = invocation(__file__, argv)
-    timed = f"w2v train {os.path.relpath(args.corpus, ROOT)} -o v.bin -q" + (" --init m.w2vm" if args.init else "")
+    timed = (f"w2v train {os.path.relpath(args.corpus, ROOT)} -o v.bin -q" + (" --init m.w2vm" if args.init else "")
+             + (" --update-vocab" if args.update_vocab else ""))
     lines = ["# First run: compiling the kernels\n", f"`{command}` (`{timed}`; a new empty Numba cache for each "
              f"pair of runs; runs alternate)\n",
              "| version | run | first run s (compiles) | second run s (cache) |", "|---|---|---|---|"]

@@ -146,8 +146,9 @@ class _FakeHelper:
         self.events.append("wait")
         return None, "stand-in helper", 0.0
 
-    def close(self):
-        self.events.append("close")
+    def close(self):  # (once, as Helper.close)
+        if "close" not in self.events:
+            self.events.append("close")
 
 
 @pytest.mark.parametrize("fail_encoding", [False, True])
@@ -209,3 +210,38 @@ def test_the_helper_run_by_hand_with_bad_arguments_says_so_in_one_line(args, sai
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith(f"python -m w2v.precompile: {said}") and len(done.stderr.splitlines()) == 1
+
+
+def test_init_with_update_vocab_starts_the_kernel_before_counting_the_new_words(tmp_path, monkeypatch):
+    # the count of the new words is the first pass over the text: the kernel is started before it, handed to
+    # training (which waits for it) and closed, not started again
+    from click.testing import CliRunner
+
+    from w2v import training
+    from w2v.cli import cli
+    write(tmp_path / "c.txt", CORPUS)
+    write(tmp_path / "more.txt", CORPUS + "zebra quagga " * 10 + "\n")
+    base = str(tmp_path / "m.w2vm")
+    made = CliRunner().invoke(cli, ["train", str(tmp_path / "c.txt"), "-o", str(tmp_path / "v.bin"), "--dim", "8",
+                                    "--epochs", "1", "--min-count", "1", "--checkpoint", base, "-q"])
+    assert made.exit_code == 0, made.output
+    events = []
+    counting = training.count_vocabulary
+
+    def count(*args):
+        events.append("count")
+        return counting(*args)
+
+    def start(options, say):
+        events.append("start")
+        return _FakeHelper(events), 0.0
+
+    monkeypatch.setattr(precompile, "start", start)
+    monkeypatch.setattr(training, "start_kernel", lambda options, say: pytest.fail("started again"))
+    monkeypatch.setattr(training, "count_vocabulary", count)
+    result = CliRunner().invoke(cli, ["train", str(tmp_path / "more.txt"), "-o", str(tmp_path / "more.bin"), "--init",
+                                      base, "--update-vocab", "--epochs", "1", "--threads", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    assert events == ["start", "count", "wait", "close"]
+    from w2v.formats import read_vectors
+    assert {"zebra", "quagga"} <= set(read_vectors(str(tmp_path / "more.bin")).words)

@@ -596,28 +596,36 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
         source = phrased(Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet, keep_fingerprint=True),
                          passes, thresholds, model.options.min_count, table=table, threads=model.options.threads,
                          keep_words=keep_words)
-    if update_vocab:
-        model.check_vocabulary_update()  # (before counting, which may take long)
-        counted = source if source is not corpus else Corpus(corpus, lowercase=model.options.lowercase)
-        if counted.read_once:
-            raise ValueError(f"--update-vocab reads the corpus twice (counting, then encoding), so it cannot read "
-                             f"{counted.read_once}; save it to a file")
-        added = model.update_vocabulary(count_vocabulary(counted, model.options, say))
-        say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
-    check_free_space(reserve(model.vocab))
-    if save_vocab:
-        model.vocab.save(save_vocab, force=force)
-    if scheduler:
-        from w2v import distributed
-        return distributed.train_model(model, corpus, scheduler=scheduler, sync_words=sync_words,
-                                       threads=options.threads, epochs=None if resume else model.options.epochs,
-                                       alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
-                                       checkpoint=checkpoint, checkpoint_every=every, force=force,
-                                       cache_dir=cache_dir, allow_other_corpus=allow_other_corpus)
-    return model.train(source, epochs=None if resume else model.options.epochs,
-                       alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
-                       checkpoint=checkpoint, checkpoint_every=every, force=force, cache_dir=cache_dir,
-                       allow_other_corpus=allow_other_corpus)
+    started = None
+    try:
+        if update_vocab:
+            model.check_vocabulary_update()  # (before counting, which may take long)
+            counted = source if source is not corpus else Corpus(corpus, lowercase=model.options.lowercase)
+            if counted.read_once:
+                raise ValueError(f"--update-vocab reads the corpus twice (counting, then encoding), so it cannot "
+                                 f"read {counted.read_once}; save it to a file")
+            if not scheduler:  # the training kernel loaded, or compiled by a helper while the new words are counted
+                from w2v.precompile import start
+                started = start(model.options, say)
+            added = model.update_vocabulary(count_vocabulary(counted, model.options, say))
+            say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
+        check_free_space(reserve(model.vocab))
+        if save_vocab:
+            model.vocab.save(save_vocab, force=force)
+        if scheduler:
+            from w2v import distributed
+            return distributed.train_model(model, corpus, scheduler=scheduler, sync_words=sync_words,
+                                           threads=options.threads, epochs=None if resume else model.options.epochs,
+                                           alpha=None if resume else model.options.alpha, progress=not quiet,
+                                           log=say, checkpoint=checkpoint, checkpoint_every=every, force=force,
+                                           cache_dir=cache_dir, allow_other_corpus=allow_other_corpus)
+        return model.train(source, epochs=None if resume else model.options.epochs,
+                           alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
+                           checkpoint=checkpoint, checkpoint_every=every, force=force, cache_dir=cache_dir,
+                           allow_other_corpus=allow_other_corpus, started_kernel=started)
+    finally:
+        if started is not None and started[0] is not None:
+            started[0].close()
 
 
 def _stat(path: Optional[str]):

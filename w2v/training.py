@@ -339,7 +339,8 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                 checkpoint_every: Optional[float] = None, force: bool = False,
                 chunk_callback: Optional[Callable[[Position], Optional[bool]]] = None,
                 cache_dir: Optional[str] = None, in_memory: bool = False,
-                allow_other_corpus: bool = False) -> TrainResult:
+                allow_other_corpus: bool = False,
+                started_kernel: Optional[Tuple[Optional[Helper], float]] = None) -> TrainResult:
     """Train ``model`` on ``corpus`` (paths, a :class:`w2v.corpus.Corpus` or a phrased one from
     :func:`w2v.phrases.phrased`, or an :class:`w2v.encode.EncodedCorpus` of its vocabulary).
 
@@ -355,7 +356,9 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
     A schedule that went on phrased text (its position records the phrase settings) goes on reading
     paths through the same phrases. Text is encoded with the model's vocabulary; meanwhile the training
     kernel is loaded, or on a first run compiled by a helper process (:mod:`w2v.precompile`), as in
-    :func:`train`.
+    :func:`train`. A caller that started it earlier (before counting new words) passes
+    :func:`w2v.precompile.start`'s answer for the model's options as ``started_kernel``; its helper is
+    closed here.
     """
     say = log or (lambda message: None)
     resuming = model.position.started and not model.position.finished and epochs is None and alpha is None
@@ -366,8 +369,11 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                          f"{model.position.corpus.get('sync_words')}")
     source = None
     with contextlib.ExitStack() as cleanup:
+        helper, kernel_seconds = started_kernel or (None, 0.0)
+        if helper is not None:
+            cleanup.callback(helper.close)
         if isinstance(corpus, EncodedCorpus):
-            encoded, helper, kernel_seconds = corpus, None, 0.0
+            encoded = corpus
         else:
             if hasattr(corpus, "blocks"):
                 source = corpus
@@ -380,10 +386,10 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                     source = phrased(source, threads=model.options.threads, **recorded)
             if resuming:
                 _check_same_corpus(model, source, None, allow_other_corpus)
-            # the training kernel loaded now, or compiled by a helper process while this one encodes the text
-            helper, kernel_seconds = start_kernel(model.options, say)
-            if helper is not None:
-                cleanup.callback(helper.close)
+            if started_kernel is None:  # loaded now, or compiled by a helper process while this one encodes
+                helper, kernel_seconds = start_kernel(model.options, say)
+                if helper is not None:
+                    cleanup.callback(helper.close)
             spool = None if in_memory else (cache_dir or tempfile.gettempdir())
             encoded = encode_corpus(source, model.vocab, model.options.max_sentence_length, cache_dir=spool,
                                     threads=model.options.threads)
