@@ -157,10 +157,12 @@ def _prepare_kernel(model: Model, say, helper: Optional[Helper] = None, seconds_
     their sum. Returns the seconds it took, with ``seconds_before`` (a load before the corpus was read)."""
     from . import kernels
     say("preparing kernels (compiled on the first run, then loaded from Numba's cache)...")
+    # the real tables, made now and not in the first chunk's time; some of it is compiled code, compiled
+    # while a helper, if any, finishes
+    model.tables()
     helper_seconds, problem, waited = helper.wait() if helper is not None else (None, "", 0.0)
     if helper is not None and helper_seconds is None:
         say(f"note: the helper process did not compile the training kernel ({problem}); compiling it here")
-    model.tables()  # the real ones, made now (some of it compiled code): not in the first chunk's time
     kernel, args = kernel_function(model.kernel_name, padded_dim(model.dim)), stand_in_args(model.options)
     start = time.perf_counter()
     misses = sum(kernel.stats.cache_misses.values())
