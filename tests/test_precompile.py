@@ -151,15 +151,19 @@ class _FakeHelper:
             self.events.append("close")
 
 
+def _small_model(tmp_path):
+    """(a new model of WORDS on two threads, the path of CORPUS written in ``tmp_path``)."""
+    vocab = Vocabulary(WORDS, [600] * 6, 3600, distinct=True)
+    return Model.new(vocab, TrainOptions(dim=8, epochs=1, threads=2, min_count=1)), write(tmp_path / "c.txt", CORPUS)
+
+
 @pytest.mark.parametrize("fail_encoding", [False, True])
 def test_a_model_trained_further_on_text_starts_the_kernel_before_encoding(tmp_path, monkeypatch, fail_encoding):
     # --init, --resume and Model.train: the kernel is started (a helper on a first run) before the text is
     # encoded, training waits for it, and it is closed however the run ends
     from w2v import training
     from w2v.encode import encode_corpus
-    write(tmp_path / "c.txt", CORPUS)
-    vocab = Vocabulary(WORDS, [600] * 6, 3600, distinct=True)
-    model = Model.new(vocab, TrainOptions(dim=8, epochs=1, threads=2, min_count=1))
+    model, corpus = _small_model(tmp_path)
     events = []
 
     def start(options, say):
@@ -177,10 +181,10 @@ def test_a_model_trained_further_on_text_starts_the_kernel_before_encoding(tmp_p
     said = []
     if fail_encoding:
         with pytest.raises(OSError, match="disk gone"):
-            model.train(str(tmp_path / "c.txt"), epochs=1, log=said.append)
+            model.train(corpus, epochs=1, log=said.append)
         assert events == [("start", model.kernel_name, 2), "encode", "close"]
         return
-    model.train(str(tmp_path / "c.txt"), epochs=1, log=said.append)
+    model.train(corpus, epochs=1, log=said.append)
     assert events == [("start", model.kernel_name, 2), "encode", "wait", "close"]
     assert ("note: the helper process did not compile the training kernel (stand-in helper); compiling it here"
             in said)
@@ -191,11 +195,9 @@ def test_a_model_trained_on_an_encoded_corpus_starts_no_helper(tmp_path, monkeyp
     from w2v import training
     from w2v.corpus import Corpus
     from w2v.encode import encode_corpus
-    write(tmp_path / "c.txt", CORPUS)
-    vocab = Vocabulary(WORDS, [600] * 6, 3600, distinct=True)
-    model = Model.new(vocab, TrainOptions(dim=8, epochs=1, threads=2, min_count=1))
+    model, corpus = _small_model(tmp_path)
     monkeypatch.setattr(training, "start_kernel", lambda options, say: pytest.fail("a helper was started"))
-    encoded = encode_corpus(Corpus([str(tmp_path / "c.txt")]), vocab, 10000)
+    encoded = encode_corpus(Corpus([corpus]), model.vocab, 10000)
     try:
         model.train(encoded, epochs=1)
     finally:

@@ -11,9 +11,10 @@ corpus, so :func:`start` tries to load it before the corpus is read, on stand-in
 process (:func:`main`) compiles it into the cache while this process compiles the kernels that read the
 corpus (counting, or encoding with a vocabulary given) and reads it, and training loads it from there once
 the helper is done (:meth:`Helper.wait`). A model trained further on text (``--init``, ``--resume``,
-:meth:`w2v.model.Model.train`) does the same while the text is encoded. It is the same kernel: the helper
-builds the same stand-ins and calls the same compile path (the kernels' LLVM options included) with this
-process's CPU name and features, which Numba keys its cache by.
+:meth:`w2v.model.Model.train`) does the same while the text is encoded (with ``--update-vocab``, from the
+count of its new words on). It is the same kernel: the helper builds the same stand-ins and calls the same
+compile path (the kernels' LLVM options included) with this process's CPU name and features, which Numba
+keys its cache by.
 
 No helper is started with one thread (the user's share of the machine), when the kernels are not cached
 (:data:`w2v.kernels.CACHED`: the helper's work would be lost), or when the process could not be started.
