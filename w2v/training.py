@@ -582,9 +582,11 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         raise OSError(f"{spool}: the cache folder does not exist")
     counted_here = vocab is None
     spooled = None
-    # the training kernel loaded now, or compiled by a helper process while this one reads the corpus
-    helper, kernel_seconds = start_kernel(options, say)
-    try:
+    with contextlib.ExitStack() as cleanup:
+        # the training kernel loaded now, or compiled by a helper process while this one reads the corpus
+        helper, kernel_seconds = start_kernel(options, say)
+        if helper is not None:
+            cleanup.callback(helper.close)
         try:
             if vocab is None:  # one reading of the text: counted, and each token's entry spooled
                 on_prune = _cannot_read_again(corpus, options) if corpus.read_once else None
@@ -606,16 +608,11 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         finally:
             if spooled is not None:
                 spooled.close()  # nothing left to close once encode_spooled has taken the spool
-        try:
-            model.position.start(_corpus_description(corpus, encoded), options.epochs, options.alpha)
-            return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
-                          checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
-                          chunk_callback=chunk_callback, helper=helper, kernel_seconds=kernel_seconds)
-        finally:
-            encoded.close()
-    finally:
-        if helper is not None:
-            helper.close()
+        cleanup.callback(encoded.close)
+        model.position.start(_corpus_description(corpus, encoded), options.epochs, options.alpha)
+        return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
+                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
+                      chunk_callback=chunk_callback, helper=helper, kernel_seconds=kernel_seconds)
 
 
 def _cannot_read_again(corpus: Corpus, options: TrainOptions) -> Callable[[], None]:
