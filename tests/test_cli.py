@@ -47,6 +47,28 @@ def test_the_command_line_loads_no_training_module_for_a_query():
     subprocess.run([sys.executable, "-c", code, ROOT], check=True)
 
 
+def test_a_leftover_w2v_folder_taken_for_the_package_gets_one_line_naming_it(tmp_path):
+    # `pip uninstall w2v` leaves site-packages/w2v/__pycache__ (Numba's cache); after `pip install -e .` Python
+    # imports that folder as the package (a namespace: no __init__) and the submodules from the source tree
+    import subprocess
+    import sys
+    leftover = tmp_path / "w2v"
+    (leftover / "__pycache__").mkdir(parents=True)
+    (leftover / "__pycache__" / "kernels.table_new-1135.py311.nbi").write_bytes(b"x")
+    script = ("import importlib.machinery, importlib.util, os, sys\n"
+              "spec = importlib.machinery.ModuleSpec('w2v', None, is_package=True)\n"
+              "spec.submodule_search_locations = [sys.argv[1], os.path.join(sys.argv[2], 'w2v')]\n"
+              "sys.modules['w2v'] = importlib.util.module_from_spec(spec)\n"
+              "from w2v.cli import main\n"
+              "main(['--version'])\n")
+    done = subprocess.run([sys.executable, "-c", script, str(leftover), ROOT], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert str(leftover) in done.stderr and os.path.join(ROOT, "w2v") not in done.stderr, done.stderr
+    assert "delete that folder" in done.stderr
+
+
 def test_version_and_group_help():
     import w2v
     assert w2v.__version__ in run("--version").output

@@ -27,6 +27,17 @@ def _exit_quietly(signum, frame):
     os._exit(128 + signum)
 
 
+def _leftover_package_message(paths) -> str:
+    """The one line for a ``w2v`` that Python imported as a namespace package: a folder named w2v without
+    its ``__init__.py`` came first on the path. ``pip uninstall w2v`` leaves one in site-packages, holding
+    the compiled kernels Numba cached there, which pip did not install (numba/numba#9312); a later
+    editable install (``pip install -e .``) then finds the submodules but not the package's own code."""
+    folders = [str(path) for path in paths if not os.path.exists(os.path.join(str(path), "__init__.py"))]
+    return (f"w2v: cannot start: Python took the folder {', '.join(folders)} for the w2v package, but it holds "
+            f"no w2v code, only files left there (`pip uninstall w2v` leaves Numba's cached kernels behind); "
+            f"delete that folder and run the command again")
+
+
 # Ctrl-C while the command is still loading its modules (NumPy, click: a tenth of a second) exits 130
 # without a traceback; the handler that was there is put back once they are loaded.
 _before_loading = signal.getsignal(signal.SIGINT)
@@ -42,6 +53,8 @@ try:
     import click
 
     import w2v
+    if getattr(w2v, "__file__", None) is None:
+        sys.exit(_leftover_package_message(w2v.__path__))
     from w2v.files import Output, check_outputs, plan_output, temporary_file
     from w2v.formats import FORMATS, estimated_size, format_for_path
     from w2v.options import COUNT_LIMIT, LIMITS
