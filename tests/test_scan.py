@@ -385,6 +385,22 @@ def test_several_compressed_files_give_the_same_pieces_with_several_readers(tmp_
         assert [p.tobytes() for p in scan.pieces(corpus, "reading", readers=readers)] == one
 
 
+#: The start of an :func:`_in_own_process` script: ``loaded()`` says how many compiled versions each kernel
+#: named in ``names`` has (loaded from the cache or compiled).
+_LOADING = ("import sys; from w2v import kernels, scan; from w2v.corpus import Corpus; "
+            "loaded = lambda: [len(getattr(kernels, name).signatures) for name in names]; ")
+
+
+def _in_own_process(code: str, sample_path: str) -> str:
+    """The standard output of ``python -c code sample_path``, which must succeed: a process of its own, whose
+    kernels no other test has loaded."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", code, sample_path], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 @pytest.mark.parametrize("pass_name, kernel, run", [
     ("spool", "count_tokens_ids", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2)"),
     ("count", "count_tokens_hashed", "scan.count(Corpus([sys.argv[1]]), None, 2)"),
@@ -397,32 +413,52 @@ def test_a_counting_pass_is_warmed_with_the_kernel_it_uses(sample_path, pass_nam
     """``prepare`` loads (or compiles) the one counting kernel the pass then calls: the passes' pieces are
     writable buffers used again, and warming on read-only bytes made a second one (a second compile of
     several seconds on a first run). In a process of its own, so that no other test's calls count."""
-    import subprocess
-    import sys
     code = (f"import sys; from w2v import kernels, scan; from w2v.corpus import Corpus; "
             f"scan.prepare({pass_name!r}); before = len(kernels.{kernel}.signatures); {run}; "
             f"print(before, len(kernels.{kernel}.signatures))")
-    done = subprocess.run([sys.executable, "-c", code, sample_path], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["1", "1"]
+    assert _in_own_process(code, sample_path).split() == ["1", "1"]
 
 
 def test_the_encoding_pass_loads_its_own_kernels_only(sample_path):
     """``prepare("encode")`` loads the kernels a word table and encoding use, each as encoding then calls it
     (no second compile), and none of a count's (merging, pruning, the vocabulary's), ~15 ms each that
     encoding with a vocabulary never uses. In a process of its own, as above."""
-    import subprocess
-    import sys
     names = ["count_tokens", "encode_tokens", "count_tokens_hashed", "table_merge", "table_hashes", "table_prune",
              "table_candidates", "table_frequency_order"]
-    code = (f"import sys; from w2v import kernels, scan; from w2v.corpus import Corpus; names = {names!r}; "
-            f"loaded = lambda: [len(getattr(kernels, name).signatures) for name in names]; "
-            f"scan.prepare('encode'); before = loaded(); "
+    code = (_LOADING + f"names = {names!r}; scan.prepare('encode'); before = loaded(); "
             f"pieces = list(scan.encode_pieces(Corpus([sys.argv[1]]), ['the', 'of'], 2)); "
             f"print(before, loaded(), sum(len(ids) for ids, _ in pieces) > 0)")
-    done = subprocess.run([sys.executable, "-c", code, sample_path], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[1, 1, 0, 0, 0, 0, 0, 0] [1, 1, 0, 0, 0, 0, 0, 0] True"
+    assert _in_own_process(code, sample_path).strip() == "[1, 1, 0, 0, 0, 0, 0, 0] [1, 1, 0, 0, 0, 0, 0, 0] True"
+
+
+@pytest.mark.parametrize("run, vocabulary", [
+    ("counted = scan.count(Corpus([sys.argv[1]]), None, 2)", "vocabulary_from_count(counted, 1, threads=2)"),
+    ("counted, spooled = scan.count_and_spool(Corpus([sys.argv[1]]), None, 2); spooled.close()",
+     "vocabulary_and_entry_ids(counted, 1, threads=2)"),
+    ("counted = scan.merge([(scan.count(Corpus([sys.argv[1]]), None, 1).compact(), 5, 0)], None)",
+     "vocabulary_from_count(counted, 1)"),
+])
+def test_the_vocabulary_kernels_load_when_a_vocabulary_is_made_not_with_the_count(sample_path, run, vocabulary):
+    """A count loads none of the vocabulary's kernels (phrases and a distributed worker's count make no
+    vocabulary: some 4 s of compiling on a first run), and making the vocabulary loads each once, as it
+    then calls it (no second compile). In a process of its own, as above."""
+    names = ["table_candidates", "table_frequency_order", "table_ties_in_order", "table_tokens_joined"]
+    code = (_LOADING + f"from w2v.vocab import vocabulary_from_count, vocabulary_and_entry_ids; names = {names!r}; "
+            f"{run}; after_count = loaded(); words = {vocabulary}[0]; "
+            f"print(after_count, loaded(), len(words) > 100)")
+    assert _in_own_process(code, sample_path).strip() == "[0, 0, 0, 0] [1, 1, 1, 1] True"
+
+
+def test_a_merge_of_counts_loads_no_counting_kernel(sample_path):
+    """``prepare("merge")`` (the command's merge of the workers' counts) loads the merge and the pruning,
+    not the counting of text it never does, and the merge then calls the merge it loaded."""
+    code = ("import sys; from w2v import kernels, scan; from w2v.corpus import Corpus; "
+            "part = scan.count(Corpus([sys.argv[1]]), None, 1).compact(); "
+            "compiled = {k: len(getattr(kernels, k).signatures) for k in ('count_tokens_hashed', 'table_merge')}; "
+            "kernels.count_tokens_hashed = None; scan._prepared.clear(); "  # the merge must not count text
+            "merged = scan.merge([(part, 7, 0)], None); "
+            "print(compiled['table_merge'], len(kernels.table_merge.signatures), merged.n == len(part[1]))")
+    assert _in_own_process(code, sample_path).strip() == "1 1 True"
 
 
 def _count_of(counted):

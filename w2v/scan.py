@@ -469,13 +469,15 @@ class Counted:
         return kernels.entry_places(self.table[kernels.TABLE_ENTRIES][:self.n, 0])[1]
 
 
-def prepare(pass_name: str) -> None:
+def prepare(pass_name: str, table: Optional[tuple] = None) -> None:
     """Load (or compile) the text kernels of one pass (``"count"``, ``"spool"``: :func:`count_and_spool`,
-    ``"shards"``: its count merged in shards, ``"merge"`` or ``"encode"``), each once, on a few bytes, then
-    hand LLVM's pages back (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes
-    never use them. A pass loads only its own kernels (each takes ~15 ms from the cache): ``w2v train``
-    needs only the spool's, and encoding with a vocabulary only the two that make its word table and look
-    the tokens up in it."""
+    ``"shards"``: its count merged in shards, ``"merge"``, ``"encode"``, or ``"vocabulary"``: the vocabulary
+    of a count, on its ``table``), each once, on a few bytes, then hand LLVM's pages back
+    (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes never use them. A pass
+    loads only its own kernels (each takes ~15 ms from the cache, and a first run compiles it): ``w2v train``
+    needs only the spool's and the vocabulary's, encoding with a vocabulary only the two that make its word
+    table and look the tokens up in it, and a count whose vocabulary is not made (phrases, a distributed
+    worker's part) none of the vocabulary's (about 4 s of compiling on a first run)."""
     from . import kernels
     from .memory import map_large_blocks, release_compiler_pages
     if pass_name in _prepared:
@@ -493,6 +495,8 @@ def prepare(pass_name: str) -> None:
         kernels.table_join_shard(*joined, 0, 0, table[1], table[2], n, 3)
         slots = np.zeros(1024, np.uint64)
         kernels.slots_fill_left(slots, joined[2], *kernels.slots_fill_range(slots, joined[2], n, 0, 512))
+    elif pass_name == "vocabulary":
+        _load_vocabulary_kernels(kernels.table_new(16) if table is None else table)
     else:
         _load_count_kernels(pass_name, data)
     release_compiler_pages()
@@ -500,10 +504,12 @@ def prepare(pass_name: str) -> None:
 
 
 def _load_count_kernels(pass_name: str, data: np.ndarray) -> None:
-    """:func:`prepare`'s kernels of a count (``"count"``, ``"spool"`` or ``"merge"``): counting a piece,
-    merging it, pruning, and the vocabulary's candidates, order and words."""
+    """:func:`prepare`'s kernels of a count (``"count"``, ``"spool"`` or ``"merge"``): counting a piece (not
+    for a merge, which only merges the parts' tables), merging it, and pruning."""
     from . import kernels
-    if pass_name == "spool":  # its pieces are writable buffers used again (:func:`pieces` with ``spare``)
+    if pass_name == "merge":
+        merged = kernels.table_merge(kernels.table_new(16), 0, 0, kernels.table_new(16), 0, np.empty(0, np.uint64))
+    elif pass_name == "spool":  # its pieces are writable buffers used again (:func:`pieces` with ``spare``)
         table, n, _, _, _, hashes = kernels.count_tokens_ids(data.copy(), kernels.table_new(16), 0, 0,
                                                              np.empty(len(data) // 2 + 16, np.int32),
                                                              np.empty(len(data) // 2 + 16, np.uint64))
@@ -516,13 +522,18 @@ def _load_count_kernels(pass_name: str, data: np.ndarray) -> None:
                                                              np.empty(0, np.uint64))
         merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n, hashes)
     kernels.table_prune(*merged[:2], 0)
-    kernels.table_candidates(table, n, 1, 8)
-    kernels.table_lookup(table, data[:1])
-    order, ordered_counts, ordered_keys = kernels.table_frequency_order(table, np.arange(n, dtype=np.int64),
-                                                                        np.ones(n, np.int64), np.zeros(0, np.uint64))
-    kernels.table_ties_in_order(table, np.arange(n, dtype=np.int64), order, ordered_counts, ordered_keys,
-                                np.zeros(1, np.uint8), np.zeros(1, np.int64))
-    kernels.table_tokens_joined(table, np.arange(n, dtype=np.int64))
+
+
+def _load_vocabulary_kernels(table: tuple) -> None:
+    """:func:`prepare`'s kernels of a count's vocabulary (:func:`w2v.vocab.vocabulary_from_count`): the
+    candidates, their order, their ties and their words, each called on ``table`` for no entry."""
+    from . import kernels
+    none = np.zeros(0, np.int64)
+    kernels.table_candidates(table, 0, 1, 8)
+    order, ordered_counts, ordered_keys = kernels.table_frequency_order(table, none, none, np.zeros(0, np.uint64))
+    kernels.table_ties_in_order(table, none, order, ordered_counts, ordered_keys, np.zeros(1, np.uint8),
+                                np.zeros(1, np.int64))
+    kernels.table_tokens_joined(table, none)
 
 
 _prepared: set = set()

@@ -459,8 +459,9 @@ def vocabulary_and_entry_ids(counted, min_count: int = 5, max_size: Optional[int
 
 def _counted_vocabulary(counted, min_count: int, max_size: Optional[int], source: str, with_ids: bool,
                         threads: int = 1):
-    from . import kernels
+    from . import kernels, scan
     _check_limits(min_count, max_size)
+    scan.prepare("vocabulary", counted.table)  # before the threads below
     entries, odd, summary, most = _candidates(counted, min_count)
     if summary.total_tokens == 0:
         raise ValueError(f"the corpus is empty: no words in {source}")
