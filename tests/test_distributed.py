@@ -18,7 +18,7 @@ pytest.importorskip("distributed")  # the test extra installs it: these run in C
 
 import w2v  # noqa: E402
 from conftest import ROOT  # noqa: E402
-from w2v import bzip2, distributed  # noqa: E402
+from w2v import bzip2, distributed, scan  # noqa: E402
 from w2v.cli import cli  # noqa: E402
 from w2v.corpus import BLOCKS, CUT, Corpus, forget_bzip2_layouts  # noqa: E402
 from w2v.model import Model  # noqa: E402
@@ -185,6 +185,27 @@ def test_the_distributed_vocabulary_is_the_single_machine_one(cluster, tmp_path)
     with open(files[4], "rb") as raw:
         layout = bzip2.blocks_of(raw)
     assert len(layout) > 6 and list(cluster.client.run(kept_layout, files[4]).values()) == [layout] * 2
+
+
+def test_the_client_loads_the_merge_and_vocabulary_kernels_while_the_workers_count(cluster, sample_path,
+                                                                                 monkeypatch):
+    """A first run compiles them (~5 s), which the merge would otherwise wait for after the workers' counts."""
+    calls, prepare, gather = [], scan.prepare, cluster.client.gather
+
+    def recorded_prepare(pass_name, *args):
+        calls.append(pass_name)
+        return prepare(pass_name, *args)
+
+    def recorded_gather(*args, **kwargs):
+        calls.append("gather")
+        return gather(*args, **kwargs)
+
+    monkeypatch.setattr(scan, "prepare", recorded_prepare)
+    monkeypatch.setattr(cluster.client, "gather", recorded_gather)
+    options = TrainOptions(threads=1).resolved()
+    vocab = distributed._count_on(cluster, cluster.workers, Corpus([sample_path]), options, lambda message: None)
+    assert len(vocab) > 100
+    assert "gather" in calls and {"merge", "vocabulary"} <= set(calls[:calls.index("gather")]), calls
 
 
 def test_parts_hold_every_token_once(tmp_path):

@@ -925,6 +925,8 @@ def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: Tra
     prune_at = options.count_limit
     futures = [client.submit(_count_part, corpus.files, options.lowercase, k, n, prune_at, options.threads,
                              workers=[workers[k]], allow_other_workers=True, pure=False) for k in range(n)]
+    scan.prepare("merge")  # the merge's and the vocabulary's kernels load here while the workers count (a first
+    scan.prepare("vocabulary")  # run compiles them: ~5 s, which the merge waited for after the workers' counts)
     parts = client.gather(futures)
     del futures
     counted = scan.merge(parts, prune_at)
