@@ -5,11 +5,13 @@
     python benchmarks/first_run.py --init --old /tmp/old    # a model trained further (after an upgrade)
     python benchmarks/first_run.py --init --update-vocab --old /tmp/old    # ... with the corpus's new words
     python benchmarks/first_run.py --command phrases --old /tmp/old        # `w2v phrases CORPUS -o p.txt -q`
+    python benchmarks/first_run.py --args "--scheduler local:1 --threads 2" --old /tmp/old    # on Dask
 
 ``--command phrases`` or ``vocab`` times ``w2v phrases CORPUS -o p.txt -q`` or ``w2v vocab CORPUS -o v.tsv
 -q`` instead of training. With ``--init`` the timed command is ``train CORPUS --init MODEL``: MODEL is a
 checkpoint each tree makes first (one epoch, its own throwaway cache, not timed), as a user who trained
-before an upgrade has one.
+before an upgrade has one. ``--args`` adds arguments to the timed command (one string, split as a shell
+would).
 
 The first run compiles every kernel it needs and writes them to Numba's cache (a new empty folder,
 ``NUMBA_CACHE_DIR``, for every run); the second run loads them from there. Each tree runs its own
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -40,7 +43,7 @@ def timed_runs(tree: str, args) -> tuple:
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=tree)
         command = [sys.executable, os.path.join(tree, "cli.py"), args.command, args.corpus, "-o",
-                   os.path.join(out, OUTPUTS[args.command]), "-q"]
+                   os.path.join(out, OUTPUTS[args.command]), "-q"] + args.args
         if args.init:
             model = os.path.join(out, "m.w2vm")
             with tempfile.TemporaryDirectory() as other_cache:
@@ -66,6 +69,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--command", choices=sorted(OUTPUTS), default="train",
                         help="the command timed (default: the README's training)")
+    parser.add_argument("--args", type=shlex.split, default=[], help="more arguments for the timed command, as one "
+                        "string")
     parser.add_argument("--init", action="store_true", help="time `train CORPUS --init MODEL` (module docstring)")
     parser.add_argument("--update-vocab", action="store_true", help="with --init: add the corpus's new words")
     parser.add_argument("--name", type=result_name, default="first-run")
@@ -85,7 +90,7 @@ def main(argv=None) -> None:
     command = invocation(__file__, argv)
     timed = (f"w2v {args.command} {os.path.relpath(args.corpus, ROOT)} -o {OUTPUTS[args.command]} -q"
              + (" --init m.w2vm" if args.init else "")
-             + (" --update-vocab" if args.update_vocab else ""))
+             + (" --update-vocab" if args.update_vocab else "") + "".join(f" {arg}" for arg in args.args))
     lines = ["# First run: compiling the kernels\n", f"`{command}` (`{timed}`; a new empty Numba cache for each "
              f"pair of runs; runs alternate)\n",
              "| version | run | first run s (compiles) | second run s (cache) |", "|---|---|---|---|"]

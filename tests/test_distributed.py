@@ -1,4 +1,5 @@
 """Distributed training on a Dask LocalCluster of 2 worker processes (started here, one per module)."""
+import asyncio
 import bz2
 import gzip
 import lzma
@@ -206,6 +207,57 @@ def test_the_client_loads_the_merge_and_vocabulary_kernels_while_the_workers_cou
     vocab = distributed._count_on(cluster, cluster.workers, Corpus([sample_path]), options, lambda message: None)
     assert len(vocab) > 100
     assert "gather" in calls and {"merge", "vocabulary"} <= set(calls[:calls.index("gather")]), calls
+
+
+def test_a_worker_has_its_training_kernel_compiled_beside_its_first_task_and_waits_before_training(
+        sample_path, monkeypatch):
+    """A worker of two threads starts the helper (w2v.precompile.start) from its first task, the count, once
+    for its kernel (not again when it encodes), and its first round waits for it before the kernel is called.
+    The workers' functions run here, in this process, with the helper recorded."""
+    from dataclasses import asdict
+
+    from w2v import precompile
+    from w2v.vocab import vocabulary_from_count
+    events = []
+
+    class RecordedHelper:
+        def wait(self):
+            events.append("wait")
+            return 1.0, "", 0.0
+
+    def recorded_start(options, say=None):
+        events.append(("start", options.kernel_name, options.threads))
+        return RecordedHelper(), 0.0
+
+    kernel_function = distributed.kernel_function
+
+    def recorded_kernel_function(name, width):
+        kernel = kernel_function(name, width)
+
+        def called(*args):
+            events.append("kernel")
+            return kernel(*args)
+        return called
+
+    monkeypatch.setattr(precompile, "start", recorded_start)
+    monkeypatch.setattr(distributed, "kernel_function", recorded_kernel_function)
+    monkeypatch.setattr(distributed, "_KERNELS", {})
+    options = asdict(TrainOptions(threads=2, epochs=1).resolved())
+    part = distributed._count_part([sample_path], False, 0, 1, None, 2, options)
+    assert events == [("start", "sg_batched", 2)]
+    vocab, _ = vocabulary_from_count(scan.merge([part], None), 5)
+    model = Model.new(vocab, TrainOptions(**options))
+    model.initialize()
+    run = "kernel-test"
+    try:
+        chunk_starts, _ = distributed._describe_shard(run, 0, 1, [sample_path], vocab, options, None, 100_000)
+        assert events == [("start", "sg_batched", 2)]
+        result = distributed._train_round(run, 0, 1, [sample_path], vocab, options, None, 100_000, 1, None,
+                                          model.weights, 0, 0.0, 1.0, 0.025, 0.0001)
+    finally:
+        asyncio.run(distributed._forget(run))
+    assert result[4] > 100_000  # the words trained
+    assert events[:3] == [("start", "sg_batched", 2), "wait", "kernel"] and events.count("wait") == 1, events
 
 
 def test_parts_hold_every_token_once(tmp_path):

@@ -21,7 +21,10 @@ core, Dask carries the work and the results):
    (:func:`w2v.vocab.vocabulary_from_count`). Without pruning (fewer distinct tokens than
    ``--count-limit``, 21 million) the vocabulary is identical to the single-machine one.
 3. **Shards.** Each worker encodes its part with that vocabulary (:func:`w2v.encode.encode_corpus`,
-   spooled on the worker) and keeps it for the whole run.
+   spooled on the worker) and keeps it for the whole run. A worker of two threads or more whose Numba
+   cache lacks the training kernel has it compiled by a helper process from its first task on (counting,
+   or encoding), as one machine does (:mod:`w2v.precompile`); its first round waits for it
+   (:func:`_start_kernel`, :func:`_kernel_ready`).
 4. **Rounds.** An epoch is cut into rounds of at most ``sync_words`` words of the largest shard, each
    the same share of every shard (:func:`round_plan`; a schedule's first epoch starts with warm-up
    rounds of ``sync_words / 64`` words doubling up to ``sync_words``); in a round every worker trains
@@ -313,11 +316,47 @@ class _Shard:
 #: (run, shard) -> _Shard, in each worker process.
 _SHARDS: Dict[Tuple[str, int], _Shard] = {}
 _LOCK = threading.Lock()
+#: (kernel name, row length) -> the helper compiling that training kernel, or None once it is ready (loaded,
+#: or compiled by a helper that was waited for), in each worker process (:func:`_start_kernel`).
+_KERNELS: Dict[Tuple[str, int], Any] = {}
 
 
-def _count_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int], threads: int):
-    """Count part ``k`` of ``n`` (runs on a worker): ``(compact table, tokens, pruned_below)``."""
+def _start_kernel(options: Dict[str, Any]) -> None:
+    """Make the training kernel of ``options`` (resolved :class:`TrainOptions` as a dict) ready on this worker
+    before it trains (runs on a worker): loaded from Numba's cache, or compiled by a helper process while the
+    worker counts and encodes (:func:`w2v.precompile.start`: none for one thread). Once a process."""
+    from . import precompile
+    opts = TrainOptions(**options)
+    key = (opts.kernel_name, padded_dim(opts.dim))
+    with _LOCK:
+        if key in _KERNELS:
+            return
+        _KERNELS[key] = None
+    helper, _ = precompile.start(opts)
+    if helper is not None:
+        with _LOCK:
+            _KERNELS[key] = helper
+
+
+def _kernel_ready(options: TrainOptions) -> None:
+    """Wait for the helper compiling the training kernel of ``options``, if this worker started one (runs on
+    a worker, before its first round's kernel call, which then loads the kernel from the cache; if the
+    helper failed, that call compiles it)."""
+    key = (options.kernel_name, padded_dim(options.dim))
+    with _LOCK:
+        helper = _KERNELS.get(key)
+        _KERNELS[key] = None
+    if helper is not None:
+        helper.wait()
+
+
+def _count_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int], threads: int,
+                options: Optional[Dict[str, Any]] = None):
+    """Count part ``k`` of ``n`` (runs on a worker): ``(compact table, tokens, pruned_below)``. With the run's
+    ``options`` (a dict), the training kernel is made ready first (:func:`_start_kernel`)."""
     from . import scan
+    if options is not None:
+        _start_kernel(options)
     counted = scan.count(CorpusPart(files, k, n, lowercase=lowercase), prune_at, threads)
     return counted.compact(), counted.total_tokens, counted.pruned_below
 
@@ -337,6 +376,7 @@ def _open_shard(run: str, k: int, n: int, files, vocab: Vocabulary, options: Dic
         shard = _SHARDS.get((run, k))
     if shard is not None:
         return shard
+    _start_kernel(options)
     opts = TrainOptions(**options)
     part = CorpusPart(files, k, n, lowercase=opts.lowercase)
     folder = cache_dir if cache_dir and os.path.isdir(cache_dir) else tempfile.gettempdir()
@@ -432,6 +472,7 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
     words_round = int(shard.chunk_starts[last] - shard.chunk_starts[first]) if shard.chunks else 0
     kernel = kernel_function(model.kernel_name, padded_dim(model.dim))
     settings, tables = model.kernel_settings(threads), model.tables()
+    _kernel_ready(model.options)
     loss = 0.0
     predictions = trained = 0
 
@@ -924,7 +965,8 @@ def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: Tra
     client, n = cluster.client, len(workers)
     prune_at = options.count_limit
     futures = [client.submit(_count_part, corpus.files, options.lowercase, k, n, prune_at, options.threads,
-                             workers=[workers[k]], allow_other_workers=True, pure=False) for k in range(n)]
+                             asdict(options), workers=[workers[k]], allow_other_workers=True, pure=False)
+               for k in range(n)]
     scan.prepare("merge")  # the merge's and the vocabulary's kernels load here while the workers count (a first
     scan.prepare("vocabulary")  # run compiles them: ~5 s, which the merge waited for after the workers' counts)
     parts = client.gather(futures)

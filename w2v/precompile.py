@@ -12,9 +12,10 @@ process (:func:`main`) compiles it into the cache while this process compiles th
 corpus (counting, or encoding with a vocabulary given) and reads it, and training loads it from there once
 the helper is done (:meth:`Helper.wait`). A model trained further on text (``--init``, ``--resume``,
 :meth:`w2v.model.Model.train`) does the same while the text is encoded (with ``--update-vocab``, from the
-count of its new words on). It is the same kernel: the helper builds the same stand-ins and calls the same
-compile path (the kernels' LLVM options included) with this process's CPU name and features, which Numba
-keys its cache by.
+count of its new words on), and so does a Dask worker from its first task, counting or encoding
+(:func:`w2v.distributed._start_kernel`). It is the same kernel: the helper builds the same stand-ins and
+calls the same compile path (the kernels' LLVM options included) with this process's CPU name and
+features, which Numba keys its cache by.
 
 No helper is started with one thread (the user's share of the machine), when the kernels are not cached
 (:data:`w2v.kernels.CACHED`: the helper's work would be lost), or when the process could not be started.
