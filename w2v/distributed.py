@@ -967,8 +967,10 @@ def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: Tra
     futures = [client.submit(_count_part, corpus.files, options.lowercase, k, n, prune_at, options.threads,
                              asdict(options), workers=[workers[k]], allow_other_workers=True, pure=False)
                for k in range(n)]
-    scan.prepare("merge")  # the merge's and the vocabulary's kernels load here while the workers count (a first
-    scan.prepare("vocabulary")  # run compiles them: ~5 s, which the merge waited for after the workers' counts)
+    # the merge's and the vocabulary's kernels load here while the workers count (a first run compiles them,
+    # ~5 s, which the merge waited for after the workers' counts)
+    scan.prepare("merge")
+    scan.prepare("vocabulary")
     parts = client.gather(futures)
     del futures
     counted = scan.merge(parts, prune_at)
