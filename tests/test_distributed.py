@@ -250,7 +250,7 @@ def test_a_worker_has_its_training_kernel_compiled_beside_its_first_task_and_wai
     model.initialize()
     run = "kernel-test"
     try:
-        chunk_starts, _ = distributed._describe_shard(run, 0, 1, [sample_path], vocab, options, None, 100_000)
+        distributed._describe_shard(run, 0, 1, [sample_path], vocab, options, None, 100_000)  # encodes
         assert events == [("start", "sg_batched", 2)]
         result = distributed._train_round(run, 0, 1, [sample_path], vocab, options, None, 100_000, 1, None,
                                           model.weights, 0, 0.0, 1.0, 0.025, 0.0001)
