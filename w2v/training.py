@@ -371,9 +371,7 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                          f"{model.position.corpus.get('sync_words')}")
     source = None
     with contextlib.ExitStack() as cleanup:
-        helper, kernel_seconds = started_kernel or (None, 0.0)
-        if helper is not None:
-            cleanup.callback(helper.close)
+        helper, kernel_seconds = _closing_helper(cleanup, started_kernel) if started_kernel is not None else (None, 0.0)
         if isinstance(corpus, EncodedCorpus):
             encoded = corpus
         else:
@@ -389,9 +387,7 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
             if resuming:
                 _check_same_corpus(model, source, None, allow_other_corpus)
             if started_kernel is None:  # loaded now, or compiled by a helper process while this one encodes
-                helper, kernel_seconds = start_kernel(model.options, say)
-                if helper is not None:
-                    cleanup.callback(helper.close)
+                helper, kernel_seconds = _closing_helper(cleanup, start_kernel(model.options, say))
             spool = None if in_memory else (cache_dir or tempfile.gettempdir())
             encoded = encode_corpus(source, model.vocab, model.options.max_sentence_length, cache_dir=spool,
                                     threads=model.options.threads)
@@ -406,6 +402,14 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
         return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
                       checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
                       chunk_callback=chunk_callback, helper=helper, kernel_seconds=kernel_seconds)
+
+
+def _closing_helper(cleanup: contextlib.ExitStack, started: Tuple[Optional[Helper], float]):
+    """``started`` (:func:`w2v.precompile.start`'s answer: the helper or None, seconds), its helper closed when
+    ``cleanup`` ends, however training ends."""
+    if started[0] is not None:
+        cleanup.callback(started[0].close)
+    return started
 
 
 #: The signals that stop training at the next chunk's end (when Python handles them, as it does Ctrl-C).
@@ -584,9 +588,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     spooled = None
     with contextlib.ExitStack() as cleanup:
         # the training kernel loaded now, or compiled by a helper process while this one reads the corpus
-        helper, kernel_seconds = start_kernel(options, say)
-        if helper is not None:
-            cleanup.callback(helper.close)
+        helper, kernel_seconds = _closing_helper(cleanup, start_kernel(options, say))
         try:
             if vocab is None:  # one reading of the text: counted, and each token's entry spooled
                 on_prune = _cannot_read_again(corpus, options) if corpus.read_once else None
