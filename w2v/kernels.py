@@ -168,6 +168,11 @@ _F24 = np.float32(1.0 / (1 << 24))
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
 _MAXF = np.float32(MAX_EXP)
+#: The ``skip_outside`` flag of hierarchical softmax's and negative sampling's calls. Not the literals True and
+#: False: Numba types those as literals and compiles the callee once for each, where the flag only picks the
+#: gradient outside (-6, 6) in :func:`_score` (measured: skip-gram's kernel compiled its batch pass twice).
+_HS = np.bool_(True)
+_NS = np.bool_(False)
 _SCALE = np.float32(TABLE_SIZE / (2 * MAX_EXP))
 _AHEAD = 2  # centre words between a prefetch and the use of its rows (sg_batched, cbow_exact)
 _FAST = {"reassoc", "contract"}  # never nnan/ninf: NaN must surface as a NaN loss
@@ -489,12 +494,12 @@ def _exact_outputs(h, neu1e, word, alpha, syn1neg, negative, alias_prob, alias_i
     """
     loss = 0.0
     count = 0
-    n = code_lengths[word]
+    n = np.int64(code_lengths[word])  # int64, as the count of outputs below: _one_input_pass compiles once
     if n > 0:  # hierarchical softmax: the Huffman path, label = 1 - code
         for j in range(n):
             rows[j] = points[word, j]
             labels[j] = _ONE - np.float32(codes[word, j])
-        l, k = _one_input_pass(h, neu1e, syn1, rows, labels, n, True, alpha, tables, xs, dim)
+        l, k = _one_input_pass(h, neu1e, syn1, rows, labels, n, _HS, alpha, tables, xs, dim)
         loss += l
         count += k
     if negative > 0:  # the word itself, then the negatives (a draw equal to the word is skipped)
@@ -525,7 +530,7 @@ def _exact_outputs(h, neu1e, word, alpha, syn1neg, negative, alias_prob, alias_i
                 _axpy(g, h, row, dim)
             count += n
         else:
-            l, k = _one_input_pass(h, neu1e, syn1neg, rows, labels, n, False, alpha, tables, xs, dim)
+            l, k = _one_input_pass(h, neu1e, syn1neg, rows, labels, n, _NS, alpha, tables, xs, dim)
             loss += l
             count += k
     return state, loss, count
@@ -866,6 +871,7 @@ def _sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_p
     out_base = np.zeros((n_words, dim), dtype=np.float32)
     _sync_private(syn1neg, 0, out_private, out_base, dim)
     noise = np.empty(sen.shape[0] * negative, dtype=np.int64)
+    zero = np.int64(0)  # not the literal 0, which would compile _batch_pass a second time (see _HS)
     since_sync = 0
     since_words_sync = 0
     loss = 0.0
@@ -893,7 +899,7 @@ def _sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_p
                     n_in += 1
             if n_in == 0:
                 continue
-            n_hs = code_lengths[word]
+            n_hs = np.int64(code_lengths[word])  # int64, as n_out below: _batch_pass compiles once
             if n_hs > 0:  # hierarchical softmax: the centre's Huffman path, label = 1 - code
                 for j in range(n_hs):
                     out_ids[j] = points[word, j]
@@ -902,7 +908,7 @@ def _sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_p
                 group = n_in if hs_group <= 0 else hs_group
                 for b_begin in range(0, n_in, group):
                     l, k = _batch_pass(inputs, b_begin, min(n_in, b_begin + group), syn1, private, first_private,
-                                       out_ids, labels, weights, n_hs, True, alpha, tables, out_rows, in_delta,
+                                       out_ids, labels, weights, n_hs, _HS, alpha, tables, out_rows, in_delta,
                                        grads, dim)
                     loss += l
                     count += k
@@ -928,8 +934,8 @@ def _sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_p
                         labels[n_out] = _ZERO
                         weights[n_out] = _ONE
                         n_out += 1
-                l, k = _batch_pass(inputs, 0, n_in, syn1neg, out_private, 0, out_ids, labels,
-                                   weights, n_out, False, alpha, tables, out_rows, in_delta, grads, dim)
+                l, k = _batch_pass(inputs, zero, n_in, syn1neg, out_private, zero, out_ids, labels,
+                                   weights, n_out, _NS, alpha, tables, out_rows, in_delta, grads, dim)
                 loss += l
                 count += k
             for i in range(n_in):
