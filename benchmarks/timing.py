@@ -8,6 +8,7 @@ import compileall
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,8 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 def invocation(script: str, argv: Optional[Sequence[str]]) -> str:
     """The command line a result records: ``python benchmarks/<script's file name> <arguments>``, the
-    arguments ``argv`` or, when None, this process's own."""
-    return f"python benchmarks/{os.path.basename(script)} {' '.join(sys.argv[1:] if argv is None else argv)}"
+    arguments ``argv`` or, when None, this process's own, quoted as a shell needs them (``--args "--threads 2"``)."""
+    return f"python benchmarks/{os.path.basename(script)} {shlex.join(sys.argv[1:] if argv is None else argv)}"
 
 
 def time_command(command: List[str]) -> Tuple[float, float, str]:

@@ -378,6 +378,13 @@ def test_a_recorded_result_is_never_replaced(tmp_path):
         free_stem("../up", folder=str(tmp_path))
 
 
+def test_a_recorded_command_can_be_run_again_as_written():
+    """An argument with a space (first_run.py's ``--args``) is recorded quoted, not as words of its own."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from timing import invocation
+    assert invocation("/x/first_run.py", ["--args", "--threads 1", "--repeat", "3"]) == \
+        "python benchmarks/first_run.py --args '--threads 1' --repeat 3"
+
 def test_no_benchmark_opens_a_results_file_to_replace_it():
     """Every script records through timing's helpers (:func:`write_result`, or :func:`free_stem` and
     ``create_new``), not an ``open(..., "w")`` of results/ or of a ``--name`` stem."""
