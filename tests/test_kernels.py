@@ -432,37 +432,45 @@ def test_256_bit_vectors_preferred_on_avx512_unless_chosen_otherwise(before, env
     assert applied == (avx512 and expect == "host")
 
 
-# Compiled in a fresh cache, with the shared passes replaced by stubs that record their argument types (a stub
-# compiles in milliseconds where a pass takes about 3 s).
+# Compiled in a fresh cache, with the shared parts replaced by stubs that record their argument types (a stub
+# compiles in milliseconds where _batch_pass takes about 3 s).
 ONE_VERSION_PROBE = """
 import inspect, sys
 sys.path.insert(0, sys.argv[1])
+import numpy as np
 from numba import njit
 from w2v import kernels, precompile
 from w2v.options import TrainOptions
 
 
-def stub(name):
-    params = ", ".join(inspect.signature(getattr(kernels, name).py_func).parameters)
+def stub(name, returns):
+    params = list(inspect.signature(getattr(kernels, name).py_func).parameters)
     scope = {}
-    exec(f"def {name}({params}):\\n    return 0.0, 0", scope)
+    exec(f"def {name}({', '.join(params)}):\\n    return {returns.format(*params)}", scope)
     setattr(kernels, name, njit(scope[name]))
 
 
-stub("_batch_pass")
-stub("_one_input_pass")
+stub("_batch_pass", "0.0, 0")
+stub("_one_input_pass", "0.0, 0")
+stub("_sync_private", "None")
+stub("_rehash_into", "{0}")
 for exact in (False, True):  # CBOW's kernel calls the same _exact_outputs as skip-gram's exact one
     options = TrainOptions(exact=exact, hs=True, negative=2, dim=4).resolved()
     assert options.dim not in kernels.FIXED_WIDTHS  # the kernels themselves
     kernel, args = precompile.stand_in(options)
     kernel(*args)
-print(len(kernels._batch_pass.signatures), len(kernels._one_input_pass.signatures))
+table = kernels.table_new(16)
+kernels._rehash(1024, table[1], table[2], 0)  # a table grown (table_add)
+kernels.table_prune(table, 0, 1)
+print(*(len(getattr(kernels, name).signatures) for name in ("_batch_pass", "_one_input_pass", "_sync_private",
+                                                            "_rehash_into")))
 """
 
 
-def test_hierarchical_softmax_and_negative_sampling_share_one_compiled_pass(tmp_path):
-    # both objectives call the same pass with arguments of the same types: a literal (0, True, False) or an
-    # int32 where the other call has an int64 compiles the pass again, 2-3 s more on a first run
+def test_the_kernels_shared_parts_are_each_compiled_once(tmp_path):
+    # hierarchical softmax and negative sampling call the same pass, a table grown and a table pruned fill its
+    # slots alike, with arguments of the same types: a literal (0, True, False) or an int32 where another call
+    # has an int64 compiles the part again (2-3 s more for _batch_pass on a first run)
     import os
     import subprocess
     import sys
@@ -471,8 +479,7 @@ def test_hierarchical_softmax_and_negative_sampling_share_one_compiled_pass(tmp_
     out = subprocess.run([sys.executable, "-c", ONE_VERSION_PROBE, root], capture_output=True, text=True, env=env,
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["1", "1"]
-
+    assert out.stdout.split() == ["1", "1", "1", "1"]
 
 def _text_values():
     """float32 values of every kind: normal ones of many scales, random bit patterns, powers of ten and

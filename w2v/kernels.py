@@ -862,16 +862,16 @@ def _sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_p
     first_private = syn1.shape[0] - n_private
     private = np.zeros((n_private, dim), dtype=np.float32)
     base = np.zeros((n_private, dim), dtype=np.float32)
+    zero = np.int64(0)  # not the literal 0, which would compile _sync_private and _batch_pass again (see _HS)
     _sync_private(syn1, first_private, private, base, dim)  # nothing to merge yet: takes the first copy
     n_words = max(0, min(private_words, syn0.shape[0])) if negative > 0 else 0
     in_private = np.zeros((n_words, dim), dtype=np.float32)  # syn0's first n_words rows, and their base
     in_base = np.zeros((n_words, dim), dtype=np.float32)
-    _sync_private(syn0, 0, in_private, in_base, dim)
+    _sync_private(syn0, zero, in_private, in_base, dim)
     out_private = np.zeros((n_words, dim), dtype=np.float32)  # syn1neg's, and their base
     out_base = np.zeros((n_words, dim), dtype=np.float32)
-    _sync_private(syn1neg, 0, out_private, out_base, dim)
+    _sync_private(syn1neg, zero, out_private, out_base, dim)
     noise = np.empty(sen.shape[0] * negative, dtype=np.int64)
-    zero = np.int64(0)  # not the literal 0, which would compile _batch_pass a second time (see _HS)
     since_sync = 0
     since_words_sync = 0
     loss = 0.0
@@ -945,14 +945,14 @@ def _sg_batched(syn0, syn1neg, syn1, ids, offsets, s_begin, s_end, keep, alias_p
                     dst[d] += in_delta[i, d]
             since_words_sync += 1
             if n_words > 0 and since_words_sync >= private_sync:
-                _sync_private(syn0, 0, in_private, in_base, dim)
-                _sync_private(syn1neg, 0, out_private, out_base, dim)
+                _sync_private(syn0, zero, in_private, in_base, dim)
+                _sync_private(syn1neg, zero, out_private, out_base, dim)
                 since_words_sync = 0
     if n_private > 0:
         _sync_private(syn1, first_private, private, base, dim)
     if n_words > 0:
-        _sync_private(syn0, 0, in_private, in_base, dim)
-        _sync_private(syn1neg, 0, out_private, out_base, dim)
+        _sync_private(syn0, zero, in_private, in_base, dim)
+        _sync_private(syn1neg, zero, out_private, out_base, dim)
     return loss, count, trained
 
 
@@ -1577,7 +1577,7 @@ def table_prune(table, n, at_most):
     reused, its slots emptied and filled again: new slots beside the old would add their size to the
     peak of a count at its limit (256 MiB at 21 million tokens; benchmarks/README.md, "Pruning in place")."""
     slots, entries, arena = table
-    kept = 0
+    kept = np.int64(0)  # not the literal 0, which would compile _rehash_into a second time (see _HS)
     used = 0
     for e in range(n):
         if entries[e, _COUNT] > at_most:
