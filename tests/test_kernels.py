@@ -454,6 +454,7 @@ stub("_batch_pass", "0.0, 0")
 stub("_one_input_pass", "0.0, 0")
 stub("_sync_private", "None")
 stub("_rehash_into", "{0}")
+stub("_pairs_rebuilt", "{0}, {1}")
 for exact in (False, True):  # CBOW's kernel calls the same _exact_outputs as skip-gram's exact one
     options = TrainOptions(exact=exact, hs=True, negative=2, dim=4).resolved()
     assert options.dim not in kernels.FIXED_WIDTHS  # the kernels themselves
@@ -462,15 +463,17 @@ for exact in (False, True):  # CBOW's kernel calls the same _exact_outputs as sk
 table = kernels.table_new(16)
 kernels._rehash(1024, table[1], table[2], 0)  # a table grown (table_add)
 kernels.table_prune(table, 0, 1)
+kernels.pairs_count(kernels.pairs_new(16), 0, 0, 0, table, 1, -1.0, 1)  # a pair table grown
+kernels.pairs_prune(kernels.pairs_new(16), 1)
 print(*(len(getattr(kernels, name).signatures) for name in ("_batch_pass", "_one_input_pass", "_sync_private",
-                                                            "_rehash_into")))
+                                                            "_rehash_into", "_pairs_rebuilt")))
 """
 
 
 def test_the_kernels_shared_parts_are_each_compiled_once(tmp_path):
-    # hierarchical softmax and negative sampling call the same pass, a table grown and a table pruned fill its
-    # slots alike, with arguments of the same types: a literal (0, True, False) or an int32 where another call
-    # has an int64 compiles the part again (2-3 s more for _batch_pass on a first run)
+    # hierarchical softmax and negative sampling call the same pass, a table grown and a table pruned (of tokens,
+    # or of pairs) fill its slots alike, with arguments of the same types: a literal (0, True, False) or an int32
+    # where another call has an int64 compiles the part again (2-3 s more for _batch_pass on a first run)
     import os
     import subprocess
     import sys
@@ -479,7 +482,7 @@ def test_the_kernels_shared_parts_are_each_compiled_once(tmp_path):
     out = subprocess.run([sys.executable, "-c", ONE_VERSION_PROBE, root], capture_output=True, text=True, env=env,
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["1", "1", "1", "1"]
+    assert out.stdout.split() == ["1", "1", "1", "1", "1"]
 
 def _text_values():
     """float32 values of every kind: normal ones of many scales, random bit patterns, powers of ten and

@@ -206,7 +206,9 @@ def test_a_model_trained_on_an_encoded_corpus_starts_no_helper(tmp_path, monkeyp
 
 
 @pytest.mark.parametrize("args, said", [([], "two arguments expected, got 0"),
-                                        (['{"dim": 0}', "{}"], "dim must be an integer")])
+                                        (['{"dim": 0}', "{}"], "dim must be an integer"),
+                                        (['["nope"]', "{}"], "the passes are count, spool"),
+                                        (['[]', "{}"], "the passes are count, spool")])
 def test_the_helper_run_by_hand_with_bad_arguments_says_so_in_one_line(args, said):
     done = subprocess.run([sys.executable, "-m", "w2v.precompile", *args], cwd=ROOT, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60)
@@ -247,3 +249,97 @@ def test_init_with_update_vocab_starts_the_kernel_before_counting_the_new_words(
     assert events == ["start", "count", "wait", "close"]
     from w2v.formats import read_vectors
     assert {"zebra", "quagga"} <= set(read_vectors(str(tmp_path / "more.bin")).words)
+
+
+def test_counting_commands_compile_their_later_kernels_in_a_helper(tmp_path):
+    # an empty Numba cache: `w2v vocab` has the vocabulary's kernels compiled by a helper while it compiles the
+    # counting ones and counts, then `w2v phrases` (the counting kernels now cached) the pairs'; once cached,
+    # no helper
+    write(tmp_path / "c.txt", CORPUS)
+    # Numba says on standard output which kernels this process compiled ("data saved") or loaded
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), NUMBA_DEBUG_CACHE="1")
+
+    def run(*args):
+        done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), *args, "--threads", "2"], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done.stderr, done.stdout
+
+    def compiled_here(cache_lines, kernel):
+        lines = [line for line in cache_lines.splitlines() if f"kernels.{kernel}-" in line and ".nbc" in line]
+        assert lines, kernel
+        return any("data saved to" in line for line in lines)
+
+    said, cache = run("vocab", "c.txt", "-o", "v.tsv", "--min-count", "1")
+    assert "compiling the vocabulary kernels in a second process" in said
+    assert compiled_here(cache, "count_tokens_hashed")
+    assert not compiled_here(cache, "table_candidates") and not compiled_here(cache, "table_frequency_order")
+    assert sorted((tmp_path / "v.tsv").read_text().split()) == sorted(WORDS + ["600"] * 6)
+    said, cache = run("phrases", "c.txt", "-o", "p.txt", "--min-count", "1", "--threshold", "0")
+    assert "compiling the pairs kernels in a second process" in said and "vocabulary" not in said
+    assert not compiled_here(cache, "count_pairs") and not compiled_here(cache, "join_pairs")
+    # every pair follows the same word: word2phrase joins each line's words two by two
+    first = (tmp_path / "p.txt").read_text().splitlines()[0].split()
+    assert first == [f"{a}_{b}" for a, b in zip(CORPUS.split()[0:12:2], CORPUS.split()[1:12:2])]
+    said, _ = run("phrases", "c.txt", "-o", "p2.txt", "--min-count", "1", "--threshold", "0")
+    assert "second process" not in said
+    assert (tmp_path / "p2.txt").read_bytes() == (tmp_path / "p.txt").read_bytes()
+
+
+def test_a_pass_compiled_aside_is_waited_for_before_it_is_loaded(monkeypatch):
+    from w2v import kernels, scan
+    events = []
+
+    class FakeHelper:
+        problem = ""
+
+        def wait(self):
+            events.append(("wait", "pairs" in scan._prepared))
+            return (None if self.problem else 1.0), self.problem, 0.5
+
+        def close(self):
+            events.append(("close",))
+
+    monkeypatch.setattr(kernels, "CACHED", True)
+    monkeypatch.setattr(precompile, "_passes_loaded", lambda names: False)
+    monkeypatch.setattr(precompile, "_start_helper", lambda job: events.append(("start", json.loads(job))) or
+                        FakeHelper())
+    monkeypatch.setattr(scan, "_prepared", set())
+    said = []
+    with precompile.passes_aside(["pairs", "vocabulary"], 2, said.append):
+        assert set(scan._aside) == {"pairs", "vocabulary"}
+        scan.prepare("pairs")
+        scan.prepare("vocabulary")  # the same helper: waited for once
+        assert {"pairs", "vocabulary"} <= scan._prepared
+    assert events == [("start", ["pairs", "vocabulary"]), ("wait", False), ("close",)]
+    assert said == ["compiling the pairs and vocabulary kernels in a second process while the corpus is counted "
+                    "(a first run only)..."]
+    assert scan._aside == {}
+    # one thread, or kernels that are not cached: no helper
+    for threads, cached in ((1, True), (2, False)):
+        monkeypatch.setattr(kernels, "CACHED", cached)
+        with precompile.passes_aside(["pairs"], threads):
+            assert scan._aside == {}
+    assert len(events) == 3
+    # a helper that failed: said, and the kernels compiled (here: loaded) in this process
+    monkeypatch.setattr(kernels, "CACHED", True)
+    monkeypatch.setattr(FakeHelper, "problem", "boom")
+    monkeypatch.setattr(scan, "_prepared", set())
+    with precompile.passes_aside(["pairs"], 2, said.append):
+        scan.prepare("pairs")
+        assert "pairs" in scan._prepared
+    assert said[1:] == ["compiling the pairs kernels in a second process while the corpus is counted (a first "
+                        "run only)...", "note: the helper process did not compile the pairs kernels (boom); "
+                        "compiling them here"]
+    with pytest.raises(ValueError, match="no pass 'nope'"):
+        with precompile.passes_aside(["nope"], 2):
+            pass
+
+
+def test_passes_already_in_the_cache_are_loaded_without_a_helper(monkeypatch):
+    from w2v import scan
+    scan.prepare("pairs")  # in the cache now (the suite's own)
+    monkeypatch.setattr(scan, "_prepared", set())
+    monkeypatch.setattr(precompile, "_start_helper", lambda job: pytest.fail("a helper was started"))
+    with precompile.passes_aside(["pairs"], 2):
+        assert "pairs" in scan._prepared and scan._aside == {}

@@ -675,16 +675,18 @@ def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, thr
     """
     from w2v.corpus import Corpus
     from w2v.options import default_threads
+    from w2v.precompile import passes_aside
     from w2v.training import say_count_notes
     from w2v.vocab import build_vocabulary
 
     start = time.perf_counter()
     planned = _plan([output], list(corpus) + source_files(list(corpus)), force)
     _numba_without_scipy_blas()
-    with user_errors():
+    threads = threads or default_threads()
+    with user_errors(), passes_aside(["vocabulary"], threads, say=None if quiet else _say):
         source = Corpus(list(corpus), lowercase=lowercase, progress=not quiet)
         vocabulary, counted = build_vocabulary(source, min_count=min_count, max_size=max_vocab,
-                                               prune_at=count_limit, threads=threads or default_threads())
+                                               prune_at=count_limit, threads=threads)
         if output:
             vocabulary.save(output, force=force)
     to_stderr = bool(planned) and planned[0].kind == "stdout"  # the summary must not mix with the vocabulary
@@ -773,6 +775,7 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
     from w2v.phrases import (check_phrase_options, check_text_output, count_phrases, read_phrase_table,
                              save_phrase_table, write_phrases)
     from w2v.phrases import phrase_table as phrase_table_rows
+    from w2v.precompile import passes_aside
 
     thresholds = list(threshold) or [0.5 if scoring == "npmi" else 100.0]
     if len(thresholds) == 1:
@@ -798,7 +801,8 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
     threads = threads or default_threads()
     _numba_without_scipy_blas()
     with user_errors(), tempfile.TemporaryDirectory(prefix="w2v-phrases-") as folder, \
-            _stdin_saved(corpus, folder, "set TMPDIR to another folder") as corpus:
+            _stdin_saved(corpus, folder, "set TMPDIR to another folder") as corpus, \
+            passes_aside(["pairs"], threads, say=None if quiet else _say):
         tables = read_phrase_table(phrase_table) if phrase_table else None
         passes = len(tables) if tables else passes
         source, saved = list(corpus), []

@@ -2088,7 +2088,7 @@ def _pair_add(pairs, n, key, count):
     pairs[s, 1] = count
     n += 1
     if 2 * n > pairs.shape[0]:
-        pairs, n = _pairs_rebuilt(pairs, 2 * pairs.shape[0], 0)
+        pairs, n = _pairs_rebuilt(pairs, 2 * pairs.shape[0], np.int64(0))  # not a literal (see _HS)
     return pairs, n
 
 

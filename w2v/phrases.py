@@ -141,6 +141,7 @@ def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 
     words = scan.count(corpus, prune_at, threads)
     if words.total_tokens == 0:
         raise ValueError("the corpus is empty: no words to join")
+    scan.prepare("pairs")  # before the threads below
     # the bound needs every token's whole count (a pruned count can be below its pairs')
     at_least = float(threshold) if threshold is not None and scoring == "word2phrase" and not words.pruned_below \
         else None
@@ -182,6 +183,7 @@ def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, thre
     check_phrase_options(min_count, threshold, scoring, delimiter)
     counts.check_join(min_count, threshold, scoring)
     _read_twice(corpus)
+    scan.prepare("pairs")
     counts = joining(counts, min_count, threshold, scoring)
     settings = (counts.table, counts.pairs, np.frombuffer(delimiter.encode("utf-8"), np.uint8))
     space = np.frombuffer(b" ", np.uint8)

@@ -17,6 +17,11 @@ count of its new words on), and so does a Dask worker from its first task, count
 calls the same compile path (the kernels' LLVM options included) with this process's CPU name and
 features, which Numba keys its cache by.
 
+The commands that count without training do the same for the kernels they compile after counting:
+``w2v vocab`` the vocabulary's (4-5 s on a first run) and ``w2v phrases`` the pairs' (5-6 s), which
+a helper compiles (:func:`passes_aside`, ``python -m w2v.precompile '["vocabulary"]' TARGET``) while this
+process compiles the counting kernels and counts; :func:`w2v.scan.prepare` then waits for it and loads them.
+
 No helper is started with one thread (the user's share of the machine), when the kernels are not cached
 (:data:`w2v.kernels.CACHED`: the helper's work would be lost), or when the process could not be started.
 If the helper fails, or this process does not find its kernel in the cache afterwards, training compiles
@@ -25,6 +30,7 @@ its standard input, a pipe only this process holds, and exits when that pipe clo
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -33,7 +39,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -41,7 +47,7 @@ from .model import Model, kernel_args, kernel_function, padded_dim
 from .options import TrainOptions
 from .vocab import Vocabulary
 
-__all__ = ["Helper", "start", "stand_in", "stand_in_args", "load_cached"]
+__all__ = ["Helper", "start", "passes_aside", "stand_in", "stand_in_args", "load_cached"]
 
 #: Seconds to wait for a helper before compiling in this process instead (the kernel compiles in 10-30 s).
 HELPER_TIMEOUT = 900.0
@@ -149,6 +155,77 @@ def start(options: TrainOptions, say=None) -> Tuple[Optional[Helper], float]:
         return None, time.perf_counter() - begun
     if options.threads < 2 or not kernels.CACHED:
         return None, time.perf_counter() - begun
+    helper = _start_helper(json.dumps(asdict(options)))
+    if helper is not None and say is not None:
+        say("compiling the training kernel in a second process while the corpus is read (a first run only)...")
+    return helper, time.perf_counter() - begun
+
+
+def _passes_loaded(names: Sequence[str]) -> bool:
+    """Load the kernels of the passes ``names`` from Numba's cache (:func:`w2v.scan.prepare`), or find one
+    that is not there without compiling it (as :func:`load_cached`; this thread's compiles only)."""
+    from numba.core import event
+
+    from . import scan
+    this_thread = threading.get_ident()
+
+    class StopCompiling(event.Listener):
+        def on_start(self, started) -> None:
+            if threading.get_ident() == this_thread:
+                raise _NotCached()
+
+        def on_end(self, ended) -> None:
+            pass
+
+    try:
+        with event.install_listener("numba:compile", StopCompiling()):
+            for name in names:
+                scan.prepare(name)
+    except _NotCached:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def passes_aside(names: Sequence[str], threads: int, say=None) -> Iterator[None]:
+    """Within the block, the kernels of the passes ``names`` (:data:`w2v.scan.PASSES`) are loaded from the
+    cache at once, or, when one is not there, compiled by a helper process that :func:`w2v.scan.prepare`
+    waits for (module docstring). No helper with one thread. It is stopped when the block ends."""
+    from . import kernels, scan
+    unknown = [name for name in names if name not in scan.PASSES]
+    if unknown:
+        raise ValueError(f"no pass {unknown[0]!r}; the passes are {', '.join(scan.PASSES)}")
+    helper = None
+    if threads >= 2 and kernels.CACHED and not _passes_loaded(names):
+        helper = _start_helper(json.dumps(list(names)))
+    if helper is None:
+        yield
+        return
+    if say is not None:
+        say(f"compiling the {' and '.join(names)} kernels in a second process while the corpus is counted "
+            f"(a first run only)...")
+    waited = []
+
+    def wait() -> None:
+        if not waited:  # one helper for all the passes: waited for once
+            waited.append(helper.wait())
+            problem = waited[0][1]
+            if problem and say is not None:
+                say(f"note: the helper process did not compile the {' and '.join(names)} kernels ({problem}); "
+                    f"compiling them here")
+
+    for name in names:
+        scan._aside[name] = wait
+    try:
+        yield
+    finally:
+        for name in names:
+            scan._aside.pop(name, None)
+        helper.close()
+
+
+def _start_helper(job: str) -> Optional[Helper]:
+    """A helper process (:func:`main`) for ``job`` (JSON), or None when it could not be started."""
     from numba.core import config
     from numba.core.codegen import get_host_cpu_features
     target = {"cpu_name": config.CPU_NAME, "cpu_features": config.CPU_FEATURES or get_host_cpu_features()}
@@ -158,15 +235,13 @@ def start(options: TrainOptions, say=None) -> Tuple[Optional[Helper], float]:
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     errors = tempfile.TemporaryFile()
     try:
-        process = subprocess.Popen([sys.executable, "-m", "w2v.precompile", json.dumps(asdict(options)),
-                                    json.dumps(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=errors, cwd=package_root, text=True)
+        process = subprocess.Popen([sys.executable, "-m", "w2v.precompile", job, json.dumps(target)],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, cwd=package_root,
+                                   text=True)
     except OSError:
         errors.close()
-        return None, time.perf_counter() - begun
-    if say is not None:
-        say("compiling the training kernel in a second process while the corpus is read (a first run only)...")
-    return Helper(process, errors), time.perf_counter() - begun
+        return None
+    return Helper(process, errors)
 
 
 def _exit_when_parent_goes() -> None:
@@ -179,22 +254,34 @@ def _exit_when_parent_goes() -> None:
 
 
 def main(argv) -> None:
-    """The helper: ``python -m w2v.precompile OPTIONS TARGET`` (JSON: :class:`w2v.options.TrainOptions`'
-    fields; the parent's Numba CPU name and features) compiles the options' training kernel into Numba's
-    cache, prints ``{"seconds": ...}`` and ends the process (exit status 0)."""
+    """The helper: ``python -m w2v.precompile JOB TARGET`` (JSON: :class:`w2v.options.TrainOptions`' fields,
+    or a list of :data:`w2v.scan.PASSES`; the parent's Numba CPU name and features) compiles the options'
+    training kernel, or the passes' kernels, into Numba's cache, prints ``{"seconds": ...}`` and ends the
+    process (exit status 0)."""
+    from . import scan
     try:
         if len(argv) != 2:
             raise ValueError(f"two arguments expected, got {len(argv)}")
-        options, target = TrainOptions(**json.loads(argv[0])).resolved(), json.loads(argv[1])
+        job, target = json.loads(argv[0]), json.loads(argv[1])
+        if isinstance(job, list):
+            if not job or not all(isinstance(name, str) and name in scan.PASSES for name in job):
+                raise ValueError(f"the passes are {', '.join(scan.PASSES)}, got {argv[0]}")
+        else:
+            job = TrainOptions(**job).resolved()
         cpu_name, cpu_features = target["cpu_name"], target["cpu_features"]
     except (ValueError, TypeError, KeyError) as error:  # run by hand: one line, not a traceback
-        sys.exit(f"python -m w2v.precompile: {error} (this is w2v train's helper: OPTIONS and TARGET as JSON)")
+        sys.exit(f"python -m w2v.precompile: {error} (this is w2v's helper: JOB and TARGET as JSON)")
     threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
     from numba.core import config
     config.CPU_NAME, config.CPU_FEATURES = cpu_name, cpu_features  # before w2v.kernels
-    kernel, args = stand_in(options)
     begun = time.perf_counter()
-    kernel(*args)
+    if isinstance(job, list):
+        for name in job:
+            scan.prepare(name)
+    else:
+        kernel, args = stand_in(job)
+        begun = time.perf_counter()
+        kernel(*args)
     print(json.dumps({"seconds": time.perf_counter() - begun}), flush=True)
     # the kernel is in the cache (Numba has written and closed its files) and the answer is out: end here,
     # without the interpreter's last garbage collection over the compiler's objects (a second or more)

@@ -471,17 +471,25 @@ class Counted:
 
 def prepare(pass_name: str, table: Optional[tuple] = None) -> None:
     """Load (or compile) the text kernels of one pass (``"count"``, ``"spool"``: :func:`count_and_spool`,
-    ``"shards"``: its count merged in shards, ``"merge"``, ``"encode"``, or ``"vocabulary"``: the vocabulary
-    of a count, on its ``table``), each once, on a few bytes, then hand LLVM's pages back
+    ``"shards"``: its count merged in shards, ``"merge"``, ``"encode"``, ``"vocabulary"``: the vocabulary
+    of a count, on its ``table``, or ``"pairs"``: the phrases' pairs), each once, on a few bytes, then hand
+    LLVM's pages back
     (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes never use them. A pass
     loads only its own kernels (each takes ~15 ms from the cache, and a first run compiles it): ``w2v train``
     needs only the spool's and the vocabulary's, encoding with a vocabulary only the two that make its word
     table and look the tokens up in it, and a count whose vocabulary is not made (phrases, a distributed
-    worker's part) none of the vocabulary's (about 4 s of compiling on a first run)."""
+    worker's part) none of the vocabulary's (about 4 s of compiling on a first run). When a helper process is
+    compiling the pass's kernels (:func:`w2v.precompile.passes_aside`), it is waited for first and they are
+    loaded from the cache it wrote."""
     from . import kernels
     from .memory import map_large_blocks, release_compiler_pages
     if pass_name in _prepared:
         return
+    if pass_name not in PASSES:
+        raise ValueError(f"no pass {pass_name!r}; the passes are {', '.join(PASSES)}")
+    wait = _aside.pop(pass_name, None)
+    if wait is not None:
+        wait()
     map_large_blocks()
     data = np.frombuffer(b"a b\n\xff", dtype=np.uint8)  # read-only, as the encoding pass's pieces
     if pass_name == "encode":  # a vocabulary's table (word_table: no hashes kept) and the tokens looked up in it
@@ -497,6 +505,8 @@ def prepare(pass_name: str, table: Optional[tuple] = None) -> None:
         kernels.slots_fill_left(slots, joined[2], *kernels.slots_fill_range(slots, joined[2], n, 0, 512))
     elif pass_name == "vocabulary":
         _load_vocabulary_kernels(kernels.table_new(16) if table is None else table)
+    elif pass_name == "pairs":
+        _load_pair_kernels(data)
     else:
         _load_count_kernels(pass_name, data)
     release_compiler_pages()
@@ -536,7 +546,30 @@ def _load_vocabulary_kernels(table: tuple) -> None:
     kernels.table_tokens_joined(table, none)
 
 
+def _load_pair_kernels(data: np.ndarray) -> None:
+    """:func:`prepare`'s kernels of the phrases' pairs (:mod:`w2v.phrases`): counting a piece's pairs (read-only
+    pieces), merging, counting the pair that straddles two pieces and pruning; their scores and the table of
+    those that join; joining a piece's pairs and looking one up."""
+    from . import kernels
+    table = kernels.table_new(16)
+    settings = (table, 1, -1.0, 1)  # the token table, min count, least score, total tokens (count_phrases)
+    counted, n, _ = kernels.count_pairs(data, *settings, kernels.pairs_new(16), 0)
+    pairs, n = kernels.pairs_merge(kernels.pairs_new(16), 0, counted)
+    pairs, n = kernels.pairs_count(pairs, n, -1, -1, *settings)
+    pairs, n = kernels.pairs_prune(pairs, 1)
+    firsts, seconds, _, _ = kernels.pair_scores(table, pairs, 1, 100.0, 1, False)
+    joining, _ = kernels.pairs_from(firsts, seconds)
+    _, state, _ = kernels.join_pairs(data, table, joining, np.frombuffer(b"_", np.uint8), np.zeros(3, np.int64))
+    kernels.pair_joins(joining, state[1], 0)
+
+
+#: The passes :func:`prepare` knows.
+PASSES = ("count", "spool", "shards", "merge", "encode", "vocabulary", "pairs")
+
 _prepared: set = set()
+
+#: ``pass name -> wait()`` of the passes whose kernels a helper process is compiling (:func:`prepare`).
+_aside: dict = {}
 
 
 def count(corpus: Corpus, prune_at: Optional[int], threads: int = 1, shards: Optional[int] = None) -> Counted:
