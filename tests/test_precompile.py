@@ -343,3 +343,30 @@ def test_passes_already_in_the_cache_are_loaded_without_a_helper(monkeypatch):
     monkeypatch.setattr(precompile, "_start_helper", lambda job: pytest.fail("a helper was started"))
     with precompile.passes_aside(["pairs"], 2):
         assert "pairs" in scan._prepared and scan._aside == {}
+
+
+@pytest.mark.parametrize("phrases", [0, 1])
+def test_training_on_phrases_has_the_pairs_kernels_compiled_aside(tmp_path, monkeypatch, phrases):
+    # the pairs' kernels, compiled after the words' count on a first run, go to a helper as the training kernel
+    # does; without --phrases none is asked for
+    import contextlib
+
+    from click.testing import CliRunner
+
+    from w2v.cli import cli
+    write(tmp_path / "c.txt", CORPUS)
+    asked = []
+
+    @contextlib.contextmanager
+    def aside(names, threads, say=None):
+        asked.append((list(names), threads))
+        yield
+
+    monkeypatch.setattr(precompile, "passes_aside", aside)
+    result = CliRunner().invoke(cli, ["train", str(tmp_path / "c.txt"), "-o", str(tmp_path / "v.txt"), "--dim", "8",
+                                      "--epochs", "1", "--min-count", "1", "--threads", "2", "-q"]
+                                + (["--phrases", "1", "--phrase-threshold", "0"] if phrases else []))
+    assert result.exit_code == 0, result.output
+    assert asked == ([(["pairs"], 2)] if phrases else [])
+    words = (tmp_path / "v.txt").read_text().split("\n", 1)[1].split()
+    assert any("_" in word for word in words) == bool(phrases)

@@ -503,7 +503,11 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                 vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
                 sources = (_stdin_saved(corpus, cache_dir, "give another folder (--cache-dir)")
                            if phrases or phrase_table else contextlib.nullcontext(list(corpus)))  # phrases: 2+ reads
-                with sources as paths:
+                from w2v.precompile import passes_aside
+                # a first run: the pairs' kernels compiled by a helper too, while the words are counted
+                pairs_aside = (passes_aside(["pairs"], options.resolved().threads, say) if phrases
+                               else contextlib.nullcontext())
+                with sources as paths, pairs_aside:
                     result = run_training(paths, options, progress=not quiet, log=say, vocab=vocab,
                                           cache_dir=cache_dir, save_vocab=save_vocab, reserve=reserve, force=force,
                                           checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
