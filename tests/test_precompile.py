@@ -1,4 +1,5 @@
-"""The training kernel made ready before the corpus is read (w2v.precompile)."""
+"""The training kernel, and the kernels a count needs after it, made ready before the corpus is read
+(w2v.precompile)."""
 import json
 import os
 import subprocess
@@ -370,3 +371,30 @@ def test_training_on_phrases_has_the_pairs_kernels_compiled_aside(tmp_path, monk
     assert asked == ([(["pairs"], 2)] if phrases else [])
     words = (tmp_path / "v.txt").read_text().split("\n", 1)[1].split()
     assert any("_" in word for word in words) == bool(phrases)
+
+
+def test_phrases_from_a_saved_table_compile_nothing_aside(tmp_path, monkeypatch):
+    # with a table there is no count to overlap: the helper would compile what this process then waits for
+    import contextlib
+
+    from click.testing import CliRunner
+
+    from w2v.cli import cli
+    write(tmp_path / "c.txt", CORPUS)
+    asked = []
+
+    @contextlib.contextmanager
+    def aside(names, threads, say=None):
+        asked.append(list(names))
+        yield
+
+    monkeypatch.setattr(precompile, "passes_aside", aside)
+    common = ["--min-count", "1", "--threads", "2", "-q"]
+    made = CliRunner().invoke(cli, ["phrases", str(tmp_path / "c.txt"), "-o", str(tmp_path / "p.txt"), "--threshold",
+                                    "0", "--save-table", str(tmp_path / "t.tsv")] + common)
+    assert made.exit_code == 0, made.output
+    again = CliRunner().invoke(cli, ["phrases", str(tmp_path / "c.txt"), "-o", str(tmp_path / "p2.txt"),
+                                     "--phrase-table", str(tmp_path / "t.tsv")] + common)
+    assert again.exit_code == 0, again.output
+    assert asked == [["pairs"], []]
+    assert (tmp_path / "p2.txt").read_bytes() == (tmp_path / "p.txt").read_bytes()

@@ -804,9 +804,10 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
     start = time.perf_counter()
     threads = threads or default_threads()
     _numba_without_scipy_blas()
+    aside = [] if phrase_table else ["pairs"]  # a table is joined without a count: nothing to compile meanwhile
     with user_errors(), tempfile.TemporaryDirectory(prefix="w2v-phrases-") as folder, \
             _stdin_saved(corpus, folder, "set TMPDIR to another folder") as corpus, \
-            passes_aside(["pairs"], threads, say=None if quiet else _say):
+            passes_aside(aside, threads, say=None if quiet else _say):
         tables = read_phrase_table(phrase_table) if phrase_table else None
         passes = len(tables) if tables else passes
         source, saved = list(corpus), []

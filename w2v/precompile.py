@@ -1,5 +1,5 @@
-"""The training kernel made ready before the corpus is read: loaded from Numba's cache, or, when it is not
-there, compiled in a second process while this one reads the corpus.
+"""The training kernel (and the kernels a count needs after it) made ready before the corpus is read: loaded
+from Numba's cache, or, when it is not there, compiled in a second process while this one reads the corpus.
 
 A first ``w2v train`` (a new install, or a new version of :mod:`w2v.kernels`) compiled the counting kernels
 and then the training kernel, one after the other: Numba compiles one function at a time in a process

@@ -470,17 +470,17 @@ class Counted:
 
 
 def prepare(pass_name: str, table: Optional[tuple] = None) -> None:
-    """Load (or compile) the text kernels of one pass (``"count"``, ``"spool"``: :func:`count_and_spool`,
-    ``"shards"``: its count merged in shards, ``"merge"``, ``"encode"``, ``"vocabulary"``: the vocabulary
-    of a count, on its ``table``, or ``"pairs"``: the phrases' pairs), each once, on a few bytes, then hand
-    LLVM's pages back
-    (:func:`w2v.memory.release_compiler_pages`): loading touches them, the passes never use them. A pass
-    loads only its own kernels (each takes ~15 ms from the cache, and a first run compiles it): ``w2v train``
-    needs only the spool's and the vocabulary's, encoding with a vocabulary only the two that make its word
-    table and look the tokens up in it, and a count whose vocabulary is not made (phrases, a distributed
-    worker's part) none of the vocabulary's (about 4 s of compiling on a first run). When a helper process is
-    compiling the pass's kernels (:func:`w2v.precompile.passes_aside`), it is waited for first and they are
-    loaded from the cache it wrote."""
+    """Load (or compile) the text kernels of one pass (:data:`PASSES`: ``"count"``, ``"spool"``:
+    :func:`count_and_spool`, ``"shards"``: its count merged in shards, ``"merge"``, ``"encode"``,
+    ``"vocabulary"``: the vocabulary of a count, on its ``table``, or ``"pairs"``: the phrases' pairs), each
+    once, on a few bytes, then hand LLVM's pages back (:func:`w2v.memory.release_compiler_pages`): loading
+    touches them, the passes never use them. A pass loads only its own kernels (each takes ~15 ms from the
+    cache, and a first run compiles it): ``w2v train`` needs only the spool's and the vocabulary's, encoding
+    with a vocabulary only the two that make its word table and look the tokens up in it, and a count whose
+    vocabulary is not made (phrases, a distributed worker's part) none of the vocabulary's (about 4 s of
+    compiling on a first run). When a helper process is compiling the pass's kernels
+    (:func:`w2v.precompile.passes_aside`), it is waited for first and they are loaded from the cache it
+    wrote."""
     from . import kernels
     from .memory import map_large_blocks, release_compiler_pages
     if pass_name in _prepared:
