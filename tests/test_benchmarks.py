@@ -385,6 +385,7 @@ def test_a_recorded_command_can_be_run_again_as_written():
     assert invocation("/x/first_run.py", ["--args", "--threads 1", "--repeat", "3"]) == \
         "python benchmarks/first_run.py --args '--threads 1' --repeat 3"
 
+
 def test_no_benchmark_opens_a_results_file_to_replace_it():
     """Every script records through timing's helpers (:func:`write_result`, or :func:`free_stem` and
     ``create_new``), not an ``open(..., "w")`` of results/ or of a ``--name`` stem."""

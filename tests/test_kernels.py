@@ -437,7 +437,6 @@ def test_256_bit_vectors_preferred_on_avx512_unless_chosen_otherwise(before, env
 ONE_VERSION_PROBE = """
 import inspect, sys
 sys.path.insert(0, sys.argv[1])
-import numpy as np
 from numba import njit
 from w2v import kernels, precompile
 from w2v.options import TrainOptions
@@ -483,6 +482,7 @@ def test_the_kernels_shared_parts_are_each_compiled_once(tmp_path):
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1", "1", "1", "1", "1"]
+
 
 def _text_values():
     """float32 values of every kind: normal ones of many scales, random bit patterns, powers of ten and

@@ -169,8 +169,9 @@ _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
 _MAXF = np.float32(MAX_EXP)
 #: The ``skip_outside`` flag of hierarchical softmax's and negative sampling's calls. Not the literals True and
-#: False: Numba types those as literals and compiles the callee once for each, where the flag only picks the
-#: gradient outside (-6, 6) in :func:`_score` (measured: skip-gram's kernel compiled its batch pass twice).
+#: False: Numba gives each literal a type of its own and compiles the callee once for each (a batch pass takes
+#: about 3 s), where the flag only picks the gradient outside (-6, 6) in :func:`_score`. Likewise a literal 0
+#: where another call passes an int64 variable.
 _HS = np.bool_(True)
 _NS = np.bool_(False)
 _SCALE = np.float32(TABLE_SIZE / (2 * MAX_EXP))
