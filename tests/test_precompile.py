@@ -346,16 +346,10 @@ def test_passes_already_in_the_cache_are_loaded_without_a_helper(monkeypatch):
         assert "pairs" in scan._prepared and scan._aside == {}
 
 
-@pytest.mark.parametrize("phrases", [0, 1])
-def test_training_on_phrases_has_the_pairs_kernels_compiled_aside(tmp_path, monkeypatch, phrases):
-    # the pairs' kernels, compiled after the words' count on a first run, go to a helper as the training kernel
-    # does; without --phrases none is asked for
+def _record_passes_aside(monkeypatch) -> list:
+    """Replace :func:`w2v.precompile.passes_aside` by a stand-in that starts nothing; returns the list of the
+    ``(names, threads)`` it is asked for."""
     import contextlib
-
-    from click.testing import CliRunner
-
-    from w2v.cli import cli
-    write(tmp_path / "c.txt", CORPUS)
     asked = []
 
     @contextlib.contextmanager
@@ -364,6 +358,18 @@ def test_training_on_phrases_has_the_pairs_kernels_compiled_aside(tmp_path, monk
         yield
 
     monkeypatch.setattr(precompile, "passes_aside", aside)
+    return asked
+
+
+@pytest.mark.parametrize("phrases", [0, 1])
+def test_training_on_phrases_has_the_pairs_kernels_compiled_aside(tmp_path, monkeypatch, phrases):
+    # the pairs' kernels, compiled after the words' count on a first run, go to a helper as the training kernel
+    # does; without --phrases none is asked for
+    from click.testing import CliRunner
+
+    from w2v.cli import cli
+    write(tmp_path / "c.txt", CORPUS)
+    asked = _record_passes_aside(monkeypatch)
     result = CliRunner().invoke(cli, ["train", str(tmp_path / "c.txt"), "-o", str(tmp_path / "v.txt"), "--dim", "8",
                                       "--epochs", "1", "--min-count", "1", "--threads", "2", "-q"]
                                 + (["--phrases", "1", "--phrase-threshold", "0"] if phrases else []))
@@ -375,20 +381,11 @@ def test_training_on_phrases_has_the_pairs_kernels_compiled_aside(tmp_path, monk
 
 def test_phrases_from_a_saved_table_compile_nothing_aside(tmp_path, monkeypatch):
     # with a table there is no count to overlap: the helper would compile what this process then waits for
-    import contextlib
-
     from click.testing import CliRunner
 
     from w2v.cli import cli
     write(tmp_path / "c.txt", CORPUS)
-    asked = []
-
-    @contextlib.contextmanager
-    def aside(names, threads, say=None):
-        asked.append(list(names))
-        yield
-
-    monkeypatch.setattr(precompile, "passes_aside", aside)
+    asked = _record_passes_aside(monkeypatch)
     common = ["--min-count", "1", "--threads", "2", "-q"]
     made = CliRunner().invoke(cli, ["phrases", str(tmp_path / "c.txt"), "-o", str(tmp_path / "p.txt"), "--threshold",
                                     "0", "--save-table", str(tmp_path / "t.tsv")] + common)
@@ -396,5 +393,5 @@ def test_phrases_from_a_saved_table_compile_nothing_aside(tmp_path, monkeypatch)
     again = CliRunner().invoke(cli, ["phrases", str(tmp_path / "c.txt"), "-o", str(tmp_path / "p2.txt"),
                                      "--phrase-table", str(tmp_path / "t.tsv")] + common)
     assert again.exit_code == 0, again.output
-    assert asked == [["pairs"], []]
+    assert asked == [(["pairs"], 2), ([], 2)]
     assert (tmp_path / "p2.txt").read_bytes() == (tmp_path / "p.txt").read_bytes()
