@@ -450,8 +450,8 @@ def test_the_vocabulary_kernels_load_when_a_vocabulary_is_made_not_with_the_coun
 
 
 def test_a_merge_of_counts_loads_no_counting_kernel(sample_path):
-    """``prepare("merge")`` (the command's merge of the workers' counts) loads the merge and the pruning,
-    not the counting of text it never does, and the merge then calls the merge it loaded."""
+    """``prepare("merge")`` (the command's merge of the workers' counts) loads the merge, not the counting of
+    text it never does, and the merge then calls the merge it loaded."""
     code = ("import sys; from w2v import kernels, scan; from w2v.corpus import Corpus; "
             "part = scan.count(Corpus([sys.argv[1]]), None, 1).compact(); "
             "merges = len(kernels.table_merge.signatures); "
@@ -460,6 +460,19 @@ def test_a_merge_of_counts_loads_no_counting_kernel(sample_path):
             "print(merges, len(kernels.table_merge.signatures), merged.n == len(part[1]))")
     assert _in_own_process(code, sample_path).strip() == "1 1 True"
 
+
+
+@pytest.mark.parametrize("run", ["scan.count(Corpus([sys.argv[1]]), {limit}, 2)",
+                                 "scan.count_and_spool(Corpus([sys.argv[1]]), {limit}, 2)[0]",
+                                 "scan.count_and_spool(Corpus([sys.argv[1]]), {limit}, 2, shards=2)[0]"])
+def test_pruning_loads_only_when_a_count_prunes(sample_path, run):
+    """Only a count past its limit prunes: ``table_prune`` is not loaded with the pass (0.3-0.4 s of compiling
+    on a first run), but at the first prune, and once. In a process of its own, as above."""
+    names = ["table_prune"]
+    code = (_LOADING + f"names = {names!r}; whole = {run.format(limit=None)}; unpruned = loaded(); "
+            f"pruned = {run.format(limit=300)}; print(unpruned, loaded(), whole.pruned_below, pruned.pruned_below)")
+    unpruned, after, whole, pruned = _in_own_process(code, sample_path).split()
+    assert (unpruned, after, whole) == ("[0]", "[1]", "0") and int(pruned) > 0
 
 def _count_of(counted):
     """A count's tokens (bytes, valid UTF-8 or not) and counts, whatever its entries' order."""

@@ -515,23 +515,23 @@ def prepare(pass_name: str, table: Optional[tuple] = None) -> None:
 
 def _load_count_kernels(pass_name: str, data: np.ndarray) -> None:
     """:func:`prepare`'s kernels of a count (``"count"``, ``"spool"`` or ``"merge"``): counting a piece (not
-    for a merge, which only merges the parts' tables), merging it, and pruning."""
+    for a merge, which only merges the parts' tables) and merging it. Not pruning (``table_prune``): only a
+    count past its limit prunes, and it loads (or on a first run compiles, 0.3-0.4 s) it at its first call."""
     from . import kernels
     if pass_name == "merge":
-        merged = kernels.table_merge(kernels.table_new(16), 0, 0, kernels.table_new(16), 0, np.empty(0, np.uint64))
+        kernels.table_merge(kernels.table_new(16), 0, 0, kernels.table_new(16), 0, np.empty(0, np.uint64))
     elif pass_name == "spool":  # its pieces are writable buffers used again (:func:`pieces` with ``spare``)
         table, n, _, _, _, hashes = kernels.count_tokens_ids(data.copy(), kernels.table_new(16), 0, 0,
                                                              np.empty(len(data) // 2 + 16, np.int32),
                                                              np.empty(len(data) // 2 + 16, np.uint64))
-        merged = kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n, hashes)
+        kernels.table_merge_map(kernels.table_new(16), 0, 0, table, n, hashes)
         kernels.remap_ids(np.zeros(2, np.int32), np.zeros(n, np.int32), np.zeros(1, np.int64),
                           np.zeros(2, np.int32))
         kernels.take_into(np.zeros(n, np.int32), np.zeros(2, np.int32), np.zeros(2, np.int32))
     else:  # the counting pass's pieces are writable (as the spool's)
         table, n, _, _, hashes = kernels.count_tokens_hashed(data.copy(), kernels.table_new(16), 0, 0,
                                                              np.empty(0, np.uint64))
-        merged = kernels.table_merge(kernels.table_new(16), 0, 0, table, n, hashes)
-    kernels.table_prune(*merged[:2], 0)
+        kernels.table_merge(kernels.table_new(16), 0, 0, table, n, hashes)
 
 
 def _load_vocabulary_kernels(table: tuple) -> None:
