@@ -395,3 +395,18 @@ def test_phrases_from_a_saved_table_compile_nothing_aside(tmp_path, monkeypatch)
     assert again.exit_code == 0, again.output
     assert asked == [(["pairs"], 2), ([], 2)]
     assert (tmp_path / "p2.txt").read_bytes() == (tmp_path / "p.txt").read_bytes()
+
+
+@pytest.mark.parametrize("hs", [False, True])
+def test_a_training_helper_compiles_the_tables_kernels_before_the_training_kernel(monkeypatch, hs):
+    # the parent makes the tables after counting, from the cache the helper wrote by then: alias_pairs, and with
+    # hierarchical softmax the Huffman tree's kernels
+    from w2v import kernels, vocab
+    events = []
+    monkeypatch.setattr(kernels, "alias_pairs", lambda p: events.append("alias") or (np.ones(len(p), np.float32),
+                                                                                     np.zeros(len(p), np.int32)))
+    merge = vocab.huffman_merge
+    monkeypatch.setattr(vocab, "huffman_merge", lambda counts: events.append("huffman") or merge(counts))
+    monkeypatch.setattr(precompile, "stand_in", lambda options: (lambda: events.append("kernel"), ()))
+    precompile._compile(TrainOptions(hs=hs, negative=0 if hs else 5, dim=4).resolved())
+    assert events == (["huffman", "alias", "kernel"] if hs else ["alias", "kernel"])

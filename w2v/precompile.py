@@ -8,9 +8,10 @@ and then the training kernel, one after the other: Numba compiles one function a
 hierarchical softmax or negative sampling, the row length) and on the types of its arguments, never on the
 corpus, so :func:`start` tries to load it before the corpus is read, on stand-in arguments of those types
 (:func:`stand_in`). When it is not in the cache (found without compiling it: :func:`load_cached`), a helper
-process (:func:`main`) compiles it into the cache while this process compiles the kernels that read the
-corpus (counting, or encoding with a vocabulary given) and reads it, and training loads it from there once
-the helper is done (:meth:`Helper.wait`). A model trained further on text (``--init``, ``--resume``,
+process (:func:`main`) compiles it into the cache, after the kernels that make the tables (the noise's alias
+table, the Huffman tree), while this process compiles the kernels that read the corpus (counting, or encoding
+with a vocabulary given) and reads it, and training loads it from there once the helper is done
+(:meth:`Helper.wait`). A model trained further on text (``--init``, ``--resume``,
 :meth:`w2v.model.Model.train`) does the same while the text is encoded (with ``--update-vocab``, from the
 count of its new words on), and so does a Dask worker from its first task, counting or encoding
 (:func:`w2v.distributed._start_kernel`). It is the same kernel: the helper builds the same stand-ins and
@@ -253,6 +254,21 @@ def _exit_when_parent_goes() -> None:
         os._exit(1)
 
 
+def _compile(job) -> None:
+    """The helper's work (:func:`main`): the kernels of the passes ``job`` (a list), or for training options
+    first the kernels that make the tables (the noise's alias table, and with hierarchical softmax the Huffman
+    tree: this process's parent makes them after counting, by when they are in the cache), then the training
+    kernel."""
+    from . import scan
+    if isinstance(job, list):
+        for name in job:
+            scan.prepare(name)
+        return
+    Model.new(_STAND_IN_WORDS, job).tables()
+    kernel, args = stand_in(job)
+    kernel(*args)
+
+
 def main(argv) -> None:
     """The helper: ``python -m w2v.precompile JOB TARGET`` (JSON: :class:`w2v.options.TrainOptions`' fields,
     or a list of :data:`w2v.scan.PASSES`; the parent's Numba CPU name and features) compiles the options'
@@ -275,13 +291,7 @@ def main(argv) -> None:
     from numba.core import config
     config.CPU_NAME, config.CPU_FEATURES = cpu_name, cpu_features  # before w2v.kernels
     begun = time.perf_counter()
-    if isinstance(job, list):
-        for name in job:
-            scan.prepare(name)
-    else:
-        kernel, args = stand_in(job)
-        begun = time.perf_counter()
-        kernel(*args)
+    _compile(job)
     print(json.dumps({"seconds": time.perf_counter() - begun}), flush=True)
     # the kernel is in the cache (Numba has written and closed its files) and the answer is out: end here,
     # without the interpreter's last garbage collection over the compiler's objects (a second or more)
