@@ -90,7 +90,7 @@ def main(argv=None) -> None:
     command = invocation(__file__, argv)
     timed = (f"w2v {args.command} {os.path.relpath(args.corpus, ROOT)} -o {OUTPUTS[args.command]} -q"
              + (" --init m.w2vm" if args.init else "")
-             + (" --update-vocab" if args.update_vocab else "") + "".join(f" {arg}" for arg in args.args))
+             + (" --update-vocab" if args.update_vocab else "") + (f" {shlex.join(args.args)}" if args.args else ""))
     lines = ["# First run: compiling the kernels\n", f"`{command}` (`{timed}`; a new empty Numba cache for each "
              f"pair of runs; runs alternate)\n",
              "| version | run | first run s (compiles) | second run s (cache) |", "|---|---|---|---|"]

@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Callable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -81,16 +81,21 @@ def stand_in_args(options: TrainOptions) -> tuple:
 
 def load_cached(kernel, args: tuple) -> bool:
     """Load ``kernel`` for ``args``' types from Numba's cache, or find that it is not there without compiling
-    it. Returns whether it is ready (loaded now, or before)."""
+    it. Returns whether it is ready (loaded now, or before). Other dispatchers, compiled meanwhile by other
+    threads of the process, are left alone."""
+    return _ready_without_compiling(lambda: kernel(*args),
+                                    lambda started: (started.data or {}).get("dispatcher") is kernel)
+
+
+def _ready_without_compiling(load: Callable[[], object], stops: Callable[[object], bool]) -> bool:
+    """Run ``load`` (calls of kernels), ending it at the first compile that ``stops(event)`` picks: Numba's
+    ``numba:compile`` event comes after a cache miss, before compiling, so raising there ends that compile (a
+    load from the cache goes on). Returns whether ``load`` ran to its end, every kernel it called ready."""
     from numba.core import event
 
     class StopCompiling(event.Listener):
-        """Numba's ``numba:compile`` event comes after a cache miss, before compiling: ending it there
-        ends the compile of this one dispatcher (a load from the cache goes on). Other dispatchers,
-        compiled meanwhile by other threads of the process, are left alone."""
-
         def on_start(self, started) -> None:
-            if (started.data or {}).get("dispatcher") is kernel:
+            if stops(started):
                 raise _NotCached()
 
         def on_end(self, ended) -> None:
@@ -98,7 +103,7 @@ def load_cached(kernel, args: tuple) -> bool:
 
     try:
         with event.install_listener("numba:compile", StopCompiling()):
-            kernel(*args)
+            load()
     except _NotCached:
         return False
     return True
@@ -164,27 +169,15 @@ def start(options: TrainOptions, say=None) -> Tuple[Optional[Helper], float]:
 
 def _passes_loaded(names: Sequence[str]) -> bool:
     """Load the kernels of the passes ``names`` from Numba's cache (:func:`w2v.scan.prepare`), or find one
-    that is not there without compiling it (as :func:`load_cached`; this thread's compiles only)."""
-    from numba.core import event
-
+    that is not there without compiling it (:func:`_ready_without_compiling`; this thread's compiles only)."""
     from . import scan
     this_thread = threading.get_ident()
 
-    class StopCompiling(event.Listener):
-        def on_start(self, started) -> None:
-            if threading.get_ident() == this_thread:
-                raise _NotCached()
+    def load() -> None:
+        for name in names:
+            scan.prepare(name)
 
-        def on_end(self, ended) -> None:
-            pass
-
-    try:
-        with event.install_listener("numba:compile", StopCompiling()):
-            for name in names:
-                scan.prepare(name)
-    except _NotCached:
-        return False
-    return True
+    return _ready_without_compiling(load, lambda started: threading.get_ident() == this_thread)
 
 
 @contextlib.contextmanager

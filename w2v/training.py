@@ -371,7 +371,7 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                          f"{model.position.corpus.get('sync_words')}")
     source = None
     with contextlib.ExitStack() as cleanup:
-        helper, kernel_seconds = _closing_helper(cleanup, started_kernel) if started_kernel is not None else (None, 0.0)
+        helper, kernel_seconds = _closing_helper(cleanup, started_kernel or (None, 0.0))
         if isinstance(corpus, EncodedCorpus):
             encoded = corpus
         else:
