@@ -1861,7 +1861,7 @@ def _radix_order(counts, keys):
     (``largest - count``) is gathered once, after the key's passes; the ordered keys once at the end."""
     k = counts.shape[0]
     if k == 0:
-        return np.arange(0), np.zeros(0, np.int64), np.zeros(0, np.uint64)
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint64)
     largest, smallest = counts[0], counts[0]
     for i in range(1, k):  # (a loop: counts.max() and .min() cost a first run about 0.8 s more to compile)
         largest, smallest = max(largest, counts[i]), min(smallest, counts[i])
@@ -1869,7 +1869,10 @@ def _radix_order(counts, keys):
     while count_bytes < 8 and ((largest - smallest) >> (8 * count_bytes)) > 0:
         count_bytes += 1
     passes = 8 + count_bytes
-    hist = np.zeros((passes, 256), np.int64)  # each pass's byte values, all counted in one reading
+    hist = np.empty((passes, 256), np.int64)  # each pass's byte values, all counted in one reading
+    for p in range(passes):  # (loops, not np.zeros and np.arange: a first run would compile each overload)
+        for d in range(256):
+            hist[p, d] = 0
     for i in range(k):
         key = keys[i]
         for p in range(8):
@@ -1878,7 +1881,9 @@ def _radix_order(counts, keys):
         for p in range(count_bytes):
             hist[8 + p, (below >> np.uint64(8 * p)) & np.uint64(0xFF)] += 1
     sort_keys, other_keys = keys.copy(), np.empty(k, np.uint64)
-    order, other = np.arange(k), np.empty(k, np.int64)
+    order, other = np.empty(k, np.int64), np.empty(k, np.int64)
+    for i in range(k):
+        order[i] = i
     starts = np.empty(256, np.int64)
     for p in range(passes):
         if p == 8:  # the key's bytes done: the count's next, ``largest - count`` gathered once
