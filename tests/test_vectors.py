@@ -199,6 +199,9 @@ def test_memory_mapped_vectors_answer_exactly_as_loaded_ones(tmp_path, monkeypat
     Vectors(words, rng.standard_normal((100, 12)).astype(np.float32)).save(path)
     mapped, loaded = Vectors.load(path, mmap=True), Vectors.load(path)
     assert isinstance(mapped.matrix, np.memmap) and not isinstance(loaded.matrix, np.memmap)
+    import w2v
+    assert isinstance(w2v.load(path, mmap=True).matrix, np.memmap)  # the package's load maps too
+    assert not isinstance(w2v.load(path).matrix, np.memmap)
     for v in (mapped, loaded):
         assert v.norms.dtype == np.float64
     assert mapped.most_similar("w3", topn=5) == loaded.most_similar("w3", topn=5)

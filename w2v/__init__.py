@@ -12,10 +12,11 @@ __all__ = ["train", "TrainOptions", "Model", "Vectors", "MissingWordsError", "lo
            "write_vectors", "__version__"]
 
 
-def load(path, fmt=None, limit=None):
-    """Load word vectors (word2vec text or binary, or native); see :meth:`Vectors.load`."""
+def load(path, fmt=None, limit=None, mmap=False):
+    """Load word vectors (word2vec text or binary, native, or a model file's); ``mmap`` maps a native or model
+    file's matrix read-only instead of reading it; see :meth:`Vectors.load`."""
     from .vectors import Vectors
-    return Vectors.load(path, fmt=fmt, limit=limit)
+    return Vectors.load(path, fmt=fmt, limit=limit, mmap=mmap)
 
 
 def train(corpus, options=None, **kwargs):
