@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import write
+import w2v
 from w2v import MissingWordsError, Vectors
 from w2v.evaluate import evaluate_analogies, evaluate_pairs, pearson, spearman
 
@@ -164,7 +165,6 @@ gensim_models = pytest.importorskip("gensim.models")
 
 def test_evaluation_equals_gensims(tmp_path, sample_path):
     import planted
-    import w2v
     vectors = w2v.train(sample_path, dim=20, epochs=1, threads=1, seed=3).vectors
     path = str(tmp_path / "v.bin")
     vectors.save(path)
@@ -199,7 +199,6 @@ def test_memory_mapped_vectors_answer_exactly_as_loaded_ones(tmp_path, monkeypat
     Vectors(words, rng.standard_normal((100, 12)).astype(np.float32)).save(path)
     mapped, loaded = Vectors.load(path, mmap=True), Vectors.load(path)
     assert isinstance(mapped.matrix, np.memmap) and not isinstance(loaded.matrix, np.memmap)
-    import w2v
     assert isinstance(w2v.load(path, mmap=True).matrix, np.memmap)  # the package's load maps too
     assert not isinstance(w2v.load(path).matrix, np.memmap)
     for v in (mapped, loaded):
