@@ -177,7 +177,9 @@ def test_the_distributed_vocabulary_is_the_single_machine_one(cluster, tmp_path)
 
     def lay_out_and_count():
         distributed._prepare_parts(cluster, workers, files, lambda message: None)
-        return distributed._count_on(cluster, workers, Corpus(files), options, lambda message: None)
+        vocab, spools = distributed._count_on(cluster, workers, Corpus(files), options, lambda message: None)
+        distributed._drop_spools(cluster.client, spools.key)
+        return vocab
 
     spread = _no_worker_scans_a_whole_bzip2_file(cluster, lay_out_and_count)
     assert spread.words == one.words
@@ -204,7 +206,9 @@ def test_the_client_loads_the_merge_and_vocabulary_kernels_while_the_workers_cou
     monkeypatch.setattr(scan, "prepare", recorded_prepare)
     monkeypatch.setattr(cluster.client, "gather", recorded_gather)
     options = TrainOptions(threads=1).resolved()
-    vocab = distributed._count_on(cluster, cluster.workers, Corpus([sample_path]), options, lambda message: None)
+    vocab, spools = distributed._count_on(cluster, cluster.workers, Corpus([sample_path]), options,
+                                          lambda message: None)
+    distributed._drop_spools(cluster.client, spools.key)
     assert len(vocab) > 100
     assert "gather" in calls and {"merge", "vocabulary"} <= set(calls[:calls.index("gather")]), calls
 
@@ -269,6 +273,109 @@ def test_parts_hold_every_token_once(tmp_path):
         parts = sorted(t for k in range(n) for b, _ in Corpus(files, block_size=4096).part(k, n).blocks()
                        for t in b.split())
         assert parts == whole
+
+
+def _shard_ids(run, k):
+    """A worker's shard (held in this process): its ids (read back from its spool file) and its offsets."""
+    encoded = distributed._SHARDS[(run, k)].encoded
+    ids, _ = encoded.chunk(0, encoded.n_sentences)
+    return np.array(ids), np.array(encoded.offsets)
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_a_workers_spooled_count_encodes_its_shard_as_reading_the_text_again(tmp_path, monkeypatch, parts):
+    """The workers' functions, run here: each part counted with its spool (a file cut into byte ranges, a line
+    longer than max_sentence_length, tokens below min_count); the parts' counts merged with their maps;
+    each shard opened from its spool (no second reading of the text) holds the ids and offsets that reading the
+    text again gives, and takes the spool."""
+    from dataclasses import asdict
+
+    from w2v import encode
+    from w2v.vocab import vocabulary_and_entry_ids
+    text = " ".join(f"w{i % 37} x{i % 5}" + ("\n" if i % 11 == 0 else "") for i in range(40000)) + " rare once\n"
+    path = tmp_path / "c.txt"
+    path.write_text(text + " ".join(["long"] * 300) + "\n")
+    options = asdict(TrainOptions(threads=2, min_count=2, max_sentence_length=100).resolved())
+    files = [str(path)]
+    key = f"spool-test-{parts}"  # (a key once dropped keeps no later spool)
+    counted = [distributed._count_part(files, False, k, parts, None, 2, None, (key, str(tmp_path)))
+               for k in range(parts)]
+    assert sorted(distributed._SPOOLED) == [(key, k) for k in range(parts)]
+    merged, wheres = scan.merge_mapped(counted, None)
+    vocab, _, word_ids = vocabulary_and_entry_ids(merged, 2)
+    reading = encode.encode_corpus
+
+    def not_reading(*args, **kwargs):
+        raise AssertionError("the text was read again")
+    try:
+        monkeypatch.setattr(encode, "encode_corpus", not_reading)
+        for k in range(parts):
+            distributed._open_shard("spooled", k, parts, files, vocab, options, None, 100_000,
+                                    (key, word_ids[wheres[k]]))
+        assert not distributed._SPOOLED
+        monkeypatch.setattr(encode, "encode_corpus", reading)
+        for k in range(parts):
+            distributed._open_shard("read", k, parts, files, vocab, options, None, 100_000)
+            spooled_ids, spooled_offsets = _shard_ids("spooled", k)
+            read_ids, read_offsets = _shard_ids("read", k)
+            assert spooled_ids.tolist() == read_ids.tolist() and len(read_ids) > 1000
+            assert spooled_offsets.tolist() == read_offsets.tolist()
+    finally:
+        asyncio.run(distributed._forget("spooled"))
+        asyncio.run(distributed._forget("read"))
+        asyncio.run(distributed._forget_spools(key))
+
+
+def test_without_its_spool_a_shard_reads_its_part_again(tmp_path):
+    """A shard opened where its part was not counted (another worker), or after the spools were dropped, reads
+    the text: the same shard. A part that finishes counting after its count's spools were dropped (the command
+    gave up) keeps none."""
+    from dataclasses import asdict
+
+    from w2v.vocab import vocabulary_and_entry_ids
+    path = tmp_path / "c.txt"
+    path.write_text(" ".join(f"w{i % 23}" for i in range(3000)) + "\n")
+    options = asdict(TrainOptions(threads=1, min_count=1).resolved())
+    part = distributed._count_part([str(path)], False, 0, 1, None, 1, None, ("dropped", None))
+    merged, wheres = scan.merge_mapped([part], None)
+    vocab, _, word_ids = vocabulary_and_entry_ids(merged, 1)
+    assert asyncio.run(distributed._forget_spools("dropped")) == 1 and not distributed._SPOOLED
+    distributed._count_part([str(path)], False, 0, 1, None, 1, None, ("dropped", None))  # still counting then
+    assert not distributed._SPOOLED
+    try:
+        distributed._open_shard("no-spool", 0, 1, [str(path)], vocab, options, None, 100_000,
+                                ("dropped", word_ids[wheres[0]]))
+        assert distributed._SHARDS[("no-spool", 0)].encoded.n_words == 3000
+    finally:
+        asyncio.run(distributed._forget("no-spool"))
+
+
+def test_a_distributed_run_leaves_no_spool_on_its_workers(cluster, sample_path, tmp_path):
+    """The workers spool their counts, the shards take them, and nothing is left once the run ends; a count
+    whose merge prunes keeps none."""
+    def held():
+        return sorted(cluster.client.run(lambda: len(distributed._SPOOLED)).values())
+
+    options = TrainOptions(threads=1).resolved()
+    vocab, spools = distributed._count_on(cluster, cluster.workers, Corpus([sample_path]), options,
+                                          lambda message: None)
+    assert held() == [1, 1] and len(spools.word_ids) == 2
+    distributed._drop_spools(cluster.client, spools.key)
+    for _ in range(100):
+        if held() == [0, 0]:
+            break
+        time.sleep(0.05)
+    assert held() == [0, 0]
+    pruned = TrainOptions(threads=1, count_limit=50, min_count=1).resolved()
+    assert distributed._count_on(cluster, cluster.workers, Corpus([sample_path]), pruned,
+                                 lambda message: None)[1] is None
+    result = distributed.train([sample_path], TrainOptions(epochs=1, **SMALL), cluster=cluster)
+    assert len(result.vectors) > 100
+    for _ in range(100):
+        if held() == [0, 0]:
+            break
+        time.sleep(0.05)
+    assert held() == [0, 0]
 
 
 def test_the_combine_rule_on_hand_made_changes():

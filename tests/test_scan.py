@@ -449,15 +449,28 @@ def test_the_vocabulary_kernels_load_when_a_vocabulary_is_made_not_with_the_coun
     assert _in_own_process(code, sample_path).strip() == "[0, 0, 0, 0] [1, 1, 1, 1] True"
 
 
+def test_a_mapped_merge_says_where_each_parts_entries_went_until_it_prunes(tmp_path):
+    texts = ["the cat sat on the mat\n", "a dog on the mat the end\n", "zebra cat zebra\n"]
+    counts = [scan.count(Corpus([write(tmp_path / f"p{k}.txt", text)]), None, 1) for k, text in enumerate(texts)]
+    parts = [(c.compact(), c.total_tokens, c.pruned_below) for c in counts]
+    merged, wheres = scan.merge_mapped(parts, None)
+    assert [len(where) for where in wheres] == [c.n for c in counts] == [5, 6, 2]
+    for part, where in zip(counts, wheres):
+        assert [merged.token(int(e)) for e in where] == [part.token(e) for e in range(part.n)]
+    assert merged.counts.tolist() == scan.merge(parts, None).counts.tolist()
+    pruned, none = scan.merge_mapped(parts, 6)  # 8 tokens after the second part: pruned, entries renumbered
+    assert none is None and pruned.pruned_below > 0
+
+
 def test_a_merge_of_counts_loads_no_counting_kernel(sample_path):
     """``prepare("merge")`` (the command's merge of the workers' counts) loads the merge, not the counting of
     text it never does, and the merge then calls the merge it loaded."""
     code = ("import sys; from w2v import kernels, scan; from w2v.corpus import Corpus; "
             "part = scan.count(Corpus([sys.argv[1]]), None, 1).compact(); "
-            "merges = len(kernels.table_merge.signatures); "
             "kernels.count_tokens_hashed = None; scan._prepared.clear(); "  # the merge must not count text
+            "scan.prepare('merge'); merges = len(kernels.table_merge_map.signatures); "
             "merged = scan.merge([(part, 7, 0)], None); "
-            "print(merges, len(kernels.table_merge.signatures), merged.n == len(part[1]))")
+            "print(merges, len(kernels.table_merge_map.signatures), merged.n == len(part[1]))")
     assert _in_own_process(code, sample_path).strip() == "1 1 True"
 
 

@@ -15,13 +15,16 @@ core, Dask carries the work and the results):
    token lies in exactly one part. The blocks of such a .bz2 file are found by the workers together,
    each scanning its share of the file for their marks; the client lays them out and gives every
    worker the layout (:func:`_lay_out_bzip2`).
-2. **Vocabulary.** Each worker counts its part with the compiled counting pass (:func:`w2v.scan.count`)
-   and sends back its token table; the client merges the tables in part order with the same pruning
-   rule (:func:`w2v.scan.merge`) and keeps the vocabulary as a single machine does
-   (:func:`w2v.vocab.vocabulary_from_count`). Without pruning (fewer distinct tokens than
-   ``--count-limit``, 21 million) the vocabulary is identical to the single-machine one.
-3. **Shards.** Each worker encodes its part with that vocabulary (:func:`w2v.encode.encode_corpus`,
-   spooled on the worker) and keeps it for the whole run. A worker of two threads or more whose Numba
+2. **Vocabulary.** Each worker counts its part with the compiled counting pass, writing down each token's
+   entry in its count as it goes (:func:`w2v.scan.count_and_spool`, spooled on the worker), and sends back
+   its token table; the client merges the tables in part order with the same pruning rule
+   (:func:`w2v.scan.merge_mapped`, which also says where each part's entries went) and keeps the vocabulary
+   as a single machine does (:func:`w2v.vocab.vocabulary_and_entry_ids`). Without pruning (fewer distinct
+   tokens than ``--count-limit``, 21 million) the vocabulary is identical to the single-machine one.
+3. **Shards.** Each worker encodes its part with that vocabulary and keeps it for the whole run: from its
+   count's spool, each entry mapped to its word (:func:`w2v.encode.encode_spooled`, as one machine does),
+   or by reading the part again (:func:`w2v.encode.encode_corpus`) when its count or the merge pruned, or
+   the shard opens on another worker than the one that counted the part. A worker of two threads or more whose Numba
    cache lacks the training kernel has it compiled by a helper process from its first task on (counting,
    or encoding), as one machine does (:mod:`w2v.precompile`); its first round waits for it
    (:func:`_start_kernel`, :func:`_kernel_ready`).
@@ -315,6 +318,11 @@ class _Shard:
 
 #: (run, shard) -> _Shard, in each worker process.
 _SHARDS: Dict[Tuple[str, int], _Shard] = {}
+#: (count, part) -> the part's count spooled (:class:`w2v.scan.Spooled`) until its shard opens, in each worker
+#: process (:func:`_count_part`).
+_SPOOLED: Dict[Tuple[str, int], Any] = {}
+#: The counts whose spools were dropped (:func:`_forget_spools`): a part still counting keeps none.
+_SPOOLS_DROPPED: set = set()
 _LOCK = threading.Lock()
 #: (kernel name, row length) -> the helper compiling that training kernel, or None once it is ready (loaded,
 #: or compiled by a helper that was waited for), in each worker process (:func:`_start_kernel`).
@@ -351,14 +359,56 @@ def _kernel_ready(options: TrainOptions) -> None:
 
 
 def _count_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int], threads: int,
-                options: Optional[Dict[str, Any]] = None):
+                options: Optional[Dict[str, Any]] = None, spool: Optional[Tuple[str, Optional[str]]] = None):
     """Count part ``k`` of ``n`` (runs on a worker): ``(compact table, tokens, pruned_below)``. With the run's
-    ``options`` (a dict), the training kernel is made ready first (:func:`_start_kernel`)."""
+    ``options`` (a dict), the training kernel is made ready first (:func:`_start_kernel`). With ``spool``
+    (``(key, cache_dir)``), each token's entry is written down as it is counted (:func:`w2v.scan.count_and_spool`,
+    in an unlinked file in the cache folder) and kept under ``(key, k)``, so that :func:`_open_shard` encodes
+    the part without reading its text again; a count that pruned keeps none (pruning renumbers the entries)."""
     from . import scan
     if options is not None:
         _start_kernel(options)
-    counted = scan.count(CorpusPart(files, k, n, lowercase=lowercase), prune_at, threads)
+    part = CorpusPart(files, k, n, lowercase=lowercase)
+    if spool is None:
+        counted = scan.count(part, prune_at, threads)
+    else:
+        key, cache_dir = spool
+        counted, spooled = scan.count_and_spool(part, prune_at, threads, _cache_folder(cache_dir))
+        if spooled is not None:
+            with _LOCK:
+                if key in _SPOOLS_DROPPED:  # the count was given up (the command failed) while this part counted
+                    spooled, old = None, spooled
+                else:  # (an older spool: the same part counted again here, a task run twice)
+                    old, _SPOOLED[(key, k)] = _SPOOLED.get((key, k)), spooled
+            if old is not None:
+                old.close()
     return counted.compact(), counted.total_tokens, counted.pruned_below
+
+
+def _cache_folder(cache_dir: Optional[str]) -> str:
+    """Where a worker spools: the run's cache folder when this worker has it, else its temporary folder."""
+    return cache_dir if cache_dir and os.path.isdir(cache_dir) else tempfile.gettempdir()
+
+
+async def _forget_spools(key: str) -> int:
+    """Drop the spools a count left under ``key`` (runs on every worker, in its event loop, as :func:`_forget`):
+    those of parts whose shards opened on another worker, or never opened."""
+    with _LOCK:
+        _SPOOLS_DROPPED.add(key)
+        keys = [spool_key for spool_key in _SPOOLED if spool_key[0] == key]
+        spools = [_SPOOLED.pop(spool_key) for spool_key in keys]
+    for spooled in spools:
+        spooled.close()
+    return len(spools)
+
+
+def _drop_spools(client, key: str) -> None:
+    """Ask every worker to drop the spools of the count ``key``, without waiting for the answers (as
+    :meth:`_DistributedRun.close`)."""
+    try:
+        client.run(_forget_spools, key, wait=False)
+    except Exception:  # noqa: BLE001 - a dead cluster leaves nothing to clean
+        pass
 
 
 def _aligned_copy(matrix: np.ndarray) -> np.ndarray:
@@ -369,9 +419,12 @@ def _aligned_copy(matrix: np.ndarray) -> np.ndarray:
 
 
 def _open_shard(run: str, k: int, n: int, files, vocab: Vocabulary, options: Dict[str, Any], cache_dir,
-                chunk_words: int):
-    """Encode part ``k`` of ``n`` with ``vocab`` and keep it for the run (runs on a worker)."""
-    from .encode import encode_corpus
+                chunk_words: int, spool: Optional[Tuple[str, np.ndarray]] = None):
+    """Encode part ``k`` of ``n`` with ``vocab`` and keep it for the run (runs on a worker). With ``spool``
+    (``(key, word_ids)``: the count's key and each of this part's entries' word id) and this worker's spool
+    of the part's count (:func:`_count_part`), the spool is remapped (:func:`w2v.encode.encode_spooled`) instead
+    of the text read again: the same ids and offsets."""
+    from .encode import encode_corpus, encode_spooled
     with _LOCK:
         shard = _SHARDS.get((run, k))
     if shard is not None:
@@ -379,14 +432,24 @@ def _open_shard(run: str, k: int, n: int, files, vocab: Vocabulary, options: Dic
     _start_kernel(options)
     opts = TrainOptions(**options)
     part = CorpusPart(files, k, n, lowercase=opts.lowercase)
-    folder = cache_dir if cache_dir and os.path.isdir(cache_dir) else tempfile.gettempdir()
+    spooled = None
+    if spool is not None and spool[1] is not None:
+        with _LOCK:
+            spooled = _SPOOLED.pop((spool[0], k), None)
     try:
-        encoded = encode_corpus(part, vocab, opts.max_sentence_length, cache_dir=folder, threads=opts.threads)
+        if spooled is not None:
+            encoded = encode_spooled(spooled, spool[1], opts.max_sentence_length, opts.threads)
+        else:
+            encoded = encode_corpus(part, vocab, opts.max_sentence_length, cache_dir=_cache_folder(cache_dir),
+                                    threads=opts.threads)
     except ValueError as error:
         if "nothing to train on" not in str(error):
             raise
         from .encode import EncodedCorpus
         encoded = EncodedCorpus(np.zeros(0, np.int32), np.zeros(1, np.int64), None)
+    finally:
+        if spooled is not None:
+            spooled.close()  # nothing left to close once encode_spooled has taken the spool
     chunks = plan_chunks(encoded.offsets, chunk_words) if encoded.n_words else []
     starts = [int(encoded.offsets[b]) for b, _ in chunks] + [encoded.n_words]
     shard = _Shard(Model(vocab, opts), encoded, chunks, np.asarray(starts, dtype=np.int64))
@@ -395,9 +458,10 @@ def _open_shard(run: str, k: int, n: int, files, vocab: Vocabulary, options: Dic
     return shard
 
 
-def _describe_shard(run: str, k: int, n: int, files, vocab, options, cache_dir, chunk_words: int):
-    """Open the shard (runs on a worker); returns its chunk starts (``_Shard.chunk_starts``) and its sentences."""
-    shard = _open_shard(run, k, n, files, vocab, options, cache_dir, chunk_words)
+def _describe_shard(run: str, k: int, n: int, files, vocab, options, cache_dir, chunk_words: int, spool=None):
+    """Open the shard (runs on a worker, with the count's ``spool`` as :func:`_open_shard`); returns its chunk
+    starts (``_Shard.chunk_starts``) and its sentences."""
+    shard = _open_shard(run, k, n, files, vocab, options, cache_dir, chunk_words, spool)
     return shard.chunk_starts, shard.encoded.n_sentences
 
 
@@ -695,8 +759,9 @@ class _DistributedRun:
 
     def __init__(self, cluster: Cluster, model: Model, corpus: Corpus, workers: List[str], *, sync_words: int,
                  cache_dir, progress: bool, say, stop: threading.Event, checkpoint, checkpoint_every, force,
-                 round_callback):
+                 round_callback, spools: Optional[_CountSpools] = None):
         self.client, self.model, self.corpus = cluster.client, model, corpus
+        self.spools = spools
         self.workers, self.n = workers, len(workers)
         self.run = uuid.uuid4().hex
         self.sync_words, self.cache_dir, self.say, self.stop = sync_words, cache_dir, say, stop
@@ -716,10 +781,20 @@ class _DistributedRun:
                                   pure=False, **kwargs)
 
     def open_shards(self) -> List[np.ndarray]:
+        """Have every worker encode its part (from its count's spool, when there is one) and keep it as its
+        shard; returns the shards' chunk starts."""
         self.vocab_copies = self._send(self.model.vocab)
+        spools = self.spools
         futures = [self._submit(_describe_shard, k, self.run, k, self.n, self.corpus.files, self._vocab_for(k),
-                                self.options, self.cache_dir, self.chunk_words) for k in range(self.n)]
-        described = self.client.gather(futures)
+                                self.options, self.cache_dir, self.chunk_words,
+                                (spools.key, spools.word_ids[k]) if spools is not None else None)
+                   for k in range(self.n)]
+        try:
+            described = self.client.gather(futures)
+        finally:
+            if spools is not None:  # the parts whose shards opened on another worker than counted them
+                _drop_spools(self.client, spools.key)
+                self.spools = None
         self.shard_starts = [words for words, _ in described]
         self.sentences = sum(s for _, s in described)
         return self.shard_starts
@@ -957,28 +1032,55 @@ def _threads_per_worker(cluster: Cluster, workers: List[str]) -> int:
     return max(1, min(cpus[w] // len(on_host) for on_host in hosts.values() for w in on_host))
 
 
-def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: TrainOptions, say) -> Vocabulary:
+@dataclass
+class _CountSpools:
+    """What the workers spooled as they counted (:func:`_count_part`): the count's ``key``, and for each part
+    int32[its entries] the word id of each (-1: not a word), or None for a part whose count pruned."""
+    key: str
+    word_ids: List[Optional[np.ndarray]]
+
+
+def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: TrainOptions, say,
+              cache_dir: Optional[str] = None) -> Tuple[Vocabulary, Optional[_CountSpools]]:
     """The vocabulary, counted part by part on the workers and merged here (module docstring, step 2);
-    each part and the merge hold at most ``options.count_limit`` distinct tokens."""
+    each part and the merge hold at most ``options.count_limit`` distinct tokens. The workers spool their
+    parts' entries as they count (in ``cache_dir``, or their temporary folder), and the answer says each
+    part's entries' word ids, so that they encode without reading the text again; None when the merge
+    pruned (the spools are then dropped and the workers read their parts again)."""
     from . import scan
-    from .vocab import vocabulary_from_count
+    from .vocab import vocabulary_and_entry_ids, vocabulary_from_count
     client, n = cluster.client, len(workers)
     prune_at = options.count_limit
+    key = uuid.uuid4().hex
     futures = [client.submit(_count_part, corpus.files, options.lowercase, k, n, prune_at, options.threads,
-                             asdict(options), workers=[workers[k]], allow_other_workers=True, pure=False)
+                             asdict(options), (key, cache_dir), workers=[workers[k]], allow_other_workers=True,
+                             pure=False)
                for k in range(n)]
-    # the merge's and the vocabulary's kernels load here while the workers count (a first run compiles them,
-    # ~5 s, which the merge waited for after the workers' counts)
-    scan.prepare("merge")
-    scan.prepare("vocabulary")
-    parts = client.gather(futures)
-    del futures
-    counted = scan.merge(parts, prune_at)
-    del parts
-    vocab, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab,
-                                           ", ".join(corpus.files))
+    try:
+        # the merge's and the vocabulary's kernels load here while the workers count (a first run compiles
+        # them, ~5 s, which the merge waited for after the workers' counts)
+        scan.prepare("merge")
+        scan.prepare("vocabulary")
+        parts = client.gather(futures)
+        del futures
+        counted, wheres = scan.merge_mapped(parts, prune_at)
+        pruned_parts = [part_pruned > 0 for _, _, part_pruned in parts]
+        del parts
+        source = ", ".join(corpus.files)
+        if wheres is None:
+            vocab, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab, source)
+            spools = None
+            _drop_spools(client, key)
+        else:
+            vocab, summary, word_ids = vocabulary_and_entry_ids(counted, options.min_count, options.max_vocab, source,
+                                                                threads=options.threads)
+            spools = _CountSpools(key, [None if pruned else word_ids[where]
+                                        for where, pruned in zip(wheres, pruned_parts)])
+    except BaseException:
+        _drop_spools(client, key)
+        raise
     say_count_notes(summary, say)
-    return vocab
+    return vocab, spools
 
 
 def _cluster_for(scheduler: Optional[str], cluster: Optional[Cluster]) -> Tuple[Cluster, bool]:
@@ -1028,18 +1130,24 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
             import dataclasses
             options = dataclasses.replace(options, threads=_threads_per_worker(cluster, workers))
         options = options.resolved()
+        spools = None
         if vocab is None:
             say(f"counting the vocabulary on {len(workers)} workers...")
-            vocab = _count_on(cluster, workers, corpus, options, say)
-        model = Model.new(vocab, options)
-        check_words(vocab.words)
-        check_free_space(list(reserve(vocab)) if reserve is not None else [])
-        if save_vocab:
-            vocab.save(save_vocab, force=force)
-        return _train_on(cluster, workers, model, corpus, resuming=False, epochs=options.epochs,
-                         alpha=options.alpha, sync_words=sync_words or default_sync_words(len(workers)), cache_dir=cache_dir, progress=progress,
-                         say=say, stop_event=stop_event, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                         force=force, round_callback=round_callback, allow_other_corpus=False)
+            vocab, spools = _count_on(cluster, workers, corpus, options, say, cache_dir)
+        try:
+            model = Model.new(vocab, options)
+            check_words(vocab.words)
+            check_free_space(list(reserve(vocab)) if reserve is not None else [])
+            if save_vocab:
+                vocab.save(save_vocab, force=force)
+            return _train_on(cluster, workers, model, corpus, resuming=False, epochs=options.epochs,
+                             alpha=options.alpha, sync_words=sync_words or default_sync_words(len(workers)),
+                             cache_dir=cache_dir, progress=progress, say=say, stop_event=stop_event,
+                             checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
+                             round_callback=round_callback, allow_other_corpus=False, spools=spools)
+        finally:
+            if spools is not None:  # (those the shards did not take: none once they opened)
+                _drop_spools(cluster.client, spools.key)
     finally:
         if owned:
             cluster.close()
@@ -1087,10 +1195,12 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
 
 def _train_on(cluster: Cluster, workers: List[str], model: Model, corpus: Corpus, *, resuming: bool, epochs: int,
               alpha: float, sync_words: int, cache_dir, progress, say, stop_event, checkpoint, checkpoint_every,
-              force, round_callback, allow_other_corpus: bool) -> TrainResult:
+              force, round_callback, allow_other_corpus: bool,
+              spools: Optional[_CountSpools] = None) -> TrainResult:
     run = _DistributedRun(cluster, model, corpus, workers, sync_words=sync_words, cache_dir=cache_dir,
                           progress=progress, say=say, stop=stop_event or threading.Event(), checkpoint=checkpoint,
-                          checkpoint_every=checkpoint_every, force=force, round_callback=round_callback)
+                          checkpoint_every=checkpoint_every, force=force, round_callback=round_callback,
+                          spools=spools)
     try:
         say(f"encoding the corpus on {len(workers)} workers...")
         # the fingerprint reads every file here (the workers read their parts), beside the workers' encoding,

@@ -55,8 +55,8 @@ import numpy as np
 from .corpus import Corpus
 from .options import TOKEN_BYTES_PER_LIMIT
 
-__all__ = ["PIECE_BYTES", "pieces", "count", "count_and_spool", "Spooled", "merge", "Counted", "word_table",
-           "encode_pieces"]
+__all__ = ["PIECE_BYTES", "pieces", "count", "count_and_spool", "Spooled", "merge", "merge_mapped", "Counted",
+           "word_table", "encode_pieces"]
 
 #: About how many bytes of text one piece holds.
 PIECE_BYTES = 4 << 20
@@ -518,8 +518,8 @@ def _load_count_kernels(pass_name: str, data: np.ndarray) -> None:
     for a merge, which only merges the parts' tables) and merging it. Not pruning (``table_prune``): only a
     count past its limit prunes, and it loads (or on a first run compiles, 0.3-0.4 s) it at its first call."""
     from . import kernels
-    if pass_name == "merge":
-        kernels.table_merge(kernels.table_new(16), 0, 0, kernels.table_new(16), 0, np.empty(0, np.uint64))
+    if pass_name == "merge":  # the parts' counts merged with the map of where their entries went
+        kernels.table_merge_map(kernels.table_new(16), 0, 0, kernels.table_new(16), 0, np.empty(0, np.uint64))
     elif pass_name == "spool":  # its pieces are writable buffers used again (:func:`pieces` with ``spare``)
         table, n, _, _, _, hashes = kernels.count_tokens_ids(data.copy(), kernels.table_new(16), 0, 0,
                                                              np.empty(len(data) // 2 + 16, np.int32),
@@ -863,16 +863,28 @@ def merge(parts, prune_at: Optional[int]) -> Counted:
     """One count from the counts of a corpus's parts (``(compact table, total_tokens, pruned_below)`` each,
     see :meth:`Counted.compact`), merged in the given order with :func:`count`'s pruning rule. When no
     part was pruned and the merge is not, the result holds exactly the counts of counting the whole."""
+    return merge_mapped(parts, prune_at)[0]
+
+
+def merge_mapped(parts, prune_at: Optional[int]) -> Tuple[Counted, Optional[List[np.ndarray]]]:
+    """:func:`merge`, and for each part int32[its entries]: the merged count's entry each of its entries
+    went to, so that a part's spool (:func:`count_and_spool`) can be encoded with the merged count's
+    vocabulary; None when the merge had to prune, which renumbers the entries."""
     from . import kernels
     prepare("merge")
     table, n, used = kernels.table_new(1 << 16), 0, 0
     total = pruned = 0
+    wheres: Optional[List[np.ndarray]] = []
     no_slots = np.zeros(1, np.uint64)  # (a merge never reads the other table's slots)
     for (hashes, entries, arena), tokens, part_pruned in parts:
-        table, n, used = kernels.table_merge(table, n, used, (no_slots, entries, arena), len(entries), hashes)
+        table, n, used, where = kernels.table_merge_map(table, n, used, (no_slots, entries, arena), len(entries),
+                                                        hashes)
         total += tokens
-        table, n, used, pruned = _prune(table, n, used, max(pruned, part_pruned), prune_at)
-    return Counted(table, n, total, pruned)
+        before = max(pruned, part_pruned)
+        table, n, used, pruned = _prune(table, n, used, before, prune_at)
+        if wheres is not None:
+            wheres = wheres + [where] if pruned == before else None
+    return Counted(table, n, total, pruned), wheres
 
 
 def word_table(words: List[str]) -> Tuple[tuple, int]:
