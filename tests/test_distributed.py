@@ -282,8 +282,8 @@ def _shard_ids(run, k):
     return np.array(ids), np.array(encoded.offsets)
 
 
-@pytest.mark.parametrize("parts", [1, 3])
-def test_a_workers_spooled_count_encodes_its_shard_as_reading_the_text_again(tmp_path, monkeypatch, parts):
+@pytest.mark.parametrize("parts, threads", [(1, 2), (3, 4)])  # (4 threads: a count merged in shards)
+def test_a_workers_spooled_count_encodes_its_shard_as_reading_the_text_again(tmp_path, monkeypatch, parts, threads):
     """The workers' functions, run here: each part counted with its spool (a file cut into byte ranges, a line
     longer than max_sentence_length, tokens below min_count); the parts' counts merged with their maps;
     each shard opened from its spool (no second reading of the text) holds the ids and offsets that reading the
@@ -295,11 +295,12 @@ def test_a_workers_spooled_count_encodes_its_shard_as_reading_the_text_again(tmp
     text = " ".join(f"w{i % 37} x{i % 5}" + ("\n" if i % 11 == 0 else "") for i in range(40000)) + " rare once\n"
     path = tmp_path / "c.txt"
     path.write_text(text + " ".join(["long"] * 300) + "\n")
-    options = asdict(TrainOptions(threads=2, min_count=2, max_sentence_length=100).resolved())
+    options = asdict(TrainOptions(threads=threads, min_count=2, max_sentence_length=100).resolved())
     files = [str(path)]
     key = f"spool-test-{parts}"  # (a key once dropped keeps no later spool)
-    counted = [distributed._count_part(files, False, k, parts, None, 2, None, (key, str(tmp_path)))
+    counted = [distributed._count_part(files, False, k, parts, None, threads, None, (key, str(tmp_path)))
                for k in range(parts)]
+    assert (distributed._SPOOLED[(key, 0)].entry_of is not None) == (threads >= scan.SHARDED_FROM_THREADS)
     assert sorted(distributed._SPOOLED) == [(key, k) for k in range(parts)]
     merged, wheres = scan.merge_mapped(counted, None)
     vocab, _, word_ids = vocabulary_and_entry_ids(merged, 2)
