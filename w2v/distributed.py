@@ -377,7 +377,7 @@ def _count_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int],
         if spooled is not None:
             with _LOCK:
                 if key in _SPOOLS_DROPPED:  # the count was given up (the command failed) while this part counted
-                    spooled, old = None, spooled
+                    old = spooled
                 else:  # (an older spool: the same part counted again here, a task run twice)
                     old, _SPOOLED[(key, k)] = _SPOOLED.get((key, k)), spooled
             if old is not None:

@@ -882,8 +882,10 @@ def merge_mapped(parts, prune_at: Optional[int]) -> Tuple[Counted, Optional[List
         total += tokens
         before = max(pruned, part_pruned)
         table, n, used, pruned = _prune(table, n, used, before, prune_at)
+        if pruned != before:
+            wheres = None
         if wheres is not None:
-            wheres = wheres + [where] if pruned == before else None
+            wheres.append(where)
     return Counted(table, n, total, pruned), wheres
 
 
