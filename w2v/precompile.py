@@ -186,9 +186,7 @@ def passes_aside(names: Sequence[str], threads: int, say=None) -> Iterator[None]
     cache at once, or, when one is not there, compiled by a helper process that :func:`w2v.scan.prepare`
     waits for (module docstring). No helper with one thread. It is stopped when the block ends."""
     from . import kernels, scan
-    unknown = [name for name in names if name not in scan.PASSES]
-    if unknown:
-        raise ValueError(f"no pass {unknown[0]!r}; the passes are {', '.join(scan.PASSES)}")
+    scan.check_passes(names)
     helper = None
     if threads >= 2 and kernels.CACHED and not _passes_loaded(names):
         helper = _start_helper(json.dumps(list(names)))

@@ -485,8 +485,7 @@ def prepare(pass_name: str, table: Optional[tuple] = None) -> None:
     from .memory import map_large_blocks, release_compiler_pages
     if pass_name in _prepared:
         return
-    if pass_name not in PASSES:
-        raise ValueError(f"no pass {pass_name!r}; the passes are {', '.join(PASSES)}")
+    check_passes([pass_name])
     wait = _aside.pop(pass_name, None)
     if wait is not None:
         wait()
@@ -565,6 +564,14 @@ def _load_pair_kernels(data: np.ndarray) -> None:
 
 #: The passes :func:`prepare` knows.
 PASSES = ("count", "spool", "shards", "merge", "encode", "vocabulary", "pairs")
+
+
+def check_passes(names) -> None:
+    """Refuse a name that is not one of :data:`PASSES` (ValueError naming the first)."""
+    unknown = [name for name in names if name not in PASSES]
+    if unknown:
+        raise ValueError(f"no pass {unknown[0]!r}; the passes are {', '.join(PASSES)}")
+
 
 _prepared: set = set()
 
