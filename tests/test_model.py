@@ -423,25 +423,74 @@ def test_without_update_vocab_new_words_are_ignored_and_hs_refuses_it(trained, s
     extra = write(tmp_path / "extra.txt", ("zebra quagga " * 50 + "king queen\n") * 20)
     result = run("train", extra, "-o", tmp_path / "v.bin", "--init", base, "--epochs", 1, "-q", "--min-count", 1)
     assert result.exit_code == 0 and "zebra" not in w2v.load(str(tmp_path / "v.bin"))
-    from w2v import training  # refused before the new words are counted (a count of a large corpus takes long)
-    monkeypatch.setattr(training, "count_vocabulary", lambda *args: pytest.fail("counted before refusing"))
+    from w2v import scan  # refused before the new words are counted (a count of a large corpus takes long)
+    monkeypatch.setattr(scan, "count_and_spool", lambda *args: pytest.fail("counted before refusing"))
     result = run("train", extra, "-o", tmp_path / "v2.bin", "--init", base, "--update-vocab", "-q")
     assert result.exit_code == 1 and "cannot extend a hierarchical-softmax model" in result.output
 
 
-def test_update_vocab_refuses_standard_input_before_counting_it(sample_path, tmp_path):
-    """--update-vocab counts the corpus, then encodes it: standard input cannot be read twice, so it is one
-    line naming it, exit 1, and no vectors."""
+@pytest.mark.parametrize("threads, in_memory", [(1, True), (2, False), (4, False)])  # 4: a count merged in shards
+def test_new_words_counted_once_encode_as_reading_the_text_again(tmp_path, threads, in_memory):
+    """--update-vocab reads the new text once: its count's spool, mapped to the merged vocabulary, holds the
+    ids and offsets that encoding the text again with that vocabulary gives, for a known word rarer than
+    --min-count in the new text, a new word, an invalid-UTF-8 token that reads as a known word, unknown
+    tokens, empty lines and a line cut at --max-sentence-length; rows in the merged frequency order."""
+    from w2v.corpus import Corpus
+    from w2v.encode import encode_corpus, encode_spooled
+    from w2v.options import TrainOptions
+    from w2v.training import count_new_words
+    options = TrainOptions(dim=4, min_count=5, threads=threads, max_sentence_length=7, chunk_words=1000)
+    model = Model.new(Vocabulary(["the", "rare", "caf\u00e9", "caf\ufffd"], [50, 9, 8, 7]), options)
+    line = b"the zebra the zebra quagga rare caf\xc3\xa9 caf\xff the\n\n"
+    text = line * 4 + b"zebra " * 30 + b"\n" + b"unknown the\r\n" * 200 + b"okapi okapi\n"
+    path = tmp_path / "more.txt"
+    path.write_bytes(text)
+    said = []
+    added, spooled = count_new_words(model, Corpus([str(path)]), said.append, cache_dir=str(tmp_path),
+                                     in_memory=in_memory)
+    assert added == 2 and model.vocab.words[:3] == ["the", "unknown", "zebra"]  # not quagga (4 < 5), nor okapi
+    assert model.vocab.counts[model.vocab.index["rare"]] == 9  # 4 in the new text: below --min-count, not merged
+    encoded = encode_spooled(*spooled, options.max_sentence_length, threads)
+    again = encode_corpus(Corpus([str(path)]), model.vocab, options.max_sentence_length)
+    assert encoded.n_words == again.n_words == 4 * 8 + 30 + 400
+    assert np.array_equal(encoded.chunk(0, encoded.n_sentences)[0], again.ids)
+    assert np.array_equal(encoded.offsets, again.offsets)
+    index = model.vocab.index
+    assert again.ids[:8].tolist() == [index[w] for w in ["the", "zebra", "the", "zebra", "rare", "caf\u00e9",
+                                                          "caf\ufffd", "the"]]
+    assert any("invalid UTF-8" in message for message in said)
+
+
+def test_update_vocab_reads_standard_input_once(sample_path, tmp_path):
+    """--update-vocab counts the new text and spools it, so standard input trains as the same file does
+    (one thread, a seed: the same bytes)."""
+    base = str(tmp_path / "base.w2vm")
+    first = write(tmp_path / "first.txt", "".join(line for line in open(sample_path) if "madrid" not in line))
+    assert run("train", first, "-o", tmp_path / "v.bin", "--checkpoint", base, "--dim", 8, "--epochs", 1,
+               "--threads", 1, "-q").exit_code == 0
+    common = ["--init", base, "--update-vocab", "--epochs", "1", "--threads", "1", "--seed", "5", "-q"]
+    from_file, from_stdin = tmp_path / "file.bin", tmp_path / "stdin.bin"
+    assert run("train", sample_path, "-o", from_file, *common).exit_code == 0
+    with open(sample_path) as f:
+        result = CliRunner().invoke(cli, ["train", "-", "-o", str(from_stdin)] + common, input=f.read())
+    assert result.exit_code == 0, result.output
+    assert from_stdin.read_bytes() == from_file.read_bytes()
+    assert "madrid" in w2v.load(str(from_stdin))
+
+
+def test_update_vocab_stops_a_pruned_count_of_standard_input(sample_path, tmp_path):
+    """A count of standard input past --count-limit is pruned, and encoding would need the text again: one
+    line naming it and what to do, exit 1, no vectors."""
     base = str(tmp_path / "base.w2vm")
     assert run("train", sample_path, "-o", tmp_path / "v.bin", "--checkpoint", base, "--dim", 8, "--epochs", 1,
                "-q").exit_code == 0
     out = tmp_path / "more.bin"
-    with open(sample_path) as f:
-        result = CliRunner().invoke(cli, ["train", "-", "-o", str(out), "--init", base, "--update-vocab", "-q"],
-                                    input=f.read())
+    text = " ".join(f"w{i}" for i in range(3000)) + "\n"
+    result = CliRunner().invoke(cli, ["train", "-", "-o", str(out), "--init", base, "--update-vocab", "-q",
+                                      "--count-limit", "500"], input=text)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
-    assert "--update-vocab reads the corpus twice (counting, then encoding), so it cannot read standard input" \
-        in result.output
+    assert "standard input holds more distinct tokens than --count-limit allows" in result.output
+    assert "save it to a file or raise --count-limit" in result.output and "--read-vocab" not in result.output
     assert not out.exists()
 
 

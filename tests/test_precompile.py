@@ -231,11 +231,11 @@ def test_init_with_update_vocab_starts_the_kernel_before_counting_the_new_words(
                                     "--epochs", "1", "--min-count", "1", "--checkpoint", base, "-q"])
     assert made.exit_code == 0, made.output
     events = []
-    counting = training.count_vocabulary
+    counting = training.count_new_words
 
-    def count(*args):
+    def count(*args, **kwargs):
         events.append("count")
-        return counting(*args)
+        return counting(*args, **kwargs)
 
     def start(options, say):
         events.append("start")
@@ -243,7 +243,7 @@ def test_init_with_update_vocab_starts_the_kernel_before_counting_the_new_words(
 
     monkeypatch.setattr(precompile, "start", start)
     monkeypatch.setattr(training, "start_kernel", lambda options, say: pytest.fail("started again"))
-    monkeypatch.setattr(training, "count_vocabulary", count)
+    monkeypatch.setattr(training, "count_new_words", count)
     result = CliRunner().invoke(cli, ["train", str(tmp_path / "more.txt"), "-o", str(tmp_path / "more.bin"), "--init",
                                       base, "--update-vocab", "--epochs", "1", "--threads", "2", "-q"])
     assert result.exit_code == 0, result.output

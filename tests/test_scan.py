@@ -431,6 +431,19 @@ def test_the_encoding_pass_loads_its_own_kernels_only(sample_path):
     assert _in_own_process(code, sample_path).strip() == "[1, 1, 0, 0, 0, 0, 0, 0] [1, 1, 0, 0, 0, 0, 0, 0] True"
 
 
+@pytest.mark.parametrize("shards", [None, 2])
+def test_the_lookup_pass_loads_the_kernels_that_look_a_counts_entries_up(sample_path, shards):
+    """``prepare("lookup")`` loads the word table's kernel and the look-up of a count's entries in it, each as
+    :func:`w2v.scan.entry_ids` then calls it on a spooled count (merged in shards or not): no second compile.
+    In a process of its own, as above."""
+    names = ["count_tokens", "table_entry_ids", "encode_tokens"]
+    code = (_LOADING + f"names = {names!r}; scan.prepare('lookup'); before = loaded(); "
+            f"counted, spooled = scan.count_and_spool(Corpus([sys.argv[1]]), None, 2, shards={shards}); "
+            f"ids = scan.entry_ids(counted, ['the', 'of']); "
+            f"print(before, loaded(), sorted(set(ids.tolist())) == [-1, 0, 1])")
+    assert _in_own_process(code, sample_path).strip() == "[1, 1, 0] [1, 1, 0] True"
+
+
 @pytest.mark.parametrize("run, vocabulary", [
     ("counted = scan.count(Corpus([sys.argv[1]]), None, 2)", "vocabulary_from_count(counted, 1, threads=2)"),
     ("counted, spooled = scan.count_and_spool(Corpus([sys.argv[1]]), None, 2); spooled.close()",

@@ -613,18 +613,22 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
         source = phrased(Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet, keep_fingerprint=True),
                          passes, thresholds, model.options.min_count, table=table, threads=model.options.threads,
                          keep_words=keep_words)
-    started = None
+    started = spooled = None
     try:
         if update_vocab:
             model.check_vocabulary_update()  # (before counting, which may take long)
-            counted = source if source is not corpus else Corpus(corpus, lowercase=model.options.lowercase)
-            if counted.read_once:
-                raise ValueError(f"--update-vocab reads the corpus twice (counting, then encoding), so it cannot "
-                                 f"read {counted.read_once}; save it to a file")
-            if not scheduler:  # the training kernel loaded, or compiled by a helper while the new words are counted
+            if source is corpus:
+                source = Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet, keep_fingerprint=True)
+            if scheduler:  # counted here, then read by the workers
+                if source.read_once:
+                    raise ValueError(f"--update-vocab with --scheduler reads the corpus twice (counting, then "
+                                     f"the workers' parts), so it cannot read {source.read_once}; save it to a file")
+                added = model.update_vocabulary(count_vocabulary(source, model.options, say))
+            else:  # one reading: the new words counted and each token spooled, the training kernel started first
                 from w2v.precompile import start
+                from w2v.training import count_new_words
                 started = start(model.options, say)
-            added = model.update_vocabulary(count_vocabulary(counted, model.options, say))
+                added, spooled = count_new_words(model, source, say, cache_dir=cache_dir)
             say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
         check_free_space(reserve(model.vocab))
         if save_vocab:
@@ -639,10 +643,12 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
         return model.train(source, epochs=None if resume else model.options.epochs,
                            alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
                            checkpoint=checkpoint, checkpoint_every=every, force=force, cache_dir=cache_dir,
-                           allow_other_corpus=allow_other_corpus, started_kernel=started)
+                           allow_other_corpus=allow_other_corpus, started_kernel=started, spooled=spooled)
     finally:
         if started is not None and started[0] is not None:
             started[0].close()
+        if spooled is not None:
+            spooled[0].close()
 
 
 def _stat(path: Optional[str]):

@@ -2034,6 +2034,30 @@ def encode_tokens(data, table, n, ids_of_entry):
     return ids[:n_ids].copy(), line_ends[:n_lines].copy()
 
 
+@njit(cache=True, nogil=True)
+def table_entry_ids(table, n, words):
+    """Each of the ``n`` entries of a count's ``table`` looked up in ``words``, a table of a vocabulary
+    whose entry ``i`` is word ``i`` (:func:`w2v.scan.word_table`), as :func:`encode_tokens` looks a token
+    up (a token not found that is not valid UTF-8 again as its replaced text): int32[n], the word id of
+    each entry or -1 (not a word). For a count spooled before the vocabulary its words go into was made
+    (``--update-vocab``: the new text's count merged into a model's vocabulary, whose rows do not follow
+    the count's own)."""
+    slots, entries, arena = table
+    w_slots, w_entries, w_arena = words
+    ids = np.empty(n, np.int32)
+    out = np.empty(64, np.uint8)
+    for e in range(n):
+        start = _start_of(entries, e)
+        end = start + _length_of(entries, e)
+        w = _find(w_slots, w_entries, w_arena, arena, start, end, _fnv(arena, start, end))[1]
+        if w < 0:
+            out, size, bad, replaced_hash = _replaced_hashed(arena, start, end, out)
+            if bad > 0:
+                w = _find(w_slots, w_entries, w_arena, out, 0, size, replaced_hash)[1]
+        ids[e] = w
+    return ids
+
+
 # -- text: phrases (word2phrase; w2v.phrases runs these) -------------------------------------------
 # Phrases count in two tables: the tokens in a token table (above), counted first, and the pairs of
 # tokens next to each other on a line in a *pair table* keyed by the two tokens' entries in it, a

@@ -472,7 +472,8 @@ class Counted:
 def prepare(pass_name: str, table: Optional[tuple] = None) -> None:
     """Load (or compile) the text kernels of one pass (:data:`PASSES`: ``"count"``, ``"spool"``:
     :func:`count_and_spool`, ``"shards"``: its count merged in shards, ``"merge"``, ``"encode"``,
-    ``"vocabulary"``: the vocabulary of a count, on its ``table``, or ``"pairs"``: the phrases' pairs), each
+    ``"vocabulary"``: the vocabulary of a count, on its ``table``, ``"lookup"``: a count's entries looked up
+    in a vocabulary (:func:`entry_ids`), or ``"pairs"``: the phrases' pairs), each
     once, on a few bytes, then hand LLVM's pages back (:func:`w2v.memory.release_compiler_pages`): loading
     touches them, the passes never use them. A pass loads only its own kernels (each takes ~15 ms from the
     cache, and a first run compiles it): ``w2v train`` needs only the spool's and the vocabulary's, encoding
@@ -494,6 +495,9 @@ def prepare(pass_name: str, table: Optional[tuple] = None) -> None:
     if pass_name == "encode":  # a vocabulary's table (word_table: no hashes kept) and the tokens looked up in it
         table, n, _, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
         kernels.encode_tokens(data, table, n, np.arange(n, dtype=np.int32))
+    elif pass_name == "lookup":  # a vocabulary's table (word_table) and a count's entries looked up in it
+        table, n, _, _ = kernels.count_tokens(data, kernels.table_new(16), 0, 0)
+        kernels.table_entry_ids(table, n, table)
     elif pass_name == "shards":  # a count merged in shards (_ShardedCount), as well as the spool's kernels
         table, n, _, _, hashes = kernels.count_tokens_hashed(data.copy(), kernels.table_new(16), 0, 0,
                                                              np.empty(0, np.uint64))
@@ -563,7 +567,7 @@ def _load_pair_kernels(data: np.ndarray) -> None:
 
 
 #: The passes :func:`prepare` knows.
-PASSES = ("count", "spool", "shards", "merge", "encode", "vocabulary", "pairs")
+PASSES = ("count", "spool", "shards", "merge", "encode", "vocabulary", "lookup", "pairs")
 
 
 def check_passes(names) -> None:
@@ -904,6 +908,17 @@ def word_table(words: List[str]) -> Tuple[tuple, int]:
     if n != len(words):
         raise ValueError("the vocabulary's words must be distinct and hold no white space")
     return table, n
+
+
+def entry_ids(counted: Counted, words: List[str]) -> np.ndarray:
+    """int32[counted.n]: the id of each of the count's entries among ``words`` (-1: not one of them), its
+    token looked up as encoding looks one up (:func:`w2v.kernels.table_entry_ids`), for
+    :func:`w2v.encode.encode_spooled` to encode a spool of the count with, when the vocabulary was not made
+    from this count alone (a model's vocabulary with the count's new words added: ``--update-vocab``)."""
+    from . import kernels
+    prepare("lookup")
+    table, n = word_table(words)
+    return kernels.table_entry_ids(counted.table, counted.n, table)
 
 
 def encode_pieces(corpus: Corpus, words: List[str], threads: int = 1):

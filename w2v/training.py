@@ -342,7 +342,8 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                 chunk_callback: Optional[Callable[[Position], Optional[bool]]] = None,
                 cache_dir: Optional[str] = None, in_memory: bool = False,
                 allow_other_corpus: bool = False,
-                started_kernel: Optional[Tuple[Optional[Helper], float]] = None) -> TrainResult:
+                started_kernel: Optional[Tuple[Optional[Helper], float]] = None,
+                spooled: Optional[Tuple[Any, np.ndarray]] = None) -> TrainResult:
     """Train ``model`` on ``corpus`` (paths, a :class:`w2v.corpus.Corpus` or a phrased one from
     :func:`w2v.phrases.phrased`, or an :class:`w2v.encode.EncodedCorpus` of its vocabulary).
 
@@ -360,7 +361,9 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
     kernel is loaded, or on a first run compiled by a helper process (:mod:`w2v.precompile`), as in
     :func:`train`. A caller that started it earlier (before counting new words) passes
     :func:`w2v.precompile.start`'s answer for the model's options as ``started_kernel``; its helper is
-    closed here.
+    closed here. ``spooled``: the corpus's tokens spooled while its new words were counted, and each
+    entry's word id (:func:`count_new_words`), encoded from the spool instead of reading the text again
+    (closed here, however training ends).
     """
     say = log or (lambda message: None)
     resuming = model.position.started and not model.position.finished and epochs is None and alpha is None
@@ -371,6 +374,8 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                          f"{model.position.corpus.get('sync_words')}")
     source = None
     with contextlib.ExitStack() as cleanup:
+        if spooled is not None:
+            cleanup.callback(spooled[0].close)
         helper, kernel_seconds = _closing_helper(cleanup, started_kernel or (None, 0.0))
         if isinstance(corpus, EncodedCorpus):
             encoded = corpus
@@ -388,9 +393,13 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                 _check_same_corpus(model, source, None, allow_other_corpus)
             if started_kernel is None:  # loaded now, or compiled by a helper process while this one encodes
                 helper, kernel_seconds = _closing_helper(cleanup, start_kernel(model.options, say))
-            spool = None if in_memory else (cache_dir or tempfile.gettempdir())
-            encoded = encode_corpus(source, model.vocab, model.options.max_sentence_length, cache_dir=spool,
-                                    threads=model.options.threads)
+            if spooled is not None:
+                encoded = encode_spooled(spooled[0], spooled[1], model.options.max_sentence_length,
+                                         model.options.threads)
+            else:
+                spool = None if in_memory else (cache_dir or tempfile.gettempdir())
+                encoded = encode_corpus(source, model.vocab, model.options.max_sentence_length, cache_dir=spool,
+                                        threads=model.options.threads)
             cleanup.callback(encoded.close)
         if encoded.offsets.dtype != np.int64 or (encoded.ids is not None and encoded.ids.dtype != np.int32):
             raise ValueError("encoded corpus must hold int32 ids and int64 offsets")
@@ -617,16 +626,16 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
                       chunk_callback=chunk_callback, helper=helper, kernel_seconds=kernel_seconds)
 
 
-def _cannot_read_again(corpus: Corpus, options: TrainOptions) -> Callable[[], None]:
+def _cannot_read_again(corpus: Corpus, options: TrainOptions, read_vocab: bool = True) -> Callable[[], None]:
     """What a count of a corpus read once only does when it has to be pruned: the spool is then dropped and
     encoding would read the text again, which it cannot, so the count stops there with this error (not
-    after reading the rest: a pipe of many GB)."""
+    after reading the rest: a pipe of many GB). ``read_vocab``: suggest a vocabulary file (a new run)."""
     def stop() -> None:
         limit = options.count_limit
+        instead = "save it to a file, give a vocabulary file (--read-vocab)," if read_vocab else "save it to a file"
         raise ValueError(f"{corpus.read_once} holds more distinct tokens than --count-limit allows ({limit:,} tokens, "
                          f"{TOKEN_BYTES_PER_LIMIT * limit:,} bytes of them), so its count was pruned and encoding "
-                         f"would need to read it again; save it to a file, give a vocabulary file (--read-vocab), "
-                         f"or raise --count-limit")
+                         f"would need to read it again; {instead} or raise --count-limit")
     return stop
 
 
@@ -635,10 +644,7 @@ def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folde
     """The corpus's vocabulary (as :func:`count_vocabulary`) from one reading of the text that also spools
     each token's entry (:func:`w2v.scan.count_and_spool`, in ``folder`` or in memory, and its ``on_prune``):
     (vocabulary, spool or None when the count was pruned, each entry's word id or None)."""
-    from .scan import count_and_spool
-    counted, spooled = count_and_spool(corpus, options.count_limit, options.threads, folder, on_prune)
-    try:
-        names = ", ".join(map(source_name, corpus.files))
+    def vocabulary(counted, names, spooled):
         if spooled is not None:
             vocab, summary, word_ids = vocabulary_and_entry_ids(counted, options.min_count, options.max_vocab, names,
                                                                 threads=options.threads)
@@ -646,11 +652,52 @@ def count_and_spool_vocabulary(corpus: Corpus, options: TrainOptions, say, folde
             (vocab, summary), word_ids = vocabulary_from_count(counted, options.min_count, options.max_vocab,
                                                                names, threads=options.threads), None
         say_count_notes(summary, say)
+        return vocab, word_ids
+
+    spooled, (vocab, word_ids) = _spooled_count(corpus, options, folder, on_prune, vocabulary)
+    return vocab, spooled, word_ids
+
+
+def count_new_words(model: Model, corpus: Corpus, say, cache_dir: Optional[str] = None, in_memory: bool = False):
+    """``--update-vocab`` from one reading of the new text: its vocabulary (counted with the model's
+    options, as :func:`count_vocabulary`) merged into the model's (:meth:`w2v.model.Model.update_vocabulary`),
+    with each token's entry spooled as :func:`count_and_spool_vocabulary` spools it. The merged vocabulary
+    is not made from this count alone (its rows follow the merged counts, and a known word rarer than
+    ``min_count`` in the new text is still a word), so each entry is looked up in it
+    (:func:`w2v.scan.entry_ids`). The spool goes where :func:`train` puts it (``cache_dir``, ``in_memory``).
+    Returns (new words, None or, unless the count was pruned, (spool, each entry's word id)) for
+    :func:`train_model`'s ``spooled``; a pruned count of a corpus read once (standard input) stops with an
+    error, as in :func:`train`. Refused with hierarchical softmax
+    (:meth:`w2v.model.Model.check_vocabulary_update`) before the text is read."""
+    from .scan import entry_ids
+    model.check_vocabulary_update()
+    options = model.options
+    folder = None if in_memory else (cache_dir or tempfile.gettempdir())
+    on_prune = _cannot_read_again(corpus, options, read_vocab=False) if corpus.read_once else None
+
+    def merged(counted, names, spooled):
+        vocab, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab, names,
+                                               threads=options.threads)
+        say_count_notes(summary, say)
+        added = model.update_vocabulary(vocab)
+        return added, None if spooled is None else entry_ids(counted, model.vocab.words)
+
+    spooled, (added, word_ids) = _spooled_count(corpus, options, folder, on_prune, merged)
+    return added, None if spooled is None else (spooled, word_ids)
+
+
+def _spooled_count(corpus: Corpus, options: TrainOptions, folder: Optional[str],
+                   on_prune: Optional[Callable[[], None]], then: Callable):
+    """Count ``corpus`` with a spool (:func:`w2v.scan.count_and_spool`) and return (spool or None, ``then(counted,
+    the files' names, spool or None)``); the spool is closed when ``then`` fails."""
+    from .scan import count_and_spool
+    counted, spooled = count_and_spool(corpus, options.count_limit, options.threads, folder, on_prune)
+    try:
+        return spooled, then(counted, ", ".join(map(source_name, corpus.files)), spooled)
     except BaseException:
         if spooled is not None:
             spooled.close()
         raise
-    return vocab, spooled, word_ids
 
 
 def count_vocabulary(corpus: Corpus, options: TrainOptions, say) -> Vocabulary:
