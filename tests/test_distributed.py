@@ -379,6 +379,53 @@ def test_a_distributed_run_leaves_no_spool_on_its_workers(cluster, sample_path, 
     assert held() == [0, 0]
 
 
+def test_update_vocab_counts_on_the_workers_and_encodes_from_their_spools(cluster, sample_path, tmp_path,
+                                                                          monkeypatch):
+    """A model trained further with new words on a cluster: the workers count the new text (the client counts
+    none of it), its words are merged into the model's vocabulary as one machine merges them, the shards open
+    from the workers' spools (a worker reading its part again fails the run), and they hold the words that
+    encoding the text with the merged vocabulary gives: the run trains the weights that the model merged on
+    one machine trains from text read again (one thread a worker, a seed: the same bytes); no spool is left."""
+    from w2v.encode import encode_corpus
+    from w2v.training import count_new_words
+    first = tmp_path / "first.txt"
+    first.write_text("".join(line for line in open(sample_path) if "madrid" not in line))
+    base = str(tmp_path / "base.w2vm")
+    w2v.train(str(first), epochs=1, **SMALL).model.save(base)
+    one_machine = Model.load(base)
+    added, spooled = count_new_words(one_machine, Corpus([sample_path]), lambda message: None, in_memory=True)
+    spooled[0].close()
+
+    def forbid_reading():
+        import w2v.encode
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("a worker read its part again")
+        w2v.encode.__dict__.setdefault("_reading", w2v.encode.encode_corpus)
+        w2v.encode.encode_corpus = refuse
+
+    def allow_reading():
+        import w2v.encode
+        w2v.encode.encode_corpus = w2v.encode.__dict__.pop("_reading", w2v.encode.encode_corpus)
+
+    for name in ("count", "count_and_spool"):
+        monkeypatch.setattr(scan, name, lambda *args, **kwargs: pytest.fail("the client counted the text"))
+    model, said = Model.load(base), []
+    cluster.client.run(forbid_reading)
+    try:
+        distributed.train_model(model, [sample_path], cluster=cluster, update_vocab=True, epochs=1, log=said.append)
+    finally:
+        cluster.client.run(allow_reading)
+    assert added == 1 and f"vocabulary: 1 new words, {len(model.vocab):,} in all" in said
+    assert model.vocab.words == one_machine.vocab.words and "madrid" in model.vocab
+    assert model.vocab.counts.tolist() == one_machine.vocab.counts.tolist()
+    assert model.position.corpus["words"] == encode_corpus(Corpus([sample_path]), model.vocab).n_words
+    assert sorted(cluster.client.run(lambda: len(distributed._SPOOLED)).values()) == [0, 0]
+    monkeypatch.undo()
+    distributed.train_model(one_machine, [sample_path], cluster=cluster, epochs=1)  # its shards read the text
+    assert np.array_equal(model.vectors.matrix, one_machine.vectors.matrix)
+
+
 def test_the_combine_rule_on_hand_made_changes():
     old = np.full((5, 2), 1000.0, np.float32)  # long rows: the changes below are small against them
     # worker 0 changed rows 0, 1 and 4; worker 1 rows 1, 2 and 4; row 3: nobody
@@ -680,6 +727,21 @@ def test_the_cli_trains_on_a_local_cluster(sample_path, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "in 2 shards" in done.stderr and "9 syncs of" in done.stderr
     assert w2v.Vectors.load(str(out)).matrix.shape[1] == 16
+
+
+def test_the_cli_trains_a_model_further_with_new_words_on_a_local_cluster(sample_path, tmp_path):
+    """--init --update-vocab --scheduler: the new words counted on the workers, the merged vocabulary saved
+    (--save-vocab) once known, and the model trained further."""
+    first, base = tmp_path / "first.txt", str(tmp_path / "base.w2vm")
+    first.write_text("".join(line for line in open(sample_path) if "madrid" not in line))
+    w2v.train(str(first), epochs=1, **SMALL).model.save(base)
+    out, saved = tmp_path / "v.bin", tmp_path / "vocab.txt"
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", sample_path, "-o", str(out),
+                           "--init", base, "--update-vocab", "--save-vocab", str(saved), "--scheduler", "local:2",
+                           "--threads", "1", "--epochs", "1"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "counting the new words on 2 workers" in done.stderr and "vocabulary: 1 new words" in done.stderr
+    assert "madrid" in w2v.Vectors.load(str(out)) and "madrid" in saved.read_text().split()
 
 
 def test_a_worker_killed_mid_run_gives_a_finished_run_or_a_clear_error(tmp_path, sample_path):

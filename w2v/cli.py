@@ -589,7 +589,6 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
     from w2v.corpus import Corpus
     from w2v.files import check_free_space
     from w2v.model import Model
-    from w2v.training import count_vocabulary
 
     model = Model.load(path)
     p = model.position
@@ -617,29 +616,27 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
     try:
         if update_vocab:
             model.check_vocabulary_update()  # (before counting, which may take long)
-            if source is corpus:
-                source = Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet, keep_fingerprint=True)
-            if scheduler:  # counted here, then read by the workers
-                if source.read_once:
-                    raise ValueError(f"--update-vocab with --scheduler reads the corpus twice (counting, then "
-                                     f"the workers' parts), so it cannot read {source.read_once}; save it to a file")
-                added = model.update_vocabulary(count_vocabulary(source, model.options, say))
-            else:  # one reading: the new words counted and each token spooled, the training kernel started first
-                from w2v.precompile import start
-                from w2v.training import count_new_words
-                started = start(model.options, say)
-                added, spooled = count_new_words(model, source, say, cache_dir=cache_dir)
-            say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
-        check_free_space(reserve(model.vocab))
-        if save_vocab:
-            model.vocab.save(save_vocab, force=force)
-        if scheduler:
+        else:
+            check_free_space(reserve(model.vocab))  # (before connecting to the cluster)
+        if scheduler:  # the new words counted by the workers, the vocabulary checked and saved once merged
             from w2v import distributed
             return distributed.train_model(model, corpus, scheduler=scheduler, sync_words=sync_words,
                                            threads=options.threads, epochs=None if resume else model.options.epochs,
                                            alpha=None if resume else model.options.alpha, progress=not quiet,
                                            log=say, checkpoint=checkpoint, checkpoint_every=every, force=force,
-                                           cache_dir=cache_dir, allow_other_corpus=allow_other_corpus)
+                                           cache_dir=cache_dir, allow_other_corpus=allow_other_corpus,
+                                           update_vocab=update_vocab, reserve=reserve, save_vocab=save_vocab)
+        if update_vocab:  # one reading: the new words counted and each token spooled, the kernel started first
+            from w2v.precompile import start
+            from w2v.training import count_new_words
+            if source is corpus:
+                source = Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet, keep_fingerprint=True)
+            started = start(model.options, say)
+            added, spooled = count_new_words(model, source, say, cache_dir=cache_dir)
+            say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
+            check_free_space(reserve(model.vocab))
+        if save_vocab:
+            model.vocab.save(save_vocab, force=force)
         return model.train(source, epochs=None if resume else model.options.epochs,
                            alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
                            checkpoint=checkpoint, checkpoint_every=every, force=force, cache_dir=cache_dir,

@@ -21,6 +21,8 @@ core, Dask carries the work and the results):
    (:func:`w2v.scan.merge_mapped`, which also says where each part's entries went) and keeps the vocabulary
    as a single machine does (:func:`w2v.vocab.vocabulary_and_entry_ids`). Without pruning (fewer distinct
    tokens than ``--count-limit``, 21 million) the vocabulary is identical to the single-machine one.
+   A model trained further with new words (``--init --update-vocab``) is counted the same way, and the
+   new words are merged into its vocabulary here (:func:`_count_on` with ``into``).
 3. **Shards.** Each worker encodes its part with that vocabulary and keeps it for the whole run: from its
    count's spool, each entry mapped to its word (:func:`w2v.encode.encode_spooled`, as one machine does),
    or by reading the part again (:func:`w2v.encode.encode_corpus`) when its count or the merge pruned, or
@@ -1041,12 +1043,15 @@ class _CountSpools:
 
 
 def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: TrainOptions, say,
-              cache_dir: Optional[str] = None) -> Tuple[Vocabulary, Optional[_CountSpools]]:
+              cache_dir: Optional[str] = None,
+              into: Optional[Model] = None) -> Tuple[Vocabulary, Optional[_CountSpools]]:
     """The vocabulary, counted part by part on the workers and merged here (module docstring, step 2);
     each part and the merge hold at most ``options.count_limit`` distinct tokens. The workers spool their
     parts' entries as they count (in ``cache_dir``, or their temporary folder), and the answer says each
     part's entries' word ids, so that they encode without reading the text again; None when the merge
-    pruned (the spools are then dropped and the workers read their parts again)."""
+    pruned (the spools are then dropped and the workers read their parts again). ``into``: a model whose
+    vocabulary the count's words are merged into (``--update-vocab``, :meth:`w2v.model.Model.update_vocabulary`),
+    the entries' ids looked up in the merged vocabulary (:func:`w2v.scan.entry_ids`), which is the answer."""
     from . import scan
     from .vocab import vocabulary_and_entry_ids, vocabulary_from_count
     client, n = cluster.client, len(workers)
@@ -1061,19 +1066,30 @@ def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: Tra
         # them, ~5 s, which the merge waited for after the workers' counts)
         scan.prepare("merge")
         scan.prepare("vocabulary")
+        if into is not None:
+            scan.prepare("lookup")
         parts = client.gather(futures)
         del futures
         counted, wheres = scan.merge_mapped(parts, prune_at)
         pruned_parts = [part_pruned > 0 for _, _, part_pruned in parts]
         del parts
         source = ", ".join(corpus.files)
-        if wheres is None:
-            vocab, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab, source)
-            spools = None
-            _drop_spools(client, key)
+        if into is not None:  # the new words merged into the model's, whose rows do not follow this count
+            new_words, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab, source,
+                                                       threads=options.threads)
+            into.update_vocabulary(new_words)
+            vocab = into.vocab
+            word_ids = None if wheres is None else scan.entry_ids(counted, vocab.words)
+        elif wheres is None:
+            (vocab, summary), word_ids = vocabulary_from_count(counted, options.min_count, options.max_vocab,
+                                                               source), None
         else:
             vocab, summary, word_ids = vocabulary_and_entry_ids(counted, options.min_count, options.max_vocab, source,
                                                                 threads=options.threads)
+        if word_ids is None:
+            spools = None
+            _drop_spools(client, key)
+        else:
             spools = _CountSpools(key, [None if pruned else word_ids[where]
                                         for where, pruned in zip(wheres, pruned_parts)])
     except BaseException:
@@ -1157,10 +1173,14 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
                 sync_words: Optional[int] = None, epochs: Optional[int] = None, alpha: Optional[float] = None,
                 progress: bool = False, log=None, stop_event=None, checkpoint=None, checkpoint_every=None,
                 force: bool = False, cache_dir=None, allow_other_corpus: bool = False,
-                round_callback=None, threads: Optional[int] = None) -> TrainResult:
+                round_callback=None, threads: Optional[int] = None, update_vocab: bool = False,
+                reserve=None, save_vocab: Optional[str] = None) -> TrainResult:
     """:func:`w2v.training.train_model` on a cluster: go on with a stopped run (``epochs`` and ``alpha``
     None; the same number of workers and ``sync_words`` when it stopped between syncs), or train a
-    model further with a new schedule. ``sync_words`` None: the checkpoint's, else the default."""
+    model further with a new schedule. ``sync_words`` None: the checkpoint's, else the default.
+    ``update_vocab``: first add the corpus's words to the model's vocabulary, counted on the workers as a
+    new run's are, each worker's spool of its part then mapped to the merged vocabulary (no second reading).
+    ``reserve`` and ``save_vocab`` as :func:`train`'s, once the vocabulary is known."""
     p = model.position
     resuming = p.started and not p.finished and epochs is None and alpha is None
     before = p.corpus if resuming else {}
@@ -1183,11 +1203,28 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
             else:
                 why = "it stopped in the middle of an epoch of a single-machine run; resume it without --scheduler"
             raise ValueError(f"this checkpoint cannot be resumed on {len(workers)} workers: {why}")
-        return _train_on(cluster, workers, model, corpus, resuming=resuming, epochs=epochs or model.options.epochs,
-                         alpha=alpha if alpha is not None else model.options.alpha, sync_words=sync_words,
-                         cache_dir=cache_dir, progress=progress, say=say, stop_event=stop_event,
-                         checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
-                         round_callback=round_callback, allow_other_corpus=allow_other_corpus)
+        spools = None
+        if update_vocab:
+            if resuming:
+                raise ValueError("update_vocab starts a new schedule: give epochs or alpha")
+            model.check_vocabulary_update()
+            known = len(model.vocab)
+            say(f"counting the new words on {len(workers)} workers...")
+            _, spools = _count_on(cluster, workers, corpus, model.options, say, cache_dir, into=model)
+            say(f"vocabulary: {len(model.vocab) - known:,} new words, {len(model.vocab):,} in all")
+        try:
+            check_free_space(list(reserve(model.vocab)) if reserve is not None else [])
+            if save_vocab:
+                model.vocab.save(save_vocab, force=force)
+            return _train_on(cluster, workers, model, corpus, resuming=resuming,
+                             epochs=epochs or model.options.epochs,
+                             alpha=alpha if alpha is not None else model.options.alpha, sync_words=sync_words,
+                             cache_dir=cache_dir, progress=progress, say=say, stop_event=stop_event,
+                             checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
+                             round_callback=round_callback, allow_other_corpus=allow_other_corpus, spools=spools)
+        finally:
+            if spools is not None:  # (those the shards did not take: none once they opened)
+                _drop_spools(cluster.client, spools.key)
     finally:
         if owned:
             cluster.close()
