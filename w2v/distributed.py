@@ -1153,17 +1153,16 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         try:
             model = Model.new(vocab, options)
             check_words(vocab.words)
-            check_free_space(list(reserve(vocab)) if reserve is not None else [])
-            if save_vocab:
-                vocab.save(save_vocab, force=force)
-            return _train_on(cluster, workers, model, corpus, resuming=False, epochs=options.epochs,
-                             alpha=options.alpha, sync_words=sync_words or default_sync_words(len(workers)),
-                             cache_dir=cache_dir, progress=progress, say=say, stop_event=stop_event,
-                             checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
-                             round_callback=round_callback, allow_other_corpus=False, spools=spools)
-        finally:
-            if spools is not None:  # (those the shards did not take: none once they opened)
+        except BaseException:
+            if spools is not None:
                 _drop_spools(cluster.client, spools.key)
+            raise
+        return _train_on(cluster, workers, model, corpus, resuming=False, epochs=options.epochs,
+                         alpha=options.alpha, sync_words=sync_words or default_sync_words(len(workers)),
+                         cache_dir=cache_dir, progress=progress, say=say, stop_event=stop_event,
+                         checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
+                         round_callback=round_callback, allow_other_corpus=False, spools=spools, reserve=reserve,
+                         save_vocab=save_vocab)
     finally:
         if owned:
             cluster.close()
@@ -1212,19 +1211,12 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
             say(f"counting the new words on {len(workers)} workers...")
             _, spools = _count_on(cluster, workers, corpus, model.options, say, cache_dir, into=model)
             say(f"vocabulary: {len(model.vocab) - known:,} new words, {len(model.vocab):,} in all")
-        try:
-            check_free_space(list(reserve(model.vocab)) if reserve is not None else [])
-            if save_vocab:
-                model.vocab.save(save_vocab, force=force)
-            return _train_on(cluster, workers, model, corpus, resuming=resuming,
-                             epochs=epochs or model.options.epochs,
-                             alpha=alpha if alpha is not None else model.options.alpha, sync_words=sync_words,
-                             cache_dir=cache_dir, progress=progress, say=say, stop_event=stop_event,
-                             checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
-                             round_callback=round_callback, allow_other_corpus=allow_other_corpus, spools=spools)
-        finally:
-            if spools is not None:  # (those the shards did not take: none once they opened)
-                _drop_spools(cluster.client, spools.key)
+        return _train_on(cluster, workers, model, corpus, resuming=resuming, epochs=epochs or model.options.epochs,
+                         alpha=alpha if alpha is not None else model.options.alpha, sync_words=sync_words,
+                         cache_dir=cache_dir, progress=progress, say=say, stop_event=stop_event,
+                         checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
+                         round_callback=round_callback, allow_other_corpus=allow_other_corpus, spools=spools,
+                         reserve=reserve, save_vocab=save_vocab)
     finally:
         if owned:
             cluster.close()
@@ -1233,37 +1225,48 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
 def _train_on(cluster: Cluster, workers: List[str], model: Model, corpus: Corpus, *, resuming: bool, epochs: int,
               alpha: float, sync_words: int, cache_dir, progress, say, stop_event, checkpoint, checkpoint_every,
               force, round_callback, allow_other_corpus: bool,
-              spools: Optional[_CountSpools] = None) -> TrainResult:
-    run = _DistributedRun(cluster, model, corpus, workers, sync_words=sync_words, cache_dir=cache_dir,
-                          progress=progress, say=say, stop=stop_event or threading.Event(), checkpoint=checkpoint,
-                          checkpoint_every=checkpoint_every, force=force, round_callback=round_callback,
-                          spools=spools)
+              spools: Optional[_CountSpools] = None, reserve=None, save_vocab: Optional[str] = None) -> TrainResult:
+    """Check the free space for ``reserve(model.vocab)``, save the vocabulary (``save_vocab``), open the shards
+    (from the workers' ``spools`` of their counts, when given; those not taken are dropped however this ends)
+    and train."""
     try:
-        say(f"encoding the corpus on {len(workers)} workers...")
-        # the fingerprint reads every file here (the workers read their parts), beside the workers' encoding,
-        # not after it: ~6 µs a file on a local disk, a network round trip or two a file on a shared one
-        with ThreadPoolExecutor(1, thread_name_prefix="w2v-fingerprint") as beside:
-            fingerprint = beside.submit(corpus.fingerprint)
-            run.open_shards()
-            files = fingerprint.result()
-        if run.words == 0:
-            raise ValueError("no word of the corpus is in the vocabulary: nothing to train on")
-        description = {"words": run.words, "sentences": run.sentences, "files": files,
-                       "shards": len(workers), "sync_words": sync_words}
-        p = model.position
-        if resuming:
-            expected = p.corpus
-            if not allow_other_corpus and expected and (expected.get("words") != run.words or (
-                    expected.get("files") and description["files"] != expected["files"])):
-                raise ValueError(f"this is not the corpus the checkpoint was trained on (it has {run.words:,} "
-                                 f"words, the checkpoint's had {expected.get('words', 0):,}); resume on the same "
-                                 f"corpus, or pass --allow-other-corpus (allow_other_corpus=True) to go on with this one")
-            p.corpus = description
-            p.total_words = run.words * p.epochs
-        else:
-            p.start(description, epochs, alpha)
-        model.initialize()
-        model.writable()
-        return run.train()
+        check_free_space(list(reserve(model.vocab)) if reserve is not None else [])
+        if save_vocab:
+            model.vocab.save(save_vocab, force=force)
+        run = _DistributedRun(cluster, model, corpus, workers, sync_words=sync_words, cache_dir=cache_dir,
+                              progress=progress, say=say, stop=stop_event or threading.Event(), checkpoint=checkpoint,
+                              checkpoint_every=checkpoint_every, force=force, round_callback=round_callback,
+                              spools=spools)
+        try:
+            say(f"encoding the corpus on {len(workers)} workers...")
+            # the fingerprint reads every file here (the workers read their parts), beside the workers' encoding,
+            # not after it: ~6 µs a file on a local disk, a network round trip or two a file on a shared one
+            with ThreadPoolExecutor(1, thread_name_prefix="w2v-fingerprint") as beside:
+                fingerprint = beside.submit(corpus.fingerprint)
+                run.open_shards()
+                files = fingerprint.result()
+            if run.words == 0:
+                raise ValueError("no word of the corpus is in the vocabulary: nothing to train on")
+            description = {"words": run.words, "sentences": run.sentences, "files": files,
+                           "shards": len(workers), "sync_words": sync_words}
+            p = model.position
+            if resuming:
+                expected = p.corpus
+                if not allow_other_corpus and expected and (expected.get("words") != run.words or (
+                        expected.get("files") and description["files"] != expected["files"])):
+                    raise ValueError(f"this is not the corpus the checkpoint was trained on (it has {run.words:,} "
+                                     f"words, the checkpoint's had {expected.get('words', 0):,}); resume on the same "
+                                     f"corpus, or pass --allow-other-corpus (allow_other_corpus=True) to go on with "
+                                     f"this one")
+                p.corpus = description
+                p.total_words = run.words * p.epochs
+            else:
+                p.start(description, epochs, alpha)
+            model.initialize()
+            model.writable()
+            return run.train()
+        finally:
+            run.close()
     finally:
-        run.close()
+        if spools is not None:  # (those the shards did not take: none once they opened)
+            _drop_spools(cluster.client, spools.key)
