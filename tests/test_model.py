@@ -461,6 +461,28 @@ def test_new_words_counted_once_encode_as_reading_the_text_again(tmp_path, threa
     assert any("invalid UTF-8" in message for message in said)
 
 
+def test_model_train_adds_new_words_from_python(sample_path, tmp_path):
+    """``Model.train(paths, epochs=..., update_vocab=True)`` adds the new words, as the command does (same
+    bytes with one thread and a seed), saves the merged vocabulary (``save_vocab``), and is refused for an
+    encoded corpus (no text to count)."""
+    first = write(tmp_path / "first.txt", "".join(line for line in open(sample_path) if "madrid" not in line))
+    base = str(tmp_path / "base.w2vm")
+    w2v.train(first, epochs=1, **SMALL).model.save(base)
+    model, saved, said = Model.load(base), tmp_path / "vocab.txt", []
+    model.train(sample_path, epochs=1, update_vocab=True, save_vocab=str(saved), log=said.append)
+    assert "vocabulary: 1 new words, 737 in all" in said and "madrid" in model.vocab
+    assert saved.read_text().split()[::2] == model.vocab.words
+    out = tmp_path / "cli.bin"
+    assert run("train", sample_path, "-o", out, "--init", base, "--update-vocab", "--epochs", 1, "--threads", 1,
+               "-q").exit_code == 0
+    assert np.array_equal(w2v.load(str(out)).matrix, model.vectors.matrix)
+    from w2v.corpus import Corpus
+    from w2v.encode import encode_corpus
+    encoded = encode_corpus(Corpus([sample_path]), model.vocab)
+    with pytest.raises(ValueError, match="update_vocab adds the words of a text corpus for a new schedule"):
+        Model.load(base).train(encoded, epochs=1, update_vocab=True)
+
+
 def test_update_vocab_reads_standard_input_once(sample_path, tmp_path):
     """--update-vocab counts the new text and spools it, so standard input trains as the same file does
     (one thread, a seed: the same bytes)."""

@@ -612,40 +612,23 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
         source = phrased(Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet, keep_fingerprint=True),
                          passes, thresholds, model.options.min_count, table=table, threads=model.options.threads,
                          keep_words=keep_words)
-    started = spooled = None
-    try:
-        if update_vocab:
-            model.check_vocabulary_update()  # (before counting, which may take long)
-        else:
-            check_free_space(reserve(model.vocab))  # (before connecting to the cluster)
-        if scheduler:  # the new words counted by the workers, the vocabulary checked and saved once merged
-            from w2v import distributed
-            return distributed.train_model(model, corpus, scheduler=scheduler, sync_words=sync_words,
-                                           threads=options.threads, epochs=None if resume else model.options.epochs,
-                                           alpha=None if resume else model.options.alpha, progress=not quiet,
-                                           log=say, checkpoint=checkpoint, checkpoint_every=every, force=force,
-                                           cache_dir=cache_dir, allow_other_corpus=allow_other_corpus,
-                                           update_vocab=update_vocab, reserve=reserve, save_vocab=save_vocab)
-        if update_vocab:  # one reading: the new words counted and each token spooled, the kernel started first
-            from w2v.precompile import start
-            from w2v.training import count_new_words
-            if source is corpus:
-                source = Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet, keep_fingerprint=True)
-            started = start(model.options, say)
-            added, spooled = count_new_words(model, source, say, cache_dir=cache_dir)
-            say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
-            check_free_space(reserve(model.vocab))
-        if save_vocab:
-            model.vocab.save(save_vocab, force=force)
-        return model.train(source, epochs=None if resume else model.options.epochs,
-                           alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
-                           checkpoint=checkpoint, checkpoint_every=every, force=force, cache_dir=cache_dir,
-                           allow_other_corpus=allow_other_corpus, started_kernel=started, spooled=spooled)
-    finally:
-        if started is not None and started[0] is not None:
-            started[0].close()
-        if spooled is not None:
-            spooled[0].close()
+    if update_vocab:
+        model.check_vocabulary_update()  # (before counting, which may take long)
+    else:
+        check_free_space(reserve(model.vocab))  # (before connecting to the cluster)
+    if scheduler:  # the new words counted by the workers, the vocabulary checked and saved once merged
+        from w2v import distributed
+        return distributed.train_model(model, corpus, scheduler=scheduler, sync_words=sync_words,
+                                       threads=options.threads, epochs=None if resume else model.options.epochs,
+                                       alpha=None if resume else model.options.alpha, progress=not quiet,
+                                       log=say, checkpoint=checkpoint, checkpoint_every=every, force=force,
+                                       cache_dir=cache_dir, allow_other_corpus=allow_other_corpus,
+                                       update_vocab=update_vocab, reserve=reserve, save_vocab=save_vocab)
+    return model.train(source, epochs=None if resume else model.options.epochs,
+                       alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
+                       checkpoint=checkpoint, checkpoint_every=every, force=force, cache_dir=cache_dir,
+                       allow_other_corpus=allow_other_corpus, update_vocab=update_vocab, reserve=reserve,
+                       save_vocab=save_vocab)
 
 
 def _stat(path: Optional[str]):

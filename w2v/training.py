@@ -341,9 +341,8 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                 checkpoint_every: Optional[float] = None, force: bool = False,
                 chunk_callback: Optional[Callable[[Position], Optional[bool]]] = None,
                 cache_dir: Optional[str] = None, in_memory: bool = False,
-                allow_other_corpus: bool = False,
-                started_kernel: Optional[Tuple[Optional[Helper], float]] = None,
-                spooled: Optional[Tuple[Any, np.ndarray]] = None) -> TrainResult:
+                allow_other_corpus: bool = False, update_vocab: bool = False,
+                reserve: Optional[Reserve] = None, save_vocab: Optional[str] = None) -> TrainResult:
     """Train ``model`` on ``corpus`` (paths, a :class:`w2v.corpus.Corpus` or a phrased one from
     :func:`w2v.phrases.phrased`, or an :class:`w2v.encode.EncodedCorpus` of its vocabulary).
 
@@ -359,11 +358,10 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
     A schedule that went on phrased text (its position records the phrase settings) goes on reading
     paths through the same phrases. Text is encoded with the model's vocabulary; meanwhile the training
     kernel is loaded, or on a first run compiled by a helper process (:mod:`w2v.precompile`), as in
-    :func:`train`. A caller that started it earlier (before counting new words) passes
-    :func:`w2v.precompile.start`'s answer for the model's options as ``started_kernel``; its helper is
-    closed here. ``spooled``: the corpus's tokens spooled while its new words were counted, and each
-    entry's word id (:func:`count_new_words`), encoded from the spool instead of reading the text again
-    (closed here, however training ends).
+    :func:`train`. ``update_vocab`` (a new schedule on text): first add the corpus's words that reach the
+    options' ``min_count`` to the model's vocabulary (:func:`count_new_words`; the text is read once, its
+    tokens spooled while counted, as :func:`train` reads it; the kernel starts before the count).
+    ``reserve`` and ``save_vocab`` as :func:`train`'s, once the vocabulary is known.
     """
     say = log or (lambda message: None)
     resuming = model.position.started and not model.position.finished and epochs is None and alpha is None
@@ -372,13 +370,17 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
         raise ValueError(f"this checkpoint stopped between syncs of a distributed run of {shards} shards; resume it "
                          f"with --scheduler ({shards} workers) and --sync-words "
                          f"{model.position.corpus.get('sync_words')}")
+    if update_vocab and (resuming or isinstance(corpus, EncodedCorpus)):
+        raise ValueError("update_vocab adds the words of a text corpus for a new schedule: give a text corpus "
+                         "and epochs or alpha")
     source = None
     with contextlib.ExitStack() as cleanup:
-        if spooled is not None:
-            cleanup.callback(spooled[0].close)
-        helper, kernel_seconds = _closing_helper(cleanup, started_kernel or (None, 0.0))
+        helper, kernel_seconds = None, 0.0
         if isinstance(corpus, EncodedCorpus):
             encoded = corpus
+            check_free_space(list(reserve(model.vocab)) if reserve is not None else [])
+            if save_vocab:
+                model.vocab.save(save_vocab, force=force)
         else:
             if hasattr(corpus, "blocks"):
                 source = corpus
@@ -391,8 +393,17 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                     source = phrased(source, threads=model.options.threads, **recorded)
             if resuming:
                 _check_same_corpus(model, source, None, allow_other_corpus)
-            if started_kernel is None:  # loaded now, or compiled by a helper process while this one encodes
-                helper, kernel_seconds = _closing_helper(cleanup, start_kernel(model.options, say))
+            # loaded now, or compiled by a helper process while this one counts and encodes
+            helper, kernel_seconds = _closing_helper(cleanup, start_kernel(model.options, say))
+            spooled = None
+            if update_vocab:
+                added, spooled = count_new_words(model, source, say, cache_dir=cache_dir, in_memory=in_memory)
+                if spooled is not None:
+                    cleanup.callback(spooled[0].close)
+                say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
+            check_free_space(list(reserve(model.vocab)) if reserve is not None else [])
+            if save_vocab:
+                model.vocab.save(save_vocab, force=force)
             if spooled is not None:
                 encoded = encode_spooled(spooled[0], spooled[1], model.options.max_sentence_length,
                                          model.options.threads)
@@ -665,8 +676,8 @@ def count_new_words(model: Model, corpus: Corpus, say, cache_dir: Optional[str] 
     is not made from this count alone (its rows follow the merged counts, and a known word rarer than
     ``min_count`` in the new text is still a word), so each entry is looked up in it
     (:func:`w2v.scan.entry_ids`). The spool goes where :func:`train` puts it (``cache_dir``, ``in_memory``).
-    Returns (new words, None or, unless the count was pruned, (spool, each entry's word id)) for
-    :func:`train_model`'s ``spooled``; a pruned count of a corpus read once (standard input) stops with an
+    Returns (new words, None or, unless the count was pruned, (spool, each entry's word id)), which
+    :func:`w2v.encode.encode_spooled` encodes; a pruned count of a corpus read once (standard input) stops with an
     error, as in :func:`train`. Refused with hierarchical softmax
     (:meth:`w2v.model.Model.check_vocabulary_update`) before the text is read."""
     from .scan import entry_ids
