@@ -426,6 +426,28 @@ def test_update_vocab_counts_on_the_workers_and_encodes_from_their_spools(cluste
     assert np.array_equal(model.vectors.matrix, one_machine.vectors.matrix)
 
 
+def test_phrases_are_counted_here_and_joined_by_the_workers(cluster, sample_path, tmp_path):
+    """Phrases on a cluster: this process counts them, the workers join them as they read their parts, so the
+    vocabulary is the one-machine phrased run's (no joining pair straddles the sample's two parts); the
+    checkpoint records the phrases, and a run stopped between syncs resumes through them to the same bytes."""
+    phrasing = dict(phrases=1, phrase_thresholds=(30.0,))
+    one_machine = w2v.train(sample_path, epochs=1, **phrasing, **SMALL).model.vocab
+    said = []
+    whole = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, log=said.append,
+                              **phrasing, **SMALL)
+    assert any(message.startswith("phrases: ") for message in said)
+    assert whole.model.vocab.words == one_machine.words and any("_" in w for w in one_machine.words)
+    assert whole.model.vocab.counts.tolist() == one_machine.counts.tolist()
+    checkpoint, rounds = str(tmp_path / "c.w2vm"), []
+    with pytest.raises(TrainingInterrupted, match="last sync"):
+        distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, checkpoint=checkpoint,
+                          round_callback=lambda p: rounds.append(p.chunk) or len(rounds) > 3, **phrasing, **SMALL)
+    stopped = Model.load(checkpoint)
+    assert stopped.position.corpus["phrases"]["thresholds"] == [30.0] and stopped.position.chunk == 3
+    resumed = distributed.train_model(stopped, [sample_path], cluster=cluster)
+    assert np.array_equal(resumed.model.weights.syn0, whole.model.weights.syn0)
+
+
 def test_the_combine_rule_on_hand_made_changes():
     old = np.full((5, 2), 1000.0, np.float32)  # long rows: the changes below are small against them
     # worker 0 changed rows 0, 1 and 4; worker 1 rows 1, 2 and 4; row 3: nobody
@@ -569,8 +591,11 @@ def test_the_client_takes_the_fingerprint_while_the_workers_encode(cluster, samp
     assert result.model.position.corpus["files"] == fingerprint(Corpus([sample_path]))
 
 
-def test_a_worker_that_lost_the_shard_gets_the_whole_weights(cluster, sample_path):
-    """A worker restarted between rounds has neither shard nor weights: the round is run again with both."""
+@pytest.mark.parametrize("phrasing", [{}, dict(phrases=1, phrase_thresholds=(30.0,))], ids=["words", "phrases"])
+def test_a_worker_that_lost_the_shard_gets_the_whole_weights(cluster, sample_path, phrasing):
+    """A worker restarted between rounds has neither shard nor weights: the round is run again with both, the
+    shard read again (through the run's phrases), so the run ends with the weights of one never restarted
+    (one thread a worker and a seed)."""
     killed = []
 
     def restart_a_worker(position):
@@ -580,9 +605,11 @@ def test_a_worker_that_lost_the_shard_gets_the_whole_weights(cluster, sample_pat
         return False
 
     result = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000,
-                               round_callback=restart_a_worker, **SMALL)
+                               round_callback=restart_a_worker, **phrasing, **SMALL)
     assert killed and len(result.syncs) == 9
     assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"
+    whole = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, **phrasing, **SMALL)
+    assert np.array_equal(result.model.weights.syn0, whole.model.weights.syn0)
 
 
 def test_a_worker_killed_as_the_weights_go_out_holds_up_one_round_at_most(cluster, sample_path, monkeypatch):
@@ -708,7 +735,7 @@ def test_an_unreachable_scheduler_is_one_line(sample_path, tmp_path, monkeypatch
 
 @pytest.mark.parametrize("args, message", [
     (["--sync-words", "100"], "--sync-words goes with --scheduler"),
-    (["--scheduler", "local:2", "--phrases", "1"], "do not go with --scheduler"),
+    (["--scheduler", "local:2", "--keep-words"], "--keep-words goes with --phrases or --phrase-table"),
     (["--scheduler", "local:0"], "local:N needs a number of workers"),
     (["--scheduler", "local:2", "--sync-words", "0"], "--sync-words"),
     (["--scheduler", "nonsense"], "give an address such as"),
@@ -723,25 +750,30 @@ def test_the_cli_trains_on_a_local_cluster(sample_path, tmp_path):
     out = tmp_path / "v.bin"
     done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", sample_path, "-o", str(out),
                            "--scheduler", "local:2", "--threads", "1", "--dim", "16", "--epochs", "2",
-                           "--sync-words", "110000"], capture_output=True, text=True, timeout=300)
+                           "--sync-words", "110000", "--phrases", "1", "--phrase-threshold", "30"],
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "in 2 shards" in done.stderr and "9 syncs of" in done.stderr
-    assert w2v.Vectors.load(str(out)).matrix.shape[1] == 16
+    assert "in 2 shards" in done.stderr and "9 syncs of" in done.stderr and "phrases: " in done.stderr
+    vectors = w2v.Vectors.load(str(out))
+    assert vectors.matrix.shape[1] == 16 and any("_" in w for w in vectors.words)
 
 
 def test_the_cli_trains_a_model_further_with_new_words_on_a_local_cluster(sample_path, tmp_path):
-    """--init --update-vocab --scheduler: the new words counted on the workers, the merged vocabulary saved
-    (--save-vocab) once known, and the model trained further."""
+    """--init --update-vocab --scheduler: the new words (and, with --phrases, the phrases of the new text)
+    counted on the workers, the merged vocabulary saved (--save-vocab) once known, and the model trained
+    further."""
     first, base = tmp_path / "first.txt", str(tmp_path / "base.w2vm")
     first.write_text("".join(line for line in open(sample_path) if "madrid" not in line))
     w2v.train(str(first), epochs=1, **SMALL).model.save(base)
     out, saved = tmp_path / "v.bin", tmp_path / "vocab.txt"
     done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", sample_path, "-o", str(out),
                            "--init", base, "--update-vocab", "--save-vocab", str(saved), "--scheduler", "local:2",
-                           "--threads", "1", "--epochs", "1"], capture_output=True, text=True, timeout=300)
+                           "--threads", "1", "--epochs", "1", "--phrases", "1", "--phrase-threshold", "30"],
+                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "counting the new words on 2 workers" in done.stderr and "vocabulary: 1 new words" in done.stderr
-    assert "madrid" in w2v.Vectors.load(str(out)) and "madrid" in saved.read_text().split()
+    assert "counting the new words on 2 workers" in done.stderr and "phrases: " in done.stderr
+    words = w2v.Vectors.load(str(out)).words
+    assert "madrid" in words and "madrid" in saved.read_text().split() and any("_" in w for w in words)
 
 
 def test_a_worker_killed_mid_run_gives_a_finished_run_or_a_clear_error(tmp_path, sample_path):

@@ -188,6 +188,36 @@ def test_a_table_of_two_passes_gives_the_text_of_the_two_passes(tmp_path):
     assert open(again).read() == open(first).read()
 
 
+def _read(corpus) -> bytes:
+    return b"".join(block for block, _ in corpus.blocks())
+
+
+@pytest.mark.parametrize("how", [dict(passes=1, thresholds=(3.0,)), dict(passes=2, thresholds=(3.0, 1.0)),
+                                 dict(passes=1, thresholds=(3.0,), keep_words=True), dict(table=True)])
+def test_the_joined_tokens_read_another_corpus_as_its_phrases_would(tmp_path, how):
+    """What a phrased corpus joins (joined_tokens), applied to another reading of its text without counting
+    (phrased_by_tokens, what a distributed run's workers do), gives the phrased text: passes, kept words, a
+    saved table, a pair of invalid-UTF-8 tokens, another delimiter."""
+    from w2v.phrases import joined_tokens, phrased, phrased_by_tokens
+    text = (b"new york times\n" * 30 + b"new york\n" * 5 + b"the times of new york\n" * 3
+            + b"caf\xff bar is open\n" * 12 + b"a b c d e\n" * 4)
+    path = str(tmp_path / "in.txt")
+    (tmp_path / "in.txt").write_bytes(text)
+    if how.pop("table", False):
+        table = str(tmp_path / "t.tsv")
+        result = CliRunner().invoke(cli, ["phrases", path, "-o", str(tmp_path / "o.txt"), "--passes", "2",
+                                          "--min-count", "2", "--threshold", "0.5", "--save-table", table, "-q"])
+        assert result.exit_code == 0, result.output
+        how = dict(table=table)
+    first = phrased(Corpus([path]), min_count=2, delimiter="+", **how)
+    passes, delimiter, keep_words = joined_tokens(first)
+    assert delimiter == "+" and keep_words == how.get("keep_words", False)
+    assert len(passes) == (how.get("passes") or 2) and all(passes)
+    again = phrased_by_tokens(Corpus([path]), passes, delimiter, keep_words, threads=2)
+    assert _read(again) == _read(first)
+    assert b"new+york" in _read(again) and (b"caf\xff+bar" in _read(again)) == ("table" not in how)
+
+
 def test_bad_phrase_tables_and_table_options(tmp_path):
     path = write(tmp_path / "in.txt", "a b\n" * 10)
     for content, line in (("a b\t1.5\n", 1), ("a b\t1\t2\nab\t1\t2\n", 2), ("a b\tx\t2\n", 1)):

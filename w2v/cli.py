@@ -446,9 +446,6 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     if phrase_threshold and (not phrases or len(thresholds) not in (1, phrases)):
         raise click.BadParameter(f"{len(thresholds)} thresholds for {phrases} passes of --phrases; give one, or "
                                  f"one a pass", param_hint="'--phrase-threshold'")
-    if scheduler and (phrases or phrase_table):
-        raise click.UsageError("--phrases and --phrase-table do not go with --scheduler yet: write the phrased "
-                               "corpus with 'w2v phrases' and train on it")
     if sync_words is not None and not scheduler:
         raise click.UsageError("--sync-words goes with --scheduler")
     if scheduler and "-" in corpus:
@@ -498,7 +495,9 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                                            sync_words=sync_words,
                                            progress=not quiet, log=say, vocab=vocab, cache_dir=cache_dir,
                                            save_vocab=save_vocab, reserve=reserve, force=force,
-                                           checkpoint=checkpoint, checkpoint_every=every)
+                                           checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
+                                           phrase_thresholds=thresholds, phrase_table=phrase_table,
+                                           keep_words=keep_words)
             else:
                 vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
                 sources = (_stdin_saved(corpus, cache_dir, "give another folder (--cache-dir)")
@@ -603,9 +602,6 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
         changes["epochs"] = options.epochs
     model.options = dataclasses.replace(model.options, **changes).resolved()
     passes, thresholds, table, keep_words = phrasing
-    if scheduler and resume and p.corpus.get("phrases"):
-        raise ValueError(f"{path}: its run read phrased text, which --scheduler does not do yet; resume it "
-                         f"without --scheduler")
     source = corpus
     if passes or table:
         from w2v.phrases import phrased
@@ -618,7 +614,7 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
         check_free_space(reserve(model.vocab))  # (before connecting to the cluster)
     if scheduler:  # the new words counted by the workers, the vocabulary checked and saved once merged
         from w2v import distributed
-        return distributed.train_model(model, corpus, scheduler=scheduler, sync_words=sync_words,
+        return distributed.train_model(model, source, scheduler=scheduler, sync_words=sync_words,
                                        threads=options.threads, epochs=None if resume else model.options.epochs,
                                        alpha=None if resume else model.options.alpha, progress=not quiet,
                                        log=say, checkpoint=checkpoint, checkpoint_every=every, force=force,

@@ -22,7 +22,9 @@ core, Dask carries the work and the results):
    as a single machine does (:func:`w2v.vocab.vocabulary_and_entry_ids`). Without pruning (fewer distinct
    tokens than ``--count-limit``, 21 million) the vocabulary is identical to the single-machine one.
    A model trained further with new words (``--init --update-vocab``) is counted the same way, and the
-   new words are merged into its vocabulary here (:func:`_count_on` with ``into``).
+   new words are merged into its vocabulary here (:func:`_count_on` with ``into``). With phrases, the
+   client counts them first, as one machine does, and every worker reads its part through the pairs that
+   join (:func:`_phrasing`, :func:`_read_part`); a pair that straddles two parts is not joined.
 3. **Shards.** Each worker encodes its part with that vocabulary and keeps it for the whole run: from its
    count's spool, each entry mapped to its word (:func:`w2v.encode.encode_spooled`, as one machine does),
    or by reading the part again (:func:`w2v.encode.encode_corpus`) when its count or the merge pruned, or
@@ -103,7 +105,7 @@ from .corpus import Corpus, CorpusPart
 from .files import check_free_space
 from .formats import check_words
 from .model import Model, Weights, aligned_zeros, kernel_args, kernel_function, padded_dim
-from .options import TrainOptions
+from .options import TrainOptions, default_threads
 from .progress import ProgressBar
 from .training import (EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch, plan_chunks,
                        say_count_notes)
@@ -360,17 +362,29 @@ def _kernel_ready(options: TrainOptions) -> None:
         helper.wait()
 
 
+def _read_part(files, k: int, n: int, lowercase: bool, threads: int, phrasing: Optional[tuple] = None):
+    """Part ``k`` of ``n`` of ``files`` (:class:`w2v.corpus.CorpusPart`), read through the run's phrases when
+    ``phrasing`` (:func:`w2v.phrases.joined_tokens`'s answer) is given (:func:`w2v.phrases.phrased_by_tokens`)."""
+    part = CorpusPart(files, k, n, lowercase=lowercase)
+    if phrasing is None:
+        return part
+    from .phrases import phrased_by_tokens
+    return phrased_by_tokens(part, *phrasing, threads=threads)
+
+
 def _count_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int], threads: int,
-                options: Optional[Dict[str, Any]] = None, spool: Optional[Tuple[str, Optional[str]]] = None):
+                options: Optional[Dict[str, Any]] = None, spool: Optional[Tuple[str, Optional[str]]] = None,
+                phrasing: Optional[tuple] = None):
     """Count part ``k`` of ``n`` (runs on a worker): ``(compact table, tokens, pruned_below)``. With the run's
     ``options`` (a dict), the training kernel is made ready first (:func:`_start_kernel`). With ``spool``
     (``(key, cache_dir)``), each token's entry is written down as it is counted (:func:`w2v.scan.count_and_spool`,
     in an unlinked file in the cache folder) and kept under ``(key, k)``, so that :func:`_open_shard` encodes
-    the part without reading its text again; a count that pruned keeps none (pruning renumbers the entries)."""
+    the part without reading its text again; a count that pruned keeps none (pruning renumbers the entries).
+    ``phrasing``: the run's phrases, joined as the part is read (:func:`_read_part`)."""
     from . import scan
     if options is not None:
         _start_kernel(options)
-    part = CorpusPart(files, k, n, lowercase=lowercase)
+    part = _read_part(files, k, n, lowercase, threads, phrasing)
     if spool is None:
         counted = scan.count(part, prune_at, threads)
     else:
@@ -421,11 +435,11 @@ def _aligned_copy(matrix: np.ndarray) -> np.ndarray:
 
 
 def _open_shard(run: str, k: int, n: int, files, vocab: Vocabulary, options: Dict[str, Any], cache_dir,
-                chunk_words: int, spool: Optional[Tuple[str, np.ndarray]] = None):
+                chunk_words: int, spool: Optional[Tuple[str, np.ndarray]] = None, phrasing: Optional[tuple] = None):
     """Encode part ``k`` of ``n`` with ``vocab`` and keep it for the run (runs on a worker). With ``spool``
     (``(key, word_ids)``: the count's key and each of this part's entries' word id) and this worker's spool
     of the part's count (:func:`_count_part`), the spool is remapped (:func:`w2v.encode.encode_spooled`) instead
-    of the text read again: the same ids and offsets."""
+    of the text read again: the same ids and offsets. ``phrasing``: as :func:`_count_part`'s."""
     from .encode import encode_corpus, encode_spooled
     with _LOCK:
         shard = _SHARDS.get((run, k))
@@ -433,7 +447,7 @@ def _open_shard(run: str, k: int, n: int, files, vocab: Vocabulary, options: Dic
         return shard
     _start_kernel(options)
     opts = TrainOptions(**options)
-    part = CorpusPart(files, k, n, lowercase=opts.lowercase)
+    part = _read_part(files, k, n, opts.lowercase, opts.threads, phrasing)
     spooled = None
     if spool is not None and spool[1] is not None:
         with _LOCK:
@@ -460,10 +474,11 @@ def _open_shard(run: str, k: int, n: int, files, vocab: Vocabulary, options: Dic
     return shard
 
 
-def _describe_shard(run: str, k: int, n: int, files, vocab, options, cache_dir, chunk_words: int, spool=None):
-    """Open the shard (runs on a worker, with the count's ``spool`` as :func:`_open_shard`); returns its chunk
-    starts (``_Shard.chunk_starts``) and its sentences."""
-    shard = _open_shard(run, k, n, files, vocab, options, cache_dir, chunk_words, spool)
+def _describe_shard(run: str, k: int, n: int, files, vocab, options, cache_dir, chunk_words: int, spool=None,
+                    phrasing=None):
+    """Open the shard (runs on a worker, with the count's ``spool`` and the run's ``phrasing`` as
+    :func:`_open_shard`); returns its chunk starts (``_Shard.chunk_starts``) and its sentences."""
+    shard = _open_shard(run, k, n, files, vocab, options, cache_dir, chunk_words, spool, phrasing)
     return shard.chunk_starts, shard.encoded.n_sentences
 
 
@@ -508,18 +523,20 @@ def _apply(weights: Weights, update) -> None:
 
 
 def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chunk_words: int, version: int,
-                 update, full, epoch: int, begin: float, end: float, alpha_begin: float, alpha_end: float):
+                 update, full, epoch: int, begin: float, end: float, alpha_begin: float, alpha_end: float,
+                 phrasing=None):
     """Train the round of ``epoch`` that covers shares ``begin .. end`` of shard ``k`` (runs on a worker).
 
     ``update``: the rows sync ``version`` changed (applied when this shard's weights are at sync
     ``version - 1``); ``full``: the whole weights of sync ``version`` (or None). Returns ``"stale"``
     when neither brings the shard to sync ``version`` (a worker that took the shard over), else
     ``(changes, occurrences, loss, predictions, trained, words)``: ``changes`` one (rows or None,
-    Δ rows) per matrix, ``occurrences`` int64[V] the count of each word in the round's text.
+    Δ rows) per matrix, ``occurrences`` int64[V] the count of each word in the round's text. A worker that
+    takes the shard over opens it with the run's ``phrasing`` (:func:`_open_shard`).
     """
     import concurrent.futures
     from .kernels import seed_state
-    shard = _open_shard(run, k, n, files, vocab, options, cache_dir, chunk_words)
+    shard = _open_shard(run, k, n, files, vocab, options, cache_dir, chunk_words, phrasing=phrasing)
     model = shard.model
     if full is not None:
         model.weights = Weights(*(_aligned_copy(m) for m in full))
@@ -761,9 +778,9 @@ class _DistributedRun:
 
     def __init__(self, cluster: Cluster, model: Model, corpus: Corpus, workers: List[str], *, sync_words: int,
                  cache_dir, progress: bool, say, stop: threading.Event, checkpoint, checkpoint_every, force,
-                 round_callback, spools: Optional[_CountSpools] = None):
+                 round_callback, spools: Optional[_CountSpools] = None, phrasing: Optional[tuple] = None):
         self.client, self.model, self.corpus = cluster.client, model, corpus
-        self.spools = spools
+        self.spools, self.phrasing = spools, phrasing
         self.workers, self.n = workers, len(workers)
         self.run = uuid.uuid4().hex
         self.sync_words, self.cache_dir, self.say, self.stop = sync_words, cache_dir, say, stop
@@ -789,7 +806,7 @@ class _DistributedRun:
         spools = self.spools
         futures = [self._submit(_describe_shard, k, self.run, k, self.n, self.corpus.files, self._vocab_for(k),
                                 self.options, self.cache_dir, self.chunk_words,
-                                (spools.key, spools.word_ids[k]) if spools is not None else None)
+                                (spools.key, spools.word_ids[k]) if spools is not None else None, self.phrasing)
                    for k in range(self.n)]
         try:
             described = self.client.gather(futures)
@@ -830,7 +847,7 @@ class _DistributedRun:
             return self._submit(_train_round, k, self.run, k, self.n, self.corpus.files, self._vocab_for(k),
                                 self.options, self.cache_dir, self.chunk_words, self.version, update,
                                 None if full_copies is None else self._copy_for(k, full_copies),
-                                epoch, begin, end, alpha_begin, alpha_end)
+                                epoch, begin, end, alpha_begin, alpha_end, self.phrasing)
 
         distributed = _dask()
         futures = {submit(k, full): k for k in range(self.n)}
@@ -1026,7 +1043,6 @@ def _stopped(checkpoint: Optional[str]) -> str:
 # -- the public calls -----------------------------------------------------------------------------------
 def _threads_per_worker(cluster: Cluster, workers: List[str]) -> int:
     """For ``threads`` 0: the CPUs of each worker's machine shared among the workers on it (the fewest)."""
-    from .options import default_threads
     cpus = cluster.client.run(default_threads)
     hosts: Dict[str, List[str]] = {}
     for worker in workers:
@@ -1043,23 +1059,24 @@ class _CountSpools:
 
 
 def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: TrainOptions, say,
-              cache_dir: Optional[str] = None,
-              into: Optional[Model] = None) -> Tuple[Vocabulary, Optional[_CountSpools]]:
+              cache_dir: Optional[str] = None, into: Optional[Model] = None,
+              phrasing: Optional[tuple] = None) -> Tuple[Vocabulary, Optional[_CountSpools]]:
     """The vocabulary, counted part by part on the workers and merged here (module docstring, step 2);
     each part and the merge hold at most ``options.count_limit`` distinct tokens. The workers spool their
     parts' entries as they count (in ``cache_dir``, or their temporary folder), and the answer says each
     part's entries' word ids, so that they encode without reading the text again; None when the merge
     pruned (the spools are then dropped and the workers read their parts again). ``into``: a model whose
     vocabulary the count's words are merged into (``--update-vocab``, :meth:`w2v.model.Model.update_vocabulary`),
-    the entries' ids looked up in the merged vocabulary (:func:`w2v.scan.entry_ids`), which is the answer."""
+    the entries' ids looked up in the merged vocabulary (:func:`w2v.scan.entry_ids`), which is the answer.
+    ``phrasing``: the run's phrases, joined as the workers read their parts (:func:`_read_part`)."""
     from . import scan
     from .vocab import vocabulary_and_entry_ids, vocabulary_from_count
     client, n = cluster.client, len(workers)
     prune_at = options.count_limit
     key = uuid.uuid4().hex
     futures = [client.submit(_count_part, corpus.files, options.lowercase, k, n, prune_at, options.threads,
-                             asdict(options), (key, cache_dir), workers=[workers[k]], allow_other_workers=True,
-                             pure=False)
+                             asdict(options), (key, cache_dir), phrasing, workers=[workers[k]],
+                             allow_other_workers=True, pure=False)
                for k in range(n)]
     try:
         # the merge's and the vocabulary's kernels load here while the workers count (a first run compiles
@@ -1121,13 +1138,17 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
           log: Optional[Callable[[str], None]] = None, vocab: Optional[Vocabulary] = None,
           save_vocab: Optional[str] = None, cache_dir: Optional[str] = None, reserve=None, force: bool = False,
           checkpoint: Optional[str] = None, checkpoint_every: Optional[float] = None,
-          stop_event: Optional[threading.Event] = None, round_callback=None, **option_values) -> TrainResult:
+          stop_event: Optional[threading.Event] = None, round_callback=None, phrases: int = 0,
+          phrase_thresholds: Sequence[float] = (100.0,), phrase_table: Optional[str] = None, keep_words: bool = False,
+          **option_values) -> TrainResult:
     """Train word vectors on a Dask cluster: :func:`w2v.training.train`'s arguments, plus ``scheduler``
     (``tcp://HOST:PORT`` or ``local:N``) or an open ``cluster`` (:func:`connect`), and ``sync_words``,
-    the words each worker trains between syncs (None: :func:`default_sync_words`). ``options.threads`` are threads per worker (0: the CPUs
-    of each worker's machine shared among its workers). ``round_callback(position)`` runs before each
-    round and may return True to stop as ``stop_event`` does. The result's ``syncs`` lists each sync's
-    :class:`SyncStats`."""
+    the words each worker trains between syncs (None: :func:`default_sync_words`). ``options.threads`` are
+    threads per worker (0: the CPUs of each worker's machine shared among its workers). ``round_callback(position)``
+    runs before each round and may return True to stop as ``stop_event`` does. The result's ``syncs`` lists
+    each sync's :class:`SyncStats`. Phrases (``phrases`` passes, or a ``phrase_table``, and ``keep_words``,
+    as :func:`w2v.training.train`'s) are counted here, on this machine's cores, and joined by the workers as
+    they read their parts (:func:`_phrasing`)."""
     if options is None:
         options = TrainOptions(**option_values)
     elif option_values:
@@ -1146,10 +1167,18 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
             import dataclasses
             options = dataclasses.replace(options, threads=_threads_per_worker(cluster, workers))
         options = options.resolved()
+        phrasing = settings = None
+        if phrases or phrase_table:
+            from .phrases import phrased
+            phrasing, settings = _phrasing(phrased(corpus, phrases, tuple(phrase_thresholds), options.min_count,
+                                                   table=phrase_table, threads=default_threads(),
+                                                   keep_words=keep_words), say)
+        elif keep_words:
+            raise ValueError("keep_words goes with phrases or phrase_table")
         spools = None
         if vocab is None:
             say(f"counting the vocabulary on {len(workers)} workers...")
-            vocab, spools = _count_on(cluster, workers, corpus, options, say, cache_dir)
+            vocab, spools = _count_on(cluster, workers, corpus, options, say, cache_dir, phrasing=phrasing)
         try:
             model = Model.new(vocab, options)
             check_words(vocab.words)
@@ -1162,10 +1191,22 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
                          cache_dir=cache_dir, progress=progress, say=say, stop_event=stop_event,
                          checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
                          round_callback=round_callback, allow_other_corpus=False, spools=spools, reserve=reserve,
-                         save_vocab=save_vocab)
+                         save_vocab=save_vocab, phrasing=phrasing, phrase_settings=settings)
     finally:
         if owned:
             cluster.close()
+
+
+def _phrasing(phrased_corpus, say) -> Tuple[tuple, Dict[str, Any]]:
+    """What the workers join as they read their parts (:func:`w2v.phrases.joined_tokens` of a corpus of
+    :func:`w2v.phrases.phrased`, whose counting passes have read the whole corpus here), and the settings a
+    checkpoint records (``phrase_settings``)."""
+    from .phrases import joined_tokens
+    phrasing = joined_tokens(phrased_corpus)
+    passes = phrasing[0]
+    say(f"phrases: {', '.join(f'{len(pairs):,}' for pairs in passes)} pairs join"
+        f"{' (passes in order)' if len(passes) > 1 else ''}; the workers join them as they read their parts")
+    return phrasing, phrased_corpus.phrase_settings
 
 
 def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, cluster: Optional[Cluster] = None,
@@ -1179,12 +1220,20 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
     model further with a new schedule. ``sync_words`` None: the checkpoint's, else the default.
     ``update_vocab``: first add the corpus's words to the model's vocabulary, counted on the workers as a
     new run's are, each worker's spool of its part then mapped to the merged vocabulary (no second reading).
-    ``reserve`` and ``save_vocab`` as :func:`train`'s, once the vocabulary is known."""
+    ``reserve`` and ``save_vocab`` as :func:`train`'s, once the vocabulary is known. ``corpus_paths`` may be
+    a corpus of :func:`w2v.phrases.phrased` (its phrases counted here): the workers join them as they read;
+    a schedule that went on phrased text (its position records the phrase settings) goes on through the
+    same phrases, counted again here, as :func:`w2v.training.train_model` does."""
     p = model.position
     resuming = p.started and not p.finished and epochs is None and alpha is None
     before = p.corpus if resuming else {}
     say = log or (lambda message: None)
-    corpus = _corpus(corpus_paths, model.options.lowercase, progress)
+    phrased_corpus = corpus_paths if getattr(corpus_paths, "phrase_settings", None) else None
+    corpus = _corpus(phrased_corpus.files if phrased_corpus else corpus_paths, model.options.lowercase, progress)
+    recorded = before.get("phrases")
+    if recorded and phrased_corpus is None:
+        from .phrases import phrased
+        phrased_corpus = phrased(corpus, threads=default_threads(), **recorded)
     cluster, owned = _cluster_for(scheduler, cluster)
     try:
         workers = _wait_for_workers(cluster)
@@ -1202,6 +1251,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
             else:
                 why = "it stopped in the middle of an epoch of a single-machine run; resume it without --scheduler"
             raise ValueError(f"this checkpoint cannot be resumed on {len(workers)} workers: {why}")
+        phrasing, settings = _phrasing(phrased_corpus, say) if phrased_corpus is not None else (None, None)
         spools = None
         if update_vocab:
             if resuming:
@@ -1209,14 +1259,15 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
             model.check_vocabulary_update()
             known = len(model.vocab)
             say(f"counting the new words on {len(workers)} workers...")
-            _, spools = _count_on(cluster, workers, corpus, model.options, say, cache_dir, into=model)
+            _, spools = _count_on(cluster, workers, corpus, model.options, say, cache_dir, into=model,
+                                  phrasing=phrasing)
             say(f"vocabulary: {len(model.vocab) - known:,} new words, {len(model.vocab):,} in all")
         return _train_on(cluster, workers, model, corpus, resuming=resuming, epochs=epochs or model.options.epochs,
                          alpha=alpha if alpha is not None else model.options.alpha, sync_words=sync_words,
                          cache_dir=cache_dir, progress=progress, say=say, stop_event=stop_event,
                          checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
                          round_callback=round_callback, allow_other_corpus=allow_other_corpus, spools=spools,
-                         reserve=reserve, save_vocab=save_vocab)
+                         reserve=reserve, save_vocab=save_vocab, phrasing=phrasing, phrase_settings=settings)
     finally:
         if owned:
             cluster.close()
@@ -1225,10 +1276,11 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
 def _train_on(cluster: Cluster, workers: List[str], model: Model, corpus: Corpus, *, resuming: bool, epochs: int,
               alpha: float, sync_words: int, cache_dir, progress, say, stop_event, checkpoint, checkpoint_every,
               force, round_callback, allow_other_corpus: bool,
-              spools: Optional[_CountSpools] = None, reserve=None, save_vocab: Optional[str] = None) -> TrainResult:
+              spools: Optional[_CountSpools] = None, reserve=None, save_vocab: Optional[str] = None,
+              phrasing: Optional[tuple] = None, phrase_settings: Optional[Dict[str, Any]] = None) -> TrainResult:
     """Check the free space for ``reserve(model.vocab)``, save the vocabulary (``save_vocab``), open the shards
-    (from the workers' ``spools`` of their counts, when given; those not taken are dropped however this ends)
-    and train."""
+    (from the workers' ``spools`` of their counts, when given; those not taken are dropped however this ends;
+    read through the run's ``phrasing``, whose ``phrase_settings`` the checkpoints record) and train."""
     try:
         check_free_space(list(reserve(model.vocab)) if reserve is not None else [])
         if save_vocab:
@@ -1236,7 +1288,7 @@ def _train_on(cluster: Cluster, workers: List[str], model: Model, corpus: Corpus
         run = _DistributedRun(cluster, model, corpus, workers, sync_words=sync_words, cache_dir=cache_dir,
                               progress=progress, say=say, stop=stop_event or threading.Event(), checkpoint=checkpoint,
                               checkpoint_every=checkpoint_every, force=force, round_callback=round_callback,
-                              spools=spools)
+                              spools=spools, phrasing=phrasing)
         try:
             say(f"encoding the corpus on {len(workers)} workers...")
             # the fingerprint reads every file here (the workers read their parts), beside the workers' encoding,
@@ -1249,6 +1301,8 @@ def _train_on(cluster: Cluster, workers: List[str], model: Model, corpus: Corpus
                 raise ValueError("no word of the corpus is in the vocabulary: nothing to train on")
             description = {"words": run.words, "sentences": run.sentences, "files": files,
                            "shards": len(workers), "sync_words": sync_words}
+            if phrase_settings:  # what a resumed run reads the corpus through
+                description["phrases"] = phrase_settings
             p = model.position
             if resuming:
                 expected = p.corpus

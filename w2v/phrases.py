@@ -49,7 +49,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -320,17 +320,52 @@ def read_phrase_table(path: str) -> List[PhraseCounts]:
 
 
 def _table_of(pairs) -> PhraseCounts:
-    """Counts that join exactly ``pairs`` ([first, second] words)."""
+    """Counts that join exactly ``pairs`` ([first, second] words, as str or as their UTF-8 bytes)."""
     from . import kernels
     table, n, used = kernels.table_new(max(2 * len(pairs), 16)), 0, 0
     entries = np.empty((len(pairs), 2), np.int64)
     for i, words in enumerate(pairs):
         for j, word in enumerate(words):
-            array = np.frombuffer(word.encode("utf-8"), np.uint8)
+            array = np.frombuffer(word if isinstance(word, bytes) else word.encode("utf-8"), np.uint8)
             table, n, used = kernels.table_count(table, n, used, array, 0, len(array))
             entries[i, j] = kernels.table_lookup(table, array)
     pair_table, n_pairs = kernels.pairs_from(entries[:, 0], entries[:, 1])
     return PhraseCounts(table, n, pair_table, n_pairs, 0, 0, 1, table_only=True)
+
+
+def joined_tokens(corpus) -> Tuple[List[List[Tuple[bytes, bytes]]], str, bool]:
+    """What a :func:`phrased` corpus joins: the pairs of tokens each pass joins (their bytes, as read), its
+    delimiter, and whether it keeps the words (``keep_words``). :func:`phrased_by_tokens` reads another corpus
+    (a part of this one, on another machine) through the same joins, without counting (a distributed run's
+    workers: :mod:`w2v.distributed`). A few thousand pairs a pass, where the counts hold millions."""
+    from . import kernels
+    keep_words = isinstance(corpus, WithWordsCorpus)
+    current = corpus.phrased_copy if keep_words else corpus
+    passes: List[List[Tuple[bytes, bytes]]] = []
+    delimiter = "_"
+    while isinstance(current, PhrasedCorpus):
+        min_count, threshold, scoring, delimiter = current.settings
+        joins = joining(current.counts, min_count, threshold, scoring)
+        keys = joins.pairs[:, 0]
+        codes = keys[keys != 0] - 1  # (first << 32 | second) + 1 a pair, 0 an empty slot
+        entries, arena = joins.table[kernels.TABLE_ENTRIES], joins.table[kernels.TABLE_ARENA]
+
+        def token(entry: int) -> bytes:
+            start, length = kernels.entry_places(int(entries[entry, 0]))
+            return arena[start:start + length].tobytes()
+        passes.append(sorted((token(code >> 32), token(code & 0xFFFFFFFF)) for code in codes.tolist()))
+        current = current.corpus
+    return passes[::-1], delimiter, keep_words
+
+
+def phrased_by_tokens(corpus, passes, delimiter: str = "_", keep_words: bool = False, threads: int = 1):
+    """``corpus`` read through the joins of :func:`joined_tokens` (``passes``, ``delimiter``,
+    ``keep_words``): the text :func:`phrased` gave the corpus they were taken from, for this corpus's
+    text, with nothing counted."""
+    plain = corpus
+    for pairs in passes:
+        corpus = PhrasedCorpus(corpus, _table_of(pairs), delimiter=delimiter, threads=threads)
+    return WithWordsCorpus(plain, corpus) if keep_words else corpus
 
 
 class _NoBar:
