@@ -426,16 +426,22 @@ def test_update_vocab_counts_on_the_workers_and_encodes_from_their_spools(cluste
     assert np.array_equal(model.vectors.matrix, one_machine.vectors.matrix)
 
 
-def test_phrases_are_counted_here_and_joined_by_the_workers(cluster, sample_path, tmp_path):
-    """Phrases on a cluster: this process counts them, the workers join them as they read their parts, so the
-    vocabulary is the one-machine phrased run's (no joining pair straddles the sample's two parts); the
-    checkpoint records the phrases, and a run stopped between syncs resumes through them to the same bytes."""
-    phrasing = dict(phrases=1, phrase_thresholds=(30.0,))
+def test_phrases_are_counted_and_joined_by_the_workers(cluster, sample_path, tmp_path, monkeypatch):
+    """Phrases on a cluster: the workers count them (this process counts no text) and join them as they read
+    their parts, so the vocabulary is the one-machine phrased run's (no pair straddles the sample's two parts);
+    the checkpoint records the phrases, and a run stopped between syncs resumes through them to the same
+    bytes."""
+    from w2v import phrases
+    phrasing = dict(phrases=2, phrase_thresholds=(30.0, 10.0))
     one_machine = w2v.train(sample_path, epochs=1, **phrasing, **SMALL).model.vocab
+    for module, name in ((scan, "count"), (scan, "count_and_spool"), (phrases, "count_pairs")):
+        monkeypatch.setattr(module, name, lambda *args, **kwargs: pytest.fail("this process counted the text"))
     said = []
     whole = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, log=said.append,
                               **phrasing, **SMALL)
-    assert any(message.startswith("phrases: ") for message in said)
+    monkeypatch.undo()
+    assert "counting phrases on 2 workers (pass 2 of 2)..." in said
+    assert sum(message.startswith("phrases: ") for message in said) == 2
     assert whole.model.vocab.words == one_machine.words and any("_" in w for w in one_machine.words)
     assert whole.model.vocab.counts.tolist() == one_machine.counts.tolist()
     checkpoint, rounds = str(tmp_path / "c.w2vm"), []
@@ -443,7 +449,7 @@ def test_phrases_are_counted_here_and_joined_by_the_workers(cluster, sample_path
         distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, checkpoint=checkpoint,
                           round_callback=lambda p: rounds.append(p.chunk) or len(rounds) > 3, **phrasing, **SMALL)
     stopped = Model.load(checkpoint)
-    assert stopped.position.corpus["phrases"]["thresholds"] == [30.0] and stopped.position.chunk == 3
+    assert stopped.position.corpus["phrases"]["thresholds"] == [30.0, 10.0] and stopped.position.chunk == 3
     resumed = distributed.train_model(stopped, [sample_path], cluster=cluster)
     assert np.array_equal(resumed.model.weights.syn0, whole.model.weights.syn0)
 

@@ -603,7 +603,7 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
     model.options = dataclasses.replace(model.options, **changes).resolved()
     passes, thresholds, table, keep_words = phrasing
     source = corpus
-    if passes or table:
+    if (passes or table) and not scheduler:  # (a distributed run counts them on its workers)
         from w2v.phrases import phrased
         source = phrased(Corpus(corpus, lowercase=model.options.lowercase, progress=not quiet, keep_fingerprint=True),
                          passes, thresholds, model.options.min_count, table=table, threads=model.options.threads,
@@ -614,12 +614,16 @@ def _train_further(ctx, corpus, options, path, resume, update_vocab, allow_other
         check_free_space(reserve(model.vocab))  # (before connecting to the cluster)
     if scheduler:  # the new words counted by the workers, the vocabulary checked and saved once merged
         from w2v import distributed
-        return distributed.train_model(model, source, scheduler=scheduler, sync_words=sync_words,
+        from w2v.phrases import phrase_settings
+        phrases = (phrase_settings(passes, thresholds, model.options.min_count, table=table, keep_words=keep_words)
+                   if passes or table else None)
+        return distributed.train_model(model, corpus, scheduler=scheduler, sync_words=sync_words,
                                        threads=options.threads, epochs=None if resume else model.options.epochs,
                                        alpha=None if resume else model.options.alpha, progress=not quiet,
                                        log=say, checkpoint=checkpoint, checkpoint_every=every, force=force,
                                        cache_dir=cache_dir, allow_other_corpus=allow_other_corpus,
-                                       update_vocab=update_vocab, reserve=reserve, save_vocab=save_vocab)
+                                       update_vocab=update_vocab, reserve=reserve, save_vocab=save_vocab,
+                                       phrases=phrases)
     return model.train(source, epochs=None if resume else model.options.epochs,
                        alpha=None if resume else model.options.alpha, progress=not quiet, log=say,
                        checkpoint=checkpoint, checkpoint_every=every, force=force, cache_dir=cache_dir,

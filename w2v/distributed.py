@@ -22,9 +22,10 @@ core, Dask carries the work and the results):
    as a single machine does (:func:`w2v.vocab.vocabulary_and_entry_ids`). Without pruning (fewer distinct
    tokens than ``--count-limit``, 21 million) the vocabulary is identical to the single-machine one.
    A model trained further with new words (``--init --update-vocab``) is counted the same way, and the
-   new words are merged into its vocabulary here (:func:`_count_on` with ``into``). With phrases, the
-   client counts them first, as one machine does, and every worker reads its part through the pairs that
-   join (:func:`_phrasing`, :func:`_read_part`); a pair that straddles two parts is not joined.
+   new words are merged into its vocabulary here (:func:`_count_on` with ``into``). With phrases, each
+   pass is counted first in the same way, the tokens and then the pairs that may join
+   (:func:`_count_pairs_part`), and every worker then reads its part through the pairs that join
+   (:func:`_phrases_on`, :func:`_read_part`); a pair that straddles two parts is neither counted nor joined.
 3. **Shards.** Each worker encodes its part with that vocabulary and keeps it for the whole run: from its
    count's spool, each entry mapped to its word (:func:`w2v.encode.encode_spooled`, as one machine does),
    or by reading the part again (:func:`w2v.encode.encode_corpus`) when its count or the merge pruned, or
@@ -399,6 +400,24 @@ def _count_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int],
             if old is not None:
                 old.close()
     return counted.compact(), counted.total_tokens, counted.pruned_below
+
+
+def _copies(client, workers: List[str], data) -> Dict[str, Any]:
+    """``data`` sent to each of ``workers`` as one object (a future each, by address), for tasks to take
+    instead of the data itself, which Dask would put into every task's graph (and warn from 10 MB on: a
+    token table of wiki8 is 10 MB)."""
+    return {worker: client.scatter([data], workers=[worker], hash=False)[0] for worker in workers}
+
+
+def _count_pairs_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int], threads: int,
+                      phrasing: Optional[tuple], settings: tuple):
+    """Count the pairs of part ``k`` of ``n`` (read through the passes before, ``phrasing``) that may join
+    under ``settings`` (:func:`w2v.phrases.pair_settings` of the merged token count; runs on a worker):
+    :func:`w2v.phrases.count_pairs`'s answer, its table cut to the rows it uses (about a third of it)."""
+    from .phrases import count_pairs
+    pairs, n_pairs, pruned = count_pairs(_read_part(files, k, n, lowercase, threads, phrasing), settings, prune_at,
+                                         threads)
+    return pairs[pairs[:, 0] != 0], n_pairs, pruned
 
 
 def _cache_folder(cache_dir: Optional[str]) -> str:
@@ -1147,8 +1166,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     threads per worker (0: the CPUs of each worker's machine shared among its workers). ``round_callback(position)``
     runs before each round and may return True to stop as ``stop_event`` does. The result's ``syncs`` lists
     each sync's :class:`SyncStats`. Phrases (``phrases`` passes, or a ``phrase_table``, and ``keep_words``,
-    as :func:`w2v.training.train`'s) are counted here, on this machine's cores, and joined by the workers as
-    they read their parts (:func:`_phrasing`)."""
+    as :func:`w2v.training.train`'s) are counted by the workers and joined as they read their parts
+    (:func:`_phrases_on`)."""
     if options is None:
         options = TrainOptions(**option_values)
     elif option_values:
@@ -1169,10 +1188,10 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         options = options.resolved()
         phrasing = settings = None
         if phrases or phrase_table:
-            from .phrases import phrased
-            phrasing, settings = _phrasing(phrased(corpus, phrases, tuple(phrase_thresholds), options.min_count,
-                                                   table=phrase_table, threads=default_threads(),
-                                                   keep_words=keep_words), say)
+            from .phrases import phrase_settings
+            settings = phrase_settings(phrases, tuple(phrase_thresholds), options.min_count, table=phrase_table,
+                                       keep_words=keep_words)
+            phrasing = _phrases_on(cluster, workers, corpus, settings, options.threads, say)
         elif keep_words:
             raise ValueError("keep_words goes with phrases or phrase_table")
         spools = None
@@ -1197,16 +1216,42 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
             cluster.close()
 
 
-def _phrasing(phrased_corpus, say) -> Tuple[tuple, Dict[str, Any]]:
-    """What the workers join as they read their parts (:func:`w2v.phrases.joined_tokens` of a corpus of
-    :func:`w2v.phrases.phrased`, whose counting passes have read the whole corpus here), and the settings a
-    checkpoint records (``phrase_settings``)."""
-    from .phrases import joined_tokens
-    phrasing = joined_tokens(phrased_corpus)
-    passes = phrasing[0]
-    say(f"phrases: {', '.join(f'{len(pairs):,}' for pairs in passes)} pairs join"
-        f"{' (passes in order)' if len(passes) > 1 else ''}; the workers join them as they read their parts")
-    return phrasing, phrased_corpus.phrase_settings
+def _phrases_on(cluster: Cluster, workers: List[str], corpus: Corpus, settings: Dict[str, Any], threads: int,
+                say) -> tuple:
+    """What the workers join as they read their parts (:func:`w2v.phrases.joined_tokens`'s answer) for the
+    phrase ``settings`` (:func:`w2v.phrases.phrase_settings`). A saved table is read here. Counted passes are
+    counted on the workers as one machine counts them (:func:`w2v.phrases.count_phrases`), each on the text
+    the passes before it join: the parts' tokens (:func:`_count_part`) merged here, then the pairs that may
+    join, counted by the workers with that merged token table (:func:`_count_pairs_part`) and merged here,
+    each held to the same number of entries as one machine holds (40 million)."""
+    from . import scan
+    from .phrases import (joined_pairs, joined_tokens, merge_pairs, pair_settings, pass_thresholds, phrase_counts,
+                          phrased)
+    if settings.get("table"):
+        return joined_tokens(phrased(corpus, threads=threads, **settings))
+    client, n, prune_at = cluster.client, len(workers), 40_000_000
+    min_count, scoring = settings["min_count"], settings["scoring"]
+    thresholds = pass_thresholds(settings["passes"], settings["thresholds"])
+    joins: List[bytes] = []
+    for number, threshold in enumerate(thresholds, 1):
+        say(f"counting phrases on {n} workers (pass {number} of {len(thresholds)})...")
+        before = _copies(client, workers, (list(joins), settings["delimiter"], False)) if joins else None
+        words = scan.merge(client.gather([
+            client.submit(_count_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, None, None,
+                          before and before[workers[k]], workers=[workers[k]], allow_other_workers=True, pure=False)
+            for k in range(n)]), prune_at)
+        at_least, (table, *counting) = pair_settings(words, min_count, threshold, scoring)
+        tables = _copies(client, workers, table)
+        pairs = merge_pairs(client.gather([
+            client.submit(_count_pairs_part, corpus.files, corpus.lowercase, k, n, prune_at, threads,
+                          before and before[workers[k]], (tables[workers[k]], *counting), workers=[workers[k]],
+                          allow_other_workers=True, pure=False)
+            for k in range(n)]), prune_at)
+        del tables
+        joins.append(joined_pairs(phrase_counts(words, pairs, min_count, at_least), min_count, threshold, scoring))
+        joining = joins[-1].count(b"\n")  # (a line a pair)
+        say(f"phrases: {joining:,} pairs join in pass {number}")
+    return joins, settings["delimiter"], bool(settings.get("keep_words"))
 
 
 def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, cluster: Optional[Cluster] = None,
@@ -1214,26 +1259,23 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
                 progress: bool = False, log=None, stop_event=None, checkpoint=None, checkpoint_every=None,
                 force: bool = False, cache_dir=None, allow_other_corpus: bool = False,
                 round_callback=None, threads: Optional[int] = None, update_vocab: bool = False,
-                reserve=None, save_vocab: Optional[str] = None) -> TrainResult:
+                reserve=None, save_vocab: Optional[str] = None,
+                phrases: Optional[Dict[str, Any]] = None) -> TrainResult:
     """:func:`w2v.training.train_model` on a cluster: go on with a stopped run (``epochs`` and ``alpha``
     None; the same number of workers and ``sync_words`` when it stopped between syncs), or train a
     model further with a new schedule. ``sync_words`` None: the checkpoint's, else the default.
     ``update_vocab``: first add the corpus's words to the model's vocabulary, counted on the workers as a
     new run's are, each worker's spool of its part then mapped to the merged vocabulary (no second reading).
-    ``reserve`` and ``save_vocab`` as :func:`train`'s, once the vocabulary is known. ``corpus_paths`` may be
-    a corpus of :func:`w2v.phrases.phrased` (its phrases counted here): the workers join them as they read;
-    a schedule that went on phrased text (its position records the phrase settings) goes on through the
-    same phrases, counted again here, as :func:`w2v.training.train_model` does."""
+    ``reserve`` and ``save_vocab`` as :func:`train`'s, once the vocabulary is known. ``phrases``: phrase
+    settings (:func:`w2v.phrases.phrase_settings`) to read the corpus through, counted on the workers
+    (:func:`_phrases_on`); a schedule that went on phrased text (its position records the phrase settings)
+    goes on through the same phrases, counted again, as :func:`w2v.training.train_model` does."""
     p = model.position
     resuming = p.started and not p.finished and epochs is None and alpha is None
     before = p.corpus if resuming else {}
     say = log or (lambda message: None)
-    phrased_corpus = corpus_paths if getattr(corpus_paths, "phrase_settings", None) else None
-    corpus = _corpus(phrased_corpus.files if phrased_corpus else corpus_paths, model.options.lowercase, progress)
-    recorded = before.get("phrases")
-    if recorded and phrased_corpus is None:
-        from .phrases import phrased
-        phrased_corpus = phrased(corpus, threads=default_threads(), **recorded)
+    corpus = _corpus(corpus_paths, model.options.lowercase, progress)
+    settings = phrases or before.get("phrases")
     cluster, owned = _cluster_for(scheduler, cluster)
     try:
         workers = _wait_for_workers(cluster)
@@ -1251,7 +1293,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
             else:
                 why = "it stopped in the middle of an epoch of a single-machine run; resume it without --scheduler"
             raise ValueError(f"this checkpoint cannot be resumed on {len(workers)} workers: {why}")
-        phrasing, settings = _phrasing(phrased_corpus, say) if phrased_corpus is not None else (None, None)
+        phrasing = _phrases_on(cluster, workers, corpus, settings, model.options.threads, say) if settings else None
         spools = None
         if update_vocab:
             if resuming:

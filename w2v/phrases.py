@@ -135,17 +135,38 @@ def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 
     score, only pairs that can beat it are counted (no pair of two frequent words can: on wiki8 3.1
     million distinct pairs instead of 3.6), and the counts join with that threshold or higher; without
     one they join with any."""
-    from . import kernels, scan
+    from . import scan
     check_phrase_options(min_count, 0.0 if threshold is None else threshold, scoring, "_")
     _read_twice(corpus)
     words = scan.count(corpus, prune_at, threads)
+    at_least, settings = pair_settings(words, min_count, threshold, scoring)
+    return phrase_counts(words, count_pairs(corpus, settings, prune_at, threads), min_count, at_least)
+
+
+def pair_settings(words, min_count: int, threshold: Optional[float], scoring: str):
+    """For a count of a corpus's tokens (a :class:`w2v.scan.Counted`): (the least score a counted pair must
+    be able to beat, or None, and the settings :func:`count_pairs` counts with)."""
     if words.total_tokens == 0:
         raise ValueError("the corpus is empty: no words to join")
-    scan.prepare("pairs")  # before the threads below
     # the bound needs every token's whole count (a pruned count can be below its pairs')
     at_least = float(threshold) if threshold is not None and scoring == "word2phrase" and not words.pruned_below \
         else None
-    settings = (words.table, min_count, -1.0 if at_least is None else at_least, words.total_tokens)
+    return at_least, (words.table, min_count, -1.0 if at_least is None else at_least, words.total_tokens)
+
+
+def phrase_counts(words, pairs: Tuple[np.ndarray, int, int], min_count: int, at_least: Optional[float]) -> PhraseCounts:
+    """:class:`PhraseCounts` of a token count and the pairs counted with its :func:`pair_settings` (``(pair
+    table, pairs, pruned below)``)."""
+    return PhraseCounts(words.table, words.n, pairs[0], pairs[1], words.total_tokens,
+                        max(pairs[2], words.pruned_below), min_count, at_least)
+
+
+def count_pairs(corpus, settings: tuple, prune_at: Optional[int] = 40_000_000,
+                threads: int = 1) -> Tuple[np.ndarray, int, int]:
+    """The pairs on a line of ``corpus`` that may join under ``settings`` (:func:`pair_settings`), the table
+    held to ``prune_at`` pairs between pieces: (pair table, pairs, pruned below)."""
+    from . import kernels, scan
+    scan.prepare("pairs")  # before the threads below
 
     def count_piece(piece):
         pairs, _, edges = kernels.count_pairs(piece, *settings, kernels.pairs_new(1 << 14), 0)
@@ -169,8 +190,23 @@ def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 
         state["pairs"], state["n"] = pairs, n
 
     scan._in_turn(count_piece, fold, scan.pieces(corpus, "counting pairs", readers=threads), threads)
-    return PhraseCounts(words.table, words.n, state["pairs"], state["n"], words.total_tokens,
-                        max(state["pruned"], words.pruned_below), min_count, at_least)
+    return state["pairs"], state["n"], state["pruned"]
+
+
+def merge_pairs(parts, prune_at: Optional[int] = 40_000_000) -> Tuple[np.ndarray, int, int]:
+    """One pair count from the pair counts of a corpus's parts (:func:`count_pairs`'s answers, each table
+    possibly only its used rows), in part order, held to ``prune_at`` pairs as :func:`count_pairs` holds
+    it: (pair table, pairs, pruned below)."""
+    from . import kernels, scan
+    scan.prepare("pairs")
+    pairs, n, pruned = kernels.pairs_new(1 << 16), 0, 0
+    for part_pairs, _, part_pruned in parts:
+        pairs, n = kernels.pairs_merge(pairs, n, part_pairs)
+        pruned = max(pruned, part_pruned)
+        while prune_at is not None and n > prune_at:
+            pruned += 1
+            pairs, n = kernels.pairs_prune(pairs, pruned)
+    return pairs, n, pruned
 
 
 def joined_pieces(corpus: Corpus, counts: PhraseCounts, min_count: int = 5, threshold: float = 100.0,
@@ -333,29 +369,37 @@ def _table_of(pairs) -> PhraseCounts:
     return PhraseCounts(table, n, pair_table, n_pairs, 0, 0, 1, table_only=True)
 
 
-def joined_tokens(corpus) -> Tuple[List[List[Tuple[bytes, bytes]]], str, bool]:
-    """What a :func:`phrased` corpus joins: the pairs of tokens each pass joins (their bytes, as read), its
+def joined_tokens(corpus) -> Tuple[List[bytes], str, bool]:
+    """What a :func:`phrased` corpus joins: the pairs of tokens each pass joins (:func:`joined_pairs`), its
     delimiter, and whether it keeps the words (``keep_words``). :func:`phrased_by_tokens` reads another corpus
     (a part of this one, on another machine) through the same joins, without counting (a distributed run's
-    workers: :mod:`w2v.distributed`). A few thousand pairs a pass, where the counts hold millions."""
-    from . import kernels
+    workers: :mod:`w2v.distributed`). Tens of thousands of pairs a pass on wiki8, where the counts hold
+    millions."""
     keep_words = isinstance(corpus, WithWordsCorpus)
     current = corpus.phrased_copy if keep_words else corpus
-    passes: List[List[Tuple[bytes, bytes]]] = []
+    passes: List[bytes] = []
     delimiter = "_"
     while isinstance(current, PhrasedCorpus):
         min_count, threshold, scoring, delimiter = current.settings
-        joins = joining(current.counts, min_count, threshold, scoring)
-        keys = joins.pairs[:, 0]
-        codes = keys[keys != 0] - 1  # (first << 32 | second) + 1 a pair, 0 an empty slot
-        entries, arena = joins.table[kernels.TABLE_ENTRIES], joins.table[kernels.TABLE_ARENA]
-
-        def token(entry: int) -> bytes:
-            start, length = kernels.entry_places(int(entries[entry, 0]))
-            return arena[start:start + length].tobytes()
-        passes.append(sorted((token(code >> 32), token(code & 0xFFFFFFFF)) for code in codes.tolist()))
+        passes.append(joined_pairs(current.counts, min_count, threshold, scoring))
         current = current.corpus
     return passes[::-1], delimiter, keep_words
+
+
+def joined_pairs(counts: PhraseCounts, min_count: int, threshold: float, scoring: str) -> bytes:
+    """The pairs a pass of these counts and settings joins (:func:`joining`), as their tokens' bytes, a
+    ``first second`` line each, sorted: one bytes object, which a token (never white space) cannot confuse,
+    and which goes to another process at once (a list of 50,000 pairs of bytes took Dask's ``scatter`` 7 s)."""
+    from . import kernels
+    joins = joining(counts, min_count, threshold, scoring)
+    keys = joins.pairs[:, 0]
+    codes = keys[keys != 0] - 1  # (first << 32 | second) + 1 a pair, 0 an empty slot
+    entries, arena = joins.table[kernels.TABLE_ENTRIES], joins.table[kernels.TABLE_ARENA]
+
+    def token(entry: int) -> bytes:
+        start, length = kernels.entry_places(int(entries[entry, 0]))
+        return arena[start:start + length].tobytes()
+    return b"".join(sorted(token(code >> 32) + b" " + token(code & 0xFFFFFFFF) + b"\n" for code in codes.tolist()))
 
 
 def phrased_by_tokens(corpus, passes, delimiter: str = "_", keep_words: bool = False, threads: int = 1):
@@ -364,7 +408,8 @@ def phrased_by_tokens(corpus, passes, delimiter: str = "_", keep_words: bool = F
     text, with nothing counted."""
     plain = corpus
     for pairs in passes:
-        corpus = PhrasedCorpus(corpus, _table_of(pairs), delimiter=delimiter, threads=threads)
+        corpus = PhrasedCorpus(corpus, _table_of([line.split(b" ") for line in pairs.split(b"\n") if line]),
+                               delimiter=delimiter, threads=threads)
     return WithWordsCorpus(plain, corpus) if keep_words else corpus
 
 
@@ -449,22 +494,35 @@ def phrased(corpus, passes: int = 1, thresholds=(100.0,), min_count: int = 5, sc
     ``keep_words``, the text as it is and then its phrased copy (:class:`WithWordsCorpus`). The result's
     ``phrase_settings`` (a dict of these arguments, the table's absolute path) is what a checkpoint
     records, so that a resumed run reads the corpus as the run it resumes did."""
-    settings = {"passes": passes, "thresholds": [float(t) for t in thresholds], "min_count": min_count,
-                "scoring": scoring, "delimiter": delimiter, "table": os.path.abspath(table) if table else None}
-    if keep_words:
-        settings["keep_words"] = True  # (absent from the settings of a run without it, as before it existed)
+    settings = phrase_settings(passes, thresholds, min_count, scoring, delimiter, table, keep_words)
     plain = corpus
     if table is not None:
         for counts in read_phrase_table(table):
             corpus = PhrasedCorpus(corpus, counts, min_count, thresholds[0], scoring, delimiter, threads)
     else:
-        thresholds = list(thresholds) * passes if len(thresholds) == 1 else list(thresholds)
-        if len(thresholds) != passes:
-            raise ValueError(f"{len(thresholds)} thresholds for {passes} passes of phrases; give one, or one a pass")
-        for threshold in thresholds:
+        for threshold in pass_thresholds(passes, thresholds):
             counts = count_phrases(corpus, min_count, threads=threads, threshold=threshold, scoring=scoring)
             corpus = PhrasedCorpus(corpus, counts, min_count, threshold, scoring, delimiter, threads)
     if keep_words:
         corpus = WithWordsCorpus(plain, corpus)
     corpus.phrase_settings = settings
     return corpus
+
+
+def phrase_settings(passes: int = 1, thresholds=(100.0,), min_count: int = 5, scoring: str = "word2phrase",
+                    delimiter: str = "_", table: Optional[str] = None, keep_words: bool = False) -> dict:
+    """:func:`phrased`'s arguments as the dict a checkpoint records (``phrase_settings``), which ``phrased(corpus,
+    **settings)`` reads the corpus through again."""
+    settings = {"passes": passes, "thresholds": [float(t) for t in thresholds], "min_count": min_count,
+                "scoring": scoring, "delimiter": delimiter, "table": os.path.abspath(table) if table else None}
+    if keep_words:
+        settings["keep_words"] = True  # (absent from the settings of a run without it, as before it existed)
+    return settings
+
+
+def pass_thresholds(passes: int, thresholds) -> List[float]:
+    """The threshold of each of ``passes`` passes: one for all, or one a pass (else ValueError)."""
+    thresholds = list(thresholds) * passes if len(thresholds) == 1 else list(thresholds)
+    if len(thresholds) != passes:
+        raise ValueError(f"{len(thresholds)} thresholds for {passes} passes of phrases; give one, or one a pass")
+    return thresholds
