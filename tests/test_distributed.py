@@ -454,6 +454,20 @@ def test_phrases_are_counted_and_joined_by_the_workers(cluster, sample_path, tmp
     assert np.array_equal(resumed.model.weights.syn0, whole.model.weights.syn0)
 
 
+@pytest.mark.parametrize("phrasing", [dict(phrase_table="TABLE"), dict(phrases=1, phrase_thresholds=(30.0,),
+                                                                         keep_words=True)], ids=["table", "keep"])
+def test_a_phrase_table_and_kept_words_on_a_cluster_give_the_one_machine_vocabulary(cluster, sample_path, tmp_path,
+                                                                                    phrasing):
+    table = str(tmp_path / "t.tsv")
+    result = run("phrases", sample_path, "-o", tmp_path / "p.txt", "--threshold", 30, "--save-table", table, "-q")
+    assert result.exit_code == 0, result.output
+    phrasing = {key: table if value == "TABLE" else value for key, value in phrasing.items()}
+    one_machine = w2v.train(sample_path, epochs=1, **phrasing, **SMALL).model.vocab
+    vocab = distributed.train([sample_path], cluster=cluster, epochs=1, **phrasing, **SMALL).model.vocab
+    assert vocab.words == one_machine.words and any("_" in w for w in vocab.words)
+    assert vocab.counts.tolist() == one_machine.counts.tolist()
+
+
 def test_the_combine_rule_on_hand_made_changes():
     old = np.full((5, 2), 1000.0, np.float32)  # long rows: the changes below are small against them
     # worker 0 changed rows 0, 1 and 4; worker 1 rows 1, 2 and 4; row 3: nobody
