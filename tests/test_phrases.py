@@ -218,6 +218,16 @@ def test_the_joined_tokens_read_another_corpus_as_its_phrases_would(tmp_path, ho
     assert b"new+york" in _read(again) and (b"caf\xff+bar" in _read(again)) == ("table" not in how)
 
 
+def test_pairs_are_counted_with_a_table_of_the_frequent_tokens_alone(tmp_path):
+    """A token seen fewer than min_count times is in no pair that may join, so the counts keep a table of the
+    frequent tokens only, sized to them, with the whole count's totals (the score's N)."""
+    text = "new york is big\n" * 20 + " ".join(f"once{i}" for i in range(5000)) + "\n"
+    counts = count_phrases(Corpus([write(tmp_path / "in.txt", text)]), min_count=3, threshold=1.0)
+    assert counts.n == 4 and counts.total_words == 5080 and counts.word_count("once7") == 0
+    assert counts.word_count("york") == 20 and counts.pair_count("new", "york") == 20
+    assert sum(array.nbytes for array in counts.table) < 20_000  # (the 5,004 tokens' table: about 200 kB)
+
+
 def test_bad_phrase_tables_and_table_options(tmp_path):
     path = write(tmp_path / "in.txt", "a b\n" * 10)
     for content, line in (("a b\t1.5\n", 1), ("a b\t1\t2\nab\t1\t2\n", 2), ("a b\tx\t2\n", 1)):

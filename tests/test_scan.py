@@ -408,6 +408,8 @@ def _in_own_process(code: str, sample_path: str) -> str:
     ("shards", "table_join_shard", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2, shards=3)"),
     ("shards", "slots_fill_range", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2, shards=3)"),
     ("shards", "slots_fill_left", "scan.count_and_spool(Corpus([sys.argv[1]]), None, 2, shards=3)"),
+    ("pairs", "table_prune", "__import__('w2v.phrases').phrases.count_phrases(Corpus([sys.argv[1]]), 5, threads=2)"),
+    ("pairs", "table_slots", "__import__('w2v.phrases').phrases.count_phrases(Corpus([sys.argv[1]]), 5, threads=2)"),
 ])
 def test_a_counting_pass_is_warmed_with_the_kernel_it_uses(sample_path, pass_name, kernel, run):
     """``prepare`` loads (or compiles) the one counting kernel the pass then calls: the passes' pieces are

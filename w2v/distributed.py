@@ -1225,8 +1225,8 @@ def _phrases_on(cluster: Cluster, workers: List[str], corpus: Corpus, settings: 
     join, counted by the workers with that merged token table (:func:`_count_pairs_part`) and merged here,
     each held to the same number of entries as one machine holds (40 million)."""
     from . import scan
-    from .phrases import (joined_pairs, joined_tokens, merge_pairs, pair_settings, pass_thresholds, phrase_counts,
-                          phrased)
+    from .phrases import (frequent_tokens, joined_pairs, joined_tokens, merge_pairs, pair_settings, pass_thresholds,
+                          phrase_counts, phrased)
     if settings.get("table"):
         return joined_tokens(phrased(corpus, threads=threads, **settings))
     client, n, prune_at = cluster.client, len(workers), 40_000_000
@@ -1240,6 +1240,7 @@ def _phrases_on(cluster: Cluster, workers: List[str], corpus: Corpus, settings: 
             client.submit(_count_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, None, None,
                           before and before[workers[k]], workers=[workers[k]], allow_other_workers=True, pure=False)
             for k in range(n)]), prune_at)
+        words = frequent_tokens(words, min_count)  # (the token table each worker gets)
         at_least, (table, *counting) = pair_settings(words, min_count, threshold, scoring)
         tables = _copies(client, workers, table)
         pairs = merge_pairs(client.gather([

@@ -1188,6 +1188,17 @@ def _rehash_into(slots, entries, arena, n):
     return slots
 
 
+@njit(cache=True)
+def table_slots(entries, arena, n):
+    """Slots for a table of the first ``n`` entries of ``entries`` over ``arena`` (a table of just those
+    entries, looked up, not added to: :func:`w2v.phrases.frequent_tokens`), as few as keep it at most two
+    thirds full (as :func:`table_new`)."""
+    slots_size = 1024
+    while _too_full(n, slots_size):
+        slots_size *= 2
+    return _rehash(slots_size, entries, arena, n)
+
+
 @njit(cache=True, inline="always")
 def _copy_items(dst, dst_start, src, src_start, n):
     """``dst[dst_start:dst_start + n] = src[src_start:src_start + n]`` for 1-D arrays, as a loop: Numba

@@ -138,9 +138,26 @@ def count_phrases(corpus: Corpus, min_count: int = 5, prune_at: Optional[int] = 
     from . import scan
     check_phrase_options(min_count, 0.0 if threshold is None else threshold, scoring, "_")
     _read_twice(corpus)
-    words = scan.count(corpus, prune_at, threads)
+    words = frequent_tokens(scan.count(corpus, prune_at, threads), min_count)
     at_least, settings = pair_settings(words, min_count, threshold, scoring)
     return phrase_counts(words, count_pairs(corpus, settings, prune_at, threads), min_count, at_least)
+
+
+def frequent_tokens(words, min_count: int):
+    """A count of a corpus's tokens (a :class:`w2v.scan.Counted`) cut to the tokens seen at least
+    ``min_count`` times, in a table sized to them (the count's own arrays pruned in place, then copied), with
+    the count's totals: no pair with a rarer token can join, so the pairs are counted and joined with this
+    table alone. Most distinct tokens of a corpus are rare (on wiki8 about 70,000 of 250,000 are kept at
+    min count 5), so the pair count holds a few times less, and a distributed run sends its workers a few
+    times less (:mod:`w2v.distributed`)."""
+    from . import kernels, scan
+    if min_count <= 1 or words.total_tokens == 0:
+        return words
+    scan.prepare("pairs")
+    (_, entries, arena), n, used = kernels.table_prune(words.table, words.n, min_count - 1)
+    entries, arena = entries[:max(n, 1)].copy(), arena[:max(used, 1)].copy()
+    slots = kernels.table_slots(entries, arena, n)
+    return scan.Counted((slots, entries, arena), n, words.total_tokens, words.pruned_below)
 
 
 def pair_settings(words, min_count: int, threshold: Optional[float], scoring: str):

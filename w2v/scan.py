@@ -550,10 +550,13 @@ def _load_vocabulary_kernels(table: tuple) -> None:
 
 
 def _load_pair_kernels(data: np.ndarray) -> None:
-    """:func:`prepare`'s kernels of the phrases' pairs (:mod:`w2v.phrases`): counting a piece's pairs (read-only
-    pieces), merging, counting the pair that straddles two pieces and pruning; their scores and the table of
-    those that join; joining a piece's pairs and looking one up."""
+    """:func:`prepare`'s kernels of the phrases' pairs (:mod:`w2v.phrases`): the table of the frequent tokens
+    (:func:`w2v.phrases.frequent_tokens`); counting a piece's pairs (read-only pieces), merging, counting the
+    pair that straddles two pieces and pruning; their scores and the table of those that join; joining a
+    piece's pairs and looking one up."""
     from . import kernels
+    (_, entries, arena), _, _ = kernels.table_prune(kernels.table_new(16), 0, 0)
+    kernels.table_slots(entries, arena, 0)
     table = kernels.table_new(16)
     settings = (table, 1, -1.0, 1)  # the token table, min count, least score, total tokens (count_phrases)
     counted, n, _ = kernels.count_pairs(data, *settings, kernels.pairs_new(16), 0)
