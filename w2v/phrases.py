@@ -64,8 +64,8 @@ __all__ = ["PhraseCounts", "count_phrases", "write_phrases", "check_phrase_optio
 
 @dataclass
 class PhraseCounts:
-    """What a pass of phrases counted: the tokens (a token table of :mod:`w2v.kernels`, ``n`` entries),
-    the pairs that may join (a pair table, int64[C, 2]; ``n_pairs`` pairs): pairs of tokens both seen
+    """What a pass of phrases counted: the tokens seen at least ``min_count`` times (a token table of
+    :mod:`w2v.kernels`, ``n`` entries: :func:`frequent_tokens`), the pairs that may join (a pair table, int64[C, 2]; ``n_pairs`` pairs): pairs of tokens both seen
     at least ``min_count`` times and, when ``at_least`` is set, whose word2phrase score can beat it; the
     corpus's words, and the pruning threshold reached (0: nothing pruned)."""
     table: tuple
@@ -94,7 +94,7 @@ class PhraseCounts:
         return int(kernels.table_lookup(self.table, np.frombuffer(word.encode("utf-8"), np.uint8)))
 
     def word_count(self, word: str) -> int:
-        """How many times ``word`` was counted (0: never, or pruned)."""
+        """How many times ``word`` was counted (0: never, pruned, or fewer than ``min_count`` times)."""
         from . import kernels
         entry = self._entry(word)
         return int(self.table[kernels.TABLE_ENTRIES][entry, 1]) if entry >= 0 else 0
