@@ -1233,19 +1233,24 @@ def _phrases_on(cluster: Cluster, workers: List[str], corpus: Corpus, settings: 
     min_count, scoring = settings["min_count"], settings["scoring"]
     thresholds = pass_thresholds(settings["passes"], settings["thresholds"])
     joins: List[bytes] = []
+
+    def held(copies: Optional[Dict[str, Any]], k: int):
+        """Part ``k``'s worker's copy, or None without copies."""
+        return copies[workers[k]] if copies else None
+
     for number, threshold in enumerate(thresholds, 1):
         say(f"counting phrases on {n} workers (pass {number} of {len(thresholds)})...")
         before = _copies(client, workers, (list(joins), settings["delimiter"], False)) if joins else None
         words = scan.merge(client.gather([
             client.submit(_count_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, None, None,
-                          before and before[workers[k]], workers=[workers[k]], allow_other_workers=True, pure=False)
+                          held(before, k), workers=[workers[k]], allow_other_workers=True, pure=False)
             for k in range(n)]), prune_at)
         words = frequent_tokens(words, min_count)  # (the token table each worker gets)
         at_least, (table, *counting) = pair_settings(words, min_count, threshold, scoring)
         tables = _copies(client, workers, table)
         pairs = merge_pairs(client.gather([
             client.submit(_count_pairs_part, corpus.files, corpus.lowercase, k, n, prune_at, threads,
-                          before and before[workers[k]], (tables[workers[k]], *counting), workers=[workers[k]],
+                          held(before, k), (held(tables, k), *counting), workers=[workers[k]],
                           allow_other_workers=True, pure=False)
             for k in range(n)]), prune_at)
         del tables
