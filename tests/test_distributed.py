@@ -468,6 +468,19 @@ def test_a_phrase_table_and_kept_words_on_a_cluster_give_the_one_machine_vocabul
     assert vocab.counts.tolist() == one_machine.counts.tolist()
 
 
+def test_data_the_phrase_counts_share_is_made_again_when_its_worker_dies(cluster):
+    """What every phrase-counting task takes (the token table, the joins so far: distributed._shared) is the
+    answer of a task holding it, so when the worker that holds it is restarted, Dask makes it again and the
+    tasks that need it still run (a scattered copy would be lost with the worker)."""
+    from distributed import wait
+    data = np.arange(100_000)
+    shared = distributed._shared(cluster.client, data)
+    wait([shared], timeout=60)
+    holder = next(iter(cluster.client.who_has([shared]).values()))[0]
+    cluster.client.restart_workers([holder])
+    assert cluster.client.submit(np.sum, shared, pure=False).result(timeout=60) == data.sum()
+
+
 def test_the_combine_rule_on_hand_made_changes():
     old = np.full((5, 2), 1000.0, np.float32)  # long rows: the changes below are small against them
     # worker 0 changed rows 0, 1 and 4; worker 1 rows 1, 2 and 4; row 3: nobody

@@ -402,11 +402,19 @@ def _count_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int],
     return counted.compact(), counted.total_tokens, counted.pruned_below
 
 
-def _copies(client, workers: List[str], data) -> Dict[str, Any]:
-    """``data`` sent to each of ``workers`` as one object (a future each, by address), for tasks to take
-    instead of the data itself, which Dask would put into every task's graph (and warn from 10 MB on: a
-    token table of wiki8 is 10 MB)."""
-    return {worker: client.scatter([data], workers=[worker], hash=False)[0] for worker in workers}
+def _same(value):
+    return value
+
+
+def _shared(client, data):
+    """``data`` as one future that every task can take (Dask copies it to the workers that need it),
+    instead of the data itself, which Dask would put into every task's graph (and warn from 10 MB on). It
+    is made by a task that returns it, so a copy lost with its worker is made again from that task; a
+    scattered copy would be lost for good, and every task needing it would fail."""
+    import warnings
+    with warnings.catch_warnings():  # (its one task's graph holds the data: this is the one copy)
+        warnings.filterwarnings("ignore", message="Sending large graph")
+        return client.submit(_same, data, pure=False)
 
 
 def _count_pairs_part(files, lowercase: bool, k: int, n: int, prune_at: Optional[int], threads: int,
@@ -1233,27 +1241,20 @@ def _phrases_on(cluster: Cluster, workers: List[str], corpus: Corpus, settings: 
     min_count, scoring = settings["min_count"], settings["scoring"]
     thresholds = pass_thresholds(settings["passes"], settings["thresholds"])
     joins: List[bytes] = []
-
-    def held(copies: Optional[Dict[str, Any]], k: int):
-        """Part ``k``'s worker's copy, or None without copies."""
-        return copies[workers[k]] if copies else None
-
     for number, threshold in enumerate(thresholds, 1):
         say(f"counting phrases on {n} workers (pass {number} of {len(thresholds)})...")
-        before = _copies(client, workers, (list(joins), settings["delimiter"], False)) if joins else None
+        before = _shared(client, (list(joins), settings["delimiter"], False)) if joins else None
         words = scan.merge(client.gather([
-            client.submit(_count_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, None, None,
-                          held(before, k), workers=[workers[k]], allow_other_workers=True, pure=False)
-            for k in range(n)]), prune_at)
+            client.submit(_count_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, None, None, before,
+                          workers=[workers[k]], allow_other_workers=True, pure=False) for k in range(n)]), prune_at)
         words = frequent_tokens(words, min_count)  # (the token table each worker gets)
         at_least, (table, *counting) = pair_settings(words, min_count, threshold, scoring)
-        tables = _copies(client, workers, table)
+        table = _shared(client, table)
         pairs = merge_pairs(client.gather([
-            client.submit(_count_pairs_part, corpus.files, corpus.lowercase, k, n, prune_at, threads,
-                          held(before, k), (held(tables, k), *counting), workers=[workers[k]],
-                          allow_other_workers=True, pure=False)
+            client.submit(_count_pairs_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, before,
+                          (table, *counting), workers=[workers[k]], allow_other_workers=True, pure=False)
             for k in range(n)]), prune_at)
-        del tables
+        del table, before
         joins.append(joined_pairs(phrase_counts(words, pairs, min_count, at_least), min_count, threshold, scoring))
         joining = joins[-1].count(b"\n")  # (a line a pair)
         say(f"phrases: {joining:,} pairs join in pass {number}")
