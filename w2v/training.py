@@ -374,13 +374,18 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
         raise ValueError("update_vocab adds the words of a text corpus for a new schedule: give a text corpus "
                          "and epochs or alpha")
     source = None
+
+    def vocabulary_known() -> None:
+        """What the vocabulary decides, checked and written before the text is encoded (and trained on)."""
+        check_free_space(list(reserve(model.vocab)) if reserve is not None else [])
+        if save_vocab:
+            model.vocab.save(save_vocab, force=force)
+
     with contextlib.ExitStack() as cleanup:
         helper, kernel_seconds = None, 0.0
         if isinstance(corpus, EncodedCorpus):
             encoded = corpus
-            check_free_space(list(reserve(model.vocab)) if reserve is not None else [])
-            if save_vocab:
-                model.vocab.save(save_vocab, force=force)
+            vocabulary_known()
         else:
             if hasattr(corpus, "blocks"):
                 source = corpus
@@ -401,9 +406,7 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
                 if spooled is not None:
                     cleanup.callback(spooled[0].close)
                 say(f"vocabulary: {added:,} new words, {len(model.vocab):,} in all")
-            check_free_space(list(reserve(model.vocab)) if reserve is not None else [])
-            if save_vocab:
-                model.vocab.save(save_vocab, force=force)
+            vocabulary_known()
             if spooled is not None:
                 encoded = encode_spooled(spooled[0], spooled[1], model.options.max_sentence_length,
                                          model.options.threads)
