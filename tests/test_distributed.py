@@ -745,6 +745,35 @@ def test_when_dask_gives_up_on_a_round_the_checkpoint_holds_the_last_sync(sample
     assert len(stopped.position.history) == 2
 
 
+def test_when_dask_gives_up_on_a_count_it_is_one_error(sample_path, tmp_path):
+    """With no failure allowed, killing a worker while it counts its part ends the run with one OSError
+    saying so (not Dask's KilledWorker), and nothing is written."""
+    import dask
+    corpus = tmp_path / "c.txt"
+    with open(sample_path, "rb") as f:
+        corpus.write_bytes(f.read() * 4)
+    checkpoint = tmp_path / "c.w2vm"
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with distributed.connect("local:2") as cluster:
+            pids = cluster.client.run(os.getpid)
+            victim = cluster.workers[0]
+
+            def kill_when_it_counts():
+                deadline = time.monotonic() + 30
+                while not cluster.client.processing([victim]).get(victim) and time.monotonic() < deadline:
+                    time.sleep(0.002)
+                os.kill(pids[victim], signal.SIGKILL)
+
+            killer = threading.Thread(target=kill_when_it_counts, daemon=True)
+            killer.start()
+            with pytest.raises(OSError, match="Dask workers kept dying while counting the vocabulary; nothing was "
+                                              "written"):
+                distributed.train([str(corpus)], cluster=cluster, epochs=1, dim=16, threads=1,
+                                  checkpoint=str(checkpoint))
+            killer.join()
+    assert not checkpoint.exists()
+
+
 def test_a_worker_that_cannot_read_the_corpus_is_named(cluster, tmp_path):
     with pytest.raises(OSError, match=r"worker tcp://.* cannot read .*gone\.txt .*same path"):
         distributed._check_workers_read(cluster, [str(tmp_path / "gone.txt")])

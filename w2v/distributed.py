@@ -153,6 +153,19 @@ def _dask():
     return distributed
 
 
+def _gather(client, futures, doing: str) -> list:
+    """``client.gather(futures)`` of a step before training (no checkpoint of it to keep), with Dask giving
+    up on a task (its workers kept dying: ``distributed.scheduler.allowed-failures``) or losing one as one
+    ``OSError`` saying what the cluster was ``doing``, not Dask's exception."""
+    try:
+        return client.gather(futures)
+    except _dask().KilledWorker:
+        raise OSError(f"Dask workers kept dying while {doing}; nothing was written (the workers' logs say "
+                      f"why)") from None
+    except CancelledError:
+        raise OSError(f"the Dask cluster lost a task while {doing} (a worker died); nothing was written") from None
+
+
 def _quiet_logs() -> None:
     """Dask's loggers in this process (a worker being closed) keep only critical messages."""
     import logging
@@ -292,7 +305,7 @@ def _lay_out_bzip2(cluster: Cluster, workers: List[str], files: Sequence[str], r
     scans = {path: [client.submit(bzip2_scan_share, path, k, n, workers=[workers[k]], allow_other_workers=True,
                                   pure=False) for k in range(n)] for path in cut}
     for path, futures in scans.items():
-        shares = client.gather(futures)
+        shares = _gather(client, futures, f"finding the blocks of {path}")
         if len({(size, mtime_ns) for size, mtime_ns, _, _ in shares}) == 1:
             size, mtime_ns, head, _ = shares[0]
             blocks = bzip2.layout_of(head, [mark for *_, marks in shares for mark in marks])
@@ -836,7 +849,7 @@ class _DistributedRun:
                                 (spools.key, spools.word_ids[k]) if spools is not None else None, self.phrasing)
                    for k in range(self.n)]
         try:
-            described = self.client.gather(futures)
+            described = _gather(self.client, futures, "encoding the corpus")
         finally:
             if spools is not None:  # the parts whose shards opened on another worker than counted them
                 _drop_spools(self.client, spools.key)
@@ -1112,7 +1125,7 @@ def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: Tra
         scan.prepare("vocabulary")
         if into is not None:
             scan.prepare("lookup")
-        parts = client.gather(futures)
+        parts = _gather(client, futures, "counting the vocabulary")
         del futures
         counted, wheres = scan.merge_mapped(parts, prune_at)
         pruned_parts = [part_pruned > 0 for _, _, part_pruned in parts]
@@ -1244,16 +1257,17 @@ def _phrases_on(cluster: Cluster, workers: List[str], corpus: Corpus, settings: 
     for number, threshold in enumerate(thresholds, 1):
         say(f"counting phrases on {n} workers (pass {number} of {len(thresholds)})...")
         before = _shared(client, (list(joins), settings["delimiter"], False)) if joins else None
-        words = scan.merge(client.gather([
+        words = scan.merge(_gather(client, [
             client.submit(_count_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, None, None, before,
-                          workers=[workers[k]], allow_other_workers=True, pure=False) for k in range(n)]), prune_at)
+                          workers=[workers[k]], allow_other_workers=True, pure=False) for k in range(n)],
+                                   "counting phrases"), prune_at)
         words = frequent_tokens(words, min_count)  # (the token table each worker gets)
         at_least, (table, *counting) = pair_settings(words, min_count, threshold, scoring)
         table = _shared(client, table)
-        pairs = merge_pairs(client.gather([
+        pairs = merge_pairs(_gather(client, [
             client.submit(_count_pairs_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, before,
                           (table, *counting), workers=[workers[k]], allow_other_workers=True, pure=False)
-            for k in range(n)]), prune_at)
+            for k in range(n)], "counting phrases"), prune_at)
         del table, before
         joins.append(joined_pairs(phrase_counts(words, pairs, min_count, at_least), min_count, threshold, scoring))
         joining = joins[-1].count(b"\n")  # (a line a pair)
