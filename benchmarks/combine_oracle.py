@@ -38,8 +38,11 @@ MATRICES = ("syn0", "syn1neg")
 
 
 def dense(change, shape) -> np.ndarray:
-    """A worker's change of one matrix, ``(rows or None, Δ rows)``, as float64[shape]."""
-    rows, delta = change
+    """A worker's change of one matrix, ``(rows or None, values, scale)`` as it crosses the network
+    (``w2v.distributed.pack_change``), as float64[shape]."""
+    from w2v.distributed import unpack_change
+    rows, values, scale = change
+    delta = unpack_change(values, scale, shape[1])
     out = np.zeros(shape, dtype=np.float64)
     if rows is None:
         out[...] = delta

@@ -22,7 +22,7 @@ from conftest import ROOT  # noqa: E402
 from w2v import bzip2, distributed, scan  # noqa: E402
 from w2v.cli import cli  # noqa: E402
 from w2v.corpus import BLOCKS, CUT, Corpus, forget_bzip2_layouts  # noqa: E402
-from w2v.model import Model  # noqa: E402
+from w2v.model import Model, Weights  # noqa: E402
 from w2v.options import TrainOptions  # noqa: E402
 from w2v.training import TrainingInterrupted  # noqa: E402
 from w2v.vocab import build_vocabulary  # noqa: E402
@@ -517,6 +517,63 @@ def test_the_combine_rule_on_hand_made_changes():
     zero = np.zeros((5, 2), np.float32)  # every row at the start is short: changed by three, the mean
     assert np.allclose(distributed.combine(zero, changes + [third], three, eta=0.0)[1], [8.0 / 3, 0.0])
     assert np.allclose(distributed.combine(zero, changes, updates, eta=0.0)[1], [6.0, 0.0])
+
+
+def test_a_change_crosses_the_network_in_int16_steps_of_its_rows_largest_value():
+    rng = np.random.default_rng(5)
+    sizes = np.array([1.0, 1e-3, 1e-8, 0.0, 3e4, 1e-30])  # a large row, small ones, an all-zero row
+    delta = np.zeros((6, 8), np.float32)  # 5 columns and 3 of padding
+    delta[:, :5] = rng.standard_normal((6, 5)) * sizes[:, None]
+    values, scale = distributed.pack_change(delta, 5)
+    assert values.dtype == np.int16 and values.shape == (6, 5) and scale.dtype == np.float32
+    assert np.array_equal(scale, np.abs(delta[:, :5]).max(axis=1))
+    back = distributed.unpack_change(values, scale, 8)
+    assert back.dtype == np.float32 and back.shape == (6, 8) and not back[:, 5:].any()
+    error = np.abs(back - delta).max(axis=1)
+    assert np.all(error <= scale / 65534 * (1 + 1e-5)), error / np.maximum(scale, 1e-45)
+    assert not back[3].any() and back[2].any() and back[5].any()  # small rows keep their precision too
+    assert np.array_equal(np.sign(back), np.sign(np.round(delta / np.maximum(scale, 1e-45)[:, None] * 32767)))
+    empty = distributed.pack_change(np.zeros((0, 8), np.float32), 5)
+    assert empty[0].shape == (0, 5) and distributed.unpack_change(*empty, 8).shape == (0, 8)
+
+
+@pytest.mark.parametrize("share", [0.5, 0.001])  # most rows changed (sent whole), or few (sent by row)
+def test_after_a_sync_every_shard_holds_the_clients_weights_bit_for_bit(sample_path, share):
+    """The workers' changes and the combined change cross as int16 steps: the client must add what the
+    workers add, or their copies drift apart and a worker given the whole weights trains another model."""
+    trained = w2v.train([sample_path], epochs=1, **SMALL).model
+    options = dict(trained.options.__dict__)
+    run, n, chunk_words = f"same-bits-{share}", 2, 200
+    client = Model(trained.vocab, trained.options)
+    client.initialize()
+    full = tuple(client.weights)
+    for k in range(n):
+        distributed._describe_shard(run, k, n, [sample_path], client.vocab, options, None, chunk_words)
+    try:
+        results = [distributed._train_round(run, k, n, [sample_path], client.vocab, options, None, chunk_words, 1,
+                                            None, full, 0, 0.0, share, 0.025, 0.02) for k in range(n)]
+        combiners = [distributed._Combiner(matrix, 1e-3, client.dim) for matrix in client.weights]
+        for changes, occurrences, *_ in results:
+            for combiner, (rows, values, scale), updates in zip(
+                    combiners, changes, distributed.expected_updates(client, occurrences)):
+                combiner.add((rows, distributed.unpack_change(values, scale, combiner.matrix.shape[1])), updates)
+        update = tuple(combiner.apply() for combiner in combiners)
+        syn0_rows = update[0][0]
+        assert (syn0_rows is None) == (share == 0.5) and (syn0_rows is None or 0 < len(syn0_rows) < len(client.vocab))
+        for k in range(n):  # applying the sync leaves a shard's weights as synced: its own change is in it
+            shard = distributed._SHARDS[(run, k)]
+            weights, synced = (Weights(*(m.copy() for m in w)) for w in (shard.model.weights, shard.synced))
+            assert any(not np.array_equal(a, b) for a, b in zip(weights, synced))
+            distributed._apply(weights, synced, update)
+            assert all(np.array_equal(a, b) for a, b in zip(weights, synced))
+        for k in range(n):  # the next round applies the sync, then trains from it
+            distributed._train_round(run, k, n, [sample_path], client.vocab, options, None, chunk_words, 2,
+                                     update, None, 0, share, 2 * share, 0.02, 0.015)
+            synced = distributed._SHARDS[(run, k)].synced
+            for mine, theirs in zip(client.weights, synced):
+                assert np.array_equal(mine, theirs)
+    finally:
+        asyncio.run(distributed._forget(run))
 
 
 def test_expected_updates_follow_the_windows_and_the_noise(sample_path):

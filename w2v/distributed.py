@@ -51,9 +51,12 @@ core, Dask carries the work and the results):
    get the sum of the changes, as one machine would have made them (plain averaging would shrink
    rare and middling words' changes by the number of workers); rows that every worker pulled all
    the way get the mean (plain summing, as Spark MLlib's Word2Vec does once per iteration, would
-   move them the number of workers times too far, and diverges with many partitions, SPARK-24666). The new values of the rows that changed
-   go back to every worker (all rows when that is smaller to describe); workers send back only the
-   rows they changed, or the whole matrix when most rows changed.
+   move them the number of workers times too far, and diverges with many partitions, SPARK-24666). The combined
+   change of the rows that changed goes back to every worker (all rows when that is smaller to describe);
+   workers send back only the rows they changed, or the whole matrix when most rows changed. Changes
+   cross the network both ways as int16 steps of each row's largest value (:func:`pack_change`, half
+   the bytes of float32, within 1/65534 of the row's largest); the client adds to its weights exactly
+   what the workers add to theirs, so every copy stays equal bit for bit.
 
 What we took from the literature: Ji et al. (2016, "Parallelizing Word2Vec in Shared and Distributed
 Memory"; their pWord2Vec MPI code) train each node on its own shard with its own model replica, the
@@ -553,13 +556,42 @@ def round_chunks(chunk_starts: np.ndarray, begin: float, end: float) -> Tuple[in
     return int(bounds[0]), int(bounds[1]) if end < 1.0 else len(chunk_starts) - 1
 
 
-def _apply(weights: Weights, update) -> None:
-    """Write a sync's rows into ``weights`` in place: ``update`` is one (rows or None, values) per matrix."""
-    for matrix, (rows, values) in zip(weights, update):
+def pack_change(delta: np.ndarray, dim: int) -> Tuple[np.ndarray, np.ndarray]:
+    """A change of rows (float32[r, P], P ≥ ``dim``) as it crosses the network: its first ``dim``
+    columns (the rest is the rows' padding, always zero) as int16 steps of each row's largest magnitude
+    / 32767 (int16[r, dim]), and those magnitudes (float32[r]); :func:`w2v.kernels.rows_to_int16`. Half
+    the bytes of float32; each value comes back (:func:`unpack_change`) within half a step, 1/65534 of
+    its row's largest, far below what one round of SGD moves a row by chance. Scaling by row keeps the
+    small changes of rare words and of the end of the schedule. (float16 would err up to 2^-12 of the
+    row's largest, and numpy converts to it at a fifth of the speed.)"""
+    from .kernels import rows_to_int16
+    values = np.empty((len(delta), dim), dtype=np.int16)
+    scale = np.empty(len(delta), dtype=np.float32)
+    rows_to_int16(delta, dim, values, scale)
+    return values, scale
+
+
+def unpack_change(values: np.ndarray, scale: np.ndarray, width: int) -> np.ndarray:
+    """The float32[r, width] change that :func:`pack_change`'s ``values`` and ``scale`` stand for (zero
+    padding). The client and every worker add exactly this to their copies, so they stay equal bit for
+    bit: the precision lost is lost for all of them alike."""
+    from .kernels import rows_from_int16
+    out = np.zeros((len(values), width), dtype=np.float32)
+    rows_from_int16(values, scale, out)
+    return out
+
+
+def _apply(weights: Weights, synced: Weights, update) -> None:
+    """Add a sync's combined change to the shard's last synced weights (``synced``) and make the
+    trained weights those: ``update`` is one (rows or None for all, values, scale) per matrix
+    (:func:`pack_change`). Rows outside ``rows`` no worker changed, so they are equal in both already."""
+    for matrix, copy, (rows, values, scale) in zip(weights, synced, update):
         if rows is None:
-            matrix[...] = values
+            copy += unpack_change(values, scale, copy.shape[1])
+            matrix[...] = copy
         elif len(rows):
-            matrix[rows] = values
+            copy[rows] += unpack_change(values, scale, copy.shape[1])
+            matrix[rows] = copy[rows]
 
 
 def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chunk_words: int, version: int,
@@ -567,11 +599,12 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
                  phrasing=None):
     """Train the round of ``epoch`` that covers shares ``begin .. end`` of shard ``k`` (runs on a worker).
 
-    ``update``: the rows sync ``version`` changed (applied when this shard's weights are at sync
-    ``version - 1``); ``full``: the whole weights of sync ``version`` (or None). Returns ``"stale"``
-    when neither brings the shard to sync ``version`` (a worker that took the shard over), else
+    ``update``: the combined change of sync ``version`` (applied when this shard's weights are at sync
+    ``version - 1``, :func:`_apply`); ``full``: the whole weights of sync ``version`` (or None). Returns
+    ``"stale"`` when neither brings the shard to sync ``version`` (a worker that took the shard over), else
     ``(changes, occurrences, loss, predictions, trained, words)``: ``changes`` one (rows or None,
-    Δ rows) per matrix, ``occurrences`` int64[V] the count of each word in the round's text. A worker that
+    values, scale) per matrix, the rows' Δ as int16 steps (:func:`pack_change`), ``occurrences``
+    int64[V] the count of each word in the round's text. A worker that
     takes the shard over opens it with the run's ``phrasing`` (:func:`_open_shard`).
     """
     import concurrent.futures
@@ -582,8 +615,7 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
         model.weights = Weights(*(_aligned_copy(m) for m in full))
         shard.synced = Weights(*(m.copy() for m in model.weights))
     elif shard.version == version - 1 and shard.synced is not None:
-        _apply(model.weights, update)
-        _apply(shard.synced, update)
+        _apply(model.weights, shard.synced, update)
     elif shard.version != version or shard.synced is None:
         return "stale"
     shard.version = version
@@ -624,13 +656,13 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
     changes = []
     for now, before in zip(model.weights, shard.synced):
         if not len(now):
-            changes.append((None, np.zeros((0, now.shape[1]), np.float32)))
+            changes.append((None, *pack_change(np.zeros((0, now.shape[1]), np.float32), model.dim)))
             continue
         changed = np.flatnonzero((now != before).any(axis=1))
         if len(changed) < SPARSE_SHARE * len(now):
-            changes.append((changed, now[changed] - before[changed]))
+            changes.append((changed, *pack_change(now[changed] - before[changed], model.dim)))
         else:
-            changes.append((None, now - before))
+            changes.append((None, *pack_change(now - before, model.dim)))
     return changes, occurrences, float(loss), int(predictions), int(trained), words_round
 
 
@@ -701,8 +733,9 @@ class _Combiner:
     """:func:`combine` for one matrix, taking the workers' changes one at a time as they arrive (so
     the client holds one change at a time, not one per worker), then applying the result in place."""
 
-    def __init__(self, matrix: np.ndarray, eta: float):
+    def __init__(self, matrix: np.ndarray, eta: float, dim: Optional[int] = None):
         self.matrix, self.eta = matrix, eta
+        self.dim = matrix.shape[1] if dim is None else dim
         self.total = np.zeros(matrix.shape, dtype=np.float32)
         rows = len(matrix)
         self.stay = np.zeros(rows, dtype=np.float64)     # Σ_k log(1 - s_k), the shares from the counts
@@ -711,11 +744,9 @@ class _Combiner:
         self.guarded_shares = np.zeros(rows, dtype=np.float64)
         self.touched = np.zeros(rows, dtype=np.int32)    # how many workers changed the row
         self.norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix, dtype=np.float64))
-        self.bytes_in = 0
 
     def add(self, change: Tuple[Optional[np.ndarray], np.ndarray], updates: np.ndarray) -> None:
         rows, delta = change
-        self.bytes_in += _nbytes(change)
         if not len(self.matrix):
             return
         if rows is None:
@@ -744,14 +775,20 @@ class _Combiner:
         self.total *= factor.astype(np.float32)[:, None]
         return self.total
 
-    def apply(self) -> np.ndarray:
-        """Add the combined change to the matrix; returns the rows that changed."""
+    def apply(self) -> tuple:
+        """Add the combined change to the matrix as the workers will (packed, :func:`pack_change`);
+        returns it as they take it, (rows or None for all, values, scale)."""
         if not len(self.matrix):
-            return np.zeros(0, dtype=np.int64)
+            return (np.zeros(0, dtype=np.int64), *pack_change(self.matrix, self.dim))
         delta = self.delta()
         rows = np.flatnonzero(delta.any(axis=1))
-        self.matrix[rows] += delta[rows]
-        return rows
+        if len(rows) >= SPARSE_SHARE * len(self.matrix):
+            values, scale = pack_change(delta, self.dim)
+            self.matrix += unpack_change(values, scale, self.matrix.shape[1])
+            return None, values, scale
+        values, scale = pack_change(delta[rows], self.dim)
+        self.matrix[rows] += unpack_change(values, scale, self.matrix.shape[1])
+        return rows, values, scale
 
 
 def combine(old: np.ndarray, changes: Sequence[Tuple[Optional[np.ndarray], np.ndarray]],
@@ -809,8 +846,8 @@ class _WorkersLost(Exception):
 
 
 def _nbytes(change) -> int:
-    rows, values = change
-    return values.nbytes + (0 if rows is None else rows.nbytes)
+    rows, *arrays = change
+    return sum(array.nbytes for array in arrays) + (0 if rows is None else rows.nbytes)
 
 
 class _DistributedRun:
@@ -893,8 +930,8 @@ class _DistributedRun:
         futures = {submit(k, full): k for k in range(self.n)}
         sent = [0] * self.n
         etas = self._contractions((alpha_begin + alpha_end) / 2)
-        combiners = [_Combiner(matrix, eta) for matrix, eta in zip(self.model.weights, etas)]
-        last_result = None
+        combiners = [_Combiner(matrix, eta, self.model.dim) for matrix, eta in zip(self.model.weights, etas)]
+        last_result, bytes_in = None, 0
         pending = distributed.as_completed(list(futures))
         for future in pending:
             k = futures.pop(future)
@@ -921,7 +958,9 @@ class _DistributedRun:
             changes, occurrences, loss, predictions, trained, words = result
             del result
             for combiner, change, updates in zip(combiners, changes, expected_updates(self.model, occurrences)):
-                combiner.add(change, updates)
+                bytes_in += _nbytes(change)
+                rows, values, scale = change
+                combiner.add((rows, unpack_change(values, scale, combiner.matrix.shape[1])), updates)
             del changes
             last_result = time.perf_counter()
             p.loss, p.predictions, p.trained, p.words = (p.loss + loss, p.predictions + predictions,
@@ -930,14 +969,11 @@ class _DistributedRun:
                 raise TrainingDiverged(f"training diverged in epoch {epoch + 1} (shard {k}): the loss is "
                                        f"{loss}; lower the learning rate (alpha {p.alpha} now)")
             bar.update(words)
-        update = []
-        for combiner, matrix in zip(combiners, self.model.weights):
-            rows = combiner.apply()
-            update.append((rows, matrix[rows]) if len(rows) < SPARSE_SHARE * len(matrix) else (None, matrix))
+        update = tuple(combiner.apply() for combiner in combiners)
         self.version += 1
-        self.update_copies = self._send(tuple(update))
+        self.update_copies = self._send(update)
         bytes_out = sum(_nbytes(u) for u in update) * len(self.update_copies)
-        self.syncs.append(SyncStats(time.perf_counter() - last_result, sum(c.bytes_in for c in combiners), bytes_out))
+        self.syncs.append(SyncStats(time.perf_counter() - last_result, bytes_in, bytes_out))
         return planned
 
     def _send(self, data) -> Dict[str, Any]:

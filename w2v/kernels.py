@@ -2625,3 +2625,35 @@ def huffman_paths(parent, binary, v):
             node = parent[node]
             points[w, j] = node - leaves
     return codes, points, lengths
+
+
+_INT16_STEPS = np.float32(32767.0)
+
+
+@njit(cache=True, nogil=True)
+def rows_to_int16(delta, dim, values, scale):
+    """A change of rows as it crosses the network (:func:`w2v.distributed.pack_change`): for each row ``i``
+    of ``delta`` float32[r, P], ``scale[i]`` (float32[r]) its largest magnitude in the first ``dim``
+    columns and ``values[i, :dim]`` (int16[r, dim]) those columns as whole steps of ``scale[i] / 32767``,
+    rounded to the nearest (half to even). An all-zero row has scale 0 and values 0."""
+    for i in range(delta.shape[0]):
+        largest = _ZERO
+        for j in range(dim):
+            a = abs(delta[i, j])
+            if a > largest:
+                largest = a
+        scale[i] = largest
+        steps = _INT16_STEPS / largest if largest > _ZERO else _ZERO
+        for j in range(dim):
+            values[i, j] = np.int16(min(max(np.rint(delta[i, j] * steps), -_INT16_STEPS), _INT16_STEPS))
+
+
+@njit(cache=True, nogil=True)
+def rows_from_int16(values, scale, out):
+    """The change :func:`rows_to_int16` packed: ``out[i, j] = values[i, j] · (scale[i] / 32767)`` for the
+    columns of ``values`` (int16[r, dim]) into ``out`` float32[r, P]; the other columns are left as they are.
+    Two IEEE float32 operations a value (one division a row), so every machine computes the same bits."""
+    for i in range(values.shape[0]):
+        step = scale[i] / _INT16_STEPS
+        for j in range(values.shape[1]):
+            out[i, j] = np.float32(values[i, j]) * step
