@@ -19,7 +19,7 @@ pytest.importorskip("distributed")  # the test extra installs it: these run in C
 
 import w2v  # noqa: E402
 from conftest import ROOT  # noqa: E402
-from w2v import bzip2, distributed, scan  # noqa: E402
+from w2v import bzip2, distributed, kernels, scan  # noqa: E402
 from w2v.cli import cli  # noqa: E402
 from w2v.corpus import BLOCKS, CUT, Corpus, forget_bzip2_layouts  # noqa: E402
 from w2v.model import Model, Weights  # noqa: E402
@@ -538,12 +538,19 @@ def test_a_change_crosses_the_network_in_int16_steps_of_its_rows_largest_value()
 
 
 @pytest.mark.parametrize("share", [0.5, 0.001])  # most rows changed (sent whole), or few (sent by row)
-def test_after_a_sync_every_shard_holds_the_clients_weights_bit_for_bit(sample_path, share):
+def test_after_a_sync_every_shard_holds_the_clients_weights_bit_for_bit(sample_path, share, monkeypatch):
     """The workers' changes and the combined change cross as int16 steps: the client must add what the
     workers add, or their copies drift apart and a worker given the whole weights trains another model."""
     trained = w2v.train([sample_path], epochs=1, **SMALL).model
     options = dict(trained.options.__dict__)
     run, n, chunk_words = f"same-bits-{share}", 2, 200
+    monkeypatch.setattr(distributed, "_SYNC_KERNELS_READY", {})
+    distributed._sync_kernels_ready("worker")
+    distributed._sync_kernels_ready("client")  # what they load beforehand is what a sync calls: nothing compiles
+    sync_kernels = [kernels.changed_rows, kernels.pack_difference, kernels.pack_scaled, kernels.add_unpacked,
+                    kernels.accumulate_unpacked]
+    loaded = [len(kernel.signatures) for kernel in sync_kernels]
+    assert all(loaded)
     client = Model(trained.vocab, trained.options)
     client.initialize()
     full = tuple(client.weights)
@@ -554,9 +561,8 @@ def test_after_a_sync_every_shard_holds_the_clients_weights_bit_for_bit(sample_p
                                             None, full, 0, 0.0, share, 0.025, 0.02) for k in range(n)]
         combiners = [distributed._Combiner(matrix, 1e-3, client.dim) for matrix in client.weights]
         for changes, occurrences, *_ in results:
-            for combiner, (rows, values, scale), updates in zip(
-                    combiners, changes, distributed.expected_updates(client, occurrences)):
-                combiner.add((rows, distributed.unpack_change(values, scale, combiner.matrix.shape[1])), updates)
+            for combiner, change, updates in zip(combiners, changes, distributed.expected_updates(client, occurrences)):
+                combiner.add(change, updates)
         update = tuple(combiner.apply() for combiner in combiners)
         syn0_rows = update[0][0]
         assert (syn0_rows is None) == (share == 0.5) and (syn0_rows is None or 0 < len(syn0_rows) < len(client.vocab))
@@ -572,6 +578,7 @@ def test_after_a_sync_every_shard_holds_the_clients_weights_bit_for_bit(sample_p
             synced = distributed._SHARDS[(run, k)].synced
             for mine, theirs in zip(client.weights, synced):
                 assert np.array_equal(mine, theirs)
+        assert [len(kernel.signatures) for kernel in sync_kernels] == loaded
     finally:
         asyncio.run(distributed._forget(run))
 

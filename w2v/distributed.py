@@ -559,38 +559,78 @@ def round_chunks(chunk_starts: np.ndarray, begin: float, end: float) -> Tuple[in
 def pack_change(delta: np.ndarray, dim: int) -> Tuple[np.ndarray, np.ndarray]:
     """A change of rows (float32[r, P], P ≥ ``dim``) as it crosses the network: its first ``dim``
     columns (the rest is the rows' padding, always zero) as int16 steps of each row's largest magnitude
-    / 32767 (int16[r, dim]), and those magnitudes (float32[r]); :func:`w2v.kernels.rows_to_int16`. Half
-    the bytes of float32; each value comes back (:func:`unpack_change`) within half a step, 1/65534 of
-    its row's largest, far below what one round of SGD moves a row by chance. Scaling by row keeps the
-    small changes of rare words and of the end of the schedule. (float16 would err up to 2^-12 of the
-    row's largest, and numpy converts to it at a fifth of the speed.)"""
-    from .kernels import rows_to_int16
-    values = np.empty((len(delta), dim), dtype=np.int16)
-    scale = np.empty(len(delta), dtype=np.float32)
-    rows_to_int16(delta, dim, values, scale)
+    / 32767 (int16[r, dim]), and those magnitudes (float32[r]). Half the bytes of float32; each value
+    comes back (:func:`unpack_change`) within half a step, 1/65534 of its row's largest, far below what
+    one round of SGD moves a row by chance. Scaling by row keeps the small changes of rare words and of
+    the end of the schedule. (float16 would err up to 2^-12 of the row's largest, and numpy converts
+    to it at a tenth of the kernels' speed.) The kernels (:func:`w2v.kernels.pack_scaled`,
+    :func:`~w2v.kernels.pack_difference`, :func:`~w2v.kernels.add_unpacked`) pack and unpack in place;
+    this and :func:`unpack_change` are their plain forms."""
+    from .kernels import pack_scaled
+    values, scale = _packed(len(delta), dim)
+    pack_scaled(delta, np.ones(len(delta), dtype=np.float32), np.arange(len(delta)), dim, values, scale)
     return values, scale
 
 
 def unpack_change(values: np.ndarray, scale: np.ndarray, width: int) -> np.ndarray:
     """The float32[r, width] change that :func:`pack_change`'s ``values`` and ``scale`` stand for (zero
-    padding). The client and every worker add exactly this to their copies, so they stay equal bit for
-    bit: the precision lost is lost for all of them alike."""
-    from .kernels import rows_from_int16
+    padding)."""
+    from .kernels import add_unpacked
     out = np.zeros((len(values), width), dtype=np.float32)
-    rows_from_int16(values, scale, out)
+    add_unpacked(out, np.arange(len(values)), values, scale)
     return out
+
+
+def _packed(rows: int, dim: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Room for ``rows`` packed rows: int16[rows, dim] values and float32[rows] scales."""
+    return np.empty((rows, dim), dtype=np.int16), np.empty(rows, dtype=np.float32)
+
+
+_SYNC_KERNELS_READY: Dict[str, bool] = {}
+
+
+def _sync_kernels_ready(side: str) -> None:
+    """Load (or, on a first run, compile) the kernels that pack and unpack a sync on this ``side``
+    ("worker" or "client") with the arrays they are called with, once a process: a worker does it before its
+    first round waits for its training kernel, the client while the workers encode."""
+    from . import kernels
+    with _LOCK:
+        if _SYNC_KERNELS_READY.get(side):
+            return
+        _SYNC_KERNELS_READY[side] = True
+    matrix, other = np.zeros((2, 8), dtype=np.float32), np.ones((2, 8), dtype=np.float32)
+    rows, (values, scale) = np.arange(2), _packed(2, 8)
+    kernels.add_unpacked(matrix, rows, values, scale)
+    if side == "worker":
+        kernels.pack_difference(other, matrix, kernels.changed_rows(other, matrix, 8), 8, values, scale)
+    else:
+        kernels.pack_scaled(other, np.ones(2, dtype=np.float32), rows, 8, values, scale)
+        kernels.accumulate_unpacked(matrix, rows, values, scale, np.zeros(2, dtype=np.float64))
+
+
+def _round_change(now: np.ndarray, before: np.ndarray, dim: int) -> tuple:
+    """What a worker sends of a round for one matrix: ``(rows or None for all, values, scale)``, the rows
+    that changed since the last sync packed (:func:`pack_change`), or every row when most changed."""
+    from .kernels import changed_rows, pack_difference
+    changed = changed_rows(now, before, dim)
+    every = len(changed) >= SPARSE_SHARE * len(now)
+    rows = np.arange(len(now)) if every else changed
+    values, scale = _packed(len(rows), dim)
+    pack_difference(now, before, rows, dim, values, scale)
+    return None if every else changed, values, scale
 
 
 def _apply(weights: Weights, synced: Weights, update) -> None:
     """Add a sync's combined change to the shard's last synced weights (``synced``) and make the
     trained weights those: ``update`` is one (rows or None for all, values, scale) per matrix
     (:func:`pack_change`). Rows outside ``rows`` no worker changed, so they are equal in both already."""
+    from .kernels import add_unpacked
     for matrix, copy, (rows, values, scale) in zip(weights, synced, update):
         if rows is None:
-            copy += unpack_change(values, scale, copy.shape[1])
+            add_unpacked(copy, np.arange(len(copy)), values, scale)
             matrix[...] = copy
         elif len(rows):
-            copy[rows] += unpack_change(values, scale, copy.shape[1])
+            add_unpacked(copy, rows, values, scale)
             matrix[rows] = copy[rows]
 
 
@@ -627,6 +667,7 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
     words_round = int(shard.chunk_starts[last] - shard.chunk_starts[first]) if shard.chunks else 0
     kernel = kernel_function(model.kernel_name, padded_dim(model.dim))
     settings, tables = model.kernel_settings(threads), model.tables()
+    _sync_kernels_ready("worker")
     _kernel_ready(model.options)
     loss = 0.0
     predictions = trained = 0
@@ -653,16 +694,7 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
     occurrences = np.bincount(np.concatenate(texts) if texts else np.zeros(0, np.int32),
                               minlength=len(model.vocab)).astype(np.int64)
     del texts
-    changes = []
-    for now, before in zip(model.weights, shard.synced):
-        if not len(now):
-            changes.append((None, *pack_change(np.zeros((0, now.shape[1]), np.float32), model.dim)))
-            continue
-        changed = np.flatnonzero((now != before).any(axis=1))
-        if len(changed) < SPARSE_SHARE * len(now):
-            changes.append((changed, *pack_change(now[changed] - before[changed], model.dim)))
-        else:
-            changes.append((None, *pack_change(now - before, model.dim)))
+    changes = [_round_change(now, before, model.dim) for now, before in zip(model.weights, shard.synced)]
     return changes, occurrences, float(loss), int(predictions), int(trained), words_round
 
 
@@ -745,7 +777,20 @@ class _Combiner:
         self.touched = np.zeros(rows, dtype=np.int32)    # how many workers changed the row
         self.norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix, dtype=np.float64))
 
-    def add(self, change: Tuple[Optional[np.ndarray], np.ndarray], updates: np.ndarray) -> None:
+    def add(self, change: tuple, updates: np.ndarray) -> None:
+        """Take in one worker's change as it crossed the network, ``(rows or None for all, values, scale)``
+        (:func:`pack_change`), with its expected updates of each row (float64[rows])."""
+        from .kernels import accumulate_unpacked
+        rows, values, scale = change
+        if not len(self.matrix):
+            return
+        index = np.arange(len(self.matrix)) if rows is None else rows
+        moved = np.empty(len(index), dtype=np.float64)
+        accumulate_unpacked(self.total, index, values, scale, moved)
+        self._take_shares(slice(None) if rows is None else rows, moved, updates)
+
+    def add_float32(self, change: Tuple[Optional[np.ndarray], np.ndarray], updates: np.ndarray) -> None:
+        """:meth:`add` of a change not packed, ``(rows or None for all, float32 Δ rows)``: :func:`combine`'s."""
         rows, delta = change
         if not len(self.matrix):
             return
@@ -753,9 +798,12 @@ class _Combiner:
             self.total += delta
         elif len(rows):
             self.total[rows] += delta
-        counted = np.minimum(-np.expm1(-self.eta * updates), 1.0 - 1e-9)
-        index = slice(None) if rows is None else rows
         moved = np.sqrt(np.einsum("ij,ij->i", delta, delta, dtype=np.float64))
+        self._take_shares(slice(None) if rows is None else rows, moved, updates)
+
+    def _take_shares(self, index, moved: np.ndarray, updates: np.ndarray) -> None:
+        """The shares of a change whose rows ``index`` moved by ``moved`` (float64, their lengths)."""
+        counted = np.minimum(-np.expm1(-self.eta * updates), 1.0 - 1e-9)
         guarded = counted.copy()
         guarded[index] = np.minimum(np.maximum(guarded[index], moved / np.maximum(self.norms[index], 1e-30)),
                                     1.0 - 1e-9)
@@ -765,30 +813,32 @@ class _Combiner:
         self.guarded_shares += guarded
         self.touched[index] += moved > 0
 
-    def delta(self) -> np.ndarray:
+    def factor(self) -> np.ndarray:
+        """``F`` of every row (float32[V]; 1 where no worker moved it)."""
         many = self.touched >= GUARD_WORKERS
         stay = np.where(many, self.guarded_stay, self.stay)
         shares = np.where(many, self.guarded_shares, self.shares)
         factor = np.ones(len(self.matrix), dtype=np.float64)
         moved = shares > 1e-12
         factor[moved] = -np.expm1(stay[moved]) / shares[moved]
-        self.total *= factor.astype(np.float32)[:, None]
+        return factor.astype(np.float32)
+
+    def delta(self) -> np.ndarray:
+        """The combined change, float32[V, P] (the sum of the changes, scaled in place)."""
+        self.total *= self.factor()[:, None]
         return self.total
 
     def apply(self) -> tuple:
         """Add the combined change to the matrix as the workers will (packed, :func:`pack_change`);
-        returns it as they take it, (rows or None for all, values, scale)."""
-        if not len(self.matrix):
-            return (np.zeros(0, dtype=np.int64), *pack_change(self.matrix, self.dim))
-        delta = self.delta()
-        rows = np.flatnonzero(delta.any(axis=1))
-        if len(rows) >= SPARSE_SHARE * len(self.matrix):
-            values, scale = pack_change(delta, self.dim)
-            self.matrix += unpack_change(values, scale, self.matrix.shape[1])
-            return None, values, scale
-        values, scale = pack_change(delta[rows], self.dim)
-        self.matrix[rows] += unpack_change(values, scale, self.matrix.shape[1])
-        return rows, values, scale
+        returns it as they take it, (rows or None for all, values, scale): the rows some worker changed."""
+        from .kernels import add_unpacked, pack_scaled
+        changed = np.flatnonzero(self.touched)
+        every = len(changed) >= SPARSE_SHARE * len(self.matrix)
+        rows = np.arange(len(self.matrix)) if every else changed
+        values, scale = _packed(len(rows), self.dim)
+        pack_scaled(self.total, self.factor(), rows, self.dim, values, scale)
+        add_unpacked(self.matrix, rows, values, scale)
+        return None if every else changed, values, scale
 
 
 def combine(old: np.ndarray, changes: Sequence[Tuple[Optional[np.ndarray], np.ndarray]],
@@ -828,7 +878,7 @@ def combine(old: np.ndarray, changes: Sequence[Tuple[Optional[np.ndarray], np.nd
     """
     combiner = _Combiner(old, eta)
     for change, u in zip(changes, updates):
-        combiner.add(change, u)
+        combiner.add_float32(change, u)
     return combiner.delta()
 
 
@@ -886,7 +936,10 @@ class _DistributedRun:
                                 (spools.key, spools.word_ids[k]) if spools is not None else None, self.phrasing)
                    for k in range(self.n)]
         try:
+            warming = threading.Thread(target=_sync_kernels_ready, args=("client",), daemon=True)
+            warming.start()  # the client waits for the workers here: its sync kernels load meanwhile
             described = _gather(self.client, futures, "encoding the corpus")
+            warming.join()
         finally:
             if spools is not None:  # the parts whose shards opened on another worker than counted them
                 _drop_spools(self.client, spools.key)
@@ -959,8 +1012,7 @@ class _DistributedRun:
             del result
             for combiner, change, updates in zip(combiners, changes, expected_updates(self.model, occurrences)):
                 bytes_in += _nbytes(change)
-                rows, values, scale = change
-                combiner.add((rows, unpack_change(values, scale, combiner.matrix.shape[1])), updates)
+                combiner.add(change, updates)
             del changes
             last_result = time.perf_counter()
             p.loss, p.predictions, p.trained, p.words = (p.loss + loss, p.predictions + predictions,

@@ -2630,30 +2630,86 @@ def huffman_paths(parent, binary, v):
 _INT16_STEPS = np.float32(32767.0)
 
 
-@njit(cache=True, nogil=True)
-def rows_to_int16(delta, dim, values, scale):
-    """A change of rows as it crosses the network (:func:`w2v.distributed.pack_change`): for each row ``i``
-    of ``delta`` float32[r, P], ``scale[i]`` (float32[r]) its largest magnitude in the first ``dim``
-    columns and ``values[i, :dim]`` (int16[r, dim]) those columns as whole steps of ``scale[i] / 32767``,
-    rounded to the nearest (half to even). An all-zero row has scale 0 and values 0."""
-    for i in range(delta.shape[0]):
-        largest = _ZERO
-        for j in range(dim):
-            a = abs(delta[i, j])
-            if a > largest:
-                largest = a
-        scale[i] = largest
-        steps = _INT16_STEPS / largest if largest > _ZERO else _ZERO
-        for j in range(dim):
-            values[i, j] = np.int16(min(max(np.rint(delta[i, j] * steps), -_INT16_STEPS), _INT16_STEPS))
+@njit(cache=True, inline="always")
+def _pack_row(delta, dim, values, scale, i):
+    """Row ``i`` of :func:`pack_scaled`'s output from ``delta`` float32[dim] (the row's change)."""
+    largest = _ZERO
+    for j in range(dim):
+        a = abs(delta[j])
+        if a > largest:
+            largest = a
+    scale[i] = largest
+    steps = _INT16_STEPS / largest if largest > _ZERO else _ZERO
+    for j in range(dim):
+        values[i, j] = np.int16(min(max(np.rint(delta[j] * steps), -_INT16_STEPS), _INT16_STEPS))
 
 
 @njit(cache=True, nogil=True)
-def rows_from_int16(values, scale, out):
-    """The change :func:`rows_to_int16` packed: ``out[i, j] = values[i, j] · (scale[i] / 32767)`` for the
-    columns of ``values`` (int16[r, dim]) into ``out`` float32[r, P]; the other columns are left as they are.
-    Two IEEE float32 operations a value (one division a row), so every machine computes the same bits."""
-    for i in range(values.shape[0]):
+def pack_scaled(total, factor, rows, dim, values, scale):
+    """A change of rows as it crosses the network (:func:`w2v.distributed.pack_change`): for each
+    ``i``, the row ``r = rows[i]`` of ``total`` float32[V, P] times ``factor[r]`` (float32[V]) in its first
+    ``dim`` columns; ``scale[i]`` (float32[len(rows)]) is its largest magnitude and ``values[i, :dim]``
+    (int16[len(rows), dim]) those columns in whole steps of ``scale[i] / 32767``, rounded to the nearest
+    (half to even). An all-zero row has scale 0 and values 0."""
+    delta = np.empty(dim, np.float32)
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        f = factor[r]
+        for j in range(dim):
+            delta[j] = total[r, j] * f
+        _pack_row(delta, dim, values, scale, i)
+
+
+@njit(cache=True, nogil=True)
+def pack_difference(now, before, rows, dim, values, scale):
+    """:func:`pack_scaled` of the rows' change ``now[r] - before[r]`` (float32[V, P] both): what a worker
+    sends of a round, without making the change's rows in memory first."""
+    delta = np.empty(dim, np.float32)
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for j in range(dim):
+            delta[j] = now[r, j] - before[r, j]
+        _pack_row(delta, dim, values, scale, i)
+
+
+@njit(cache=True, nogil=True)
+def changed_rows(now, before, dim):
+    """int64 indices, ascending, of the rows of ``now`` that differ from ``before`` (float32[V, P] both) in
+    their first ``dim`` columns (a NaN differs)."""
+    found = np.empty(now.shape[0], np.int64)
+    n = 0
+    for r in range(now.shape[0]):
+        for j in range(dim):
+            if now[r, j] != before[r, j]:
+                found[n] = r
+                n += 1
+                break
+    return found[:n]
+
+
+@njit(cache=True, nogil=True)
+def add_unpacked(matrix, rows, values, scale):
+    """``matrix[rows[i], j] += values[i, j] · (scale[i] / 32767)`` for the columns of ``values``
+    (int16[len(rows), dim]; ``matrix`` float32[V, P]): the change :func:`pack_scaled` packed. Two IEEE
+    float32 operations a value and one division a row, and no fastmath, so the client and every worker
+    compute the same bits."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
         step = scale[i] / _INT16_STEPS
         for j in range(values.shape[1]):
-            out[i, j] = np.float32(values[i, j]) * step
+            matrix[r, j] += np.float32(values[i, j]) * step
+
+
+@njit(cache=True, nogil=True)
+def accumulate_unpacked(total, rows, values, scale, moved):
+    """:func:`add_unpacked` into ``total``, and ``moved[i]`` (float64) the Euclidean length of row ``i``'s
+    unpacked change (summed in float64): how the client takes in one worker's change."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        step = scale[i] / _INT16_STEPS
+        length = 0.0
+        for j in range(values.shape[1]):
+            d = np.float32(values[i, j]) * step
+            total[r, j] += d
+            length += np.float64(d) * np.float64(d)
+        moved[i] = np.sqrt(length)
