@@ -554,9 +554,9 @@ def test_after_a_sync_every_shard_holds_the_clients_weights_bit_for_bit(sample_p
     client = Model(trained.vocab, trained.options)
     client.initialize()
     full = tuple(client.weights)
-    for k in range(n):
-        distributed._describe_shard(run, k, n, [sample_path], client.vocab, options, None, chunk_words)
     try:
+        for k in range(n):
+            distributed._describe_shard(run, k, n, [sample_path], client.vocab, options, None, chunk_words)
         results = [distributed._train_round(run, k, n, [sample_path], client.vocab, options, None, chunk_words, 1,
                                             None, full, 0, 0.0, share, 0.025, 0.02) for k in range(n)]
         combiners = [distributed._Combiner(matrix, 1e-3, client.dim) for matrix in client.weights]
