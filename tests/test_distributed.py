@@ -840,7 +840,39 @@ def test_when_dask_gives_up_on_a_count_it_is_one_error(sample_path, tmp_path):
 
 def test_a_worker_that_cannot_read_the_corpus_is_named(cluster, tmp_path):
     with pytest.raises(OSError, match=r"worker tcp://.* cannot read .*gone\.txt .*same path"):
-        distributed._check_workers_read(cluster, [str(tmp_path / "gone.txt")])
+        distributed._check_workers(cluster, [str(tmp_path / "gone.txt")])
+
+
+def test_a_worker_running_another_w2v_is_named_before_any_work(cluster, sample_path, tmp_path, monkeypatch):
+    """A worker with an older w2v failed in the first sync with "not enough values to unpack"."""
+    monkeypatch.setattr(distributed, "WIRE", distributed.WIRE + 1)  # this machine's w2v is newer than theirs
+    counted = []
+    monkeypatch.setattr(distributed, "_count_on", lambda *args, **kwargs: counted.append(1))
+    with pytest.raises(OSError, match=r"worker tcp://\S+ runs another w2v \(wire format \d+, this machine's \d+\); "
+                                      r"install the same w2v on every worker"):
+        distributed.train([sample_path], cluster=cluster, epochs=1, **SMALL)
+    assert not counted
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "--scheduler", cluster.client.scheduler.address,
+                 "--threads", "1", "--epochs", "1")
+    assert result.exit_code == 1 and "runs another w2v" in result.output and "Traceback" not in result.output
+    assert result.output.count("\n") == 1 and not (tmp_path / "v.bin").exists()
+
+
+def test_a_worker_whose_w2v_lacks_the_check_is_told_to_install_the_same(cluster):
+    def older():
+        return 0
+    older.__qualname__ = older.__name__ = "_gone_in_this_version"  # sent by reference: not found on a worker
+    older.__module__ = "w2v.distributed"
+    distributed._gone_in_this_version = older  # (so that this process can pickle it by reference)
+    try:
+        original = distributed._wire_on_worker
+        distributed._wire_on_worker = older
+        with pytest.raises(OSError, match=r"a Dask worker cannot run this machine's w2v \(.*_gone_in_this_version"
+                                          r".*\); install the same w2v on every worker"):
+            distributed._check_workers(cluster, [])
+    finally:
+        distributed._wire_on_worker = original
+        del distributed._gone_in_this_version
 
 
 def _free_port() -> int:

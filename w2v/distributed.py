@@ -2,8 +2,8 @@
 
 Install with ``pip install 'w2v[distributed]'``. This is the only module that imports Dask, and only
 when it is used. Every worker must read the corpus under the same path as the client (a shared
-filesystem); :func:`connect` and :func:`train` check that first and name the worker and the file
-that fail.
+filesystem) and run the same w2v (its :data:`WIRE` format); :func:`train` and :func:`train_model` check
+both first (:func:`_check_workers`) and name the worker and the file that fail.
 
 How a run goes (the split of xgboost.dask and lightgbm.dask: the single-machine trainer stays the
 core, Dask carries the work and the results):
@@ -145,6 +145,9 @@ SPARSE_SHARE = 0.5
 GUARD_WORKERS = 3
 #: A shard's round whose data was lost with a worker is sent again at most this many times a round.
 ROUND_RETRIES = 3
+#: The format of what the client and the workers send each other, raised when it changes (2: syncs packed
+#: as int16 steps, :func:`pack_change`); every worker must run the client's (:func:`_check_workers`).
+WIRE = 2
 
 
 # -- the cluster ------------------------------------------------------------------------------------
@@ -315,7 +318,24 @@ def _lay_out_bzip2(cluster: Cluster, workers: List[str], files: Sequence[str], r
             client.run(keep_bzip2_layout, path, size, mtime_ns, blocks)
 
 
-def _check_workers_read(cluster: Cluster, files: Sequence[str]) -> None:
+def _wire_on_worker() -> int:
+    """This process's :data:`WIRE` (runs on the workers)."""
+    return WIRE
+
+
+def _check_workers(cluster: Cluster, files: Sequence[str]) -> None:
+    """Before any work: every worker runs this w2v's wire format (:data:`WIRE`) and can read every file;
+    else OSError naming the worker."""
+    try:
+        wires = cluster.client.run(_wire_on_worker)
+    except Exception as error:  # noqa: BLE001 - a worker without w2v, or with one older than _wire_on_worker
+        raise OSError(f"a Dask worker cannot run this machine's w2v ({type(error).__name__}: "
+                      f"{str(error).splitlines()[0][:200] if str(error) else ''}); install the same w2v on "
+                      f"every worker") from None
+    for worker, wire in sorted(wires.items()):
+        if wire != WIRE:
+            raise OSError(f"worker {worker} runs another w2v (wire format {wire}, this machine's {WIRE}); install "
+                          f"the same w2v on every worker")
     answers = cluster.client.run(_unreadable, list(files))
     for worker, problems in sorted(answers.items()):
         if problems:
@@ -1289,7 +1309,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     cluster, owned = _cluster_for(scheduler, cluster)
     try:
         workers = _wait_for_workers(cluster)
-        _check_workers_read(cluster, corpus.files)
+        _check_workers(cluster, corpus.files)
         _prepare_parts(cluster, workers, corpus.files, say)
         if not options.threads:
             import dataclasses
@@ -1388,7 +1408,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
     cluster, owned = _cluster_for(scheduler, cluster)
     try:
         workers = _wait_for_workers(cluster)
-        _check_workers_read(cluster, corpus.files)
+        _check_workers(cluster, corpus.files)
         _prepare_parts(cluster, workers, corpus.files, say)
         sync_words = sync_words or before.get("sync_words") or default_sync_words(len(workers))
         if threads is not None:
