@@ -328,10 +328,12 @@ def _check_workers(cluster: Cluster, files: Sequence[str]) -> None:
     else OSError naming the worker."""
     try:
         wires = cluster.client.run(_wire_on_worker)
-    except Exception as error:  # noqa: BLE001 - a worker without w2v, or with one older than _wire_on_worker
-        raise OSError(f"a Dask worker cannot run this machine's w2v ({type(error).__name__}: "
-                      f"{str(error).splitlines()[0][:200] if str(error) else ''}); install the same w2v on "
-                      f"every worker") from None
+    except Exception as error:  # noqa: BLE001 - Dask hands a worker's failure over wrapped as Exception(repr)
+        text = (str(error).splitlines() or [""])[0][:200] or type(error).__name__
+        if "w2v" in text:  # no w2v there ("No module named 'w2v'"), or one older than _wire_on_worker
+            raise OSError(f"a Dask worker cannot run this machine's w2v ({text}); install the same w2v on every "
+                          f"worker") from None
+        raise OSError(f"could not ask the Dask workers which w2v they run ({type(error).__name__}: {text})") from None
     for worker, wire in sorted(wires.items()):
         if wire != WIRE:
             raise OSError(f"worker {worker} runs another w2v (wire format {wire}, this machine's {WIRE}); install "
