@@ -600,9 +600,11 @@ def test_expected_updates_follow_the_windows_and_the_noise(sample_path):
     assert np.allclose(distributed.expected_updates(cbow, occurrences)[1], occurrences + 5 * noise * 13)
 
 
-def test_the_default_sync_interval_keeps_the_words_trained_apart_in_all():
+def test_the_default_sync_interval_holds_the_words_each_copy_misses():
+    assert distributed.default_sync_words(1) == 2_000_000  # nothing to miss: as long as two workers in all
     assert distributed.default_sync_words(2) == 1_000_000
-    assert distributed.default_sync_words(4) == 500_000
+    assert distributed.default_sync_words(3) == 500_000    # each copy misses the other two's 500,000
+    assert distributed.default_sync_words(4) == 333_333
     assert distributed.default_sync_words(1000) == 10_000  # never below
 
 

@@ -378,9 +378,9 @@ def cli():
                    "worker processes here. Needs pip install 'w2v[distributed]'; every worker must read CORPUS "
                    "under the same path and run the same w2v. --threads is then threads per worker.")
 @click.option("--sync-words", type=click.IntRange(1), default=None, metavar="N",
-              help="With --scheduler: words each worker trains between syncs of the workers' weights; fewer "
-                   "sync more often, which on four workers or more can score better  "
-                   "[default: 2000000 / the number of workers]")
+              help="With --scheduler: words each worker trains between syncs of the workers' weights  "
+                   "[default: 1000000 / (workers - 1), so each copy misses 1000000 words of the others' "
+                   "updates; 2000000 on one worker]")
 @click.option("--classes", "classes_k", type=click.IntRange(1), metavar="K",
               help="Also cluster the trained vectors into K word classes (word2vec.c's -classes; w2v classes) and "
                    "write them to --classes-output.")

@@ -117,15 +117,24 @@ from .vocab import Vocabulary
 
 __all__ = ["train", "train_model", "connect", "combine", "expected_updates", "contraction", "default_sync_words", "SyncStats"]
 
-#: Words all workers together train between two syncs by default: each worker trains this divided
-#: by the number of workers (1,000,000 each on 2 workers). Quality falls with the words trained
-#: apart, and more so the more workers there are (benchmarks/results/distributed-sync.md).
+#: Words all workers together train between two syncs by default on one or two workers (1,000,000 each on
+#: two). Quality falls with the words trained apart, and more so the more workers there are
+#: (benchmarks/results/distributed-sync*.md).
 DEFAULT_SYNC_WORDS_TOTAL = 2_000_000
+#: From two workers up, the words of the other workers' updates that each copy of the weights misses
+#: between two syncs, ``(N - 1) · sync_words``, are held at the two-worker default's (1,000,000).
+DEFAULT_MISSED_WORDS = 1_000_000
 
 
 def default_sync_words(workers: int) -> int:
-    """Words each of ``workers`` workers trains between syncs by default (at least 10,000)."""
-    return max(10_000, DEFAULT_SYNC_WORDS_TOTAL // max(1, workers))
+    """Words each of ``workers`` workers trains between syncs by default (at least 10,000): 2,000,000 for
+    one worker, ``1,000,000 / (N - 1)`` from two up (1,000,000 on two, 333,333 on four). Holding the
+    words a copy misses, rather than the words trained apart in all (``2,000,000 / N`` until 2026-12-07),
+    leaves two workers as they were and scored better on four, at the cost of more syncs the more workers
+    there are (benchmarks/README.md, "Distributed training")."""
+    if workers <= 1:
+        return DEFAULT_SYNC_WORDS_TOTAL
+    return max(10_000, DEFAULT_MISSED_WORDS // (workers - 1))
 
 
 #: Sending data to a worker may take this many seconds, and one more for every
