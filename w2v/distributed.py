@@ -117,9 +117,9 @@ from .vocab import Vocabulary
 
 __all__ = ["train", "train_model", "connect", "combine", "expected_updates", "contraction", "default_sync_words", "SyncStats"]
 
-#: Words all workers together train between two syncs by default on one or two workers (1,000,000 each on
-#: two). Quality falls with the words trained apart, and more so the more workers there are
-#: (benchmarks/results/distributed-sync*.md).
+#: Words a single worker trains between syncs by default (it misses nothing: as many as two workers train in
+#: all between syncs at their default). Quality falls with the words trained apart, and more so the more
+#: workers there are (benchmarks/results/distributed-sync*.md).
 DEFAULT_SYNC_WORDS_TOTAL = 2_000_000
 #: From two workers up, the words of the other workers' updates that each copy of the weights misses
 #: between two syncs, ``(N - 1) · sync_words``, are held at the two-worker default's (1,000,000).
@@ -639,16 +639,23 @@ def _sync_kernels_ready(side: str) -> None:
         kernels.accumulate_unpacked(matrix, rows, values, scale, np.zeros(2, dtype=np.float64))
 
 
+def _rows_to_send(changed: np.ndarray, n: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """The rows of a matrix of ``n`` rows to pack when ``changed`` changed, and how they are named on the
+    network: every row (None) when :data:`SPARSE_SHARE` or more of them changed, which is shorter to say,
+    else ``changed`` itself."""
+    if len(changed) >= SPARSE_SHARE * n:
+        return np.arange(n), None
+    return changed, changed
+
+
 def _round_change(now: np.ndarray, before: np.ndarray, dim: int) -> tuple:
     """What a worker sends of a round for one matrix: ``(rows or None for all, values, scale)``, the rows
     that changed since the last sync packed (:func:`pack_change`), or every row when most changed."""
     from .kernels import changed_rows, pack_difference
-    changed = changed_rows(now, before, dim)
-    every = len(changed) >= SPARSE_SHARE * len(now)
-    rows = np.arange(len(now)) if every else changed
+    rows, sent = _rows_to_send(changed_rows(now, before, dim), len(now))
     values, scale = _packed(len(rows), dim)
     pack_difference(now, before, rows, dim, values, scale)
-    return None if every else changed, values, scale
+    return sent, values, scale
 
 
 def _apply(weights: Weights, synced: Weights, update) -> None:
@@ -660,7 +667,7 @@ def _apply(weights: Weights, synced: Weights, update) -> None:
         if rows is None:
             add_unpacked(copy, np.arange(len(copy)), values, scale)
             matrix[...] = copy
-        elif len(rows):
+        else:
             add_unpacked(copy, rows, values, scale)
             matrix[rows] = copy[rows]
 
@@ -863,13 +870,11 @@ class _Combiner:
         """Add the combined change to the matrix as the workers will (packed, :func:`pack_change`);
         returns it as they take it, (rows or None for all, values, scale): the rows some worker changed."""
         from .kernels import add_unpacked, pack_scaled
-        changed = np.flatnonzero(self.touched)
-        every = len(changed) >= SPARSE_SHARE * len(self.matrix)
-        rows = np.arange(len(self.matrix)) if every else changed
+        rows, sent = _rows_to_send(np.flatnonzero(self.touched), len(self.matrix))
         values, scale = _packed(len(rows), self.dim)
         pack_scaled(self.total, self.factor(), rows, self.dim, values, scale)
         add_unpacked(self.matrix, rows, values, scale)
-        return None if every else changed, values, scale
+        return sent, values, scale
 
 
 def combine(old: np.ndarray, changes: Sequence[Tuple[Optional[np.ndarray], np.ndarray]],
