@@ -198,6 +198,9 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("distributed_files.py", ["--corpus", "missing.txt"]),
     ("distributed_files.py", ["--corpus", "not-word2vec.c", "--files", "0"]),
     ("distributed_files.py", ["--corpus", "not-word2vec.c", "--workers", "two"]),
+    ("distributed_timeline.py", ["--corpus", "missing.txt"]),
+    ("distributed_timeline.py", ["--corpus", "not-word2vec.c", "--workers", "0"]),
+    ("distributed_timeline.py", ["--corpus", "not-word2vec.c", "--repeat", "two"]),
     ("distributed_files.py", ["--corpus", "not-word2vec.c", "--compression", "zip"]),
     ("distributed_files.py", ["--corpus", "not-word2vec.c", "--folder", "missing"]),
     ("distributed_files.py", ["--corpus", "not-word2vec.c", "--old", "."]),
@@ -309,7 +312,7 @@ def test_kernel_ab_refuses_a_file_without_the_kernel_in_one_line(tmp_path):
 
 NAMED_RESULTS = ["bzip2_blocks.py", "bzip2_layout.py", "combine_oracle.py", "compare.py", "distributed_files.py",
                  "distributed_runs.py",
-                 "distributed_same_stream.py",
+                 "distributed_same_stream.py", "distributed_timeline.py",
                  "end_to_end.py", "first_run.py", "many_files.py", "merge_shards.py", "model_runs.py",
                  "phrases_quality.py", "quality_time.py",
                  "read_speed.py", "repeated_corpus.py", "scan_speed.py", "synthetic_scale.py", "thread_overhead.py",

@@ -884,6 +884,63 @@ def test_a_worker_whose_w2v_lacks_the_check_is_told_to_install_the_same(cluster)
         del distributed._gone_in_this_version
 
 
+def test_data_moves_straight_between_the_command_and_workers_it_can_reach(cluster, sample_path):
+    """Dask relays a client's data through the scheduler unless told otherwise: a local cluster's client
+    moves it directly from the start, a scheduler's client once a probe reached every worker, and one that
+    cannot reach a worker keeps the relay. The weights are the same bits by either path."""
+    assert cluster.client.direct_to_workers is True
+    direct = distributed.train([sample_path], cluster=cluster, epochs=1, **SMALL)
+    with distributed.connect(cluster.client.scheduler.address) as reached:
+        assert reached.client.direct_to_workers is None  # Dask's default: the scheduler relays
+        said = []
+        probed = distributed.train([sample_path], cluster=reached, epochs=1, log=said.append, **SMALL)
+        assert reached.client.direct_to_workers is True and not any("directly" in line for line in said)
+    with distributed.connect(cluster.client.scheduler.address) as relayed:
+        relayed.client.direct_to_workers = False  # set by the user: left as it is
+        through = distributed.train([sample_path], cluster=relayed, epochs=1, **SMALL)
+        assert relayed.client.direct_to_workers is False
+    for result in (probed, through):
+        assert np.array_equal(result.model.weights.syn0, direct.model.weights.syn0)
+        assert np.array_equal(result.model.weights.syn1neg, direct.model.weights.syn1neg)
+
+
+@pytest.mark.parametrize("answer", ["refused", "silent"])
+def test_a_worker_out_of_reach_leaves_the_data_with_the_scheduler_and_says_so(monkeypatch, answer):
+    class Client:
+        direct_to_workers = None
+
+        def scatter(self, data, workers, direct, hash):
+            assert direct is True and workers[0] in ("tcp://a:1", "tcp://b:2")
+            if workers == ["tcp://b:2"]:
+                if answer == "refused":
+                    raise OSError("Timed out trying to connect to tcp://b:2 after 30 s")
+                time.sleep(5)
+            return "future"
+
+    monkeypatch.setattr(distributed, "REACH_SECONDS", 0.5)
+    cluster, said = distributed.Cluster(Client()), []
+    distributed._reach_workers(cluster, ["tcp://a:1", "tcp://b:2"], said.append)
+    assert cluster.client.direct_to_workers is False
+    reason = "Timed out trying to connect to tcp://b:2 after 30 s" if answer == "refused" else "no answer in 0.5 s"
+    assert said == [f"this machine cannot reach worker tcp://b:2 directly ({reason}); the weights go through "
+                    f"the scheduler, which is slower"]
+
+
+def test_the_distributed_timeline_finds_every_part_of_a_sync(sample_path):
+    """benchmarks/distributed_timeline.py hooks private names of w2v.distributed: a renamed one would leave
+    its part of a sync out (or every sync)."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import distributed_timeline
+    for relay in (False, True):
+        row = distributed_timeline.run(sample_path, 2, 1, 3, relay)
+        assert row["rounds"] >= 3 and row["syncs_counted"] == row["rounds"] - 1, row
+        assert sorted(row["sync_medians"]) == sorted(distributed_timeline.PARTS)
+        parts = row["sync_medians"]
+        assert all(parts[key] >= 0 for key in ("spread", "take", "combine", "send")), parts
+        assert parts["gap"] >= parts["take"] + parts["combine"] + parts["send"] - 1e-3, parts
+        assert len(row["worker_words_per_s"]) == 2 and min(row["worker_words_per_s"]) > 0
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
