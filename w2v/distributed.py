@@ -852,7 +852,8 @@ def contraction(partner: np.ndarray, alpha: float, dim: int, weights: Optional[n
 
 class _Combiner:
     """:func:`combine` for one matrix, taking the workers' changes one at a time as they arrive (so
-    the client holds one change at a time, not one per worker), then applying the result in place."""
+    the client holds one change at a time, not one per worker), then applying the result in place. The sums
+    follow the order of arrival, so on three or more workers two runs of the same seed differ in the last bits."""
 
     def __init__(self, matrix: np.ndarray, eta: float, dim: Optional[int] = None):
         self.matrix, self.eta = matrix, eta
