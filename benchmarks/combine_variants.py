@@ -16,7 +16,9 @@ for the rule they alter):
 * ``cap:C``: the guard ``‖Δ‖/‖row‖`` believed only up to the share ``1 − exp(−C η n)`` (the counts' pull
   underestimated at most ``C`` times), so rows with few updates keep the counts' share;
 * ``guard:K``: the guard only for rows that at least ``K`` workers changed (the counts' shares for
-  the rest): ``w2v.distributed.GUARD_WORKERS`` set to ``K``.
+  the rest): ``w2v.distributed.GUARD_WORKERS`` set to ``K``;
+* ``guard-only:M``: the rule as it is for matrix ``M`` (``syn0``, or ``syn1neg``, with ``syn1`` beside it),
+  the counts' shares alone for the other (which matrix needs the guard on three or more workers).
 
 Used by ``distributed_runs.py variants``; the results are in ``results/distributed-variants*.md``.
 """
@@ -30,7 +32,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-VARIANTS = ("chosen", "eta:C", "counts", "cap:C", "guard:K")
+VARIANTS = ("chosen", "eta:C", "counts", "cap:C", "guard:K", "guard-only:M")
 
 
 def apply_variant(name: str) -> None:
@@ -73,6 +75,29 @@ def apply_variant(name: str) -> None:
             distributed.GUARD_WORKERS = int(name[6:])
         except ValueError:
             raise SystemExit(f"combine_variants.py: guard:K needs a whole number, not {name[6:]!r}") from None
+        return
+    if name.startswith("guard-only:"):
+        guarded = name[len("guard-only:"):]
+        if guarded not in ("syn0", "syn1neg"):
+            raise SystemExit(f"combine_variants.py: guard-only:M needs syn0 or syn1neg, not {guarded!r}")
+        original_init, original_factor = distributed._Combiner.__init__, distributed._Combiner.factor
+        made = [0]
+
+        def init(self, *args, **kwargs):
+            """A round makes one combiner a matrix, in the order of w2v.model.Weights: syn0, syn1neg, syn1."""
+            original_init(self, *args, **kwargs)
+            self.is_syn0 = made[0] % 3 == 0
+            made[0] += 1
+
+        def factor(self):
+            if self.is_syn0 == (guarded == "syn0"):
+                return original_factor(self)
+            kept, distributed.GUARD_WORKERS = distributed.GUARD_WORKERS, sys.maxsize
+            try:
+                return original_factor(self)
+            finally:
+                distributed.GUARD_WORKERS = kept
+        distributed._Combiner.__init__, distributed._Combiner.factor = init, factor
         return
     raise SystemExit(f"combine_variants.py: unknown variant {name!r}; one of {', '.join(VARIANTS)}")
 

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import ROOT
@@ -167,6 +168,7 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("combine_variants.py", ["bogus", "train", "not-word2vec.c", "-o", "v.bin"]),
     ("combine_variants.py", ["eta:0", "train", "not-word2vec.c", "-o", "v.bin"]),
     ("combine_variants.py", ["guard:two", "train", "not-word2vec.c", "-o", "v.bin"]),
+    ("combine_variants.py", ["guard-only:syn1", "train", "not-word2vec.c", "-o", "v.bin"]),
     ("combine_variants.py", []),
     ("bzip2_blocks.py", ["--corpus", "missing.txt"]),
     ("bzip2_blocks.py", ["--corpus", "not-word2vec.c", "--repeat", "0"]),
@@ -308,6 +310,24 @@ def test_kernel_ab_refuses_a_file_without_the_kernel_in_one_line(tmp_path):
                             capture_output=True, text=True, cwd=str(tmp_path))
     assert result.returncode != 0
     assert result.stderr.strip() == "kernel_ab: other.py: defines no kernel cbow_exact", result.stderr
+
+
+def test_the_guard_only_variant_guards_one_matrix_of_each_rounds_three(monkeypatch):
+    """combine_variants.py's guard-only:M tells the matrices apart by the order a round makes its combiners
+    (syn0, syn1neg, syn1): the named one keeps the guard (syn1neg with syn1, the output matrices), the other
+    takes the counts alone."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import combine_variants
+    from w2v import distributed
+    for name in ("__init__", "factor"):  # (restored after the test: the variant patches the class)
+        monkeypatch.setattr(distributed._Combiner, name, getattr(distributed._Combiner, name))
+    short = np.full((1, 2), 0.5, np.float32)  # three changes as long as 2 on a row of length 0.7: guarded, the mean
+    changes, updates = [(None, np.array([[2.0, 0.0]], np.float32))] * 3, [np.array([1.0])] * 3
+    guarded, summed = [2.0, 0.0], [6.0, 0.0]
+    combine_variants.apply_variant("guard-only:syn1neg")
+    made = [distributed.combine(short, changes, updates, eta=0.0)[0] for _ in range(4)]
+    assert [np.allclose(row, guarded) for row in made] == [False, True, True, False]  # (the next round's syn0)
+    assert np.allclose(made[0], summed) and np.allclose(made[3], summed)
 
 
 NAMED_RESULTS = ["bzip2_blocks.py", "bzip2_layout.py", "combine_oracle.py", "compare.py", "distributed_files.py",

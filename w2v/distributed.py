@@ -37,7 +37,8 @@ core, Dask carries the work and the results):
    the same share of every shard (:func:`round_plan`; a schedule's first epoch starts with warm-up
    rounds of ``sync_words / 64`` words doubling up to ``sync_words``); in a round every worker trains
    the chunks of its share with the multithreaded kernels on its own copy of the weights (local
-   SGD). With one thread a worker and a seed, a run gives the same weights every time. The
+   SGD). With one thread a worker and a seed, a run on two workers gives the same weights every time
+   (on three or more, the last bits follow the order the changes arrive in: :class:`_Combiner`). The
    learning rate follows one schedule over
    all workers' words: a round starts at the rate of the words all workers finished before it, ends
    at the rate after it, and each worker interpolates between the two over its own share.
