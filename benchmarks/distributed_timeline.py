@@ -93,13 +93,17 @@ def syncs_of(rounds_by_worker: list, events: list) -> list:
         ends = [rounds[r][1] for rounds in rounds_by_worker]
         last = max(ends)
         after = [send for send in sends if send[0] >= last]
-        took = [t for t in takes if t >= last - 1e-3]
-        made = [t for t in applies if t >= last]
-        if not after or not took or not made:
+        if not after:
             continue
         send_start, send_end = after[0]
+        made = [t for t in applies if last <= t <= send_start]  # the round's matrices, combined
+        if not made:
+            continue
+        took = [t for t in takes if last - 1e-3 <= t <= made[0]]  # the last worker's result is taken last
+        if not took:
+            continue
         next_start = max(rounds[r + 1][0] for rounds in rounds_by_worker)
-        out.append({"spread": last - min(ends), "take": took[0] - last, "combine": made[0] - took[0],
+        out.append({"spread": last - min(ends), "take": took[-1] - last, "combine": made[-1] - took[-1],
                     "send": send_end - send_start, "start": next_start - send_end,
                     "gap": next_start - last})
     return out
