@@ -947,6 +947,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.parametrize("scheduler,failing,error", [
+    ("tcp://127.0.0.1:8786", "Client", OSError()),  # no message at all: an IndexError before
+    ("local:2", "LocalCluster", RuntimeError("Nanny failed to start.\nTraceback (most recent call last): ...")),
+])
+def test_a_cluster_that_cannot_be_had_is_one_line_whatever_dask_says(monkeypatch, scheduler, failing, error):
+    import distributed as dask_distributed
+
+    def fail(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(dask_distributed, failing, fail)
+    with pytest.raises(OSError) as raised:
+        distributed.connect(scheduler)
+    message = str(raised.value)
+    assert "\n" not in message and ("(OSError)" in message if failing == "Client" else "(Nanny failed to start.)"
+                                     in message), message
+
+
 def test_an_unreachable_scheduler_is_one_line(sample_path, tmp_path, monkeypatch):
     monkeypatch.setattr(distributed, "CONNECT_SECONDS", 2.0)  # Dask retries a refused port until then
     out = tmp_path / "v.bin"

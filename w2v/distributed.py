@@ -235,6 +235,12 @@ class Cluster:
         self.close()
 
 
+def _first_line(error: BaseException) -> str:
+    """An error's message for a one-line report: its first line (at most 200 characters), or its type's name
+    when it has none."""
+    return (str(error).splitlines() or [""])[0][:200] or type(error).__name__
+
+
 def connect(scheduler: str) -> Cluster:
     """A :class:`Cluster` for ``scheduler``: ``tcp://HOST:PORT`` (an existing ``dask scheduler``) or
     ``local:N`` (a new ``LocalCluster`` of N worker processes on this machine, one Dask thread each: the
@@ -253,14 +259,14 @@ def connect(scheduler: str) -> Cluster:
             cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                                dashboard_address=":0", silence_logs=logging.ERROR)
         except (OSError, RuntimeError, TimeoutError) as error:
-            raise OSError(f"could not start a local Dask cluster of {n} workers ({error})") from None
+            raise OSError(f"could not start a local Dask cluster of {n} workers ({_first_line(error)})") from None
         return Cluster(distributed.Client(cluster, direct_to_workers=True), cluster)
     if "://" not in scheduler and ":" not in scheduler:
         raise ValueError(f"--scheduler {scheduler}: give an address such as tcp://HOST:8786, or local:N")
     try:
         client = distributed.Client(scheduler, timeout=CONNECT_SECONDS)
     except (OSError, TimeoutError, ValueError) as error:
-        raise OSError(f"cannot reach the Dask scheduler at {scheduler} ({str(error).splitlines()[0][:200]}); "
+        raise OSError(f"cannot reach the Dask scheduler at {scheduler} ({_first_line(error)}); "
                       f"start one with 'dask scheduler' and workers with 'dask worker {scheduler}', "
                       f"or use --scheduler local:N") from None
     return Cluster(client)
@@ -343,7 +349,7 @@ def _check_workers(cluster: Cluster, files: Sequence[str]) -> None:
     try:
         wires = cluster.client.run(_wire_on_worker)
     except Exception as error:  # noqa: BLE001 - Dask hands a worker's failure over wrapped as Exception(repr)
-        text = (str(error).splitlines() or [""])[0][:200] or type(error).__name__
+        text = _first_line(error)
         if "w2v" in text:  # no w2v there ("No module named 'w2v'"), or one older than _wire_on_worker
             raise OSError(f"a Dask worker cannot run this machine's w2v ({text}); install the same w2v on every "
                           f"worker") from None
@@ -397,9 +403,7 @@ def _reach_workers(cluster: Cluster, workers: List[str], say) -> None:
     boxes = _scatter_each(client, b"w2v", workers, REACH_SECONDS, direct=True)
     for worker, box in sorted(boxes.items()):
         if "future" not in box:
-            error = box.get("error")
-            reason = (str(error).splitlines() or [""])[0][:200] if error is not None else ""
-            reason = reason or (type(error).__name__ if error is not None else f"no answer in {REACH_SECONDS:g} s")
+            reason = _first_line(box["error"]) if "error" in box else f"no answer in {REACH_SECONDS:g} s"
             client.direct_to_workers = False
             say(f"this machine cannot reach worker {worker} directly ({reason}); the weights go through the "
                 f"scheduler, which is slower")
