@@ -19,8 +19,8 @@ after the first round it reports, as medians over the run's syncs:
 and each worker's words/s inside its rounds (the kernels, a round's own packing included); with ``--name``, a
 table of the runs in ``benchmarks/results/NAME.md``. ``--relay`` makes the client move its data through the
 scheduler (``direct_to_workers=False``), as Dask does by default. The
-stamps hook private names of ``w2v.distributed`` (``tests/test_benchmarks.py`` runs this on the sample corpus,
-so a renaming is caught there); they cost microseconds a call, a few dozen calls a run.
+stamps hook private names of ``w2v.distributed`` (``tests/test_distributed.py`` runs this on the sample
+corpus, so a renaming is caught there); they cost microseconds a call, a few dozen calls a run.
 """
 import datetime
 import logging
@@ -61,12 +61,15 @@ def stamped_rounds() -> list:
     return list(getattr(distributed, "_timeline", None) or [])
 
 
-def stamp_client(events: list) -> None:
-    """Wrap the client's steps of a sync in this process; each call appends (name, start, end)."""
+def stamp_client(events: list):
+    """Wrap the client's steps of a sync in this process, each call appending (name, start, end) to ``events``;
+    returns the function that puts the originals back."""
     from w2v import distributed
+    originals = []
 
     def wrap(owner, name):
         function = getattr(owner, name)
+        originals.append((owner, name, function))
 
         def stamped(*args, **kwargs):
             start = time.time()
@@ -79,6 +82,11 @@ def stamp_client(events: list) -> None:
     wrap(distributed, "expected_updates")
     wrap(distributed._Combiner, "apply")
     wrap(distributed._DistributedRun, "_send")
+
+    def undo() -> None:
+        for owner, name, function in originals:
+            setattr(owner, name, function)
+    return undo
 
 
 def syncs_of(rounds_by_worker: list, events: list) -> list:
@@ -118,14 +126,15 @@ def run(corpus: str, workers: int, threads: int, seed: int, relay: bool) -> dict
                                           dashboard_address=":0", silence_logs=logging.ERROR)
     cluster = distributed.Cluster(dask_distributed.Client(local, direct_to_workers=not relay), local)
     events: list = []
+    unstamp = stamp_client(events)
     try:
         cluster.client.run(stamp_rounds)
-        stamp_client(events)
         started = time.time()
         result = distributed.train([corpus], TrainOptions(epochs=1, threads=threads, seed=seed), cluster=cluster)
         wall = time.time() - started
         stamped = cluster.client.run(stamped_rounds)
     finally:
+        unstamp()
         cluster.close()
     rounds_by_worker = [stamped[worker] for worker in sorted(stamped)]
     syncs = syncs_of(rounds_by_worker, events)

@@ -931,8 +931,10 @@ def test_the_distributed_timeline_finds_every_part_of_a_sync(sample_path):
     its part of a sync out (or every sync)."""
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     import distributed_timeline
+    send = distributed._DistributedRun._send
     for relay in (False, True):
         row = distributed_timeline.run(sample_path, 2, 1, 3, relay)
+        assert distributed._DistributedRun._send is send  # (the stamps are taken off after each run)
         assert row["rounds"] >= 3 and row["syncs_counted"] == row["rounds"] - 1, row
         assert sorted(row["sync_medians"]) == sorted(distributed_timeline.PARTS)
         parts = row["sync_medians"]
