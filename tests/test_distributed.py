@@ -590,6 +590,44 @@ def test_after_a_sync_every_shard_holds_the_clients_weights_bit_for_bit(sample_p
         asyncio.run(distributed._forget(run))
 
 
+@pytest.mark.parametrize("changed_share", [0.2, 0.8], ids=["some-rows", "most-rows"])
+def test_a_syncs_arithmetic_split_among_threads_gives_the_bits_of_one_call(monkeypatch, changed_share):
+    """A worker's change, the client's combine and a worker's apply cut the rows into blocks for their
+    threads (_in_blocks): each kernel treats each row alone, so the result is the bits of one call."""
+    from concurrent.futures import ThreadPoolExecutor
+    monkeypatch.setattr(distributed, "BLOCK_ROWS", 7)  # blocks of a few rows: every seam is crossed
+    rng = np.random.default_rng(11)
+    rows, width, dim = 103, 8, 6
+    before = rng.standard_normal((rows, width)).astype(np.float32)
+    nows = []
+    for _ in range(3):  # three workers' rounds (rows three changed take the guard, from each change's length)
+        now = before.copy()
+        moved = rng.random(rows) < changed_share
+        now[moved, :dim] += rng.standard_normal((int(moved.sum()), dim)).astype(np.float32) * 0.1
+        nows.append(now)
+    updates = [rng.random(rows) * 50 for _ in nows]
+    answers = []
+    with ThreadPoolExecutor(3) as pool:
+        for threads in (None, pool):
+            changes = [distributed._round_change(now, before, dim, threads) for now in nows]
+            matrix = before.copy()
+            combiner = distributed._Combiner(matrix, 1e-2, dim, threads)
+            for change, u in zip(changes, updates):
+                combiner.add(change, u)
+            update = combiner.apply()
+            weights, synced = Weights(nows[0].copy(), before[:0], before[:0]), Weights(before.copy(), before[:0],
+                                                                                   before[:0])
+            distributed._apply(weights, synced, (update, (None, *distributed._packed(0, dim)),
+                                                 (None, *distributed._packed(0, dim))), threads)
+            answers.append((changes, update, matrix, weights.syn0))
+    (changes, update, matrix, trained), (changes2, update2, matrix2, trained2) = answers
+    assert (changes[0][0] is None) == (changed_share > 0.5)
+    for one, split in zip(changes + [update], changes2 + [update2]):
+        for a, b in zip(one, split):
+            assert (a is None and b is None) or np.array_equal(a, b)
+    assert np.array_equal(matrix, matrix2) and np.array_equal(trained, trained2) and np.array_equal(trained, matrix)
+
+
 def test_expected_updates_follow_the_windows_and_the_noise(sample_path):
     vocab, _ = build_vocabulary(Corpus([sample_path]), min_count=5)
     model = Model.new(vocab, TrainOptions(hs=True, negative=5, sample=0, window=4))

@@ -704,27 +704,46 @@ def _rows_to_send(changed: np.ndarray, n: int) -> Tuple[np.ndarray, Optional[np.
     return changed, changed
 
 
-def _round_change(now: np.ndarray, before: np.ndarray, dim: int) -> tuple:
+#: Rows a thread takes at least when a sync's arithmetic is split among threads (:func:`_in_blocks`).
+BLOCK_ROWS = 4096
+
+
+def _in_blocks(pool: Optional[ThreadPoolExecutor], n: int, work: Callable[[int, int], Any]) -> list:
+    """``work(begin, end)`` over rows ``0 .. n`` cut into one block a thread of ``pool`` (none: one block here),
+    each of at least :data:`BLOCK_ROWS` rows; their answers in the blocks' order. The sync kernels release the
+    GIL and treat each row alone, so the blocks run at once and give the bits one call gives."""
+    threads = 1 if pool is None else min(pool._max_workers, max(1, n // BLOCK_ROWS))
+    if threads == 1:
+        return [work(0, n)]
+    bounds = [n * t // threads for t in range(threads + 1)]
+    futures = [pool.submit(work, begin, end) for begin, end in zip(bounds, bounds[1:])]
+    return [future.result() for future in futures]
+
+
+def _round_change(now: np.ndarray, before: np.ndarray, dim: int, pool: Optional[ThreadPoolExecutor] = None) -> tuple:
     """What a worker sends of a round for one matrix: ``(rows or None for all, values, scale)``, the rows
-    that changed since the last sync packed (:func:`pack_change`), or every row when most changed."""
+    that changed since the last sync packed (:func:`pack_change`), or every row when most changed; with the
+    threads of ``pool`` (:func:`_in_blocks`)."""
     from .kernels import changed_rows, pack_difference
-    rows, sent = _rows_to_send(changed_rows(now, before, dim), len(now))
+    found = _in_blocks(pool, len(now), lambda b, e: changed_rows(now[b:e], before[b:e], dim) + b)
+    rows, sent = _rows_to_send(np.concatenate(found), len(now))
     values, scale = _packed(len(rows), dim)
-    pack_difference(now, before, rows, dim, values, scale)
+    _in_blocks(pool, len(rows), lambda b, e: pack_difference(now, before, rows[b:e], dim, values[b:e], scale[b:e]))
     return sent, values, scale
 
 
-def _apply(weights: Weights, synced: Weights, update) -> None:
+def _apply(weights: Weights, synced: Weights, update, pool: Optional[ThreadPoolExecutor] = None) -> None:
     """Add a sync's combined change to the shard's last synced weights (``synced``) and make the
     trained weights those: ``update`` is one (rows or None for all, values, scale) per matrix
-    (:func:`pack_change`). Rows outside ``rows`` no worker changed, so they are equal in both already."""
+    (:func:`pack_change`), added with the threads of ``pool`` (:func:`_in_blocks`). Rows outside ``rows`` no
+    worker changed, so they are equal in both already."""
     from .kernels import add_unpacked
     for matrix, copy, (rows, values, scale) in zip(weights, synced, update):
+        index = np.arange(len(copy)) if rows is None else rows
+        _in_blocks(pool, len(index), lambda b, e: add_unpacked(copy, index[b:e], values[b:e], scale[b:e]))
         if rows is None:
-            add_unpacked(copy, np.arange(len(copy)), values, scale)
             matrix[...] = copy
         else:
-            add_unpacked(copy, rows, values, scale)
             matrix[rows] = copy[rows]
 
 
@@ -745,17 +764,17 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
     from .kernels import seed_state
     shard = _open_shard(run, k, n, files, vocab, options, cache_dir, chunk_words, phrasing=phrasing)
     model = shard.model
+    threads = model.options.threads
+    if shard.pool is None:
+        shard.pool = concurrent.futures.ThreadPoolExecutor(threads)
     if full is not None:
         model.weights = Weights(*(_aligned_copy(m) for m in full))
         shard.synced = Weights(*(m.copy() for m in model.weights))
     elif shard.version == version - 1 and shard.synced is not None:
-        _apply(model.weights, shard.synced, update)
+        _apply(model.weights, shard.synced, update, shard.pool)
     elif shard.version != version or shard.synced is None:
         return "stale"
     shard.version = version
-    threads = model.options.threads
-    if shard.pool is None:
-        shard.pool = concurrent.futures.ThreadPoolExecutor(threads)
     texts = []  # the round's ids, to count each word once at the end
     first, last = round_chunks(shard.chunk_starts, begin, end) if shard.chunks else (0, 0)
     words_round = int(shard.chunk_starts[last] - shard.chunk_starts[first]) if shard.chunks else 0
@@ -788,7 +807,7 @@ def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chu
     occurrences = np.bincount(np.concatenate(texts) if texts else np.zeros(0, np.int32),
                               minlength=len(model.vocab)).astype(np.int64)
     del texts
-    changes = [_round_change(now, before, model.dim) for now, before in zip(model.weights, shard.synced)]
+    changes = [_round_change(now, before, model.dim, shard.pool) for now, before in zip(model.weights, shard.synced)]
     return changes, occurrences, float(loss), int(predictions), int(trained), words_round
 
 
@@ -860,8 +879,9 @@ class _Combiner:
     the client holds one change at a time, not one per worker), then applying the result in place. The sums
     follow the order of arrival, so on three or more workers two runs of the same seed differ in the last bits."""
 
-    def __init__(self, matrix: np.ndarray, eta: float, dim: Optional[int] = None):
-        self.matrix, self.eta = matrix, eta
+    def __init__(self, matrix: np.ndarray, eta: float, dim: Optional[int] = None,
+                 pool: Optional[ThreadPoolExecutor] = None):
+        self.matrix, self.eta, self.pool = matrix, eta, pool  # (pool: threads for the kernels, _in_blocks)
         self.dim = matrix.shape[1] if dim is None else dim
         self.total = np.zeros(matrix.shape, dtype=np.float32)
         rows = len(matrix)
@@ -881,7 +901,8 @@ class _Combiner:
             return
         index = np.arange(len(self.matrix)) if rows is None else rows
         moved = np.empty(len(index), dtype=np.float64)
-        accumulate_unpacked(self.total, index, values, scale, moved)
+        _in_blocks(self.pool, len(index), lambda b, e: accumulate_unpacked(self.total, index[b:e], values[b:e],
+                                                                           scale[b:e], moved[b:e]))
         self._take_shares(slice(None) if rows is None else rows, moved, updates)
 
     def add_float32(self, change: Tuple[Optional[np.ndarray], np.ndarray], updates: np.ndarray) -> None:
@@ -929,8 +950,10 @@ class _Combiner:
         from .kernels import add_unpacked, pack_scaled
         rows, sent = _rows_to_send(np.flatnonzero(self.touched), len(self.matrix))
         values, scale = _packed(len(rows), self.dim)
-        pack_scaled(self.total, self.factor(), rows, self.dim, values, scale)
-        add_unpacked(self.matrix, rows, values, scale)
+        factor = self.factor()
+        _in_blocks(self.pool, len(rows), lambda b, e: pack_scaled(self.total, factor, rows[b:e], self.dim, values[b:e],
+                                                                  scale[b:e]))
+        _in_blocks(self.pool, len(rows), lambda b, e: add_unpacked(self.matrix, rows[b:e], values[b:e], scale[b:e]))
         return sent, values, scale
 
 
@@ -1014,6 +1037,8 @@ class _DistributedRun:
         self.update_copies: Optional[Dict[str, Any]] = None
         # chunks small enough for the warm-up's first rounds
         self.chunk_words = max(1000, min(model.options.chunk_words, sync_words >> WARMUP_STEPS))
+        # the combine's kernels, on this machine's CPUs (the workers wait for it): _Combiner, _in_blocks
+        self.pool = ThreadPoolExecutor(default_threads(), thread_name_prefix="w2v-combine")
 
     def _submit(self, function, k: int, *args, **kwargs):
         return self.client.submit(function, *args, workers=[self.workers[k]], allow_other_workers=True,
@@ -1076,7 +1101,7 @@ class _DistributedRun:
         futures = {submit(k, full): k for k in range(self.n)}
         sent = [0] * self.n
         etas = self._contractions((alpha_begin + alpha_end) / 2)
-        combiners = [_Combiner(matrix, eta, self.model.dim) for matrix, eta in zip(self.model.weights, etas)]
+        combiners = [_Combiner(matrix, eta, self.model.dim, self.pool) for matrix, eta in zip(self.model.weights, etas)]
         last_result, bytes_in = None, 0
         pending = distributed.as_completed(list(futures))
         for future in pending:
@@ -1235,6 +1260,7 @@ class _DistributedRun:
     def close(self) -> None:
         """Ask every worker to drop the run's shards, without waiting for the answers: a worker that
         died or is restarting holds nothing, and must not keep the command from ending."""
+        self.pool.shutdown(wait=False)
         try:
             self.client.run(_forget, self.run, wait=False)
         except Exception:  # noqa: BLE001 - a dead cluster leaves nothing to clean
