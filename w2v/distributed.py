@@ -712,7 +712,8 @@ def _in_blocks(pool: Optional[ThreadPoolExecutor], n: int, work: Callable[[int, 
     """``work(begin, end)`` over rows ``0 .. n`` cut into one block a thread of ``pool`` (none: one block here),
     each of at least :data:`BLOCK_ROWS` rows; their answers in the blocks' order. The sync kernels release the
     GIL and treat each row alone, so the blocks run at once and give the bits one call gives."""
-    threads = 1 if pool is None else min(pool._max_workers, max(1, n // BLOCK_ROWS))
+    size = 1 if pool is None else pool._max_workers  # (a ThreadPoolExecutor's size has no public name)
+    threads = min(size, max(1, n // BLOCK_ROWS))
     if threads == 1:
         return [work(0, n)]
     bounds = [n * t // threads for t in range(threads + 1)]
