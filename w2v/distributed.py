@@ -736,16 +736,19 @@ def _round_change(now: np.ndarray, before: np.ndarray, dim: int, pool: Optional[
 def _apply(weights: Weights, synced: Weights, update, pool: Optional[ThreadPoolExecutor] = None) -> None:
     """Add a sync's combined change to the shard's last synced weights (``synced``) and make the
     trained weights those: ``update`` is one (rows or None for all, values, scale) per matrix
-    (:func:`pack_change`), added with the threads of ``pool`` (:func:`_in_blocks`). Rows outside ``rows`` no
-    worker changed, so they are equal in both already."""
+    (:func:`pack_change`), added and copied with the threads of ``pool`` (:func:`_in_blocks`; numpy's copies
+    release the GIL too). Rows outside ``rows`` no worker changed, so they are equal in both already."""
     from .kernels import add_unpacked
     for matrix, copy, (rows, values, scale) in zip(weights, synced, update):
         index = np.arange(len(copy)) if rows is None else rows
-        _in_blocks(pool, len(index), lambda b, e: add_unpacked(copy, index[b:e], values[b:e], scale[b:e]))
-        if rows is None:
-            matrix[...] = copy
-        else:
-            matrix[rows] = copy[rows]
+
+        def add_and_copy(b: int, e: int) -> None:
+            add_unpacked(copy, index[b:e], values[b:e], scale[b:e])
+            if rows is None:
+                matrix[b:e] = copy[b:e]
+            else:
+                matrix[rows[b:e]] = copy[rows[b:e]]
+        _in_blocks(pool, len(index), add_and_copy)
 
 
 def _train_round(run: str, k: int, n: int, files, vocab, options, cache_dir, chunk_words: int, version: int,
