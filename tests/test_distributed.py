@@ -970,15 +970,14 @@ def test_the_distributed_timeline_finds_every_part_of_a_sync(sample_path):
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     import distributed_timeline
     send = distributed._DistributedRun._send
-    for relay in (False, True):
-        row = distributed_timeline.run(sample_path, 2, 1, 3, relay)
-        assert distributed._DistributedRun._send is send  # (the stamps are taken off after each run)
-        assert row["rounds"] >= 3 and row["syncs_counted"] == row["rounds"] - 1, row
-        assert sorted(row["sync_medians"]) == sorted(distributed_timeline.PARTS)
-        parts = row["sync_medians"]
-        assert all(parts[key] >= 0 for key in ("spread", "take", "combine", "send")), parts
-        assert parts["gap"] >= parts["take"] + parts["combine"] + parts["send"] - 1e-3, parts
-        assert len(row["worker_words_per_s"]) == 2 and min(row["worker_words_per_s"]) > 0
+    row = distributed_timeline.run(sample_path, 2, 1, 3, relay=False)  # (its own local cluster: ~4 s)
+    assert distributed._DistributedRun._send is send  # (the stamps are taken off after the run)
+    assert row["rounds"] >= 3 and row["syncs_counted"] == row["rounds"] - 1, row
+    assert sorted(row["sync_medians"]) == sorted(distributed_timeline.PARTS)
+    parts = row["sync_medians"]
+    assert all(parts[key] >= 0 for key in ("spread", "take", "combine", "send")), parts
+    assert parts["gap"] >= parts["take"] + parts["combine"] + parts["send"] - 1e-3, parts
+    assert len(row["worker_words_per_s"]) == 2 and min(row["worker_words_per_s"]) > 0
 
 
 def _free_port() -> int:
