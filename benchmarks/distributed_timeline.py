@@ -15,6 +15,8 @@ after the first round it reports, as medians over the run's syncs:
 * ``combine``: adding the last result in and making the combined change;
 * ``send``: the combined change onto every worker;
 * ``start``: from the send's end to the last worker starting its next round;
+* ``gap``: from the last worker's round end to the last worker's next start (``take`` to ``start`` together: what
+  a sync costs the workers besides the ``spread``);
 
 and each worker's words/s inside its rounds (the kernels, a round's own packing included); with ``--name``, a
 table of the runs in ``benchmarks/results/NAME.md``. ``--relay`` makes the client move its data through the
