@@ -3,7 +3,7 @@
     python benchmarks/distributed_timeline.py --corpus /tmp/wiki8.txt --workers 2 --repeat 3 --name NAME
     python benchmarks/distributed_timeline.py --corpus /tmp/wiki8.txt --relay     # Dask's default path
 
-Each run starts a ``LocalCluster`` of ``--workers`` processes (as ``--scheduler local:N`` does), trains one
+Each run starts a local cluster of ``--workers`` processes (:func:`w2v.distributed.connect`), trains one
 epoch (``--threads`` a worker, ``--seed``) with :func:`w2v.distributed.train`, and stamps, with the wall clock
 all processes of one machine share: on each worker, each round's start and end (``_train_round`` wrapped on the
 workers); in this process, each worker's result taken (``expected_updates``, called on every result as it
@@ -25,7 +25,6 @@ stamps hook private names of ``w2v.distributed`` (``tests/test_distributed.py`` 
 corpus, so a renaming is caught there); they cost microseconds a call, a few dozen calls a run.
 """
 import datetime
-import logging
 import os
 import statistics
 import sys
@@ -120,13 +119,10 @@ def syncs_of(rounds_by_worker: list, events: list) -> list:
 
 
 def run(corpus: str, workers: int, threads: int, seed: int, relay: bool) -> dict:
-    import distributed as dask_distributed
-
     from w2v import distributed
     from w2v.options import TrainOptions
-    local = dask_distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                          dashboard_address=":0", silence_logs=logging.ERROR)
-    cluster = distributed.Cluster(dask_distributed.Client(local, direct_to_workers=not relay), local)
+    cluster = distributed.connect(f"local:{workers}")
+    cluster.client.direct_to_workers = not relay  # (Dask reads it at every gather and scatter)
     events: list = []
     unstamp = stamp_client(events)
     try:

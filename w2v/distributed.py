@@ -411,6 +411,16 @@ def _reach_workers(cluster: Cluster, workers: List[str], say) -> None:
     client.direct_to_workers = True
 
 
+def _workers_ready(cluster: Cluster, files: Sequence[str], say) -> List[str]:
+    """Before any work of a run: the workers (waited for), checked (:func:`_check_workers`), reached directly
+    where they can be (:func:`_reach_workers`) and told how the files split into parts (:func:`_prepare_parts`)."""
+    workers = _wait_for_workers(cluster)
+    _check_workers(cluster, files)
+    _reach_workers(cluster, workers, say)
+    _prepare_parts(cluster, workers, files, say)
+    return workers
+
+
 # -- state on the workers ----------------------------------------------------------------------------
 @dataclass
 class _Shard:
@@ -955,9 +965,11 @@ class _Combiner:
         rows, sent = _rows_to_send(np.flatnonzero(self.touched), len(self.matrix))
         values, scale = _packed(len(rows), self.dim)
         factor = self.factor()
-        _in_blocks(self.pool, len(rows), lambda b, e: pack_scaled(self.total, factor, rows[b:e], self.dim, values[b:e],
-                                                                  scale[b:e]))
-        _in_blocks(self.pool, len(rows), lambda b, e: add_unpacked(self.matrix, rows[b:e], values[b:e], scale[b:e]))
+
+        def pack_and_add(b: int, e: int) -> None:
+            pack_scaled(self.total, factor, rows[b:e], self.dim, values[b:e], scale[b:e])
+            add_unpacked(self.matrix, rows[b:e], values[b:e], scale[b:e])
+        _in_blocks(self.pool, len(rows), pack_and_add)
         return sent, values, scale
 
 
@@ -1398,10 +1410,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     corpus = _corpus(corpus_paths, options.lowercase, progress)
     cluster, owned = _cluster_for(scheduler, cluster)
     try:
-        workers = _wait_for_workers(cluster)
-        _check_workers(cluster, corpus.files)
-        _reach_workers(cluster, workers, say)
-        _prepare_parts(cluster, workers, corpus.files, say)
+        workers = _workers_ready(cluster, corpus.files, say)
         if not options.threads:
             import dataclasses
             options = dataclasses.replace(options, threads=_threads_per_worker(cluster, workers))
@@ -1498,10 +1507,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
     settings = phrases or before.get("phrases")
     cluster, owned = _cluster_for(scheduler, cluster)
     try:
-        workers = _wait_for_workers(cluster)
-        _check_workers(cluster, corpus.files)
-        _reach_workers(cluster, workers, say)
-        _prepare_parts(cluster, workers, corpus.files, say)
+        workers = _workers_ready(cluster, corpus.files, say)
         sync_words = sync_words or before.get("sync_words") or default_sync_words(len(workers))
         if threads is not None:
             import dataclasses
