@@ -488,6 +488,65 @@ def test_data_the_phrase_counts_share_is_made_again_when_its_worker_dies(cluster
     assert cluster.client.submit(np.sum, shared, pure=False).result(timeout=60) == data.sum()
 
 
+@pytest.mark.parametrize("fixed", [True, False])
+def test_the_changes_are_added_in_shard_order_when_a_run_can_repeat_itself(fixed):
+    """With one thread a worker the changes go into the sum in shard order, the first two in either order
+    (a two-term sum is the same either way): a round waits for the ones before it; a round sent again keeps its
+    turn. Otherwise each is added as it comes."""
+    def added(arrivals, resent=()):
+        order, sums, resent = distributed._SumOrder(fixed), [], list(resent)
+        for k in arrivals:
+            order.came(k, f"future {k}")
+            for shard, future in order.turns():
+                assert future == f"future {shard}"
+                if shard in resent:  # (its data was lost: the round comes again later)
+                    resent.remove(shard)
+                    continue
+                order.added(shard)
+                sums.append(shard)
+        return sums
+
+    for arrivals in ([3, 2, 1, 0], [1, 3, 0, 2], [2, 0, 3, 1], [0, 1, 2, 3]):
+        assert added(arrivals) == (sorted([0, 1], key=arrivals.index) + [2, 3] if fixed else arrivals)
+    assert added([2, 1, 0, 0, 3], resent=[0]) == ([1, 0, 2, 3] if fixed else [2, 1, 0, 3])
+    assert added([1, 1, 0], resent=[1]) == [1, 0]  # (a resent shard 0 or 1 leaves the other's turn open)
+    assert added([2, 0, 0, 1], resent=[0]) == ([0, 1, 2] if fixed else [2, 0, 1])
+
+
+def test_a_seed_repeats_a_run_on_three_workers_whatever_order_the_rounds_end_in(cluster, sample_path, monkeypatch):
+    """Float sums of three terms depend on their order: the client adds the workers' changes in shard order,
+    so two runs whose rounds finish in opposite orders write the same weights, bit for bit."""
+    import distributed as dask_distributed
+
+    class InOrder:
+        """Dask's as_completed, but every round of the list comes when all have finished, in ``shards`` order."""
+        def __init__(self, futures, shards):
+            self.futures, self.shards, self.more = futures, shards, []
+
+        def add(self, future):
+            self.more.append(future)
+
+        def __iter__(self):
+            dask_distributed.wait(self.futures)
+            yield from (self.futures[k] for k in self.shards)
+            while self.more:
+                dask_distributed.wait(self.more[0])
+                yield self.more.pop(0)
+
+    cluster.local.scale(3)
+    cluster.client.wait_for_workers(3, timeout=120)
+    try:
+        runs = []
+        for shards in ([0, 1, 2], [2, 1, 0]):
+            monkeypatch.setattr(distributed, "_as_completed", lambda futures, shards=shards: InOrder(futures, shards))
+            runs.append(distributed.train([sample_path], cluster=cluster, epochs=1, **SMALL))
+            assert len(runs[-1].syncs) >= 3
+        assert np.array_equal(runs[0].model.weights.syn0, runs[1].model.weights.syn0)
+        assert np.array_equal(runs[0].model.weights.syn1neg, runs[1].model.weights.syn1neg)
+    finally:
+        _two_workers(cluster)
+
+
 def test_the_combine_rule_on_hand_made_changes():
     old = np.full((5, 2), 1000.0, np.float32)  # long rows: the changes below are small against them
     # worker 0 changed rows 0, 1 and 4; worker 1 rows 1, 2 and 4; row 3: nobody

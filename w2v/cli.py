@@ -328,8 +328,7 @@ def cli():
 @click.option("--threads", type=_range("threads"), default=0,
               help="Worker threads  [default: all available CPUs]")
 @click.option("--seed", type=_range("seed"), default=1, show_default=True,
-              help="Random seed; with --threads 1 two runs write identical files (with --scheduler, on up to "
-                   "two workers).")
+              help="Random seed; with --threads 1 two runs write identical files (with --scheduler too).")
 @click.option("--cbow-sum", is_flag=True, help="CBOW sums the context vectors instead of averaging them.")
 @click.option("--exact/--batched", default=None,
               help="Skip-gram kernel: --exact does word2vec.c's pair-by-pair updates; --batched shares each "

@@ -37,8 +37,8 @@ core, Dask carries the work and the results):
    the same share of every shard (:func:`round_plan`; a schedule's first epoch starts with warm-up
    rounds of ``sync_words / 64`` words doubling up to ``sync_words``); in a round every worker trains
    the chunks of its share with the multithreaded kernels on its own copy of the weights (local
-   SGD). With one thread a worker and a seed, a run on two workers gives the same weights every time
-   (on three or more, the last bits follow the order the changes arrive in: :class:`_Combiner`). The
+   SGD). With one thread a worker, a seed gives the same weights every time, on any number of workers
+   (the client then adds the changes in a fixed order: :class:`_SumOrder`). The
    learning rate follows one schedule over
    all workers' words: a round starts at the rate of the words all workers finished before it, ends
    at the rate after it, and each worker interpolates between the two over its own share.
@@ -888,10 +888,51 @@ def contraction(partner: np.ndarray, alpha: float, dim: int, weights: Optional[n
     return alpha * 0.2 * mean / dim
 
 
+class _SumOrder:
+    """The order the client adds the workers' changes of a round in (:class:`_Combiner`).
+
+    A float sum of three or more terms depends on the order of its terms, so when a run can repeat itself
+    bit for bit (``fixed``: one thread a worker) the changes are added in shard order,
+    ``((Δ_0 + Δ_1) + Δ_2) + …``: the first two in whichever order they come (``a + b`` is ``b + a``, the
+    shares' sums too), every later one once all before it are in. A finished round waits on its worker
+    until its turn, so the client still holds one change at a time; the cost is time, when an early
+    shard finishes after later ones: their changes are then taken and added one after the other (on two
+    workers, none). Otherwise each change is added as it comes."""
+
+    def __init__(self, fixed: bool):
+        self.fixed = fixed
+        self.done: set = set()
+        self.waiting: Dict[int, Any] = {}
+
+    def came(self, k: int, future) -> None:
+        """Shard ``k``'s round finished (``future``)."""
+        self.waiting[k] = future
+
+    def turns(self):
+        """``(shard, future)`` of every finished round whose turn has come, in turn. A shard's turn passes on
+        once :meth:`added` says its change is in; a round sent again comes back through :meth:`came`."""
+        while self.waiting:
+            if self.fixed:
+                turn = len(self.done)
+                k = next((k for k in ((0, 1) if turn < 2 else (turn,)) if k in self.waiting), None)
+                if k is None:
+                    return
+            else:
+                k = next(iter(self.waiting))
+            yield k, self.waiting.pop(k)
+
+    def added(self, k: int) -> None:
+        self.done.add(k)
+
+
+def _as_completed(futures: list):
+    """Dask's ``as_completed`` of ``futures`` (a name of this module, so that tests can choose the order)."""
+    return _dask().as_completed(futures)
+
+
 class _Combiner:
-    """:func:`combine` for one matrix, taking the workers' changes one at a time as they arrive (so
-    the client holds one change at a time, not one per worker), then applying the result in place. The sums
-    follow the order of arrival, so on three or more workers two runs of the same seed differ in the last bits."""
+    """:func:`combine` for one matrix, taking the workers' changes one at a time (so the client holds one change
+    at a time, not one per worker; in the order :class:`_SumOrder` gives), then applying the result in place."""
 
     def __init__(self, matrix: np.ndarray, eta: float, dim: Optional[int] = None,
                  pool: Optional[ThreadPoolExecutor] = None):
@@ -1119,9 +1160,10 @@ class _DistributedRun:
         etas = self._contractions((alpha_begin + alpha_end) / 2)
         combiners = [_Combiner(matrix, eta, self.model.dim, self.pool) for matrix, eta in zip(self.model.weights, etas)]
         last_result, bytes_in = None, 0
-        pending = distributed.as_completed(list(futures))
-        for future in pending:
-            k = futures.pop(future)
+
+        def take(k: int, future) -> bool:
+            """Add shard ``k``'s finished round to the combine; False when it had to be sent again."""
+            nonlocal last_result, bytes_in
             try:
                 result = future.result()
             except distributed.KilledWorker:
@@ -1141,7 +1183,7 @@ class _DistributedRun:
                 again = submit(k, self._send(tuple(self.model.weights)))
                 futures[again] = k
                 pending.add(again)
-                continue
+                return False
             changes, occurrences, loss, predictions, trained, words = result
             del result
             for combiner, change, updates in zip(combiners, changes, expected_updates(self.model, occurrences)):
@@ -1155,6 +1197,15 @@ class _DistributedRun:
                 raise TrainingDiverged(f"training diverged in epoch {epoch + 1} (shard {k}): the loss is "
                                        f"{loss}; lower the learning rate (alpha {p.alpha} now)")
             bar.update(words)
+            return True
+
+        order = _SumOrder(fixed=self.options["threads"] == 1)
+        pending = _as_completed(list(futures))
+        for future in pending:
+            order.came(futures.pop(future), future)
+            for k, finished in order.turns():
+                if take(k, finished):
+                    order.added(k)
         update = tuple(combiner.apply() for combiner in combiners)
         self.version += 1
         self.update_copies = self._send(update)
