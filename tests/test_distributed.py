@@ -740,6 +740,67 @@ def test_a_run_stopped_between_syncs_resumes_to_the_same_bytes(cluster, sample_p
     assert np.array_equal(resumed.model.weights.syn1neg, whole.model.weights.syn1neg)
 
 
+def test_a_run_that_loses_its_scheduler_keeps_the_last_sync_and_resumes_to_the_same_bytes(cluster, sample_path,
+                                                                                          tmp_path):
+    """The command loses its scheduler mid-run (Dask gives up reconnecting and closes the client; here the
+    client is closed before round 5): the run ends with one error naming the scheduler and the checkpoint, which
+    holds the last sync, so resuming gives the uninterrupted run. (Killing a real `dask scheduler` under `w2v
+    train` goes the same way, after Dask's 10 s of trying to reconnect.)"""
+    whole = distributed.train([sample_path], cluster=cluster, epochs=2, sync_words=55_000, **SMALL)
+    checkpoint, address = str(tmp_path / "c.w2vm"), cluster.client.scheduler.address
+    with distributed.connect(address) as other:
+        def lose_the_scheduler_before_round_5(position):
+            if position.chunk == 5:
+                other.client.close()
+            return False
+
+        with pytest.raises(OSError) as raised:
+            distributed.train([sample_path], cluster=other, epochs=2, sync_words=55_000, checkpoint=checkpoint,
+                              round_callback=lose_the_scheduler_before_round_5, **SMALL)
+    assert str(raised.value) == (f"lost the Dask scheduler at {address}: Dask could not reconnect to it; the "
+                                 f"checkpoint {checkpoint} holds the model up to the last sync (resume with --resume "
+                                 f"{checkpoint})")
+    stopped = Model.load(checkpoint)
+    assert (stopped.position.epoch, stopped.position.chunk) == (0, 5)
+    resumed = distributed.train_model(stopped, [sample_path], cluster=cluster)
+    assert np.array_equal(resumed.model.weights.syn0, whole.model.weights.syn0)
+    assert np.array_equal(resumed.model.weights.syn1neg, whole.model.weights.syn1neg)
+
+
+def test_the_command_keeps_the_dask_clients_own_error_off_its_output(sample_path, tmp_path):
+    """Losing its scheduler, Dask's client logs an error of its own before the command's one line: with
+    --scheduler the command lets that logger through with critical messages only."""
+    import logging
+    logger = logging.getLogger("distributed.client")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        result = run("train", sample_path, "-o", tmp_path / "v.bin", "--scheduler", "local:0")
+        assert result.exit_code == 1 and "local:N needs a number of workers" in result.output
+        assert not logger.isEnabledFor(logging.ERROR) and logger.isEnabledFor(logging.CRITICAL)
+    finally:
+        logger.setLevel(level)
+
+
+def test_a_sync_that_reaches_no_worker_goes_out_whole_with_the_next_round(cluster, sample_path, monkeypatch):
+    """The combined change is in the command's weights once made: when it cannot be sent, the next round sends
+    the whole weights instead (or stops there, the round kept), and the run is the same, bit for bit."""
+    whole = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, **SMALL)
+    send, failed = distributed._DistributedRun._send, []
+
+    def lose_the_third_sync(self, data):
+        if isinstance(data, tuple) and isinstance(data[0], tuple) and self.version == 3 and not failed:
+            failed.append(self.version)  # (a sync's change: one (rows, values, scale) a matrix)
+            raise OSError("could not send the weights to the Dask workers (no worker is left)")
+        return send(self, data)
+
+    monkeypatch.setattr(distributed._DistributedRun, "_send", lose_the_third_sync)
+    again = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, **SMALL)
+    assert failed == [3]
+    assert np.array_equal(again.model.weights.syn0, whole.model.weights.syn0)
+    assert np.array_equal(again.model.weights.syn1neg, whole.model.weights.syn1neg)
+
+
 def _record_kernel_widths():
     """(Runs on a worker.) Wrap the round's kernel_function to note the row length each round asks for."""
     from w2v import distributed as on_worker

@@ -205,6 +205,17 @@ def source_files(paths: Sequence[str]) -> List[str]:
         return resolve_sources(paths)
 
 
+def _quiet_dask_client() -> None:
+    """Dask's client in this process logs only critical messages: when it loses the scheduler it logs an error of
+    its own, and the command then stops with one line saying so (and what the checkpoint holds)."""
+    import logging
+    try:
+        import distributed  # noqa: F401 - (its import sets its loggers' levels: this comes after)
+    except ImportError:  # (the run says what to install)
+        return
+    logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
+
+
 @contextlib.contextmanager
 def _stdin_saved(corpus: Sequence[str], folder: Optional[str], where: str):
     """``corpus`` with standard input (``-``) saved to a temporary file in ``folder`` (default: the system's
@@ -484,6 +495,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     every = None if checkpoint_every is None else 60.0 * checkpoint_every
     try:
         with user_errors():
+            if scheduler:
+                _quiet_dask_client()
             if resume or init:
                 result = _train_further(ctx, list(corpus), options, resume or init, bool(resume), update_vocab,
                                         allow_other_corpus, save_vocab, reserve, checkpoint, every, cache_dir,

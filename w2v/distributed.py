@@ -78,7 +78,9 @@ worker has neither the shard nor the weights, so it answers "stale", and the cli
 full weights with the task again (it encodes the shard from the shared files). When Dask gives up
 (the task killed its workers three times, ``distributed.scheduler.allowed-failures``), the run stops
 with one clear error and, with a checkpoint file, a checkpoint of the last sync; the vectors are
-never written partly.
+never written partly. So does a run whose client loses the scheduler (Dask closes the client once it has
+tried to reconnect for ``CONNECT_SECONDS``), or cannot send the weights to any worker. A combined change
+that reaches no worker is not lost: it is in the client's weights, and the next round sends them whole.
 
 Checkpoints are written after every epoch, every ``checkpoint_every`` seconds between rounds, and
 when stopped; the position counts rounds (``Position.chunk``), and the checkpoint records the number
@@ -146,7 +148,8 @@ SEND_BYTES_PER_SECOND = 20e6
 CLOSE_SECONDS = 20
 #: How long closing a local cluster waits for its workers to be told to log nothing more.
 QUIET_SECONDS = 5.0
-#: Seconds connecting to a scheduler (``tcp://HOST:PORT``) may take before it is reported unreachable.
+#: Seconds connecting to a scheduler (``tcp://HOST:PORT``) may take before it is reported unreachable; also how long
+#: the client tries to reconnect to it when the connection drops (Dask uses its timeout for both).
 CONNECT_SECONDS = 10.0
 #: Seconds the command waits for a tiny piece of data sent straight to a worker before it moves all data
 #: through the scheduler instead (:func:`_reach_workers`).
@@ -1080,6 +1083,8 @@ class _DistributedRun:
                  cache_dir, progress: bool, say, stop: threading.Event, checkpoint, checkpoint_every, force,
                  round_callback, spools: Optional[_CountSpools] = None, phrasing: Optional[tuple] = None):
         self.client, self.model, self.corpus = cluster.client, model, corpus
+        address = getattr(cluster.client.scheduler, "address", None)
+        self.at = f" at {address}" if isinstance(address, str) else ""  # (for messages)
         self.spools, self.phrasing = spools, phrasing
         self.workers, self.n = workers, len(workers)
         self.run = uuid.uuid4().hex
@@ -1208,7 +1213,10 @@ class _DistributedRun:
                     order.added(k)
         update = tuple(combiner.apply() for combiner in combiners)
         self.version += 1
-        self.update_copies = self._send(update)
+        try:
+            self.update_copies = self._send(update)
+        except OSError:  # the round is in the model: the next round sends the whole weights, or stops there
+            self.update_copies = {}
         bytes_out = sum(_nbytes(u) for u in update) * len(self.update_copies)
         self.syncs.append(SyncStats(time.perf_counter() - last_result, bytes_in, bytes_out))
         return planned
@@ -1227,13 +1235,18 @@ class _DistributedRun:
                                      for part in (data if isinstance(data, tuple) else ())) / SEND_BYTES_PER_SECOND
         failure: BaseException = TimeoutError(f"no answer in {seconds:.0f} s")
         for _ in range(3):
-            boxes = _scatter_each(self.client, data, self._live_workers(), seconds)
+            if self.client.status in ("closing", "closed"):  # (Dask gave up reconnecting to the scheduler)
+                raise OSError(f"lost the Dask scheduler{self.at}: Dask could not reconnect to it")
+            workers = self._live_workers()
+            if not workers:
+                failure = OSError("no worker is left")
+            boxes = _scatter_each(self.client, data, workers, seconds)
             copies = {worker: box["future"] for worker, box in boxes.items() if "future" in box}
             failure = next((box["error"] for box in boxes.values() if "error" in box), failure)
             if copies:
                 return copies
             time.sleep(1.0)
-        raise OSError(f"could not send the weights to the Dask workers ({failure})")
+        raise OSError(f"could not send the weights to the Dask workers ({_first_line(failure)})")
 
     def _live_workers(self) -> List[str]:
         try:
@@ -1296,7 +1309,7 @@ class _DistributedRun:
                     tallies = (p.loss, p.predictions, p.trained, p.words)
                     try:
                         p.words_done += self._round(p.epoch, r, plan, bar)
-                    except _WorkersLost as lost:  # the model is as the last sync left it: keep that
+                    except (_WorkersLost, OSError) as lost:  # the model is as the last sync left it: keep that
                         p.loss, p.predictions, p.trained, p.words = tallies
                         self.save_checkpoint()
                         kept = (f"; the checkpoint {self.checkpoint} holds the model up to the last sync (resume "
