@@ -762,9 +762,46 @@ def test_a_run_that_loses_its_scheduler_keeps_the_last_sync_and_resumes_to_the_s
                                  f"{checkpoint})")
     stopped = Model.load(checkpoint)
     assert (stopped.position.epoch, stopped.position.chunk) == (0, 5)
-    resumed = distributed.train_model(stopped, [sample_path], cluster=cluster)
+
+    def runs_held():  # (on each worker: whose runs it keeps shards of)
+        return sorted({key[0].split("/")[0] for key in distributed._SHARDS})
+    assert all(held == [other.client.id] for held in cluster.client.run(runs_held).values())  # (left behind)
+    said = []
+    resumed = distributed.train_model(stopped, [sample_path], cluster=cluster, log=said.append)
+    assert "2 workers dropped the shards or counts of runs whose command is gone" in said
+    assert all(other.client.id not in held for held in cluster.client.run(runs_held).values())
     assert np.array_equal(resumed.model.weights.syn0, whole.model.weights.syn0)
     assert np.array_equal(resumed.model.weights.syn1neg, whole.model.weights.syn1neg)
+
+
+def test_a_worker_drops_only_what_runs_of_departed_clients_left():
+    """What a run keeps on a worker is keyed by its client's id: a new run has the workers drop the shards and
+    count spools of clients no longer connected, and keep those of clients still there (another command's run)."""
+    from types import SimpleNamespace
+    closed = []
+
+    def kept(name):
+        return SimpleNamespace(pool=None, encoded=SimpleNamespace(close=lambda: closed.append(name)),
+                               close=lambda: closed.append(name))
+    keys = {"shard": [("Client-live/1", 0), ("Client-gone/2", 0), ("Client-gone/2", 1), ("test-run", 0)],
+            "spool": [("Client-live/3", 0), ("Client-gone/4", 0), ("test-count", 0)]}
+    try:
+        for key in keys["shard"]:
+            distributed._SHARDS[key] = kept(key)
+        for key in keys["spool"]:
+            distributed._SPOOLED[key] = kept(key)
+        assert asyncio.run(distributed._forget_orphans(["Client-live"])) == 2  # one run, one count
+        assert sorted(closed) == [("Client-gone/2", 0), ("Client-gone/2", 1), ("Client-gone/4", 0)]
+        assert [key for key in keys["shard"] if key in distributed._SHARDS] == [("Client-live/1", 0), ("test-run", 0)]
+        assert [key for key in keys["spool"] if key in distributed._SPOOLED] == [("Client-live/3", 0),
+                                                                                  ("test-count", 0)]
+        assert "Client-gone/4" in distributed._SPOOLS_DROPPED  # (a part still counting for it keeps no spool)
+    finally:
+        for key in keys["shard"]:
+            distributed._SHARDS.pop(key, None)
+        for key in keys["spool"]:
+            distributed._SPOOLED.pop(key, None)
+        distributed._SPOOLS_DROPPED.discard("Client-gone/4")
 
 
 def test_the_command_keeps_the_dask_clients_own_error_off_its_output(sample_path, tmp_path):

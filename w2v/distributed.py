@@ -81,6 +81,9 @@ with one clear error and, with a checkpoint file, a checkpoint of the last sync;
 never written partly. So does a run whose client loses the scheduler (Dask closes the client once it has
 tried to reconnect for ``CONNECT_SECONDS``), or cannot send the weights to any worker. A combined change
 that reaches no worker is not lost: it is in the client's weights, and the next round sends them whole.
+What a run keeps on a worker is keyed by its client's id (:func:`_run_key`), and every run first has the
+workers drop what runs of clients no longer connected left there (:func:`_drop_orphans`): a command that was
+killed or cut off never said it was done.
 
 Checkpoints are written after every epoch, every ``checkpoint_every`` seconds between rounds, and
 when stopped; the position counts rounds (``Position.chunk``), and the checkpoint records the number
@@ -414,11 +417,55 @@ def _reach_workers(cluster: Cluster, workers: List[str], say) -> None:
     client.direct_to_workers = True
 
 
+def _run_key(client) -> str:
+    """A new key for a run's shards or a count's spools on the workers: the client's id, then a random part, so
+    that a worker can tell whose they are (:func:`_forget_orphans`)."""
+    return f"{client.id}/{uuid.uuid4().hex}"
+
+
+def _clients_on_scheduler(dask_scheduler) -> List[str]:
+    """The ids of the clients connected to the scheduler (runs on the scheduler)."""
+    return list(dask_scheduler.clients)
+
+
+async def _forget_orphans(live: List[str]) -> int:
+    """Drop the shards and count spools of runs whose client is not among ``live`` (runs on every worker, in its
+    event loop): a command that was killed, or lost its scheduler, never told the workers to drop them
+    (:func:`_forget`), and a run's shard holds its part and two copies of the weights. Returns how many."""
+    def orphan(key: str) -> bool:
+        return "/" in key and key.split("/", 1)[0] not in live
+    with _LOCK:
+        runs = {key[0] for key in _SHARDS if orphan(key[0])}
+        counts = {key[0] for key in _SPOOLED if orphan(key[0])}
+        _SPOOLS_DROPPED.update(counts)
+    for run in runs:
+        await _forget(run)
+    for key in counts:
+        await _forget_spools(key)
+    return len(runs) + len(counts)
+
+
+def _drop_orphans(cluster: Cluster, say) -> None:
+    """Have the workers drop what runs of commands no longer connected left on them (:func:`_forget_orphans`);
+    says how many workers did. Best effort: a scheduler or a worker that does not answer leaves them."""
+    try:
+        live = cluster.client.run_on_scheduler(_clients_on_scheduler)
+        dropped = cluster.client.run(_forget_orphans, live)
+    except Exception:  # noqa: BLE001 - cleaning up after others never stops this run
+        return
+    freed = sorted(worker for worker, n in dropped.items() if n)
+    if freed:
+        say(f"{len(freed)} worker{'s' if len(freed) != 1 else ''} dropped the shards or counts of runs whose "
+            f"command is gone")
+
+
 def _workers_ready(cluster: Cluster, files: Sequence[str], say) -> List[str]:
-    """Before any work of a run: the workers (waited for), checked (:func:`_check_workers`), reached directly
+    """Before any work of a run: the workers (waited for), checked (:func:`_check_workers`), cleared of what dead
+    runs left (:func:`_drop_orphans`), reached directly
     where they can be (:func:`_reach_workers`) and told how the files split into parts (:func:`_prepare_parts`)."""
     workers = _wait_for_workers(cluster)
     _check_workers(cluster, files)
+    _drop_orphans(cluster, say)
     _reach_workers(cluster, workers, say)
     _prepare_parts(cluster, workers, files, say)
     return workers
@@ -1087,7 +1134,7 @@ class _DistributedRun:
         self.at = f" at {address}" if isinstance(address, str) else ""  # (for messages)
         self.spools, self.phrasing = spools, phrasing
         self.workers, self.n = workers, len(workers)
-        self.run = uuid.uuid4().hex
+        self.run = _run_key(self.client)
         self.sync_words, self.cache_dir, self.say, self.stop = sync_words, cache_dir, say, stop
         self.progress = progress
         self.checkpoint, self.checkpoint_every, self.force = checkpoint, checkpoint_every, force
@@ -1387,7 +1434,7 @@ def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: Tra
     from .vocab import vocabulary_and_entry_ids, vocabulary_from_count
     client, n = cluster.client, len(workers)
     prune_at = options.count_limit
-    key = uuid.uuid4().hex
+    key = _run_key(client)
     futures = [client.submit(_count_part, corpus.files, options.lowercase, k, n, prune_at, options.threads,
                              asdict(options), (key, cache_dir), phrasing, workers=[workers[k]],
                              allow_other_workers=True, pure=False)
