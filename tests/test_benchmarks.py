@@ -330,7 +330,8 @@ def test_the_guard_only_variant_guards_one_matrix_of_each_rounds_three(monkeypat
     assert np.allclose(made[0], summed) and np.allclose(made[3], summed)
 
 
-NAMED_RESULTS = ["bzip2_blocks.py", "bzip2_layout.py", "combine_oracle.py", "compare.py", "distributed_files.py",
+NAMED_RESULTS = ["bzip2_blocks.py", "bzip2_layout.py", "combine_oracle.py", "compare.py", "distributed_count_memory.py",
+                 "distributed_files.py",
                  "distributed_runs.py",
                  "distributed_same_stream.py", "distributed_timeline.py",
                  "end_to_end.py", "first_run.py", "many_files.py", "merge_shards.py", "model_runs.py",

@@ -443,10 +443,19 @@ def test_phrases_are_counted_and_joined_by_the_workers(cluster, sample_path, tmp
     one_machine = w2v.train(sample_path, epochs=1, **phrasing, **SMALL).model.vocab
     for module, name in ((scan, "count"), (scan, "count_and_spool"), (phrases, "count_pairs")):
         monkeypatch.setattr(module, name, lambda *args, **kwargs: pytest.fail("this process counted the text"))
+    gathered, gather = [], distributed._gather
+
+    def gather_noted(client, futures, doing):
+        gathered.append((doing, len(futures)))
+        return gather(client, futures, doing)
+    monkeypatch.setattr(distributed, "_gather", gather_noted)
     said = []
     whole = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, log=said.append,
                               **phrasing, **SMALL)
     monkeypatch.undo()
+    # the parts' counts come one at a time, each merged before the next: 2 passes x (tokens, pairs) x 2 parts
+    assert [n for doing, n in gathered if doing == "counting phrases"] == [1] * 8
+    assert [n for doing, n in gathered if doing == "counting the vocabulary"] == [1] * 2
     assert "counting phrases on 2 workers (pass 2 of 2)..." in said
     assert sum(message.startswith("phrases: ") for message in said) == 2
     assert whole.model.vocab.words == one_machine.words and any("_" in w for w in one_machine.words)
@@ -545,6 +554,20 @@ def test_a_seed_repeats_a_run_on_three_workers_whatever_order_the_rounds_end_in(
         assert np.array_equal(runs[0].model.weights.syn1neg, runs[1].model.weights.syn1neg)
     finally:
         _two_workers(cluster)
+
+
+def test_the_parts_counts_are_fetched_one_at_a_time_as_the_merge_takes_them():
+    class Client:
+        fetched: list = []
+
+        def gather(self, futures):
+            self.fetched.extend(futures)
+            return [f"count of {future}" for future in futures]
+
+    client, futures = Client(), ["part 0", "part 1", "part 2"]
+    each = distributed._each_gathered(client, futures, "counting")
+    assert next(each) == "count of part 0" and client.fetched == ["part 0"] and futures == ["part 1", "part 2"]
+    assert list(each) == ["count of part 1", "count of part 2"] and futures == []
 
 
 def test_the_combine_rule_on_hand_made_changes():
@@ -1135,6 +1158,16 @@ def test_the_distributed_timeline_finds_every_part_of_a_sync(sample_path):
     assert all(parts[key] >= 0 for key in ("spread", "take", "combine", "send")), parts
     assert parts["gap"] >= parts["take"] + parts["combine"] + parts["send"] - 1e-3, parts
     assert len(row["worker_words_per_s"]) == 2 and min(row["worker_words_per_s"]) > 0
+
+
+def test_the_count_memory_benchmark_counts_on_the_workers(cluster, sample_path):
+    """benchmarks/distributed_count_memory.py calls private names of w2v.distributed: a renamed one fails here."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import distributed_count_memory
+    row = distributed_count_memory.run(sample_path, 2, 1, cluster)
+    one_machine, _ = build_vocabulary(Corpus([sample_path]))
+    assert row["words"] == len(one_machine) and row["tokens"] == int(one_machine.counts.sum())
+    assert 0 < row["before_mib"] and 0 < row["peak_mib"] and row["seconds"] > 0
 
 
 def _free_port() -> int:

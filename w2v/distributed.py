@@ -18,7 +18,8 @@ core, Dask carries the work and the results):
 2. **Vocabulary.** Each worker counts its part with the compiled counting pass, writing down each token's
    entry in its count as it goes (:func:`w2v.scan.count_and_spool`, spooled on the worker), and sends back
    its token table; the client merges the tables in part order with the same pruning rule
-   (:func:`w2v.scan.merge_mapped`, which also says where each part's entries went) and keeps the vocabulary
+   (:func:`w2v.scan.merge_mapped`, which also says where each part's entries went), taking each when the merge
+   comes to it (:func:`_each_gathered`: one part's table held at a time) and keeps the vocabulary
    as a single machine does (:func:`w2v.vocab.vocabulary_and_entry_ids`). Without pruning (fewer distinct
    tokens than ``--count-limit``, 21 million) the vocabulary is identical to the single-machine one.
    A model trained further with new words (``--init --update-vocab``) is counted the same way, and the
@@ -189,6 +190,19 @@ def _gather(client, futures, doing: str) -> list:
                       f"why)") from None
     except CancelledError:
         raise OSError(f"the Dask cluster lost a task while {doing} (a worker died); nothing was written") from None
+
+
+def _each_gathered(client, futures: list, doing: str):
+    """The results of ``futures`` one at a time, in order, as :func:`_gather` gives them: each is fetched once
+    the one before is done with, and its future let go, so that the client holds one worker's answer at a
+    time (a part's token or pair count: up to a few hundred MB each on a web-scale corpus) instead of all of
+    them. The list is emptied as it goes: the caller keeps no other reference to its futures."""
+    while futures:
+        future = futures.pop(0)
+        result = _gather(client, [future], doing)[0]
+        del future
+        yield result
+        del result
 
 
 def _quiet_logs() -> None:
@@ -1446,11 +1460,13 @@ def _count_on(cluster: Cluster, workers: List[str], corpus: Corpus, options: Tra
         scan.prepare("vocabulary")
         if into is not None:
             scan.prepare("lookup")
-        parts = _gather(client, futures, "counting the vocabulary")
-        del futures
-        counted, wheres = scan.merge_mapped(parts, prune_at)
-        pruned_parts = [part_pruned > 0 for _, _, part_pruned in parts]
-        del parts
+        pruned_parts: List[bool] = []
+
+        def parts():  # (each part's count merged before the next is fetched)
+            for part in _each_gathered(client, futures, "counting the vocabulary"):
+                pruned_parts.append(part[2] > 0)
+                yield part
+        counted, wheres = scan.merge_mapped(parts(), prune_at)
         source = ", ".join(corpus.files)
         if into is not None:  # the new words merged into the model's, whose rows do not follow this count
             new_words, summary = vocabulary_from_count(counted, options.min_count, options.max_vocab, source,
@@ -1576,14 +1592,14 @@ def _phrases_on(cluster: Cluster, workers: List[str], corpus: Corpus, settings: 
     for number, threshold in enumerate(thresholds, 1):
         say(f"counting phrases on {n} workers (pass {number} of {len(thresholds)})...")
         before = _shared(client, (list(joins), settings["delimiter"], False)) if joins else None
-        words = scan.merge(_gather(client, [
+        words = scan.merge(_each_gathered(client, [
             client.submit(_count_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, None, None, before,
                           workers=[workers[k]], allow_other_workers=True, pure=False) for k in range(n)],
-                                   "counting phrases"), prune_at)
+                                          "counting phrases"), prune_at)
         words = frequent_tokens(words, min_count)  # (the token table each worker gets)
         at_least, (table, *counting) = pair_settings(words, min_count, threshold, scoring)
         table = _shared(client, table)
-        pairs = merge_pairs(_gather(client, [
+        pairs = merge_pairs(_each_gathered(client, [
             client.submit(_count_pairs_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, before,
                           (table, *counting), workers=[workers[k]], allow_other_workers=True, pure=False)
             for k in range(n)], "counting phrases"), prune_at)

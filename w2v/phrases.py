@@ -219,6 +219,7 @@ def merge_pairs(parts, prune_at: Optional[int] = 40_000_000) -> Tuple[np.ndarray
     pairs, n, pruned = kernels.pairs_new(1 << 16), 0, 0
     for part_pairs, _, part_pruned in parts:
         pairs, n = kernels.pairs_merge(pairs, n, part_pairs)
+        del part_pairs  # (a part fetched as the merge goes is let go before the next comes)
         pruned = max(pruned, part_pruned)
         while prune_at is not None and n > prune_at:
             pruned += 1

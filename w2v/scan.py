@@ -893,6 +893,7 @@ def merge_mapped(parts, prune_at: Optional[int]) -> Tuple[Counted, Optional[List
     for (hashes, entries, arena), tokens, part_pruned in parts:
         table, n, used, where = kernels.table_merge_map(table, n, used, (no_slots, entries, arena), len(entries),
                                                         hashes)
+        del hashes, entries, arena  # (a part fetched as the merge goes is let go before the next comes)
         total += tokens
         before = max(pruned, part_pruned)
         table, n, used, pruned = _prune(table, n, used, before, prune_at)
