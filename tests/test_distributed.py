@@ -847,6 +847,19 @@ def test_the_command_keeps_the_dask_clients_own_error_off_its_output(sample_path
         logger.setLevel(level)
 
 
+def test_a_syncs_seconds_count_from_the_last_rounds_end(cluster, sample_path, monkeypatch):
+    """What a sync costs the workers starts when the last round ends: taking its change in counts (here made
+    to take 0.05 s longer a change), not only what comes after it."""
+    real = distributed.expected_updates
+
+    def slow(*args):
+        time.sleep(0.05)
+        return real(*args)
+    monkeypatch.setattr(distributed, "expected_updates", slow)
+    result = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=400_000, **SMALL)
+    assert len(result.syncs) >= 3 and min(sync.seconds for sync in result.syncs) >= 0.05, result.syncs
+
+
 def test_a_sync_that_reaches_no_worker_goes_out_whole_with_the_next_round(cluster, sample_path, monkeypatch):
     """The combined change is in the command's weights once made: when it cannot be sent, the next round sends
     the whole weights instead (or stops there, the round kept), and the run is the same, bit for bit."""

@@ -1122,7 +1122,8 @@ def combine(old: np.ndarray, changes: Sequence[Tuple[Optional[np.ndarray], np.nd
 # -- the client ------------------------------------------------------------------------------------
 @dataclass
 class SyncStats:
-    """One sync: seconds from the round's end on the slowest worker to the new weights sent, bytes each way."""
+    """One sync: seconds from the end of the round's last shard, as the client learns it, to the combined change
+    sent (taking in the changes not in yet, the combine, sending), and the bytes each way."""
     seconds: float
     bytes_in: int
     bytes_out: int
@@ -1225,11 +1226,11 @@ class _DistributedRun:
         sent = [0] * self.n
         etas = self._contractions((alpha_begin + alpha_end) / 2)
         combiners = [_Combiner(matrix, eta, self.model.dim, self.pool) for matrix, eta in zip(self.model.weights, etas)]
-        last_result, bytes_in = None, 0
+        last_came, bytes_in = time.perf_counter(), 0
 
         def take(k: int, future) -> bool:
             """Add shard ``k``'s finished round to the combine; False when it had to be sent again."""
-            nonlocal last_result, bytes_in
+            nonlocal bytes_in
             try:
                 result = future.result()
             except distributed.KilledWorker:
@@ -1256,7 +1257,6 @@ class _DistributedRun:
                 bytes_in += _nbytes(change)
                 combiner.add(change, updates)
             del changes
-            last_result = time.perf_counter()
             p.loss, p.predictions, p.trained, p.words = (p.loss + loss, p.predictions + predictions,
                                                          p.trained + trained, p.words + words)
             if not math.isfinite(loss):
@@ -1268,6 +1268,7 @@ class _DistributedRun:
         order = _SumOrder(fixed=self.options["threads"] == 1)
         pending = _as_completed(list(futures))
         for future in pending:
+            last_came = time.perf_counter()  # (the last round's end, as this machine learns it, at the loop's end)
             order.came(futures.pop(future), future)
             for k, finished in order.turns():
                 if take(k, finished):
@@ -1279,7 +1280,7 @@ class _DistributedRun:
         except OSError:  # the round is in the model: the next round sends the whole weights, or stops there
             self.update_copies = {}
         bytes_out = sum(_nbytes(u) for u in update) * len(self.update_copies)
-        self.syncs.append(SyncStats(time.perf_counter() - last_result, bytes_in, bytes_out))
+        self.syncs.append(SyncStats(time.perf_counter() - last_came, bytes_in, bytes_out))
         return planned
 
     def _send(self, data) -> Dict[str, Any]:
