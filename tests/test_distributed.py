@@ -562,8 +562,11 @@ def test_a_seed_repeats_a_run_on_three_workers_whatever_order_the_rounds_end_in(
 
 
 def test_the_parts_counts_are_fetched_one_at_a_time_as_the_merge_takes_them():
+    """The command fetches a part's count when the merge takes it, and lets its future go, so it holds one
+    part's count at a time whatever the number of workers."""
     class Client:
-        fetched: list = []
+        def __init__(self):
+            self.fetched = []
 
         def gather(self, futures):
             self.fetched.extend(futures)
