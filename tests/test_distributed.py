@@ -863,6 +863,34 @@ def test_a_syncs_seconds_count_from_the_last_rounds_end(cluster, sample_path, mo
     assert len(result.syncs) >= 3 and min(sync.seconds for sync in result.syncs) >= 0.05, result.syncs
 
 
+def test_a_worker_that_joins_during_a_run_is_sent_no_syncs(cluster, sample_path, monkeypatch):
+    """The syncs go to the run's workers: one that joined since holds no shard (and would be sent the whole
+    weights if it took one over), so it is sent nothing, and the run trains the same bits."""
+    whole = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, **SMALL)
+    first = list(cluster.workers)
+    scatter, sent_to = distributed._scatter_each, []
+
+    def noted(client, data, workers, seconds, **options):
+        sent_to.append(sorted(workers))
+        return scatter(client, data, workers, seconds, **options)
+
+    def add_a_worker_before_round_3(position):
+        if position.chunk == 3 and len(cluster.workers) == 2:
+            cluster.local.scale(3)
+            cluster.client.wait_for_workers(3, timeout=120)
+        return False
+    monkeypatch.setattr(distributed, "_scatter_each", noted)
+    try:
+        again = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000,
+                                  round_callback=add_a_worker_before_round_3, **SMALL)
+        assert len(cluster.workers) == 3 and len(sent_to) >= 6
+        assert all(workers == first for workers in sent_to), sent_to
+    finally:
+        _two_workers(cluster)
+    assert np.array_equal(again.model.weights.syn0, whole.model.weights.syn0)
+    assert np.array_equal(again.model.weights.syn1neg, whole.model.weights.syn1neg)
+
+
 def test_a_sync_that_reaches_no_worker_goes_out_whole_with_the_next_round(cluster, sample_path, monkeypatch):
     """The combined change is in the command's weights once made: when it cannot be sent, the next round sends
     the whole weights instead (or stops there, the round kept), and the run is the same, bit for bit."""

@@ -1311,10 +1311,15 @@ class _DistributedRun:
         raise OSError(f"could not send the weights to the Dask workers ({_first_line(failure)})")
 
     def _live_workers(self) -> List[str]:
+        """The workers to send the run's data to: those of the run's start that are still there, or, when none
+        is, every worker the scheduler has (the shards moved there). Not a worker that joined since: it holds no
+        shard, and one that takes a shard over is sent the whole weights (a round's "stale"), so a copy of every
+        sync there would cost the network for nothing (and, were it out of direct reach, each send a wait)."""
         try:
-            return list(self.client.nthreads())
+            live = list(self.client.nthreads())
         except Exception:  # noqa: BLE001 - the scheduler is going away: nothing can be sent
             return []
+        return [worker for worker in live if worker in self.workers] or live
 
     def _copy_for(self, k: int, copies: Dict[str, Any]):
         """Shard ``k``'s worker's copy of some data, else another worker's that is still held; None if none is."""
