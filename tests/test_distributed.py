@@ -897,11 +897,11 @@ def test_a_sync_that_reaches_no_worker_goes_out_whole_with_the_next_round(cluste
     whole = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, **SMALL)
     send, failed = distributed._DistributedRun._send, []
 
-    def lose_the_third_sync(self, data):
+    def lose_the_third_sync(self, data, **kwargs):
         if isinstance(data, tuple) and isinstance(data[0], tuple) and self.version == 3 and not failed:
             failed.append(self.version)  # (a sync's change: one (rows, values, scale) a matrix)
             raise OSError("could not send the weights to the Dask workers (no worker is left)")
-        return send(self, data)
+        return send(self, data, **kwargs)
 
     monkeypatch.setattr(distributed._DistributedRun, "_send", lose_the_third_sync)
     again = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, **SMALL)
@@ -1037,10 +1037,19 @@ def test_a_round_whose_data_was_lost_is_sent_again_a_few_times(cluster, sample_p
         return future
 
     monkeypatch.setattr(distributed._DistributedRun, "_submit", losing)
+    scatter, weights_sent_to = distributed._scatter_each, []
+
+    def noted(client, data, workers, seconds, **options):
+        if isinstance(data, tuple) and isinstance(data[0], np.ndarray):  # (the whole weights)
+            weights_sent_to.append(len(workers))
+        return scatter(client, data, workers, seconds, **options)
+    monkeypatch.setattr(distributed, "_scatter_each", noted)
     checkpoint = str(tmp_path / "c.w2vm")
     if losses <= distributed.ROUND_RETRIES:
         result = distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, **SMALL)
         assert len(lost) == losses and len(result.syncs) == 9
+        # every worker gets the weights for the first round, then one copy for the round sent again
+        assert weights_sent_to == [2] + [1] * losses
         assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"
     else:
         with pytest.raises(OSError, match=r"lost 4 times in round 4 of epoch 1: workers keep dying; the checkpoint"):

@@ -1215,7 +1215,7 @@ class _DistributedRun:
             """Shard ``k``'s round, with the whole weights (``full_copies``) or the last sync's rows."""
             update = None if full_copies is not None else self._copy_for(k, self.update_copies)
             if full_copies is None and update is None:  # every copy of the rows was lost: send it all
-                full_copies = self._send(tuple(self.model.weights))
+                full_copies = self._send(tuple(self.model.weights), shard=k)
             return self._submit(_train_round, k, self.run, k, self.n, self.corpus.files, self._vocab_for(k),
                                 self.options, self.cache_dir, self.chunk_words, self.version, update,
                                 None if full_copies is None else self._copy_for(k, full_copies),
@@ -1247,7 +1247,7 @@ class _DistributedRun:
                         other.cancel()
                     raise _WorkersLost(f"the weights sent for shard {k} were lost {sent[k]} times in round "
                                        f"{r + 1} of epoch {epoch + 1}: workers keep dying")
-                again = submit(k, self._send(tuple(self.model.weights)))
+                again = submit(k, self._send(tuple(self.model.weights), shard=k))
                 futures[again] = k
                 pending.add(again)
                 return False
@@ -1283,9 +1283,11 @@ class _DistributedRun:
         self.syncs.append(SyncStats(time.perf_counter() - last_came, bytes_in, bytes_out))
         return planned
 
-    def _send(self, data) -> Dict[str, Any]:
-        """A copy of ``data`` on every live worker, by worker address: a future (a tuple of futures, one
-        an item, for a tuple).
+    def _send(self, data, shard: Optional[int] = None) -> Dict[str, Any]:
+        """A copy of ``data`` on every live worker of the run (:meth:`_live_workers`), by worker address: a
+        future (a tuple of futures, one an item, for a tuple). With ``shard``, data for that shard's round
+        alone (the whole weights, when its worker lost them): one copy, on its worker if that is still there,
+        else on another, from where Dask moves it to the worker that runs the round.
 
         Not Dask's broadcast (``Client.scatter(broadcast=True)``): its replication waits for ever, and
         every later broadcast with it, when a worker dies while it runs (dask/distributed#5704, #6578).
@@ -1300,6 +1302,8 @@ class _DistributedRun:
             if self.client.status in ("closing", "closed"):  # (Dask gave up reconnecting to the scheduler)
                 raise OSError(f"lost the Dask scheduler{self.at}: Dask could not reconnect to it")
             workers = self._live_workers()
+            if shard is not None and workers:
+                workers = [self.workers[shard] if self.workers[shard] in workers else workers[0]]
             if not workers:
                 failure = OSError("no worker is left")
             boxes = _scatter_each(self.client, data, workers, seconds)
