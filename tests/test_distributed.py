@@ -1058,6 +1058,47 @@ def test_a_round_whose_data_was_lost_is_sent_again_a_few_times(cluster, sample_p
         assert Model.load(checkpoint).position.chunk == 3  # the three rounds synced before
 
 
+def _a_round_that_runs_out_of_memory(*args, **kwargs):
+    """(Runs on a worker in place of a round.)"""
+    raise MemoryError("Unable to allocate 2.40 GiB for an array with shape (1000000, 300) and data type float32")
+
+
+def test_a_round_that_fails_on_its_worker_stops_the_run_at_the_last_sync(cluster, sample_path, tmp_path,
+                                                                          monkeypatch):
+    """An exception a round raises on its worker (here its memory) ends the run with one error saying which
+    shard and what, and the checkpoint of the last sync; not the worker's traceback."""
+    submit = distributed._DistributedRun._submit
+
+    def failing(self, function, k, *args, **kwargs):
+        if function is distributed._train_round and self.version == 3 and k == 1:
+            function = _a_round_that_runs_out_of_memory
+        return submit(self, function, k, *args, **kwargs)
+
+    monkeypatch.setattr(distributed._DistributedRun, "_submit", failing)
+    checkpoint = str(tmp_path / "c.w2vm")
+    with pytest.raises(OSError) as raised:
+        distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, checkpoint=checkpoint, **SMALL)
+    assert str(raised.value) == ("shard 1's round 4 of epoch 1 failed on its worker (MemoryError: Unable to allocate "
+                                 "2.40 GiB for an array with shape (1000000, 300) and data type float32); the "
+                                 f"checkpoint {checkpoint} holds the model up to the last sync (resume with --resume "
+                                 f"{checkpoint})")
+    assert Model.load(checkpoint).position.chunk == 3  # the three rounds synced before
+
+
+def test_a_task_that_fails_on_its_worker_before_training_is_one_line(cluster):
+    """A step before training whose task fails on its worker is one OSError saying so (nothing to keep yet); a
+    ValueError or OSError, worded for the user, stays as it is."""
+    future = cluster.client.submit(_a_round_that_runs_out_of_memory, pure=False)
+    with pytest.raises(OSError) as raised:
+        distributed._gather(cluster.client, [future], "counting the vocabulary")
+    assert str(raised.value) == ("a Dask worker failed while counting the vocabulary (MemoryError: Unable to "
+                                 "allocate 2.40 GiB for an array with shape (1000000, 300) and data type float32); "
+                                 "nothing was written")
+    unreadable = cluster.client.submit(open, "/no/such/file", pure=False)  # (a user's error keeps its own words)
+    with pytest.raises(FileNotFoundError):
+        distributed._gather(cluster.client, [unreadable], "counting the vocabulary")
+
+
 def test_when_dask_gives_up_on_a_round_the_checkpoint_holds_the_last_sync(sample_path, tmp_path):
     """With no failure allowed, killing the worker that runs a round ends the run with one error
     naming the checkpoint, which holds the model as the last sync left it."""

@@ -79,8 +79,10 @@ worker has neither the shard nor the weights, so it answers "stale", and the cli
 full weights with the task again (it encodes the shard from the shared files). When Dask gives up
 (the task killed its workers three times, ``distributed.scheduler.allowed-failures``), the run stops
 with one clear error and, with a checkpoint file, a checkpoint of the last sync; the vectors are
-never written partly. So does a run whose client loses the scheduler (Dask closes the client once it has
-tried to reconnect for ``CONNECT_SECONDS``), or cannot send the weights to any worker. A combined change
+never written partly. So does a round that fails on its worker with an exception of its own (its memory,
+its disk), saying which shard and what; and so does a run whose client loses the scheduler (Dask closes
+the client once it has tried to reconnect for ``CONNECT_SECONDS``), or cannot send the weights to any
+worker. A combined change
 that reaches no worker is not lost: it is in the client's weights, and the next round sends them whole.
 What a run keeps on a worker is keyed by its client's id (:func:`_run_key`), and every run first has the
 workers drop what runs of clients no longer connected left there (:func:`_drop_orphans`): a command that was
@@ -181,8 +183,9 @@ def _dask():
 
 def _gather(client, futures, doing: str) -> list:
     """``client.gather(futures)`` of a step before training (no checkpoint of it to keep), with Dask giving
-    up on a task (its workers kept dying: ``distributed.scheduler.allowed-failures``) or losing one as one
-    ``OSError`` saying what the cluster was ``doing``, not Dask's exception."""
+    up on a task (its workers kept dying: ``distributed.scheduler.allowed-failures``) or losing one, or a task
+    failing on its worker other than with a ValueError or OSError (which say what to do), as one ``OSError``
+    saying what the cluster was ``doing``, not Dask's exception."""
     try:
         return client.gather(futures)
     except _dask().KilledWorker:
@@ -190,6 +193,11 @@ def _gather(client, futures, doing: str) -> list:
                       f"why)") from None
     except CancelledError:
         raise OSError(f"the Dask cluster lost a task while {doing} (a worker died); nothing was written") from None
+    except (ValueError, OSError):  # (a worker's user error, worded for the user: a file it cannot read)
+        raise
+    except Exception as error:  # noqa: BLE001 - raised by a task on its worker (its memory, a bug)
+        raise OSError(f"a Dask worker failed while {doing} ({type(error).__name__}: {_first_line(error)}); "
+                      f"nothing was written") from None
 
 
 def _each_gathered(client, futures: list, doing: str):
@@ -1240,6 +1248,11 @@ class _DistributedRun:
                                    f"{epoch + 1}); see the workers' logs (memory limits?)") from None
             except CancelledError:  # its data was lost with a worker (Dask forgets a lost copy's dependents)
                 result = "lost"
+            except Exception as error:  # noqa: BLE001 - raised by the round on its worker (its memory, its disk)
+                for other in futures:
+                    other.cancel()
+                raise _WorkersLost(f"shard {k}'s round {r + 1} of epoch {epoch + 1} failed on its worker "
+                                   f"({type(error).__name__}: {_first_line(error)})") from None
             if isinstance(result, str):  # a worker took the shard over, or its data was lost: send the weights
                 sent[k] += 1
                 if sent[k] > ROUND_RETRIES:
