@@ -11,7 +11,8 @@ arrives), the combined change made (``_Combiner.apply``) and sent (``_Distribute
 after the first round it reports, as medians over the run's syncs:
 
 * ``spread``: the last worker's round end less the first's (what the faster workers wait for);
-* ``take``: from the last worker's end to this process holding its result (the change crossing over);
+* ``take``: from the last worker's end to this process holding the last result it adds (that worker's change
+  crossing over, and with one thread a worker any changes added after it in shard order);
 * ``combine``: adding the last result in and making the combined change;
 * ``send``: the combined change onto every worker;
 * ``start``: from the send's end to the last worker starting its next round;
@@ -108,7 +109,7 @@ def syncs_of(rounds_by_worker: list, events: list) -> list:
         made = [t for t in applies if last <= t <= send_start]  # the round's matrices, combined
         if not made:
             continue
-        took = [t for t in takes if last - 1e-3 <= t <= made[0]]  # the last worker's result is taken last
+        took = [t for t in takes if last - 1e-3 <= t <= made[0]]  # the last result taken (then the combine)
         if not took:
             continue
         next_start = max(rounds[r + 1][0] for rounds in rounds_by_worker)
