@@ -423,8 +423,9 @@ def _reach_workers(cluster: Cluster, workers: List[str], say) -> None:
     byte crosses two links and the scheduler's one Python process (on ``local:2`` and wiki8, a sync's sends
     took 0.10-0.23 s relayed against 0.03-0.08 s direct). Decided once a client, by sending each worker a
     few bytes directly (waited for ``REACH_SECONDS``); a client made with ``direct_to_workers`` set is left
-    as it is. Should a worker that joins later be out of reach, Dask's gathers fall back to the scheduler
-    by themselves and :meth:`_DistributedRun._send` skips it for a round."""
+    as it is. A worker that joins later is not probed: :meth:`_DistributedRun._send` sends it nothing (it
+    holds no shard), and should it take a shard over out of reach, Dask's gathers fall back to the scheduler
+    by themselves."""
     client = cluster.client
     if client.direct_to_workers is not None:
         return
