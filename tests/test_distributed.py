@@ -33,8 +33,16 @@ SMALL = dict(dim=16, threads=1, seed=3, chunk_words=20_000)
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.connect("local:2") as opened:
-        yield opened
+    """The module's cluster. Dask's local cluster closes the nanny of a worker it saw removed once
+    ``distributed.deploy.lost-worker-timeout`` (15 s) later if no worker of that name is registered by then, so
+    a second restart of the same worker whose gap spans that moment loses the worker for good: in CI a test's
+    ``restart_workers`` timed out after 120 s (Restart can kill a worker: dask/distributed#7312). The tests
+    restart and kill workers often, so the timer is set beyond the module's life; ``_two_workers`` replaces a
+    nanny that closed or gave up instead."""
+    import dask
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "1h"}):
+        with distributed.connect("local:2") as opened:
+            yield opened
 
 
 def run(*args):
@@ -43,8 +51,15 @@ def run(*args):
 
 def _two_workers(cluster) -> None:
     """The module's cluster has two workers again after one was killed (its nanny starts a new one, or, when
-    the nanny gave up, seen once under load, the local cluster does) or a third was added: exactly two, waited
+    the nanny gave up, seen once under load, a new nanny does) or a third was added: exactly two, waited
     for (a worker being retired is still listed for a moment)."""
+    from distributed.core import Status
+
+    async def forget_closed_nannies():
+        for name, nanny in list(cluster.local.workers.items()):
+            if nanny.status in (Status.closing, Status.closed, Status.failed):
+                del cluster.local.workers[name]
+    cluster.local.sync(forget_closed_nannies)
     cluster.local.scale(2)
     cluster.client.wait_for_workers(2, timeout=120)
     deadline = time.monotonic() + 60
