@@ -86,37 +86,33 @@ def _a_third_worker(cluster):
         _two_workers(cluster)
 
 
-def test_closing_a_local_cluster_quiets_its_workers_logs_first_and_leaves_others_alone():
-    """A worker whose heartbeat meets its scheduler closed logs a traceback (dask/distributed#7105) onto
-    the command's standard error: the command first tells the workers of the local cluster it started to
-    log only critical messages, and then closes; a cluster it did not start keeps its workers' logs."""
-    import logging
-    calls = []
-
-    class Client:
-        def run(self, function, **kwargs):
-            calls.append(("run", function))
-
-        def close(self, timeout):
-            calls.append(("close client",))
-
-    class Local:
-        def close(self, timeout):
-            calls.append(("close cluster",))
-
-    distributed.Cluster(Client(), Local()).close()
-    assert calls == [("run", distributed._quiet_logs), ("close client",), ("close cluster",)]
-    calls.clear()
-    distributed.Cluster(Client()).close()
-    assert calls == [("close client",)]
-    dask_logger = logging.getLogger("distributed")
-    level = dask_logger.level
-    try:
-        distributed._quiet_logs()  # (what each worker runs)
-        assert not logging.getLogger("distributed.worker").isEnabledFor(logging.ERROR)
-        assert logging.getLogger("distributed.worker").isEnabledFor(logging.CRITICAL)
-    finally:
-        dask_logger.setLevel(level)
+def test_a_local_clusters_workers_log_only_critical_messages_and_never_see_a_stop_signal(cluster):
+    """The workers of a local cluster the command starts log nothing but critical messages from their start
+    (Dask's own error tracebacks would come after the command's line: dask/distributed#7105, a Ctrl-C while
+    a worker sends a result), also one that its nanny started again; and their processes have SIGINT, SIGTERM
+    and SIGHUP blocked, as the event loop's thread that started them, but not this thread."""
+    def state():
+        import io
+        import logging
+        import signal as signals
+        handlers = [h for h in logging.getLogger("distributed").handlers if isinstance(h, logging.StreamHandler)]
+        printed = io.StringIO()
+        streams = [handler.setStream(printed) for handler in handlers]
+        try:
+            logging.getLogger("distributed.worker").error("an error")
+            logging.getLogger("distributed.worker").critical("a critical error")
+        finally:
+            for handler, stream in zip(handlers, streams):
+                handler.setStream(stream)
+        blocked = signals.pthread_sigmask(signals.SIG_BLOCK, [])
+        return printed.getvalue(), {signals.SIGINT, signals.SIGTERM, signals.SIGHUP} <= blocked
+    restarted = cluster.workers[0]
+    cluster.client.restart_workers([restarted])
+    _two_workers(cluster)
+    assert restarted not in cluster.workers
+    for printed, blocked in cluster.client.run(state).values():
+        assert "a critical error" in printed and "an error" not in printed and blocked
+    assert not {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} & signal.pthread_sigmask(signal.SIG_BLOCK, [])
 
 
 def test_two_workers_learn_the_planted_relation(cluster, sample_path):
@@ -866,18 +862,22 @@ def test_a_worker_drops_only_what_runs_of_departed_clients_left():
 
 
 def test_the_command_keeps_the_dask_clients_own_error_off_its_output(sample_path, tmp_path):
-    """Losing its scheduler, Dask's client logs an error of its own before the command's one line: with
-    --scheduler the command lets that logger through with critical messages only."""
+    """Losing its scheduler, Dask's client logs an error of its own before the command's one line, and asyncio
+    one of a task of the client's that a Ctrl-C cut off: with --scheduler the command lets those loggers through
+    with critical messages only."""
     import logging
-    logger = logging.getLogger("distributed.client")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
+    loggers = [logging.getLogger("distributed.client"), logging.getLogger("asyncio")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
     try:
         result = run("train", sample_path, "-o", tmp_path / "v.bin", "--scheduler", "local:0")
         assert result.exit_code == 1 and "local:N needs a number of workers" in result.output
-        assert not logger.isEnabledFor(logging.ERROR) and logger.isEnabledFor(logging.CRITICAL)
+        for logger in loggers:
+            assert not logger.isEnabledFor(logging.ERROR) and logger.isEnabledFor(logging.CRITICAL), logger
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def test_a_syncs_seconds_count_from_the_last_rounds_end(cluster, sample_path, monkeypatch):
@@ -1372,18 +1372,17 @@ def test_the_cli_trains_a_model_further_with_new_words_on_a_local_cluster(sample
     assert "madrid" in words and "madrid" in saved.read_text().split() and any("_" in w for w in words)
 
 
-def test_a_worker_killed_mid_run_gives_a_finished_run_or_a_clear_error(tmp_path, sample_path):
-    """SIGKILL one worker process of the command's LocalCluster while it trains: the command either
-    finishes (the round is run again) or stops with one line; the vectors file is never partial."""
+def _a_local_cluster_run_in_training(tmp_path, sample_path, act, **popen):
+    """Run `w2v train` on the sample corpus (4 times over, 8 epochs: several seconds of training) with a
+    local cluster of 2 workers, and call ``act(process, workers)`` (the nannies' worker processes, psutil's)
+    a second into training. Returns its exit status, its standard error and the workers."""
     psutil = pytest.importorskip("psutil")  # distributed depends on it
     corpus = tmp_path / "c.txt"
     with open(sample_path, "rb") as f:
-        text = f.read()
-    corpus.write_bytes(text * 4)
-    out = tmp_path / "v.bin"
-    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "cli.py"), "train", str(corpus), "-o", str(out),
-                                "--scheduler", "local:2", "--threads", "1", "--dim", "32", "--epochs", "8",
-                                "--sync-words", "100000"], stderr=subprocess.PIPE, text=True)
+        corpus.write_bytes(f.read() * 4)
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "cli.py"), "train", str(corpus), "-o",
+                                str(tmp_path / "v.bin"), "--scheduler", "local:2", "--threads", "1", "--dim", "32",
+                                "--epochs", "8", "--sync-words", "100000"], stderr=subprocess.PIPE, text=True, **popen)
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
     reader.start()
@@ -1393,24 +1392,53 @@ def test_a_worker_killed_mid_run_gives_a_finished_run_or_a_clear_error(tmp_path,
             assert process.poll() is None, "".join(lines)
             time.sleep(0.1)
         workers = [p for p in psutil.Process(process.pid).children(recursive=True)
-                   if "spawn_main" in " ".join(p.cmdline())]  # the nannies' worker processes
+                   if "spawn_main" in " ".join(p.cmdline())]
         assert len(workers) == 2
-        time.sleep(1.0)  # well inside training: 8 epochs take several seconds
+        time.sleep(1.0)  # well inside training
         assert process.poll() is None
-        os.kill(workers[0].pid, signal.SIGKILL)
+        act(process, workers)
         process.wait(timeout=120)  # 8 epochs take about 8 s
         reader.join(timeout=10)
-        stderr = "".join(lines)
     finally:
         if process.poll() is None:
             process.kill()
-    if process.returncode == 0:
+    return process.returncode, "".join(lines), workers
+
+
+def test_a_worker_killed_mid_run_gives_a_finished_run_or_a_clear_error(tmp_path, sample_path):
+    """SIGKILL one worker process of the command's LocalCluster while it trains: the command either
+    finishes (the round is run again) or stops with one line; the vectors file is never partial."""
+    out = tmp_path / "v.bin"
+    code, stderr, _ = _a_local_cluster_run_in_training(
+        tmp_path, sample_path, lambda process, workers: os.kill(workers[0].pid, signal.SIGKILL))
+    if code == 0:
         assert w2v.Vectors.load(str(out)).matrix.shape[1] == 32
     else:
         errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
         assert len(errors) == 1 and "Traceback" not in stderr, stderr[-2000:]
         assert not out.exists()
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]  # no temporary file left
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])
+def test_a_stop_signal_to_the_process_group_stops_a_local_cluster_run_with_one_line(tmp_path, sample_path, signum,
+                                                                                    code):
+    """Ctrl-C at a terminal signals the whole foreground process group, and a batch system's stop every process
+    of the job, the local cluster's worker processes too: each used to print a KeyboardInterrupt traceback
+    (SIGINT) or die with Dask's errors and a leaked-semaphore warning (SIGTERM) around the command's line. They
+    never see the signal now; the command stops with its one line and exit status, and closes them itself."""
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "v.bin"
+    returned, stderr, workers = _a_local_cluster_run_in_training(
+        tmp_path, sample_path, lambda process, workers: os.killpg(process.pid, signum),
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL))
+    assert returned == code, stderr[-2000:]
+    assert stderr.splitlines()[-1] == "w2v: training interrupted; nothing was written", stderr[-2000:]
+    for noise in ("Traceback", "KeyboardInterrupt", " - ERROR - ", "leaked"):
+        assert noise not in stderr, stderr[-2000:]
+    assert not out.exists()
+    assert psutil.wait_procs(workers, timeout=30)[1] == []  # none left running
 
 
 def test_distributed_training_needs_no_dask_import_elsewhere():

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
 import numpy as np
 import pytest
@@ -710,6 +711,33 @@ def test_a_signal_handler_that_calls_the_clis_own_handler_gets_its_keyboard_inte
     with pytest.raises(KeyboardInterrupt):
         llvmlite_code["call_back"](lambda frame: cli._stop(signal.SIGTERM, frame))
     assert cli._stopped_by == [signal.SIGTERM] and resent == []
+
+
+@pytest.mark.parametrize("module, deferred", [("llvmlite.binding.stand_in", True), ("numba.core.serialize", True),
+                                              ("numba.core.typing.stand_in", False)])
+def test_a_signal_in_code_called_back_from_c_is_sent_again_after_it(monkeypatch, module, deferred):
+    # a signal handled while Numba's dispatcher has called back into numba.core.serialize (loading a cached
+    # kernel's constants) came out of the kernel's call as "SystemError: ... returned a result with an exception
+    # set" and a traceback (seen with SIGTERM to a distributed run as it merged counts); there, as in
+    # llvmlite's callbacks, the handler sends the signal again once that code has returned
+    from w2v import cli
+    resent = []
+    monkeypatch.setattr(cli.threading, "Timer", lambda *args: types.SimpleNamespace(
+        start=lambda: resent.append(args)))
+    monkeypatch.setattr(cli, "_stopped_by", [signal.SIGINT])
+    code = {"__name__": module, "sys": sys}
+    exec(f"def call_back(handler):\n    handler({int(signal.SIGTERM)}, sys._getframe())\n", code)  # as Python does
+    if deferred:
+        try:
+            code["call_back"](cli._stop)
+        except KeyboardInterrupt:
+            pytest.fail("raised inside the callback")
+        assert resent == [(cli.RESEND_SECONDS, signal.raise_signal, (signal.SIGTERM,))]
+        assert cli._stopped_by == [signal.SIGINT]
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            code["call_back"](cli._stop)
+        assert resent == [] and cli._stopped_by == [signal.SIGTERM]
 
 
 def test_every_option_has_one_range():

@@ -207,13 +207,17 @@ def source_files(paths: Sequence[str]) -> List[str]:
 
 def _quiet_dask_client() -> None:
     """Dask's client in this process logs only critical messages: when it loses the scheduler it logs an error of
-    its own, and the command then stops with one line saying so (and what the checkpoint holds)."""
+    its own, and the command then stops with one line saying so (and what the checkpoint holds). So does asyncio,
+    which only Dask's client uses here: a Ctrl-C while the client fetches results leaves a task of Dask's
+    failing once the client closes, which asyncio reports as an error with a traceback ("Task exception was
+    never retrieved") after the command's own line."""
     import logging
     try:
         import distributed  # noqa: F401 - (its import sets its loggers' levels: this comes after)
     except ImportError:  # (the run says what to install)
         return
     logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 @contextlib.contextmanager
@@ -1105,8 +1109,11 @@ def plot(vectors, words, output, force):
     _out(f"wrote {output}")
 
 
-#: Seconds after which :func:`_stop` sends again a signal that came while llvmlite's code ran.
+#: Seconds after which :func:`_stop` sends again a signal that came while code called back from C ran.
 RESEND_SECONDS = 0.01
+#: Modules whose Python code compiled code calls back into (:func:`_stop`): llvmlite's (LLVM emitting a kernel),
+#: and Numba's unpickling of a cached kernel's constants (its dispatcher's C code, as a kernel is first called).
+CALLED_BACK_FROM_C = ("llvmlite.", "numba.core.serialize")
 
 
 def _stop(signum, frame):
@@ -1114,12 +1121,14 @@ def _stop(signum, frame):
     128 + the signal; not where the process was started ignoring them (``nohup``, see :func:`main`).
 
     Python runs the handler in the main thread, between two bytecodes of whatever Python code runs there.
-    When that code is llvmlite's (LLVM calls back into Python while Numba compiles or loads a kernel, as a
-    first run does for seconds), an exception raised there is printed and dropped, and the compile goes on
-    broken to a traceback. So, called by Python for the signal (not by another handler, which catches what
-    it raises) with llvmlite's code on the stack, it sends the signal again :data:`RESEND_SECONDS` later
-    instead, once that code has returned."""
-    if sys._getframe(1) is frame and _in_llvmlite(frame):
+    When that code was called back from compiled code (:data:`CALLED_BACK_FROM_C`: LLVM calls back into
+    Python while Numba compiles or loads a kernel, as a first run does for seconds; Numba's dispatcher as it
+    loads a cached kernel), an exception raised there is printed and dropped, the compile going on broken to a
+    traceback, or comes out as a SystemError ("returned a result with an exception set") with a traceback.
+    So, called by Python for the signal (not by another handler, which catches what it raises) with such code
+    on the stack, it sends the signal again :data:`RESEND_SECONDS` later instead, once that code has
+    returned."""
+    if sys._getframe(1) is frame and _called_back_from_c(frame):
         # signal.raise_signal, not os.kill: on Windows os.kill ends the process at once, without a handler
         threading.Timer(RESEND_SECONDS, signal.raise_signal, (signum,)).start()
         return
@@ -1127,10 +1136,10 @@ def _stop(signum, frame):
     raise KeyboardInterrupt
 
 
-def _in_llvmlite(frame) -> bool:
-    """Whether ``frame`` or one of its callers is llvmlite's code."""
+def _called_back_from_c(frame) -> bool:
+    """Whether ``frame`` or one of its callers is code of :data:`CALLED_BACK_FROM_C`."""
     while frame is not None:
-        if frame.f_globals.get("__name__", "").startswith("llvmlite."):
+        if frame.f_globals.get("__name__", "").startswith(CALLED_BACK_FROM_C):
             return True
         frame = frame.f_back
     return False

@@ -102,6 +102,7 @@ Example::
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import tempfile
@@ -120,8 +121,8 @@ from .formats import check_words
 from .model import Model, Weights, aligned_zeros, kernel_args, kernel_function, padded_dim
 from .options import TrainOptions, default_threads
 from .progress import ProgressBar
-from .training import (EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch, plan_chunks,
-                       say_count_notes)
+from .training import (STOP_SIGNALS, EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch,
+                       plan_chunks, say_count_notes)
 from .vocab import Vocabulary
 
 __all__ = ["train", "train_model", "connect", "combine", "expected_updates", "contraction", "default_sync_words", "SyncStats"]
@@ -152,8 +153,6 @@ SEND_SECONDS = 20
 SEND_BYTES_PER_SECOND = 20e6
 #: Seconds closing the client and a local cluster may take.
 CLOSE_SECONDS = 20
-#: How long closing a local cluster waits for its workers to be told to log nothing more.
-QUIET_SECONDS = 5.0
 #: Seconds connecting to a scheduler (``tcp://HOST:PORT``) may take before it is reported unreachable; also how long
 #: the client tries to reconnect to it when the connection drops (Dask uses its timeout for both).
 CONNECT_SECONDS = 10.0
@@ -213,12 +212,6 @@ def _each_gathered(client, futures: list, doing: str):
         del result
 
 
-def _quiet_logs() -> None:
-    """Dask's loggers in this process (a worker being closed) keep only critical messages."""
-    import logging
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
-
-
 class Cluster:
     """A Dask client, and the local cluster it started (if any): close it when done (a context manager)."""
 
@@ -231,22 +224,10 @@ class Cluster:
 
     def close(self) -> None:
         """Close the client, and the local cluster it started, within bounded time (a worker that is
-        restarting must not keep the command from ending). The workers of a local cluster are first told
-        to log nothing more (:func:`_quiet_logs`): one whose heartbeat meets the scheduler already closed
-        would otherwise print a traceback to the command's standard error after a good run
-        (dask/distributed#7105). Workers of a cluster the command did not start are left as they are."""
-        if self.local is not None:  # (in a daemon thread, waited for a bounded time: run() has no timeout)
-            def quiet() -> None:
-                try:
-                    self.client.run(_quiet_logs, on_error="ignore")
-                except Exception:  # noqa: BLE001 - the workers or the scheduler already gone
-                    pass
-
-            quieting = threading.Thread(target=quiet, daemon=True)
-            quieting.start()
-            quieting.join(QUIET_SECONDS)
+        restarting must not keep the command from ending)."""
         try:
-            self.client.close(timeout=CLOSE_SECONDS)
+            if self.client is not None:
+                self.client.close(timeout=CLOSE_SECONDS)
         except Exception:  # noqa: BLE001 - closing a client whose scheduler is gone
             pass
         finally:
@@ -273,7 +254,14 @@ def connect(scheduler: str) -> Cluster:
     """A :class:`Cluster` for ``scheduler``: ``tcp://HOST:PORT`` (an existing ``dask scheduler``) or
     ``local:N`` (a new ``LocalCluster`` of N worker processes on this machine, one Dask thread each: the
     kernels bring their own threads; the client moves data to and from them directly, as
-    :func:`_reach_workers` decides for a scheduler's workers). Raises ``ValueError``/``OSError`` with one line."""
+    :func:`_reach_workers` decides for a scheduler's workers). Raises ``ValueError``/``OSError`` with one line.
+
+    A local cluster's scheduler and workers log only critical messages: the command reports what befalls a run
+    in its own lines, and Dask's errors with their tracebacks would come on top of them on its standard error
+    when it stops: a worker whose heartbeat meets the scheduler already closed after a good run
+    (dask/distributed#7105), one sending the client a result when a Ctrl-C cancels the fetch ("failed during
+    get data"), the scheduler losing a worker's data. Its worker processes never see a stop signal
+    (:func:`_stop_signals_kept_from_workers`)."""
     distributed = _dask()
     import logging
     if scheduler.startswith("local:"):
@@ -283,12 +271,19 @@ def connect(scheduler: str) -> Cluster:
             n = 0
         if n < 1:
             raise ValueError(f"--scheduler {scheduler}: local:N needs a number of workers N >= 1")
+        opened = Cluster(None)
         try:
-            cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                               dashboard_address=":0", silence_logs=logging.ERROR)
+            with _stop_signals_kept_from_workers():
+                opened.local = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                        dashboard_address=":0", silence_logs=logging.CRITICAL)
+                opened.client = distributed.Client(opened.local, direct_to_workers=True)
+            return opened
         except (OSError, RuntimeError, TimeoutError) as error:
+            opened.close()
             raise OSError(f"could not start a local Dask cluster of {n} workers ({_first_line(error)})") from None
-        return Cluster(distributed.Client(cluster, direct_to_workers=True), cluster)
+        except BaseException:  # a stop signal taken once the cluster had started
+            opened.close()
+            raise
     if "://" not in scheduler and ":" not in scheduler:
         raise ValueError(f"--scheduler {scheduler}: give an address such as tcp://HOST:8786, or local:N")
     try:
@@ -298,6 +293,53 @@ def connect(scheduler: str) -> Cluster:
                       f"start one with 'dask scheduler' and workers with 'dask worker {scheduler}', "
                       f"or use --scheduler local:N") from None
     return Cluster(client)
+
+
+@contextlib.contextmanager
+def _stop_signals_kept_from_workers():
+    """A local cluster's worker processes never see SIGINT, SIGTERM or SIGHUP; a stop signal the command
+    gets while the cluster starts is taken once it has started.
+
+    Ctrl-C at a terminal signals every process of the foreground group, and a batch system's stop (Slurm's,
+    systemd's) every process of the job: each worker used to print a KeyboardInterrupt traceback onto the
+    command's standard error, or die, its scheduler and multiprocessing's resource tracker then logging errors
+    and leaked semaphores, while the command stops the run with its own line and closes the cluster itself.
+    Here the signals are blocked in this thread while the cluster starts, and so in the threads it starts then
+    (its event loop's, which start the worker processes, also a worker its nanny starts again later): a thread
+    is born with its creator's signal mask and a process keeps it across ``exec``. The nannies stop their
+    workers with a message, then SIGKILL; a worker whose command died exits on its own (Dask watches the
+    parent), so nothing is lost by it.
+
+    multiprocessing's resource tracker is started first: the thread that starts it unblocks SIGINT and SIGTERM
+    afterwards whatever its mask was before (CPython 3.11's ``resource_tracker.ensure_running``), and Dask
+    would start it from its event loop's thread with the first worker, unblocking them there for the workers
+    after. In the main thread the command's handlers of these signals are set aside meanwhile and the first
+    signal that came is raised again at the end: Dask's cluster cut off mid-start closes only with
+    tracebacks. Only where the platform has ``pthread_sigmask`` (not Windows)."""
+    import signal
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    from multiprocessing import resource_tracker
+    resource_tracker.ensure_running()
+    signums = {getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)}
+    received: List[int] = []
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in signums:
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                handlers[signum] = handler
+                signal.signal(signum, lambda signum, frame: received.append(signum))
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, signums)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def _wait_for_workers(cluster: Cluster, timeout: float = 60.0) -> List[str]:
