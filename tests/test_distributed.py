@@ -880,6 +880,29 @@ def test_the_command_keeps_the_dask_clients_own_error_off_its_output(sample_path
             logger.setLevel(level)
 
 
+def test_more_local_workers_than_the_memory_holds_are_refused_before_any_starts(sample_path, tmp_path, monkeypatch):
+    """local:N whose N bare worker processes alone would not fit in the memory available is one line and exit 1
+    (local:100000 used to start workers for minutes, deaf to Ctrl-C), and no cluster is started."""
+    import types as pytypes
+
+    import distributed as dask_distributed
+    import psutil
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: pytypes.SimpleNamespace(available=10 * 2**30))
+    started = []
+
+    def local_cluster(n_workers, **kwargs):
+        started.append(n_workers)
+        raise OSError("a stand-in")
+    monkeypatch.setattr(dask_distributed, "LocalCluster", local_cluster)
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "--scheduler", "local:81")
+    assert result.exit_code == 1 and started == [] and not (tmp_path / "v.bin").exists()
+    assert result.output.splitlines()[-1] == (
+        "Error: --scheduler local:81: 81 worker processes take at least 10.1 GiB before any data (about 128 MiB "
+        "each), more than the 10.0 GiB this machine has available; give fewer workers")
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "--scheduler", "local:80")  # 80 fit
+    assert started == [80] and "could not start a local Dask cluster of 80 workers (a stand-in)" in result.output
+
+
 def test_a_syncs_seconds_count_from_the_last_rounds_end(cluster, sample_path, monkeypatch):
     """What a sync costs the workers starts when the last round ends: taking its change in counts (here made
     to take 0.05 s longer a change), not only what comes after it."""

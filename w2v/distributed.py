@@ -151,6 +151,10 @@ def default_sync_words(workers: int) -> int:
 #: SEND_BYTES_PER_SECOND bytes; a worker that has not taken it by then is skipped.
 SEND_SECONDS = 20
 SEND_BYTES_PER_SECOND = 20e6
+#: What one worker process of a local cluster takes at least, before any data: ``local:N`` asking for more
+#: than the machine has available is refused before any starts (its start would take minutes and then fail).
+#: Measured: a worker's unique memory (USS) 114-115 MiB after a small run, 44 MiB idle before it.
+LOCAL_WORKER_BYTES = 128 << 20
 #: Seconds closing the client and a local cluster may take.
 CLOSE_SECONDS = 20
 #: Seconds connecting to a scheduler (``tcp://HOST:PORT``) may take before it is reported unreachable; also how long
@@ -271,6 +275,13 @@ def connect(scheduler: str) -> Cluster:
             n = 0
         if n < 1:
             raise ValueError(f"--scheduler {scheduler}: local:N needs a number of workers N >= 1")
+        import psutil  # (Dask's own dependency)
+        available = psutil.virtual_memory().available
+        if n * LOCAL_WORKER_BYTES > available:
+            raise ValueError(f"--scheduler {scheduler}: {n:,} worker processes take at least "
+                             f"{n * LOCAL_WORKER_BYTES / 2**30:,.1f} GiB before any data (about "
+                             f"{LOCAL_WORKER_BYTES >> 20} MiB each), more than the {available / 2**30:,.1f} GiB "
+                             f"this machine has available; give fewer workers")
         opened = Cluster(None)
         try:
             with _stop_signals_kept_from_workers():
