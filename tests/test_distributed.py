@@ -115,6 +115,34 @@ def test_a_local_clusters_workers_log_only_critical_messages_and_never_see_a_sto
     assert not {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} & signal.pthread_sigmask(signal.SIG_BLOCK, [])
 
 
+def test_a_stop_signal_while_a_local_cluster_starts_is_taken_once_it_has_started():
+    """A signal to the process while the cluster starts (here delivered to another thread, this one blocking
+    it) lets the start finish and is raised by the command's own handler at the end, once; the handler and
+    this thread's signal mask are as they were."""
+    calls = []
+
+    def handler(signum, frame):
+        calls.append(signum)
+        raise KeyboardInterrupt
+    other = threading.Thread(target=time.sleep, args=(1.0,))  # a thread that takes the signal
+    other.start()
+    before = signal.signal(signal.SIGTERM, handler)
+    went_on = []
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with distributed._stop_signals_kept_from_workers():
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(20):  # the Python handler runs in this thread between these bytecodes
+                    time.sleep(0.01)
+                went_on.append(True)
+        assert went_on == [True] and calls == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) is handler
+        assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        other.join()
+
+
 def test_two_workers_learn_the_planted_relation(cluster, sample_path):
     result = distributed.train([sample_path], cluster=cluster, epochs=3, sync_words=110_000, **SMALL)
     assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"

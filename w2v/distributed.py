@@ -346,9 +346,11 @@ def _stop_signals_kept_from_workers():
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
+        try:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+        finally:  # (a signal still pending for this thread goes to its own handler as it is unblocked)
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
         if received:
             signal.raise_signal(received[0])
 
