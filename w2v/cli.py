@@ -546,7 +546,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     where = f"{threads} thread{'s' if threads != 1 else ''}"
     if result.syncs:
         syncs = result.syncs
-        where += (f" a worker; {len(syncs)} sync{'s' if len(syncs) != 1 else ''} of "
+        where += (f" a worker; {len(syncs):,} sync{'s' if len(syncs) != 1 else ''} of "
                   f"{sum(s.seconds for s in syncs) / len(syncs):.2f} s, "
                   f"{sum(s.bytes_in for s in syncs) / len(syncs) / 1e6:.1f} MB in and "
                   f"{sum(s.bytes_out for s in syncs) / len(syncs) / 1e6:.1f} MB out each")

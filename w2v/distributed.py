@@ -1430,8 +1430,8 @@ class _DistributedRun:
                  f"{f'negative {model.options.negative} ' if model.options.negative else ''}on {self.words:,} words "
                  f"in {self.n} shards, vocabulary {len(model.vocab):,}, dim {model.options.dim}, "
                  f"{p.epochs} epoch{'s' if p.epochs != 1 else ''}{resumed}, "
-                 f"{threads} thread{'s' if threads != 1 else ''} a worker, {rounds} sync{'s' if rounds != 1 else ''} an epoch "
-                 f"(the first epoch {len(self.plan(0)) - 1})")
+                 f"{threads} thread{'s' if threads != 1 else ''} a worker, "
+                 f"{rounds:,} sync{'s' if rounds != 1 else ''} an epoch (the first epoch {len(self.plan(0)) - 1:,})")
         bar = ProgressBar(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, desc="training",
                           disable=not self.progress, dynamic_ncols=True, smoothing=0.1)
         history: List[EpochStats] = []
