@@ -931,6 +931,32 @@ def test_more_local_workers_than_the_memory_holds_are_refused_before_any_starts(
     assert started == [80] and "could not start a local Dask cluster of 80 workers (a stand-in)" in result.output
 
 
+def test_workers_whose_memory_limit_cannot_hold_the_weights_are_refused_before_the_shards_open(cluster, sample_path,
+                                                                                               monkeypatch):
+    """A worker whose Dask memory limit is below what training holds on it (three copies of the weights and its
+    process: distributed._worker_bytes) would be restarted by its nanny at 95% of it, round after round; the
+    run stops with a line naming it before the shards open. A limit of 0 (none) passes."""
+    workers = cluster.workers
+    limits = {workers[0]: 0, workers[1]: 100 << 20}
+    monkeypatch.setattr(distributed, "_memory_limits", lambda cluster_, workers_: dict(limits))
+    said = []
+    with pytest.raises(ValueError) as refused:
+        distributed.train([sample_path], cluster=cluster, epochs=1, log=said.append, **SMALL)
+    assert str(refused.value) == (
+        f"worker {workers[1]} may use 0.10 GiB (its Dask memory limit; its nanny restarts it at 95%), and training "
+        f"737 words × 16 dimensions holds at least 0.13 GiB on every worker (three copies of the weights in the "
+        f"first round); give fewer words (--max-vocab, --min-count), a smaller --dim, fewer local workers, or "
+        f"workers with more memory (dask worker --memory-limit)")
+    assert not any(line.startswith("encoding") for line in said), said
+    need = distributed.LOCAL_WORKER_BYTES + 3 * 4 * 2 * 737 * distributed.padded_dim(16)  # (syn0 and syn1neg)
+    limits[workers[1]] = int(need / 0.95) - 1
+    with pytest.raises(ValueError, match="may use"):  # (a byte short)
+        distributed.train([sample_path], cluster=cluster, epochs=1, **SMALL)
+    limits[workers[1]] = int(need / 0.95) + 1
+    result = distributed.train([sample_path], cluster=cluster, epochs=1, **SMALL)  # (just enough)
+    assert result.words > 0
+
+
 def test_a_syncs_seconds_count_from_the_last_rounds_end(cluster, sample_path, monkeypatch):
     """What a sync costs the workers starts when the last round ends: taking its change in counts (here made
     to take 0.05 s longer a change), not only what comes after it."""
@@ -1130,7 +1156,9 @@ def test_a_round_whose_data_was_lost_is_sent_again_a_few_times(cluster, sample_p
         assert weights_sent_to == [2] + [1] * losses
         assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"
     else:
-        with pytest.raises(OSError, match=r"lost 4 times in round 4 of epoch 1: workers keep dying; the checkpoint"):
+        with pytest.raises(OSError, match=r"lost 4 times in round 4 of epoch 1: workers keep dying \(each holds at "
+                                          r"least 0\.13 GiB while it trains: within their memory limits\?\); the "
+                                          r"checkpoint"):
             distributed.train([sample_path], cluster=cluster, epochs=1, sync_words=55_000, checkpoint=checkpoint,
                               **SMALL)
         assert Model.load(checkpoint).position.chunk == 3  # the three rounds synced before

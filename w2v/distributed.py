@@ -1315,7 +1315,9 @@ class _DistributedRun:
                     for other in futures:
                         other.cancel()
                     raise _WorkersLost(f"the weights sent for shard {k} were lost {sent[k]} times in round "
-                                       f"{r + 1} of epoch {epoch + 1}: workers keep dying")
+                                       f"{r + 1} of epoch {epoch + 1}: workers keep dying (each holds at least "
+                                       f"{_worker_bytes(self.model) / 2**30:,.2f} GiB while it trains: within "
+                                       f"their memory limits?)")
                 again = submit(k, self._send(tuple(self.model.weights), shard=k))
                 futures[again] = k
                 pending.add(again)
@@ -1502,6 +1504,40 @@ def _threads_per_worker(cluster: Cluster, workers: List[str]) -> int:
     for worker in workers:
         hosts.setdefault(worker.rsplit(":", 1)[0], []).append(worker)
     return max(1, min(cpus[w] // len(on_host) for on_host in hosts.values() for w in on_host))
+
+
+def _memory_limits(cluster: Cluster, workers: List[str]) -> Dict[str, int]:
+    """Each of ``workers``' Dask memory limit in bytes (0: none), as the scheduler knows it."""
+    info = cluster.client.scheduler_info()["workers"]
+    return {worker: int(info[worker].get("memory_limit") or 0) for worker in workers if worker in info}
+
+
+def _worker_bytes(model: Model) -> int:
+    """What a worker holds at least while it trains ``model``: three copies of the weights in its first round
+    (the whole weights it was sent, which Dask keeps until the round ends, its own and the sync's,
+    :func:`_train_round`) besides its process (:data:`LOCAL_WORKER_BYTES`); its shard comes on top. Measured on
+    wiki8, dim 300 (weights 165 MB): a worker's peak RSS 775-792 MB, about 210 MB more than this."""
+    return 3 * sum(4 * rows * columns for rows, columns in model._shapes()) + LOCAL_WORKER_BYTES
+
+
+def _check_worker_memory(cluster: Cluster, workers: List[str], model: Model) -> None:
+    """Before the shards open: a worker whose Dask memory limit cannot hold :func:`_worker_bytes` is restarted
+    by its nanny once it passes its share ``distributed.worker.memory.terminate`` (95%) of it, its round sent
+    again until the run stops ("workers keep dying"); ValueError now instead, naming the worker and what to
+    change. Limits of 0 (none) pass."""
+    import dask
+    terminate = dask.config.get("distributed.worker.memory.terminate", 0.95)
+    if not terminate:
+        return
+    need = _worker_bytes(model)
+    for worker, limit in sorted(_memory_limits(cluster, workers).items()):
+        if limit and need > terminate * limit:
+            raise ValueError(
+                f"worker {worker} may use {limit / 2**30:,.2f} GiB (its Dask memory limit; its nanny restarts it "
+                f"at {terminate:.0%}), and training {len(model.vocab):,} words × {model.dim} dimensions holds at "
+                f"least {need / 2**30:,.2f} GiB on every worker (three copies of the weights in the first round); "
+                f"give fewer words (--max-vocab, --min-count), a smaller --dim, fewer local workers, or workers "
+                f"with more memory (dask worker --memory-limit)")
 
 
 @dataclass
@@ -1753,11 +1789,13 @@ def _train_on(cluster: Cluster, workers: List[str], model: Model, corpus: Corpus
               force, round_callback, allow_other_corpus: bool,
               spools: Optional[_CountSpools] = None, reserve=None, save_vocab: Optional[str] = None,
               phrasing: Optional[tuple] = None, phrase_settings: Optional[Dict[str, Any]] = None) -> TrainResult:
-    """Check the free space for ``reserve(model.vocab)``, save the vocabulary (``save_vocab``), open the shards
+    """Check the free space for ``reserve(model.vocab)`` and the workers' memory (:func:`_check_worker_memory`),
+    save the vocabulary (``save_vocab``), open the shards
     (from the workers' ``spools`` of their counts, when given; those not taken are dropped however this ends;
     read through the run's ``phrasing``, whose ``phrase_settings`` the checkpoints record) and train."""
     try:
         check_free_space(list(reserve(model.vocab)) if reserve is not None else [])
+        _check_worker_memory(cluster, workers, model)
         if save_vocab:
             model.vocab.save(save_vocab, force=force)
         run = _DistributedRun(cluster, model, corpus, workers, sync_words=sync_words, cache_dir=cache_dir,
