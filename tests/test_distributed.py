@@ -143,6 +143,25 @@ def test_a_stop_signal_while_a_local_cluster_starts_is_taken_once_it_has_started
         other.join()
 
 
+def test_a_cluster_lists_all_its_workers_where_dask_lists_five_by_default():
+    """distributed 2025.4 to 2026.6 list only five workers in scheduler_info() unless asked for all
+    (n_workers=-1): a run on seven workers must see seven; a Dask without that parameter lists all anyway."""
+    seven = {f"tcp://10.0.0.{i}:1": {"memory_limit": i} for i in range(7)}
+
+    class Capped:
+        def scheduler_info(self, n_workers: int = 5, **kwargs):
+            return {"workers": dict(list(seven.items())[:len(seven) if n_workers == -1 else n_workers])}
+
+    class Older:
+        def scheduler_info(self, **kwargs):
+            assert not kwargs
+            return {"workers": dict(seven)}
+    for client in (Capped(), Older()):
+        cluster = distributed.Cluster(client)
+        assert cluster.workers == sorted(seven)
+        assert distributed._memory_limits(cluster, cluster.workers) == {w: i["memory_limit"] for w, i in seven.items()}
+
+
 def test_two_workers_learn_the_planted_relation(cluster, sample_path):
     result = distributed.train([sample_path], cluster=cluster, epochs=3, sync_words=110_000, **SMALL)
     assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"

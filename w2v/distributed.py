@@ -216,6 +216,16 @@ def _each_gathered(client, futures: list, doing: str):
         del result
 
 
+def _scheduler_workers(client) -> Dict[str, Dict[str, Any]]:
+    """What the scheduler knows of each of its workers, by address: all of them. ``Client.scheduler_info()``
+    lists only five by default in distributed 2025.4 to 2026.6 (dask/distributed#9045, undone by #9308), which
+    would have a run on ten workers train on five; ``n_workers=-1`` asks for all where it is known."""
+    import inspect
+    if "n_workers" in inspect.signature(client.scheduler_info).parameters:
+        return client.scheduler_info(n_workers=-1)["workers"]
+    return client.scheduler_info()["workers"]
+
+
 class Cluster:
     """A Dask client, and the local cluster it started (if any): close it when done (a context manager)."""
 
@@ -224,7 +234,7 @@ class Cluster:
 
     @property
     def workers(self) -> List[str]:
-        return sorted(self.client.scheduler_info()["workers"])
+        return sorted(_scheduler_workers(self.client))
 
     def close(self) -> None:
         """Close the client, and the local cluster it started, within bounded time (a worker that is
@@ -1508,7 +1518,7 @@ def _threads_per_worker(cluster: Cluster, workers: List[str]) -> int:
 
 def _memory_limits(cluster: Cluster, workers: List[str]) -> Dict[str, int]:
     """Each of ``workers``' Dask memory limit in bytes (0: none), as the scheduler knows it."""
-    info = cluster.client.scheduler_info()["workers"]
+    info = _scheduler_workers(cluster.client)
     return {worker: int(info[worker].get("memory_limit") or 0) for worker in workers if worker in info}
 
 
