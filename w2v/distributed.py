@@ -86,7 +86,10 @@ worker. A combined change
 that reaches no worker is not lost: it is in the client's weights, and the next round sends them whole.
 What a run keeps on a worker is keyed by its client's id (:func:`_run_key`), and every run first has the
 workers drop what runs of clients no longer connected left there (:func:`_drop_orphans`): a command that was
-killed or cut off never said it was done.
+killed or cut off never said it was done. Before the shards open, a worker whose Dask memory limit cannot hold
+what training puts on it is named (:func:`_check_worker_memory`) rather than restarted by its nanny round after
+round. The worker processes of a local cluster never see the stop signals that a terminal's Ctrl-C or a batch
+system sends the whole process group (:func:`_stop_signals_kept_from_workers`): the command stops the run.
 
 Checkpoints are written after every epoch, every ``checkpoint_every`` seconds between rounds, and
 when stopped; the position counts rounds (``Position.chunk``), and the checkpoint records the number
