@@ -36,9 +36,9 @@ def cluster():
     """The module's cluster. Dask's local cluster closes the nanny of a worker it saw removed once
     ``distributed.deploy.lost-worker-timeout`` (15 s) later if no worker of that name is registered by then, so
     a second restart of the same worker whose gap spans that moment loses the worker for good: in CI a test's
-    ``restart_workers`` timed out after 120 s (Restart can kill a worker: dask/distributed#7312). The tests
-    restart and kill workers often, so the timer is set beyond the module's life; ``_two_workers`` replaces a
-    nanny that closed or gave up instead."""
+    ``restart_workers`` timed out after 120 s (restarts killing workers for good are also dask/distributed#7312's
+    subject). The tests restart and kill workers often, so the timer is set beyond the module's life;
+    ``_two_workers`` replaces a nanny that closed or gave up instead."""
     import dask
     with dask.config.set({"distributed.deploy.lost-worker-timeout": "1h"}):
         with distributed.connect("local:2") as opened:
