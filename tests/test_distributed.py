@@ -934,7 +934,9 @@ def test_more_local_workers_than_the_memory_holds_are_refused_before_any_starts(
 
     import distributed as dask_distributed
     import psutil
+    from distributed import system as dask_system
     monkeypatch.setattr(psutil, "virtual_memory", lambda: pytypes.SimpleNamespace(available=10 * 2**30))
+    monkeypatch.setattr(dask_system, "MEMORY_LIMIT", 64 * 2**30)
     started = []
 
     def local_cluster(n_workers, **kwargs):
@@ -945,9 +947,13 @@ def test_more_local_workers_than_the_memory_holds_are_refused_before_any_starts(
     assert result.exit_code == 1 and started == [] and not (tmp_path / "v.bin").exists()
     assert result.output.splitlines()[-1] == (
         "Error: --scheduler local:81: 81 worker processes take at least 10.1 GiB before any data (about 128 MiB "
-        "each), more than the 10.0 GiB this machine has available; give fewer workers")
+        "each), more than the 10.0 GiB this machine (or its container) has available; give fewer workers")
     result = run("train", sample_path, "-o", tmp_path / "v.bin", "--scheduler", "local:80")  # 80 fit
     assert started == [80] and "could not start a local Dask cluster of 80 workers (a stand-in)" in result.output
+    # a container's limit (cgroup, rlimit: Dask's MEMORY_LIMIT) below the host's free memory is the one that counts
+    monkeypatch.setattr(dask_system, "MEMORY_LIMIT", 5 * 2**30)
+    result = run("train", sample_path, "-o", tmp_path / "v.bin", "--scheduler", "local:80")
+    assert started == [80] and "more than the 5.0 GiB this machine (or its container)" in result.output
 
 
 def test_workers_whose_memory_limit_cannot_hold_the_weights_are_refused_before_the_shards_open(cluster, sample_path,

@@ -289,12 +289,13 @@ def connect(scheduler: str) -> Cluster:
         if n < 1:
             raise ValueError(f"--scheduler {scheduler}: local:N needs a number of workers N >= 1")
         import psutil  # (Dask's own dependency)
-        available = psutil.virtual_memory().available
+        from distributed.system import MEMORY_LIMIT  # (the machine's, or its container's cgroup or rlimit)
+        available = min(psutil.virtual_memory().available, MEMORY_LIMIT)
         if n * LOCAL_WORKER_BYTES > available:
             raise ValueError(f"--scheduler {scheduler}: {n:,} worker processes take at least "
                              f"{n * LOCAL_WORKER_BYTES / 2**30:,.1f} GiB before any data (about "
                              f"{LOCAL_WORKER_BYTES >> 20} MiB each), more than the {available / 2**30:,.1f} GiB "
-                             f"this machine has available; give fewer workers")
+                             f"this machine (or its container) has available; give fewer workers")
         opened = Cluster(None)
         try:
             with _stop_signals_kept_from_workers():
