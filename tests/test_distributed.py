@@ -162,6 +162,42 @@ def test_a_cluster_lists_all_its_workers_where_dask_lists_five_by_default():
         assert distributed._memory_limits(cluster, cluster.workers) == {w: i["memory_limit"] for w, i in seven.items()}
 
 
+@pytest.mark.parametrize("joins", [True, False])
+def test_a_scheduler_without_workers_is_waited_for_with_a_line_saying_so(joins):
+    """A scheduler with no worker yet: the command says it waits (up to 60 s) before it waits, then takes the
+    workers that join one after another (as `dask worker --nworkers 3` registers them) until none has joined
+    for the settling time, or stops with one line when none comes."""
+    starting = [f"tcp://10.0.0.{i}:1" for i in range(3)]
+
+    class Client:
+        workers: list = []
+
+        def scheduler_info(self, n_workers=-1):
+            if self.workers and len(self.workers) < len(starting):
+                self.workers = starting[:len(self.workers) + 1]  # the next one registers
+            return {"workers": {worker: {} for worker in self.workers}}
+
+        def wait_for_workers(self, n, timeout):
+            waited.append((n, timeout))
+            if not joins:
+                raise TimeoutError
+            self.workers = starting[:1]
+    said, waited = [], []
+    if joins:
+        got = distributed._wait_for_workers(distributed.Cluster(Client()), said.append, settle=0.3)
+        assert got == starting
+    else:
+        with pytest.raises(OSError, match=r"^the Dask scheduler has no workers \(waited 60 s\); start some with "
+                                          r"'dask worker ADDRESS'$"):
+            distributed._wait_for_workers(distributed.Cluster(Client()), said.append, settle=0.3)
+    assert said[0] == "the Dask scheduler has no workers yet: waiting up to 60 s for one..." and waited == [(1, 60.0)]
+    assert said[1:] == (["3 workers joined"] if joins else [])
+
+
+def test_counts_in_the_commands_lines_agree_with_their_nouns():
+    assert [distributed._counted(n, "worker") for n in (1, 2, 1000)] == ["1 worker", "2 workers", "1,000 workers"]
+
+
 def test_two_workers_learn_the_planted_relation(cluster, sample_path):
     result = distributed.train([sample_path], cluster=cluster, epochs=3, sync_words=110_000, **SMALL)
     assert result.vectors.analogy("man", "king", "woman", topn=1)[0][0] == "queen"

@@ -160,6 +160,9 @@ SEND_BYTES_PER_SECOND = 20e6
 LOCAL_WORKER_BYTES = 128 << 20
 #: Seconds closing the client and a local cluster may take.
 CLOSE_SECONDS = 20
+#: A scheduler that had no workers at a run's start: once one joins, the run waits for the others starting with
+#: it until none has joined for this many seconds.
+SETTLE_SECONDS = 2.0
 #: Seconds connecting to a scheduler (``tcp://HOST:PORT``) may take before it is reported unreachable; also how long
 #: the client tries to reconnect to it when the connection drops (Dask uses its timeout for both).
 CONNECT_SECONDS = 10.0
@@ -369,15 +372,31 @@ def _stop_signals_kept_from_workers():
             signal.raise_signal(received[0])
 
 
-def _wait_for_workers(cluster: Cluster, timeout: float = 60.0) -> List[str]:
+def _counted(n: int, noun: str) -> str:
+    """``1 worker``, ``2 workers``."""
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
+def _wait_for_workers(cluster: Cluster, say, timeout: float = 60.0, settle: float = SETTLE_SECONDS) -> List[str]:
+    """The scheduler's workers. When it has none yet (a cluster still starting), says so and waits up to
+    ``timeout`` seconds for one, else OSError; then for the others starting with it, until none has joined
+    for ``settle`` seconds (``dask worker --nworkers 4`` registers its workers one by one: the run would
+    otherwise take the first alone)."""
     workers = cluster.workers
     if not workers:
+        say(f"the Dask scheduler has no workers yet: waiting up to {timeout:.0f} s for one...")
         try:
             cluster.client.wait_for_workers(1, timeout=timeout)
         except (TimeoutError, OSError):
             raise OSError(f"the Dask scheduler has no workers (waited {timeout:.0f} s); start some with "
                           f"'dask worker ADDRESS'") from None
-        workers = cluster.workers
+        workers, quiet_since = cluster.workers, time.monotonic()
+        while time.monotonic() - quiet_since < settle:
+            time.sleep(min(0.25, settle))
+            joined = cluster.workers
+            if len(joined) != len(workers):
+                workers, quiet_since = joined, time.monotonic()
+        say(f"{_counted(len(workers), 'worker')} joined")
     return workers
 
 
@@ -555,7 +574,7 @@ def _workers_ready(cluster: Cluster, files: Sequence[str], say) -> List[str]:
     """Before any work of a run: the workers (waited for), checked (:func:`_check_workers`), cleared of what dead
     runs left (:func:`_drop_orphans`), reached directly
     where they can be (:func:`_reach_workers`) and told how the files split into parts (:func:`_prepare_parts`)."""
-    workers = _wait_for_workers(cluster)
+    workers = _wait_for_workers(cluster, say)
     _check_workers(cluster, files)
     _drop_orphans(cluster, say)
     _reach_workers(cluster, workers, say)
@@ -1444,7 +1463,7 @@ class _DistributedRun:
         threads = model.options.threads
         self.say(f"training {model.options.model} {'hs ' if model.options.hs else ''}"
                  f"{f'negative {model.options.negative} ' if model.options.negative else ''}on {self.words:,} words "
-                 f"in {self.n} shards, vocabulary {len(model.vocab):,}, dim {model.options.dim}, "
+                 f"in {_counted(self.n, 'shard')}, vocabulary {len(model.vocab):,}, dim {model.options.dim}, "
                  f"{p.epochs} epoch{'s' if p.epochs != 1 else ''}{resumed}, "
                  f"{threads} thread{'s' if threads != 1 else ''} a worker, "
                  f"{rounds:,} sync{'s' if rounds != 1 else ''} an epoch (the first epoch {len(self.plan(0)) - 1:,})")
@@ -1681,7 +1700,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
             raise ValueError("keep_words goes with phrases or phrase_table")
         spools = None
         if vocab is None:
-            say(f"counting the vocabulary on {len(workers)} workers...")
+            say(f"counting the vocabulary on {_counted(len(workers), 'worker')}...")
             vocab, spools = _count_on(cluster, workers, corpus, options, say, cache_dir, phrasing=phrasing)
         try:
             model = Model.new(vocab, options)
@@ -1719,7 +1738,7 @@ def _phrases_on(cluster: Cluster, workers: List[str], corpus: Corpus, settings: 
     thresholds = pass_thresholds(settings["passes"], settings["thresholds"])
     joins: List[bytes] = []
     for number, threshold in enumerate(thresholds, 1):
-        say(f"counting phrases on {n} workers (pass {number} of {len(thresholds)})...")
+        say(f"counting phrases on {_counted(n, 'worker')} (pass {number} of {len(thresholds)})...")
         before = _shared(client, (list(joins), settings["delimiter"], False)) if joins else None
         words = scan.merge(_each_gathered(client, [
             client.submit(_count_part, corpus.files, corpus.lowercase, k, n, prune_at, threads, None, None, before,
@@ -1775,7 +1794,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
                        f"--sync-words {before['sync_words']}")
             else:
                 why = "it stopped in the middle of an epoch of a single-machine run; resume it without --scheduler"
-            raise ValueError(f"this checkpoint cannot be resumed on {len(workers)} workers: {why}")
+            raise ValueError(f"this checkpoint cannot be resumed on {_counted(len(workers), 'worker')}: {why}")
         phrasing = _phrases_on(cluster, workers, corpus, settings, model.options.threads, say) if settings else None
         spools = None
         if update_vocab:
@@ -1783,7 +1802,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
                 raise ValueError("update_vocab starts a new schedule: give epochs or alpha")
             model.check_vocabulary_update()
             known = len(model.vocab)
-            say(f"counting the new words on {len(workers)} workers...")
+            say(f"counting the new words on {_counted(len(workers), 'worker')}...")
             _, spools = _count_on(cluster, workers, corpus, model.options, say, cache_dir, into=model,
                                   phrasing=phrasing)
             say(f"vocabulary: {len(model.vocab) - known:,} new words, {len(model.vocab):,} in all")
@@ -1817,7 +1836,7 @@ def _train_on(cluster: Cluster, workers: List[str], model: Model, corpus: Corpus
                               checkpoint_every=checkpoint_every, force=force, round_callback=round_callback,
                               spools=spools, phrasing=phrasing)
         try:
-            say(f"encoding the corpus on {len(workers)} workers...")
+            say(f"encoding the corpus on {_counted(len(workers), 'worker')}...")
             # the fingerprint reads every file here (the workers read their parts), beside the workers' encoding,
             # not after it: ~6 µs a file on a local disk, a network round trip or two a file on a shared one
             with ThreadPoolExecutor(1, thread_name_prefix="w2v-fingerprint") as beside:
