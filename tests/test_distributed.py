@@ -194,6 +194,27 @@ def test_a_scheduler_without_workers_is_waited_for_with_a_line_saying_so(joins):
     assert said[1:] == (["3 workers joined"] if joins else [])
 
 
+def test_a_cluster_that_keeps_growing_is_waited_for_at_most_the_timeout_again():
+    """Workers that keep joining (an adaptive cluster scaling up) end the settling after ``timeout`` more
+    seconds, with the workers there by then."""
+    class Growing:
+        joined = 0
+
+        def scheduler_info(self, n_workers=-1):
+            if self.joined:
+                self.joined += 1
+            return {"workers": {f"tcp://10.0.0.{i}:1": {} for i in range(self.joined)}}
+
+        def wait_for_workers(self, n, timeout):
+            self.joined = 1
+    got = []
+    waiting = threading.Thread(target=lambda: got.append(distributed._wait_for_workers(
+        distributed.Cluster(Growing()), lambda line: None, timeout=0.5, settle=0.3)), daemon=True)
+    waiting.start()
+    waiting.join(5)
+    assert not waiting.is_alive() and len(got[0]) > 1
+
+
 def test_counts_in_the_commands_lines_agree_with_their_nouns():
     assert [distributed._counted(n, "worker") for n in (1, 2, 1000)] == ["1 worker", "2 workers", "1,000 workers"]
 

@@ -381,7 +381,7 @@ def _wait_for_workers(cluster: Cluster, say, timeout: float = 60.0, settle: floa
     """The scheduler's workers. When it has none yet (a cluster still starting), says so and waits up to
     ``timeout`` seconds for one, else OSError; then for the others starting with it, until none has joined
     for ``settle`` seconds (``dask worker --nworkers 4`` registers its workers one by one: the run would
-    otherwise take the first alone)."""
+    otherwise take the first alone), at most ``timeout`` seconds more (a cluster that keeps growing)."""
     workers = cluster.workers
     if not workers:
         say(f"the Dask scheduler has no workers yet: waiting up to {timeout:.0f} s for one...")
@@ -391,7 +391,8 @@ def _wait_for_workers(cluster: Cluster, say, timeout: float = 60.0, settle: floa
             raise OSError(f"the Dask scheduler has no workers (waited {timeout:.0f} s); start some with "
                           f"'dask worker ADDRESS'") from None
         workers, quiet_since = cluster.workers, time.monotonic()
-        while time.monotonic() - quiet_since < settle:
+        until = quiet_since + timeout
+        while time.monotonic() - quiet_since < settle and time.monotonic() < until:
             time.sleep(min(0.25, settle))
             joined = cluster.workers
             if len(joined) != len(workers):
