@@ -306,11 +306,10 @@ def connect(scheduler: str) -> Cluster:
                                                         dashboard_address=":0", silence_logs=logging.CRITICAL)
                 opened.client = distributed.Client(opened.local, direct_to_workers=True)
             return opened
-        except (OSError, RuntimeError, TimeoutError) as error:
+        except BaseException as error:  # (also a stop signal taken once the cluster had started: as it is)
             opened.close()
-            raise OSError(f"could not start a local Dask cluster of {n} workers ({_first_line(error)})") from None
-        except BaseException:  # a stop signal taken once the cluster had started
-            opened.close()
+            if isinstance(error, (OSError, RuntimeError, TimeoutError)):
+                raise OSError(f"could not start a local Dask cluster of {n} workers ({_first_line(error)})") from None
             raise
     if "://" not in scheduler and ":" not in scheduler:
         raise ValueError(f"--scheduler {scheduler}: give an address such as tcp://HOST:8786, or local:N")
@@ -567,7 +566,7 @@ def _drop_orphans(cluster: Cluster, say) -> None:
         return
     freed = sorted(worker for worker, n in dropped.items() if n)
     if freed:
-        say(f"{len(freed)} worker{'s' if len(freed) != 1 else ''} dropped the shards or counts of runs whose "
+        say(f"{_counted(len(freed), 'worker')} dropped the shards or counts of runs whose "
             f"command is gone")
 
 
@@ -1465,9 +1464,8 @@ class _DistributedRun:
         self.say(f"training {model.options.model} {'hs ' if model.options.hs else ''}"
                  f"{f'negative {model.options.negative} ' if model.options.negative else ''}on {self.words:,} words "
                  f"in {_counted(self.n, 'shard')}, vocabulary {len(model.vocab):,}, dim {model.options.dim}, "
-                 f"{p.epochs} epoch{'s' if p.epochs != 1 else ''}{resumed}, "
-                 f"{threads} thread{'s' if threads != 1 else ''} a worker, "
-                 f"{rounds:,} sync{'s' if rounds != 1 else ''} an epoch (the first epoch {len(self.plan(0)) - 1:,})")
+                 f"{_counted(p.epochs, 'epoch')}{resumed}, {_counted(threads, 'thread')} a worker, "
+                 f"{_counted(rounds, 'sync')} an epoch (the first epoch {len(self.plan(0)) - 1:,})")
         bar = ProgressBar(total=p.total_words, initial=p.words_done, unit="w", unit_scale=True, desc="training",
                           disable=not self.progress, dynamic_ncols=True, smoothing=0.1)
         history: List[EpochStats] = []
