@@ -24,9 +24,9 @@ from w2v import bzip2, distributed, kernels, scan  # noqa: E402
 from w2v.cli import cli  # noqa: E402
 from w2v.corpus import BLOCKS, CUT, Corpus, forget_bzip2_layouts  # noqa: E402
 from w2v.model import Model, Weights  # noqa: E402
-from w2v.options import TrainOptions  # noqa: E402
+from w2v.options import MIN_SYNC_WORDS, TrainOptions  # noqa: E402
 from w2v.training import TrainingInterrupted  # noqa: E402
-from w2v.vocab import build_vocabulary  # noqa: E402
+from w2v.vocab import Vocabulary, build_vocabulary  # noqa: E402
 
 SMALL = dict(dim=16, threads=1, seed=3, chunk_words=20_000)
 
@@ -871,6 +871,20 @@ def test_the_default_sync_interval_holds_the_words_each_copy_misses():
     assert distributed.default_sync_words(3) == 500_000    # each copy misses the other two's 500,000
     assert distributed.default_sync_words(4) == 333_333
     assert distributed.default_sync_words(1000) == 10_000  # never below
+    assert distributed.default_sync_words(1000) == MIN_SYNC_WORDS
+
+
+@pytest.mark.parametrize("sync_words", [MIN_SYNC_WORDS - 1, 1, 0, -5, 20_000.0, True])
+def test_sync_intervals_too_short_to_be_worth_a_sync_are_refused_before_any_cluster(sync_words):
+    """--sync-words 1 ran the 400,000-word sample as an hour of one-word rounds: refused before connecting
+    (the scheduler "nonsense" would be its own error)."""
+    with pytest.raises(ValueError, match=f"sync_words must be an integer >= 10,000 .* got {sync_words!r}"):
+        distributed.train(["missing.txt"], scheduler="nonsense", sync_words=sync_words)
+    model = Model.new(Vocabulary(["a", "b"], [2, 1]), TrainOptions())
+    with pytest.raises(ValueError, match="sync_words must be an integer >= 10,000"):
+        distributed.train_model(model, ["missing.txt"], scheduler="nonsense", sync_words=sync_words)
+    distributed.check_sync_words(MIN_SYNC_WORDS)
+    distributed.check_sync_words(None)
 
 
 def test_rounds_warm_up_then_hold_sync_words():
@@ -1491,10 +1505,11 @@ def test_an_unreachable_scheduler_is_one_line(sample_path, tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--sync-words", "100"], "--sync-words goes with --scheduler"),
+    (["--sync-words", "100000"], "--sync-words goes with --scheduler"),
     (["--scheduler", "local:2", "--keep-words"], "--keep-words goes with --phrases or --phrase-table"),
     (["--scheduler", "local:0"], "local:N needs a number of workers"),
     (["--scheduler", "local:2", "--sync-words", "0"], "--sync-words"),
+    (["--scheduler", "local:2", "--sync-words", "9999"], "'--sync-words': 9999 is not in the range x>=10000"),
     (["--scheduler", "nonsense"], "give an address such as"),
 ])
 def test_bad_distributed_options_are_one_line(sample_path, tmp_path, args, message):

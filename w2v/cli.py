@@ -57,7 +57,7 @@ try:
         sys.exit(_leftover_package_message(w2v.__path__))
     from w2v.files import Output, check_outputs, plan_output, temporary_file
     from w2v.formats import FORMATS, estimated_size, format_for_path
-    from w2v.options import COUNT_LIMIT, LIMITS
+    from w2v.options import COUNT_LIMIT, LIMITS, MIN_SYNC_WORDS
     from w2v.errors import TrainingInterrupted  # training's modules load when a command trains
     from w2v.vectors import MissingWordsError, Vectors
 finally:
@@ -392,7 +392,7 @@ def cli():
               help="Train on a Dask cluster: tcp://HOST:8786 (a running 'dask scheduler'), or local:N to start N "
                    "worker processes here. Needs pip install 'w2v[distributed]'; every worker must read CORPUS "
                    "under the same path and run the same w2v. --threads is then threads per worker.")
-@click.option("--sync-words", type=click.IntRange(1), default=None, metavar="N",
+@click.option("--sync-words", type=click.IntRange(MIN_SYNC_WORDS), default=None, metavar="N",
               help="With --scheduler: words each worker trains between syncs of the workers' weights  "
                    "[default: 1000000 / (workers - 1), so each copy misses 1000000 words of the others' "
                    "updates; 2000000 on one worker]")

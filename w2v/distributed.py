@@ -122,7 +122,7 @@ from .corpus import Corpus, CorpusPart
 from .files import check_free_space
 from .formats import check_words
 from .model import Model, Weights, aligned_zeros, kernel_args, kernel_function, padded_dim
-from .options import TrainOptions, default_threads
+from .options import MIN_SYNC_WORDS, TrainOptions, default_threads
 from .progress import ProgressBar
 from .training import (STOP_SIGNALS, EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch,
                        plan_chunks, say_count_notes)
@@ -140,14 +140,21 @@ DEFAULT_MISSED_WORDS = 1_000_000
 
 
 def default_sync_words(workers: int) -> int:
-    """Words each of ``workers`` workers trains between syncs by default (at least 10,000): 2,000,000 for
+    """Words each of ``workers`` workers trains between syncs by default (at least ``MIN_SYNC_WORDS``): 2,000,000 for
     one worker, ``1,000,000 / (N - 1)`` from two up (1,000,000 on two, 333,333 on four). Holding the
     words a copy misses, rather than the words trained apart in all (``2,000,000 / N`` until 2026-12-07),
     leaves two workers as they were and scored better on four, at the cost of more syncs the more workers
     there are (benchmarks/README.md, "Distributed training")."""
     if workers <= 1:
         return DEFAULT_SYNC_WORDS_TOTAL
-    return max(10_000, DEFAULT_MISSED_WORDS // (workers - 1))
+    return max(MIN_SYNC_WORDS, DEFAULT_MISSED_WORDS // (workers - 1))
+
+
+def check_sync_words(sync_words: Optional[int]) -> None:
+    """Raise ``ValueError`` unless ``sync_words`` is None (the default) or at least ``MIN_SYNC_WORDS``."""
+    if sync_words is not None and (not isinstance(sync_words, int) or sync_words < MIN_SYNC_WORDS):
+        raise ValueError(f"sync_words must be an integer >= {MIN_SYNC_WORDS:,} (a sync costs about as much as "
+                         f"a worker training tens of thousands of words), got {sync_words!r}")
 
 
 #: Sending data to a worker may take this many seconds, and one more for every
@@ -1678,8 +1685,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     elif option_values:
         raise ValueError("give options either as TrainOptions or as keywords, not both")
     options.validate()
-    if sync_words is not None and sync_words < 1:
-        raise ValueError(f"sync_words must be at least 1, got {sync_words}")
+    check_sync_words(sync_words)
     say = log or (lambda message: None)
     corpus = _corpus(corpus_paths, options.lowercase, progress)
     cluster, owned = _cluster_for(scheduler, cluster)
@@ -1773,6 +1779,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
     settings (:func:`w2v.phrases.phrase_settings`) to read the corpus through, counted on the workers
     (:func:`_phrases_on`); a schedule that went on phrased text (its position records the phrase settings)
     goes on through the same phrases, counted again, as :func:`w2v.training.train_model` does."""
+    check_sync_words(sync_words)
     p = model.position
     resuming = p.started and not p.finished and epochs is None and alpha is None
     before = p.corpus if resuming else {}

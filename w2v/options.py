@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Dict, NamedTuple, Optional
 
 __all__ = ["TrainOptions", "LIMITS", "Limit", "default_threads", "KERNELS", "CBOW_MIN_ALPHA_RATIO",
-           "WORD2VEC_MIN_ALPHA_RATIO"]
+           "WORD2VEC_MIN_ALPHA_RATIO", "MIN_SYNC_WORDS"]
 
 
 class Limit(NamedTuple):
@@ -76,6 +76,13 @@ COUNT_LIMIT = 21_000_000
 #: base64, a binary file), whose tokens, up to a read block (~1 MB) each and nearly all distinct, were all
 #: held: 1.2 GB of memory for 1 GB of such text.
 TOKEN_BYTES_PER_LIMIT = 32
+
+#: The fewest words a worker of a distributed run may train between syncs (``--sync-words``; also the
+#: floor of :func:`w2v.distributed.default_sync_words`). A sync costs about as much as a worker training
+#: tens of thousands of words (on wiki8, two one-thread workers trained 17M words in 10.9 s and synced 14
+#: times in 0.09 s each: 70,000 words' time), so shorter rounds spend most of their time syncing;
+#: ``--sync-words 1`` made the 400,000-word sample corpus an hour of one-word rounds.
+MIN_SYNC_WORDS = 10_000
 
 #: Every numeric option's type and range.
 LIMITS: Dict[str, Limit] = {
