@@ -6,6 +6,9 @@ always 1), no subsampling, and a noise table whose every draw is word
 window's sizes, the negatives drawn and the words kept by subsampling,
 against their expected distributions over many draws.
 """
+import subprocess
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -281,6 +284,27 @@ def test_the_fixed_skip_gram_kernel_compiles_under_its_llvm_options_and_sets_the
     with pytest.raises(TypeError):  # one argument where the kernel takes 24
         kernels.kernel_for("sg_batched", width).compile((numba.types.int64,))
     assert events == set_and_reset
+
+
+
+def test_llvm_options_are_set_only_where_llvm_takes_them_again(monkeypatch):
+    """LLVM before 15 (numba before 0.61, as on Python 3.9) takes an option once: setting it again printed "w2v:
+    for the --force-vector-interleave option: may only occur zero or one times!" and kept the first value. Where
+    this process's LLVM is said to take options again, setting them twice over says nothing; where not, the fixed
+    skip-gram kernel compiles without them."""
+    setting = ("from w2v import kernels\nfor _ in range(2):\n    for option in "
+               "kernels.FIXED_WIDTH_LLVM_OPTIONS['sg_batched'][0]:\n        kernels.set_llvm_option(option)\n")
+    if kernels.LLVM_TAKES_OPTIONS_AGAIN:
+        result = subprocess.run([sys.executable, "-c", setting], capture_output=True, text=True, timeout=120)
+        assert (result.returncode, result.stderr) == (0, "")
+    width = 104
+    run_kernel("sg_batched", SENTENCE, 2, True, 0.1, dim=5, width=width)
+    signature = kernels.kernel_for("sg_batched", width).signatures[0]
+    events = []
+    monkeypatch.setattr(kernels, "set_llvm_option", events.append)
+    monkeypatch.setattr(kernels, "LLVM_TAKES_OPTIONS_AGAIN", False)
+    kernels._fixed_width_kernel.__wrapped__("sg_batched", width).compile(signature)  # a new dispatcher: not cached
+    assert events == []
 
 
 def test_loss_counts_every_prediction_with_the_true_objective():

@@ -971,7 +971,8 @@ def kernel_for(name: str, width: int):
     :data:`FIXED_WIDTHS` it is a kernel compiled with the width a constant: LLVM then knows the trip count of
     every loop over a row (104 floats: 13 vector operations of 8) and may unroll it or leave out its tail loop,
     where the kernel itself, which reads the length from syn0, loops 32 floats a turn and ends in a tail. The
-    skip-gram kernel is compiled with LLVM options of its own (:data:`FIXED_WIDTH_LLVM_OPTIONS`). The same
+    skip-gram kernel is compiled with LLVM options of its own (:data:`FIXED_WIDTH_LLVM_OPTIONS`; from LLVM 15 on,
+    :data:`LLVM_TAKES_OPTIONS_AGAIN`). The same
     arithmetic, but LLVM may sum a row's products in another order (the kernels allow reassociation), so the vectors
     differ from the kernel itself's in rounding (quality the same within the seeds' spread). Measured on wiki8
     (benchmarks/README.md, "Rows of a fixed length"): on an Intel Xeon skip-gram with negative sampling 4-5% more
@@ -1018,7 +1019,7 @@ def _fixed_width_kernel(name, width):
                                codes, points, code_lengths, tables, window, negative, alpha_begin, alpha_end, seed,
                                cbow_mean, width)
     dispatcher = njit(cache=True, nogil=True, fastmath=_FAST)(kernel)
-    options = FIXED_WIDTH_LLVM_OPTIONS.get(name)
+    options = FIXED_WIDTH_LLVM_OPTIONS.get(name) if LLVM_TAKES_OPTIONS_AGAIN else None
     if options:
         compile_now = dispatcher.compile
 
@@ -1047,6 +1048,12 @@ def _fixed_width_kernel(name, width):
 #: compiled for it alone (their types hold the constant). A kernel loaded from Numba's cache is not compiled, and
 #: the options do not apply.
 FIXED_WIDTH_LLVM_OPTIONS = {"sg_batched": (("-force-vector-interleave=1", "-force-vector-interleave=0"),)}
+#: Whether this process's LLVM takes a command-line option more than once. LLVM before 15 (llvmlite before 0.44,
+#: so numba before 0.61, and Python 3.9's last numba is 0.60) takes each option once: setting it again prints
+#: "w2v: for the --force-vector-interleave option: may only occur zero or one times!" and keeps the first
+#: value, so the options could not be reset after the compile (and every later compile in the process would see
+#: them). There the fixed skip-gram kernel compiles with LLVM's own choice, as the other kernels do.
+LLVM_TAKES_OPTIONS_AGAIN = llvm_binding.llvm_version_info >= (15,)
 
 
 def set_llvm_option(option: str) -> None:
