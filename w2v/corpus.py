@@ -75,6 +75,10 @@ class _ZipText(io.RawIOBase):
 
     def __init__(self, raw: BinaryIO):
         super().__init__()
+        # set before anything can raise: the finalizer of an instance whose __init__ raised calls close() (and
+        # Python 3.13 prints what close() raises there: "Exception ignored in: <w2v.corpus._ZipText ...>")
+        self._member: Optional[BinaryIO] = None
+        self._archive: Optional[zipfile.ZipFile] = None
         self._archive = zipfile.ZipFile(raw)
         self._raw = raw
         self._members = sorted((info for info in self._archive.infolist() if not info.is_dir() and not any(
@@ -86,7 +90,6 @@ class _ZipText(io.RawIOBase):
             if os.path.splitext(info.filename)[1].lower() in _OPENERS or info.filename.lower().endswith(".tar"):
                 raise OSError(f"{raw.name}: {info.filename} inside is an archive or compressed; unpack the .zip first")
         self._next = 0
-        self._member: Optional[BinaryIO] = None
         self._line_end = False  # a line ending is owed after the member just read
 
     def readable(self) -> bool:
@@ -114,7 +117,8 @@ class _ZipText(io.RawIOBase):
     def close(self) -> None:
         if self._member is not None:
             self._member.close()
-        self._archive.close()
+        if self._archive is not None:
+            self._archive.close()
         super().close()
 
 
