@@ -208,7 +208,11 @@ def _write_error(out: Output, error: OSError) -> OSError:
 
 
 class _Guard(io.RawIOBase):
-    """A writable wrapper that turns write errors into messages naming the output."""
+    """A writable wrapper that turns write errors into messages naming the output. Once the output is
+    finished with (:meth:`abandon`), what is still written to it is dropped: a buffered wrapper that could not
+    be detached after a failed write (its flush raised again) flushes when it is garbage collected, and that
+    must neither write into a file already given up nor raise ("Exception ignored in: <_io.BufferedWriter>",
+    which Python 3.13 prints)."""
 
     def __init__(self, raw, out: Output):
         super().__init__()
@@ -217,7 +221,12 @@ class _Guard(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
+    def abandon(self) -> None:
+        self._raw = None
+
     def write(self, data) -> int:
+        if self._raw is None:
+            return len(data)
         try:
             return self._raw.write(data)
         except BrokenPipeError:
@@ -266,7 +275,8 @@ def open_output(output, mode: str = "wb", force: bool = False, compress: bool = 
 
 
 def _yield_wrapped(raw, out: Output, mode: str, compress: bool):
-    guarded = io.BufferedWriter(_Guard(raw, out), buffer_size=1 << 20)
+    guard = _Guard(raw, out)
+    guarded = io.BufferedWriter(guard, buffer_size=1 << 20)
     ext = compression.compression_of(out.path) if compress else None
     packed = compression.compressing(guarded, ext) if ext else None
     binary = io.BufferedWriter(packed, buffer_size=1 << 20) if packed is not None else guarded
@@ -281,6 +291,7 @@ def _yield_wrapped(raw, out: Output, mode: str, compress: bool):
         for wrapper in (f, binary, guarded):
             with contextlib.suppress(Exception):
                 wrapper.detach()
+        guard.abandon()  # (a wrapper whose detach failed, its flush raising, is dropped when collected)
 
 
 def _stat_or_none(path: str):
