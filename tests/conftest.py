@@ -17,6 +17,19 @@ def sample_path():
     return SAMPLE
 
 
+def invoke_apart(*args, input=None):
+    """Run the ``w2v`` command in this process with its standard output and standard error apart
+    (``result.stdout``, ``result.stderr``): click 8.2 on keeps them apart by default, click 8.0 and 8.1
+    (Python 3.9's newest is 8.1) only when asked, and then ``result.output`` is standard output alone."""
+    from click.testing import CliRunner
+    from w2v.cli import cli
+    try:
+        runner = CliRunner(mix_stderr=False)
+    except TypeError:  # click 8.2 on: always apart
+        runner = CliRunner()
+    return runner.invoke(cli, [str(a) for a in args], input=input)
+
+
 def write(path, data):
     """Write bytes or text to ``path`` and return it as a string."""
     mode = "wb" if isinstance(data, bytes) else "w"

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import write
+from conftest import invoke_apart, write
 from w2v import Vectors
 from w2v.classes import kmeans, read_classes, write_classes
 from w2v.cli import cli
@@ -85,10 +85,10 @@ def test_the_command(tmp_path):
     path = str(tmp_path / "v.bin")
     vectors.save(path)
     out = tmp_path / "classes.txt"
-    result = CliRunner().invoke(cli, ["classes", path, "-k", "8", "-o", str(out), "--seed", "2"])
+    result = invoke_apart("classes", path, "-k", "8", "-o", out, "--seed", "2")
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("k-means:   0%")
-    quiet = CliRunner().invoke(cli, ["classes", path, "-k", "8", "-o", str(out), "--seed", "2", "-q"])
+    quiet = invoke_apart("classes", path, "-k", "8", "-o", out, "--seed", "2", "-q")
     assert quiet.exit_code == 0 and quiet.stderr == "", quiet.output
     got = read_classes(str(out))
     assert same_partition(np.array([got[w] for w in vectors.words]), truth)

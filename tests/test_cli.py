@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli, parse_expression
-from conftest import ROOT, write
+from conftest import ROOT, invoke_apart, write
 from w2v import Vectors
 
 COMMANDS = ["train", "vocab", "phrases", "convert", "classes", "similar", "analogy", "query", "evaluate", "plot"]
@@ -297,11 +297,11 @@ def test_convert_to_text_shows_its_rows_unless_quiet(trained, tmp_path, monkeypa
     from w2v import progress
     monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # a line a block of rows
     shown, quiet = tmp_path / "shown.txt", tmp_path / "quiet.txt"
-    result = CliRunner().invoke(cli, ["convert", trained, str(shown)])
+    result = invoke_apart("convert", trained, shown)
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert lines[0].startswith("writing:   0%") and lines[-1].startswith("writing: 100%"), lines
-    result = CliRunner().invoke(cli, ["convert", trained, str(quiet), "-q"])
+    result = invoke_apart("convert", trained, quiet, "-q")
     assert result.exit_code == 0 and result.stderr == "", result.output
     assert shown.read_bytes() == quiet.read_bytes()
 
@@ -369,10 +369,10 @@ def test_a_query_with_no_word_left_to_answer_says_so(tmp_path):
                                    (["analogy", vectors, "a", "b", "c", "--method", "mul"], None, "", many),
                                    (["similar", vectors, "a", "--restrict-vocab", 1], None, "", one),
                                    (["query", vectors], "a b c\n", "# a b c\n", many)]:
-        result = run(*args, input=input)
+        result = invoke_apart(*args, input=input)
         assert result.exit_code == 0, result.output
         assert (result.stdout, result.stderr.strip()) == (out, note)
-    answered = run("similar", vectors, "a")
+    answered = invoke_apart("similar", vectors, "a")
     assert answered.stdout.splitlines()[0].startswith("c\t") and answered.stderr == ""
 
 

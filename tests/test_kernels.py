@@ -274,6 +274,8 @@ def test_the_fixed_skip_gram_kernel_compiles_under_its_llvm_options_and_sets_the
     monkeypatch.setattr(kernels, "set_llvm_option", lambda option: events.append((option,
                                                                                  global_compiler_lock.is_locked())))
     width, set_and_reset = 104, [("-force-vector-interleave=1", True), ("-force-vector-interleave=0", True)]
+    if not kernels.LLVM_TAKES_OPTIONS_AGAIN:  # LLVM before 15: compiled without them (the test below)
+        set_and_reset = []
     for name in ("sg_batched", "sg_exact", "cbow_exact"):
         run_kernel(name, SENTENCE, 2, True, 0.1, dim=5, width=width)  # compiled (or loaded) for these types
         fixed = kernels.kernel_for(name, width)

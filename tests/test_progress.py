@@ -8,9 +8,7 @@ import termios
 
 import pytest
 
-from click.testing import CliRunner
-
-from cli import cli
+from conftest import invoke_apart
 from w2v import progress
 from w2v.progress import ProgressBar
 
@@ -84,8 +82,8 @@ def test_a_bar_whose_stream_is_gone_goes_quiet_and_the_work_goes_on(stream):
 
 
 def test_train_writing_its_progress_to_a_log_writes_lines(tmp_path, sample_path):
-    result = CliRunner().invoke(cli, ["train", sample_path, "-o", str(tmp_path / "v.bin"), "--dim", "20",
-                                      "--epochs", "2", "--threads", "2"])
+    result = invoke_apart("train", sample_path, "-o", tmp_path / "v.bin", "--dim", "20", "--epochs", "2",
+                          "--threads", "2")
     assert result.exit_code == 0, result.output
     assert "\r" not in result.stderr
     lines = result.stderr.splitlines()
