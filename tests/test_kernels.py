@@ -618,7 +618,7 @@ def test_a_slot_whose_hash_half_matches_is_taken_only_when_the_bytes_match_too()
     table = kernels.count_tokens(data, kernels.table_new(16), 0, 0)[0]
     slots, mask = table[0], np.uint64(len(table[0]) - 1)
     gamma = np.frombuffer(b"gamma", np.uint8)
-    h = kernels._fnv(gamma, 0, len(gamma))
+    h = np.uint64(kernels._fnv(gamma, 0, len(gamma)))  # (a Python int: NumPy 1.x would not & it with a uint64)
     home = int(h & mask)
     assert slots[home] == 0  # gamma's home slot is free here
     alpha_slot = next(s for s in range(len(slots)) if slots[s] & np.uint64(0xFFFFFFFF) == 1)  # entry 0 + 1

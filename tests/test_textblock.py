@@ -4,6 +4,7 @@ import re
 import numpy as np
 import pytest
 
+from w2v import textblock
 from w2v.textblock import PAD, parse_rows
 
 PLAIN = re.compile(r"-?(\d+\.?\d*|\.\d+)")  # what parse_rows parses itself (with the limits below)
@@ -71,3 +72,13 @@ def test_a_plain_block_with_a_trailing_space_or_crlf_is_parsed(end):
     np.testing.assert_array_equal(got.values, [[1, 2], [-3.5, 0.25]])
     assert got.parsed.all()
     assert got.word_starts.tolist() == [PAD, PAD + 7] and got.word_ends.tolist() == [PAD + 1, PAD + 10]
+
+
+def test_true_bytes_counts_the_ones_of_bools_viewed_as_uint64():
+    """What np.bitwise_count gives on bools viewed as uint64 (NumPy 2.0 on), on any NumPy: all 256 patterns of
+    eight bytes each 0 or 1, and a strided column as parse_numbers hands it."""
+    patterns = np.array([[(k >> i) & 1 for i in range(8)] for k in range(256)], dtype=np.bool_)
+    counted = textblock._true_bytes(patterns.view(np.uint64).ravel())
+    assert counted.dtype == np.uint8 and counted.tolist() == [bin(k).count("1") for k in range(256)]
+    pairs = patterns.view(np.uint64).reshape(128, 2)
+    assert textblock._true_bytes(pairs[:, 1]).tolist() == [bin(k).count("1") for k in range(1, 256, 2)]

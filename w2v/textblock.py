@@ -133,6 +133,16 @@ def _eight_digits(v: np.ndarray) -> np.ndarray:
     return v
 
 
+_BYTE_ONES = _U(0x0101010101010101)
+
+
+def _true_bytes(lanes: np.ndarray) -> np.ndarray:
+    """uint8[N]: how many of the eight bytes of each of ``lanes`` (uint64[N], each byte 0 or 1: bools viewed
+    as uint64) are 1. One multiplication by 0x0101010101010101 sums the bytes into the top byte (at most 8, so
+    no byte carries). ``np.bitwise_count`` gives the same, but only from NumPy 2.0; w2v runs on NumPy 1.22 on."""
+    return ((lanes * _BYTE_ONES) >> _U(56)).astype(np.uint8)
+
+
 def parse_numbers(padded: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """float64[N] values of the numbers ``padded[starts[i]:ends[i]]`` and bool[N] which were parsed
     (``[-]digits[.digits]``, at most 16 characters after the sign, at most 2**53 as an integer);
@@ -148,9 +158,9 @@ def parse_numbers(padded: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> T
     is_point = chars == 46
     good = ((chars - np.uint8(48)) < 10) | is_point
     points = is_point.view(_U).reshape(n, 2)
-    n_points = np.bitwise_count(points[:, 0]) + np.bitwise_count(points[:, 1])
+    n_points = _true_bytes(points[:, 0]) + _true_bytes(points[:, 1])
     good_lanes = good.view(_U).reshape(n, 2)
-    n_good = np.bitwise_count(good_lanes[:, 0]) + np.bitwise_count(good_lanes[:, 1])
+    n_good = _true_bytes(good_lanes[:, 0]) + _true_bytes(good_lanes[:, 1])
     # every byte after the cleared ones a digit or the point; at most one point; a digit at least
     parsed = (n_good + lead == PAD) & (length <= PAD) & (n_points <= 1) & (n_good > n_points)
     # the point's column: its byte is 0x01 at bit 8 * column of the window's 128 bits (exact in float64)
