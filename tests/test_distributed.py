@@ -5,6 +5,7 @@ import contextlib
 import gzip
 import lzma
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -874,17 +875,20 @@ def test_the_default_sync_interval_holds_the_words_each_copy_misses():
     assert distributed.default_sync_words(1000) == MIN_SYNC_WORDS
 
 
-@pytest.mark.parametrize("sync_words", [MIN_SYNC_WORDS - 1, 1, 0, -5, 20_000.0, True])
+@pytest.mark.parametrize("sync_words", [MIN_SYNC_WORDS - 1, 1, 0, -5, 20_000.0, np.float64(20_000), True, "20000"])
 def test_sync_intervals_too_short_to_be_worth_a_sync_are_refused_before_any_cluster(sync_words):
     """--sync-words 1 ran the 400,000-word sample as an hour of one-word rounds: refused before connecting
     (the scheduler "nonsense" would be its own error)."""
-    with pytest.raises(ValueError, match=f"sync_words must be an integer >= 10,000 .* got {sync_words!r}"):
+    refused = f"sync_words must be an integer >= 10,000 .* got {re.escape(repr(sync_words))}$"
+    with pytest.raises(ValueError, match=refused):
         distributed.train(["missing.txt"], scheduler="nonsense", sync_words=sync_words)
     model = Model.new(Vocabulary(["a", "b"], [2, 1]), TrainOptions())
     with pytest.raises(ValueError, match="sync_words must be an integer >= 10,000"):
         distributed.train_model(model, ["missing.txt"], scheduler="nonsense", sync_words=sync_words)
-    distributed.check_sync_words(MIN_SYNC_WORDS)
-    distributed.check_sync_words(None)
+    assert distributed.checked_sync_words(None) is None
+    for accepted in (MIN_SYNC_WORDS, np.int64(20_000)):  # NumPy's integers too, as a Python int (for JSON)
+        assert type(distributed.checked_sync_words(accepted)) is int
+        assert distributed.checked_sync_words(accepted) == accepted
 
 
 def test_rounds_warm_up_then_hold_sync_words():

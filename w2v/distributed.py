@@ -107,6 +107,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 import os
 import tempfile
 import threading
@@ -150,11 +151,19 @@ def default_sync_words(workers: int) -> int:
     return max(MIN_SYNC_WORDS, DEFAULT_MISSED_WORDS // (workers - 1))
 
 
-def check_sync_words(sync_words: Optional[int]) -> None:
-    """Raise ``ValueError`` unless ``sync_words`` is None (the default) or at least ``MIN_SYNC_WORDS``."""
-    if sync_words is not None and (not isinstance(sync_words, int) or sync_words < MIN_SYNC_WORDS):
+def checked_sync_words(sync_words) -> Optional[int]:
+    """``sync_words`` as a Python int (any integer, NumPy's too: checkpoints record it as JSON), or None (the
+    default); ``ValueError`` unless it is at least ``MIN_SYNC_WORDS``."""
+    if sync_words is None:
+        return None
+    try:
+        value = operator.index(sync_words)
+    except TypeError:
+        value = None
+    if value is None or value < MIN_SYNC_WORDS:
         raise ValueError(f"sync_words must be an integer >= {MIN_SYNC_WORDS:,} (a sync costs about as much as "
                          f"a worker training tens of thousands of words), got {sync_words!r}")
+    return value
 
 
 #: Sending data to a worker may take this many seconds, and one more for every
@@ -1685,7 +1694,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     elif option_values:
         raise ValueError("give options either as TrainOptions or as keywords, not both")
     options.validate()
-    check_sync_words(sync_words)
+    sync_words = checked_sync_words(sync_words)
     say = log or (lambda message: None)
     corpus = _corpus(corpus_paths, options.lowercase, progress)
     cluster, owned = _cluster_for(scheduler, cluster)
@@ -1779,7 +1788,7 @@ def train_model(model: Model, corpus_paths, *, scheduler: Optional[str] = None, 
     settings (:func:`w2v.phrases.phrase_settings`) to read the corpus through, counted on the workers
     (:func:`_phrases_on`); a schedule that went on phrased text (its position records the phrase settings)
     goes on through the same phrases, counted again, as :func:`w2v.training.train_model` does."""
-    check_sync_words(sync_words)
+    sync_words = checked_sync_words(sync_words)
     p = model.position
     resuming = p.started and not p.finished and epochs is None and alpha is None
     before = p.corpus if resuming else {}
