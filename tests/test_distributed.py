@@ -871,8 +871,7 @@ def test_the_default_sync_interval_holds_the_words_each_copy_misses():
     assert distributed.default_sync_words(2) == 1_000_000
     assert distributed.default_sync_words(3) == 500_000    # each copy misses the other two's 500,000
     assert distributed.default_sync_words(4) == 333_333
-    assert distributed.default_sync_words(1000) == 10_000  # never below
-    assert distributed.default_sync_words(1000) == MIN_SYNC_WORDS
+    assert distributed.default_sync_words(1000) == 10_000 == MIN_SYNC_WORDS  # never below the floor
 
 
 @pytest.mark.parametrize("sync_words", [MIN_SYNC_WORDS - 1, 1, 0, -5, 20_000.0, np.float64(20_000), True, "20000"])

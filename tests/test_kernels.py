@@ -288,7 +288,6 @@ def test_the_fixed_skip_gram_kernel_compiles_under_its_llvm_options_and_sets_the
     assert events == set_and_reset
 
 
-
 def test_llvm_options_are_set_only_where_llvm_takes_them_again(monkeypatch):
     """LLVM before 15 (numba before 0.61, as on Python 3.9) takes an option once: setting it again printed "w2v:
     for the --force-vector-interleave option: may only occur zero or one times!" and kept the first value. Where

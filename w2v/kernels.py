@@ -967,17 +967,16 @@ FIXED_WIDTHS = (104,)
 def kernel_for(name: str, width: int):
     """The training kernel ``name`` (``sg_batched``, ``sg_exact`` or ``cbow_exact``) for rows of ``width`` floats.
 
-    It takes the kernel's own arguments, and syn0's rows must be ``width`` long. For a width in
-    :data:`FIXED_WIDTHS` it is a kernel compiled with the width a constant: LLVM then knows the trip count of
-    every loop over a row (104 floats: 13 vector operations of 8) and may unroll it or leave out its tail loop,
-    where the kernel itself, which reads the length from syn0, loops 32 floats a turn and ends in a tail. The
-    skip-gram kernel is compiled with LLVM options of its own (:data:`FIXED_WIDTH_LLVM_OPTIONS`; from LLVM 15 on,
-    :data:`LLVM_TAKES_OPTIONS_AGAIN`). The same
-    arithmetic, but LLVM may sum a row's products in another order (the kernels allow reassociation), so the vectors
-    differ from the kernel itself's in rounding (quality the same within the seeds' spread). Measured on wiki8
-    (benchmarks/README.md, "Rows of a fixed length"): on an Intel Xeon skip-gram with negative sampling 4-5% more
-    words a second, with hierarchical softmax 13%, CBOW 9-20%; on an AMD Zen 4 CBOW 4%, and skip-gram 7-8% more with
-    its options than without them. Each is compiled on its first use (and cached as the others are), so a run
+    It takes the kernel's own arguments, and syn0's rows must be ``width`` long. For a width in :data:`FIXED_WIDTHS`
+    it is a kernel compiled with the width a constant: LLVM then knows the trip count of every loop over a row (104
+    floats: 13 vector operations of 8) and may unroll it or leave out its tail loop, where the kernel itself, which
+    reads the length from syn0, loops 32 floats a turn and ends in a tail. The skip-gram kernel is compiled with
+    LLVM options of its own (:data:`FIXED_WIDTH_LLVM_OPTIONS`; from LLVM 15 on, :data:`LLVM_TAKES_OPTIONS_AGAIN`).
+    The same arithmetic, but LLVM may sum a row's products in another order (the kernels allow reassociation), so
+    the vectors differ from the kernel itself's in rounding (quality the same within the seeds' spread). Measured on
+    wiki8 (benchmarks/README.md, "Rows of a fixed length"): on an Intel Xeon skip-gram with negative sampling 4-5%
+    more words a second, with hierarchical softmax 13%, CBOW 9-20%; on an AMD Zen 4 CBOW 4%, and skip-gram 7-8% more
+    with its options than without them. Each is compiled on its first use (and cached as the others are), so a run
     compiles only the kernel it trains with. Any other width gets the kernel itself.
     """
     kernels = {"sg_batched": sg_batched, "sg_exact": sg_exact, "cbow_exact": cbow_exact}
