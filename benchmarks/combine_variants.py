@@ -19,6 +19,11 @@ for the rule they alter):
   the rest): ``w2v.distributed.GUARD_WORKERS`` set to ``K``;
 * ``guard-only:M``: the rule as it is for matrix ``M`` (``syn0``, or ``syn1neg``, with ``syn1`` beside it),
   the counts' shares alone for the other (which matrix needs the guard on three or more workers).
+* ``reversal``: the guard only for the rows (three or more workers changed) whose summed change this
+  round points against the row's combined change of the round before (a negative dot product), the
+  counts' shares for the rest and for every row in the first round: a row the sum moved past its
+  target comes back the next round, while a row still growing (the output vectors start at zero, so
+  ``‖Δ‖/‖row‖`` calls every row of them pulled all the way at first) keeps its direction.
 
 Used by ``distributed_runs.py variants``; the results are in ``results/distributed-variants*.md``.
 """
@@ -32,7 +37,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-VARIANTS = ("chosen", "eta:C", "counts", "cap:C", "guard:K", "guard-only:M")
+VARIANTS = ("chosen", "eta:C", "counts", "cap:C", "guard:K", "guard-only:M", "reversal")
 
 
 def apply_variant(name: str) -> None:
@@ -97,6 +102,34 @@ def apply_variant(name: str) -> None:
                 return original_factor(self)
             finally:
                 distributed.GUARD_WORKERS = kept
+        distributed._Combiner.__init__, distributed._Combiner.factor = init, factor
+        return
+    if name == "reversal":
+        original_init = distributed._Combiner.__init__
+        made, before = [0], {}
+
+        def init(self, *args, **kwargs):
+            """A round makes one combiner a matrix, in the order of w2v.model.Weights: syn0, syn1neg, syn1."""
+            original_init(self, *args, **kwargs)
+            self.which = made[0] % 3
+            made[0] += 1
+
+        def factor(self):
+            """The library's factor with the guard only on rows whose sum reversed the last combined change."""
+            many = self.touched >= distributed.GUARD_WORKERS
+            last = before.get(self.which)
+            if last is None:
+                many[:] = False
+            else:
+                many &= np.einsum("ij,ij->i", last, self.total, dtype=np.float64) < 0
+            stay = np.where(many, self.guarded_stay, self.stay)
+            shares = np.where(many, self.guarded_shares, self.shares)
+            result = np.ones(len(self.matrix), dtype=np.float64)
+            moved = shares > 1e-12
+            result[moved] = -np.expm1(stay[moved]) / shares[moved]
+            result = result.astype(np.float32)
+            before[self.which] = self.total * result[:, None]
+            return result
         distributed._Combiner.__init__, distributed._Combiner.factor = init, factor
         return
     raise SystemExit(f"combine_variants.py: unknown variant {name!r}; one of {', '.join(VARIANTS)}")
