@@ -54,13 +54,15 @@ def dense(change, shape) -> np.ndarray:
 def combined(old, deltas, updates, eta, guard_workers) -> np.ndarray:
     """``w2v.distributed.combine`` of the dense changes ``deltas`` (float64[V, P] each), with the guard
     ``‖Δ_k‖/‖row‖`` on rows that ``guard_workers`` or more workers changed (1: every row; more than the
-    workers: the counts alone), as float64."""
+    workers: the counts alone), as float64. (The rule guards only rows whose change turned against their last
+    combined change; a last change pointing against every row's sum makes that every row, as here.)"""
     from w2v import distributed
     saved = distributed.GUARD_WORKERS
     distributed.GUARD_WORKERS = guard_workers
     try:
         changes = [(None, d.astype(np.float32)) for d in deltas]
-        return distributed.combine(old, changes, updates, eta).astype(np.float64)
+        turned = (-127 * np.sign(sum(deltas))).astype(np.int8)
+        return distributed.combine(old, changes, updates, eta, last=turned).astype(np.float64)
     finally:
         distributed.GUARD_WORKERS = saved
 

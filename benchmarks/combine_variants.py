@@ -6,9 +6,11 @@ The combine runs in the client (the ``w2v train`` process), so patching :mod:`w2
 changes it for the whole run; the workers are untouched. Variants (see ``w2v.distributed.combine``
 for the rule they alter):
 
-* ``chosen``: the rule as it is (the guard for rows three or more workers changed; the runs in
-  ``results/distributed-variants-seeds1-4.md`` and ``-cap10-*.md`` were made before, when the rule
-  guarded every row, ``guard:1`` now, and their ``eta:C`` rows vary that rule);
+* ``chosen``: the rule as it is (the guard for rows three or more workers changed whose summed change
+  turned against their last combined change; ``reversal`` in ``results/distributed-variants-reversal-*.md``.
+  The runs of ``chosen`` before those were made with the guard on every row three or more workers changed,
+  ``guard-all`` now, and those in ``results/distributed-variants-seeds1-4.md`` and ``-cap10-*.md`` when the
+  rule guarded every row, ``guard-all`` with ``guard:1``; their ``eta:C`` rows vary that rule);
 * ``eta:C``: every matrix's pull per update ``η`` times ``C`` (so the shares from the counts,
   ``1 − exp(−η n)``, are larger for ``C > 1``: more rows get the mean, fewer the sum);
 * ``counts``: the shares from the counts alone, without the guard ``‖Δ‖/‖row‖`` (on two workers the
@@ -19,11 +21,10 @@ for the rule they alter):
   the rest): ``w2v.distributed.GUARD_WORKERS`` set to ``K``;
 * ``guard-only:M``: the rule as it is for matrix ``M`` (``syn0``, or ``syn1neg``, with ``syn1`` beside it),
   the counts' shares alone for the other (which matrix needs the guard on three or more workers).
-* ``reversal``: the guard only for the rows (three or more workers changed) whose summed change this
-  round points against the row's combined change of the round before (a negative dot product), the
-  counts' shares for the rest and for every row in the first round: a row the sum moved past its
-  target comes back the next round, while a row still growing (the output vectors start at zero, so
-  ``‖Δ‖/‖row‖`` calls every row of them pulled all the way at first) keeps its direction.
+* ``guard-all``: the rule before the guard looked at the last combined change: the guard for every row
+  three or more workers changed (with ``guard:K``, ``guard-only:M`` and ``cap:C`` as they ran then).
+
+The other variants alter the rule as it is now, and ran, before ``guard-all`` was named, on the rule then.
 
 Used by ``distributed_runs.py variants``; the results are in ``results/distributed-variants*.md``.
 """
@@ -37,7 +38,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-VARIANTS = ("chosen", "eta:C", "counts", "cap:C", "guard:K", "guard-only:M", "reversal")
+VARIANTS = ("chosen", "eta:C", "counts", "cap:C", "guard:K", "guard-only:M", "guard-all")
 
 
 def apply_variant(name: str) -> None:
@@ -104,33 +105,19 @@ def apply_variant(name: str) -> None:
                 distributed.GUARD_WORKERS = kept
         distributed._Combiner.__init__, distributed._Combiner.factor = init, factor
         return
-    if name == "reversal":
+    if name == "guard-all":
+        from w2v import kernels
         original_init = distributed._Combiner.__init__
-        made, before = [0], {}
 
         def init(self, *args, **kwargs):
-            """A round makes one combiner a matrix, in the order of w2v.model.Weights: syn0, syn1neg, syn1."""
+            """Every round a last change to look at, also the first (the guard then applies there too)."""
             original_init(self, *args, **kwargs)
-            self.which = made[0] % 3
-            made[0] += 1
+            if self.last is None:
+                self.last = np.zeros((len(self.matrix), self.dim), dtype=np.int8)
 
-        def factor(self):
-            """The library's factor with the guard only on rows whose sum reversed the last combined change."""
-            many = self.touched >= distributed.GUARD_WORKERS
-            last = before.get(self.which)
-            if last is None:
-                many[:] = False
-            else:
-                many &= np.einsum("ij,ij->i", last, self.total, dtype=np.float64) < 0
-            stay = np.where(many, self.guarded_stay, self.stay)
-            shares = np.where(many, self.guarded_shares, self.shares)
-            result = np.ones(len(self.matrix), dtype=np.float64)
-            moved = shares > 1e-12
-            result[moved] = -np.expm1(stay[moved]) / shares[moved]
-            result = result.astype(np.float32)
-            before[self.which] = self.total * result[:, None]
-            return result
-        distributed._Combiner.__init__, distributed._Combiner.factor = init, factor
+        def every_row_turned(direction, total, rows, dim, out):
+            out[:] = True
+        distributed._Combiner.__init__, kernels.reversed_rows = init, every_row_turned
         return
     raise SystemExit(f"combine_variants.py: unknown variant {name!r}; one of {', '.join(VARIANTS)}")
 

@@ -324,10 +324,30 @@ def test_the_guard_only_variant_guards_one_matrix_of_each_rounds_three(monkeypat
     short = np.full((1, 2), 0.5, np.float32)  # three changes as long as 2 on a row of length 0.7: guarded, the mean
     changes, updates = [(None, np.array([[2.0, 0.0]], np.float32))] * 3, [np.array([1.0])] * 3
     guarded, summed = [2.0, 0.0], [6.0, 0.0]
+    back = np.array([[-127, 0]], np.int8)  # (the last combined change pointed the other way: the guard applies)
     combine_variants.apply_variant("guard-only:syn1neg")
-    made = [distributed.combine(short, changes, updates, eta=0.0)[0] for _ in range(4)]
+    made = [distributed.combine(short, changes, updates, eta=0.0, last=back)[0] for _ in range(4)]
     assert [np.allclose(row, guarded) for row in made] == [False, True, True, False]  # (the next round's syn0)
     assert np.allclose(made[0], summed) and np.allclose(made[3], summed)
+
+
+def test_the_guard_all_variant_guards_rows_whatever_their_last_change(monkeypatch):
+    """combine_variants.py's guard-all is the rule before the guard looked at the last combined change: three
+    workers' changes of a short row get the mean in the first round (no last change) and when the row goes on
+    the way it went, where the rule as it is gives the sum."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import combine_variants
+    from w2v import distributed, kernels
+    monkeypatch.setattr(distributed._Combiner, "__init__", distributed._Combiner.__init__)
+    monkeypatch.setattr(kernels, "reversed_rows", kernels.reversed_rows)  # (restored after the test)
+    short = np.full((1, 2), 0.5, np.float32)
+    changes, updates = [(None, np.array([[2.0, 0.0]], np.float32))] * 3, [np.array([1.0])] * 3
+    on = np.array([[127, 0]], np.int8)
+    assert np.allclose(distributed.combine(short, changes, updates, eta=0.0)[0], [6.0, 0.0])
+    assert np.allclose(distributed.combine(short, changes, updates, eta=0.0, last=on)[0], [6.0, 0.0])
+    combine_variants.apply_variant("guard-all")
+    assert np.allclose(distributed.combine(short, changes, updates, eta=0.0)[0], [2.0, 0.0])
+    assert np.allclose(distributed.combine(short, changes, updates, eta=0.0, last=on)[0], [2.0, 0.0])
 
 
 NAMED_RESULTS = ["bzip2_blocks.py", "bzip2_layout.py", "combine_oracle.py", "compare.py", "distributed_count_memory.py",

@@ -732,19 +732,31 @@ def test_the_combine_rule_on_hand_made_changes():
     # changes of a saturated row reflects it about its target, which does not grow)
     short = np.full((5, 2), 2.0, np.float32)  # shorter than both changes of row 4
     assert np.allclose(distributed.combine(short, changes, updates, eta=0.0)[4], [10.0, 0.0], rtol=1e-6)
-    # three or more: a row that moved as far as its own length was pulled all the way, whatever the
-    # counts say: the mean (the sum would overshoot it k - 1 times further every sync)
+    # three or more, the change turned back against the last combined change (the sum had moved the row past
+    # its target): a row that moved as far as its own length was pulled all the way, whatever the counts
+    # say: the mean (the sum would overshoot it k - 1 times further every sync)
     third = (np.array([1, 4]), np.array([[2.0, 0.0], [5.0, 0.0]], np.float32))
     three = [np.array([5.0, 1.0, 0.0, 0.0, 1e6]), np.array([0.0, 3.0, 2.0, 0.0, 1e6]), np.array([0, 1.0, 0, 0, 1e6])]
-    guarded = distributed.combine(short, changes + [third], three, eta=0.0)
+    back = np.tile(np.array([[-127, 3]], np.int8), (5, 1))  # every row's last change pointed the other way
+    guarded = distributed.combine(short, changes + [third], three, eta=0.0, last=back)
     assert np.allclose(guarded[4], [5.0, 0.0], rtol=1e-6)
     # row 1: changes 2, 4 and 2 against a row of length sqrt(8): shares 2/sqrt(8), 1 and 2/sqrt(8)
     assert np.allclose(guarded[1], [8.0 / (1 + 4 / np.sqrt(8)), 0.0], rtol=1e-5)
     assert np.allclose(guarded[0], [1.0, 1.0]) and np.allclose(guarded[2], [3.0, 3.0])  # one worker: whole
-    assert np.allclose(distributed.combine(old, changes + [third], three, eta=0.0)[4], [15.0, 0.0], rtol=1e-2)
-    zero = np.zeros((5, 2), np.float32)  # every row at the start is short: changed by three, the mean
-    assert np.allclose(distributed.combine(zero, changes + [third], three, eta=0.0)[1], [8.0 / 3, 0.0])
-    assert np.allclose(distributed.combine(zero, changes, updates, eta=0.0)[1], [6.0, 0.0])
+    assert np.allclose(distributed.combine(old, changes + [third], three, eta=0.0, last=back)[4], [15.0, 0.0],
+                       rtol=1e-2)  # (long rows: small changes, the sum)
+    # not turned back (no last change: the first round; or one the same way, or across): the counts alone
+    for last in (None, -back, np.tile(np.array([[0, 127]], np.int8), (5, 1))):
+        summed = distributed.combine(short, changes + [third], three, eta=0.0, last=last)
+        assert np.allclose(summed[4], [15.0, 0.0], rtol=1e-6) and np.allclose(summed[1], [8.0, 0.0], rtol=1e-6)
+    mixed = back.copy()
+    mixed[4] = -mixed[4]  # row 1 turned back, row 4 went on
+    assert np.allclose(distributed.combine(short, changes + [third], three, eta=0.0, last=mixed)[[1, 4]],
+                       [guarded[1], [15.0, 0.0]], rtol=1e-5)
+    zero = np.zeros((5, 2), np.float32)  # a short row at the start changed by three: the sum (the outputs start at
+    assert np.allclose(distributed.combine(zero, changes + [third], three, eta=0.0)[1], [8.0, 0.0])  # zero, and grow)
+    assert np.allclose(distributed.combine(zero, changes + [third], three, eta=0.0, last=back)[1], [8.0 / 3, 0.0])
+    assert np.allclose(distributed.combine(zero, changes, updates, eta=0.0, last=back)[1], [6.0, 0.0])  # two: sum
 
 
 def test_a_change_crosses_the_network_in_int16_steps_of_its_rows_largest_value():
@@ -914,6 +926,34 @@ def test_a_run_stopped_between_syncs_resumes_to_the_same_bytes(cluster, sample_p
     with pytest.raises(ValueError, match="resume with 2 workers and --sync-words 55000"):
         distributed.train_model(Model.load(checkpoint), [sample_path], cluster=cluster, sync_words=80_000)
     resumed = distributed.train_model(Model.load(checkpoint), [sample_path], cluster=cluster)
+    assert np.array_equal(resumed.model.weights.syn0, whole.model.weights.syn0)
+    assert np.array_equal(resumed.model.weights.syn1neg, whole.model.weights.syn1neg)
+
+
+def test_three_workers_stopped_between_syncs_resume_to_the_same_bytes(cluster, sample_path, tmp_path):
+    """On three workers the combine reads each row's last combined change (where a summed change turns back the
+    guard applies): the checkpoint keeps those directions (a version-2 file), so a resumed run combines its next
+    sync as the run that never stopped; a finished run's checkpoint is version 1 again, without them."""
+    from w2v.modelfile import read_model_file
+    with _a_third_worker(cluster):
+        whole_path = str(tmp_path / "whole.w2vm")
+        whole = distributed.train([sample_path], cluster=cluster, epochs=2, sync_words=40_000, checkpoint=whole_path,
+                                  **SMALL)
+        assert whole.model.position.corpus["shards"] == 3 and whole.model.last_changes is None
+        with open(whole_path, "rb") as f:
+            assert f.read(12)[8:] == b"\x01\0\0\0" and read_model_file(whole_path).last_changes is None
+        checkpoint, rounds = str(tmp_path / "c.w2vm"), []
+        with pytest.raises(TrainingInterrupted, match="last sync"):
+            distributed.train([sample_path], cluster=cluster, epochs=2, sync_words=40_000, checkpoint=checkpoint,
+                              round_callback=lambda p: rounds.append(p.chunk) or len(rounds) > 7, **SMALL)
+        with open(checkpoint, "rb") as f:
+            assert f.read(12)[8:] == b"\x02\0\0\0"
+        stopped = Model.load(checkpoint)
+        assert stopped.position.epoch == 0 and stopped.position.chunk == 7
+        last = stopped.last_changes
+        assert [a.shape for a in last] == [(len(stopped.vocab), 16), (len(stopped.vocab), 16), (0, 16)]
+        assert last[0].dtype == np.int8 and last[0].any() and last[1].any() and np.abs(last[0]).max() == 127
+        resumed = distributed.train_model(stopped, [sample_path], cluster=cluster)
     assert np.array_equal(resumed.model.weights.syn0, whole.model.weights.syn0)
     assert np.array_equal(resumed.model.weights.syn1neg, whole.model.weights.syn1neg)
 

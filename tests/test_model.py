@@ -51,6 +51,54 @@ def test_the_model_file_round_trips_every_array_bit_for_bit(trained, tmp_path):
     assert os.path.getsize(path) < (3 * v * d * 4 + 20 * v + 4096)
 
 
+def test_a_checkpoint_keeps_a_distributed_runs_last_changes_while_the_run_is_unfinished(trained, tmp_path,
+                                                                                      sample_path):
+    """The directions of a distributed run's last combined changes (int8, the weights' shapes) make a version-2
+    file that reads them back; a finished model, training on one machine and new words drop them; a version-1
+    file that lists them, or a version-2 one whose directions do not fit the weights, is damaged."""
+    model, path = Model.load(_saved(trained, tmp_path)), str(tmp_path / "c.w2vm")
+    rng = np.random.default_rng(0)
+    last = tuple(rng.integers(-127, 128, size=(len(m), model.dim), dtype=np.int8) for m in model.weights)
+    model.last_changes, model.position = last, dataclasses.replace(model.position, epoch=1, chunk=3)
+    model.save(path)
+    with open(path, "rb") as f:
+        assert struct.unpack("<I", f.read(12)[8:])[0] == 2
+    for mmap in (False, True):
+        loaded = Model.load(path, mmap=mmap)
+        assert all(np.array_equal(a, b) and a.dtype == np.int8 for a, b in zip(loaded.last_changes, last))
+    assert Model.load(path).vectors.most_similar("king", topn=3) == trained.vectors.most_similar("king", topn=3)
+    model.position = dataclasses.replace(model.position, epoch=model.position.epochs, chunk=0)  # finished
+    model.save(path)
+    assert Model.load(path).last_changes is None and read_model_file(path).last_changes is None
+    with open(path, "rb") as f:
+        assert struct.unpack("<I", f.read(12)[8:])[0] == 1
+    with pytest.raises(ValueError, match="last_syn1neg must be an int8 matrix"):
+        model.position = dataclasses.replace(model.position, epoch=1)
+        model.last_changes = (last[0], last[1][:-1], last[2])
+        model.save(str(tmp_path / "bad.w2vm"))
+    assert not (tmp_path / "bad.w2vm").exists()
+    model.last_changes = last
+    model.save(path)
+    data = bytearray(open(path, "rb").read())
+    struct.pack_into("<I", data, 8, 1)  # a version-1 file does not hold them
+    open(str(tmp_path / "v1.w2vm"), "wb").write(bytes(data))
+    with pytest.raises(ValueError, match="v1.w2vm: a damaged w2v model file .*arrays"):
+        Model.load(str(tmp_path / "v1.w2vm"))
+    resumed = Model.load(path)
+    resumed.train(sample_path, epochs=1)  # one machine: no syncs
+    assert resumed.last_changes is None
+    grown = w2v.train(sample_path, epochs=1, **SMALL).model  # (negative sampling: hs takes no new words)
+    grown.last_changes = tuple(np.ones((len(m), grown.dim), np.int8) for m in grown.weights)
+    grown.update_vocabulary(Vocabulary(["zzzfresh"], [10], 10))
+    assert grown.last_changes is None and "zzzfresh" in grown.vocab.index
+
+
+def _saved(model, tmp_path) -> str:
+    path = str(tmp_path / "trained.w2vm")
+    model.save(path)
+    return path
+
+
 @pytest.mark.parametrize("block_bytes", [4 * 6 * 7, 4 * 6 * 13 + 4, 1 << 19])
 @pytest.mark.parametrize("dim", [6, 7])
 @pytest.mark.parametrize("threads", [1, 2, 3])

@@ -48,7 +48,9 @@ core, Dask carries the work and the results):
    of the way to where its updates lead that worker ``k`` moved the row: estimated from how many
    updates the worker is expected to have made to it (the counts of each word in its round's text,
    :func:`expected_updates`, and the pull of one update, :func:`contraction`), and for a row that
-   three or more workers changed also from how far the row moved against its length. A row only
+   three or more workers changed and whose summed change turned against its last combined change (the
+   sum had moved it past its target) also from how far the row moved against its length; the client
+   keeps each row's last combined change as int8 directions (its checkpoints too). A row only
    one worker updated keeps that worker's change whole (``F = 1``); rows with few updates a round
    get the sum of the changes, as one machine would have made them (plain averaging would shrink
    rare and middling words' changes by the number of workers); rows that every worker pulled all
@@ -187,8 +189,9 @@ CONNECT_SECONDS = 10.0
 REACH_SECONDS = 10.0
 #: A round's rows go as (rows, values) when fewer than this share of a matrix's rows changed.
 SPARSE_SHARE = 0.5
-#: Rows that at least this many workers changed in a round take the guard ``‖Δ_k‖/‖row‖`` in the
-#: combine (:func:`combine`); rows fewer workers changed take the shares from the counts alone.
+#: Rows that at least this many workers changed in a round, and whose summed change turned against their
+#: last combined change, take the guard ``‖Δ_k‖/‖row‖`` in the combine (:func:`combine`); other rows take the
+#: shares from the counts alone.
 GUARD_WORKERS = 3
 #: A shard's round whose data was lost with a worker is sent again at most this many times a round.
 ROUND_RETRIES = 3
@@ -880,6 +883,9 @@ def _sync_kernels_ready(side: str) -> None:
     else:
         kernels.pack_scaled(other, np.ones(2, dtype=np.float32), rows, 8, values, scale)
         kernels.accumulate_unpacked(matrix, rows, values, scale, np.zeros(2, dtype=np.float64))
+        direction = np.zeros((2, 8), dtype=np.int8)
+        kernels.keep_directions(direction, rows, values)
+        kernels.reversed_rows(direction, matrix, rows, 8, np.zeros(2, dtype=np.bool_))
 
 
 def _rows_to_send(changed: np.ndarray, n: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -1112,9 +1118,10 @@ class _Combiner:
     at a time, not one per worker; in the order :class:`_SumOrder` gives), then applying the result in place."""
 
     def __init__(self, matrix: np.ndarray, eta: float, dim: Optional[int] = None,
-                 pool: Optional[ThreadPoolExecutor] = None):
+                 pool: Optional[ThreadPoolExecutor] = None, last: Optional[np.ndarray] = None):
         self.matrix, self.eta, self.pool = matrix, eta, pool  # (pool: threads for the kernels, _in_blocks)
         self.dim = matrix.shape[1] if dim is None else dim
+        self.last = last  # int8[rows, dim]: the direction of each row's last combined change (None: none yet)
         self.total = np.zeros(matrix.shape, dtype=np.float32)
         rows = len(matrix)
         self.stay = np.zeros(rows, dtype=np.float64)     # Σ_k log(1 - s_k), the shares from the counts
@@ -1163,7 +1170,15 @@ class _Combiner:
 
     def factor(self) -> np.ndarray:
         """``F`` of every row (float32[V]; 1 where no worker moved it)."""
+        from .kernels import reversed_rows
         many = self.touched >= GUARD_WORKERS
+        rows = np.flatnonzero(many)
+        if len(rows):
+            turned = np.zeros(len(rows), dtype=np.bool_)
+            if self.last is not None:
+                _in_blocks(self.pool, len(rows), lambda b, e: reversed_rows(self.last, self.total, rows[b:e], self.dim,
+                                                                             turned[b:e]))
+            many[rows] = turned
         stay = np.where(many, self.guarded_stay, self.stay)
         shares = np.where(many, self.guarded_shares, self.shares)
         factor = np.ones(len(self.matrix), dtype=np.float64)
@@ -1179,23 +1194,29 @@ class _Combiner:
     def apply(self) -> tuple:
         """Add the combined change to the matrix as the workers will (packed, :func:`pack_change`);
         returns it as they take it, (rows or None for all, values, scale): the rows some worker changed."""
-        from .kernels import add_unpacked, pack_scaled
+        from .kernels import add_unpacked, keep_directions, pack_scaled
         rows, sent = _rows_to_send(np.flatnonzero(self.touched), len(self.matrix))
         values, scale = _packed(len(rows), self.dim)
         factor = self.factor()
+        if self.last is not None and sent is not None:
+            self.last.fill(0)  # (a row no worker changed this round has no last change)
 
         def pack_and_add(b: int, e: int) -> None:
             pack_scaled(self.total, factor, rows[b:e], self.dim, values[b:e], scale[b:e])
             add_unpacked(self.matrix, rows[b:e], values[b:e], scale[b:e])
+            if self.last is not None:
+                keep_directions(self.last, rows[b:e], values[b:e])
         _in_blocks(self.pool, len(rows), pack_and_add)
         return sent, values, scale
 
 
 def combine(old: np.ndarray, changes: Sequence[Tuple[Optional[np.ndarray], np.ndarray]],
-            updates: Sequence[np.ndarray], eta: float) -> np.ndarray:
+            updates: Sequence[np.ndarray], eta: float, last: Optional[np.ndarray] = None) -> np.ndarray:
     """The combined change of one matrix (float32[rows, P]) whose rows are ``old`` from the workers'
     ``changes`` (rows or None for all, Δ rows) and their expected updates of each row ``updates``
-    (float64[rows] each, :func:`expected_updates`), for a pull ``eta`` per update (:func:`contraction`).
+    (float64[rows] each, :func:`expected_updates`), for a pull ``eta`` per update (:func:`contraction`);
+    ``last``: the direction of each row's combined change of the round before (int8[rows, P], in steps of
+    its largest magnitude, :func:`w2v.kernels.keep_directions`; None: the first round, no row has one).
 
     Model: each update pulls a row a share of the way towards where its updates lead, so worker ``k``
     moved it a share ``s_k`` of the way, and one machine making all the workers' updates one after
@@ -1204,29 +1225,32 @@ def combine(old: np.ndarray, changes: Sequence[Tuple[Optional[np.ndarray], np.nd
     ``F = (1 − Π_k (1 − s_k)) / Σ_k s_k``. The share ``s_k`` comes from the counts,
     ``1 − exp(−η n_k)`` for ``n_k`` expected updates. The counts' ``η`` assumes partners in random
     directions and underestimates the pull on the rows every worker updates thousands of times a
-    round, so a row that :data:`GUARD_WORKERS` (3) or more workers changed takes the larger of that
-    and the change's own measure, ``|Δ_k| / |row|`` (at most 1: a row that moved as far as its own
-    length was pulled all the way). Only those rows: when the counts call a row that ``k`` workers
-    pulled all the way unsaturated, the sum moves it ``x → x + k (t − x)``; for two workers that is
-    the reflection ``2t − x``, which does not grow, for three or more the distance to ``t`` grows
-    ``k − 1`` times a sync (four workers with the counts alone diverged on words of rank
-    100–1,000). Where it is not needed the guard costs: short rows (rare words, and every row at the
-    start) move as far as they are long after a few updates, and averaging their changes halves
-    what they learn; guarding every row cost two workers 0.7 analogy points on wiki8, and on four
-    workers guarding only the rows three or more changed scores as guarding all
-    (benchmarks/results/distributed-variants-*.md). So:
+    round, so a row that :data:`GUARD_WORKERS` (3) or more workers changed, and whose summed change
+    points against its combined change of the round before (a negative dot product with ``last``),
+    takes the larger of that and the change's own measure, ``|Δ_k| / |row|`` (at most 1: a row that
+    moved as far as its own length was pulled all the way). Only those rows: when the counts call a
+    row that ``k`` workers pulled all the way unsaturated, the sum moves it ``x → x + k (t − x)``, past
+    its target; for two workers that is the reflection ``2t − x``, which does not grow, for three or
+    more the distance to ``t`` grows ``k − 1`` times a sync (four workers with the counts alone
+    diverged on words of rank 100–1,000), and the next round's changes point back, against the last
+    combined change: there the guard takes over. Where it is not needed the guard costs: short rows
+    (rare words, and every row at the start; the output vectors start at zero) move as far as they
+    are long after a few updates, and averaging their changes divides what they learn by the number
+    of workers; guarding every row cost two workers 0.7 analogy points on wiki8, and on four workers
+    guarding only the rows whose change turned back scored higher on every evaluation set than
+    guarding every row three or more changed (benchmarks/results/distributed-variants-*.md). So:
 
     * a row only one worker updated keeps that worker's change whole (``F = 1``);
     * rows with few updates a round (rare and middling words; where three or more workers changed
-      them, only while their changes are small against their length) get the **sum** of the
-      changes, what one machine would have done (plain averaging would shrink them by the number of
-      workers);
+      them and the change turned back, only while their changes are small against their length) get
+      the **sum** of the changes, what one machine would have done (plain averaging would shrink them
+      by the number of workers);
     * rows every worker pulled all the way (the most frequent words; where three or more workers
-      changed them, also every row at the start, when rows are short) get the **mean** (plain
-      summing would move them the number of workers times too far, and with more than two workers
-      further away at every sync, as Spark's Word2Vec does, SPARK-24666).
+      changed them and the change turned back, also short rows) get the **mean** (plain summing would
+      move them the number of workers times too far, and with more than two workers further away at
+      every sync, as Spark's Word2Vec does, SPARK-24666).
     """
-    combiner = _Combiner(old, eta)
+    combiner = _Combiner(old, eta, last=last)
     for change, u in zip(changes, updates):
         combiner.add_float32(change, u)
     return combiner.delta()
@@ -1276,6 +1300,21 @@ class _DistributedRun:
         self.chunk_words = max(1000, min(model.options.chunk_words, sync_words >> WARMUP_STEPS))
         # the combine's kernels, on this machine's CPUs (the workers wait for it): _Combiner, _in_blocks
         self.pool = ThreadPoolExecutor(default_threads(), thread_name_prefix="w2v-combine")
+        self._keep_last_changes()
+
+    def _keep_last_changes(self) -> None:
+        """The directions of the rows' last combined changes (:class:`_Combiner`'s ``last``) live in the model, so
+        that its checkpoints keep them: with three or more workers (:data:`GUARD_WORKERS`) the checkpoint's when
+        they fit the weights (a resumed run), else none yet (zeros); with fewer the guard never applies."""
+        model, last = self.model, self.model.last_changes
+        if self.n < GUARD_WORKERS:
+            model.last_changes = None
+            return
+        shapes = [(rows, model.dim) for rows, _ in model._shapes()]
+        if last is None or [a.shape for a in last] != shapes or any(a.dtype != np.int8 for a in last):
+            model.last_changes = tuple(np.zeros(shape, dtype=np.int8) for shape in shapes)
+        else:
+            model.last_changes = tuple(np.array(a) if not a.flags.writeable else a for a in last)
 
     def _submit(self, function, k: int, *args, **kwargs):
         return self.client.submit(function, *args, workers=[self.workers[k]], allow_other_workers=True,
@@ -1338,7 +1377,9 @@ class _DistributedRun:
         futures = {submit(k, full): k for k in range(self.n)}
         sent = [0] * self.n
         etas = self._contractions((alpha_begin + alpha_end) / 2)
-        combiners = [_Combiner(matrix, eta, self.model.dim, self.pool) for matrix, eta in zip(self.model.weights, etas)]
+        lasts = self.model.last_changes or (None,) * len(etas)
+        combiners = [_Combiner(matrix, eta, self.model.dim, self.pool, last)
+                     for matrix, eta, last in zip(self.model.weights, etas, lasts)]
         last_came, bytes_in = time.perf_counter(), 0
 
         def take(k: int, future) -> bool:
@@ -1513,6 +1554,8 @@ class _DistributedRun:
                         self.save_checkpoint()
                         last_checkpoint = time.monotonic()
                 history.append(finish_epoch(model, epoch_start, self.alpha_at(p.words_done)))
+                if p.finished:
+                    model.last_changes = None  # (a new schedule starts without them, as from the saved model)
                 self.save_checkpoint()
                 last_checkpoint = time.monotonic()
         except KeyboardInterrupt:

@@ -2719,3 +2719,28 @@ def accumulate_unpacked(total, rows, values, scale, moved):
             total[r, j] += d
             length += np.float64(d) * np.float64(d)
         moved[i] = np.sqrt(length)
+
+
+@njit(cache=True, nogil=True)
+def keep_directions(direction, rows, values):
+    """``direction[rows[i], j]`` (int8[V, dim]) = ``values[i, j]`` (int16[len(rows), dim], a packed change
+    whose row's largest magnitude is 32767) in 127ths of that largest, rounded to the nearest (half to even):
+    the direction of each row's combined change, a quarter of its float32 bytes, kept for the next sync's
+    combine (:func:`reversed_rows`)."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for j in range(values.shape[1]):
+            direction[r, j] = np.int8(np.rint(np.float64(values[i, j]) * (127.0 / 32767.0)))
+
+
+@njit(cache=True, nogil=True)
+def reversed_rows(direction, total, rows, dim, out):
+    """``out[i]`` (bool) = the dot product of ``direction[r]`` (int8[V, dim], :func:`keep_directions`) and
+    ``total[r]`` (float32[V, P]) over the first ``dim`` columns, summed in float64, is negative, for
+    ``r = rows[i]``: whether the workers' summed change of a row points against its last combined change."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        s = 0.0
+        for j in range(dim):
+            s += np.float64(direction[r, j]) * np.float64(total[r, j])
+        out[i] = s < 0.0

@@ -202,6 +202,11 @@ class Model:
         self.position = position or Position()
         self.meta = dict(meta or {})
         self._tables: Optional[Tables] = None
+        #: A distributed run of three or more workers: the direction of each row's last combined change, int8
+        #: arrays of the weights' shapes unpadded ([rows, dim]), or None (:mod:`w2v.distributed`'s combine). Saved
+        #: in checkpoints of a run not finished, so that a resumed run combines its next sync as one that never
+        #: stopped; dropped when the vocabulary changes and by training on one machine.
+        self.last_changes: Optional[tuple] = None
 
     @classmethod
     def new(cls, vocab: Vocabulary, options: Optional[TrainOptions] = None) -> "Model":
@@ -364,6 +369,7 @@ class Model:
             syn1neg = aligned_zeros(syn0.shape)
             syn1neg[~fresh] = self.weights.syn1neg[rows[~fresh]]
         self.vocab, self.weights, self._tables = vocab, Weights(syn0, syn1neg, self.weights.syn1), None
+        self.last_changes = None
         return len(added)
 
     # -- files --------------------------------------------------------------------------------
@@ -373,8 +379,9 @@ class Model:
         w, dim = self.weights, self.dim
         state = asdict(self.position)
         state["total_tokens"] = self.vocab.total_tokens
+        last = None if self.position.finished else self.last_changes
         write_model_file(path, self.vocab.words, self.vocab.counts, w.syn0[:, :dim], w.syn1neg[:, :dim],
-                         w.syn1[:, :dim], asdict(self.options), state, self.meta, force=force)
+                         w.syn1[:, :dim], asdict(self.options), state, self.meta, force=force, last_changes=last)
 
     @classmethod
     def load(cls, path: str, mmap: bool = False) -> "Model":
@@ -399,6 +406,7 @@ class Model:
             raise ValueError(f"{path}: a damaged w2v model file (its output layers do not match its options)")
         model = cls(vocab, options, position=position, meta=data.meta)
         model.weights = Weights(data.syn0, data.syn1neg, data.syn1) if mmap else model._padded(data)
+        model.last_changes = data.last_changes  # (mapped with mmap: a run copies them to write)
         return model
 
     def _padded(self, data) -> Weights:

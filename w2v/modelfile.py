@@ -3,7 +3,7 @@
 Layout (all integers little-endian)::
 
     b"W2VMODEL"                 8 bytes, the magic
-    version                     uint32 (this module writes and reads FORMAT_VERSION)
+    version                     uint32 (1, or 2 with the last changes below; read up to FORMAT_VERSION)
     header length H             uint64
     header                      H bytes of UTF-8 JSON (an object, below)
     zero padding                to a multiple of 64 bytes
@@ -17,6 +17,14 @@ UTF-8 words joined by newlines), ``counts`` int64[V] and the weights
 ``syn0`` float32[V, D], ``syn1neg`` float32[V or 0, D] and ``syn1``
 float32[V-1 or 0, D]. A file's size is about the weights' (2 × V × D × 4
 bytes with one output layer) plus the words.
+
+A checkpoint of a distributed run of three or more workers that has not
+finished also holds ``last_syn0``, ``last_syn1neg`` and ``last_syn1``, int8
+arrays of its weights' shapes: the direction of each row's last combined
+change (:mod:`w2v.distributed`), which the next sync's combine reads, so that
+a resumed run goes on as one that never stopped. Such a file is version 2
+(a w2v that reads only version 1 says to upgrade); every other file is
+version 1.
 
 Reading checks, before it allocates or maps anything: the magic, the version
 (a newer one is refused with "upgrade w2v"), the header's JSON, every array's
@@ -43,10 +51,12 @@ from .files import open_output
 __all__ = ["ModelFile", "write_model_file", "read_model_file", "MAGIC", "FORMAT_VERSION", "is_model_file"]
 
 MAGIC = b"W2VMODEL"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # (the newest this module reads; it writes 1 unless a file holds the last changes' directions)
 _ALIGN = 64
 _PREAMBLE = struct.Struct("<8sIQ")
 _DTYPES = {"words": "|u1", "counts": "<i8", "syn0": "<f4", "syn1neg": "<f4", "syn1": "<f4"}
+#: The arrays a version-2 file adds: int8 directions of each weight matrix's last combined change, its shape.
+LAST_CHANGES = {"last_syn0": "syn0", "last_syn1neg": "syn1neg", "last_syn1": "syn1"}
 _BLOCK_ROWS = 1 << 14  # rows written and checksummed at a time
 
 
@@ -61,6 +71,7 @@ class ModelFile:
     options: Dict[str, Any]
     state: Dict[str, Any] = field(default_factory=dict)
     meta: Dict[str, Any] = field(default_factory=dict)
+    last_changes: Optional[tuple] = None  # (int8 arrays of syn0's, syn1neg's and syn1's shapes: LAST_CHANGES)
 
 
 def is_model_file(path: str) -> bool:
@@ -107,9 +118,11 @@ def _checksums(arrays) -> List[int]:
 
 def write_model_file(path: str, words, counts: np.ndarray, syn0: np.ndarray, syn1neg: np.ndarray,
                      syn1: np.ndarray, options: Dict[str, Any], state: Dict[str, Any],
-                     meta: Optional[Dict[str, Any]] = None, force: bool = False) -> None:
+                     meta: Optional[Dict[str, Any]] = None, force: bool = False,
+                     last_changes: Optional[tuple] = None) -> None:
     """Write a model file atomically; weight arrays may be views (e.g. rows cut out of padded ones). A
-    name ending in a compressed extension is refused: a model file is read memory-mapped, as it lies."""
+    name ending in a compressed extension is refused: a model file is read memory-mapped, as it lies.
+    ``last_changes``: int8 arrays of the three weights' shapes (:data:`LAST_CHANGES`), written as version 2."""
     from .compression import compression_of
     if compression_of(path):
         raise ValueError(f"{path}: a model file is not compressed (it is read memory-mapped, as it lies); "
@@ -119,9 +132,16 @@ def write_model_file(path: str, words, counts: np.ndarray, syn0: np.ndarray, syn
     for name in ("syn0", "syn1neg", "syn1"):
         if arrays[name].dtype != np.float32 or arrays[name].ndim != 2:
             raise ValueError(f"{name} must be a float32 matrix, got {arrays[name].dtype} {arrays[name].shape}")
+    dtypes = dict(_DTYPES)
+    if last_changes is not None:
+        for (name, of), array in zip(LAST_CHANGES.items(), last_changes):
+            if array.dtype != np.int8 or array.shape != arrays[of].shape:
+                raise ValueError(f"{name} must be an int8 matrix of {of}'s shape {arrays[of].shape}, got "
+                                 f"{array.dtype} {array.shape}")
+            arrays[name], dtypes[name] = array, "|i1"
     entries = {}
     for (name, array), crc in zip(arrays.items(), _checksums(arrays.values())):
-        entries[name] = {"dtype": _DTYPES[name], "shape": list(array.shape), "crc32": crc,
+        entries[name] = {"dtype": dtypes[name], "shape": list(array.shape), "crc32": crc,
                          "nbytes": int(array.size) * array.dtype.itemsize}
     header = {"format": "w2v-model", "options": options, "state": state, "meta": meta or {}, "arrays": entries}
     # the offsets depend on the header's length, which depends on the offsets' digits: repeat until settled
@@ -135,7 +155,7 @@ def write_model_file(path: str, words, counts: np.ndarray, syn0: np.ndarray, syn
             entries[name]["offset"] = offset
             offset = _aligned(offset + entries[name]["nbytes"])
     with open_output(path, "wb", force=force) as f:
-        f.write(_PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(text)) + text)
+        f.write(_PREAMBLE.pack(MAGIC, 1 if last_changes is None else 2, len(text)) + text)
         written = _PREAMBLE.size + len(text)
         for name, array in arrays.items():
             f.write(b"\0" * (entries[name]["offset"] - written))
@@ -172,7 +192,7 @@ def read_model_file(path: str, mmap: bool = False, verify: Optional[bool] = None
                 header = json.loads(f.read(length).decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 raise _damaged(path, f"its header is not JSON: {error}") from None
-            arrays = _check_layout(path, header, size)
+            arrays = _check_layout(path, header, size, version)
             data = {name: _read_array(path, f, spec, mmap) for name, spec in arrays.items()}
         if verify:  # every array read first, then checked at once (:func:`_checksums`)
             for name, crc in zip(data, _checksums(data.values())):
@@ -190,24 +210,26 @@ def read_model_file(path: str, mmap: bool = False, verify: Optional[bool] = None
         raise _damaged(path, f"{len(words)} words but {len(counts)} counts")
     if len(set(words)) != len(words) or (counts < 0).any():
         raise _damaged(path, "repeated words or negative counts")
+    last = tuple(data[name] for name in LAST_CHANGES) if "last_syn0" in data else None
     return ModelFile(words, counts, data["syn0"], data["syn1neg"], data["syn1"], header["options"],
-                     header.get("state", {}), header.get("meta", {}))
+                     header.get("state", {}), header.get("meta", {}), last)
 
 
-def _check_layout(path: str, header, size: int) -> Dict[str, Dict[str, Any]]:
-    """The arrays' specs, checked against each other and the file's size."""
+def _check_layout(path: str, header, size: int, version: int) -> Dict[str, Dict[str, Any]]:
+    """The arrays' specs, checked against each other and the file's size (version 2: with the last changes)."""
     if not isinstance(header, dict) or header.get("format") != "w2v-model":
         raise _damaged(path, "its header is not a w2v model header")
     for key in ("options", "state", "meta", "arrays"):
         if not isinstance(header.get(key), dict):
             raise _damaged(path, f"{key!r} is missing or not an object")
     arrays = header["arrays"]
-    if set(arrays) != set(_DTYPES):
-        raise _damaged(path, f"arrays {sorted(arrays)}, expected {sorted(_DTYPES)}")
+    dtypes = dict(_DTYPES, **({name: "|i1" for name in LAST_CHANGES} if version >= 2 else {}))
+    if set(arrays) != set(dtypes):
+        raise _damaged(path, f"arrays {sorted(arrays)}, expected {sorted(dtypes)}")
     for name, spec in arrays.items():
         shape = spec.get("shape") if isinstance(spec, dict) else None
         if (not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape)
-                or spec.get("dtype") != _DTYPES[name] or not isinstance(spec.get("offset"), int)
+                or spec.get("dtype") != dtypes[name] or not isinstance(spec.get("offset"), int)
                 or not isinstance(spec.get("crc32"), int)):
             raise _damaged(path, f"the entry of {name!r} is malformed")
         if len(shape) != (1 if name in ("words", "counts") else 2):
@@ -219,7 +241,8 @@ def _check_layout(path: str, header, size: int) -> Dict[str, Dict[str, Any]]:
         spec["nbytes"] = nbytes
     v, dim = arrays["syn0"]["shape"]
     if arrays["counts"]["shape"] != [v] or arrays["syn1neg"]["shape"] not in ([v, dim], [0, dim]) \
-            or arrays["syn1"]["shape"] not in ([max(v - 1, 0), dim], [0, dim]):
+            or arrays["syn1"]["shape"] not in ([max(v - 1, 0), dim], [0, dim]) \
+            or any(arrays[name]["shape"] != arrays[of]["shape"] for name, of in LAST_CHANGES.items() if name in arrays):
         raise _damaged(path, "the arrays' shapes do not agree with each other")
     return arrays
 

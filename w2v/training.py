@@ -373,6 +373,7 @@ def train_model(model: Model, corpus, *, epochs: Optional[int] = None, alpha: Op
     if update_vocab and (resuming or isinstance(corpus, EncodedCorpus)):
         raise ValueError("update_vocab adds the words of a text corpus for a new schedule: give a text corpus "
                          "and epochs or alpha")
+    model.last_changes = None  # (a distributed run's last combined changes: one machine's rounds are not syncs)
     source = None
 
     def vocabulary_known() -> None:
