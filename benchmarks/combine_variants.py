@@ -23,6 +23,9 @@ for the rule they alter):
   the counts' shares alone for the other (which matrix needs the guard on three or more workers).
 * ``guard-all``: the rule before the guard looked at the last combined change: the guard for every row
   three or more workers changed (with ``guard:K``, ``guard-only:M`` and ``cap:C`` as they ran then).
+* ``turned-mean``: the rows the rule guards (three or more workers changed them and their change turned
+  back) get the plain mean of the changes instead of the guard's shares (a row that overshot is taken as
+  pulled all the way by every worker).
 
 The other variants alter the rule as it is now, and ran, before ``guard-all`` was named, on the rule then.
 
@@ -38,7 +41,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-VARIANTS = ("chosen", "eta:C", "counts", "cap:C", "guard:K", "guard-only:M", "guard-all")
+VARIANTS = ("chosen", "eta:C", "counts", "cap:C", "guard:K", "guard-only:M", "guard-all", "turned-mean")
 
 
 def apply_variant(name: str) -> None:
@@ -118,6 +121,24 @@ def apply_variant(name: str) -> None:
         def every_row_turned(direction, total, rows, dim, out):
             out[:] = True
         distributed._Combiner.__init__, kernels.reversed_rows = init, every_row_turned
+        return
+    if name == "turned-mean":
+        from w2v import kernels
+
+        def factor(self):
+            """The rule's factor, with the mean (1 / the workers that changed it) on every row it guards."""
+            many = self.touched >= distributed.GUARD_WORKERS
+            rows = np.flatnonzero(many)
+            turned = np.zeros(len(rows), dtype=np.bool_)
+            if len(rows) and self.last is not None:
+                kernels.reversed_rows(self.last, self.total, rows, self.dim, turned)
+            many[rows] = turned
+            result = np.ones(len(self.matrix), dtype=np.float64)
+            moved = self.shares > 1e-12
+            result[moved] = -np.expm1(self.stay[moved]) / self.shares[moved]
+            result[many] = 1.0 / self.touched[many]
+            return result.astype(np.float32)
+        distributed._Combiner.factor = factor
         return
     raise SystemExit(f"combine_variants.py: unknown variant {name!r}; one of {', '.join(VARIANTS)}")
 

@@ -158,7 +158,7 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--variants", nargs="+", default=["chosen"],
                         help="combine rules for `variants` (combine_variants.py: chosen, eta:C, counts, cap:C, "
-                             "guard:K, guard-only:M, guard-all)")
+                             "guard:K, guard-only:M, guard-all, turned-mean)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--name", type=result_name, help="results/NAME.md instead of the measurement's own name")
     args = parser.parse_args(argv)

@@ -350,6 +350,23 @@ def test_the_guard_all_variant_guards_rows_whatever_their_last_change(monkeypatc
     assert np.allclose(distributed.combine(short, changes, updates, eta=0.0, last=on)[0], [2.0, 0.0])
 
 
+def test_the_turned_mean_variant_averages_the_rows_the_rule_guards(monkeypatch):
+    """combine_variants.py's turned-mean: a row three workers changed whose change turned back gets their plain
+    mean, even a long row the guard leaves the sum; a row that went on gets the counts' shares (the sum here)."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import combine_variants
+    from w2v import distributed
+    monkeypatch.setattr(distributed._Combiner, "factor", distributed._Combiner.factor)  # (restored after the test)
+    long = np.full((1, 2), 1000.0, np.float32)
+    changes, updates = [(None, np.array([[2.0, 0.0]], np.float32))] * 3, [np.array([1.0])] * 3
+    back, on = np.array([[-127, 0]], np.int8), np.array([[127, 0]], np.int8)
+    assert np.allclose(distributed.combine(long, changes, updates, eta=0.0, last=back)[0], [6.0, 0.0], rtol=1e-2)
+    combine_variants.apply_variant("turned-mean")
+    assert np.allclose(distributed.combine(long, changes, updates, eta=0.0, last=back)[0], [2.0, 0.0])
+    assert np.allclose(distributed.combine(long, changes, updates, eta=0.0, last=on)[0], [6.0, 0.0])
+    assert np.allclose(distributed.combine(long, changes, updates, eta=0.0)[0], [6.0, 0.0])
+
+
 NAMED_RESULTS = ["bzip2_blocks.py", "bzip2_layout.py", "combine_oracle.py", "compare.py", "distributed_count_memory.py",
                  "distributed_files.py",
                  "distributed_runs.py",
