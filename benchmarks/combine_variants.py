@@ -22,12 +22,13 @@ for the rule they alter):
 * ``guard-only:M``: the rule as it is for matrix ``M`` (``syn0``, or ``syn1neg``, with ``syn1`` beside it),
   the counts' shares alone for the other (which matrix needs the guard on three or more workers).
 * ``guard-all``: the rule before the guard looked at the last combined change: the guard for every row
-  three or more workers changed (with ``guard:K``, ``guard-only:M`` and ``cap:C`` as they ran then).
+  three or more workers changed, whatever its last change, in the first round too.
 * ``turned-mean``: the rows the rule guards (three or more workers changed them and their change turned
   back) get the plain mean of the changes instead of the guard's shares (a row that overshot is taken as
   pulled all the way by every worker).
 
-The other variants alter the rule as it is now, and ran, before ``guard-all`` was named, on the rule then.
+The other variants alter the rule as it is now; their runs in ``results/`` were made on the rule of their
+day (``guard-all``'s, and before it the guard on every row, ``guard-all`` with ``guard:1``).
 
 Used by ``distributed_runs.py variants``; the results are in ``results/distributed-variants*.md``.
 """

@@ -753,8 +753,9 @@ def test_the_combine_rule_on_hand_made_changes():
     mixed[4] = -mixed[4]  # row 1 turned back, row 4 went on
     assert np.allclose(distributed.combine(short, changes + [third], three, eta=0.0, last=mixed)[[1, 4]],
                        [guarded[1], [15.0, 0.0]], rtol=1e-5)
-    zero = np.zeros((5, 2), np.float32)  # a short row at the start changed by three: the sum (the outputs start at
-    assert np.allclose(distributed.combine(zero, changes + [third], three, eta=0.0)[1], [8.0, 0.0])  # zero, and grow)
+    # a short row changed by three in the first round: the sum (the output rows start at zero, and grow)
+    zero = np.zeros((5, 2), np.float32)
+    assert np.allclose(distributed.combine(zero, changes + [third], three, eta=0.0)[1], [8.0, 0.0])
     assert np.allclose(distributed.combine(zero, changes + [third], three, eta=0.0, last=back)[1], [8.0 / 3, 0.0])
     assert np.allclose(distributed.combine(zero, changes, updates, eta=0.0, last=back)[1], [6.0, 0.0])  # two: sum
 

@@ -56,7 +56,9 @@ def test_a_checkpoint_keeps_a_distributed_runs_last_changes_while_the_run_is_unf
     """The directions of a distributed run's last combined changes (int8, the weights' shapes) make a version-2
     file that reads them back; a finished model, training on one machine and new words drop them; a version-1
     file that lists them, or a version-2 one whose directions do not fit the weights, is damaged."""
-    model, path = Model.load(_saved(trained, tmp_path)), str(tmp_path / "c.w2vm")
+    path = str(tmp_path / "c.w2vm")
+    trained.save(path)
+    model = Model.load(path)  # (a copy: the module's model stays as it is)
     rng = np.random.default_rng(0)
     last = tuple(rng.integers(-127, 128, size=(len(m), model.dim), dtype=np.int8) for m in model.weights)
     model.last_changes, model.position = last, dataclasses.replace(model.position, epoch=1, chunk=3)
@@ -72,9 +74,9 @@ def test_a_checkpoint_keeps_a_distributed_runs_last_changes_while_the_run_is_unf
     assert Model.load(path).last_changes is None and read_model_file(path).last_changes is None
     with open(path, "rb") as f:
         assert struct.unpack("<I", f.read(12)[8:])[0] == 1
+    model.position = dataclasses.replace(model.position, epoch=1)
+    model.last_changes = (last[0], last[1][:-1], last[2])
     with pytest.raises(ValueError, match="last_syn1neg must be an int8 matrix"):
-        model.position = dataclasses.replace(model.position, epoch=1)
-        model.last_changes = (last[0], last[1][:-1], last[2])
         model.save(str(tmp_path / "bad.w2vm"))
     assert not (tmp_path / "bad.w2vm").exists()
     model.last_changes = last
@@ -91,12 +93,6 @@ def test_a_checkpoint_keeps_a_distributed_runs_last_changes_while_the_run_is_unf
     grown.last_changes = tuple(np.ones((len(m), grown.dim), np.int8) for m in grown.weights)
     grown.update_vocabulary(Vocabulary(["zzzfresh"], [10], 10))
     assert grown.last_changes is None and "zzzfresh" in grown.vocab.index
-
-
-def _saved(model, tmp_path) -> str:
-    path = str(tmp_path / "trained.w2vm")
-    model.save(path)
-    return path
 
 
 @pytest.mark.parametrize("block_bytes", [4 * 6 * 7, 4 * 6 * 13 + 4, 1 << 19])
