@@ -931,7 +931,8 @@ def test_a_run_stopped_between_syncs_resumes_to_the_same_bytes(cluster, sample_p
     assert np.array_equal(resumed.model.weights.syn1neg, whole.model.weights.syn1neg)
 
 
-def test_three_workers_stopped_between_syncs_resume_to_the_same_bytes(cluster, sample_path, tmp_path):
+@pytest.mark.parametrize("layers", [dict(), dict(hs=True, negative=0)])
+def test_three_workers_stopped_between_syncs_resume_to_the_same_bytes(cluster, sample_path, tmp_path, layers):
     """On three workers the combine reads each row's last combined change (where a summed change turns back the
     guard applies): the checkpoint keeps those directions (a version-2 file), so a resumed run combines its next
     sync as the run that never stopped; a finished run's checkpoint is version 1 again, without them."""
@@ -939,24 +940,25 @@ def test_three_workers_stopped_between_syncs_resume_to_the_same_bytes(cluster, s
     with _a_third_worker(cluster):
         whole_path = str(tmp_path / "whole.w2vm")
         whole = distributed.train([sample_path], cluster=cluster, epochs=2, sync_words=40_000, checkpoint=whole_path,
-                                  **SMALL)
+                                  **SMALL, **layers)
         assert whole.model.position.corpus["shards"] == 3 and whole.model.last_changes is None
         with open(whole_path, "rb") as f:
             assert f.read(12)[8:] == b"\x01\0\0\0" and read_model_file(whole_path).last_changes is None
         checkpoint, rounds = str(tmp_path / "c.w2vm"), []
         with pytest.raises(TrainingInterrupted, match="last sync"):
             distributed.train([sample_path], cluster=cluster, epochs=2, sync_words=40_000, checkpoint=checkpoint,
-                              round_callback=lambda p: rounds.append(p.chunk) or len(rounds) > 7, **SMALL)
+                              round_callback=lambda p: rounds.append(p.chunk) or len(rounds) > 7, **SMALL, **layers)
         with open(checkpoint, "rb") as f:
             assert f.read(12)[8:] == b"\x02\0\0\0"
         stopped = Model.load(checkpoint)
         assert stopped.position.epoch == 0 and stopped.position.chunk == 7
-        last = stopped.last_changes
-        assert [a.shape for a in last] == [(len(stopped.vocab), 16), (len(stopped.vocab), 16), (0, 16)]
-        assert last[0].dtype == np.int8 and last[0].any() and last[1].any() and np.abs(last[0]).max() == 127
+        last, v = stopped.last_changes, len(stopped.vocab)
+        output = 2 if layers else 1  # (syn1 with hierarchical softmax, syn1neg with negative sampling)
+        assert [a.shape for a in last] == ([(v, 16), (0, 16), (v - 1, 16)] if layers else [(v, 16), (v, 16), (0, 16)])
+        assert last[0].dtype == np.int8 and last[0].any() and last[output].any() and np.abs(last[0]).max() == 127
         resumed = distributed.train_model(stopped, [sample_path], cluster=cluster)
-    assert np.array_equal(resumed.model.weights.syn0, whole.model.weights.syn0)
-    assert np.array_equal(resumed.model.weights.syn1neg, whole.model.weights.syn1neg)
+    for name in ("syn0", "syn1neg", "syn1"):
+        assert np.array_equal(getattr(resumed.model.weights, name), getattr(whole.model.weights, name))
 
 
 def test_a_run_that_loses_its_scheduler_keeps_the_last_sync_and_resumes_to_the_same_bytes(cluster, sample_path,
