@@ -57,6 +57,7 @@ _PREAMBLE = struct.Struct("<8sIQ")
 _DTYPES = {"words": "|u1", "counts": "<i8", "syn0": "<f4", "syn1neg": "<f4", "syn1": "<f4"}
 #: The arrays a version-2 file adds: int8 directions of each weight matrix's last combined change, its shape.
 LAST_CHANGES = {"last_syn0": "syn0", "last_syn1neg": "syn1neg", "last_syn1": "syn1"}
+_DTYPES_2 = dict(_DTYPES, **{name: "|i1" for name in LAST_CHANGES})  # (a version-2 file's arrays)
 _BLOCK_ROWS = 1 << 14  # rows written and checksummed at a time
 
 
@@ -132,13 +133,12 @@ def write_model_file(path: str, words, counts: np.ndarray, syn0: np.ndarray, syn
     for name in ("syn0", "syn1neg", "syn1"):
         if arrays[name].dtype != np.float32 or arrays[name].ndim != 2:
             raise ValueError(f"{name} must be a float32 matrix, got {arrays[name].dtype} {arrays[name].shape}")
-    dtypes = dict(_DTYPES)
-    if last_changes is not None:
-        for (name, of), array in zip(LAST_CHANGES.items(), last_changes):
-            if array.dtype != np.int8 or array.shape != arrays[of].shape:
-                raise ValueError(f"{name} must be an int8 matrix of {of}'s shape {arrays[of].shape}, got "
-                                 f"{array.dtype} {array.shape}")
-            arrays[name], dtypes[name] = array, "|i1"
+    dtypes = _DTYPES if last_changes is None else _DTYPES_2
+    for (name, of), array in zip(LAST_CHANGES.items(), last_changes or ()):
+        if array.dtype != np.int8 or array.shape != arrays[of].shape:
+            raise ValueError(f"{name} must be an int8 matrix of {of}'s shape {arrays[of].shape}, got "
+                             f"{array.dtype} {array.shape}")
+        arrays[name] = array
     entries = {}
     for (name, array), crc in zip(arrays.items(), _checksums(arrays.values())):
         entries[name] = {"dtype": dtypes[name], "shape": list(array.shape), "crc32": crc,
@@ -223,7 +223,7 @@ def _check_layout(path: str, header, size: int, version: int) -> Dict[str, Dict[
         if not isinstance(header.get(key), dict):
             raise _damaged(path, f"{key!r} is missing or not an object")
     arrays = header["arrays"]
-    dtypes = dict(_DTYPES, **({name: "|i1" for name in LAST_CHANGES} if version >= 2 else {}))
+    dtypes = _DTYPES_2 if version >= 2 else _DTYPES
     if set(arrays) != set(dtypes):
         raise _damaged(path, f"arrays {sorted(arrays)}, expected {sorted(dtypes)}")
     for name, spec in arrays.items():
