@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from cli import cli, parse_expression
 from conftest import ROOT, invoke_apart, write
 from w2v import Vectors
+from w2v.formats import read_vectors
 
 COMMANDS = ["train", "vocab", "phrases", "convert", "classes", "similar", "analogy", "query", "evaluate", "plot"]
 
@@ -180,6 +181,18 @@ def test_train_from_stdin_with_a_vocabulary(tmp_path, sample_path):
         result = run("train", "-", "-o", out, "--read-vocab", vocab_file, "--dim", 8, "--epochs", 1, "-q", input=f.read())
     assert result.exit_code == 0, result.output
     assert len(Vectors.load(out)) == 737
+
+
+def test_train_with_a_word2vec_c_vocabulary_whose_words_are_not_utf8(tmp_path):
+    # word2vec.c's -save-vocab of Latin-1 text: its word is the corpus's token as counting reads it
+    corpus = write(tmp_path / "c.txt", b"caf\xe9 au lait\n" * 40)
+    vocab_file = write(tmp_path / "vocab.txt", b"caf\xe9 40\nau 40\nlait 40\n")
+    out = tmp_path / "v.txt"
+    result = invoke_apart("train", corpus, "-o", out, "--read-vocab", vocab_file, "--dim", 4, "--epochs", 1)
+    assert result.exit_code == 0, result.output
+    assert "vocab.txt: 1 word is not valid UTF-8; read with U+FFFD" in result.stderr
+    assert "trained 120 words" in result.stderr  # the Latin-1 tokens are the vocabulary's word
+    assert sorted(Vectors.load(str(out)).words) == ["au", "caf\ufffd", "lait"]
 
 
 @pytest.mark.parametrize("args,code,fragment", [
@@ -501,3 +514,18 @@ def test_counting_and_training_commands_do_not_load_scipy_linalg(tmp_path, sampl
                               text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert done.stdout.split()[-2:] == ["False", "True"], (command, done.stdout)
+
+
+def test_word2vec_c_files_with_words_that_are_not_utf8_are_read_and_said_so(tmp_path):
+    # word2vec.c keeps a corpus's bytes: a Latin-1 word, and a word it shortened inside a character
+    rows = [(b"caf\xe9", [1, 0]), (b"coffee", [0.9, 0.1]), (b"tea", [0, 1]), (b"long\xe2\x82", [0.1, 0.9])]
+    data = b"4 2\n" + b"".join(w + b" " + np.array(v, "<f4").tobytes() + b"\n" for w, v in rows)
+    source = write(tmp_path / "c.bin", data)
+    result = invoke_apart("similar", source, "coffee", "--topn", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "caf\ufffd\t0.9939\n"
+    assert "c.bin has 2 words that are not valid UTF-8" in result.stderr and "U+FFFD" in result.stderr
+    result = invoke_apart("convert", source, tmp_path / "c.txt")
+    assert result.exit_code == 0, result.output
+    got = read_vectors(str(tmp_path / "c.txt"))  # what w2v writes is valid UTF-8, read back strictly
+    assert got.words == ["caf\ufffd", "coffee", "tea", "long\ufffd"] and got.not_utf8 == 0

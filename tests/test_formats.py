@@ -122,6 +122,32 @@ def test_binary_words_decode_as_each_would_alone(tmp_path):
         read_vectors(path)
 
 
+@pytest.mark.parametrize("fmt", ["binary", "text"])
+def test_words_that_are_not_utf8_are_counted_where_a_handler_reads_them(tmp_path, fmt):
+    # word2vec.c's files: a Latin-1 word, and a word shortened inside a character (\xe2\x82 of a 3-byte euro sign)
+    raws = [b"ok", b"caf\xe9", b"fine\xc3\xa9", b"price\xe2\x82"]
+    rows = [r + (b" " + struct.pack("<2f", 1, i) + b"\n" if fmt == "binary" else f" 1 {i}\n".encode())
+            for i, r in enumerate(raws)]
+    path = write(tmp_path / ("v.bin" if fmt == "binary" else "v.txt"), b"4 2\n" + b"".join(rows))
+    for errors in ("replace", "ignore", "backslashreplace"):
+        got = read_vectors(path, unicode_errors=errors)
+        assert got.words == [r.decode("utf-8", errors) for r in raws] and got.not_utf8 == 2
+        assert got.vectors[:, 1].tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match=r"b'caf\\xe9' is not valid UTF-8 \(.*unicode_errors='replace'"):
+        read_vectors(path)
+    with pytest.raises(ValueError, match="unicode_errors 'latin-1' is not an error handler"):
+        read_vectors(path, unicode_errors="latin-1")
+    assert read_vectors(write(tmp_path / "fine.txt", b"1 2\nok 1 0\n"), unicode_errors="replace").not_utf8 == 0
+
+
+def test_words_that_read_alike_once_replaced_keep_the_first(tmp_path):
+    # two words differing only in their bad bytes read as one word: the first entry is kept, as for any repeat
+    path = write(tmp_path / "v.txt", b"3 2\na\xe9 1 0\nb 0 1\na\xff 5 5\n")
+    got = read_vectors(path, unicode_errors="replace")
+    assert got.words == ["a\ufffd", "b"] and got.repeated == 1 and got.not_utf8 == 2
+    assert got.vectors[0].tolist() == [1, 0]
+
+
 @pytest.mark.parametrize("record,message", [
     (b" " + struct.pack("<2f", 1, 2), r"byte 15: empty word at entry 2"),
     (b"\n\n " + struct.pack("<2f", 1, 2), r"byte 15: empty word at entry 2"),

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from conftest import write
+from w2v import words as words_module
 from w2v.corpus import Corpus
 from w2v.vocab import HuffmanTree, Vocabulary, build_vocabulary
 
@@ -91,6 +92,22 @@ def test_vocabulary_file_round_trip_and_errors(tmp_path, monkeypatch):
             Vocabulary.load(bad)
 
 
+def test_a_vocabulary_file_of_word2vec_c_reads_words_that_are_not_utf8_as_counting_does(tmp_path):
+    # word2vec.c's -save-vocab writes a corpus's bytes: Latin-1 words, two reading alike once replaced, and the
+    # replaced text itself (valid UTF-8) too: one word, their counts added, as a count merges such tokens
+    path = write(tmp_path / "v.txt", b"the 10\ncaf\xe9 4\ncaf\xff 3\nx 6\ncaf\xef\xbf\xbd 2\n")
+    vocab = Vocabulary.load(path)
+    assert vocab.words == ["the", "caf\ufffd", "x"] and vocab.counts.tolist() == [10, 9, 6]
+    assert vocab.not_utf8 == 2 and Vocabulary.load(write(tmp_path / "ok.txt", "a 1\n")).not_utf8 == 0
+    with pytest.raises(ValueError, match="line 3: 'b' is listed twice"):  # a valid word listed twice still is
+        Vocabulary.load(write(tmp_path / "twice.txt", b"b\xe9 1\nb 2\nb 3\n"))
+    with pytest.raises(ValueError, match="line 2: the counts of 'b\ufffd' add up to more than 8"):
+        words_module.read_word_integer_arrays(write(tmp_path / "big.txt", b"b\xe9 5\nb\xff 5\n"), "count", 0, 8,
+                                              add_not_utf8=True)
+    with pytest.raises(ValueError, match="line 2: the word is not valid UTF-8"):  # class files: refused
+        words_module.read_word_integers(path, "class", 0, 100)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_a_word_integer_file_read_at_once_is_the_line_loops_reading(tmp_path, monkeypatch, seed):
     """The usual file (``word integer`` lines) is read by NumPy at once; every other layout and every problem
@@ -114,7 +131,7 @@ def test_a_word_integer_file_read_at_once_is_the_line_loops_reading(tmp_path, mo
         with open(path, "wb") as f:
             f.write(data)
         try:
-            expected = words_module._read_lines(path, "count", 0, 1 << 53)
+            expected, _ = words_module._read_lines(path, "count", 0, 1 << 53, False)
         except ValueError as error:
             with pytest.raises(ValueError) as got:
                 words_module.read_word_integer_arrays(path, "count", 0, 1 << 53)
@@ -123,7 +140,8 @@ def test_a_word_integer_file_read_at_once_is_the_line_loops_reading(tmp_path, mo
         loop_calls = []
         original = words_module._read_lines
         monkeypatch.setattr(words_module, "_read_lines", lambda *a: (loop_calls.append(1), original(*a))[1])
-        got_words, got_values = words_module.read_word_integer_arrays(path, "count", 0, 1 << 53)
+        got_words, got_values, not_utf8 = words_module.read_word_integer_arrays(path, "count", 0, 1 << 53)
+        assert not_utf8 == 0
         monkeypatch.setattr(words_module, "_read_lines", original)
         assert got_words == list(expected) and got_values.tolist() == list(expected.values())
         assert got_values.dtype == np.int64

@@ -12,11 +12,12 @@ __all__ = ["train", "TrainOptions", "Model", "Vectors", "MissingWordsError", "lo
            "write_vectors", "__version__"]
 
 
-def load(path, fmt=None, limit=None, mmap=False):
+def load(path, fmt=None, limit=None, mmap=False, unicode_errors="strict"):
     """Load word vectors (word2vec text or binary, native, or a model file's); ``mmap`` maps a native or model
-    file's matrix read-only instead of reading it; see :meth:`Vectors.load`."""
+    file's matrix read-only instead of reading it; ``unicode_errors`` reads a word2vec file's words that are not
+    valid UTF-8 (``"replace"``); see :meth:`Vectors.load`."""
     from .vectors import Vectors
-    return Vectors.load(path, fmt=fmt, limit=limit, mmap=mmap)
+    return Vectors.load(path, fmt=fmt, limit=limit, mmap=mmap, unicode_errors=unicode_errors)
 
 
 def train(corpus, options=None, **kwargs):

@@ -147,11 +147,18 @@ def _load(path: str, limit: Optional[int] = None, hint: bool = True) -> Vectors:
     slow read (a large text or binary file) ends with a note on converting it to the native format."""
     start = time.perf_counter()
     with user_errors("interrupted"):
-        vectors = Vectors.load(path, limit=limit, mmap=True)  # native and model files: mapped, ready at once
+        # native and model files: mapped, ready at once; a word2vec file's words that are not UTF-8: as training
+        # reads such tokens
+        vectors = Vectors.load(path, limit=limit, mmap=True, unicode_errors="replace")
         try:
             vectors.norms  # every query needs them; a mapped file's values are first read (and checked) here
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from None
+    if vectors.not_utf8:
+        click.echo(f"w2v: note: {path} has {vectors.not_utf8:,} word{'s' if vectors.not_utf8 > 1 else ''} that "
+                   f"{'are' if vectors.not_utf8 > 1 else 'is'} not valid UTF-8 (word2vec.c writes a corpus's bytes as "
+                   f"they are, and shortens a word longer than 99 bytes byte by byte); read with U+FFFD for each "
+                   f"bad sequence", err=True)
     if vectors.repeated:
         click.echo(f"w2v: note: {path} lists {vectors.repeated:,} word{'s' if vectors.repeated > 1 else ''} "
                    f"more than once; the first of each is kept", err=True)
@@ -164,6 +171,18 @@ def _load(path: str, limit: Optional[int] = None, hint: bool = True) -> Vectors:
             click.echo(f"w2v: note: reading {path} took {seconds:.1f} s; `w2v convert {path} {native}` writes "
                        f"a file that is ready in well under a second (memory-mapped)", err=True)
     return vectors
+
+
+def _read_vocabulary(path: str, min_count: int, max_vocab: Optional[int], say):
+    """``--read-vocab``'s :class:`w2v.vocab.Vocabulary`; says how many of its words were not valid UTF-8 (read
+    as counting reads such tokens)."""
+    from w2v.vocab import Vocabulary
+    vocab = Vocabulary.load(path, min_count=min_count, max_size=max_vocab)
+    if vocab.not_utf8:
+        n = vocab.not_utf8
+        say(f"warning: {path}: {n:,} {'word is' if n == 1 else 'words are'} not valid UTF-8; read with U+FFFD for "
+            f"each bad sequence, as the corpus's tokens are")
+    return vocab
 
 
 def _numba_without_scipy_blas() -> None:
@@ -435,7 +454,6 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
       w2v train text8 -o text8.bin --scheduler local:2 --threads 1
     """
     from w2v.training import TrainOptions, train as run_training
-    from w2v.vocab import Vocabulary
 
     options = TrainOptions(model=model, dim=dim, window=window, negative=negative, hs=hs, sample=sample,
                            min_count=min_count, max_vocab=max_vocab, count_limit=count_limit, epochs=epochs,
@@ -508,7 +526,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                                         (phrases, thresholds, phrase_table, keep_words))
             elif scheduler:
                 from w2v import distributed
-                vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
+                vocab = _read_vocabulary(read_vocab, min_count, max_vocab, say) if read_vocab else None
                 result = distributed.train(list(corpus), options, scheduler=scheduler,
                                            sync_words=sync_words,
                                            progress=not quiet, log=say, vocab=vocab, cache_dir=cache_dir,
@@ -517,7 +535,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                                            phrase_thresholds=thresholds, phrase_table=phrase_table,
                                            keep_words=keep_words)
             else:
-                vocab = Vocabulary.load(read_vocab, min_count=min_count, max_size=max_vocab) if read_vocab else None
+                vocab = _read_vocabulary(read_vocab, min_count, max_vocab, say) if read_vocab else None
                 sources = (_stdin_saved(corpus, cache_dir, "give another folder (--cache-dir)")
                            if phrases or phrase_table else contextlib.nullcontext(list(corpus)))  # phrases: 2+ reads
                 from w2v.precompile import passes_aside

@@ -54,6 +54,7 @@ Example::
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -99,13 +100,16 @@ _BINARY_BUFFERS = 4  # blocks read ahead, walked and copied at a time
 class VectorFile:
     """What a vectors file holds: words, float32[V, D] vectors, optional counts and metadata.
 
-    ``repeated``: entries dropped because their word came earlier in the file.
+    ``repeated``: entries dropped because their word came earlier in the file. ``not_utf8``: entries whose
+    word was not valid UTF-8, decoded with the reader's ``unicode_errors`` (0 with ``"strict"``, which refuses
+    them).
     """
     words: List[str]
     vectors: np.ndarray
     counts: Optional[np.ndarray] = None
     meta: Dict[str, Any] = field(default_factory=dict)
     repeated: int = 0
+    not_utf8: int = 0
     norms: Optional[np.ndarray] = None  # float64[V] row lengths: stored in native files, found as word2vec files are read
 
 
@@ -417,12 +421,23 @@ def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = No
                  unicode_errors: str = "strict", mmap: bool = False) -> VectorFile:
     """Read a vectors file; ``fmt`` None detects it. ``limit`` keeps the first N entries. ``mmap``:
     a native or model file's matrix is memory-mapped read-only, not read (word2vec files are read).
+    ``unicode_errors``: how a word2vec file's word that is not valid UTF-8 is read, as ``bytes.decode``'s
+    ``errors``: ``"strict"`` refuses it, ``"replace"`` reads each bad sequence as U+FFFD (as training reads
+    such a token), ``"ignore"`` drops it; the entries so read are counted in
+    :attr:`VectorFile.not_utf8`. word2vec.c writes such words: it keeps a corpus's bytes as they are
+    and shortens a word longer than 99 bytes byte by byte, splitting a character where it falls
+    (gensim's ``unicode_errors`` is for the same files). Native and model files hold only valid UTF-8.
 
     Raises ``OSError`` if the file cannot be opened and ``ValueError`` (naming the
     file and the line or byte offset) if it is not a well-formed vectors file.
     """
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
+    try:
+        codecs.lookup_error(unicode_errors)
+    except (LookupError, TypeError):
+        raise ValueError(f"unicode_errors {unicode_errors!r} is not an error handler of bytes.decode; "
+                         f"use 'strict', 'replace' or 'ignore'") from None
     if os.path.isdir(path):
         raise OSError(f"{path}: is a folder, not a vectors file")
     if fmt is None:
@@ -439,10 +454,12 @@ def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = No
             data = _read_native(path, limit, mmap)
         else:
             with _opened(path) as (f, size):
+                decoder = _WordDecoder(path, unicode_errors)
                 if fmt == "binary":
-                    data = _read_binary(path, f, size, limit, unicode_errors)
+                    data = _read_binary(path, f, size, limit, decoder)
                 else:
-                    data = _read_text(path, f, size, limit, unicode_errors)
+                    data = _read_text(path, f, size, limit, decoder)
+                data.not_utf8 = decoder.not_utf8
     except compression.READ_ERRORS as error:
         raise compression.read_error(path, error) from None
     except MemoryError:
@@ -479,11 +496,37 @@ def _parse_header(path: str, line: bytes, size: Optional[int], min_row_bytes, li
     return count, dim
 
 
-def _decode_word(path: str, raw: bytes, where: str, unicode_errors: str) -> str:
-    try:
-        return raw.decode("utf-8", unicode_errors)
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}, {where}: the word {bytes(raw[:40])!r} is not valid UTF-8") from None
+class _WordDecoder:
+    """A word2vec file's words as UTF-8: a word that is not valid UTF-8 is refused (``errors`` ``"strict"``:
+    ``ValueError`` naming the file and where the word is) or decoded with ``errors`` and counted
+    (``not_utf8``)."""
+
+    def __init__(self, path: str, errors: str):
+        self.path, self.errors, self.not_utf8 = path, errors, 0
+
+    def word(self, raw: bytes, where: str) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if self.errors == "strict":
+                raise ValueError(f"{self.path}, {where}: the word {bytes(raw[:40])!r} is not valid UTF-8 (to read "
+                                 f"such words, as word2vec.c can write them, decode with unicode_errors='replace')"
+                                 ) from None
+        self.not_utf8 += 1
+        return raw.decode("utf-8", self.errors)
+
+    def words(self, raws: List[bytes], where: Callable[[int], str]) -> List[str]:
+        """The words' bytes decoded as UTF-8 in one call (joined by newlines, which no UTF-8 sequence
+        contains, so each word decodes as it would alone); word by word (:meth:`word`, at ``where(i)``, e.g.
+        its line) only when the one call fails, or to keep a word that holds a newline whole (the word
+        checks refuse it then)."""
+        try:
+            words = b"\n".join(raws).decode("utf-8").split("\n")
+            if len(words) == len(raws):
+                return words
+        except UnicodeDecodeError:
+            pass
+        return [self.word(raw, where(i)) for i, raw in enumerate(raws)]
 
 
 def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) -> None:
@@ -501,7 +544,7 @@ def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) ->
                          f"float32 number")
 
 
-def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
+def _read_text(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
     """word2vec text: a header line, then a row ``word v1 ... vD`` per word.
 
     A :class:`w2v.readahead.ReadAhead` reads the file ``_TEXT_READ_BYTES`` at a time into a ring of
@@ -530,7 +573,7 @@ def _read_text(path, f, size, limit, unicode_errors) -> VectorFile:
 
         def finish_oldest():
             block, parsed = parsing.popleft()
-            words.extend(_text_rows(path, block, parsed, dim, vectors, norms, unicode_errors))
+            words.extend(_text_rows(path, block, parsed, dim, vectors, norms, decoder))
             if block.buffer is not None:
                 ahead.give_back(block.buffer)
 
@@ -669,7 +712,7 @@ def _parse_text_block(block: _TextBlock, dim: int, vectors: np.ndarray, norms: n
 
 
 def _text_rows(path, block: _TextBlock, parsing: "Future", dim: int, vectors: np.ndarray, norms: np.ndarray,
-               unicode_errors) -> List[str]:
+               decoder: _WordDecoder) -> List[str]:
     """Finish the block's rows in file order: their words, their numbers in ``vectors[block.first:]``
     and their lengths in ``norms[block.first:]``. ``parsing``: :func:`_parse_text_block` of the block,
     which wrote the numbers of a block in word2vec's plain layout; any other block is parsed here row
@@ -680,21 +723,21 @@ def _text_rows(path, block: _TextBlock, parsing: "Future", dim: int, vectors: np
     rows = parsing.result()
     if rows is not None:
         raws = [data[start + a:start + b] for a, b in zip(rows.word_starts.tolist(), rows.word_ends.tolist())]
-        return _decode_words(path, raws, lambda i: f"line {line + i}", unicode_errors)
-    words = [_parse_text_row(path, line + i, text, dim, vectors[first + i], unicode_errors)
+        return decoder.words(raws, lambda i: f"line {line + i}")
+    words = [_parse_text_row(path, line + i, text, dim, vectors[first + i], decoder)
              for i, text in enumerate(bytes(data[start + PAD:block.end]).split(b"\n")[:-1])]
     _lengths_into(vectors[first:first + len(words)], norms[first:first + len(words)])
     return words
 
 
-def _parse_text_row(path: str, lineno: int, line: bytes, dim: int, out: np.ndarray, unicode_errors) -> str:
+def _parse_text_row(path: str, lineno: int, line: bytes, dim: int, out: np.ndarray, decoder: _WordDecoder) -> str:
     """One row (without its newline) into ``out``; its word."""
     parts = line.rstrip(b"\r").split(b" ")
     while parts and parts[-1] == b"":  # word2vec.c writes a trailing space
         parts.pop()
     if len(parts) != dim + 1:
         raise ValueError(f"{path}, line {lineno}: expected a word and {dim} numbers, got {len(parts) - 1} numbers")
-    word = _decode_word(path, parts[0], f"line {lineno}", unicode_errors)
+    word = decoder.word(parts[0], f"line {lineno}")
     _parse_row(path, lineno, parts[1:], out)
     return word
 
@@ -707,7 +750,7 @@ def _is_float(x: bytes) -> bool:
         return False
 
 
-def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
+def _read_binary(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
     """word2vec binary: a header line, then per entry the word, a space, D little-endian float32 and
     (word2vec.c's files) a newline. Where a word ends is only known from the bytes themselves (a row
     may hold any byte), so the entries must be walked in order: :func:`w2v.binaryblock.find_entries`
@@ -825,10 +868,10 @@ def _read_binary(path, f, size, limit, unicode_errors) -> VectorFile:
     joined = b"".join(words_read)
     del words_read
     try:  # words hold no space, and no decoding makes one
-        words = joined.decode("utf-8", unicode_errors).split(" ")
+        words = joined.decode("utf-8").split(" ")
         words.pop()  # what follows the last space
     except UnicodeDecodeError:
-        words = _decode_words(path, joined.split(b" ")[:-1], lambda i: f"byte {starts[i]}", unicode_errors)
+        words = decoder.words(joined.split(b" ")[:-1], lambda i: f"byte {starts[i]}")
     vectors = vectors.astype(np.float32, copy=False)
     if not all_finite:
         _refuse_non_finite(path, words, vectors)
@@ -842,20 +885,6 @@ def _gather_rows(values: np.ndarray, runs: np.ndarray, at: np.ndarray, norms: np
     computes them. Returns whether the rows are all finite (:func:`_lengths_into`)."""
     values.view(runs.dtype).reshape(len(values))[...] = runs[at]
     return _lengths_into(values, norms)
-
-
-def _decode_words(path: str, raws: List[bytes], where: Callable[[int], str], unicode_errors: str) -> List[str]:
-    """The words' bytes decoded as UTF-8 in one call (joined by newlines, which no UTF-8 sequence
-    contains, so each word decodes as it would alone); word by word, to name the bad one (at
-    ``where(i)``, e.g. its line) or to keep a word that holds a newline whole (the word checks refuse
-    it then), only when the one call fails."""
-    try:
-        words = b"\n".join(raws).decode("utf-8", unicode_errors).split("\n")
-        if len(words) == len(raws):
-            return words
-    except UnicodeDecodeError:
-        pass
-    return [_decode_word(path, raw, where(i), unicode_errors) for i, raw in enumerate(raws)]
 
 
 def _refuse_non_finite(path: str, words: List[str], vectors: np.ndarray) -> None:
@@ -884,7 +913,7 @@ def _drop_repeats(data: VectorFile) -> VectorFile:
     counts = None if data.counts is None else data.counts[rows]
     norms = None if data.norms is None else data.norms[rows]
     return VectorFile([data.words[i] for i in keep], data.vectors[rows], counts, data.meta,
-                      len(data.words) - len(keep), norms)
+                      repeated=len(data.words) - len(keep), not_utf8=data.not_utf8, norms=norms)
 
 
 def _read_model(path: str, limit: Optional[int], mmap: bool) -> VectorFile:

@@ -72,6 +72,8 @@ class Vectors:
     counts : int64[V] or None.
     meta : dict, e.g. the training options (native format only).
     repeated : int, entries of the file loaded that repeated an earlier word (dropped).
+    not_utf8 : int, entries of the word2vec file loaded whose word was not valid UTF-8 (read with
+        ``unicode_errors``).
 
     A repeated word is refused (ValueError naming it) unless ``distinct`` says the caller has checked
     (a file reader, a vocabulary).
@@ -93,6 +95,7 @@ class Vectors:
         self._index: Optional[Dict[str, int]] = None
         self._scans = 0
         self.repeated = 0
+        self.not_utf8 = 0
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
         self.meta = dict(meta or {})
         self._norms: Optional[np.ndarray] = None
@@ -106,13 +109,16 @@ class Vectors:
     # -- files ------------------------------------------------------------------------
     @classmethod
     def load(cls, path: str, fmt: Optional[str] = None, limit: Optional[int] = None,
-             mmap: bool = False) -> "Vectors":
+             mmap: bool = False, unicode_errors: str = "strict") -> "Vectors":
         """Read word2vec text or binary, native or a model file; ``fmt`` None detects it; ``limit`` first N
         words; ``mmap`` maps a native or model file's matrix read-only instead of reading it (ready at
-        once, in memory only as far as it is used)."""
-        data = read_vectors(path, fmt=fmt, limit=limit, mmap=mmap)
+        once, in memory only as far as it is used); ``unicode_errors``: how a word2vec file's word that is
+        not valid UTF-8 is read (``"strict"`` refuses the file, ``"replace"`` reads its bad bytes as
+        U+FFFD, as the command line does; :func:`w2v.formats.read_vectors`)."""
+        data = read_vectors(path, fmt=fmt, limit=limit, mmap=mmap, unicode_errors=unicode_errors)
         vectors = cls(data.words, data.vectors, data.counts, data.meta, norms=data.norms, distinct=True)
         vectors.repeated = data.repeated
+        vectors.not_utf8 = data.not_utf8
         return vectors
 
     def save(self, path: str, fmt: Optional[str] = None, force: bool = False, progress: bool = False,

@@ -161,6 +161,7 @@ class Vocabulary:
         distinct: training from a count never needs it).
     total_tokens : int, tokens in the corpus including out-of-vocabulary ones
         (0 when unknown, e.g. a vocabulary read from a file).
+    not_utf8 : int, words of the file :meth:`load` read that were not valid UTF-8 (read with U+FFFD).
 
     ``distinct=True``: the caller knows the words are distinct (a count's tokens are), so they are not
     checked and the index waits until it is used.
@@ -182,6 +183,7 @@ class Vocabulary:
         if not distinct and len(self.index) != len(self.words):
             raise ValueError("the vocabulary has a repeated word")
         self.total_tokens = int(total_tokens)
+        self.not_utf8 = 0  # words of the file read (:meth:`load`) that were not valid UTF-8
 
     @property
     def index(self) -> Dict[str, int]:
@@ -219,14 +221,19 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str, min_count: int = 1, max_size: Optional[int] = None) -> "Vocabulary":
-        """Read ``word count`` lines; raises ``ValueError`` naming the file and line of a bad entry."""
-        words, counts = read_word_integer_arrays(path, "count", 0, MAX_TOTAL_COUNT)
+        """Read ``word count`` lines; raises ``ValueError`` naming the file and line of a bad entry. A word
+        that is not valid UTF-8 (word2vec.c writes a corpus's bytes as they are) is read with U+FFFD for each
+        bad sequence, as counting reads such a token, and its count added to a word that then reads the same;
+        how many there were is in ``not_utf8``."""
+        words, counts, not_utf8 = read_word_integer_arrays(path, "count", 0, MAX_TOTAL_COUNT, add_not_utf8=True)
         if not words:
             raise ValueError(f"{path}: the vocabulary file is empty")
         if sum(counts.tolist()) > MAX_TOTAL_COUNT:  # (Python's ints: exact, never wrapping)
             raise ValueError(f"{path}: the counts add up to more than 2^53")
         kept_words, kept_counts = _select(words, counts, min_count, max_size, int(counts.max()))
-        return cls(kept_words, kept_counts, distinct=True)  # the reader refuses a word listed twice
+        vocab = cls(kept_words, kept_counts, distinct=True)  # the reader refuses a word listed twice
+        vocab.not_utf8 = not_utf8
+        return vocab
 
     # -- derived tables ---------------------------------------------------------------
     def keep_probabilities(self, sample: float) -> np.ndarray:

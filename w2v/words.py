@@ -63,13 +63,18 @@ def read_word_integers(path: str, what: str, low: int, high: int) -> Dict[str, i
     vocabulary files (``what`` "count") and word-class files ("class"). Every problem is a
     ``ValueError`` naming the file and the line: a line that is not two fields, a word that is not
     UTF-8 or not a word, a value that is not an integer in [low, high], a word listed twice."""
-    words, values = read_word_integer_arrays(path, what, low, high)
+    words, values, _ = read_word_integer_arrays(path, what, low, high)
     return dict(zip(words, values.tolist()))
 
 
-def read_word_integer_arrays(path: str, what: str, low: int, high: int) -> Tuple[List[str], np.ndarray]:
+def read_word_integer_arrays(path: str, what: str, low: int, high: int,
+                             add_not_utf8: bool = False) -> Tuple[List[str], np.ndarray, int]:
     """:func:`read_word_integers`' words and integers (int64[N]) in the file's order, without a dict: the
-    usual file read at once (:func:`_read_at_once`), any other a line at a time."""
+    usual file read at once (:func:`_read_at_once`), any other a line at a time; and how many words were
+    not valid UTF-8. Those are refused, or with ``add_not_utf8`` (counts) read with U+FFFD for each bad
+    sequence, as training reads such a token, and the value of each that then reads as a word listed
+    before or after is added to that word's (as counting merges such tokens): word2vec.c's vocabulary
+    files hold a corpus's bytes as they are, and words it shortened to 99 bytes byte by byte."""
     try:
         with open_read(path) as f:
             data = f.read(_AT_ONCE_BYTES + 1)
@@ -78,15 +83,17 @@ def read_word_integer_arrays(path: str, what: str, low: int, high: int) -> Tuple
     if len(data) <= _AT_ONCE_BYTES:
         read = _read_at_once(data, low, high)
         if read is not None:
-            return read
+            return read + (0,)
     del data
-    values = _read_lines(path, what, low, high)
-    return list(values), np.fromiter(values.values(), dtype=np.int64, count=len(values))
+    values, not_utf8 = _read_lines(path, what, low, high, add_not_utf8)
+    return list(values), np.fromiter(values.values(), dtype=np.int64, count=len(values)), not_utf8
 
 
-def _read_lines(path: str, what: str, low: int, high: int) -> Dict[str, int]:
-    """:func:`read_word_integers`, a line at a time."""
+def _read_lines(path: str, what: str, low: int, high: int, add_not_utf8: bool) -> Tuple[Dict[str, int], int]:
+    """:func:`read_word_integer_arrays`, a line at a time: the values, and how many words were not UTF-8."""
     values: Dict[str, int] = {}
+    replaced = set()  # the texts of words that were not UTF-8 (another word of the same text adds to them)
+    not_utf8 = 0
     try:
         with open_read(path) as f:
             for lineno, raw in enumerate(f, 1):
@@ -99,7 +106,11 @@ def _read_lines(path: str, what: str, low: int, high: int) -> Dict[str, int]:
                 try:
                     word = parts[0].decode("utf-8")
                 except UnicodeDecodeError:
-                    raise ValueError(f"{where}: the word is not valid UTF-8") from None
+                    if not add_not_utf8:
+                        raise ValueError(f"{where}: the word is not valid UTF-8") from None
+                    word = parts[0].decode("utf-8", "replace")
+                    replaced.add(word)
+                    not_utf8 += 1
                 problem = word_problem(word)
                 if problem is not None:
                     raise ValueError(f"{where}: the word {word[:40]!r} {problem}")
@@ -115,11 +126,15 @@ def _read_lines(path: str, what: str, low: int, high: int) -> Dict[str, int]:
                     raise ValueError(f"{where}: the {what} {value} is larger than {high:,}"
                                      if high != 1 << 53 else f"{where}: the {what} {value} is larger than 2^53")
                 if word in values:
-                    raise ValueError(f"{where}: {word!r} is listed twice")
+                    if word not in replaced:
+                        raise ValueError(f"{where}: {word!r} is listed twice")
+                    value += values[word]
+                    if value > high:
+                        raise ValueError(f"{where}: the {what}s of {word!r} add up to more than {high:,}")
                 values[word] = value
     except READ_ERRORS as error:
         raise read_error(path, error) from None
-    return values
+    return values, not_utf8
 
 
 def _read_at_once(data: bytes, low: int, high: int) -> Optional[Tuple[List[str], np.ndarray]]:
