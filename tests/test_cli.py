@@ -529,3 +529,12 @@ def test_word2vec_c_files_with_words_that_are_not_utf8_are_read_and_said_so(tmp_
     assert result.exit_code == 0, result.output
     got = read_vectors(str(tmp_path / "c.txt"))  # what w2v writes is valid UTF-8, read back strictly
     assert got.words == ["caf\ufffd", "coffee", "tea", "long\ufffd"] and got.not_utf8 == 0
+
+
+def test_glove_text_without_a_header_converts_and_answers(tmp_path):
+    glove = write(tmp_path / "glove.txt", "the 0.1 0.2 0.3\nking 0.5 0.1 0.2\nqueen 0.5 0.15 0.25\n")
+    result = invoke_apart("convert", glove, tmp_path / "glove.npz", "--limit", 2)
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    assert Vectors.load(str(tmp_path / "glove.npz")).words == ["the", "king"]
+    result = invoke_apart("similar", glove, "king", "--topn", 1)
+    assert result.exit_code == 0 and result.stdout == "queen\t0.9936\n", result.output

@@ -1,3 +1,4 @@
+import gzip
 import os
 import struct
 import subprocess
@@ -241,8 +242,66 @@ def test_a_write_failed_by_a_full_disk_leaves_nothing_for_a_finalizer_to_write(t
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("ending", ["\n", "", "\n\n \n"])
+def test_text_without_a_header_is_read_as_with_one(tmp_path, monkeypatch, ending):
+    # GloVe's files: the rows alone. Read across many blocks (a small read size), whole or the first rows,
+    # plain and compressed, to the same words, numbers and lengths as the file with its header
+    monkeypatch.setattr(formats, "_TEXT_READ_BYTES", 4096)
+    rng = np.random.default_rng(9)
+    matrix = rng.standard_normal((700, 7)).astype(np.float32)
+    words = [f"w{i}é" for i in range(700)]
+    with_header = str(tmp_path / "h.txt")
+    write_vectors(with_header, words, matrix)
+    rows = open(with_header, "rb").read().split(b"\n", 1)[1].rstrip(b"\n") + ending.encode()
+    plain, packed = write(tmp_path / "glove.txt", rows), str(tmp_path / "glove.txt.gz")
+    with gzip.open(packed, "wb") as f:
+        f.write(rows)
+    expected = read_vectors(with_header)
+    for path in (plain, packed):
+        assert detect_format(path) == "text"
+        got = read_vectors(path)
+        assert got.words == words
+        np.testing.assert_array_equal(got.vectors, expected.vectors)
+        np.testing.assert_array_equal(got.norms, expected.norms)
+        for limit in (1, 299, 700, 701, 800):
+            assert read_vectors(path, limit=limit).words == words[:limit]
+    # the first rows of a cut compressed file are read as with a header: the count stops at the limit too
+    whole = open(packed, "rb").read()
+    cut = write(tmp_path / "cut.txt.gz", whole[:len(whole) // 2])
+    assert read_vectors(cut, limit=5).words == words[:5]
+    with pytest.raises(OSError, match="cut.txt.gz: cannot read compressed data"):
+        read_vectors(cut)
+
+
+@pytest.mark.parametrize("text,message", [
+    (b"a 1 2\nb 3 4\nc 5 x\n", "line 3: b'x' is not a number"),  # a row's line: no header before it
+    (b"a 1 2\nb 3\n", "line 2: expected a word and 2 numbers, got 1 numbers"),
+    (b"a 1 2\n\nb 3 4\n", "line 2: a blank line; expected a word and 2 numbers"),
+    (b"a b c\n", "line 1: expected a header 'VOCAB_SIZE DIMENSION', got 'a b c'"),  # not a row either
+])
+def test_text_without_a_header_names_the_line_of_a_problem(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        read_vectors(write(tmp_path / "g.txt", text))
+
+
+def test_a_first_line_of_two_integers_is_a_header_and_a_word_with_one_number_a_row(tmp_path):
+    assert read_vectors(write(tmp_path / "h.txt", b"2 1\n5 0.5\nb 1\n")).words == ["5", "b"]
+    got = read_vectors(write(tmp_path / "r.txt", b"a 0.5\n5 1\n"))  # dimension 1, no header
+    assert got.words == ["a", "5"] and got.vectors.tolist() == [[0.5], [1.0]]
+
+
 # -- gensim, both ways (the test extra installs gensim) --------------------------------
 gensim_models = pytest.importorskip("gensim.models")
+
+
+def test_we_read_the_text_gensim_writes_without_a_header(tmp_path):
+    kv = gensim_models.KeyedVectors(vector_size=4)
+    kv.add_vectors(["a", "bé", "c"], np.arange(12, dtype=np.float32).reshape(3, 4) / 7)
+    theirs = str(tmp_path / "g.txt")
+    kv.save_word2vec_format(theirs, binary=False, write_header=False)
+    got = read_vectors(theirs)
+    assert got.words == ["a", "bé", "c"]
+    np.testing.assert_array_equal(got.vectors, kv.vectors)
 
 
 @pytest.mark.parametrize("binary", [True, False])

@@ -740,12 +740,14 @@ def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, thr
 def convert(source, destination, fmt, limit, force, quiet):
     """Convert vectors between word2vec text, word2vec binary and the native format.
 
-    DESTINATION may not be SOURCE (by any name or link); - is standard output.
+    DESTINATION may not be SOURCE (by any name or link); - is standard output. Text without the header line
+    (GloVe's files) is read too.
 
     \b
     Example:
       w2v convert vectors.bin vectors.txt
       w2v convert GoogleNews-vectors-negative300.bin.gz small.npz --limit 100000
+      w2v convert glove.6B.100d.txt glove.6B.100d.npz
     """
     try:
         fmt = format_for_path(destination, fmt)

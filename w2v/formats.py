@@ -3,7 +3,8 @@
 Formats
 -------
 * **word2vec text** (``.txt``, ``.vec``): a header ``V D``, then V lines
-  ``word v1 ... vD``.
+  ``word v1 ... vD``. Read without the header too (GloVe's files, gensim's
+  ``write_header=False``): a first line that is a row, not ``V D``, is the first row.
 * **word2vec binary** (``.bin``): the header line ``V D\\n``, then for each word
   ``word``, a space, D little-endian float32 and a newline — byte for byte what
   word2vec.c's ``-binary 1`` writes. The reader also accepts gensim's variant
@@ -544,8 +545,55 @@ def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) ->
                          f"float32 number")
 
 
+def _headerless_dim(line: bytes) -> Optional[int]:
+    """D when a text file's first line is not a header ``V D`` but a row ``word v1 ... vD`` (GloVe's files,
+    which have no header; the layout gensim reads with ``no_header=True``); else None."""
+    parts = line.split()
+    if len(parts) < 2 or (len(parts) == 2 and all(p.isdigit() for p in parts)):
+        return None
+    return len(parts) - 1 if _looks_like_text_row(line, len(parts) - 1) else None
+
+
+class _Prefixed:
+    """A binary stream that reads ``prefix`` first, then the rest of ``f`` (what :meth:`readinto` reads)."""
+
+    def __init__(self, prefix: bytes, f):
+        self.prefix, self.f = prefix, f
+
+    def readinto(self, view) -> int:
+        if not self.prefix:
+            return self.f.readinto(view)
+        n = min(len(view), len(self.prefix))
+        view[:n] = self.prefix[:n]
+        self.prefix = self.prefix[n:]
+        return n
+
+
+def _count_rows(path: str, limit: Optional[int]) -> int:
+    """The rows of a text file without a header: its lines up to the last one holding anything but white
+    space (blank lines at the end are no rows), counted in a pass of their own over the file (a
+    compressed one decompressed again); ``limit`` once there are that many, where reading stops (so the
+    first rows of a cut compressed file are read as those of a whole one)."""
+    newlines = after_text = 0  # every newline read; those after the last byte that is not white space
+    text = False
+    with _opened(path) as (f, _):
+        for block in iter(lambda: f.read(_TEXT_READ_BYTES), b""):
+            in_block = block.count(b"\n")
+            newlines += in_block
+            end = len(block.rstrip())
+            if end:
+                text, after_text = True, block.count(b"\n", end)
+            else:
+                after_text += in_block
+            if limit is not None and newlines - after_text >= limit:
+                return limit
+    return newlines - after_text + 1 if text else 0
+
+
 def _read_text(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
-    """word2vec text: a header line, then a row ``word v1 ... vD`` per word.
+    """word2vec text: a header line, then a row ``word v1 ... vD`` per word; or, without the header,
+    GloVe's files: the rows alone (the first line is a row, not ``V D``), which are first counted in a
+    pass of their own (:func:`_count_rows`).
 
     A :class:`w2v.readahead.ReadAhead` reads the file ``_TEXT_READ_BYTES`` at a time into a ring of
     buffers and counts each block's newlines as it reads (:func:`_text_blocks`); each block of whole
@@ -559,7 +607,14 @@ def _read_text(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
     from .options import default_threads
     from .readahead import ReadAhead
 
-    count, dim = _parse_header(path, f.readline(), size, lambda d: 2 * d + 1, limit)
+    line = f.readline()
+    dim = _headerless_dim(line)
+    if dim is None:
+        count, dim = _parse_header(path, line, size, lambda d: 2 * d + 1, limit)
+        first_line, counted = 2, "in its header"
+    else:  # the first line is the first row: it is read again, before the rest
+        count = _count_rows(path, limit)
+        first_line, counted, f = 1, "it had when counted", _Prefixed(line, f)
     n = count if limit is None else min(limit, count)
     vectors = np.empty((n, dim), dtype=np.float32)
     norms = np.empty(n, dtype=np.float64)
@@ -573,11 +628,11 @@ def _read_text(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
 
         def finish_oldest():
             block, parsed = parsing.popleft()
-            words.extend(_text_rows(path, block, parsed, dim, vectors, norms, decoder))
+            words.extend(_text_rows(path, block, parsed, dim, vectors, norms, decoder, first_line))
             if block.buffer is not None:
                 ahead.give_back(block.buffer)
 
-        blocks = _text_blocks(path, ahead, n, count)
+        blocks = _text_blocks(path, ahead, n, count, first_line, counted)
         stop = None
         while True:
             try:
@@ -602,7 +657,7 @@ def _read_text(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
                     break
                 rest += more
             if rest.split(b"\n", 1)[0].strip():
-                raise ValueError(f"{path}, line {count + 2}: more lines than the {count} words in the header")
+                raise ValueError(f"{path}, line {count + first_line}: more lines than the {count} words {counted}")
     return VectorFile(words, vectors, norms=norms)
 
 
@@ -642,9 +697,10 @@ def _newlines(buf: bytearray, start: int, got: int) -> Tuple[int, int]:
     return lines, start + tail + int(where[-1])
 
 
-def _text_blocks(path, ahead, n: int, count: int):
+def _text_blocks(path, ahead, n: int, count: int, first_line: int, counted: str):
     """Yield :class:`_TextBlock` s of ``n`` rows in all, read by ``ahead`` (its ``then`` :func:`_newlines`).
-    Returns what was read after row n.
+    Returns what was read after row n. The first row is on line ``first_line``; ``count`` is the rows the
+    file has, as ``counted`` (e.g. "in its header") says.
 
     What a block leaves unread (a row cut by its end) is put in the slack in front of the next
     buffer's bytes, so that the next block is one run of a buffer, parsed where it was read. A row
@@ -657,8 +713,8 @@ def _text_blocks(path, ahead, n: int, count: int):
         buf = ahead.bufs[i]
         if not got and not held:
             ahead.give_back(i)
-            raise ValueError(f"{path}, line {rows + 2}: the file ends after {rows} of the "
-                             f"{count} words in its header")
+            raise ValueError(f"{path}, line {rows + first_line}: the file ends after {rows} of the "
+                             f"{count} words {counted}")
         if not got:  # at the end, the last row without its newline
             buf[slack] = 10
             got, lines, last = 1, 1, slack
@@ -712,14 +768,14 @@ def _parse_text_block(block: _TextBlock, dim: int, vectors: np.ndarray, norms: n
 
 
 def _text_rows(path, block: _TextBlock, parsing: "Future", dim: int, vectors: np.ndarray, norms: np.ndarray,
-               decoder: _WordDecoder) -> List[str]:
+               decoder: _WordDecoder, first_line: int) -> List[str]:
     """Finish the block's rows in file order: their words, their numbers in ``vectors[block.first:]``
     and their lengths in ``norms[block.first:]``. ``parsing``: :func:`_parse_text_block` of the block,
     which wrote the numbers of a block in word2vec's plain layout; any other block is parsed here row
     by row (:func:`_parse_text_row`), which names what is wrong. Both give the same numbers, bit for
     bit: each is the float64 nearest the text, rounded to float32."""
     data, start, first = block.data, block.start, block.first
-    line = first + 2  # the block's first row's line number
+    line = first + first_line  # the block's first row's line number
     rows = parsing.result()
     if rows is not None:
         raws = [data[start + a:start + b] for a, b in zip(rows.word_starts.tolist(), rows.word_ends.tolist())]
@@ -735,6 +791,8 @@ def _parse_text_row(path: str, lineno: int, line: bytes, dim: int, out: np.ndarr
     parts = line.rstrip(b"\r").split(b" ")
     while parts and parts[-1] == b"":  # word2vec.c writes a trailing space
         parts.pop()
+    if not parts:
+        raise ValueError(f"{path}, line {lineno}: a blank line; expected a word and {dim} numbers")
     if len(parts) != dim + 1:
         raise ValueError(f"{path}, line {lineno}: expected a word and {dim} numbers, got {len(parts) - 1} numbers")
     word = decoder.word(parts[0], f"line {lineno}")
