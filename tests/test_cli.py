@@ -538,3 +538,28 @@ def test_glove_text_without_a_header_converts_and_answers(tmp_path):
     assert Vectors.load(str(tmp_path / "glove.npz")).words == ["the", "king"]
     result = invoke_apart("similar", glove, "king", "--topn", 1)
     assert result.exit_code == 0 and result.stdout == "queen\t0.9936\n", result.output
+
+
+def test_a_byte_order_mark_at_the_start_of_a_text_input_is_dropped(tmp_path):
+    # Windows editors start a UTF-8 file with EF BB BF; it would otherwise join the first word ("\ufeffking")
+    bom = b"\xef\xbb\xbf"
+    vectors = write(tmp_path / "v.txt", bom + b"3 2\nking 1 0\nqueen 0.9 0.2\nman 0 1\n")
+    glove = write(tmp_path / "g.txt", bom + b"king 1 0\nqueen 0.9 0.2\nman 0 1\n")
+    for path in (vectors, glove):
+        assert Vectors.load(path).words == ["king", "queen", "man"]
+    pairs = write(tmp_path / "pairs.tsv", bom + b"king\tqueen\t9\nking\tman\t2\nqueen\tman\t3\n")
+    result = invoke_apart("evaluate", vectors, "--pairs", pairs)
+    assert result.exit_code == 0 and "OOV 0.0% (0 of 3 pairs)" in result.stdout, result.output
+    questions = write(tmp_path / "q.txt", bom + b": s\nking queen king queen\n")
+    result = invoke_apart("evaluate", vectors, "--analogies", questions)
+    assert result.exit_code == 0, result.output
+    corpus = write(tmp_path / "c.txt", "king queen man\n" * 30)
+    table = write(tmp_path / "t.tsv", bom + b"king queen\t50\t30\n")
+    result = invoke_apart("phrases", corpus, "-o", tmp_path / "p.txt", "--phrase-table", table)
+    assert result.exit_code == 0 and open(tmp_path / "p.txt").read() == "king_queen man\n" * 30, result.output
+    for ending in (b"\n", b"\r\n"):  # read at once, and by the line loop
+        vocab = write(tmp_path / "vocab.txt", bom + b"king 30" + ending + b"queen 30" + ending)
+        result = invoke_apart("train", corpus, "-o", tmp_path / "o.txt", "--read-vocab", vocab, "--dim", 2,
+                              "--epochs", 1, "-q", "--force")
+        assert result.exit_code == 0, result.output
+        assert sorted(Vectors.load(str(tmp_path / "o.txt")).words) == ["king", "queen"]

@@ -95,7 +95,7 @@ def _read_lines(path: str):
     except READ_ERRORS as error:
         raise read_error(path, error) from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # (a byte order mark at the start is dropped)
     except UnicodeDecodeError as error:
         raise ValueError(f"{path}, byte {error.start}: not valid UTF-8") from None
     return text.splitlines()

@@ -73,7 +73,7 @@ from .files import STDOUT_NAMES, open_output
 from .binaryblock import find_entries, find_spaces
 from .modelfile import MAGIC as MODEL_MAGIC, read_model_file
 from .textblock import PAD, Rows, parse_rows
-from .words import MAX_WORD_BYTES, SEPARATORS, all_distinct, word_problem
+from .words import BOM, MAX_WORD_BYTES, SEPARATORS, all_distinct, word_problem
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -608,6 +608,8 @@ def _read_text(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
     from .readahead import ReadAhead
 
     line = f.readline()
+    if line.startswith(BOM):  # (a Windows editor's byte order mark)
+        line = line[len(BOM):]
     dim = _headerless_dim(line)
     if dim is None:
         count, dim = _parse_header(path, line, size, lambda d: 2 * d + 1, limit)

@@ -347,11 +347,13 @@ def read_phrase_table(path: str) -> List[PhraseCounts]:
     """A saved phrase table, one :class:`PhraseCounts` a pass, ready for :func:`write_phrases`: applied
     in order they give the text the passes that saved them gave. ``ValueError`` naming the file and
     line of a malformed one."""
-    from .words import word_problem
+    from .words import BOM, word_problem
     passes: List[list] = [[]]
     try:
         with open_read(path) as f:
             for lineno, raw in enumerate(f, 1):
+                if lineno == 1 and raw.startswith(BOM):
+                    raw = raw[len(BOM):]
                 if not raw.strip():
                     continue
                 line = raw.rstrip(b"\r\n")

@@ -30,6 +30,10 @@ __all__ = ["SEPARATORS", "MAX_WORD_BYTES", "word_problem", "read_word_integers",
 
 #: The bytes that separate words (``bytes.split()``'s white space).
 SEPARATORS = b" \t\n\r\x0b\x0c"
+#: UTF-8's byte order mark, which Windows editors put at the start of a text file; the readers of w2v's
+#: other text inputs (vocabularies, word2vec text, evaluation sets, phrase tables) drop it there, where it
+#: would otherwise join the first word. A corpus keeps it, as word2vec.c and gensim do.
+BOM = b"\xef\xbb\xbf"
 _SEPARATOR_CHARS = frozenset(SEPARATORS.decode("ascii"))
 #: The longest word, in UTF-8 bytes.
 MAX_WORD_BYTES = 10_000
@@ -81,7 +85,7 @@ def read_word_integer_arrays(path: str, what: str, low: int, high: int,
     except READ_ERRORS as error:
         raise read_error(path, error) from None
     if len(data) <= _AT_ONCE_BYTES:
-        read = _read_at_once(data, low, high)
+        read = _read_at_once(data[len(BOM):] if data.startswith(BOM) else data, low, high)
         if read is not None:
             return read + (0,)
     del data
@@ -97,7 +101,7 @@ def _read_lines(path: str, what: str, low: int, high: int, add_not_utf8: bool) -
     try:
         with open_read(path) as f:
             for lineno, raw in enumerate(f, 1):
-                parts = raw.split()
+                parts = (raw[len(BOM):] if lineno == 1 and raw.startswith(BOM) else raw).split()
                 if not parts:
                     continue
                 where = f"{path}, line {lineno}"
