@@ -138,8 +138,30 @@ def test_evaluate_pairs(tmp_path):
     assert r.pairs == 4 and r.oov == 1 and r.oov_ratio == pytest.approx(20.0)
     model = [v.similarity(a, b) for a, b in [("man", "man"), ("king", "queen"), ("apple", "man"), ("pear", "apple")]]
     assert r.spearman == pytest.approx(spearman([9, 7, 1, 8], model))
-    with pytest.raises(ValueError, match=r"p.tsv, line 3: the score 'high' is not a number"):
+    with pytest.raises(ValueError, match=r"p.tsv, line 3: the score 'high' \(column 3\) is not a number"):
         evaluate_pairs(v, write(tmp_path / "p.tsv", "a\tb\t1\nc\td\t2\ne\tf\thigh\n"))
+
+
+@pytest.mark.parametrize("text", [
+    # SimLex-999's own file: a part-of-speech column before the score, and more columns after it
+    "word1\tword2\tPOS\tSimLex999\tconc(w1)\nold\tnew\tA\t1.58\t2.72\nsmart\tclever\tA\t9.2\t1.75\n",
+    "old\tnew\tA\t1.58\tANTONYMS\nsmart\tclever\tA\t9.2\tSYNONYMS\n",  # SimVerb-3500's layout
+    "old,new,1.58\nsmart,clever,9.2\n",  # MTurk-771: comma-separated
+    "old new 1.58\nsmart clever 9.2\n",  # MEN's natural form: spaces
+])
+def test_word_pair_sets_in_their_own_layouts(tmp_path, text):
+    from w2v.evaluate import read_pairs
+    assert read_pairs(write(tmp_path / "set.txt", text)) == [("old", "new", 1.58), ("smart", "clever", 9.2)]
+
+
+def test_the_score_column_is_chosen_once_and_held_to(tmp_path):
+    from w2v.evaluate import read_pairs
+    for text, message in [("a\tb\tA\t1\nc\td\tN\tx\n", r"line 2: the score 'x' \(column 4\)"),
+                          ("a\tb\tA\t1\nc\td\t2\n", "line 2: 3 fields, no score in column 4"),
+                          ("h1\th2\th3\na\tb\tA\n", "line 2: no score"),  # a header, then no number
+                          ]:
+        with pytest.raises(ValueError, match=message):
+            read_pairs(write(tmp_path / "p.tsv", text))
 
 
 def test_rank_correlations_match_the_definitions():

@@ -1043,7 +1043,9 @@ def query(vectors, topn):
 @click.option("--analogies", "analogy_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="An analogy file in the questions-words format (repeatable).")
 @click.option("--pairs", "pair_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="A word-pair file: word1<TAB>word2<TAB>score, # comments (repeatable).")
+              help="A word-pair file: word1<TAB>word2<TAB>score (or spaces, or commas), # comments; the score "
+                   "is the first number after the two words, so SimLex-999's and SimVerb-3500's own files "
+                   "read as downloaded (repeatable).")
 @click.option("--restrict-vocab", type=click.IntRange(1), default=30000, show_default=True,
               help="Analogies: answer within the N most frequent words; questions outside are skipped.")
 @click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True)

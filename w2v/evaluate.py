@@ -13,9 +13,12 @@ numbers of gensim's ``evaluate_word_analogies(restrict_vocab=30000,
 case_insensitive=True)`` and word2vec.c's ``compute-accuracy`` with threshold
 30000.
 
-Word pairs (:func:`evaluate_pairs`): tab-separated ``word1 word2 score`` lines
-(extra columns ignored), ``#`` comments; a first line whose score is not a
-number is taken as a header. Spearman (ties get average ranks) and Pearson
+Word pairs (:func:`evaluate_pairs`): ``word1 word2 score`` lines, fields separated by
+tabs (else by white space, else by commas: MTurk-771's CSV), ``#`` comments. The
+score is the first column after the two words that holds a number on the first
+data line (the third usually; the fourth in SimLex-999's and SimVerb-3500's own
+files, which have a part-of-speech column first); other columns are ignored. A
+first line with no number after its two words is a header. Spearman (ties get average ranks) and Pearson
 correlations between the human scores and the cosines, over pairs whose
 words are both known; the out-of-vocabulary ratio is in percent, as gensim's
 ``evaluate_word_pairs``.
@@ -30,6 +33,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from .compression import READ_ERRORS, open_read, read_error
+from .formats import is_number
 from .vectors import Vectors
 
 __all__ = ["AnalogyResult", "PairResult", "evaluate_analogies", "evaluate_pairs", "read_analogies",
@@ -174,21 +178,31 @@ def evaluate_analogies(vectors: Vectors, path: str, restrict_vocab: Optional[int
 def read_pairs(path: str) -> List[Tuple[str, str, float]]:
     """Parse a word-pair file into [(word1, word2, score)]; see the module docstring."""
     pairs = []
+    column = None  # the score's, chosen on the first data line
     first = True
     for lineno, line in enumerate(_read_lines(path), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         fields = line.split("\t") if "\t" in line else line.split()
+        if len(fields) < 3 and "\t" not in line and len(line.split(",")) >= 3:
+            fields = line.split(",")  # a CSV file (MTurk-771)
         if len(fields) < 3:
             raise ValueError(f"{path}, line {lineno}: expected 'word1<TAB>word2<TAB>score', got {len(fields)} fields")
-        try:
-            score = float(fields[2])
-        except ValueError:
-            if first:  # a header line
-                first = False
-                continue
-            raise ValueError(f"{path}, line {lineno}: the score {fields[2][:20]!r} is not a number") from None
+        if column is None:
+            column = next((i for i in range(2, len(fields)) if is_number(fields[i])), None)
+            if column is None:
+                if first:  # a header line
+                    first = False
+                    continue
+                raise ValueError(f"{path}, line {lineno}: no score (a number) after the two words")
         first = False
+        if column >= len(fields):
+            raise ValueError(f"{path}, line {lineno}: {len(fields)} fields, no score in column {column + 1}")
+        try:
+            score = float(fields[column])
+        except ValueError:
+            raise ValueError(f"{path}, line {lineno}: the score {fields[column][:20]!r} (column {column + 1}) is not "
+                             f"a number") from None
         pairs.append((fields[0].strip(), fields[1].strip(), score))
     if not pairs:
         raise ValueError(f"{path}: no word pairs found")

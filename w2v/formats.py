@@ -534,7 +534,7 @@ def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) ->
     try:
         values = [float(x) for x in numbers]
     except ValueError:
-        bad = next(x for x in numbers if not _is_float(x))
+        bad = next(x for x in numbers if not is_number(x))
         raise ValueError(f"{path}, line {lineno}: {bad[:30]!r} is not a number") from None
     with np.errstate(over="ignore", invalid="ignore"):
         out[:] = values  # rounded to float32: what float32 cannot hold becomes inf
@@ -802,7 +802,8 @@ def _parse_text_row(path: str, lineno: int, line: bytes, dim: int, out: np.ndarr
     return word
 
 
-def _is_float(x: bytes) -> bool:
+def is_number(x: Union[bytes, str]) -> bool:
+    """Whether ``float`` reads ``x`` (bytes or text) as a number."""
     try:
         float(x)
         return True
