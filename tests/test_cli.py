@@ -538,6 +538,10 @@ def test_glove_text_without_a_header_converts_and_answers(tmp_path):
     assert Vectors.load(str(tmp_path / "glove.npz")).words == ["the", "king"]
     result = invoke_apart("similar", glove, "king", "--topn", 1)
     assert result.exit_code == 0 and result.stdout == "queen\t0.9936\n", result.output
+    spaced = write(tmp_path / "g840.txt", "the 0.1 0.2 0.3\n. . . 1 1 1\nking 0.5 0.1 0.2\nqueen 0.5 0.15 0.25\n")
+    result = invoke_apart("similar", spaced, "king", "--topn", 1)
+    assert result.exit_code == 0 and result.stdout == "queen\t0.9936\n", result.output
+    assert "g840.txt has 1 row whose word holds spaces (as GloVe's '. . .'), left out" in result.stderr
 
 
 def test_a_byte_order_mark_at_the_start_of_a_text_input_is_dropped(tmp_path):

@@ -242,17 +242,21 @@ def test_a_write_failed_by_a_full_disk_leaves_nothing_for_a_finalizer_to_write(t
     assert os.listdir(tmp_path) == []
 
 
+def with_header_and_rows(tmp_path, words, dim, seed):
+    """A word2vec text file of random rows for ``words`` (written by w2v), and its rows' lines without the header."""
+    path = str(tmp_path / "h.txt")
+    write_vectors(path, words, np.random.default_rng(seed).standard_normal((len(words), dim)).astype(np.float32))
+    return path, open(path, "rb").read().split(b"\n")[1:-1]
+
+
 @pytest.mark.parametrize("ending", ["\n", "", "\n\n \n"])
 def test_text_without_a_header_is_read_as_with_one(tmp_path, monkeypatch, ending):
     # GloVe's files: the rows alone. Read across many blocks (a small read size), whole or the first rows,
     # plain and compressed, to the same words, numbers and lengths as the file with its header
     monkeypatch.setattr(formats, "_TEXT_READ_BYTES", 4096)
-    rng = np.random.default_rng(9)
-    matrix = rng.standard_normal((700, 7)).astype(np.float32)
     words = [f"w{i}é" for i in range(700)]
-    with_header = str(tmp_path / "h.txt")
-    write_vectors(with_header, words, matrix)
-    rows = open(with_header, "rb").read().split(b"\n", 1)[1].rstrip(b"\n") + ending.encode()
+    with_header, lines = with_header_and_rows(tmp_path, words, 7, seed=9)
+    rows = b"\n".join(lines) + ending.encode()
     plain, packed = write(tmp_path / "glove.txt", rows), str(tmp_path / "glove.txt.gz")
     with gzip.open(packed, "wb") as f:
         f.write(rows)
@@ -271,6 +275,29 @@ def test_text_without_a_header_is_read_as_with_one(tmp_path, monkeypatch, ending
     assert read_vectors(cut, limit=5).words == words[:5]
     with pytest.raises(OSError, match="cut.txt.gz: cannot read compressed data"):
         read_vectors(cut)
+
+
+def test_glove_rows_whose_word_holds_spaces_are_left_out(tmp_path, monkeypatch):
+    # glove.840B.300d.txt has rows like ". . . 0.1 ..." and "at name@domain.com 0.1 ...": a word holds no white
+    # space, so those rows are left out (counted) and the rest read as the file without them, across read
+    # blocks, with the rows after each moved up a few at a time
+    monkeypatch.setattr(formats, "_TEXT_READ_BYTES", 4096)
+    monkeypatch.setattr(formats, "_MOVE_ROWS", 7)
+    words = [f"w{i}" for i in range(600)]
+    plain, rows = with_header_and_rows(tmp_path, words, 5, seed=10)
+    spaced = {0: b". . .", 1: b"a b", 250: b"at name@domain.com", 251: b". .", 599: b"x y z"}
+    lines = []
+    for i, row in enumerate(rows):
+        if i in spaced:
+            lines.append(spaced[i] + b" " + b" ".join(b"%d" % k for k in range(5)))
+        lines.append(row)
+    got = read_vectors(write(tmp_path / "glove.txt", b"\n".join(lines) + b"\n"))
+    expected = read_vectors(plain)
+    assert got.words == words and got.spaced == 5
+    np.testing.assert_array_equal(got.vectors, expected.vectors)
+    np.testing.assert_array_equal(got.norms, expected.norms)
+    with pytest.raises(ValueError, match="line 3: expected a word and 2 numbers, got 3 numbers"):
+        read_vectors(write(tmp_path / "h.txt", b"2 2\na 1 2\n. . 1 2\n"))  # with a header: word2vec's, refused
 
 
 @pytest.mark.parametrize("text,message", [

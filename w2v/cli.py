@@ -159,6 +159,10 @@ def _load(path: str, limit: Optional[int] = None, hint: bool = True) -> Vectors:
                    f"{'are' if vectors.not_utf8 > 1 else 'is'} not valid UTF-8 (word2vec.c writes a corpus's bytes as "
                    f"they are, and shortens a word longer than 99 bytes byte by byte); read with U+FFFD for each "
                    f"bad sequence", err=True)
+    if vectors.spaced:
+        n = vectors.spaced
+        click.echo(f"w2v: note: {path} has {n:,} row{'s' if n > 1 else ''} whose word holds spaces (as GloVe's "
+                   f"'. . .'), left out: a word holds no white space", err=True)
     if vectors.repeated:
         click.echo(f"w2v: note: {path} lists {vectors.repeated:,} word{'s' if vectors.repeated > 1 else ''} "
                    f"more than once; the first of each is kept", err=True)

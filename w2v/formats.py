@@ -91,6 +91,7 @@ _COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatt
 # memory than Python's loop costs it time (benchmarks/README.md, "Vocabularies of millions of words")
 _COMPILED_BINARY_ROWS = 1 << 18
 _BINARY_WRITE_BYTES = 1 << 20  # binary entries made at a time by the compiled writer
+_MOVE_ROWS = 1 << 14  # rows moved at a time when rows are left out of a matrix read (:func:`_without_rows`)
 _TEXT_READ_BYTES = 1 << 20  # text read and parsed at a time (~90,000 numbers; benchmarks/results/text-reader-in-place.md)
 _TEXT_THREADS = 4  # at most, parsing text blocks (each holds ~10 blocks' worth of temporaries)
 _BINARY_READ_BYTES = 1 << 22  # binary read at a time (at least four entries of the longest kind)
@@ -103,7 +104,9 @@ class VectorFile:
 
     ``repeated``: entries dropped because their word came earlier in the file. ``not_utf8``: entries whose
     word was not valid UTF-8, decoded with the reader's ``unicode_errors`` (0 with ``"strict"``, which refuses
-    them).
+    them). ``spaced``: rows of a text file without a header (GloVe's) left out because their word holds
+    spaces (``. . .`` in glove.840B.300d.txt): a word holds no white space (:mod:`w2v.words`); a ``limit`` counts
+    them among its rows.
     """
     words: List[str]
     vectors: np.ndarray
@@ -111,6 +114,7 @@ class VectorFile:
     meta: Dict[str, Any] = field(default_factory=dict)
     repeated: int = 0
     not_utf8: int = 0
+    spaced: int = 0
     norms: Optional[np.ndarray] = None  # float64[V] row lengths: stored in native files, found as word2vec files are read
 
 
@@ -547,11 +551,15 @@ def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) ->
 
 def _headerless_dim(line: bytes) -> Optional[int]:
     """D when a text file's first line is not a header ``V D`` but a row ``word v1 ... vD`` (GloVe's files,
-    which have no header; the layout gensim reads with ``no_header=True``); else None."""
-    parts = line.split()
-    if len(parts) < 2 or (len(parts) == 2 and all(p.isdigit() for p in parts)):
+    which have no header; the layout gensim reads with ``no_header=True``): the numbers that end the line,
+    so that a first word holding spaces (GloVe's ``. . .``) does not count; else None."""
+    parts = line.split(b" ")
+    while parts and parts[-1].strip() == b"":  # (a trailing space, the line's end)
+        parts.pop()
+    if len(parts) < 2 or (len(parts) == 2 and all(p.strip().isdigit() for p in parts)):
         return None
-    return len(parts) - 1 if _looks_like_text_row(line, len(parts) - 1) else None
+    numbers = next((k for k, x in enumerate(reversed(parts)) if not is_number(x)), len(parts))
+    return min(numbers, len(parts) - 1) or None
 
 
 class _Prefixed:
@@ -630,7 +638,7 @@ def _read_text(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
 
         def finish_oldest():
             block, parsed = parsing.popleft()
-            words.extend(_text_rows(path, block, parsed, dim, vectors, norms, decoder, first_line))
+            words.extend(_text_rows(path, block, parsed, dim, vectors, norms, decoder, first_line, first_line == 1))
             if block.buffer is not None:
                 ahead.give_back(block.buffer)
 
@@ -660,7 +668,35 @@ def _read_text(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
                 rest += more
             if rest.split(b"\n", 1)[0].strip():
                 raise ValueError(f"{path}, line {count + first_line}: more lines than the {count} words {counted}")
-    return VectorFile(words, vectors, norms=norms)
+    spaced = words.count(None)
+    if spaced:
+        words, vectors, norms = _without_rows(words, vectors, norms)
+    return VectorFile(words, vectors, norms=norms, spaced=spaced)
+
+
+def _without_rows(words: List[Optional[str]], vectors: np.ndarray, norms: np.ndarray):
+    """The rows whose word is None left out: the rows after each moved up in place, a block at a time (the
+    matrix is not copied whole); ``(words, vectors, norms)``, the arrays views of the first rows."""
+    kept = [i for i, w in enumerate(words) if w is not None]
+    at = 0  # where the next kept row goes
+    for start, end in _runs(kept):
+        for block in range(start, end, _MOVE_ROWS):  # (dst < src: a block's source is read before it is written)
+            stop = min(block + _MOVE_ROWS, end)
+            vectors[at:at + stop - block] = vectors[block:stop]
+            norms[at:at + stop - block] = norms[block:stop]
+            at += stop - block
+    return [words[i] for i in kept], vectors[:at], norms[:at]
+
+
+def _runs(rows: List[int]) -> List[Tuple[int, int]]:
+    """``(start, end)`` of each run of consecutive numbers in ``rows`` (ascending)."""
+    runs: List[Tuple[int, int]] = []
+    for i in rows:
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
 
 
 def _keep_freed_blocks() -> None:
@@ -770,29 +806,34 @@ def _parse_text_block(block: _TextBlock, dim: int, vectors: np.ndarray, norms: n
 
 
 def _text_rows(path, block: _TextBlock, parsing: "Future", dim: int, vectors: np.ndarray, norms: np.ndarray,
-               decoder: _WordDecoder, first_line: int) -> List[str]:
+               decoder: _WordDecoder, first_line: int, spaced_ok: bool) -> List[Optional[str]]:
     """Finish the block's rows in file order: their words, their numbers in ``vectors[block.first:]``
     and their lengths in ``norms[block.first:]``. ``parsing``: :func:`_parse_text_block` of the block,
     which wrote the numbers of a block in word2vec's plain layout; any other block is parsed here row
     by row (:func:`_parse_text_row`), which names what is wrong. Both give the same numbers, bit for
-    bit: each is the float64 nearest the text, rounded to float32."""
+    bit: each is the float64 nearest the text, rounded to float32. With ``spaced_ok`` (GloVe's files), a
+    row whose word holds spaces has None for its word (:func:`_without_rows` leaves it out)."""
     data, start, first = block.data, block.start, block.first
     line = first + first_line  # the block's first row's line number
     rows = parsing.result()
     if rows is not None:
         raws = [data[start + a:start + b] for a, b in zip(rows.word_starts.tolist(), rows.word_ends.tolist())]
         return decoder.words(raws, lambda i: f"line {line + i}")
-    words = [_parse_text_row(path, line + i, text, dim, vectors[first + i], decoder)
+    words = [_parse_text_row(path, line + i, text, dim, vectors[first + i], decoder, spaced_ok)
              for i, text in enumerate(bytes(data[start + PAD:block.end]).split(b"\n")[:-1])]
     _lengths_into(vectors[first:first + len(words)], norms[first:first + len(words)])
     return words
 
 
-def _parse_text_row(path: str, lineno: int, line: bytes, dim: int, out: np.ndarray, decoder: _WordDecoder) -> str:
-    """One row (without its newline) into ``out``; its word."""
+def _parse_text_row(path: str, lineno: int, line: bytes, dim: int, out: np.ndarray, decoder: _WordDecoder,
+                    spaced_ok: bool = False) -> Optional[str]:
+    """One row (without its newline) into ``out``; its word. With ``spaced_ok``, a row of more fields whose
+    last ``dim`` are numbers is a word that holds spaces: None (``out`` not written; the row is left out)."""
     parts = line.rstrip(b"\r").split(b" ")
     while parts and parts[-1] == b"":  # word2vec.c writes a trailing space
         parts.pop()
+    if spaced_ok and len(parts) > dim + 1 and all(is_number(x) for x in parts[-dim:]):
+        return None
     if not parts:
         raise ValueError(f"{path}, line {lineno}: a blank line; expected a word and {dim} numbers")
     if len(parts) != dim + 1:
@@ -974,7 +1015,7 @@ def _drop_repeats(data: VectorFile) -> VectorFile:
     counts = None if data.counts is None else data.counts[rows]
     norms = None if data.norms is None else data.norms[rows]
     return VectorFile([data.words[i] for i in keep], data.vectors[rows], counts, data.meta,
-                      repeated=len(data.words) - len(keep), not_utf8=data.not_utf8, norms=norms)
+                      repeated=len(data.words) - len(keep), not_utf8=data.not_utf8, spaced=data.spaced, norms=norms)
 
 
 def _read_model(path: str, limit: Optional[int], mmap: bool) -> VectorFile:

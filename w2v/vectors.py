@@ -74,6 +74,8 @@ class Vectors:
     repeated : int, entries of the file loaded that repeated an earlier word (dropped).
     not_utf8 : int, entries of the word2vec file loaded whose word was not valid UTF-8 (read with
         ``unicode_errors``).
+    spaced : int, rows of the GloVe file (text without a header) loaded that were left out because their word
+        holds spaces.
 
     A repeated word is refused (ValueError naming it) unless ``distinct`` says the caller has checked
     (a file reader, a vocabulary).
@@ -96,6 +98,7 @@ class Vectors:
         self._scans = 0
         self.repeated = 0
         self.not_utf8 = 0
+        self.spaced = 0
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
         self.meta = dict(meta or {})
         self._norms: Optional[np.ndarray] = None
@@ -119,6 +122,7 @@ class Vectors:
         vectors = cls(data.words, data.vectors, data.counts, data.meta, norms=data.norms, distinct=True)
         vectors.repeated = data.repeated
         vectors.not_utf8 = data.not_utf8
+        vectors.spaced = data.spaced
         return vectors
 
     def save(self, path: str, fmt: Optional[str] = None, force: bool = False, progress: bool = False,
