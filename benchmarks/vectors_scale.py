@@ -12,6 +12,9 @@ processes measured by ``/usr/bin/time`` (wall seconds and peak resident memory):
 * with ``--text-words N``, the first N rows also as word2vec text (``%.9g``, as ``w2v`` writes it):
   ``w2v similar vectors.txt w5`` against gensim's ``load_word2vec_format(binary=False)``.
 
+With ``--glove`` (and ``--text-words``), the same text rows without the header line too, as GloVe's files are:
+``w2v similar glove.txt w5`` against gensim's ``load_word2vec_format(binary=False, no_header=True)``.
+
 With ``--gz``, the word2vec files also gzip-compressed by w2v's writer (as GoogleNews-vectors-negative300.bin.gz
 is downloaded): ``w2v similar vectors.bin.gz w5`` against gensim's ``load_word2vec_format`` of the same file.
 
@@ -46,6 +49,9 @@ GENSIM_TEXT = ("import sys; from gensim.models import KeyedVectors as K; "
                "kv = K.load_word2vec_format(sys.argv[1], binary=False); print(kv.most_similar('w5', topn=10)[0])")
 READ_BYTES = ("import sys\nf = open(sys.argv[1], 'rb', buffering=0)\nb = bytearray(1 << 22)\nn = 0\n"
               "while True:\n    k = f.readinto(b)\n    if not k:\n        break\n    n += k\nprint(n)")
+GENSIM_GLOVE = ("import sys; from gensim.models import KeyedVectors as K; "
+                "kv = K.load_word2vec_format(sys.argv[1], binary=False, no_header=True); "
+                "print(kv.most_similar('w5', topn=10)[0])")
 GENSIM_KV = ("import sys; from gensim.models import KeyedVectors as K; "
              "kv = K.load(sys.argv[1], mmap='r'); print(kv.most_similar('w5', topn=10)[0])")
 
@@ -73,6 +79,8 @@ def main(argv=None):
     parser.add_argument("--text-words", type=int, default=0, help="also time word2vec text of the first N rows")
     parser.add_argument("--cold", action="store_true", help="drop the files from the page cache before each run, "
                         "and time reading each file's bytes alone")
+    parser.add_argument("--glove", action="store_true", help="with --text-words: the text rows without the header "
+                        "line too (GloVe's layout)")
     parser.add_argument("--gz", action="store_true", help="also the word2vec files gzip-compressed (.bin.gz, .txt.gz)")
     parser.add_argument("--folder", default=tempfile.gettempdir())
     parser.add_argument("--old", help="an older checkout: its w2v similar on the word2vec files too")
@@ -84,6 +92,8 @@ def main(argv=None):
         raise BadArgument(f"--dim {args.dim}, --repeat {args.repeat}: each must be at least 1")
     if not 0 <= args.text_words <= args.words or 0 < args.text_words < 10:
         raise BadArgument(f"--text-words {args.text_words}: 0 (no text file) or 10 to --words ({args.words})")
+    if args.glove and not args.text_words:
+        raise BadArgument("--glove needs --text-words N (the rows to write without the header line)")
     check_old(args.old)
     if not os.path.isdir(args.folder):
         raise BadArgument(f"--folder {args.folder}: no such folder")
@@ -99,6 +109,15 @@ def main(argv=None):
     if args.text_words:
         paths["txt"] = os.path.join(folder, "v.txt")
         write_vectors(paths["txt"], words[:args.text_words], matrix[:args.text_words])
+    if args.glove:
+        paths["glove"] = os.path.join(folder, "glove.txt")
+        with open(paths["txt"], "rb") as source, open(paths["glove"], "wb") as glove:
+            source.readline()  # the header
+            while True:
+                block = source.read(1 << 22)
+                if not block:
+                    break
+                glove.write(block)
     if args.gz:
         paths["bin.gz"] = os.path.join(folder, "v.bin.gz")
         write_vectors(paths["bin.gz"], words, matrix)
@@ -124,6 +143,10 @@ def main(argv=None):
             systems[f"w2v (old), word2vec text ({args.text_words:,} rows)"] = [
                 sys.executable, os.path.join(args.old, "cli.py"), "similar", paths["txt"], "w5"]
         systems[f"gensim, word2vec text ({args.text_words:,} rows)"] = [sys.executable, "-c", GENSIM_TEXT, paths["txt"]]
+    if args.glove:
+        systems[f"w2v, text without a header ({args.text_words:,} rows)"] = w2v + [paths["glove"], "w5"]
+        systems[f"gensim, text without a header ({args.text_words:,} rows)"] = [sys.executable, "-c", GENSIM_GLOVE,
+                                                                                paths["glove"]]
     if args.gz:
         systems["w2v, word2vec binary .gz"] = w2v + [paths["bin.gz"], "w5"]
         systems["gensim, word2vec binary .gz"] = [sys.executable, "-c", GENSIM_BIN, paths["bin.gz"]]
@@ -152,7 +175,7 @@ def main(argv=None):
     text = (f"# Vectors at scale: {args.words:,} × {args.dim} (matrix {matrix_mib:,.0f} MiB)\n\n"
             f"`python benchmarks/vectors_scale.py --words {args.words} --dim {args.dim} --repeat {args.repeat}"
             f"{f' --text-words {args.text_words}' if args.text_words else ''}{' --gz' if args.gz else ''}"
-            f"{' --cold' if args.cold else ''}"
+            f"{' --glove' if args.glove else ''}{' --cold' if args.cold else ''}"
             f"{f' --old {args.old}' if args.old else ''}"
             f"{'' if args.name == 'vectors-scale' else ' --name ' + args.name}`: "
             f"time from start to the first answer of a 10-neighbour query, and peak memory, each a child "

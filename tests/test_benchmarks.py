@@ -190,6 +190,7 @@ def test_merged_reports_give_the_difference_of_means_and_its_standard_error(tmp_
     ("vectors_scale.py", ["--words", "5"]),
     ("vectors_scale.py", ["--dim", "0"]),
     ("vectors_scale.py", ["--words", "100", "--text-words", "200"]),
+    ("vectors_scale.py", ["--words", "100", "--glove"]),
     ("vectors_scale.py", ["--folder", "missing"]),
     ("vectors_scale.py", ["--old", "missing"]),
     ("vectors_scale.py", ["--repeat", "two"]),
