@@ -562,7 +562,9 @@ def test_vocab_against_c_reports_the_words_only_one_side_keeps(tmp_path, sample_
     ours = tmp_path / "ours.txt"
     subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "vocab", sample_path, "-o", str(ours), "-q",
                     "--min-count", "3"], check=True)
-    (first, _), (second, count), *rest = [line.split() for line in ours.read_text().splitlines()]
+    sentence_end, *lines = ours.read_text().splitlines()
+    assert sentence_end == "</s> 0"  # (left out as word2vec.c's is)
+    (first, _), (second, count), *rest = [line.split() for line in lines]
     theirs = "".join(f"{w} {c}\n" for w, c in [("</s>", "99"), (second, int(count) + 1)] + rest + [("zzz", "3")])
     fake = tmp_path / "word2vec"
     fake.write_text("#!" + sys.executable + "\nimport sys\n"

@@ -113,7 +113,8 @@ def test_train_writes_vectors_and_a_summary(trained, sample_path, tmp_path):
     assert result.exit_code == 0, result.output
     assert "vocabulary 737 words" in result.output and "words/s" in result.output
     assert Vectors.load(out).dim == 8
-    assert open(vocab_file).readline().split()[0] == Vectors.load(out).words[0]
+    sentence_end, first = open(vocab_file).read().splitlines()[:2]  # word2vec.c's </s> first, then the words
+    assert sentence_end == "</s> 0" and first.split()[0] == Vectors.load(out).words[0]
 
 
 def test_train_reads_a_pipe_named_as_its_corpus(tmp_path, sample_path):
@@ -223,7 +224,7 @@ def test_vocab_count_limit_prunes_and_says_so(tmp_path):
         out = tmp_path / f"v{limit}.txt"
         result = run("vocab", corpus, "-o", out, "--min-count", 3, "--count-limit", limit)
         assert result.exit_code == 0, result.output
-        counts[limit] = len(out.read_text().splitlines())
+        counts[limit] = len(out.read_text().splitlines()) - 1  # (word2vec.c's </s> first)
         assert ("raise --count-limit" in result.output) == (limit == 100)
     assert counts == {100: 2, 1000: 202}
 

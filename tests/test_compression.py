@@ -177,7 +177,7 @@ def test_phrases_refuse_a_zip_output_before_counting(tmp_path):
 def test_vocabularies_classes_and_phrase_tables_round_trip_compressed(tmp_path):
     vocab = Vocabulary(["the", "of", "und"], np.array([30, 20, 10]), 60)
     vocab.save(str(tmp_path / "vocab.txt.gz"))
-    assert gzip.decompress(open(tmp_path / "vocab.txt.gz", "rb").read()) == b"the 30\nof 20\nund 10\n"
+    assert gzip.decompress(open(tmp_path / "vocab.txt.gz", "rb").read()) == b"</s> 0\nthe 30\nof 20\nund 10\n"
     again = Vocabulary.load(str(tmp_path / "vocab.txt.gz"))
     assert again.words == vocab.words and again.counts.tolist() == [30, 20, 10]
     write_classes(str(tmp_path / "classes.txt.bz2"), ["a", "b", "c"], np.array([1, 0, 1]))

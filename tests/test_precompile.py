@@ -274,7 +274,7 @@ def test_counting_commands_compile_their_later_kernels_in_a_helper(tmp_path):
     assert "compiling the vocabulary kernels in a second process" in said
     assert compiled_here(cache, "count_tokens_hashed")
     assert not compiled_here(cache, "table_candidates") and not compiled_here(cache, "table_frequency_order")
-    assert sorted((tmp_path / "v.tsv").read_text().split()) == sorted(WORDS + ["600"] * 6)
+    assert sorted((tmp_path / "v.tsv").read_text().split()) == sorted(WORDS + ["600"] * 6 + ["</s>", "0"])
     said, cache = run("phrases", "c.txt", "-o", "p.txt", "--min-count", "1", "--threshold", "0")
     assert "compiling the pairs kernels in a second process" in said and "vocabulary" not in said
     assert not compiled_here(cache, "count_pairs") and not compiled_here(cache, "join_pairs")

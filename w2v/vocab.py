@@ -148,6 +148,8 @@ def _ties_by_token(order: np.ndarray, counts: np.ndarray, keys: np.ndarray,
 
 #: Lines of a vocabulary file made and written at a time by :meth:`Vocabulary.save`.
 _SAVE_BLOCK = 1 << 16
+#: word2vec.c's entry 0, the end of a sentence, which its vocabulary files list first (:meth:`Vocabulary.save`).
+SENTENCE_END = "</s>"
 
 
 class Vocabulary:
@@ -212,11 +214,24 @@ class Vocabulary:
     def save(self, path: str, force: bool = False) -> None:
         """Write ``word count`` lines (word2vec.c's -save-vocab format), atomically
         (:func:`w2v.files.open_output`; ``force`` replaces a read-only file); compressed if the name ends
-        in .gz, .bz2, .xz or .zst (:mod:`w2v.compression`), and :meth:`load` reads it so."""
-        counts = self.counts.tolist()
+        in .gz, .bz2, .xz or .zst (:mod:`w2v.compression`), and :meth:`load` reads it so.
+
+        The first line is word2vec.c's sentence end, ``</s> 0`` (``</s>`` with its count when the text held
+        that token, and then not again further down), as word2vec.c's own files start with ``</s>``: its
+        ``-read-vocab`` keeps the file's first entry in place and its training takes entry 0 for the end of
+        a sentence, whatever word it is, so without the line word2vec.c would never train the most frequent
+        word and would end a sentence at each of its occurrences. :meth:`load` drops it (a count of 0 is
+        below any ``min_count``)."""
+        words, counts = self.words, self.counts.tolist()
+        first = f"{SENTENCE_END} 0\n"
+        if SENTENCE_END in words:  # the text's own token: first, with its count
+            at = words.index(SENTENCE_END)
+            first = f"{SENTENCE_END} {counts[at]}\n"
+            words, counts = words[:at] + words[at + 1:], counts[:at] + counts[at + 1:]
         with open_output(path, "w", force=force, compress=True) as f:
-            for start in range(0, len(self.words), _SAVE_BLOCK):  # a write a block, not a word: 6.5M words 2.6 s -> 1.3
-                f.write("".join([f"{w} {c}\n" for w, c in zip(self.words[start:start + _SAVE_BLOCK],
+            f.write(first)
+            for start in range(0, len(words), _SAVE_BLOCK):  # a write a block, not a word: 6.5M words 2.6 s -> 1.3
+                f.write("".join([f"{w} {c}\n" for w, c in zip(words[start:start + _SAVE_BLOCK],
                                                               counts[start:start + _SAVE_BLOCK])]))
 
     @classmethod
