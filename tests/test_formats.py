@@ -285,7 +285,7 @@ def test_glove_rows_whose_word_holds_spaces_are_left_out(tmp_path, monkeypatch):
     monkeypatch.setattr(formats, "_MOVE_ROWS", 7)
     words = [f"w{i}" for i in range(600)]
     plain, rows = with_header_and_rows(tmp_path, words, 5, seed=10)
-    spaced = {0: b". . .", 1: b"a b", 250: b"at name@domain.com", 251: b". .", 599: b"x y z"}
+    spaced = {1: b". . .", 2: b"a b", 250: b"at name@domain.com", 251: b". .", 599: b"x y z"}
     lines = []
     for i, row in enumerate(rows):
         if i in spaced:
@@ -298,10 +298,13 @@ def test_glove_rows_whose_word_holds_spaces_are_left_out(tmp_path, monkeypatch):
     np.testing.assert_array_equal(got.norms, expected.norms)
     with pytest.raises(ValueError, match="line 3: expected a word and 2 numbers, got 3 numbers"):
         read_vectors(write(tmp_path / "h.txt", b"2 2\na 1 2\n. . 1 2\n"))  # with a header: word2vec's, refused
+    with pytest.raises(ValueError, match="line 1: expected a header"):  # a first line must be a row to be taken
+        read_vectors(write(tmp_path / "s.txt", b". . 1 2\na 1 2\n"))     # for one: a corpus's may end in a number
 
 
 @pytest.mark.parametrize("text,message", [
-    (b"a 1 2\nb 3 4\nc 5 x\n", "line 3: b'x' is not a number"),  # a row's line: no header before it
+    (b"a 1 2\nb 3 4\nc 5 x\n", r"line 3: b'x' is not a number \(read as text without a header line, as GloVe's "
+                                r"files are, since line 1 is a word and 2 numbers\)"),  # a row's line: no header
     (b"a 1 2\nb 3\n", "line 2: expected a word and 2 numbers, got 1 numbers"),
     (b"a 1 2\n\nb 3 4\n", "line 2: a blank line; expected a word and 2 numbers"),
     (b"a b c\n", "line 1: expected a header 'VOCAB_SIZE DIMENSION', got 'a b c'"),  # not a row either

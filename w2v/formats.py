@@ -551,15 +551,15 @@ def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) ->
 
 def _headerless_dim(line: bytes) -> Optional[int]:
     """D when a text file's first line is not a header ``V D`` but a row ``word v1 ... vD`` (GloVe's files,
-    which have no header; the layout gensim reads with ``no_header=True``): the numbers that end the line,
-    so that a first word holding spaces (GloVe's ``. . .``) does not count; else None."""
+    which have no header; the layout gensim reads with ``no_header=True``); else None (then the header's
+    message names the line: a file that is not vectors at all, a corpus given by mistake, is rarely taken
+    for one without a header, as its first line would have to be a word and numbers only)."""
     parts = line.split(b" ")
     while parts and parts[-1].strip() == b"":  # (a trailing space, the line's end)
         parts.pop()
     if len(parts) < 2 or (len(parts) == 2 and all(p.strip().isdigit() for p in parts)):
         return None
-    numbers = next((k for k, x in enumerate(reversed(parts)) if not is_number(x)), len(parts))
-    return min(numbers, len(parts) - 1) or None
+    return len(parts) - 1 if all(is_number(x) for x in parts[1:]) else None
 
 
 class _Prefixed:
@@ -601,7 +601,28 @@ def _count_rows(path: str, limit: Optional[int]) -> int:
 def _read_text(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
     """word2vec text: a header line, then a row ``word v1 ... vD`` per word; or, without the header,
     GloVe's files: the rows alone (the first line is a row, not ``V D``), which are first counted in a
-    pass of their own (:func:`_count_rows`).
+    pass of their own (:func:`_count_rows`), the first line then read again before the rest. The rows:
+    :func:`_read_text_rows`."""
+    line = f.readline()
+    if line.startswith(BOM):  # (a Windows editor's byte order mark)
+        line = line[len(BOM):]
+    dim = _headerless_dim(line)
+    if dim is None:
+        count, dim = _parse_header(path, line, size, lambda d: 2 * d + 1, limit)
+        return _read_text_rows(path, f, limit, decoder, count, dim, 2, "in its header")
+    try:
+        return _read_text_rows(path, _Prefixed(line, f), limit, decoder, _count_rows(path, limit), dim, 1,
+                               "it had when counted")
+    except ValueError as error:  # (if this is not such a file, its header would be what is wrong)
+        raise ValueError(f"{error} (read as text without a header line, as GloVe's files are, since line 1 is a "
+                         f"word and {dim} numbers)") from None
+
+
+def _read_text_rows(path, f, limit, decoder: _WordDecoder, count: int, dim: int, first_line: int,
+                    counted: str) -> VectorFile:
+    """The ``count`` rows of ``dim`` numbers of a text file (their first row on line ``first_line``; ``counted``
+    says where the count comes from, for the messages); a file without a header (``first_line`` 1) leaves out
+    the rows whose word holds spaces (:func:`_text_rows`).
 
     A :class:`w2v.readahead.ReadAhead` reads the file ``_TEXT_READ_BYTES`` at a time into a ring of
     buffers and counts each block's newlines as it reads (:func:`_text_blocks`); each block of whole
@@ -615,16 +636,6 @@ def _read_text(path, f, size, limit, decoder: _WordDecoder) -> VectorFile:
     from .options import default_threads
     from .readahead import ReadAhead
 
-    line = f.readline()
-    if line.startswith(BOM):  # (a Windows editor's byte order mark)
-        line = line[len(BOM):]
-    dim = _headerless_dim(line)
-    if dim is None:
-        count, dim = _parse_header(path, line, size, lambda d: 2 * d + 1, limit)
-        first_line, counted = 2, "in its header"
-    else:  # the first line is the first row: it is read again, before the rest
-        count = _count_rows(path, limit)
-        first_line, counted, f = 1, "it had when counted", _Prefixed(line, f)
     n = count if limit is None else min(limit, count)
     vectors = np.empty((n, dim), dtype=np.float32)
     norms = np.empty(n, dtype=np.float64)
