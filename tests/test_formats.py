@@ -324,6 +324,18 @@ def test_a_first_line_of_two_integers_is_a_header_and_a_word_with_one_number_a_r
 gensim_models = pytest.importorskip("gensim.models")
 
 
+def test_gensim_reads_our_vocabulary_file_beside_our_vectors(tmp_path):
+    # load_word2vec_format(fvocab=...) takes each word's count from a vocabulary file: ours starts with
+    # word2vec.c's "</s> 0", which names no vector here
+    from w2v.vocab import Vocabulary
+    words, counts = ["the", "a", "über"], [10, 7, 3]
+    write_vectors(str(tmp_path / "v.bin"), words, np.eye(3, dtype=np.float32))
+    Vocabulary(words, counts).save(str(tmp_path / "v.vocab"))
+    kv = gensim_models.KeyedVectors.load_word2vec_format(str(tmp_path / "v.bin"), binary=True,
+                                                         fvocab=str(tmp_path / "v.vocab"))
+    assert list(kv.index_to_key) == words and [kv.get_vecattr(w, "count") for w in words] == counts
+
+
 def test_we_read_the_text_gensim_writes_without_a_header(tmp_path):
     kv = gensim_models.KeyedVectors(vector_size=4)
     kv.add_vectors(["a", "bé", "c"], np.arange(12, dtype=np.float32).reshape(3, 4) / 7)
