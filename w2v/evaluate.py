@@ -13,15 +13,15 @@ numbers of gensim's ``evaluate_word_analogies(restrict_vocab=30000,
 case_insensitive=True)`` and word2vec.c's ``compute-accuracy`` with threshold
 30000.
 
-Word pairs (:func:`evaluate_pairs`): ``word1 word2 score`` lines, fields separated by
-tabs (else by white space, else by commas: MTurk-771's CSV), ``#`` comments. The
-score is the first column after the two words that holds a number on the first
-data line (the third usually; the fourth in SimLex-999's and SimVerb-3500's own
-files, which have a part-of-speech column first); other columns are ignored. A
-first line with no number after its two words is a header. Spearman (ties get average ranks) and Pearson
-correlations between the human scores and the cosines, over pairs whose
-words are both known; the out-of-vocabulary ratio is in percent, as gensim's
-``evaluate_word_pairs``.
+Word pairs (:func:`evaluate_pairs`): ``word1 word2 score`` lines, fields separated
+by tabs (else by white space, else by commas: MTurk-771's CSV), ``#`` comments.
+The score is the first column after the two words that holds a number on the
+first data line (the third usually; the fourth in SimLex-999's and SimVerb-3500's
+own files, which have a part-of-speech column first); other columns are ignored.
+A first line with no number after its two words is a header. Spearman (ties get
+average ranks) and Pearson correlations between the human scores and the cosines,
+over pairs whose words are both known; the out-of-vocabulary ratio is in percent,
+as gensim's ``evaluate_word_pairs``.
 
 No Numba here.
 """

@@ -554,12 +554,10 @@ def _headerless_dim(line: bytes) -> Optional[int]:
     which have no header; the layout gensim reads with ``no_header=True``); else None (then the header's
     message names the line: a file that is not vectors at all, a corpus given by mistake, is rarely taken
     for one without a header, as its first line would have to be a word and numbers only)."""
-    parts = line.split(b" ")
-    while parts and parts[-1].strip() == b"":  # (a trailing space, the line's end)
-        parts.pop()
-    if len(parts) < 2 or (len(parts) == 2 and all(p.strip().isdigit() for p in parts)):
+    parts = line.split()
+    if len(parts) < 2 or (len(parts) == 2 and all(p.isdigit() for p in parts)):
         return None
-    return len(parts) - 1 if all(is_number(x) for x in parts[1:]) else None
+    return len(parts) - 1 if _looks_like_text_row(line, len(parts) - 1) else None
 
 
 class _Prefixed:
