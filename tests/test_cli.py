@@ -568,3 +568,29 @@ def test_a_byte_order_mark_at_the_start_of_a_text_input_is_dropped(tmp_path):
                               "--epochs", 1, "-q", "--force")
         assert result.exit_code == 0, result.output
         assert sorted(Vectors.load(str(tmp_path / "o.txt")).words) == ["king", "queen"]
+
+
+def test_train_starts_the_words_a_vectors_file_holds_from_it(tmp_path, sample_path):
+    # GloVe's layout, three of the sample's words and one it lacks; a learning rate so small that the trained
+    # vectors are still the given ones, to the sixth decimal
+    given = {"king": [0.5, -0.25, 1.0, 0.125], "queen": [0.25, 0.5, -1.0, 2.0], "man": [1.5, 0, 0, -0.5],
+             "zzznot": [9, 9, 9, 9]}
+    start = write(tmp_path / "glove.txt", "".join(f"{w} {' '.join(map(str, v))}\n" for w, v in given.items()))
+    out = tmp_path / "v.txt"
+    result = invoke_apart("train", sample_path, "-o", out, "--init-vectors", start, "--dim", 4, "--epochs", 1,
+                          "--alpha", "1e-9", "--threads", 1)
+    assert result.exit_code == 0, result.output
+    assert "3 of the 737 words start from the vectors of" in result.stderr
+    trained = Vectors.load(str(out))
+    for word in ("king", "queen", "man"):
+        np.testing.assert_allclose(trained.vector(word), given[word], atol=1e-6)
+    assert np.abs(trained.vector("woman")).max() < 0.125  # a random start: within 0.5 / dim
+    # a dimension that differs is one line, before the corpus is read; --init starts from a model's own
+    result = invoke_apart("train", sample_path, "-o", tmp_path / "w.bin", "--init-vectors", start, "--dim", 5)
+    assert result.exit_code == 1 and "glove.txt: its vectors have dimension 4, the model 5" in result.stderr
+    assert "counting" not in result.stderr and not (tmp_path / "w.bin").exists()
+    model = tmp_path / "m.w2vm"
+    assert run("train", sample_path, "-o", tmp_path / "m.bin", "--checkpoint", model, "--dim", 4, "--epochs", 1,
+               "-q").exit_code == 0
+    result = invoke_apart("train", sample_path, "-o", tmp_path / "w.bin", "--init", model, "--init-vectors", start)
+    assert result.exit_code == 2 and "--init-vectors starts a new model's vectors" in result.stderr

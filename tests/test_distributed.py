@@ -229,6 +229,25 @@ def test_two_workers_learn_the_planted_relation(cluster, sample_path):
     assert result.history[-1].loss < result.history[0].loss
 
 
+def test_a_cluster_run_starts_the_words_a_vectors_file_holds_from_it(cluster, sample_path, tmp_path):
+    # the model starts on this machine and its weights go to the workers: a learning rate so small that the
+    # trained vectors are still the given ones
+    given = np.arange(32, dtype=np.float32).reshape(2, 16) / 31
+    start = str(tmp_path / "start.npz")
+    w2v.Vectors(["king", "queen"], given).save(start)
+    said = []
+    result = distributed.train([sample_path], cluster=cluster, epochs=1, alpha=1e-9, init_vectors=start,
+                               log=said.append, **SMALL)
+    assert "2 of the 737 words start from the vectors of " + start in said
+    np.testing.assert_allclose(result.vectors.matrix[[result.vectors.row("king"), result.vectors.row("queen")]],
+                               given, atol=1e-6)
+    said.clear()
+    with pytest.raises(ValueError, match="its vectors have dimension 16, the model 8"):  # before the workers count
+        distributed.train([sample_path], cluster=cluster, epochs=1, init_vectors=start, log=said.append,
+                          **{**SMALL, "dim": 8})
+    assert said == []
+
+
 @pytest.mark.parametrize("options", [dict(hs=True, negative=0), dict(model="cbow")], ids=["sg-hs", "cbow"])
 def test_every_configuration_trains(cluster, sample_path, options):
     result = distributed.train([sample_path], cluster=cluster, epochs=2, sync_words=100_000, **{**SMALL, **options})

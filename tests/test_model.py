@@ -114,6 +114,28 @@ def test_initial_vectors_drawn_by_blocks_are_one_draw_of_the_whole_matrix(monkey
     assert syn1neg.shape == (50, 8) and syn1.shape == (49, 8)
 
 
+def test_start_vectors_replace_their_words_random_start_and_nothing_else():
+    from w2v import Vectors
+    from w2v.options import TrainOptions
+    vocab = Vocabulary([f"w{i}" for i in range(20)], np.arange(40, 20, -1))
+    options = TrainOptions(dim=6, seed=5, threads=1)
+    plain, started = Model.new(vocab, options), Model.new(vocab, options)
+    given = np.arange(18, dtype=np.float32).reshape(3, 6) / 7
+    assert started.start_from(Vectors(["w3", "elsewhere", "w17"], given)) == 2
+    plain.initialize()
+    started.initialize()
+    rows = plain.weights.syn0.copy()
+    rows[[3, 17], :6] = given[[0, 2]]
+    assert np.array_equal(started.weights.syn0, rows) and started.start_vectors is None
+    assert not started.weights.syn1neg.any()
+    with pytest.raises(ValueError, match="dimension 4, the model 6: train with dim=4"):
+        Model.new(vocab, options).start_from(Vectors(["w1"], np.ones((1, 4), np.float32)))
+    with pytest.raises(ValueError, match="has weights already"):
+        started.start_from(Vectors(["w1"], np.ones((1, 6), np.float32)))
+    with pytest.raises(ValueError, match="not finite"):
+        Model.new(vocab, options).start_from(Vectors(["w1"], np.full((1, 6), np.nan, np.float32)))
+
+
 def test_trained_weights_start_on_a_cache_line(trained, sample_path, tmp_path):
     def starts(weights):
         return [m.ctypes.data % ALIGN_BYTES for m in weights if len(m)]

@@ -411,6 +411,10 @@ def cli():
               help="Train this model (a .w2vm file) further on CORPUS: a new schedule of --epochs from --alpha.")
 @click.option("--update-vocab", is_flag=True,
               help="With --init: add the words of CORPUS that reach --min-count (new vectors) and merge the counts.")
+@click.option("--init-vectors", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Start the vectors of the words this vectors file holds (word2vec binary or text, GloVe's "
+                   "text, .npz) from its vectors, the rest at random, then train as usual (gensim's "
+                   "intersect_word2vec_format). Its dimension must be --dim's.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Train on a Dask cluster: tcp://HOST:8786 (a running 'dask scheduler'), or local:N to start N "
                    "worker processes here. Needs pip install 'w2v[distributed]'; every worker must read CORPUS "
@@ -432,7 +436,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
           max_sentence_length,
           read_vocab, save_vocab, cache_dir, phrases, phrase_threshold, phrase_table, keep_words, checkpoint,
           checkpoint_every, resume,
-          allow_other_corpus, init, update_vocab, scheduler, sync_words, classes_k, classes_output, force, quiet):
+          allow_other_corpus, init, update_vocab, init_vectors, scheduler, sync_words, classes_k, classes_output,
+          force, quiet):
     """Train word vectors on CORPUS (files, folders, .gz/.bz2/.xz/.zst, .zip, or - for stdin).
 
     A line is a sentence; words are separated by white space. Outputs are
@@ -472,6 +477,9 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     if exact is False and model == "cbow":
         raise click.UsageError("--batched applies to skip-gram; CBOW always uses word2vec.c's updates")
     _check_model_options(ctx, resume, init, update_vocab, allow_other_corpus, checkpoint, checkpoint_every, read_vocab)
+    if init_vectors and (resume or init):
+        raise click.UsageError(f"--init-vectors starts a new model's vectors; --{'resume' if resume else 'init'} goes "
+                               f"on with a model's own: give one")
     thresholds = tuple(phrase_threshold) or (100.0,)
     if (phrases or phrase_table) and resume:
         raise click.UsageError("--resume reads the corpus through the phrases its checkpoint recorded; give no "
@@ -493,7 +501,8 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
     checkpoint = checkpoint or resume
     say = _log(quiet)
     start = time.perf_counter()
-    inputs = list(corpus) + source_files(list(corpus)) + [p for p in (read_vocab, init, phrase_table) if p]
+    inputs = list(corpus) + source_files(list(corpus)) + [p for p in (read_vocab, init, phrase_table, init_vectors)
+                                                          if p]
     outputs = [output] + ([save_vocab] if save_vocab else []) + ([classes_output] if classes_output else [])
     planned = _plan(outputs + ([checkpoint] if checkpoint else []), inputs, force)
     if resume:  # the checkpoint it resumes from is the one place an output may be an input: it supersedes it
@@ -537,7 +546,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                                            save_vocab=save_vocab, reserve=reserve, force=force,
                                            checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
                                            phrase_thresholds=thresholds, phrase_table=phrase_table,
-                                           keep_words=keep_words)
+                                           keep_words=keep_words, init_vectors=init_vectors)
             else:
                 vocab = _read_vocabulary(read_vocab, min_count, max_vocab, say) if read_vocab else None
                 sources = (_stdin_saved(corpus, cache_dir, "give another folder (--cache-dir)")
@@ -551,7 +560,7 @@ def train(ctx, corpus, output, fmt, model, dim, window, negative, hs, sample, mi
                                           cache_dir=cache_dir, save_vocab=save_vocab, reserve=reserve, force=force,
                                           checkpoint=checkpoint, checkpoint_every=every, phrases=phrases,
                                           phrase_thresholds=thresholds, phrase_table=phrase_table,
-                                          keep_words=keep_words)
+                                          keep_words=keep_words, init_vectors=init_vectors)
             result.vectors.save(output, fmt=fmt, force=force, threads=result.options.resolved().threads)
             if classes_k is not None:
                 from w2v.classes import kmeans, write_classes

@@ -127,8 +127,8 @@ from .formats import check_words
 from .model import Model, Weights, aligned_zeros, kernel_args, kernel_function, padded_dim
 from .options import MIN_SYNC_WORDS, TrainOptions, default_threads
 from .progress import ProgressBar
-from .training import (STOP_SIGNALS, EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult, finish_epoch,
-                       plan_chunks, say_count_notes)
+from .training import (STOP_SIGNALS, EpochStats, TrainingDiverged, TrainingInterrupted, TrainResult,
+                       check_start_vectors, finish_epoch, plan_chunks, say_count_notes, start_from_file)
 from .vocab import Vocabulary
 
 __all__ = ["train", "train_model", "connect", "combine", "expected_updates", "contraction", "default_sync_words", "SyncStats"]
@@ -1723,7 +1723,7 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
           checkpoint: Optional[str] = None, checkpoint_every: Optional[float] = None,
           stop_event: Optional[threading.Event] = None, round_callback=None, phrases: int = 0,
           phrase_thresholds: Sequence[float] = (100.0,), phrase_table: Optional[str] = None, keep_words: bool = False,
-          **option_values) -> TrainResult:
+          init_vectors: Optional[str] = None, **option_values) -> TrainResult:
     """Train word vectors on a Dask cluster: :func:`w2v.training.train`'s arguments, plus ``scheduler``
     (``tcp://HOST:PORT`` or ``local:N``) or an open ``cluster`` (:func:`connect`), and ``sync_words``,
     the words each worker trains between syncs (None: :func:`default_sync_words`). ``options.threads`` are
@@ -1731,7 +1731,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     runs before each round and may return True to stop as ``stop_event`` does. The result's ``syncs`` lists
     each sync's :class:`SyncStats`. Phrases (``phrases`` passes, or a ``phrase_table``, and ``keep_words``,
     as :func:`w2v.training.train`'s) are counted by the workers and joined as they read their parts
-    (:func:`_phrases_on`)."""
+    (:func:`_phrases_on`). ``init_vectors``: as :func:`w2v.training.train`'s, read on this machine (the
+    model starts here and its weights go to the workers)."""
     if options is None:
         options = TrainOptions(**option_values)
     elif option_values:
@@ -1739,6 +1740,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     options.validate()
     sync_words = checked_sync_words(sync_words)
     say = log or (lambda message: None)
+    if init_vectors is not None:
+        check_start_vectors(init_vectors, options.dim)
     corpus = _corpus(corpus_paths, options.lowercase, progress)
     cluster, owned = _cluster_for(scheduler, cluster)
     try:
@@ -1762,6 +1765,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         try:
             model = Model.new(vocab, options)
             check_words(vocab.words)
+            if init_vectors is not None:
+                start_from_file(model, init_vectors, say)
         except BaseException:
             if spools is not None:
                 _drop_spools(cluster.client, spools.key)

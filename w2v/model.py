@@ -207,6 +207,9 @@ class Model:
         #: in checkpoints of a run not finished, so that a resumed run combines its next sync as one that never
         #: stopped; dropped when the vocabulary changes and by training on one machine.
         self.last_changes: Optional[tuple] = None
+        #: Input vectors to start some words from, ``(rows int64[K], values float32[K, dim])``, written over the
+        #: random start by :meth:`initialize` (:meth:`start_from`); None: every word starts at random.
+        self.start_vectors: Optional[Tuple[np.ndarray, np.ndarray]] = None
 
     @classmethod
     def new(cls, vocab: Vocabulary, options: Optional[TrainOptions] = None) -> "Model":
@@ -225,8 +228,30 @@ class Model:
         v, rows = len(self.vocab), padded_dim(self.dim)
         return (v, rows), (v if self.options.negative > 0 else 0, rows), (v - 1 if self.options.hs else 0, rows)
 
+    def start_from(self, vectors: Vectors) -> int:
+        """Start the input vectors of this new model's words that ``vectors`` holds (trained elsewhere:
+        GoogleNews, GloVe, another run) from those, the other words at random as usual (:meth:`initialize`);
+        the output weights start at zero either way. gensim's ``intersect_word2vec_format``, without its
+        locking. The rows are copied now, so ``vectors`` (a large file's) can be let go. Returns how many
+        words were found (exact matches). Raises ``ValueError`` when the dimensions differ or the model has
+        weights already."""
+        if self.weights is not None:
+            raise ValueError("the model has weights already: start vectors are for a new model")
+        if vectors.dim != self.dim:
+            raise ValueError(f"the start vectors have dimension {vectors.dim}, the model {self.dim}: train with "
+                             f"dim={vectors.dim} (--dim {vectors.dim}) to start from them")
+        index = vectors.index
+        pairs = [(i, index[w]) for i, w in enumerate(self.vocab.words) if w in index]
+        rows = np.array([i for i, _ in pairs], dtype=np.int64)
+        values = np.asarray(vectors.matrix[np.array([j for _, j in pairs], dtype=np.int64)], dtype=np.float32)
+        if not np.isfinite(values).all():
+            raise ValueError("the start vectors hold a value that is not finite")
+        self.start_vectors = (rows, values.reshape(len(rows), self.dim))
+        return len(rows)
+
     def initialize(self) -> None:
-        """word2vec.c's start: input vectors uniform in [-0.5, 0.5) / dim (from the seed), outputs zero.
+        """word2vec.c's start: input vectors uniform in [-0.5, 0.5) / dim (from the seed), outputs zero; then
+        the rows of :attr:`start_vectors` (:meth:`start_from`) over their words' random start.
 
         The numbers are those of one draw of the whole V x dim matrix from ``np.random.default_rng(seed)``,
         drawn a block of rows at a time (:data:`INIT_BLOCK_BYTES`) and written into the weights, without a
@@ -263,6 +288,10 @@ class Model:
             with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
                 for done in [pool.submit(draw, run) for run in runs]:
                     done.result()
+        if self.start_vectors is not None:
+            rows, values = self.start_vectors
+            syn0[rows, :dim] = values
+            self.start_vectors = None
         self.weights = Weights(syn0, syn1neg, syn1)
 
     def stand_in_weights(self) -> Weights:

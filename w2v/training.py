@@ -569,7 +569,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
           reserve: Optional[Reserve] = None, force: bool = False, checkpoint: Optional[str] = None,
           checkpoint_every: Optional[float] = None, stop_event: Optional[threading.Event] = None,
           chunk_callback=None, phrases: int = 0, phrase_thresholds: Sequence[float] = (100.0,),
-          phrase_table: Optional[str] = None, keep_words: bool = False, **option_values) -> TrainResult:
+          phrase_table: Optional[str] = None, keep_words: bool = False, init_vectors: Optional[str] = None,
+          **option_values) -> TrainResult:
     """Train word vectors from text files (or ``-`` for stdin): the one-call API.
 
     ``options`` or keyword options (see :class:`TrainOptions`); ``vocab`` skips
@@ -590,6 +591,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
     vocabulary's), or a saved ``phrase_table``, join phrases as the corpus is
     read, without writing a phrased copy (:class:`w2v.phrases.PhrasedCorpus`); with ``keep_words`` each
     epoch trains on the text as it is and then on its phrased copy (:class:`w2v.phrases.WithWordsCorpus`).
+    ``init_vectors``: a vectors file (word2vec, GloVe's text, native) whose words start from its vectors
+    (:meth:`w2v.model.Model.start_from`); its dimension is checked before the corpus is read.
     Returns a :class:`TrainResult` whose ``model`` can be saved and trained further.
     """
     if options is None:
@@ -598,6 +601,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         raise ValueError("give options either as TrainOptions or as keywords, not both")
     options = options.resolved()
     say = log or (lambda message: None)
+    if init_vectors is not None:
+        check_start_vectors(init_vectors, options.dim)
     corpus = Corpus(corpus_paths, lowercase=options.lowercase, progress=progress, keep_fingerprint=True)
     if phrases or phrase_table:
         from .phrases import phrased
@@ -624,6 +629,8 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
             if spool is not None and counted_here and spooled is None:  # the counts add up to the ids to spool
                 needs.append((spool, 4 * int(vocab.counts.sum()), "the encoded corpus"))
             check_free_space(needs)
+            if init_vectors is not None:
+                start_from_file(model, init_vectors, say)
             if save_vocab:
                 vocab.save(save_vocab, force=force)
             if spooled is not None:
@@ -639,6 +646,24 @@ def train(corpus_paths: Sequence[str], options: Optional[TrainOptions] = None, *
         return _train(model, encoded, progress=progress, say=say, callback=callback, stop_event=stop_event,
                       checkpoint=checkpoint, checkpoint_every=checkpoint_every, force=force,
                       chunk_callback=chunk_callback, helper=helper, kernel_seconds=kernel_seconds)
+
+
+def check_start_vectors(path: str, dim: int) -> None:
+    """That the vectors file ``path`` can start a model of dimension ``dim`` (:func:`start_from_file`): its
+    header and first row read (a ``ValueError`` or ``OSError`` naming it), before anything costly runs."""
+    from .formats import read_vectors
+    found = read_vectors(path, limit=1, mmap=True, unicode_errors="replace").vectors.shape[1]
+    if found != dim:
+        raise ValueError(f"{path}: its vectors have dimension {found}, the model {dim}: train with dim={found} "
+                         f"(--dim {found}) to start from them")
+
+
+def start_from_file(model: Model, path: str, say: Callable[[str], None]) -> None:
+    """Start ``model``'s words that the vectors file ``path`` holds from its vectors (:meth:`Model.start_from`;
+    a word2vec file's words that are not UTF-8 read as the query commands read them), and say how many."""
+    from .vectors import Vectors
+    found = model.start_from(Vectors.load(path, mmap=True, unicode_errors="replace"))
+    say(f"{found:,} of the {len(model.vocab):,} words start from the vectors of {path}")
 
 
 def _cannot_read_again(corpus: Corpus, options: TrainOptions, read_vocab: bool = True) -> Callable[[], None]:
