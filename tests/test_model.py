@@ -128,7 +128,8 @@ def test_start_vectors_replace_their_words_random_start_and_nothing_else():
     rows[[3, 17], :6] = given[[0, 2]]
     assert np.array_equal(started.weights.syn0, rows) and started.start_vectors is None
     assert not started.weights.syn1neg.any()
-    with pytest.raises(ValueError, match="dimension 4, the model 6: train with dim=4"):
+    with pytest.raises(ValueError, match="the start vectors: its vectors have dimension 4, the model 6: train with "
+                                         "dim=4"):
         Model.new(vocab, options).start_from(Vectors(["w1"], np.ones((1, 4), np.float32)))
     with pytest.raises(ValueError, match="has weights already"):
         started.start_from(Vectors(["w1"], np.ones((1, 6), np.float32)))

@@ -191,6 +191,14 @@ class Position:
         return position
 
 
+def check_start_dimension(name: str, found: int, dim: int) -> None:
+    """Vectors of dimension ``found`` (``name``: a file's, for the message) can start a model of dimension
+    ``dim`` only if the two are equal (:meth:`Model.start_from`): else one ``ValueError`` saying which to give."""
+    if found != dim:
+        raise ValueError(f"{name}: its vectors have dimension {found}, the model {dim}: train with dim={found} "
+                         f"(--dim {found}) to start from them")
+
+
 class Model:
     """A word2vec model: vocabulary, options, weights and training position (module docstring)."""
 
@@ -237,9 +245,7 @@ class Model:
         weights already."""
         if self.weights is not None:
             raise ValueError("the model has weights already: start vectors are for a new model")
-        if vectors.dim != self.dim:
-            raise ValueError(f"the start vectors have dimension {vectors.dim}, the model {self.dim}: train with "
-                             f"dim={vectors.dim} (--dim {vectors.dim}) to start from them")
+        check_start_dimension("the start vectors", vectors.dim, self.dim)
         index = vectors.index
         pairs = [(i, index[w]) for i, w in enumerate(self.vocab.words) if w in index]
         rows = np.array([i for i, _ in pairs], dtype=np.int64)

@@ -56,7 +56,7 @@ from .errors import TrainingDiverged, TrainingInterrupted
 from .files import check_free_space
 from .formats import check_words
 from .memory import release_compiler_pages
-from .model import Model, Position, kernel_args, kernel_function, padded_dim
+from .model import Model, Position, check_start_dimension, kernel_args, kernel_function, padded_dim
 from .options import KERNELS, TOKEN_BYTES_PER_LIMIT, TrainOptions, default_threads
 from .precompile import Helper, stand_in_args
 from .precompile import start as start_kernel
@@ -652,10 +652,7 @@ def check_start_vectors(path: str, dim: int) -> None:
     """That the vectors file ``path`` can start a model of dimension ``dim`` (:func:`start_from_file`): its
     header and first row read (a ``ValueError`` or ``OSError`` naming it), before anything costly runs."""
     from .formats import read_vectors
-    found = read_vectors(path, limit=1, mmap=True, unicode_errors="replace").vectors.shape[1]
-    if found != dim:
-        raise ValueError(f"{path}: its vectors have dimension {found}, the model {dim}: train with dim={found} "
-                         f"(--dim {found}) to start from them")
+    check_start_dimension(path, read_vectors(path, limit=1, mmap=True, unicode_errors="replace").vectors.shape[1], dim)
 
 
 def start_from_file(model: Model, path: str, say: Callable[[str], None]) -> None:
