@@ -30,6 +30,12 @@ def invoke_apart(*args, input=None):
     return runner.invoke(cli, [str(a) for a in args], input=input)
 
 
+def slurp(path, mode="r", **kwargs):
+    """What ``open(path, mode, **kwargs).read()`` reads, the file closed at once (not when it is collected)."""
+    with open(path, mode, **kwargs) as f:
+        return f.read()
+
+
 def write(path, data):
     """Write bytes or text to ``path`` and return it as a string."""
     mode = "wb" if isinstance(data, bytes) else "w"

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, slurp
 
 
 def test_quick_runner_writes_results(tmp_path, sample_path):
@@ -52,7 +52,7 @@ def test_quick_runs_with_nothing_but_the_repository_and_gensim(tmp_path, monkeyp
                                                   r"`python corpora/download_text8.py"):
         compare.main(arguments)
     assert not out.exists()
-    (tmp_path / "text8").write_bytes(open(sample_path, "rb").read())
+    (tmp_path / "text8").write_bytes(slurp(sample_path, "rb"))
     report = compare.main(arguments)
     assert report["corpus"] == "text8" and report["tokens"] == 100000
     (run,) = report["runs"]
@@ -381,7 +381,7 @@ NAMED_RESULTS = ["bzip2_blocks.py", "bzip2_layout.py", "combine_oracle.py", "com
 def test_every_benchmark_with_a_results_name_covered():
     """The list below is every script with ``--name``: a new one must refuse paths too."""
     named = sorted(name for name in os.listdir(os.path.join(ROOT, "benchmarks"))
-                   if name.endswith(".py") and '"--name"' in open(os.path.join(ROOT, "benchmarks", name)).read())
+                   if name.endswith(".py") and '"--name"' in slurp(os.path.join(ROOT, "benchmarks", name)))
     assert named == sorted(NAMED_RESULTS)
 
 
@@ -455,7 +455,7 @@ def test_no_benchmark_opens_a_results_file_to_replace_it():
     offenders = []
     for name in sorted(os.listdir(folder)):
         if name.endswith(".py") and name != "timing.py":
-            for number, line in enumerate(open(os.path.join(folder, name)), 1):
+            for number, line in enumerate(slurp(os.path.join(folder, name)).splitlines(True), 1):
                 if ('"w")' in line or '"wb")' in line) and any(k in line for k in ("results", "stem", "args.name", "args.out")):
                     offenders.append(f"{name}:{number}: {line.strip()}")
     assert offenders == []

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import invoke_apart, write
+from conftest import invoke_apart, slurp, write
 from w2v import Vectors
 from w2v.classes import kmeans, read_classes, write_classes
 from w2v.cli import cli
@@ -73,7 +73,7 @@ def test_bad_k_and_iterations():
 def test_the_classes_file_sorts_by_class_and_reads_back(tmp_path):
     path = str(tmp_path / "c.txt")
     write_classes(path, ["a", "b", "c", "d"], np.array([1, 0, 1, 0], np.int32))
-    assert open(path).read() == "b 0\nd 0\na 1\nc 1\n"
+    assert slurp(path) == "b 0\nd 0\na 1\nc 1\n"
     assert read_classes(path) == {"a": 1, "b": 0, "c": 1, "d": 0}
     bad = write(tmp_path / "bad.txt", "a 1\nb\n")
     with pytest.raises(ValueError, match="bad.txt, line 2"):

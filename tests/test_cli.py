@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli, parse_expression
-from conftest import ROOT, invoke_apart, write
+from conftest import ROOT, invoke_apart, slurp, write
 from w2v import Vectors
 from w2v.formats import read_vectors
 
@@ -113,7 +113,7 @@ def test_train_writes_vectors_and_a_summary(trained, sample_path, tmp_path):
     assert result.exit_code == 0, result.output
     assert "vocabulary 737 words" in result.output and "words/s" in result.output
     assert Vectors.load(out).dim == 8
-    sentence_end, first = open(vocab_file).read().splitlines()[:2]  # word2vec.c's </s> first, then the words
+    sentence_end, first = slurp(vocab_file).splitlines()[:2]  # word2vec.c's </s> first, then the words
     assert sentence_end == "</s> 0" and first.split()[0] == Vectors.load(out).words[0]
 
 
@@ -123,7 +123,7 @@ def test_train_reads_a_pipe_named_as_its_corpus(tmp_path, sample_path):
     read it again, is a clear error."""
     import threading
     fifo = str(tmp_path / "pipe")
-    text = open(sample_path, "rb").read()
+    text = slurp(sample_path, "rb")
 
     def fill():
         try:
@@ -150,7 +150,7 @@ def test_a_pipe_whose_count_must_be_pruned_stops_at_the_prune(tmp_path, sample_p
     error comes at the prune, not after reading the rest: of a pipe of 200 MB, a few MB are read."""
     import threading
     fifo = str(tmp_path / "pipe")
-    text = open(sample_path, "rb").read()
+    text = slurp(sample_path, "rb")
     os.mkfifo(fifo)
     written = []
 
@@ -263,12 +263,12 @@ def test_train_says_the_threads_that_trained(tmp_path):
 def test_train_bad_inputs_and_outputs_leave_nothing(tmp_path, sample_path):
     existing = write(tmp_path / "old.bin", b"precious")
     assert_clean_error(run("train", tmp_path / "missing.txt", "-o", existing, "-q"), 1, "missing.txt: no such file")
-    assert open(existing, "rb").read() == b"precious"
+    assert slurp(existing, "rb") == b"precious"
     assert_clean_error(run("train", sample_path, "-o", tmp_path / "v.dat", "-q"), 2, "cannot tell the format")
     assert_clean_error(run("train", sample_path, "-o", tmp_path / "nofolder" / "v.bin", "-q"), 1, "does not exist")
     empty = write(tmp_path / "empty.txt", "")
     assert_clean_error(run("train", empty, "-o", existing, "-q"), 1, "the corpus is empty")
-    assert open(existing, "rb").read() == b"precious"
+    assert slurp(existing, "rb") == b"precious"
     assert sorted(os.listdir(tmp_path)) == ["empty.txt", "old.bin"]
 
 
@@ -449,7 +449,7 @@ def test_train_vocabulary_and_cache_options_bad_values(tmp_path, sample_path):
 
 def test_train_reads_standard_input_once_without_a_vocabulary(tmp_path, sample_path):
     common = ["-q", "--threads", "1", "--seed", "3", "--dim", "8", "--epochs", "1"]
-    result = run("train", "-", "-o", tmp_path / "stdin.bin", *common, input=open(sample_path).read())
+    result = run("train", "-", "-o", tmp_path / "stdin.bin", *common, input=slurp(sample_path))
     assert result.exit_code == 0, result.output
     assert run("train", sample_path, "-o", tmp_path / "file.bin", *common).exit_code == 0
     assert (tmp_path / "stdin.bin").read_bytes() == (tmp_path / "file.bin").read_bytes()
@@ -561,7 +561,7 @@ def test_a_byte_order_mark_at_the_start_of_a_text_input_is_dropped(tmp_path):
     corpus = write(tmp_path / "c.txt", "king queen man\n" * 30)
     table = write(tmp_path / "t.tsv", bom + b"king queen\t50\t30\n")
     result = invoke_apart("phrases", corpus, "-o", tmp_path / "p.txt", "--phrase-table", table)
-    assert result.exit_code == 0 and open(tmp_path / "p.txt").read() == "king_queen man\n" * 30, result.output
+    assert result.exit_code == 0 and slurp(tmp_path / "p.txt") == "king_queen man\n" * 30, result.output
     for ending in (b"\n", b"\r\n"):  # read at once, and by the line loop
         vocab = write(tmp_path / "vocab.txt", bom + b"king 30" + ending + b"queen 30" + ending)
         result = invoke_apart("train", corpus, "-o", tmp_path / "o.txt", "--read-vocab", vocab, "--dim", 2,

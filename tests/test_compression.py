@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE, write
+from conftest import SAMPLE, slurp, write
 from w2v import compression, formats
 from w2v.classes import read_classes, write_classes
 from w2v.cli import cli
@@ -48,7 +48,7 @@ def test_word2vec_files_are_written_compressed_by_their_name_and_read_back_exact
     plain_path, path = str(tmp_path / plain), str(tmp_path / (plain + ext))
     write_vectors(plain_path, WORDS, MATRIX)
     write_vectors(path, WORDS, MATRIX)
-    assert DECOMPRESS[ext](open(path, "rb").read()) == open(plain_path, "rb").read()
+    assert DECOMPRESS[ext](slurp(path, "rb")) == slurp(plain_path, "rb")
     assert formats.format_for_path(path) == formats.format_for_path(plain_path) == detect_format(path)
     got, expected = read_vectors(path), read_vectors(plain_path)
     assert got.words == WORDS
@@ -69,11 +69,11 @@ def test_gzip_output_is_the_same_bytes_every_time_and_names_no_temporary_file(tm
     first, second = str(tmp_path / "a.bin.gz"), str(tmp_path / "b.bin.gz")
     write_vectors(first, WORDS, MATRIX)
     write_vectors(second, WORDS, MATRIX)
-    data = open(first, "rb").read()
-    assert data == open(second, "rb").read()
+    data = slurp(first, "rb")
+    assert data == slurp(second, "rb")
     assert data[4:8] == bytes(4)  # MTIME
     assert not data[3] & 0x08  # FLG.FNAME: no file name
-    assert gzip.decompress(data) == open(write_plain(tmp_path), "rb").read()
+    assert gzip.decompress(data) == slurp(write_plain(tmp_path), "rb")
 
 
 def write_plain(tmp_path):
@@ -93,7 +93,7 @@ def test_gensim_reads_our_compressed_files_and_we_read_its(tmp_path, binary):
     np.testing.assert_array_equal(kv.vectors, MATRIX)
     theirs = str(tmp_path / ("g.bin.gz" if binary else "g.vec.gz"))
     kv.save_word2vec_format(theirs, binary=binary)
-    assert open(theirs, "rb").read(2) == b"\x1f\x8b"  # compressed by gensim, not plain under a .gz name
+    assert slurp(theirs, "rb")[:2] == b"\x1f\x8b"  # compressed by gensim, not plain under a .gz name
     got = read_vectors(theirs)
     assert got.words == WORDS
     np.testing.assert_array_equal(got.vectors, MATRIX)
@@ -112,7 +112,7 @@ def gz_of(data: bytes) -> bytes:
 def test_a_cut_damaged_or_mislabelled_compressed_vectors_file_is_one_clear_error(tmp_path, name, data, message):
     write_vectors(str(tmp_path / "v.bin"), WORDS, MATRIX)
     write_vectors(str(tmp_path / "v.txt"), WORDS, MATRIX)
-    binary, text = open(tmp_path / "v.bin", "rb").read(), open(tmp_path / "v.txt", "rb").read()
+    binary, text = slurp(tmp_path / "v.bin", "rb"), slurp(tmp_path / "v.txt", "rb")
     whole = gz_of(binary if name.endswith(".bin.gz") else text)
     content = {"cut": whole[:len(whole) // 2],
                "damaged": whole[:2000] + bytes(b ^ 0x5A for b in whole[2000:2100]) + whole[2100:],
@@ -136,7 +136,7 @@ def test_a_native_file_is_never_compressed(tmp_path):
         formats.format_for_path(str(tmp_path / "v.bin.gz"), "native")
     assert not os.listdir(tmp_path)
     write_vectors(str(tmp_path / "v.npz"), WORDS, MATRIX)
-    write(tmp_path / "v.npz.gz", gz_of(open(tmp_path / "v.npz", "rb").read()))
+    write(tmp_path / "v.npz.gz", gz_of(slurp(tmp_path / "v.npz", "rb")))
     with pytest.raises(ValueError, match="v.npz.gz: holds a compressed native or model file.*decompress it first"):
         read_vectors(str(tmp_path / "v.npz.gz"))
     with pytest.raises(ValueError, match="v.npz.gz: a compressed native file cannot be read"):
@@ -158,13 +158,13 @@ def test_phrases_write_their_text_compressed_by_its_name(tmp_path, ext):
     assert plain.exit_code == 0, plain.output
     packed = run(tmp_path, ["phrases", SAMPLE, "-o", f"p.txt{ext}", "-q", "--threads", "1", "--threshold", "20"])
     assert packed.exit_code == 0, packed.output
-    text = open(tmp_path / "p.txt", "rb").read()
+    text = slurp(tmp_path / "p.txt", "rb")
     assert b"_" in text
-    assert DECOMPRESS[ext](open(tmp_path / f"p.txt{ext}", "rb").read()) == text
+    assert DECOMPRESS[ext](slurp(tmp_path / f"p.txt{ext}", "rb")) == text
     counted = run(tmp_path, ["vocab", f"p.txt{ext}", "-o", "from-packed.txt"])
     assert counted.exit_code == 0, counted.output
     assert run(tmp_path, ["vocab", "p.txt", "-o", "from-plain.txt"]).exit_code == 0
-    assert open(tmp_path / "from-packed.txt", "rb").read() == open(tmp_path / "from-plain.txt", "rb").read()
+    assert slurp(tmp_path / "from-packed.txt", "rb") == slurp(tmp_path / "from-plain.txt", "rb")
 
 
 def test_phrases_refuse_a_zip_output_before_counting(tmp_path):
@@ -177,7 +177,7 @@ def test_phrases_refuse_a_zip_output_before_counting(tmp_path):
 def test_vocabularies_classes_and_phrase_tables_round_trip_compressed(tmp_path):
     vocab = Vocabulary(["the", "of", "und"], np.array([30, 20, 10]), 60)
     vocab.save(str(tmp_path / "vocab.txt.gz"))
-    assert gzip.decompress(open(tmp_path / "vocab.txt.gz", "rb").read()) == b"</s> 0\nthe 30\nof 20\nund 10\n"
+    assert gzip.decompress(slurp(tmp_path / "vocab.txt.gz", "rb")) == b"</s> 0\nthe 30\nof 20\nund 10\n"
     again = Vocabulary.load(str(tmp_path / "vocab.txt.gz"))
     assert again.words == vocab.words and again.counts.tolist() == [30, 20, 10]
     write_classes(str(tmp_path / "classes.txt.bz2"), ["a", "b", "c"], np.array([1, 0, 1]))
@@ -186,7 +186,7 @@ def test_vocabularies_classes_and_phrase_tables_round_trip_compressed(tmp_path):
     save_phrase_table(str(tmp_path / "table.tsv.xz"), rows)
     plain = str(tmp_path / "table.tsv")
     save_phrase_table(plain, rows)
-    assert lzma.decompress(open(tmp_path / "table.tsv.xz", "rb").read()) == open(plain, "rb").read()
+    assert lzma.decompress(slurp(tmp_path / "table.tsv.xz", "rb")) == slurp(plain, "rb")
     assert len(read_phrase_table(str(tmp_path / "table.tsv.xz"))) == 2
     write(tmp_path / "cut.txt.gz", gzip.compress("".join(f"w{i} {i}\n" for i in range(5000)).encode())[:1000])
     with pytest.raises(OSError, match="cut.txt.gz: cannot read compressed data"):

@@ -323,7 +323,7 @@ def test_a_folder_refuses_a_named_pipe_or_a_broken_link_and_leaves_links_to_fold
         Corpus([str(corpus)])
     fifo = str(tmp_path / "named")  # a pipe named as an input is read, as <(zcat a.gz) is
     os.mkfifo(fifo)
-    writer = threading.Thread(target=lambda: open(fifo, "w").write("four five\n"), daemon=True)
+    writer = threading.Thread(target=lambda: write(fifo, "four five\n"), daemon=True)
     writer.start()
     piped = Corpus([fifo])
     assert piped.read_once == f"{fifo} (a pipe)" and piped.fingerprint() is None  # (reading it would take its text)

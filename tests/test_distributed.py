@@ -20,7 +20,7 @@ from click.testing import CliRunner
 pytest.importorskip("distributed")  # the test extra installs it: these run in CI
 
 import w2v  # noqa: E402
-from conftest import ROOT  # noqa: E402
+from conftest import ROOT, slurp  # noqa: E402
 from w2v import bzip2, distributed, kernels, scan  # noqa: E402
 from w2v.cli import cli  # noqa: E402
 from w2v.corpus import BLOCKS, CUT, Corpus, forget_bzip2_layouts  # noqa: E402
@@ -555,7 +555,7 @@ def test_update_vocab_counts_on_the_workers_and_encodes_from_their_spools(cluste
     from w2v.encode import encode_corpus
     from w2v.training import count_new_words
     first = tmp_path / "first.txt"
-    first.write_text("".join(line for line in open(sample_path) if "madrid" not in line))
+    first.write_text("".join(line for line in slurp(sample_path).splitlines(True) if "madrid" not in line))
     base = str(tmp_path / "base.w2vm")
     w2v.train(str(first), epochs=1, **SMALL).model.save(base)
     one_machine = Model.load(base)
@@ -1600,7 +1600,7 @@ def test_the_cli_trains_a_model_further_with_new_words_on_a_local_cluster(sample
     counted on the workers, the merged vocabulary saved (--save-vocab) once known, and the model trained
     further."""
     first, base = tmp_path / "first.txt", str(tmp_path / "base.w2vm")
-    first.write_text("".join(line for line in open(sample_path) if "madrid" not in line))
+    first.write_text("".join(line for line in slurp(sample_path).splitlines(True) if "madrid" not in line))
     w2v.train(str(first), epochs=1, **SMALL).model.save(base)
     out, saved = tmp_path / "v.bin", tmp_path / "vocab.txt"
     done = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "train", sample_path, "-o", str(out),
@@ -1643,6 +1643,9 @@ def _a_local_cluster_run_in_training(tmp_path, sample_path, act, **popen):
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
+        reader.join(timeout=10)
+        process.stderr.close()
     return process.returncode, "".join(lines), workers
 
 

@@ -10,6 +10,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "corpora"))
 import download_text8  # noqa: E402
+from conftest import slurp  # noqa: E402
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def test_downloads_verifies_and_unpacks(server, tmp_path):
     base, md5 = server
     out = tmp_path / "out"
     path = download_text8.download(f"{base}/text8.zip", str(out), md5=md5, progress=False)
-    assert open(path).read().startswith(" anarchism originated")
+    assert slurp(path).startswith(" anarchism originated")
     assert os.listdir(out) == ["text8"]
 
 

@@ -96,7 +96,8 @@ def test_sink_filled_out_of_order_from_threads_holds_every_value_in_place(tmp_pa
         thread.join()
     ids, fd = sink.finish()
     if in_file:
-        ids = np.fromfile(os.fdopen(fd, "rb"), dtype=np.int32)
+        with os.fdopen(fd, "rb") as f:
+            ids = np.fromfile(f, dtype=np.int32)
     assert ids.tolist() == list(range(1000, 1051))
 
 

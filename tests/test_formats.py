@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import ROOT, slow_first, slowed, write
+from conftest import ROOT, slow_first, slowed, slurp, write
 from w2v import formats
 from w2v.files import open_output, plan_output
 from w2v.formats import detect_format, read_vectors, write_vectors
@@ -28,7 +28,7 @@ def binary_fixture(words=WORDS, matrix=MATRIX, newline=True):
 def test_binary_is_exactly_word2vec_c_layout(tmp_path):
     path = str(tmp_path / "v.bin")
     write_vectors(path, WORDS, MATRIX)
-    assert open(path, "rb").read() == binary_fixture()
+    assert slurp(path, "rb") == binary_fixture()
 
 
 @pytest.mark.parametrize("newline", [True, False])
@@ -170,7 +170,7 @@ def test_missing_file_is_an_oserror(tmp_path):
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     path = str(tmp_path / "v.bin")
     write_vectors(path, WORDS, MATRIX)
-    before = open(path, "rb").read()
+    before = slurp(path, "rb")
 
     def explode(f, words, vectors, *rest):
         f.write(b"partial")
@@ -179,7 +179,7 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
     monkeypatch.setattr(formats, "_write_binary", explode)
     with pytest.raises(KeyboardInterrupt):
         write_vectors(path, ["x"], MATRIX[:1])
-    assert open(path, "rb").read() == before
+    assert slurp(path, "rb") == before
     assert os.listdir(tmp_path) == ["v.bin"]
 
 
@@ -246,7 +246,7 @@ def with_header_and_rows(tmp_path, words, dim, seed):
     """A word2vec text file of random rows for ``words`` (written by w2v), and its rows' lines without the header."""
     path = str(tmp_path / "h.txt")
     write_vectors(path, words, np.random.default_rng(seed).standard_normal((len(words), dim)).astype(np.float32))
-    return path, open(path, "rb").read().split(b"\n")[1:-1]
+    return path, slurp(path, "rb").split(b"\n")[1:-1]
 
 
 @pytest.mark.parametrize("ending", ["\n", "", "\n\n \n"])
@@ -270,7 +270,7 @@ def test_text_without_a_header_is_read_as_with_one(tmp_path, monkeypatch, ending
         for limit in (1, 299, 700, 701, 800):
             assert read_vectors(path, limit=limit).words == words[:limit]
     # the first rows of a cut compressed file are read as with a header: the count stops at the limit too
-    whole = open(packed, "rb").read()
+    whole = slurp(packed, "rb")
     cut = write(tmp_path / "cut.txt.gz", whole[:len(whole) // 2])
     assert read_vectors(cut, limit=5).words == words[:5]
     with pytest.raises(OSError, match="cut.txt.gz: cannot read compressed data"):
@@ -375,7 +375,7 @@ def test_we_read_gensims_exactly_and_round_trip_bytes(tmp_path, binary):
     again = gensim_models.KeyedVectors.load_word2vec_format(ours, binary=binary)
     ours2 = str(tmp_path / ("o2.bin" if binary else "o2.txt"))
     write_vectors(ours2, list(again.index_to_key), again.vectors)
-    assert open(ours, "rb").read() == open(ours2, "rb").read()
+    assert slurp(ours, "rb") == slurp(ours2, "rb")
 
 
 def test_text_is_written_in_blocks_with_the_same_bytes_as_row_by_row(tmp_path):
@@ -388,7 +388,7 @@ def test_text_is_written_in_blocks_with_the_same_bytes_as_row_by_row(tmp_path):
     write_vectors(path, words, matrix)
     expected = f"{n} 3\n" + "".join(w + " " + " ".join("%.9g" % x for x in row) + "\n"
                                       for w, row in zip(words, matrix.tolist()))
-    assert open(path, "rb").read() == expected.encode("utf-8")
+    assert slurp(path, "rb") == expected.encode("utf-8")
 
 
 def rows_one_by_one(text: bytes, dim: int):
@@ -532,7 +532,7 @@ def test_text_written_by_the_compiled_formatter_is_pythons_byte_for_byte(tmp_pat
         write_vectors(str(tmp_path / "compiled.txt"), words, matrix, force=True, threads=threads)
         assert sorted(spy_calls) == [0, 0, 1]  # blocks of 1,024 rows; one row of the last left to Python
         assert makers == {threading.get_ident()} if threads == 1 else len(makers) >= 2
-        assert open(tmp_path / "compiled.txt", "rb").read() == open(tmp_path / "python.txt", "rb").read()
+        assert slurp(tmp_path / "compiled.txt", "rb") == slurp(tmp_path / "python.txt", "rb")
         got = read_vectors(str(tmp_path / "compiled.txt"))
         assert got.words == words and got.vectors.tobytes() == matrix.tobytes()
     with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
@@ -566,7 +566,7 @@ def test_binary_written_by_the_compiled_writer_is_pythons_byte_for_byte(tmp_path
             assert sorted(calls) == sorted(min(step, n - start) for start in range(0, n, step))
             assert len(calls) == -(-n // step)
             assert makers == {threading.get_ident()} if threads == 1 else len(makers) >= min(2, len(calls))
-            assert open(tmp_path / "compiled.bin", "rb").read() == open(tmp_path / "python.bin", "rb").read()
+            assert slurp(tmp_path / "compiled.bin", "rb") == slurp(tmp_path / "python.bin", "rb")
             got = read_vectors(str(tmp_path / "compiled.bin"))
             assert got.words == words[:n] and got.vectors.tobytes() == rows.astype(np.float32).tobytes()
 

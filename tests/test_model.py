@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import planted
 import w2v
-from conftest import ROOT, write
+from conftest import ROOT, slurp, write
 from w2v.cli import cli
 from w2v.model import ALIGN_BYTES, Model, aligned_zeros, padded_dim
 from w2v.modelfile import read_model_file
@@ -81,9 +81,9 @@ def test_a_checkpoint_keeps_a_distributed_runs_last_changes_while_the_run_is_unf
     assert not (tmp_path / "bad.w2vm").exists()
     model.last_changes = last
     model.save(path)
-    data = bytearray(open(path, "rb").read())
+    data = bytearray(slurp(path, "rb"))
     struct.pack_into("<I", data, 8, 1)  # a version-1 file does not hold them
-    open(str(tmp_path / "v1.w2vm"), "wb").write(bytes(data))
+    write(tmp_path / "v1.w2vm", bytes(data))
     with pytest.raises(ValueError, match="v1.w2vm: a damaged w2v model file .*arrays"):
         Model.load(str(tmp_path / "v1.w2vm"))
     resumed = Model.load(path)
@@ -169,7 +169,7 @@ def test_query_commands_read_a_model_file(trained, tmp_path):
 
 
 def damage(path, how):
-    data = bytearray(open(path, "rb").read())
+    data = bytearray(slurp(path, "rb"))
     length = struct.unpack_from("<Q", data, 12)[0]
     header = json.loads(bytes(data[20:20 + length]))
     if how == "truncated":
@@ -187,7 +187,7 @@ def damage(path, how):
         data[20:20 + length] = text[:length]
     elif how == "empty":
         data = bytearray()
-    open(path, "wb").write(bytes(data))
+    write(path, bytes(data))
 
 
 @pytest.mark.parametrize("how,message", [
@@ -398,7 +398,7 @@ def test_resume_refuses_another_corpus_unless_asked(sample_path, tmp_path):
     path = str(tmp_path / "ck.w2vm")
     with pytest.raises(TrainingInterrupted):
         w2v.train(sample_path, epochs=2, checkpoint=path, chunk_callback=lambda p: p.chunk == 2, **SMALL)
-    other = write(tmp_path / "other.txt", open(sample_path).read()[:-20000])
+    other = write(tmp_path / "other.txt", slurp(sample_path)[:-20000])
     result = run("train", other, "-o", tmp_path / "v.bin", "--resume", path, "-q")
     assert result.exit_code == 1 and "not the corpus the checkpoint was trained on" in result.output
     assert "--allow-other-corpus" in result.output and not (tmp_path / "v.bin").exists()
@@ -411,7 +411,7 @@ def test_training_records_the_fingerprint_of_what_it_read_without_reading_the_fi
     """Training (counted here, and continued on a model) takes the fingerprint its checkpoints record from its
     own reading of the files; resuming, which has read nothing yet, reads them, and gets the same."""
     from w2v import corpus as corpus_module
-    text = open(sample_path, "rb").read()
+    text = slurp(sample_path, "rb")
     folder = tmp_path / "docs"
     folder.mkdir()
     for i in range(40):  # small files (one block each) and one larger than the fingerprint's sample
@@ -451,10 +451,10 @@ def test_model_options_bad_combinations(trained, sample_path, tmp_path, args, co
     model = str(tmp_path / "m.w2vm")
     trained.save(model)
     args = [{"MODEL": model, "CORPUS": sample_path}.get(a, a) for a in args]
-    before = open(model, "rb").read()
+    before = slurp(model, "rb")
     result = run("train", sample_path, "-o", tmp_path / "v.bin", "-q", *args)
     assert result.exit_code == code and message in result.output, result.output
-    assert open(model, "rb").read() == before and not (tmp_path / "v.bin").exists()
+    assert slurp(model, "rb") == before and not (tmp_path / "v.bin").exists()
 
 
 # -- continued training ------------------------------------------------------------------------
@@ -463,7 +463,8 @@ def test_continued_training_gives_new_words_vectors_that_learn_the_planted_relat
     madrid gets a vector, and is spain's capital. Over seeds 1-20 madrid ranked first among the
     capitals for spain every time, and paris - france + spain gave madrid in all 20
     (benchmarks/results/test-calibration.md)."""
-    first = write(tmp_path / "first.txt", "".join(line for line in open(sample_path) if "madrid" not in line))
+    first = write(tmp_path / "first.txt",
+                  "".join(line for line in slurp(sample_path).splitlines(True) if "madrid" not in line))
     base = str(tmp_path / "base.w2vm")
     result = run("train", first, "-o", tmp_path / "first.bin", "--checkpoint", base, "--dim", 30, "--threads", 1,
                  "--seed", 3, "--epochs", 5, "-q")
@@ -478,7 +479,7 @@ def test_continued_training_gives_new_words_vectors_that_learn_the_planted_relat
     assert max(capitals, key=lambda c: vectors.similarity("spain", c)) == "madrid"
     assert vectors.analogy("france", "paris", "spain")[0][0] == "madrid"
     before, after = Model.load(base).vocab, Model.load(more).vocab
-    in_second = sum(line.split().count("king") for line in open(sample_path))
+    in_second = sum(line.split().count("king") for line in slurp(sample_path).splitlines())
     assert after.counts[after.index["king"]] == before.counts[before.index["king"]] + in_second  # counts merged
     assert list(after.counts) == sorted(after.counts, reverse=True)  # rows kept in frequency order
 
@@ -532,7 +533,8 @@ def test_model_train_adds_new_words_from_python(sample_path, tmp_path):
     """``Model.train(paths, epochs=..., update_vocab=True)`` adds the new words, as the command does (same
     bytes with one thread and a seed), saves the merged vocabulary (``save_vocab``), and is refused for an
     encoded corpus (no text to count)."""
-    first = write(tmp_path / "first.txt", "".join(line for line in open(sample_path) if "madrid" not in line))
+    first = write(tmp_path / "first.txt",
+                  "".join(line for line in slurp(sample_path).splitlines(True) if "madrid" not in line))
     base = str(tmp_path / "base.w2vm")
     w2v.train(first, epochs=1, **SMALL).model.save(base)
     model, saved, said = Model.load(base), tmp_path / "vocab.txt", []
@@ -554,7 +556,8 @@ def test_update_vocab_reads_standard_input_once(sample_path, tmp_path):
     """--update-vocab counts the new text and spools it, so standard input trains as the same file does
     (one thread, a seed: the same bytes)."""
     base = str(tmp_path / "base.w2vm")
-    first = write(tmp_path / "first.txt", "".join(line for line in open(sample_path) if "madrid" not in line))
+    first = write(tmp_path / "first.txt",
+                  "".join(line for line in slurp(sample_path).splitlines(True) if "madrid" not in line))
     assert run("train", first, "-o", tmp_path / "v.bin", "--checkpoint", base, "--dim", 8, "--epochs", 1,
                "--threads", 1, "-q").exit_code == 0
     common = ["--init", base, "--update-vocab", "--epochs", "1", "--threads", "1", "--seed", "5", "-q"]

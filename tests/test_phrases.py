@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import write
+from conftest import slurp, write
 from w2v import scan
 from w2v.cli import cli
 from w2v.corpus import Corpus
@@ -53,7 +53,7 @@ def phrased(tmp_path, text, threads=1, block_size=1 << 20, **options):
     counts = count_phrases(Corpus([path], block_size=block_size), options.get("min_count", 5), threads=threads,
                            threshold=options.get("threshold", 100.0), scoring=options.get("scoring", "word2phrase"))
     write_phrases(Corpus([path], block_size=block_size), counts, out, threads=threads, **options)
-    return open(out).read()
+    return slurp(out)
 
 
 def test_the_score_by_hand_and_the_threshold_boundary(tmp_path):
@@ -119,21 +119,21 @@ def test_the_output_is_never_the_input_and_stdin_is_saved_first(tmp_path, sample
     path = write(tmp_path / "in.txt", "a b\n" * 10)
     result = CliRunner().invoke(cli, ["phrases", path, "-o", path])
     assert result.exit_code == 1 and "is the same file as the input" in result.output
-    text = open(sample_path).read()
+    text = slurp(sample_path)
     outputs = {}
     for name, source, given in (("file", sample_path, None), ("stdin", "-", text)):
         outputs[name] = str(tmp_path / f"{name}.txt")
         result = CliRunner().invoke(cli, ["phrases", source, "-o", outputs[name], "--threshold", "30", "-q"],
                                     input=given)
         assert result.exit_code == 0, result.output
-    assert open(outputs["stdin"]).read() == open(outputs["file"]).read() and "_" in open(outputs["file"]).read()
+    assert slurp(outputs["stdin"]) == slurp(outputs["file"]) and "_" in slurp(outputs["file"])
     common = ["-q", "--threads", "1", "--seed", "3", "--dim", "8", "--epochs", "1", "--phrases", "1",
               "--phrase-threshold", "30", "--cache-dir", str(tmp_path)]  # where standard input is saved
     for name, source, given in (("file", sample_path, None), ("stdin", "-", text)):
         outputs[name] = str(tmp_path / f"{name}.bin")
         result = CliRunner().invoke(cli, ["train", source, "-o", outputs[name]] + common, input=given)
         assert result.exit_code == 0, result.output
-    assert open(outputs["stdin"], "rb").read() == open(outputs["file"], "rb").read()
+    assert slurp(outputs["stdin"], "rb") == slurp(outputs["file"], "rb")
     assert not list(tmp_path.glob("w2v-*"))  # the saved standard input and the spool are gone
 
 
@@ -147,7 +147,7 @@ def test_a_pair_that_straddles_two_pieces_is_counted(tmp_path, monkeypatch):
         assert counts.pair_count("bbbb", "aaaa") == 0  # never across a newline
     out = str(tmp_path / "out.txt")
     write_phrases(Corpus([path]), counts, out, min_count=1, threshold=0.0)
-    assert open(out).read() == "aaaa_bbbb\n" * 3
+    assert slurp(out) == "aaaa_bbbb\n" * 3
 
 
 @pytest.mark.parametrize("scoring,threshold", [("word2phrase", 5.0), ("npmi", 0.3)])
@@ -161,14 +161,14 @@ def test_a_saved_table_applied_again_gives_the_same_text(tmp_path, scoring, thre
     common = ["-q", "--min-count", "3", "--threshold", str(threshold), "--scoring", scoring]
     result = CliRunner().invoke(cli, ["phrases", path, "-o", first, "--save-table", table] + common)
     assert result.exit_code == 0, result.output
-    rows = [line.split("\t") for line in open(table).read().splitlines()]
+    rows = [line.split("\t") for line in slurp(table).splitlines()]
     assert rows and all(len(r) == 3 and len(r[0].split(" ")) == 2 for r in rows)
     scores = [float(r[1]) for r in rows]
     assert scores == sorted(scores, reverse=True) and min(scores) > threshold
     assert ["new york"] == [r[0] for r in rows if r[0].startswith("new ")]
     result = CliRunner().invoke(cli, ["phrases", path, "-o", again, "--phrase-table", table, "-q"])
     assert result.exit_code == 0, result.output
-    assert open(again).read() == open(first).read() == reference(text, 3, threshold, scoring == "npmi")
+    assert slurp(again) == slurp(first) == reference(text, 3, threshold, scoring == "npmi")
 
 
 def test_a_table_of_two_passes_gives_the_text_of_the_two_passes(tmp_path):
@@ -178,14 +178,14 @@ def test_a_table_of_two_passes_gives_the_text_of_the_two_passes(tmp_path):
     result = CliRunner().invoke(cli, ["phrases", path, "-o", first, "--passes", "2", "--min-count", "2",
                                       "--threshold", "0.5", "--save-table", table, "-q"])
     assert result.exit_code == 0, result.output
-    assert open(first).read().splitlines()[0] == "new_york_times"
-    lines = open(table).read().splitlines()
+    assert slurp(first).splitlines()[0] == "new_york_times"
+    lines = slurp(table).splitlines()
     assert lines.count("# pass 2") == 1
     second = lines[lines.index("# pass 2") + 1:]
     assert [r.split("\t")[0] for r in second if r.startswith("new_york ")] == ["new_york times"]
     result = CliRunner().invoke(cli, ["phrases", path, "-o", again, "--phrase-table", table, "-q"])
     assert result.exit_code == 0, result.output
-    assert open(again).read() == open(first).read()
+    assert slurp(again) == slurp(first)
 
 
 def _read(corpus) -> bytes:
@@ -259,8 +259,8 @@ def test_training_with_phrases_equals_training_on_the_phrased_text(tmp_path, sam
     for args in runs:
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0, result.output
-    first = open(out["file"], "rb").read()
-    assert open(out["table"], "rb").read() == first == open(out["counted"], "rb").read()
+    first = slurp(out["file"], "rb")
+    assert slurp(out["table"], "rb") == first == slurp(out["counted"], "rb")
     from w2v import Vectors
     assert any("_" in w for w in Vectors.load(out["counted"]).words)
 
@@ -275,14 +275,14 @@ def test_keep_words_trains_on_the_text_and_then_its_phrased_copy(tmp_path, sampl
                                       "--save-table", table])
     assert result.exit_code == 0, result.output
     with open(both, "wb") as f:
-        f.write(open(sample_path, "rb").read() + open(phrased_text, "rb").read())
+        f.write(slurp(sample_path, "rb") + slurp(phrased_text, "rb"))
     for args in (["train", both, "-o", out["file"]],
                  ["train", sample_path, "-o", out["kept"], "--phrases", "1", "--phrase-threshold", "30", "--keep-words"],
                  ["train", sample_path, "-o", out["table"], "--phrase-table", table, "--keep-words"]):
         result = CliRunner().invoke(cli, args + common)
         assert result.exit_code == 0, result.output
-    first = open(out["file"], "rb").read()
-    assert open(out["kept"], "rb").read() == first == open(out["table"], "rb").read()
+    first = slurp(out["file"], "rb")
+    assert slurp(out["kept"], "rb") == first == slurp(out["table"], "rb")
     from w2v import Vectors
     words = Vectors.load(out["kept"]).words
     joined = next(w for w in words if "_" in w)
@@ -377,7 +377,7 @@ def test_counts_made_for_a_threshold_join_with_that_threshold_or_higher(tmp_path
     out = str(tmp_path / "out.txt")
     for threshold in (3.0, 4.0):
         write_phrases(Corpus([path]), bounded, out, min_count=2, threshold=threshold)
-        assert open(out).read() == reference(text, 2, threshold, False)
+        assert slurp(out) == reference(text, 2, threshold, False)
     for kwargs, message in ((dict(threshold=2.0), "threshold at least as high"),
                             (dict(threshold=0.5, scoring="npmi"), "join with that score"),
                             (dict(min_count=1, threshold=3.0), "counted for min_count 2")):

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, SAMPLE, VARIED_TEXT, damaged_inside, tar_of, write, zip_of
+from conftest import ROOT, SAMPLE, VARIED_TEXT, damaged_inside, slurp, tar_of, write, zip_of
 from w2v.cli import cli
 from w2v.formats import read_vectors, write_vectors
 
@@ -59,7 +59,7 @@ def make_folder(root):
     write(root / "damaged.txt.gz", damaged_inside(gzip.compress(VARIED_TEXT)))  # inflate fails there (zlib.error)
     write(root / "packed.txt", gzip.compress(VARIED_TEXT))  # gzip under a text file's name
     write(root / "c.tar.gz", gzip.compress(tar_of({"c.txt": CORPUS.encode()})))
-    vectors = gzip.compress(open(root / "v.txt", "rb").read())
+    vectors = gzip.compress(slurp(root / "v.txt", "rb"))
     write(root / "cut.txt.gz", vectors[:len(vectors) // 2])
     zipped = zip_of({"c.txt": VARIED_TEXT})
     write(root / "cut.zip", zipped[:len(zipped) // 2])
@@ -78,7 +78,7 @@ def snapshot(root):
             if stat.S_ISLNK(st.st_mode):
                 content = "->" + os.readlink(path)
             elif stat.S_ISREG(st.st_mode):
-                content = open(path, "rb").read()
+                content = slurp(path, "rb")
             else:
                 content = stat.S_IFMT(st.st_mode)
             seen[os.path.relpath(path, root)] = (content, stat.S_IMODE(st.st_mode))
@@ -515,14 +515,14 @@ def test_a_really_full_disk(tmp_path, small_disk):
     import shutil
     write(tmp_path / "c.txt", CORPUS)
     write_vectors(str(small_disk / "old.bin"), ["a"], np.ones((1, 2), np.float32))
-    old = open(small_disk / "old.bin", "rb").read()
+    old = slurp(small_disk / "old.bin", "rb")
     write(small_disk / "filler", b"\0" * (shutil.disk_usage(small_disk).free - 4096))  # 4 KB are left
     result = run(tmp_path, ["train", "c.txt", "-o", str(small_disk / "old.bin"), "--dim", "300", "--epochs", "1",
                             "--min-count", "1", "-q"])
     assert result.exit_code == 1 and "not enough free disk space" in result.output, result.output
     with pytest.raises(OSError, match="the disk holding .* is full"):  # the library writes without the check
         write_vectors(str(small_disk / "old.bin"), [f"w{i}" for i in range(2000)], np.ones((2000, 50), np.float32))
-    assert open(small_disk / "old.bin", "rb").read() == old
+    assert slurp(small_disk / "old.bin", "rb") == old
     assert sorted(os.listdir(small_disk)) == ["filler", "old.bin"]
 
 

@@ -4,7 +4,7 @@ import pytest
 
 import planted
 import w2v
-from conftest import write
+from conftest import slurp, write
 from w2v.evaluate import evaluate_analogies
 from w2v.model import Model
 from w2v.training import TrainOptions, TrainingDiverged, TrainingInterrupted
@@ -77,7 +77,7 @@ def test_seeded_single_thread_runs_are_byte_identical(sample_path, tmp_path):
             result = w2v.train(sample_path, dim=20, epochs=1, threads=1, seed=5, **COMBOS[combo])
             path = str(tmp_path / f"{combo}-{run}.bin")
             result.vectors.save(path)
-            files.append(open(path, "rb").read())
+            files.append(slurp(path, "rb"))
         assert files[0] == files[1], combo
     other = w2v.train(sample_path, dim=20, epochs=1, threads=1, seed=6).vectors.matrix
     assert not np.array_equal(other, w2v.train(sample_path, dim=20, epochs=1, threads=1, seed=5).vectors.matrix)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import write
+from conftest import slurp, write
 from w2v import words as words_module
 from w2v.corpus import Corpus
 from w2v.vocab import HuffmanTree, Vocabulary, build_vocabulary
@@ -75,14 +75,14 @@ def test_vocabulary_file_round_trip_and_errors(tmp_path, monkeypatch):
     vocab = Vocabulary(["the", "über", "a"], [10, 7, 7])
     path = str(tmp_path / "v.txt")
     vocab.save(path)
-    assert open(path, encoding="utf-8").read() == "</s> 0\nthe 10\nüber 7\na 7\n"
+    assert slurp(path, encoding="utf-8") == "</s> 0\nthe 10\nüber 7\na 7\n"
     again = Vocabulary.load(path)
     assert again.words == ["the", "a", "über"] and again.counts.tolist() == [10, 7, 7]
     from w2v import vocab as vocab_module
     for block in (1, 2):  # written a block of lines at a time: the last block shorter, or as long
         monkeypatch.setattr(vocab_module, "_SAVE_BLOCK", block)
         vocab.save(path, force=True)
-        assert open(path, encoding="utf-8").read() == "</s> 0\nthe 10\nüber 7\na 7\n"
+        assert slurp(path, encoding="utf-8") == "</s> 0\nthe 10\nüber 7\na 7\n"
     for text, message in [("the x\n", "line 1: count 'x' is not an integer"),
                           ("a 1\nb\n", "line 2: expected 'word count'"),
                           ("a 1\na 2\n", "line 2: 'a' is listed twice"),
@@ -96,11 +96,11 @@ def test_a_vocabulary_file_starts_with_word2vec_cs_sentence_end_which_reading_dr
     # word2vec.c takes a vocabulary file's first entry for the end of a sentence: ours list </s> first (count 0)
     path = str(tmp_path / "v.txt")
     Vocabulary(["the", "a"], [10, 7]).save(path)
-    assert open(path).read().splitlines()[0] == "</s> 0"
+    assert slurp(path).splitlines()[0] == "</s> 0"
     assert Vocabulary.load(path).words == ["the", "a"]
     # a text that held the token </s>: it is a word, listed first with its count, once
     Vocabulary(["the", "</s>", "a"], [10, 8, 7]).save(path, force=True)
-    assert open(path).read() == "</s> 8\nthe 10\na 7\n"
+    assert slurp(path) == "</s> 8\nthe 10\na 7\n"
     again = Vocabulary.load(path)
     assert again.words == ["the", "</s>", "a"] and again.counts.tolist() == [10, 8, 7]
 

@@ -12,6 +12,7 @@ import pytest
 
 import planted
 import w2v
+from conftest import slurp
 from w2v.corpus import Corpus
 from w2v.evaluate import evaluate_analogies
 from w2v.formats import read_vectors
@@ -109,5 +110,5 @@ def test_our_phrases_are_word2phrases(tmp_path, sample_path):
                              str(tmp_path / "w.txt"), "--threshold", "10", "--min-count", "5", "-q"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    expected = open(tmp_path / "c.txt").read()
-    assert open(tmp_path / "w.txt").read() == expected[1:] and expected.count("_") > 20000
+    expected = slurp(tmp_path / "c.txt")
+    assert slurp(tmp_path / "w.txt") == expected[1:] and expected.count("_") > 20000
