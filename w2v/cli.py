@@ -695,7 +695,7 @@ def _stat(path: Optional[str]):
 @cli.command(context_settings=CONTEXT)
 @click.argument("corpus", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Save as 'word count' lines (word2vec.c's format); - is standard output.")
+              help="Save as 'word count' lines (word2vec.c's format: its sentence end '</s> 0' first); - is standard output.")
 @click.option("--min-count", type=_range("min_count"), default=5, show_default=True,
               help="Drop words seen fewer times.")
 @click.option("--max-vocab", type=_range("max_vocab"), default=None, help="Keep at most this many words.")
