@@ -386,7 +386,8 @@ def cli():
               help="Longer lines are cut into pieces of this many words.")
 @click.option("--read-vocab", type=click.Path(exists=True, dir_okay=False),
               help="Take the vocabulary from this 'word count' file instead of counting.")
-@click.option("--save-vocab", type=click.Path(dir_okay=False, allow_dash=True), help="Also write the vocabulary here.")
+@click.option("--save-vocab", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Also write the vocabulary here ('word count' lines, word2vec.c's '</s> 0' first).")
 @click.option("--cache-dir", type=click.Path(exists=True, file_okay=False),
               help="Folder for the encoded corpus (4 bytes a word, read back chunk by chunk, removed at the "
                    "end)  [default: the system's temporary folder]")
@@ -695,7 +696,8 @@ def _stat(path: Optional[str]):
 @cli.command(context_settings=CONTEXT)
 @click.argument("corpus", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Save as 'word count' lines (word2vec.c's format: its sentence end '</s> 0' first); - is standard output.")
+              help="Save as 'word count' lines (word2vec.c's format: its sentence end '</s> 0' first); - is "
+                   "standard output.")
 @click.option("--min-count", type=_range("min_count"), default=5, show_default=True,
               help="Drop words seen fewer times.")
 @click.option("--max-vocab", type=_range("max_vocab"), default=None, help="Keep at most this many words.")
