@@ -92,6 +92,12 @@ def test_damaged_files_get_errors_naming_file_and_place(tmp_path, name, data, me
     assert name in str(info.value)
 
 
+def test_a_fasttext_model_is_named_as_one(tmp_path):
+    path = write(tmp_path / "cc.en.300.bin", struct.pack("<ii", 793712314, 12) + bytes(200))
+    with pytest.raises(ValueError, match="cc.en.300.bin: a fastText model, not a vectors file; .*the .vec file"):
+        read_vectors(path)
+
+
 def test_non_utf8_word_in_binary(tmp_path):
     path = write(tmp_path / "v.bin", binary_fixture(words=["ok", "b\xe4d", "a"]).replace("b\xe4d".encode(), b"b\xe4d"))
     with pytest.raises(ValueError, match=r"v.bin, byte \d+: the word b'b\\xe4d' is not valid UTF-8"):

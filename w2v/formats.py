@@ -91,6 +91,8 @@ _COMPILED_TEXT_MIN = 1 << 20  # numbers, at least, for the compiled text formatt
 # memory than Python's loop costs it time (benchmarks/README.md, "Vocabularies of millions of words")
 _COMPILED_BINARY_ROWS = 1 << 18
 _BINARY_WRITE_BYTES = 1 << 20  # binary entries made at a time by the compiled writer
+#: The first bytes of a fastText model file (its magic number, 793712314, as little-endian int32).
+FASTTEXT_MAGIC = b"\xba\x16\x4f\x2f"
 _MOVE_ROWS = 1 << 14  # rows moved at a time when rows are left out of a matrix read (:func:`_without_rows`)
 _TEXT_READ_BYTES = 1 << 20  # text read and parsed at a time (~90,000 numbers; benchmarks/results/text-reader-in-place.md)
 _TEXT_THREADS = 4  # at most, parsing text blocks (each holds ~10 blocks' worth of temporaries)
@@ -397,6 +399,9 @@ def detect_format(path: str) -> str:
     try:
         with _opened(path) as (f, _):
             header = f.readline(200)
+            if header.startswith(FASTTEXT_MAGIC):
+                raise ValueError(f"{path}: a fastText model, not a vectors file; fastText writes its vectors as text "
+                                 f"too (the .vec file beside the .bin), which w2v reads")
             if header.startswith(b"PK\x03\x04") or header.startswith(MODEL_MAGIC):
                 if compression.compression_of(path):
                     raise ValueError(f"{path}: holds a compressed native or model file, which w2v reads as it "
