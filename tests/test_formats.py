@@ -98,6 +98,15 @@ def test_a_fasttext_model_is_named_as_one(tmp_path):
         read_vectors(path)
 
 
+def test_gensims_pickled_models_are_named_and_never_unpickled(tmp_path, monkeypatch):
+    import pickle
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("unpickled"))
+    for protocol in (2, 4, 5):
+        path = write(tmp_path / "w.kv", pickle.dumps({"vectors": [1, 2]}, protocol=protocol))
+        with pytest.raises(ValueError, match=r"w.kv: a Python pickle .* kv.save_word2vec_format\('vectors.bin'"):
+            read_vectors(path)
+
+
 def test_non_utf8_word_in_binary(tmp_path):
     path = write(tmp_path / "v.bin", binary_fixture(words=["ok", "b\xe4d", "a"]).replace("b\xe4d".encode(), b"b\xe4d"))
     with pytest.raises(ValueError, match=r"v.bin, byte \d+: the word b'b\\xe4d' is not valid UTF-8"):

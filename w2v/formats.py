@@ -399,6 +399,10 @@ def detect_format(path: str) -> str:
     try:
         with _opened(path) as (f, _):
             header = f.readline(200)
+            if header[:1] == b"\x80" and header[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+                raise ValueError(f"{path}: a Python pickle (gensim's .model or .kv), which w2v never reads (loading "
+                                 f"one can run any code); write the vectors from gensim with "
+                                 f"kv.save_word2vec_format('vectors.bin', binary=True)")
             if header.startswith(FASTTEXT_MAGIC):
                 raise ValueError(f"{path}: a fastText model, not a vectors file; fastText writes its vectors as text "
                                  f"too (the .vec file beside the .bin), which w2v reads")
