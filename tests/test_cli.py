@@ -594,3 +594,15 @@ def test_train_starts_the_words_a_vectors_file_holds_from_it(tmp_path, sample_pa
                "-q").exit_code == 0
     result = invoke_apart("train", sample_path, "-o", tmp_path / "w.bin", "--init", model, "--init-vectors", start)
     assert result.exit_code == 2 and "--init-vectors starts a new model's vectors" in result.stderr
+
+
+def test_a_spark_model_folder_given_as_vectors_is_named_as_one(tmp_path, sample_path):
+    model = tmp_path / "spark-w2v"
+    (model / "metadata").mkdir(parents=True)
+    write(model / "metadata" / "part-00000", '{"class":"org.apache.spark.ml.feature.Word2VecModel"}\n')
+    for args in (["similar", model, "king"], ["convert", model, tmp_path / "v.bin"],
+                 ["train", sample_path, "-o", tmp_path / "v.bin", "--init-vectors", model]):
+        result = invoke_apart(*args)
+        assert result.exit_code == 2 and "spark-w2v: a Spark Word2VecModel" in result.stderr, result.output
+    result = invoke_apart("similar", tmp_path, "king")  # any other folder: as before
+    assert result.exit_code == 2 and "is a directory" in result.stderr

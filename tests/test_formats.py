@@ -107,6 +107,19 @@ def test_gensims_pickled_models_are_named_and_never_unpickled(tmp_path, monkeypa
             read_vectors(path)
 
 
+def test_a_spark_model_folder_is_named_as_one(tmp_path):
+    # what Spark's Word2VecModel.save writes: metadata/part-00000 (a JSON line naming the class), data/ (Parquet)
+    model = tmp_path / "spark-w2v"
+    (model / "metadata").mkdir(parents=True)
+    (model / "data").mkdir()
+    write(model / "metadata" / "part-00000", '{"class":"org.apache.spark.ml.feature.Word2VecModel","uid":"w"}\n')
+    with pytest.raises(ValueError, match="spark-w2v: a Spark Word2VecModel .*model.getVectors"):
+        read_vectors(str(model))
+    write(model / "metadata" / "part-00000", '{"class":"org.apache.spark.ml.feature.PCAModel"}\n')
+    with pytest.raises(OSError, match="spark-w2v: is a folder, not a vectors file"):
+        read_vectors(str(model))
+
+
 def test_non_utf8_word_in_binary(tmp_path):
     path = write(tmp_path / "v.bin", binary_fixture(words=["ok", "b\xe4d", "a"]).replace("b\xe4d".encode(), b"b\xe4d"))
     with pytest.raises(ValueError, match=r"v.bin, byte \d+: the word b'b\\xe4d' is not valid UTF-8"):

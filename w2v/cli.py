@@ -138,6 +138,20 @@ def _say(message: str) -> None:
             pass
 
 
+class VectorsPath(click.Path):
+    """A vectors file argument: an existing file; a folder Spark saved a Word2VecModel in is named as one."""
+
+    def __init__(self):
+        super().__init__(exists=True, dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        if os.path.isdir(value):
+            from w2v.formats import SPARK_MODEL, is_spark_word2vec
+            if is_spark_word2vec(value):
+                self.fail(f"{value}: {SPARK_MODEL}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 #: A query whose vectors took longer than this to read says how to make a file that loads at once.
 SLOW_LOAD_SECONDS = 5.0
 
@@ -412,7 +426,7 @@ def cli():
               help="Train this model (a .w2vm file) further on CORPUS: a new schedule of --epochs from --alpha.")
 @click.option("--update-vocab", is_flag=True,
               help="With --init: add the words of CORPUS that reach --min-count (new vectors) and merge the counts.")
-@click.option("--init-vectors", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+@click.option("--init-vectors", type=VectorsPath(), metavar="FILE",
               help="Start the vectors of the words this vectors file holds (word2vec binary or text, GloVe's "
                    "text, .npz) from its vectors, the rest at random, then train as usual (gensim's "
                    "intersect_word2vec_format). Its dimension must be --dim's.")
@@ -746,7 +760,7 @@ def vocab(corpus, output, min_count, max_vocab, count_limit, lowercase, top, thr
 
 # -- convert --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=VectorsPath())
 @click.argument("destination", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--to", "fmt", type=click.Choice(FORMATS), help="Output format, whatever the extension.")
 @click.option("--limit", type=click.IntRange(1), help="Keep only the first N words.")
@@ -870,7 +884,7 @@ def phrases(corpus, output, min_count, threshold, passes, scoring, delimiter, th
 
 # -- classes --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
-@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.argument("vectors", type=VectorsPath())
 @click.option("-k", "--classes", "k", type=click.IntRange(1), required=True, help="How many classes.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="Where to write 'word class' lines, sorted by class (- is standard output).")
@@ -958,7 +972,7 @@ def _print_neighbours(pairs, vecs: Vectors, restrict_vocab: Optional[int] = None
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.argument("vectors", type=VectorsPath())
 @click.argument("words", nargs=-1, required=True)
 @click.option("--topn", type=click.IntRange(1), default=10, show_default=True)
 @click.option("--restrict-vocab", type=click.IntRange(1), help="Search only the N most frequent words.")
@@ -979,7 +993,7 @@ def similar(vectors, words, topn, restrict_vocab):
 
 
 @cli.command(cls=_ExpressionCommand, context_settings=CONTEXT)
-@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.argument("vectors", type=VectorsPath())
 @click.argument("expression", nargs=-1, required=True)
 @click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
               help="3CosAdd or 3CosMul (Levy & Goldberg).")
@@ -1012,7 +1026,7 @@ def analogy(vectors, expression, method, topn, restrict_vocab):
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.argument("vectors", type=VectorsPath())
 @click.option("--topn", type=click.IntRange(1), default=10, show_default=True)
 def query(vectors, topn):
     """Answer queries read from standard input, one a line, like word2vec.c's distance tool.
@@ -1054,7 +1068,7 @@ def query(vectors, topn):
 
 # -- evaluate -------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
-@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.argument("vectors", type=VectorsPath())
 @click.option("--analogies", "analogy_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="An analogy file in the questions-words format (repeatable).")
 @click.option("--pairs", "pair_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -1122,7 +1136,7 @@ def _correlation(value: float) -> str:
 
 # -- plot -----------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
-@click.argument("vectors", type=click.Path(exists=True, dir_okay=False))
+@click.argument("vectors", type=VectorsPath())
 @click.argument("words", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
 @_force_option

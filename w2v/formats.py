@@ -453,6 +453,8 @@ def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = No
         raise ValueError(f"unicode_errors {unicode_errors!r} is not an error handler of bytes.decode; "
                          f"use 'strict', 'replace' or 'ignore'") from None
     if os.path.isdir(path):
+        if is_spark_word2vec(path):
+            raise ValueError(f"{path}: {SPARK_MODEL}")
         raise OSError(f"{path}: is a folder, not a vectors file")
     if fmt is None:
         fmt = detect_format(path)
@@ -556,6 +558,25 @@ def _parse_row(path: str, lineno: int, numbers: List[bytes], out: np.ndarray) ->
         x = numbers[int(np.argmin(finite))]
         raise ValueError(f"{path}, line {lineno}: {x[:30].decode('ascii', 'replace')!r} is not a finite "
                          f"float32 number")
+
+
+#: What a folder Spark saved a Word2VecModel in is, and what to give w2v instead (:func:`is_spark_word2vec`).
+SPARK_MODEL = ("a Spark Word2VecModel (Parquet), not a vectors file; write its vectors as text lines 'word v1 ... vD' "
+               "(model.getVectors(), no header needed) and give that file")
+
+
+def is_spark_word2vec(folder: str) -> bool:
+    """Whether ``folder`` is a model Spark saved (``Word2VecModel.save``: ``metadata/part-*``, a JSON line naming
+    its class, and the vectors in Parquet under ``data/``)."""
+    metadata = os.path.join(folder, "metadata")
+    try:
+        for name in sorted(os.listdir(metadata)):
+            if name.startswith("part-"):
+                with open(os.path.join(metadata, name), "rb") as f:
+                    return b"feature.Word2VecModel" in f.read(4096)
+    except OSError:
+        pass
+    return False
 
 
 def _headerless_dim(line: bytes) -> Optional[int]:
