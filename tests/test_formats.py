@@ -103,7 +103,7 @@ def test_gensims_pickled_models_are_named_and_never_unpickled(tmp_path, monkeypa
     monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("unpickled"))
     for protocol in (2, 4, 5):
         path = write(tmp_path / "w.kv", pickle.dumps({"vectors": [1, 2]}, protocol=protocol))
-        with pytest.raises(ValueError, match=r"w.kv: a Python pickle .* kv.save_word2vec_format\('vectors.bin'"):
+        with pytest.raises(ValueError, match=r"w.kv: a Python pickle .* model.wv.save_word2vec_format\('vectors.bin'"):
             read_vectors(path)
 
 

@@ -34,6 +34,10 @@ Python's ``%.9g`` writes it (9 significant digits: read back as the same float32
 by a compiled formatter when training's kernels are already loaded
 (:func:`_compiled_rows`), else by Python, to the same bytes; binary entries likewise.
 
+Files of the peers that hold no word vectors w2v reads are named as what they are, with the file
+to give instead: fastText's ``.bin`` models, gensim's pickled ``.model``/``.kv`` (never unpickled)
+and the folders Spark saves a Word2VecModel in (:func:`is_spark_word2vec`).
+
 Every reader error is a ``ValueError`` naming the file and the line or byte
 offset (a cut or damaged compressed file: an ``OSError``). A header is checked
 against the file's size before anything is allocated (a compressed file's size
@@ -401,8 +405,8 @@ def detect_format(path: str) -> str:
             header = f.readline(200)
             if header[:1] == b"\x80" and header[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
                 raise ValueError(f"{path}: a Python pickle (gensim's .model or .kv), which w2v never reads (loading "
-                                 f"one can run any code); write the vectors from gensim with "
-                                 f"kv.save_word2vec_format('vectors.bin', binary=True)")
+                                 f"one can run any code); gensim writes its vectors with model.wv.save_word2vec_format("
+                                 f"'vectors.bin', binary=True) (kv.save_word2vec_format for a .kv)")
             if header.startswith(FASTTEXT_MAGIC):
                 raise ValueError(f"{path}: a fastText model, not a vectors file; fastText writes its vectors as text "
                                  f"too (the .vec file beside the .bin), which w2v reads")
