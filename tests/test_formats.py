@@ -305,6 +305,37 @@ def test_text_without_a_header_is_read_as_with_one(tmp_path, monkeypatch, ending
         read_vectors(cut)
 
 
+def test_a_zip_archive_of_one_vectors_file_is_read_as_that_file(tmp_path):
+    # fastText's wiki-news-300d-1M.vec.zip and crawl-300d-2M.vec.zip are downloaded so; GloVe's zip holds four
+    import zipfile
+    words = [f"w{i}" for i in range(300)]
+    with_header, lines = with_header_and_rows(tmp_path, words, 5, seed=12)
+    expected = read_vectors(with_header)
+    binary = str(tmp_path / "v.bin")
+    write_vectors(binary, words, expected.vectors)
+    members = {"wiki.vec": slurp(with_header, "rb"), "glove.txt": b"\n".join(lines) + b"\n",
+               "v.bin": slurp(binary, "rb")}
+    for name, data in members.items():
+        for method in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
+            path = str(tmp_path / f"{name}.zip")
+            with zipfile.ZipFile(path, "w", method) as archive:
+                archive.writestr(name, data)
+            got = read_vectors(path)
+            assert got.words == words and detect_format(path) in ("text", "binary")
+            np.testing.assert_array_equal(got.vectors, expected.vectors)
+            assert read_vectors(path, limit=7).words == words[:7]
+    with zipfile.ZipFile(tmp_path / "glove.6B.zip", "w") as archive:
+        for dim in (50, 100, 200, 300, 400):
+            archive.writestr(f"glove.6B.{dim}d.txt", b"a 1\n")
+    with pytest.raises(ValueError, match=r"glove.6B.zip: a zip archive of 5 files \(glove.6B.50d.txt, .*, \.\.\.\); "
+                                         r"unzip the one to read"):
+        read_vectors(str(tmp_path / "glove.6B.zip"))
+    damaged = bytearray(slurp(tmp_path / "wiki.vec.zip", "rb"))  # stored: a changed byte fails its CRC
+    damaged[len(damaged) // 2] ^= 1
+    with pytest.raises(ValueError, match="damaged.zip: a damaged zip archive"):
+        read_vectors(write(tmp_path / "damaged.zip", bytes(damaged)))
+
+
 def test_glove_rows_whose_word_holds_spaces_are_left_out(tmp_path, monkeypatch):
     # glove.840B.300d.txt has rows like ". . . 0.1 ..." and "at name@domain.com 0.1 ...": a word holds no white
     # space, so those rows are left out (counted) and the rest read as the file without them, across read

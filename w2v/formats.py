@@ -430,9 +430,40 @@ def detect_format(path: str) -> str:
 @contextlib.contextmanager
 def _opened(path: str):
     """``(stream, size)``: the file opened for reading in binary, and its size; a compressed file
-    (:mod:`w2v.compression`) as the stream of what it holds, and None."""
+    (:mod:`w2v.compression`) as the stream of what it holds, and None; a .zip archive of one file
+    (:func:`_zip_member`) as that file, and its size."""
+    member = _zip_member(path)
+    if member is not None:
+        try:
+            with zipfile.ZipFile(path) as archive, archive.open(member) as f:
+                yield f, member.file_size
+        except (zipfile.BadZipFile, NotImplementedError) as error:
+            raise ValueError(f"{path}: a damaged zip archive ({error})") from None
+        return
     with compression.open_read(path) as f:
         yield f, None if compression.compression_of(path) else os.fstat(f.fileno()).st_size
+
+
+def _zip_member(path: str) -> Optional[zipfile.ZipInfo]:
+    """The file a .zip archive holds, when the archive is not a NumPy one (a native file) and holds one file:
+    fastText's wiki-news-300d-1M.vec.zip and crawl-300d-2M.vec.zip are read as they are downloaded. None for
+    any other file; an archive of several files (GloVe's glove.6B.zip) is a ``ValueError`` naming them."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":
+                return None
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (OSError, zipfile.BadZipFile):
+        return None  # (the reader says what is wrong)
+    if any(info.filename.endswith(".npy") for info in infos):
+        return None
+    files = [info for info in infos if not info.is_dir() and not info.filename.startswith("__MACOSX/")]
+    if len(files) == 1:
+        return files[0]
+    names = ", ".join(info.filename for info in files[:4]) + (", ..." if len(files) > 4 else "")
+    raise ValueError(f"{path}: a zip archive of {len(files)} files ({names}); unzip the one to read "
+                     f"(unzip {os.path.basename(path)} FILE)")
 
 
 def read_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = None,
