@@ -223,9 +223,11 @@ class Vocabulary:
         word and would end a sentence at each of its occurrences. :meth:`load` drops it (a count of 0 is
         below any ``min_count``)."""
         words, counts = self.words, self.counts.tolist()
-        first = f"{SENTENCE_END} 0\n"
-        if SENTENCE_END in words:  # the text's own token: first, with its count
+        try:  # the text's own token: first, with its count
             at = words.index(SENTENCE_END)
+        except ValueError:
+            first = f"{SENTENCE_END} 0\n"
+        else:
             first = f"{SENTENCE_END} {counts[at]}\n"
             words, counts = words[:at] + words[at + 1:], counts[:at] + counts[at + 1:]
         with open_output(path, "w", force=force, compress=True) as f:
